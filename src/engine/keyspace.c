@@ -1,0 +1,661 @@
+/*
+ * keyspace.c — the lt_db instance and every keyspace operation: lookups with
+ * lazy expiry, writes (create/replace/delete/expire/in-place), rename/move,
+ * flush and swap of databases, SCAN, random key, counts.
+ *
+ * Owns: shard contents (through dict.c / expire.c) and the version rules of
+ * mvcc.c applied on every write. Invariants, per shard, under its lock:
+ *   - each key appears at most once in the table (current version, maybe a
+ *     tombstone); nkeys counts the non-tombstones;
+ *   - the expiry index holds exactly the live current entries with expiry;
+ *   - nversions counts chained old versions plus tombstones;
+ *   - a version an open view may read is never modified or freed (writers
+ *     install a new entry and chain the old one, see ks_keep_old).
+ * Called by: the server's commands (via keyspace.h inside ks_txn), expire.c
+ * (ks_expire_entry), embedded.c.
+ */
+#include "engine/keyspace.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/xalloc.h"
+#include "engine/expire_int.h"
+#include "engine/keyspace_int.h"
+#include "engine/mvcc_int.h"
+
+/* ---- Instance ------------------------------------------------------------ */
+
+void lt_config_init(lt_config *cfg) {
+    cfg->databases = 16;
+    cfg->shards_per_db = 64;
+}
+
+int lt_db_open(const lt_config *cfg, lt_db **out) {
+    lt_config def;
+    if (!out) return LT_INVAL;
+    *out = NULL;
+    if (!cfg) {
+        lt_config_init(&def);
+        cfg = &def;
+    }
+    unsigned ns = cfg->shards_per_db;
+    if (cfg->databases == 0 || cfg->databases > 1u << 16 || ns == 0 ||
+        ns > 4096 || (ns & (ns - 1)) != 0)
+        return LT_INVAL;
+    lt_db *db = calloc(1, sizeof(*db));
+    if (!db) return LT_NOMEM;
+    db->ndb = cfg->databases;
+    db->nshards = ns;
+    db->shard_bits = (unsigned)__builtin_ctz(ns);
+    size_t total = (size_t)db->ndb * ns;
+    if (posix_memalign((void **)&db->shards, 64, total * sizeof(ks_shard)) != 0 ||
+        !(db->dbstats = calloc(db->ndb, sizeof(ks_dbstat)))) {
+        free(db->shards);
+        free(db);
+        return LT_NOMEM;
+    }
+    lt_random_bytes(db->hash_key, sizeof(db->hash_key));
+    for (size_t g = 0; g < total; g++) {
+        ks_shard *sh = &db->shards[g];
+        memset(sh, 0, sizeof(*sh));
+        pthread_mutex_init(&sh->lock, NULL);
+        atomic_init(&sh->nkeys, 0);
+        atomic_init(&sh->nexpires, 0);
+        dict_init(&sh->data.d, db->hash_key);
+    }
+    for (unsigned d = 0; d < db->ndb; d++) atomic_init(&db->dbstats[d].avg_ttl_ms, 0);
+    mvcc_init(&db->mvcc);
+    *out = db;
+    return LT_OK;
+}
+
+static void free_chain(void *ctx, ks_entry *e) {
+    (void)ctx;
+    while (e) {
+        ks_entry *old = e->old;
+        entry_free(e);
+        e = old;
+    }
+}
+
+void lt_db_close(lt_db *db) {
+    if (!db) return;
+    size_t total = (size_t)db->ndb * db->nshards;
+    for (size_t g = 0; g < total; g++) {
+        ks_shard *sh = &db->shards[g];
+        dict_clear(&sh->data.d, free_chain, NULL);
+        expire_index_free(&sh->data);
+        pthread_mutex_destroy(&sh->lock);
+    }
+    mvcc_destroy(&db->mvcc);
+    free(db->shards);
+    free(db->dbstats);
+    free(db);
+}
+
+void ks_set_hooks(lt_db *db, const ks_hooks *hooks) { db->hooks = *hooks; }
+unsigned ks_databases(const lt_db *db) { return db->ndb; }
+unsigned ks_shards_per_db(const lt_db *db) { return db->nshards; }
+
+/* ---- Counters -------------------------------------------------------------- */
+
+static inline void nkeys_add(ks_shard *sh, int64_t d) {
+    uint64_t v = atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
+    atomic_store_explicit(&sh->nkeys, v + (uint64_t)d, memory_order_relaxed);
+}
+
+uint64_t ks_db_size(lt_db *db, unsigned dbid) {
+    if (dbid >= db->ndb) return 0;
+    uint64_t n = 0;
+    for (unsigned s = 0; s < db->nshards; s++)
+        n += atomic_load_explicit(&ks_shard_at(db, dbid, s)->nkeys,
+                                  memory_order_relaxed);
+    return n;
+}
+
+uint64_t ks_db_expires(lt_db *db, unsigned dbid) {
+    if (dbid >= db->ndb) return 0;
+    uint64_t n = 0;
+    for (unsigned s = 0; s < db->nshards; s++)
+        n += atomic_load_explicit(&ks_shard_at(db, dbid, s)->nexpires,
+                                  memory_order_relaxed);
+    return n;
+}
+
+uint64_t lt_db_count(lt_db *db, unsigned dbid) { return ks_db_size(db, dbid); }
+
+/* ---- Write primitives -------------------------------------------------------- */
+
+int ks_keep_old(ks_txn *txn, const ks_entry *e) {
+    uint64_t ts = ks_txn_ts(txn);
+    return e->ts != ts && mvcc_view_may_need(&txn->db->mvcc, e->ts);
+}
+
+static inline int is_indexed(const ks_entry *e) {
+    const ks_expblock *xb = entry_expblock(e);
+    return xb && xb->idx != UINT32_MAX;
+}
+
+void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
+                uint64_t hash, ks_entry *newe, int keep_old, int shallow) {
+    ks_shard_data *sd = &sh->data;
+    newe->ts = ks_txn_ts(txn);
+    if (!link) {
+        ASSERT(!entry_is_tomb(newe));
+        newe->old = NULL;
+        dict_add(&sd->d, hash, newe);
+    } else {
+        ks_entry *cur = *link;
+        if (!entry_is_tomb(cur)) {
+            nkeys_add(sh, -1);
+            if (is_indexed(cur)) expire_index_remove(sh, cur);
+        }
+        if (keep_old) {
+            newe->old = cur;
+            if (!entry_is_tomb(cur)) sd->nversions++;
+        } else {
+            newe->old = cur->old;
+            if (entry_is_tomb(cur)) sd->nversions--;
+            if (shallow) entry_free_shallow(cur);
+            else entry_free(cur);
+        }
+        dict_replace(link, newe);
+    }
+    if (entry_is_tomb(newe)) {
+        sd->nversions++;
+    } else {
+        nkeys_add(sh, 1);
+        if (entry_expblock(newe)) expire_index_add(sh, newe);
+    }
+    if (link && (newe->old || entry_is_tomb(newe)))
+        mvcc_prune(&txn->db->mvcc, sh, link, table);
+}
+
+void ks_remove(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
+               int keep_old, int shallow) {
+    ks_entry *cur = *link;
+    ASSERT(!entry_is_tomb(cur));
+    if (keep_old || cur->old) {
+        ks_entry *tomb = entry_new_tomb(entry_keyp(cur), cur->klen);
+        ks_install(txn, sh, link, table, 0, tomb, keep_old, shallow);
+        return;
+    }
+    nkeys_add(sh, -1);
+    if (is_indexed(cur)) expire_index_remove(sh, cur);
+    dict_unlink(&sh->data.d, table, link);
+    if (shallow) entry_free_shallow(cur);
+    else entry_free(cur);
+}
+
+void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
+                     ks_entry **link, int table) {
+    lt_db *db = txn->db;
+    ks_entry *cur = *link;
+    int keep = ks_keep_old(txn, cur);
+    atomic_fetch_add_explicit(&db->stat_expired_keys, 1, memory_order_relaxed);
+    if (db->hooks.expired) db->hooks.expired(db->hooks.ctx, dbid, cur, txn->ts);
+    ks_remove(txn, sh, link, table, keep, 0);
+}
+
+static ks_shard *txn_shard(ks_txn *txn, unsigned dbid, uint64_t h) {
+    lt_db *db = txn->db;
+    ASSERT(dbid < db->ndb);
+    ASSERT(ks_txn_holds(txn, dbid, h));
+    return ks_shard_at(db, dbid, ks_shard_of_hash(db, h));
+}
+
+static inline int entry_expired(const ks_entry *e, int64_t now_ms) {
+    const ks_expblock *xb = entry_expblock(e);
+    return xb && now_ms > xb->when_ms;
+}
+
+/* The key's slot: NULL if absent, else a link to its current entry, which
+ * is live or a tombstone. A live entry found expired is deleted first
+ * (unless noexpire, then it is returned as is). */
+static ks_entry **key_slot(ks_txn *txn, ks_shard *sh, unsigned dbid,
+                           uint64_t h, const char *key, size_t klen,
+                           int *table, int noexpire) {
+    ks_mvcc *m = &txn->db->mvcc;
+    ks_entry **link = dict_find(&sh->data.d, h, key, klen, table);
+    if (!link) return NULL;
+    if (((*link)->old || entry_is_tomb(*link)) &&
+        mvcc_prune(m, sh, link, *table) == NULL)
+        return NULL;
+    if (!noexpire && !entry_is_tomb(*link) && entry_expired(*link, txn->now_ms)) {
+        ks_expire_entry(txn, sh, dbid, link, *table);
+        link = dict_find(&sh->data.d, h, key, klen, table);
+    }
+    return link;
+}
+
+static inline ks_entry *live_at(ks_entry **link) {
+    return (link && !entry_is_tomb(*link)) ? *link : NULL;
+}
+
+static inline void mark_write(ks_txn *txn) {
+    ks_txn_ts(txn);
+    txn->nwrites++;
+}
+
+/* ---- Reads ----------------------------------------------------------------- */
+
+ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                    int flags) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table,
+                               flags & KS_LOOKUP_NOEXPIRE);
+    ks_entry *e = live_at(link);
+    if (!e) return NULL;
+    if (entry_expired(e, txn->now_ms)) return NULL; /* NOEXPIRE */
+    if (!(flags & KS_LOOKUP_NOTOUCH)) entry_touch(e, txn->now_ms);
+    return e;
+}
+
+uint64_t ks_key_ts(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    ks_entry **link = dict_find(&sh->data.d, h, key, klen, &table);
+    return link ? (*link)->ts : 0;
+}
+
+/* ---- Writes ------------------------------------------------------------------ */
+
+enum { BUILD_STR, BUILD_RAW, BUILD_INT, BUILD_OBJ };
+
+typedef struct build_spec {
+    int kind;
+    const void *val;
+    size_t vlen;
+    int64_t ival;
+    int type;
+    void *obj;
+} build_spec;
+
+static ks_entry *set_generic(ks_txn *txn, unsigned dbid, const char *key,
+                             size_t klen, const build_spec *b,
+                             int64_t expire_ms) {
+    ASSERT(klen <= KS_MAX_LEN);
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table = 0;
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 0);
+    ks_entry *cur = live_at(link);
+    int64_t when = expire_ms;
+    if (expire_ms == KS_EXPIRE_KEEP) when = cur ? ks_entry_expire_ms(cur) : -1;
+    mark_write(txn);
+
+    if (b->kind == BUILD_INT && cur && cur->enc == KS_ENC_INT &&
+        (when >= 0) == (entry_expblock(cur) != NULL) && !ks_keep_old(txn, cur)) {
+        /* In place: INCR and friends on an int-encoded value. */
+        *entry_intp(cur) = b->ival;
+        if (when >= 0) entry_expblock(cur)->when_ms = when;
+        cur->ts = txn->ts;
+        return cur;
+    }
+    ks_entry *e;
+    switch (b->kind) {
+    case BUILD_STR: e = entry_new_str(key, klen, b->val, b->vlen, when); break;
+    case BUILD_RAW: e = entry_new_raw(key, klen, b->val, b->vlen, when); break;
+    case BUILD_INT: e = entry_new_int(key, klen, b->ival, when); break;
+    case BUILD_OBJ: e = entry_new_obj(key, klen, b->type, b->obj, when); break;
+    default: ASSERT_NOT_REACHED();
+    }
+    entry_init_access(e, txn->now_ms);
+    int keep = link ? ks_keep_old(txn, *link) : 0;
+    ks_install(txn, sh, link, table, h, e, keep, 0);
+    return e;
+}
+
+ks_entry *ks_set_str(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     const void *val, size_t vlen, int64_t expire_ms,
+                     int flags) {
+    build_spec b = {.kind = (flags & KS_SET_NOINT) ? BUILD_RAW : BUILD_STR,
+                    .val = val, .vlen = vlen};
+    return set_generic(txn, dbid, key, klen, &b, expire_ms);
+}
+
+ks_entry *ks_set_int(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     int64_t v, int64_t expire_ms) {
+    build_spec b = {.kind = BUILD_INT, .ival = v};
+    return set_generic(txn, dbid, key, klen, &b, expire_ms);
+}
+
+ks_entry *ks_set_obj(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     int type, void *obj, int64_t expire_ms) {
+    build_spec b = {.kind = BUILD_OBJ, .type = type, .obj = obj};
+    return set_generic(txn, dbid, key, klen, &b, expire_ms);
+}
+
+int ks_delete(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 0);
+    ks_entry *cur = live_at(link);
+    if (!cur) return LT_NOTFOUND;
+    mark_write(txn);
+    ks_remove(txn, sh, link, table, ks_keep_old(txn, cur), 0);
+    dict_shrink_if_needed(&sh->data.d);
+    return LT_OK;
+}
+
+int ks_set_expire(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                  int64_t when_ms) {
+    ASSERT(when_ms >= 0 || when_ms == KS_EXPIRE_NONE);
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 0);
+    ks_entry *cur = live_at(link);
+    if (!cur) return LT_NOTFOUND;
+    int has = entry_expblock(cur) != NULL;
+    if (!has && when_ms < 0) return LT_OK; /* nothing to change */
+    mark_write(txn);
+    int keep = ks_keep_old(txn, cur);
+    if (has && when_ms >= 0 && !keep) {
+        entry_expblock(cur)->when_ms = when_ms;
+        cur->ts = txn->ts;
+        return LT_OK;
+    }
+    ks_entry *e = entry_rebuild(cur, NULL, 0, when_ms, keep);
+    ks_install(txn, sh, link, table, h, e, keep, !keep);
+    return LT_OK;
+}
+
+/* Link of key's live entry, made private to txn (copied when a view may read
+ * the current version) and stamped with txn's ts. */
+static ks_entry **own_live(ks_txn *txn, unsigned dbid, const char *key,
+                           size_t klen, ks_shard **shp) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 0);
+    ks_entry *cur = live_at(link);
+    ASSERT(cur != NULL);
+    mark_write(txn);
+    if (ks_keep_old(txn, cur)) {
+        ks_entry *copy = entry_rebuild(cur, NULL, 0, ks_entry_expire_ms(cur), 1);
+        ks_install(txn, sh, link, table, h, copy, 1, 0);
+        ASSERT(*link == copy);
+    }
+    (*link)->ts = txn->ts;
+    *shp = sh;
+    return link;
+}
+
+char *ks_str_resize(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                    size_t newlen) {
+    ks_shard *sh;
+    ks_entry **link = own_live(txn, dbid, key, klen, &sh);
+    ASSERT((*link)->type == KS_TYPE_STRING);
+    ks_entry *e = entry_make_raw(*link, newlen);
+    if (e != *link) {
+        *link = e;
+        if (is_indexed(e)) sh->data.exp[entry_expblock(e)->idx] = e;
+    }
+    return entry_rawp(e);
+}
+
+void *ks_obj_mutable(ks_txn *txn, unsigned dbid, const char *key,
+                     size_t klen) {
+    ks_shard *sh;
+    ks_entry **link = own_live(txn, dbid, key, klen, &sh);
+    ASSERT((*link)->enc == KS_ENC_OBJ);
+    return *entry_objp(*link);
+}
+
+int ks_rename(ks_txn *txn, unsigned sdb, const char *skey, size_t sklen,
+              unsigned ddb, const char *dkey, size_t dklen) {
+    uint64_t sh_h = ks_txn_hash(txn, skey, sklen);
+    ks_shard *ssh = txn_shard(txn, sdb, sh_h);
+    int stable;
+    ks_entry **slink = key_slot(txn, ssh, sdb, sh_h, skey, sklen, &stable, 0);
+    ks_entry *cur = live_at(slink);
+    if (!cur) return LT_NOTFOUND;
+    if (sdb == ddb && sklen == dklen && memcmp(skey, dkey, sklen) == 0)
+        return LT_OK;
+    mark_write(txn);
+    int keep = ks_keep_old(txn, cur);
+    ks_entry *e = entry_rebuild(cur, dkey, dklen, ks_entry_expire_ms(cur), keep);
+    ks_remove(txn, ssh, slink, stable, keep, !keep);
+
+    uint64_t dh = ks_txn_hash(txn, dkey, dklen);
+    ks_shard *dsh = txn_shard(txn, ddb, dh);
+    int dtable = 0;
+    ks_entry **dlink = key_slot(txn, dsh, ddb, dh, dkey, dklen, &dtable, 0);
+    int dkeep = dlink ? ks_keep_old(txn, *dlink) : 0;
+    ks_install(txn, dsh, dlink, dtable, dh, e, dkeep, 0);
+    dict_shrink_if_needed(&ssh->data.d);
+    return LT_OK;
+}
+
+/* ---- Whole databases ------------------------------------------------------------ */
+
+static int txn_holds_db(const ks_txn *txn, unsigned dbid) {
+    return txn->mode == KS_LOCK_ALL ||
+           (txn->mode == KS_LOCK_DBS &&
+            (dbid == txn->db_lo || dbid == txn->db_hi));
+}
+
+void ks_garbage_free(ks_garbage *g) {
+    while (g) {
+        ks_garbage *next = g->next;
+        dict_clear(&g->data.d, free_chain, NULL);
+        expire_index_free(&g->data);
+        free(g);
+        g = next;
+    }
+}
+
+typedef struct bulk_ctx {
+    ks_txn *txn;
+    ks_shard *sh;
+} bulk_ctx;
+
+/* Removes live entries of one bucket, keeping what views need. */
+static void remove_bucket(void *ctx, dict *d, int table, ks_entry **head) {
+    bulk_ctx *c = ctx;
+    (void)d;
+    ks_entry **link = head;
+    while (*link) {
+        ks_entry *e = *link, *next = e->next;
+        if (!entry_is_tomb(e)) {
+            ks_remove(c->txn, c->sh, link, table, ks_keep_old(c->txn, e), 0);
+            if (*link == next) continue; /* unlinked */
+        }
+        link = &(*link)->next;
+    }
+}
+
+static void reset_shard_data(lt_db *db, ks_shard *sh) {
+    uint32_t pause = sh->data.d.pause;
+    memset(&sh->data, 0, sizeof(sh->data));
+    dict_init(&sh->data.d, db->hash_key);
+    sh->data.d.pause = pause;
+    atomic_store_explicit(&sh->nkeys, 0, memory_order_relaxed);
+    atomic_store_explicit(&sh->nexpires, 0, memory_order_relaxed);
+}
+
+void ks_flush_db(ks_txn *txn, unsigned dbid) {
+    lt_db *db = txn->db;
+    ASSERT(dbid < db->ndb && txn_holds_db(txn, dbid));
+    mark_write(txn);
+    int views = atomic_load(&db->mvcc.view_max) != 0;
+    for (unsigned s = 0; s < db->nshards; s++) {
+        ks_shard *sh = ks_shard_at(db, dbid, s);
+        if (dict_size(&sh->data.d) == 0) continue;
+        if (views) {
+            bulk_ctx c = {.txn = txn, .sh = sh};
+            dict_foreach_bucket(&sh->data.d, remove_bucket, &c);
+            dict_shrink_if_needed(&sh->data.d);
+            continue;
+        }
+        ASSERT(sh->data.d.pause == 0);
+        ks_garbage *g = lt_xmalloc(sizeof(*g));
+        g->data = sh->data;
+        g->next = txn->garbage;
+        txn->garbage = g;
+        reset_shard_data(db, sh);
+    }
+    atomic_store_explicit(&db->dbstats[dbid].avg_ttl_ms, 0, memory_order_relaxed);
+}
+
+typedef struct collect_ctx {
+    ks_entry **v;
+    size_t n, cap;
+} collect_ctx;
+
+static void collect_bucket(void *ctx, dict *d, int table, ks_entry **head) {
+    collect_ctx *c = ctx;
+    (void)d;
+    (void)table;
+    for (ks_entry *e = *head; e; e = e->next) {
+        if (entry_is_tomb(e)) continue;
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 64;
+            c->v = lt_xrealloc(c->v, c->cap * sizeof(*c->v));
+        }
+        c->v[c->n++] = entry_rebuild(e, NULL, 0, ks_entry_expire_ms(e), 1);
+    }
+}
+
+static void install_copies(ks_txn *txn, ks_shard *sh, collect_ctx *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        ks_entry *e = c->v[i];
+        uint64_t h = ks_hash(txn->db, entry_keyp(e), e->klen);
+        int table = 0;
+        ks_entry **link =
+            dict_find(&sh->data.d, h, entry_keyp(e), e->klen, &table);
+        int keep = link ? ks_keep_old(txn, *link) : 0;
+        ks_install(txn, sh, link, table, h, e, keep, 0);
+    }
+}
+
+/* SWAPDB while views are open: rewrite both shards key by key so views keep
+ * reading the old contents. Copies are taken first, then every live key of
+ * both shards is removed (kept for views), then the copies are installed. */
+static void swap_shard_by_key(ks_txn *txn, ks_shard *a, ks_shard *b) {
+    collect_ctx ca = {0}, cb = {0};
+    dict_foreach_bucket(&a->data.d, collect_bucket, &ca);
+    dict_foreach_bucket(&b->data.d, collect_bucket, &cb);
+    bulk_ctx ra = {.txn = txn, .sh = a}, rb = {.txn = txn, .sh = b};
+    dict_foreach_bucket(&a->data.d, remove_bucket, &ra);
+    dict_foreach_bucket(&b->data.d, remove_bucket, &rb);
+    install_copies(txn, a, &cb);
+    install_copies(txn, b, &ca);
+    free(ca.v);
+    free(cb.v);
+}
+
+void ks_swap_db(ks_txn *txn, unsigned a, unsigned b) {
+    lt_db *db = txn->db;
+    ASSERT(a < db->ndb && b < db->ndb);
+    ASSERT(txn_holds_db(txn, a) && txn_holds_db(txn, b));
+    if (a == b) return;
+    mark_write(txn);
+    int views = atomic_load(&db->mvcc.view_max) != 0;
+    for (unsigned s = 0; s < db->nshards; s++) {
+        ks_shard *sa = ks_shard_at(db, a, s), *sb = ks_shard_at(db, b, s);
+        if (views) {
+            swap_shard_by_key(txn, sa, sb);
+            continue;
+        }
+        ks_shard_data t = sa->data;
+        sa->data = sb->data;
+        sb->data = t;
+        uint64_t ka = atomic_load_explicit(&sa->nkeys, memory_order_relaxed);
+        uint64_t kb = atomic_load_explicit(&sb->nkeys, memory_order_relaxed);
+        atomic_store_explicit(&sa->nkeys, kb, memory_order_relaxed);
+        atomic_store_explicit(&sb->nkeys, ka, memory_order_relaxed);
+        atomic_store_explicit(&sa->nexpires, sa->data.nexp, memory_order_relaxed);
+        atomic_store_explicit(&sb->nexpires, sb->data.nexp, memory_order_relaxed);
+    }
+    int64_t ta = atomic_load(&db->dbstats[a].avg_ttl_ms);
+    atomic_store(&db->dbstats[a].avg_ttl_ms, atomic_load(&db->dbstats[b].avg_ttl_ms));
+    atomic_store(&db->dbstats[b].avg_ttl_ms, ta);
+}
+
+/* ---- SCAN and random key ---------------------------------------------------------- */
+
+typedef struct scan_ctx {
+    ks_entry_fn *fn;
+    void *ctx;
+    int64_t now_ms;
+    size_t emitted;
+} scan_ctx;
+
+static void scan_bucket(void *ctx, dict *d, int table, ks_entry **head) {
+    scan_ctx *c = ctx;
+    (void)d;
+    (void)table;
+    for (ks_entry *e = *head; e; e = e->next) {
+        if (entry_is_tomb(e) || entry_expired(e, c->now_ms)) continue;
+        c->fn(c->ctx, e);
+        c->emitted++;
+    }
+}
+
+uint64_t ks_scan(lt_db *db, unsigned dbid, uint64_t cursor, size_t count,
+                 ks_entry_fn *fn, void *ctx) {
+    ASSERT(dbid < db->ndb);
+    if (count == 0) count = 1;
+    uint64_t smask = db->nshards - 1;
+    unsigned shard = (unsigned)(cursor & smask);
+    uint64_t v = cursor >> db->shard_bits;
+    scan_ctx c = {.fn = fn, .ctx = ctx, .now_ms = lt_mstime()};
+    size_t steps = 0, max_steps = count * 10; /* empty buckets count too */
+
+    for (;;) {
+        ks_shard *sh = ks_shard_at(db, dbid, shard);
+        pthread_mutex_lock(&sh->lock);
+        do {
+            v = dict_scan(&sh->data.d, v, scan_bucket, &c);
+            steps++;
+        } while (v != 0 && c.emitted < count && steps < max_steps);
+        pthread_mutex_unlock(&sh->lock);
+        if (v == 0) {
+            if (++shard == db->nshards) return 0;
+        }
+        if (c.emitted >= count || steps >= max_steps)
+            return (v << db->shard_bits) | shard;
+        steps++; /* moving to the next shard is work too */
+    }
+}
+
+int ks_random_key(lt_db *db, unsigned dbid, ks_entry_fn *fn, void *ctx) {
+    ASSERT(dbid < db->ndb);
+    int64_t now = lt_mstime();
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t total = ks_db_size(db, dbid);
+        if (total == 0) return LT_NOTFOUND;
+        /* Pick a shard with probability proportional to its key count. */
+        uint64_t r = lt_random_below(total);
+        unsigned s = 0;
+        for (; s < db->nshards; s++) {
+            uint64_t n = atomic_load_explicit(&ks_shard_at(db, dbid, s)->nkeys,
+                                              memory_order_relaxed);
+            if (r < n) break;
+            r -= n;
+        }
+        if (s == db->nshards) continue; /* counts moved meanwhile */
+        ks_shard *sh = ks_shard_at(db, dbid, s);
+        pthread_mutex_lock(&sh->lock);
+        int table;
+        ks_entry **link = dict_random(&sh->data.d, &table);
+        ks_entry *e = link ? *link : NULL;
+        if (e && !entry_is_tomb(e) && !entry_expired(e, now)) {
+            fn(ctx, e);
+            pthread_mutex_unlock(&sh->lock);
+            return LT_OK;
+        }
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return LT_NOTFOUND;
+}

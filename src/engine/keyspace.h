@@ -1,0 +1,140 @@
+/*
+ * keyspace.h — the server-facing data API of the engine: key lookup and
+ * writes inside a ks_txn (txn.h), whole-database operations, SCAN, random
+ * key, counts, hooks.
+ *
+ * Keys are byte strings (any bytes, up to 512 MiB) in database dbid
+ * (0 <= dbid < databases). Every function taking a ks_txn requires the
+ * key's shard (or the whole database) to be locked by that txn (ASSERT).
+ *
+ * Entry lifetime: a ks_entry* returned by a function here is valid until the
+ * next write call on the same shard within the txn, or ks_txn_commit().
+ * Read-only callers may read it freely; writers use the functions below
+ * (never write through the pointer).
+ *
+ * Expiry arguments: absolute Unix ms; KS_EXPIRE_NONE for no expiry,
+ * KS_EXPIRE_KEEP to keep the key's current one (SET KEEPTTL, INCR, ...).
+ * A key is expired when txn->now_ms > its expiry (Redis's rule).
+ */
+#ifndef LT_ENGINE_KEYSPACE_H
+#define LT_ENGINE_KEYSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/entry.h"
+#include "engine/txn.h"
+#include "lightning.h"
+
+#define KS_EXPIRE_NONE ((int64_t)-1)
+#define KS_EXPIRE_KEEP ((int64_t)-2)
+
+/* ---- Hooks (set once, before use) ----------------------------------------- */
+typedef struct ks_hooks {
+    void *ctx;
+    /* Called by ks_txn_commit for a txn that wrote, with its locks still
+     * held and ks_txn_ts() assigned: where the WAL record of the commit is
+     * produced, so WAL order equals commit-ts order per key. */
+    void (*commit)(void *ctx, ks_txn *txn);
+    /* Called under the shard lock when a key is deleted because it expired
+     * (lazily in a lookup, or by the active cycle), before it is freed; the
+     * deletion carries ts (the surrounding txn's ts). For propagating DEL. */
+    void (*expired)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
+} ks_hooks;
+
+/* Installs hooks (copied). Call before other threads use db. */
+void ks_set_hooks(lt_db *db, const ks_hooks *hooks);
+
+/* Number of logical databases / shards per database of db. */
+unsigned ks_databases(const lt_db *db);
+unsigned ks_shards_per_db(const lt_db *db);
+
+/* ---- Reads ------------------------------------------------------------------ */
+#define KS_LOOKUP_NOTOUCH 0x1  /* do not update LRU/LFU (OBJECT, TTL, ...) */
+#define KS_LOOKUP_NOEXPIRE 0x2 /* report an expired key as absent but keep
+                                  it (replicas; the master sends the DEL) */
+
+/* The live entry of key, or NULL if absent or expired (an expired key is
+ * deleted unless KS_LOOKUP_NOEXPIRE, counted in expired_keys and reported
+ * to the expired hook). */
+ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                    int flags);
+
+/* Commit ts of the key's current version, a deletion included (0 if the key
+ * is not in the table). Changes whenever the key is written, deleted or
+ * expired, so comparing it with an earlier value (or a view's ts) detects
+ * modification (WATCH, optimistic commits). No side effects. */
+uint64_t ks_key_ts(ks_txn *txn, unsigned dbid, const char *key, size_t klen);
+
+/* ---- Writes ------------------------------------------------------------------- */
+#define KS_SET_NOINT 0x1 /* store the bytes as given, never int-encode */
+
+/* Creates or replaces key with a string value (int-encoded when it
+ * round-trips, unless KS_SET_NOINT). Returns the new entry. */
+ks_entry *ks_set_str(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     const void *val, size_t vlen, int64_t expire_ms,
+                     int flags);
+/* Creates or replaces key with an int-encoded string (in place when the key
+ * already holds one: INCR's path). */
+ks_entry *ks_set_int(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     int64_t v, int64_t expire_ms);
+/* Creates or replaces key with a collection object of type (registered with
+ * ks_type_register); takes ownership of obj. */
+ks_entry *ks_set_obj(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     int type, void *obj, int64_t expire_ms);
+/* Deletes key. LT_OK, or LT_NOTFOUND if it does not exist (or expired). */
+int ks_delete(ks_txn *txn, unsigned dbid, const char *key, size_t klen);
+/* Sets (when_ms >= 0) or removes (KS_EXPIRE_NONE) key's expiry. A time in
+ * the past is stored as is (the caller deletes instead, as Redis does).
+ * LT_OK, or LT_NOTFOUND. */
+int ks_set_expire(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                  int64_t when_ms);
+/* Makes key's string value exactly newlen bytes long and returns it for
+ * in-place writing (APPEND, SETRANGE, SETBIT): old bytes kept, new bytes
+ * uninitialised; int values become raw. The key must exist as a string.
+ * Valid like an entry pointer. Marks the key written. */
+char *ks_str_resize(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                    size_t newlen);
+/* Returns key's collection object for in-place modification (copied first
+ * when an open view still reads the current version). The key must exist
+ * with an object value. Marks the key written. */
+void *ks_obj_mutable(ks_txn *txn, unsigned dbid, const char *key,
+                     size_t klen);
+/* Moves the value and expiry of (sdb, skey) to (ddb, dkey), replacing any
+ * destination value (RENAME, MOVE: the caller checks NX semantics first).
+ * Same key in the same db is a no-op. LT_OK, or LT_NOTFOUND if the source
+ * does not exist. */
+int ks_rename(ks_txn *txn, unsigned sdb, const char *skey, size_t sklen,
+              unsigned ddb, const char *dkey, size_t dklen);
+
+/* ---- Whole databases (txn must lock the databases involved) ---------------- */
+/* Removes every key of dbid. Tables are detached in O(1) and freed after the
+ * locks are released (unless views are open: then per key). */
+void ks_flush_db(ks_txn *txn, unsigned dbid);
+/* Swaps the contents of databases a and b (SWAPDB), atomically for other
+ * transactions. O(shards), or O(keys) while views are open (views keep
+ * seeing the pre-swap contents). */
+void ks_swap_db(ks_txn *txn, unsigned a, unsigned b);
+
+/* ---- Iteration without a txn (locks one shard at a time) ------------------- */
+/* Called with the shard locked: must not call into the engine. */
+typedef void ks_entry_fn(void *ctx, const ks_entry *e);
+
+/* One SCAN step over dbid from cursor (0 to start; any value is accepted).
+ * Calls fn for each live, unexpired key; visits about count keys (a work
+ * hint, >= 1). Returns the next cursor, 0 when the iteration is complete.
+ * Guarantee (Redis's): a key present during the whole iteration is
+ * returned at least once, across rehashing; duplicates are possible. */
+uint64_t ks_scan(lt_db *db, unsigned dbid, uint64_t cursor, size_t count,
+                 ks_entry_fn *fn, void *ctx);
+
+/* Calls fn once on a random live, unexpired key of dbid (RANDOMKEY).
+ * LT_OK, or LT_NOTFOUND if the database is (or looks) empty. */
+int ks_random_key(lt_db *db, unsigned dbid, ks_entry_fn *fn, void *ctx);
+
+/* Live keys in dbid (DBSIZE), and keys of them with a TTL. Lock-free sums;
+ * exact when no commit runs concurrently. */
+uint64_t ks_db_size(lt_db *db, unsigned dbid);
+uint64_t ks_db_expires(lt_db *db, unsigned dbid);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * mvcc_int.h — MVCC internals shared by the engine's write paths: the commit
+ * clock, "may a view still read this version", version-chain pruning and
+ * visibility. See mvcc.c for the rules.
+ */
+#ifndef LT_ENGINE_MVCC_INT_H
+#define LT_ENGINE_MVCC_INT_H
+
+#include <stdint.h>
+
+#include "engine/keyspace_int.h"
+
+void mvcc_init(ks_mvcc *m);
+void mvcc_destroy(ks_mvcc *m);
+/* Assigns the next commit timestamp (> every earlier one). */
+uint64_t mvcc_next_ts(ks_mvcc *m);
+/* Whether some open (or opening) view may read a version written at ts. */
+int mvcc_view_may_need(ks_mvcc *m, uint64_t version_ts);
+/* Frees the versions behind *link that no open view needs and drops the
+ * entry itself if it is a tombstone nobody needs. Returns the entry now at
+ * the key's position, NULL if removed. Shard locked. */
+ks_entry *mvcc_prune(ks_mvcc *m, ks_shard *sh, ks_entry **link, int table);
+/* The version of cur's key visible at ts/now_ms, NULL if none. */
+const ks_entry *mvcc_visible(const ks_entry *cur, uint64_t ts, int64_t now_ms);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * txn.c — locking transactions (see txn.h).
+ *
+ * Owns: shard lock acquisition order and release, the lazily assigned
+ * commit timestamp, the commit hook call and deferred freeing of flushed
+ * tables. Invariant: every lock set is acquired in ascending global shard
+ * id (dbid * nshards + shard), so any two transactions are ordered and
+ * none waits on another in a cycle.
+ * Called by: the server's command execution, keyspace.c (active cycles),
+ * embedded.c (commit).
+ */
+#include "engine/txn.h"
+
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "engine/keyspace_int.h"
+#include "engine/mvcc_int.h"
+
+static void txn_init(ks_txn *txn, lt_db *db, int mode) {
+    txn->db = db;
+    txn->ts = 0;
+    txn->now_ms = lt_mstime();
+    txn->nwrites = 0;
+    txn->mode = (uint8_t)mode;
+    txn->nlocked = 0;
+    txn->db_lo = txn->db_hi = 0;
+    txn->garbage = NULL;
+    txn->nhcache = 0;
+}
+
+static void lock_range(lt_db *db, unsigned dbid) {
+    for (unsigned s = 0; s < db->nshards; s++)
+        pthread_mutex_lock(&ks_shard_at(db, dbid, s)->lock);
+}
+
+static void unlock_range(lt_db *db, unsigned dbid) {
+    for (unsigned s = db->nshards; s-- > 0;)
+        pthread_mutex_unlock(&ks_shard_at(db, dbid, s)->lock);
+}
+
+void ks_txn_begin_dbs(ks_txn *txn, lt_db *db, unsigned a, unsigned b) {
+    ASSERT(a < db->ndb && b < db->ndb);
+    txn_init(txn, db, KS_LOCK_DBS);
+    txn->db_lo = a < b ? a : b;
+    txn->db_hi = a < b ? b : a;
+    lock_range(db, txn->db_lo);
+    if (txn->db_hi != txn->db_lo) lock_range(db, txn->db_hi);
+}
+
+void ks_txn_begin_db(ks_txn *txn, lt_db *db, unsigned dbid) {
+    ks_txn_begin_dbs(txn, db, dbid, dbid);
+}
+
+void ks_txn_begin_all(ks_txn *txn, lt_db *db) {
+    txn_init(txn, db, KS_LOCK_ALL);
+    for (unsigned d = 0; d < db->ndb; d++) lock_range(db, d);
+}
+
+void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys) {
+    txn_init(txn, db, KS_LOCK_SHARDS);
+    unsigned dbs[2] = {0, 0};
+    int ndbs = 0, overflow = 0, many_dbs = 0;
+    for (size_t i = 0; i < nkeys; i++) {
+        const ks_key *k = &keys[i];
+        ASSERT(k->dbid < db->ndb);
+        uint64_t h = ks_hash(db, k->key, k->klen);
+        if (txn->nhcache < KS_TXN_HASH_CACHE) {
+            txn->hcache[txn->nhcache].key = k->key;
+            txn->hcache[txn->nhcache].klen = k->klen;
+            txn->hcache[txn->nhcache].hash = h;
+            txn->nhcache++;
+        }
+        if (!(ndbs > 0 && dbs[0] == k->dbid) &&
+            !(ndbs > 1 && dbs[1] == k->dbid)) {
+            if (ndbs < 2) dbs[ndbs++] = k->dbid;
+            else many_dbs = 1;
+        }
+        if (overflow) continue;
+        uint32_t g = k->dbid * db->nshards + ks_shard_of_hash(db, h);
+        /* Insertion into the sorted, deduplicated set. */
+        uint16_t n = txn->nlocked, pos = n;
+        while (pos > 0 && txn->locked[pos - 1] > g) pos--;
+        if (pos > 0 && txn->locked[pos - 1] == g) continue;
+        if (n == KS_TXN_MAX_SHARDS) {
+            overflow = 1;
+            continue;
+        }
+        memmove(&txn->locked[pos + 1], &txn->locked[pos],
+                (size_t)(n - pos) * sizeof(txn->locked[0]));
+        txn->locked[pos] = g;
+        txn->nlocked = (uint16_t)(n + 1);
+    }
+    if (overflow) {
+        /* Too many shards to list: lock the whole databases instead. */
+        struct ks_txn saved_cache = *txn; /* keep the hash cache */
+        if (many_dbs) {
+            ks_txn_begin_all(txn, db);
+        } else {
+            ks_txn_begin_dbs(txn, db, dbs[0], ndbs > 1 ? dbs[1] : dbs[0]);
+        }
+        memcpy(txn->hcache, saved_cache.hcache, sizeof(txn->hcache));
+        txn->nhcache = saved_cache.nhcache;
+        return;
+    }
+    for (uint16_t i = 0; i < txn->nlocked; i++)
+        pthread_mutex_lock(&db->shards[txn->locked[i]].lock);
+}
+
+void ks_txn_begin_shard(ks_txn *txn, lt_db *db, uint32_t gid) {
+    ASSERT(gid < db->ndb * db->nshards);
+    txn_init(txn, db, KS_LOCK_SHARDS);
+    txn->locked[0] = gid;
+    txn->nlocked = 1;
+    pthread_mutex_lock(&db->shards[gid].lock);
+}
+
+uint64_t ks_txn_ts(ks_txn *txn) {
+    if (txn->ts == 0) txn->ts = mvcc_next_ts(&txn->db->mvcc);
+    return txn->ts;
+}
+
+uint64_t ks_txn_commit(ks_txn *txn) {
+    lt_db *db = txn->db;
+    ASSERT(txn->mode != KS_LOCK_NONE);
+    if (txn->nwrites > 0 && db->hooks.commit) {
+        ks_txn_ts(txn);
+        db->hooks.commit(db->hooks.ctx, txn);
+    }
+    switch (txn->mode) {
+    case KS_LOCK_SHARDS:
+        for (uint16_t i = txn->nlocked; i-- > 0;)
+            pthread_mutex_unlock(&db->shards[txn->locked[i]].lock);
+        break;
+    case KS_LOCK_DBS:
+        if (txn->db_hi != txn->db_lo) unlock_range(db, txn->db_hi);
+        unlock_range(db, txn->db_lo);
+        break;
+    case KS_LOCK_ALL:
+        for (unsigned d = db->ndb; d-- > 0;) unlock_range(db, d);
+        break;
+    default:
+        ASSERT_NOT_REACHED();
+    }
+    txn->mode = KS_LOCK_NONE;
+    if (txn->garbage) {
+        ks_garbage_free(txn->garbage);
+        txn->garbage = NULL;
+    }
+    return txn->nwrites ? txn->ts : 0;
+}
+
+int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash) {
+    const lt_db *db = txn->db;
+    switch (txn->mode) {
+    case KS_LOCK_ALL:
+        return 1;
+    case KS_LOCK_DBS:
+        return dbid == txn->db_lo || dbid == txn->db_hi;
+    case KS_LOCK_SHARDS: {
+        uint32_t g = dbid * db->nshards + ks_shard_of_hash(db, hash);
+        int lo = 0, hi = txn->nlocked - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) / 2;
+            if (txn->locked[mid] == g) return 1;
+            if (txn->locked[mid] < g) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+uint64_t ks_txn_hash(ks_txn *txn, const char *key, size_t klen) {
+    for (uint32_t i = 0; i < txn->nhcache; i++)
+        if (txn->hcache[i].key == key && txn->hcache[i].klen == klen)
+            return txn->hcache[i].hash;
+    return ks_hash(txn->db, key, klen);
+}

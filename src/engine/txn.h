@@ -1,0 +1,88 @@
+/*
+ * txn.h — the engine's locking transaction, what every server command runs
+ * in. Stack-allocated (no heap allocation per command).
+ *
+ * A ks_txn is begun over a declared key set (or whole databases): the
+ * engine maps keys to shards, sorts and dedups the global shard ids and
+ * locks them in ascending order (so transactions never deadlock), holds the
+ * locks until ks_txn_commit(). Inside, keyspace.h operations act on keys
+ * whose shard is locked (checked by ASSERT). Writes apply immediately (no
+ * rollback: commands validate before writing, as in Redis); the commit
+ * timestamp is taken from the global clock at the first write, and is what
+ * MVCC views and WATCH compare.
+ *
+ * Thread-safety: a ks_txn belongs to one thread; any number of transactions
+ * on disjoint shards run in parallel.
+ */
+#ifndef LT_ENGINE_TXN_H
+#define LT_ENGINE_TXN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lightning.h"
+
+/* Distinct shards a key-set transaction locks individually; more keys than
+ * that lock whole databases instead (same ordering rule). */
+#define KS_TXN_MAX_SHARDS 64
+/* Key hashes remembered from begin so lookups of the same key bytes (same
+ * pointer and length, e.g. the command's argv) do not hash again. */
+#define KS_TXN_HASH_CACHE 4
+
+typedef struct ks_key {
+    unsigned dbid;
+    const char *key;
+    size_t klen;
+} ks_key;
+
+enum { KS_LOCK_NONE = 0, KS_LOCK_SHARDS, KS_LOCK_DBS, KS_LOCK_ALL };
+
+struct ks_garbage;
+
+typedef struct ks_txn {
+    lt_db *db;
+    uint64_t ts;       /* commit ts; 0 until the first write */
+    int64_t now_ms;    /* clock for expiry decisions, fixed at begin */
+    uint32_t nwrites;  /* logical writes so far (commit hook if > 0) */
+    uint8_t mode;      /* KS_LOCK_* */
+    uint16_t nlocked;  /* KS_LOCK_SHARDS: entries used in locked[] */
+    unsigned db_lo, db_hi; /* KS_LOCK_DBS: the (at most two) databases */
+    struct ks_garbage *garbage; /* detached tables, freed after unlock */
+    struct {
+        const char *key;
+        size_t klen;
+        uint64_t hash;
+    } hcache[KS_TXN_HASH_CACHE];
+    uint32_t nhcache;
+    uint32_t locked[KS_TXN_MAX_SHARDS]; /* global shard ids, ascending */
+} ks_txn;
+
+/* Locks the shards of keys[0..nkeys) (dbid < databases; nkeys may be 0 for a
+ * transaction that touches nothing). The keys array is read during the call
+ * only; the hashes of the first KS_TXN_HASH_CACHE keys are remembered by
+ * pointer, so those key bytes must not change until commit. Never fails;
+ * blocks while other transactions hold the shards. */
+void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys);
+/* Locks every shard of database dbid (FLUSHDB, KEYS over a lock, ...). */
+void ks_txn_begin_db(ks_txn *txn, lt_db *db, unsigned dbid);
+/* Locks every shard of databases a and b (SWAPDB; a may equal b). */
+void ks_txn_begin_dbs(ks_txn *txn, lt_db *db, unsigned a, unsigned b);
+/* Locks every shard of every database (FLUSHALL). */
+void ks_txn_begin_all(ks_txn *txn, lt_db *db);
+
+/* Commit timestamp, taken now if the transaction has not written yet
+ * (callers that must log a ts for a write-free command use this). */
+uint64_t ks_txn_ts(ks_txn *txn);
+
+/* Ends the transaction: if it wrote, calls the commit hook (keyspace.h,
+ * under the locks: the future WAL append point), then unlocks in reverse
+ * order and frees detached data (flushed tables) outside the locks.
+ * Returns the commit ts, 0 if nothing was written. txn is finished after. */
+uint64_t ks_txn_commit(ks_txn *txn);
+
+/* Whether the shard of (dbid, hash) is locked by txn (for ASSERTs). */
+int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash);
+/* Hash of key as the keyspace computes it, from the txn cache if present. */
+uint64_t ks_txn_hash(ks_txn *txn, const char *key, size_t klen);
+
+#endif

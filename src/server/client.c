@@ -1,0 +1,455 @@
+/*
+ * client: connection lifecycle, input processing and output flushing (see
+ * client.h for ownership and threading).
+ *
+ * Input: bytes from on_recv are parsed in place when nothing is buffered
+ * (the common case: no copy); only the tail of an incomplete command is
+ * copied into c->qbuf. Commands run as soon as they are parsed, in order.
+ * The pipeline stops (leaving the rest in qbuf) when the client must wait:
+ * its pending output passed client-output-backpressure, a CLIENT PAUSE
+ * holds it, or it is closing.
+ *
+ * Output: client_queue_write() puts the client on its worker's list; at the
+ * end of the loop turn client_flush_writes() hands each one's queued bytes
+ * to the kernel in one send. on_sent() releases what was written.
+ */
+#include "server/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "server/commands.h"
+#include "server/dispatch.h"
+#include "server/log.h"
+#include "server/reply.h"
+#include "server/server.h"
+#include "server/worker.h"
+
+#define QBUF_MIN 1024
+
+static void format_addr(int fd, int local, char *out, size_t outlen) {
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof(sa);
+    int r = local ? getsockname(fd, (struct sockaddr *)&sa, &salen)
+                  : getpeername(fd, (struct sockaddr *)&sa, &salen);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (r == 0 && sa.ss_family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        port = ntohs(s->sin_port);
+    } else if (r == 0 && sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s->sin6_port);
+    }
+    snprintf(out, outlen, "%s:%d", ip, port);
+}
+
+static void set_keepalive(int fd, int interval) {
+    int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    if (interval <= 0) return;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof(yes));
+    int idle = interval, intvl = interval / 3 ? interval / 3 : 1, cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+client *client_create(worker *w, int fd) {
+    client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    set_keepalive(fd, server.tcp_keepalive);
+    c->id = __atomic_add_fetch(&server.next_client_id, 1, __ATOMIC_RELAXED);
+    c->owner = w;
+    c->resp = 2;
+    c->ctime_ms = c->last_interaction_ms = w->now_ms;
+    if (!server.requirepass) c->flags |= CLIENT_AUTHENTICATED;
+    resp_parser_init(&c->parser, server.proto_max_bulk_len);
+    c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
+    format_addr(fd, 0, c->addr, sizeof(c->addr));
+    format_addr(fd, 1, c->laddr, sizeof(c->laddr));
+
+    pthread_mutex_lock(&server.clients_lock);
+    c->next = server.clients;
+    if (server.clients) server.clients->prev = c;
+    server.clients = c;
+    c->flags |= CLIENT_IN_LIST;
+    pthread_mutex_unlock(&server.clients_lock);
+
+    c->wl_next = w->clients;
+    if (w->clients) w->clients->wl_prev = c;
+    w->clients = c;
+
+    if (ev_conn_add(w->loop, &c->conn, fd, c) < 0) {
+        client_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void free_reply_chunks(client *c) {
+    reply_chunk *ch = c->reply_head;
+    while (ch) {
+        reply_chunk *next = ch->next;
+        free(ch);
+        ch = next;
+    }
+    c->reply_head = c->reply_tail = NULL;
+    c->reply_bytes = 0;
+}
+
+static void unlink_from_lists(client *c) {
+    worker *w = c->owner;
+    if (c->flags & CLIENT_IN_LIST) {
+        pthread_mutex_lock(&server.clients_lock);
+        if (c->prev) c->prev->next = c->next;
+        else server.clients = c->next;
+        if (c->next) c->next->prev = c->prev;
+        c->flags &= ~CLIENT_IN_LIST;
+        pthread_mutex_unlock(&server.clients_lock);
+    }
+    if (c->wl_prev) c->wl_prev->wl_next = c->wl_next;
+    else if (w->clients == c) w->clients = c->wl_next;
+    if (c->wl_next) c->wl_next->wl_prev = c->wl_prev;
+    c->wl_prev = c->wl_next = NULL;
+    for (client **pp = &w->pending_writes; *pp; pp = &(*pp)->wnext)
+        if (*pp == c) {
+            *pp = c->wnext;
+            break;
+        }
+    for (client **pp = &w->paused; *pp; pp = &(*pp)->pnext)
+        if (*pp == c) {
+            *pp = c->pnext;
+            break;
+        }
+}
+
+void client_close(client *c) {
+    if (c->flags & CLIENT_CLOSED) return;
+    c->flags |= CLIENT_CLOSED;
+    unlink_from_lists(c);
+    __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+    ev_conn_close(c->owner->loop, &c->conn);
+}
+
+void client_on_closed(ev_conn *conn) {
+    client *c = conn->udata;
+    resp_parser_free(&c->parser);
+    free_reply_chunks(c);
+    free(c->qbuf);
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    free(c);
+}
+
+size_t client_output_bytes(const client *c) {
+    return c->bufpos - c->sentlen + c->reply_bytes - c->head_off;
+}
+
+void client_queue_write(client *c) {
+    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSED)) return;
+    c->flags |= CLIENT_PENDING_WRITE;
+    c->wnext = c->owner->pending_writes;
+    c->owner->pending_writes = c;
+}
+
+/* Hands everything queued for c to the kernel in one send. */
+static void client_send(client *c) {
+    if (ev_conn_sending(&c->conn) || (c->flags & CLIENT_CLOSED)) return;
+    struct iovec iov[EV_MAX_IOV];
+    int n = 0;
+    size_t total = 0;
+    if (c->bufpos > c->sentlen) {
+        iov[n].iov_base = c->buf + c->sentlen;
+        iov[n].iov_len = c->bufpos - c->sentlen;
+        total += iov[n++].iov_len;
+    }
+    for (reply_chunk *ch = c->reply_head; ch && n < EV_MAX_IOV; ch = ch->next) {
+        if (ch == c->deferred) break; /* not filled yet: nothing after it */
+        size_t off = ch == c->reply_head ? c->head_off : 0;
+        if (ch->used > off) {
+            iov[n].iov_base = ch->buf + off;
+            iov[n].iov_len = ch->used - off;
+            total += iov[n++].iov_len;
+        }
+    }
+    if (n == 0) {
+        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close(c);
+        return;
+    }
+    c->inflight_bytes = total;
+    if (ev_conn_send(c->owner->loop, &c->conn, iov, n) < 0) client_close(c);
+}
+
+void client_flush_writes(worker *w) {
+    while (w->pending_writes) {
+        client *c = w->pending_writes;
+        w->pending_writes = c->wnext;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        client_send(c);
+    }
+}
+
+/* Releases n written bytes from the head of the output: buf first, then
+ * the chunks in order. Called only when no send is in flight. */
+static void consume_output(client *c, size_t n) {
+    size_t k = c->bufpos - c->sentlen;
+    if (k > n) k = n;
+    c->sentlen += k;
+    n -= k;
+    /* While chunks exist new replies go to them, so an emptied buf can
+     * start over without reordering anything. */
+    if (c->sentlen == c->bufpos) c->bufpos = c->sentlen = 0;
+    while (n && c->reply_head) {
+        reply_chunk *ch = c->reply_head;
+        size_t left = ch->used - c->head_off;
+        if (n < left) {
+            c->head_off += n;
+            return;
+        }
+        n -= left;
+        c->reply_bytes -= ch->used;
+        c->reply_head = ch->next;
+        if (!c->reply_head) c->reply_tail = NULL;
+        free(ch);
+        c->head_off = 0;
+    }
+}
+
+void client_on_sent(ev_conn *conn, ssize_t res) {
+    client *c = conn->udata;
+    if (res < 0) {
+        client_close(c);
+        return;
+    }
+    __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
+                       __ATOMIC_RELAXED);
+    consume_output(c, (size_t)res);
+    if (client_output_bytes(c) > 0) {
+        client_queue_write(c);
+    } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        client_close(c);
+        return;
+    }
+    if ((c->flags & CLIENT_READ_PAUSED) &&
+        client_output_bytes(c) <= (size_t)server.client_output_backpressure / 2) {
+        c->flags &= ~CLIENT_READ_PAUSED;
+        client_resume(c);
+    }
+}
+
+static void qbuf_reserve(client *c, size_t need) {
+    if (c->qcap >= need) return;
+    size_t cap = c->qcap ? c->qcap : QBUF_MIN;
+    while (cap < need) cap *= 2;
+    char *n = realloc(c->qbuf, cap);
+    if (!n) abort();
+    c->qbuf = n;
+    c->qcap = cap;
+}
+
+static void protocol_error(client *c) {
+    const char *msg = c->parser.error;
+    serverLog(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+              msg, (unsigned long long)c->id, c->addr);
+    char buf[128];
+    snprintf(buf, sizeof(buf), "ERR %s", msg);
+    addReplyError(c, buf);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
+    c->qlen = 0;
+    ev_conn_pause_recv(c->owner->loop, &c->conn);
+    client_queue_write(c);
+}
+
+/* Must c stop executing its pipeline for now? */
+static int client_must_wait(client *c) {
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE))
+        return 1;
+    if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
+        if (!(c->flags & CLIENT_READ_PAUSED)) {
+            c->flags |= CLIENT_READ_PAUSED;
+            ev_conn_pause_recv(c->owner->loop, &c->conn);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Parses and runs commands from buf[0..len). Returns how many bytes were
+ * consumed; the rest starts at an unfinished (or not yet run) command. */
+static size_t process_input(client *c, char *buf, size_t len) {
+    size_t pos = 0;
+    while (pos < len && !client_must_wait(c)) {
+        size_t used = 0;
+        int r = resp_parse(&c->parser, buf + pos, len - pos, &used);
+        if (r == RESP_INCOMPLETE) break;
+        if (r == RESP_ERROR) {
+            protocol_error(c);
+            return len;
+        }
+        pos += used;
+        if (c->parser.argc == 0) {
+            resp_parser_reset(&c->parser);
+            continue;
+        }
+        c->argc = c->parser.argc;
+        c->argv = c->parser.argv;
+        int blocked = dispatch_command(c);
+        c->argc = 0;
+        c->argv = NULL;
+        resp_parser_reset(&c->parser);
+        if (blocked) {
+            /* The command did not run: it runs again from these bytes. */
+            pos -= used;
+            break;
+        }
+    }
+    return pos;
+}
+
+static void check_qbuf_limit(client *c) {
+    if (c->qlen > (size_t)server.client_query_buffer_limit) {
+        serverLog(LL_WARNING,
+                  "Closing client that reached max query buffer length: id=%llu addr=%s qbuf=%zu",
+                  (unsigned long long)c->id, c->addr, c->qlen);
+        client_close(c);
+    }
+}
+
+/* Runs what qbuf holds and compacts it. */
+static void process_qbuf(client *c) {
+    size_t done = process_input(c, c->qbuf, c->qlen);
+    if (c->flags & CLIENT_CLOSED) return;
+    if (done >= c->qlen) {
+        c->qlen = 0;
+        if (c->qcap > 64 * 1024) {
+            free(c->qbuf);
+            c->qbuf = NULL;
+            c->qcap = 0;
+        }
+    } else if (done) {
+        memmove(c->qbuf, c->qbuf + done, c->qlen - done);
+        c->qlen -= done;
+    }
+}
+
+void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
+    client *c = conn->udata;
+    if (len <= 0) {
+        client_close(c);
+        return;
+    }
+    worker *w = c->owner;
+    __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
+
+    size_t n = (size_t)len;
+    if (c->qlen == 0 && !client_must_wait(c)) {
+        /* Fast path: parse straight from the receive buffer. */
+        size_t done = process_input(c, data, n);
+        if (c->flags & CLIENT_CLOSED) return;
+        if (done < n && !(c->flags & CLIENT_PROTOCOL_ERROR)) {
+            size_t rest = n - done;
+            size_t want = resp_bytes_wanted(&c->parser);
+            qbuf_reserve(c, want > rest ? want : rest);
+            memcpy(c->qbuf, data + done, rest);
+            c->qlen = rest;
+        }
+    } else {
+        size_t want = resp_bytes_wanted(&c->parser);
+        size_t need = c->qlen + n;
+        qbuf_reserve(c, want > need ? want : need);
+        memcpy(c->qbuf + c->qlen, data, n);
+        c->qlen += n;
+        if (!client_must_wait(c)) process_qbuf(c);
+    }
+    if (!(c->flags & CLIENT_CLOSED)) check_qbuf_limit(c);
+}
+
+void client_resume(client *c) {
+    if (c->flags & CLIENT_CLOSED) return;
+    if (!(c->flags & CLIENT_READ_PAUSED) && !(c->flags & CLIENT_CLOSE_AFTER_REPLY))
+        ev_conn_resume_recv(c->owner->loop, &c->conn);
+    if (c->qlen && !client_must_wait(c)) process_qbuf(c);
+}
+
+static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = *cap - *len;
+        int n = vsnprintf(*out ? *out + *len : NULL, *out ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if (*out && (size_t)n < room) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t ncap = *cap ? *cap * 2 : 256;
+        while (ncap < *len + (size_t)n + 1) ncap *= 2;
+        char *p = realloc(*out, ncap);
+        if (!p) abort();
+        *out = p;
+        *cap = ncap;
+    }
+}
+
+void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
+    int64_t now = mstime();
+    char flags[16];
+    int f = 0;
+    uint32_t cf = __atomic_load_n(&c->flags, __ATOMIC_RELAXED);
+    if (cf & CLIENT_BLOCKED_PAUSE) flags[f++] = 'b';
+    if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
+    if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
+    if (cf & CLIENT_NO_TOUCH) flags[f++] = 'T';
+    if (f == 0) flags[f++] = 'N';
+    flags[f] = '\0';
+    const command *last = __atomic_load_n(&c->lastcmd, __ATOMIC_RELAXED);
+    const char *reply_mode = (cf & CLIENT_REPLY_OFF) ? "off"
+                             : (cf & (CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT)) ? "skip"
+                                                                                  : "on";
+    (void)reply_mode;
+    size_t obl = __atomic_load_n(&c->bufpos, __ATOMIC_RELAXED);
+    size_t omem = __atomic_load_n(&c->reply_bytes, __ATOMIC_RELAXED);
+    size_t qlen = __atomic_load_n(&c->qlen, __ATOMIC_RELAXED);
+    size_t qcap = __atomic_load_n(&c->qcap, __ATOMIC_RELAXED);
+    cat_printf(out, len, cap,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
+               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
+               "argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+               "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
+               "lib-name=%s lib-ver=%s\n",
+               (unsigned long long)c->id, c->addr, c->laddr,
+               __atomic_load_n(&c->conn.fd, __ATOMIC_RELAXED),
+               c->name ? c->name : "",
+               (long long)((now - c->ctime_ms) / 1000),
+               (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
+               flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED), qlen,
+               qcap - qlen, (size_t)CLIENT_REPLY_BUF, obl, obl,
+               omem ? 1 : 0, omem,
+               sizeof(client) + qcap + omem,
+               last ? last->fullname : "NULL",
+               __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
+               c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+}

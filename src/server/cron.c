@@ -1,0 +1,41 @@
+/*
+ * cron: per-worker periodic jobs (see cron.h). Every worker expires keys of
+ * its own share of the shards, so active expiry uses every core and no two
+ * workers contend for the same shard locks.
+ */
+#include "server/cron.h"
+
+#include "engine/expire.h"
+#include "server/client.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/worker.h"
+
+/* Checks every owned client: a few nanoseconds each, so even maxclients on
+ * one worker costs well under a millisecond per tick. */
+static void close_idle_clients(worker *w) {
+    int timeout = server.timeout;
+    if (timeout <= 0) return;
+    int64_t limit = w->now_ms - (int64_t)timeout * 1000;
+    client *c = w->clients;
+    while (c) {
+        client *next = c->wl_next;
+        if (!(c->flags & CLIENT_BLOCKED_PAUSE) &&
+            __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED) < limit) {
+            serverLog(LL_VERBOSE, "Closing idle client");
+            client_close(c);
+        }
+        c = next;
+    }
+}
+
+/* Share of a tick the active expiry may use, like Redis's slow cycle
+ * (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC = 25%). */
+#define EXPIRE_BUDGET_PERCENT 25
+
+void cron_worker_tick(worker *w) {
+    close_idle_clients(w);
+    uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
+    ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
+    if (w->id == 0) stats_sampler_tick();
+}

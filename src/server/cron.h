@@ -1,0 +1,13 @@
+/*
+ * cron: periodic work each worker does on its tick (every 100 ms): idle
+ * client timeouts, the end of a CLIENT PAUSE, the engine's active expiry
+ * for the shards this worker is responsible for. Work per tick is bounded.
+ */
+#ifndef LIGHTNING_CRON_H
+#define LIGHTNING_CRON_H
+
+struct worker;
+
+void cron_worker_tick(struct worker *w);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * dispatch: the path of one command from parsed arguments to reply.
+ *
+ * Order of checks is Redis's (processCommand): unknown command, unknown
+ * subcommand, arity, authentication, then pause; a command rejected by
+ * any of them counts as rejected_calls, one that replied an error while
+ * running as failed_calls.
+ */
+#include "server/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "server/commands.h"
+#include "server/reply.h"
+#include "server/server.h"
+#include "server/worker.h"
+
+/* Redis: "unknown command 'x', with args beginning with: 'a' 'b' ". */
+static void reply_unknown_command(client *c) {
+    char args[256];
+    size_t len = 0;
+    args[0] = '\0';
+    for (int i = 1; i < c->argc && len < 128; i++) {
+        int room = 128 - (int)len;
+        int n = snprintf(args + len, sizeof(args) - len, "'%.*s' ",
+                         (int)(c->argv[i].len < (size_t)room ? c->argv[i].len : (size_t)room),
+                         c->argv[i].ptr);
+        if (n < 0) break;
+        len += (size_t)n;
+        if (len >= sizeof(args)) len = sizeof(args) - 1;
+    }
+    addReplyErrorFormat(c, "ERR unknown command '%.*s', with args beginning with: %s",
+                        (int)(c->argv[0].len < 128 ? c->argv[0].len : 128),
+                        c->argv[0].ptr, args);
+}
+
+static void reply_unknown_subcommand(client *c, const command *parent) {
+    char upper[48];
+    size_t i;
+    for (i = 0; parent->name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)(parent->name[i] >= 'a' && parent->name[i] <= 'z'
+                              ? parent->name[i] - 32 : parent->name[i]);
+    upper[i] = '\0';
+    addReplyErrorFormat(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                        (int)(c->argv[1].len < 128 ? c->argv[1].len : 128),
+                        c->argv[1].ptr, upper);
+}
+
+int dispatch_pause_applies(const command *cmd) {
+    int type = __atomic_load_n(&server.pause_type, __ATOMIC_ACQUIRE);
+    if (type == PAUSE_OFF) return 0;
+    if (mstime() >= __atomic_load_n(&server.pause_end_ms, __ATOMIC_ACQUIRE)) return 0;
+    if (type == PAUSE_ALL) return 1;
+    return (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+}
+
+static void count_rejected(client *c, const command *cmd) {
+    if (cmd) __atomic_add_fetch(&c->owner->cmdstats[cmd->id].rejected, 1, __ATOMIC_RELAXED);
+}
+
+int dispatch_command(client *c) {
+    worker *w = c->owner;
+    const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
+    c->cmd = cmd;
+    c->error_in_reply = 0;
+    if (!cmd) {
+        reply_unknown_command(c);
+        return 0;
+    }
+    if (cmd->subcommands) {
+        if (c->argc == 1) {
+            addReplyErrorArity(c);
+            count_rejected(c, cmd);
+            return 0;
+        }
+        const command *sub = command_lookup_sub(cmd, c->argv[1].ptr, c->argv[1].len);
+        if (!sub) {
+            reply_unknown_subcommand(c, cmd);
+            count_rejected(c, cmd);
+            return 0;
+        }
+        cmd = sub;
+        c->cmd = cmd;
+    }
+    if (!command_arity_ok(cmd, c->argc)) {
+        addReplyErrorArity(c);
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
+        addReplyError(c, "NOAUTH Authentication required.");
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (dispatch_pause_applies(cmd)) {
+        c->flags |= CLIENT_BLOCKED_PAUSE;
+        c->pnext = w->paused;
+        w->paused = c;
+        return 1;
+    }
+
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP;
+    }
+    /* CLIENT LIST shows the command being run as the client's last. */
+    __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
+    int64_t start = monotonic_us();
+    cmd->proc(c);
+    int64_t dur = monotonic_us() - start;
+    c->flags &= ~CLIENT_REPLY_SKIP;
+
+    cmd_stat *st = &w->cmdstats[cmd->id];
+    __atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->usec, (uint64_t)dur, __ATOMIC_RELAXED);
+    if (c->error_in_reply) __atomic_add_fetch(&st->failed, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_commands, 1, __ATOMIC_RELAXED);
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_queue_write(c);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * engine_glue: see engine_glue.h.
+ */
+#include "server/engine_glue.h"
+
+#include "lightning.h"
+#include "server/commands.h"
+#include "server/log.h"
+#include "server/server.h"
+
+/* Keys one command may declare without spilling to the heap. */
+#define CMD_KEYS_STACK 64
+
+int engine_open(void) {
+    lt_config cfg;
+    lt_config_init(&cfg);
+    cfg.databases = (unsigned)server.databases;
+    cfg.shards_per_db = (unsigned)server.shards;
+    int err = lt_db_open(&cfg, &server.db);
+    if (err != LT_OK) {
+        serverLog(LL_WARNING, "Cannot open the engine: %s", lt_strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
+void engine_close(void) {
+    lt_db_close(server.db);
+    server.db = NULL;
+}
+
+void engine_begin_cmd(client *c, ks_txn *txn) {
+    int idx[CMD_KEYS_STACK + 1];
+    ks_key keys[CMD_KEYS_STACK];
+    int n = command_get_keys(c->cmd, c->argv, c->argc, idx, CMD_KEYS_STACK + 1);
+    if (n > CMD_KEYS_STACK) {
+        /* Many keys touch most shards anyway: lock the whole database. */
+        ks_txn_begin_db(txn, server.db, (unsigned)c->db);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        keys[i].dbid = (unsigned)c->db;
+        keys[i].key = c->argv[idx[i]].ptr;
+        keys[i].klen = c->argv[idx[i]].len;
+    }
+    ks_txn_begin(txn, server.db, keys, (size_t)n);
+}

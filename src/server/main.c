@@ -1,0 +1,138 @@
+/*
+ * main: start-up and shutdown of lightning-server.
+ *
+ *   lightning-server [config-file] [--directive value ...]
+ *
+ * Order: configuration, logging, engine, listening sockets (a port in use
+ * fails here, before any thread runs), I/O threads; then the main thread
+ * waits for SIGTERM/SIGINT (or SIGUSR1 from SHUTDOWN), stops the workers and
+ * exits. Every thread blocks these signals, so only main() handles them.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/commands.h"
+#include "server/config.h"
+#include "server/engine_glue.h"
+#include "server/listen.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/worker.h"
+
+static void make_runid(char *out) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[20];
+    FILE *f = fopen("/dev/urandom", "r");
+    if (!f || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+        uint64_t x = (uint64_t)ustime() ^ ((uint64_t)getpid() << 32);
+        for (size_t i = 0; i < sizeof(raw); i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            raw[i] = (unsigned char)(x >> 56);
+        }
+    }
+    if (f) fclose(f);
+    for (int i = 0; i < 20; i++) {
+        out[i * 2] = hex[raw[i] >> 4];
+        out[i * 2 + 1] = hex[raw[i] & 15];
+    }
+    out[40] = '\0';
+}
+
+static void write_pidfile(void) {
+    if (!server.pidfile || !server.pidfile[0]) return;
+    FILE *f = fopen(server.pidfile, "w");
+    if (!f) {
+        serverLog(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+static int usage(const char *prog) {
+    fprintf(stderr,
+            "Usage: %s [/path/to/lightning.conf] [options]\n"
+            "       %s -v or --version\n"
+            "       %s -h or --help\n\n"
+            "Examples:\n"
+            "       %s (run the server with default config)\n"
+            "       %s /etc/lightning/6379.conf\n"
+            "       %s --port 7777\n"
+            "       %s /etc/mylightning.conf --loglevel verbose\n",
+            prog, prog, prog, prog, prog, prog, prog);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {
+        printf("Lightning server v=%s (Redis compatible %s)\n", LIGHTNING_VERSION, REDIS_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+        return usage(argv[0]) - 1;
+
+    config_init_defaults();
+    char err[4096];
+    int rc = config_load_args(argc, argv, err, sizeof(err));
+    if (rc == -1) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    log_reopen();
+    if (rc < 0) {
+        serverLog(LL_WARNING, "%s", err);
+        return 1;
+    }
+
+    /* Threads inherit this mask: only this thread takes the signals. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    make_runid(server.runid);
+    server.start_time_ms = mstime();
+    server.start_mono_us = monotonic_us();
+    server.stat_reset_time_ms = server.start_time_ms;
+    server.nworkers = server.io_threads > 0 ? server.io_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (server.nworkers < 1) server.nworkers = 1;
+    commands_init();
+
+    if (engine_open() < 0) return 1;
+    if (listen_open() < 0) return 1;
+    if (workers_start() < 0) {
+        serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
+        return 1;
+    }
+    write_pidfile();
+    serverLog(LL_NOTICE,
+              "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",
+              LIGHTNING_VERSION, REDIS_VERSION, (int)getpid(), server.port, server.nworkers,
+              ev_loop_backend_name(server.workers[0]->loop));
+    serverLog(LL_NOTICE, "Ready to accept connections tcp");
+
+    int sig = 0;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) continue;
+        if (sig == SIGUSR1 && !__atomic_load_n(&server.shutdown_requested, __ATOMIC_ACQUIRE))
+            continue;
+        break;
+    }
+    if (sig == SIGTERM || sig == SIGINT)
+        serverLog(LL_WARNING, "Received %s scheduling shutdown...",
+                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    serverLog(LL_WARNING, "User requested shutdown...");
+    listen_close();
+    workers_stop_and_join();
+    engine_close();
+    if (server.pidfile && server.pidfile[0]) unlink(server.pidfile);
+    serverLog(LL_WARNING, "Lightning is now ready to exit, bye bye...");
+    return server.shutdown_exit_code;
+}

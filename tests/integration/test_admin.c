@@ -1,0 +1,688 @@
+/*
+ * Server administration commands (issue #2): INFO sections and fields,
+ * commandstats/errorstats, CONFIG GET/SET/RESETSTAT/REWRITE, DBSIZE, TIME,
+ * COMMAND introspection, SHUTDOWN, SIGTERM, config file errors. Compared with
+ * a real redis-server wherever the behaviour is Redis's.
+ */
+#include "../harness.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+typedef struct pair {
+    harness_server *l, *r;
+} pair;
+
+static pair start_pair(void) {
+    pair p;
+    p.l = harness_start(NULL);
+    p.r = harness_start_redis(NULL);
+    return p;
+}
+
+/* INFO text (malloc'd), "" on error. */
+static char *info(redisContext *c, const char *section) {
+    if (!c) return strdup("");
+    /* "clients keyspace" is two arguments. */
+    const char *argv[8] = {"INFO"};
+    int argc = 1;
+    char *copy = strdup(section ? section : ""), *save = NULL;
+    for (char *w = strtok_r(copy, " ", &save); w && argc < 8;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+    free(copy);
+    char *s = strdup(r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    if (r) freeReplyObject(r);
+    return s;
+}
+
+/* "# Section" header names joined by ','. malloc'd. */
+static char *section_names(const char *text) {
+    char *out = calloc(1, strlen(text) + 1);
+    for (const char *p = text; p && *p;) {
+        if (*p == '#') {
+            size_t n = strcspn(p + 2, "\r\n");
+            strncat(out, p + 2, n);
+            strcat(out, ",");
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return out;
+}
+
+/* Field names of an INFO text (one per line, "section/field"), sorted,
+ * joined by '\n'. malloc'd. */
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static char *field_list(const char *text) {
+    char *copy = strdup(text), *save = NULL, sect[64] = "";
+    char *items[4096];
+    int n = 0;
+    for (char *line = strtok_r(copy, "\r\n", &save); line && n < 4096;
+         line = strtok_r(NULL, "\r\n", &save)) {
+        if (line[0] == '#') {
+            snprintf(sect, sizeof sect, "%s", line + 2);
+            continue;
+        }
+        char *colon = strchr(line, ':');
+        if (!colon) continue;
+        *colon = '\0';
+        /* Keyspace lines and per-command stats depend on what ran. */
+        if (!strcmp(sect, "Keyspace") || !strncmp(line, "cmdstat_", 8) ||
+            !strncmp(line, "errorstat_", 10))
+            continue;
+        char *it = malloc(strlen(sect) + strlen(line) + 2);
+        sprintf(it, "%s/%s", sect, line);
+        items[n++] = it;
+    }
+    qsort(items, (size_t)n, sizeof(char *), cmp_str);
+    size_t total = 1;
+    for (int i = 0; i < n; i++) total += strlen(items[i]) + 1;
+    char *out = calloc(1, total);
+    for (int i = 0; i < n; i++) {
+        strcat(out, items[i]);
+        strcat(out, "\n");
+        free(items[i]);
+    }
+    free(copy);
+    return out;
+}
+
+static int has_line(const char *list, const char *item) {
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p;) {
+        if (!strncmp(p, item, n) && p[n] == '\n') return 1;
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return 0;
+}
+
+/* commandstats / errorstats reduced to the fields that must be equal:
+ * "cmdstat_get:calls=2,rejected_calls=1,failed_calls=0" (usec dropped). */
+static char *stats_canonical(const char *text) {
+    char *out = calloc(1, strlen(text) + 1);
+    for (const char *p = text; p && *p;) {
+        if (!strncmp(p, "cmdstat_", 8) || !strncmp(p, "errorstat_", 10)) {
+            size_t n = strcspn(p, "\r\n");
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", (int)n, p);
+            char *colon = strchr(line, ':');
+            if (colon) {
+                *colon = '\0';
+                strcat(out, line);
+                strcat(out, ":");
+                char *save = NULL;
+                for (char *kv = strtok_r(colon + 1, ",", &save); kv;
+                     kv = strtok_r(NULL, ",", &save))
+                    if (strncmp(kv, "usec", 4)) {
+                        strcat(out, kv);
+                        strcat(out, ",");
+                    }
+                strcat(out, "\n");
+            }
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    /* Sort the lines: the order of commands follows a hash table. */
+    char *lines[1024];
+    int n = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(out, "\n", &save); l && n < 1024;
+         l = strtok_r(NULL, "\n", &save))
+        lines[n++] = strdup(l);
+    qsort(lines, (size_t)n, sizeof(char *), cmp_str);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+        free(lines[i]);
+    }
+    return out;
+}
+
+static const char *field(const char *text, const char *name) {
+    static char buf[8][256];
+    static int i;
+    i = (i + 1) % 8;
+    if (!harness_info_field(text, name, buf[i], sizeof buf[i]))
+        return "(missing)";
+    return buf[i];
+}
+
+TEST(info_sections_and_fields) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    CHECK_EQ_STR(COMPARE(cl, cr, "SET", "k", "v"), "status:\"OK\"");
+    char *li = info(cl, NULL);
+    char *ls = section_names(li);
+    CHECK_EQ_STR(ls, "Server,Clients,Memory,Persistence,Stats,Replication,"
+                     "CPU,Modules,Errorstats,Cluster,Keyspace,");
+    if (cr) {
+        char *ri = info(cr, NULL), *rs = section_names(ri);
+        CHECK_EQ_STR(ls, rs);
+        free(ri);
+        free(rs);
+    }
+    free(ls);
+    /* The fields clients and tools read. */
+    static const char *const required[] = {
+        "redis_version", "redis_mode", "os", "arch_bits", "process_id",
+        "run_id", "tcp_port", "uptime_in_seconds", "hz", "executable",
+        "config_file", "io_threads_active", "connected_clients",
+        "blocked_clients", "maxclients", "used_memory", "used_memory_human",
+        "used_memory_rss", "used_memory_peak", "maxmemory",
+        "maxmemory_policy", "mem_fragmentation_ratio", "loading",
+        "rdb_changes_since_last_save", "aof_enabled",
+        "total_connections_received", "total_commands_processed",
+        "instantaneous_ops_per_sec", "total_net_input_bytes",
+        "rejected_connections", "expired_keys", "evicted_keys",
+        "keyspace_hits", "keyspace_misses", "total_error_replies", "role",
+        "connected_slaves", "master_replid", "master_repl_offset",
+        "used_cpu_sys", "used_cpu_user", "cluster_enabled", NULL};
+    for (int i = 0; required[i]; i++)
+        if (!strcmp(field(li, required[i]), "(missing)"))
+            testlib_fail(__FILE__, __LINE__, "INFO lacks %s", required[i]);
+    CHECK(!strncmp(field(li, "redis_version"), "7.0.", 4));
+    CHECK(strcmp(field(li, "lightning_version"), "(missing)") != 0);
+    char want[32];
+    snprintf(want, sizeof want, "%d", p.l->port);
+    CHECK_EQ_STR(field(li, "tcp_port"), want);
+    snprintf(want, sizeof want, "%d", (int)p.l->pid);
+    CHECK_EQ_STR(field(li, "process_id"), want);
+    CHECK_EQ_STR(field(li, "connected_clients"), "1");
+    CHECK_EQ_STR(field(li, "role"), "master");
+    CHECK_EQ_STR(field(li, "redis_mode"), "standalone");
+    CHECK_EQ_STR(field(li, "cluster_enabled"), "0");
+    CHECK_EQ_STR(field(li, "db0"), "keys=1,expires=0,avg_ttl=0");
+    CHECK(atoll(field(li, "used_memory")) > 0);
+    CHECK(strstr(li, "\r\n") != NULL); /* INFO lines end in CRLF */
+    free(li);
+    /* Section selection. */
+    li = info(cl, "server");
+    ls = section_names(li);
+    CHECK_EQ_STR(ls, "Server,");
+    free(ls);
+    free(li);
+    li = info(cl, "clients keyspace");
+    ls = section_names(li);
+    CHECK_EQ_STR(ls, "Clients,Keyspace,");
+    free(ls);
+    free(li);
+    li = info(cl, "everything");
+    ls = section_names(li);
+    CHECK(strstr(ls, "Commandstats,") && strstr(ls, "Latencystats,"));
+    free(ls);
+    free(li);
+    CHECK_EQ_STR(COMPARE(cl, cr, "INFO", "nosuchsection"), "bulk:\"\"");
+    COMPARE(cl, cr, "INFO", "KEYSPACE");
+    /* redis-cli style: connected_clients counts this connection too. */
+    redisContext *c2 = harness_connect(p.l);
+    li = info(c2, "clients");
+    CHECK_EQ_STR(field(li, "connected_clients"), "2");
+    free(li);
+}
+
+/* Every field of the default INFO and of INFO everything that Redis has,
+ * Lightning has (Lightning may add lightning_* fields). */
+TEST(info_fields_match_redis) {
+    if (!harness_have_redis()) {
+        printf("# skip: redis-server not found\n");
+        return;
+    }
+    pair p = start_pair();
+    REQUIRE(p.l && p.r);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    const char *sections[] = {NULL, "everything"};
+    for (int s = 0; s < 2; s++) {
+        char *li = info(cl, sections[s]), *ri = info(cr, sections[s]);
+        char *lf = field_list(li), *rf = field_list(ri);
+        char missing[4096] = "", extra[4096] = "";
+        for (char *q = rf; *q;) {
+            char *nl = strchr(q, '\n');
+            *nl = '\0';
+            if (!has_line(lf, q) && strlen(missing) < 3900) {
+                strcat(missing, q);
+                strcat(missing, " ");
+            }
+            *nl = '\n';
+            q = nl + 1;
+        }
+        for (char *q = lf; *q;) {
+            char *nl = strchr(q, '\n');
+            *nl = '\0';
+            if (!has_line(rf, q) && !strstr(q, "lightning") &&
+                strlen(extra) < 3900) {
+                strcat(extra, q);
+                strcat(extra, " ");
+            }
+            *nl = '\n';
+            q = nl + 1;
+        }
+        if (missing[0])
+            testlib_fail(__FILE__, __LINE__, "INFO %s: fields Redis has and "
+                         "Lightning lacks: %s",
+                         sections[s] ? sections[s] : "(default)", missing);
+        if (extra[0])
+            testlib_fail(__FILE__, __LINE__, "INFO %s: fields Redis does not "
+                         "have: %s",
+                         sections[s] ? sections[s] : "(default)", extra);
+        free(li);
+        free(ri);
+        free(lf);
+        free(rf);
+    }
+}
+
+/* The same commands on one server; returns the canonical commandstats +
+ * errorstats + a few counters (malloc'd). */
+static char *stats_scenario(redisContext *c) {
+    cmd(c, "CONFIG RESETSTAT");
+    cmd(c, "PING");
+    cmd(c, "PING");
+    cmd(c, "PING x");
+    cmd(c, "SET a 1");
+    cmd(c, "GET a");
+    cmd(c, "GET missing");
+    cmd(c, "GET");
+    cmd(c, "NOSUCHCMD");
+    cmd(c, "SELECT 99");
+    cmd(c, "CONFIG SET nosuch 1");
+    char *cs = info(c, "commandstats"), *es = info(c, "errorstats");
+    char *st = info(c, "stats");
+    char *all = malloc(strlen(cs) + strlen(es) + 1);
+    strcpy(all, cs);
+    strcat(all, es);
+    char *canon = stats_canonical(all);
+    char *out = malloc(strlen(canon) + 512);
+    sprintf(out, "%stotal_commands_processed=%s\ntotal_error_replies=%s\n"
+                 "keyspace_hits=%s\nkeyspace_misses=%s\n",
+            canon, field(st, "total_commands_processed"),
+            field(st, "total_error_replies"), field(st, "keyspace_hits"),
+            field(st, "keyspace_misses"));
+    free(cs);
+    free(es);
+    free(st);
+    free(all);
+    free(canon);
+    return out;
+}
+
+TEST(info_commandstats_errorstats) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    char *l = stats_scenario(cl);
+    CHECK(strstr(l, "cmdstat_ping:calls=3,rejected_calls=0,failed_calls=0,\n"));
+    CHECK(strstr(l, "cmdstat_get:calls=2,rejected_calls=1,failed_calls=0,\n"));
+    CHECK(strstr(l, "cmdstat_select:calls=1,rejected_calls=0,failed_calls=1,"
+                    "\n"));
+    CHECK(strstr(l, "errorstat_ERR:count=4,\n"));
+    CHECK(strstr(l, "keyspace_hits=1\nkeyspace_misses=1\n"));
+    if (cr) {
+        char *r = stats_scenario(cr);
+        if (strcmp(l, r) != 0)
+            testlib_fail(__FILE__, __LINE__, "stats differ:\n--- lightning\n"
+                         "%s--- redis\n%s", l, r);
+        free(r);
+    }
+    free(l);
+}
+
+TEST(config_get_set) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    char want[512];
+    snprintf(want, sizeof want, "array[bulk:\"port\",bulk:\"%d\"]", p.l->port);
+    CHECK_EQ_STR(cmd(cl, "CONFIG GET port"), want);
+    snprintf(want, sizeof want, "array[bulk:\"dir\",bulk:\"%s\"]", p.l->dir);
+    CHECK_EQ_STR(cmd(cl, "CONFIG GET dir"), want);
+    CHECK_EQ_STR(cmd(cl, "CONFIG GET bind"),
+                 "array[bulk:\"bind\",bulk:\"127.0.0.1\"]");
+    static const char *const same[] = {
+        "maxclients", "timeout", "databases", "hz", "proto-max-bulk-len",
+        "client-query-buffer-limit", "tcp-keepalive", "io-threads",
+        "appendonly", "requirepass", "loglevel", "maxmemory", NULL};
+    for (int i = 0; same[i]; i++) COMPARE(cl, cr, "CONFIG", "GET", same[i]);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "databases"),
+                 "array[bulk:\"databases\",bulk:\"16\"]");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "maxclients"),
+                 "array[bulk:\"maxclients\",bulk:\"10000\"]");
+    /* Globs and several parameters at once (order is unspecified). */
+    CHECK_EQ_STR(COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "*max-bulk*"),
+                 "array[bulk:\"536870912\",bulk:\"proto-max-bulk-len\"]");
+    COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "maxclient?");
+    COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "tcp-*");
+    COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "[hz]*");
+    CHECK_EQ_STR(COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "timeout", "hz",
+                                   "databases"),
+                 "array[bulk:\"0\",bulk:\"10\",bulk:\"16\",bulk:\"databases\","
+                 "bulk:\"hz\",bulk:\"timeout\"]");
+    COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "timeout", "time*");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "nosuchparam"), "array[]");
+    /* Redis 7.0 echoes a non-glob name as given. */
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "TIMEOUT"),
+                 "array[bulk:\"TIMEOUT\",bulk:\"0\"]");
+    /* SET, several pairs at once. */
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "timeout", "100", "hz", "20"),
+                 "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "timeout", "hz"),
+                 "array[bulk:\"100\",bulk:\"20\",bulk:\"hz\",bulk:\"timeout\"]");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "maxmemory", "1gb"),
+                 "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "maxmemory"),
+                 "array[bulk:\"maxmemory\",bulk:\"1073741824\"]");
+    /* Errors, with Redis's exact text. */
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "nosuchparam", "1"),
+                 "err:\"ERR Unknown option or number of arguments for CONFIG "
+                 "SET - 'nosuchparam'\"");
+    COMPARE(cl, cr, "CONFIG", "SET", "hz", "abc");
+    COMPARE(cl, cr, "CONFIG", "SET", "timeout", "-5");
+    COMPARE(cl, cr, "CONFIG", "SET", "maxclients", "0");
+    COMPARE(cl, cr, "CONFIG", "SET", "timeout", "1", "timeout", "2");
+    COMPARE(cl, cr, "CONFIG", "SET", "timeout", "1", "hz");
+    COMPARE(cl, cr, "CONFIG", "SET", "hz");
+    COMPARE(cl, cr, "CONFIG", "SET", "databases", "32");
+    COMPARE(cl, cr, "CONFIG", "SET", "appendonly", "maybe");
+    COMPARE(cl, cr, "CONFIG", "SET", "proto-max-bulk-len", "1");
+    COMPARE(cl, cr, "CONFIG", "SET", "loglevel", "loud");
+    /* A failing multi-set changes nothing. */
+    COMPARE(cl, cr, "CONFIG", "SET", "hz", "30", "timeout", "abc");
+    CHECK_EQ_STR(COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "timeout", "hz"),
+                 "array[bulk:\"100\",bulk:\"20\",bulk:\"hz\",bulk:\"timeout\"]");
+    COMPARE(cl, cr, "CONFIG", "BOGUS");
+    COMPARE(cl, cr, "CONFIG", "HELP");
+    COMPARE(cl, cr, "CONFIG", "RESETSTAT", "x");
+}
+
+TEST(config_resetstat) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    for (int i = 0; i < 5; i++) {
+        COMPARE(cl, cr, "PING");
+        COMPARE(cl, cr, "NOSUCH");
+    }
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "RESETSTAT"), "status:\"OK\"");
+    char *li = info(cl, "stats"), *le = info(cl, "errorstats"),
+         *lc = info(cl, "commandstats");
+    CHECK_EQ_STR(field(li, "total_error_replies"), "0");
+    CHECK_EQ_STR(field(li, "keyspace_misses"), "0");
+    CHECK_EQ_STR(field(le, "errorstat_ERR"), "(missing)");
+    CHECK_EQ_STR(field(lc, "cmdstat_ping"), "(missing)");
+    if (cr) {
+        COMPARE(cl, cr, "CONFIG", "RESETSTAT");
+        free(li);
+        li = info(cl, "stats");
+        char *ri = info(cr, "stats");
+        CHECK_EQ_STR(field(li, "total_commands_processed"),
+                     field(ri, "total_commands_processed"));
+        free(ri);
+    }
+    free(li);
+    free(le);
+    free(lc);
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void rewrite_on(harness_kind kind) {
+    harness_opts o = {.kind = kind,
+                      .config_text = "# my settings\nhz 10\nmaxclients 500\n"
+                                     "timeout 0\n"};
+    harness_server *s = harness_start_opts(&o);
+    if (!s) return;
+    redisContext *c = harness_connect(s);
+    CHECK_EQ_STR(cmd(c, "CONFIG GET hz"), "array[bulk:\"hz\",bulk:\"10\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG GET maxclients"),
+                 "array[bulk:\"maxclients\",bulk:\"500\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG SET hz 25 timeout 300"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "CONFIG REWRITE"), "status:\"OK\"");
+    char *text = read_file(s->config);
+    CHECK(strstr(text, "# my settings\n") != NULL);
+    CHECK(strstr(text, "\nhz 25\n") != NULL);
+    CHECK(strstr(text, "\ntimeout 300\n") != NULL);
+    CHECK(strstr(text, "\nmaxclients 500\n") != NULL);
+    CHECK(strstr(text, "\nhz 10\n") == NULL);
+    if (testlib_current_failed)
+        fprintf(stderr, "# rewritten config:\n%s\n", text);
+    free(text);
+    harness_disconnect(c);
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    CHECK_EQ_STR(cmd(c, "CONFIG GET hz"), "array[bulk:\"hz\",bulk:\"25\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG GET timeout"),
+                 "array[bulk:\"timeout\",bulk:\"300\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG GET maxclients"),
+                 "array[bulk:\"maxclients\",bulk:\"500\"]");
+}
+
+TEST(config_rewrite) {
+    rewrite_on(HARNESS_LIGHTNING);
+    if (harness_have_redis()) rewrite_on(HARNESS_REDIS); /* test sanity */
+    /* Without a config file it is an error. */
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "REWRITE"),
+                 "err:\"ERR The server is running without a config file\"");
+}
+
+TEST(dbsize_time) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    CHECK_EQ_STR(COMPARE(cl, cr, "DBSIZE"), "int:0");
+    COMPARE(cl, cr, "SET", "a", "1");
+    COMPARE(cl, cr, "SET", "b", "1");
+    COMPARE(cl, cr, "SET", "a", "2");
+    CHECK_EQ_STR(COMPARE(cl, cr, "DBSIZE"), "int:2");
+    COMPARE(cl, cr, "SELECT", "1");
+    CHECK_EQ_STR(COMPARE(cl, cr, "DBSIZE"), "int:0");
+    COMPARE(cl, cr, "DBSIZE", "x");
+    redisReply *r = redisCommand(cl, "TIME");
+    REQUIRE(r);
+    CHECK(r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        CHECK(r->element[0]->type == REDIS_REPLY_STRING &&
+              r->element[1]->type == REDIS_REPLY_STRING);
+        long long sec = atoll(r->element[0]->str);
+        long long usec = atoll(r->element[1]->str);
+        long long now = (long long)time(NULL);
+        CHECK(sec > now - 60 && sec < now + 60); /* same clock, sanity only */
+        CHECK(usec >= 0 && usec < 1000000);
+    }
+    freeReplyObject(r);
+    COMPARE(cl, cr, "TIME", "x");
+}
+
+TEST(command_introspection) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    redisReply *cnt = redisCommand(cl, "COMMAND COUNT");
+    redisReply *all = redisCommand(cl, "COMMAND");
+    redisReply *list = redisCommand(cl, "COMMAND LIST");
+    REQUIRE(cnt && all && list);
+    CHECK(cnt->type == REDIS_REPLY_INTEGER && cnt->integer > 10);
+    CHECK(all->type == REDIS_REPLY_ARRAY &&
+          (long long)all->elements == cnt->integer);
+    /* COMMAND LIST names subcommands too (config|get). */
+    CHECK(list->type == REDIS_REPLY_ARRAY &&
+          (long long)list->elements > cnt->integer);
+    int seen = 0;
+    for (size_t i = 0; list->type == REDIS_REPLY_ARRAY && i < list->elements;
+         i++) {
+        const char *n = list->element[i]->str;
+        if (!n) continue;
+        seen += !strcmp(n, "get") + !strcmp(n, "ping") +
+                !strcmp(n, "command") + !strcmp(n, "config|get");
+        /* Every command Lightning lists is a real Redis 7.0 command. */
+        if (cr) {
+            redisReply *ri = redisCommand(cr, "COMMAND INFO %s", n);
+            if (ri && ri->type == REDIS_REPLY_ARRAY && ri->elements == 1 &&
+                ri->element[0]->type == REDIS_REPLY_NIL)
+                testlib_fail(__FILE__, __LINE__,
+                             "COMMAND LIST has '%s', unknown to Redis", n);
+            if (ri) freeReplyObject(ri);
+        }
+    }
+    CHECK_EQ_INT(seen, 4);
+    freeReplyObject(cnt);
+    freeReplyObject(all);
+    freeReplyObject(list);
+    const char *gi = COMPARE(cl, cr, "COMMAND", "INFO", "get");
+    CHECK(!strncmp(gi, "array[array[bulk:\"get\",int:2,array[status:\"readonly"
+                       "\",status:\"fast\"],int:1,int:1,int:1,", 69));
+    COMPARE(cl, cr, "COMMAND", "INFO", "GET", "ping", "nosuch");
+    COMPARE(cl, cr, "COMMAND", "INFO", "config|get");
+    const char *gd = COMPARE(cl, cr, "COMMAND", "DOCS", "get");
+    CHECK(!strncmp(gd, "array[bulk:\"get\",array[bulk:\"summary\",bulk:\"Get "
+                       "the value of a key\"", 60));
+    COMPARE(cl, cr, "COMMAND", "DOCS", "ping", "echo");
+    COMPARE(cl, cr, "COMMAND", "DOCS", "nosuch");
+    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "SET", "a", "b"),
+                 "array[bulk:\"a\"]");
+    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "MSET", "a", "1", "b",
+                         "2"),
+                 "array[bulk:\"a\",bulk:\"b\"]");
+    COMPARE(cl, cr, "COMMAND", "GETKEYS", "PING");
+    COMPARE(cl, cr, "COMMAND", "GETKEYS", "GET");
+    COMPARE(cl, cr, "COMMAND", "GETKEYS", "NOSUCH", "a");
+    COMPARE(cl, cr, "COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b");
+    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "PATTERN",
+                         "pin?"),
+                 "array[bulk:\"ping\"]");
+    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "BOGUS", "x");
+    COMPARE(cl, cr, "COMMAND", "BOGUS");
+    COMPARE(cl, cr, "COMMAND", "HELP");
+}
+
+/* COMMAND COUNT and LIST equal to Redis 7.0's: every command exists. */
+TEST(command_table_matches_redis) {
+    if (!harness_have_redis()) {
+        printf("# skip: redis-server not found\n");
+        return;
+    }
+    pair p = start_pair();
+    REQUIRE(p.l && p.r);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    COMPARE(cl, cr, "COMMAND", "COUNT");
+    COMPARE_UNORDERED(cl, cr, "COMMAND", "LIST");
+    COMPARE_UNORDERED(cl, cr, "COMMAND", "LIST", "FILTERBY", "ACLCAT",
+                      "connection");
+}
+
+TEST(shutdown_nosave) {
+    pair p = start_pair();
+    REQUIRE(p.l);
+    harness_server *s[2] = {p.l, p.r};
+    for (int i = 0; i < 2 && s[i]; i++) {
+        redisContext *c = harness_connect(s[i]);
+        CHECK_EQ_STR(cmd(c, "SHUTDOWN BOGUS"), "err:\"ERR syntax error\"");
+        CHECK(harness_alive(s[i]));
+        const char *r = cmd(c, "SHUTDOWN NOSAVE");
+        CHECK(r[0] == '('); /* no reply: the connection just closes */
+        int st = harness_wait_exit(s[i], 10000);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fprintf(stderr, "# %s exit status 0x%x\n",
+                    i ? "redis" : "lightning", st);
+    }
+}
+
+TEST(sigterm_clean_exit) {
+    harness_server *l = harness_start(NULL);
+    REQUIRE(l);
+    redisContext *c = harness_connect(l);
+    CHECK_EQ_STR(cmd(c, "SET k v"), "status:\"OK\"");
+    int st = harness_stop(l);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (st != -1 && WIFSIGNALED(st))
+        fprintf(stderr, "# killed by signal %d\n", WTERMSIG(st));
+}
+
+/* Runs the binary on a config file with a bad line 3; returns output. */
+static char *bad_config(harness_kind kind, const char *line3, int *status) {
+    char dir[] = "/tmp/lightning-conf-XXXXXX";
+    if (!mkdtemp(dir)) return strdup("");
+    char path[128];
+    snprintf(path, sizeof path, "%s/broken.conf", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "# test config\nloglevel notice\n%s\n", line3);
+    fclose(f);
+    char *out;
+    int to;
+    const char *argv[] = {harness_bin(kind), path, "--port", "0", NULL};
+    *status = harness_run_capture(argv, 10000, &out, &to);
+    CHECK(!to);
+    unlink(path);
+    rmdir(dir);
+    return out;
+}
+
+TEST(config_file_errors) {
+    int st;
+    char *out = bad_config(HARNESS_LIGHTNING, "bogus-directive yes", &st);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECK(strstr(out, "broken.conf") != NULL);
+    CHECK(strstr(out, "line 3") || strstr(out, "broken.conf:3"));
+    CHECK(strstr(out, "bogus-directive") != NULL);
+    if (testlib_current_failed) fprintf(stderr, "# output:\n%s\n", out);
+    free(out);
+    out = bad_config(HARNESS_LIGHTNING, "maxclients notanumber", &st);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECK(strstr(out, "line 3") || strstr(out, "broken.conf:3"));
+    free(out);
+    if (harness_have_redis()) { /* sanity: Redis refuses it too */
+        out = bad_config(HARNESS_REDIS, "bogus-directive yes", &st);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
+        free(out);
+    }
+    /* Unknown command-line directive too. */
+    const char *argv[] = {harness_bin(HARNESS_LIGHTNING), "--port", "0",
+                          "--no-such-directive", "1", NULL};
+    int to;
+    st = harness_run_capture(argv, 10000, &out, &to);
+    CHECK(!to && st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECK(strstr(out, "no-such-directive") != NULL);
+    free(out);
+}
+
+int main(void) {
+    RUN(info_sections_and_fields);
+    RUN(info_fields_match_redis);
+    RUN(info_commandstats_errorstats);
+    RUN(config_get_set);
+    RUN(config_resetstat);
+    RUN(config_rewrite);
+    RUN(dbsize_time);
+    RUN(command_introspection);
+    RUN(command_table_matches_redis);
+    RUN(shutdown_nosave);
+    RUN(sigterm_clean_exit);
+    RUN(config_file_errors);
+    return testlib_finish();
+}

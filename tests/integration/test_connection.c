@@ -1,0 +1,711 @@
+/*
+ * Connection-level commands (issue #2): HELLO 2/3 and RESP3 replies over a
+ * raw socket, AUTH with requirepass, SELECT, QUIT, RESET, the CLIENT
+ * subcommands, maxclients and idle timeout. Everything Redis does is
+ * compared with a real redis-server; key values are asserted too.
+ */
+#include "../harness.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#define READ_MS 5000
+
+typedef struct pair {
+    harness_server *l, *r;
+} pair;
+
+static pair start_pair(const char *d1, const char *v1) {
+    pair p;
+    p.l = harness_start(d1, v1, NULL);
+    p.r = harness_start_redis(d1, v1, NULL);
+    return p;
+}
+
+/* raw_connect that tolerates a missing Redis (returns -1 silently). */
+static int rconnect(harness_server *s) { return s ? raw_connect(s->port) : -1; }
+
+/* Copy of s with the value after each `"<key>",int:` / `"<key>"=>int:` or
+ * `"<key>",bulk:"` replaced by `*`: fields that differ between any two
+ * servers (client ids, versions). Valid until the next call. */
+static const char *mask(const char *s, const char *const *keys) {
+    static char *out;
+    free(out);
+    out = strdup(s);
+    for (const char *const *k = keys; *k; k++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "\"%s\"", *k);
+        for (char *p = strstr(out, pat); p; p = strstr(p + 1, pat)) {
+            char *v = p + strlen(pat);
+            if (!strncmp(v, ",", 1)) v += 1;
+            else if (!strncmp(v, "=>", 2)) v += 2;
+            else continue;
+            char *end = v;
+            if (!strncmp(v, "int:", 4)) {
+                v += 4;
+                end = v;
+                while (*end == '-' || isdigit((unsigned char)*end)) end++;
+            } else if (!strncmp(v, "bulk:\"", 6)) {
+                v += 6;
+                end = strchr(v, '"');
+                if (!end) continue;
+            } else continue;
+            memmove(v + 1, end, strlen(end) + 1);
+            *v = '*';
+        }
+    }
+    return out;
+}
+static const char *const ID_KEYS[] = {"id", "version", NULL};
+
+/* Field names of a CLIENT INFO / CLIENT LIST line ("k=v k=v ..."), joined
+ * by ','. Valid until the next call. */
+static const char *field_names(const char *line) {
+    static char out[2048];
+    out[0] = '\0';
+    const char *p = line;
+    while (*p && *p != '\n' && *p != '\r') {
+        const char *eq = strchr(p, '=');
+        if (!eq) break;
+        strncat(out, p, (size_t)(eq - p) < 100 ? (size_t)(eq - p) : 100);
+        strcat(out, ",");
+        const char *sp = eq;
+        while (*sp && *sp != ' ' && *sp != '\n' && *sp != '\r') sp++;
+        while (*sp == ' ') sp++;
+        p = sp;
+    }
+    return out;
+}
+
+/* The `key=` value in a client line, copied to out. */
+static int client_field(const char *line, const char *key, char *out,
+                        size_t n) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s=", key);
+    const char *p = line;
+    size_t kl = strlen(pat);
+    while (p && *p) {
+        if (!strncmp(p, pat, kl)) {
+            p += kl;
+            size_t l = strcspn(p, " \r\n");
+            if (l >= n) l = n - 1;
+            memcpy(out, p, l);
+            out[l] = '\0';
+            return 1;
+        }
+        p = strchr(p, ' ');
+        if (p) p++;
+    }
+    return 0;
+}
+
+static redisReply *rcmd(redisContext *c, const char *fmt, ...) {
+    if (!c) return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Text of a bulk/status reply (malloc'd) or NULL. */
+static char *cmd_text(redisContext *c, const char *command) {
+    redisReply *r = rcmd(c, command);
+    char *s = NULL;
+    if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS))
+        s = strdup(r->str);
+    if (r) freeReplyObject(r);
+    return s;
+}
+
+static long long cmd_int(redisContext *c, const char *command) {
+    redisReply *r = rcmd(c, command);
+    long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+/* ------------------------------------------------------------------ */
+
+TEST(hello_resp2) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    char *l = strdup(mask(cmd(cl, "HELLO 2"), ID_KEYS));
+    CHECK_EQ_STR(l, "array[bulk:\"server\",bulk:\"redis\",bulk:\"version\","
+                    "bulk:\"*\",bulk:\"proto\",int:2,bulk:\"id\",int:*,"
+                    "bulk:\"mode\",bulk:\"standalone\",bulk:\"role\","
+                    "bulk:\"master\",bulk:\"modules\",array[]]");
+    if (cr) CHECK_EQ_STR(l, mask(cmd(cr, "HELLO 2"), ID_KEYS));
+    free(l);
+    /* id in HELLO is CLIENT ID. */
+    redisReply *h = rcmd(cl, "HELLO");
+    long long id = cmd_int(cl, "CLIENT ID");
+    CHECK(h && h->type == REDIS_REPLY_ARRAY && h->elements == 14 &&
+          h->element[7]->integer == id);
+    if (h) freeReplyObject(h);
+    CHECK_EQ_STR(COMPARE(cl, cr, "HELLO", "4"),
+                 "err:\"NOPROTO unsupported protocol version\"");
+    COMPARE(cl, cr, "HELLO", "1");
+    COMPARE(cl, cr, "HELLO", "0");
+    COMPARE(cl, cr, "HELLO", "abc");
+    COMPARE(cl, cr, "HELLO", "2", "BADOPT");
+    COMPARE(cl, cr, "HELLO", "2", "SETNAME");
+    COMPARE(cl, cr, "HELLO", "2", "AUTH", "default");
+    COMPARE(cl, cr, "HELLO", "2", "SETNAME", "bad name");
+    const char *one[] = {"HELLO", "2", "SETNAME", "myname", NULL};
+    l = strdup(mask(cmd_argv(cl, one), ID_KEYS));
+    if (cr) CHECK_EQ_STR(l, mask(cmd_argv(cr, one), ID_KEYS));
+    free(l);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "GETNAME"), "bulk:\"myname\"");
+    /* No requirepass: the default user has nopass, any password works. */
+    const char *two[] = {"HELLO", "2", "AUTH", "default", "whatever", NULL};
+    l = strdup(mask(cmd_argv(cl, two), ID_KEYS));
+    if (cr) CHECK_EQ_STR(l, mask(cmd_argv(cr, two), ID_KEYS));
+    CHECK(!strncmp(l, "array[", 6));
+    free(l);
+    COMPARE(cl, cr, "HELLO", "2", "AUTH", "nosuchuser", "pw");
+}
+
+TEST(resp3_replies) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    int fl = raw_connect(p.l->port), fr = rconnect(p.r);
+    REQUIRE(fl >= 0);
+    const char *const h3[] = {"HELLO", "3", NULL};
+    char *l = strdup(mask(raw_cmd_argv(fl, h3), ID_KEYS));
+    CHECK_EQ_STR(l, "map{bulk:\"server\"=>bulk:\"redis\",bulk:\"version\"=>"
+                    "bulk:\"*\",bulk:\"proto\"=>int:3,bulk:\"id\"=>int:*,"
+                    "bulk:\"mode\"=>bulk:\"standalone\",bulk:\"role\"=>"
+                    "bulk:\"master\",bulk:\"modules\"=>array[]}");
+    if (fr >= 0) CHECK_EQ_STR(l, mask(raw_cmd_argv(fr, h3), ID_KEYS));
+    free(l);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "GET", "nosuchkey"), "null");
+    /* The exact bytes of a RESP3 null. */
+    raw_sendstr(fl, "*2\r\n$3\r\nGET\r\n$1\r\nx\r\n");
+    raw_buf b;
+    raw_read_reply(fl, READ_MS, &b);
+    CHECK_EQ_STR(b.data, "_\r\n");
+    raw_buf_free(&b);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "PING"), "status:\"PONG\"");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "ECHO", "e"), "bulk:\"e\"");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "DBSIZE"), "int:0");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "CONFIG", "GET", "databases"),
+                 "map{bulk:\"databases\"=>bulk:\"16\"}");
+    RAW_COMPARE(fl, fr, "CONFIG", "GET", "maxclients");
+    RAW_COMPARE(fl, fr, "COMMAND", "DOCS", "get");
+    RAW_COMPARE(fl, fr, "COMMAND", "INFO", "ping");
+    RAW_COMPARE(fl, fr, "CLIENT", "GETNAME");
+    RAW_COMPARE(fl, fr, "NOSUCH");
+    const char *const ci[] = {"CLIENT", "INFO", NULL};
+    const char *info = raw_cmd_argv(fl, ci);
+    CHECK(!strncmp(info, "verbatim:\"txt:id=", 17));
+    CHECK(strstr(info, " resp=3") != NULL);
+    const char *const is[] = {"INFO", "server", NULL};
+    info = raw_cmd_argv(fl, is);
+    CHECK(!strncmp(info, "verbatim:\"txt:# Server", 22));
+    /* HELLO with no protover: current protocol. */
+    const char *const h[] = {"HELLO", NULL};
+    l = strdup(mask(raw_cmd_argv(fl, h), ID_KEYS));
+    CHECK(!strncmp(l, "map{", 4) && strstr(l, "\"proto\"=>int:3"));
+    if (fr >= 0) CHECK_EQ_STR(l, mask(raw_cmd_argv(fr, h), ID_KEYS));
+    free(l);
+    /* Back to RESP2. */
+    const char *const h2[] = {"HELLO", "2", NULL};
+    l = strdup(mask(raw_cmd_argv(fl, h2), ID_KEYS));
+    CHECK(!strncmp(l, "array[", 6));
+    if (fr >= 0) CHECK_EQ_STR(l, mask(raw_cmd_argv(fr, h2), ID_KEYS));
+    free(l);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "GET", "nosuchkey"), "nil");
+    raw_sendstr(fl, "*2\r\n$3\r\nGET\r\n$1\r\nx\r\n");
+    raw_read_reply(fl, READ_MS, &b);
+    CHECK_EQ_STR(b.data, "$-1\r\n");
+    raw_buf_free(&b);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "CONFIG", "GET", "databases"),
+                 "array[bulk:\"databases\",bulk:\"16\"]");
+}
+
+TEST(auth_requirepass) {
+    pair p = start_pair("requirepass", "s3cret");
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    CHECK_EQ_STR(COMPARE(cl, cr, "GET", "x"),
+                 "err:\"NOAUTH Authentication required.\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "PING"),
+                 "err:\"NOAUTH Authentication required.\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "AUTH", "wrong"),
+                 "err:\"WRONGPASS invalid username-password pair or user is "
+                 "disabled.\"");
+    COMPARE(cl, cr, "AUTH", "default", "wrong");
+    COMPARE(cl, cr, "AUTH", "nouser", "s3cret");
+    COMPARE(cl, cr, "AUTH", "a", "b", "c");
+    COMPARE(cl, cr, "HELLO", "2");
+    COMPARE(cl, cr, "HELLO", "3", "AUTH", "default", "wrong");
+    COMPARE(cl, cr, "CLIENT", "ID");
+    CHECK_EQ_STR(COMPARE(cl, cr, "AUTH", "s3cret"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "GET", "x"), "nil");
+    CHECK_EQ_STR(COMPARE(cl, cr, "AUTH", "default", "s3cret"),
+                 "status:\"OK\"");
+    /* A failed AUTH after success keeps the connection authenticated. */
+    COMPARE(cl, cr, "AUTH", "bad");
+    CHECK_EQ_STR(COMPARE(cl, cr, "GET", "x"), "nil");
+    /* HELLO AUTH authenticates and switches protocol at once. */
+    redisContext *c2 = harness_connect(p.l), *c2r = harness_connect(p.r);
+    const char *ha[] = {"HELLO", "2", "AUTH", "default", "s3cret", NULL};
+    char *l = strdup(mask(cmd_argv(c2, ha), ID_KEYS));
+    CHECK(!strncmp(l, "array[bulk:\"server\"", 19));
+    if (c2r) CHECK_EQ_STR(l, mask(cmd_argv(c2r, ha), ID_KEYS));
+    free(l);
+    CHECK_EQ_STR(COMPARE(c2, c2r, "GET", "x"), "nil");
+    /* QUIT works unauthenticated. */
+    int fd = raw_connect(p.l->port);
+    raw_sendstr(fd, "QUIT\r\n");
+    raw_buf b = raw_read_until(fd, READ_MS);
+    CHECK_EQ_STR(b.data, "+OK\r\n");
+    CHECK(b.closed);
+    raw_buf_free(&b);
+}
+
+TEST(auth_without_password) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    CHECK_EQ_STR(COMPARE(cl, cr, "AUTH", "foo"),
+                 "err:\"ERR AUTH <password> called without any password "
+                 "configured for the default user. Are you sure your "
+                 "configuration is correct?\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "AUTH", "default", "foo"), "status:\"OK\"");
+    COMPARE(cl, cr, "AUTH", "other", "foo");
+}
+
+TEST(select_db) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "16"),
+                 "err:\"ERR DB index is out of range\"");
+    COMPARE(cl, cr, "SELECT", "-1");
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "abc"),
+                 "err:\"ERR value is not an integer or out of range\"");
+    COMPARE(cl, cr, "SELECT", "1.5");
+    COMPARE(cl, cr, "SELECT", "99999999999999999999");
+    COMPARE(cl, cr, "SELECT", "");
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "15"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "SET", "k", "fifteen"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "DBSIZE"), "int:1");
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "0"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "GET", "k"), "nil");
+    CHECK_EQ_STR(COMPARE(cl, cr, "DBSIZE"), "int:0");
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "15"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "GET", "k"), "bulk:\"fifteen\"");
+    /* CLIENT INFO reports the db. */
+    char *info = cmd_text(cl, "CLIENT INFO");
+    CHECK(info && strstr(info, " db=15 "));
+    free(info);
+    harness_stop(p.l);
+    harness_stop(p.r);
+    p = start_pair("databases", "4");
+    REQUIRE(p.l);
+    cl = harness_connect(p.l);
+    cr = harness_connect(p.r);
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "3"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "SELECT", "4"),
+                 "err:\"ERR DB index is out of range\"");
+}
+
+TEST(quit) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    harness_server *s[2] = {p.l, p.r};
+    char *got[2] = {NULL, NULL};
+    for (int i = 0; i < 2 && s[i]; i++) {
+        int fd = raw_connect(s[i]->port);
+        raw_sendstr(fd, "*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n"
+                        "*1\r\n$4\r\nPING\r\n");
+        raw_buf b = raw_read_until(fd, READ_MS);
+        CHECK(b.closed);
+        got[i] = b.data;
+    }
+    CHECK_EQ_STR(got[0], "+PONG\r\n+OK\r\n");
+    if (got[1]) CHECK_EQ_STR(got[0], got[1]);
+    free(got[0]);
+    free(got[1]);
+}
+
+TEST(reset) {
+    pair p = start_pair("requirepass", "pw");
+    REQUIRE(p.l);
+    int fl = raw_connect(p.l->port), fr = rconnect(p.r);
+    REQUIRE(fl >= 0);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "AUTH", "pw"), "status:\"OK\"");
+    RAW_COMPARE(fl, fr, "SELECT", "3");
+    RAW_COMPARE(fl, fr, "CLIENT", "SETNAME", "before");
+    const char *const h3[] = {"HELLO", "3", NULL};
+    raw_cmd_argv(fl, h3);
+    if (fr >= 0) raw_cmd_argv(fr, h3);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "RESET"), "status:\"RESET\"");
+    /* Unauthenticated again, RESP2, name cleared, db 0. */
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "GET", "x"),
+                 "err:\"NOAUTH Authentication required.\"");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "AUTH", "pw"), "status:\"OK\"");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "CLIENT", "GETNAME"), "nil");
+    const char *const ci[] = {"CLIENT", "INFO", NULL};
+    const char *info = raw_cmd_argv(fl, ci);
+    CHECK(strstr(info, " db=0 ") && strstr(info, " resp=2"));
+    /* CLIENT REPLY OFF is undone by RESET. */
+    raw_sendstr(fl, "CLIENT REPLY OFF\r\nRESET\r\nPING\r\n");
+    raw_buf b;
+    raw_read_reply(fl, READ_MS, &b);
+    CHECK_EQ_STR(b.data, "+RESET\r\n");
+    raw_buf_free(&b);
+    raw_read_reply(fl, READ_MS, &b);
+    CHECK_EQ_STR(b.data, "-NOAUTH Authentication required.\r\n");
+    raw_buf_free(&b);
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "RESET", "extra"),
+                 "err:\"ERR wrong number of arguments for 'reset' command\"");
+}
+
+TEST(client_id_name_list_info) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    redisContext *cl2 = harness_connect(p.l), *cr2 = harness_connect(p.r);
+    REQUIRE(cl && cl2);
+    long long id = cmd_int(cl, "CLIENT ID"), id2 = cmd_int(cl2, "CLIENT ID");
+    CHECK(id > 0 && id2 > id);
+    char *info = cmd_text(cl, "CLIENT INFO");
+    REQUIRE(info);
+    char want[64];
+    snprintf(want, sizeof want, "id=%lld ", id);
+    CHECK(!strncmp(info, want, strlen(want)));
+    char v[128];
+    snprintf(want, sizeof want, "127.0.0.1:%d", p.l->port);
+    CHECK(client_field(info, "laddr", v, sizeof v) && !strcmp(v, want));
+    CHECK(client_field(info, "cmd", v, sizeof v) && !strcmp(v, "client|info"));
+    CHECK(client_field(info, "user", v, sizeof v) && !strcmp(v, "default"));
+    CHECK(client_field(info, "flags", v, sizeof v) && !strcmp(v, "N"));
+    CHECK(client_field(info, "resp", v, sizeof v) && !strcmp(v, "2"));
+    if (cr) {
+        char *rinfo = cmd_text(cr, "CLIENT INFO");
+        char *lf = strdup(field_names(info));
+        CHECK_EQ_STR(lf, field_names(rinfo ? rinfo : ""));
+        free(lf);
+        free(rinfo);
+    }
+    CHECK(info[strlen(info) - 1] == '\n');
+    free(info);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "GETNAME"), "nil");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "SETNAME", "conn-1"),
+                 "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "GETNAME"), "bulk:\"conn-1\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "SETNAME", "a b"),
+                 "err:\"ERR Client names cannot contain spaces, newlines or "
+                 "special characters.\"");
+    COMPARE(cl, cr, "CLIENT", "SETNAME", "a\nb");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "GETNAME"), "bulk:\"conn-1\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "SETNAME", ""), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "GETNAME"), "nil");
+    COMPARE(cl, cr, "CLIENT", "SETNAME", "conn-1");
+    /* CLIENT LIST: one line per client, same fields as redis. */
+    char *list = cmd_text(cl, "CLIENT LIST");
+    REQUIRE(list);
+    int lines = 0;
+    for (char *q = list; (q = strchr(q, '\n')); q++) lines++;
+    CHECK_EQ_INT(lines, 2);
+    CHECK(strstr(list, " name=conn-1 ") != NULL);
+    snprintf(want, sizeof want, "id=%lld ", id2);
+    CHECK(strstr(list, want) != NULL);
+    if (cr) {
+        char *rl = cmd_text(cr, "CLIENT LIST");
+        char *lf = strdup(field_names(list));
+        CHECK_EQ_STR(lf, field_names(rl ? rl : ""));
+        free(lf);
+        free(rl);
+    }
+    free(list);
+    char idarg[32];
+    snprintf(idarg, sizeof idarg, "%lld", id2);
+    const char *byid[] = {"CLIENT", "LIST", "ID", idarg, NULL};
+    const char *one = cmd_argv(cl, byid);
+    snprintf(want, sizeof want, "bulk:\"id=%lld ", id2);
+    CHECK(!strncmp(one, want, strlen(want)) && !strstr(one, "\\nid="));
+    list = cmd_text(cl, "CLIENT LIST TYPE normal");
+    CHECK(list && strstr(list, "name=conn-1"));
+    free(list);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "LIST", "TYPE", "pubsub"),
+                 "bulk:\"\"");
+    COMPARE(cl, cr, "CLIENT", "LIST", "TYPE", "bogus");
+    COMPARE(cl, cr, "CLIENT", "LIST", "ID", "abc");
+    COMPARE(cl, cr, "CLIENT", "LIST", "ID", "99999");
+    COMPARE(cl, cr, "CLIENT", "LIST", "BOGUS");
+    COMPARE(cl, cr, "CLIENT", "INFO", "x");
+    (void)cr2;
+}
+
+/* Runs the CLIENT KILL scenario on one server; returns the replies as text
+ * (malloc'd) with ids/addresses replaced by placeholders. */
+static char *kill_scenario(harness_server *s) {
+    char *out = calloc(1, 8192);
+    redisContext *a = harness_connect(s), *b = harness_connect(s),
+                 *c = harness_connect(s), *d = harness_connect(s);
+    if (!a || !b || !c || !d) return out;
+    long long bid = cmd_int(b, "CLIENT ID");
+    char *cinfo = cmd_text(c, "CLIENT INFO");
+    char caddr[64] = "", buf[256];
+    if (cinfo) client_field(cinfo, "addr", caddr, sizeof caddr);
+    free(cinfo);
+    char laddr[64];
+    snprintf(laddr, sizeof laddr, "127.0.0.1:%d", s->port);
+#define STEP(label, text)                                                     \
+    do {                                                                      \
+        snprintf(buf, sizeof buf, "%s => %s\n", label, text);                 \
+        strncat(out, buf, 8191 - strlen(out));                                \
+    } while (0)
+    char ids[32];
+    snprintf(ids, sizeof ids, "%lld", bid);
+    STEP("kill id b", cmd_argv(a, (const char *const[]){"CLIENT", "KILL", "ID",
+                                                        ids, NULL}));
+    STEP("b after kill", cmd(b, "PING")[0] == '(' ? "closed" : "alive");
+    STEP("kill id b again", cmd_argv(a, (const char *const[]){
+                                            "CLIENT", "KILL", "ID", ids, NULL}));
+    STEP("kill id 999999", cmd(a, "CLIENT KILL ID 999999"));
+    STEP("kill id abc", cmd(a, "CLIENT KILL ID abc"));
+    STEP("kill old-style unknown", cmd(a, "CLIENT KILL 1.2.3.4:5"));
+    STEP("kill old-style c", cmd(a, "CLIENT KILL %s", caddr));
+    STEP("c after kill", cmd(c, "PING")[0] == '(' ? "closed" : "alive");
+    STEP("kill addr unknown", cmd(a, "CLIENT KILL ADDR 1.2.3.4:5"));
+    STEP("kill bogus filter", cmd(a, "CLIENT KILL BOGUS x"));
+    STEP("kill skipme bad", cmd(a, "CLIENT KILL USER default SKIPME maybe"));
+    STEP("kill user nosuch", cmd(a, "CLIENT KILL USER nosuchuser"));
+    redisContext *e = harness_connect(s);
+    STEP("kill laddr", cmd(a, "CLIENT KILL LADDR %s", laddr));
+    STEP("a after laddr", cmd(a, "PING"));
+    STEP("d after laddr", cmd(d, "PING")[0] == '(' ? "closed" : "alive");
+    STEP("e after laddr", cmd(e, "PING")[0] == '(' ? "closed" : "alive");
+    redisContext *f = harness_connect(s), *g = harness_connect(s);
+    STEP("kill user default", cmd(a, "CLIENT KILL USER default"));
+    STEP("f after user", cmd(f, "PING")[0] == '(' ? "closed" : "alive");
+    STEP("g after user", cmd(g, "PING")[0] == '(' ? "closed" : "alive");
+    STEP("kill self skipme no",
+         cmd(a, "CLIENT KILL LADDR %s SKIPME no", laddr));
+    STEP("a after self kill", cmd(a, "PING")[0] == '(' ? "closed" : "alive");
+#undef STEP
+    return out;
+}
+
+TEST(client_kill) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    char *l = kill_scenario(p.l);
+    CHECK(strstr(l, "kill id b => int:1\nb after kill => closed\n"
+                    "kill id b again => int:0\n") != NULL);
+    CHECK(strstr(l, "kill old-style c => status:\"OK\"\n"
+                    "c after kill => closed\n") != NULL);
+    CHECK(strstr(l, "kill laddr => int:2\na after laddr => status:\"PONG\"\n"
+                    "d after laddr => closed\ne after laddr => closed\n"));
+    CHECK(strstr(l, "kill user default => int:2\n"));
+    CHECK(strstr(l, "a after self kill => closed\n"));
+    if (p.r) {
+        char *r = kill_scenario(p.r);
+        if (strcmp(l, r) != 0)
+            testlib_fail(__FILE__, __LINE__,
+                         "CLIENT KILL scenario differs:\n--- lightning\n%s"
+                         "--- redis\n%s", l, r);
+        free(r);
+    }
+    free(l);
+}
+
+TEST(client_reply) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    harness_server *s[2] = {p.l, p.r};
+    char *got[2] = {NULL, NULL};
+    for (int i = 0; i < 2 && s[i]; i++) {
+        int fd = raw_connect(s[i]->port);
+        raw_sendstr(fd, "CLIENT REPLY OFF\r\nPING\r\nECHO a\r\nGET\r\n"
+                        "CLIENT REPLY ON\r\nECHO b\r\nCLIENT REPLY SKIP\r\n"
+                        "ECHO c\r\nECHO d\r\nCLIENT REPLY SKIP\r\n"
+                        "CLIENT REPLY SKIP\r\nECHO e\r\nCLIENT REPLY bogus\r\n"
+                        "QUIT\r\n");
+        raw_buf b = raw_read_until(fd, READ_MS);
+        CHECK(b.closed);
+        got[i] = b.data;
+    }
+    /* SKIP twice: the second SKIP is skipped and skips ECHO e. */
+    CHECK_EQ_STR(got[0], "+OK\r\n$1\r\nb\r\n$1\r\nd\r\n"
+                         "-ERR syntax error\r\n+OK\r\n");
+    if (got[1]) CHECK_EQ_STR(got[0], got[1]);
+    free(got[0]);
+    free(got[1]);
+}
+
+TEST(client_misc_subcommands) {
+    pair p = start_pair(NULL, NULL);
+    REQUIRE(p.l);
+    redisContext *cl = harness_connect(p.l), *cr = harness_connect(p.r);
+    REQUIRE(cl);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "NO-EVICT", "on"), "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "NO-EVICT", "off"),
+                 "status:\"OK\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "NO-EVICT", "maybe"),
+                 "err:\"ERR syntax error\"");
+    /* CLIENT SETINFO arrived in Redis 7.2: 7.0 answers unknown subcommand. */
+    COMPARE(cl, cr, "CLIENT", "SETINFO", "lib-name", "x");
+    const char *help = COMPARE(cl, cr, "CLIENT", "HELP");
+    CHECK(!strncmp(help, "array[status:\"CLIENT <subcommand> [<arg> "
+                         "[value] [opt] ...]. Subcommands are:\"", 60));
+    CHECK(strstr(help, "status:\"KILL <ip:port>\"") != NULL);
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT"),
+                 "err:\"ERR wrong number of arguments for 'client' command\"");
+    CHECK_EQ_STR(COMPARE(cl, cr, "CLIENT", "BOGUS"),
+                 "err:\"ERR unknown subcommand 'BOGUS'. Try CLIENT HELP.\"");
+    COMPARE(cl, cr, "CLIENT", "HELP", "extra");
+    COMPARE(cl, cr, "CLIENT", "PAUSE", "abc");
+    COMPARE(cl, cr, "CLIENT", "PAUSE", "-1");
+    COMPARE(cl, cr, "CLIENT", "PAUSE", "100", "BOGUS");
+    COMPARE(cl, cr, "CLIENT", "UNPAUSE", "x");
+    COMPARE(cl, cr, "CLIENT", "REPLY");
+    COMPARE(cl, cr, "CLIENT", "TRACKING", "bogus");
+    COMPARE(cl, cr, "CLIENT", "GETREDIR");
+    COMPARE(cl, cr, "CLIENT", "NO-EVICT");
+}
+
+TEST(client_pause) {
+    harness_server *l = harness_start(NULL);
+    REQUIRE(l);
+    redisContext *admin = harness_connect(l), *reader = harness_connect(l);
+    int writer = raw_connect(l->port);
+    REQUIRE(admin && reader && writer >= 0);
+    CHECK_EQ_STR(cmd(admin, "SET k old"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(admin, "CLIENT PAUSE 30000 WRITE"), "status:\"OK\"");
+    raw_sendstr(writer, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nnew\r\n");
+    /* The write must wait: nothing comes back while paused. */
+    raw_buf b = raw_read_until(writer, 300);
+    CHECK_EQ_INT(b.len, 0);
+    CHECK(!b.closed);
+    raw_buf_free(&b);
+    /* Reads go on (a hang here is caught by the 10 s command timeout). */
+    CHECK_EQ_STR(cmd(reader, "GET k"), "bulk:\"old\"");
+    CHECK_EQ_STR(cmd(reader, "PING"), "status:\"PONG\"");
+    CHECK_EQ_STR(cmd(reader, "DBSIZE"), "int:1");
+    CHECK_EQ_STR(cmd(admin, "CLIENT UNPAUSE"), "status:\"OK\"");
+    raw_read_reply(writer, READ_MS, &b);
+    CHECK_EQ_STR(b.data, "+OK\r\n");
+    raw_buf_free(&b);
+    CHECK_EQ_STR(cmd(reader, "GET k"), "bulk:\"new\"");
+    /* ALL mode: every command waits, CLIENT UNPAUSE included, until the
+     * pause times out. */
+    CHECK_EQ_STR(cmd(admin, "CLIENT PAUSE 3000 ALL"), "status:\"OK\"");
+    raw_sendstr(writer, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    b = raw_read_until(writer, 300);
+    CHECK_EQ_INT(b.len, 0);
+    raw_buf_free(&b);
+    raw_read_reply(writer, 15000, &b);
+    CHECK_EQ_STR(b.data, "$3\r\nnew\r\n");
+    raw_buf_free(&b);
+    /* A pause ends by itself after its timeout. */
+    CHECK_EQ_STR(cmd(admin, "CLIENT PAUSE 200 WRITE"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(reader, "SET k after"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(reader, "GET k"), "bulk:\"after\"");
+}
+
+/* The maxclients scenario on one server; returns the bytes the extra client
+ * got (malloc'd). */
+static char *maxclients_scenario(harness_server *s) {
+    int a = raw_connect(s->port), b = raw_connect(s->port);
+    raw_buf r;
+    raw_sendstr(a, "PING\r\n");
+    raw_read_reply(a, READ_MS, &r);
+    CHECK_EQ_STR(r.data, "+PONG\r\n");
+    raw_buf_free(&r);
+    raw_sendstr(b, "PING\r\n");
+    raw_read_reply(b, READ_MS, &r);
+    CHECK_EQ_STR(r.data, "+PONG\r\n");
+    raw_buf_free(&r);
+    int c = raw_connect(s->port);
+    r = raw_read_until(c, READ_MS);
+    CHECK(r.closed);
+    raw_close(c);
+    /* The existing clients still work. */
+    raw_buf t;
+    raw_sendstr(a, "PING\r\n");
+    raw_read_reply(a, READ_MS, &t);
+    CHECK_EQ_STR(t.data, "+PONG\r\n");
+    raw_buf_free(&t);
+    /* After one leaves, a new client gets in (the server may need a moment
+     * to notice the close: retry, bounded). */
+    raw_close(b);
+    int in = 0;
+    for (int i = 0; i < 50 && !in; i++) {
+        int d = raw_connect(s->port);
+        raw_sendstr(d, "PING\r\n");
+        raw_read_reply(d, READ_MS, &t);
+        in = t.data && !strcmp(t.data, "+PONG\r\n");
+        raw_buf_free(&t);
+        raw_close(d);
+        if (!in) harness_sleep_ms(100);
+    }
+    CHECK(in);
+    raw_close(a);
+    return r.data;
+}
+
+TEST(maxclients) {
+    pair p = start_pair("maxclients", "2");
+    REQUIRE(p.l);
+    char *l = maxclients_scenario(p.l);
+    CHECK_EQ_STR(l, "-ERR max number of clients reached\r\n");
+    if (p.r) {
+        char *r = maxclients_scenario(p.r);
+        CHECK_EQ_STR(l, r);
+        free(r);
+    }
+    free(l);
+}
+
+TEST(idle_timeout) {
+    pair p = start_pair("timeout", "1");
+    REQUIRE(p.l);
+    harness_server *s[2] = {p.l, p.r};
+    for (int i = 0; i < 2 && s[i]; i++) {
+        redisContext *c = harness_connect(s[i]);
+        CHECK_EQ_STR(cmd(c, "CONFIG GET timeout"),
+                     "array[bulk:\"timeout\",bulk:\"1\"]");
+        int fd = raw_connect(s[i]->port);
+        raw_sendstr(fd, "PING\r\n");
+        raw_buf b;
+        raw_read_reply(fd, READ_MS, &b);
+        CHECK_EQ_STR(b.data, "+PONG\r\n");
+        raw_buf_free(&b);
+        /* Idle: closed after about a second, with no reply. Generous hang
+         * detection only. */
+        b = raw_read_until(fd, 15000);
+        CHECK(b.closed);
+        CHECK_EQ_INT(b.len, 0);
+        raw_buf_free(&b);
+    }
+}
+
+int main(void) {
+    RUN(hello_resp2);
+    RUN(resp3_replies);
+    RUN(auth_requirepass);
+    RUN(auth_without_password);
+    RUN(select_db);
+    RUN(quit);
+    RUN(reset);
+    RUN(client_id_name_list_info);
+    RUN(client_kill);
+    RUN(client_reply);
+    RUN(client_misc_subcommands);
+    RUN(client_pause);
+    RUN(maxclients);
+    RUN(idle_timeout);
+    return testlib_finish();
+}

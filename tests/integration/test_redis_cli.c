@@ -1,0 +1,201 @@
+/*
+ * redis-cli against Lightning (issue #2): the real client, run as a child,
+ * must print exactly what it prints against redis-server, in raw mode (its
+ * default when stdout is not a tty) and --no-raw, with -3 (RESP3), -n, -a;
+ * `redis-cli --stat` must run and print its table.
+ */
+#include "../harness.h"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+
+static int have_cli(void) {
+    char *out;
+    int to;
+    const char *argv[] = {"redis-cli", "--version", NULL};
+    int st = harness_run_capture(argv, 5000, &out, &to);
+    int ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+             strstr(out, "redis-cli") != NULL;
+    free(out);
+    return ok;
+}
+
+#define SKIP_WITHOUT_CLI()                                                    \
+    do {                                                                      \
+        if (!have_cli()) {                                                    \
+            printf("# skip: redis-cli not found\n");                          \
+            return;                                                           \
+        }                                                                     \
+    } while (0)
+
+/* Runs redis-cli -p PORT <args...> against s; returns its output with the
+ * exit status appended as "[exit N]" (malloc'd). NULL s gives NULL. */
+static char *cli(harness_server *s, const char *const *args) {
+    if (!s) return NULL;
+    const char *argv[32];
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    int n = 0;
+    argv[n++] = "redis-cli";
+    argv[n++] = "-h";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "-p";
+    argv[n++] = port;
+    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    char *out;
+    int to;
+    int st = harness_run_capture(argv, 10000, &out, &to);
+    char *res = malloc(strlen(out) + 64);
+    sprintf(res, "%s[exit %d%s]", out, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+            to ? ", timed out" : "");
+    free(out);
+    return res;
+}
+
+/* Replaces the digits after `key` in text (in place). */
+static void mask_after(char *text, const char *key) {
+    for (char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
+        char *v = p + strlen(key);
+        char *e = v;
+        while (*e >= '0' && *e <= '9') e++;
+        if (e > v) {
+            memmove(v + 1, e, strlen(e) + 1);
+            *v = '*';
+        }
+    }
+}
+
+/* Runs the same redis-cli arguments on both servers, checks equal output
+ * (after masking client ids) and returns Lightning's (valid until next). */
+static const char *cli_compare(const char *file, int line, harness_server *l,
+                               harness_server *r, const char *const *args) {
+    static char *last;
+    free(last);
+    last = cli(l, args);
+    mask_after(last, "\"id\"\n");
+    mask_after(last, "\"id\" => (integer) ");
+    mask_after(last, "id\n");
+    char *ro = cli(r, args);
+    if (ro) {
+        mask_after(ro, "\"id\"\n");
+        mask_after(ro, "\"id\" => (integer) ");
+        mask_after(ro, "id\n");
+        if (strcmp(last, ro) != 0) {
+            char cmdline[256] = "";
+            for (int i = 0; args[i]; i++) {
+                strncat(cmdline, args[i], 200 - strlen(cmdline));
+                strcat(cmdline, " ");
+            }
+            testlib_fail(file, line, "redis-cli %s output differs:\n"
+                         "--- lightning\n%s\n--- redis\n%s", cmdline, last,
+                         ro);
+        }
+        free(ro);
+    }
+    return last;
+}
+#define CLI(l, r, ...)                                                        \
+    cli_compare(__FILE__, __LINE__, (l), (r),                                 \
+                (const char *const[]){__VA_ARGS__, NULL})
+
+TEST(basic_commands) {
+    SKIP_WITHOUT_CLI();
+    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
+    REQUIRE(l);
+    CHECK_EQ_STR(CLI(l, r, "PING"), "PONG\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "ECHO", "a b"), "a b\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "SET", "k", "v"), "OK\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "GET", "k"), "v\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "--no-raw", "GET", "k"), "\"v\"\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "--no-raw", "GET", "nokey"), "(nil)\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "--no-raw", "DBSIZE"), "(integer) 1\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "--no-raw", "CONFIG", "GET", "databases"),
+                 "1) \"databases\"\n2) \"16\"\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "NOSUCH", "x"),
+                 "ERR unknown command 'NOSUCH', with args beginning with: "
+                 "'x' \n\n[exit 0]");
+    CLI(l, r, "--no-raw", "NOSUCH");
+    CLI(l, r, "--no-raw", "GET");
+    CHECK_EQ_STR(CLI(l, r, "-n", "3", "SET", "a", "b"), "OK\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "-n", "3", "DBSIZE"), "1\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "-n", "99", "PING"),
+                 "SELECT 99 failed: ERR DB index is out of range\nPONG\n"
+                 "[exit 0]");
+    const char *inf = CLI(l, r, "INFO", "nosuchsection");
+    CHECK_EQ_STR(inf, "[exit 0]");
+    char *info = cli(l, (const char *const[]){"INFO", "server", NULL});
+    CHECK(strstr(info, "redis_version:7.0.") != NULL);
+    free(info);
+    CLI(l, r, "--no-raw", "COMMAND", "INFO", "get");
+    CLI(l, r, "--no-raw", "CLIENT", "GETNAME");
+}
+
+TEST(resp3_hello) {
+    SKIP_WITHOUT_CLI();
+    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
+    REQUIRE(l);
+    const char *o = CLI(l, r, "-3", "--no-raw", "HELLO");
+    CHECK(strstr(o, "1# \"server\" => \"redis\"\n") != NULL);
+    CHECK(strstr(o, "3# \"proto\" => (integer) 3\n") != NULL);
+    CHECK(strstr(o, "4# \"id\" => (integer) *\n") != NULL);
+    CLI(l, r, "-3", "HELLO");
+    CHECK_EQ_STR(CLI(l, r, "-3", "--no-raw", "GET", "nokey"),
+                 "(nil)\n[exit 0]");
+    CHECK_EQ_STR(CLI(l, r, "-3", "--no-raw", "CONFIG", "GET", "databases"),
+                 "1# \"databases\" => \"16\"\n[exit 0]");
+    CLI(l, r, "-2", "--no-raw", "HELLO", "2");
+    CLI(l, r, "-3", "--no-raw", "HELLO", "4");
+}
+
+TEST(auth_option) {
+    SKIP_WITHOUT_CLI();
+    harness_server *l = harness_start("requirepass", "pw", NULL),
+                   *r = harness_start_redis("requirepass", "pw", NULL);
+    REQUIRE(l);
+    const char *o = CLI(l, r, "-a", "pw", "PING");
+    CHECK(strstr(o, "PONG\n[exit 0]") != NULL);
+    o = CLI(l, r, "--no-auth-warning", "-a", "wrong", "PING");
+    CHECK(strstr(o, "AUTH failed: WRONGPASS") != NULL);
+    CHECK_EQ_STR(CLI(l, r, "PING"), "NOAUTH Authentication required.\n\n"
+                                    "[exit 0]");
+    CLI(l, r, "--no-auth-warning", "--user", "default", "--pass", "pw",
+        "PING");
+    CLI(l, r, "--no-auth-warning", "-3", "-a", "pw", "--no-raw", "HELLO");
+}
+
+TEST(stat_mode) {
+    SKIP_WITHOUT_CLI();
+    harness_server *l = harness_start(NULL);
+    REQUIRE(l);
+    char port[16];
+    snprintf(port, sizeof port, "%d", l->port);
+    /* stdbuf: redis-cli does not flush a pipe before SIGINT ends it. */
+    const char *argv[] = {"stdbuf", "-oL", "redis-cli", "-h", "127.0.0.1",
+                          "-p", port, "--stat", "-i", "0.2", NULL};
+    char *out;
+    int to;
+    /* Runs until killed: stop it after a few samples. */
+    harness_run_capture(argv, 2000, &out, &to);
+    CHECK(to);
+    CHECK(strstr(out, "------- data ------") != NULL);
+    CHECK(strstr(out, "keys") && strstr(out, "mem") && strstr(out, "clients") &&
+          strstr(out, "requests") && strstr(out, "connections"));
+    int rows = 0;
+    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1
+                                                           : NULL)
+        if (*p >= '0' && *p <= '9') rows++;
+    CHECK(rows >= 2);
+    CHECK(strstr(out, "ERR") == NULL && strstr(out, "Error") == NULL &&
+          strstr(out, "Could not connect") == NULL);
+    if (testlib_current_failed) fprintf(stderr, "# output:\n%s\n", out);
+    free(out);
+}
+
+int main(void) {
+    RUN(basic_commands);
+    RUN(resp3_hello);
+    RUN(auth_option);
+    RUN(stat_mode);
+    return testlib_finish();
+}
