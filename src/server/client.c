@@ -152,6 +152,7 @@ void client_on_closed(ev_conn *conn) {
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
+    free(c->waiting_argv);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
@@ -291,6 +292,39 @@ static int client_must_wait(client *c) {
     return 0;
 }
 
+/* The command in c->argv must wait: copy it, since its bytes are about to
+ * be consumed (and inline arguments were unescaped in place). */
+static void keep_waiting_command(client *c) {
+    size_t bytes = 0;
+    for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
+    resp_arg *argv = malloc(sizeof(*argv) * (size_t)c->argc + bytes);
+    if (!argv) abort();
+    char *p = (char *)(argv + c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        memcpy(p, c->argv[i].ptr, c->argv[i].len);
+        argv[i].ptr = p;
+        argv[i].len = c->argv[i].len;
+        p += c->argv[i].len;
+    }
+    c->waiting_argv = argv;
+    c->waiting_argc = c->argc;
+}
+
+/* Runs the waiting command, if any. Returns 1 if it must wait again. */
+static int run_waiting_command(client *c) {
+    if (!c->waiting_argv) return 0;
+    resp_arg *argv = c->waiting_argv;
+    c->waiting_argv = NULL;
+    c->argc = c->waiting_argc;
+    c->argv = argv;
+    int again = dispatch_command(c);
+    c->argc = 0;
+    c->argv = NULL;
+    if (again) c->waiting_argv = argv;
+    else free(argv);
+    return again;
+}
+
 /* Parses and runs commands from buf[0..len). Returns how many bytes were
  * consumed; the rest starts at an unfinished (or not yet run) command. */
 static size_t process_input(client *c, char *buf, size_t len) {
@@ -310,15 +344,10 @@ static size_t process_input(client *c, char *buf, size_t len) {
         }
         c->argc = c->parser.argc;
         c->argv = c->parser.argv;
-        int blocked = dispatch_command(c);
+        if (dispatch_command(c)) keep_waiting_command(c);
         c->argc = 0;
         c->argv = NULL;
         resp_parser_reset(&c->parser);
-        if (blocked) {
-            /* The command did not run: it runs again from these bytes. */
-            pos -= used;
-            break;
-        }
     }
     return pos;
 }
@@ -385,6 +414,7 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
 
 void client_resume(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
+    if (run_waiting_command(c)) return;
     if (!(c->flags & CLIENT_READ_PAUSED) && !(c->flags & CLIENT_CLOSE_AFTER_REPLY))
         ev_conn_resume_recv(c->owner->loop, &c->conn);
     if (c->qlen && !client_must_wait(c)) process_qbuf(c);

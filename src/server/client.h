@@ -69,6 +69,10 @@ typedef struct client {
     int argc;
     resp_arg *argv;            /* the command being executed */
     const struct command *cmd, *lastcmd; /* shared (lastcmd) */
+    /* A command that could not run yet (CLIENT PAUSE): an owned copy of its
+     * arguments, run first when the client resumes. */
+    int waiting_argc;
+    resp_arg *waiting_argv;
 
     /* output */
     char buf[CLIENT_REPLY_BUF];

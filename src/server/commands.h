@@ -116,6 +116,10 @@ int command_get_keys(const command *cmd, const resp_arg *argv, int argc,
                      int *keys, int max);
 
 
+/* One command's COMMAND INFO entry / COMMAND DOCS map (cmd_command.c). */
+void command_reply_info(client *c, const command *cmd);
+void command_reply_docs(client *c, const command *cmd);
+
 /* Handlers (one family per file). */
 command_proc pingCommand, echoCommand, quitCommand, resetCommand,
     helloCommand, authCommand, selectCommand, clientIdCommand,

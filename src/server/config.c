@@ -81,7 +81,8 @@ typedef struct directive {
     const char *const *enum_names; /* NULL-terminated */
     /* Extra validation of a number already within min..max. */
     int (*check)(long long v, const char **err);
-    /* Run once after a CONFIG SET that changed it, and after loading. */
+    /* Runs after a successful CONFIG SET that includes it (once per
+     * command) and after each config file is loaded. Cannot fail. */
     void (*apply)(void);
 } directive;
 
@@ -644,7 +645,8 @@ static int load_string(char *text, size_t len, char *err, size_t errlen, int dep
     free(argv);
     free(scratch);
     if (rc != 0) return rc;
-    apply_hz();
+    for (int i = 0; i < NDIRECTIVES; i++)
+        if (directives[i].apply) directives[i].apply();
     if (server.logfile[0]) {
         FILE *fp = fopen(server.logfile, "a");
         if (!fp) {
@@ -1012,10 +1014,12 @@ void configSetCommand(client *c) {
         }
     }
     if (bad) {
-        addReplyErrorFormat(c, "Unknown option or number of arguments for CONFIG SET - '%.*s'",
+        addReplyErrorFormat(c,
+                            "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
                             (int)bad->len, bad->ptr);
     } else if (errname) {
-        addReplyErrorFormat(c, "CONFIG SET failed (possibly related to argument '%.*s') - %s",
+        addReplyErrorFormat(c,
+                            "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
                             (int)errname->len, errname->ptr, errstr);
     } else {
         /* 2. Values: all parsed before any is stored. */
@@ -1039,7 +1043,8 @@ void configSetCommand(client *c) {
                           strerror(errno));
             for (int i = 0; i < parsed; i++) config_value_free(&vals[i]);
             pthread_mutex_unlock(&server.config_lock);
-            addReplyErrorFormat(c, "CONFIG SET failed (possibly related to argument '%s') - %s",
+            addReplyErrorFormat(c,
+                                "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
                                 set[parsed]->name, errstr);
         } else {
             /* 3. Store everything, then run each apply hook once. */
@@ -1064,7 +1069,7 @@ void configResetStatCommand(client *c) {
 
 void configRewriteCommand(client *c) {
     if (!server.configfile) {
-        addReplyError(c, "The server is running without a config file");
+        addReplyError(c, "ERR The server is running without a config file");
         return;
     }
     pthread_mutex_lock(&server.config_lock);
@@ -1073,7 +1078,7 @@ void configRewriteCommand(client *c) {
     pthread_mutex_unlock(&server.config_lock);
     if (rc == -1) {
         serverLog(LL_WARNING, "CONFIG REWRITE failed: %s", strerror(saved));
-        addReplyErrorFormat(c, "Rewriting config file: %s", strerror(saved));
+        addReplyErrorFormat(c, "ERR Rewriting config file: %s", strerror(saved));
     } else {
         serverLog(LL_NOTICE, "CONFIG REWRITE executed with success.");
         addReplyOK(c);

@@ -1,5 +1,5 @@
 /*
- * cron: periodic work each worker does on its tick (every 100 ms): idle
+ * cron: periodic work each worker does on its tick (hz times a second): idle
  * client timeouts, the end of a CLIENT PAUSE, the engine's active expiry
  * for the shards this worker is responsible for. Work per tick is bounded.
  */

@@ -68,7 +68,9 @@ int dispatch_command(client *c) {
         reply_unknown_command(c);
         return 0;
     }
-    if (cmd->subcommands) {
+    if (cmd->subcommands && !(c->argc == 1 && cmd->proc)) {
+        /* A container with a handler of its own (COMMAND) runs it when no
+         * subcommand is given. */
         if (c->argc == 1) {
             addReplyErrorArity(c);
             count_rejected(c, cmd);

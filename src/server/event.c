@@ -26,6 +26,7 @@ void ev_loop_destroy(ev_loop *loop) { loop->ops->destroy(loop); }
 const char *ev_loop_backend_name(const ev_loop *loop) { return loop->name; }
 void *ev_loop_udata(const ev_loop *loop) { return loop->udata; }
 int ev_loop_tick_ms(const ev_loop *loop) { return loop->tick_ms; }
+void ev_loop_set_tick_ms(ev_loop *loop, int tick_ms) { loop->tick_ms = tick_ms > 0 ? tick_ms : 1; }
 int ev_loop_run(ev_loop *loop) { return loop->ops->run(loop); }
 
 void ev_loop_stop(ev_loop *loop) {

@@ -57,7 +57,7 @@ typedef struct ev_callbacks {
     void (*on_closed)(ev_conn *conn);
     /* Another thread called ev_loop_wakeup(). */
     void (*on_wakeup)(ev_loop *loop);
-    /* Every tick_ms milliseconds (ev_loop_create's argument). */
+    /* Every tick_ms milliseconds (see ev_loop_set_tick_ms). */
     void (*on_tick)(ev_loop *loop);
     /* Once per loop turn, after completions were handled and before the
      * loop waits: where the caller flushes replies and batches work. */
@@ -74,6 +74,8 @@ void ev_loop_destroy(ev_loop *loop);
 const char *ev_loop_backend_name(const ev_loop *loop);
 void *ev_loop_udata(const ev_loop *loop);
 int ev_loop_tick_ms(const ev_loop *loop);
+/* Changes the tick period from the next tick on (loop thread only). */
+void ev_loop_set_tick_ms(ev_loop *loop, int tick_ms);
 
 /* Runs until ev_loop_stop(). Returns 0, or -errno on a fatal error. */
 int ev_loop_run(ev_loop *loop);

@@ -274,7 +274,7 @@ void addReplyHelp(client *c, const char **lines) {
     addReplyStatus(c, head);
     for (int i = 0; i < n; i++) addReplyStatus(c, lines[i]);
     addReplyStatus(c, "HELP");
-    addReplyStatus(c, "    Print this help.");
+    addReplyStatus(c, "    Prints this help.");
 }
 
 void *addReplyDeferredLen(client *c) {

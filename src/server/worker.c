@@ -19,7 +19,6 @@
 #include "server/log.h"
 #include "server/server.h"
 
-#define TICK_MS 100
 
 static __thread worker *current_worker;
 
@@ -129,6 +128,8 @@ static void on_wakeup(ev_loop *loop) {
 static void on_tick(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
+    /* CONFIG SET hz takes effect from the next tick. */
+    ev_loop_set_tick_ms(loop, 1000 / server.hz);
     process_kills(w);
     process_unpause(w);
     cron_worker_tick(w);
@@ -148,7 +149,7 @@ static void *worker_main(void *arg) {
         backend = EV_BACKEND_EPOLL;
     else if (server.io_backend && strcmp(server.io_backend, "io_uring") == 0)
         backend = EV_BACKEND_URING;
-    int err = ev_loop_create(backend, &worker_callbacks, w, TICK_MS, &w->loop,
+    int err = ev_loop_create(backend, &worker_callbacks, w, 1000 / server.hz, &w->loop,
                              w->backend_note, sizeof(w->backend_note));
     if (err == 0 && w->id == 0) err = listen_attach(w->loop);
     pthread_mutex_lock(&w->ready_lock);

@@ -40,6 +40,16 @@ static redisReply *info_of(redisContext *c, const redisReply *names) {
     return r;
 }
 
+/* Commands Lightning takes from Redis releases newer than 7.0 (client
+ * libraries send them): Redis 7.0 must not know them, or this list is stale. */
+static const char *from_newer_redis[] = {"client|setinfo", NULL};
+
+static int is_from_newer_redis(const char *name) {
+    for (int i = 0; from_newer_redis[i]; i++)
+        if (!strcmp(from_newer_redis[i], name)) return 1;
+    return 0;
+}
+
 TEST(info_matches_redis) {
     harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
     REQUIRE(l);
@@ -62,6 +72,11 @@ TEST(info_matches_redis) {
             testlib_fail(__FILE__, __LINE__, "%s: Lightning's entry is %s", name, t);
             free(t);
             mismatches++;
+            continue;
+        }
+        if (is_from_newer_redis(name)) {
+            if (er->type == REDIS_REPLY_ARRAY)
+                testlib_fail(__FILE__, __LINE__, "%s: Redis 7.0 knows it now", name);
             continue;
         }
         if (er->type != REDIS_REPLY_ARRAY) {

@@ -13,9 +13,6 @@
 #include "server/commands.h"
 #include "server/reply.h"
 
-/* Defined in cmd_command.c (to be exported by commands.h). */
-void command_reply_info(client *c, const command *cmd);
-void command_reply_docs(client *c, const command *cmd);
 
 static client *fake_client(int resp) {
     client *c = calloc(1, sizeof(*c));

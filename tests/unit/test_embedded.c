@@ -1,0 +1,250 @@
+/* Unit tests of the embedded API (include/lightning.h): CRUD, snapshot
+ * isolation, optimistic conflicts, cursors, errors. */
+#include "../testlib.h"
+
+#include <stdlib.h>
+
+#include "lightning.h"
+
+static lt_db *open_default(void) {
+    lt_db *db = NULL;
+    return lt_db_open(NULL, &db) == LT_OK ? db : NULL;
+}
+
+static int getstr(lt_txn *t, unsigned dbid, const char *k, char *out) {
+    const void *v;
+    size_t n;
+    int rc = lt_get(t, dbid, k, strlen(k), &v, &n);
+    if (rc == LT_OK) {
+        memcpy(out, v, n);
+        out[n] = 0;
+    }
+    return rc;
+}
+
+static int putstr(lt_txn *t, unsigned dbid, const char *k, const char *v) {
+    return lt_put(t, dbid, k, strlen(k), v, strlen(v));
+}
+
+TEST(put_get_del) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    lt_txn *t;
+    char out[64];
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    CHECK_EQ_INT(putstr(t, 0, "a", "1"), LT_OK);
+    CHECK_EQ_INT(putstr(t, 0, "b", "hello"), LT_OK);
+    CHECK_EQ_INT(putstr(t, 3, "a", "db3"), LT_OK);
+    CHECK_EQ_INT(getstr(t, 0, "a", out), LT_OK); /* own writes */
+    CHECK_EQ_STR(out, "1");
+    CHECK_EQ_INT(lt_put(t, 0, "e", 1, "", 0), LT_OK); /* empty value */
+    CHECK_EQ_INT(lt_txn_commit(t), LT_OK);
+    CHECK_EQ_INT(lt_db_count(db, 0), 3);
+
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &t) == LT_OK);
+    CHECK_EQ_INT(getstr(t, 0, "a", out), LT_OK);
+    CHECK_EQ_STR(out, "1"); /* stored raw, returned as bytes */
+    CHECK_EQ_INT(getstr(t, 3, "a", out), LT_OK);
+    CHECK_EQ_STR(out, "db3");
+    CHECK_EQ_INT(getstr(t, 0, "e", out), LT_OK);
+    CHECK_EQ_STR(out, "");
+    CHECK_EQ_INT(getstr(t, 0, "zz", out), LT_NOTFOUND);
+    CHECK_EQ_INT(putstr(t, 0, "x", "y"), LT_RDONLY);
+    CHECK_EQ_INT(lt_del(t, 0, "a", 1), LT_RDONLY);
+    CHECK_EQ_INT(getstr(t, 16, "a", out), LT_INVAL);
+    lt_txn_abort(t);
+
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    CHECK_EQ_INT(lt_del(t, 0, "a", 1), LT_OK);
+    CHECK_EQ_INT(lt_del(t, 0, "nope", 4), LT_NOTFOUND);
+    CHECK_EQ_INT(getstr(t, 0, "a", out), LT_NOTFOUND);
+    CHECK_EQ_INT(putstr(t, 0, "b", "v2"), LT_OK);
+    CHECK_EQ_INT(putstr(t, 0, "b", "v3"), LT_OK); /* last write wins */
+    CHECK_EQ_INT(lt_txn_commit(t), LT_OK);
+
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &t) == LT_OK);
+    CHECK_EQ_INT(getstr(t, 0, "a", out), LT_NOTFOUND);
+    CHECK_EQ_INT(getstr(t, 0, "b", out), LT_OK);
+    CHECK_EQ_STR(out, "v3");
+    CHECK_EQ_INT(lt_txn_commit(t), LT_OK);
+    CHECK_EQ_INT(lt_db_count(db, 0), 2);
+    lt_db_close(db);
+}
+
+TEST(abort_discards) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    lt_txn *t;
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    putstr(t, 0, "k", "v");
+    lt_txn_abort(t);
+    CHECK_EQ_INT(lt_db_count(db, 0), 0);
+    lt_txn_abort(NULL);
+    lt_db_close(db);
+}
+
+TEST(snapshot_isolation) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    lt_txn *w, *r;
+    char out[32];
+    REQUIRE(lt_txn_begin(db, 0, &w) == LT_OK);
+    putstr(w, 0, "k", "old");
+    REQUIRE(lt_txn_commit(w) == LT_OK);
+
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &r) == LT_OK);
+    const void *pinned;
+    size_t pn;
+    REQUIRE(lt_get(r, 0, "k", 1, &pinned, &pn) == LT_OK);
+    REQUIRE(lt_txn_begin(db, 0, &w) == LT_OK);
+    putstr(w, 0, "k", "new");
+    putstr(w, 0, "k2", "x");
+    REQUIRE(lt_txn_commit(w) == LT_OK);
+    CHECK(lt_txn_snapshot_ts(r) > 0);
+    CHECK_EQ_INT(getstr(r, 0, "k", out), LT_OK);
+    CHECK_EQ_STR(out, "old");
+    CHECK(pn == 3 && memcmp(pinned, "old", 3) == 0); /* still valid */
+    CHECK_EQ_INT(getstr(r, 0, "k2", out), LT_NOTFOUND);
+    lt_txn_abort(r);
+
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &r) == LT_OK);
+    CHECK_EQ_INT(getstr(r, 0, "k", out), LT_OK);
+    CHECK_EQ_STR(out, "new");
+    lt_txn_abort(r);
+    lt_db_close(db);
+}
+
+TEST(conflicts) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    lt_txn *a, *b;
+    char out[32];
+    REQUIRE(lt_txn_begin(db, 0, &a) == LT_OK);
+    putstr(a, 0, "x", "0");
+    REQUIRE(lt_txn_commit(a) == LT_OK);
+
+    /* Read-modify-write race: the second committer loses. */
+    REQUIRE(lt_txn_begin(db, 0, &a) == LT_OK);
+    REQUIRE(lt_txn_begin(db, 0, &b) == LT_OK);
+    CHECK_EQ_INT(getstr(a, 0, "x", out), LT_OK);
+    CHECK_EQ_INT(getstr(b, 0, "x", out), LT_OK);
+    putstr(a, 0, "x", "1");
+    putstr(b, 0, "x", "2");
+    CHECK_EQ_INT(lt_txn_commit(a), LT_OK);
+    CHECK_EQ_INT(lt_txn_commit(b), LT_CONFLICT);
+
+    /* Read set only: b read y, a wrote y, b writes z -> conflict. */
+    REQUIRE(lt_txn_begin(db, 0, &a) == LT_OK);
+    REQUIRE(lt_txn_begin(db, 0, &b) == LT_OK);
+    CHECK_EQ_INT(getstr(b, 0, "y", out), LT_NOTFOUND);
+    putstr(a, 0, "y", "1");
+    putstr(b, 0, "z", "1");
+    CHECK_EQ_INT(lt_txn_commit(a), LT_OK);
+    CHECK_EQ_INT(lt_txn_commit(b), LT_CONFLICT);
+
+    /* Disjoint keys: both commit. */
+    REQUIRE(lt_txn_begin(db, 0, &a) == LT_OK);
+    REQUIRE(lt_txn_begin(db, 0, &b) == LT_OK);
+    putstr(a, 0, "p", "1");
+    putstr(b, 0, "q", "1");
+    CHECK_EQ_INT(lt_txn_commit(a), LT_OK);
+    CHECK_EQ_INT(lt_txn_commit(b), LT_OK);
+
+    /* Read-only transactions never conflict. */
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &a) == LT_OK);
+    CHECK_EQ_INT(getstr(a, 0, "x", out), LT_OK);
+    CHECK_EQ_STR(out, "1");
+    REQUIRE(lt_txn_begin(db, 0, &b) == LT_OK);
+    putstr(b, 0, "x", "3");
+    CHECK_EQ_INT(lt_txn_commit(b), LT_OK);
+    CHECK_EQ_INT(lt_txn_commit(a), LT_OK);
+    lt_db_close(db);
+}
+
+TEST(cursor_snapshot) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    lt_txn *t;
+    enum { N = 5000 };
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    char k[32], v[32];
+    for (int i = 0; i < N; i++) {
+        sprintf(k, "key%d", i);
+        sprintf(v, "%d", i); /* numeric-looking values stay bytes */
+        REQUIRE(putstr(t, 2, k, v) == LT_OK);
+    }
+    REQUIRE(lt_txn_commit(t) == LT_OK);
+
+    lt_txn *r;
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &r) == LT_OK);
+    lt_cursor *c;
+    REQUIRE(lt_cursor_open(r, 2, &c) == LT_OK);
+    /* Writers run while the cursor walks: it keeps its snapshot. */
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    for (int i = 0; i < 100; i++) {
+        sprintf(k, "extra%d", i);
+        putstr(t, 2, k, "x");
+        sprintf(k, "key%d", i);
+        lt_del(t, 2, k, strlen(k));
+    }
+    REQUIRE(lt_txn_commit(t) == LT_OK);
+    char *seen = calloc(N, 1);
+    int count = 0, bad = 0;
+    const void *kp, *vp;
+    size_t kn, vn;
+    int rc;
+    while ((rc = lt_cursor_next(c, &kp, &kn, &vp, &vn)) == LT_OK) {
+        count++;
+        if (kn < 4 || memcmp(kp, "key", 3) != 0) { bad++; continue; }
+        char tmp[32];
+        memcpy(tmp, (const char *)kp + 3, kn - 3);
+        tmp[kn - 3] = 0;
+        int i = atoi(tmp);
+        char expect[32];
+        sprintf(expect, "%d", i);
+        if (seen[i] || vn != strlen(expect) || memcmp(vp, expect, vn)) bad++;
+        seen[i] = 1;
+    }
+    CHECK_EQ_INT(rc, LT_NOTFOUND);
+    CHECK_EQ_INT(count, N);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(lt_cursor_next(c, NULL, NULL, NULL, NULL), LT_NOTFOUND);
+    lt_cursor_close(c);
+    /* Cursor closed mid-way is fine too. */
+    REQUIRE(lt_cursor_open(r, 2, &c) == LT_OK);
+    CHECK_EQ_INT(lt_cursor_next(c, &kp, &kn, NULL, NULL), LT_OK);
+    lt_cursor_close(c);
+    lt_txn_abort(r);
+    free(seen);
+    CHECK_EQ_INT(lt_db_count(db, 2), N);
+    lt_db_close(db);
+}
+
+TEST(errors) {
+    CHECK_EQ_STR(lt_strerror(LT_OK), "success");
+    CHECK_EQ_STR(lt_strerror(LT_CONFLICT), "transaction conflict: retry");
+    CHECK_EQ_STR(lt_strerror(12345), "unknown error");
+    lt_db *db = NULL;
+    CHECK_EQ_INT(lt_db_open(NULL, NULL), LT_INVAL);
+    db = open_default();
+    REQUIRE(db);
+    lt_txn *t;
+    CHECK_EQ_INT(lt_txn_begin(db, 0x80, &t), LT_INVAL);
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    CHECK_EQ_INT(lt_put(t, 99, "k", 1, "v", 1), LT_INVAL);
+    CHECK_EQ_INT(lt_put(t, 0, NULL, 1, "v", 1), LT_INVAL);
+    lt_cursor *c;
+    CHECK_EQ_INT(lt_cursor_open(t, 99, &c), LT_INVAL);
+    CHECK_EQ_INT(lt_txn_commit(t), LT_OK);
+    lt_db_close(db);
+}
+
+int main(void) {
+    RUN(put_get_del);
+    RUN(abort_discards);
+    RUN(snapshot_isolation);
+    RUN(conflicts);
+    RUN(cursor_snapshot);
+    RUN(errors);
+    return testlib_finish();
+}
