@@ -154,6 +154,7 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
             nkeys_add(sh, -1);
             if (is_indexed(cur)) expire_index_remove(sh, cur);
         }
+        dict_replace(link, newe);
         if (keep_old) {
             newe->old = cur;
             if (!entry_is_tomb(cur)) sd->nversions++;
@@ -163,7 +164,6 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
             if (shallow) entry_free_shallow(cur);
             else entry_free(cur);
         }
-        dict_replace(link, newe);
     }
     if (entry_is_tomb(newe)) {
         sd->nversions++;

@@ -159,6 +159,14 @@ void client_on_closed(ev_conn *conn) {
     free(c);
 }
 
+void client_publish(client *c) {
+    __atomic_store_n(&c->pub.qbuf, c->qlen, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.qbuf_free, c->qcap - c->qlen, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.obl, c->bufpos, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.omem, c->reply_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.flags, c->flags, __ATOMIC_RELAXED);
+}
+
 size_t client_output_bytes(const client *c) {
     return c->bufpos - c->sentlen + c->reply_bytes - c->head_off;
 }
@@ -253,6 +261,7 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
         c->flags &= ~CLIENT_READ_PAUSED;
         client_resume(c);
     }
+    if (!(c->flags & CLIENT_CLOSED)) client_publish(c);
 }
 
 static void qbuf_reserve(client *c, size_t need) {
@@ -409,7 +418,10 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
         c->qlen += n;
         if (!client_must_wait(c)) process_qbuf(c);
     }
-    if (!(c->flags & CLIENT_CLOSED)) check_qbuf_limit(c);
+    if (!(c->flags & CLIENT_CLOSED)) {
+        check_qbuf_limit(c);
+        client_publish(c);
+    }
 }
 
 void client_resume(client *c) {
@@ -448,7 +460,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     int64_t now = mstime();
     char flags[16];
     int f = 0;
-    uint32_t cf = __atomic_load_n(&c->flags, __ATOMIC_RELAXED);
+    uint32_t cf = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
     if (cf & CLIENT_BLOCKED_PAUSE) flags[f++] = 'b';
     if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
@@ -456,14 +468,10 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const command *last = __atomic_load_n(&c->lastcmd, __ATOMIC_RELAXED);
-    const char *reply_mode = (cf & CLIENT_REPLY_OFF) ? "off"
-                             : (cf & (CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT)) ? "skip"
-                                                                                  : "on";
-    (void)reply_mode;
-    size_t obl = __atomic_load_n(&c->bufpos, __ATOMIC_RELAXED);
-    size_t omem = __atomic_load_n(&c->reply_bytes, __ATOMIC_RELAXED);
-    size_t qlen = __atomic_load_n(&c->qlen, __ATOMIC_RELAXED);
-    size_t qcap = __atomic_load_n(&c->qcap, __ATOMIC_RELAXED);
+    size_t obl = __atomic_load_n(&c->pub.obl, __ATOMIC_RELAXED);
+    size_t omem = __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED);
+    size_t qlen = __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED);
+    size_t qfree = __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED);
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
@@ -476,9 +484,9 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                (long long)((now - c->ctime_ms) / 1000),
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
                flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED), qlen,
-               qcap - qlen, (size_t)CLIENT_REPLY_BUF, obl, obl,
+               qfree, (size_t)CLIENT_REPLY_BUF, obl, obl,
                omem ? 1 : 0, omem,
-               sizeof(client) + qcap + omem,
+               sizeof(client) + qlen + qfree + omem,
                last ? last->fullname : "NULL",
                __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");

@@ -94,6 +94,14 @@ typedef struct client {
     uint64_t user_kill_flag;   /* shared: set by another thread to kill */
     int64_t pause_start_ms;
 
+    /* What other threads may read of the buffers (CLIENT LIST, INFO):
+     * the owner publishes it with relaxed stores after each step, so
+     * readers never touch the live fields. */
+    struct {
+        size_t qbuf, qbuf_free, obl, omem;
+        uint32_t flags;
+    } pub;
+
     struct client *prev, *next;         /* server-wide list (clients_lock) */
     struct client *wl_prev, *wl_next;   /* owner worker's list */
     struct client *wnext;               /* worker's pending-write list */
@@ -111,6 +119,8 @@ void client_queue_write(client *c);
 void client_flush_writes(struct worker *w);
 /* Re-runs the pipeline of a client that was waiting (pause, backpressure). */
 void client_resume(client *c);
+/* Publishes c's buffer sizes and flags for other threads (owner only). */
+void client_publish(client *c);
 /* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
 size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,

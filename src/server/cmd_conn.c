@@ -277,6 +277,7 @@ void clientListCommand(client *c) {
     }
     char *out = NULL;
     size_t len = 0, cap = 0;
+    client_publish(c);
     pthread_mutex_lock(&server.clients_lock);
     for (client *o = server.clients; o; o = o->next) {
         if (type != TYPE_ANY && client_type(o) != type) continue;
@@ -296,6 +297,7 @@ void clientListCommand(client *c) {
 void clientInfoCommand(client *c) {
     char *out = NULL;
     size_t len = 0, cap = 0;
+    client_publish(c);
     pthread_mutex_lock(&server.clients_lock);
     client_info_line(c, &out, &len, &cap);
     pthread_mutex_unlock(&server.clients_lock);

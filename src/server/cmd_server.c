@@ -151,9 +151,10 @@ static void info_clients(sbuf *b) {
     size_t max_in = 0, max_out = 0;
     pthread_mutex_lock(&server.clients_lock);
     for (client *c = server.clients; c; c = c->next) {
-        size_t q = __atomic_load_n(&c->qcap, __ATOMIC_RELAXED);
-        size_t o = __atomic_load_n(&c->reply_bytes, __ATOMIC_RELAXED) +
-                   __atomic_load_n(&c->bufpos, __ATOMIC_RELAXED);
+        size_t q = __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED) +
+                   __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED);
+        size_t o = __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED) +
+                   __atomic_load_n(&c->pub.obl, __ATOMIC_RELAXED);
         if (q > max_in) max_in = q;
         if (o > max_out) max_out = o;
     }

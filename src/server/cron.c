@@ -1,11 +1,12 @@
 /*
- * cron: per-worker periodic jobs (see cron.h). Every worker expires keys of
- * its own share of the shards, so active expiry uses every core and no two
+ * cron: per-worker periodic jobs (see cron.h). Every worker expires keys
+ * and reclaims old MVCC versions in its own share of the shards, so active expiry uses every core and no two
  * workers contend for the same shard locks.
  */
 #include "server/cron.h"
 
 #include "engine/expire.h"
+#include "engine/mvcc.h"
 #include "server/client.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -37,5 +38,7 @@ void cron_worker_tick(worker *w) {
     close_idle_clients(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
     ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
+    /* Old versions kept for views that have closed since. */
+    ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
     if (w->id == 0) stats_sampler_tick();
 }

@@ -377,7 +377,9 @@ TEST(client_id_name_list_info) {
     redisContext *cl2 = harness_connect(p.l), *cr2 = harness_connect(p.r);
     REQUIRE(cl && cl2);
     long long id = cmd_int(cl, "CLIENT ID"), id2 = cmd_int(cl2, "CLIENT ID");
-    CHECK(id > 0 && id2 > id);
+    if (!(id > 0 && id2 > id))
+        testlib_fail(__FILE__, __LINE__, "client ids not increasing: first "
+                     "connection %lld, second %lld", id, id2);
     char *info = cmd_text(cl, "CLIENT INFO");
     REQUIRE(info);
     char want[64];
@@ -454,6 +456,8 @@ static char *kill_scenario(harness_server *s) {
     redisContext *a = harness_connect(s), *b = harness_connect(s),
                  *c = harness_connect(s), *d = harness_connect(s);
     if (!a || !b || !c || !d) return out;
+    /* A command on each makes sure the server has accepted them all. */
+    cmd(d, "PING");
     long long bid = cmd_int(b, "CLIENT ID");
     char *cinfo = cmd_text(c, "CLIENT INFO");
     char caddr[64] = "", buf[256];
@@ -483,11 +487,14 @@ static char *kill_scenario(harness_server *s) {
     STEP("kill skipme bad", cmd(a, "CLIENT KILL USER default SKIPME maybe"));
     STEP("kill user nosuch", cmd(a, "CLIENT KILL USER nosuchuser"));
     redisContext *e = harness_connect(s);
+    cmd(e, "PING");
     STEP("kill laddr", cmd(a, "CLIENT KILL LADDR %s", laddr));
     STEP("a after laddr", cmd(a, "PING"));
     STEP("d after laddr", cmd(d, "PING")[0] == '(' ? "closed" : "alive");
     STEP("e after laddr", cmd(e, "PING")[0] == '(' ? "closed" : "alive");
     redisContext *f = harness_connect(s), *g = harness_connect(s);
+    cmd(f, "PING");
+    cmd(g, "PING");
     STEP("kill user default", cmd(a, "CLIENT KILL USER default"));
     STEP("f after user", cmd(f, "PING")[0] == '(' ? "closed" : "alive");
     STEP("g after user", cmd(g, "PING")[0] == '(' ? "closed" : "alive");
@@ -508,8 +515,10 @@ TEST(client_kill) {
                     "c after kill => closed\n") != NULL);
     CHECK(strstr(l, "kill laddr => int:2\na after laddr => status:\"PONG\"\n"
                     "d after laddr => closed\ne after laddr => closed\n"));
-    CHECK(strstr(l, "kill user default => int:2\n"));
-    CHECK(strstr(l, "a after self kill => closed\n"));
+    CHECK(strstr(l, "kill user default => int:2\nf after user => closed\n"
+                    "g after user => closed\n"));
+    CHECK(strstr(l, "kill self skipme no => int:1\n"
+                    "a after self kill => closed\n"));
     if (p.r) {
         char *r = kill_scenario(p.r);
         if (strcmp(l, r) != 0)

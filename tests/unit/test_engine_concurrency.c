@@ -147,11 +147,10 @@ static void *maintenance(void *arg) {
         ks_txn_commit(&t);
         ks_expire_cycle(db, (unsigned)(i % 2), 2, 200);
         ks_gc_cycle(db, (unsigned)(i % 2), 2, 200);
-        uint64_t c = 0;
-        int n = 0;
         if (i % 50 == 0) {
-            do c = ks_scan(db, 0, c, 20, (ks_entry_fn *)sum_cb, &(long){0}); while (c);
-            (void)n;
+            long ignored = 0;
+            uint64_t c = 0;
+            do c = ks_scan(db, 0, c, 20, sum_cb, &ignored); while (c);
         }
     }
     return NULL;
