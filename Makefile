@@ -47,7 +47,7 @@ SERVER_BIN = $(BUILD)/lightning-server
 LIB_A      = $(BUILD)/liblightning.a
 LIB_SO     = $(BUILD)/liblightning.so
 
-.PHONY: all deps run test test-asan test-tsan bench clean tests
+.PHONY: all deps run test test-asan test-tsan bench clean tests fuzz fuzz-build
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
@@ -102,6 +102,23 @@ test-tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" tests
 	@BUILD=build-tsan TESTS_FILTER=concurrency sh tests/run.sh
 
+# Fuzzers (libFuzzer, clang): every tests/fuzz/fuzz_<name>.c runs for
+# FUZZ_SECONDS from its seed corpus tests/fuzz/corpus/<name>/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_LIB_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c)) $(LIB_SRC)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
+	    -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm
+fuzz-build: deps $(FUZZ_BIN)
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
+	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    2>&1 | tail -2 || exit 1; done
+
 run: all
 	./$(SERVER_BIN) lightning.conf
 
@@ -109,6 +126,6 @@ bench: all
 	@sh utils/bench.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -175,6 +175,8 @@ static int hexval(int c) {
 }
 
 int resp_split_inline(char *line, size_t len, resp_arg **argv, int *cap) {
+    /* Redis splits a C string: a NUL byte ends the line. */
+    len = strnlen(line, len);
     size_t i = 0;
     int count = 0;
     for (;;) {
@@ -232,8 +234,7 @@ int resp_split_inline(char *line, size_t len, resp_arg **argv, int *cap) {
             } else {
                 if (i >= len) break;
                 char ch = line[i];
-                if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t' || ch == '\0')
-                    break;
+                if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') break;
                 if (ch == '"') inq = 1;
                 else if (ch == '\'') insq = 1;
                 else *w++ = ch;

@@ -30,6 +30,7 @@
 #include <strings.h>
 
 #include "common/util.h"
+#include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "server/engine_glue.h"
 #include "server/reply.h"
@@ -71,9 +72,9 @@ err:
     return 0;
 }
 
-/* Redis's string2ld: strtold over a NUL-terminated copy of s[0..slen)
- * (so bytes after an embedded NUL are ignored, as in Redis); rejects empty
- * or too long input, leading space, trailing garbage, NaN, and overflow or
+/* Redis's string2ld: strtold over a NUL-terminated copy of s[0..slen),
+ * which must be consumed entirely (an embedded NUL fails); rejects empty or
+ * too long input, leading space, trailing garbage, NaN, and overflow or
  * underflow to zero. Returns 1 and *dp on success, 0 otherwise. */
 int string_str2ld(const char *s, size_t slen, long double *dp) {
     char buf[LD_STR_MAX];
@@ -83,7 +84,7 @@ int string_str2ld(const char *s, size_t slen, long double *dp) {
     char *eptr;
     errno = 0;
     long double value = strtold(buf, &eptr);
-    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||
+    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' || (size_t)(eptr - buf) != slen ||
         (errno == ERANGE && (value == HUGE_VAL || value == -HUGE_VAL ||
                              fpclassify(value) == FP_ZERO)) ||
         errno == EINVAL || isnan(value))
@@ -717,7 +718,6 @@ cleanup:
 /* ---- Table ---------------------------------------------------------------------------- */
 
 #define STR_KEY1 .key_first = 1, .key_last = 1, .key_step = 1
-#define RANGE_COMPLEXITY "O(N) where N is the length of the returned string."
 
 command string_commands[] = {
     {.name = "get", .proc = getCommand, .arity = 2, .flags = CMD_READONLY | CMD_FAST,

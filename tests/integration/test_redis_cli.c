@@ -53,16 +53,30 @@ static char *cli(harness_server *s, const char *const *args) {
     return res;
 }
 
-/* Replaces the digits after `key` in text (in place). */
-static void mask_after(char *text, const char *key) {
-    for (char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
-        char *v = p + strlen(key);
-        char *e = v;
-        while (*e >= '0' && *e <= '9') e++;
-        if (e > v) {
-            memmove(v + 1, e, strlen(e) + 1);
-            *v = '*';
+/* Masks the client id in HELLO output (in place), in all three forms:
+ * raw "id 5", --no-raw ' 7) "id"' + ' 8) (integer) 5', RESP3
+ * '"id" => (integer) 5'. */
+static void mask_digits_at(char *v) {
+    char *e = v;
+    while (*e >= '0' && *e <= '9') e++;
+    if (e > v) {
+        memmove(v + 1, e, strlen(e) + 1);
+        *v = '*';
+    }
+}
+static void mask_ids(char *text) {
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (!strncmp(line, "id ", 3)) mask_digits_at(line + 3);
+        char *p = strstr(line, "\"id\" => (integer) ");
+        if (p && (!nl || p < nl)) mask_digits_at(p + 18);
+        if (nl && nl - line >= 4 && !strncmp(nl - 4, "\"id\"", 4)) {
+            char *q = strstr(nl + 1, "(integer) ");
+            char *nl2 = strchr(nl + 1, '\n');
+            if (q && (!nl2 || q < nl2)) mask_digits_at(q + 10);
         }
+        nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
     }
 }
 
@@ -73,14 +87,10 @@ static const char *cli_compare(const char *file, int line, harness_server *l,
     static char *last;
     free(last);
     last = cli(l, args);
-    mask_after(last, "\"id\"\n");
-    mask_after(last, "\"id\" => (integer) ");
-    mask_after(last, "id\n");
+    mask_ids(last);
     char *ro = cli(r, args);
     if (ro) {
-        mask_after(ro, "\"id\"\n");
-        mask_after(ro, "\"id\" => (integer) ");
-        mask_after(ro, "id\n");
+        mask_ids(ro);
         if (strcmp(last, ro) != 0) {
             char cmdline[256] = "";
             for (int i = 0; args[i]; i++) {

@@ -107,6 +107,13 @@ TEST(inline_commands) {
     reset();
     CHECK_EQ_INT(parse_all("PING", &used, &buf), RESP_INCOMPLETE);
     free(buf);
+    /* Regression (fuzzer): a NUL byte ends an inline line, as in Redis;
+     * it once looped forever growing argv. */
+    reset();
+    char nul[] = "SET k \0\0 more\n";
+    CHECK_EQ_INT(resp_parse(&p, nul, sizeof(nul) - 1, &used), RESP_COMMAND);
+    CHECK_EQ_INT(p.argc, 2);
+    CHECK_EQ_INT(used, sizeof(nul) - 1);
 }
 
 static void expect_error(const char *input, const char *msg) {
