@@ -603,7 +603,11 @@ int harness_stop(harness_server *s) {
     if (crashed || (testlib_current_failed && s->kind == HARNESS_LIGHTNING))
         harness_print_log_tail(s, 30);
     unlink_server(s);
-    rm_rf(s->dir);
+    const char *keep = getenv("HARNESS_KEEP_DIRS");
+    if (keep && *keep && (testlib_current_failed || crashed))
+        fprintf(stderr, "# kept %s\n", s->dir);
+    else
+        rm_rf(s->dir);
     free_server(s);
     return st;
 }

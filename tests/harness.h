@@ -24,6 +24,9 @@
  *  - every socket read has a timeout: a broken server makes a test fail,
  *    never hang.
  *
+ * HARNESS_KEEP_DIRS=1 keeps the dirs (logs, config, data) of servers of
+ * failed tests for inspection.
+ *
  * Binaries: Lightning is $LIGHTNING_BIN if set (e.g. /usr/bin/redis-server to
  * check the tests themselves against Redis), else $BUILD/lightning-server with
  * BUILD defaulting to "build". Redis is $REDIS_SERVER_BIN or redis-server from

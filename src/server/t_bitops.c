@@ -15,7 +15,6 @@
  */
 #include "server/commands.h"
 
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,10 @@
 #include "server/server.h"
 
 #define BIT_OFFSET_ERR "ERR bit offset is not an integer or out of range"
+/* Longest value the engine stores (keyspace.h: 512 MiB). Redis lets a
+ * BITFIELD write end up to 8 bytes past proto-max-bulk-len; past this limit
+ * we refuse instead. */
+#define STRING_MAX_BYTES ((size_t)512 * 1024 * 1024)
 
 /* ---- Argument helpers --------------------------------------------------------- */
 
@@ -72,9 +75,9 @@ static int getBitfieldTypeOrReply(client *c, const resp_arg *a, int *sign, int *
                       "Note that u64 is not supported but i64 is.";
     long long llbits;
     char t = a->len > 0 ? a->ptr[0] : '\0';
-    if (t == 'i' || t == 'I') {
+    if (t == 'i') { /* lower case only, as in Redis 7.0 */
         *sign = 1;
-    } else if (t == 'u' || t == 'U') {
+    } else if (t == 'u') {
         *sign = 0;
     } else {
         addReplyError(c, err);
@@ -103,24 +106,26 @@ static int lookupStringOrReply(client *c, ks_txn *txn, const resp_arg *key,
 }
 
 /* Redis's lookupStringForBitCommand: the value of key made writable and at
- * least maxbit / 8 + 1 bytes long (zero-padded), created when absent.
- * *dirty (may be NULL) says whether it was created or grown. NULL after a
- * WRONGTYPE reply. */
+ * least maxbit / 8 + 1 bytes long (zero-padded), created when absent; *len
+ * its length. NULL after a WRONGTYPE reply, or a size error when the engine
+ * cannot hold the value. */
 static unsigned char *lookupStringForBitCommand(client *c, ks_txn *txn,
-                                                uint64_t maxbit, size_t *len,
-                                                int *dirty) {
+                                                uint64_t maxbit, size_t *len) {
     const resp_arg *key = &c->argv[1];
     unsigned db = (unsigned)c->db;
     size_t byte = (size_t)(maxbit >> 3);
     ks_entry *e;
     if (lookupStringOrReply(c, txn, key, &e) < 0) return NULL;
+    if (byte >= STRING_MAX_BYTES) {
+        addReplyError(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return NULL;
+    }
     size_t olen = 0;
     if (!e) ks_set_str(txn, db, key->ptr, key->len, "", 0, KS_EXPIRE_NONE, KS_SET_NOINT);
     else olen = ks_entry_strlen(e);
     size_t newlen = byte + 1 > olen ? byte + 1 : olen;
     unsigned char *p = (unsigned char *)ks_str_resize(txn, db, key->ptr, key->len, newlen);
     if (newlen > olen) memset(p + olen, 0, newlen - olen);
-    if (dirty) *dirty = !e || newlen != olen;
     *len = newlen;
     return p;
 }
@@ -140,7 +145,7 @@ static void setbitCommand(client *c) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     size_t len;
-    unsigned char *p = lookupStringForBitCommand(c, &txn, bitoffset, &len, NULL);
+    unsigned char *p = lookupStringForBitCommand(c, &txn, bitoffset, &len);
     if (p) {
         size_t byte = (size_t)(bitoffset >> 3);
         int bit = 7 - (int)(bitoffset & 7);
@@ -637,7 +642,7 @@ static void bitfieldGeneric(client *c, int readonly_cmd) {
         if (lookupStringOrReply(c, &txn, &c->argv[1], &e) < 0) goto commit;
         if (e) src = (const unsigned char *)ks_entry_str(e, buf, &len);
     } else {
-        wp = lookupStringForBitCommand(c, &txn, highest_write_offset, &len, NULL);
+        wp = lookupStringForBitCommand(c, &txn, highest_write_offset, &len);
         if (!wp) goto commit;
         src = wp;
     }

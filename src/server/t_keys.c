@@ -221,7 +221,8 @@ static void renameCommand(client *c) { renameGenericCommand(c, 0); }
 static void renamenxCommand(client *c) { renameGenericCommand(c, 1); }
 
 /* Writes a copy of string entry e at (db, key) with the given expiry,
- * keeping its encoding (an int stays an int, bytes stay bytes). */
+ * keeping its encoding as Redis's dupStringObject does: an int stays an
+ * int, embstr stays embstr, raw stays raw (even when short). */
 static void copy_string(ks_txn *txn, const ks_entry *e, unsigned db,
                         const resp_arg *key, int64_t expire_ms) {
     long long v;
@@ -229,10 +230,13 @@ static void copy_string(ks_txn *txn, const ks_entry *e, unsigned db,
         ks_set_int(txn, db, key->ptr, key->len, v, expire_ms);
         return;
     }
+    int raw = strcmp(ks_entry_encoding_name(e), "raw") == 0;
     char buf[LT_LLSTR_SIZE];
     size_t len;
     const char *p = ks_entry_str(e, buf, &len);
     ks_set_str(txn, db, key->ptr, key->len, p, len, expire_ms, KS_SET_NOINT);
+    /* A short new string is embstr; resizing in place marks it raw. */
+    if (raw && len <= KS_EMBSTR_MAX) ks_str_resize(txn, db, key->ptr, key->len, len);
 }
 
 /* COPY source destination [DB destination-db] [REPLACE] */
@@ -428,12 +432,16 @@ static void scanCommand(client *c) {
             return;
         }
     }
-    /* Like Redis: step until count keys were visited, the iteration ended,
-     * or 10 * count steps were made (bounds the work of a sparse table). */
-    long long steps = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    /* Like Redis: stop after count keys, at the end, or after a bounded
+     * amount of work. An engine step stops after about 10 * count buckets
+     * (so the hint must not overflow when multiplied) but counts every
+     * shard it crosses, so an empty database would look unfinished after
+     * one step: allow one step per shard at most. */
+    size_t hint = (unsigned long long)count > SIZE_MAX / 10 ? SIZE_MAX / 10 : (size_t)count;
+    unsigned steps = ks_shards_per_db(server.db);
     do {
-        cursor = ks_scan(server.db, (unsigned)c->db, cursor, (size_t)count, scan_on_entry, &s);
-    } while (cursor != 0 && steps-- > 0 && s.visited < (unsigned long long)count);
+        cursor = ks_scan(server.db, (unsigned)c->db, cursor, hint, scan_on_entry, &s);
+    } while (cursor != 0 && s.visited < hint && --steps > 0);
 
     addReplyArrayLen(c, 2);
     addReplyBulkLongLong(c, (long long)cursor);
@@ -668,17 +676,9 @@ static void memoryUsageCommand(client *c) {
 
 static void memoryHelpCommand(client *c) {
     static const char *help[] = {
-        "DOCTOR",
-        "    Return memory problems reports.",
-        "MALLOC-STATS",
-        "    Return internal statistics report from the memory allocator.",
-        "PURGE",
-        "    Attempt to purge dirty pages for reclamation by the allocator.",
-        "STATS",
-        "    Return information about the memory usage of the server.",
         "USAGE <key> [SAMPLES <count>]",
-        "    Return memory in bytes used by <key> and its value. Nested values are",
-        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "    Bytes used by <key> and its value. Lightning measures collections",
+        "    exactly, so <count> is validated but does not change the result.",
         NULL,
     };
     addReplyHelp(c, help);

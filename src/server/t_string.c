@@ -102,7 +102,7 @@ static int arg_is(const resp_arg *a, const char *opt) {
     return n == strlen(opt) && strncasecmp(a->ptr, opt, n) == 0;
 }
 
-/* Parses a integer argument; replies Redis's error and returns -1 if it is
+/* Parses an integer argument; replies Redis's error and returns -1 if it is
  * not one. */
 static int getLongLongOrReply(client *c, const resp_arg *a, long long *out) {
     if (lt_string2ll(a->ptr, a->len, out)) return 0;
@@ -110,11 +110,17 @@ static int getLongLongOrReply(client *c, const resp_arg *a, long long *out) {
     return -1;
 }
 
+/* Longest value the engine stores (keyspace.h: 512 MiB); matters only when
+ * proto-max-bulk-len is configured above it. */
+#define STRING_MAX_BYTES ((long long)512 * 1024 * 1024)
+
 /* Redis's checkStringLength: size + append must stay within
- * proto-max-bulk-len. Replies and returns -1 otherwise. */
+ * proto-max-bulk-len (and what the engine stores). Replies and returns -1
+ * otherwise. */
 static int checkStringLengthOrReply(client *c, long long size, long long append) {
     long long total = (long long)((uint64_t)size + (uint64_t)append);
-    if (total > server.proto_max_bulk_len || total < size || total < append) {
+    if (total > server.proto_max_bulk_len || total > STRING_MAX_BYTES || total < size ||
+        total < append) {
         addReplyError(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }

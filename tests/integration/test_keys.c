@@ -129,6 +129,21 @@ TEST(copy) {
     EXPECT(p, "int:1", "COPY", "str", "d", "REPLACE");
     EXPECT(p, "bulk:\"hello\"", "GET", "d");
     EXPECT(p, "bulk:\"embstr\"", "OBJECT", "ENCODING", "d");
+    /* Encodings are kept: a short string grown in place stays raw. */
+    EXPECT(p, "int:3", "APPEND", "grown", "abc");
+    EXPECT(p, "int:6", "APPEND", "grown", "def");
+    EXPECT(p, "bulk:\"raw\"", "OBJECT", "ENCODING", "grown");
+    EXPECT(p, "int:1", "COPY", "grown", "grown2");
+    EXPECT(p, "bulk:\"raw\"", "OBJECT", "ENCODING", "grown2");
+    EXPECT(p, "bulk:\"abcdef\"", "GET", "grown2");
+    /* An expired source is gone; an expired destination does not block. */
+    EXPECT(p, "status:\"OK\"", "SET", "gone", "v", "PX", "1");
+    EXPECT(p, "status:\"OK\"", "SET", "stale", "old", "PX", "1");
+    harness_sleep_ms(20);
+    EXPECT(p, "int:0", "COPY", "gone", "d2");
+    EXPECT(p, "int:1", "COPY", "str", "stale");
+    EXPECT(p, "bulk:\"hello\"", "GET", "stale");
+    EXPECT(p, "int:-1", "TTL", "stale");
     /* To another database, with the TTL. */
     EXPECT(p, "int:1", "EXPIRE", "str", "100");
     EXPECT(p, "int:1", "COPY", "str", "str", "DB", "1");
@@ -309,6 +324,24 @@ TEST(memory) {
     CHECK(big_sz >= 2000 && big_sz > small_sz);
 }
 
+TEST(resp3) {
+    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
+    REQUIRE(l);
+    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
+    REQUIRE(fl >= 0);
+    RAW_CMD(fl, "HELLO", "3");
+    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "OBJECT", "ENCODING", "nokey"), "null");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "MEMORY", "USAGE", "nokey"), "null");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "RANDOMKEY"), "null");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "SCAN", "0"), "array[bulk:\"0\",array[]]");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "KEYS", "*"), "array[]");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "SET", "k", "v"), "status:\"OK\"");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "TYPE", "k"), "status:\"string\"");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "TTL", "k"), "int:-1");
+    CHECK_EQ_STR(RAW_COMPARE(fl, fr, "OBJECT", "ENCODING", "k"), "bulk:\"embstr\"");
+}
+
 int main(void) {
     RUN(del_exists_touch_type);
     RUN(rename_renamenx);
@@ -319,5 +352,6 @@ int main(void) {
     RUN(object);
     RUN(idletime_counts);
     RUN(memory);
+    RUN(resp3);
     return testlib_finish();
 }

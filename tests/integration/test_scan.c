@@ -153,6 +153,8 @@ TEST(small_db_exact) {
                  "array[bulk:\"0\",array[]]");
     CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "1000", "TYPE", "STRING", "MATCH", "b"),
                  "array[bulk:\"0\",array[bulk:\"b\"]]");
+    CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "9223372036854775807", "MATCH", "a"),
+                 "array[bulk:\"0\",array[bulk:\"a\"]]");
     /* Another database. */
     EXPECT(p, "status:\"OK\"", "SELECT", "5");
     EXPECT(p, "array[bulk:\"0\",array[]]", "SCAN", "0", "COUNT", "1000");

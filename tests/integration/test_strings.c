@@ -4,7 +4,7 @@
  * expected value is asserted as well, so a test also fails when both agree
  * on something wrong. Commands other families provide (PTTL, OBJECT, LPUSH
  * for WRONGTYPE) are used only when Lightning has them. The randomized test
- * prints its seed; TEST_SEED=N reruns one sequence.
+ * uses a fixed seed; TEST_SEED=N runs another sequence.
  */
 #include "../harness.h"
 
@@ -116,7 +116,8 @@ TEST(set_options) {
     /* An absolute time in the past: set, then gone. */
     EXPECT("status:\"OK\"", "SET", "past", "v", "EXAT", "1");
     EXPECT("nil", "GET", "past");
-    EXPECT("status:\"OK\"", "SET", "past", "v", "PXAT", "1", "GET");
+    EXPECT("nil", "SET", "past", "v", "PXAT", "1", "GET");
+    EXPECT("nil", "GET", "past");
     EXPECT("bulk:\"v\"", "GET", "k");
     if (make_wrongtype()) {
         EXPECT(WRONGTYPE, "GET", "wt");
@@ -207,7 +208,7 @@ TEST(mget_mset_msetnx) {
     EXPECT("bulk:\"2\"", "GET", "x");
     /* Many keys (more than a txn locks shard by shard). */
     const char *argv[2 + 2 * 100];
-    char names[100][8];
+    char names[100][16];
     argv[0] = "MSET";
     for (int i = 0; i < 100; i++) {
         snprintf(names[i], sizeof names[i], "m%d", i);
@@ -365,7 +366,7 @@ TEST(getrange_substr) {
     /* Every small range of a small string. */
     for (int s = -7; s <= 7; s++) {
         for (int e = -7; e <= 7; e++) {
-            char a[8], b[8];
+            char a[16], b[16];
             snprintf(a, sizeof a, "%d", s);
             snprintf(b, sizeof b, "%d", e);
             C("GETRANGE", "n", a, b);
@@ -583,8 +584,7 @@ TEST(encodings) {
 TEST(random_differential) {
     REQUIRE(start_pair());
     if (!R) return;
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED"))
-                                        : (unsigned)time(NULL);
+    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 20260101;
     printf("# random_differential seed %u\n", seed);
     srand(seed);
     const char *keys[] = {"k0", "k1", "k2"};
