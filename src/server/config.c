@@ -153,8 +153,10 @@ static const directive directives[] = {
      .def_str = ""},
     {.name = "requirepass", .type = CFG_STRING, .flags = CFG_SENSITIVE | CFG_EMPTY_IS_NULL,
      .field = &server.requirepass, .def_str = NULL},
+    /* Capped at 512 MB, Redis's documented string limit: the engine stores
+     * no longer value (Redis itself accepts a larger setting). */
     {.name = "proto-max-bulk-len", .type = CFG_MEMORY, .field = &server.proto_max_bulk_len,
-     .def_num = 512 * MB, .min = 1 * MB, .max = LONG_MAX},
+     .def_num = 512 * MB, .min = 1 * MB, .max = 512 * MB},
     {.name = "client-query-buffer-limit", .type = CFG_MEMORY,
      .field = &server.client_query_buffer_limit, .def_num = 1024 * MB, .min = 1 * MB,
      .max = LONG_MAX},
