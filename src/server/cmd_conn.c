@@ -11,23 +11,12 @@
 #include <strings.h>
 
 #include "common/util.h"
+#include "server/args.h"
 #include "server/commands.h"
 #include "server/dispatch.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/worker.h"
-
-static int arg_is(const resp_arg *a, const char *s) {
-    size_t n = strlen(s);
-    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
-}
-
-/* Parses a long long argument or replies msg (Redis's default when NULL). */
-static int getLongLongOrReply(client *c, const resp_arg *a, long long *out, const char *msg) {
-    if (lt_string2ll(a->ptr, a->len, out)) return 0;
-    addReplyError(c, msg ? msg : "ERR value is not an integer or out of range");
-    return -1;
-}
 
 void pingCommand(client *c) {
     if (c->argc > 2) {
@@ -117,7 +106,7 @@ void helloCommand(client *c) {
     long long ver = 0;
     const resp_arg *user = NULL, *pass = NULL, *name = NULL;
     if (c->argc >= 2) {
-        if (getLongLongOrReply(c, &c->argv[1], &ver,
+        if (arg_ll_or_reply(c, &c->argv[1], &ver,
                                "ERR Protocol version is not an integer or out of range") < 0)
             return;
         if (ver < 2 || ver > 3) {
@@ -173,7 +162,7 @@ void helloCommand(client *c) {
 
 void selectCommand(client *c) {
     long long id;
-    if (getLongLongOrReply(c, &c->argv[1], &id, NULL) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[1], &id, NULL) < 0) return;
     if (id < 0 || id >= server.databases || id > INT32_MAX) {
         addReplyError(c, "ERR DB index is out of range");
         return;

@@ -13,7 +13,9 @@
  * into a temporary buffer because its destination may be one of its
  * sources (entry pointers die at the first write).
  */
+#include "server/args.h"
 #include "server/commands.h"
+#include "server/t_string.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,20 +36,6 @@
 #define STRING_MAX_BYTES ((size_t)512 * 1024 * 1024)
 
 /* ---- Argument helpers --------------------------------------------------------- */
-
-/* Option match as Redis's strcasecmp on a C string (stops at a NUL). */
-static int arg_is(const resp_arg *a, const char *opt) {
-    size_t n = strnlen(a->ptr, a->len);
-    return n == strlen(opt) && strncasecmp(a->ptr, opt, n) == 0;
-}
-
-static int getLongLongOrReply(client *c, const resp_arg *a, long long *out,
-                              const char *msg) {
-    if (lt_string2ll(a->ptr, a->len, out)) return 0;
-    if (msg) addReplyError(c, msg);
-    else addReplyErrorNotInteger(c);
-    return -1;
-}
 
 /* Redis's getBitOffsetFromArgument: a non-negative bit offset below
  * proto-max-bulk-len bytes; with hash (BITFIELD) "#N" means N * bits. */
@@ -93,18 +81,6 @@ static int getBitfieldTypeOrReply(client *c, const resp_arg *a, int *sign, int *
     return 0;
 }
 
-/* Looks key up: *out its entry or NULL. WRONGTYPE (and -1) for another type. */
-static int lookupStringOrReply(client *c, ks_txn *txn, const resp_arg *key,
-                               ks_entry **out) {
-    ks_entry *e = ks_lookup(txn, (unsigned)c->db, key->ptr, key->len, 0);
-    if (e && ks_entry_type(e) != KS_TYPE_STRING) {
-        addReplyErrorWrongType(c);
-        return -1;
-    }
-    *out = e;
-    return 0;
-}
-
 /* Redis's lookupStringForBitCommand: the value of key made writable and at
  * least maxbit / 8 + 1 bytes long (zero-padded), created when absent; *len
  * its length. NULL after a WRONGTYPE reply, or a size error when the engine
@@ -137,7 +113,7 @@ static void setbitCommand(client *c) {
     uint64_t bitoffset;
     long long on;
     if (getBitOffsetOrReply(c, &c->argv[2], &bitoffset, 0, 0) < 0) return;
-    if (getLongLongOrReply(c, &c->argv[3], &on, err) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[3], &on, err) < 0) return;
     if (on & ~1LL) {
         addReplyError(c, err);
         return;
@@ -240,8 +216,8 @@ static void bitcountCommand(client *c) {
     unsigned char first_mask = 0, last_mask = 0;
     if (c->argc == 4 || c->argc == 5) {
         int isbit = 0;
-        if (getLongLongOrReply(c, &c->argv[2], &start, NULL) < 0 ||
-            getLongLongOrReply(c, &c->argv[3], &end, NULL) < 0)
+        if (arg_ll_or_reply(c, &c->argv[2], &start, NULL) < 0 ||
+            arg_ll_or_reply(c, &c->argv[3], &end, NULL) < 0)
             goto done;
         if (c->argc == 5) {
             if (arg_is(&c->argv[4], "bit")) isbit = 1;
@@ -277,7 +253,7 @@ done:
 /* BITPOS key bit [start [end [BYTE|BIT]]] */
 static void bitposCommand(client *c) {
     long long bit;
-    if (getLongLongOrReply(c, &c->argv[2], &bit, NULL) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[2], &bit, NULL) < 0) return;
     if (bit != 0 && bit != 1) {
         addReplyError(c, "ERR The bit argument must be 1 or 0.");
         return;
@@ -298,7 +274,7 @@ static void bitposCommand(client *c) {
     unsigned char first_mask = 0, last_mask = 0;
     if (c->argc >= 4 && c->argc <= 6) {
         int isbit = 0;
-        if (getLongLongOrReply(c, &c->argv[3], &start, NULL) < 0) goto done;
+        if (arg_ll_or_reply(c, &c->argv[3], &start, NULL) < 0) goto done;
         if (c->argc == 6) {
             if (arg_is(&c->argv[5], "bit")) isbit = 1;
             else if (!arg_is(&c->argv[5], "byte")) {
@@ -307,7 +283,7 @@ static void bitposCommand(client *c) {
             }
         }
         if (c->argc >= 5) {
-            if (getLongLongOrReply(c, &c->argv[4], &end, NULL) < 0) goto done;
+            if (arg_ll_or_reply(c, &c->argv[4], &end, NULL) < 0) goto done;
             end_given = 1;
         } else {
             end = isbit ? (strlen << 3) + 7 : strlen - 1;
@@ -613,7 +589,7 @@ static void bitfieldGeneric(client *c, int readonly_cmd) {
             readonly = 0;
             if (highest_write_offset < bitoffset + (uint64_t)bits - 1)
                 highest_write_offset = bitoffset + (uint64_t)bits - 1;
-            if (getLongLongOrReply(c, &c->argv[j + 3], &i64, NULL) < 0) goto out;
+            if (arg_ll_or_reply(c, &c->argv[j + 3], &i64, NULL) < 0) goto out;
         }
         if (numops == cap) {
             cap *= 2;

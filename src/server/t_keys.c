@@ -15,6 +15,7 @@
  * Called by: dispatch (through keys_commands[]); the two pure parsers below
  * are also exercised by tests/unit/test_keys.c.
  */
+#include "server/args.h"
 #include "server/commands.h"
 
 #include <limits.h>
@@ -74,11 +75,6 @@ enum {
     EXPIRE_OPTS_GT_LT = -3,       /* GT with LT */
 };
 
-static int word_eq(const resp_arg *a, const char *word) {
-    size_t n = strlen(word);
-    return a->len == n && strncasecmp(a->ptr, word, n) == 0;
-}
-
 /* Parses the NX/XX/GT/LT options of EXPIRE and friends, argv[first..argc),
  * as Redis 7.0's parseExtendedExpireArgumentsOrReply: every word is checked
  * first, the combinations after. Returns EXPIRE_OPTS_OK with *flags, or an
@@ -87,10 +83,10 @@ int keys_parse_expire_opts(const resp_arg *argv, int argc, int first,
                            int *flags, int *bad) {
     int f = 0;
     for (int j = first; j < argc; j++) {
-        if (word_eq(&argv[j], "nx")) f |= EXPIRE_NX;
-        else if (word_eq(&argv[j], "xx")) f |= EXPIRE_XX;
-        else if (word_eq(&argv[j], "gt")) f |= EXPIRE_GT;
-        else if (word_eq(&argv[j], "lt")) f |= EXPIRE_LT;
+        if (arg_is(&argv[j], "nx")) f |= EXPIRE_NX;
+        else if (arg_is(&argv[j], "xx")) f |= EXPIRE_XX;
+        else if (arg_is(&argv[j], "gt")) f |= EXPIRE_GT;
+        else if (arg_is(&argv[j], "lt")) f |= EXPIRE_LT;
         else {
             *bad = j;
             return EXPIRE_OPTS_UNSUPPORTED;
@@ -105,30 +101,6 @@ int keys_parse_expire_opts(const resp_arg *argv, int argc, int first,
 
 /* ---- Argument helpers (reply on error, return -1) ---------------------- */
 
-/* Redis's getLongLongFromObjectOrReply: msg replaces the default error. */
-static int arg_ll_or_reply(client *c, const resp_arg *a, long long *v,
-                           const char *msg) {
-    if (lt_string2ll(a->ptr, a->len, v)) return 0;
-    if (msg) addReplyError(c, msg);
-    else addReplyErrorNotInteger(c);
-    return -1;
-}
-
-/* Redis's getIntFromObjectOrReply. */
-static int arg_int_or_reply(client *c, const resp_arg *a, int *v,
-                            const char *msg) {
-    long long ll;
-    if (arg_ll_or_reply(c, a, &ll, msg) < 0) return -1;
-    if (ll < INT_MIN || ll > INT_MAX) {
-        if (msg) addReplyError(c, msg);
-        else addReplyErrorFormat(c, "ERR value is out of range, value must between %d and %d",
-                                 INT_MIN, INT_MAX);
-        return -1;
-    }
-    *v = (int)ll;
-    return 0;
-}
-
 /* A database index argument as MOVE and COPY ... DB take it. */
 static int arg_dbid_or_reply(client *c, const resp_arg *a, unsigned *dbid) {
     int id;
@@ -139,10 +111,6 @@ static int arg_dbid_or_reply(client *c, const resp_arg *a, unsigned *dbid) {
     }
     *dbid = (unsigned)id;
     return 0;
-}
-
-static int same_key(const resp_arg *a, const resp_arg *b) {
-    return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
 }
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE ----------------------------------------- */
@@ -200,7 +168,7 @@ static void renameGenericCommand(client *c, int nx) {
         addReplyError(c, "ERR no such key");
         return;
     }
-    if (same_key(src, dst)) {
+    if (arg_eq(src, dst)) {
         ks_txn_commit(&txn);
         if (nx) addReplyLongLong(c, 0);
         else addReplyOK(c);
@@ -246,9 +214,9 @@ static void copyCommand(client *c) {
     int replace = 0;
     for (int j = 3; j < c->argc; j++) {
         int additional = c->argc - j - 1;
-        if (word_eq(&c->argv[j], "replace")) {
+        if (arg_is(&c->argv[j], "replace")) {
             replace = 1;
-        } else if (word_eq(&c->argv[j], "db") && additional >= 1) {
+        } else if (arg_is(&c->argv[j], "db") && additional >= 1) {
             if (arg_dbid_or_reply(c, &c->argv[j + 1], &dstdb) < 0) return;
             j++;
         } else {
@@ -256,7 +224,7 @@ static void copyCommand(client *c) {
             return;
         }
     }
-    if (srcdb == dstdb && same_key(src, dst)) {
+    if (srcdb == dstdb && arg_eq(src, dst)) {
         addReplyError(c, "ERR source and destination objects are the same");
         return;
     }
@@ -415,17 +383,17 @@ static void scanCommand(client *c) {
     long long count = 10;
     for (int i = 2; i < c->argc; i += 2) {
         int left = c->argc - i;
-        if (word_eq(&c->argv[i], "count") && left >= 2) {
+        if (arg_is(&c->argv[i], "count") && left >= 2) {
             if (arg_ll_or_reply(c, &c->argv[i + 1], &count, NULL) < 0) return;
             if (count < 1) {
                 addReplyErrorSyntax(c);
                 return;
             }
-        } else if (word_eq(&c->argv[i], "match") && left >= 2) {
+        } else if (arg_is(&c->argv[i], "match") && left >= 2) {
             s.pat = c->argv[i + 1].ptr;
             s.patlen = c->argv[i + 1].len;
             s.use_pattern = !(s.patlen == 1 && s.pat[0] == '*');
-        } else if (word_eq(&c->argv[i], "type") && left >= 2) {
+        } else if (arg_is(&c->argv[i], "type") && left >= 2) {
             s.type = &c->argv[i + 1];
         } else {
             addReplyErrorSyntax(c);
@@ -653,7 +621,7 @@ static void objectHelpCommand(client *c) {
 static void memoryUsageCommand(client *c) {
     for (int j = 3; j < c->argc; j++) {
         long long samples;
-        if (word_eq(&c->argv[j], "samples") && j + 1 < c->argc) {
+        if (arg_is(&c->argv[j], "samples") && j + 1 < c->argc) {
             if (arg_ll_or_reply(c, &c->argv[j + 1], &samples, NULL) < 0) return;
             if (samples < 0) {
                 addReplyErrorSyntax(c);

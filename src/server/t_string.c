@@ -15,9 +15,11 @@
  * APPEND on an existing key leave a raw string (the engine's in-place path).
  *
  * Also defines the two pure helpers of Redis's long double handling,
- * string_ld2str() and string_str2ld() (non-static for tests/unit).
+ * string_ld2str() and string_str2ld() (t_string.h, unit-tested).
  */
+#include "server/args.h"
 #include "server/commands.h"
+#include "server/t_string.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -95,21 +97,6 @@ int string_str2ld(const char *s, size_t slen, long double *dp) {
 
 /* ---- Argument helpers --------------------------------------------------------- */
 
-/* Option match as Redis's strcasecmp on a C string: bytes after an embedded
- * NUL do not count. */
-static int arg_is(const resp_arg *a, const char *opt) {
-    size_t n = strnlen(a->ptr, a->len);
-    return n == strlen(opt) && strncasecmp(a->ptr, opt, n) == 0;
-}
-
-/* Parses an integer argument; replies Redis's error and returns -1 if it is
- * not one. */
-static int getLongLongOrReply(client *c, const resp_arg *a, long long *out) {
-    if (lt_string2ll(a->ptr, a->len, out)) return 0;
-    addReplyErrorNotInteger(c);
-    return -1;
-}
-
 /* Longest value the engine stores (keyspace.h: 512 MiB); matters only when
  * proto-max-bulk-len is configured above it. */
 #define STRING_MAX_BYTES ((long long)512 * 1024 * 1024)
@@ -129,7 +116,7 @@ static int checkStringLengthOrReply(client *c, long long size, long long append)
 
 /* Looks key up in c's database: *out is its entry or NULL if absent. If it
  * holds another type, replies WRONGTYPE and returns -1. */
-static int lookupStringOrReply(client *c, ks_txn *txn, const resp_arg *key,
+int lookupStringOrReply(client *c, ks_txn *txn, const resp_arg *key,
                                ks_entry **out) {
     ks_entry *e = ks_lookup(txn, (unsigned)c->db, key->ptr, key->len, 0);
     if (e && ks_entry_type(e) != KS_TYPE_STRING) {
@@ -223,7 +210,7 @@ static int parseExtendedStringArgumentsOrReply(client *c, int *flags,
  * values <= 0 or overflowing. */
 static int getExpireMillisecondsOrReply(client *c, int expire, int flags,
                                         int64_t now_ms, long long *ms) {
-    if (getLongLongOrReply(c, &c->argv[expire], ms) < 0) return -1;
+    if (arg_ll_or_reply(c, &c->argv[expire], ms, NULL) < 0) return -1;
     int seconds = (flags & (OBJ_EX | OBJ_EXAT)) != 0;
     if (*ms <= 0 || (seconds && *ms > LLONG_MAX / 1000)) goto err;
     if (seconds) *ms *= 1000;
@@ -409,8 +396,8 @@ static void strlenCommand(client *c) {
 /* GETRANGE / SUBSTR key start end: inclusive, negative from the end. */
 static void getrangeCommand(client *c) {
     long long start, end;
-    if (getLongLongOrReply(c, &c->argv[2], &start) < 0 ||
-        getLongLongOrReply(c, &c->argv[3], &end) < 0)
+    if (arg_ll_or_reply(c, &c->argv[2], &start, NULL) < 0 ||
+        arg_ll_or_reply(c, &c->argv[3], &end, NULL) < 0)
         return;
     ks_txn txn;
     engine_begin_cmd(c, &txn);
@@ -443,7 +430,7 @@ done:
 static void setrangeCommand(client *c) {
     const resp_arg *key = &c->argv[1], *v = &c->argv[3];
     long long offset;
-    if (getLongLongOrReply(c, &c->argv[2], &offset) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[2], &offset, NULL) < 0) return;
     if (offset < 0) {
         addReplyError(c, "ERR offset is out of range");
         return;
@@ -501,13 +488,13 @@ static void decrCommand(client *c) { incrDecrCommand(c, -1); }
 
 static void incrbyCommand(client *c) {
     long long incr;
-    if (getLongLongOrReply(c, &c->argv[2], &incr) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[2], &incr, NULL) < 0) return;
     incrDecrCommand(c, incr);
 }
 
 static void decrbyCommand(client *c) {
     long long incr;
-    if (getLongLongOrReply(c, &c->argv[2], &incr) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[2], &incr, NULL) < 0) return;
     if (incr == LLONG_MIN) {
         addReplyError(c, "ERR decrement would overflow");
         return;
@@ -610,7 +597,7 @@ static void lcsCommand(client *c) {
         } else if (arg_is(&c->argv[j], "withmatchlen")) {
             withmatchlen = 1;
         } else if (arg_is(&c->argv[j], "minmatchlen") && moreargs) {
-            if (getLongLongOrReply(c, &c->argv[j + 1], &minmatchlen) < 0) goto cleanup;
+            if (arg_ll_or_reply(c, &c->argv[j + 1], &minmatchlen, NULL) < 0) goto cleanup;
             if (minmatchlen < 0) minmatchlen = 0;
             j++;
         } else {

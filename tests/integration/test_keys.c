@@ -310,8 +310,12 @@ TEST(memory) {
     EXPECT(p, "err:\"ERR wrong number of arguments for 'memory|usage' command\"",
            "MEMORY", "USAGE");
     EXPECT(p, "err:\"ERR unknown subcommand 'foo'. Try MEMORY HELP.\"", "MEMORY", "foo");
-    const char *help = COMPARE(p.l, p.r, "MEMORY", "HELP");
+    /* Lightning's MEMORY HELP lists only the subcommands it has, so it is
+     * not compared with Redis's. */
+    const char *help = cmd(p.l, "MEMORY HELP");
+    CHECK(strncmp(help, "array[status:\"MEMORY <subcommand>", 33) == 0);
     CHECK(strstr(help, "status:\"USAGE <key> [SAMPLES <count>]\"") != NULL);
+    CHECK(strstr(help, "DOCTOR") == NULL);
     /* A longer value uses more memory. */
     char big[2000];
     memset(big, 'x', sizeof big - 1);

@@ -7,9 +7,7 @@
 
 #include <math.h>
 
-/* Defined in src/server/t_string.c (no header: used by the server and here). */
-size_t string_ld2str(char *buf, size_t len, long double value);
-int string_str2ld(const char *s, size_t slen, long double *dp);
+#include "server/t_string.h"
 
 static const char *fmt(long double v) {
     static char buf[5 * 1024];
