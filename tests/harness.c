@@ -407,11 +407,60 @@ static int spawn(harness_server *s) {
     return 0;
 }
 
+/* 1 if process pid owns a socket listening on 127.0.0.1:port (from
+ * /proc/net/tcp and /proc/PID/fd): guards against another test's server
+ * that happens to hold the port we picked answering our PING. */
+static int pid_listens_on(pid_t pid, int port) {
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f) return 1; /* cannot tell: trust the PING */
+    char line[512];
+    unsigned long inodes[16];
+    int ninodes = 0;
+    if (!fgets(line, sizeof line, f)) line[0] = '\0'; /* header */
+    while (fgets(line, sizeof line, f) && ninodes < 16) {
+        unsigned lport, st;
+        unsigned long inode;
+        char laddr[64];
+        if (sscanf(line, " %*d: %63[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x "
+                         "%*x:%*x %*x:%*x %*x %*d %*d %lu",
+                   laddr, &lport, &st, &inode) != 4)
+            continue;
+        if ((int)lport == port && st == 0x0A) inodes[ninodes++] = inode;
+    }
+    fclose(f);
+    if (ninodes == 0) return 0;
+    char dpath[64];
+    snprintf(dpath, sizeof dpath, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dpath);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char fpath[600], target[128];
+        snprintf(fpath, sizeof fpath, "%s/%s", dpath, e->d_name);
+        ssize_t n = readlink(fpath, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = '\0';
+        unsigned long ino;
+        if (sscanf(target, "socket:[%lu]", &ino) == 1)
+            for (int i = 0; i < ninodes; i++)
+                if (inodes[i] == ino) found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
 static int wait_ready(harness_server *s) {
-    long long end = now_ms() + HARNESS_READY_TIMEOUT_MS;
+    long long end = now_ms() + HARNESS_READY_TIMEOUT_MS, first_ok = 0;
     for (;;) {
         if (reap(s, 0)) return -1; /* died */
-        if (ping_ready(s->port)) return 0;
+        if (ping_ready(s->port)) {
+            if (pid_listens_on(s->pid, s->port)) return 0;
+            /* Answered but the socket is not visibly ours (io_uring fixed
+             * files hide it): if ours cannot bind it will die meanwhile. */
+            if (!first_ok) first_ok = now_ms();
+            else if (now_ms() - first_ok > 2000) return 0;
+        }
         if (now_ms() > end) return -2;
         harness_sleep_ms(20);
     }

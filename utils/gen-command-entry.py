@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Prints command-table entries (src/server/commands.c syntax) for the named
 commands, read from a running real Redis's COMMAND INFO and COMMAND DOCS, so
-that a new entry starts from Redis's own arity, flags, key positions, ACL
-categories and tips. The summary is left for the author to write.
+that a new entry starts from Redis's own arity, flags, key positions and key-spec
+flags, ACL categories and tips. The summary is left for the author to write.
 
 usage: utils/gen-command-entry.py PORT cmd [cmd ...]
 Needs redis-cli on PATH. The output is a starting point, reviewed by hand;
@@ -40,7 +40,9 @@ def entry(port, info, docs, indent="    "):
              f'{indent} .flags = {fl},',
              f'{indent} .acl = {ac},']
     if first:
-        lines.append(f'{indent} .key_first = {first}, .key_last = {last}, .key_step = {step},')
+        kf = "|".join(" ".join(spec["flags"]) for spec in info[8])
+        lines.append(f'{indent} .key_first = {first}, .key_last = {last}, .key_step = {step},'
+                     f' .key_flags = "{kf}",')
     lines.append(f'{indent} .group = "{d.get("group","")}", .since = "{d.get("since","")}",')
     if d.get("complexity"):
         lines.append(f'{indent} .complexity = "{d["complexity"]}",')

@@ -243,6 +243,10 @@ static inline void mark_write(ks_txn *txn) {
 
 /* ---- Reads ----------------------------------------------------------------- */
 
+static __thread ks_lookup_stats lookup_stats;
+
+const ks_lookup_stats *ks_thread_lookup_stats(void) { return &lookup_stats; }
+
 ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
                     int flags) {
     uint64_t h = ks_txn_hash(txn, key, klen);
@@ -251,8 +255,12 @@ ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
     ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table,
                                flags & KS_LOOKUP_NOEXPIRE);
     ks_entry *e = live_at(link);
-    if (!e) return NULL;
-    if (entry_expired(e, txn->now_ms)) return NULL; /* NOEXPIRE */
+    if (e && entry_expired(e, txn->now_ms)) e = NULL; /* NOEXPIRE */
+    if (!e) {
+        lookup_stats.misses++;
+        return NULL;
+    }
+    lookup_stats.hits++;
     if (!(flags & KS_LOOKUP_NOTOUCH)) entry_touch(e, txn->now_ms);
     return e;
 }

@@ -54,6 +54,14 @@ unsigned ks_shards_per_db(const lt_db *db);
 #define KS_LOOKUP_NOEXPIRE 0x2 /* report an expired key as absent but keep
                                   it (replicas; the master sends the DEL) */
 
+/* Counts of ks_lookup() calls on the calling thread that found / did not
+ * find a live key. The server adds the counts its read commands caused to
+ * INFO's keyspace_hits / keyspace_misses. Valid for the thread's lifetime. */
+typedef struct ks_lookup_stats {
+    uint64_t hits, misses;
+} ks_lookup_stats;
+const ks_lookup_stats *ks_thread_lookup_stats(void);
+
 /* The live entry of key, or NULL if absent or expired (an expired key is
  * deleted unless KS_LOOKUP_NOEXPIRE, counted in expired_keys and reported
  * to the expired hook). */

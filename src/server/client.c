@@ -66,7 +66,42 @@ static void set_keepalive(int fd, int interval) {
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
+/* Is the peer on a loopback address? */
+static int peer_is_loopback(int fd) {
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof(sa);
+    if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0) return 0;
+    if (sa.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return 1;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+/* Redis's protected mode: with no password set, only loopback clients are
+ * served; others get the explanation and are closed. */
+static int protected_mode_denies(int fd) {
+    if (!server.protected_mode || server.requirepass) return 0;
+    if (peer_is_loopback(fd)) return 0;
+    static const char msg[] =
+        "-DENIED Lightning is running in protected mode because protected mode is enabled "
+        "and no password is set for the default user. In this mode connections are only "
+        "accepted from the loopback interface. To accept other clients, set a password "
+        "with requirepass, or disable protected mode with 'CONFIG SET protected-mode no' "
+        "from a loopback connection, or start the server with '--protected-mode no'.\r\n";
+    if (write(fd, msg, sizeof(msg) - 1) < 0) { /* best effort, closing anyway */ }
+    return 1;
+}
+
 client *client_create(worker *w, int fd) {
+    if (protected_mode_denies(fd)) {
+        close(fd);
+        __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
     client *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
@@ -397,6 +432,8 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
     __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
+    /* CONFIG SET proto-max-bulk-len applies from the next read on. */
+    c->parser.max_bulk_len = server.proto_max_bulk_len;
 
     size_t n = (size_t)len;
     if (c->qlen == 0 && !client_must_wait(c)) {
@@ -475,7 +512,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
-               "argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+               "argv-mem=0 multi-mem=0 obl=%zu oll=%d omem=%zu "
                "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
@@ -484,7 +521,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                (long long)((now - c->ctime_ms) / 1000),
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
                flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED), qlen,
-               qfree, (size_t)CLIENT_REPLY_BUF, obl, obl,
+               qfree, obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,
                last ? last->fullname : "NULL",

@@ -16,13 +16,12 @@
  * Order of commands and subcommands is table order (Redis's is its dict's
  * hash order, which clients must not rely on).
  *
- * Key specifications are derived from the key range, not tracked (see
- * reply_key_specs: begin_search index, find_keys range with lastkey relative
- * to the index, keystep, limit 0). Their flags are guessed from the
- * command's own flags: write commands RW+access+update, all others
- * RO+access, plus "incomplete" when the keys move with the arguments
- * (CMD_MOVABLE_KEYS), since the range then misses some of them. Redis's own
- * specs are finer (OW, RM, insert, delete ...) and may differ.
+ * Key specifications are derived from the key range (see reply_key_specs:
+ * begin_search index, find_keys range with lastkey relative to the index,
+ * keystep, limit 0). Their flags are Redis's, from the table's key_flags;
+ * for an entry without them they are derived from the command's flags:
+ * write commands RW+access+update, all others RO+access, plus "incomplete"
+ * when the keys move with the arguments (CMD_MOVABLE_KEYS).
  *
  * Called by: dispatch (handlers), tests/unit/test_cmd_command.c
  * (command_reply_info / command_reply_docs on hand-made table entries).
@@ -95,20 +94,31 @@ static const flag_name acl_category_names[] = {
     {0, NULL},
 };
 
-/* Key-spec flags we derive (a subset of Redis's CMD_KEY_*), in the order
- * Redis prints them. */
+/* Redis's key-spec flags (CMD_KEY_*), in the order Redis prints them. */
 #define KEY_RO         (1u << 0)
 #define KEY_RW         (1u << 1)
-#define KEY_ACCESS     (1u << 2)
-#define KEY_UPDATE     (1u << 3)
-#define KEY_INCOMPLETE (1u << 4)
+#define KEY_OW         (1u << 2)
+#define KEY_RM         (1u << 3)
+#define KEY_ACCESS     (1u << 4)
+#define KEY_UPDATE     (1u << 5)
+#define KEY_INSERT     (1u << 6)
+#define KEY_DELETE     (1u << 7)
+#define KEY_NOT_KEY    (1u << 8)
+#define KEY_INCOMPLETE (1u << 9)
+#define KEY_VARIABLE   (1u << 10)
 
 static const flag_name key_flag_names[] = {
     {KEY_RO, "RO"},
     {KEY_RW, "RW"},
+    {KEY_OW, "OW"},
+    {KEY_RM, "RM"},
     {KEY_ACCESS, "access"},
     {KEY_UPDATE, "update"},
+    {KEY_INSERT, "insert"},
+    {KEY_DELETE, "delete"},
+    {KEY_NOT_KEY, "not_key"},
     {KEY_INCOMPLETE, "incomplete"},
+    {KEY_VARIABLE, "variable_flags"},
     {0, NULL},
 };
 
@@ -123,10 +133,32 @@ static void reply_flag_set(client *c, uint64_t flags, const flag_name *names) {
         if (flags & f->flag) addReplyStatus(c, f->name);
 }
 
-/* Derived access flags of every key of cmd (see the header comment). */
-static uint64_t key_flags_derived(const command *cmd) {
-    if (cmd->flags & CMD_WRITE) return KEY_RW | KEY_ACCESS | KEY_UPDATE;
-    return KEY_RO | KEY_ACCESS;
+/* Flags of cmd's spec-th key spec: from the table's key_flags when it has
+ * them, else derived (see the header comment). */
+static uint64_t key_flags_of(const command *cmd, int spec) {
+    if (!cmd->key_flags) {
+        uint64_t f = (cmd->flags & CMD_WRITE) ? KEY_RW | KEY_ACCESS | KEY_UPDATE
+                                              : KEY_RO | KEY_ACCESS;
+        if (cmd->flags & CMD_MOVABLE_KEYS) f |= KEY_INCOMPLETE;
+        return f;
+    }
+    const char *p = cmd->key_flags;
+    for (int i = 0; i < spec; i++) {
+        const char *bar = strchr(p, '|');
+        if (!bar) break; /* the last group covers the rest */
+        p = bar + 1;
+    }
+    size_t group = strcspn(p, "|");
+    uint64_t f = 0;
+    while (group) {
+        size_t w = strcspn(p, " |");
+        for (const flag_name *n = key_flag_names; n->name; n++)
+            if (strlen(n->name) == w && strncmp(n->name, p, w) == 0) f |= n->flag;
+        size_t skip = w + (w < group ? 1 : 0);
+        p += skip;
+        group -= skip;
+    }
+    return f;
 }
 
 /* Tips are stored space-separated; the reply is a set of bulk strings. */
@@ -184,18 +216,17 @@ static void reply_key_specs(client *c, const command *cmd) {
         addReplySetLen(c, 0);
         return;
     }
-    uint64_t flags = key_flags_derived(cmd);
-    if (cmd->flags & CMD_MOVABLE_KEYS) flags |= KEY_INCOMPLETE;
     if (cmd->key_last < 0) {
         addReplySetLen(c, 1);
-        reply_key_spec(c, flags, cmd->key_first, cmd->key_last, cmd->key_step);
+        reply_key_spec(c, key_flags_of(cmd, 0), cmd->key_first, cmd->key_last, cmd->key_step);
         return;
     }
     /* Same tolerance of a missing step as command_get_keys(). */
     int step = cmd->key_step > 0 ? cmd->key_step : 1;
     int n = cmd->key_last >= cmd->key_first ? (cmd->key_last - cmd->key_first) / step + 1 : 1;
     addReplySetLen(c, n);
-    for (int i = 0; i < n; i++) reply_key_spec(c, flags, cmd->key_first + i * step, 0, 1);
+    for (int i = 0; i < n; i++)
+        reply_key_spec(c, key_flags_of(cmd, i), cmd->key_first + i * step, 0, 1);
 }
 
 static int subcommands_count(const command *cmd) {
@@ -410,13 +441,16 @@ static void getkeysGenericCommand(client *c, int with_flags) {
         free(keys);
         return;
     }
-    uint64_t flags = key_flags_derived(cmd);
     addReplyArrayLen(c, n);
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
     for (int i = 0; i < n; i++) {
         ASSERT(keys[i] > 0 && keys[i] < argc);
         if (with_flags) addReplyArrayLen(c, 2);
         addReplyBulk(c, argv[keys[i]].ptr, argv[keys[i]].len);
-        if (with_flags) reply_flag_set(c, flags, key_flag_names);
+        /* A range to the end of argv is one spec; a fixed range is one
+         * spec per position. */
+        int spec = cmd->key_last < 0 ? 0 : (keys[i] - cmd->key_first) / step;
+        if (with_flags) reply_flag_set(c, key_flags_of(cmd, spec), key_flag_names);
     }
     free(keys);
 }

@@ -136,7 +136,7 @@ void helloCommand(client *c) {
     if (pass && authenticate(c, user, pass) < 0) return;
     if (!(c->flags & CLIENT_AUTHENTICATED)) {
         addReplyError(c, "NOAUTH HELLO must be called with the client already authenticated, "
-                         "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                         "otherwise the HELLO AUTH <user> <pass> option can be used to "
                          "authenticate the client and select the RESP protocol version at the "
                          "same time");
         return;

@@ -238,6 +238,7 @@ void commands_init(void) {
     for (int f = 0; families[f]; f++)
     for (command *c = families[f]; c->name; c++) {
         ASSERT(c->proc || c->subcommands);
+        ASSERT(c->key_first <= 0 || c->key_step > 0);
         snprintf(c->fullname, sizeof(c->fullname), "%s", c->name);
         c->id = id;
         by_id[id++] = c;
@@ -245,6 +246,7 @@ void commands_init(void) {
         index_add(c);
         for (command *s = c->subcommands; s && s->name; s++) {
             ASSERT(s->proc);
+            ASSERT(s->key_first <= 0 || s->key_step > 0);
             s->parent = c;
             snprintf(s->fullname, sizeof(s->fullname), "%s|%s", c->name, s->name);
             s->id = id;
@@ -289,8 +291,7 @@ int command_get_keys(const command *cmd, const resp_arg *argv, int argc, int *ke
     if (cmd->getkeys) return cmd->getkeys(argv, argc, keys, max);
     if (cmd->key_first <= 0) return 0;
     int last = cmd->key_last < 0 ? argc + cmd->key_last : cmd->key_last;
-    int step = cmd->key_step > 0 ? cmd->key_step : 1;
     int n = 0;
-    for (int i = cmd->key_first; i <= last && i < argc && n < max; i += step) keys[n++] = i;
+    for (int i = cmd->key_first; i <= last && i < argc && n < max; i += cmd->key_step) keys[n++] = i;
     return n;
 }

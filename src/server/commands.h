@@ -83,6 +83,11 @@ typedef struct command {
     const char *complexity;
     const char *summary;
     const char *tips;          /* space-separated COMMAND INFO tips */
+    /* Redis's key-spec flags, one group per key spec in key order,
+     * groups separated by '|' ("RW access delete|OW update" for RENAME);
+     * the last group covers the remaining specs. NULL: derived from the
+     * command's write/readonly flag. */
+    const char *key_flags;
     struct command *subcommands; /* NULL-name terminated */
     /* filled at start-up */
     const struct command *parent;

@@ -556,13 +556,15 @@ static int read_file_into(const char *path, strbuf *b, char *err, size_t errlen)
 static int load_file(const char *path, int from_stdin, const char *options, char *err,
                      size_t errlen, int depth);
 
-static int fatal(char *err, size_t errlen, int linenum, const char *line, size_t linelen,
-                 const char *msg) {
+/* Redis's message, plus the file's name (Redis leaves it out): source is
+ * the path, "(stdin)" or "(command line)". */
+static int fatal(char *err, size_t errlen, const char *source, int linenum, const char *line,
+                 size_t linelen, const char *msg) {
     if (linenum > 0)
         snprintf(err, errlen,
                  "\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n"
-                 "Reading the configuration file, at line %d\n>>> '%.*s'\n%s",
-                 REDIS_VERSION, linenum, (int)linelen, line, msg);
+                 "Reading the configuration file %s, at line %d\n>>> '%.*s'\n%s",
+                 REDIS_VERSION, source, linenum, (int)linelen, line, msg);
     else
         snprintf(err, errlen, "\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n%s",
                  REDIS_VERSION, msg);
@@ -616,7 +618,8 @@ static int load_line(resp_arg *argv, int argc, const char **msg, char *msgbuf, s
 }
 
 /* Redis's loadServerConfigFromString: text is modified. */
-static int load_string(char *text, size_t len, char *err, size_t errlen, int depth) {
+static int load_string(const char *source, char *text, size_t len, char *err, size_t errlen,
+                       int depth) {
     resp_arg *argv = NULL;
     int cap = 0, rc = 0, linenum = 0;
     char *scratch = NULL;
@@ -635,13 +638,13 @@ static int load_string(char *text, size_t len, char *err, size_t errlen, int dep
         int argc = resp_split_inline(scratch, linelen, &argv, &cap);
         ASSERT(argc != -2); /* out of memory */
         if (argc == -1) {
-            rc = fatal(err, errlen, linenum, line, linelen,
+            rc = fatal(err, errlen, source, linenum, line, linelen,
                        "Unbalanced quotes in configuration line");
         } else if (argc > 0) {
             const char *msg = NULL;
             char msgbuf[256];
             rc = load_line(argv, argc, &msg, msgbuf, sizeof(msgbuf), err, errlen, depth);
-            if (rc == -1 && msg) fatal(err, errlen, linenum, line, linelen, msg);
+            if (rc == -1 && msg) fatal(err, errlen, source, linenum, line, linelen, msg);
         }
     }
     free(argv);
@@ -654,7 +657,7 @@ static int load_string(char *text, size_t len, char *err, size_t errlen, int dep
         if (!fp) {
             char msg[256];
             snprintf(msg, sizeof(msg), "Can't open the log file: %s", strerror(errno));
-            return fatal(err, errlen, 0, NULL, 0, msg);
+            return fatal(err, errlen, source, 0, NULL, 0, msg);
         }
         fclose(fp);
     }
@@ -685,7 +688,8 @@ static int load_file(const char *path, int from_stdin, const char *options, char
         sb_append(&text, "\n", 1);
         sb_appends(&text, options);
     }
-    if (rc == 0) rc = load_string(text.p ? text.p : "", text.len, err, errlen, depth);
+    const char *source = path ? path : from_stdin ? "(stdin)" : "(command line)";
+    if (rc == 0) rc = load_string(source, text.p ? text.p : "", text.len, err, errlen, depth);
     free(text.p);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/keyspace.h"
 #include "server/commands.h"
 #include "server/reply.h"
 #include "server/server.h"
@@ -108,9 +109,16 @@ int dispatch_command(client *c) {
     }
     /* CLIENT LIST shows the command being run as the client's last. */
     __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
+    const ks_lookup_stats *ls = ks_thread_lookup_stats();
+    uint64_t hits0 = ls->hits, misses0 = ls->misses;
     int64_t start = monotonic_us();
     cmd->proc(c);
     int64_t dur = monotonic_us() - start;
+    /* Like Redis, only the lookups of read commands count as hits/misses. */
+    if (cmd->flags & CMD_READONLY) {
+        __atomic_add_fetch(&w->stat_keyspace_hits, ls->hits - hits0, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&w->stat_keyspace_misses, ls->misses - misses0, __ATOMIC_RELAXED);
+    }
     c->flags &= ~CLIENT_REPLY_SKIP;
 
     cmd_stat *st = &w->cmdstats[cmd->id];

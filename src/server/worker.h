@@ -45,7 +45,8 @@ typedef struct worker {
     uint64_t stat_commands;
     uint64_t stat_net_input_bytes;
     uint64_t stat_net_output_bytes;
-    uint64_t stat_unexpected_errors;
+    uint64_t stat_keyspace_hits;
+    uint64_t stat_keyspace_misses;
 
     pthread_mutex_t ready_lock;
     pthread_cond_t ready_cond;

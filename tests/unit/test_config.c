@@ -137,10 +137,14 @@ TEST(file_errors_with_line_numbers) {
     const char *path = write_file("bad.conf", "port 7000\nfoo bar\n");
     REQUIRE(path);
     CHECK_EQ_INT(load(path, NULL), -1);
-    CHECK_EQ_STR(err, "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
-                      "Reading the configuration file, at line 2\n"
-                      ">>> 'foo bar'\n"
-                      "Bad directive or wrong number of arguments");
+    /* Redis's text, plus the file's name (Redis leaves it out). */
+    char want[5000];
+    snprintf(want, sizeof(want),
+             "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
+             "Reading the configuration file %s, at line 2\n"
+             ">>> 'foo bar'\n"
+             "Bad directive or wrong number of arguments", path);
+    CHECK_EQ_STR(err, want);
 
     path = write_file("bad2.conf", "# c\n\nport \"abc\n");
     CHECK_EQ_INT(load(path, NULL), -1);
@@ -162,7 +166,7 @@ TEST(file_errors_with_line_numbers) {
 TEST(value_errors) {
     CHECK_EQ_INT(load("--port", "abc", NULL), -1);
     CHECK_EQ_STR(err, "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
-                      "Reading the configuration file, at line 2\n"
+                      "Reading the configuration file (command line), at line 2\n"
                       ">>> 'port \"abc\"'\n"
                       "argument couldn't be parsed into an integer");
     CHECK_EQ_INT(load("--port", "70000", NULL), -1);
@@ -175,7 +179,7 @@ TEST(value_errors) {
     CHECK_EQ_INT(load("--proto-max-bulk-len", "1x", NULL), -1);
     CHECK(strstr(err, "\nargument must be a memory value"));
     CHECK_EQ_INT(load("--proto-max-bulk-len", "1", NULL), -1);
-    CHECK(strstr(err, "\nargument must be between 1048576 and 9223372036854775807 inclusive"));
+    CHECK(strstr(err, "\nargument must be between 1048576 and 536870912 inclusive"));
     CHECK_EQ_INT(load("--port", NULL), -1);
     CHECK(strstr(err, ">>> 'port'\nwrong number of arguments"));
     CHECK_EQ_INT(load("--port", "1", "2", NULL), -1);
