@@ -47,6 +47,9 @@ SERVER_BIN = $(BUILD)/lightning-server
 LIB_A      = $(BUILD)/liblightning.a
 LIB_SO     = $(BUILD)/liblightning.so
 
+# Keep test objects: they are intermediate files make would delete.
+.SECONDARY:
+
 .PHONY: all deps run test test-asan test-tsan bench clean tests fuzz fuzz-build
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins

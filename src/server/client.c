@@ -182,6 +182,12 @@ void client_close(client *c) {
     ev_conn_close(c->owner->loop, &c->conn);
 }
 
+void client_free_at_exit(client *c) {
+    unlink_from_lists(c);
+    if (c->conn.fd >= 0) close(c->conn.fd);
+    client_on_closed(&c->conn);
+}
+
 void client_on_closed(ev_conn *conn) {
     client *c = conn->udata;
     resp_parser_free(&c->parser);
@@ -198,6 +204,8 @@ void client_publish(client *c) {
     __atomic_store_n(&c->pub.qbuf, c->qlen, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.qbuf_free, c->qcap - c->qlen, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.obl, c->bufpos, __ATOMIC_RELAXED);
+    /* rbp: the most of the reply buffer this client has used. */
+    if (c->bufpos > c->pub.rbp) __atomic_store_n(&c->pub.rbp, c->bufpos, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.omem, c->reply_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.flags, c->flags, __ATOMIC_RELAXED);
 }
@@ -512,7 +520,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
-               "argv-mem=0 multi-mem=0 obl=%zu oll=%d omem=%zu "
+               "argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
                "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
@@ -521,7 +529,8 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                (long long)((now - c->ctime_ms) / 1000),
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
                flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED), qlen,
-               qfree, obl,
+               qfree, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
+               obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,
                last ? last->fullname : "NULL",

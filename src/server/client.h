@@ -98,7 +98,7 @@ typedef struct client {
      * the owner publishes it with relaxed stores after each step, so
      * readers never touch the live fields. */
     struct {
-        size_t qbuf, qbuf_free, obl, omem;
+        size_t qbuf, qbuf_free, obl, omem, rbp;
         uint32_t flags;
     } pub;
 
@@ -113,6 +113,8 @@ client *client_create(struct worker *w, int fd);
 /* Closes now (output dropped); the memory is freed once the socket's
  * kernel operations are done. Safe to call twice. */
 void client_close(client *c);
+/* Frees c at shutdown, after its worker's event loop was destroyed. */
+void client_free_at_exit(client *c);
 /* Arms sending for c at the end of this loop turn. */
 void client_queue_write(client *c);
 /* Writes queued output of every client on the worker's list. */

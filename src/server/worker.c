@@ -21,6 +21,9 @@
 
 
 static __thread worker *current_worker;
+/* Shutdown: every loop has stopped before any is destroyed, so no thread
+ * can still wake (or reach clients of) a loop that is gone. */
+static pthread_barrier_t stopped_barrier;
 
 worker *worker_current(void) { return current_worker; }
 
@@ -163,8 +166,12 @@ static void *worker_main(void *arg) {
     w->now_ms = mstime();
     err = ev_loop_run(w->loop);
     if (err) serverLog(LL_WARNING, "I/O thread %d stopped: %s", w->id, strerror(-err));
-    /* Close what is left; on_closed callbacks free the clients. */
-    while (w->clients) client_close(w->clients);
+    pthread_barrier_wait(&stopped_barrier);
+    /* The loop goes first, so no kernel operation still refers to a client
+     * when the clients are freed. */
+    ev_loop_destroy(w->loop);
+    w->loop = NULL;
+    while (w->clients) client_free_at_exit(w->clients);
     return NULL;
 }
 
@@ -183,6 +190,7 @@ int workers_start(void) {
         pthread_cond_init(&w->ready_cond, NULL);
         server.workers[i] = w;
     }
+    pthread_barrier_init(&stopped_barrier, NULL, (unsigned)n);
     for (int i = 0; i < n; i++) {
         worker *w = server.workers[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
