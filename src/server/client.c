@@ -96,7 +96,7 @@ static int protected_mode_denies(int fd) {
     return 1;
 }
 
-client *client_create(worker *w, int fd) {
+client *client_create(worker *w, int fd, uint64_t id) {
     if (protected_mode_denies(fd)) {
         close(fd);
         __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
@@ -109,7 +109,7 @@ client *client_create(worker *w, int fd) {
         return NULL;
     }
     set_keepalive(fd, server.tcp_keepalive);
-    c->id = __atomic_add_fetch(&server.next_client_id, 1, __ATOMIC_RELAXED);
+    c->id = id;
     c->owner = w;
     c->resp = 2;
     c->ctime_ms = c->last_interaction_ms = w->now_ms;

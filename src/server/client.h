@@ -108,8 +108,9 @@ typedef struct client {
     struct client *pnext;               /* worker's paused list */
 } client;
 
-/* Called by the worker for each accepted socket. */
-client *client_create(struct worker *w, int fd);
+/* Called by the worker for each accepted socket, with the id given to it
+ * at accept time. */
+client *client_create(struct worker *w, int fd, uint64_t id);
 /* Closes now (output dropped); the memory is freed once the socket's
  * kernel operations are done. Safe to call twice. */
 void client_close(client *c);

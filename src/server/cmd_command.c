@@ -133,6 +133,21 @@ static void reply_flag_set(client *c, uint64_t flags, const flag_name *names) {
         if (flags & f->flag) addReplyStatus(c, f->name);
 }
 
+/* Bits of a space-separated group of flag names, up to '|' or the end. */
+static uint64_t key_flags_parse(const char *p) {
+    size_t group = strcspn(p, "|");
+    uint64_t f = 0;
+    while (group) {
+        size_t w = strcspn(p, " |");
+        for (const flag_name *n = key_flag_names; n->name; n++)
+            if (strlen(n->name) == w && strncmp(n->name, p, w) == 0) f |= n->flag;
+        size_t skip = w + (w < group ? 1 : 0);
+        p += skip;
+        group -= skip;
+    }
+    return f;
+}
+
 /* Flags of cmd's spec-th key spec: from the table's key_flags when it has
  * them, else derived (see the header comment). */
 static uint64_t key_flags_of(const command *cmd, int spec) {
@@ -148,17 +163,7 @@ static uint64_t key_flags_of(const command *cmd, int spec) {
         if (!bar) break; /* the last group covers the rest */
         p = bar + 1;
     }
-    size_t group = strcspn(p, "|");
-    uint64_t f = 0;
-    while (group) {
-        size_t w = strcspn(p, " |");
-        for (const flag_name *n = key_flag_names; n->name; n++)
-            if (strlen(n->name) == w && strncmp(n->name, p, w) == 0) f |= n->flag;
-        size_t skip = w + (w < group ? 1 : 0);
-        p += skip;
-        group -= skip;
-    }
-    return f;
+    return key_flags_parse(p);
 }
 
 /* Tips are stored space-separated; the reply is a set of bulk strings. */
@@ -450,7 +455,9 @@ static void getkeysGenericCommand(client *c, int with_flags) {
         /* A range to the end of argv is one spec; a fixed range is one
          * spec per position. */
         int spec = cmd->key_last < 0 ? 0 : (keys[i] - cmd->key_first) / step;
-        if (with_flags) reply_flag_set(c, key_flags_of(cmd, spec), key_flag_names);
+        uint64_t f = cmd->key_flags_for ? key_flags_parse(cmd->key_flags_for(argv, argc))
+                                        : key_flags_of(cmd, spec);
+        if (with_flags) reply_flag_set(c, f, key_flag_names);
     }
     free(keys);
 }

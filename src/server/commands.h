@@ -88,6 +88,9 @@ typedef struct command {
      * the last group covers the remaining specs. NULL: derived from the
      * command's write/readonly flag. */
     const char *key_flags;
+    /* For key specs with "variable_flags": the flags of this call's keys
+     * (COMMAND GETKEYSANDFLAGS), as Redis's getkeys procs compute them. */
+    const char *(*key_flags_for)(const resp_arg *argv, int argc);
     struct command *subcommands; /* NULL-name terminated */
     /* filled at start-up */
     const struct command *parent;

@@ -638,6 +638,18 @@ static void bitfieldroCommand(client *c) { bitfieldGeneric(c, 1); }
 
 /* ---- Table ------------------------------------------------------------------------- */
 
+/* Redis's bitfieldGetKeys: read-only unless a SET or INCRBY (or anything
+ * it cannot parse) is in the call. */
+static const char *bitfieldKeyFlags(const resp_arg *argv, int argc) {
+    for (int i = 2; i < argc; i++) {
+        int rem = argc - i - 1;
+        if (arg_is(&argv[i], "get") && rem >= 2) i += 2;
+        else if (arg_is(&argv[i], "overflow") && rem >= 1) i += 1;
+        else return "RW access update";
+    }
+    return "RO access";
+}
+
 #define BIT_KEY1 .key_first = 1, .key_last = 1, .key_step = 1
 
 command bitops_commands[] = {
@@ -662,6 +674,7 @@ command bitops_commands[] = {
      .summary = "Stores the AND, OR, XOR or NOT of strings in a key."},
     {.name = "bitfield", .proc = bitfieldCommand, .arity = -2,
      .flags = CMD_WRITE | CMD_DENYOOM, .acl = ACL_WRITE | ACL_BITMAP | ACL_SLOW, BIT_KEY1, .key_flags = "RW access update variable_flags",
+     .key_flags_for = bitfieldKeyFlags,
      .group = "bitmap", .since = "3.2.0", .complexity = "O(1) per subcommand",
      .summary = "Reads, writes and increments integer fields of a key's value."},
     {.name = "bitfield_ro", .proc = bitfieldroCommand, .arity = -2,

@@ -712,12 +712,20 @@ cleanup:
 
 #define STR_KEY1 .key_first = 1, .key_last = 1, .key_step = 1
 
+/* Redis's setGetKeys: SET ... GET reads the old value. */
+static const char *setKeyFlags(const resp_arg *argv, int argc) {
+    for (int i = 3; i < argc; i++)
+        if (arg_is(&argv[i], "get")) return "RW access update";
+    return "OW update";
+}
+
 command string_commands[] = {
     {.name = "get", .proc = getCommand, .arity = 2, .flags = CMD_READONLY | CMD_FAST,
      .acl = ACL_READ | ACL_STRING | ACL_FAST, STR_KEY1, .key_flags = "RO access", .group = "string",
      .since = "1.0.0", .complexity = "O(1)", .summary = "Returns the string value of a key."},
     {.name = "set", .proc = setCommand, .arity = -3, .flags = CMD_WRITE | CMD_DENYOOM,
-     .acl = ACL_WRITE | ACL_STRING | ACL_SLOW, STR_KEY1, .key_flags = "RW access update variable_flags", .group = "string",
+     .acl = ACL_WRITE | ACL_STRING | ACL_SLOW, STR_KEY1, .key_flags = "RW access update variable_flags",
+     .key_flags_for = setKeyFlags, .group = "string",
      .since = "1.0.0", .complexity = "O(1)",
      .summary = "Sets the string value of a key, with conditions and an expiry."},
     {.name = "setnx", .proc = setnxCommand, .arity = 3,

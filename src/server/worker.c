@@ -50,21 +50,21 @@ static void reject_maxclients(int fd) {
     __atomic_add_fetch(&server.stat_rejected_conn, 1, __ATOMIC_RELAXED);
 }
 
-static void handoff(worker *target, int fd) {
+static void handoff(worker *target, struct accepted a) {
     pthread_mutex_lock(&target->inbox_lock);
     if (target->inbox_len == target->inbox_cap) {
         int cap = target->inbox_cap ? target->inbox_cap * 2 : 64;
-        int *n = realloc(target->inbox_fds, sizeof(int) * (size_t)cap);
+        struct accepted *n = realloc(target->inbox, sizeof(*n) * (size_t)cap);
         if (!n) {
             pthread_mutex_unlock(&target->inbox_lock);
-            close(fd);
+            close(a.fd);
             __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
             return;
         }
-        target->inbox_fds = n;
+        target->inbox = n;
         target->inbox_cap = cap;
     }
-    target->inbox_fds[target->inbox_len++] = fd;
+    target->inbox[target->inbox_len++] = a;
     pthread_mutex_unlock(&target->inbox_lock);
     ev_loop_wakeup(target->loop);
 }
@@ -78,9 +78,10 @@ static void on_accept(ev_loop *loop, int fd) {
         return;
     }
     __atomic_add_fetch(&server.stat_numconnections, 1, __ATOMIC_RELAXED);
+    struct accepted a = {fd, __atomic_add_fetch(&server.next_client_id, 1, __ATOMIC_RELAXED)};
     worker *target = server.workers[w->next_target++ % (unsigned)server.nworkers];
-    if (target == w) client_create(w, fd);
-    else handoff(target, fd);
+    if (target == w) client_create(w, a.fd, a.id);
+    else handoff(target, a);
 }
 
 static void process_kills(worker *w) {
@@ -115,15 +116,15 @@ static void process_unpause(worker *w) {
 static void on_wakeup(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
-    for (;;) {
-        int fds[64];
-        int n = 0;
-        pthread_mutex_lock(&w->inbox_lock);
-        while (n < 64 && w->inbox_len > 0) fds[n++] = w->inbox_fds[--w->inbox_len];
-        pthread_mutex_unlock(&w->inbox_lock);
-        if (n == 0) break;
-        for (int i = 0; i < n; i++) client_create(w, fds[i]);
-    }
+    /* Take the whole inbox at once, then serve it in accept order. */
+    pthread_mutex_lock(&w->inbox_lock);
+    struct accepted *list = w->inbox;
+    int n = w->inbox_len;
+    w->inbox = NULL;
+    w->inbox_len = w->inbox_cap = 0;
+    pthread_mutex_unlock(&w->inbox_lock);
+    for (int i = 0; i < n; i++) client_create(w, list[i].fd, list[i].id);
+    free(list);
     process_kills(w);
     process_unpause(w);
 }

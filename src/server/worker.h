@@ -17,6 +17,13 @@
 #include "server/client.h"
 #include "server/event.h"
 
+/* An accepted socket and the client id given to it at accept time (ids
+ * grow in accept order, whichever worker serves the client). */
+struct accepted {
+    int fd;
+    uint64_t id;
+};
+
 typedef struct cmd_stat {
     uint64_t calls, usec, rejected, failed;
 } cmd_stat;
@@ -33,7 +40,7 @@ typedef struct worker {
     int64_t now_ms;             /* cached wall clock, refreshed per turn */
 
     pthread_mutex_t inbox_lock;
-    int *inbox_fds;             /* accepted sockets handed to this worker */
+    struct accepted *inbox;     /* accepted sockets handed to this worker */
     int inbox_len, inbox_cap;
     int kill_pending;           /* atomic: some owned client has a kill flag */
 
