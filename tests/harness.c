@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -155,18 +156,25 @@ static void harness_init(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+/* Tests connect from several threads (concurrency tests). */
+static pthread_mutex_t contexts_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void track_context(redisContext *c) {
+    pthread_mutex_lock(&contexts_lock);
     for (int i = 0; i < MAX_TRACKED; i++)
         if (!contexts[i]) {
             contexts[i] = c;
-            return;
+            break;
         }
+    pthread_mutex_unlock(&contexts_lock);
 }
 
 void harness_disconnect(redisContext *c) {
     if (!c) return;
+    pthread_mutex_lock(&contexts_lock);
     for (int i = 0; i < MAX_TRACKED; i++)
         if (contexts[i] == c) contexts[i] = NULL;
+    pthread_mutex_unlock(&contexts_lock);
     redisFree(c);
 }
 
@@ -182,11 +190,13 @@ void raw_close(int fd) {
 }
 
 static void harness_after_each(void) {
+    pthread_mutex_lock(&contexts_lock);
     for (int i = 0; i < MAX_TRACKED; i++)
         if (contexts[i]) {
             redisFree(contexts[i]);
             contexts[i] = NULL;
         }
+    pthread_mutex_unlock(&contexts_lock);
     while (nfds > 0) close(fds[--nfds]);
     carry_drop(-1);
     while (servers) harness_stop(servers);
@@ -647,6 +657,14 @@ int harness_stop(harness_server *s) {
         describe_status(st, d, sizeof d);
         fail_here("lightning-server (port %d) died during the test: %s",
                   s->port, d);
+    } else if (!died && s->kind == HARNESS_LIGHTNING && st != -1 &&
+               !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        /* SIGTERM must end Lightning cleanly; a sanitizer that found
+         * something at exit (leaks, races) makes the status non-zero. */
+        char d[128];
+        describe_status(st, d, sizeof d);
+        fail_here("lightning-server (port %d) did not exit cleanly: %s", s->port, d);
+        crashed = 1;
     }
     /* Redis's log only matters when Redis itself misbehaved. */
     if (crashed || (testlib_current_failed && s->kind == HARNESS_LIGHTNING))
