@@ -272,6 +272,15 @@ void *ks_entry_obj(const ks_entry *e) {
     return *entry_objp(e);
 }
 
+void *ks_entry_obj_dup(const ks_entry *e) {
+    ASSERT(e->enc == KS_ENC_OBJ && type_ops[e->type]);
+    return type_ops[e->type]->dup(*entry_objp(e));
+}
+
+const ks_type_ops *ks_type_get(int type) {
+    return type >= 0 && type < KS_TYPE_MAX ? type_ops[type] : NULL;
+}
+
 int64_t ks_entry_expire_ms(const ks_entry *e) {
     const ks_expblock *xb = entry_expblock(e);
     return xb ? xb->when_ms : -1;

@@ -44,13 +44,27 @@ enum { KS_ENC_RAW = 0, KS_ENC_INT = 1, KS_ENC_OBJ = 2 };
 /* Per-type behaviour for KS_ENC_OBJ values. All functions are called with
  * the owning shard locked (so they need no locking of their own) except
  * free, which may run after the lock is released (flush). */
+/* Receives bytes of an encoding (ks_type_ops.encode); returns 0, or -1 to
+ * stop (the writer failed). */
+typedef int ks_emit_fn(void *ctx, const void *p, size_t n);
+
 typedef struct ks_type_ops {
     const char *name;                      /* TYPE reply, e.g. "hash" */
     void (*free)(void *obj);               /* release obj entirely */
     void *(*dup)(const void *obj);         /* deep copy (MVCC copy-on-write) */
     size_t (*mem_usage)(const void *obj);  /* approximate bytes owned by obj */
     const char *(*encoding)(const void *obj); /* OBJECT ENCODING reply */
+    /* Writes a self-contained, portable encoding of obj (snapshots,
+     * full sync) through emit, in as many calls as it likes. Returns 0,
+     * or -1 if emit failed. */
+    int (*encode)(const void *obj, ks_emit_fn *emit, void *ctx);
+    /* Rebuilds an object from exactly the bytes encode produced. Never
+     * trusts them: returns NULL for any malformed input (a corrupt file). */
+    void *(*decode)(const void *buf, size_t len);
 } ks_type_ops;
+
+/* The ops registered for type, or NULL. */
+const ks_type_ops *ks_type_get(int type);
 
 /* Registers ops for type (KS_TYPE_LIST..KS_TYPE_STREAM). Call once at
  * startup, before any engine use; ops must outlive the process. */
@@ -80,6 +94,9 @@ size_t ks_entry_strlen(const ks_entry *e);
 int ks_entry_get_int(const ks_entry *e, long long *v);
 /* Object pointer of a KS_ENC_OBJ value (owned by the entry). */
 void *ks_entry_obj(const ks_entry *e);
+/* A deep copy of the entry's collection object (COPY), owned by the
+ * caller until handed to ks_set_obj. */
+void *ks_entry_obj_dup(const ks_entry *e);
 
 /* Absolute expiry in Unix ms, or -1 if the key has none. */
 int64_t ks_entry_expire_ms(const ks_entry *e);

@@ -193,6 +193,10 @@ static command *const families[] = {
     string_commands,
     bitops_commands,
     keys_commands,
+    hash_commands,
+    list_commands,
+    set_commands,
+    zset_commands,
     NULL,
 };
 

@@ -99,10 +99,11 @@ typedef struct command {
 } command;
 
 /* The table is one array per command family, each ending with {0}:
- * core_commands (connection and server, commands.c), string_commands
- * (t_string.c), bitops_commands (t_bitops.c), keys_commands (t_keys.c).
+ * core_commands (connection and server, commands.c), and <family>_commands
+ * in t_<family>.c for string, bitops, keys, hash, list, set, zset.
  * A family's handlers are static in its file, next to its table. */
-extern command core_commands[], string_commands[], bitops_commands[], keys_commands[];
+extern command core_commands[], string_commands[], bitops_commands[], keys_commands[],
+    hash_commands[], list_commands[], set_commands[], zset_commands[];
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -237,13 +237,6 @@ static void copyCommand(client *c) {
         addReplyLongLong(c, 0);
         return;
     }
-    if (ks_entry_type(e) != KS_TYPE_STRING) {
-        /* Collection values need a deep copy the engine does not export
-         * yet (a ks_copy()); refuse rather than share the object. */
-        ks_txn_commit(&txn);
-        addReplyError(c, "ERR COPY of non-string values is not supported yet");
-        return;
-    }
     /* The destination lookup may delete an expired key in the source's
      * shard: look the source up again after it. */
     int exists = ks_lookup(&txn, dstdb, dst->ptr, dst->len, 0) != NULL;
@@ -254,7 +247,12 @@ static void copyCommand(client *c) {
     }
     e = ks_lookup(&txn, srcdb, src->ptr, src->len, KS_LOOKUP_NOTOUCH);
     int64_t expire_ms = ks_entry_expire_ms(e);
-    copy_string(&txn, e, dstdb, dst, expire_ms < 0 ? KS_EXPIRE_NONE : expire_ms);
+    if (expire_ms < 0) expire_ms = KS_EXPIRE_NONE;
+    if (ks_entry_type(e) == KS_TYPE_STRING)
+        copy_string(&txn, e, dstdb, dst, expire_ms);
+    else
+        ks_set_obj(&txn, dstdb, dst->ptr, dst->len, ks_entry_type(e), ks_entry_obj_dup(e),
+                   expire_ms);
     ks_txn_commit(&txn);
     addReplyLongLong(c, 1);
 }
