@@ -41,6 +41,7 @@ extern "C" {
 #define LT_RDONLY (-5)    /* write attempted in a read-only transaction */
 #define LT_WRONGTYPE (-6) /* key holds a non-string value (set by the server) */
 #define LT_BADTXN (-7)    /* transaction already failed/ended */
+#define LT_IOERR (-8)     /* a file operation failed (WAL); errno says why */
 
 /* Static English text for an LT_* code; never NULL, never freed. */
 const char *lt_strerror(int err);

@@ -34,6 +34,7 @@ const char *lt_strerror(int err) {
     case LT_RDONLY: return "write in a read-only transaction";
     case LT_WRONGTYPE: return "value is not a string";
     case LT_BADTXN: return "transaction failed earlier";
+    case LT_IOERR: return "I/O error";
     default: return "unknown error";
     }
 }

@@ -27,6 +27,8 @@
  * sanitizer builds use their own allocator). */
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
     __attribute__((weak));
+/* The sanitizers' allocator statistics (ASan/TSan builds). */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
 
 typedef struct sbuf {
     char *p;
@@ -80,6 +82,8 @@ static void read_memory(mem_figures *m) {
         mallctl("stats.allocated", &m->allocated, &sz, NULL, 0);
         mallctl("stats.active", &m->active, &sz, NULL, 0);
         mallctl("stats.resident", &m->resident, &sz, NULL, 0);
+    } else if (__sanitizer_get_current_allocated_bytes) {
+        m->allocated = m->active = m->resident = __sanitizer_get_current_allocated_bytes();
     } else {
         struct mallinfo2 mi = mallinfo2();
         m->allocated = mi.uordblks + mi.hblkhd;
@@ -210,7 +214,7 @@ static void info_memory(sbuf *b) {
               m.active, m.resident, total, h4,
               m.allocated ? (double)m.active / (double)m.allocated : 0.0,
               m.allocated ? (double)rss / (double)m.allocated : 0.0,
-              mallctl ? "jemalloc" : "libc");
+              mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc");
 }
 
 static void info_persistence(sbuf *b) {

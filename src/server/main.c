@@ -129,8 +129,8 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "Received %s scheduling shutdown...",
                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
     serverLog(LL_WARNING, "User requested shutdown...");
-    listen_close();
     workers_stop_and_join();
+    listen_close();
     engine_close();
     if (server.pidfile && server.pidfile[0]) unlink(server.pidfile);
     serverLog(LL_WARNING, "Lightning is now ready to exit, bye bye...");

@@ -116,6 +116,15 @@ static void process_unpause(worker *w) {
 static void on_wakeup(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
+    /* Worker 0 starts accepting once every worker's loop exists, so no
+     * connection is ever dealt to a loop that is not there yet. */
+    if (__atomic_exchange_n(&w->listen_requested, 0, __ATOMIC_ACQ_REL)) {
+        int err = listen_attach(loop);
+        if (err) {
+            serverLog(LL_WARNING, "Cannot accept connections: %s", strerror(-err));
+            server_request_shutdown(1);
+        }
+    }
     /* Take the whole inbox at once, then serve it in accept order. */
     pthread_mutex_lock(&w->inbox_lock);
     struct accepted *list = w->inbox;
@@ -155,7 +164,6 @@ static void *worker_main(void *arg) {
         backend = EV_BACKEND_URING;
     int err = ev_loop_create(backend, &worker_callbacks, w, 1000 / server.hz, &w->loop,
                              w->backend_note, sizeof(w->backend_note));
-    if (err == 0 && w->id == 0) err = listen_attach(w->loop);
     pthread_mutex_lock(&w->ready_lock);
     w->ready = err == 0 ? 1 : -1;
     pthread_cond_signal(&w->ready_cond);
@@ -205,6 +213,8 @@ int workers_start(void) {
         if (w->backend_note[0])
             serverLog(LL_WARNING, "I/O thread %d: %s; using epoll", i, w->backend_note);
     }
+    __atomic_store_n(&server.workers[0]->listen_requested, 1, __ATOMIC_RELEASE);
+    ev_loop_wakeup(server.workers[0]->loop);
     return 0;
 }
 

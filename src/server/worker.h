@@ -45,7 +45,7 @@ typedef struct worker {
     int kill_pending;           /* atomic: some owned client has a kill flag */
 
     unsigned next_target;       /* worker 0: round-robin position */
-    int listeners_started;
+    int listen_requested;       /* atomic: worker 0 should start accepting */
 
     /* statistics, written by this thread, read by INFO (relaxed atomics) */
     cmd_stat *cmdstats;         /* commands_total() entries */

@@ -1,0 +1,785 @@
+/*
+ * listobj.c — the list value type (see listobj.h for the layout, the
+ * invariants and the snapshot format).
+ *
+ * Entry framing inside a node (listpack's, so Redis's memory figures are
+ * reachable): header byte(s), payload, back-length.
+ *   0xxxxxxx                 integer 0..127
+ *   10LLLLLL + L bytes       string of length < 64
+ *   110xxxxx xxxxxxxx        13-bit signed integer
+ *   1110LLLL LLLLLLLL + L    string of length < 4096
+ *   11110000 + u32 L + L     longer string
+ *   11110001/2/3/4 + 2/3/4/8 bytes: int16/int24/int32/int64
+ * Multi-byte fields are little-endian. The back-length holds the size of
+ * header + payload in 7-bit groups, low group last, bit 7 set on every byte
+ * that has another one before it; it is read backwards from an entry's end.
+ *
+ * Every node (re)allocation goes through node_alloc/node_resize, which keep
+ * l->alloc (allocator-reported bytes) and the neighbours' links right.
+ */
+#include "engine/listobj.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/util.h"
+#include "common/xalloc.h"
+
+struct list_node {
+    list_node *prev, *next;
+    uint32_t bytes; /* bytes of entries in data */
+    uint32_t cap;   /* bytes data can hold */
+    uint32_t count; /* entries */
+    unsigned char data[];
+};
+
+struct listobj {
+    list_node *head, *tail;
+    size_t count; /* elements */
+    size_t nodes;
+    size_t alloc; /* malloc_usable_size of every node */
+};
+
+#define NODE_HDR offsetof(list_node, data)
+/* Entry bytes a node may hold (more only for a node of one element). */
+#define NODE_DATA_MAX (LIST_NODE_MAX_ALLOC - NODE_HDR)
+/* A node left with fewer bytes than this by a deletion in the middle of
+ * the list is merged into a neighbour that has room. */
+#define NODE_MERGE_BELOW (NODE_DATA_MAX / 4)
+/* Nodes keep spare capacity below this; above it they shrink once they are
+ * less than half full. */
+#define NODE_SHRINK_MIN 64
+/* Moved element payloads up to this size are copied on the stack. */
+#define MOVE_STACK_BYTES 256
+
+_Static_assert(NODE_HDR == 28, "list node header size");
+_Static_assert(NODE_DATA_MAX >= 8000, "list node capacity");
+
+/* ---- Entry encoding --------------------------------------------------------- */
+
+typedef struct entry_enc {
+    unsigned char hdr[9]; /* tag and, for integers, the value */
+    uint8_t hlen;
+    uint8_t blen;
+    unsigned char back[5];
+    const char *payload; /* string bytes, NULL for integers */
+    size_t plen;
+    size_t total; /* hlen + plen + blen */
+} entry_enc;
+
+static unsigned backlen_len(size_t body) {
+    if (body < (1u << 7)) return 1;
+    if (body < (1u << 14)) return 2;
+    if (body < (1u << 21)) return 3;
+    if (body < (1u << 28)) return 4;
+    return 5;
+}
+
+static void backlen_write(unsigned char *p, size_t body) {
+    unsigned n = backlen_len(body);
+    for (unsigned k = 0; k < n; k++)
+        p[n - 1 - k] = (unsigned char)(((body >> (7 * k)) & 127) | (k + 1 < n ? 128 : 0));
+}
+
+/* Reads the back-length ending just before end; *nb its size in bytes. */
+static size_t backlen_read(const unsigned char *end, unsigned *nb) {
+    size_t v = 0;
+    unsigned k = 0;
+    unsigned char b;
+    do {
+        b = end[-1 - (int)k];
+        v |= (size_t)(b & 127) << (7 * k);
+        k++;
+    } while (b & 128);
+    *nb = k;
+    return v;
+}
+
+static void put_le(unsigned char *p, uint64_t v, unsigned n) {
+    for (unsigned i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, unsigned n) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Sign-extends the low bits of v. */
+static long long sext(uint64_t v, unsigned bits) {
+    uint64_t m = 1ull << (bits - 1);
+    v &= (bits == 64) ? ~0ull : (1ull << bits) - 1;
+    return (long long)((v ^ m) - m);
+}
+
+static void enc_finish(entry_enc *e) {
+    size_t body = e->hlen + e->plen;
+    e->blen = (uint8_t)backlen_len(body);
+    backlen_write(e->back, body);
+    e->total = body + e->blen;
+}
+
+static void enc_int(entry_enc *e, long long v) {
+    uint64_t u = (uint64_t)v;
+    e->payload = NULL;
+    e->plen = 0;
+    if (v >= 0 && v <= 127) {
+        e->hdr[0] = (unsigned char)v;
+        e->hlen = 1;
+    } else if (v >= -4096 && v <= 4095) {
+        e->hdr[0] = (unsigned char)(0xC0 | ((u >> 8) & 0x1F));
+        e->hdr[1] = (unsigned char)(u & 0xFF);
+        e->hlen = 2;
+    } else {
+        unsigned n = v >= INT16_MIN && v <= INT16_MAX   ? 2
+                     : v >= -8388608 && v <= 8388607     ? 3
+                     : v >= INT32_MIN && v <= INT32_MAX ? 4
+                                                         : 8;
+        e->hdr[0] = (unsigned char)(n == 2 ? 0xF1 : n == 3 ? 0xF2 : n == 4 ? 0xF3 : 0xF4);
+        put_le(e->hdr + 1, u, n);
+        e->hlen = (uint8_t)(1 + n);
+    }
+    enc_finish(e);
+}
+
+static void enc_str(entry_enc *e, const char *s, size_t len) {
+    if (len < 64) {
+        e->hdr[0] = (unsigned char)(0x80 | len);
+        e->hlen = 1;
+    } else if (len < 4096) {
+        e->hdr[0] = (unsigned char)(0xE0 | (len >> 8));
+        e->hdr[1] = (unsigned char)(len & 0xFF);
+        e->hlen = 2;
+    } else {
+        ASSERT(len <= UINT32_MAX);
+        e->hdr[0] = 0xF0;
+        put_le(e->hdr + 1, len, 4);
+        e->hlen = 5;
+    }
+    e->payload = s;
+    e->plen = len;
+    enc_finish(e);
+}
+
+/* Integers where Redis's listpack would store one (lpStringToInt64). */
+static void enc_value(entry_enc *e, const char *s, size_t len) {
+    long long v;
+    if (len > 0 && len < LT_LLSTR_SIZE && lt_string2ll(s, len, &v)) enc_int(e, v);
+    else enc_str(e, s, len);
+}
+
+static void enc_write(unsigned char *p, const entry_enc *e) {
+    memcpy(p, e->hdr, e->hlen);
+    if (e->plen) memcpy(p + e->hlen, e->payload, e->plen);
+    memcpy(p + e->hlen + e->plen, e->back, e->blen);
+}
+
+/* Decodes the entry at p into *v; returns the size of header + payload. */
+static size_t entry_read(const unsigned char *p, list_value *v) {
+    unsigned char b = p[0];
+    v->str = NULL;
+    v->len = 0;
+    if (b < 0x80) {
+        v->ll = b;
+        return 1;
+    }
+    if ((b & 0xC0) == 0x80) {
+        v->len = b & 0x3F;
+        v->str = (const char *)p + 1;
+        return 1 + v->len;
+    }
+    if ((b & 0xE0) == 0xC0) {
+        v->ll = sext(((uint64_t)(b & 0x1F) << 8) | p[1], 13);
+        return 2;
+    }
+    if ((b & 0xF0) == 0xE0) {
+        v->len = ((size_t)(b & 0x0F) << 8) | p[1];
+        v->str = (const char *)p + 2;
+        return 2 + v->len;
+    }
+    switch (b) {
+    case 0xF0:
+        v->len = (size_t)get_le(p + 1, 4);
+        v->str = (const char *)p + 5;
+        return 5 + v->len;
+    case 0xF1: v->ll = sext(get_le(p + 1, 2), 16); return 3;
+    case 0xF2: v->ll = sext(get_le(p + 1, 3), 24); return 4;
+    case 0xF3: v->ll = sext(get_le(p + 1, 4), 32); return 5;
+    case 0xF4: v->ll = (long long)get_le(p + 1, 8); return 9;
+    }
+    ASSERT_NOT_REACHED();
+}
+
+/* Whole size (with back-length) of the entry at p. */
+static size_t entry_size(const unsigned char *p) {
+    list_value v;
+    size_t body = entry_read(p, &v);
+    return body + backlen_len(body);
+}
+
+/* Offset of the entry that ends at off (off > 0). */
+static uint32_t entry_before(const list_node *n, uint32_t off) {
+    unsigned nb;
+    size_t body = backlen_read(n->data + off, &nb);
+    ASSERT(body + nb <= off);
+    return (uint32_t)(off - nb - body);
+}
+
+static void enc_from_value(entry_enc *e, const list_value *v) {
+    if (v->str) enc_str(e, v->str, v->len);
+    else enc_int(e, v->ll);
+}
+
+/* ---- Nodes ------------------------------------------------------------------- */
+
+static void node_relink(listobj *l, list_node *n) {
+    if (n->prev) n->prev->next = n;
+    else l->head = n;
+    if (n->next) n->next->prev = n;
+    else l->tail = n;
+}
+
+static void node_set_cap(list_node *n) {
+    size_t cap = malloc_usable_size(n) - NODE_HDR;
+    n->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+}
+
+/* A new unlinked empty node able to hold cap bytes. */
+static list_node *node_alloc(listobj *l, size_t cap) {
+    list_node *n = lt_xmalloc(NODE_HDR + cap);
+    n->prev = n->next = NULL;
+    n->bytes = n->count = 0;
+    node_set_cap(n);
+    l->alloc += malloc_usable_size(n);
+    l->nodes++;
+    return n;
+}
+
+/* Reallocates linked node n to hold cap bytes; returns its new address. */
+static list_node *node_resize(listobj *l, list_node *n, size_t cap) {
+    ASSERT(cap >= n->bytes);
+    l->alloc -= malloc_usable_size(n);
+    n = lt_xrealloc(n, NODE_HDR + cap);
+    l->alloc += malloc_usable_size(n);
+    node_set_cap(n);
+    node_relink(l, n);
+    return n;
+}
+
+static list_node *node_reserve(listobj *l, list_node *n, size_t bytes) {
+    return bytes <= n->cap ? n : node_resize(l, n, bytes);
+}
+
+static list_node *node_shrink(listobj *l, list_node *n) {
+    if (n->cap > NODE_SHRINK_MIN && n->bytes < n->cap / 2) return node_resize(l, n, n->bytes);
+    return n;
+}
+
+/* Links unlinked node x after a (a NULL: at the head). */
+static void node_link_after(listobj *l, list_node *a, list_node *x) {
+    x->prev = a;
+    x->next = a ? a->next : l->head;
+    node_relink(l, x);
+}
+
+/* Unlinks and frees n; element counts are the caller's business. */
+static void node_free(listobj *l, list_node *n) {
+    if (n->prev) n->prev->next = n->next;
+    else l->head = n->next;
+    if (n->next) n->next->prev = n->prev;
+    else l->tail = n->prev;
+    l->alloc -= malloc_usable_size(n);
+    l->nodes--;
+    free(n);
+}
+
+static list_node *node_insert(listobj *l, list_node *n, uint32_t off, const entry_enc *e) {
+    ASSERT(off <= n->bytes);
+    n = node_reserve(l, n, n->bytes + e->total);
+    memmove(n->data + off + e->total, n->data + off, n->bytes - off);
+    enc_write(n->data + off, e);
+    n->bytes += (uint32_t)e->total;
+    n->count++;
+    l->count++;
+    return n;
+}
+
+/* Removes bytes [off, off+size) holding k entries from n. Returns the node
+ * (maybe moved), or NULL when it became empty and was freed. */
+static list_node *node_delete(listobj *l, list_node *n, uint32_t off, uint32_t size, uint32_t k) {
+    ASSERT(off + size <= n->bytes && k <= n->count);
+    l->count -= k;
+    if (k == n->count) {
+        node_free(l, n);
+        return NULL;
+    }
+    memmove(n->data + off, n->data + off + size, n->bytes - off - size);
+    n->bytes -= size;
+    n->count -= k;
+    return node_shrink(l, n);
+}
+
+static int node_fits(const list_node *n, size_t add) {
+    return n && n->bytes + add <= NODE_DATA_MAX;
+}
+
+/* Appends b's entries to a (a->next == b) and frees b. Returns a's new
+ * address; an iterator on either node is moved along. */
+static list_node *node_merge(listobj *l, list_node *a, list_node *b, list_iter *it) {
+    ASSERT(a->next == b);
+    uint32_t abytes = a->bytes;
+    int on_a = it && it->node == a;
+    a = node_reserve(l, a, (size_t)a->bytes + b->bytes);
+    if (on_a) it->node = a;
+    memcpy(a->data + a->bytes, b->data, b->bytes);
+    a->bytes += b->bytes;
+    a->count += b->count;
+    if (it && it->node == b) {
+        it->node = a;
+        it->off += abytes;
+    }
+    node_free(l, b);
+    return a;
+}
+
+/* Merges a small node n into a neighbour with room for it (the iterator
+ * follows its entry). */
+static void node_try_merge(listobj *l, list_node *n, list_iter *it) {
+    if (n->bytes >= NODE_MERGE_BELOW) return;
+    if (node_fits(n->prev, n->bytes)) node_merge(l, n->prev, n, it);
+    else if (n->next && node_fits(n, n->next->bytes)) node_merge(l, n, n->next, it);
+}
+
+/* Offset of the last entry of n. */
+static uint32_t node_last(const list_node *n) {
+    return entry_before(n, n->bytes);
+}
+
+/* Inserts e at byte offset off of n (an entry boundary), splitting n when
+ * it has no room. */
+static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e) {
+    if (node_fits(n, e->total)) {
+        node_insert(l, n, off, e);
+        return;
+    }
+    if (off == 0 || off == n->bytes) {
+        list_node *nb = off == 0 ? n->prev : n->next;
+        if (node_fits(nb, e->total)) {
+            node_insert(l, nb, off == 0 ? nb->bytes : 0, e);
+        } else {
+            list_node *x = node_alloc(l, e->total);
+            node_link_after(l, off == 0 ? n->prev : n, x);
+            node_insert(l, x, 0, e);
+        }
+        return;
+    }
+    /* Split: the entries from off on move to a new node b after n. */
+    uint32_t before = 0;
+    for (uint32_t p = 0; p < off; p += (uint32_t)entry_size(n->data + p)) before++;
+    list_node *b = node_alloc(l, n->bytes - off);
+    memcpy(b->data, n->data + off, n->bytes - off);
+    b->bytes = n->bytes - off;
+    b->count = n->count - before;
+    node_link_after(l, n, b);
+    n->bytes = off;
+    n->count = before;
+    n = node_shrink(l, n);
+    if (node_fits(n, e->total)) {
+        n = node_insert(l, n, n->bytes, e);
+    } else if (node_fits(b, e->total)) {
+        b = node_insert(l, b, 0, e);
+    } else {
+        list_node *x = node_alloc(l, e->total);
+        node_link_after(l, n, x);
+        node_insert(l, x, 0, e);
+    }
+    /* Redis's _quicklistMergeNodes: rejoin the halves with their outer
+     * neighbours when they fit together. */
+    if (n->prev && node_fits(n->prev, n->bytes)) node_merge(l, n->prev, n, NULL);
+    if (b->next && node_fits(b, b->next->bytes)) node_merge(l, b, b->next, NULL);
+}
+
+/* Finds element idx: its node and byte offset, walking from nearer ends. */
+static void locate(const listobj *l, size_t idx, list_node **np, uint32_t *offp) {
+    ASSERT(idx < l->count);
+    list_node *n;
+    if (idx < l->count / 2) {
+        n = l->head;
+        while (idx >= n->count) {
+            idx -= n->count;
+            n = n->next;
+        }
+    } else {
+        size_t r = l->count - 1 - idx;
+        n = l->tail;
+        while (r >= n->count) {
+            r -= n->count;
+            n = n->prev;
+        }
+        idx = n->count - 1 - r;
+    }
+    uint32_t off;
+    if (idx <= n->count / 2) {
+        off = 0;
+        for (size_t i = 0; i < idx; i++) off += (uint32_t)entry_size(n->data + off);
+    } else {
+        off = n->bytes;
+        for (size_t i = n->count; i > idx; i--) off = entry_before(n, off);
+    }
+    *np = n;
+    *offp = off;
+}
+
+/* ---- Public API --------------------------------------------------------------- */
+
+listobj *listobj_new(void) {
+    return lt_xcalloc(1, sizeof(listobj));
+}
+
+void listobj_free(listobj *l) {
+    list_node *n = l->head;
+    while (n) {
+        list_node *next = n->next;
+        free(n);
+        n = next;
+    }
+    free(l);
+}
+
+listobj *listobj_dup(const listobj *l) {
+    listobj *d = listobj_new();
+    for (const list_node *n = l->head; n; n = n->next) {
+        list_node *x = node_alloc(d, n->bytes);
+        memcpy(x->data, n->data, n->bytes);
+        x->bytes = n->bytes;
+        x->count = n->count;
+        node_link_after(d, d->tail, x);
+    }
+    d->count = l->count;
+    return d;
+}
+
+size_t listobj_len(const listobj *l) {
+    return l->count;
+}
+
+size_t listobj_mem_usage(const listobj *l) {
+    return malloc_usable_size((void *)l) + l->alloc;
+}
+
+size_t listobj_nodes(const listobj *l) {
+    return l->nodes;
+}
+
+static void push_enc(listobj *l, int where, const entry_enc *e) {
+    list_node *n = where == LIST_HEAD ? l->head : l->tail;
+    if (!node_fits(n, e->total)) {
+        list_node *x = node_alloc(l, e->total);
+        node_link_after(l, where == LIST_HEAD ? NULL : l->tail, x);
+        n = x;
+    }
+    node_insert(l, n, where == LIST_HEAD ? 0 : n->bytes, e);
+}
+
+void listobj_push(listobj *l, int where, const char *s, size_t len) {
+    entry_enc e;
+    enc_value(&e, s, len);
+    push_enc(l, where, &e);
+}
+
+void listobj_index(const listobj *l, size_t idx, list_value *v) {
+    list_node *n;
+    uint32_t off;
+    locate(l, idx, &n, &off);
+    entry_read(n->data + off, v);
+}
+
+void listobj_replace(listobj *l, size_t idx, const char *s, size_t len) {
+    list_node *n;
+    uint32_t off;
+    locate(l, idx, &n, &off);
+    entry_enc e;
+    enc_value(&e, s, len);
+    uint32_t old = (uint32_t)entry_size(n->data + off);
+    if (n->count == 1 || n->bytes - old + e.total <= NODE_DATA_MAX) {
+        size_t nbytes = n->bytes - old + e.total;
+        n = node_reserve(l, n, nbytes);
+        memmove(n->data + off + e.total, n->data + off + old, n->bytes - off - old);
+        enc_write(n->data + off, &e);
+        n->bytes = (uint32_t)nbytes;
+        node_shrink(l, n);
+        return;
+    }
+    n = node_delete(l, n, off, old, 1);
+    insert_at(l, n, off, &e);
+}
+
+void listobj_del_range(listobj *l, size_t start, size_t cnt) {
+    ASSERT(start + cnt <= l->count);
+    if (cnt == 0) return;
+    list_node *n;
+    uint32_t off;
+    locate(l, start, &n, &off);
+    while (cnt > 0) {
+        list_node *next = n->next;
+        uint32_t end = off, k = 0;
+        while (k < cnt && end < n->bytes) {
+            end += (uint32_t)entry_size(n->data + end);
+            k++;
+        }
+        node_delete(l, n, off, end - off, k);
+        cnt -= k;
+        n = next;
+        off = 0;
+    }
+}
+
+void listobj_move(listobj *src, int from, listobj *dst, int to) {
+    ASSERT(src->count > 0);
+    list_node *n = from == LIST_HEAD ? src->head : src->tail;
+    uint32_t off = from == LIST_HEAD ? 0 : node_last(n);
+    list_value v;
+    size_t body = entry_read(n->data + off, &v);
+    uint32_t size = (uint32_t)(body + backlen_len(body));
+    entry_enc e;
+    if (src != dst) {
+        enc_from_value(&e, &v); /* payload read from src, still intact */
+        push_enc(dst, to, &e);
+        node_delete(src, n, off, size, 1);
+        return;
+    }
+    char stack[MOVE_STACK_BYTES], *copy = NULL;
+    if (v.str) {
+        copy = v.len <= sizeof(stack) ? stack : lt_xmalloc(v.len);
+        memcpy(copy, v.str, v.len);
+        v.str = copy;
+    }
+    enc_from_value(&e, &v);
+    node_delete(src, n, off, size, 1);
+    push_enc(dst, to, &e);
+    if (copy != stack) free(copy);
+}
+
+int listobj_value_eq(const list_value *v, const char *s, size_t len) {
+    if (v->str) return v->len == len && memcmp(v->str, s, len) == 0;
+    long long x;
+    return lt_string2ll(s, len, &x) && x == v->ll;
+}
+
+/* ---- Iteration ------------------------------------------------------------------ */
+
+void listobj_iter_init(list_iter *it, listobj *l, size_t idx, int dir) {
+    it->l = l;
+    it->dir = dir;
+    it->node = NULL;
+    it->off = 0;
+    if (l->count > 0) locate(l, idx, &it->node, &it->off);
+}
+
+int listobj_iter_get(const list_iter *it, list_value *v) {
+    if (!it->node) return 0;
+    entry_read(it->node->data + it->off, v);
+    return 1;
+}
+
+/* Moves from the entry at (node, off) to the previous one (dir -1). */
+static void iter_back(list_iter *it) {
+    if (it->off > 0) {
+        it->off = entry_before(it->node, it->off);
+        return;
+    }
+    it->node = it->node->prev;
+    it->off = it->node ? node_last(it->node) : 0;
+}
+
+void listobj_iter_next(list_iter *it) {
+    ASSERT(it->node);
+    if (it->dir < 0) {
+        iter_back(it);
+        return;
+    }
+    it->off += (uint32_t)entry_size(it->node->data + it->off);
+    if (it->off >= it->node->bytes) {
+        it->node = it->node->next;
+        it->off = 0;
+    }
+}
+
+void listobj_iter_delete(list_iter *it) {
+    ASSERT(it->node);
+    listobj *l = it->l;
+    list_node *prev = it->node->prev, *next = it->node->next;
+    uint32_t size = (uint32_t)entry_size(it->node->data + it->off);
+    list_node *n = node_delete(l, it->node, it->off, size, 1);
+    if (!n) {
+        it->node = it->dir > 0 ? next : prev;
+        it->off = (it->node && it->dir < 0) ? node_last(it->node) : 0;
+        return;
+    }
+    it->node = n;
+    if (it->dir > 0) {
+        if (it->off >= n->bytes) {
+            it->node = n->next;
+            it->off = 0;
+        }
+    } else {
+        iter_back(it);
+    }
+    node_try_merge(l, n, it);
+}
+
+void listobj_iter_insert(list_iter *it, int after, const char *s, size_t len) {
+    ASSERT(it->node);
+    entry_enc e;
+    enc_value(&e, s, len);
+    uint32_t off = it->off;
+    if (after) off += (uint32_t)entry_size(it->node->data + off);
+    insert_at(it->l, it->node, off, &e);
+    it->node = NULL;
+}
+
+int listobj_check(const listobj *l) {
+    size_t count = 0, nodes = 0, alloc = 0;
+    const list_node *prev = NULL;
+    for (const list_node *n = l->head; n; prev = n, n = n->next) {
+        if (n->prev != prev) return -1;
+        if (n->count == 0 || n->bytes > n->cap) return -2;
+        if (n->bytes > NODE_DATA_MAX && n->count != 1) return -3;
+        uint32_t off = 0, k = 0;
+        while (off < n->bytes) {
+            list_value v;
+            size_t body = entry_read(n->data + off, &v);
+            size_t size = body + backlen_len(body);
+            if (off + size > n->bytes) return -4;
+            unsigned nb;
+            if (backlen_read(n->data + off + size, &nb) != body || body + nb != size) return -5;
+            off += (uint32_t)size;
+            k++;
+        }
+        if (k != n->count) return -6;
+        count += k;
+        nodes++;
+        alloc += malloc_usable_size((void *)n);
+    }
+    if (prev != l->tail) return -7;
+    if (count != l->count || nodes != l->nodes || alloc != l->alloc) return -8;
+    return 0;
+}
+
+/* ---- Type ops: snapshot encoding ------------------------------------------------ */
+
+#define LIST_ENC_VERSION 1
+enum { LIST_ENC_STR = 0, LIST_ENC_INT = 1 };
+/* Smallest encoded element: kind + u32 length of an empty string. */
+#define LIST_ENC_MIN_ELEM 5
+
+typedef struct enc_buf {
+    unsigned char buf[4096];
+    size_t used;
+    ks_emit_fn *emit;
+    void *ctx;
+} enc_buf;
+
+static int eb_flush(enc_buf *b) {
+    int r = b->used ? b->emit(b->ctx, b->buf, b->used) : 0;
+    b->used = 0;
+    return r;
+}
+
+static int eb_put(enc_buf *b, const void *p, size_t n) {
+    if (b->used + n > sizeof(b->buf)) {
+        if (eb_flush(b) < 0) return -1;
+        if (n > sizeof(b->buf)) return b->emit(b->ctx, p, n);
+    }
+    memcpy(b->buf + b->used, p, n);
+    b->used += n;
+    return 0;
+}
+
+static int list_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
+    const listobj *l = obj;
+    enc_buf b = {.used = 0, .emit = emit, .ctx = ctx};
+    unsigned char h[9];
+    h[0] = LIST_ENC_VERSION;
+    put_le(h + 1, l->count, 8);
+    if (eb_put(&b, h, 9) < 0) return -1;
+    for (const list_node *n = l->head; n; n = n->next) {
+        for (uint32_t off = 0; off < n->bytes;) {
+            list_value v;
+            size_t body = entry_read(n->data + off, &v);
+            off += (uint32_t)(body + backlen_len(body));
+            if (v.str) {
+                h[0] = LIST_ENC_STR;
+                put_le(h + 1, v.len, 4);
+                if (eb_put(&b, h, 5) < 0 || eb_put(&b, v.str, v.len) < 0) return -1;
+            } else {
+                h[0] = LIST_ENC_INT;
+                put_le(h + 1, (uint64_t)v.ll, 8);
+                if (eb_put(&b, h, 9) < 0) return -1;
+            }
+        }
+    }
+    return eb_flush(&b);
+}
+
+static void *list_decode(const void *buf, size_t len) {
+    const unsigned char *p = buf, *end = p + len;
+    if (len < 9 || p[0] != LIST_ENC_VERSION) return NULL;
+    uint64_t count = get_le(p + 1, 8);
+    p += 9;
+    if (count == 0 || count > (uint64_t)(end - p) / LIST_ENC_MIN_ELEM) return NULL;
+    listobj *l = listobj_new();
+    for (uint64_t i = 0; i < count; i++) {
+        entry_enc e;
+        if (end - p < 1) goto bad;
+        if (p[0] == LIST_ENC_STR) {
+            if (end - p < 5) goto bad;
+            uint64_t slen = get_le(p + 1, 4);
+            p += 5;
+            if (slen > (uint64_t)(end - p)) goto bad;
+            enc_value(&e, (const char *)p, (size_t)slen);
+            p += slen;
+        } else if (p[0] == LIST_ENC_INT) {
+            if (end - p < 9) goto bad;
+            enc_int(&e, (long long)get_le(p + 1, 8));
+            p += 9;
+        } else {
+            goto bad;
+        }
+        push_enc(l, LIST_TAIL, &e);
+    }
+    if (p != end) goto bad;
+    return l;
+bad:
+    listobj_free(l);
+    return NULL;
+}
+
+static void list_free_op(void *obj) {
+    listobj_free(obj);
+}
+
+static void *list_dup_op(const void *obj) {
+    return listobj_dup(obj);
+}
+
+static size_t list_mem_usage_op(const void *obj) {
+    return listobj_mem_usage(obj);
+}
+
+static const char *list_encoding_op(const void *obj) {
+    (void)obj;
+    return "quicklist";
+}
+
+const ks_type_ops list_type_ops = {
+    .name = "list",
+    .free = list_free_op,
+    .dup = list_dup_op,
+    .mem_usage = list_mem_usage_op,
+    .encoding = list_encoding_op,
+    .encode = list_encode,
+    .decode = list_decode,
+};
