@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -1294,4 +1295,79 @@ const char *raw_compare(const char *file, int line, int fa, int fb,
         }
     }
     return ra;
+}
+
+/* Checks a `<NAME> HELP` reply on Lightning. The text is Lightning's own
+ * wording, so it is not compared with Redis; checked instead: an array of
+ * status lines with Redis's header and HELP trailer, naming every
+ * subcommand COMMAND LIST shows for the container, and only those (item
+ * lines start in column 0 with the subcommand name; descriptions are
+ * indented). */
+void harness_check_help(const char *file, int line, redisContext *c,
+                       const char *name) {
+    char lower[32], header[128], prefix[40];
+    size_t n = strlen(name);
+    if (n >= sizeof lower) n = sizeof lower - 1;
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[n] = '\0';
+    snprintf(header, sizeof header,
+             "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             name);
+    snprintf(prefix, sizeof prefix, "%s|", lower);
+    redisReply *h = redisCommand(c, "%s HELP", name);
+    redisReply *list = redisCommand(c, "COMMAND LIST");
+    if (!h || h->type != REDIS_REPLY_ARRAY || h->elements < 3 || !list ||
+        list->type != REDIS_REPLY_ARRAY) {
+        testlib_fail(file, line, "%s HELP: not an array of lines (type %d)",
+                     name, h ? h->type : -1);
+        goto out;
+    }
+    for (size_t i = 0; i < h->elements; i++)
+        if (h->element[i]->type != REDIS_REPLY_STATUS) {
+            testlib_fail(file, line, "%s HELP: line %zu is not a status",
+                         name, i);
+            goto out;
+        }
+    if (strcmp(h->element[0]->str, header) != 0)
+        testlib_fail(file, line, "%s HELP header: \"%s\"", name,
+                     h->element[0]->str);
+    if (strcmp(h->element[h->elements - 2]->str, "HELP") != 0 ||
+        strcmp(h->element[h->elements - 1]->str, "    Prints this help.") != 0)
+        testlib_fail(file, line, "%s HELP does not end with HELP / "
+                     "\"    Prints this help.\"", name);
+    /* Every subcommand Lightning has is named. */
+    for (size_t j = 0; j < list->elements; j++) {
+        const char *full = list->element[j]->str;
+        if (!full || strncmp(full, prefix, strlen(prefix)) != 0) continue;
+        const char *sub = full + strlen(prefix);
+        size_t sl = strlen(sub);
+        int named = 0;
+        for (size_t i = 1; i < h->elements && !named; i++) {
+            const char *t = h->element[i]->str;
+            named = !strncasecmp(t, sub, sl) && (t[sl] == '\0' || t[sl] == ' ');
+        }
+        if (!named)
+            testlib_fail(file, line, "%s HELP does not name %s", name, full);
+    }
+    /* And nothing Lightning does not have. */
+    for (size_t i = 1; i < h->elements; i++) {
+        const char *t = h->element[i]->str;
+        /* Descriptions, and COMMAND's "(no subcommand)". */
+        if (t[0] == ' ' || t[0] == '(') continue;
+        char full[96];
+        size_t tl = strcspn(t, " ");
+        snprintf(full, sizeof full, "%s%.*s", prefix, (int)tl, t);
+        for (char *q = full; *q; q++) *q = (char)tolower((unsigned char)*q);
+        int listed = 0;
+        for (size_t j = 0; j < list->elements && !listed; j++)
+            listed = list->element[j]->str &&
+                     !strcmp(list->element[j]->str, full);
+        if (!listed)
+            testlib_fail(file, line, "%s HELP names %s, not in COMMAND LIST",
+                         name, full);
+    }
+out:
+    if (h) freeReplyObject(h);
+    if (list) freeReplyObject(list);
 }

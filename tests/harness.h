@@ -206,6 +206,13 @@ const char *raw_compare(const char *file, int line, int fa, int fb,
 int harness_run_capture(const char *const *argv, int timeout_ms, char **out,
                         int *timed_out);
 
+/* Checks a `<NAME> HELP` reply on Lightning: an array of status lines with
+ * Redis's header and HELP trailer, naming every subcommand COMMAND LIST
+ * shows for the container, and only those. The wording is Lightning's own,
+ * so it is not compared with Redis. */
+void harness_check_help(const char *file, int line, redisContext *c, const char *name);
+#define CHECK_HELP(c, name) harness_check_help(__FILE__, __LINE__, (c), (name))
+
 /* VmRSS of a process in KiB from /proc/PID/status, -1 if unknown. */
 long harness_rss_kb(pid_t pid);
 /* Value of `field:` in an INFO text, copied into out; 1 if found. */
