@@ -294,10 +294,6 @@ size_t hashobj_len(const hashobj *h) { return h->count; }
 int hashobj_is_packed(const hashobj *h) { return h->packed; }
 const char *hashobj_encoding(const hashobj *h) { return h->packed ? "listpack" : "hashtable"; }
 
-void hashobj_prepare(hashobj *h, size_t maxlen) {
-    if (h->packed && maxlen > HASHOBJ_PACK_MAX_VALUE) hash_convert(h);
-}
-
 int hashobj_get(const hashobj *h, const char *f, size_t flen, hashobj_str *val) {
     if (h->packed) {
         pk_item q;
@@ -316,7 +312,8 @@ int hashobj_get(const hashobj *h, const char *f, size_t flen, hashobj_str *val) 
 }
 
 int hashobj_set(hashobj *h, const char *f, size_t flen, const char *v, size_t vlen) {
-    hashobj_prepare(h, flen > vlen ? flen : vlen);
+    if (h->packed && (flen > HASHOBJ_PACK_MAX_VALUE || vlen > HASHOBJ_PACK_MAX_VALUE))
+        hash_convert(h);
     if (h->packed) {
         pk_item qf, qv;
         pk_item_init(&qf, f, flen);

@@ -48,8 +48,10 @@
 
 #include "engine/entry.h"
 
-/* Redis's hash-max-listpack-entries / hash-max-listpack-value defaults. */
-#define HASHOBJ_PACK_MAX_ENTRIES 128
+/* Redis 7.0's built-in hash-max-listpack-entries / -value defaults (what
+ * `redis-server` without a config file uses; the sample redis.conf sets the
+ * same 512). */
+#define HASHOBJ_PACK_MAX_ENTRIES 512
 #define HASHOBJ_PACK_MAX_VALUE 64
 
 typedef struct hashobj hashobj;
@@ -75,11 +77,6 @@ size_t hashobj_len(const hashobj *h);
 const char *hashobj_encoding(const hashobj *h);
 /* 1 when in the listpack form. */
 int hashobj_is_packed(const hashobj *h);
-
-/* Redis's hashTypeTryConversion: converts to the hashtable form when an
- * argument about to be stored is longer than HASHOBJ_PACK_MAX_VALUE
- * (called with the longest field/value of a command, before any lookup). */
-void hashobj_prepare(hashobj *h, size_t maxlen);
 
 /* Finds field: 1 and *val (valid until the next modification), or 0. */
 int hashobj_get(const hashobj *h, const char *f, size_t flen, hashobj_str *val);

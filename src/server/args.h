@@ -7,6 +7,8 @@
 #ifndef LIGHTNING_ARGS_H
 #define LIGHTNING_ARGS_H
 
+#include <stdint.h>
+
 #include "server/client.h"
 
 /* Case-insensitive option match, as Redis's strcasecmp on a C string:
@@ -22,5 +24,10 @@ int arg_ll_or_reply(client *c, const resp_arg *a, long long *v, const char *msg)
 
 /* Redis's getIntFromObjectOrReply: as above, within int range. */
 int arg_int_or_reply(client *c, const resp_arg *a, int *v, const char *msg);
+
+/* A SCAN cursor as Redis 7.0's parseScanCursorOrReply reads it (strtoul
+ * on a C string: "" is 0, one sign allowed, "-1" is the largest cursor).
+ * Returns 1 and *cursor, or 0 (the caller replies "ERR invalid cursor"). */
+int keys_parse_cursor(const char *s, size_t len, uint64_t *cursor);
 
 #endif

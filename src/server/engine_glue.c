@@ -3,6 +3,7 @@
  */
 #include "server/engine_glue.h"
 
+#include "engine/hashobj.h"
 #include "lightning.h"
 #include "server/commands.h"
 #include "server/log.h"
@@ -21,6 +22,7 @@ int engine_open(void) {
         serverLog(LL_WARNING, "Cannot open the engine: %s", lt_strerror(err));
         return -1;
     }
+    ks_type_register(KS_TYPE_HASH, &hash_type_ops);
     return 0;
 }
 
