@@ -4,6 +4,7 @@
 #include "server/engine_glue.h"
 
 #include "engine/hashobj.h"
+#include "engine/listobj.h"
 #include "lightning.h"
 #include "server/commands.h"
 #include "server/log.h"
@@ -23,6 +24,7 @@ int engine_open(void) {
         return -1;
     }
     ks_type_register(KS_TYPE_HASH, &hash_type_ops);
+    ks_type_register(KS_TYPE_LIST, &list_type_ops);
     return 0;
 }
 
