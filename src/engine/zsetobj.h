@@ -8,7 +8,8 @@
  *    ZSET_MAX_LISTPACK_VALUE bytes. Entry: header byte h (h <= 64: a string
  *    member of h bytes follows; ZLP_INT8/16/32/64: an integer member that
  *    round-trips through lt_string2ll, little-endian, of 1/2/4/8 bytes),
- *    the score (8-byte IEEE double, little-endian), then one byte holding
+ *    the score (8-byte IEEE double, little-endian; -0 stored as 0, as
+ *    Redis's listpack does), then one byte holding
  *    the entry's total size (for stepping backwards).
  *  - "skiplist" (the name tools expect; the structure is a B+tree,
  *    btree.h): one zelem allocation per member, linked into the tree (order,
@@ -62,9 +63,13 @@ size_t zset_len(const zset *z);
 int zset_encoding(const zset *z); /* ZSET_ENC_* */
 size_t zset_mem_usage(const zset *z);
 
-/* Converts a skiplist set small enough for a listpack back to one (Redis's
- * zsetConvertToListpackIfNeeded, used by the *STORE commands). */
-void zset_shrink_if_small(zset *z, size_t maxelelen);
+/* A new empty set in the skiplist encoding, its member hash sized for
+ * expect members (result sets of ZUNION and family, built like Redis's
+ * before zset_shrink_if_small decides their final encoding). */
+zset *zset_create_skiplist(uint64_t expect);
+/* Converts a skiplist set within the listpack limits to a listpack
+ * (Redis's zsetConvertToListpackIfNeeded, for the *STORE commands). */
+void zset_shrink_if_small(zset *z);
 
 /* 1 and *score if member is present, else 0. */
 int zset_score(const zset *z, const char *m, size_t len, double *score);

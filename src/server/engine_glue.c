@@ -5,6 +5,7 @@
 
 #include "engine/hashobj.h"
 #include "engine/listobj.h"
+#include "engine/zsetobj.h"
 #include "lightning.h"
 #include "server/commands.h"
 #include "server/log.h"
@@ -25,6 +26,7 @@ int engine_open(void) {
     }
     ks_type_register(KS_TYPE_HASH, &hash_type_ops);
     ks_type_register(KS_TYPE_LIST, &list_type_ops);
+    ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
     return 0;
 }
 
