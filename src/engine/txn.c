@@ -18,10 +18,14 @@
 #include "engine/keyspace_int.h"
 #include "engine/mvcc_int.h"
 
+static __thread int64_t thread_clock_ms;
+
+void ks_txn_set_thread_clock(int64_t now_ms) { thread_clock_ms = now_ms; }
+
 static void txn_init(ks_txn *txn, lt_db *db, int mode) {
     txn->db = db;
     txn->ts = 0;
-    txn->now_ms = lt_mstime();
+    txn->now_ms = thread_clock_ms ? thread_clock_ms : lt_mstime();
     txn->nwrites = 0;
     txn->mode = (uint8_t)mode;
     txn->nlocked = 0;

@@ -70,6 +70,12 @@ void ks_txn_begin_dbs(ks_txn *txn, lt_db *db, unsigned a, unsigned b);
 /* Locks every shard of every database (FLUSHALL). */
 void ks_txn_begin_all(ks_txn *txn, lt_db *db);
 
+/* Replay clock: while set (non-zero) on a thread, transactions begun on it
+ * take now_ms from it instead of the wall clock, so a replayed WAL record
+ * makes the expiry decisions its original commit made. 0 restores the wall
+ * clock. Thread-local; used by recovery only. */
+void ks_txn_set_thread_clock(int64_t now_ms);
+
 /* Commit timestamp, taken now if the transaction has not written yet
  * (callers that must log a ts for a write-free command use this). */
 uint64_t ks_txn_ts(ks_txn *txn);

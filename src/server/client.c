@@ -172,6 +172,12 @@ static void unlink_from_lists(client *c) {
             *pp = c->pnext;
             break;
         }
+    if (c->flags & CLIENT_WAL_HOLD)
+        for (client **pp = &w->wal_held; *pp; pp = &(*pp)->hnext)
+            if (*pp == c) {
+                *pp = c->hnext;
+                break;
+            }
 }
 
 void client_close(client *c) {
@@ -223,7 +229,7 @@ void client_queue_write(client *c) {
 
 /* Hands everything queued for c to the kernel in one send. */
 static void client_send(client *c) {
-    if (ev_conn_sending(&c->conn) || (c->flags & CLIENT_CLOSED)) return;
+    if (ev_conn_sending(&c->conn) || (c->flags & (CLIENT_CLOSED | CLIENT_WAL_HOLD))) return;
     struct iovec iov[EV_MAX_IOV];
     int n = 0;
     size_t total = 0;

@@ -46,6 +46,7 @@ struct command;
 #define CLIENT_PROTOCOL_ERROR    (1u << 11)
 #define CLIENT_NO_TOUCH          (1u << 12)
 #define CLIENT_IN_LIST           (1u << 13) /* registered in server list */
+#define CLIENT_WAL_HOLD          (1u << 14) /* output held until WAL durable */
 
 typedef struct reply_chunk {
     struct reply_chunk *next;
@@ -106,6 +107,8 @@ typedef struct client {
     struct client *wl_prev, *wl_next;   /* owner worker's list */
     struct client *wnext;               /* worker's pending-write list */
     struct client *pnext;               /* worker's paused list */
+    struct client *hnext;               /* worker's WAL-held list */
+    uint64_t wal_lsn;  /* end LSN of the last WAL record this client wrote */
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it

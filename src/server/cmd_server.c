@@ -19,6 +19,7 @@
 #include "engine/keyspace.h"
 #include "server/commands.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/worker.h"
@@ -218,18 +219,33 @@ static void info_memory(sbuf *b) {
 }
 
 static void info_persistence(sbuf *b) {
+    persist_info pi;
+    persist_get_info(&pi);
     sb_printf(b,
               "# Persistence\r\n"
               "loading:0\r\n"
               "async_loading:0\r\n"
+              "rdb_changes_since_last_save:%llu\r\n"
               "rdb_bgsave_in_progress:0\r\n"
               "rdb_last_bgsave_status:ok\r\n"
-              "aof_enabled:0\r\n"
+              "aof_enabled:%d\r\n"
               "aof_rewrite_in_progress:0\r\n"
               "aof_rewrite_scheduled:0\r\n"
               "aof_last_bgrewrite_status:ok\r\n"
-              "aof_last_write_status:ok\r\n"
-              "module_fork_in_progress:0\r\n");
+              "aof_last_write_status:%s\r\n"
+              "aof_last_cow_size:0\r\n"
+              "module_fork_in_progress:0\r\n",
+              (unsigned long long)pi.changes, pi.enabled, pi.last_write_ok ? "ok" : "err");
+    if (pi.enabled)
+        sb_printf(b,
+                  "aof_current_size:%llu\r\n"
+                  "wal_durable_offset:%llu\r\n"
+                  "wal_written_offset:%llu\r\n"
+                  "wal_fsyncs:%llu\r\n"
+                  "wal_group_commits:%.2f\r\n",
+                  (unsigned long long)pi.current_size, (unsigned long long)pi.durable,
+                  (unsigned long long)pi.written, (unsigned long long)pi.fsyncs,
+                  pi.records_per_fsync);
 }
 
 static void info_stats(sbuf *b) {

@@ -43,6 +43,7 @@
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "server/log.h"
+#include "server/persist.h"
 #include "server/reply.h"
 #include "server/resp.h"
 #include "server/server.h"
@@ -104,6 +105,9 @@ static mode_t process_umask;
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const io_backend_names[] = {"auto", "io_uring", "epoll", NULL};
+/* Index order = WAL_FSYNC_* and WAL_FAULT_* (engine/wal.h). */
+static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
+static const char *const wal_fault_names[] = {"none", "write", "fsync", NULL};
 
 static int check_power_of_two(long long v, const char **err) {
     if (v & (v - 1)) {
@@ -163,6 +167,18 @@ static const directive directives[] = {
     {.name = "client-output-backpressure", .type = CFG_MEMORY,
      .field = &server.client_output_backpressure, .def_num = 1 * MB,
      .min = CLIENT_REPLY_BUF, .max = LONG_MAX},
+    /* Durability (persist.c, engine/wal.c). appendonly is immutable until
+     * snapshots exist: turning it on at run time needs a base image. */
+    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.appendonly,
+     .def_num = 1},
+    {.name = "appendfsync", .type = CFG_ENUM, .field = &server.appendfsync, .def_num = 1,
+     .enum_names = appendfsync_names, .apply = persist_apply_config},
+    {.name = "wal-segment-size", .type = CFG_MEMORY, .field = &server.wal_segment_size,
+     .def_num = 64 * MB, .min = 4096, .max = LONG_MAX, .apply = persist_apply_config},
+    /* For tests only: makes the WAL writer's write(2)/fsync(2) fail with
+     * ENOSPC until set back to none. */
+    {.name = "debug-wal-fail", .type = CFG_ENUM, .field = &server.debug_wal_fail, .def_num = 0,
+     .enum_names = wal_fault_names, .apply = persist_apply_config},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},

@@ -13,6 +13,7 @@
 
 #include "engine/keyspace.h"
 #include "server/commands.h"
+#include "server/persist.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/worker.h"
@@ -96,6 +97,10 @@ int dispatch_command(client *c) {
         count_rejected(c, cmd);
         return 0;
     }
+    if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
     if (dispatch_pause_applies(cmd)) {
         c->flags |= CLIENT_BLOCKED_PAUSE;
         c->pnext = w->paused;
@@ -112,7 +117,9 @@ int dispatch_command(client *c) {
     const ks_lookup_stats *ls = ks_thread_lookup_stats();
     uint64_t hits0 = ls->hits, misses0 = ls->misses;
     int64_t start = monotonic_us();
+    persist_command_begin(c);
     cmd->proc(c);
+    persist_command_end(c);
     int64_t dur = monotonic_us() - start;
     /* Like Redis, only the lookups of read commands count as hits/misses. */
     if (cmd->flags & CMD_READONLY) {

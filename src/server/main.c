@@ -20,6 +20,7 @@
 #include "server/engine_glue.h"
 #include "server/listen.h"
 #include "server/log.h"
+#include "server/persist.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -106,11 +107,13 @@ int main(int argc, char **argv) {
     commands_init();
 
     if (engine_open() < 0) return 1;
+    if (persist_open() < 0) return 1;
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
         return 1;
     }
+    persist_workers_started();
     write_pidfile();
     serverLog(LL_NOTICE,
               "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",
@@ -129,7 +132,9 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "Received %s scheduling shutdown...",
                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
     serverLog(LL_WARNING, "User requested shutdown...");
+    persist_workers_stopping();
     workers_stop_and_join();
+    persist_close();
     listen_close();
     engine_close();
     if (server.pidfile && server.pidfile[0]) unlink(server.pidfile);

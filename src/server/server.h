@@ -51,6 +51,10 @@ struct server {
     int databases;
     int hz;
     int shards;                    /* engine shards per database */
+    int appendonly;                /* WAL on (persist.c) */
+    int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */
+    long long wal_segment_size;
+    int debug_wal_fail;            /* tests only: WAL_FAULT_* */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

@@ -19,6 +19,7 @@
 #include "server/commands.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,7 @@
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 #include "server/server.h"
 
@@ -462,8 +464,18 @@ static void expireGenericCommand(client *c, int relative, long long unit_ms) {
     }
     if (apply) {
         /* A time already past deletes the key (as a DEL, not an expiry). */
-        if (when <= txn.now_ms) ks_delete(&txn, db, key->ptr, key->len);
-        else ks_set_expire(&txn, db, key->ptr, key->len, when);
+        if (when <= txn.now_ms) {
+            ks_delete(&txn, db, key->ptr, key->len);
+            resp_arg argv[2] = {{(char *)"DEL", 3}, *key};
+            persist_rewrite(c, 2, argv);
+        } else {
+            ks_set_expire(&txn, db, key->ptr, key->len, when);
+            /* Logged as an absolute time, whatever form it came in. */
+            char num[LT_LLSTR_SIZE];
+            int n = snprintf(num, sizeof(num), "%lld", when);
+            resp_arg argv[3] = {{(char *)"PEXPIREAT", 9}, *key, {num, (size_t)n}};
+            persist_rewrite(c, 3, argv);
+        }
     }
     ks_txn_commit(&txn);
     addReplyLongLong(c, apply);

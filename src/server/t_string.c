@@ -35,6 +35,7 @@
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 #include "server/server.h"
 
@@ -222,6 +223,21 @@ err:
     return -1;
 }
 
+/* Logs `SET key value PXAT ms` (or `PEXPIREAT key ms`, val NULL) in place
+ * of a command with a relative or absolute expiry, as Redis propagates. */
+static void rewrite_with_pxat(client *c, const resp_arg *key, const resp_arg *val,
+                              long long ms) {
+    char num[LT_LLSTR_SIZE];
+    int n = snprintf(num, sizeof(num), "%lld", ms);
+    if (val) {
+        resp_arg argv[5] = {{(char *)"SET", 3}, *key, *val, {(char *)"PXAT", 4}, {num, (size_t)n}};
+        persist_rewrite(c, 5, argv);
+    } else {
+        resp_arg argv[3] = {{(char *)"PEXPIREAT", 9}, *key, {num, (size_t)n}};
+        persist_rewrite(c, 3, argv);
+    }
+}
+
 /* Redis's setGenericCommand: key argv[1], value argv[val], expiry from
  * argv[expire] when expire > 0. The reply when set is OK (or :1 for
  * SETNX, ok_int), when NX/XX refused nil (or :0); with GET the old value. */
@@ -245,6 +261,7 @@ static void setGenericCommand(client *c, int flags, int val, int expire,
     }
     int64_t when = expire ? ms : (flags & OBJ_KEEPTTL) ? KS_EXPIRE_KEEP : KS_EXPIRE_NONE;
     ks_set_str(&txn, db, key->ptr, key->len, v->ptr, v->len, when, 0);
+    if (expire) rewrite_with_pxat(c, key, v, ms);
     if (!(flags & OBJ_SET_GET)) {
         if (ok_int) addReplyLongLong(c, 1);
         else addReplyOK(c);
@@ -308,12 +325,18 @@ static void getexCommand(client *c) {
     if (expire && getExpireMillisecondsOrReply(c, expire, flags, txn.now_ms, &ms) < 0)
         goto done;
     addReplyEntryStr(c, e);
-    if ((flags & (OBJ_EXAT | OBJ_PXAT)) && ms <= txn.now_ms)
+    if ((flags & (OBJ_EXAT | OBJ_PXAT)) && ms <= txn.now_ms) {
         ks_delete(&txn, db, key->ptr, key->len);
-    else if (expire)
+        resp_arg argv[2] = {{(char *)"DEL", 3}, *key};
+        persist_rewrite(c, 2, argv);
+    } else if (expire) {
         ks_set_expire(&txn, db, key->ptr, key->len, ms);
-    else if (flags & OBJ_PERSIST)
+        rewrite_with_pxat(c, key, NULL, ms);
+    } else if (flags & OBJ_PERSIST) {
         ks_set_expire(&txn, db, key->ptr, key->len, KS_EXPIRE_NONE);
+        resp_arg argv[2] = {{(char *)"PERSIST", 7}, *key};
+        persist_rewrite(c, 2, argv);
+    }
 done:
     ks_txn_commit(&txn);
 }
@@ -527,6 +550,9 @@ static void incrbyfloatCommand(client *c) {
     size_t n = string_ld2str(out, sizeof(out), value);
     ks_set_str(&txn, (unsigned)c->db, key->ptr, key->len, out, n, KS_EXPIRE_KEEP,
                KS_SET_NOINT);
+    /* Logged as its result: float arithmetic may differ where replayed. */
+    resp_arg argv[4] = {{(char *)"SET", 3}, *key, {out, n}, {(char *)"KEEPTTL", 7}};
+    persist_rewrite(c, 4, argv);
     addReplyBulk(c, out, n);
     goto done;
 notfloat:

@@ -17,6 +17,7 @@
 #include "server/dispatch.h"
 #include "server/listen.h"
 #include "server/log.h"
+#include "server/persist.h"
 #include "server/server.h"
 
 
@@ -136,6 +137,7 @@ static void on_wakeup(ev_loop *loop) {
     free(list);
     process_kills(w);
     process_unpause(w);
+    persist_on_wakeup(w);
 }
 
 static void on_tick(ev_loop *loop) {
@@ -145,11 +147,13 @@ static void on_tick(ev_loop *loop) {
     ev_loop_set_tick_ms(loop, 1000 / server.hz);
     process_kills(w);
     process_unpause(w);
+    persist_on_wakeup(w); /* safety net; the WAL writer wakes us anyway */
     cron_worker_tick(w);
 }
 
 static void before_wait(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
+    persist_before_wait(w);
     client_flush_writes(w);
     w->now_ms = mstime();
 }

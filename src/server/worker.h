@@ -37,6 +37,10 @@ typedef struct worker {
     client *clients;            /* owned clients (wl_prev/wl_next links) */
     client *pending_writes;     /* clients with output to send (wnext) */
     client *paused;             /* clients waiting on CLIENT PAUSE (pnext) */
+    client *wal_held;           /* output held until WAL durable (hnext) */
+    uint64_t wal_turn_max;      /* highest WAL LSN appended by this thread */
+    uint64_t wal_requested;     /* highest LSN asked of the WAL writer */
+    uint64_t wal_wait_min;      /* atomic: least LSN a held client awaits */
     int64_t now_ms;             /* cached wall clock, refreshed per turn */
 
     pthread_mutex_t inbox_lock;

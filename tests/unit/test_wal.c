@@ -81,7 +81,7 @@ static int count_files(const char *suffix) {
 /* Path of the last segment (highest name). */
 static void last_segment(char *out, size_t outlen) {
     DIR *d = opendir(tmpdir);
-    char best[64] = "";
+    char best[256] = "";
     struct dirent *de;
     while (d && (de = readdir(d))) {
         size_t l = strlen(de->d_name);

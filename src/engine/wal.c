@@ -1,0 +1,913 @@
+/*
+ * wal.c — write-ahead log: on-disk format, recovery scan, append buffer and
+ * the writer thread (API and threading in wal.h).
+ *
+ * ON-DISK FORMAT (version 1)
+ *
+ *   <dir>/NNNNNNNNNNNNNNNNNNNN.log   segment files; the name is the
+ *                                    20-digit decimal LSN of the segment's
+ *                                    first byte. Segments are contiguous:
+ *                                    segment k+1 starts at the end LSN of
+ *                                    the last record of segment k.
+ *   A segment is a sequence of records with no file header and no padding.
+ *   A record never spans two segments; the writer starts a new segment
+ *   when the current one is non-empty and the next record would make it
+ *   larger than wal-segment-size (a single record may exceed that size).
+ *
+ *   Record (all integers little-endian):
+ *     off size field
+ *       0   4  magic       0x314C574C (bytes "LWL1")
+ *       4   4  crc         CRC32C (common/crc32c.h) of the payload followed
+ *                          by header bytes 8..39, i.e.
+ *                          crc32c(crc32c(0, payload, len), hdr + 8, 32)
+ *       8   8  lsn         LSN of this record (its position in the log)
+ *      16   8  commit_ts   engine commit timestamp
+ *      24   8  time_ms     wall clock (Unix ms) at commit, signed
+ *      32   4  len         payload length, <= 0x7fffffff
+ *      36   2  type        1 = RESP commands (the server's format)
+ *      38   2  reserved    0
+ *      40 len  payload
+ *
+ *   VALIDITY (wal_record_check, used by recovery and lightning-check): a
+ *   record at LSN L is valid iff magic matches, reserved == 0, type is
+ *   known, len <= 0x7fffffff, lsn == L, all 40 + len bytes are present in
+ *   the file, and crc matches. The log is the longest prefix of valid
+ *   records: recovery stops at the first invalid one, reports the file,
+ *   the offset and why, truncates the file there, and renames any later
+ *   segment to <name>.broken. Appends continue at the truncation point.
+ *
+ *   Durability: a new segment is created (O_EXCL), and its directory is
+ *   fsynced before any LSN in it is reported durable. The durable LSN is
+ *   published only after fsync of the segment holding it (and of every
+ *   earlier segment: the writer fsyncs a segment before leaving it).
+ *
+ * BUFFERS: two buffers of buffer_bytes — `active` takes appends under
+ * `lock`, `flushing` belongs to the writer while it writes. A record larger
+ * than buffer_bytes waits until `active` is empty, which then grows to fit
+ * it, and the writer shrinks it back after writing: memory stays bounded by
+ * 2 x max(buffer_bytes, largest record).
+ */
+#include "engine/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/crc32c.h"
+
+#define WAL_MAGIC 0x314C574Cu
+#define READ_CHUNK (1u << 20)
+#define BACKOFF_MIN_MS 10
+#define BACKOFF_MAX_MS 1000
+#define CLOSE_RETRY_MS 3000
+
+_Static_assert(WAL_HEADER_SIZE == 40, "record header is 40 bytes");
+
+/* ---- Little-endian helpers ------------------------------------------------ */
+static void put32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get32(const unsigned char *p) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static uint64_t get64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static uint16_t get16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+void wal_segment_name(uint64_t lsn, char *out) {
+    snprintf(out, 25, "%020" PRIu64 ".log", lsn);
+}
+
+/* Parses a segment file name; 1 and *lsn on success. */
+static int parse_segment_name(const char *name, uint64_t *lsn) {
+    if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0) return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9') return 0;
+        uint64_t d = (uint64_t)(name[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    *lsn = v;
+    return 1;
+}
+
+/* ---- Record check --------------------------------------------------------- */
+
+int wal_record_check(const void *buf, size_t len, uint64_t expect_lsn,
+                     wal_record *out, size_t *need, const char **why) {
+    const unsigned char *p = buf;
+    *why = NULL;
+    if (len < WAL_HEADER_SIZE) {
+        *need = WAL_HEADER_SIZE;
+        return 0;
+    }
+    if (get32(p) != WAL_MAGIC) {
+        *why = "bad magic";
+        return -1;
+    }
+    uint32_t plen = get32(p + 32);
+    uint16_t type = get16(p + 36);
+    if (get16(p + 38) != 0 || type != WAL_REC_COMMANDS) {
+        *why = "unknown record type";
+        return -1;
+    }
+    if (plen > WAL_MAX_PAYLOAD) {
+        *why = "payload length out of range";
+        return -1;
+    }
+    if (get64(p + 8) != expect_lsn) {
+        *why = "record LSN does not match its position";
+        return -1;
+    }
+    size_t total = WAL_HEADER_SIZE + (size_t)plen;
+    if (len < total) {
+        *need = total;
+        return 0;
+    }
+    uint32_t crc = crc32c(crc32c(0, p + WAL_HEADER_SIZE, plen), p + 8, WAL_HEADER_SIZE - 8);
+    if (crc != get32(p + 4)) {
+        *why = "checksum mismatch";
+        return -1;
+    }
+    out->lsn = expect_lsn;
+    out->end_lsn = expect_lsn + total;
+    out->commit_ts = get64(p + 16);
+    out->time_ms = (int64_t)get64(p + 24);
+    out->type = type;
+    out->payload = p + WAL_HEADER_SIZE;
+    out->len = plen;
+    return 1;
+}
+
+/* Builds a header for a payload whose crc32c (from 0) is pcrc. */
+static void header_build(unsigned char *h, uint64_t lsn, uint64_t ts, int64_t time_ms,
+                         uint32_t type, uint32_t len, uint32_t pcrc) {
+    put32(h, WAL_MAGIC);
+    put64(h + 8, lsn);
+    put64(h + 16, ts);
+    put64(h + 24, (uint64_t)time_ms);
+    put32(h + 32, len);
+    h[36] = (unsigned char)type;
+    h[37] = (unsigned char)(type >> 8);
+    h[38] = h[39] = 0;
+    put32(h + 4, crc32c(pcrc, h + 8, WAL_HEADER_SIZE - 8));
+}
+
+/* ---- Scanning -------------------------------------------------------------- */
+
+typedef struct seg_reader {
+    int fd;
+    uint64_t size;
+    unsigned char *buf;
+    size_t cap;
+    uint64_t base; /* file offset of buf[0] */
+    size_t len;
+} seg_reader;
+
+/* Bytes [off, off+n) of the file, or NULL if the file ends earlier (or a
+ * read fails: *err). Reads at most max(n, READ_CHUNK) at a time. */
+static const unsigned char *rd_get(seg_reader *r, uint64_t off, size_t n, int *err) {
+    if (off >= r->base && off + n <= r->base + r->len) return r->buf + (off - r->base);
+    if (off + n > r->size) return NULL;
+    size_t want = n > READ_CHUNK ? n : READ_CHUNK;
+    if (want > r->size - off) want = (size_t)(r->size - off);
+    if (want > r->cap) {
+        unsigned char *nb = realloc(r->buf, want);
+        if (!nb) {
+            *err = ENOMEM;
+            return NULL;
+        }
+        r->buf = nb;
+        r->cap = want;
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t k = pread(r->fd, r->buf + got, want - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            *err = errno;
+            return NULL;
+        }
+        if (k == 0) break;
+        got += (size_t)k;
+    }
+    r->base = off;
+    r->len = got;
+    return got >= n ? r->buf : NULL;
+}
+
+static int all_zero(seg_reader *r, uint64_t off) {
+    int err = 0;
+    while (off < r->size) {
+        size_t n = r->size - off > 4096 ? 4096 : (size_t)(r->size - off);
+        const unsigned char *p = rd_get(r, off, n, &err);
+        if (!p) return 0;
+        for (size_t i = 0; i < n; i++)
+            if (p[i]) return 0;
+        off += n;
+    }
+    return 1;
+}
+
+static void set_problem(wal_scan_result *res, const char *path, uint64_t off, uint64_t lsn,
+                        const char *fmt, const char *why) {
+    res->problem.found = 1;
+    snprintf(res->problem.file, sizeof(res->problem.file), "%s", path);
+    res->problem.offset = off;
+    res->problem.lsn = lsn;
+    snprintf(res->problem.why, sizeof(res->problem.why), fmt, why);
+}
+
+/* Scans one segment starting at LSN start. Returns LT_OK (problem in res),
+ * fn's value, or LT_IOERR. */
+static int scan_segment(const char *path, uint64_t start, uint64_t from_lsn,
+                        wal_record_fn *fn, void *ctx, wal_scan_result *res) {
+    seg_reader r = {.fd = open(path, O_RDONLY | O_CLOEXEC)};
+    if (r.fd < 0) {
+        res->sys_errno = errno;
+        return LT_IOERR;
+    }
+    struct stat st;
+    if (fstat(r.fd, &st) < 0) {
+        res->sys_errno = errno;
+        close(r.fd);
+        return LT_IOERR;
+    }
+    r.size = (uint64_t)st.st_size;
+    res->segments++;
+    snprintf(res->last_file, sizeof(res->last_file), "%s", path);
+    uint64_t off = 0;
+    int rc = LT_OK;
+    while (off < r.size) {
+        int err = 0;
+        size_t hn = r.size - off < WAL_HEADER_SIZE ? (size_t)(r.size - off) : WAL_HEADER_SIZE;
+        const unsigned char *p = rd_get(&r, off, hn, &err);
+        if (!p) {
+            res->sys_errno = err ? err : EIO;
+            rc = LT_IOERR;
+            break;
+        }
+        wal_record rec;
+        size_t need = 0;
+        const char *why;
+        int v = wal_record_check(p, hn, start + off, &rec, &need, &why);
+        if (v == 0 && need > WAL_HEADER_SIZE) {
+            if (off + need > r.size) {
+                set_problem(res, path, off, start + off, "%s",
+                            "torn record: the file ends inside its payload");
+                break;
+            }
+            p = rd_get(&r, off, need, &err);
+            if (!p) {
+                res->sys_errno = err ? err : EIO;
+                rc = LT_IOERR;
+                break;
+            }
+            v = wal_record_check(p, need, start + off, &rec, &need, &why);
+        }
+        if (v == 0) {
+            set_problem(res, path, off, start + off, "%s",
+                        "torn record: the file ends inside its header");
+            break;
+        }
+        if (v < 0) {
+            if (all_zero(&r, off))
+                set_problem(res, path, off, start + off, "%s", "zero-filled tail");
+            else
+                set_problem(res, path, off, start + off, "invalid record: %s", why);
+            break;
+        }
+        res->records++;
+        res->bytes += rec.end_lsn - rec.lsn;
+        res->end_lsn = rec.end_lsn;
+        off += rec.end_lsn - rec.lsn;
+        if (fn && rec.lsn >= from_lsn) {
+            res->replayed++;
+            rc = fn(ctx, &rec);
+            if (rc) break;
+        }
+    }
+    free(r.buf);
+    close(r.fd);
+    return rc;
+}
+
+typedef struct seg_list {
+    uint64_t *lsn;
+    int n;
+} seg_list;
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Segment start LSNs of dir, ascending. 0 or -errno (missing dir: empty). */
+static int list_segments(const char *dir, seg_list *out) {
+    out->lsn = NULL;
+    out->n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : -errno;
+    int cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        uint64_t lsn;
+        if (!parse_segment_name(de->d_name, &lsn)) continue;
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *n = realloc(out->lsn, sizeof(*n) * (size_t)cap);
+            if (!n) {
+                closedir(d);
+                return -ENOMEM;
+            }
+            out->lsn = n;
+        }
+        out->lsn[out->n++] = lsn;
+    }
+    closedir(d);
+    if (out->n > 1) qsort(out->lsn, (size_t)out->n, sizeof(uint64_t), cmp_u64);
+    return 0;
+}
+
+/* out must hold at least 26 bytes; a longer dir is cut (wal_open refuses
+ * such dirs, so only tools could meet it). */
+static void seg_path(char *out, size_t outlen, const char *dir, uint64_t lsn) {
+    size_t dl = strnlen(dir, outlen - 26);
+    memcpy(out, dir, dl);
+    out[dl] = '/';
+    wal_segment_name(lsn, out + dl + 1);
+}
+
+int wal_scan(const char *waldir, uint64_t from_lsn, wal_record_fn *fn, void *ctx,
+             wal_scan_result *res) {
+    memset(res, 0, sizeof(*res));
+    seg_list sl;
+    int e = list_segments(waldir, &sl);
+    if (e < 0) {
+        res->sys_errno = -e;
+        return LT_IOERR;
+    }
+    int rc = LT_OK;
+    if (sl.n) res->start_lsn = res->end_lsn = sl.lsn[0];
+    for (int i = 0; i < sl.n; i++) {
+        char path[PATH_MAX];
+        seg_path(path, sizeof(path), waldir, sl.lsn[i]);
+        if (sl.lsn[i] != res->end_lsn) {
+            char why[160];
+            snprintf(why, sizeof(why), "gap: segment starts at %" PRIu64 ", expected %" PRIu64,
+                     sl.lsn[i], res->end_lsn);
+            set_problem(res, path, 0, res->end_lsn, "%s", why);
+            res->problem.later_segments = sl.n - i - 1;
+            /* The gapped segment itself is dropped by the repair too. */
+            res->problem.later_segments++;
+            res->problem.offset = UINT64_MAX;
+            break;
+        }
+        rc = scan_segment(path, sl.lsn[i], from_lsn, fn, ctx, res);
+        if (rc != LT_OK) break;
+        if (res->problem.found) {
+            res->problem.later_segments = sl.n - i - 1;
+            break;
+        }
+    }
+    free(sl.lsn);
+    return rc;
+}
+
+int wal_scan_file(const char *path, wal_record_fn *fn, void *ctx, wal_scan_result *res) {
+    memset(res, 0, sizeof(*res));
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    uint64_t start;
+    if (!parse_segment_name(base, &start)) {
+        set_problem(res, path, 0, 0, "%s", "not a WAL segment name (NNNNNNNNNNNNNNNNNNNN.log)");
+        return LT_OK;
+    }
+    res->start_lsn = res->end_lsn = start;
+    return scan_segment(path, start, 0, fn, ctx, res);
+}
+
+static int fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+int wal_repair(const char *waldir, const wal_scan_result *res) {
+    if (!res->problem.found) return LT_OK;
+    const char *base = strrchr(res->problem.file, '/');
+    uint64_t pstart;
+    if (!parse_segment_name(base ? base + 1 : res->problem.file, &pstart)) return LT_INVAL;
+    seg_list sl;
+    if (list_segments(waldir, &sl) < 0) return LT_IOERR;
+    int rc = LT_OK;
+    for (int i = 0; i < sl.n && rc == LT_OK; i++) {
+        if (sl.lsn[i] < pstart) continue;
+        char path[PATH_MAX];
+        seg_path(path, sizeof(path), waldir, sl.lsn[i]);
+        if (sl.lsn[i] == pstart && res->problem.offset != UINT64_MAX) {
+            /* The problem's own segment: keep what precedes the record. */
+            int fd = open(path, O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ftruncate(fd, (off_t)res->problem.offset) < 0 || fsync(fd) < 0)
+                rc = LT_IOERR;
+            if (fd >= 0) close(fd);
+        } else {
+            /* After the problem (or a segment that does not follow on). */
+            char to[PATH_MAX + 8];
+            snprintf(to, sizeof(to), "%s.broken", path);
+            if (rename(path, to) < 0) rc = LT_IOERR;
+        }
+    }
+    free(sl.lsn);
+    if (rc == LT_OK && fsync_dir(waldir) < 0) rc = LT_IOERR;
+    return rc;
+}
+
+/* ---- The log ---------------------------------------------------------------- */
+
+typedef struct wal_buf {
+    unsigned char *p;
+    size_t len, cap;
+    size_t done;    /* flushing: bytes already written */
+    uint64_t lsn;   /* LSN of p[0] */
+    uint64_t nrec;  /* records in it */
+} wal_buf;
+
+struct wal {
+    char dir[PATH_MAX];
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;  /* the writer waits here */
+    pthread_cond_t space_cond; /* appenders wait here */
+    pthread_mutex_t cb_lock;   /* held while on_durable runs */
+    void (*on_durable)(void *ctx, uint64_t durable_lsn);
+    void *cb_ctx;
+
+    /* under lock */
+    wal_buf active;
+    size_t buf_bytes;
+    uint64_t appended, write_req, written, durable;
+    int policy, fault, err, stop, waiters;
+    uint64_t segment_bytes;
+    wal_stats stats;
+
+    /* writer thread only */
+    wal_buf flushing;
+    int fd;               /* current segment, -1 before the first write */
+    uint64_t seg_start;   /* LSN of the current segment */
+    uint64_t seg_len;     /* its valid length */
+    int seg_dirty;        /* written since its last fsync */
+    uint64_t unsynced_records;
+    int64_t last_fsync_ms;
+    int backoff_ms;
+    int64_t retry_at_ms;
+    pthread_t thread;
+};
+
+static void abs_deadline(struct timespec *ts, int64_t at_ms) {
+    /* work_cond uses CLOCK_MONOTONIC (see wal_open). */
+    ts->tv_sec = at_ms / 1000;
+    ts->tv_nsec = (at_ms % 1000) * 1000000;
+}
+
+static int64_t mono_ms(void) { return (int64_t)(lt_monotonic_us() / 1000); }
+
+/* Syscall layer: -errno. Fault injection applies here. */
+static int do_pwrite(wal *w, int fd, const void *p, size_t n, uint64_t off) {
+    if (__atomic_load_n(&w->fault, __ATOMIC_RELAXED) == WAL_FAULT_WRITE) return -ENOSPC;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t k = pwrite(fd, (const char *)p + done, n - done, (off_t)(off + done));
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -errno;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+static int do_fsync(wal *w, int fd) {
+    if (__atomic_load_n(&w->fault, __ATOMIC_RELAXED) == WAL_FAULT_FSYNC) return -ENOSPC;
+    return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+/* Creates the segment starting at lsn: create, fsync it, fsync the dir. */
+static int segment_create(wal *w, uint64_t lsn) {
+    char path[PATH_MAX];
+    seg_path(path, sizeof(path), w->dir, lsn);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a failed earlier attempt at the same LSN: empty it. */
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    }
+    if (fd < 0) return -errno;
+    int r = do_fsync(w, fd);
+    if (r == 0) r = fsync_dir(w->dir);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    w->fd = fd;
+    w->seg_start = lsn;
+    w->seg_len = 0;
+    w->seg_dirty = 0;
+    __atomic_add_fetch(&w->stats.segments_created, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* Writes flushing[done..len), rotating segments at record boundaries.
+ * 0 or -errno (done says how far it got; retry continues from there). */
+static int write_flushing(wal *w, uint64_t segment_bytes, int policy) {
+    wal_buf *b = &w->flushing;
+    while (b->done < b->len) {
+        uint64_t lsn = b->lsn + b->done;
+        if (w->fd < 0) {
+            int r = segment_create(w, lsn);
+            if (r < 0) return r;
+        }
+        ASSERT(w->seg_start + w->seg_len == lsn);
+        /* Take whole records while they fit in the segment (at least one). */
+        size_t run = 0;
+        while (b->done + run < b->len) {
+            const unsigned char *h = b->p + b->done + run;
+            size_t rl = WAL_HEADER_SIZE + get32(h + 32);
+            ASSERT(get32(h) == WAL_MAGIC && b->done + run + rl <= b->len);
+            if ((w->seg_len + run > 0) && w->seg_len + run + rl > segment_bytes) break;
+            run += rl;
+        }
+        if (run == 0) {
+            /* Segment full: leave it synced (under every policy: a durable
+             * LSN covers all earlier segments) and start the next. */
+            if (w->seg_dirty) {
+                int r = do_fsync(w, w->fd);
+                if (r < 0) return r;
+                w->seg_dirty = 0;
+            }
+            close(w->fd);
+            w->fd = -1;
+            continue;
+        }
+        int r = do_pwrite(w, w->fd, b->p + b->done, run, w->seg_len);
+        if (r < 0) {
+            /* Drop any partial bytes so the retry rewrites from a record
+             * boundary (best effort: recovery would cut them anyway). */
+            if (ftruncate(w->fd, (off_t)w->seg_len) < 0) { /* retried later */ }
+            return r;
+        }
+        w->seg_len += run;
+        w->seg_dirty = 1;
+        b->done += run;
+    }
+    return 0;
+}
+
+static void release_flushing(wal *w) {
+    wal_buf *b = &w->flushing;
+    b->len = b->done = 0;
+    b->nrec = 0;
+    if (b->cap > w->buf_bytes) {
+        /* Shrink after an oversized record. */
+        unsigned char *p = realloc(b->p, w->buf_bytes);
+        if (p) {
+            b->p = p;
+            b->cap = w->buf_bytes;
+        }
+    }
+}
+
+static void *writer_main(void *arg) {
+    wal *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        int64_t now = mono_ms();
+        int policy = w->policy;
+        int pending = w->flushing.len > w->flushing.done; /* left by an error */
+        int want_write = pending ||
+            (w->active.len > 0 &&
+             (w->write_req > w->written || w->active.len >= w->buf_bytes / 2 || w->waiters ||
+              w->stop));
+        int want_sync = w->written > w->durable &&
+            (policy == WAL_FSYNC_ALWAYS || w->stop ||
+             (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
+        if (w->err && now < w->retry_at_ms && (want_write || want_sync)) {
+            struct timespec ts;
+            abs_deadline(&ts, w->retry_at_ms);
+            pthread_cond_timedwait(&w->work_cond, &w->lock, &ts);
+            continue;
+        }
+        if (!want_write && !want_sync) {
+            if (w->stop) break;
+            if (policy == WAL_FSYNC_EVERYSEC && w->written > w->durable) {
+                struct timespec ts;
+                abs_deadline(&ts, w->last_fsync_ms + 1000);
+                pthread_cond_timedwait(&w->work_cond, &w->lock, &ts);
+            } else {
+                pthread_cond_wait(&w->work_cond, &w->lock);
+            }
+            continue;
+        }
+        if (want_write && !pending && w->active.len > 0) {
+            wal_buf t = w->flushing;
+            w->flushing = w->active;
+            w->active = t;
+            w->active.len = w->active.done = 0;
+            w->active.nrec = 0;
+            w->active.lsn = w->appended;
+            pthread_cond_broadcast(&w->space_cond);
+        }
+        uint64_t segment_bytes = w->segment_bytes;
+        int sync_now = policy == WAL_FSYNC_ALWAYS || w->stop ||
+                       (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000);
+        pthread_mutex_unlock(&w->lock);
+
+        int r = 0;
+        uint64_t written_to = 0, nrec = 0;
+        if (w->flushing.len > w->flushing.done) {
+            r = write_flushing(w, segment_bytes, policy);
+            if (r == 0) {
+                written_to = w->flushing.lsn + w->flushing.len;
+                nrec = w->flushing.nrec;
+                release_flushing(w);
+            }
+        }
+        if (r == 0) w->unsynced_records += nrec;
+        int synced = 0;
+        if (r == 0 && sync_now && w->fd >= 0 && w->seg_dirty) {
+            r = do_fsync(w, w->fd);
+            if (r == 0) {
+                w->seg_dirty = 0;
+                synced = 1;
+            }
+        } else if (r == 0 && sync_now) {
+            synced = 1; /* nothing dirty: everything written is on disk */
+        }
+
+        pthread_mutex_lock(&w->lock);
+        uint64_t new_durable = 0;
+        if (written_to) w->written = written_to;
+        if (synced) {
+            w->last_fsync_ms = mono_ms();
+            if (w->written > w->durable) {
+                w->stats.fsyncs++;
+                w->stats.synced_records += w->unsynced_records;
+                w->unsynced_records = 0;
+                w->durable = w->written;
+                new_durable = w->durable;
+            }
+        }
+        if (r < 0) {
+            if (!w->err) w->backoff_ms = BACKOFF_MIN_MS;
+            else if ((w->backoff_ms *= 2) > BACKOFF_MAX_MS) w->backoff_ms = BACKOFF_MAX_MS;
+            w->err = -r;
+            w->stats.write_errors++;
+            w->retry_at_ms = mono_ms() + w->backoff_ms;
+        } else if (written_to || synced) {
+            w->err = 0;
+        }
+        pthread_cond_broadcast(&w->space_cond);
+        if (new_durable && w->on_durable) {
+            pthread_mutex_unlock(&w->lock);
+            pthread_mutex_lock(&w->cb_lock);
+            if (w->on_durable) w->on_durable(w->cb_ctx, new_durable);
+            pthread_mutex_unlock(&w->cb_lock);
+            pthread_mutex_lock(&w->lock);
+        }
+        if (w->stop && r < 0 && mono_ms() > w->retry_at_ms + CLOSE_RETRY_MS) break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
+               const struct iovec *iov, int iovcnt, uint64_t *end_lsn) {
+    size_t len = 0;
+    uint32_t pcrc = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        if (iov[i].iov_len > WAL_MAX_PAYLOAD - len) return LT_INVAL;
+        len += iov[i].iov_len;
+        pcrc = crc32c(pcrc, iov[i].iov_base, iov[i].iov_len);
+    }
+    size_t rl = WAL_HEADER_SIZE + len;
+    pthread_mutex_lock(&w->lock);
+    while (w->active.cap - w->active.len < rl) {
+        if (rl > w->active.cap && w->active.len == 0) {
+            unsigned char *p = realloc(w->active.p, rl);
+            if (!p) abort(); /* cannot make progress without memory */
+            w->active.p = p;
+            w->active.cap = rl;
+            break;
+        }
+        w->waiters++;
+        pthread_cond_signal(&w->work_cond);
+        pthread_cond_wait(&w->space_cond, &w->lock);
+        w->waiters--;
+    }
+    uint64_t lsn = w->appended;
+    ASSERT(w->active.lsn + w->active.len == lsn);
+    unsigned char *h = w->active.p + w->active.len;
+    header_build(h, lsn, commit_ts, time_ms, type, (uint32_t)len, pcrc);
+    size_t off = WAL_HEADER_SIZE;
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(h + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+    }
+    w->active.len += rl;
+    w->active.nrec++;
+    w->appended = lsn + rl;
+    w->stats.records++;
+    if (w->active.len >= w->buf_bytes / 2) pthread_cond_signal(&w->work_cond);
+    *end_lsn = w->appended;
+    pthread_mutex_unlock(&w->lock);
+    return LT_OK;
+}
+
+void wal_request_write(wal *w, uint64_t lsn) {
+    pthread_mutex_lock(&w->lock);
+    if (lsn > w->write_req) {
+        w->write_req = lsn;
+        pthread_cond_signal(&w->work_cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+#define LOCKED_GET(w, expr)                                                  \
+    do {                                                                     \
+        pthread_mutex_lock(&(w)->lock);                                      \
+        __typeof__(expr) _v = (expr);                                        \
+        pthread_mutex_unlock(&(w)->lock);                                    \
+        return _v;                                                           \
+    } while (0)
+
+uint64_t wal_appended_lsn(wal *w) { LOCKED_GET(w, w->appended); }
+uint64_t wal_written_lsn(wal *w) { LOCKED_GET(w, w->written); }
+uint64_t wal_durable_lsn(wal *w) { LOCKED_GET(w, w->durable); }
+int wal_error(wal *w) { LOCKED_GET(w, w->err); }
+
+void wal_set_fsync_policy(wal *w, int policy) {
+    pthread_mutex_lock(&w->lock);
+    w->policy = policy;
+    pthread_cond_signal(&w->work_cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_set_segment_bytes(wal *w, uint64_t bytes) {
+    pthread_mutex_lock(&w->lock);
+    w->segment_bytes = bytes < WAL_MIN_SEGMENT_BYTES ? WAL_MIN_SEGMENT_BYTES : bytes;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_set_fault(wal *w, int fault) {
+    pthread_mutex_lock(&w->lock);
+    __atomic_store_n(&w->fault, fault, __ATOMIC_RELAXED);
+    if (fault == WAL_FAULT_NONE) w->retry_at_ms = 0; /* retry now */
+    pthread_cond_signal(&w->work_cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_get_stats(wal *w, wal_stats *st) {
+    pthread_mutex_lock(&w->lock);
+    *st = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int mkdir_p(const char *dir) {
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) < 0) {
+        if (errno != EEXIST) return -errno;
+        return 0;
+    }
+    /* New directory: make its entry durable in the parent. */
+    char *slash = strrchr(tmp, '/');
+    if (slash && slash != tmp) {
+        *slash = '\0';
+        fsync_dir(tmp);
+    } else if (!slash) {
+        fsync_dir(".");
+    }
+    return 0;
+}
+
+int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_result *res,
+             wal **out) {
+    *out = NULL;
+    memset(res, 0, sizeof(*res));
+    if (!cfg->dir || strlen(cfg->dir) >= PATH_MAX - 32) return LT_INVAL;
+    int e = mkdir_p(cfg->dir);
+    if (e < 0) {
+        res->sys_errno = -e;
+        return LT_IOERR;
+    }
+    int rc = wal_scan(cfg->dir, cfg->replay_from, replay, ctx, res);
+    if (rc != LT_OK) return rc;
+    if (res->problem.found) {
+        wal_problem keep = res->problem;
+        if (wal_repair(cfg->dir, res) != LT_OK) {
+            res->sys_errno = errno;
+            return LT_IOERR;
+        }
+        res->problem = keep;
+    }
+    wal *w = calloc(1, sizeof(*w));
+    if (!w) return LT_NOMEM;
+    snprintf(w->dir, sizeof(w->dir), "%s", cfg->dir);
+    w->buf_bytes = cfg->buffer_bytes ? cfg->buffer_bytes : WAL_DEFAULT_BUFFER_BYTES;
+    if (w->buf_bytes < 4096) w->buf_bytes = 4096;
+    w->active.p = malloc(w->buf_bytes);
+    w->flushing.p = malloc(w->buf_bytes);
+    if (!w->active.p || !w->flushing.p) {
+        free(w->active.p);
+        free(w->flushing.p);
+        free(w);
+        return LT_NOMEM;
+    }
+    w->active.cap = w->flushing.cap = w->buf_bytes;
+    w->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : WAL_DEFAULT_SEGMENT_BYTES;
+    if (w->segment_bytes < WAL_MIN_SEGMENT_BYTES) w->segment_bytes = WAL_MIN_SEGMENT_BYTES;
+    w->policy = cfg->fsync_policy;
+    w->on_durable = cfg->on_durable;
+    w->cb_ctx = cfg->cb_ctx;
+    w->appended = w->write_req = w->written = w->durable = res->end_lsn;
+    w->active.lsn = w->flushing.lsn = res->end_lsn;
+    w->stats.start_lsn = res->start_lsn;
+    w->fd = -1;
+    w->last_fsync_ms = mono_ms();
+    if (res->segments > 0) {
+        /* Append to the last kept segment, after its last valid record. */
+        const char *path = res->last_file;
+        uint64_t start;
+        const char *base = strrchr(path, '/');
+        if (parse_segment_name(base ? base + 1 : path, &start)) {
+            w->fd = open(path, O_WRONLY | O_CLOEXEC);
+            if (w->fd < 0) {
+                res->sys_errno = errno;
+                free(w->active.p);
+                free(w->flushing.p);
+                free(w);
+                return LT_IOERR;
+            }
+            w->seg_start = start;
+            w->seg_len = res->end_lsn - start;
+        }
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->cb_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->work_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&w->space_cond, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        if (w->fd >= 0) close(w->fd);
+        free(w->active.p);
+        free(w->flushing.p);
+        free(w);
+        return LT_NOMEM;
+    }
+    *out = w;
+    return LT_OK;
+}
+
+void wal_close(wal *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = 1;
+    w->write_req = w->appended;
+    pthread_cond_signal(&w->work_cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    if (w->fd >= 0) close(w->fd);
+    pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->cb_lock);
+    pthread_cond_destroy(&w->work_cond);
+    pthread_cond_destroy(&w->space_cond);
+    free(w->active.p);
+    free(w->flushing.p);
+    free(w);
+}

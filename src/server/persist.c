@@ -1,0 +1,507 @@
+/*
+ * persist: see persist.h for the contract.
+ *
+ * Record payload (WAL type WAL_REC_COMMANDS): one or more RESP multibulk
+ * commands, run in order on replay in the stream's current database; the
+ * first record after start-up (and after persist_reset_stream_db, for a
+ * snapshot's position) starts with SELECT, so a replay may begin at any
+ * such record. A record's time_ms is the committing transaction's clock:
+ * replay runs each record with that clock (ks_txn_set_thread_clock), so
+ * expiry decisions come out as they did originally (Redis does not expire
+ * keys while loading for the same reason).
+ */
+#include "server/persist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/util.h"
+#include "engine/keyspace.h"
+#include "engine/wal.h"
+#include "server/commands.h"
+#include "server/dispatch.h"
+#include "server/log.h"
+#include "server/reply.h"
+#include "server/resp.h"
+#include "server/server.h"
+#include "server/worker.h"
+
+#define PERSIST_WAL_DIR "wal"
+#define REPLAY_ERRORS_LOGGED 10
+
+/* Growable byte buffer (thread-local scratch; grows to the largest
+ * command seen on the thread, shrunk back when over 1 MiB). */
+typedef struct bytes {
+    char *p;
+    size_t len, cap;
+} bytes;
+
+static void bytes_reserve(bytes *b, size_t more) {
+    if (b->cap - b->len >= more) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < more) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) abort();
+    b->p = p;
+    b->cap = cap;
+}
+
+static void bytes_add(bytes *b, const void *p, size_t n) {
+    bytes_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static void bytes_trim(bytes *b) {
+    b->len = 0;
+    if (b->cap > (1u << 20)) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+}
+
+/* Writes "<c><n>\r\n" at p (room for 24 bytes); returns its length.
+ * Hand-rolled: this runs for every write command. */
+static size_t len_line(char *p, char c, size_t n) {
+    char tmp[24];
+    size_t k = 0;
+    do {
+        tmp[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    size_t len = 0;
+    p[len++] = c;
+    while (k) p[len++] = tmp[--k];
+    p[len++] = '\r';
+    p[len++] = '\n';
+    return len;
+}
+
+/* Appends "*argc\r\n" then "$len\r\narg\r\n" for each argument. */
+static void bytes_add_multibulk(bytes *b, int argc, const resp_arg *argv) {
+    size_t need = 24;
+    for (int i = 0; i < argc; i++) need += 26 + argv[i].len;
+    bytes_reserve(b, need);
+    char *p = b->p + b->len;
+    p += len_line(p, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        p += len_line(p, '$', argv[i].len);
+        memcpy(p, argv[i].ptr, argv[i].len);
+        p += argv[i].len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    b->len = (size_t)(p - b->p);
+}
+
+/* Per-thread state of the command being run. */
+typedef struct persist_cmd {
+    int registered; /* buffers freed at thread exit (thread_key) */
+    client *c;
+    int rewritten; /* payload holds the rewritten commands */
+    int logged;    /* a record was appended for this command */
+    bytes payload;
+    bytes aux;     /* expiry DELs (may happen inside a command) */
+} persist_cmd;
+
+static __thread persist_cmd cur;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_free(void *p) {
+    persist_cmd *pc = p;
+    free(pc->payload.p);
+    free(pc->aux.p);
+    pc->payload = pc->aux = (bytes){0};
+}
+
+static void thread_key_make(void) { pthread_key_create(&thread_key, thread_free); }
+
+/* The scratch buffers of this thread are freed when it exits. */
+static void thread_register(void) {
+    if (cur.registered) return;
+    pthread_once(&thread_key_once, thread_key_make);
+    pthread_setspecific(thread_key, &cur);
+    cur.registered = 1;
+}
+
+static struct {
+    wal *wal;
+    int replaying;
+    pthread_mutex_t lock; /* stream_db + append order */
+    int stream_db;        /* db of the stream after the last record, -1 */
+    uint64_t durable;     /* atomic mirror of the WAL's durable LSN */
+    uint64_t changes;     /* atomic */
+    pthread_mutex_t wake_lock;
+    int wakeups;          /* workers may be woken (under wake_lock) */
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .stream_db = -1,
+       .wake_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Appends payload (commands for database db) as one record. Returns its
+ * end LSN, 0 if not logged. */
+static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t time_ms) {
+    char sel[64];
+    struct iovec iov[2];
+    int n = 0;
+    uint64_t end = 0;
+    pthread_mutex_lock(&P.lock);
+    if (db != P.stream_db) {
+        char num[24];
+        int nl = snprintf(num, sizeof(num), "%d", db);
+        int sl = snprintf(sel, sizeof(sel), "*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n", nl, num);
+        iov[n].iov_base = sel;
+        iov[n++].iov_len = (size_t)sl;
+    }
+    iov[n].iov_base = payload->p;
+    iov[n++].iov_len = payload->len;
+    if (wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS, iov, n, &end) == LT_OK)
+        P.stream_db = db;
+    else
+        end = 0; /* larger than a record may be: cannot happen below 2 GiB */
+    pthread_mutex_unlock(&P.lock);
+    return end;
+}
+
+/* Notes that this thread appended up to end: the worker asks the writer
+ * for it before waiting; the client's output waits for it (always). */
+static void note_appended(client *c, uint64_t end) {
+    if (!end) return;
+    worker *w = worker_current();
+    if (w) {
+        if (end > w->wal_turn_max) w->wal_turn_max = end;
+    } else {
+        wal_request_write(P.wal, end);
+    }
+    if (c && end > c->wal_lsn) c->wal_lsn = end;
+}
+
+/* ---- Engine hooks ---------------------------------------------------------- */
+
+static void hook_commit(void *ctx, ks_txn *txn) {
+    (void)ctx;
+    if (P.replaying) return;
+    __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
+    client *c = cur.c;
+    if (!c || cur.logged) {
+        if (!c) {
+            static int warned;
+            if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+                serverLog(LL_WARNING, "WAL: a write outside any command was not logged");
+        }
+        return;
+    }
+    thread_register();
+    if (!cur.rewritten) {
+        cur.payload.len = 0;
+        bytes_add_multibulk(&cur.payload, c->argc, c->argv);
+    }
+    cur.logged = 1;
+    uint64_t end = log_commands(c->db, &cur.payload, ks_txn_ts(txn), txn->now_ms);
+    note_appended(c, end);
+}
+
+static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
+    (void)ctx;
+    if (P.replaying) return;
+    size_t klen;
+    const char *key = ks_entry_key(e, &klen);
+    resp_arg argv[2] = {{(char *)"DEL", 3}, {(char *)key, klen}};
+    thread_register();
+    cur.aux.len = 0;
+    bytes_add_multibulk(&cur.aux, 2, argv);
+    uint64_t end = log_commands((int)dbid, &cur.aux, ts, lt_mstime());
+    __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
+    /* The DEL of an expired key needs no reply held: replayed without it
+     * the key is expired all the same. */
+    note_appended(NULL, end);
+    bytes_trim(&cur.aux);
+}
+
+/* ---- Rewrites ---------------------------------------------------------------- */
+
+void persist_rewrite(client *c, int argc, const resp_arg *argv) {
+    if (!P.wal || P.replaying || cur.c != c) return;
+    thread_register();
+    cur.payload.len = 0;
+    cur.rewritten = 1;
+    bytes_add_multibulk(&cur.payload, argc, argv);
+}
+
+void persist_rewrite_add(client *c, int argc, const resp_arg *argv) {
+    if (!P.wal || P.replaying || cur.c != c) return;
+    thread_register();
+    if (!cur.rewritten) {
+        cur.payload.len = 0;
+        bytes_add_multibulk(&cur.payload, c->argc, c->argv);
+        cur.rewritten = 1;
+    }
+    bytes_add_multibulk(&cur.payload, argc, argv);
+}
+
+void persist_rewrite_strs(client *c, int argc, const char *const *argv) {
+    resp_arg a[16];
+    ASSERT(argc <= 16);
+    for (int i = 0; i < argc; i++) {
+        a[i].ptr = (char *)argv[i];
+        a[i].len = strlen(argv[i]);
+    }
+    persist_rewrite(c, argc, a);
+}
+
+/* ---- Around commands ------------------------------------------------------- */
+
+int persist_reject(client *c, const command *cmd) {
+    if (!P.wal) return 0;
+    if (!(cmd->flags & CMD_WRITE) && strcmp(cmd->name, "ping") != 0) return 0;
+    int err = wal_error(P.wal);
+    if (!err) return 0;
+    addReplyErrorFormat(c, "MISCONF Errors writing to the AOF file: %s", strerror(err));
+    return 1;
+}
+
+void persist_command_begin(client *c) {
+    cur.c = c;
+    cur.rewritten = 0;
+    cur.logged = 0;
+}
+
+static void hold(client *c) {
+    worker *w = c->owner;
+    c->flags |= CLIENT_WAL_HOLD;
+    c->hnext = w->wal_held;
+    w->wal_held = c;
+}
+
+void persist_command_end(client *c) {
+    cur.c = NULL;
+    if (cur.rewritten || cur.payload.cap > (1u << 20)) bytes_trim(&cur.payload);
+    cur.rewritten = 0;
+    if (!cur.logged) return;
+    cur.logged = 0;
+    if (server.appendfsync != WAL_FSYNC_ALWAYS || (c->flags & CLIENT_WAL_HOLD)) return;
+    if (c->wal_lsn > __atomic_load_n(&P.durable, __ATOMIC_ACQUIRE)) hold(c);
+}
+
+/* Releases held clients whose records are durable; recomputes the
+ * smallest LSN still awaited (0 when none). */
+static void release_held(worker *w) {
+    uint64_t durable = __atomic_load_n(&P.durable, __ATOMIC_SEQ_CST);
+    uint64_t min = 0;
+    client **pp = &w->wal_held;
+    while (*pp) {
+        client *c = *pp;
+        if (c->wal_lsn <= durable) {
+            *pp = c->hnext;
+            c->hnext = NULL;
+            c->flags &= ~CLIENT_WAL_HOLD;
+            client_queue_write(c);
+        } else {
+            if (!min || c->wal_lsn < min) min = c->wal_lsn;
+            pp = &c->hnext;
+        }
+    }
+    __atomic_store_n(&w->wal_wait_min, min, __ATOMIC_SEQ_CST);
+}
+
+void persist_before_wait(worker *w) {
+    if (!P.wal) return;
+    if (w->wal_turn_max > w->wal_requested) {
+        w->wal_requested = w->wal_turn_max;
+        wal_request_write(P.wal, w->wal_turn_max);
+    }
+    if (!w->wal_held) return;
+    /* Publish what we wait for, then look at durable again: either we see
+     * the writer's new durable LSN, or it sees our wal_wait_min and wakes
+     * us (both sides are sequentially consistent). */
+    release_held(w);
+    if (w->wal_held) release_held(w);
+}
+
+void persist_on_wakeup(worker *w) {
+    if (w->wal_held) release_held(w);
+}
+
+/* WAL writer thread: durable LSN advanced. */
+static void on_durable(void *ctx, uint64_t durable) {
+    (void)ctx;
+    __atomic_store_n(&P.durable, durable, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&P.wake_lock);
+    if (P.wakeups) {
+        for (int i = 0; i < server.nworkers; i++) {
+            worker *w = server.workers[i];
+            uint64_t min = __atomic_load_n(&w->wal_wait_min, __ATOMIC_SEQ_CST);
+            if (min && min <= durable) ev_loop_wakeup(w->loop);
+        }
+    }
+    pthread_mutex_unlock(&P.wake_lock);
+}
+
+/* ---- Recovery -------------------------------------------------------------- */
+
+typedef struct replay_state {
+    client *c;
+    worker *w;
+    bytes copy;
+    uint64_t commands, errors;
+} replay_state;
+
+static int replay_record(void *ctx, const wal_record *r) {
+    replay_state *st = ctx;
+    client *c = st->c;
+    /* The parser works in place: give it a private copy. */
+    st->copy.len = 0;
+    bytes_add(&st->copy, r->payload, r->len);
+    ks_txn_set_thread_clock(r->time_ms > 0 ? r->time_ms : 1);
+    size_t pos = 0;
+    while (pos < st->copy.len) {
+        size_t used = 0;
+        int rc = resp_parse(&c->parser, st->copy.p + pos, st->copy.len - pos, &used);
+        if (rc != RESP_COMMAND) {
+            serverLog(LL_WARNING, "WAL record at LSN %llu: unparsable payload, skipped",
+                      (unsigned long long)r->lsn);
+            resp_parser_reset(&c->parser);
+            st->errors++;
+            break;
+        }
+        pos += used;
+        if (c->parser.argc > 0) {
+            c->argc = c->parser.argc;
+            c->argv = c->parser.argv;
+            dispatch_command(c);
+            st->commands++;
+            if (c->error_in_reply && ++st->errors <= REPLAY_ERRORS_LOGGED)
+                serverLog(LL_WARNING, "WAL record at LSN %llu: command '%.*s' failed on replay",
+                          (unsigned long long)r->lsn, (int)(c->argv[0].len < 64 ? c->argv[0].len : 64),
+                          c->argv[0].ptr);
+            c->argc = 0;
+            c->argv = NULL;
+        }
+        resp_parser_reset(&c->parser);
+    }
+    ks_txn_set_thread_clock(0);
+    return 0;
+}
+
+static int replay_client_init(replay_state *st) {
+    st->w = calloc(1, sizeof(worker));
+    st->c = calloc(1, sizeof(client));
+    if (!st->w || !st->c) return -1;
+    st->w->cmdstats = calloc((size_t)commands_total(), sizeof(cmd_stat));
+    if (!st->w->cmdstats) return -1;
+    st->w->now_ms = mstime();
+    st->c->owner = st->w;
+    st->c->flags = CLIENT_AUTHENTICATED | CLIENT_REPLY_OFF;
+    st->c->resp = 2;
+    st->c->conn.fd = -1;
+    resp_parser_init(&st->c->parser, server.proto_max_bulk_len);
+    return 0;
+}
+
+static void replay_client_free(replay_state *st) {
+    if (st->c) resp_parser_free(&st->c->parser);
+    if (st->w) free(st->w->cmdstats);
+    free(st->c);
+    free(st->w);
+    free(st->copy.p);
+}
+
+int persist_open(void) {
+    if (!server.appendonly) return 0;
+    static const ks_hooks hooks = {.commit = hook_commit, .expired = hook_expired};
+    replay_state st = {0};
+    if (replay_client_init(&st) < 0) {
+        replay_client_free(&st);
+        serverLog(LL_WARNING, "Out of memory starting the WAL replay");
+        return -1;
+    }
+    wal_config cfg = {
+        .dir = PERSIST_WAL_DIR,
+        .segment_bytes = (uint64_t)server.wal_segment_size,
+        .buffer_bytes = WAL_DEFAULT_BUFFER_BYTES,
+        .fsync_policy = server.appendfsync,
+        .replay_from = 0,
+        .on_durable = on_durable,
+    };
+    wal_scan_result res;
+    P.replaying = 1;
+    int64_t t0 = monotonic_us();
+    int rc = wal_open(&cfg, replay_record, &st, &res, &P.wal);
+    int64_t dt = monotonic_us() - t0;
+    P.replaying = 0;
+    replay_client_free(&st);
+    if (rc != LT_OK) {
+        serverLog(LL_WARNING, "Cannot open the WAL in %s/%s: %s%s%s", server.dir, PERSIST_WAL_DIR,
+                  lt_strerror(rc), rc == LT_IOERR ? ": " : "",
+                  rc == LT_IOERR ? strerror(res.sys_errno) : "");
+        return -1;
+    }
+    if (res.problem.found) {
+        serverLog(LL_WARNING,
+                  "WAL: bad record in %s at offset %llu (LSN %llu): %s. Kept everything before "
+                  "it; truncated the file there%s.",
+                  res.problem.file,
+                  (unsigned long long)(res.problem.offset == UINT64_MAX ? 0 : res.problem.offset),
+                  (unsigned long long)res.problem.lsn, res.problem.why,
+                  res.problem.later_segments ? " and renamed later segments to *.broken" : "");
+    }
+    serverLog(LL_NOTICE,
+              "WAL loaded: %llu records (%llu commands, %llu bytes) from %d segment(s) in %.3f "
+              "seconds; appending at offset %llu",
+              (unsigned long long)res.replayed, (unsigned long long)st.commands,
+              (unsigned long long)res.bytes, res.segments, (double)dt / 1e6,
+              (unsigned long long)res.end_lsn);
+    if (st.errors)
+        serverLog(LL_WARNING, "WAL replay: %llu command(s) failed", (unsigned long long)st.errors);
+    __atomic_store_n(&P.durable, res.end_lsn, __ATOMIC_SEQ_CST);
+    ks_set_hooks(server.db, &hooks);
+    return 0;
+}
+
+void persist_workers_started(void) {
+    pthread_mutex_lock(&P.wake_lock);
+    P.wakeups = 1;
+    pthread_mutex_unlock(&P.wake_lock);
+}
+
+void persist_workers_stopping(void) {
+    pthread_mutex_lock(&P.wake_lock);
+    P.wakeups = 0;
+    pthread_mutex_unlock(&P.wake_lock);
+}
+
+void persist_close(void) {
+    if (!P.wal) return;
+    wal_close(P.wal);
+    P.wal = NULL;
+}
+
+void persist_apply_config(void) {
+    if (!P.wal) return;
+    wal_set_fsync_policy(P.wal, server.appendfsync);
+    wal_set_segment_bytes(P.wal, (uint64_t)server.wal_segment_size);
+    wal_set_fault(P.wal, server.debug_wal_fail);
+}
+
+void persist_get_info(persist_info *out) {
+    memset(out, 0, sizeof(*out));
+    out->enabled = server.appendonly;
+    out->last_write_ok = 1;
+    out->changes = __atomic_load_n(&P.changes, __ATOMIC_RELAXED);
+    if (!P.wal) return;
+    out->last_errno = wal_error(P.wal);
+    out->last_write_ok = out->last_errno == 0;
+    out->durable = wal_durable_lsn(P.wal);
+    out->written = wal_written_lsn(P.wal);
+    out->appended = wal_appended_lsn(P.wal);
+    wal_stats st;
+    wal_get_stats(P.wal, &st);
+    out->current_size = out->written - st.start_lsn;
+    out->fsyncs = st.fsyncs;
+    out->records_per_fsync = st.fsyncs ? (double)st.synced_records / (double)st.fsyncs : 0.0;
+}

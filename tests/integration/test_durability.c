@@ -1,0 +1,466 @@
+/*
+ * Durability (the WAL): data survives restarts and kill -9 as each
+ * appendfsync mode promises, expiries come back as the same absolute
+ * times, a torn or corrupt tail is reported and cut with everything before
+ * it kept, disk errors refuse writes with MISCONF until the disk recovers
+ * without losing an acknowledged write, and lightning-check finds and
+ * fixes a bad tail. No timing assertions: waits are bounded polls.
+ */
+#include "../harness.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NCLIENTS 8
+#define NOPS 2000
+#define BATCH 100
+
+static long long int_of(const char *r) {
+    long long v;
+    return sscanf(r, "int:%lld", &v) == 1 ? v : -999999;
+}
+
+/* Path of the newest WAL segment of s; "" if none. */
+static void last_segment(harness_server *s, char *out, size_t outlen) {
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/wal", s->dir);
+    DIR *d = opendir(dir);
+    char best[256] = "";
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l == 24 && strcmp(de->d_name + 20, ".log") == 0 && strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    }
+    if (d) closedir(d);
+    if (best[0]) snprintf(out, outlen, "%s/%s", dir, best);
+    else out[0] = '\0';
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    size_t got = fread(p, 1, (size_t)n, f);
+    p[got] = '\0';
+    fclose(f);
+    return p;
+}
+
+static int info_field(redisContext *c, const char *field, char *out, size_t outlen) {
+    redisReply *r = redisCommand(c, "INFO persistence");
+    int found = 0;
+    if (r && r->type == REDIS_REPLY_STRING)
+        found = harness_info_field(r->str, field, out, outlen);
+    if (r) freeReplyObject(r);
+    return found;
+}
+
+TEST(restart_keeps_data) {
+    harness_server *s = harness_start("appendfsync", "everysec", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET plain hello"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET withex v EX 1000"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SETEX setex 2000 v"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET counter 10"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "INCRBY counter 5"), "int:15");
+    CHECK_EQ_STR(cmd(c, "SET f 1.5"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "INCRBYFLOAT f 0.25"), "bulk:\"1.75\"");
+    CHECK_EQ_STR(cmd(c, "SET e1 v"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "EXPIRE e1 3000"), "int:1");
+    CHECK_EQ_STR(cmd(c, "SET gone v"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "EXPIRE gone -1"), "int:1");
+    CHECK_EQ_STR(cmd(c, "SET gx v"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "GETEX gx PX 4000000"), "bulk:\"v\"");
+    CHECK_EQ_STR(cmd(c, "SET short v PX 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "APPEND plain %s", " world"), "int:11");
+    CHECK_EQ_STR(cmd(c, "SET r1 x"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "RENAME r1 r2"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET d1 x"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "DEL d1"), "int:1");
+    CHECK_EQ_STR(cmd(c, "SELECT 5"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET indb5 five"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "MOVE indb5 6"), "int:1");
+    CHECK_EQ_STR(cmd(c, "SET other5 x"), "status:\"OK\""); /* stays in db 5 */
+    CHECK_EQ_STR(cmd(c, "SELECT 0"), "status:\"OK\"");
+    long long t_ex = int_of(cmd(c, "PEXPIRETIME withex"));
+    long long t_setex = int_of(cmd(c, "PEXPIRETIME setex"));
+    long long t_e1 = int_of(cmd(c, "PEXPIRETIME e1"));
+    long long t_gx = int_of(cmd(c, "PEXPIRETIME gx"));
+    CHECK(t_ex > 0 && t_setex > 0 && t_e1 > 0 && t_gx > 0);
+    char v[64];
+    CHECK(info_field(c, "aof_enabled", v, sizeof(v)) && strcmp(v, "1") == 0);
+    harness_sleep_ms(5); /* "short" expires */
+
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET plain"), "bulk:\"hello world\"");
+    CHECK_EQ_STR(cmd(c, "GET counter"), "bulk:\"15\"");
+    CHECK_EQ_STR(cmd(c, "GET f"), "bulk:\"1.75\"");
+    CHECK_EQ_STR(cmd(c, "EXISTS gone short r1 d1"), "int:0");
+    CHECK_EQ_STR(cmd(c, "GET r2"), "bulk:\"x\"");
+    /* Expiries are the same absolute times, not restarted countdowns. */
+    CHECK_EQ_INT(int_of(cmd(c, "PEXPIRETIME withex")), t_ex);
+    CHECK_EQ_INT(int_of(cmd(c, "PEXPIRETIME setex")), t_setex);
+    CHECK_EQ_INT(int_of(cmd(c, "PEXPIRETIME e1")), t_e1);
+    CHECK_EQ_INT(int_of(cmd(c, "PEXPIRETIME gx")), t_gx);
+    CHECK_EQ_STR(cmd(c, "SELECT 6"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "GET indb5"), "bulk:\"five\"");
+    CHECK_EQ_STR(cmd(c, "SELECT 5"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "GET other5"), "bulk:\"x\"");
+    CHECK_EQ_STR(cmd(c, "DBSIZE"), "int:1");
+    CHECK(info_field(c, "loading", v, sizeof(v)) && strcmp(v, "0") == 0);
+    char *log = read_file(s->logfile);
+    CHECK(strstr(log, "WAL loaded:") != NULL);
+    free(log);
+    /* A second restart replays the new records on top (appends resumed). */
+    CHECK_EQ_STR(cmd(c, "SET after restart"), "status:\"OK\"");
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SELECT 5"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "GET after"), "bulk:\"restart\"");
+    CHECK_EQ_STR(cmd(c, "SELECT 0"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "GET plain"), "bulk:\"hello world\"");
+}
+
+/* Sends one batch on each client, reads the replies of the first `read`
+ * clients; counts acknowledged INCRs and SETs. */
+typedef struct ack_state {
+    long long incr_acked[NCLIENTS];
+    int set_acked[NCLIENTS]; /* SETs 0..set_acked-1 were acknowledged */
+    int sent[NCLIENTS];
+} ack_state;
+
+static int run_batch(redisContext **cs, ack_state *st, int nread) {
+    for (int i = 0; i < NCLIENTS; i++)
+        for (int j = 0; j < BATCH; j += 2) {
+            int op = st->sent[i] + j;
+            redisAppendCommand(cs[i], "INCR cnt:%d", i);
+            redisAppendCommand(cs[i], "SET k:%d:%d val-%d-%d", i, op, i, op);
+        }
+    for (int i = 0; i < nread; i++) {
+        for (int j = 0; j < BATCH; j += 2) {
+            redisReply *r = NULL;
+            if (redisGetReply(cs[i], (void **)&r) != REDIS_OK || !r) return -1;
+            if (r->type == REDIS_REPLY_INTEGER) st->incr_acked[i] = r->integer;
+            freeReplyObject(r);
+            r = NULL;
+            if (redisGetReply(cs[i], (void **)&r) != REDIS_OK || !r) return -1;
+            if (r->type == REDIS_REPLY_STATUS) st->set_acked[i] = st->sent[i] + j + 1;
+            freeReplyObject(r);
+        }
+    }
+    for (int i = 0; i < NCLIENTS; i++) st->sent[i] += BATCH;
+    return 0;
+}
+
+static void check_acked(redisContext *c, const ack_state *st) {
+    for (int i = 0; i < NCLIENTS; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "cnt:%d", i);
+        long long got = int_of(cmd(c, "EXISTS %s", key)) ? atoll(cmd(c, "GET %s", key) + 6) : 0;
+        if (got < st->incr_acked[i])
+            testlib_fail(__FILE__, __LINE__, "client %d: counter %lld < acknowledged %lld", i, got,
+                         st->incr_acked[i]);
+        for (int op = 0; op < st->set_acked[i]; op += 2) {
+            char want[64];
+            snprintf(want, sizeof(want), "bulk:\"val-%d-%d\"", i, op);
+            const char *r = cmd(c, "GET k:%d:%d", i, op);
+            if (strcmp(r, want) != 0) {
+                testlib_fail(__FILE__, __LINE__, "client %d: acknowledged SET %d lost: %s", i, op,
+                             r);
+                return;
+            }
+        }
+    }
+}
+
+TEST(always_kill9_keeps_acknowledged) {
+    harness_server *s = harness_start("appendfsync", "always", NULL);
+    REQUIRE(s);
+    redisContext *cs[NCLIENTS];
+    for (int i = 0; i < NCLIENTS; i++) {
+        cs[i] = harness_connect(s);
+        REQUIRE(cs[i]);
+    }
+    ack_state st = {0};
+    int rounds = NOPS / BATCH;
+    for (int r = 0; r < rounds - 1; r++) REQUIRE(run_batch(cs, &st, NCLIENTS) == 0);
+    /* Last round: half the clients' replies are read, the rest are in
+     * flight when the server dies. */
+    REQUIRE(run_batch(cs, &st, NCLIENTS / 2) == 0);
+    char v[64];
+    redisContext *probe = harness_connect(s);
+    CHECK(info_field(probe, "wal_group_commits", v, sizeof(v)));
+    printf("# always: records per fsync %s\n", v);
+    harness_kill9(s);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    check_acked(c, &st);
+}
+
+TEST(everysec_kill9_loses_at_most_a_second) {
+    harness_server *s = harness_start("appendfsync", "everysec", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    for (int i = 0; i < 500; i++) redisAppendCommand(c, "SET early:%d %d", i, i);
+    for (int i = 0; i < 500; i++) {
+        redisReply *r = NULL;
+        REQUIRE(redisGetReply(c, (void **)&r) == REDIS_OK);
+        freeReplyObject(r);
+    }
+    /* More than a second later, every earlier write is on disk. */
+    char v[64], w[64];
+    for (int i = 0; i < 50; i++) {
+        harness_sleep_ms(100);
+        if (info_field(c, "wal_durable_offset", v, sizeof(v)) &&
+            info_field(c, "wal_written_offset", w, sizeof(w)) && strcmp(v, w) == 0 && i >= 11)
+            break;
+    }
+    for (int i = 0; i < 200; i++) redisAppendCommand(c, "SET late:%d %d", i, i);
+    for (int i = 0; i < 200; i++) {
+        redisReply *r = NULL;
+        REQUIRE(redisGetReply(c, (void **)&r) == REDIS_OK);
+        freeReplyObject(r);
+    }
+    harness_kill9(s);
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    REQUIRE(c);
+    for (int i = 0; i < 500; i += 7) {
+        char want[32];
+        snprintf(want, sizeof(want), "bulk:\"%d\"", i);
+        CHECK_EQ_STR(cmd(c, "GET early:%d", i), want);
+    }
+}
+
+/* Writes keys a0..a99 under always, kills the server, returns the last
+ * segment's path. */
+static harness_server *prepare_stopped(char *seg, size_t seglen) {
+    harness_server *s = harness_start("appendfsync", "always", NULL);
+    if (!s) return NULL;
+    redisContext *c = harness_connect(s);
+    for (int i = 0; i < 100; i++) cmd(c, "SET a%d value-%d", i, i);
+    CHECK_EQ_STR(cmd(c, "SET last tail-record"), "status:\"OK\"");
+    harness_kill9(s);
+    last_segment(s, seg, seglen);
+    return s;
+}
+
+TEST(torn_tail_recovered) {
+    char seg[600];
+    harness_server *s = prepare_stopped(seg, sizeof(seg));
+    REQUIRE(s && seg[0]);
+    struct stat st;
+    REQUIRE(stat(seg, &st) == 0);
+    REQUIRE(truncate(seg, st.st_size - 3) == 0);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET a99"), "bulk:\"value-99\"");
+    CHECK_EQ_STR(cmd(c, "EXISTS last"), "int:0");
+    char *log = read_file(s->logfile);
+    const char *base = strrchr(seg, '/') + 1;
+    CHECK(strstr(log, base) != NULL);
+    CHECK(strstr(log, "offset") != NULL);
+    CHECK(strstr(log, "torn") != NULL);
+    free(log);
+    /* Writes go on after the cut and survive another restart. */
+    CHECK_EQ_STR(cmd(c, "SET new v"), "status:\"OK\"");
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    CHECK_EQ_STR(cmd(c, "GET new"), "bulk:\"v\"");
+    CHECK_EQ_STR(cmd(c, "GET a0"), "bulk:\"value-0\"");
+}
+
+TEST(flipped_byte_recovered) {
+    char seg[600];
+    harness_server *s = prepare_stopped(seg, sizeof(seg));
+    REQUIRE(s && seg[0]);
+    struct stat st;
+    REQUIRE(stat(seg, &st) == 0);
+    int fd = open(seg, O_RDWR);
+    REQUIRE(fd >= 0);
+    unsigned char b;
+    off_t pos = st.st_size - 5; /* inside the last record's payload */
+    REQUIRE(pread(fd, &b, 1, pos) == 1);
+    b ^= 0x20;
+    REQUIRE(pwrite(fd, &b, 1, pos) == 1);
+    close(fd);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET a50"), "bulk:\"value-50\"");
+    CHECK_EQ_STR(cmd(c, "EXISTS last"), "int:0");
+    char *log = read_file(s->logfile);
+    CHECK(strstr(log, "checksum mismatch") != NULL);
+    CHECK(strstr(log, strrchr(seg, '/') + 1) != NULL);
+    free(log);
+}
+
+TEST(disk_errors_refuse_writes_until_recovered) {
+    const char *policies[] = {"always", "everysec"};
+    for (int p = 0; p < 2; p++) {
+        harness_server *s = harness_start("appendfsync", policies[p], NULL);
+        REQUIRE(s);
+        redisContext *a = harness_connect(s), *b = harness_connect(s);
+        REQUIRE(a && b);
+        CHECK_EQ_STR(cmd(b, "SET before 1"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail write"), "status:\"OK\"");
+        /* This write meets the failing disk: under always its reply waits. */
+        redisAppendCommand(a, "SET during 1");
+        REQUIRE(redisBufferWrite(a, &(int){0}) == REDIS_OK);
+        char v[64] = "";
+        for (int i = 0; i < 100; i++) {
+            if (info_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "err") == 0)
+                break;
+            harness_sleep_ms(20);
+        }
+        CHECK_EQ_STR(v, "err");
+        CHECK_EQ_STR(cmd(b, "SET x 1"),
+                     "err:\"MISCONF Errors writing to the AOF file: No space left on device\"");
+        CHECK_EQ_STR(cmd(b, "GET before"), "bulk:\"1\"");
+        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
+        redisReply *r = NULL;
+        REQUIRE(redisGetReply(a, (void **)&r) == REDIS_OK && r);
+        CHECK_EQ_INT(r->type, REDIS_REPLY_STATUS);
+        freeReplyObject(r);
+        for (int i = 0; i < 100; i++) {
+            if (info_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "ok") == 0)
+                break;
+            harness_sleep_ms(20);
+        }
+        CHECK_EQ_STR(v, "ok");
+        CHECK_EQ_STR(cmd(b, "SET after 1"), "status:\"OK\"");
+        /* fsync failures are handled the same way. */
+        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail fsync"), "status:\"OK\"");
+        if (p == 0) {
+            redisAppendCommand(a, "SET during2 1");
+            REQUIRE(redisBufferWrite(a, &(int){0}) == REDIS_OK);
+            for (int i = 0; i < 100; i++) {
+                if (info_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "err") == 0)
+                    break;
+                harness_sleep_ms(20);
+            }
+            CHECK_EQ_STR(v, "err");
+            CHECK(strncmp(cmd(b, "SET y 1"), "err:\"MISCONF", 12) == 0);
+        }
+        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
+        if (p == 0) {
+            r = NULL;
+            REQUIRE(redisGetReply(a, (void **)&r) == REDIS_OK && r);
+            CHECK_EQ_INT(r->type, REDIS_REPLY_STATUS);
+            freeReplyObject(r);
+        }
+        if (p == 0) {
+            harness_kill9(s);
+        } else {
+            /* everysec: let the next fsync happen before the crash. */
+            for (int i = 0; i < 50; i++) {
+                char d[64], w[64];
+                if (info_field(b, "wal_durable_offset", d, sizeof(d)) &&
+                    info_field(b, "wal_written_offset", w, sizeof(w)) && strcmp(d, w) == 0)
+                    break;
+                harness_sleep_ms(100);
+            }
+            harness_kill9(s);
+        }
+        REQUIRE(harness_restart(s) == 0);
+        redisContext *c = harness_connect(s);
+        REQUIRE(c);
+        CHECK_EQ_STR(cmd(c, "MGET before during after"), "array[bulk:\"1\",bulk:\"1\",bulk:\"1\"]");
+        if (p == 0) CHECK_EQ_STR(cmd(c, "GET during2"), "bulk:\"1\"");
+        CHECK_EQ_STR(cmd(c, "EXISTS x y"), "int:0");
+        harness_stop(s);
+    }
+}
+
+static int run_check(const char *a1, const char *a2, char **out) {
+    char bin[300];
+    const char *build = getenv("BUILD");
+    snprintf(bin, sizeof(bin), "%s/utils/lightning-check", build ? build : "build");
+    const char *argv[] = {bin, a1, a2, NULL};
+    int timed_out = 0;
+    int st = harness_run_capture(argv, 10000, out, &timed_out);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(lightning_check_reports_and_fixes) {
+    char seg[600];
+    harness_server *s = prepare_stopped(seg, sizeof(seg));
+    REQUIRE(s && seg[0]);
+    char *out = NULL;
+    CHECK_EQ_INT(run_check(s->dir, NULL, &out), 0);
+    free(out);
+    /* Garbage appended after the last record, as a torn write leaves. */
+    int fd = open(seg, O_WRONLY | O_APPEND);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, "LWL1garbage", 11) == 11);
+    close(fd);
+    struct stat st;
+    REQUIRE(stat(seg, &st) == 0);
+    char want[64];
+    snprintf(want, sizeof(want), "offset %lld", (long long)st.st_size - 11);
+    out = NULL;
+    CHECK_EQ_INT(run_check(s->dir, NULL, &out), 1);
+    CHECK(out && strstr(out, strrchr(seg, '/') + 1) && strstr(out, want));
+    free(out);
+    out = NULL;
+    CHECK_EQ_INT(run_check(seg, NULL, &out), 1); /* one file */
+    free(out);
+    out = NULL;
+    CHECK_EQ_INT(run_check("--fix", s->dir, &out), 0);
+    free(out);
+    out = NULL;
+    CHECK_EQ_INT(run_check(s->dir, NULL, &out), 0);
+    free(out);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    CHECK_EQ_STR(cmd(c, "GET last"), "bulk:\"tail-record\"");
+}
+
+TEST(info_and_config) {
+    harness_server *s = harness_start(NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    CHECK_EQ_STR(cmd(c, "CONFIG GET appendonly"), "array[bulk:\"appendonly\",bulk:\"yes\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG GET appendfsync"), "array[bulk:\"appendfsync\",bulk:\"everysec\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG SET appendfsync always"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "CONFIG SET appendfsync sometimes"),
+                 "err:\"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
+                 "argument(s) must be one of the following: always, everysec, no\"");
+    CHECK_EQ_STR(cmd(c, "SET k v"), "status:\"OK\"");
+    char v[64];
+    CHECK(info_field(c, "aof_last_write_status", v, sizeof(v)) && !strcmp(v, "ok"));
+    CHECK(info_field(c, "rdb_changes_since_last_save", v, sizeof(v)) && atoll(v) >= 1);
+    CHECK(info_field(c, "aof_current_size", v, sizeof(v)) && atoll(v) > 0);
+    CHECK(info_field(c, "wal_durable_offset", v, sizeof(v)) && atoll(v) > 0);
+    CHECK(info_field(c, "wal_fsyncs", v, sizeof(v)) && atoll(v) >= 1);
+    CHECK(info_field(c, "aof_rewrite_in_progress", v, sizeof(v)) && !strcmp(v, "0"));
+    CHECK(info_field(c, "aof_last_cow_size", v, sizeof(v)) && !strcmp(v, "0"));
+}
+
+int main(void) {
+    RUN(restart_keeps_data);
+    RUN(always_kill9_keeps_acknowledged);
+    RUN(everysec_kill9_loses_at_most_a_second);
+    RUN(torn_tail_recovered);
+    RUN(flipped_byte_recovered);
+    RUN(disk_errors_refuse_writes_until_recovered);
+    RUN(lightning_check_reports_and_fixes);
+    RUN(info_and_config);
+    return testlib_finish();
+}
