@@ -5,6 +5,7 @@
 
 #include "engine/hashobj.h"
 #include "engine/listobj.h"
+#include "engine/setobj.h"
 #include "engine/zsetobj.h"
 #include "lightning.h"
 #include "server/commands.h"
@@ -24,6 +25,7 @@ int engine_open(void) {
         serverLog(LL_WARNING, "Cannot open the engine: %s", lt_strerror(err));
         return -1;
     }
+    ks_type_register(KS_TYPE_SET, &set_type_ops);
     ks_type_register(KS_TYPE_HASH, &hash_type_ops);
     ks_type_register(KS_TYPE_LIST, &list_type_ops);
     ks_type_register(KS_TYPE_ZSET, &zset_type_ops);

@@ -268,24 +268,31 @@ static void scan_mark(void *ctx, const char *p, size_t len) {
 
 TEST(scan_guarantee_across_resizes) {
     char buf[64];
+    enum { BASE = 1000, EXTRA0 = 100000 };
     for (int mode = 0; mode < 3; mode++) {
         setobj *s = setobj_new();
-        for (uint64_t i = 0; i < 4000; i++) setobj_add(s, buf, member(i, buf, sizeof buf - 2));
+        for (uint64_t i = 0; i < BASE; i++) setobj_add(s, buf, member(i, buf, sizeof buf - 2));
         setobj *seen = setobj_new();
-        uint64_t cursor = 0, step = 0, next = 100000;
+        uint64_t cursor = 0, step = 0, next = EXTRA0;
         do {
             cursor = setobj_scan(s, cursor, scan_mark, seen);
-            /* mode 0: the table grows during the scan; 1: it grows, then
-             * shrinks back; 2: grows and shrinks again and again. */
-            if (mode != 1 || step < 200)
-                for (int k = 0; k < 20; k++, next++) setobj_add(s, buf, member(next, buf, sizeof buf - 2));
-            if (mode != 0 && step >= 200)
-                for (uint64_t k = 100000; k < next; k++) setobj_remove(s, buf, member(k, buf, sizeof buf - 2));
+            /* mode 0: the table grows (x16) during the scan; 1: it grows,
+             * then shrinks back; 2: grows and shrinks again and again. */
+            int grow = step < 200 || (mode == 2 && step % 100 < 50);
+            int shrink = mode == 1 ? step >= 200 : mode == 2 && step % 100 == 99;
+            if (grow)
+                for (int k = 0; k < 50; k++, next++) setobj_add(s, buf, member(next, buf, sizeof buf - 2));
+            if (shrink) {
+                for (uint64_t k = EXTRA0; k < next; k++) setobj_remove(s, buf, member(k, buf, sizeof buf - 2));
+                next = EXTRA0;
+            }
             step++;
-        } while (cursor != 0 && step < 1000000);
+        } while (cursor != 0 && step < 100000);
         CHECK(cursor == 0);
-        for (uint64_t i = 0; i < 4000; i++)
-            CHECK(setobj_contains(seen, buf, member(i, buf, sizeof buf - 2)));
+        uint64_t missing = 0;
+        for (uint64_t i = 0; i < BASE; i++)
+            missing += !setobj_contains(seen, buf, member(i, buf, sizeof buf - 2));
+        CHECK_EQ_INT(missing, 0);
         setobj_free(seen);
         setobj_free(s);
     }
