@@ -28,12 +28,11 @@
 #include "engine/hashobj.h"
 #include "engine/keyspace.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/t_string.h"
 
-/* Defined in t_keys.c (Redis's parseScanCursorOrReply rules). */
-int keys_parse_cursor(const char *s, size_t len, uint64_t *cursor);
 
 /* ---- Lookup helpers --------------------------------------------------------- */
 
@@ -208,6 +207,8 @@ static void hincrbyfloatCommand(client *c) {
     hashobj *h = hashWriteTarget(c, &txn, key, cur, &fresh);
     hashobj_set(h, f->ptr, f->len, buf, len);
     hashStore(c, &txn, key, h, fresh);
+    /* Logged as the result, like Redis: replay must not redo float math. */
+    persist_rewrite(c, 4, (resp_arg[]){{"HSET", 4}, *key, *f, {buf, len}});
     addReplyBulk(c, buf, len);
 done:
     ks_txn_commit(&txn);

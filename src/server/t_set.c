@@ -26,10 +26,9 @@
 #include "engine/keyspace.h"
 #include "engine/setobj.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 
-/* Defined in t_keys.c (SCAN's cursor rules, shared by every *SCAN). */
-int keys_parse_cursor(const char *s, size_t len, uint64_t *cursor);
 
 /* Source sets of an algebra command kept on the stack before spilling. */
 #define SET_ARGS_STACK 16
@@ -189,6 +188,48 @@ static void smoveCommand(client *c) {
 
 /* ---- SPOP SRANDMEMBER ---------------------------------------------------- */
 
+/* SPOP's random choice is logged as its result (SREM of the popped
+ * members) so that recovery and replicas remove the same ones. */
+typedef struct spop_log {
+    client *c;
+    char *bytes;
+    size_t len, cap;
+    size_t *lens;
+    size_t n, ncap;
+} spop_log;
+
+static void reply_and_log_member(void *ctx, const char *p, size_t len) {
+    spop_log *l = ctx;
+    addReplyBulk(l->c, p, len);
+    if (l->len + len > l->cap) {
+        l->cap = (l->len + len) * 2 + 64;
+        l->bytes = lt_xrealloc(l->bytes, l->cap);
+    }
+    if (l->n == l->ncap) {
+        l->ncap = l->ncap * 2 + 8;
+        l->lens = lt_xrealloc(l->lens, l->ncap * sizeof(*l->lens));
+    }
+    memcpy(l->bytes + l->len, p, len);
+    l->len += len;
+    l->lens[l->n++] = len;
+}
+
+/* Logs SREM key <members> and frees the log. */
+static void spop_log_rewrite(spop_log *l, const resp_arg *key) {
+    resp_arg *argv = lt_xmalloc(sizeof(*argv) * (l->n + 2));
+    argv[0] = (resp_arg){"SREM", 4};
+    argv[1] = *key;
+    size_t off = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        argv[i + 2] = (resp_arg){l->bytes + off, l->lens[i]};
+        off += l->lens[i];
+    }
+    persist_rewrite(l->c, (int)l->n + 2, argv);
+    free(argv);
+    free(l->bytes);
+    free(l->lens);
+}
+
 /* SPOP key [count] */
 static void spopCommand(client *c) {
     const resp_arg *key = &c->argv[1];
@@ -214,16 +255,21 @@ static void spopCommand(client *c) {
         if (with_count) addReplySetLen(c, 0);
         else addReplyNull(c);
     } else if (!with_count) {
+        spop_log log = {.c = c};
         s = ks_obj_mutable(&txn, db, key->ptr, key->len);
-        setobj_pop_one(s, reply_member, c);
+        setobj_pop_one(s, reply_and_log_member, &log);
         if (setobj_size(s) == 0) ks_delete(&txn, db, key->ptr, key->len);
+        spop_log_rewrite(&log, key);
     } else if ((unsigned long long)count >= setobj_size(s)) {
         addReplySetMembers(c, s);
         ks_delete(&txn, db, key->ptr, key->len);
+        persist_rewrite(c, 2, (resp_arg[]){{"DEL", 3}, *key});
     } else {
+        spop_log log = {.c = c};
         s = ks_obj_mutable(&txn, db, key->ptr, key->len);
         addReplySetLen(c, count);
-        setobj_pop(s, (uint64_t)count, reply_member, c);
+        setobj_pop(s, (uint64_t)count, reply_and_log_member, &log);
+        spop_log_rewrite(&log, key);
     }
     ks_txn_commit(&txn);
 }

@@ -36,8 +36,6 @@
 #include "server/engine_glue.h"
 #include "server/reply.h"
 
-/* t_keys.c: Redis's SCAN cursor parsing. */
-int keys_parse_cursor(const char *s, size_t len, uint64_t *cursor);
 
 /* Longest argument parsed as a number through a C-string copy on the stack;
  * longer ones use the heap (strtod reads any length). */

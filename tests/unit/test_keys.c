@@ -9,8 +9,7 @@
 
 #include "server/resp.h"
 
-/* Defined in t_keys.c. */
-int keys_parse_cursor(const char *s, size_t len, uint64_t *cursor);
+#include "server/args.h"
 int keys_parse_expire_opts(const resp_arg *argv, int argc, int first, int *flags, int *bad);
 
 static int cursor_of(const char *s, size_t len, uint64_t *out) {
