@@ -50,7 +50,7 @@ LIB_SO     = $(BUILD)/liblightning.so
 # Keep test objects: they are intermediate files make would delete.
 .SECONDARY:
 
-.PHONY: all deps run test test-asan test-tsan bench clean tests fuzz fuzz-build
+.PHONY: all deps run test test-asan test-tsan bench clean tests fuzz fuzz-build compat
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
@@ -121,6 +121,10 @@ fuzz: fuzz-build
 	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n \
 	    2>&1 | tail -2 || exit 1; done
+
+# A longer random differential run against real Redis: make compat SEED=7 N=200000
+compat: tests
+	./$(COMPAT_BIN) --only-random --seed $(or $(SEED),1) --n $(or $(N),100000)
 
 run: all
 	./$(SERVER_BIN) lightning.conf

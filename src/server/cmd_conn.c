@@ -102,12 +102,14 @@ static void set_string_field(char **field, const resp_arg *a) {
     free(old);
 }
 
+/* HELLO [protover [AUTH username password] [SETNAME clientname]]. As in
+ * Redis 7.0, AUTH and SETNAME take effect as they are parsed: a later bad
+ * option fails the command after they did. */
 void helloCommand(client *c) {
     long long ver = 0;
-    const resp_arg *user = NULL, *pass = NULL, *name = NULL;
     if (c->argc >= 2) {
         if (arg_ll_or_reply(c, &c->argv[1], &ver,
-                               "ERR Protocol version is not an integer or out of range") < 0)
+                            "ERR Protocol version is not an integer or out of range") < 0)
             return;
         if (ver < 2 || ver > 3) {
             addReplyError(c, "NOPROTO unsupported protocol version");
@@ -117,15 +119,14 @@ void helloCommand(client *c) {
     for (int j = 2; j < c->argc; j++) {
         int more = c->argc - 1 - j;
         if (arg_is(&c->argv[j], "AUTH") && more >= 2) {
-            user = &c->argv[j + 1];
-            pass = &c->argv[j + 2];
+            if (authenticate(c, &c->argv[j + 1], &c->argv[j + 2]) < 0) return;
             j += 2;
         } else if (arg_is(&c->argv[j], "SETNAME") && more) {
-            name = &c->argv[j + 1];
-            if (!valid_name(name)) {
+            if (!valid_name(&c->argv[j + 1])) {
                 addReplyError(c, "ERR Client names cannot contain spaces, newlines or special characters.");
                 return;
             }
+            set_string_field(&c->name, &c->argv[j + 1]);
             j++;
         } else {
             addReplyErrorFormat(c, "ERR Syntax error in HELLO option '%.*s'",
@@ -133,7 +134,6 @@ void helloCommand(client *c) {
             return;
         }
     }
-    if (pass && authenticate(c, user, pass) < 0) return;
     if (!(c->flags & CLIENT_AUTHENTICATED)) {
         addReplyError(c, "NOAUTH HELLO must be called with the client already authenticated, "
                          "otherwise the HELLO AUTH <user> <pass> option can be used to "
@@ -141,7 +141,6 @@ void helloCommand(client *c) {
                          "same time");
         return;
     }
-    if (name) set_string_field(&c->name, name);
     if (ver) __atomic_store_n(&c->resp, (int)ver, __ATOMIC_RELAXED);
     addReplyMapLen(c, 7);
     addReplyBulkCString(c, "server");
@@ -161,13 +160,13 @@ void helloCommand(client *c) {
 }
 
 void selectCommand(client *c) {
-    long long id;
-    if (arg_ll_or_reply(c, &c->argv[1], &id, NULL) < 0) return;
-    if (id < 0 || id >= server.databases || id > INT32_MAX) {
+    int id;
+    if (arg_int_or_reply(c, &c->argv[1], &id, NULL) < 0) return;
+    if (id < 0 || id >= server.databases) {
         addReplyError(c, "ERR DB index is out of range");
         return;
     }
-    __atomic_store_n(&c->db, (int)id, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->db, id, __ATOMIC_RELAXED);
     addReplyOK(c);
 }
 

@@ -262,8 +262,9 @@ TEST(pipe_bigkeys_memkeys) {
         free(rb);
     }
     char *lm = cli(l, (const char *const[]){"--memkeys", NULL});
-    /* Byte counts are the engine's own (not Redis's): check the shape. */
-    CHECK(strstr(lm, "Biggest string found '\"key:200\"'") != NULL);
+    /* Byte counts are the engine's own (not Redis's), and values of one
+     * allocation size class tie: check the shape. */
+    CHECK(strstr(lm, "Biggest string found '\"key:") != NULL);
     CHECK(strstr(lm, "200 strings with ") != NULL);
     CHECK(strstr(lm, "[exit 0]") != NULL);
     if (testlib_current_failed) fprintf(stderr, "# bigkeys:\n%s\n# memkeys:\n%s\n", lb, lm);
