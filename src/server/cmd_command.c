@@ -10,9 +10,10 @@
  *    subcommands (array of entries, or an empty *set* when there are none);
  *  - flags and categories come out in Redis's order; may_replicate and the
  *    sentinel flags are hidden, as Redis hides them;
- *  - a DOCS value is a map of the non-NULL summary, since, group, complexity
- *    plus "subcommands" (a map fullname -> docs) for containers. We keep no
- *    argument specs, so "arguments" (and "history") are left out.
+ *  - a DOCS value is a map of the non-NULL summary, since, group, complexity,
+ *    "arguments" (from command_args.c, generated from Redis's own
+ *    specification of the syntax) and "subcommands" (a map fullname ->
+ *    docs) for containers; "history" (prose) is left out.
  * Order of commands and subcommands is table order (Redis's is its dict's
  * hash order, which clients must not rely on).
  *
@@ -34,6 +35,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "server/command_args.h"
 #include "server/commands.h"
 #include "server/reply.h"
 
@@ -268,6 +270,48 @@ void command_reply_info(client *c, const command *cmd) {
 }
 
 /* The COMMAND DOCS value (a map) of cmd. */
+/* The "arguments" list of COMMAND DOCS, in Redis's field order. */
+static void reply_args(client *c, const command_arg *args, int nargs) {
+    addReplyArrayLen(c, nargs);
+    for (int i = 0; i < nargs; i++) {
+        const command_arg *a = &args[i];
+        int n = 2 + (a->key_spec_index >= 0) + (a->token != NULL) + (a->since != NULL) +
+                (a->deprecated_since != NULL) + (a->flags != 0) + (a->args != NULL);
+        addReplyMapLen(c, n);
+        addReplyBulkCString(c, "name");
+        addReplyBulkCString(c, a->name);
+        addReplyBulkCString(c, "type");
+        addReplyBulkCString(c, a->type);
+        if (a->key_spec_index >= 0) {
+            addReplyBulkCString(c, "key_spec_index");
+            addReplyLongLong(c, a->key_spec_index);
+        }
+        if (a->token) {
+            addReplyBulkCString(c, "token");
+            addReplyBulkCString(c, a->token);
+        }
+        if (a->since) {
+            addReplyBulkCString(c, "since");
+            addReplyBulkCString(c, a->since);
+        }
+        if (a->deprecated_since) {
+            addReplyBulkCString(c, "deprecated_since");
+            addReplyBulkCString(c, a->deprecated_since);
+        }
+        if (a->flags) {
+            static const char *const names[] = {"optional", "multiple", "multiple_token"};
+            addReplyBulkCString(c, "flags");
+            addReplySetLen(c, __builtin_popcount(a->flags));
+            for (int b = 0; b < 3; b++)
+                if (a->flags & (1u << b)) addReplyStatus(c, names[b]);
+        }
+        if (a->args) {
+            addReplyBulkCString(c, "arguments");
+            reply_args(c, a->args, a->nargs);
+        }
+    }
+}
+
 void command_reply_docs(client *c, const command *cmd) {
     const char *const fields[][2] = {
         {"summary", cmd->summary},
@@ -275,7 +319,9 @@ void command_reply_docs(client *c, const command *cmd) {
         {"group", cmd->group},
         {"complexity", cmd->complexity},
     };
-    int n = cmd->subcommands ? 1 : 0;
+    int nargs;
+    const command_arg *args = command_args_of(cmd->fullname, &nargs);
+    int n = (cmd->subcommands ? 1 : 0) + (args ? 1 : 0);
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (fields[i][1]) n++;
     addReplyMapLen(c, n);
@@ -283,6 +329,10 @@ void command_reply_docs(client *c, const command *cmd) {
         if (!fields[i][1]) continue;
         addReplyBulkCString(c, fields[i][0]);
         addReplyBulkCString(c, fields[i][1]);
+    }
+    if (args) {
+        addReplyBulkCString(c, "arguments");
+        reply_args(c, args, nargs);
     }
     if (!cmd->subcommands) return;
     addReplyBulkCString(c, "subcommands");

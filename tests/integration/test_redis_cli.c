@@ -272,8 +272,63 @@ TEST(pipe_bigkeys_memkeys) {
     free(lm);
 }
 
+/* What interactive redis-cli shows after typing `typed` (no Enter): the
+ * prompt line with its grey hint, read from a tmux pane. malloc'd, or NULL
+ * without tmux. */
+static char *interactive_hint(harness_server *s, const char *typed) {
+    char cmdline[1024], session[64], out_path[300];
+    snprintf(session, sizeof session, "lt-hint-%d-%d", (int)getpid(), s->port);
+    snprintf(out_path, sizeof out_path, "%s/pane.txt", s->dir);
+    snprintf(cmdline, sizeof cmdline,
+             "tmux new-session -d -s %s -x 200 -y 10 'redis-cli -h 127.0.0.1 -p %d' && "
+             "sleep 0.5 && tmux send-keys -t %s '%s' && sleep 0.5 && "
+             "tmux capture-pane -t %s -p > %s; tmux kill-session -t %s",
+             session, s->port, session, typed, session, out_path, session);
+    const char *argv[] = {"sh", "-c", cmdline, NULL};
+    char *out;
+    int to;
+    harness_run_capture(argv, 10000, &out, &to);
+    free(out);
+    FILE *f = fopen(out_path, "r");
+    if (!f) return NULL;
+    char *line = calloc(1, 512);
+    if (!fgets(line, 512, f)) line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    /* The port in the prompt differs between the servers. */
+    char *gt = strchr(line, '>');
+    if (gt) memmove(line, gt, strlen(gt) + 1);
+    return line;
+}
+
+/* redis-cli's interactive hints come from COMMAND DOCS: the same as with
+ * Redis for the commands Lightning has. */
+TEST(interactive_hints) {
+    SKIP_WITHOUT_CLI();
+    if (system("command -v tmux >/dev/null 2>&1") != 0) {
+        printf("# skip: tmux not installed\n");
+        return;
+    }
+    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
+    REQUIRE(l);
+    const char *typed[] = {"SET ", "ZADD key ", "CLIENT KILL "};
+    for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+        char *lh = interactive_hint(l, typed[i]);
+        REQUIRE(lh);
+        /* More than the typed text: a hint is shown. */
+        CHECK(strlen(lh) > strlen(typed[i]) + 4);
+        if (r) {
+            char *rh = interactive_hint(r, typed[i]);
+            if (rh) CHECK_EQ_STR(lh, rh);
+            free(rh);
+        }
+        free(lh);
+    }
+}
+
 int main(void) {
     RUN(basic_commands);
+    RUN(interactive_hints);
     RUN(pipe_bigkeys_memkeys);
     RUN(resp3_hello);
     RUN(auth_option);
