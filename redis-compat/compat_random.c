@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define MAX_CMDS 512
@@ -603,9 +604,22 @@ int compat_random_run(compat_pair *p, const compat_random_opts *o) {
         free(s.cmds);
         return 1;
     }
+    int in_multi = 0;
     for (int i = 0; i < o->n; i++) {
-        gen_command(&s.cmds[s.n]);
+        /* Inside MULTI, EXEC replies every queued command at once and is
+         * compared exactly: queue only commands that compare exactly. */
+        for (int tries = 0;; tries++) {
+            gen_command(&s.cmds[s.n]);
+            const compat_rule *qr = compat_rule_for(&s.cmds[s.n]);
+            if (!in_multi || !qr || qr->cmp == CMP_EXACT || tries >= 50) break;
+            compat_argv_free(&s.cmds[s.n]);
+        }
         compat_argv *a = &s.cmds[s.n++];
+        if (a->len[0] == 5 && !strncasecmp(a->argv[0], "multi", 5)) in_multi = 1;
+        else if ((a->len[0] == 4 && !strncasecmp(a->argv[0], "exec", 4)) ||
+                 (a->len[0] == 7 && !strncasecmp(a->argv[0], "discard", 7)) ||
+                 (a->len[0] == 5 && !strncasecmp(a->argv[0], "reset", 5)))
+            in_multi = 0;
         compat_result r = compat_run(p, a, CMP_EXACT);
         if (o->verbose) {
             char *c = compat_argv_format(a);

@@ -73,6 +73,48 @@ int lt_db_open(const lt_config *cfg, lt_db **out) {
     return LT_OK;
 }
 
+/* ---- WATCH registry (see keyspace.h, "WATCH versions") --------------------
+ * Per shard, an array of the watched keys of that shard: linear search by
+ * hash then bytes. Its size is the number of distinct keys watched in the
+ * shard; deletions in a shard with no watched key pay one NULL test. */
+typedef struct ks_watch_key {
+    uint64_t hash;
+    uint64_t del_ts; /* commit ts of the last deletion of the key, 0 none */
+    uint32_t refs;
+    size_t klen;
+    char *key;
+} ks_watch_key;
+
+typedef struct ks_watch_reg {
+    uint32_t n, cap;
+    ks_watch_key v[];
+} ks_watch_reg;
+
+static void watch_reg_free(ks_shard *sh) {
+    if (!sh->watch) return;
+    for (uint32_t i = 0; i < sh->watch->n; i++) free(sh->watch->v[i].key);
+    free(sh->watch);
+    sh->watch = NULL;
+}
+
+static ks_watch_key *watch_find(ks_shard *sh, uint64_t h, const char *key,
+                                size_t klen) {
+    ks_watch_reg *r = sh->watch;
+    if (!r) return NULL;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (r->v[i].hash == h && r->v[i].klen == klen &&
+            memcmp(r->v[i].key, key, klen) == 0)
+            return &r->v[i];
+    return NULL;
+}
+
+/* Records that the key was deleted by the commit ts (no-op if unwatched). */
+static void watch_note_delete(ks_shard *sh, uint64_t h, const char *key,
+                              size_t klen, uint64_t ts) {
+    ks_watch_key *w = watch_find(sh, h, key, klen);
+    if (w) w->del_ts = ts;
+}
+
 static void free_chain(void *ctx, ks_entry *e) {
     (void)ctx;
     while (e) {
@@ -89,6 +131,7 @@ void lt_db_close(lt_db *db) {
         ks_shard *sh = &db->shards[g];
         dict_clear(&sh->data.d, free_chain, NULL);
         expire_index_free(&sh->data);
+        watch_reg_free(sh);
         pthread_mutex_destroy(&sh->lock);
     }
     mvcc_destroy(&db->mvcc);
@@ -98,6 +141,10 @@ void lt_db_close(lt_db *db) {
 }
 
 void ks_set_hooks(lt_db *db, const ks_hooks *hooks) { db->hooks = *hooks; }
+void ks_set_install_hook(lt_db *db, ks_install_hook *fn, void *ctx) {
+    db->install_hook = fn;
+    db->install_ctx = ctx;
+}
 unsigned ks_databases(const lt_db *db) { return db->ndb; }
 unsigned ks_shards_per_db(const lt_db *db) { return db->nshards; }
 
@@ -130,9 +177,13 @@ uint64_t lt_db_count(lt_db *db, unsigned dbid) { return ks_db_size(db, dbid); }
 
 /* ---- Write primitives -------------------------------------------------------- */
 
-int ks_keep_old(ks_txn *txn, const ks_entry *e) {
+int ks_keep_old(ks_txn *txn, const ks_shard *sh, const ks_entry *e) {
     uint64_t ts = ks_txn_ts(txn);
-    return e->ts != ts && mvcc_view_may_need(&txn->db->mvcc, e->ts);
+    if (e->ts == ts || !mvcc_view_may_need(&txn->db->mvcc, e->ts)) return 0;
+    /* Not when every open view has already read this shard for good (a
+     * snapshot that passed it, see ks_view.sequential): that is what bounds
+     * a snapshot's extra memory to one copy per key it has yet to write. */
+    return sh->views_done == 0 || atomic_load(&txn->db->mvcc.nviews) != sh->views_done;
 }
 
 static inline int is_indexed(const ks_entry *e) {
@@ -170,6 +221,10 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     } else {
         nkeys_add(sh, 1);
         if (entry_expblock(newe)) expire_index_add(sh, newe);
+        lt_db *db = txn->db;
+        if (db->install_hook)
+            db->install_hook(db->install_ctx, (unsigned)((size_t)(sh - db->shards) / db->nshards),
+                             entry_keyp(newe), newe->klen, newe->type);
     }
     if (link && (newe->old || entry_is_tomb(newe)))
         mvcc_prune(&txn->db->mvcc, sh, link, table);
@@ -195,7 +250,7 @@ void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
                      ks_entry **link, int table) {
     lt_db *db = txn->db;
     ks_entry *cur = *link;
-    int keep = ks_keep_old(txn, cur);
+    int keep = ks_keep_old(txn, sh, cur);
     atomic_fetch_add_explicit(&db->stat_expired_keys, 1, memory_order_relaxed);
     if (db->hooks.expired) db->hooks.expired(db->hooks.ctx, dbid, cur, txn->ts);
     ks_remove(txn, sh, link, table, keep, 0);
@@ -273,6 +328,89 @@ uint64_t ks_key_ts(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
     return link ? (*link)->ts : 0;
 }
 
+/* The key's live, unexpired current entry (no side effects), or NULL. */
+static const ks_entry *watch_live(ks_txn *txn, ks_shard *sh, uint64_t h,
+                                  const char *key, size_t klen) {
+    int table;
+    ks_entry **link = dict_find(&sh->data.d, h, key, klen, &table);
+    if (!link || entry_is_tomb(*link) || entry_expired(*link, txn->now_ms)) return NULL;
+    return *link;
+}
+
+uint64_t ks_watch_add(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                      int *live) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    *live = watch_live(txn, sh, h, key, klen) != NULL;
+    ks_watch_key *w = watch_find(sh, h, key, klen);
+    if (w) {
+        w->refs++;
+    } else {
+        ks_watch_reg *r = sh->watch;
+        if (!r || r->n == r->cap) {
+            uint32_t cap = r ? r->cap * 2 : 4;
+            r = lt_xrealloc(r, sizeof(*r) + cap * sizeof(r->v[0]));
+            if (!sh->watch) r->n = 0;
+            r->cap = cap;
+            sh->watch = r;
+        }
+        w = &r->v[r->n++];
+        w->hash = h;
+        w->del_ts = 0;
+        w->refs = 1;
+        w->klen = klen;
+        w->key = lt_xmalloc(klen ? klen : 1);
+        memcpy(w->key, key, klen);
+    }
+    /* Under the key's shard lock: every commit that touched the key is
+     * done and has ts <= the clock; any later one takes a larger ts. */
+    return atomic_load(&txn->db->mvcc.ts);
+}
+
+int ks_watch_changed(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     uint64_t since, int live) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    ks_watch_key *w = watch_find(sh, h, key, klen);
+    ASSERT(w != NULL);
+    if (w->del_ts > since) return 1;
+    int table;
+    ks_entry **link = dict_find(&sh->data.d, h, key, klen, &table);
+    if (link && !entry_is_tomb(*link) && (*link)->ts > since) return 1;
+    /* Live then, gone or expired now: it expired meanwhile. */
+    return live && !watch_live(txn, sh, h, key, klen);
+}
+
+void ks_watch_remove(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    ks_watch_key *w = watch_find(sh, h, key, klen);
+    ASSERT(w != NULL && w->refs > 0);
+    if (--w->refs > 0) return;
+    free(w->key);
+    *w = sh->watch->v[--sh->watch->n];
+    if (sh->watch->n == 0) watch_reg_free(sh);
+}
+
+/* Marks deleted, by txn, the watched keys of sh that are live (and not
+ * expired) in sh or in other (FLUSHDB/FLUSHALL: other == NULL; SWAPDB: the
+ * shard of the other database, whose keys move into sh). */
+static void watch_note_bulk(ks_txn *txn, ks_shard *sh, ks_shard *other) {
+    ks_watch_reg *r = sh->watch;
+    if (!r) return;
+    for (uint32_t i = 0; i < r->n; i++) {
+        ks_watch_key *w = &r->v[i];
+        for (ks_shard *s = sh; s; s = (s == sh) ? other : NULL) {
+            int table;
+            ks_entry **link = dict_find(&s->data.d, w->hash, w->key, w->klen, &table);
+            if (link && !entry_is_tomb(*link) && !entry_expired(*link, txn->now_ms)) {
+                w->del_ts = txn->ts;
+                break;
+            }
+        }
+    }
+}
+
 /* ---- Writes ------------------------------------------------------------------ */
 
 enum { BUILD_STR, BUILD_RAW, BUILD_INT, BUILD_OBJ };
@@ -300,7 +438,7 @@ static ks_entry *set_generic(ks_txn *txn, unsigned dbid, const char *key,
     mark_write(txn);
 
     if (b->kind == BUILD_INT && cur && cur->enc == KS_ENC_INT &&
-        (when >= 0) == (entry_expblock(cur) != NULL) && !ks_keep_old(txn, cur)) {
+        (when >= 0) == (entry_expblock(cur) != NULL) && !ks_keep_old(txn, sh, cur)) {
         /* In place: INCR and friends on an int-encoded value. */
         *entry_intp(cur) = b->ival;
         if (when >= 0) entry_expblock(cur)->when_ms = when;
@@ -316,7 +454,7 @@ static ks_entry *set_generic(ks_txn *txn, unsigned dbid, const char *key,
     default: ASSERT_NOT_REACHED();
     }
     entry_init_access(e, txn->now_ms);
-    int keep = link ? ks_keep_old(txn, *link) : 0;
+    int keep = link ? ks_keep_old(txn, sh, *link) : 0;
     ks_install(txn, sh, link, table, h, e, keep, 0);
     return e;
 }
@@ -349,7 +487,8 @@ int ks_delete(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
     ks_entry *cur = live_at(link);
     if (!cur) return LT_NOTFOUND;
     mark_write(txn);
-    ks_remove(txn, sh, link, table, ks_keep_old(txn, cur), 0);
+    watch_note_delete(sh, h, key, klen, txn->ts);
+    ks_remove(txn, sh, link, table, ks_keep_old(txn, sh, cur), 0);
     dict_shrink_if_needed(&sh->data.d);
     return LT_OK;
 }
@@ -366,7 +505,7 @@ int ks_set_expire(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
     int has = entry_expblock(cur) != NULL;
     if (!has && when_ms < 0) return LT_OK; /* nothing to change */
     mark_write(txn);
-    int keep = ks_keep_old(txn, cur);
+    int keep = ks_keep_old(txn, sh, cur);
     if (has && when_ms >= 0 && !keep) {
         entry_expblock(cur)->when_ms = when_ms;
         cur->ts = txn->ts;
@@ -388,7 +527,7 @@ static ks_entry **own_live(ks_txn *txn, unsigned dbid, const char *key,
     ks_entry *cur = live_at(link);
     ASSERT(cur != NULL);
     mark_write(txn);
-    if (ks_keep_old(txn, cur)) {
+    if (ks_keep_old(txn, sh, cur)) {
         ks_entry *copy = entry_rebuild(cur, NULL, 0, ks_entry_expire_ms(cur), 1);
         ks_install(txn, sh, link, table, h, copy, 1, 0);
         ASSERT(*link == copy);
@@ -430,7 +569,8 @@ int ks_rename(ks_txn *txn, unsigned sdb, const char *skey, size_t sklen,
     if (sdb == ddb && sklen == dklen && memcmp(skey, dkey, sklen) == 0)
         return LT_OK;
     mark_write(txn);
-    int keep = ks_keep_old(txn, cur);
+    watch_note_delete(ssh, sh_h, skey, sklen, txn->ts);
+    int keep = ks_keep_old(txn, ssh, cur);
     ks_entry *e = entry_rebuild(cur, dkey, dklen, ks_entry_expire_ms(cur), keep);
     ks_remove(txn, ssh, slink, stable, keep, !keep);
 
@@ -438,7 +578,7 @@ int ks_rename(ks_txn *txn, unsigned sdb, const char *skey, size_t sklen,
     ks_shard *dsh = txn_shard(txn, ddb, dh);
     int dtable = 0;
     ks_entry **dlink = key_slot(txn, dsh, ddb, dh, dkey, dklen, &dtable, 0);
-    int dkeep = dlink ? ks_keep_old(txn, *dlink) : 0;
+    int dkeep = dlink ? ks_keep_old(txn, dsh, *dlink) : 0;
     ks_install(txn, dsh, dlink, dtable, dh, e, dkeep, 0);
     dict_shrink_if_needed(&ssh->data.d);
     return LT_OK;
@@ -447,6 +587,7 @@ int ks_rename(ks_txn *txn, unsigned sdb, const char *skey, size_t sklen,
 /* ---- Whole databases ------------------------------------------------------------ */
 
 static int txn_holds_db(const ks_txn *txn, unsigned dbid) {
+    if (txn->mode == KS_LOCK_NESTED) return txn_holds_db(txn->outer, dbid);
     return txn->mode == KS_LOCK_ALL ||
            (txn->mode == KS_LOCK_DBS &&
             (dbid == txn->db_lo || dbid == txn->db_hi));
@@ -475,7 +616,7 @@ static void remove_bucket(void *ctx, dict *d, int table, ks_entry **head) {
     while (*link) {
         ks_entry *e = *link, *next = e->next;
         if (!entry_is_tomb(e)) {
-            ks_remove(c->txn, c->sh, link, table, ks_keep_old(c->txn, e), 0);
+            ks_remove(c->txn, c->sh, link, table, ks_keep_old(c->txn, c->sh, e), 0);
             if (*link == next) continue; /* unlinked */
         }
         link = &(*link)->next;
@@ -499,6 +640,7 @@ void ks_flush_db(ks_txn *txn, unsigned dbid) {
     for (unsigned s = 0; s < db->nshards; s++) {
         ks_shard *sh = ks_shard_at(db, dbid, s);
         if (dict_size(&sh->data.d) == 0) continue;
+        watch_note_bulk(txn, sh, NULL);
         if (views) {
             bulk_ctx c = {.txn = txn, .sh = sh};
             dict_foreach_bucket(&sh->data.d, remove_bucket, &c);
@@ -541,7 +683,7 @@ static void install_copies(ks_txn *txn, ks_shard *sh, collect_ctx *c) {
         int table = 0;
         ks_entry **link =
             dict_find(&sh->data.d, h, entry_keyp(e), e->klen, &table);
-        int keep = link ? ks_keep_old(txn, *link) : 0;
+        int keep = link ? ks_keep_old(txn, sh, *link) : 0;
         ks_install(txn, sh, link, table, h, e, keep, 0);
     }
 }
@@ -568,9 +710,15 @@ void ks_swap_db(ks_txn *txn, unsigned a, unsigned b) {
     ASSERT(txn_holds_db(txn, a) && txn_holds_db(txn, b));
     if (a == b) return;
     mark_write(txn);
+    if (db->install_hook) {
+        db->install_hook(db->install_ctx, a, NULL, 0, -1);
+        db->install_hook(db->install_ctx, b, NULL, 0, -1);
+    }
     int views = atomic_load(&db->mvcc.view_max) != 0;
     for (unsigned s = 0; s < db->nshards; s++) {
         ks_shard *sa = ks_shard_at(db, a, s), *sb = ks_shard_at(db, b, s);
+        watch_note_bulk(txn, sa, sb);
+        watch_note_bulk(txn, sb, sa);
         if (views) {
             swap_shard_by_key(txn, sa, sb);
             continue;
@@ -610,6 +758,18 @@ static void scan_bucket(void *ctx, dict *d, int table, ks_entry **head) {
     }
 }
 
+/* ks_scan and ks_random_key lock one shard at a time, except inside EXEC,
+ * whose transaction already holds the whole database (txn.h, "Nesting"). */
+static int shard_lock_unless_nested(lt_db *db, unsigned dbid, ks_shard *sh) {
+    ks_txn *outer = ks_txn_nest_outer();
+    if (outer) {
+        ASSERT(outer->db == db && txn_holds_db(outer, dbid));
+        return 0;
+    }
+    pthread_mutex_lock(&sh->lock);
+    return 1;
+}
+
 uint64_t ks_scan(lt_db *db, unsigned dbid, uint64_t cursor, size_t count,
                  ks_entry_fn *fn, void *ctx) {
     ASSERT(dbid < db->ndb);
@@ -622,12 +782,12 @@ uint64_t ks_scan(lt_db *db, unsigned dbid, uint64_t cursor, size_t count,
 
     for (;;) {
         ks_shard *sh = ks_shard_at(db, dbid, shard);
-        pthread_mutex_lock(&sh->lock);
+        int locked = shard_lock_unless_nested(db, dbid, sh);
         do {
             v = dict_scan(&sh->data.d, v, scan_bucket, &c);
             steps++;
         } while (v != 0 && c.emitted < count && steps < max_steps);
-        pthread_mutex_unlock(&sh->lock);
+        if (locked) pthread_mutex_unlock(&sh->lock);
         if (v == 0) {
             if (++shard == db->nshards) return 0;
         }
@@ -654,16 +814,16 @@ int ks_random_key(lt_db *db, unsigned dbid, ks_entry_fn *fn, void *ctx) {
         }
         if (s == db->nshards) continue; /* counts moved meanwhile */
         ks_shard *sh = ks_shard_at(db, dbid, s);
-        pthread_mutex_lock(&sh->lock);
+        int locked = shard_lock_unless_nested(db, dbid, sh);
         int table;
         ks_entry **link = dict_random(&sh->data.d, &table);
         ks_entry *e = link ? *link : NULL;
         if (e && !entry_is_tomb(e) && !entry_expired(e, now)) {
             fn(ctx, e);
-            pthread_mutex_unlock(&sh->lock);
+            if (locked) pthread_mutex_unlock(&sh->lock);
             return LT_OK;
         }
-        pthread_mutex_unlock(&sh->lock);
+        if (locked) pthread_mutex_unlock(&sh->lock);
     }
     return LT_NOTFOUND;
 }

@@ -45,6 +45,16 @@ typedef struct ks_hooks {
 /* Installs hooks (copied). Call before other threads use db. */
 void ks_set_hooks(lt_db *db, const ks_hooks *hooks);
 
+/* Called under the shard lock (so it must not call into the engine) each
+ * time a live value is installed under a key — created, replaced, renamed
+ * or moved there, copied, or re-versioned — with the value's type; and with
+ * key NULL (type -1) for a database whose whole contents changed (SWAPDB).
+ * The server's blocked clients wait on it. Set once, before other threads
+ * use db; separate from ks_hooks so either can be set alone. */
+typedef void ks_install_hook(void *ctx, unsigned dbid, const char *key, size_t klen,
+                             int type);
+void ks_set_install_hook(lt_db *db, ks_install_hook *fn, void *ctx);
+
 /* Number of logical databases / shards per database of db. */
 unsigned ks_databases(const lt_db *db);
 unsigned ks_shards_per_db(const lt_db *db);
@@ -73,6 +83,31 @@ ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
  * expired, so comparing it with an earlier value (or a view's ts) detects
  * modification (WATCH, optimistic commits). No side effects. */
 uint64_t ks_key_ts(ks_txn *txn, unsigned dbid, const char *key, size_t klen);
+
+/* ---- WATCH versions ------------------------------------------------------------
+ * Whether a key changed since a moment, for present and absent keys alike,
+ * with commit timestamps and no global lock. A live key's version is its
+ * entry's ts; what an entry cannot show — that the key was deleted (DEL,
+ * RENAME/MOVE away, FLUSHDB/FLUSHALL of a live key, SWAPDB) — is kept per
+ * watched key in its shard's registry (del_ts), so only keys someone
+ * watches pay for it and an unrelated key never aborts a WATCH. Expiry as
+ * in Redis 7.0: a key live at WATCH that has expired since (deleted or
+ * not) changed; one already expired at WATCH did not change by being
+ * deleted (lazily, actively or by FLUSHDB), only by being recreated.
+ *
+ * ks_watch_add registers (db, key) (reference-counted, the key copied),
+ * sets *live (the key exists unexpired at txn's clock) and returns the
+ * version moment: every commit that touched the key so far has ts <= it,
+ * every later one > it. ks_watch_changed(since, live) tells whether the
+ * key was written or deleted by a commit after since, or expired since
+ * (live: what ks_watch_add said); ks_watch_remove drops one reference. All three need the key's shard locked by txn; a
+ * registered key must be removed as often as added (lt_db_close frees
+ * what is left). */
+uint64_t ks_watch_add(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                      int *live);
+int ks_watch_changed(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
+                     uint64_t since, int live);
+void ks_watch_remove(ks_txn *txn, unsigned dbid, const char *key, size_t klen);
 
 /* ---- Writes ------------------------------------------------------------------- */
 #define KS_SET_NOINT 0x1 /* store the bytes as given, never int-encode */

@@ -43,6 +43,12 @@ typedef struct ks_shard {
      * DBSIZE / INFO (relaxed, may lag a running commit). */
     _Atomic uint64_t nkeys;    /* live keys (not tombstones) */
     _Atomic uint64_t nexpires; /* == data.nexp */
+    /* Open sequential views (snapshots) that have passed this shard and
+     * will not read it again; under the lock (mvcc.c). */
+    uint32_t views_done;
+    /* WATCHed keys of this shard (keyspace.c, "WATCH versions"), NULL when
+     * none; belongs to the slot like the lock (SWAPDB does not move it). */
+    struct ks_watch_reg *watch;
     ks_shard_data data;
 } __attribute__((aligned(64))) ks_shard;
 
@@ -75,6 +81,8 @@ struct lt_db {
     uint8_t hash_key[16];
     ks_mvcc mvcc;
     ks_hooks hooks;
+    ks_install_hook *install_hook; /* ks_set_install_hook */
+    void *install_ctx;
     _Atomic uint64_t stat_expired_keys;
     _Atomic uint64_t stat_expired_stale_permille; /* est. % of stale TTL keys */
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
@@ -108,7 +116,7 @@ void ks_remove(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
                int keep_old, int shallow);
 /* Whether replacing/modifying e in txn must keep e for open views. Assigns
  * the txn's ts first (the order the MVCC argument relies on). */
-int ks_keep_old(ks_txn *txn, const ks_entry *e);
+int ks_keep_old(ks_txn *txn, const ks_shard *sh, const ks_entry *e);
 /* Locks one shard by global id (active expiry, GC). */
 void ks_txn_begin_shard(ks_txn *txn, lt_db *db, uint32_t gid);
 /* Frees tables detached by ks_flush_db (called by ks_txn_commit after

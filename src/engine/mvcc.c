@@ -48,6 +48,12 @@ void mvcc_destroy(ks_mvcc *m) {
 
 uint64_t mvcc_next_ts(ks_mvcc *m) { return atomic_fetch_add(&m->ts, 1) + 1; }
 
+void ks_mvcc_advance(lt_db *db, uint64_t ts) {
+    uint64_t cur = atomic_load(&db->mvcc.ts);
+    while (cur < ts && !atomic_compare_exchange_weak(&db->mvcc.ts, &cur, ts)) {
+    }
+}
+
 int mvcc_view_may_need(ks_mvcc *m, uint64_t version_ts) {
     return atomic_load(&m->view_max) >= version_ts;
 }
@@ -68,21 +74,36 @@ void ks_view_open(lt_db *db, ks_view *v) {
     /* Conservative bounds first, then read the clock (see keyspace_int.h). */
     atomic_store(&m->view_max, UINT64_MAX);
     if (m->head == NULL) atomic_store(&m->view_min, 0);
+    /* Counted before the clock is read: a writer whose commit this view
+     * misses sees it in nviews (ks_keep_old compares nviews with the
+     * shard's views_done). */
+    atomic_fetch_add(&m->nviews, 1);
     v->db = db;
     v->ts = atomic_load(&m->ts);
+    v->sequential = 0;
+    v->passed = 0;
     v->now_ms = lt_mstime();
     v->next = NULL;
     v->prev = m->tail;
     if (m->tail) m->tail->next = v;
     else m->head = v;
     m->tail = v;
-    atomic_fetch_add(&m->nviews, 1);
     publish_bounds(m);
     pthread_mutex_unlock(&m->views_lock);
 }
 
 void ks_view_close(ks_view *v) {
     ks_mvcc *m = &v->db->mvcc;
+    /* Un-pass shards before leaving nviews, so that views_done never
+     * counts a view nviews no longer does. */
+    for (uint64_t g = 0; g < v->passed; g++) {
+        ks_shard *sh = &v->db->shards[g];
+        pthread_mutex_lock(&sh->lock);
+        ASSERT(sh->views_done > 0);
+        sh->views_done--;
+        pthread_mutex_unlock(&sh->lock);
+    }
+    v->passed = 0;
     pthread_mutex_lock(&m->views_lock);
     if (v->prev) v->prev->next = v->next;
     else m->head = v->next;
@@ -197,6 +218,12 @@ int ks_view_iter_next(ks_view_iter *it, size_t budget, ks_view_fn *fn,
         }
         d->pause--;
         it->paused = 0;
+        if (it->view->sequential) {
+            uint64_t gid = (uint64_t)it->dbid * db->nshards + it->shard;
+            ASSERT(gid == it->view->passed);
+            sh->views_done++;
+            it->view->passed = gid + 1;
+        }
         pthread_mutex_unlock(&sh->lock);
         it->shard++;
         it->table = 0;

@@ -27,6 +27,13 @@ typedef struct ks_view {
     lt_db *db;
     uint64_t ts;     /* sees every commit with ts <= this */
     int64_t now_ms;  /* keys expired at this time are not visible */
+    /* Set to 1 by a caller that promises to iterate databases 0, 1, ...
+     * in order, each to the end, and to read a shard it left never again
+     * (snapshots): writers then stop keeping old versions in the shards it
+     * has passed, so its extra memory is at most one old version per key
+     * it has not written out yet. 0 after ks_view_open. */
+    int sequential;
+    uint64_t passed; /* sequential: global shard ids below this are done */
     struct ks_view *prev, *next; /* registry links (mvcc.c) */
 } ks_view;
 
@@ -61,6 +68,11 @@ void ks_view_iter_init(ks_view_iter *it, ks_view *v, unsigned dbid);
 int ks_view_iter_next(ks_view_iter *it, size_t budget, ks_view_fn *fn,
                       void *ctx);
 void ks_view_iter_close(ks_view_iter *it);
+
+/* Makes every later commit timestamp greater than ts (recovery: commit
+ * timestamps keep increasing across restarts, so a snapshot's timestamp
+ * can be compared with those of WAL records written after it). */
+void ks_mvcc_advance(lt_db *db, uint64_t ts);
 
 /* Reclaims old versions and tombstones no open view needs, in the shards
  * this thread owns (global shard id % nthreads == thread_index), for about

@@ -19,8 +19,22 @@
 #include "engine/mvcc_int.h"
 
 static __thread int64_t thread_clock_ms;
+static __thread ks_txn *nest_outer; /* EXEC's transaction while nesting */
 
 void ks_txn_set_thread_clock(int64_t now_ms) { thread_clock_ms = now_ms; }
+
+void ks_txn_nest_enter(ks_txn *outer) {
+    ASSERT(nest_outer == NULL);
+    ASSERT(outer->mode != KS_LOCK_NONE && outer->mode != KS_LOCK_NESTED);
+    nest_outer = outer;
+}
+
+void ks_txn_nest_leave(ks_txn *outer) {
+    ASSERT(nest_outer == outer);
+    nest_outer = NULL;
+}
+
+ks_txn *ks_txn_nest_outer(void) { return nest_outer; }
 
 static void txn_init(ks_txn *txn, lt_db *db, int mode) {
     txn->db = db;
@@ -31,7 +45,25 @@ static void txn_init(ks_txn *txn, lt_db *db, int mode) {
     txn->nlocked = 0;
     txn->db_lo = txn->db_hi = 0;
     txn->garbage = NULL;
+    txn->outer = NULL;
     txn->nhcache = 0;
+}
+
+/* Starts txn as a borrower of the thread's outer transaction (the caller
+ * ASSERTs the outer one holds what txn will touch). */
+static void txn_init_nested(ks_txn *txn, lt_db *db) {
+    ks_txn *outer = nest_outer;
+    ASSERT(outer->db == db);
+    txn_init(txn, db, KS_LOCK_NESTED);
+    txn->outer = outer;
+    txn->ts = outer->ts;
+    txn->now_ms = outer->now_ms; /* one clock for the whole EXEC, as Redis */
+}
+
+/* Whether txn (not nested) holds every shard of database dbid. */
+static int holds_whole_db(const ks_txn *txn, unsigned dbid) {
+    return txn->mode == KS_LOCK_ALL ||
+           (txn->mode == KS_LOCK_DBS && (dbid == txn->db_lo || dbid == txn->db_hi));
 }
 
 static void lock_range(lt_db *db, unsigned dbid) {
@@ -46,6 +78,11 @@ static void unlock_range(lt_db *db, unsigned dbid) {
 
 void ks_txn_begin_dbs(ks_txn *txn, lt_db *db, unsigned a, unsigned b) {
     ASSERT(a < db->ndb && b < db->ndb);
+    if (nest_outer) {
+        ASSERT(holds_whole_db(nest_outer, a) && holds_whole_db(nest_outer, b));
+        txn_init_nested(txn, db);
+        return;
+    }
     txn_init(txn, db, KS_LOCK_DBS);
     txn->db_lo = a < b ? a : b;
     txn->db_hi = a < b ? b : a;
@@ -58,11 +95,31 @@ void ks_txn_begin_db(ks_txn *txn, lt_db *db, unsigned dbid) {
 }
 
 void ks_txn_begin_all(ks_txn *txn, lt_db *db) {
+    if (nest_outer) {
+        ASSERT(nest_outer->mode == KS_LOCK_ALL);
+        txn_init_nested(txn, db);
+        return;
+    }
     txn_init(txn, db, KS_LOCK_ALL);
     for (unsigned d = 0; d < db->ndb; d++) lock_range(db, d);
 }
 
 void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys) {
+    if (nest_outer) {
+        txn_init_nested(txn, db);
+        for (size_t i = 0; i < nkeys; i++) {
+            ASSERT(keys[i].dbid < db->ndb);
+            uint64_t h = ks_hash(db, keys[i].key, keys[i].klen);
+            ASSERT(ks_txn_holds(nest_outer, keys[i].dbid, h));
+            if (txn->nhcache < KS_TXN_HASH_CACHE) {
+                txn->hcache[txn->nhcache].key = keys[i].key;
+                txn->hcache[txn->nhcache].klen = keys[i].klen;
+                txn->hcache[txn->nhcache].hash = h;
+                txn->nhcache++;
+            }
+        }
+        return;
+    }
     txn_init(txn, db, KS_LOCK_SHARDS);
     unsigned dbs[2] = {0, 0};
     int ndbs = 0, overflow = 0, many_dbs = 0;
@@ -114,6 +171,7 @@ void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys) {
 
 void ks_txn_begin_shard(ks_txn *txn, lt_db *db, uint32_t gid) {
     ASSERT(gid < db->ndb * db->nshards);
+    ASSERT(nest_outer == NULL); /* the active cycles never run inside EXEC */
     txn_init(txn, db, KS_LOCK_SHARDS);
     txn->locked[0] = gid;
     txn->nlocked = 1;
@@ -121,13 +179,31 @@ void ks_txn_begin_shard(ks_txn *txn, lt_db *db, uint32_t gid) {
 }
 
 uint64_t ks_txn_ts(ks_txn *txn) {
-    if (txn->ts == 0) txn->ts = mvcc_next_ts(&txn->db->mvcc);
+    if (txn->ts == 0)
+        txn->ts = txn->outer ? ks_txn_ts(txn->outer) : mvcc_next_ts(&txn->db->mvcc);
     return txn->ts;
+}
+
+/* Ends a nested transaction: its writes and garbage become the outer's. */
+static uint64_t commit_nested(ks_txn *txn) {
+    ks_txn *outer = txn->outer;
+    ASSERT(outer == nest_outer);
+    outer->nwrites += txn->nwrites;
+    while (txn->garbage) {
+        struct ks_garbage *g = txn->garbage;
+        txn->garbage = g->next;
+        g->next = outer->garbage;
+        outer->garbage = g;
+    }
+    txn->mode = KS_LOCK_NONE;
+    txn->outer = NULL;
+    return txn->nwrites ? txn->ts : 0;
 }
 
 uint64_t ks_txn_commit(ks_txn *txn) {
     lt_db *db = txn->db;
     ASSERT(txn->mode != KS_LOCK_NONE);
+    if (txn->mode == KS_LOCK_NESTED) return commit_nested(txn);
     if (txn->nwrites > 0 && db->hooks.commit) {
         ks_txn_ts(txn);
         db->hooks.commit(db->hooks.ctx, txn);
@@ -158,6 +234,8 @@ uint64_t ks_txn_commit(ks_txn *txn) {
 int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash) {
     const lt_db *db = txn->db;
     switch (txn->mode) {
+    case KS_LOCK_NESTED:
+        return ks_txn_holds(txn->outer, dbid, hash);
     case KS_LOCK_ALL:
         return 1;
     case KS_LOCK_DBS:

@@ -35,7 +35,9 @@ typedef struct ks_key {
     size_t klen;
 } ks_key;
 
-enum { KS_LOCK_NONE = 0, KS_LOCK_SHARDS, KS_LOCK_DBS, KS_LOCK_ALL };
+/* KS_LOCK_NESTED: begun inside an outer transaction (see "Nesting"): it
+ * holds no lock of its own and borrows the outer one's. */
+enum { KS_LOCK_NONE = 0, KS_LOCK_SHARDS, KS_LOCK_DBS, KS_LOCK_ALL, KS_LOCK_NESTED };
 
 struct ks_garbage;
 
@@ -48,6 +50,7 @@ typedef struct ks_txn {
     uint16_t nlocked;  /* KS_LOCK_SHARDS: entries used in locked[] */
     unsigned db_lo, db_hi; /* KS_LOCK_DBS: the (at most two) databases */
     struct ks_garbage *garbage; /* detached tables, freed after unlock */
+    struct ks_txn *outer; /* KS_LOCK_NESTED: the transaction lending locks */
     struct {
         const char *key;
         size_t klen;
@@ -69,6 +72,20 @@ void ks_txn_begin_db(ks_txn *txn, lt_db *db, unsigned dbid);
 void ks_txn_begin_dbs(ks_txn *txn, lt_db *db, unsigned a, unsigned b);
 /* Locks every shard of every database (FLUSHALL). */
 void ks_txn_begin_all(ks_txn *txn, lt_db *db);
+
+/* Nesting (EXEC). Between ks_txn_nest_enter(outer) and
+ * ks_txn_nest_leave(outer) on a thread, every ks_txn_begin* on that thread
+ * (and ks_scan / ks_random_key) runs inside outer: it takes no lock but
+ * ASSERTs that outer holds every shard it asks for, shares outer's commit
+ * ts and clock, and its ks_txn_commit only hands its writes and garbage to
+ * outer (no commit hook, no unlock). So a command handler runs unchanged
+ * inside a transaction that spans several commands, whose single
+ * ks_txn_commit calls the hook once. outer must be begun (not nested) and
+ * stays owned by the caller; nests do not stack. */
+void ks_txn_nest_enter(ks_txn *outer);
+void ks_txn_nest_leave(ks_txn *outer);
+/* The thread's outer transaction while nesting, else NULL. */
+ks_txn *ks_txn_nest_outer(void);
 
 /* Replay clock: while set (non-zero) on a thread, transactions begun on it
  * take now_ms from it instead of the wall clock, so a replayed WAL record

@@ -467,6 +467,7 @@ struct wal {
     wal_buf active;
     size_t buf_bytes;
     uint64_t appended, write_req, written, durable;
+    uint64_t sync_req;    /* wal_sync: fsync up to here whatever the policy */
     int policy, fault, err, stop, waiters;
     uint64_t segment_bytes;
     wal_stats stats;
@@ -530,7 +531,10 @@ static int segment_create(wal *w, uint64_t lsn) {
     w->seg_start = lsn;
     w->seg_len = 0;
     w->seg_dirty = 0;
-    __atomic_add_fetch(&w->stats.segments_created, 1, __ATOMIC_RELAXED);
+    /* Under the lock: wal_get_stats copies the stats under it. */
+    pthread_mutex_lock(&w->lock);
+    w->stats.segments_created++;
+    pthread_mutex_unlock(&w->lock);
     return 0;
 }
 
@@ -606,7 +610,7 @@ static void *writer_main(void *arg) {
              (w->write_req > w->written || w->active.len >= w->buf_bytes / 2 || w->waiters ||
               w->stop));
         int want_sync = w->written > w->durable &&
-            (policy == WAL_FSYNC_ALWAYS || w->stop ||
+            (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
              (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
         if (w->err && now < w->retry_at_ms && (want_write || want_sync)) {
             struct timespec ts;
@@ -635,7 +639,7 @@ static void *writer_main(void *arg) {
             pthread_cond_broadcast(&w->space_cond);
         }
         uint64_t segment_bytes = w->segment_bytes;
-        int sync_now = policy == WAL_FSYNC_ALWAYS || w->stop ||
+        int sync_now = policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
                        (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000);
         pthread_mutex_unlock(&w->lock);
 
@@ -749,6 +753,51 @@ void wal_request_write(wal *w, uint64_t lsn) {
     pthread_mutex_unlock(&w->lock);
 }
 
+int wal_sync(wal *w, uint64_t lsn) {
+    pthread_mutex_lock(&w->lock);
+    if (lsn > w->appended) lsn = w->appended;
+    if (lsn > w->write_req) w->write_req = lsn;
+    if (lsn > w->sync_req) w->sync_req = lsn;
+    pthread_cond_signal(&w->work_cond);
+    /* The writer broadcasts space_cond after every round. */
+    while (w->durable < lsn && !w->err && !w->stop) pthread_cond_wait(&w->space_cond, &w->lock);
+    int rc = w->durable >= lsn ? LT_OK : LT_IOERR;
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+int wal_drop_before(wal *w, uint64_t lsn, int *dropped) {
+    *dropped = 0;
+    seg_list sl;
+    int e = list_segments(w->dir, &sl);
+    if (e < 0) {
+        errno = -e;
+        return LT_IOERR;
+    }
+    int rc = LT_OK;
+    uint64_t start = sl.n ? sl.lsn[0] : 0;
+    /* Segment i holds [lsn[i], lsn[i+1]): drop it when that ends at or
+     * before lsn. The last segment (the one appended to) always stays. */
+    for (int i = 0; i + 1 < sl.n && sl.lsn[i + 1] <= lsn; i++) {
+        char path[PATH_MAX];
+        seg_path(path, sizeof(path), w->dir, sl.lsn[i]);
+        if (unlink(path) < 0 && errno != ENOENT) {
+            rc = LT_IOERR;
+            break;
+        }
+        start = sl.lsn[i + 1];
+        (*dropped)++;
+    }
+    free(sl.lsn);
+    if (*dropped) {
+        pthread_mutex_lock(&w->lock);
+        if (start > w->stats.start_lsn) w->stats.start_lsn = start;
+        pthread_mutex_unlock(&w->lock);
+        if (fsync_dir(w->dir) < 0 && rc == LT_OK) rc = LT_IOERR;
+    }
+    return rc;
+}
+
 #define LOCKED_GET(w, expr)                                                  \
     do {                                                                     \
         pthread_mutex_lock(&(w)->lock);                                      \
@@ -852,6 +901,8 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     w->policy = cfg->fsync_policy;
     w->on_durable = cfg->on_durable;
     w->cb_ctx = cfg->cb_ctx;
+    /* An empty log continues where a snapshot left it (replay_from). */
+    if (res->segments == 0) res->start_lsn = res->end_lsn = cfg->replay_from;
     w->appended = w->write_req = w->written = w->durable = res->end_lsn;
     w->active.lsn = w->flushing.lsn = res->end_lsn;
     w->stats.start_lsn = res->start_lsn;

@@ -148,6 +148,17 @@ int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
  * fsync it; on_durable reports progress. Cheap; call once per batch. */
 void wal_request_write(wal *w, uint64_t lsn);
 
+/* Writes and fsyncs everything up to lsn (at most the appended LSN)
+ * whatever the fsync policy, and waits until it is durable. LT_OK, or
+ * LT_IOERR when the WAL is in its error state (or closing) first. For
+ * snapshots, which must not name an LSN the log could lose. */
+int wal_sync(wal *w, uint64_t lsn);
+/* Deletes the segment files that lie entirely before lsn (a snapshot
+ * covers them); never the last segment. *dropped = files deleted. LT_OK,
+ * or LT_IOERR (errno set). Safe while the writer runs: it only touches
+ * the last segment. */
+int wal_drop_before(wal *w, uint64_t lsn, int *dropped);
+
 uint64_t wal_appended_lsn(wal *w); /* end of the last appended record */
 uint64_t wal_written_lsn(wal *w);  /* handed to write(2) successfully */
 uint64_t wal_durable_lsn(wal *w);  /* fsynced (and the segment's dir entry) */

@@ -27,9 +27,11 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "server/blocking.h"
 #include "server/commands.h"
 #include "server/dispatch.h"
 #include "server/log.h"
+#include "server/multi.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/worker.h"
@@ -183,12 +185,15 @@ static void unlink_from_lists(client *c) {
 void client_close(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
     c->flags |= CLIENT_CLOSED;
+    blocking_client_closed(c);
+    multi_client_close(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);
 }
 
 void client_free_at_exit(client *c) {
+    blocking_client_closed(c);
     unlink_from_lists(c);
     if (c->conn.fd >= 0) close(c->conn.fd);
     client_on_closed(&c->conn);
@@ -203,6 +208,7 @@ void client_on_closed(ev_conn *conn) {
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    multi_client_free(c);
     free(c);
 }
 
@@ -338,7 +344,8 @@ static void protocol_error(client *c) {
 
 /* Must c stop executing its pipeline for now? */
 static int client_must_wait(client *c) {
-    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE))
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE |
+                    CLIENT_BLOCKED))
         return 1;
     if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
         if (!(c->flags & CLIENT_READ_PAUSED)) {
@@ -512,7 +519,8 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     char flags[16];
     int f = 0;
     uint32_t cf = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
-    if (cf & CLIENT_BLOCKED_PAUSE) flags[f++] = 'b';
+    if (cf & CLIENT_MULTI) flags[f++] = 'x';
+    if (cf & (CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED)) flags[f++] = 'b';
     if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (cf & CLIENT_NO_TOUCH) flags[f++] = 'T';
@@ -523,10 +531,11 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     size_t omem = __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED);
     size_t qlen = __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED);
     size_t qfree = __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED);
+    size_t multi_mem = __atomic_load_n(&c->pub.multi_mem, __ATOMIC_RELAXED);
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
-               "argv-mem=0 multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
+               "argv-mem=0 multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
                "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
@@ -534,8 +543,9 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                c->name ? c->name : "",
                (long long)((now - c->ctime_ms) / 1000),
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
-               flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED), qlen,
-               qfree, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
+               flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED),
+               (cf & CLIENT_MULTI) ? __atomic_load_n(&c->pub.multi, __ATOMIC_RELAXED) : -1,
+               qlen, qfree, multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
                obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,

@@ -47,6 +47,12 @@ struct command;
 #define CLIENT_NO_TOUCH          (1u << 12)
 #define CLIENT_IN_LIST           (1u << 13) /* registered in server list */
 #define CLIENT_WAL_HOLD          (1u << 14) /* output held until WAL durable */
+#define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
+/* Running the commands queued by MULTI: blocking commands do not block
+ * (set and cleared by EXEC). */
+#define CLIENT_IN_EXEC           (1u << 25)
+/* Between MULTI and EXEC/DISCARD: commands are queued (multi.c). */
+#define CLIENT_MULTI             (1u << 26)
 
 typedef struct reply_chunk {
     struct reply_chunk *next;
@@ -101,6 +107,8 @@ typedef struct client {
     struct {
         size_t qbuf, qbuf_free, obl, omem, rbp;
         uint32_t flags;
+        int multi;          /* commands queued since MULTI (multi.c) */
+        size_t multi_mem;   /* their bytes */
     } pub;
 
     struct client *prev, *next;         /* server-wide list (clients_lock) */
@@ -109,6 +117,10 @@ typedef struct client {
     struct client *pnext;               /* worker's paused list */
     struct client *hnext;               /* worker's WAL-held list */
     uint64_t wal_lsn;  /* end LSN of the last WAL record this client wrote */
+    /* Blocked by a command (blocking.c; set and cleared under its lock). */
+    struct bstate *bstate;
+    /* MULTI queue and WATCHed keys (multi.c, owner thread), NULL if none. */
+    struct multi_state *mstate;
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it

@@ -12,8 +12,10 @@
 
 #include "common/util.h"
 #include "server/args.h"
+#include "server/blocking.h"
 #include "server/commands.h"
 #include "server/dispatch.h"
+#include "server/multi.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/worker.h"
@@ -171,6 +173,7 @@ void selectCommand(client *c) {
 }
 
 void resetCommand(client *c) {
+    multi_reset(c);
     __atomic_store_n(&c->resp, 2, __ATOMIC_RELAXED);
     __atomic_store_n(&c->db, 0, __ATOMIC_RELAXED);
     c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_EVICT | CLIENT_NO_TOUCH);
@@ -466,6 +469,31 @@ void clientUnpauseCommand(client *c) {
     addReplyOK(c);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: the target (on any worker) gets its
+ * timeout reply or the UNBLOCKED error from its own thread. */
+void clientUnblockCommand(client *c) {
+    int error = 0;
+    if (c->argc == 4) {
+        if (arg_is(&c->argv[3], "error")) error = 1;
+        else if (!arg_is(&c->argv[3], "timeout")) {
+            addReplyError(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    } else if (c->argc > 4) {
+        addReplyErrorFormat(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                               "Try CLIENT HELP.", (int)c->argv[1].len, c->argv[1].ptr);
+        return;
+    }
+    long long id;
+    if (arg_ll_or_reply(c, &c->argv[2], &id, NULL) < 0) return;
+    int done = 0;
+    pthread_mutex_lock(&server.clients_lock);
+    for (client *o = server.clients; o && !done; o = o->next)
+        if (o->id == (uint64_t)id) done = blocking_request_unblock(o, error);
+    pthread_mutex_unlock(&server.clients_lock);
+    addReplyLongLong(c, done);
+}
+
 void clientHelpCommand(client *c) {
     static const char *help[] = {
         "ID",
@@ -506,6 +534,8 @@ void clientHelpCommand(client *c) {
         "    Record the client library's name or version.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "UNPAUSE",
         "    Stop the current client pause, resuming traffic.",
         NULL,

@@ -17,10 +17,12 @@
 
 #include "engine/expire.h"
 #include "engine/keyspace.h"
+#include "server/blocking.h"
 #include "server/commands.h"
 #include "server/engine_glue.h"
 #include "server/persist.h"
 #include "server/reply.h"
+#include "server/save.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -171,11 +173,11 @@ static void info_clients(sbuf *b) {
               "maxclients:%d\r\n"
               "client_recent_max_input_buffer:%zu\r\n"
               "client_recent_max_output_buffer:%zu\r\n"
-              "blocked_clients:0\r\n"
+              "blocked_clients:%llu\r\n"
               "tracking_clients:0\r\n"
               "clients_in_timeout_table:0\r\n",
               __atomic_load_n(&server.nclients, __ATOMIC_RELAXED), server.maxclients, max_in,
-              max_out);
+              max_out, (unsigned long long)blocking_clients());
 }
 
 static void info_memory(sbuf *b) {
@@ -221,21 +223,53 @@ static void info_memory(sbuf *b) {
 static void info_persistence(sbuf *b) {
     persist_info pi;
     persist_get_info(&pi);
+    save_info si;
+    save_get_info(&si);
     sb_printf(b,
               "# Persistence\r\n"
               "loading:0\r\n"
               "async_loading:0\r\n"
               "rdb_changes_since_last_save:%llu\r\n"
-              "rdb_bgsave_in_progress:0\r\n"
-              "rdb_last_bgsave_status:ok\r\n"
+              "rdb_bgsave_in_progress:%d\r\n"
+              "rdb_last_save_time:%lld\r\n"
+              "rdb_last_bgsave_status:%s\r\n"
+              "rdb_last_bgsave_time_sec:%lld\r\n"
+              "rdb_current_bgsave_time_sec:%lld\r\n"
+              "rdb_saves:%llu\r\n"
+              "rdb_last_cow_size:0\r\n"
+              "rdb_last_load_keys_expired:0\r\n"
+              "rdb_last_load_keys_loaded:%llu\r\n"
               "aof_enabled:%d\r\n"
-              "aof_rewrite_in_progress:0\r\n"
-              "aof_rewrite_scheduled:0\r\n"
-              "aof_last_bgrewrite_status:ok\r\n"
+              "aof_rewrite_in_progress:%d\r\n"
+              "aof_rewrite_scheduled:%d\r\n"
+              "aof_last_rewrite_time_sec:%lld\r\n"
+              "aof_current_rewrite_time_sec:%lld\r\n"
+              "aof_last_bgrewrite_status:%s\r\n"
+              "aof_rewrites:%llu\r\n"
               "aof_last_write_status:%s\r\n"
               "aof_last_cow_size:0\r\n"
-              "module_fork_in_progress:0\r\n",
-              (unsigned long long)pi.changes, pi.enabled, pi.last_write_ok ? "ok" : "err");
+              "module_fork_in_progress:0\r\n"
+              "snapshot_keys:%llu\r\n"
+              "snapshot_bytes:%llu\r\n"
+              "snapshot_raw_bytes:%llu\r\n"
+              "snapshot_compression:%s\r\n"
+              "snapshot_duration_ms:%lld\r\n"
+              "snapshot_extra_memory_peak:%zu\r\n"
+              "snapshot_lsn:%llu\r\n"
+              "snapshot_load_keys:%llu\r\n"
+              "snapshot_load_ms:%lld\r\n",
+              (unsigned long long)si.changes_since_save, si.bgsave_in_progress,
+              (long long)si.lastsave_s, si.last_bgsave_ok ? "ok" : "err",
+              (long long)si.last_bgsave_time_sec, (long long)si.current_bgsave_time_sec,
+              (unsigned long long)si.saves, (unsigned long long)si.load_keys, pi.enabled,
+              si.rewrite_in_progress, si.rewrite_scheduled, (long long)si.last_rewrite_time_sec,
+              (long long)si.current_rewrite_time_sec, si.last_rewrite_ok ? "ok" : "err",
+              (unsigned long long)si.rewrites, pi.last_write_ok ? "ok" : "err",
+              (unsigned long long)si.snap_keys, (unsigned long long)si.snap_file_bytes,
+              (unsigned long long)si.snap_raw_bytes, si.snap_codec,
+              (long long)si.snap_duration_ms, si.snap_extra_memory_peak,
+              (unsigned long long)si.snap_lsn, (unsigned long long)si.load_keys,
+              (long long)si.load_ms);
     if (pi.enabled)
         sb_printf(b,
                   "aof_current_size:%llu\r\n"
@@ -455,17 +489,17 @@ void timeCommand(client *c) {
     addReplyBulkLongLong(c, us % 1000000);
 }
 
-/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Lightning keeps no data on
- * disk yet, so there is nothing to save: SAVE is refused rather than
- * pretending, NOSAVE and the default stop at once. */
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. SAVE writes a snapshot
+ * first, the default does when save rules exist (as Redis), NOSAVE never;
+ * a failed save keeps the server running unless FORCE. */
 void shutdownCommand(client *c) {
-    int save = 0, nosave = 0, abort_req = 0;
+    int save = 0, nosave = 0, abort_req = 0, force = 0;
     for (int i = 1; i < c->argc; i++) {
         const resp_arg *a = &c->argv[i];
         if (a->len == 6 && !strncasecmp(a->ptr, "nosave", 6)) nosave = 1;
         else if (a->len == 4 && !strncasecmp(a->ptr, "save", 4)) save = 1;
         else if (a->len == 3 && !strncasecmp(a->ptr, "now", 3)) continue;
-        else if (a->len == 5 && !strncasecmp(a->ptr, "force", 5)) continue;
+        else if (a->len == 5 && !strncasecmp(a->ptr, "force", 5)) force = 1;
         else if (a->len == 5 && !strncasecmp(a->ptr, "abort", 5)) abort_req = 1;
         else {
             addReplyErrorSyntax(c);
@@ -480,7 +514,7 @@ void shutdownCommand(client *c) {
         addReplyError(c, "ERR No shutdown in progress.");
         return;
     }
-    if (save) {
+    if (!nosave && save_for_shutdown(save) < 0 && !force) {
         addReplyError(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }

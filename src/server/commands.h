@@ -103,7 +103,8 @@ typedef struct command {
  * in t_<family>.c for string, bitops, keys, hash, list, set, zset.
  * A family's handlers are static in its file, next to its table. */
 extern command core_commands[], string_commands[], bitops_commands[], keys_commands[],
-    hash_commands[], list_commands[], set_commands[], zset_commands[];
+    hash_commands[], list_commands[], set_commands[], zset_commands[],
+    multi_commands[]; /* multi.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
@@ -135,9 +136,10 @@ command_proc pingCommand, echoCommand, quitCommand, resetCommand,
     clientSetnameCommand, clientGetnameCommand, clientListCommand,
     clientInfoCommand, clientKillCommand, clientSetinfoCommand,
     clientReplyCommand, clientNoEvictCommand, clientPauseCommand,
-    clientUnpauseCommand, clientHelpCommand;
+    clientUnpauseCommand, clientUnblockCommand, clientHelpCommand;
 command_proc infoCommand, dbsizeCommand, flushdbCommand, flushallCommand,
     timeCommand, shutdownCommand;
+command_proc saveCommand, bgsaveCommand, lastsaveCommand, bgrewriteaofCommand;
 command_proc configGetCommand, configSetCommand, configResetStatCommand,
     configRewriteCommand, configHelpCommand;
 command_proc commandCommand, commandCountCommand, commandListCommand,

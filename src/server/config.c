@@ -46,6 +46,7 @@
 #include "server/persist.h"
 #include "server/reply.h"
 #include "server/resp.h"
+#include "server/save.h"
 #include "server/server.h"
 
 #define CONFIG_INCLUDE_MAX_DEPTH 16 /* Redis has none: it recurses until it crashes */
@@ -70,6 +71,7 @@ typedef enum {
 #define CFG_PROTECTED     (1u << 2) /* CONFIG SET only if enable-protected-configs allows */
 #define CFG_EMPTY_IS_NULL (1u << 3) /* strings: "" stores NULL */
 #define CFG_MULTI_ARG     (1u << 4) /* takes any number of arguments */
+#define CFG_SAVE_RULES    (1u << 5) /* strings: `save` pairs, normalised by save.c */
 
 typedef struct directive {
     const char *name;
@@ -108,6 +110,8 @@ static const char *const io_backend_names[] = {"auto", "io_uring", "epoll", NULL
 /* Index order = WAL_FSYNC_* and WAL_FAULT_* (engine/wal.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
 static const char *const wal_fault_names[] = {"none", "write", "fsync", NULL};
+/* Index order = SNAP_CODEC_* (engine/snapshot.h). */
+static const char *const snapshot_codec_names[] = {"none", "lz4", "zstd", NULL};
 
 static int check_power_of_two(long long v, const char **err) {
     if (v & (v - 1)) {
@@ -179,6 +183,15 @@ static const directive directives[] = {
      * ENOSPC until set back to none. */
     {.name = "debug-wal-fail", .type = CFG_ENUM, .field = &server.debug_wal_fail, .def_num = 0,
      .enum_names = wal_fault_names, .apply = persist_apply_config},
+    /* Snapshots (save.c, engine/snapshot.c). `save` takes Redis's pairs;
+     * CONFIG SET passes them as one string, split here. */
+    {.name = "save", .type = CFG_STRING, .flags = CFG_MULTI_ARG | CFG_SAVE_RULES,
+     .field = &server.save_params, .def_str = "3600 1 300 100 60 10000",
+     .apply = save_apply_config},
+    {.name = "snapshot-compression", .type = CFG_ENUM, .field = &server.snapshot_compression,
+     .def_num = 1, .enum_names = snapshot_codec_names},
+    {.name = "wal-checkpoint-size", .type = CFG_MEMORY, .field = &server.wal_checkpoint_size,
+     .def_num = 1024 * MB, .min = 0, .max = LONG_MAX},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},
@@ -353,6 +366,20 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
         *err = errbuf;
         return 0;
     case CFG_STRING:
+        if (d->flags & CFG_SAVE_RULES) {
+            strbuf all = {0};
+            for (int i = 0; i < argc; i++) {
+                if (i) sb_append(&all, " ", 1);
+                sb_append(&all, argv[i].ptr, argv[i].len);
+            }
+            v->str = save_rules_normalize(all.p ? all.p : "", all.len);
+            free(all.p);
+            if (!v->str) {
+                *err = "Invalid save parameters";
+                return 0;
+            }
+            return 1;
+        }
         if (!(len == 0 && (d->flags & CFG_EMPTY_IS_NULL))) v->str = xstrndup(s, len);
         return 1;
     case CFG_BIND:
@@ -1051,9 +1078,10 @@ void configSetCommand(client *c) {
         int have_cwd = getcwd(oldcwd, sizeof(oldcwd)) != NULL;
         for (; parsed < n; parsed++) {
             const directive *d = set[parsed];
-            /* Multi-argument directives (bind) are all immutable, so every
+            /* Multi-argument directives are immutable (bind) or split
+             * their one string themselves (save), so every
              * value here is one argument. */
-            ASSERT(!(d->flags & CFG_MULTI_ARG));
+            ASSERT(!(d->flags & CFG_MULTI_ARG) || (d->flags & CFG_SAVE_RULES));
             if (!config_parse(d, &c->argv[3 + 2 * parsed], 1, &vals[parsed], &errstr, errbuf,
                               sizeof(errbuf)))
                 break;

@@ -9,6 +9,7 @@
 #include "engine/mvcc.h"
 #include "server/client.h"
 #include "server/log.h"
+#include "server/save.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -40,5 +41,8 @@ void cron_worker_tick(worker *w) {
     ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
-    if (w->id == 0) stats_sampler_tick();
+    if (w->id == 0) {
+        stats_sampler_tick();
+        save_cron();
+    }
 }

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "engine/keyspace.h"
+#include "server/blocking.h"
 #include "server/commands.h"
+#include "server/multi.h"
 #include "server/persist.h"
 #include "server/reply.h"
 #include "server/server.h"
@@ -57,8 +59,40 @@ int dispatch_pause_applies(const command *cmd) {
     return (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
+/* A rejected command also fails the transaction being queued, if any. */
 static void count_rejected(client *c, const command *cmd) {
     if (cmd) __atomic_add_fetch(&c->owner->cmdstats[cmd->id].rejected, 1, __ATOMIC_RELAXED);
+    multi_flag_error(c);
+}
+
+void dispatch_call(client *c, const command *cmd) {
+    worker *w = c->owner;
+    /* Inside EXEC, persist.c collects the WAL record and blocked clients
+     * are signalled after the one commit (multi.c). */
+    int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
+    /* CLIENT LIST shows the command being run as the client's last. */
+    __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
+    const ks_lookup_stats *ls = ks_thread_lookup_stats();
+    uint64_t hits0 = ls->hits, misses0 = ls->misses;
+    int64_t start = monotonic_us();
+    if (!in_exec) persist_command_begin(c);
+    cmd->proc(c);
+    if (!in_exec) {
+        persist_command_end(c);
+        /* Committed: the keys it made ready go to their blocked clients. */
+        blocking_signal_flush();
+    }
+    int64_t dur = monotonic_us() - start;
+    /* Like Redis, only the lookups of read commands count as hits/misses. */
+    if (cmd->flags & CMD_READONLY) {
+        __atomic_add_fetch(&w->stat_keyspace_hits, ls->hits - hits0, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&w->stat_keyspace_misses, ls->misses - misses0, __ATOMIC_RELAXED);
+    }
+    cmd_stat *st = &w->cmdstats[cmd->id];
+    __atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->usec, (uint64_t)dur, __ATOMIC_RELAXED);
+    if (c->error_in_reply) __atomic_add_fetch(&st->failed, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_commands, 1, __ATOMIC_RELAXED);
 }
 
 int dispatch_command(client *c) {
@@ -68,6 +102,7 @@ int dispatch_command(client *c) {
     c->error_in_reply = 0;
     if (!cmd) {
         reply_unknown_command(c);
+        count_rejected(c, NULL);
         return 0;
     }
     if (cmd->subcommands && !(c->argc == 1 && cmd->proc)) {
@@ -88,19 +123,27 @@ int dispatch_command(client *c) {
         c->cmd = cmd;
     }
     if (!command_arity_ok(cmd, c->argc)) {
-        addReplyErrorArity(c);
         count_rejected(c, cmd);
+        if (!multi_exec_rejected(c, cmd, "wrong number of arguments for 'exec' command"))
+            addReplyErrorArity(c);
         return 0;
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
-        addReplyError(c, "NOAUTH Authentication required.");
         count_rejected(c, cmd);
+        if (!multi_exec_rejected(c, cmd, "NOAUTH Authentication required."))
+            addReplyError(c, "NOAUTH Authentication required.");
         return 0;
     }
     if (persist_reject(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        addReplyError(c, "ERR Command not allowed inside a transaction");
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (multi_queue(c, cmd)) return 0;
     if (dispatch_pause_applies(cmd)) {
         c->flags |= CLIENT_BLOCKED_PAUSE;
         c->pnext = w->paused;
@@ -112,27 +155,8 @@ int dispatch_command(client *c) {
         c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
         c->flags |= CLIENT_REPLY_SKIP;
     }
-    /* CLIENT LIST shows the command being run as the client's last. */
-    __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
-    const ks_lookup_stats *ls = ks_thread_lookup_stats();
-    uint64_t hits0 = ls->hits, misses0 = ls->misses;
-    int64_t start = monotonic_us();
-    persist_command_begin(c);
-    cmd->proc(c);
-    persist_command_end(c);
-    int64_t dur = monotonic_us() - start;
-    /* Like Redis, only the lookups of read commands count as hits/misses. */
-    if (cmd->flags & CMD_READONLY) {
-        __atomic_add_fetch(&w->stat_keyspace_hits, ls->hits - hits0, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&w->stat_keyspace_misses, ls->misses - misses0, __ATOMIC_RELAXED);
-    }
+    dispatch_call(c, cmd);
     c->flags &= ~CLIENT_REPLY_SKIP;
-
-    cmd_stat *st = &w->cmdstats[cmd->id];
-    __atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&st->usec, (uint64_t)dur, __ATOMIC_RELAXED);
-    if (c->error_in_reply) __atomic_add_fetch(&st->failed, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&w->stat_commands, 1, __ATOMIC_RELAXED);
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_queue_write(c);
     return 0;
 }

@@ -13,6 +13,11 @@
  * resume. Returns 0 otherwise (ran, or was rejected with an error). */
 int dispatch_command(client *c);
 
+/* Runs cmd's handler on c->argv with the statistics around it (the part of
+ * dispatch_command after the checks). EXEC calls it for each queued
+ * command, with CLIENT_IN_EXEC set. */
+void dispatch_call(client *c, const struct command *cmd);
+
 /* Is a CLIENT PAUSE in force for this command right now? */
 int dispatch_pause_applies(const struct command *cmd);
 

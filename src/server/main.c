@@ -15,12 +15,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/blocking.h"
 #include "server/commands.h"
 #include "server/config.h"
 #include "server/engine_glue.h"
 #include "server/listen.h"
 #include "server/log.h"
 #include "server/persist.h"
+#include "server/save.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -108,6 +110,7 @@ int main(int argc, char **argv) {
 
     if (engine_open() < 0) return 1;
     if (persist_open() < 0) return 1;
+    if (blocking_init() < 0) return 1;
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
@@ -134,6 +137,10 @@ int main(int argc, char **argv) {
     serverLog(LL_WARNING, "User requested shutdown...");
     persist_workers_stopping();
     workers_stop_and_join();
+    blocking_close();
+    /* SIGTERM/SIGINT save when save rules exist, as Redis; SHUTDOWN
+     * (SIGUSR1) has saved already as it asked. */
+    save_shutdown(sig != SIGUSR1);
     persist_close();
     listen_close();
     engine_close();

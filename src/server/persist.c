@@ -3,7 +3,7 @@
  *
  * Record payload (WAL type WAL_REC_COMMANDS): one or more RESP multibulk
  * commands, run in order on replay in the stream's current database; the
- * first record after start-up (and after persist_reset_stream_db, for a
+ * first record after start-up (and after persist_snapshot_point, for a
  * snapshot's position) starts with SELECT, so a replay may begin at any
  * such record. A record's time_ms is the committing transaction's clock:
  * replay runs each record with that clock (ks_txn_set_thread_clock), so
@@ -12,22 +12,26 @@
  */
 #include "server/persist.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/assert.h"
 #include "common/clock.h"
 #include "common/util.h"
 #include "engine/keyspace.h"
+#include "engine/mvcc.h"
 #include "engine/wal.h"
 #include "server/commands.h"
 #include "server/dispatch.h"
 #include "server/log.h"
 #include "server/reply.h"
 #include "server/resp.h"
+#include "server/save.h"
 #include "server/server.h"
 #include "server/worker.h"
 
@@ -108,6 +112,12 @@ typedef struct persist_cmd {
     int logged;    /* a record was appended for this command */
     bytes payload;
     bytes aux;     /* expiry DELs (may happen inside a command) */
+    /* EXEC: commands collected for its one record. */
+    int exec;          /* inside persist_exec_begin/end */
+    int exec_db0;      /* database the record starts in */
+    int exec_db;       /* database after the commands collected so far */
+    uint32_t exec_ncmds;
+    bytes exec_payload;
 } persist_cmd;
 
 static __thread persist_cmd cur;
@@ -118,7 +128,8 @@ static void thread_free(void *p) {
     persist_cmd *pc = p;
     free(pc->payload.p);
     free(pc->aux.p);
-    pc->payload = pc->aux = (bytes){0};
+    free(pc->exec_payload.p);
+    pc->payload = pc->aux = pc->exec_payload = (bytes){0};
 }
 
 static void thread_key_make(void) { pthread_key_create(&thread_key, thread_free); }
@@ -140,6 +151,8 @@ static struct {
     uint64_t changes;     /* atomic */
     pthread_mutex_t wake_lock;
     int wakeups;          /* workers may be woken (under wake_lock) */
+    uint64_t snap_ts;     /* replay: records with ts <= this are in the snapshot */
+    uint64_t max_ts;      /* replay: highest commit ts seen */
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER, .stream_db = -1,
        .wake_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -181,12 +194,41 @@ static void note_appended(client *c, uint64_t end) {
     if (c && end > c->wal_lsn) c->wal_lsn = end;
 }
 
+/* Appends "SELECT db" to b. */
+static void bytes_add_select(bytes *b, int db) {
+    char num[24];
+    int nl = snprintf(num, sizeof(num), "%d", db);
+    resp_arg argv[2] = {{(char *)"SELECT", 6}, {num, (size_t)nl}};
+    bytes_add_multibulk(b, 2, argv);
+}
+
+/* The record of an EXEC (see persist_exec_begin): the collected commands,
+ * back to the starting database, wrapped in MULTI/EXEC when more than one.
+ * Returns its end LSN, 0 if nothing was logged. */
+static uint64_t log_exec(ks_txn *txn) {
+    static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
+    if (cur.exec_ncmds == 0) return 0;
+    if (cur.exec_db != cur.exec_db0) {
+        bytes_add_select(&cur.exec_payload, cur.exec_db0);
+        cur.exec_db = cur.exec_db0;
+        cur.exec_ncmds++;
+    }
+    bytes rec = {0};
+    if (cur.exec_ncmds > 1) bytes_add(&rec, multi, sizeof(multi) - 1);
+    bytes_add(&rec, cur.exec_payload.p, cur.exec_payload.len);
+    if (cur.exec_ncmds > 1) bytes_add(&rec, exec, sizeof(exec) - 1);
+    uint64_t end = log_commands(cur.exec_db0, &rec, ks_txn_ts(txn), txn->now_ms);
+    free(rec.p);
+    return end;
+}
+
 /* ---- Engine hooks ---------------------------------------------------------- */
 
 static void hook_commit(void *ctx, ks_txn *txn) {
     (void)ctx;
     if (P.replaying) return;
     __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
+    if (!P.wal) return; /* appendonly no: changes are counted for the save rules */
     client *c = cur.c;
     if (!c || cur.logged) {
         if (!c) {
@@ -197,6 +239,11 @@ static void hook_commit(void *ctx, ks_txn *txn) {
         return;
     }
     thread_register();
+    if (cur.exec) {
+        cur.logged = 1;
+        note_appended(c, log_exec(txn));
+        return;
+    }
     if (!cur.rewritten) {
         cur.payload.len = 0;
         bytes_add_multibulk(&cur.payload, c->argc, c->argv);
@@ -209,6 +256,10 @@ static void hook_commit(void *ctx, ks_txn *txn) {
 static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
     if (P.replaying) return;
+    if (!P.wal) {
+        __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
+        return;
+    }
     size_t klen;
     const char *key = ks_entry_key(e, &klen);
     resp_arg argv[2] = {{(char *)"DEL", 3}, {(char *)key, klen}};
@@ -252,6 +303,45 @@ void persist_rewrite_strs(client *c, int argc, const char *const *argv) {
         a[i].len = strlen(argv[i]);
     }
     persist_rewrite(c, argc, a);
+}
+
+/* ---- EXEC ---------------------------------------------------------------------- */
+
+void persist_exec_begin(client *c) {
+    if (!P.wal || P.replaying || cur.c != c) return;
+    thread_register();
+    cur.exec = 1;
+    cur.exec_db0 = cur.exec_db = c->db;
+    cur.exec_ncmds = 0;
+    cur.exec_payload.len = 0;
+}
+
+void persist_exec_cmd_begin(client *c) {
+    if (!cur.exec || cur.c != c) return;
+    cur.rewritten = 0;
+}
+
+void persist_exec_cmd_end(client *c, int wrote) {
+    if (!cur.exec || cur.c != c) return;
+    if (wrote) {
+        if (c->db != cur.exec_db) {
+            bytes_add_select(&cur.exec_payload, c->db);
+            cur.exec_db = c->db;
+            cur.exec_ncmds++;
+        }
+        if (cur.rewritten) bytes_add(&cur.exec_payload, cur.payload.p, cur.payload.len);
+        else bytes_add_multibulk(&cur.exec_payload, c->argc, c->argv);
+        cur.exec_ncmds++;
+    }
+    if (cur.rewritten) bytes_trim(&cur.payload);
+    cur.rewritten = 0;
+}
+
+void persist_exec_end(client *c) {
+    if (!cur.exec || cur.c != c) return;
+    cur.exec = 0;
+    cur.exec_ncmds = 0;
+    bytes_trim(&cur.exec_payload);
 }
 
 /* ---- Around commands ------------------------------------------------------- */
@@ -357,6 +447,10 @@ static int replay_record(void *ctx, const wal_record *r) {
     /* The parser works in place: give it a private copy. */
     st->copy.len = 0;
     bytes_add(&st->copy, r->payload, r->len);
+    if (r->commit_ts > P.max_ts) P.max_ts = r->commit_ts;
+    /* Committed before the snapshot's view: already in it. Only its
+     * SELECTs still matter (later records rely on the stream's db). */
+    int in_snapshot = r->commit_ts <= P.snap_ts;
     ks_txn_set_thread_clock(r->time_ms > 0 ? r->time_ms : 1);
     size_t pos = 0;
     while (pos < st->copy.len) {
@@ -370,7 +464,9 @@ static int replay_record(void *ctx, const wal_record *r) {
             break;
         }
         pos += used;
-        if (c->parser.argc > 0) {
+        if (c->parser.argc > 0 &&
+            (!in_snapshot ||
+             (c->parser.argv[0].len == 6 && !strncasecmp(c->parser.argv[0].ptr, "select", 6)))) {
             c->argc = c->parser.argc;
             c->argv = c->parser.argv;
             dispatch_command(c);
@@ -411,9 +507,60 @@ static void replay_client_free(replay_state *st) {
     free(st->copy.p);
 }
 
+/* LSN of the first WAL segment on disk, UINT64_MAX if none. */
+static uint64_t wal_first_lsn(void) {
+    uint64_t first = UINT64_MAX;
+    DIR *d = opendir(PERSIST_WAL_DIR);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (strlen(n) != 24 || strcmp(n + 20, ".log") != 0 || strspn(n, "0123456789") != 20)
+            continue;
+        uint64_t lsn = strtoull(n, NULL, 10);
+        if (lsn < first) first = lsn;
+    }
+    if (d) closedir(d);
+    return first;
+}
+
+/* The log ends before the snapshot's LSN (damaged before it: the snapshot
+ * covers what was cut): sets every segment aside as *.broken and restarts
+ * the log empty at the snapshot's LSN, so new records come after it. */
+static int set_aside_wal(const wal_config *cfg, wal_scan_result *res) {
+    serverLog(LL_WARNING, "WAL ends at LSN %llu, before the snapshot's LSN %llu: setting its "
+                          "segments aside (*.broken) and restarting the log there",
+              (unsigned long long)res->end_lsn, (unsigned long long)cfg->replay_from);
+    wal_close(P.wal);
+    P.wal = NULL;
+    DIR *d = opendir(PERSIST_WAL_DIR);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 4 || strcmp(de->d_name + n - 4, ".log") != 0) continue;
+        char from[PATH_MAX], to[PATH_MAX + 8];
+        snprintf(from, sizeof(from), "%s/%s", PERSIST_WAL_DIR, de->d_name);
+        snprintf(to, sizeof(to), "%s.broken", from);
+        if (rename(from, to) < 0) serverLog(LL_WARNING, "rename %s: %s", from, strerror(errno));
+    }
+    if (d) closedir(d);
+    if (wal_open(cfg, NULL, NULL, res, &P.wal) != LT_OK) {
+        serverLog(LL_WARNING, "Cannot reopen the WAL: %s", strerror(res->sys_errno));
+        return -1;
+    }
+    return 0;
+}
+
 int persist_open(void) {
-    if (!server.appendonly) return 0;
     static const ks_hooks hooks = {.commit = hook_commit, .expired = hook_expired};
+    uint64_t replay_from = 0;
+    if (save_recover(server.appendonly ? wal_first_lsn() : UINT64_MAX, &replay_from,
+                     &P.snap_ts) < 0)
+        return -1;
+    ks_mvcc_advance(server.db, P.snap_ts);
+    if (!server.appendonly) {
+        ks_set_hooks(server.db, &hooks); /* counts changes for the save rules */
+        return 0;
+    }
     replay_state st = {0};
     if (replay_client_init(&st) < 0) {
         replay_client_free(&st);
@@ -425,7 +572,7 @@ int persist_open(void) {
         .segment_bytes = (uint64_t)server.wal_segment_size,
         .buffer_bytes = WAL_DEFAULT_BUFFER_BYTES,
         .fsync_policy = server.appendfsync,
-        .replay_from = 0,
+        .replay_from = replay_from,
         .on_durable = on_durable,
     };
     wal_scan_result res;
@@ -450,6 +597,7 @@ int persist_open(void) {
                   (unsigned long long)res.problem.lsn, res.problem.why,
                   res.problem.later_segments ? " and renamed later segments to *.broken" : "");
     }
+    if (res.end_lsn < replay_from && set_aside_wal(&cfg, &res) < 0) return -1;
     serverLog(LL_NOTICE,
               "WAL loaded: %llu records (%llu commands, %llu bytes) from %d segment(s) in %.3f "
               "seconds; appending at offset %llu",
@@ -459,8 +607,30 @@ int persist_open(void) {
     if (st.errors)
         serverLog(LL_WARNING, "WAL replay: %llu command(s) failed", (unsigned long long)st.errors);
     __atomic_store_n(&P.durable, res.end_lsn, __ATOMIC_SEQ_CST);
+    /* Later commits get timestamps above every logged one. */
+    ks_mvcc_advance(server.db, P.max_ts);
     ks_set_hooks(server.db, &hooks);
     return 0;
+}
+
+uint64_t persist_snapshot_point(void) {
+    if (!P.wal) return 0;
+    pthread_mutex_lock(&P.lock);
+    uint64_t lsn = wal_appended_lsn(P.wal);
+    P.stream_db = -1; /* the next record starts with SELECT */
+    pthread_mutex_unlock(&P.lock);
+    return lsn;
+}
+
+int persist_sync(uint64_t lsn) {
+    if (!P.wal) return 0;
+    return wal_sync(P.wal, lsn) == LT_OK ? 0 : -1;
+}
+
+int persist_checkpoint(uint64_t lsn, int *dropped) {
+    *dropped = 0;
+    if (!P.wal) return 0;
+    return wal_drop_before(P.wal, lsn, dropped) == LT_OK ? 0 : -1;
 }
 
 void persist_workers_started(void) {

@@ -81,9 +81,31 @@ int persist_reject(client *c, const struct command *cmd);
 void persist_command_begin(client *c);
 void persist_command_end(client *c);
 
+/* EXEC (multi.c), inside its own persist_command_begin/end: the queued
+ * commands run in one engine transaction; what each of them that wrote
+ * logs (argv or rewrite, with SELECT when its db changed) is collected,
+ * and the commit hook of that transaction appends it as ONE record —
+ * `MULTI <commands> EXEC` when more than one, ending in the database it
+ * started in. begin/end bracket the whole EXEC; cmd_begin/cmd_end each
+ * queued command (wrote: the command wrote to the engine). */
+void persist_exec_begin(client *c);
+void persist_exec_cmd_begin(client *c);
+void persist_exec_cmd_end(client *c, int wrote);
+void persist_exec_end(client *c);
+
 /* worker: once per loop turn before waiting, and on wakeup. */
 void persist_before_wait(struct worker *w);
 void persist_on_wakeup(struct worker *w);
+
+/* Snapshots (save.c). The WAL LSN a snapshot about to open its view
+ * covers (0 without a WAL); the next record starts with SELECT so replay
+ * may begin there. */
+uint64_t persist_snapshot_point(void);
+/* Makes the WAL durable up to lsn whatever appendfsync says. 0, or -1 when
+ * the WAL is failing. No-op without a WAL. */
+int persist_sync(uint64_t lsn);
+/* Deletes WAL segments lying entirely before lsn. 0 or -1 (errno). */
+int persist_checkpoint(uint64_t lsn, int *dropped);
 
 /* INFO persistence. */
 typedef struct persist_info {

@@ -55,6 +55,10 @@ struct server {
     int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */
     long long wal_segment_size;
     int debug_wal_fail;            /* tests only: WAL_FAULT_* */
+    char *save_params;             /* `save` rules, normalised ("" = none; save.c) */
+    int snapshot_compression;      /* SNAP_CODEC_* */
+    long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
+                                      snapshot by this much; 0 = never */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

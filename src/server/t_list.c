@@ -12,17 +12,22 @@
  *
  * The pop / move logic is in generic functions the blocking variants
  * (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) call once a key has data:
- * listPopGeneric, mpopGeneric, lmoveGeneric.
+ * listPopGeneric, lmoveGeneric. With no data they block (blocking.h) and
+ * are re-run when a key becomes ready; what they log is their
+ * non-blocking form.
  */
 #include "server/commands.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "engine/keyspace.h"
 #include "engine/listobj.h"
 #include "server/args.h"
+#include "server/blocking.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 
 /* ---- Helpers -------------------------------------------------------------------- */
@@ -597,6 +602,148 @@ static void rpoplpushCommand(client *c) {
     lmoveCommandWith(c, LIST_TAIL, LIST_HEAD);
 }
 
+/* ---- Blocking variants ---------------------------------------------------------------- */
+
+/* Redis's blocking lookups: the first of keys[0..nkeys) holding a list
+ * (*found), 0 when none does (the caller blocks), -1 after replying
+ * WRONGTYPE for a key of another type met first. A re-run skips such keys
+ * instead (Redis 7.0 serves list waiters from list keys only). */
+static int blockingFirstList(client *c, ks_txn *txn, const resp_arg *keys, int nkeys,
+                             const resp_arg **found) {
+    for (int j = 0; j < nkeys; j++) {
+        ks_entry *e = ks_lookup(txn, (unsigned)c->db, keys[j].ptr, keys[j].len, 0);
+        if (!e) continue;
+        if (ks_entry_type(e) != KS_TYPE_LIST) {
+            if (blocking_rerun(c)) continue;
+            addReplyErrorWrongType(c);
+            return -1;
+        }
+        *found = &keys[j];
+        return 1;
+    }
+    return 0;
+}
+
+/* Redis's blockingPopGenericCommand: count -1 pops one element as
+ * [key, element] (BLPOP, BRPOP, logged as LPOP/RPOP key), count > 0 up to
+ * count as [key, [elements]] (BLMPOP, logged as LPOP/RPOP key count).
+ * Inside EXEC an empty wait replies a null array, as a timeout would. */
+static void blockingPopGeneric(client *c, const resp_arg *keys, int nkeys, int where,
+                               long long count, int64_t deadline_ms) {
+    ks_txn txn;
+    engine_begin_cmd(c, &txn);
+    const resp_arg *key = NULL;
+    int r = blockingFirstList(c, &txn, keys, nkeys, &key);
+    if (r > 0) {
+        char cnt[24];
+        resp_arg log[3] = {{(char *)(where == LIST_HEAD ? "LPOP" : "RPOP"), 4}, *key,
+                           {cnt, (size_t)snprintf(cnt, sizeof(cnt), "%lld", count)}};
+        persist_rewrite(c, count == -1 ? 2 : 3, log);
+        listPopGeneric(c, &txn, key, where, count == -1 ? 0 : count, 1);
+    } else if (r == 0) {
+        if (blocking_allowed(c)) blocking_block(c, keys, nkeys, deadline_ms);
+        else addReplyNullArray(c);
+    }
+    ks_txn_commit(&txn);
+}
+
+/* B[LR]POP key [key ...] timeout */
+static void blpopGenericCommand(client *c, int where) {
+    int64_t deadline;
+    if (blocking_timeout_or_reply(c, &c->argv[c->argc - 1], &deadline) < 0) return;
+    blockingPopGeneric(c, &c->argv[1], c->argc - 2, where, -1, deadline);
+}
+
+static void blpopCommand(client *c) {
+    blpopGenericCommand(c, LIST_HEAD);
+}
+
+static void brpopCommand(client *c) {
+    blpopGenericCommand(c, LIST_TAIL);
+}
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: the
+ * arguments checked as LMPOP's, the timeout last (Redis's order). */
+static void blmpopCommand(client *c) {
+    long long numkeys, count = -1;
+    int where;
+    if (argRangeOrReply(c, &c->argv[2], 1, LLONG_MAX, &numkeys,
+                        "ERR numkeys should be greater than 0") < 0)
+        return;
+    if (numkeys >= c->argc - 3) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    int where_idx = 3 + (int)numkeys;
+    if (listPositionOrReply(c, &c->argv[where_idx], &where) < 0) return;
+    for (int j = where_idx + 1; j < c->argc; j++) {
+        int moreargs = c->argc - 1 - j;
+        if (count == -1 && arg_is(&c->argv[j], "count") && moreargs) {
+            j++;
+            if (argRangeOrReply(c, &c->argv[j], 1, LLONG_MAX, &count,
+                                "ERR count should be greater than 0") < 0)
+                return;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (count == -1) count = 1;
+    int64_t deadline;
+    if (blocking_timeout_or_reply(c, &c->argv[1], &deadline) < 0) return;
+    blockingPopGeneric(c, &c->argv[3], (int)numkeys, where, count, deadline);
+}
+
+/* Keys of BLMPOP: LMPOP's, one argument later. */
+static int blmpopGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
+    if (argc < 2) return 0;
+    int n = lmpopGetKeys(argv + 1, argc - 1, keys, max);
+    for (int i = 0; i < n; i++) keys[i]++;
+    return n;
+}
+
+/* Redis's blmoveGenericCommand: LMOVE once the source has elements (logged
+ * as LMOVE / RPOPLPUSH); inside EXEC an empty source replies null. */
+static void blmoveGeneric(client *c, int wherefrom, int whereto, int64_t deadline_ms) {
+    const resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+    ks_txn txn;
+    engine_begin_cmd(c, &txn);
+    const resp_arg *found = NULL;
+    int r = blockingFirstList(c, &txn, src, 1, &found);
+    if (r > 0) {
+        if (c->argc == 6) {
+            resp_arg log[5] = {{(char *)"LMOVE", 5}, *src, *dst, c->argv[3], c->argv[4]};
+            persist_rewrite(c, 5, log);
+        } else {
+            resp_arg log[3] = {{(char *)"RPOPLPUSH", 9}, *src, *dst};
+            persist_rewrite(c, 3, log);
+        }
+        lmoveGeneric(c, &txn, src, dst, wherefrom, whereto);
+    } else if (r == 0) {
+        if (blocking_allowed(c)) blocking_block(c, src, 1, deadline_ms);
+        else addReplyNull(c);
+    }
+    ks_txn_commit(&txn);
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+static void blmoveCommand(client *c) {
+    int wherefrom, whereto;
+    int64_t deadline;
+    if (listPositionOrReply(c, &c->argv[3], &wherefrom) < 0 ||
+        listPositionOrReply(c, &c->argv[4], &whereto) < 0 ||
+        blocking_timeout_or_reply(c, &c->argv[5], &deadline) < 0)
+        return;
+    blmoveGeneric(c, wherefrom, whereto, deadline);
+}
+
+/* BRPOPLPUSH source destination timeout */
+static void brpoplpushCommand(client *c) {
+    int64_t deadline;
+    if (blocking_timeout_or_reply(c, &c->argv[3], &deadline) < 0) return;
+    blmoveGeneric(c, LIST_TAIL, LIST_HEAD, deadline);
+}
+
 /* ---- Table ---------------------------------------------------------------------------------- */
 
 #define LIST_KEY1 .key_first = 1, .key_last = 1, .key_step = 1
@@ -679,5 +826,38 @@ command list_commands[] = {
      .key_flags = "RW access delete", .group = "list", .since = "7.0.0",
      .complexity = "O(N+M): N keys, M elements returned",
      .summary = "Pops elements from the first non-empty list of several."},
+    {.name = "blpop", .proc = blpopCommand, .arity = -3,
+     .flags = CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING,
+     .acl = ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
+     .key_first = 1, .key_last = -2, .key_step = 1, .key_flags = "RW access delete",
+     .group = "list", .since = "2.0.0",
+     .complexity = "O(N) where N is the number of provided keys.",
+     .summary = "Pops the first element of the first non-empty list, or blocks until one is."},
+    {.name = "brpop", .proc = brpopCommand, .arity = -3,
+     .flags = CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING,
+     .acl = ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING,
+     .key_first = 1, .key_last = -2, .key_step = 1, .key_flags = "RW access delete",
+     .group = "list", .since = "2.0.0",
+     .complexity = "O(N) where N is the number of provided keys.",
+     .summary = "Pops the last element of the first non-empty list, or blocks until one is."},
+    {.name = "blmove", .proc = blmoveCommand, .arity = 6,
+     .flags = CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING,
+     .acl = ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING, LIST_KEY2,
+     .key_flags = "RW access delete|RW insert", .group = "list", .since = "6.2.0",
+     .complexity = "O(1)",
+     .summary = "Moves an element between lists like LMOVE, blocking until the source has one."},
+    {.name = "brpoplpush", .proc = brpoplpushCommand, .arity = 4,
+     .flags = CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING,
+     .acl = ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING, LIST_KEY2,
+     .key_flags = "RW access delete|RW insert", .group = "list", .since = "2.2.0",
+     .complexity = "O(1)",
+     .summary = "RPOPLPUSH that blocks until the source list has an element."},
+    {.name = "blmpop", .proc = blmpopCommand, .arity = -5,
+     .flags = CMD_WRITE | CMD_BLOCKING | CMD_MOVABLE_KEYS,
+     .acl = ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING, .getkeys = blmpopGetKeys,
+     .key_flags = "RW access delete", .group = "list", .since = "7.0.0",
+     .complexity = "O(N+M) where N is the number of provided keys and M is the number of "
+                   "elements returned.",
+     .summary = "LMPOP that blocks until one of the lists has elements."},
     {0},
 };

@@ -14,8 +14,9 @@
  * mutation goes through ks_obj_mutable() and a set that becomes empty is
  * deleted, as Redis does. Set-operation sources may be plain sets (score 1).
  *
- * Popping is genericZpopCommand (the blocking BZPOPMIN/BZPOPMAX/BZMPOP will
- * call it once a key is ready).
+ * Popping is genericZpopCommand; the blocking BZPOPMIN/BZPOPMAX/BZMPOP call
+ * it once a key has members, and otherwise block (blocking.h) until one
+ * does, logging their non-blocking form.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,8 +33,10 @@
 #include "engine/setobj.h"
 #include "engine/zsetobj.h"
 #include "server/args.h"
+#include "server/blocking.h"
 #include "server/commands.h"
 #include "server/engine_glue.h"
+#include "server/persist.h"
 #include "server/reply.h"
 
 
@@ -792,6 +795,97 @@ static void zmpopCommand(client *c) {
     ks_txn_commit(&txn);
 }
 
+/* ---- Blocking pops ----------------------------------------------------------------------- */
+
+/* Redis's blockingGenericZpopCommand: pops from the first of keys holding
+ * members — count -1 as [key, member, score] (BZPOPMIN/MAX, logged as
+ * ZPOPMIN/MAX key), else up to count as [key, [[member, score] ...]]
+ * (BZMPOP, logged as ZPOPMIN/MAX key count) — or blocks. A key of another
+ * type replies WRONGTYPE, except in a re-run (skipped: Redis 7.0 serves
+ * zset waiters from zset keys only). Inside EXEC an empty wait replies a
+ * null array. */
+static void blockingZpopGeneric(client *c, const resp_arg *keys, int nkeys, int where,
+                                long long count, int64_t deadline_ms) {
+    ks_txn txn;
+    engine_begin_cmd(c, &txn);
+    int j;
+    for (j = 0; j < nkeys; j++) {
+        ks_entry *e = ks_lookup(&txn, (unsigned)c->db, keys[j].ptr, keys[j].len, 0);
+        if (!e) continue;
+        if (ks_entry_type(e) == KS_TYPE_ZSET) break;
+        if (blocking_rerun(c)) continue;
+        addReplyErrorWrongType(c);
+        goto done;
+    }
+    if (j < nkeys) {
+        char cnt[24];
+        resp_arg log[3] = {{(char *)(where == ZSET_MIN ? "ZPOPMIN" : "ZPOPMAX"), 7}, keys[j],
+                           {cnt, (size_t)snprintf(cnt, sizeof(cnt), "%lld", count)}};
+        persist_rewrite(c, count == -1 ? 2 : 3, log);
+        genericZpopCommand(c, &txn, &keys[j], 1, where, 1, count, count != -1, 0, NULL);
+    } else if (blocking_allowed(c)) {
+        blocking_block(c, keys, nkeys, deadline_ms);
+    } else {
+        addReplyNullArray(c);
+    }
+done:
+    ks_txn_commit(&txn);
+}
+
+/* BZPOPMIN|BZPOPMAX key [key ...] timeout */
+static void bzpopGenericCommand(client *c, int where) {
+    int64_t deadline;
+    if (blocking_timeout_or_reply(c, &c->argv[c->argc - 1], &deadline) < 0) return;
+    blockingZpopGeneric(c, &c->argv[1], c->argc - 2, where, -1, deadline);
+}
+
+static void bzpopminCommand(client *c) { bzpopGenericCommand(c, ZSET_MIN); }
+static void bzpopmaxCommand(client *c) { bzpopGenericCommand(c, ZSET_MAX); }
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP's
+ * checks, the timeout last (Redis's order). */
+static void bzmpopCommand(client *c) {
+    long long numkeys, count = -1;
+    if (rangeLongOrReply(c, &c->argv[2], 1, LLONG_MAX, &numkeys,
+                         "ERR numkeys should be greater than 0") < 0)
+        return;
+    if (numkeys >= c->argc - 3) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    int where_idx = 3 + (int)numkeys, where;
+    if (arg_is(&c->argv[where_idx], "min")) where = ZSET_MIN;
+    else if (arg_is(&c->argv[where_idx], "max")) where = ZSET_MAX;
+    else {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    for (int j = where_idx + 1; j < c->argc; j++) {
+        int more = c->argc - 1 - j;
+        if (count == -1 && arg_is(&c->argv[j], "count") && more) {
+            j++;
+            if (rangeLongOrReply(c, &c->argv[j], 1, LLONG_MAX, &count,
+                                 "ERR count should be greater than 0") < 0)
+                return;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if (count == -1) count = 1;
+    int64_t deadline;
+    if (blocking_timeout_or_reply(c, &c->argv[1], &deadline) < 0) return;
+    blockingZpopGeneric(c, &c->argv[3], (int)numkeys, where, count, deadline);
+}
+
+/* Keys of BZMPOP: ZMPOP's, one argument later. */
+static int bzmpopGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
+    if (argc < 2) return 0;
+    int n = zmpopGetKeys(argv + 1, argc - 1, keys, max);
+    for (int i = 0; i < n; i++) keys[i]++;
+    return n;
+}
+
 /* ---- ZRANDMEMBER ------------------------------------------------------------------------- */
 
 static void replyMemberAt(client *c, const zset *z, uint64_t rank, int withscores) {
@@ -1420,6 +1514,28 @@ command zset_commands[] = {
      .group = "sorted-set", .since = "7.0.0",
      .complexity = "O(K + M log N): K keys, M members popped",
      .summary = "Pops members from the first non-empty sorted set of several."},
+    {.name = "bzpopmin", .proc = bzpopminCommand, .arity = -3,
+     .flags = CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING | CMD_FAST,
+     .acl = ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING,
+     .key_first = 1, .key_last = -2, .key_step = 1, .key_flags = "RW access delete",
+     .group = "sorted-set", .since = "5.0.0",
+     .complexity = "O(log(N)) with N being the number of elements in the sorted set.",
+     .summary = "Pops the lowest-scored member of the first non-empty sorted set, or blocks."},
+    {.name = "bzpopmax", .proc = bzpopmaxCommand, .arity = -3,
+     .flags = CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING | CMD_FAST,
+     .acl = ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING,
+     .key_first = 1, .key_last = -2, .key_step = 1, .key_flags = "RW access delete",
+     .group = "sorted-set", .since = "5.0.0",
+     .complexity = "O(log(N)) with N being the number of elements in the sorted set.",
+     .summary = "Pops the highest-scored member of the first non-empty sorted set, or blocks."},
+    {.name = "bzmpop", .proc = bzmpopCommand, .arity = -5,
+     .flags = CMD_WRITE | CMD_BLOCKING | CMD_MOVABLE_KEYS,
+     .acl = ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING, .getkeys = bzmpopGetKeys,
+     .key_flags = "RW access delete", .group = "sorted-set", .since = "7.0.0",
+     .complexity = "O(K) + O(M*log(N)) where K is the number of provided keys, N being the "
+                   "number of elements in the sorted set, and M being the number of elements "
+                   "popped.",
+     .summary = "ZMPOP that blocks until one of the sorted sets has members."},
     {.name = "zrandmember", .proc = zrandmemberCommand, .arity = -2,
      .flags = CMD_READONLY,
      .acl = ACL_READ | ACL_SORTEDSET | ACL_SLOW,

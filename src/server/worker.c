@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/blocking.h"
 #include "server/commands.h"
 #include "server/cron.h"
 #include "server/dispatch.h"
@@ -148,11 +149,15 @@ static void on_tick(ev_loop *loop) {
     process_kills(w);
     process_unpause(w);
     persist_on_wakeup(w); /* safety net; the WAL writer wakes us anyway */
+    blocking_worker_tick(w);
     cron_worker_tick(w);
 }
 
 static void before_wait(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
+    /* Blocked clients whose keys became ready (or that CLIENT UNBLOCK
+     * released) are answered in this turn's writes and WAL group. */
+    blocking_worker_process(w);
     persist_before_wait(w);
     client_flush_writes(w);
     w->now_ms = mstime();
@@ -203,7 +208,8 @@ int workers_start(void) {
         pthread_cond_init(&w->ready_cond, NULL);
         server.workers[i] = w;
     }
-    pthread_barrier_init(&stopped_barrier, NULL, (unsigned)n);
+    /* The workers and the thread that stops them (workers_stop_and_join). */
+    pthread_barrier_init(&stopped_barrier, NULL, (unsigned)n + 1);
     for (int i = 0; i < n; i++) {
         worker *w = server.workers[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
@@ -227,6 +233,9 @@ void workers_stop_and_join(void) {
         worker *w = server.workers[i];
         if (w && w->ready == 1) ev_loop_stop(w->loop);
     }
+    /* No loop is destroyed before the last ev_loop_stop() above returned
+     * (it writes to the loop's eventfd). */
+    pthread_barrier_wait(&stopped_barrier);
     for (int i = 0; i < server.nworkers; i++) {
         worker *w = server.workers[i];
         if (w && w->ready == 1) pthread_join(w->thread, NULL);

@@ -313,7 +313,13 @@ static const char *const INFO_LIGHTNING_ONLY[] = {
      * (the reference Redis runs with appendonly no). */
     "Persistence/aof_current_size", "Persistence/wal_durable_offset",
     "Persistence/wal_written_offset", "Persistence/wal_fsyncs",
-    "Persistence/wal_group_commits", NULL};
+    "Persistence/wal_group_commits",
+    /* Snapshot figures (save.c). */
+    "Persistence/snapshot_keys", "Persistence/snapshot_bytes",
+    "Persistence/snapshot_raw_bytes", "Persistence/snapshot_compression",
+    "Persistence/snapshot_duration_ms", "Persistence/snapshot_extra_memory_peak",
+    "Persistence/snapshot_lsn", "Persistence/snapshot_load_keys",
+    "Persistence/snapshot_load_ms", NULL};
 
 /* Default INFO and INFO everything: every INFO_REQUIRED field is there (and
  * is a Redis field), and every field Redis does not have is in

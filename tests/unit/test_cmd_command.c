@@ -200,7 +200,14 @@ TEST(info_container_lists_subcommands) {
 
 /* DOCS: NULL fields left out, subcommands as a map by full name. */
 TEST(docs_omits_null_fields) {
-    CHECK_BYTES(docs_bytes(&cmd_get), "*0\r\n");
+    /* A command with no docs fields and no argument specs. */
+    command bare = cmd_get;
+    snprintf(bare.fullname, sizeof(bare.fullname), "nosuchcmd");
+    CHECK_BYTES(docs_bytes(&bare), "*0\r\n");
+    /* GET has Redis's argument specs: "key", a key at spec 0. */
+    CHECK_BYTES(docs_bytes(&cmd_get),
+                "*2\r\n$9\r\narguments\r\n*1\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n"
+                "$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n");
     command subs[] = {
         {.name = "id", .since = "5.0.0", .group = "connection", .fullname = "box|id"},
         {0},
