@@ -771,6 +771,10 @@ static int count_words(const char *s) {
     return n;
 }
 
+int config_load_text(const char *source, char *text, size_t len, char *err, size_t errlen) {
+    return load_string(source, text, len, err, errlen, 0);
+}
+
 int config_load_args(int argc, char **argv, char *err, size_t errlen) {
     strbuf options = {0};
     int j = 1, from_stdin = 0, handled_last = 1;

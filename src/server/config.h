@@ -43,6 +43,11 @@ void config_init_defaults(void);
  *       serverLog(LL_WARNING, "%s", err). */
 int config_load_args(int argc, char **argv, char *err, size_t errlen);
 
+/* Applies the directives of a config text (as a file's content; text is
+ * modified). Same results and errors as config_load_args; source names the
+ * text in error messages. Used by config_load_args and the fuzzer. */
+int config_load_text(const char *source, char *text, size_t len, char *err, size_t errlen);
+
 /* Parses s[0..len) as a memory amount with Redis's units: digits followed
  * by nothing or b, k (1000), kb (1024), m, mb, g, gb, case-insensitive.
  * Returns 0 and sets *out, or -1 (negative, malformed, above LLONG_MAX). */
