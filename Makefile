@@ -5,7 +5,8 @@
 #   make test       build and run every test (unit + integration + compat)
 #   make test-asan  the same suite under AddressSanitizer + UBSan
 #   make test-tsan  the concurrency tests under ThreadSanitizer
-#   make bench      benchmarks side by side with redis-server
+#   make bench      benchmarks side by side with redis-server (docs/BENCHMARKS.md)
+#   make bench-short  the same at tiny sizes: every benchmark runs
 #
 # BUILD selects the output folder so sanitizer builds never mix objects with
 # the normal one.
@@ -50,7 +51,7 @@ LIB_SO     = $(BUILD)/liblightning.so
 # Keep test objects: they are intermediate files make would delete.
 .SECONDARY:
 
-.PHONY: all deps run test test-asan test-tsan bench clean tests fuzz fuzz-build compat
+.PHONY: all deps run test test-asan test-tsan bench bench-short clean tests fuzz fuzz-build fuzz-ci compat
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
@@ -116,21 +117,38 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
 	    -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm
 fuzz-build: deps $(FUZZ_BIN)
+# CI: every fuzzer briefly, from its checked-in seed corpus (new inputs go
+# to build-fuzz/, never into the repository).
+FUZZ_CI_SECONDS ?= 10
+fuzz-ci: fuzz-build
+	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/ci-$$n; \
+	  echo "fuzz $$n for $(FUZZ_CI_SECONDS)s"; \
+	  if ! $$f -max_total_time=$(FUZZ_CI_SECONDS) -rss_limit_mb=2048 build-fuzz/ci-$$n \
+	      tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
+	    tail -40 build-fuzz/$$n.log; exit 1; fi; tail -1 build-fuzz/$$n.log; done
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
 	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n \
-	    2>&1 | tail -2 || exit 1; done
-
-# A longer random differential run against real Redis: make compat SEED=7 N=200000
-compat: tests
-	./$(COMPAT_BIN) --only-random --seed $(or $(SEED),1) --n $(or $(N),100000)
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus-$$n \
+	      tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
+	    tail -40 build-fuzz/$$n.log; exit 1; fi; tail -1 build-fuzz/$$n.log; done
 
 run: all
 	./$(SERVER_BIN) lightning.conf
 
-bench: all
-	@sh utils/bench.sh
+# The embedded benchmark links LMDB and RocksDB (deps/install.sh installs
+# them): it is built only here, never by `all`, so the rest of the build
+# does not need them.
+BENCH_EMBEDDED = $(BUILD)/utils/bench/bench-embedded
+$(BENCH_EMBEDDED): $(BUILD)/utils/bench/bench-embedded.o $(LIB_A)
+	$(CC) -o $@ $^ $(LDFLAGS) -llmdb -lrocksdb -lm
+
+bench: all $(BENCH_EMBEDDED)
+	@BUILD=$(BUILD) sh utils/bench.sh
+
+# Every benchmark at tiny sizes: checks that each one runs and prints numbers.
+bench-short: all $(BENCH_EMBEDDED)
+	@BUILD=$(BUILD) BENCH_SHORT=1 sh utils/bench.sh
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
