@@ -253,32 +253,42 @@ static void rpopCommand(client *c) {
     popGenericCommand(c, LIST_TAIL);
 }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
-static void lmpopCommand(client *c) {
-    long long numkeys, count = -1;
-    int where;
-    if (argRangeOrReply(c, &c->argv[1], 1, LLONG_MAX, &numkeys,
+/* The arguments LMPOP and BLMPOP share, from argv[first] on: numkeys key
+ * [key ...] LEFT|RIGHT [COUNT count], checked in Redis's order. Returns 0,
+ * or -1 after replying the error. */
+static int lmpopArgsOrReply(client *c, int first, long long *numkeys, int *where,
+                            long long *count) {
+    if (argRangeOrReply(c, &c->argv[first], 1, LLONG_MAX, numkeys,
                         "ERR numkeys should be greater than 0") < 0)
-        return;
-    if (numkeys >= c->argc - 2) {
+        return -1;
+    if (*numkeys >= c->argc - first - 1) {
         addReplyErrorSyntax(c);
-        return;
+        return -1;
     }
-    int where_idx = 2 + (int)numkeys;
-    if (listPositionOrReply(c, &c->argv[where_idx], &where) < 0) return;
+    int where_idx = first + 1 + (int)*numkeys;
+    if (listPositionOrReply(c, &c->argv[where_idx], where) < 0) return -1;
+    *count = -1;
     for (int j = where_idx + 1; j < c->argc; j++) {
         int moreargs = c->argc - 1 - j;
-        if (count == -1 && arg_is(&c->argv[j], "count") && moreargs) {
+        if (*count == -1 && arg_is(&c->argv[j], "count") && moreargs) {
             j++;
-            if (argRangeOrReply(c, &c->argv[j], 1, LLONG_MAX, &count,
+            if (argRangeOrReply(c, &c->argv[j], 1, LLONG_MAX, count,
                                 "ERR count should be greater than 0") < 0)
-                return;
+                return -1;
         } else {
             addReplyErrorSyntax(c);
-            return;
+            return -1;
         }
     }
-    if (count == -1) count = 1;
+    if (*count == -1) *count = 1;
+    return 0;
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] */
+static void lmpopCommand(client *c) {
+    long long numkeys, count;
+    int where;
+    if (lmpopArgsOrReply(c, 1, &numkeys, &where, &count) < 0) return;
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     if (mpopGeneric(c, &txn, &c->argv[2], numkeys, where, count) == 0) addReplyNullArray(c);
@@ -665,30 +675,9 @@ static void brpopCommand(client *c) {
 /* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: the
  * arguments checked as LMPOP's, the timeout last (Redis's order). */
 static void blmpopCommand(client *c) {
-    long long numkeys, count = -1;
+    long long numkeys, count;
     int where;
-    if (argRangeOrReply(c, &c->argv[2], 1, LLONG_MAX, &numkeys,
-                        "ERR numkeys should be greater than 0") < 0)
-        return;
-    if (numkeys >= c->argc - 3) {
-        addReplyErrorSyntax(c);
-        return;
-    }
-    int where_idx = 3 + (int)numkeys;
-    if (listPositionOrReply(c, &c->argv[where_idx], &where) < 0) return;
-    for (int j = where_idx + 1; j < c->argc; j++) {
-        int moreargs = c->argc - 1 - j;
-        if (count == -1 && arg_is(&c->argv[j], "count") && moreargs) {
-            j++;
-            if (argRangeOrReply(c, &c->argv[j], 1, LLONG_MAX, &count,
-                                "ERR count should be greater than 0") < 0)
-                return;
-        } else {
-            addReplyErrorSyntax(c);
-            return;
-        }
-    }
-    if (count == -1) count = 1;
+    if (lmpopArgsOrReply(c, 2, &numkeys, &where, &count) < 0) return;
     int64_t deadline;
     if (blocking_timeout_or_reply(c, &c->argv[1], &deadline) < 0) return;
     blockingPopGeneric(c, &c->argv[3], (int)numkeys, where, count, deadline);

@@ -760,35 +760,46 @@ static int zmpopGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
     return n;
 }
 
-static void zmpopCommand(client *c) {
-    long long numkeys, count = -1;
-    if (rangeLongOrReply(c, &c->argv[1], 1, LLONG_MAX, &numkeys,
+/* The arguments ZMPOP and BZMPOP share, from argv[first] on: numkeys key
+ * [key ...] MIN|MAX [COUNT count], checked in Redis's order. Returns 0, or
+ * -1 after replying the error. */
+static int zmpopArgsOrReply(client *c, int first, long long *numkeys, int *where,
+                            long long *count) {
+    if (rangeLongOrReply(c, &c->argv[first], 1, LLONG_MAX, numkeys,
                          "ERR numkeys should be greater than 0") < 0)
-        return;
-    if (numkeys >= c->argc - 2) {
+        return -1;
+    if (*numkeys >= c->argc - first - 1) {
         addReplyErrorSyntax(c);
-        return;
+        return -1;
     }
-    int where_idx = 2 + (int)numkeys, where;
-    if (arg_is(&c->argv[where_idx], "min")) where = ZSET_MIN;
-    else if (arg_is(&c->argv[where_idx], "max")) where = ZSET_MAX;
+    int where_idx = first + 1 + (int)*numkeys;
+    if (arg_is(&c->argv[where_idx], "min")) *where = ZSET_MIN;
+    else if (arg_is(&c->argv[where_idx], "max")) *where = ZSET_MAX;
     else {
         addReplyErrorSyntax(c);
-        return;
+        return -1;
     }
+    *count = -1;
     for (int j = where_idx + 1; j < c->argc; j++) {
         int more = c->argc - 1 - j;
-        if (count == -1 && arg_is(&c->argv[j], "count") && more) {
+        if (*count == -1 && arg_is(&c->argv[j], "count") && more) {
             j++;
-            if (rangeLongOrReply(c, &c->argv[j], 1, LLONG_MAX, &count,
+            if (rangeLongOrReply(c, &c->argv[j], 1, LLONG_MAX, count,
                                  "ERR count should be greater than 0") < 0)
-                return;
+                return -1;
         } else {
             addReplyErrorSyntax(c);
-            return;
+            return -1;
         }
     }
-    if (count == -1) count = 1;
+    if (*count == -1) *count = 1;
+    return 0;
+}
+
+static void zmpopCommand(client *c) {
+    long long numkeys, count;
+    int where;
+    if (zmpopArgsOrReply(c, 1, &numkeys, &where, &count) < 0) return;
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     genericZpopCommand(c, &txn, &c->argv[2], (int)numkeys, where, 1, count, 1, 1, NULL);
@@ -845,34 +856,9 @@ static void bzpopmaxCommand(client *c) { bzpopGenericCommand(c, ZSET_MAX); }
 /* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP's
  * checks, the timeout last (Redis's order). */
 static void bzmpopCommand(client *c) {
-    long long numkeys, count = -1;
-    if (rangeLongOrReply(c, &c->argv[2], 1, LLONG_MAX, &numkeys,
-                         "ERR numkeys should be greater than 0") < 0)
-        return;
-    if (numkeys >= c->argc - 3) {
-        addReplyErrorSyntax(c);
-        return;
-    }
-    int where_idx = 3 + (int)numkeys, where;
-    if (arg_is(&c->argv[where_idx], "min")) where = ZSET_MIN;
-    else if (arg_is(&c->argv[where_idx], "max")) where = ZSET_MAX;
-    else {
-        addReplyErrorSyntax(c);
-        return;
-    }
-    for (int j = where_idx + 1; j < c->argc; j++) {
-        int more = c->argc - 1 - j;
-        if (count == -1 && arg_is(&c->argv[j], "count") && more) {
-            j++;
-            if (rangeLongOrReply(c, &c->argv[j], 1, LLONG_MAX, &count,
-                                 "ERR count should be greater than 0") < 0)
-                return;
-        } else {
-            addReplyErrorSyntax(c);
-            return;
-        }
-    }
-    if (count == -1) count = 1;
+    long long numkeys, count;
+    int where;
+    if (zmpopArgsOrReply(c, 2, &numkeys, &where, &count) < 0) return;
     int64_t deadline;
     if (blocking_timeout_or_reply(c, &c->argv[1], &deadline) < 0) return;
     blockingZpopGeneric(c, &c->argv[3], (int)numkeys, where, count, deadline);
