@@ -495,6 +495,12 @@ static void build_argv(harness_server *s, const harness_opts *o) {
     if (o->kind == HARNESS_REDIS) {
         const char *r[] = {"--save", "", "--appendonly", "no"};
         for (size_t i = 0; i < 4; i++) s->argv[n++] = strdup(r[i]);
+    } else if (!s->config[0]) {
+        /* Two I/O threads whatever the machine (the default is one on 2
+         * cores), so the suite always runs the cross-thread paths. A test's
+         * own io-threads comes later and wins. */
+        s->argv[n++] = strdup("--io-threads");
+        s->argv[n++] = strdup("2");
     }
     if (o->directives) {
         int i = 0;

@@ -56,6 +56,17 @@ static void write_pidfile(void) {
     fclose(f);
 }
 
+/* io-threads 0: one I/O thread per core, except on machines of fewer than
+ * four cores, where one core is left to the WAL writer, snapshots and the
+ * OS (on 2 cores, 2 I/O threads lost 10-18% to 1 against Redis with
+ * clients on the same machine: docs/BENCHMARKS.md). */
+static int default_io_threads(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    if (cores < 4 && cores > 1) cores--;
+    return (int)cores;
+}
+
 static int usage(const char *prog) {
     fprintf(stderr,
             "Usage: %s [/path/to/lightning.conf] [options]\n"
@@ -104,8 +115,7 @@ int main(int argc, char **argv) {
     server.start_time_ms = mstime();
     server.start_mono_us = monotonic_us();
     server.stat_reset_time_ms = server.start_time_ms;
-    server.nworkers = server.io_threads > 0 ? server.io_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (server.nworkers < 1) server.nworkers = 1;
+    server.nworkers = server.io_threads > 0 ? server.io_threads : default_io_threads();
     commands_init();
 
     if (engine_open() < 0) return 1;
