@@ -459,7 +459,7 @@ if [ -n "$OUT" ]; then
         if [ -n "$LT_ARGS" ]; then
             echo "Lightning runs with \`$LT_ARGS\`, Redis with its defaults (one thread);"
         else
-            echo "Lightning runs with its defaults (io-threads = cores), Redis with its own"
+            echo "Lightning runs with its defaults (io-threads 0: one per core, one fewer below four cores), Redis with its own"
             echo "defaults (one thread);"
         fi
         echo "both on 127.0.0.1, with the clients on the same machine."
