@@ -582,6 +582,8 @@ static void trim(char **s, size_t *len) {
 }
 
 /* Reads a whole file (or stdin when path is NULL) onto b. */
+#define CONFIG_TEXT_MAX (16 << 20)
+
 static int read_file_into(const char *path, strbuf *b, char *err, size_t errlen) {
     FILE *fp = path ? fopen(path, "r") : stdin;
     if (!fp) {
@@ -591,7 +593,17 @@ static int read_file_into(const char *path, strbuf *b, char *err, size_t errlen)
     }
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) sb_append(b, buf, n);
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+        /* A config (or an include of /dev/zero) never needs more: bounded
+         * memory whatever the file is. */
+        if (b->len + n > CONFIG_TEXT_MAX) {
+            snprintf(err, errlen, "Fatal error, config file '%s' is larger than %d MB",
+                     path ? path : "(stdin)", CONFIG_TEXT_MAX >> 20);
+            if (path) fclose(fp);
+            return -2;
+        }
+        sb_append(b, buf, n);
+    }
     if (path) fclose(fp);
     return 0;
 }
