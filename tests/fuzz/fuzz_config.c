@@ -25,6 +25,9 @@
  * reports whether its directive is one that touches the file system. */
 static int touches_files(const char *line, size_t len) {
     static const char *const names[] = {"dir", "logfile", "pidfile", "include"};
+    /* The parser trims " \t\r\n" and, like Redis's sdstrim, NUL bytes. */
+    while (len && (memchr(" \t\r\n", line[0], 4) || line[0] == '\0')) line++, len--;
+    while (len && (memchr(" \t\r\n", line[len - 1], 4) || line[len - 1] == '\0')) len--;
     char *copy = malloc(len + 1);
     memcpy(copy, line, len);
     copy[len] = '\0';
