@@ -123,14 +123,16 @@ FUZZ_CI_SECONDS ?= 10
 fuzz-ci: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/ci-$$n; \
 	  echo "fuzz $$n for $(FUZZ_CI_SECONDS)s"; \
-	  if ! $$f -max_total_time=$(FUZZ_CI_SECONDS) -rss_limit_mb=2048 build-fuzz/ci-$$n \
-	      tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
+	  if ! $$f -max_total_time=$(FUZZ_CI_SECONDS) -rss_limit_mb=2048 \
+	      -artifact_prefix=$(CURDIR)/build-fuzz/ $(CURDIR)/build-fuzz/ci-$$n \
+	      $(CURDIR)/tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
 	    tail -40 build-fuzz/$$n.log; exit 1; fi; tail -1 build-fuzz/$$n.log; done
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$${f#build-fuzz/fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
 	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
-	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build-fuzz/corpus-$$n \
-	      tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	      -artifact_prefix=$(CURDIR)/build-fuzz/ $(CURDIR)/build-fuzz/corpus-$$n \
+	      $(CURDIR)/tests/fuzz/corpus/$$n > build-fuzz/$$n.log 2>&1; then \
 	    tail -40 build-fuzz/$$n.log; exit 1; fi; tail -1 build-fuzz/$$n.log; done
 
 run: all

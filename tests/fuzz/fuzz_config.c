@@ -48,7 +48,8 @@ static int touches_files(const char *line, size_t len) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int init;
     if (!init) {
-        /* Defence in depth: work inside a scratch directory. */
+        /* Defence in depth: work inside a scratch directory (make fuzz
+         * passes absolute corpus paths, so libFuzzer still finds them). */
         char tmpl[] = "/tmp/lightning-fuzz-config-XXXXXX";
         if (!mkdtemp(tmpl) || chdir(tmpl) != 0) abort();
         config_init_defaults();
