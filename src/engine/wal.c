@@ -446,6 +446,9 @@ int wal_repair(const char *waldir, const wal_scan_result *res) {
 
 /* ---- The log ---------------------------------------------------------------- */
 
+/* Rotated-away segments waiting for the writer's fsync and close. */
+#define MAX_RETIRED 8
+
 typedef struct wal_buf {
     unsigned char *p;
     size_t len, cap;
@@ -454,9 +457,19 @@ typedef struct wal_buf {
     uint64_t nrec;  /* records in it */
 } wal_buf;
 
+/*
+ * Locks: `io_lock` is held by whichever thread writes — an I/O thread in
+ * wal_write(), or the writer thread — and guards `flushing` and the file
+ * state; `lock` guards everything shared with appenders. Order: io_lock,
+ * then lock. Fields marked "both" change only with both held, so holding
+ * either one is enough to read them. fsync runs with neither held, on fds
+ * no other thread closes: retired segments (closed only by the writer once
+ * synced) and the writer's own dup of the current one.
+ */
 struct wal {
     char dir[PATH_MAX];
     pthread_mutex_t lock;
+    pthread_mutex_t io_lock;
     pthread_cond_t work_cond;  /* the writer waits here */
     pthread_cond_t space_cond; /* appenders wait here */
     pthread_mutex_t cb_lock;   /* held while on_durable runs */
@@ -466,22 +479,33 @@ struct wal {
     /* under lock */
     wal_buf active;
     size_t buf_bytes;
-    uint64_t appended, write_req, written, durable;
+    uint64_t appended, write_req, durable;
     uint64_t sync_req;    /* wal_sync: fsync up to here whatever the policy */
-    int policy, fault, err, stop, waiters;
+    int policy, fault, stop, waiters;
+    int writer_idle;      /* the writer sleeps with no deadline */
+    int err;              /* errno of the failing write/fsync, or 0 */
+    int64_t retry_at_ms, backoff_ms;
     uint64_t segment_bytes;
+    uint64_t unsynced_records;
     wal_stats stats;
+    /* Rotated-away segments not yet fsynced, oldest first: I/O threads
+     * append, only the writer removes (from the front). */
+    int retired[MAX_RETIRED];
+    int nretired;
+    int dir_dirty;        /* a segment was created since the dir's fsync */
 
-    /* writer thread only */
+    /* both */
+    uint64_t written;     /* end of what write(2) accepted */
+    int pending;          /* flushing holds bytes a failed write left */
+
+    /* under io_lock */
     wal_buf flushing;
     int fd;               /* current segment, -1 before the first write */
     uint64_t seg_start;   /* LSN of the current segment */
     uint64_t seg_len;     /* its valid length */
-    int seg_dirty;        /* written since its last fsync */
-    uint64_t unsynced_records;
+
+    /* writer thread only */
     int64_t last_fsync_ms;
-    int backoff_ms;
-    int64_t retry_at_ms;
     pthread_t thread;
 };
 
@@ -511,7 +535,8 @@ static int do_fsync(wal *w, int fd) {
     return fdatasync(fd) < 0 ? -errno : 0;
 }
 
-/* Creates the segment starting at lsn: create, fsync it, fsync the dir. */
+/* Creates the segment starting at lsn (io_lock held). Its directory entry
+ * is fsynced by the next sync, before any LSN in it is reported durable. */
 static int segment_create(wal *w, uint64_t lsn) {
     char path[PATH_MAX];
     seg_path(path, sizeof(path), w->dir, lsn);
@@ -521,26 +546,41 @@ static int segment_create(wal *w, uint64_t lsn) {
         fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     }
     if (fd < 0) return -errno;
-    int r = do_fsync(w, fd);
-    if (r == 0) r = fsync_dir(w->dir);
-    if (r < 0) {
-        close(fd);
-        return r;
-    }
     w->fd = fd;
     w->seg_start = lsn;
     w->seg_len = 0;
-    w->seg_dirty = 0;
-    /* Under the lock: wal_get_stats copies the stats under it. */
     pthread_mutex_lock(&w->lock);
+    w->dir_dirty = 1;
     w->stats.segments_created++;
     pthread_mutex_unlock(&w->lock);
     return 0;
 }
 
-/* Writes flushing[done..len), rotating segments at record boundaries.
- * 0 or -errno (done says how far it got; retry continues from there). */
-static int write_flushing(wal *w, uint64_t segment_bytes, int policy) {
+/* Leaves the full current segment for the writer to fsync and close
+ * (io_lock held). 0 or -errno. */
+static int segment_retire(wal *w) {
+    pthread_mutex_lock(&w->lock);
+    if (w->nretired < MAX_RETIRED) {
+        w->retired[w->nretired++] = w->fd;
+        pthread_cond_signal(&w->work_cond);
+        pthread_mutex_unlock(&w->lock);
+        w->fd = -1;
+        return 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    /* The writer is far behind (a very slow disk): sync this one here
+     * rather than hold an unbounded number of files open. */
+    int r = do_fsync(w, w->fd);
+    if (r < 0) return r;
+    close(w->fd);
+    w->fd = -1;
+    return 0;
+}
+
+/* Writes flushing[done..len), rotating segments at record boundaries
+ * (io_lock held). 0 or -errno (done says how far it got; a retry continues
+ * from there). */
+static int write_flushing(wal *w, uint64_t segment_bytes) {
     wal_buf *b = &w->flushing;
     while (b->done < b->len) {
         uint64_t lsn = b->lsn + b->done;
@@ -559,15 +599,8 @@ static int write_flushing(wal *w, uint64_t segment_bytes, int policy) {
             run += rl;
         }
         if (run == 0) {
-            /* Segment full: leave it synced (under every policy: a durable
-             * LSN covers all earlier segments) and start the next. */
-            if (w->seg_dirty) {
-                int r = do_fsync(w, w->fd);
-                if (r < 0) return r;
-                w->seg_dirty = 0;
-            }
-            close(w->fd);
-            w->fd = -1;
+            int r = segment_retire(w);
+            if (r < 0) return r;
             continue;
         }
         int r = do_pwrite(w, w->fd, b->p + b->done, run, w->seg_len);
@@ -578,7 +611,6 @@ static int write_flushing(wal *w, uint64_t segment_bytes, int policy) {
             return r;
         }
         w->seg_len += run;
-        w->seg_dirty = 1;
         b->done += run;
     }
     return 0;
@@ -598,20 +630,134 @@ static void release_flushing(wal *w) {
     }
 }
 
+/* Enters the error state after a failed write or fsync (lock held). */
+static void set_error(wal *w, int r) {
+    if (!w->err) w->backoff_ms = BACKOFF_MIN_MS;
+    else if ((w->backoff_ms *= 2) > BACKOFF_MAX_MS) w->backoff_ms = BACKOFF_MAX_MS;
+    w->err = -r;
+    w->stats.write_errors++;
+    w->retry_at_ms = mono_ms() + w->backoff_ms;
+}
+
+/* Writes everything appended so far (io_lock held, lock not). 0 or -errno. */
+static int flush_appended(wal *w) {
+    pthread_mutex_lock(&w->lock);
+    if (w->flushing.done == w->flushing.len && w->active.len > 0) {
+        wal_buf t = w->flushing;
+        w->flushing = w->active;
+        w->active = t;
+        w->active.len = w->active.done = 0;
+        w->active.nrec = 0;
+        w->active.lsn = w->appended;
+        pthread_cond_broadcast(&w->space_cond);
+    }
+    uint64_t segment_bytes = w->segment_bytes;
+    pthread_mutex_unlock(&w->lock);
+
+    int r = 0;
+    uint64_t written_to = 0, nrec = 0;
+    if (w->flushing.len > w->flushing.done) {
+        r = write_flushing(w, segment_bytes);
+        if (r == 0) {
+            written_to = w->flushing.lsn + w->flushing.len;
+            nrec = w->flushing.nrec;
+            release_flushing(w);
+        }
+    }
+    pthread_mutex_lock(&w->lock);
+    if (r < 0) {
+        set_error(w, r);
+        w->pending = 1;
+    } else if (written_to) {
+        w->written = written_to;
+        w->unsynced_records += nrec;
+        w->pending = 0;
+        w->err = 0;
+        /* A writer asleep with no deadline must learn there is something
+         * to fsync (at most one wake-up per idle period). */
+        if (w->writer_idle && (w->policy != WAL_FSYNC_NO || w->sync_req > w->durable)) {
+            w->writer_idle = 0;
+            pthread_cond_signal(&w->work_cond);
+        }
+    }
+    pthread_cond_broadcast(&w->space_cond);
+    pthread_mutex_unlock(&w->lock);
+    return r;
+}
+
+/* Makes retired segments durable and closes them; with `full`, also the
+ * current segment up to what was written, and publishes the durable LSN
+ * (writer thread; lock held on entry and on return, dropped meanwhile). */
+static void sync_files(wal *w, int full) {
+    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_lock(&w->io_lock);
+    pthread_mutex_lock(&w->lock);
+    int retired[MAX_RETIRED];
+    int nretired = w->nretired;
+    memcpy(retired, w->retired, sizeof(int) * (size_t)nretired);
+    int dir_dirty = w->dir_dirty;
+    uint64_t target = w->written;
+    uint64_t nrec = w->unsynced_records;
+    /* Our own descriptor of the current segment: a writing thread may
+     * retire it meanwhile, and close it if the writer falls far behind. */
+    int fd = -1, r = 0;
+    if (full && target > w->durable && w->fd >= 0 && (fd = dup(w->fd)) < 0) r = -errno;
+    w->dir_dirty = 0;
+    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->io_lock);
+
+    int closed = 0;
+    while (r == 0 && closed < nretired) {
+        r = do_fsync(w, retired[closed]);
+        if (r < 0) break;
+        close(retired[closed++]);
+    }
+    if (r == 0 && dir_dirty) r = fsync_dir(w->dir) < 0 ? -errno : 0;
+    if (r == 0 && fd >= 0) r = do_fsync(w, fd);
+    if (fd >= 0) close(fd);
+
+    pthread_mutex_lock(&w->lock);
+    /* Only this thread removes retired segments: ours are still first. */
+    w->nretired -= closed;
+    memmove(w->retired, w->retired + closed, sizeof(int) * (size_t)w->nretired);
+    if (r < 0) {
+        if (dir_dirty) w->dir_dirty = 1;
+        set_error(w, r);
+        return;
+    }
+    if (!full) return;
+    w->last_fsync_ms = mono_ms();
+    if (!w->pending) w->err = 0;
+    if (target > w->durable) {
+        w->stats.fsyncs++;
+        w->stats.synced_records += nrec;
+        w->unsynced_records -= nrec;
+        w->durable = target;
+        pthread_cond_broadcast(&w->space_cond);
+        if (w->on_durable) {
+            pthread_mutex_unlock(&w->lock);
+            pthread_mutex_lock(&w->cb_lock);
+            if (w->on_durable) w->on_durable(w->cb_ctx, target);
+            pthread_mutex_unlock(&w->cb_lock);
+            pthread_mutex_lock(&w->lock);
+        }
+    }
+}
+
 static void *writer_main(void *arg) {
     wal *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         int64_t now = mono_ms();
         int policy = w->policy;
-        int pending = w->flushing.len > w->flushing.done; /* left by an error */
-        int want_write = pending ||
+        int want_write = w->pending ||
             (w->active.len > 0 &&
              (w->write_req > w->written || w->active.len >= w->buf_bytes / 2 || w->waiters ||
               w->stop));
         int want_sync = w->written > w->durable &&
             (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
              (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
+        want_sync |= w->nretired > 0 || w->dir_dirty;
         if (w->err && now < w->retry_at_ms && (want_write || want_sync)) {
             struct timespec ts;
             abs_deadline(&ts, w->retry_at_ms);
@@ -625,77 +771,29 @@ static void *writer_main(void *arg) {
                 abs_deadline(&ts, w->last_fsync_ms + 1000);
                 pthread_cond_timedwait(&w->work_cond, &w->lock, &ts);
             } else {
+                w->writer_idle = 1;
                 pthread_cond_wait(&w->work_cond, &w->lock);
+                w->writer_idle = 0;
             }
             continue;
         }
-        if (want_write && !pending && w->active.len > 0) {
-            wal_buf t = w->flushing;
-            w->flushing = w->active;
-            w->active = t;
-            w->active.len = w->active.done = 0;
-            w->active.nrec = 0;
-            w->active.lsn = w->appended;
-            pthread_cond_broadcast(&w->space_cond);
-        }
-        uint64_t segment_bytes = w->segment_bytes;
-        int sync_now = policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
-                       (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000);
-        pthread_mutex_unlock(&w->lock);
-
         int r = 0;
-        uint64_t written_to = 0, nrec = 0;
-        if (w->flushing.len > w->flushing.done) {
-            r = write_flushing(w, segment_bytes, policy);
-            if (r == 0) {
-                written_to = w->flushing.lsn + w->flushing.len;
-                nrec = w->flushing.nrec;
-                release_flushing(w);
-            }
-        }
-        if (r == 0) w->unsynced_records += nrec;
-        int synced = 0;
-        if (r == 0 && sync_now && w->fd >= 0 && w->seg_dirty) {
-            r = do_fsync(w, w->fd);
-            if (r == 0) {
-                w->seg_dirty = 0;
-                synced = 1;
-            }
-        } else if (r == 0 && sync_now) {
-            synced = 1; /* nothing dirty: everything written is on disk */
-        }
-
-        pthread_mutex_lock(&w->lock);
-        uint64_t new_durable = 0;
-        if (written_to) w->written = written_to;
-        if (synced) {
-            w->last_fsync_ms = mono_ms();
-            if (w->written > w->durable) {
-                w->stats.fsyncs++;
-                w->stats.synced_records += w->unsynced_records;
-                w->unsynced_records = 0;
-                w->durable = w->written;
-                new_durable = w->durable;
-            }
-        }
-        if (r < 0) {
-            if (!w->err) w->backoff_ms = BACKOFF_MIN_MS;
-            else if ((w->backoff_ms *= 2) > BACKOFF_MAX_MS) w->backoff_ms = BACKOFF_MAX_MS;
-            w->err = -r;
-            w->stats.write_errors++;
-            w->retry_at_ms = mono_ms() + w->backoff_ms;
-        } else if (written_to || synced) {
-            w->err = 0;
-        }
-        pthread_cond_broadcast(&w->space_cond);
-        if (new_durable && w->on_durable) {
+        if (want_write) {
             pthread_mutex_unlock(&w->lock);
-            pthread_mutex_lock(&w->cb_lock);
-            if (w->on_durable) w->on_durable(w->cb_ctx, new_durable);
-            pthread_mutex_unlock(&w->cb_lock);
+            pthread_mutex_lock(&w->io_lock);
+            r = flush_appended(w);
+            pthread_mutex_unlock(&w->io_lock);
             pthread_mutex_lock(&w->lock);
         }
-        if (w->stop && r < 0 && mono_ms() > w->retry_at_ms + CLOSE_RETRY_MS) break;
+        if (r == 0) {
+            /* Decided again: the write may have made an fsync due. */
+            now = mono_ms();
+            int full = w->written > w->durable &&
+                (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
+                 (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
+            if (full || w->nretired > 0 || w->dir_dirty) sync_files(w, full);
+        }
+        if (w->stop && w->err && mono_ms() > w->retry_at_ms + CLOSE_RETRY_MS) break;
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -751,6 +849,26 @@ void wal_request_write(wal *w, uint64_t lsn) {
         pthread_cond_signal(&w->work_cond);
     }
     pthread_mutex_unlock(&w->lock);
+}
+
+int wal_write(wal *w, uint64_t lsn) {
+    pthread_mutex_lock(&w->lock);
+    int skip = w->written >= lsn || w->err;
+    pthread_mutex_unlock(&w->lock);
+    if (skip) goto out;
+    pthread_mutex_lock(&w->io_lock);
+    /* Another thread may have written it while we waited for io_lock. */
+    pthread_mutex_lock(&w->lock);
+    skip = w->written >= lsn || w->err;
+    pthread_mutex_unlock(&w->lock);
+    if (!skip) flush_appended(w);
+    pthread_mutex_unlock(&w->io_lock);
+out:
+    pthread_mutex_lock(&w->lock);
+    int rc = w->written >= lsn ? LT_OK : LT_IOERR;
+    if (rc != LT_OK) pthread_cond_signal(&w->work_cond); /* the writer retries */
+    pthread_mutex_unlock(&w->lock);
+    return rc;
 }
 
 int wal_sync(wal *w, uint64_t lsn) {
@@ -927,6 +1045,7 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
         }
     }
     pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->io_lock, NULL);
     pthread_mutex_init(&w->cb_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -954,7 +1073,9 @@ void wal_close(wal *w) {
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
     if (w->fd >= 0) close(w->fd);
+    for (int i = 0; i < w->nretired; i++) close(w->retired[i]); /* left by errors */
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->io_lock);
     pthread_mutex_destroy(&w->cb_lock);
     pthread_cond_destroy(&w->work_cond);
     pthread_cond_destroy(&w->space_cond);

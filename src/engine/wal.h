@@ -14,10 +14,13 @@
  *
  * Threads: wal_append() and the other calls may come from any thread;
  * appends are serialized by one mutex and copied into a bounded buffer
- * (appenders wait on a condition variable while it is full). One writer
- * thread owns the files. It writes when asked (wal_request_write), when the
- * buffer is half full or when an appender waits; it fsyncs per policy and
- * then calls on_durable (never with a WAL lock held) — no polling anywhere.
+ * (appenders wait on a condition variable while it is full). Bytes reach
+ * the file either from the caller's own thread (wal_write: an I/O thread
+ * writes its loop turn's records before it sends the replies) or from the
+ * writer thread, which writes when asked (wal_request_write), when the
+ * buffer is half full or when an appender waits. Only the writer thread
+ * fsyncs — per policy, and every segment it rotates away from — and it
+ * then calls on_durable (never with a WAL lock held); no polling anywhere.
  *
  * Errors: LT_* codes (lightning.h). When a write or fsync fails the WAL is
  * in an error state (wal_error() returns the errno) and the writer retries
@@ -147,6 +150,12 @@ int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
 /* Asks the writer to write everything up to lsn, and under `always` to
  * fsync it; on_durable reports progress. Cheap; call once per batch. */
 void wal_request_write(wal *w, uint64_t lsn);
+/* Writes everything appended up to at least lsn with write(2) on the
+ * calling thread (no fsync: the writer syncs it per policy), so that a
+ * process crash cannot lose it. LT_OK, or LT_IOERR when the log is in its
+ * error state (the writer keeps retrying; nothing is lost from memory).
+ * Waits only for another thread's write in progress. */
+int wal_write(wal *w, uint64_t lsn);
 
 /* Writes and fsyncs everything up to lsn (at most the appended LSN)
  * whatever the fsync policy, and waits until it is durable. LT_OK, or

@@ -181,8 +181,9 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     return end;
 }
 
-/* Notes that this thread appended up to end: the worker asks the writer
- * for it before waiting; the client's output waits for it (always). */
+/* Notes that this thread appended up to end: the worker writes it (or has
+ * the writer write it) before this turn's replies go out; under always the
+ * client's output also waits for its fsync. */
 static void note_appended(client *c, uint64_t end) {
     if (!end) return;
     worker *w = worker_current();
@@ -403,7 +404,13 @@ void persist_before_wait(worker *w) {
     if (!P.wal) return;
     if (w->wal_turn_max > w->wal_requested) {
         w->wal_requested = w->wal_turn_max;
-        wal_request_write(P.wal, w->wal_turn_max);
+        /* Under always the writer writes and fsyncs while the replies wait
+         * (held); otherwise write(2) here, before this turn's replies go
+         * out, as Redis does: a process crash then loses no acknowledged
+         * write, only a machine crash loses up to a second. On a write
+         * error the writer keeps retrying and writes are refused. */
+        if (server.appendfsync == WAL_FSYNC_ALWAYS) wal_request_write(P.wal, w->wal_turn_max);
+        else wal_write(P.wal, w->wal_turn_max);
     }
     if (!w->wal_held) return;
     /* Publish what we wait for, then look at durable again: either we see

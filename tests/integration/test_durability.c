@@ -227,8 +227,13 @@ TEST(restart_keeps_collections) {
     CHECK_EQ_STR(cmd(c, "TYPE h"), "status:\"hash\"");
 }
 
-TEST(always_kill9_keeps_acknowledged) {
-    harness_server *s = harness_start("appendfsync", "always", NULL);
+/* kill -9 while clients have pipelines in flight: every write whose reply
+ * a client read is there after the restart. Under always the reply waits
+ * for the fsync; under everysec and no the worker write(2)s its records
+ * before it sends the replies, so a process crash (the page cache
+ * survives) loses nothing acknowledged either — as in Redis. */
+static void kill9_keeps_acknowledged(const char *policy) {
+    harness_server *s = harness_start("appendfsync", policy, NULL);
     REQUIRE(s);
     redisContext *cs[NCLIENTS];
     for (int i = 0; i < NCLIENTS; i++) {
@@ -241,10 +246,12 @@ TEST(always_kill9_keeps_acknowledged) {
     /* Last round: half the clients' replies are read, the rest are in
      * flight when the server dies. */
     REQUIRE(run_batch(cs, &st, NCLIENTS / 2) == 0);
-    char v[64];
-    redisContext *probe = harness_connect(s);
-    CHECK(info_field(probe, "wal_group_commits", v, sizeof(v)));
-    printf("# always: records per fsync %s\n", v);
+    if (!strcmp(policy, "always")) {
+        char v[64];
+        redisContext *probe = harness_connect(s);
+        CHECK(info_field(probe, "wal_group_commits", v, sizeof(v)));
+        printf("# always: records per fsync %s\n", v);
+    }
     harness_kill9(s);
     REQUIRE(harness_restart(s) == 0);
     redisContext *c = harness_connect(s);
@@ -252,7 +259,13 @@ TEST(always_kill9_keeps_acknowledged) {
     check_acked(c, &st);
 }
 
-TEST(everysec_kill9_loses_at_most_a_second) {
+TEST(always_kill9_keeps_acknowledged) { kill9_keeps_acknowledged("always"); }
+TEST(everysec_kill9_keeps_acknowledged) { kill9_keeps_acknowledged("everysec"); }
+TEST(no_kill9_keeps_acknowledged) { kill9_keeps_acknowledged("no"); }
+
+/* Under everysec a second after the last write its bytes are fsynced: the
+ * durable offset catches up with the written one without further writes. */
+TEST(everysec_fsyncs_within_a_second) {
     harness_server *s = harness_start("appendfsync", "everysec", NULL);
     REQUIRE(s);
     redisContext *c = harness_connect(s);
@@ -263,29 +276,15 @@ TEST(everysec_kill9_loses_at_most_a_second) {
         REQUIRE(redisGetReply(c, (void **)&r) == REDIS_OK);
         freeReplyObject(r);
     }
-    /* More than a second later, every earlier write is on disk. */
     char v[64], w[64];
-    for (int i = 0; i < 50; i++) {
+    int caught_up = 0;
+    for (int i = 0; i < 50 && !caught_up; i++) {
         harness_sleep_ms(100);
-        if (info_field(c, "wal_durable_offset", v, sizeof(v)) &&
-            info_field(c, "wal_written_offset", w, sizeof(w)) && strcmp(v, w) == 0 && i >= 11)
-            break;
+        caught_up = info_field(c, "wal_durable_offset", v, sizeof(v)) &&
+                    info_field(c, "wal_written_offset", w, sizeof(w)) && strcmp(v, w) == 0;
     }
-    for (int i = 0; i < 200; i++) redisAppendCommand(c, "SET late:%d %d", i, i);
-    for (int i = 0; i < 200; i++) {
-        redisReply *r = NULL;
-        REQUIRE(redisGetReply(c, (void **)&r) == REDIS_OK);
-        freeReplyObject(r);
-    }
-    harness_kill9(s);
-    REQUIRE(harness_restart(s) == 0);
-    c = harness_connect(s);
-    REQUIRE(c);
-    for (int i = 0; i < 500; i += 7) {
-        char want[32];
-        snprintf(want, sizeof(want), "bulk:\"%d\"", i);
-        CHECK_EQ_STR(cmd(c, "GET early:%d", i), want);
-    }
+    CHECK(caught_up);
+    CHECK(strcmp(v, "0") != 0);
 }
 
 /* Writes keys a0..a99 under always, kills the server, returns the last
@@ -498,7 +497,9 @@ int main(void) {
     RUN(restart_keeps_data);
     RUN(restart_keeps_collections);
     RUN(always_kill9_keeps_acknowledged);
-    RUN(everysec_kill9_loses_at_most_a_second);
+    RUN(everysec_kill9_keeps_acknowledged);
+    RUN(no_kill9_keeps_acknowledged);
+    RUN(everysec_fsyncs_within_a_second);
     RUN(torn_tail_recovered);
     RUN(flipped_byte_recovered);
     RUN(disk_errors_refuse_writes_until_recovered);

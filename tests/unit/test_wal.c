@@ -452,6 +452,57 @@ TEST(fsync_fault_holds_durable) {
     remove_dir();
 }
 
+/* wal_write: the caller's own write(2), segment rotation included; the
+ * writer thread still fsyncs every rotated-away segment (and closes it),
+ * and under everysec brings the durable LSN up to date by itself. */
+TEST(caller_writes_and_rotates) {
+    make_dir();
+    wal_scan_result res;
+    wal *w = open_wal(4096, 8192, WAL_FSYNC_NO, NULL, NULL, &res);
+    REQUIRE(w);
+    char val[300];
+    memset(val, 'w', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    uint64_t end = 0;
+    for (int i = 0; i < 100; i++) {
+        end = append_str(w, val, (uint64_t)i + 1);
+        /* Written when wal_write returns: no waiting on another thread. */
+        CHECK_EQ_INT(wal_write(w, end), LT_OK);
+        CHECK_EQ_INT(wal_written_lsn(w), end);
+    }
+    CHECK(count_files(".log") >= 8);
+    CHECK_EQ_INT(wal_durable_lsn(w), 0); /* `no` never fsyncs the current one */
+    /* Under everysec the writer catches up within about a second. */
+    wal_set_fsync_policy(w, WAL_FSYNC_EVERYSEC);
+    end = append_str(w, "last", 101);
+    CHECK_EQ_INT(wal_write(w, end), LT_OK);
+    for (int i = 0; i < 5000 && wal_durable_lsn(w) < end; i++) usleep(1000);
+    CHECK_EQ_INT(wal_durable_lsn(w), end);
+    /* A write error: LT_IOERR, the bytes stay in memory, the writer
+     * retries once the fault clears. */
+    wal_set_fault(w, WAL_FAULT_WRITE);
+    uint64_t e2 = append_str(w, "after fault", 102);
+    CHECK_EQ_INT(wal_write(w, e2), LT_IOERR);
+    CHECK_EQ_INT(wal_error(w), ENOSPC);
+    CHECK_EQ_INT(wal_write(w, e2), LT_IOERR); /* in the error state: no retry here */
+    wal_set_fault(w, WAL_FAULT_NONE);
+    for (int i = 0; i < 5000 && wal_written_lsn(w) < e2; i++) usleep(1000);
+    CHECK_EQ_INT(wal_written_lsn(w), e2);
+    CHECK_EQ_INT(wal_error(w), 0);
+    wal_close(w);
+
+    collected c = {0};
+    w = open_wal(4096, 8192, WAL_FSYNC_NO, collect, &c, &res);
+    REQUIRE(w);
+    CHECK(!res.problem.found);
+    CHECK_EQ_INT(c.n, 102);
+    CHECK_EQ_INT(res.end_lsn, e2);
+    if (c.n == 102) CHECK_EQ_STR(c.payload[101], "after fault");
+    wal_close(w);
+    collected_free(&c);
+    remove_dir();
+}
+
 int main(void) {
     RUN(append_reopen_replay);
     RUN(durable_lsn_and_policies);
@@ -462,5 +513,6 @@ int main(void) {
     RUN(garbage_headers_never_crash);
     RUN(bounded_buffer_backpressure);
     RUN(fsync_fault_holds_durable);
+    RUN(caller_writes_and_rotates);
     return testlib_finish();
 }
