@@ -482,6 +482,7 @@ struct wal {
     uint64_t appended, write_req, durable;
     uint64_t sync_req;    /* wal_sync: fsync up to here whatever the policy */
     int policy, fault, stop, waiters;
+    int64_t give_up_ms;   /* closing while in error: last retry before this */
     int writer_idle;      /* the writer sleeps with no deadline */
     int err;              /* errno of the failing write/fsync, or 0 */
     int64_t retry_at_ms, backoff_ms;
@@ -750,6 +751,7 @@ static void *writer_main(void *arg) {
     for (;;) {
         int64_t now = mono_ms();
         int policy = w->policy;
+        if (w->stop && w->err && now >= w->give_up_ms) break;
         int want_write = w->pending ||
             (w->active.len > 0 &&
              (w->write_req > w->written || w->active.len >= w->buf_bytes / 2 || w->waiters ||
@@ -760,7 +762,8 @@ static void *writer_main(void *arg) {
         want_sync |= w->nretired > 0 || w->dir_dirty;
         if (w->err && now < w->retry_at_ms && (want_write || want_sync)) {
             struct timespec ts;
-            abs_deadline(&ts, w->retry_at_ms);
+            abs_deadline(&ts, w->stop && w->give_up_ms < w->retry_at_ms ? w->give_up_ms
+                                                                        : w->retry_at_ms);
             pthread_cond_timedwait(&w->work_cond, &w->lock, &ts);
             continue;
         }
@@ -793,7 +796,6 @@ static void *writer_main(void *arg) {
                  (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
             if (full || w->nretired > 0 || w->dir_dirty) sync_files(w, full);
         }
-        if (w->stop && w->err && mono_ms() > w->retry_at_ms + CLOSE_RETRY_MS) break;
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -1064,14 +1066,17 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     return LT_OK;
 }
 
-void wal_close(wal *w) {
-    if (!w) return;
+int wal_close(wal *w) {
+    if (!w) return LT_OK;
     pthread_mutex_lock(&w->lock);
     w->stop = 1;
+    w->give_up_ms = mono_ms() + CLOSE_RETRY_MS;
     w->write_req = w->appended;
     pthread_cond_signal(&w->work_cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    int rc = w->durable == w->appended ? LT_OK : LT_IOERR;
+    int err = w->err ? w->err : EIO;
     if (w->fd >= 0) close(w->fd);
     for (int i = 0; i < w->nretired; i++) close(w->retired[i]); /* left by errors */
     pthread_mutex_destroy(&w->lock);
@@ -1082,4 +1087,6 @@ void wal_close(wal *w) {
     free(w->active.p);
     free(w->flushing.p);
     free(w);
+    if (rc != LT_OK) errno = err;
+    return rc;
 }

@@ -137,10 +137,12 @@ typedef struct wal_config {
  * replay's non-zero value. */
 int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx,
              wal_scan_result *res, wal **out);
-/* Writes and fsyncs everything appended (retrying while in error, at most
- * a few seconds), stops the writer, closes files, frees w. No append may
- * run concurrently or after. NULL is a no-op. */
-void wal_close(wal *w);
+/* Writes and fsyncs everything appended (retrying while in error, for at
+ * most a few seconds), stops the writer, closes files, frees w. LT_OK when
+ * everything appended is durable, LT_IOERR when the disk kept failing and
+ * the tail was given up (errno set to the last error). No append may run
+ * concurrently or after. NULL is a no-op (LT_OK). */
+int wal_close(wal *w);
 
 /* Appends one record (payload = the iov bytes in order) and returns its
  * end LSN in *end_lsn. Waits while the buffer is full. LT_OK, or LT_INVAL

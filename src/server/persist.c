@@ -654,7 +654,12 @@ void persist_workers_stopping(void) {
 
 void persist_close(void) {
     if (!P.wal) return;
-    wal_close(P.wal);
+    uint64_t appended = wal_appended_lsn(P.wal), durable = wal_durable_lsn(P.wal);
+    if (wal_close(P.wal) != LT_OK)
+        serverLog(LL_WARNING,
+                  "Could not make the end of the WAL durable at shutdown (%s): writes "
+                  "between WAL offsets %llu and %llu may be lost",
+                  strerror(errno), (unsigned long long)durable, (unsigned long long)appended);
     P.wal = NULL;
 }
 

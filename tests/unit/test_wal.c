@@ -503,6 +503,31 @@ TEST(caller_writes_and_rotates) {
     remove_dir();
 }
 
+/* A disk that keeps failing cannot hold up shutdown: wal_close retries for
+ * a few seconds, then gives up and says so. */
+TEST(close_gives_up_on_a_failing_disk) {
+    make_dir();
+    wal_scan_result res;
+    wal *w = open_wal(0, 0, WAL_FSYNC_EVERYSEC, NULL, NULL, &res);
+    REQUIRE(w);
+    uint64_t e1 = append_str(w, "kept", 1);
+    CHECK_EQ_INT(wal_sync(w, e1), LT_OK);
+    wal_set_fault(w, WAL_FAULT_WRITE);
+    uint64_t e2 = append_str(w, "lost", 2);
+    CHECK_EQ_INT(wal_write(w, e2), LT_IOERR);
+    errno = 0;
+    CHECK_EQ_INT(wal_close(w), LT_IOERR); /* returns: the test would hang otherwise */
+    CHECK_EQ_INT(errno, ENOSPC);
+    collected c = {0};
+    w = open_wal(0, 0, WAL_FSYNC_NO, collect, &c, &res);
+    REQUIRE(w);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(res.end_lsn, e1);
+    CHECK_EQ_INT(wal_close(w), LT_OK);
+    collected_free(&c);
+    remove_dir();
+}
+
 int main(void) {
     RUN(append_reopen_replay);
     RUN(durable_lsn_and_policies);
@@ -514,5 +539,6 @@ int main(void) {
     RUN(bounded_buffer_backpressure);
     RUN(fsync_fault_holds_durable);
     RUN(caller_writes_and_rotates);
+    RUN(close_gives_up_on_a_failing_disk);
     return testlib_finish();
 }
