@@ -24,7 +24,8 @@
  *      16   8  commit_ts   engine commit timestamp
  *      24   8  time_ms     wall clock (Unix ms) at commit, signed
  *      32   4  len         payload length, <= 0x7fffffff
- *      36   2  type        1 = RESP commands (the server's format)
+ *      36   2  type        1 or 2 = RESP commands (the server's format;
+ *                          wal.h says how they differ)
  *      38   2  reserved    0
  *      40 len  payload
  *
@@ -126,7 +127,7 @@ int wal_record_check(const void *buf, size_t len, uint64_t expect_lsn,
     }
     uint32_t plen = get32(p + 32);
     uint16_t type = get16(p + 36);
-    if (get16(p + 38) != 0 || type != WAL_REC_COMMANDS) {
+    if (get16(p + 38) != 0 || (type != WAL_REC_COMMANDS && type != WAL_REC_COMMANDS_DB0)) {
         *why = "unknown record type";
         return -1;
     }
@@ -484,7 +485,8 @@ struct wal {
     int policy, fault, stop, waiters;
     int64_t give_up_ms;   /* closing while in error: last retry before this */
     int writer_idle;      /* the writer sleeps with no deadline */
-    int err;              /* errno of the failing write/fsync, or 0 */
+    int err;              /* errno of the failing write/fsync, or 0; stored
+                           * atomically (wal_error reads it without the lock) */
     int64_t retry_at_ms, backoff_ms;
     uint64_t segment_bytes;
     uint64_t unsynced_records;
@@ -635,7 +637,7 @@ static void release_flushing(wal *w) {
 static void set_error(wal *w, int r) {
     if (!w->err) w->backoff_ms = BACKOFF_MIN_MS;
     else if ((w->backoff_ms *= 2) > BACKOFF_MAX_MS) w->backoff_ms = BACKOFF_MAX_MS;
-    w->err = -r;
+    __atomic_store_n(&w->err, -r, __ATOMIC_RELEASE);
     w->stats.write_errors++;
     w->retry_at_ms = mono_ms() + w->backoff_ms;
 }
@@ -673,7 +675,7 @@ static int flush_appended(wal *w) {
         w->written = written_to;
         w->unsynced_records += nrec;
         w->pending = 0;
-        w->err = 0;
+        __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
         /* A writer asleep with no deadline must learn there is something
          * to fsync (at most one wake-up per idle period). */
         if (w->writer_idle && (w->policy != WAL_FSYNC_NO || w->sync_req > w->durable)) {
@@ -728,7 +730,7 @@ static void sync_files(wal *w, int full) {
     }
     if (!full) return;
     w->last_fsync_ms = mono_ms();
-    if (!w->pending) w->err = 0;
+    if (!w->pending) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
     if (target > w->durable) {
         w->stats.fsyncs++;
         w->stats.synced_records += nrec;
@@ -929,7 +931,7 @@ int wal_drop_before(wal *w, uint64_t lsn, int *dropped) {
 uint64_t wal_appended_lsn(wal *w) { LOCKED_GET(w, w->appended); }
 uint64_t wal_written_lsn(wal *w) { LOCKED_GET(w, w->written); }
 uint64_t wal_durable_lsn(wal *w) { LOCKED_GET(w, w->durable); }
-int wal_error(wal *w) { LOCKED_GET(w, w->err); }
+int wal_error(wal *w) { return __atomic_load_n(&w->err, __ATOMIC_ACQUIRE); }
 
 void wal_set_fsync_policy(wal *w, int policy) {
     pthread_mutex_lock(&w->lock);

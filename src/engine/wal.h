@@ -48,7 +48,11 @@ enum { WAL_FAULT_NONE = 0, WAL_FAULT_WRITE = 1, WAL_FAULT_FSYNC = 2 };
 
 #define WAL_HEADER_SIZE 40
 #define WAL_MAX_PAYLOAD 0x7fffffffu      /* larger appends: LT_INVAL */
-#define WAL_REC_COMMANDS 1                /* payload: RESP commands */
+/* Payload types: RESP commands. Type 1 (written before 0.2) runs in the
+ * database the previous record left selected; type 2 is self-contained:
+ * it runs from database 0 (and starts with SELECT for another one). */
+#define WAL_REC_COMMANDS 1
+#define WAL_REC_COMMANDS_DB0 2
 #define WAL_DEFAULT_SEGMENT_BYTES (64ULL * 1024 * 1024)
 #define WAL_DEFAULT_BUFFER_BYTES (8u * 1024 * 1024)
 #define WAL_MIN_SEGMENT_BYTES 4096

@@ -1,11 +1,13 @@
 /*
  * persist: see persist.h for the contract.
  *
- * Record payload (WAL type WAL_REC_COMMANDS): one or more RESP multibulk
- * commands, run in order on replay in the stream's current database; the
- * first record after start-up (and after persist_snapshot_point, for a
- * snapshot's position) starts with SELECT, so a replay may begin at any
- * such record. A record's time_ms is the committing transaction's clock:
+ * Record payload (WAL type WAL_REC_COMMANDS_DB0): one or more RESP
+ * multibulk commands, run in order on replay starting in database 0 (a
+ * record for another database starts with SELECT), so a replay may begin
+ * at any record and appends need no lock of ours besides the WAL's. Logs
+ * written before 0.2 hold WAL_REC_COMMANDS records, which continue in the
+ * database the previous record left selected; replay handles both. A
+ * record's time_ms is the committing transaction's clock:
  * replay runs each record with that clock (ks_txn_set_thread_clock), so
  * expiry decisions come out as they did originally (Redis does not expire
  * keys while loading for the same reason).
@@ -145,16 +147,13 @@ static void thread_register(void) {
 static struct {
     wal *wal;
     int replaying;
-    pthread_mutex_t lock; /* stream_db + append order */
-    int stream_db;        /* db of the stream after the last record, -1 */
     uint64_t durable;     /* atomic mirror of the WAL's durable LSN */
     uint64_t changes;     /* atomic */
     pthread_mutex_t wake_lock;
     int wakeups;          /* workers may be woken (under wake_lock) */
     uint64_t snap_ts;     /* replay: records with ts <= this are in the snapshot */
     uint64_t max_ts;      /* replay: highest commit ts seen */
-} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .stream_db = -1,
-       .wake_lock = PTHREAD_MUTEX_INITIALIZER};
+} P = {.wake_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Appends payload (commands for database db) as one record. Returns its
  * end LSN, 0 if not logged. */
@@ -163,8 +162,7 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     struct iovec iov[2];
     int n = 0;
     uint64_t end = 0;
-    pthread_mutex_lock(&P.lock);
-    if (db != P.stream_db) {
+    if (db != 0) {
         char num[24];
         int nl = snprintf(num, sizeof(num), "%d", db);
         int sl = snprintf(sel, sizeof(sel), "*2\r\n$6\r\nSELECT\r\n$%d\r\n%s\r\n", nl, num);
@@ -173,11 +171,8 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     }
     iov[n].iov_base = payload->p;
     iov[n++].iov_len = payload->len;
-    if (wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS, iov, n, &end) == LT_OK)
-        P.stream_db = db;
-    else
+    if (wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end) != LT_OK)
         end = 0; /* larger than a record may be: cannot happen below 2 GiB */
-    pthread_mutex_unlock(&P.lock);
     return end;
 }
 
@@ -455,9 +450,14 @@ static int replay_record(void *ctx, const wal_record *r) {
     st->copy.len = 0;
     bytes_add(&st->copy, r->payload, r->len);
     if (r->commit_ts > P.max_ts) P.max_ts = r->commit_ts;
-    /* Committed before the snapshot's view: already in it. Only its
-     * SELECTs still matter (later records rely on the stream's db). */
+    /* Committed before the snapshot's view: already in it. Only the
+     * SELECTs of old-format records still matter (later ones rely on the
+     * database they leave selected). */
     int in_snapshot = r->commit_ts <= P.snap_ts;
+    if (r->type == WAL_REC_COMMANDS_DB0) {
+        if (in_snapshot) return 0;
+        c->db = 0;
+    }
     ks_txn_set_thread_clock(r->time_ms > 0 ? r->time_ms : 1);
     size_t pos = 0;
     while (pos < st->copy.len) {
@@ -621,12 +621,7 @@ int persist_open(void) {
 }
 
 uint64_t persist_snapshot_point(void) {
-    if (!P.wal) return 0;
-    pthread_mutex_lock(&P.lock);
-    uint64_t lsn = wal_appended_lsn(P.wal);
-    P.stream_db = -1; /* the next record starts with SELECT */
-    pthread_mutex_unlock(&P.lock);
-    return lsn;
+    return P.wal ? wal_appended_lsn(P.wal) : 0;
 }
 
 int persist_sync(uint64_t lsn) {

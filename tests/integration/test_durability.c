@@ -15,6 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "engine/wal.h"
+
 #define NCLIENTS 8
 #define NOPS 2000
 #define BATCH 100
@@ -287,6 +290,52 @@ TEST(everysec_fsyncs_within_a_second) {
     CHECK(strcmp(v, "0") != 0);
 }
 
+/* Logs written before 0.2 (WAL_REC_COMMANDS) continue in the database the
+ * previous record selected; today's records (WAL_REC_COMMANDS_DB0) start
+ * in database 0. A log holding both replays each by its own rule. */
+static uint64_t append_raw(wal *w, uint32_t type, uint64_t ts, const char *resp) {
+    struct iovec iov = {(void *)resp, strlen(resp)};
+    uint64_t end = 0;
+    if (wal_append(w, ts, lt_mstime(), type, &iov, 1, &end) != LT_OK) return 0;
+    return end;
+}
+
+TEST(old_format_records_replay) {
+    harness_server *s = harness_start("appendfsync", "always", NULL);
+    REQUIRE(s);
+    harness_kill9(s);
+    char wdir[400], rm[450];
+    snprintf(wdir, sizeof(wdir), "%s/wal", s->dir);
+    snprintf(rm, sizeof(rm), "rm -rf %s", wdir);
+    REQUIRE(system(rm) == 0);
+    wal_config cfg = {.dir = wdir, .fsync_policy = WAL_FSYNC_ALWAYS};
+    wal_scan_result res;
+    wal *w = NULL;
+    REQUIRE(wal_open(&cfg, NULL, NULL, &res, &w) == LT_OK);
+    CHECK(append_raw(w, WAL_REC_COMMANDS, 10,
+                     "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"));
+    CHECK(append_raw(w, WAL_REC_COMMANDS, 11, "*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"));
+    CHECK(append_raw(w, WAL_REC_COMMANDS_DB0, 12, "*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n3\r\n"));
+    CHECK(append_raw(w, WAL_REC_COMMANDS_DB0, 13,
+                     "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nd\r\n$1\r\n4\r\n"));
+    CHECK_EQ_INT(wal_close(w), LT_OK);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET c"), "bulk:\"3\"");
+    CHECK_EQ_STR(cmd(c, "EXISTS a b d"), "int:0");
+    CHECK_EQ_STR(cmd(c, "SELECT 3"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "MGET a b c d"), "array[bulk:\"1\",bulk:\"2\",nil,bulk:\"4\"]");
+    /* New writes in database 3 after the restart come back in database 3. */
+    CHECK_EQ_STR(cmd(c, "SET e 5"), "status:\"OK\"");
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET e"), "nil");
+    CHECK_EQ_STR(cmd(c, "SELECT 3"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "GET e"), "bulk:\"5\"");
+}
+
 /* Writes keys a0..a99 under always, kills the server, returns the last
  * segment's path. */
 static harness_server *prepare_stopped(char *seg, size_t seglen) {
@@ -500,6 +549,7 @@ int main(void) {
     RUN(everysec_kill9_keeps_acknowledged);
     RUN(no_kill9_keeps_acknowledged);
     RUN(everysec_fsyncs_within_a_second);
+    RUN(old_format_records_replay);
     RUN(torn_tail_recovered);
     RUN(flipped_byte_recovered);
     RUN(disk_errors_refuse_writes_until_recovered);
