@@ -88,4 +88,14 @@ static inline uint64_t dict_buckets(const dict *d, int t) {
     return d->exp[t] < 0 ? 0 : (uint64_t)1 << d->exp[t];
 }
 
+/* The slot where the chain of hash starts in table t, or NULL when table t
+ * holds none for it (no table, or a table-0 bucket the rehash already
+ * moved). Reads d only, not the slot: prefetch.c uses it to prefetch. */
+static inline ks_entry **dict_slot(const dict *d, int t, uint64_t hash) {
+    if (d->exp[t] < 0) return NULL;
+    uint64_t idx = hash & (dict_buckets(d, t) - 1);
+    if (t == 0 && dict_is_rehashing(d) && (int64_t)idx < d->rehashidx) return NULL;
+    return &d->table[t][idx];
+}
+
 #endif

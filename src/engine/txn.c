@@ -19,9 +19,11 @@
 #include "engine/mvcc_int.h"
 
 static __thread int64_t thread_clock_ms;
+static __thread int64_t command_clock_ms;
 static __thread ks_txn *nest_outer; /* EXEC's transaction while nesting */
 
 void ks_txn_set_thread_clock(int64_t now_ms) { thread_clock_ms = now_ms; }
+void ks_txn_set_command_clock(int64_t now_ms) { command_clock_ms = now_ms; }
 
 void ks_txn_nest_enter(ks_txn *outer) {
     ASSERT(nest_outer == NULL);
@@ -39,7 +41,9 @@ ks_txn *ks_txn_nest_outer(void) { return nest_outer; }
 static void txn_init(ks_txn *txn, lt_db *db, int mode) {
     txn->db = db;
     txn->ts = 0;
-    txn->now_ms = thread_clock_ms ? thread_clock_ms : lt_mstime();
+    txn->now_ms = thread_clock_ms    ? thread_clock_ms
+                  : command_clock_ms ? command_clock_ms
+                                     : lt_mstime();
     txn->nwrites = 0;
     txn->mode = (uint8_t)mode;
     txn->nlocked = 0;
@@ -47,6 +51,7 @@ static void txn_init(ks_txn *txn, lt_db *db, int mode) {
     txn->garbage = NULL;
     txn->outer = NULL;
     txn->nhcache = 0;
+    txn->hhint = 0;
 }
 
 /* Starts txn as a borrower of the thread's outer transaction (the caller
@@ -105,11 +110,16 @@ void ks_txn_begin_all(ks_txn *txn, lt_db *db) {
 }
 
 void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys) {
+    ks_txn_begin_hashed(txn, db, keys, NULL, nkeys);
+}
+
+void ks_txn_begin_hashed(ks_txn *txn, lt_db *db, const ks_key *keys,
+                         const uint64_t *hashes, size_t nkeys) {
     if (nest_outer) {
         txn_init_nested(txn, db);
         for (size_t i = 0; i < nkeys; i++) {
             ASSERT(keys[i].dbid < db->ndb);
-            uint64_t h = ks_hash(db, keys[i].key, keys[i].klen);
+            uint64_t h = hashes ? hashes[i] : ks_hash(db, keys[i].key, keys[i].klen);
             ASSERT(ks_txn_holds(nest_outer, keys[i].dbid, h));
             if (txn->nhcache < KS_TXN_HASH_CACHE) {
                 txn->hcache[txn->nhcache].key = keys[i].key;
@@ -126,7 +136,7 @@ void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys) {
     for (size_t i = 0; i < nkeys; i++) {
         const ks_key *k = &keys[i];
         ASSERT(k->dbid < db->ndb);
-        uint64_t h = ks_hash(db, k->key, k->klen);
+        uint64_t h = hashes ? hashes[i] : ks_hash(db, k->key, k->klen);
         if (txn->nhcache < KS_TXN_HASH_CACHE) {
             txn->hcache[txn->nhcache].key = k->key;
             txn->hcache[txn->nhcache].klen = k->klen;
@@ -148,8 +158,7 @@ void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys) {
             overflow = 1;
             continue;
         }
-        memmove(&txn->locked[pos + 1], &txn->locked[pos],
-                (size_t)(n - pos) * sizeof(txn->locked[0]));
+        for (uint16_t j = n; j > pos; j--) txn->locked[j] = txn->locked[j - 1];
         txn->locked[pos] = g;
         txn->nlocked = (uint16_t)(n + 1);
     }
@@ -257,8 +266,11 @@ int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash) {
 }
 
 uint64_t ks_txn_hash(ks_txn *txn, const char *key, size_t klen) {
-    for (uint32_t i = 0; i < txn->nhcache; i++)
-        if (txn->hcache[i].key == key && txn->hcache[i].klen == klen)
+    uint32_t n = txn->nhcache, i = txn->hhint;
+    for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0)
+        if (txn->hcache[i].key == key && txn->hcache[i].klen == klen) {
+            txn->hhint = i + 1 < n ? i + 1 : 0;
             return txn->hcache[i].hash;
+        }
     return ks_hash(txn->db, key, klen);
 }

@@ -25,9 +25,10 @@
 /* Distinct shards a key-set transaction locks individually; more keys than
  * that lock whole databases instead (same ordering rule). */
 #define KS_TXN_MAX_SHARDS 64
-/* Key hashes remembered from begin so lookups of the same key bytes (same
- * pointer and length, e.g. the command's argv) do not hash again. */
-#define KS_TXN_HASH_CACHE 4
+/* Key hashes remembered from begin (or ks_txn_prefetch) so lookups of the
+ * same key bytes (same pointer and length, e.g. the command's argv) do not
+ * hash again. 16 covers the multi-key reads clients batch (MGET of 10). */
+#define KS_TXN_HASH_CACHE 16
 
 typedef struct ks_key {
     unsigned dbid;
@@ -57,6 +58,8 @@ typedef struct ks_txn {
         uint64_t hash;
     } hcache[KS_TXN_HASH_CACHE];
     uint32_t nhcache;
+    uint32_t hhint; /* where the next hcache search starts (lookups tend to
+                       come in the order the keys were cached) */
     uint32_t locked[KS_TXN_MAX_SHARDS]; /* global shard ids, ascending */
 } ks_txn;
 
@@ -66,6 +69,11 @@ typedef struct ks_txn {
  * pointer, so those key bytes must not change until commit. Never fails;
  * blocks while other transactions hold the shards. */
 void ks_txn_begin(ks_txn *txn, lt_db *db, const ks_key *keys, size_t nkeys);
+/* ks_txn_begin with hashes[i] the keyspace hash of keys[i] as ks_prefetch
+ * (prefetch.h) returned it, so no key is hashed again. hashes is read
+ * during the call only. */
+void ks_txn_begin_hashed(ks_txn *txn, lt_db *db, const ks_key *keys,
+                         const uint64_t *hashes, size_t nkeys);
 /* Locks every shard of database dbid (FLUSHDB, KEYS over a lock, ...). */
 void ks_txn_begin_db(ks_txn *txn, lt_db *db, unsigned dbid);
 /* Locks every shard of databases a and b (SWAPDB; a may equal b). */
@@ -92,6 +100,13 @@ ks_txn *ks_txn_nest_outer(void);
  * makes the expiry decisions its original commit made. 0 restores the wall
  * clock. Thread-local; used by recovery only. */
 void ks_txn_set_thread_clock(int64_t now_ms);
+/* Command clock: while set (non-zero) on a thread, and no replay clock is,
+ * transactions begun on it take now_ms from it instead of reading the wall
+ * clock. The server sets it to the time its running command started (Redis
+ * too decides every expiry of one command at one cached time), so the one
+ * clock read that times the command also dates its transactions; 0 after
+ * the command. Thread-local. */
+void ks_txn_set_command_clock(int64_t now_ms);
 
 /* Commit timestamp, taken now if the transaction has not written yet
  * (callers that must log a ts for a write-free command use this). */

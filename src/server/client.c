@@ -4,10 +4,12 @@
  *
  * Input: bytes from on_recv are parsed in place when nothing is buffered
  * (the common case: no copy); only the tail of an incomplete command is
- * copied into c->qbuf. Commands run as soon as they are parsed, in order.
+ * copied into c->qbuf. Commands run in order; a pipeline runs in batches
+ * (see "Pipeline batches"): the complete commands already received are
+ * parsed ahead, their keys prefetched together, then run one by one.
  * The pipeline stops (leaving the rest in qbuf) when the client must wait:
  * its pending output passed client-output-backpressure, a CLIENT PAUSE
- * holds it, or it is closing.
+ * holds it, it blocked, or it is closing.
  *
  * Output: client_queue_write() puts the client on its worker's list; at the
  * end of the loop turn client_flush_writes() hands each one's queued bytes
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "engine/prefetch.h"
 #include "server/blocking.h"
 #include "server/commands.h"
 #include "server/dispatch.h"
@@ -390,6 +393,133 @@ static int run_waiting_command(client *c) {
     return again;
 }
 
+/* Runs one parsed command (argv may be the parser's or a batch's). */
+static void run_command(client *c, int argc, resp_arg *argv, const command *cmd) {
+    c->argc = argc;
+    c->argv = argv;
+    if (dispatch_command_resolved(c, cmd)) keep_waiting_command(c);
+    c->argc = 0;
+    c->argv = NULL;
+}
+
+/* ---- Pipeline batches ----------------------------------------------------------
+ * A command followed in the buffer by more commands starts a batch: the
+ * complete multibulk commands after it are parsed ahead (up to
+ * PIPE_BATCH_MAX), the keys of those with a fixed key position are
+ * prefetched together (engine/prefetch.h), then the batch runs one command
+ * at a time exactly as unbatched commands do, checking client_must_wait
+ * before each. Where it stops, the commands not run are not consumed: they
+ * are parsed again later, from the same bytes with the then parser state.
+ * So a batch never runs a command that would not have run unbatched.
+ *
+ * Parsing ahead must not parse differently from parsing later: the parser's
+ * state depends on the client (authenticated or not) and on nothing a
+ * command with keys can change. So a batch is only started by an
+ * authenticated client outside MULTI, and it extends only past commands
+ * with keys (data commands: no SELECT, AUTH, HELLO, RESET, MULTI, EXEC,
+ * CLIENT ...). Those also keep the database the keys are prefetched in.
+ * Inline commands are unescaped in place, which a second parse would see:
+ * only multibulk commands are parsed ahead. Anything the parser does not
+ * turn into one command (incomplete, error, empty, too many arguments for
+ * the batch's storage) ends the batch before it, with the parser reset. */
+#define PIPE_BATCH_MAX KS_PREFETCH_MAX
+#define PIPE_BATCH_ARGS 128
+
+typedef struct pipe_cmd {
+    const command *cmd;
+    size_t end;   /* offset in buf just past the command */
+    int argc;
+    int arg0;     /* its arguments: args[arg0 .. arg0 + argc) */
+    int key;      /* argv index of its prefetched key, 0 for none */
+    int hash;     /* index of the key in the prefetch arrays */
+} pipe_cmd;
+
+typedef struct pipe_batch {
+    int n, nargs, nkeys;
+    pipe_cmd cmd[PIPE_BATCH_MAX];
+    resp_arg args[PIPE_BATCH_ARGS];
+    ks_key keys[PIPE_BATCH_MAX];
+    uint64_t hashes[PIPE_BATCH_MAX];
+} pipe_batch;
+
+/* May a batch go on past a command cmd of c? */
+static int batch_extends(const client *c, const command *cmd) {
+    return cmd && (cmd->key_first > 0 || cmd->getkeys) && !(cmd->flags & CMD_BLOCKING) &&
+           (c->flags & (CLIENT_AUTHENTICATED | CLIENT_MULTI)) == CLIENT_AUTHENTICATED;
+}
+
+/* The command named like the batch's last one (pipelines repeat the same
+ * few commands): its table entry without a lookup. NULL when unsure. */
+static const command *batch_same_command(const pipe_batch *b, const resp_arg *name) {
+    const pipe_cmd *last = &b->cmd[b->n - 1];
+    const resp_arg *prev = &b->args[last->arg0];
+    if (prev->len != name->len || name->len > 16) return NULL;
+    for (size_t i = 0; i < name->len; i++)
+        if (prev->ptr[i] != name->ptr[i]) return NULL;
+    return last->cmd;
+}
+
+/* Appends the command in c->parser, ending at buf offset end. */
+static void batch_add(client *c, pipe_batch *b, const command *cmd, size_t end) {
+    pipe_cmd *pc = &b->cmd[b->n++];
+    pc->cmd = cmd;
+    pc->end = end;
+    pc->argc = c->parser.argc;
+    pc->arg0 = b->nargs;
+    for (int i = 0; i < pc->argc; i++) b->args[b->nargs + i] = c->parser.argv[i];
+    b->nargs += pc->argc;
+    /* The first key, when the table says where it is without looking at
+     * the arguments (GET, SET, MGET's first ...). */
+    pc->key = cmd && !cmd->getkeys && cmd->key_first > 0 && cmd->key_first < pc->argc
+                  ? cmd->key_first : 0;
+    if (pc->key) {
+        const resp_arg *k = &b->args[pc->arg0 + pc->key];
+        pc->hash = b->nkeys;
+        b->keys[b->nkeys++] = (ks_key){.dbid = (unsigned)c->db, .key = k->ptr, .klen = k->len};
+    }
+}
+
+/* Parses ahead after the command in c->parser (cmd, ending at pos), runs
+ * the batch, and returns where the consumed input ends. */
+static size_t run_batch(client *c, const command *cmd, char *buf, size_t pos, size_t len) {
+    pipe_batch b;
+    b.n = b.nargs = b.nkeys = 0;
+    batch_add(c, &b, cmd, pos);
+    resp_parser_reset(&c->parser);
+    while (b.n < PIPE_BATCH_MAX && pos < len && buf[pos] == '*') {
+        size_t used = 0;
+        int r = resp_parse(&c->parser, buf + pos, len - pos, &used);
+        if (r != RESP_COMMAND || c->parser.argc == 0 ||
+            c->parser.argc > PIPE_BATCH_ARGS - b.nargs) {
+            resp_parser_reset(&c->parser);
+            break;
+        }
+        pos += used;
+        cmd = batch_same_command(&b, &c->parser.argv[0]);
+        if (!cmd) cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        batch_add(c, &b, cmd, pos);
+        resp_parser_reset(&c->parser);
+        if (!batch_extends(c, cmd)) break;
+    }
+    if (b.nkeys > 1) ks_prefetch(server.db, b.keys, (size_t)b.nkeys, b.hashes);
+    dispatch_batch_begin();
+    for (int i = 0; i < b.n; i++) {
+        if (i > 0 && client_must_wait(c)) {
+            pos = b.cmd[i - 1].end; /* the rest is parsed again later */
+            break;
+        }
+        pipe_cmd *pc = &b.cmd[i];
+        if (pc->key && b.nkeys > 1) {
+            c->prehash_key = b.args[pc->arg0 + pc->key].ptr;
+            c->prehash = b.hashes[pc->hash];
+        }
+        run_command(c, pc->argc, &b.args[pc->arg0], pc->cmd);
+        c->prehash_key = NULL;
+    }
+    dispatch_batch_end();
+    return pos;
+}
+
 /* Parses and runs commands from buf[0..len). Returns how many bytes were
  * consumed; the rest starts at an unfinished (or not yet run) command. */
 static size_t process_input(client *c, char *buf, size_t len) {
@@ -407,11 +537,13 @@ static size_t process_input(client *c, char *buf, size_t len) {
             resp_parser_reset(&c->parser);
             continue;
         }
-        c->argc = c->parser.argc;
-        c->argv = c->parser.argv;
-        if (dispatch_command(c)) keep_waiting_command(c);
-        c->argc = 0;
-        c->argv = NULL;
+        const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        if (pos < len && buf[pos] == '*' && batch_extends(c, cmd) &&
+            c->parser.argc <= PIPE_BATCH_ARGS) {
+            pos = run_batch(c, cmd, buf, pos, len);
+            continue;
+        }
+        run_command(c, c->parser.argc, c->parser.argv, cmd);
         resp_parser_reset(&c->parser);
     }
     return pos;

@@ -75,6 +75,11 @@ typedef struct client {
     size_t qlen, qcap;
     int argc;
     resp_arg *argv;            /* the command being executed */
+    /* The engine hash of one key of the command being executed, when its
+     * pipeline batch prefetched it (client.c): prehash_key is that key's
+     * bytes (an argv pointer; NULL: none), engine_begin_cmd reuses it. */
+    const char *prehash_key;
+    uint64_t prehash;
     const struct command *cmd, *lastcmd; /* shared (lastcmd) */
     /* A command that could not run yet (CLIENT PAUSE): an owned copy of its
      * arguments, run first when the client resumes. */

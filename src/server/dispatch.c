@@ -65,29 +65,100 @@ static void count_rejected(client *c, const command *cmd) {
     multi_flag_error(c);
 }
 
+/* Batches (dispatch_batch_begin): while on, the end time of the
+ * last command is the start time of the next, and the statistics of a run
+ * of calls of one command are added to the worker's shared counters once
+ * (the atomic adds are what counting costs) — when another command comes,
+ * before a command without keys runs (INFO or CONFIG RESETSTAT of the same
+ * client see every command before them; they have no keys), after a call
+ * that failed, and when the batch ends: other clients' INFO may see a
+ * batch's calls a few commands late, never twice. Thread-local: a worker
+ * runs one client's batch at a time. */
+static __thread int batch_on;
+static __thread int64_t batch_end_us;
+static __thread struct {
+    worker *w;
+    const command *cmd; /* NULL: nothing pending */
+    uint64_t calls, usec, hits, misses;
+} pend;
+
+static void stats_flush(void) {
+    if (!pend.cmd) return;
+    worker *w = pend.w;
+    cmd_stat *st = &w->cmdstats[pend.cmd->id];
+    __atomic_add_fetch(&st->calls, pend.calls, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->usec, pend.usec, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_commands, pend.calls, __ATOMIC_RELAXED);
+    if (pend.hits) __atomic_add_fetch(&w->stat_keyspace_hits, pend.hits, __ATOMIC_RELAXED);
+    if (pend.misses)
+        __atomic_add_fetch(&w->stat_keyspace_misses, pend.misses, __ATOMIC_RELAXED);
+    pend.cmd = NULL;
+}
+
+void dispatch_batch_begin(void) {
+    batch_on = 1;
+    batch_end_us = 0;
+}
+
+void dispatch_batch_end(void) {
+    stats_flush();
+    batch_on = 0;
+}
+
 void dispatch_call(client *c, const command *cmd) {
     worker *w = c->owner;
     /* Inside EXEC, persist.c collects the WAL record and blocked clients
-     * are signalled after the one commit (multi.c). */
+     * are signalled after the one commit (multi.c); EXEC's own call set
+     * the clock its transaction (and so every queued command) uses. */
     int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
     /* CLIENT LIST shows the command being run as the client's last. */
     __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
     const ks_lookup_stats *ls = ks_thread_lookup_stats();
     uint64_t hits0 = ls->hits, misses0 = ls->misses;
-    int64_t start = monotonic_us();
-    if (!in_exec) persist_command_begin(c);
+    /* One wall-clock read per command: it times the command (INFO
+     * commandstats) and is the clock of its transactions' expiry decisions
+     * and WAL record (ks_txn_set_command_clock), as Redis caches one time
+     * per command. In a batch the previous command's end is this
+     * one's start. A wall clock stepped back yields 0, not a negative
+     * duration. */
+    int64_t start = !in_exec && batch_on && batch_end_us ? batch_end_us : ustime();
+    if (pend.cmd && (pend.cmd != cmd || pend.w != w || (!cmd->key_first && !cmd->getkeys)))
+        stats_flush();
+    if (!in_exec) {
+        ks_txn_set_command_clock(start / 1000);
+        persist_command_begin(c);
+    }
     cmd->proc(c);
     if (!in_exec) {
         persist_command_end(c);
         /* Committed: the keys it made ready go to their blocked clients. */
         blocking_signal_flush();
+        ks_txn_set_command_clock(0);
     }
-    int64_t dur = monotonic_us() - start;
+    int64_t end = ustime();
+    if (!in_exec && batch_on) batch_end_us = end;
+    int64_t dur = end > start ? end - start : 0;
     /* Like Redis, only the lookups of read commands count as hits/misses. */
+    uint64_t hits = 0, misses = 0;
     if (cmd->flags & CMD_READONLY) {
-        __atomic_add_fetch(&w->stat_keyspace_hits, ls->hits - hits0, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&w->stat_keyspace_misses, ls->misses - misses0, __ATOMIC_RELAXED);
+        hits = ls->hits - hits0;
+        misses = ls->misses - misses0;
     }
+    if (!in_exec && batch_on && !c->error_in_reply) {
+        if (!pend.cmd) {
+            pend.w = w;
+            pend.cmd = cmd;
+            pend.calls = pend.usec = pend.hits = pend.misses = 0;
+        }
+        pend.calls++;
+        pend.usec += (uint64_t)dur;
+        pend.hits += hits;
+        pend.misses += misses;
+        return;
+    }
+    stats_flush();
+    if (hits) __atomic_add_fetch(&w->stat_keyspace_hits, hits, __ATOMIC_RELAXED);
+    if (misses) __atomic_add_fetch(&w->stat_keyspace_misses, misses, __ATOMIC_RELAXED);
     cmd_stat *st = &w->cmdstats[cmd->id];
     __atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&st->usec, (uint64_t)dur, __ATOMIC_RELAXED);
@@ -96,8 +167,11 @@ void dispatch_call(client *c, const command *cmd) {
 }
 
 int dispatch_command(client *c) {
+    return dispatch_command_resolved(c, command_lookup(c->argv[0].ptr, c->argv[0].len));
+}
+
+int dispatch_command_resolved(client *c, const command *cmd) {
     worker *w = c->owner;
-    const command *cmd = command_lookup(c->argv[0].ptr, c->argv[0].len);
     c->cmd = cmd;
     c->error_in_reply = 0;
     if (!cmd) {

@@ -51,5 +51,21 @@ void engine_begin_cmd(client *c, ks_txn *txn) {
         keys[i].key = c->argv[idx[i]].ptr;
         keys[i].klen = c->argv[idx[i]].len;
     }
+    if (n == 1 && c->prehash_key == keys[0].key) {
+        /* Hashed when its pipeline batch was prefetched. */
+        ks_txn_begin_hashed(txn, server.db, keys, &c->prehash, 1);
+        return;
+    }
     ks_txn_begin(txn, server.db, keys, (size_t)n);
+}
+
+void engine_prefetch_args(client *c, ks_txn *txn, int first, int n) {
+    if (n < 2) return; /* one key has no other miss to overlap with */
+    ks_key keys[KS_PREFETCH_MAX];
+    for (int i = 0; i < n; i++) {
+        keys[i].dbid = (unsigned)c->db;
+        keys[i].key = c->argv[first + i].ptr;
+        keys[i].klen = c->argv[first + i].len;
+    }
+    ks_txn_prefetch(txn, keys, (size_t)n);
 }

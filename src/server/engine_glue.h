@@ -8,6 +8,7 @@
 #define LIGHTNING_ENGINE_GLUE_H
 
 #include "engine/keyspace.h"
+#include "engine/prefetch.h"
 #include "server/client.h"
 
 int engine_open(void);
@@ -16,5 +17,10 @@ void engine_close(void);
 /* Begins a transaction locking the shards of c's keys (from the command
  * table's key positions) in the client's database. */
 void engine_begin_cmd(client *c, ks_txn *txn);
+
+/* Prefetches (engine/prefetch.h) the keys c->argv[first .. first + n) of
+ * c's database, n <= KS_PREFETCH_MAX, inside txn (begun over them): what a
+ * multi-key read calls for each window of keys before looking them up. */
+void engine_prefetch_args(client *c, ks_txn *txn, int first, int n);
 
 #endif

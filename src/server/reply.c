@@ -181,6 +181,20 @@ void addReplyLongLong(client *c, long long v) {
 
 void addReplyBulk(client *c, const char *p, size_t len) {
     if (reply_suppressed(c)) return;
+    if (!c->reply_head && CLIENT_REPLY_BUF - c->bufpos >= len + LT_LLSTR_SIZE + 5) {
+        /* Fits the buffer (GET's usual case): written in place at once. */
+        char *w = c->buf + c->bufpos;
+        w[0] = '$';
+        size_t l = lt_ll2string(w + 1, LT_LLSTR_SIZE, (long long)len) + 1;
+        w[l] = '\r';
+        w[l + 1] = '\n';
+        memcpy(w + l + 2, p, len);
+        w[l + 2 + len] = '\r';
+        w[l + 3 + len] = '\n';
+        c->bufpos += l + 4 + len;
+        client_queue_write(c);
+        return;
+    }
     char hdr[32];
     hdr[0] = '$';
     int l = (int)lt_ll2string(hdr + 1, sizeof(hdr) - 3, (long long)len);

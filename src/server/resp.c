@@ -73,6 +73,25 @@ static long long find_cr(const char *buf, size_t len, size_t from) {
     return (long long)off;
 }
 
+/* The common count or length line, in one pass: buf[from..) holds 0 or a
+ * decimal of at most 18 digits without sign or leading zero, then '\r' and
+ * one more byte. Returns the offset of the '\r' and the value in *v, which
+ * is what find_cr() and lt_string2ll() give for such a line; -1 for
+ * anything else (the general path then decides, errors included). */
+static long long scan_count(const char *buf, size_t len, size_t from, long long *v) {
+    if (from >= len) return -1;
+    size_t i = from, end = len - from > 18 ? from + 18 : len;
+    unsigned long long n = (unsigned char)buf[i++] - (unsigned)'0';
+    if (n > 9) return -1;
+    if (n > 0) {
+        for (unsigned d; i < end && (d = (unsigned char)buf[i] - (unsigned)'0') <= 9; i++)
+            n = n * 10 + d;
+    }
+    if (i + 2 > len || buf[i] != '\r') return -1;
+    *v = (long long)n;
+    return (long long)i;
+}
+
 static int parse_inline(resp_parser *p, char *buf, size_t len, size_t *consumed) {
     char *nl = memchr(buf, '\n', len);
     if (!nl) {
@@ -105,12 +124,16 @@ int resp_parse(resp_parser *p, char *buf, size_t len, size_t *consumed) {
     }
 
     if (p->pos == 0) {
-        long long cr = find_cr(buf, len, 0);
-        if (cr == -2) return fail(p, "Protocol error: too big mbulk count string");
-        if (cr == -1) return RESP_INCOMPLETE;
         long long n;
-        if (!lt_string2ll(buf + 1, (size_t)cr - 1, &n) || n > INT_MAX)
-            return fail(p, "Protocol error: invalid multibulk length");
+        long long cr = scan_count(buf, len, 1, &n);
+        if (cr < 0) {
+            cr = find_cr(buf, len, 0);
+            if (cr == -2) return fail(p, "Protocol error: too big mbulk count string");
+            if (cr == -1) return RESP_INCOMPLETE;
+            if (!lt_string2ll(buf + 1, (size_t)cr - 1, &n))
+                return fail(p, "Protocol error: invalid multibulk length");
+        }
+        if (n > INT_MAX) return fail(p, "Protocol error: invalid multibulk length");
         if (n > PROTO_UNAUTH_MAX_ARGS && p->unauthenticated)
             return fail(p, "Protocol error: unauthenticated multibulk length");
         p->pos = (size_t)cr + 2;
@@ -130,19 +153,24 @@ int resp_parse(resp_parser *p, char *buf, size_t len, size_t *consumed) {
 
     while (p->multibulk_left > 0) {
         if (p->bulk_len == -1) {
-            long long cr = find_cr(buf, len, p->pos);
-            if (cr == -2) return fail(p, "Protocol error: too big bulk count string");
-            if (cr == -1) return RESP_INCOMPLETE;
-            if (buf[p->pos] != '$') {
-                char c = buf[p->pos];
-                if (c == '\r' || c == '\n') c = ' ';
-                snprintf(p->errbuf, sizeof(p->errbuf),
-                         "Protocol error: expected '$', got '%c'", c);
-                return fail(p, p->errbuf);
-            }
             long long n;
-            if (!lt_string2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &n) ||
-                n < 0 || n > p->max_bulk_len)
+            long long cr = p->pos < len && buf[p->pos] == '$'
+                               ? scan_count(buf, len, p->pos + 1, &n) : -1;
+            if (cr < 0) {
+                cr = find_cr(buf, len, p->pos);
+                if (cr == -2) return fail(p, "Protocol error: too big bulk count string");
+                if (cr == -1) return RESP_INCOMPLETE;
+                if (buf[p->pos] != '$') {
+                    char c = buf[p->pos];
+                    if (c == '\r' || c == '\n') c = ' ';
+                    snprintf(p->errbuf, sizeof(p->errbuf),
+                             "Protocol error: expected '$', got '%c'", c);
+                    return fail(p, p->errbuf);
+                }
+                if (!lt_string2ll(buf + p->pos + 1, (size_t)cr - p->pos - 1, &n))
+                    return fail(p, "Protocol error: invalid bulk length");
+            }
+            if (n < 0 || n > p->max_bulk_len)
                 return fail(p, "Protocol error: invalid bulk length");
             if (n > PROTO_UNAUTH_MAX_BULK && p->unauthenticated)
                 return fail(p, "Protocol error: unauthenticated bulk length");

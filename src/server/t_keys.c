@@ -108,9 +108,13 @@ static void countExistingGenericCommand(client *c, int lookup_flags) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     long long count = 0;
-    for (int j = 1; j < c->argc; j++)
-        if (ks_lookup(&txn, (unsigned)c->db, c->argv[j].ptr, c->argv[j].len, lookup_flags))
-            count++;
+    for (int j = 1; j < c->argc; j += KS_PREFETCH_MAX) {
+        int end = c->argc - j > KS_PREFETCH_MAX ? j + KS_PREFETCH_MAX : c->argc;
+        engine_prefetch_args(c, &txn, j, end - j); /* misses overlap */
+        for (int k = j; k < end; k++)
+            if (ks_lookup(&txn, (unsigned)c->db, c->argv[k].ptr, c->argv[k].len, lookup_flags))
+                count++;
+    }
     ks_txn_commit(&txn);
     addReplyLongLong(c, count);
 }

@@ -348,10 +348,16 @@ static void mgetCommand(client *c) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     addReplyArrayLen(c, c->argc - 1);
-    for (int j = 1; j < c->argc; j++) {
-        ks_entry *e = ks_lookup(&txn, (unsigned)c->db, c->argv[j].ptr, c->argv[j].len, 0);
-        if (e && ks_entry_type(e) == KS_TYPE_STRING) addReplyEntryStr(c, e);
-        else addReplyNull(c);
+    /* A window of keys is prefetched, then looked up: their cache misses
+     * overlap instead of coming one after the other. */
+    for (int j = 1; j < c->argc; j += KS_PREFETCH_MAX) {
+        int end = c->argc - j > KS_PREFETCH_MAX ? j + KS_PREFETCH_MAX : c->argc;
+        engine_prefetch_args(c, &txn, j, end - j);
+        for (int k = j; k < end; k++) {
+            ks_entry *e = ks_lookup(&txn, (unsigned)c->db, c->argv[k].ptr, c->argv[k].len, 0);
+            if (e && ks_entry_type(e) == KS_TYPE_STRING) addReplyEntryStr(c, e);
+            else addReplyNull(c);
+        }
     }
     ks_txn_commit(&txn);
 }
