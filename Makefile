@@ -40,7 +40,7 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 INTEG_SRC  = $(wildcard tests/integration/test_*.c)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_BIN  = $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
-TESTLIB_OBJ = $(BUILD)/tests/testlib.o $(BUILD)/tests/harness.o
+TESTLIB_OBJ = $(BUILD)/tests/testlib.o $(BUILD)/tests/harness.o $(BUILD)/tests/difftest.o
 COMPAT_SRC = $(wildcard redis-compat/*.c)
 COMPAT_BIN = $(BUILD)/redis-compat/lightning-compat
 

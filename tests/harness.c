@@ -793,6 +793,26 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+char *harness_sort_lines(const char *text) {
+    char *copy = strdup(text), *save = NULL;
+    size_t n = 0, cap = 16;
+    char **lines = malloc(cap * sizeof *lines);
+    for (char *l = strtok_r(copy, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        if (n == cap) lines = realloc(lines, (cap *= 2) * sizeof *lines);
+        lines[n++] = l;
+    }
+    qsort(lines, n, sizeof *lines, cmp_str);
+    sbuf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        sb_add(&b, lines[i]);
+        sb_add(&b, "\n");
+    }
+    free(lines);
+    free(copy);
+    return sb_take(&b);
+}
+
 static char *render_sorted(const redisReply *r) {
     if (!r || r->type != REDIS_REPLY_ARRAY) return reply_to_string(r);
     char **parts = calloc(r->elements + 1, sizeof(char *));
@@ -923,6 +943,10 @@ int raw_connect(int port) {
     return fd;
 }
 
+int raw_connect_server(harness_server *s) {
+    return s ? raw_connect(s->port) : -1;
+}
+
 int raw_send(int fd, const void *buf, size_t len) {
     const char *p = buf;
     long long end = now_ms() + HARNESS_CMD_TIMEOUT_MS;
@@ -942,6 +966,21 @@ int raw_send(int fd, const void *buf, size_t len) {
 }
 
 int raw_sendstr(int fd, const char *s) { return raw_send(fd, s, strlen(s)); }
+
+int raw_send_argv(int fd, const char *const *argv) {
+    sbuf req = {0};
+    int argc = 0;
+    while (argv[argc]) argc++;
+    sb_printf(&req, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        sb_printf(&req, "$%zu\r\n", strlen(argv[i]));
+        sb_add(&req, argv[i]);
+        sb_add(&req, "\r\n");
+    }
+    int sent = raw_send(fd, req.p, req.len);
+    free(req.p);
+    return sent;
+}
 
 void raw_buf_free(raw_buf *b) {
     free(b->data);
@@ -1234,6 +1273,24 @@ long harness_rss_kb(pid_t pid) {
     return kb;
 }
 
+long long harness_cpu_ticks(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The fields after the command name (which ends at the last ')'):
+     * state is the 3rd, utime and stime the 14th and 15th. */
+    const char *p = strrchr(buf, ')');
+    long long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                            "%lld %lld", &utime, &stime) != 2)
+        return -1;
+    return utime + stime;
+}
+
 int harness_info_field(const char *info, const char *field, char *out,
                        size_t outlen) {
     size_t fl = strlen(field);
@@ -1252,23 +1309,41 @@ int harness_info_field(const char *info, const char *field, char *out,
     return 0;
 }
 
+int harness_info(redisContext *c, const char *section, const char *field,
+                 char *out, size_t outlen) {
+    out[0] = '\0';
+    redisReply *r = c ? redisCommand(c, "INFO %s", section) : NULL;
+    int found = r && r->type == REDIS_REPLY_STRING &&
+                harness_info_field(r->str, field, out, outlen);
+    if (r) freeReplyObject(r);
+    return found;
+}
+
+long long harness_info_num(redisContext *c, const char *section,
+                           const char *field) {
+    char v[64];
+    return harness_info(c, section, field, v, sizeof v) ? atoll(v) : -1;
+}
+
+int harness_fill(redisContext *c, const char *prefix, int first, int n) {
+    for (int i = first; i < first + n; i++)
+        redisAppendCommand(c, "SET %s%d value-%d", prefix, i, i);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) return -1;
+        if (r->type == REDIS_REPLY_ERROR) rc = -1;
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Raw commands (RESP3-capable)                                        */
 
 const char *raw_cmd_argv(int fd, const char *const *argv) {
     if (fd < 0) return "(no connection)";
-    sbuf req = {0};
-    int argc = 0;
-    while (argv[argc]) argc++;
-    sb_printf(&req, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        sb_printf(&req, "$%zu\r\n", strlen(argv[i]));
-        sb_add(&req, argv[i]);
-        sb_add(&req, "\r\n");
-    }
-    int sent = raw_send(fd, req.p, req.len);
-    free(req.p);
-    if (sent != 0) return "(io-error: send failed)";
+    if (raw_send_argv(fd, argv) != 0) return "(io-error: send failed)";
     raw_buf b;
     if (!raw_read_reply(fd, HARNESS_CMD_TIMEOUT_MS, &b)) {
         sbuf o = {0};

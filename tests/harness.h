@@ -43,6 +43,9 @@
  *       REQUIRE(cl);
  *       CHECK_EQ_STR(COMPARE(cl, cr, "ECHO", "hi"), "bulk:\"hi\"");
  *   }   // both servers stopped and connections closed here
+ *
+ * Most differential tests use the pair and the helpers of difftest.h on top
+ * of this.
  */
 #ifndef LIGHTNING_HARNESS_H
 #define LIGHTNING_HARNESS_H
@@ -132,6 +135,11 @@ void harness_disconnect(redisContext *c);
  * Returns malloc'd text, caller frees. NULL reply gives "(null: <reason>)". */
 char *reply_to_string(const redisReply *r);
 
+/* The '\n'-separated lines of text (empty ones dropped) sorted by strcmp(),
+ * each followed by '\n': for comparing outputs whose order is unspecified.
+ * malloc'd, caller frees. */
+char *harness_sort_lines(const char *text);
+
 /* Runs a command (printf-like / argv form) and returns its canonical text, or
  * "(io-error: ...)" when the connection failed. The returned pointer is
  * valid until 32 more calls of cmd()/cmd_argv()/COMPARE. */
@@ -167,9 +175,15 @@ typedef struct raw_buf {
 } raw_buf;
 
 int raw_connect(int port);                      /* fd or -1 (and a failure) */
+/* raw_connect() to s's port; -1 without a failure for a NULL s (a missing
+ * Redis), so that the raw compare helpers only use the first server. */
+int raw_connect_server(harness_server *s);
 int raw_send(int fd, const void *buf, size_t len); /* 0, or -1 if the peer
                                                      * is gone */
 int raw_sendstr(int fd, const char *s);
+/* Sends argv (NULL-terminated) as a RESP multibulk without reading the reply
+ * (blocking commands, pipelines): 0, or -1 if the peer is gone. */
+int raw_send_argv(int fd, const char *const *argv);
 void raw_close(int fd);
 /* Reads until the peer closes or timeout_ms elapsed (hang detection). */
 raw_buf raw_read_until(int fd, int timeout_ms);
@@ -215,9 +229,24 @@ void harness_check_help(const char *file, int line, redisContext *c, const char 
 
 /* VmRSS of a process in KiB from /proc/PID/status, -1 if unknown. */
 long harness_rss_kb(pid_t pid);
+/* CPU time (user + system) of a process in clock ticks (sysconf(_SC_CLK_TCK)
+ * a second) from /proc/PID/stat, -1 if unknown. */
+long long harness_cpu_ticks(pid_t pid);
 /* Value of `field:` in an INFO text, copied into out; 1 if found. */
 int harness_info_field(const char *info, const char *field, char *out,
                        size_t outlen);
+/* Runs INFO <section> on c and copies the value of `field:` into out (""
+ * when missing, or when c is NULL). Returns 1 if found. */
+int harness_info(redisContext *c, const char *section, const char *field,
+                 char *out, size_t outlen);
+/* The same as a number; -1 when missing. */
+long long harness_info_num(redisContext *c, const char *section,
+                           const char *field);
+/* Pipelines "SET <prefix><i> value-<i>" for first <= i < first + n and reads
+ * every reply. Returns 0, or -1 if the connection failed or a reply was an
+ * error. Uses only c: safe from a test's own threads on their own
+ * connections. */
+int harness_fill(redisContext *c, const char *prefix, int first, int n);
 /* Sleeps ms milliseconds. */
 void harness_sleep_ms(int ms);
 

@@ -4,47 +4,17 @@
  * checks run when Lightning has LPUSH; OBJECT ENCODING ones when it has
  * OBJECT. The randomized test uses a fixed seed (TEST_SEED=N for another).
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <stdlib.h>
 
-static redisContext *L, *R; /* Lightning, Redis (NULL when not installed) */
-
-#define C(...) COMPARE(L, R, __VA_ARGS__)
-#define EXPECT(want, ...) CHECK_EQ_STR(C(__VA_ARGS__), want)
-
-#define WRONGTYPE "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\""
-#define NOTINT "err:\"ERR value is not an integer or out of range\""
-#define SYNTAX "err:\"ERR syntax error\""
 #define BADOFF "err:\"ERR bit offset is not an integer or out of range\""
 #define BADTYPE                                                                           \
     "err:\"ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not " \
     "supported but i64 is.\""
 
-static int start_pair(void) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    if (!l) return 0;
-    L = harness_connect(l);
-    R = harness_connect(r);
-    return L != NULL;
-}
-
-static int have(const char *name) {
-    const char *rep = cmd(L, "COMMAND INFO %s", name);
-    return strncmp(rep, "array[nil]", 10) != 0 && strncmp(rep, "err:", 4) != 0;
-}
-
-static int make_wrongtype(void) {
-    if (!have("lpush")) {
-        printf("# skip WRONGTYPE checks: no LPUSH yet\n");
-        return 0;
-    }
-    EXPECT("int:1", "LPUSH", "wt", "x");
-    return 1;
-}
-
 TEST(setbit_getbit) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:0", "GETBIT", "b", "0");
     EXPECT("int:0", "SETBIT", "b", "7", "1");
     EXPECT("bulk:\"\\x01\"", "GET", "b");
@@ -82,7 +52,7 @@ TEST(setbit_getbit) {
     EXPECT("bulk:\"0\"", "GET", "n");
     EXPECT("int:0", "SETBIT", "n", "6", "1");
     EXPECT("bulk:\"2\"", "GET", "n");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "SETBIT", "wt", "0", "1");
         EXPECT(WRONGTYPE, "GETBIT", "wt", "0");
         EXPECT(BADOFF, "GETBIT", "wt", "-1");
@@ -90,7 +60,7 @@ TEST(setbit_getbit) {
 }
 
 TEST(bit_offset_limit_config) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "CONFIG", "SET", "proto-max-bulk-len", "1mb");
     EXPECT("int:0", "SETBIT", "b", "8388607", "1");
     EXPECT("int:1048576", "STRLEN", "b");
@@ -125,7 +95,7 @@ TEST(bitfield_past_engine_limit) {
 }
 
 TEST(bitcount) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:0", "BITCOUNT", "none");
     EXPECT("int:0", "BITCOUNT", "none", "a", "b");
     EXPECT("int:0", "BITCOUNT", "none", "0");
@@ -161,14 +131,14 @@ TEST(bitcount) {
             C("BITCOUNT", "s", a, b, "BIT");
         }
     }
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "BITCOUNT", "wt");
         EXPECT(WRONGTYPE, "BITCOUNT", "wt", "x", "y");
     }
 }
 
 TEST(bitpos) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:-1", "BITPOS", "none", "1");
     EXPECT("int:0", "BITPOS", "none", "0");
     EXPECT("int:0", "BITPOS", "none", "0", "junk", "more", "args", "here");
@@ -230,14 +200,14 @@ TEST(bitpos) {
             }
         }
     }
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "BITPOS", "wt", "1");
         EXPECT("err:\"ERR The bit argument must be 1 or 0.\"", "BITPOS", "wt", "3");
     }
 }
 
 TEST(bitop) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "MSET", "a", "\xff\x0f\x01", "b", "\x0f\xf0", "c", "abc");
     EXPECT("int:3", "BITOP", "AND", "d", "a", "b");
     EXPECT("bulk:\"\\x0f\\x00\\x00\"", "GET", "d");
@@ -266,7 +236,7 @@ TEST(bitop) {
     EXPECT("err:\"ERR BITOP NOT must be called with a single source key.\"", "BITOP", "NOT",
            "d", "a", "b");
     EXPECT("err:\"ERR wrong number of arguments for 'bitop' command\"", "BITOP", "AND", "d");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "BITOP", "AND", "d", "a", "wt");
         EXPECT("int:3", "BITOP", "AND", "wt", "a");
         EXPECT("bulk:\"\\x00\\x00\\x00\"", "GET", "wt");
@@ -274,7 +244,7 @@ TEST(bitop) {
 }
 
 TEST(bitfield) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("array[]", "BITFIELD", "k");
     EXPECT("nil", "GET", "k");
     EXPECT("array[int:0]", "BITFIELD", "k", "GET", "u8", "0");
@@ -366,7 +336,7 @@ TEST(bitfield) {
     EXPECT(SYNTAX, "BITFIELD_RO", "k", "INCRBY", "u8", "0");
     EXPECT(BADTYPE, "BITFIELD_RO", "k", "SET", "u99", "0", "1");
     EXPECT("array[int:0]", "BITFIELD_RO", "k", "OVERFLOW", "FAIL", "GET", "u8", "8");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "BITFIELD", "wt", "GET", "u8", "0");
         EXPECT(WRONGTYPE, "BITFIELD", "wt", "SET", "u8", "0", "1");
         EXPECT(WRONGTYPE, "BITFIELD_RO", "wt", "GET", "u8", "0");
@@ -376,12 +346,8 @@ TEST(bitfield) {
 }
 
 TEST(resp3) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "BITFIELD", "k", "OVERFLOW", "FAIL", "SET", "u8", "0",
                              "256", "GET", "u8", "0"),
                  "array[null,int:0]");
@@ -389,14 +355,14 @@ TEST(resp3) {
 }
 
 TEST(ttl_and_encoding) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "SET", "k", "a", "PX", "1000");
     EXPECT("int:0", "SETBIT", "k", "100", "1");
     EXPECT("status:\"OK\"", "SET", "f", "a", "PX", "1000");
     EXPECT("array[int:0]", "BITFIELD", "f", "SET", "u8", "#4", "1");
     EXPECT("status:\"OK\"", "SET", "d", "a", "PX", "1000");
     EXPECT("int:13", "BITOP", "NOT", "d", "k");
-    if (have("object")) {
+    if (difftest_have("object")) {
         EXPECT("status:\"OK\"", "MSET", "i", "123", "e", "abc");
         EXPECT("int:0", "SETBIT", "i", "0", "0");
         EXPECT("bulk:\"raw\"", "OBJECT", "ENCODING", "i");
@@ -415,10 +381,9 @@ TEST(ttl_and_encoding) {
 
 /* Random bit operations on a few keys, every reply compared with Redis. */
 TEST(random_differential) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     if (!R) return;
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 20260102;
-    srand(seed);
+    unsigned seed = difftest_seed(20260102);
     const char *keys[] = {"k0", "k1", "k2"};
     const char *vals[] = {"", "0", "-1", "42", "abc", "\xff\x80\x01", "\xff\xff\xff\xff\xfe",
                           "hello world, a longer value here", "\x01"};
@@ -431,7 +396,6 @@ TEST(random_differential) {
     const char *ow[] = {"WRAP", "SAT", "FAIL"};
     const char *ops[] = {"AND", "OR", "XOR", "NOT"};
     const char *units[] = {"BIT", "BYTE"};
-#define PICK(a) a[rand() % (int)(sizeof(a) / sizeof(a[0]))]
     for (int i = 0; i < 3000; i++) {
         const char *k = PICK(keys), *k2 = PICK(keys);
         const char *a = PICK(nums), *b = PICK(nums);
@@ -458,12 +422,7 @@ TEST(random_differential) {
             break;
         default: C("GET", k); break;
         }
-        if (testlib_current_failed) {
-            printf("# failed at step %d (seed %u); values before it:\n", i, seed);
-            for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++)
-                printf("#   %s = %s\n", keys[j], cmd(R, "GET %s", keys[j]));
-            return;
-        }
+        if (difftest_failed_at(i, seed, "GET %s", keys, NELEM(keys))) return;
     }
 }
 

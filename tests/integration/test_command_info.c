@@ -7,7 +7,7 @@
  * and Redis orders subcommands by hash. Plus COUNT / LIST / INFO / DOCS /
  * GETKEYS behaviour and errors, RESP2 and RESP3.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <stdlib.h>
 
@@ -51,15 +51,13 @@ static int is_from_newer_redis(const char *name) {
 }
 
 TEST(info_matches_redis) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    if (!r) return; /* harness printed "# skip: redis-server not found" */
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl && cr);
+    REQUIRE(difftest_start(NULL));
+    if (!RS) return; /* harness printed "# skip: redis-server not found" */
+    REQUIRE(R);
 
-    redisReply *names = redisCommand(cl, "COMMAND LIST");
+    redisReply *names = redisCommand(L, "COMMAND LIST");
     REQUIRE(names && names->type == REDIS_REPLY_ARRAY && names->elements > 0);
-    redisReply *il = info_of(cl, names), *ir = info_of(cr, names);
+    redisReply *il = info_of(L, names), *ir = info_of(R, names);
     REQUIRE(il && ir && il->type == REDIS_REPLY_ARRAY && ir->type == REDIS_REPLY_ARRAY);
     REQUIRE(il->elements == names->elements && ir->elements == names->elements);
 
@@ -135,25 +133,22 @@ TEST(count_list_and_bare_command) {
 }
 
 TEST(list_filters_and_errors) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl);
-    COMPARE_UNORDERED(cl, cr, "COMMAND", "LIST", "FILTERBY", "PATTERN", "command|*");
-    COMPARE_UNORDERED(cl, cr, "COMMAND", "LIST", "FILTERBY", "pattern", "COMMAND|G?TKEYS*");
-    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "MODULE", "nosuch");
-    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "ACLCAT", "@connection");
-    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuchcat");
-    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "foo", "x");
-    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "PATTERN");
-    COMPARE(cl, cr, "COMMAND", "LIST", "FILTERBY", "PATTERN", "*", "extra");
-    COMPARE(cl, cr, "COMMAND", "LIST", "foo");
+    REQUIRE(difftest_start(NULL));
+    CU("COMMAND", "LIST", "FILTERBY", "PATTERN", "command|*");
+    CU("COMMAND", "LIST", "FILTERBY", "pattern", "COMMAND|G?TKEYS*");
+    C("COMMAND", "LIST", "FILTERBY", "MODULE", "nosuch");
+    C("COMMAND", "LIST", "FILTERBY", "ACLCAT", "@connection");
+    C("COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuchcat");
+    C("COMMAND", "LIST", "FILTERBY", "foo", "x");
+    C("COMMAND", "LIST", "FILTERBY", "PATTERN");
+    C("COMMAND", "LIST", "FILTERBY", "PATTERN", "*", "extra");
+    C("COMMAND", "LIST", "foo");
     /* Every name ACLCAT connection lists has @connection. */
-    redisReply *conn = redisCommand(cl, "COMMAND LIST FILTERBY ACLCAT CONNECTION");
+    redisReply *conn = redisCommand(L, "COMMAND LIST FILTERBY ACLCAT CONNECTION");
     REQUIRE(conn && conn->type == REDIS_REPLY_ARRAY);
     CHECK(conn->elements > 0);
     for (size_t i = 0; i < conn->elements; i++) {
-        const char *info = cmd(cl, "COMMAND INFO %s", conn->element[i]->str);
+        const char *info = cmd(L, "COMMAND INFO %s", conn->element[i]->str);
         if (!strstr(info, "status:\"@connection\""))
             testlib_fail(__FILE__, __LINE__, "%s: %s", conn->element[i]->str, info);
     }
@@ -161,20 +156,17 @@ TEST(list_filters_and_errors) {
 }
 
 TEST(info_and_docs_lookup) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl);
-    COMPARE(cl, cr, "COMMAND", "INFO", "nosuch");
-    COMPARE(cl, cr, "COMMAND", "INFO", "command|count", "nosuch", "COMMAND|nosuch",
-            "command|count|x");
-    COMPARE(cl, cr, "COMMAND", "INFO", "Command|Count");
-    COMPARE(cl, cr, "COMMAND", "DOCS", "nosuch");
-    const char *docs = COMPARE(cl, NULL, "COMMAND", "DOCS", "nosuch", "command|count");
+    REQUIRE(difftest_start(NULL));
+    C("COMMAND", "INFO", "nosuch");
+    C("COMMAND", "INFO", "command|count", "nosuch", "COMMAND|nosuch",
+      "command|count|x");
+    C("COMMAND", "INFO", "Command|Count");
+    C("COMMAND", "DOCS", "nosuch");
+    const char *docs = COMPARE(L, NULL, "COMMAND", "DOCS", "nosuch", "command|count");
     CHECK(starts_with(docs, "array[bulk:\"command|count\",array[bulk:\"summary\","));
     CHECK(strstr(docs, "bulk:\"group\",bulk:\"server\"") != NULL);
     CHECK(strstr(docs, "arguments") == NULL);
-    docs = COMPARE(cl, NULL, "COMMAND", "DOCS", "command");
+    docs = COMPARE(L, NULL, "COMMAND", "DOCS", "command");
     CHECK(strstr(docs, "bulk:\"subcommands\",array[bulk:\"command|") != NULL);
 }
 
@@ -182,12 +174,8 @@ TEST(info_and_docs_lookup) {
  * and DOCS, null for unknown names. Byte-compared on a subcommand whose
  * every field we report like Redis. */
 TEST(resp3_shapes) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
     RAW_COMPARE(fl, fr, "COMMAND", "INFO", "command|count", "nosuch");
     RAW_COMPARE(fl, fr, "COMMAND", "DOCS", "nosuch");
     const char *docs = RAW_COMPARE(fl, -1, "COMMAND", "DOCS", "command|count");
@@ -195,25 +183,22 @@ TEST(resp3_shapes) {
 }
 
 TEST(getkeys) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl);
-    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"),
+    REQUIRE(difftest_start(NULL));
+    CHECK_EQ_STR(C("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"),
                  "array[bulk:\"a\",bulk:\"b\"]");
-    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "set", "k", "v"), "array[bulk:\"k\"]");
-    COMPARE(cl, cr, "COMMAND", "GETKEYSANDFLAGS", "get", "k");
-    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "nosuch", "k"),
+    CHECK_EQ_STR(C("COMMAND", "GETKEYS", "set", "k", "v"), "array[bulk:\"k\"]");
+    C("COMMAND", "GETKEYSANDFLAGS", "get", "k");
+    CHECK_EQ_STR(C("COMMAND", "GETKEYS", "nosuch", "k"),
                  "err:\"ERR Invalid command specified\"");
-    COMPARE(cl, cr, "COMMAND", "GETKEYS", "client", "nosuch");
-    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "ping", "x"),
+    C("COMMAND", "GETKEYS", "client", "nosuch");
+    CHECK_EQ_STR(C("COMMAND", "GETKEYS", "ping", "x"),
                  "err:\"ERR The command has no key arguments\"");
-    COMPARE(cl, cr, "COMMAND", "GETKEYS", "config", "get");
-    COMPARE(cl, cr, "COMMAND", "GETKEYSANDFLAGS", "command", "count");
-    CHECK_EQ_STR(COMPARE(cl, cr, "COMMAND", "GETKEYS", "get", "a", "b"),
+    C("COMMAND", "GETKEYS", "config", "get");
+    C("COMMAND", "GETKEYSANDFLAGS", "command", "count");
+    CHECK_EQ_STR(C("COMMAND", "GETKEYS", "get", "a", "b"),
                  "err:\"ERR Invalid number of arguments specified for command\"");
-    COMPARE(cl, cr, "COMMAND", "GETKEYS", "mset", "a", "1", "b");
-    COMPARE(cl, cr, "COMMAND", "GETKEYS", "get");
+    C("COMMAND", "GETKEYS", "mset", "a", "1", "b");
+    C("COMMAND", "GETKEYS", "get");
 }
 
 TEST(help) {

@@ -7,30 +7,9 @@
  * are checked for shape and membership instead. The randomized test uses a
  * fixed seed; TEST_SEED=N runs another sequence.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <stdlib.h>
-
-static redisContext *L, *R; /* Lightning, Redis (NULL when not installed) */
-static harness_server *LS, *RS;
-
-#define C(...) COMPARE(L, R, __VA_ARGS__)
-#define CU(...) COMPARE_UNORDERED(L, R, __VA_ARGS__)
-#define EXPECT(want, ...) CHECK_EQ_STR(C(__VA_ARGS__), want)
-#define EXPECTU(want, ...) CHECK_EQ_STR(CU(__VA_ARGS__), want)
-
-#define WRONGTYPE "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\""
-#define NOTINT "err:\"ERR value is not an integer or out of range\""
-#define SYNTAX "err:\"ERR syntax error\""
-
-static int start_pair(void) {
-    LS = harness_start(NULL);
-    RS = harness_start_redis(NULL);
-    if (!LS) return 0;
-    L = harness_connect(LS);
-    R = harness_connect(RS);
-    return L != NULL;
-}
 
 /* n copies of ch (n < 200), in a static buffer per slot. */
 static const char *rep(int slot, char ch, int n) {
@@ -41,7 +20,7 @@ static const char *rep(int slot, char ch, int n) {
 }
 
 TEST(set_get_basic) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "HGET", "h", "a");
     EXPECT("int:0", "HLEN", "h");
     EXPECT("int:0", "HEXISTS", "h", "a");
@@ -101,7 +80,7 @@ TEST(set_get_basic) {
 }
 
 TEST(hsetnx_hdel_empty_key) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:1", "HSETNX", "h", "a", "1");
     EXPECT("int:0", "HSETNX", "h", "a", "2");
     EXPECT("bulk:\"1\"", "HGET", "h", "a");
@@ -115,7 +94,7 @@ TEST(hsetnx_hdel_empty_key) {
     EXPECT("nil", "HGET", "h", "b");
     /* A big hash emptied by one HDEL goes too. */
     static const char *argv[2 + 2 * 600 + 1];
-    static char names[600][8];
+    static char names[600][16];
     argv[0] = "HSET";
     argv[1] = "big";
     for (int i = 0; i < 600; i++) {
@@ -135,7 +114,7 @@ TEST(hsetnx_hdel_empty_key) {
 }
 
 TEST(wrongtype) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "SET", "s", "v");
     EXPECT(WRONGTYPE, "HSET", "s", "a", "1");
     EXPECT(WRONGTYPE, "HMSET", "s", "a", "1");
@@ -169,7 +148,7 @@ TEST(wrongtype) {
 }
 
 TEST(hincrby) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:5", "HINCRBY", "h", "n", "5");
     EXPECT("int:-5", "HINCRBY", "h", "n", "-10");
     EXPECT("int:-5", "HINCRBY", "h", "n", "0");
@@ -199,7 +178,7 @@ TEST(hincrby) {
 }
 
 TEST(hincrbyfloat) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("bulk:\"10.5\"", "HINCRBYFLOAT", "h", "f", "10.5");
     EXPECT("bulk:\"10.6\"", "HINCRBYFLOAT", "h", "f", "0.1");
     EXPECT("bulk:\"5010.60000000000000009\"", "HINCRBYFLOAT", "h", "f", "5.0e3");
@@ -231,7 +210,7 @@ TEST(hincrbyfloat) {
 }
 
 TEST(encoding_conversion) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     char f[16], v[16];
     for (int i = 0; i < 512; i++) {
         snprintf(f, sizeof f, "f%d", i);
@@ -338,7 +317,7 @@ static void fill_hash(int size) {
 }
 
 TEST(hrandfield) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "HRANDFIELD", "h");
     EXPECT("array[]", "HRANDFIELD", "h", "5");
     EXPECT("array[]", "HRANDFIELD", "h", "-5", "WITHVALUES");
@@ -379,7 +358,7 @@ TEST(hrandfield) {
 }
 
 TEST(hrandfield_distribution) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     /* Every field comes up in 20000 draws (uniform sampling), in both
      * encodings. */
     int sizes[] = {200, 700};
@@ -402,7 +381,7 @@ TEST(hrandfield_distribution) {
 }
 
 TEST(hscan) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("array[bulk:\"0\",array[]]", "HSCAN", "nokey", "0");
     EXPECT("array[bulk:\"0\",array[]]", "HSCAN", "nokey", "0", "foo");
     EXPECT("err:\"ERR invalid cursor\"", "HSCAN", "nokey", "abc");
@@ -470,11 +449,8 @@ TEST(hscan) {
 }
 
 TEST(resp3) {
-    REQUIRE(start_pair());
-    int fl = raw_connect(LS->port), fr = RS ? raw_connect(RS->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "HGETALL", "nokey"), "map{}");
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "HGET", "nokey", "a"), "null");
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "HRANDFIELD", "nokey"), "null");
@@ -497,19 +473,16 @@ TEST(resp3) {
 /* Random sequences of hash commands on a few keys, every reply compared
  * (unordered where the order is the encoding's). */
 TEST(random_differential) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     if (!R) return;
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 20260101;
-    printf("# random_differential seed %u\n", seed);
-    srand(seed);
+    unsigned seed = difftest_seed(20260101);
     const char *keys[] = {"h0", "h1", "s"};
-    char fields[40][8];
+    char fields[40][16];
     for (int i = 0; i < 40; i++) snprintf(fields[i], sizeof fields[i], "%s%d", i % 3 ? "f" : "", i);
     const char *vals[] = {"", "0", "-1", "42", "9223372036854775807", "abc", "1.5", "007",
                           "\xff\x80", "-0", rep(2, 'L', 80), "3e2"};
     const char *nums[] = {"0", "1", "-1", "3", "-7", "100", "x", "2.5", "-0.5", "1e3"};
     C("SET", "s", "str");
-#define PICK(a) a[rand() % (int)(sizeof(a) / sizeof(a[0]))]
     for (int i = 0; i < 3000; i++) {
         const char *k = PICK(keys), *f = fields[rand() % 40], *f2 = fields[rand() % 40];
         const char *v = PICK(vals), *n = PICK(nums);
@@ -528,10 +501,7 @@ TEST(random_differential) {
         case 12: C("OBJECT", "ENCODING", k); break;
         default: C("EXISTS", k); break;
         }
-        if (testlib_current_failed) {
-            printf("# failed at step %d (seed %u)\n", i, seed);
-            return;
-        }
+        if (difftest_failed_at(i, seed, NULL, NULL, 0)) return;
     }
     for (size_t j = 0; j < 2; j++) {
         CU("HGETALL", keys[j]);

@@ -7,30 +7,14 @@
  * shapes, big lists spanning many nodes, and a fixed-seed random sequence
  * (TEST_SEED=N runs another).
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <stdlib.h>
 
-static redisContext *L, *R; /* Lightning, Redis (NULL when not installed) */
-
-#define C(...) COMPARE(L, R, __VA_ARGS__)
-#define EXPECT(want, ...) CHECK_EQ_STR(C(__VA_ARGS__), want)
-
-#define WRONGTYPE "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\""
-#define NOTINT "err:\"ERR value is not an integer or out of range\""
-#define SYNTAX "err:\"ERR syntax error\""
 #define POSITIVE "err:\"ERR value is out of range, must be positive\""
 
-static int start_pair(void) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    if (!l) return 0;
-    L = harness_connect(l);
-    R = harness_connect(r);
-    return L != NULL;
-}
-
 TEST(push_pop_len) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:0", "LLEN", "l");
     EXPECT("int:0", "LPUSHX", "l", "a");
     EXPECT("int:0", "RPUSHX", "l", "a", "b");
@@ -62,7 +46,7 @@ TEST(push_pop_len) {
 }
 
 TEST(encoding_and_types) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:1", "RPUSH", "small", "a");
     EXPECT("bulk:\"quicklist\"", "OBJECT", "ENCODING", "small");
     EXPECT("status:\"list\"", "TYPE", "small");
@@ -99,7 +83,7 @@ TEST(encoding_and_types) {
 }
 
 TEST(lrange_lindex) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("array[]", "LRANGE", "l", "0", "-1");
     EXPECT(NOTINT, "LRANGE", "l", "0", "x");
     EXPECT("nil", "LINDEX", "l", "x"); /* absent key before the index */
@@ -122,7 +106,7 @@ TEST(lrange_lindex) {
 }
 
 TEST(lset_linsert) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("err:\"ERR no such key\"", "LSET", "l", "0", "x");
     EXPECT("err:\"ERR no such key\"", "LSET", "l", "x", "x");
     EXPECT("int:3", "RPUSH", "l", "a", "b", "c");
@@ -143,7 +127,7 @@ TEST(lset_linsert) {
 }
 
 TEST(lrem_ltrim) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:0", "LREM", "l", "0", "a");
     EXPECT("status:\"OK\"", "LTRIM", "l", "0", "1");
     EXPECT(NOTINT, "LTRIM", "l", "x", "1");
@@ -173,7 +157,7 @@ TEST(lrem_ltrim) {
 }
 
 TEST(lpos) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "LPOS", "l", "a");
     EXPECT("array[]", "LPOS", "l", "a", "COUNT", "0");
     EXPECT("int:8", "RPUSH", "l", "a", "b", "c", "1", "2", "3", "c", "c");
@@ -208,7 +192,7 @@ TEST(lpos) {
 }
 
 TEST(lmove_rpoplpush) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "LMOVE", "a", "b", "LEFT", "RIGHT");
     EXPECT(SYNTAX, "LMOVE", "a", "b", "UP", "RIGHT");
     EXPECT(SYNTAX, "LMOVE", "a", "b", "LEFT", "DOWN");
@@ -232,7 +216,7 @@ TEST(lmove_rpoplpush) {
 }
 
 TEST(lmpop) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "LMPOP", "2", "a", "b", "LEFT");
     EXPECT("int:3", "RPUSH", "b", "1", "2", "3");
     EXPECT("array[bulk:\"b\",array[bulk:\"1\"]]", "LMPOP", "2", "a", "b", "LEFT");
@@ -259,12 +243,8 @@ TEST(lmpop) {
 
 /* RESP3 null shapes: `_` for both the bulk and the array nulls. */
 TEST(resp3) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "LPOP", "none"), "null");
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "LPOP", "none", "1"), "null");
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "LMPOP", "1", "none", "LEFT"), "null");
@@ -282,7 +262,7 @@ TEST(resp3) {
 /* A list over many nodes: big pushes, index and range walks from both
  * ends, inserts that split nodes, removals, trims. */
 TEST(big_list) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     char buf[64];
     for (int chunk = 0; chunk < 20; chunk++) {
         const char *argv[103];
@@ -321,18 +301,15 @@ TEST(big_list) {
 
 /* Random sequences of list commands on a few keys, every reply compared. */
 TEST(random_differential) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     if (!R) return;
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 20260101;
-    printf("# random_differential seed %u\n", seed);
-    srand(seed);
+    unsigned seed = difftest_seed(20260101);
     const char *keys[] = {"k0", "k1", "k2"};
     const char *vals[] = {"", "0", "-1", "42", "a", "b", "abc", "9223372036854775807",
                           "x-long-value-with-some-padding-to-grow-nodes-quickly-0123456789",
                           "007", "\xff\x80"};
     const char *nums[] = {"0", "1", "-1", "2", "-2", "3", "5", "-5", "10", "-10", "100", "x"};
     const char *ends[] = {"LEFT", "RIGHT"};
-#define PICK(a) a[rand() % (int)(sizeof(a) / sizeof(a[0]))]
     for (int i = 0; i < 4000; i++) {
         const char *k = PICK(keys), *k2 = PICK(keys), *v = PICK(vals), *v2 = PICK(vals);
         const char *a = PICK(nums), *b = PICK(nums);
@@ -355,12 +332,7 @@ TEST(random_differential) {
         case 16: C("LLEN", k); break;
         default: C("SET", k, v); break;
         }
-        if (testlib_current_failed) {
-            printf("# failed at step %d (seed %u); lists before it:\n", i, seed);
-            for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++)
-                printf("#   %s = %s\n", keys[j], cmd(R, "LRANGE %s 0 -1", keys[j]));
-            return;
-        }
+        if (difftest_failed_at(i, seed, "LRANGE %s 0 -1", keys, NELEM(keys))) return;
     }
 }
 

@@ -8,7 +8,7 @@
  * transaction (one WAL record: all or nothing after kill -9). No timing
  * assertions: expiry cases wait well past the TTL.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -61,113 +61,112 @@ static const char *watch_case_at(int line, side *l, side *r, const char *const *
 }
 
 #define watch_case(...) watch_case_at(__LINE__, __VA_ARGS__)
-#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define CMDS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define ABORTED "nil"
 #define RAN "array[status:\"PONG\"]"
 
-static void start_pair(harness_server **l, harness_server **r, side *ls, side *rs) {
-    *l = harness_start(NULL);
-    *r = harness_start_redis(NULL);
-    ls->a = harness_connect(*l);
-    ls->b = harness_connect(*l);
-    rs->a = *r ? harness_connect(*r) : NULL;
-    rs->b = *r ? harness_connect(*r) : NULL;
+/* Starts the pair with two connections to each server (rs's NULL without
+ * Redis). Returns 1 when both of Lightning's are open. */
+static int start_sides(side *ls, side *rs) {
+    if (!difftest_start_servers(NULL)) return 0;
+    ls->a = harness_connect(LS);
+    ls->b = harness_connect(LS);
+    rs->a = harness_connect(RS);
+    rs->b = harness_connect(RS);
+    return ls->a && ls->b;
 }
 
 TEST(errors_and_queueing) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl);
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"), "err:\"ERR EXEC without MULTI\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "DISCARD"), "err:\"ERR DISCARD without MULTI\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "MULTI"), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "MULTI"), "err:\"ERR MULTI calls can not be nested\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "WATCH", "x"), "err:\"ERR WATCH inside MULTI is not allowed\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "SET", "x", "1"), "status:\"QUEUED\"");
+    REQUIRE(difftest_start(NULL));
+    CHECK_EQ_STR(C("EXEC"), "err:\"ERR EXEC without MULTI\"");
+    CHECK_EQ_STR(C("DISCARD"), "err:\"ERR DISCARD without MULTI\"");
+    CHECK_EQ_STR(C("MULTI"), "status:\"OK\"");
+    CHECK_EQ_STR(C("MULTI"), "err:\"ERR MULTI calls can not be nested\"");
+    CHECK_EQ_STR(C("WATCH", "x"), "err:\"ERR WATCH inside MULTI is not allowed\"");
+    CHECK_EQ_STR(C("SET", "x", "1"), "status:\"QUEUED\"");
     /* Neither error above fails the transaction. */
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"), "array[status:\"OK\"]");
+    CHECK_EQ_STR(C("EXEC"), "array[status:\"OK\"]");
 
     /* Queueing errors abort EXEC. */
-    COMPARE(cl, cr, "MULTI");
-    CHECK_EQ_STR(COMPARE(cl, cr, "SET", "x"),
+    C("MULTI");
+    CHECK_EQ_STR(C("SET", "x"),
                  "err:\"ERR wrong number of arguments for 'set' command\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "INCR", "x"), "status:\"QUEUED\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"),
+    CHECK_EQ_STR(C("INCR", "x"), "status:\"QUEUED\"");
+    CHECK_EQ_STR(C("EXEC"),
                  "err:\"EXECABORT Transaction discarded because of previous errors.\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "GET", "x"), "bulk:\"1\"");
-    COMPARE(cl, cr, "MULTI");
-    CHECK_EQ_STR(COMPARE(cl, cr, "NOSUCH", "a"),
+    CHECK_EQ_STR(C("GET", "x"), "bulk:\"1\"");
+    C("MULTI");
+    CHECK_EQ_STR(C("NOSUCH", "a"),
                  "err:\"ERR unknown command 'NOSUCH', with args beginning with: 'a' \"");
-    CHECK(strncmp(COMPARE(cl, cr, "EXEC"), "err:\"EXECABORT", 14) == 0);
-    COMPARE(cl, cr, "MULTI");
-    CHECK_EQ_STR(COMPARE(cl, cr, "SHUTDOWN"), "err:\"ERR Command not allowed inside a transaction\"");
-    CHECK(strncmp(COMPARE(cl, cr, "EXEC"), "err:\"EXECABORT", 14) == 0);
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"), "err:\"ERR EXEC without MULTI\"");
+    CHECK(strncmp(C("EXEC"), "err:\"EXECABORT", 14) == 0);
+    C("MULTI");
+    CHECK_EQ_STR(C("SHUTDOWN"), "err:\"ERR Command not allowed inside a transaction\"");
+    CHECK(strncmp(C("EXEC"), "err:\"EXECABORT", 14) == 0);
+    CHECK_EQ_STR(C("EXEC"), "err:\"ERR EXEC without MULTI\"");
 
     /* Runtime errors are per command; the rest runs. */
-    COMPARE(cl, cr, "MULTI");
-    COMPARE(cl, cr, "SET", "s", "abc");
-    COMPARE(cl, cr, "INCR", "s");
-    COMPARE(cl, cr, "LPUSH", "s", "v");
-    COMPARE(cl, cr, "APPEND", "s", "d");
-    COMPARE(cl, cr, "GET", "s");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"),
+    C("MULTI");
+    C("SET", "s", "abc");
+    C("INCR", "s");
+    C("LPUSH", "s", "v");
+    C("APPEND", "s", "d");
+    C("GET", "s");
+    CHECK_EQ_STR(C("EXEC"),
                  "array[status:\"OK\",err:\"ERR value is not an integer or out of range\","
                  "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\","
                  "int:4,bulk:\"abcd\"]");
 
     /* DISCARD drops the queue. */
-    COMPARE(cl, cr, "MULTI");
-    COMPARE(cl, cr, "SET", "d", "1");
-    CHECK_EQ_STR(COMPARE(cl, cr, "DISCARD"), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXISTS", "d"), "int:0");
+    C("MULTI");
+    C("SET", "d", "1");
+    CHECK_EQ_STR(C("DISCARD"), "status:\"OK\"");
+    CHECK_EQ_STR(C("EXISTS", "d"), "int:0");
 
     /* Empty transaction; SELECT inside changes the db of what follows. */
-    COMPARE(cl, cr, "MULTI");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"), "array[]");
-    COMPARE(cl, cr, "MULTI");
-    COMPARE(cl, cr, "SELECT", "3");
-    COMPARE(cl, cr, "SET", "q", "db3");
-    COMPARE(cl, cr, "SELECT", "99");
-    COMPARE(cl, cr, "GET", "q");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"),
+    C("MULTI");
+    CHECK_EQ_STR(C("EXEC"), "array[]");
+    C("MULTI");
+    C("SELECT", "3");
+    C("SET", "q", "db3");
+    C("SELECT", "99");
+    C("GET", "q");
+    CHECK_EQ_STR(C("EXEC"),
                  "array[status:\"OK\",status:\"OK\",err:\"ERR DB index is out of range\","
                  "bulk:\"db3\"]");
-    CHECK_EQ_STR(COMPARE(cl, cr, "DBSIZE"), "int:1");
-    COMPARE(cl, cr, "SELECT", "0");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXISTS", "q"), "int:0");
+    CHECK_EQ_STR(C("DBSIZE"), "int:1");
+    C("SELECT", "0");
+    CHECK_EQ_STR(C("EXISTS", "q"), "int:0");
 
     /* Whole-database commands inside a transaction. */
-    COMPARE(cl, cr, "FLUSHALL");
-    COMPARE(cl, cr, "SET", "k1", "1");
-    COMPARE(cl, cr, "MULTI");
-    COMPARE(cl, cr, "RANDOMKEY");
-    COMPARE(cl, cr, "KEYS", "k*");
-    COMPARE(cl, cr, "SCAN", "0", "MATCH", "k*", "COUNT", "1000");
-    COMPARE(cl, cr, "SET", "k2", "2");
-    COMPARE(cl, cr, "DBSIZE");
-    COMPARE(cl, cr, "SWAPDB", "0", "3");
-    COMPARE(cl, cr, "MOVE", "q", "0");
-    COMPARE(cl, cr, "FLUSHDB");
-    COMPARE(cl, cr, "SELECT", "3");
-    COMPARE(cl, cr, "DBSIZE");
-    COMPARE(cl, cr, "FLUSHALL");
-    COMPARE(cl, cr, "DBSIZE");
-    const char *res = COMPARE_UNORDERED(cl, cr, "EXEC");
+    C("FLUSHALL");
+    C("SET", "k1", "1");
+    C("MULTI");
+    C("RANDOMKEY");
+    C("KEYS", "k*");
+    C("SCAN", "0", "MATCH", "k*", "COUNT", "1000");
+    C("SET", "k2", "2");
+    C("DBSIZE");
+    C("SWAPDB", "0", "3");
+    C("MOVE", "q", "0");
+    C("FLUSHDB");
+    C("SELECT", "3");
+    C("DBSIZE");
+    C("FLUSHALL");
+    C("DBSIZE");
+    const char *res = CU("EXEC");
     CHECK(strstr(res, "int:2") != NULL);
-    COMPARE(cl, cr, "SELECT", "0");
+    C("SELECT", "0");
 
     /* RESET and QUIT inside MULTI run at once and end the transaction. */
-    COMPARE(cl, cr, "MULTI");
-    COMPARE(cl, cr, "SET", "r", "1");
-    CHECK_EQ_STR(COMPARE(cl, cr, "RESET"), "status:\"RESET\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXEC"), "err:\"ERR EXEC without MULTI\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "EXISTS", "r"), "int:0");
-    COMPARE(cl, cr, "MULTI");
-    COMPARE(cl, cr, "SET", "r", "1");
-    CHECK_EQ_STR(COMPARE(cl, cr, "QUIT"), "status:\"OK\"");
-    redisContext *c2l = harness_connect(l), *c2r = harness_connect(r);
+    C("MULTI");
+    C("SET", "r", "1");
+    CHECK_EQ_STR(C("RESET"), "status:\"RESET\"");
+    CHECK_EQ_STR(C("EXEC"), "err:\"ERR EXEC without MULTI\"");
+    CHECK_EQ_STR(C("EXISTS", "r"), "int:0");
+    C("MULTI");
+    C("SET", "r", "1");
+    CHECK_EQ_STR(C("QUIT"), "status:\"OK\"");
+    redisContext *c2l = harness_connect(LS), *c2r = harness_connect(RS);
     CHECK_EQ_STR(COMPARE(c2l, c2r, "EXISTS", "r"), "int:0");
 }
 
@@ -198,60 +197,58 @@ TEST(client_list_shows_multi) {
 }
 
 TEST(watch_abort_cases) {
-    harness_server *l, *r;
     side ls, rs;
-    start_pair(&l, &r, &ls, &rs);
-    REQUIRE(l && ls.a && ls.b);
+    REQUIRE(start_sides(&ls, &rs));
     CHECK_EQ_STR(watch_case(&ls, &rs, NULL, NULL, 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("SET x 2"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("SET x 1"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("GET x"), 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("DEL x"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("INCR x"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("APPEND x z"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("EXPIRE x 100"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("PERSIST x"), 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("SET y 1", "DEL y"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("SET x 2"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("SET x 1"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("GET x"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("DEL x"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("INCR x"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("APPEND x z"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("EXPIRE x 100"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("PERSIST x"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("SET y 1", "DEL y"), 0), RAN);
     /* Type change. */
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("DEL x", "LPUSH x a"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SADD x a"), L("SADD x b"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SADD x a"), L("SADD x a"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("DEL x", "LPUSH x a"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SADD x a"), CMDS("SADD x b"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SADD x a"), CMDS("SADD x a"), 0), RAN);
     /* Absent at WATCH. */
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("SET x 1"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("SET x 1", "DEL x"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("DEL x"), 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("SET y 1", "DEL y", "SET z 1"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("SET x 1"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("SET x 1", "DEL x"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("DEL x"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("SET y 1", "DEL y", "SET z 1"), 0), RAN);
     /* RENAME / MOVE onto and away from the key. */
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET z 1"), L("RENAME z x"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("RENAME x z"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("MOVE x 1"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SELECT 1", "SET x 1", "SELECT 0"), L("SELECT 1", "MOVE x 0", "SELECT 0"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET z 1"), CMDS("RENAME z x"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("RENAME x z"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("MOVE x 1"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SELECT 1", "SET x 1", "SELECT 0"),
+                            CMDS("SELECT 1", "MOVE x 0", "SELECT 0"), 0),
+                 ABORTED);
     /* Other databases: the same name elsewhere is another key. */
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("SELECT 1", "SET x 2", "SELECT 0"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("SELECT 1", "SET x 2", "SELECT 0"), 0), RAN);
     /* FLUSHDB / FLUSHALL invalidate keys that existed only. */
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("FLUSHDB"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("FLUSHALL"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("SET y 1", "FLUSHDB"), 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("FLUSHALL"), 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("SELECT 1", "FLUSHDB", "SELECT 0"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("FLUSHDB"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("FLUSHALL"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("SET y 1", "FLUSHDB"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("FLUSHALL"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("SELECT 1", "FLUSHDB", "SELECT 0"), 0), RAN);
     /* SWAPDB: a key existing in either database. */
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1"), L("SWAPDB 0 1"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SELECT 1", "SET x 1", "SELECT 0"), L("SWAPDB 0 1"), 0), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SELECT 1", "SET y 1", "SELECT 0"), L("SWAPDB 0 1"), 0), RAN);
-    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, L("SWAPDB 0 1"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1"), CMDS("SWAPDB 0 1"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SELECT 1", "SET x 1", "SELECT 0"), CMDS("SWAPDB 0 1"), 0), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SELECT 1", "SET y 1", "SELECT 0"), CMDS("SWAPDB 0 1"), 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, NULL, CMDS("SWAPDB 0 1"), 0), RAN);
     /* Expiry (Redis 7.0): a key live at WATCH that expires before EXEC
      * aborts it, deleted or not (already expired at WATCH: see below). */
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1 PX 100"), NULL, 250), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1 PX 100"), L("GET x"), 250), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1 PX 100"), L("SET x 2"), 250), ABORTED);
-    CHECK_EQ_STR(watch_case(&ls, &rs, L("SET x 1 PX 100000"), NULL, 0), RAN);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1 PX 100"), NULL, 250), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1 PX 100"), CMDS("GET x"), 250), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1 PX 100"), CMDS("SET x 2"), 250), ABORTED);
+    CHECK_EQ_STR(watch_case(&ls, &rs, CMDS("SET x 1 PX 100000"), NULL, 0), RAN);
 }
 
 TEST(watch_expired_before_watch) {
-    harness_server *l, *r;
     side ls, rs;
-    start_pair(&l, &r, &ls, &rs);
-    REQUIRE(l && ls.a);
+    REQUIRE(start_sides(&ls, &rs));
     side *sides[2] = {&ls, &rs};
     char res[2][4][128];
     for (int s = 0; s < 2; s++) {
@@ -286,10 +283,9 @@ TEST(watch_expired_before_watch) {
 }
 
 TEST(watch_clearing_and_many_keys) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *al = harness_connect(l), *bl = harness_connect(l);
-    redisContext *ar = harness_connect(r), *br = harness_connect(r);
+    REQUIRE(difftest_start_servers(NULL));
+    redisContext *al = harness_connect(LS), *bl = harness_connect(LS);
+    redisContext *ar = harness_connect(RS), *br = harness_connect(RS);
     /* UNWATCH forgets. */
     COMPARE(al, ar, "WATCH", "x");
     COMPARE(bl, br, "SET", "x", "1");
@@ -358,7 +354,7 @@ TEST(watch_clearing_and_many_keys) {
     CHECK_EQ_STR(COMPARE(al, ar, "EXEC"), "nil");
     /* A closed watcher leaves nothing behind (the engine registry is
      * reference-counted): watch, disconnect, and watch again. */
-    redisContext *tmp = harness_connect(l);
+    redisContext *tmp = harness_connect(LS);
     cmd(tmp, "WATCH x y z");
     harness_disconnect(tmp);
     cmd(al, "WATCH x");
@@ -367,13 +363,9 @@ TEST(watch_clearing_and_many_keys) {
 }
 
 TEST(resp3_replies) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
-    int gl = raw_connect(l->port), gr = r ? raw_connect(r->port) : -1;
-    REQUIRE(fl >= 0 && gl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr, gl, gr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr) &&
+            difftest_raw_connect(2, &gl, &gr));
     RAW_COMPARE(fl, fr, "SET", "x", "1");
     RAW_COMPARE(fl, fr, "WATCH", "x");
     RAW_CMD(gl, "SET", "x", "2");

@@ -6,39 +6,11 @@
  * `redis-cli --scan --pattern` printing the same set from both servers.
  * Cursor values are the servers' own business and are never compared.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-
-typedef struct pair {
-    harness_server *ls, *rs;
-    redisContext *l, *r;
-} pair;
-
-static pair start_pair(void) {
-    pair p = {0};
-    p.ls = harness_start(NULL);
-    p.rs = harness_start_redis(NULL);
-    if (!p.ls) return p;
-    p.l = harness_connect(p.ls);
-    p.r = harness_connect(p.rs);
-    return p;
-}
-
-#define EXPECT(p, want, ...) CHECK_EQ_STR(COMPARE((p).l, (p).r, __VA_ARGS__), want)
-
-/* Sends n commands "SET <prefix><i> v" (i from first), pipelined. */
-static int fill(redisContext *c, const char *prefix, int first, int n) {
-    for (int i = first; i < first + n; i++) redisAppendCommand(c, "SET %s%d v", prefix, i);
-    for (int i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c, (void **)&r) != REDIS_OK) return -1;
-        freeReplyObject(r);
-    }
-    return 0;
-}
 
 /* Which of the keys "<prefix><i>", 0 <= i < n, an iteration returned. */
 typedef struct seen_set {
@@ -98,45 +70,43 @@ static int scan_all(redisContext *c, const char *const *opts, seen_set *s,
 }
 
 TEST(errors) {
-    pair p = start_pair();
-    REQUIRE(p.l);
+    REQUIRE(difftest_start(NULL));
     const char *bad = "err:\"ERR invalid cursor\"";
-    EXPECT(p, bad, "SCAN", "x");
-    EXPECT(p, bad, "SCAN", " 1");
-    EXPECT(p, bad, "SCAN", "1 ");
-    EXPECT(p, bad, "SCAN", "-");
-    EXPECT(p, bad, "SCAN", "+");
-    EXPECT(p, bad, "SCAN", "0x10");
-    EXPECT(p, bad, "SCAN", "1.0");
-    EXPECT(p, bad, "SCAN", "99999999999999999999999");
-    EXPECT(p, bad, "SCAN", "-99999999999999999999999");
-    EXPECT(p, "array[bulk:\"0\",array[]]", "SCAN", "");
-    EXPECT(p, "array[bulk:\"0\",array[]]", "SCAN", "+0");
-    EXPECT(p, "array[bulk:\"0\",array[]]", "SCAN", "000000000000000000000000000000000");
-    EXPECT(p, "array[bulk:\"0\",array[]]", "SCAN", "0");
-    EXPECT(p, "err:\"ERR syntax error\"", "SCAN", "0", "COUNT", "0");
-    EXPECT(p, "err:\"ERR syntax error\"", "SCAN", "0", "COUNT", "-1");
-    EXPECT(p, "err:\"ERR value is not an integer or out of range\"", "SCAN", "0", "COUNT", "x");
-    EXPECT(p, "err:\"ERR value is not an integer or out of range\"",
+    EXPECT(bad, "SCAN", "x");
+    EXPECT(bad, "SCAN", " 1");
+    EXPECT(bad, "SCAN", "1 ");
+    EXPECT(bad, "SCAN", "-");
+    EXPECT(bad, "SCAN", "+");
+    EXPECT(bad, "SCAN", "0x10");
+    EXPECT(bad, "SCAN", "1.0");
+    EXPECT(bad, "SCAN", "99999999999999999999999");
+    EXPECT(bad, "SCAN", "-99999999999999999999999");
+    EXPECT("array[bulk:\"0\",array[]]", "SCAN", "");
+    EXPECT("array[bulk:\"0\",array[]]", "SCAN", "+0");
+    EXPECT("array[bulk:\"0\",array[]]", "SCAN", "000000000000000000000000000000000");
+    EXPECT("array[bulk:\"0\",array[]]", "SCAN", "0");
+    EXPECT(SYNTAX, "SCAN", "0", "COUNT", "0");
+    EXPECT(SYNTAX, "SCAN", "0", "COUNT", "-1");
+    EXPECT(NOTINT, "SCAN", "0", "COUNT", "x");
+    EXPECT(NOTINT,
            "SCAN", "0", "COUNT", "9223372036854775808");
-    EXPECT(p, "err:\"ERR syntax error\"", "SCAN", "0", "MATCH");
-    EXPECT(p, "err:\"ERR syntax error\"", "SCAN", "0", "TYPE", "string", "foo");
-    EXPECT(p, "err:\"ERR syntax error\"", "SCAN", "0", "foo", "bar");
+    EXPECT(SYNTAX, "SCAN", "0", "MATCH");
+    EXPECT(SYNTAX, "SCAN", "0", "TYPE", "string", "foo");
+    EXPECT(SYNTAX, "SCAN", "0", "foo", "bar");
     /* The cursor is checked before the options. */
-    EXPECT(p, bad, "SCAN", "x", "COUNT", "0");
-    EXPECT(p, "err:\"ERR wrong number of arguments for 'scan' command\"", "SCAN");
+    EXPECT(bad, "SCAN", "x", "COUNT", "0");
+    EXPECT("err:\"ERR wrong number of arguments for 'scan' command\"", "SCAN");
 }
 
 TEST(small_db_exact) {
-    pair p = start_pair();
-    REQUIRE(p.l);
-    EXPECT(p, "status:\"OK\"", "SET", "a", "1");
-    EXPECT(p, "status:\"OK\"", "SET", "b", "2");
-    EXPECT(p, "status:\"OK\"", "SET", "c", "3", "PX", "20");
+    REQUIRE(difftest_start(NULL));
+    EXPECT("status:\"OK\"", "SET", "a", "1");
+    EXPECT("status:\"OK\"", "SET", "b", "2");
+    EXPECT("status:\"OK\"", "SET", "c", "3", "PX", "20");
     harness_sleep_ms(60);
     /* One call with a large COUNT sees the whole small table (in either
      * order). */
-    redisContext *cs[2] = {p.l, p.r};
+    redisContext *cs[2] = {L, R};
     for (int i = 0; i < 2; i++) {
         if (!cs[i]) continue;
         const char *all = cmd(cs[i], "SCAN 0 COUNT 1000");
@@ -145,28 +115,27 @@ TEST(small_db_exact) {
             testlib_fail(__FILE__, __LINE__, "%s: SCAN 0 COUNT 1000 gave %s",
                          i ? "redis" : "lightning", all);
     }
-    CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "1000", "MATCH", "a"),
+    CHECK_EQ_STR(C("SCAN", "0", "COUNT", "1000", "MATCH", "a"),
                  "array[bulk:\"0\",array[bulk:\"a\"]]");
-    CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "1000", "MATCH", "z*"),
+    CHECK_EQ_STR(C("SCAN", "0", "COUNT", "1000", "MATCH", "z*"),
                  "array[bulk:\"0\",array[]]");
-    CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "1000", "TYPE", "hash"),
+    CHECK_EQ_STR(C("SCAN", "0", "COUNT", "1000", "TYPE", "hash"),
                  "array[bulk:\"0\",array[]]");
-    CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "1000", "TYPE", "STRING", "MATCH", "b"),
+    CHECK_EQ_STR(C("SCAN", "0", "COUNT", "1000", "TYPE", "STRING", "MATCH", "b"),
                  "array[bulk:\"0\",array[bulk:\"b\"]]");
-    CHECK_EQ_STR(COMPARE(p.l, p.r, "SCAN", "0", "COUNT", "9223372036854775807", "MATCH", "a"),
+    CHECK_EQ_STR(C("SCAN", "0", "COUNT", "9223372036854775807", "MATCH", "a"),
                  "array[bulk:\"0\",array[bulk:\"a\"]]");
     /* Another database. */
-    EXPECT(p, "status:\"OK\"", "SELECT", "5");
-    EXPECT(p, "array[bulk:\"0\",array[]]", "SCAN", "0", "COUNT", "1000");
+    EXPECT("status:\"OK\"", "SELECT", "5");
+    EXPECT("array[bulk:\"0\",array[]]", "SCAN", "0", "COUNT", "1000");
 }
 
 TEST(full_iteration_5000) {
-    pair p = start_pair();
-    REQUIRE(p.l);
-    redisContext *cs[2] = {p.l, p.r};
+    REQUIRE(difftest_start(NULL));
+    redisContext *cs[2] = {L, R};
     for (int i = 0; i < 2; i++) {
         if (!cs[i]) continue;
-        REQUIRE(fill(cs[i], "k", 0, 5000) == 0);
+        REQUIRE(harness_fill(cs[i], "k", 0, 5000) == 0);
         unsigned char seen[5000] = {0};
         seen_set s = {.prefix = "k", .n = 5000, .seen = seen};
         REQUIRE(scan_all(cs[i], (const char *const[]){NULL}, &s, NULL, NULL) == 0);
@@ -212,18 +181,18 @@ typedef struct adder {
 static void add_some(void *ctx) {
     adder *a = ctx;
     if (a->next >= 30000) return;
-    if (fill(a->c, "new", a->next, 50) != 0) testlib_fail(__FILE__, __LINE__, "add failed");
+    if (harness_fill(a->c, "new", a->next, 50) != 0)
+        testlib_fail(__FILE__, __LINE__, "add failed");
     a->next += 50;
 }
 
 TEST(iteration_while_adding) {
-    pair p = start_pair();
-    REQUIRE(p.l);
-    harness_server *ss[2] = {p.ls, p.rs};
-    redisContext *cs[2] = {p.l, p.r};
+    REQUIRE(difftest_start(NULL));
+    harness_server *ss[2] = {LS, RS};
+    redisContext *cs[2] = {L, R};
     for (int i = 0; i < 2; i++) {
         if (!cs[i]) continue;
-        REQUIRE(fill(cs[i], "k", 0, 5000) == 0);
+        REQUIRE(harness_fill(cs[i], "k", 0, 5000) == 0);
         adder a = {.c = harness_connect(ss[i])};
         REQUIRE(a.c);
         unsigned char seen[5000] = {0};
@@ -237,7 +206,7 @@ TEST(iteration_while_adding) {
 /* The same from a thread writing as fast as it can (real concurrency). */
 typedef struct writer {
     int port;
-    volatile int stop;
+    int stop; /* atomic */
     int failed;
 } writer;
 
@@ -249,8 +218,9 @@ static void *writer_main(void *arg) {
         if (c) redisFree(c);
         return NULL;
     }
-    for (int next = 0; !w->stop && next < 200000; next += 100)
-        if (fill(c, "w", next, 100) != 0) {
+    for (int next = 0; !__atomic_load_n(&w->stop, __ATOMIC_RELAXED) && next < 200000;
+         next += 100)
+        if (harness_fill(c, "w", next, 100) != 0) {
             w->failed = 1;
             break;
         }
@@ -263,14 +233,14 @@ TEST(iteration_with_concurrent_writer) {
     REQUIRE(l);
     redisContext *c = harness_connect(l);
     REQUIRE(c);
-    REQUIRE(fill(c, "k", 0, 5000) == 0);
+    REQUIRE(harness_fill(c, "k", 0, 5000) == 0);
     writer w = {.port = l->port};
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, writer_main, &w) == 0);
     unsigned char seen[5000] = {0};
     seen_set s = {.prefix = "k", .n = 5000, .seen = seen};
     int rc = scan_all(c, (const char *const[]){"COUNT", "10", NULL}, &s, NULL, NULL);
-    w.stop = 1;
+    __atomic_store_n(&w.stop, 1, __ATOMIC_RELAXED);
     pthread_join(th, NULL);
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(w.failed, 0);
@@ -282,9 +252,6 @@ TEST(iteration_with_concurrent_writer) {
 
 /* Output lines of `redis-cli --scan <args>` against s, sorted, joined by
  * '\n' (malloc'd), or NULL when s is NULL. */
-static int cmp_line(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 static char *cli_scan_sorted(harness_server *s, const char *const *args) {
     if (!s) return NULL;
     char port[16];
@@ -301,33 +268,17 @@ static char *cli_scan_sorted(harness_server *s, const char *const *args) {
         free(out);
         return strdup("");
     }
-    size_t cap = 16, cnt = 0;
-    char **lines = malloc(cap * sizeof(*lines));
-    char *save = NULL;
-    for (char *t = strtok_r(out, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-        if (cnt == cap) lines = realloc(lines, (cap *= 2) * sizeof(*lines));
-        lines[cnt++] = t;
-    }
-    qsort(lines, cnt, sizeof(*lines), cmp_line);
-    size_t total = 1;
-    for (size_t i = 0; i < cnt; i++) total += strlen(lines[i]) + 1;
-    char *res = calloc(1, total);
-    for (size_t i = 0; i < cnt; i++) {
-        strcat(res, lines[i]);
-        strcat(res, "\n");
-    }
-    free(lines);
+    char *res = harness_sort_lines(out);
     free(out);
     return res;
 }
 
 TEST(redis_cli_scan_pattern) {
-    pair p = start_pair();
-    REQUIRE(p.l);
-    REQUIRE(fill(p.l, "k", 0, 3000) == 0);
-    if (p.r) REQUIRE(fill(p.r, "k", 0, 3000) == 0);
-    char *l = cli_scan_sorted(p.ls, (const char *const[]){"--pattern", "k1*", NULL});
-    char *r = cli_scan_sorted(p.rs, (const char *const[]){"--pattern", "k1*", NULL});
+    REQUIRE(difftest_start(NULL));
+    REQUIRE(harness_fill(L, "k", 0, 3000) == 0);
+    if (R) REQUIRE(harness_fill(R, "k", 0, 3000) == 0);
+    char *l = cli_scan_sorted(LS, (const char *const[]){"--pattern", "k1*", NULL});
+    char *r = cli_scan_sorted(RS, (const char *const[]){"--pattern", "k1*", NULL});
     REQUIRE(l);
     /* k1, k10..k19, k100..k199, k1000..k1999 */
     int lines = 0;
@@ -336,8 +287,8 @@ TEST(redis_cli_scan_pattern) {
     if (r) CHECK(strcmp(l, r) == 0);
     free(l);
     free(r);
-    l = cli_scan_sorted(p.ls, (const char *const[]){"--pattern", "k2?9", NULL});
-    r = cli_scan_sorted(p.rs, (const char *const[]){"--pattern", "k2?9", NULL});
+    l = cli_scan_sorted(LS, (const char *const[]){"--pattern", "k2?9", NULL});
+    r = cli_scan_sorted(RS, (const char *const[]){"--pattern", "k2?9", NULL});
     CHECK_EQ_STR(l, "k209\nk219\nk229\nk239\nk249\nk259\nk269\nk279\nk289\nk299\n");
     if (r) CHECK_EQ_STR(l, r);
     free(l);

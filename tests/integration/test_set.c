@@ -6,28 +6,9 @@
  * by their properties. The randomized sequence uses a fixed seed;
  * TEST_SEED=N runs another one.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <stdlib.h>
-
-static redisContext *L, *R; /* Lightning, Redis (NULL when not installed) */
-
-#define C(...) COMPARE(L, R, __VA_ARGS__)
-#define CU(...) COMPARE_UNORDERED(L, R, __VA_ARGS__)
-#define EXPECT(want, ...) CHECK_EQ_STR(C(__VA_ARGS__), want)
-#define EXPECT_U(want, ...) CHECK_EQ_STR(CU(__VA_ARGS__), want)
-
-#define WRONGTYPE "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\""
-#define NOTINT "err:\"ERR value is not an integer or out of range\""
-#define SYNTAX "err:\"ERR syntax error\""
-
-static int start_pair(void) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    if (!l) return 0;
-    L = harness_connect(l);
-    R = harness_connect(r);
-    return L != NULL;
-}
 
 /* Runs a command with a random reply on both servers, uncompared. */
 static void both(const char *const *argv) {
@@ -37,7 +18,7 @@ static void both(const char *const *argv) {
 #define BOTH(...) both((const char *const[]){__VA_ARGS__, NULL})
 
 TEST(sadd_srem_basics) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:3", "SADD", "s", "a", "b", "c");
     EXPECT("int:1", "SADD", "s", "a", "d", "a");
     EXPECT("int:0", "SADD", "s", "a", "b");
@@ -48,7 +29,7 @@ TEST(sadd_srem_basics) {
     EXPECT("int:0", "SISMEMBER", "nokey", "a");
     EXPECT("array[int:1,int:0,int:1]", "SMISMEMBER", "s", "a", "z", "d");
     EXPECT("array[int:0,int:0]", "SMISMEMBER", "nokey", "a", "b");
-    EXPECT_U("array[bulk:\"a\",bulk:\"b\",bulk:\"c\",bulk:\"d\"]", "SMEMBERS", "s");
+    EXPECT_UNORDERED("array[bulk:\"a\",bulk:\"b\",bulk:\"c\",bulk:\"d\"]", "SMEMBERS", "s");
     EXPECT("array[]", "SMEMBERS", "nokey");
     EXPECT("int:2", "SREM", "s", "a", "b", "zz", "a");
     EXPECT("int:0", "SREM", "s", "zz");
@@ -59,7 +40,7 @@ TEST(sadd_srem_basics) {
     /* Binary and empty members. */
     EXPECT("int:3", "SADD", "b", "", "a\x01" "b", "\xff");
     EXPECT("int:1", "SISMEMBER", "b", "");
-    EXPECT_U("array[bulk:\"\",bulk:\"\\xff\",bulk:\"a\\x01b\"]", "SMEMBERS", "b");
+    EXPECT_UNORDERED("array[bulk:\"\",bulk:\"\\xff\",bulk:\"a\\x01b\"]", "SMEMBERS", "b");
     /* Arity. */
     EXPECT("err:\"ERR wrong number of arguments for 'sadd' command\"", "SADD", "s");
     EXPECT("err:\"ERR wrong number of arguments for 'srem' command\"", "SREM", "s");
@@ -70,7 +51,7 @@ TEST(sadd_srem_basics) {
 }
 
 TEST(wrongtype) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "SET", "str", "x");
     EXPECT("int:1", "SADD", "s", "a");
     EXPECT(WRONGTYPE, "SADD", "str", "a");
@@ -106,7 +87,7 @@ TEST(wrongtype) {
 }
 
 TEST(encodings) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:3", "SADD", "i", "1", "-2", "300000");
     EXPECT("bulk:\"intset\"", "OBJECT", "ENCODING", "i");
     EXPECT("array[bulk:\"-2\",bulk:\"1\",bulk:\"300000\"]", "SMEMBERS", "i"); /* intsets are sorted */
@@ -157,19 +138,20 @@ TEST(encodings) {
 }
 
 TEST(algebra) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:4", "SADD", "a", "1", "2", "3", "x");
     EXPECT("int:4", "SADD", "b", "2", "3", "4", "x");
     EXPECT("int:3", "SADD", "c", "3", "x", "y");
-    EXPECT_U("array[bulk:\"3\",bulk:\"x\"]", "SINTER", "a", "b", "c");
-    EXPECT_U("array[bulk:\"2\",bulk:\"3\",bulk:\"x\"]", "SINTER", "a", "b");
-    EXPECT_U("array[bulk:\"1\",bulk:\"2\",bulk:\"3\",bulk:\"x\"]", "SINTER", "a", "a");
+    EXPECT_UNORDERED("array[bulk:\"3\",bulk:\"x\"]", "SINTER", "a", "b", "c");
+    EXPECT_UNORDERED("array[bulk:\"2\",bulk:\"3\",bulk:\"x\"]", "SINTER", "a", "b");
+    EXPECT_UNORDERED("array[bulk:\"1\",bulk:\"2\",bulk:\"3\",bulk:\"x\"]", "SINTER", "a", "a");
     EXPECT("array[]", "SINTER", "a", "nokey");
     EXPECT("array[]", "SINTER", "nokey");
-    EXPECT_U("array[bulk:\"1\",bulk:\"2\",bulk:\"3\",bulk:\"4\",bulk:\"x\",bulk:\"y\"]", "SUNION", "a", "nokey", "b", "c");
+    EXPECT_UNORDERED("array[bulk:\"1\",bulk:\"2\",bulk:\"3\",bulk:\"4\",bulk:\"x\",bulk:\"y\"]",
+                     "SUNION", "a", "nokey", "b", "c");
     EXPECT("array[]", "SUNION", "nokey");
-    EXPECT_U("array[bulk:\"1\"]", "SDIFF", "a", "b", "c");
-    EXPECT_U("array[bulk:\"1\",bulk:\"2\",bulk:\"3\",bulk:\"x\"]", "SDIFF", "a", "nokey");
+    EXPECT_UNORDERED("array[bulk:\"1\"]", "SDIFF", "a", "b", "c");
+    EXPECT_UNORDERED("array[bulk:\"1\",bulk:\"2\",bulk:\"3\",bulk:\"x\"]", "SDIFF", "a", "nokey");
     EXPECT("array[]", "SDIFF", "a", "a");
     EXPECT("array[]", "SDIFF", "nokey", "a");
     /* SINTERCARD */
@@ -195,7 +177,7 @@ TEST(algebra) {
            "SINTERCARD", "0", "a");
     /* *STORE: the count, the stored set, deletion when empty, TTL cleared. */
     EXPECT("int:2", "SINTERSTORE", "d", "a", "b", "c");
-    EXPECT_U("array[bulk:\"3\",bulk:\"x\"]", "SMEMBERS", "d");
+    EXPECT_UNORDERED("array[bulk:\"3\",bulk:\"x\"]", "SMEMBERS", "d");
     EXPECT("int:1", "EXPIRE", "d", "100");
     EXPECT("int:6", "SUNIONSTORE", "d", "a", "b", "c");
     EXPECT("int:-1", "TTL", "d");
@@ -212,18 +194,18 @@ TEST(algebra) {
     /* The destination may be a source. */
     EXPECT("int:6", "SUNIONSTORE", "a", "a", "b", "c");
     EXPECT("int:2", "SINTERSTORE", "a", "a", "c", "b");
-    EXPECT_U("array[bulk:\"3\",bulk:\"x\"]", "SMEMBERS", "a");
+    EXPECT_UNORDERED("array[bulk:\"3\",bulk:\"x\"]", "SMEMBERS", "a");
     EXPECT("err:\"ERR wrong number of arguments for 'sinterstore' command\"", "SINTERSTORE", "d");
     EXPECT("err:\"ERR wrong number of arguments for 'sunion' command\"", "SUNION");
 }
 
 TEST(smove) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:2", "SADD", "src", "a", "b");
     EXPECT("int:1", "SADD", "dst", "b");
     EXPECT("int:1", "SMOVE", "src", "dst", "a");
     EXPECT("int:0", "SMOVE", "src", "dst", "a");
-    EXPECT_U("array[bulk:\"a\",bulk:\"b\"]", "SMEMBERS", "dst");
+    EXPECT_UNORDERED("array[bulk:\"a\",bulk:\"b\"]", "SMEMBERS", "dst");
     /* Already in the destination: still 1, removed from the source,
      * whose last member deletes it. */
     EXPECT("int:1", "SMOVE", "src", "dst", "b");
@@ -238,7 +220,7 @@ TEST(smove) {
 }
 
 TEST(spop_srandmember_errors) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:3", "SADD", "s", "1", "2", "3");
     const char *pos = "err:\"ERR value is out of range, must be positive\"";
     EXPECT(pos, "SPOP", "s", "-1");
@@ -257,9 +239,9 @@ TEST(spop_srandmember_errors) {
     EXPECT("array[]", "SRANDMEMBER", "nokey", "3");
     EXPECT("array[]", "SRANDMEMBER", "nokey", "-3");
     EXPECT("array[]", "SRANDMEMBER", "s", "0");
-    EXPECT_U("array[bulk:\"1\",bulk:\"2\",bulk:\"3\"]", "SRANDMEMBER", "s", "3");
-    EXPECT_U("array[bulk:\"1\",bulk:\"2\",bulk:\"3\"]", "SRANDMEMBER", "s", "100");
-    EXPECT_U("array[bulk:\"1\",bulk:\"2\",bulk:\"3\"]", "SPOP", "s", "3");
+    EXPECT_UNORDERED("array[bulk:\"1\",bulk:\"2\",bulk:\"3\"]", "SRANDMEMBER", "s", "3");
+    EXPECT_UNORDERED("array[bulk:\"1\",bulk:\"2\",bulk:\"3\"]", "SRANDMEMBER", "s", "100");
+    EXPECT_UNORDERED("array[bulk:\"1\",bulk:\"2\",bulk:\"3\"]", "SPOP", "s", "3");
     EXPECT("int:0", "EXISTS", "s");
     EXPECT("int:1", "SADD", "s", "only");
     EXPECT("bulk:\"only\"", "SRANDMEMBER", "s");
@@ -349,7 +331,7 @@ TEST(random_members_properties) {
 
 /* SSCAN: a full iteration returns every member; options and errors. */
 TEST(sscan) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("array[bulk:\"0\",array[]]", "SSCAN", "nokey", "0");
     EXPECT("array[bulk:\"0\",array[]]", "SSCAN", "nokey", "0", "bad");
     EXPECT("int:3", "SADD", "i", "1", "2", "3");
@@ -393,12 +375,8 @@ TEST(sscan) {
 }
 
 TEST(resp3) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
 #define RC(...) RAW_COMPARE(fl, fr, __VA_ARGS__)
     RC("SADD", "s", "1", "2", "3");
     CHECK_EQ_STR(RC("SMEMBERS", "s"), "set{bulk:\"1\",bulk:\"2\",bulk:\"3\"}");
@@ -422,16 +400,13 @@ TEST(resp3) {
 /* Random sequences of deterministic set commands on a few keys, every
  * reply compared (unordered where Redis's order is unspecified). */
 TEST(random_differential) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     if (!R) return;
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 20260101;
-    printf("# random_differential seed %u\n", seed);
-    srand(seed);
+    unsigned seed = difftest_seed(20260101);
     const char *keys[] = {"k0", "k1", "k2", "k3"};
     const char *vals[] = {"", "0", "-1", "42", "9223372036854775807", "-9223372036854775808",
                           "abc", "hello world", "\xff\x80", "007", "1.5", "x", "y", "z",
                           "long-member-value-that-is-not-inline"};
-#define PICK(a) a[rand() % (int)(sizeof(a) / sizeof(a[0]))]
     char n1[16], n2[16], n3[16];
     for (int i = 0; i < 4000; i++) {
         const char *k = PICK(keys), *k2 = PICK(keys), *k3 = PICK(keys), *v = PICK(vals);
@@ -463,10 +438,7 @@ TEST(random_differential) {
                 snprintf(n1, sizeof n1, "%d", rand() % 5000);
                 C("SADD", k, n1);
             }
-        if (testlib_current_failed) {
-            printf("# failed at step %d (seed %u)\n", i, seed);
-            return;
-        }
+        if (difftest_failed_at(i, seed, NULL, NULL, 0)) return;
     }
 }
 

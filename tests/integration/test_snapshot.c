@@ -6,7 +6,7 @@
  * checkpoints deleting covered WAL segments, save rules, SHUTDOWN SAVE.
  * No timing assertions: waits are bounded polls.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,24 +16,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int info_field(redisContext *c, const char *field, char *out, size_t outlen) {
-    redisReply *r = redisCommand(c, "INFO persistence");
-    int found = 0;
-    if (r && r->type == REDIS_REPLY_STRING)
-        found = harness_info_field(r->str, field, out, outlen);
-    if (r) freeReplyObject(r);
-    return found;
-}
-
-static long long info_num(redisContext *c, const char *field) {
-    char v[64];
-    return info_field(c, field, v, sizeof(v)) ? atoll(v) : -1;
+/* A numeric field of INFO persistence, -1 when missing. */
+static long long persistence(redisContext *c, const char *field) {
+    return harness_info_num(c, "persistence", field);
 }
 
 /* Waits (bounded) until no BGSAVE / BGREWRITEAOF runs. */
 static int wait_idle(redisContext *c) {
     for (int i = 0; i < 1000; i++) {
-        if (info_num(c, "rdb_bgsave_in_progress") == 0 && info_num(c, "aof_rewrite_in_progress") == 0)
+        if (persistence(c, "rdb_bgsave_in_progress") == 0 &&
+            persistence(c, "aof_rewrite_in_progress") == 0)
             return 1;
         harness_sleep_ms(10);
     }
@@ -66,63 +58,55 @@ static int log_contains(harness_server *s, const char *text) {
     return found;
 }
 
-static void fill(redisContext *c, const char *prefix, int n) {
-    for (int i = 0; i < n; i++) redisAppendCommand(c, "SET %s:%d value-%d", prefix, i, i);
-    for (int i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c, (void **)&r) == REDIS_OK && r) freeReplyObject(r);
-    }
-}
-
 TEST(commands_and_errors_like_redis) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl);
-    CHECK_EQ_STR(COMPARE(cl, cr, "SET", "k", "v"), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "SAVE"), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "SAVE", "x"),
+    REQUIRE(difftest_start(NULL));
+    CHECK_EQ_STR(C("SET", "k", "v"), "status:\"OK\"");
+    CHECK_EQ_STR(C("SAVE"), "status:\"OK\"");
+    CHECK_EQ_STR(C("SAVE", "x"),
                  "err:\"ERR wrong number of arguments for 'save' command\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "LASTSAVE", "x"),
+    CHECK_EQ_STR(C("LASTSAVE", "x"),
                  "err:\"ERR wrong number of arguments for 'lastsave' command\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "BGSAVE", "foo"), "err:\"ERR syntax error\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "BGSAVE", "SCHEDULE", "x"), "err:\"ERR syntax error\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "BGREWRITEAOF", "x"),
+    CHECK_EQ_STR(C("BGSAVE", "foo"), SYNTAX);
+    CHECK_EQ_STR(C("BGSAVE", "SCHEDULE", "x"), SYNTAX);
+    CHECK_EQ_STR(C("BGREWRITEAOF", "x"),
                  "err:\"ERR wrong number of arguments for 'bgrewriteaof' command\"");
     long long t = 0;
-    CHECK(sscanf(cmd(cl, "LASTSAVE"), "int:%lld", &t) == 1 && t > 1600000000);
-    CHECK_EQ_STR(cmd(cl, "BGSAVE"), "status:\"Background saving started\"");
-    REQUIRE(wait_idle(cl));
-    CHECK_EQ_INT(info_num(cl, "rdb_saves"), 2);
-    CHECK_EQ_INT(info_num(cl, "rdb_changes_since_last_save"), 0);
-    CHECK_EQ_INT(info_num(cl, "rdb_last_bgsave_time_sec"), 0);
-    CHECK_EQ_INT(info_num(cl, "rdb_current_bgsave_time_sec"), -1);
-    CHECK_EQ_INT(info_num(cl, "snapshot_keys"), 1);
+    CHECK(sscanf(cmd(L, "LASTSAVE"), "int:%lld", &t) == 1 && t > 1600000000);
+    CHECK_EQ_STR(cmd(L, "BGSAVE"), "status:\"Background saving started\"");
+    REQUIRE(wait_idle(L));
+    CHECK_EQ_INT(persistence(L, "rdb_saves"), 2);
+    CHECK_EQ_INT(persistence(L, "rdb_changes_since_last_save"), 0);
+    CHECK_EQ_INT(persistence(L, "rdb_last_bgsave_time_sec"), 0);
+    CHECK_EQ_INT(persistence(L, "rdb_current_bgsave_time_sec"), -1);
+    CHECK_EQ_INT(persistence(L, "snapshot_keys"), 1);
     char v[64];
-    CHECK(info_field(cl, "rdb_last_bgsave_status", v, sizeof(v)) && !strcmp(v, "ok"));
-    CHECK(info_field(cl, "snapshot_compression", v, sizeof(v)) && !strcmp(v, "lz4"));
-    CHECK_EQ_STR(cmd(cl, "BGREWRITEAOF"),
+    CHECK(harness_info(L, "persistence", "rdb_last_bgsave_status", v, sizeof(v)) &&
+          !strcmp(v, "ok"));
+    CHECK(harness_info(L, "persistence", "snapshot_compression", v, sizeof(v)) &&
+          !strcmp(v, "lz4"));
+    CHECK_EQ_STR(cmd(L, "BGREWRITEAOF"),
                  "status:\"Background append only file rewriting started\"");
-    REQUIRE(wait_idle(cl));
-    CHECK_EQ_INT(info_num(cl, "aof_rewrites"), 1);
-    CHECK(info_field(cl, "aof_last_bgrewrite_status", v, sizeof(v)) && !strcmp(v, "ok"));
-    CHECK_EQ_STR(cmd(cl, "SET k2 v"), "status:\"OK\"");
-    CHECK_EQ_INT(info_num(cl, "rdb_changes_since_last_save"), 1);
+    REQUIRE(wait_idle(L));
+    CHECK_EQ_INT(persistence(L, "aof_rewrites"), 1);
+    CHECK(harness_info(L, "persistence", "aof_last_bgrewrite_status", v, sizeof(v)) &&
+          !strcmp(v, "ok"));
+    CHECK_EQ_STR(cmd(L, "SET k2 v"), "status:\"OK\"");
+    CHECK_EQ_INT(persistence(L, "rdb_changes_since_last_save"), 1);
 
     /* Redis's errors while a save runs: a large dataset keeps it busy long
      * enough that a pipelined second request meets it (retried a few
      * times rather than assumed). */
-    fill(cl, "big", 200000);
-    CHECK_EQ_STR(cmd(cl, "CONFIG SET snapshot-compression zstd"), "status:\"OK\"");
+    CHECK(harness_fill(L, "big:", 0, 200000) == 0);
+    CHECK_EQ_STR(cmd(L, "CONFIG SET snapshot-compression zstd"), "status:\"OK\"");
     const char *seen_save = NULL, *seen_bgsave = NULL, *seen_sched = NULL, *seen_aof = NULL;
     for (int i = 0; i < 20 && !(seen_save && seen_bgsave && seen_sched && seen_aof); i++) {
-        REQUIRE(wait_idle(cl));
-        redisAppendCommand(cl, "BGSAVE");
-        redisAppendCommand(cl, "BGSAVE");
-        redisAppendCommand(cl, "SAVE");
-        redisAppendCommand(cl, "BGREWRITEAOF");
+        REQUIRE(wait_idle(L));
+        redisAppendCommand(L, "BGSAVE");
+        redisAppendCommand(L, "BGSAVE");
+        redisAppendCommand(L, "SAVE");
+        redisAppendCommand(L, "BGREWRITEAOF");
         redisReply *rep[4] = {0};
-        for (int k = 0; k < 4; k++) REQUIRE(redisGetReply(cl, (void **)&rep[k]) == REDIS_OK);
+        for (int k = 0; k < 4; k++) REQUIRE(redisGetReply(L, (void **)&rep[k]) == REDIS_OK);
         char *txt[4];
         for (int k = 0; k < 4; k++) txt[k] = reply_to_string(rep[k]);
         CHECK_EQ_STR(txt[0], "status:\"Background saving started\"");
@@ -138,15 +122,15 @@ TEST(commands_and_errors_like_redis) {
             CHECK_EQ_STR(txt[3], "status:\"Background append only file rewriting scheduled\"");
             /* The scheduled checkpoint starts once the save ends; while it
              * runs BGSAVE is refused unless scheduled. */
-            for (int w = 0; w < 500 && info_num(cl, "aof_rewrite_in_progress") != 1 &&
-                            info_num(cl, "aof_rewrites") < 2 + i;
+            for (int w = 0; w < 500 && persistence(L, "aof_rewrite_in_progress") != 1 &&
+                            persistence(L, "aof_rewrites") < 2 + i;
                  w++)
                 harness_sleep_ms(5);
-            redisAppendCommand(cl, "BGSAVE");
-            redisAppendCommand(cl, "BGSAVE SCHEDULE");
-            redisAppendCommand(cl, "BGREWRITEAOF");
+            redisAppendCommand(L, "BGSAVE");
+            redisAppendCommand(L, "BGSAVE SCHEDULE");
+            redisAppendCommand(L, "BGREWRITEAOF");
             redisReply *q[3];
-            for (int k = 0; k < 3; k++) REQUIRE(redisGetReply(cl, (void **)&q[k]) == REDIS_OK);
+            for (int k = 0; k < 3; k++) REQUIRE(redisGetReply(L, (void **)&q[k]) == REDIS_OK);
             char *a = reply_to_string(q[0]), *b = reply_to_string(q[1]), *cc = reply_to_string(q[2]);
             if (strstr(a, "Another child")) {
                 seen_sched = "y";
@@ -168,47 +152,44 @@ TEST(commands_and_errors_like_redis) {
         }
     }
     CHECK(seen_bgsave && seen_save && seen_aof && seen_sched);
-    REQUIRE(wait_idle(cl));
+    REQUIRE(wait_idle(L));
 }
 
 TEST(config_save_like_redis) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    redisContext *cl = harness_connect(l), *cr = harness_connect(r);
-    REQUIRE(cl);
-    CHECK_EQ_STR(cmd(cl, "CONFIG GET save"), "array[bulk:\"save\",bulk:\"3600 1 300 100 60 10000\"]");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "save", "1"),
+    REQUIRE(difftest_start(NULL));
+    CHECK_EQ_STR(cmd(L, "CONFIG GET save"), "array[bulk:\"save\",bulk:\"3600 1 300 100 60 10000\"]");
+    CHECK_EQ_STR(C("CONFIG", "SET", "save", "1"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument 'save') - Invalid "
                  "save parameters\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "save", "10 a"),
+    CHECK_EQ_STR(C("CONFIG", "SET", "save", "10 a"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument 'save') - Invalid "
                  "save parameters\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "save", "0 5"),
+    CHECK_EQ_STR(C("CONFIG", "SET", "save", "0 5"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument 'save') - Invalid "
                  "save parameters\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "save", "3600  1 300 100"),
+    CHECK_EQ_STR(C("CONFIG", "SET", "save", "3600  1 300 100"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument 'save') - Invalid "
                  "save parameters\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "save", "3600 1 300 100"), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "save"),
+    CHECK_EQ_STR(C("CONFIG", "SET", "save", "3600 1 300 100"), "status:\"OK\"");
+    CHECK_EQ_STR(C("CONFIG", "GET", "save"),
                  "array[bulk:\"save\",bulk:\"3600 1 300 100\"]");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "SET", "save", ""), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(cl, cr, "CONFIG", "GET", "save"), "array[bulk:\"save\",bulk:\"\"]");
-    CHECK_EQ_STR(cmd(cl, "CONFIG SET snapshot-compression zstd"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(cl, "CONFIG SET snapshot-compression gzip"),
+    CHECK_EQ_STR(C("CONFIG", "SET", "save", ""), "status:\"OK\"");
+    CHECK_EQ_STR(C("CONFIG", "GET", "save"), "array[bulk:\"save\",bulk:\"\"]");
+    CHECK_EQ_STR(cmd(L, "CONFIG SET snapshot-compression zstd"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(L, "CONFIG SET snapshot-compression gzip"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument "
                  "'snapshot-compression') - argument(s) must be one of the following: none, lz4, "
                  "zstd\"");
-    CHECK_EQ_STR(cmd(cl, "CONFIG GET wal-checkpoint-size"),
+    CHECK_EQ_STR(cmd(L, "CONFIG GET wal-checkpoint-size"),
                  "array[bulk:\"wal-checkpoint-size\",bulk:\"1073741824\"]");
-    harness_stop(l);
+    harness_stop(LS);
     /* The config file form: several pairs on one line. */
     const char *d[] = {"save", "100 5 20 1000", NULL};
     harness_opts o = {.directives = d};
-    l = harness_start_opts(&o);
+    harness_server *l = harness_start_opts(&o);
     REQUIRE(l);
-    cl = harness_connect(l);
-    CHECK_EQ_STR(cmd(cl, "CONFIG GET save"), "array[bulk:\"save\",bulk:\"100 5 20 1000\"]");
+    CHECK_EQ_STR(cmd(harness_connect(l), "CONFIG GET save"),
+                 "array[bulk:\"save\",bulk:\"100 5 20 1000\"]");
 }
 
 /* All types and expiries, a snapshot, then more writes only in the WAL;
@@ -286,7 +267,7 @@ TEST(bgsave_is_one_point_in_time) {
     REQUIRE(s);
     redisContext *c = harness_connect(s);
     REQUIRE(c);
-    fill(c, "pre", 100000);
+    CHECK(harness_fill(c, "pre:", 0, 100000) == 0);
     writer_arg wa = {.port = s->port};
     pthread_t th;
     REQUIRE(pthread_create(&th, NULL, writer_main, &wa) == 0);
@@ -363,12 +344,12 @@ TEST(corrupt_newest_falls_back_to_previous) {
     REQUIRE(s);
     redisContext *c = harness_connect(s);
     REQUIRE(c);
-    fill(c, "a", 5000);
+    CHECK(harness_fill(c, "a:", 0, 5000) == 0);
     CHECK_EQ_STR(cmd(c, "SAVE"), "status:\"OK\"");
-    long long first_lsn = info_num(c, "snapshot_lsn");
-    fill(c, "b", 5000);
+    long long first_lsn = persistence(c, "snapshot_lsn");
+    CHECK(harness_fill(c, "b:", 0, 5000) == 0);
     CHECK_EQ_STR(cmd(c, "SAVE"), "status:\"OK\"");
-    fill(c, "c", 100);
+    CHECK(harness_fill(c, "c:", 0, 100) == 0);
     CHECK_EQ_INT(count_files(s->dir, ".snap", NULL, 0), 2);
     char newest[128], path[600];
     count_files(s->dir, ".snap", newest, sizeof(newest));
@@ -386,7 +367,7 @@ TEST(corrupt_newest_falls_back_to_previous) {
     REQUIRE(c);
     CHECK(log_contains(s, "is corrupt at offset"));
     CHECK(log_contains(s, newest));
-    CHECK_EQ_INT(info_num(c, "snapshot_lsn"), first_lsn);
+    CHECK_EQ_INT(persistence(c, "snapshot_lsn"), first_lsn);
     CHECK_EQ_STR(cmd(c, "DBSIZE"), "int:10100");
     CHECK_EQ_STR(cmd(c, "GET b:4999"), "bulk:\"value-4999\"");
     CHECK_EQ_STR(cmd(c, "GET c:99"), "bulk:\"value-99\"");
@@ -398,9 +379,9 @@ TEST(corrupt_without_fallback_refuses_to_start) {
     REQUIRE(s);
     redisContext *c = harness_connect(s);
     REQUIRE(c);
-    fill(c, "a", 3000);
+    CHECK(harness_fill(c, "a:", 0, 3000) == 0);
     CHECK_EQ_STR(cmd(c, "SAVE"), "status:\"OK\"");
-    fill(c, "b", 3000);
+    CHECK(harness_fill(c, "b:", 0, 3000) == 0);
     CHECK_EQ_STR(cmd(c, "BGREWRITEAOF"),
                  "status:\"Background append only file rewriting started\"");
     REQUIRE(wait_idle(c));
@@ -442,7 +423,7 @@ TEST(bgrewriteaof_deletes_covered_wal) {
     REQUIRE(c);
     char wal[400];
     snprintf(wal, sizeof(wal), "%s/wal", s->dir);
-    fill(c, "a", 2000);
+    CHECK(harness_fill(c, "a:", 0, 2000) == 0);
     CHECK_EQ_STR(cmd(c, "BGREWRITEAOF"),
                  "status:\"Background append only file rewriting started\"");
     REQUIRE(wait_idle(c));
@@ -450,7 +431,7 @@ TEST(bgrewriteaof_deletes_covered_wal) {
     snprintf(first, sizeof(first), "%s/00000000000000000000.log", wal);
     CHECK(access(first, F_OK) == 0); /* no previous snapshot yet: nothing deleted */
     int before = count_files(wal, ".log", NULL, 0);
-    fill(c, "b", 2000);
+    CHECK(harness_fill(c, "b:", 0, 2000) == 0);
     CHECK_EQ_STR(cmd(c, "BGREWRITEAOF"),
                  "status:\"Background append only file rewriting started\"");
     REQUIRE(wait_idle(c));
@@ -459,7 +440,7 @@ TEST(bgrewriteaof_deletes_covered_wal) {
     CHECK(access(first, F_OK) != 0);
     CHECK(count_files(wal, ".log", NULL, 0) < before + 10);
     CHECK(log_contains(s, "Checkpoint: deleted"));
-    fill(c, "c", 100);
+    CHECK(harness_fill(c, "c:", 0, 100) == 0);
     harness_kill9(s);
     REQUIRE(harness_restart(s) == 0);
     c = harness_connect(s);
@@ -478,7 +459,7 @@ TEST(save_rule_triggers_background_save) {
     CHECK_EQ_STR(cmd(c, "SET b 1"), "status:\"OK\"");
     int saved = 0;
     for (int i = 0; i < 1000 && !saved; i++) {
-        saved = info_num(c, "rdb_saves") >= 1;
+        saved = persistence(c, "rdb_saves") >= 1;
         if (!saved) harness_sleep_ms(10);
     }
     CHECK(saved);

@@ -6,47 +6,13 @@
  * for WRONGTYPE) are used only when Lightning has them. The randomized test
  * uses a fixed seed; TEST_SEED=N runs another sequence.
  */
-#include "../harness.h"
+#include "../difftest.h"
 
 #include <stdlib.h>
 #include <time.h>
 
-static redisContext *L, *R; /* Lightning, Redis (NULL when not installed) */
-
-#define C(...) COMPARE(L, R, __VA_ARGS__)
-#define EXPECT(want, ...) CHECK_EQ_STR(C(__VA_ARGS__), want)
-
-#define WRONGTYPE "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\""
-#define NOTINT "err:\"ERR value is not an integer or out of range\""
-#define SYNTAX "err:\"ERR syntax error\""
-
-/* Starts both servers and connects L and R. Returns 0 if Lightning failed. */
-static int start_pair(void) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    if (!l) return 0;
-    L = harness_connect(l);
-    R = harness_connect(r);
-    return L != NULL;
-}
-
-/* Whether Lightning knows the command (other families are being written). */
-static int have(const char *name) {
-    const char *rep = cmd(L, "COMMAND INFO %s", name);
-    return strncmp(rep, "array[nil]", 10) != 0 && strncmp(rep, "err:", 4) != 0;
-}
-
-/* Creates list key "wt" on both servers when Lightning has LPUSH. */
-static int make_wrongtype(void) {
-    if (!have("lpush")) {
-        printf("# skip WRONGTYPE checks: no LPUSH yet\n");
-        return 0;
-    }
-    EXPECT("int:1", "LPUSH", "wt", "x");
-    return 1;
-}
-
 TEST(get_set_basic) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "GET", "k");
     EXPECT("status:\"OK\"", "SET", "k", "v");
     EXPECT("bulk:\"v\"", "GET", "k");
@@ -62,7 +28,7 @@ TEST(get_set_basic) {
 }
 
 TEST(set_options) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "SET", "k", "v", "XX");
     EXPECT("nil", "GET", "k");
     EXPECT("status:\"OK\"", "SET", "k", "v", "NX");
@@ -119,7 +85,7 @@ TEST(set_options) {
     EXPECT("nil", "SET", "past", "v", "PXAT", "1", "GET");
     EXPECT("nil", "GET", "past");
     EXPECT("bulk:\"v\"", "GET", "k");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "GET", "wt");
         EXPECT(WRONGTYPE, "SET", "wt", "v", "GET");
         EXPECT(bad_set, "SET", "wt", "v", "EX", "0", "GET");
@@ -129,7 +95,7 @@ TEST(set_options) {
 }
 
 TEST(setnx_setex_psetex_getset_getdel) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:1", "SETNX", "k", "a");
     EXPECT("int:0", "SETNX", "k", "b");
     EXPECT("bulk:\"a\"", "GET", "k");
@@ -147,7 +113,7 @@ TEST(setnx_setex_psetex_getset_getdel) {
     EXPECT("bulk:\"2\"", "GETDEL", "g");
     EXPECT("nil", "GETDEL", "g");
     EXPECT("nil", "GET", "g");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "GETSET", "wt", "v");
         EXPECT(WRONGTYPE, "GETDEL", "wt");
         EXPECT("int:0", "SETNX", "wt", "v");
@@ -156,7 +122,7 @@ TEST(setnx_setex_psetex_getset_getdel) {
 }
 
 TEST(getex) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("nil", "GETEX", "missing");
     EXPECT("nil", "GETEX", "missing", "EX", "-1");
     EXPECT("nil", "GETEX", "missing", "EX", "abc");
@@ -186,14 +152,14 @@ TEST(getex) {
     EXPECT("status:\"OK\"", "SET", "k", "7");
     EXPECT("bulk:\"7\"", "GETEX", "k", "PXAT", "1");
     EXPECT("nil", "GETEX", "k");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "GETEX", "wt");
         EXPECT(WRONGTYPE, "GETEX", "wt", "EX", "0");
     }
 }
 
 TEST(mget_mset_msetnx) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "MSET", "a", "1", "b", "2", "a", "3");
     EXPECT("array[bulk:\"3\",bulk:\"2\",nil]", "MGET", "a", "b", "c");
     EXPECT("err:\"ERR wrong number of arguments for 'mset' command\"", "MSET", "a", "1", "b");
@@ -222,7 +188,7 @@ TEST(mget_mset_msetnx) {
     argv[101] = NULL;
     const char *all = harness_compare(__FILE__, __LINE__, L, R, 0, argv);
     CHECK(strncmp(all, "array[bulk:\"m0\",bulk:\"m1\",", 26) == 0);
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT("array[nil,bulk:\"3\"]", "MGET", "wt", "a");
         EXPECT("int:0", "MSETNX", "wt", "1", "zz", "2");
         EXPECT("status:\"OK\"", "MSET", "wt", "1");
@@ -230,7 +196,7 @@ TEST(mget_mset_msetnx) {
 }
 
 TEST(append_strlen) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:0", "STRLEN", "k");
     EXPECT("int:3", "APPEND", "k", "foo");
     EXPECT("int:6", "APPEND", "k", "bar");
@@ -244,14 +210,14 @@ TEST(append_strlen) {
     EXPECT("int:5", "APPEND", "n", "7");
     EXPECT("bulk:\"-1007\"", "GET", "n");
     EXPECT("int:-1006", "INCR", "n");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "APPEND", "wt", "x");
         EXPECT(WRONGTYPE, "STRLEN", "wt");
     }
 }
 
 TEST(incr_decr) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:1", "INCR", "n");
     EXPECT("int:0", "DECR", "n");
     EXPECT("int:-1", "DECR", "n");
@@ -285,7 +251,7 @@ TEST(incr_decr) {
     /* A raw value that parses is an integer too. */
     EXPECT("int:2", "APPEND", "r", "12");
     EXPECT("int:13", "INCR", "r");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "INCR", "wt");
         EXPECT(WRONGTYPE, "DECRBY", "wt", "1");
         EXPECT(NOTINT, "INCRBY", "wt", "x");
@@ -293,7 +259,7 @@ TEST(incr_decr) {
 }
 
 TEST(incrbyfloat) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("bulk:\"10.5\"", "INCRBYFLOAT", "f", "10.5");
     EXPECT("bulk:\"10.6\"", "INCRBYFLOAT", "f", "0.1");
     EXPECT("bulk:\"5.6\"", "INCRBYFLOAT", "f", "-5");
@@ -337,11 +303,11 @@ TEST(incrbyfloat) {
     EXPECT("int:1502", "INCR", "s");
     EXPECT("status:\"OK\"", "SET", "s", "1.5");
     EXPECT(NOTINT, "INCR", "s");
-    if (make_wrongtype()) EXPECT(WRONGTYPE, "INCRBYFLOAT", "wt", "1");
+    if (difftest_make_wrongtype()) EXPECT(WRONGTYPE, "INCRBYFLOAT", "wt", "1");
 }
 
 TEST(getrange_substr) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("bulk:\"\"", "GETRANGE", "missing", "0", "-1");
     EXPECT(NOTINT, "GETRANGE", "missing", "a", "-1");
     EXPECT("status:\"OK\"", "SET", "k", "Hello World");
@@ -372,11 +338,11 @@ TEST(getrange_substr) {
             C("GETRANGE", "n", a, b);
         }
     }
-    if (make_wrongtype()) EXPECT(WRONGTYPE, "GETRANGE", "wt", "0", "1");
+    if (difftest_make_wrongtype()) EXPECT(WRONGTYPE, "GETRANGE", "wt", "0", "1");
 }
 
 TEST(setrange) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("int:0", "SETRANGE", "k", "5", "");
     EXPECT("nil", "GET", "k");
     EXPECT("int:8", "SETRANGE", "k", "5", "abc");
@@ -396,7 +362,7 @@ TEST(setrange) {
     EXPECT("int:5", "SETRANGE", "n", "1", "9");
     EXPECT("bulk:\"19345\"", "GET", "n");
     EXPECT("int:5", "SETRANGE", "n", "1", "");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         EXPECT(WRONGTYPE, "SETRANGE", "wt", "0", "x");
         EXPECT(WRONGTYPE, "SETRANGE", "wt", "0", "");
         EXPECT("err:\"ERR offset is out of range\"", "SETRANGE", "wt", "-1", "x");
@@ -404,7 +370,7 @@ TEST(setrange) {
 }
 
 TEST(proto_max_bulk_len_limits) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "CONFIG", "SET", "proto-max-bulk-len", "1mb");
     const char *big = "err:\"ERR string exceeds maximum allowed size (proto-max-bulk-len)\"";
     EXPECT("int:1048576", "SETRANGE", "k", "1048575", "x");
@@ -427,7 +393,7 @@ TEST(proto_max_bulk_len_limits) {
 }
 
 TEST(lcs) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "MSET", "key1", "ohmytext", "key2", "mynewtext");
     EXPECT("bulk:\"mytext\"", "LCS", "key1", "key2");
     EXPECT("int:6", "LCS", "key1", "key2", "LEN");
@@ -457,7 +423,7 @@ TEST(lcs) {
     EXPECT("status:\"OK\"", "MSET", "x", "abcXdefYghiZ", "y", "ZabcdefghiYX");
     C("LCS", "x", "y", "IDX", "WITHMATCHLEN");
     C("LCS", "y", "x", "IDX", "MINMATCHLEN", "2");
-    if (make_wrongtype()) {
+    if (difftest_make_wrongtype()) {
         const char *e = "err:\"ERR The specified keys must contain string values\"";
         EXPECT(e, "LCS", "wt", "key1");
         EXPECT(e, "LCS", "key1", "wt", "LEN", "IDX");
@@ -466,12 +432,8 @@ TEST(lcs) {
 
 /* RESP3 shapes: nil as `_`, LCS IDX as a map. */
 TEST(resp3) {
-    harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);
-    REQUIRE(l);
-    int fl = raw_connect(l->port), fr = r ? raw_connect(r->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "GET", "nokey"), "null");
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "MSET", "a", "ohmytext", "b", "mynewtext"),
                  "status:\"OK\"");
@@ -488,7 +450,7 @@ TEST(resp3) {
 /* TTLs: which commands keep, set or drop a key's expiry. Expiry waits are
  * generous (1 s TTLs, 2 s sleep). */
 TEST(ttl_interplay) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "SET", "keep", "v", "PX", "1000");
     EXPECT("status:\"OK\"", "SET", "keep", "w", "KEEPTTL");
     EXPECT("status:\"OK\"", "SET", "drop", "v", "PX", "1000");
@@ -512,7 +474,7 @@ TEST(ttl_interplay) {
     EXPECT("status:\"OK\"", "PSETEX", "pse", "1000", "a");
     EXPECT("status:\"OK\"", "SET", "nx", "a", "PX", "1000");
     EXPECT("nil", "SET", "nx", "b", "NX");
-    if (have("pttl")) {
+    if (difftest_have("pttl")) {
         const char *p = cmd(L, "PTTL keep");
         long long ms = strncmp(p, "int:", 4) == 0 ? atoll(p + 4) : -100;
         CHECK(ms > 0 && ms <= 1000);
@@ -551,8 +513,8 @@ TEST(ttl_interplay) {
 }
 
 TEST(encodings) {
-    REQUIRE(start_pair());
-    if (!have("object")) {
+    REQUIRE(difftest_start(NULL));
+    if (!difftest_have("object")) {
         printf("# skip: no OBJECT yet\n");
         return;
     }
@@ -582,17 +544,14 @@ TEST(encodings) {
 
 /* Random sequences of string commands on a few keys, every reply compared. */
 TEST(random_differential) {
-    REQUIRE(start_pair());
+    REQUIRE(difftest_start(NULL));
     if (!R) return;
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 20260101;
-    printf("# random_differential seed %u\n", seed);
-    srand(seed);
+    unsigned seed = difftest_seed(20260101);
     const char *keys[] = {"k0", "k1", "k2"};
     const char *vals[] = {"", "0", "-1", "42", "9223372036854775807", "abc", "hello world",
                           "\xff\x80", "1.5", "007", "xyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyz"};
     const char *nums[] = {"0", "1", "-1", "3", "-3", "7", "-7", "100", "-100", "x",
                           "9223372036854775807", "-9223372036854775808"};
-#define PICK(a) a[rand() % (int)(sizeof(a) / sizeof(a[0]))]
     for (int i = 0; i < 3000; i++) {
         const char *k = PICK(keys), *k2 = PICK(keys), *v = PICK(vals);
         const char *a = PICK(nums), *b = PICK(nums);
@@ -611,12 +570,7 @@ TEST(random_differential) {
         case 11: C("GETDEL", k); break;
         default: C("DECRBY", k, a); break;
         }
-        if (testlib_current_failed) {
-            printf("# failed at step %d (seed %u); values before it:\n", i, seed);
-            for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++)
-                printf("#   %s = %s\n", keys[j], cmd(R, "GET %s", keys[j]));
-            return;
-        }
+        if (difftest_failed_at(i, seed, "GET %s", keys, NELEM(keys))) return;
     }
 }
 

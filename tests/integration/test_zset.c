@@ -4,9 +4,7 @@
  * sets), both encodings (listpack and the large "skiplist" one), RESP3
  * reply shapes, and a random command sequence that uses a fixed seed;
  * TEST_SEED=N runs another sequence. */
-#include "../harness.h"
-
-#include <stdlib.h>
+#include "../difftest.h"
 
 /* Scripted commands, arguments separated by '|'; each runs on both
  * servers and the rendered replies must be equal. */
@@ -178,7 +176,7 @@ static const char *script[] = {
     "type|zz",
 };
 
-static void run_line(redisContext *l, redisContext *r, const char *line) {
+static void run_line(const char *line) {
     char buf[512];
     const char *argv[32];
     int argc = 0;
@@ -191,102 +189,88 @@ static void run_line(redisContext *l, redisContext *r, const char *line) {
             argv[argc++] = p + 1;
         }
     argv[argc] = NULL;
-    harness_compare(__FILE__, __LINE__, l, r, 0, argv);
+    harness_compare(__FILE__, __LINE__, L, R, 0, argv);
 }
 
 TEST(scripted_differential) {
-    harness_server *ls = harness_start(NULL), *rs = harness_start_redis(NULL);
-    REQUIRE(ls);
-    redisContext *l = harness_connect(ls), *r = harness_connect(rs);
-    REQUIRE(l);
-    for (size_t i = 0; i < sizeof(script) / sizeof(script[0]); i++) run_line(l, r, script[i]);
+    REQUIRE(difftest_start(NULL));
+    for (size_t i = 0; i < sizeof(script) / sizeof(script[0]); i++) run_line(script[i]);
 }
 
 TEST(explicit_values) {
-    harness_server *ls = harness_start(NULL), *rs = harness_start_redis(NULL);
-    REQUIRE(ls);
-    redisContext *l = harness_connect(ls), *r = harness_connect(rs);
-    REQUIRE(l);
-    CHECK_EQ_STR(COMPARE(l, r, "ZADD", "z", "1", "a", "2.5", "b", "inf", "c"), "int:3");
-    CHECK_EQ_STR(COMPARE(l, r, "ZRANGE", "z", "0", "-1", "WITHSCORES"),
+    REQUIRE(difftest_start(NULL));
+    CHECK_EQ_STR(C("ZADD", "z", "1", "a", "2.5", "b", "inf", "c"), "int:3");
+    CHECK_EQ_STR(C("ZRANGE", "z", "0", "-1", "WITHSCORES"),
                  "array[bulk:\"a\",bulk:\"1\",bulk:\"b\",bulk:\"2.5\",bulk:\"c\",bulk:\"inf\"]");
-    CHECK_EQ_STR(COMPARE(l, r, "ZINCRBY", "z", "0.1", "a"), "bulk:\"1.1000000000000001\"");
-    CHECK_EQ_STR(COMPARE(l, r, "ZRANGEBYSCORE", "z", "(1.1", "+inf"), "array[bulk:\"b\",bulk:\"c\"]");
-    CHECK_EQ_STR(COMPARE(l, r, "ZREVRANK", "z", "c"), "int:0");
-    CHECK_EQ_STR(COMPARE(l, r, "OBJECT", "ENCODING", "z"), "bulk:\"listpack\"");
-    CHECK_EQ_STR(COMPARE(l, r, "ZADD", "z", "xx", "1", "nope"), "int:0");
-    CHECK_EQ_STR(COMPARE(l, r, "ZADD", "z", "incr", "nx", "1", "a"), "nil");
-    CHECK_EQ_STR(COMPARE(l, r, "ZREM", "z", "a", "b", "c", "d"), "int:3");
-    CHECK_EQ_STR(COMPARE(l, r, "EXISTS", "z"), "int:0");
-    CHECK_EQ_STR(COMPARE(l, r, "SET", "s", "x"), "status:\"OK\"");
-    CHECK_EQ_STR(COMPARE(l, r, "ZCARD", "s"),
-                 "err:\"WRONGTYPE Operation against a key holding the wrong kind of value\"");
+    CHECK_EQ_STR(C("ZINCRBY", "z", "0.1", "a"), "bulk:\"1.1000000000000001\"");
+    CHECK_EQ_STR(C("ZRANGEBYSCORE", "z", "(1.1", "+inf"), "array[bulk:\"b\",bulk:\"c\"]");
+    CHECK_EQ_STR(C("ZREVRANK", "z", "c"), "int:0");
+    CHECK_EQ_STR(C("OBJECT", "ENCODING", "z"), "bulk:\"listpack\"");
+    CHECK_EQ_STR(C("ZADD", "z", "xx", "1", "nope"), "int:0");
+    CHECK_EQ_STR(C("ZADD", "z", "incr", "nx", "1", "a"), "nil");
+    CHECK_EQ_STR(C("ZREM", "z", "a", "b", "c", "d"), "int:3");
+    CHECK_EQ_STR(C("EXISTS", "z"), "int:0");
+    CHECK_EQ_STR(C("SET", "s", "x"), "status:\"OK\"");
+    CHECK_EQ_STR(C("ZCARD", "s"), WRONGTYPE);
 }
 
 /* Builds a set of n members (skiplist past 128) on both servers. */
-static void fill(redisContext *l, redisContext *r, const char *key, int n, int step) {
+static void fill(const char *key, int n, int step) {
     char score[32], member[32];
     for (int i = 0; i < n; i++) {
         snprintf(score, sizeof score, "%d", (i * step) % 1000);
         snprintf(member, sizeof member, "m%d", i);
-        COMPARE(l, r, "ZADD", key, score, member);
+        C("ZADD", key, score, member);
     }
 }
 
 TEST(skiplist_encoding) {
-    harness_server *ls = harness_start(NULL), *rs = harness_start_redis(NULL);
-    REQUIRE(ls);
-    redisContext *l = harness_connect(ls), *r = harness_connect(rs);
-    REQUIRE(l);
-    fill(l, r, "big", 300, 7);
-    fill(l, r, "other", 200, 3);
-    CHECK_EQ_STR(COMPARE(l, r, "OBJECT", "ENCODING", "big"), "bulk:\"skiplist\"");
-    COMPARE(l, r, "ZRANGE", "big", "10", "40", "WITHSCORES");
-    COMPARE(l, r, "ZRANGE", "big", "-40", "-10", "REV");
-    COMPARE(l, r, "ZRANGE", "big", "(100", "500", "BYSCORE", "LIMIT", "5", "20");
-    COMPARE(l, r, "ZRANGE", "big", "500", "(100", "BYSCORE", "REV", "LIMIT", "5", "20", "WITHSCORES");
-    COMPARE(l, r, "ZCOUNT", "big", "(7", "700");
-    COMPARE(l, r, "ZRANK", "big", "m150");
-    COMPARE(l, r, "ZREVRANK", "big", "m150");
-    COMPARE(l, r, "ZMSCORE", "big", "m1", "m299", "nope");
-    COMPARE(l, r, "ZUNION", "2", "big", "other", "WITHSCORES");
-    COMPARE(l, r, "ZINTER", "2", "big", "other", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX", "WITHSCORES");
-    COMPARE(l, r, "ZDIFF", "2", "big", "other");
-    COMPARE(l, r, "ZINTERCARD", "2", "big", "other", "LIMIT", "17");
-    COMPARE(l, r, "ZUNIONSTORE", "dst", "2", "big", "other");
-    COMPARE(l, r, "OBJECT", "ENCODING", "dst");
-    COMPARE(l, r, "ZRANGESTORE", "dst", "big", "0", "99");
-    COMPARE(l, r, "OBJECT", "ENCODING", "dst");
-    COMPARE(l, r, "ZREMRANGEBYSCORE", "big", "100", "(200");
-    COMPARE(l, r, "ZREMRANGEBYRANK", "big", "-20", "-1");
-    COMPARE(l, r, "ZPOPMIN", "big", "3");
-    COMPARE(l, r, "ZPOPMAX", "big");
-    COMPARE(l, r, "ZMPOP", "2", "nokey", "big", "MAX", "COUNT", "4");
-    COMPARE(l, r, "ZRANGE", "big", "0", "-1", "WITHSCORES");
-    COMPARE(l, r, "ZRANDMEMBER", "big", "1000");
+    REQUIRE(difftest_start(NULL));
+    fill("big", 300, 7);
+    fill("other", 200, 3);
+    CHECK_EQ_STR(C("OBJECT", "ENCODING", "big"), "bulk:\"skiplist\"");
+    C("ZRANGE", "big", "10", "40", "WITHSCORES");
+    C("ZRANGE", "big", "-40", "-10", "REV");
+    C("ZRANGE", "big", "(100", "500", "BYSCORE", "LIMIT", "5", "20");
+    C("ZRANGE", "big", "500", "(100", "BYSCORE", "REV", "LIMIT", "5", "20", "WITHSCORES");
+    C("ZCOUNT", "big", "(7", "700");
+    C("ZRANK", "big", "m150");
+    C("ZREVRANK", "big", "m150");
+    C("ZMSCORE", "big", "m1", "m299", "nope");
+    C("ZUNION", "2", "big", "other", "WITHSCORES");
+    C("ZINTER", "2", "big", "other", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX", "WITHSCORES");
+    C("ZDIFF", "2", "big", "other");
+    C("ZINTERCARD", "2", "big", "other", "LIMIT", "17");
+    C("ZUNIONSTORE", "dst", "2", "big", "other");
+    C("OBJECT", "ENCODING", "dst");
+    C("ZRANGESTORE", "dst", "big", "0", "99");
+    C("OBJECT", "ENCODING", "dst");
+    C("ZREMRANGEBYSCORE", "big", "100", "(200");
+    C("ZREMRANGEBYRANK", "big", "-20", "-1");
+    C("ZPOPMIN", "big", "3");
+    C("ZPOPMAX", "big");
+    C("ZMPOP", "2", "nokey", "big", "MAX", "COUNT", "4");
+    C("ZRANGE", "big", "0", "-1", "WITHSCORES");
+    C("ZRANDMEMBER", "big", "1000");
     /* ZSCAN: the full iteration returns every member once with its score */
-    CHECK_EQ_STR(COMPARE(l, r, "ZCARD", "other"), "int:200");
+    CHECK_EQ_STR(C("ZCARD", "other"), "int:200");
     char cursor[32] = "0";
     int seen = 0;
     do {
-        redisReply *rep = redisCommand(l, "ZSCAN other %s COUNT 20", cursor);
+        redisReply *rep = redisCommand(L, "ZSCAN other %s COUNT 20", cursor);
         REQUIRE(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2);
         snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
         seen += (int)rep->element[1]->elements / 2;
         freeReplyObject(rep);
     } while (strcmp(cursor, "0") != 0);
     CHECK(seen >= 200);
-    COMPARE(l, r, "ZREMRANGEBYLEX", "other", "-", "+");
-    CHECK_EQ_STR(COMPARE(l, r, "EXISTS", "other"), "int:0");
+    C("ZREMRANGEBYLEX", "other", "-", "+");
+    CHECK_EQ_STR(C("EXISTS", "other"), "int:0");
 }
 
 TEST(resp3_shapes) {
-    harness_server *ls = harness_start(NULL), *rs = harness_start_redis(NULL);
-    REQUIRE(ls);
-    int fl = raw_connect(ls->port), fr = rs ? raw_connect(rs->port) : -1;
-    REQUIRE(fl >= 0);
-    RAW_CMD(fl, "HELLO", "3");
-    if (fr >= 0) RAW_CMD(fr, "HELLO", "3");
+    int fl, fr;
+    REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
     RAW_COMPARE(fl, fr, "ZADD", "z", "1", "a", "2", "b", "-inf", "c");
     RAW_COMPARE(fl, fr, "ZSCORE", "z", "a");
     RAW_COMPARE(fl, fr, "ZSCORE", "z", "c");
@@ -312,39 +296,35 @@ static unsigned rnd(unsigned n) {
 }
 
 TEST(random_sequence) {
-    const char *s = getenv("TEST_SEED");
-    rng = s ? strtoull(s, NULL, 10) : 4242;
-    if (!rng) rng = 1;
-    harness_server *ls = harness_start(NULL), *rs = harness_start_redis(NULL);
-    REQUIRE(ls);
-    redisContext *l = harness_connect(ls), *r = harness_connect(rs);
-    REQUIRE(l);
+    unsigned seed = difftest_seed(4242);
+    rng = seed ? seed : 1;
+    REQUIRE(difftest_start(NULL));
     const char *keys[] = {"k1", "k2", "k3"};
     char a[32], b[32], m[32];
-    for (int i = 0; i < 3000 && !testlib_current_failed; i++) {
+    for (int i = 0; i < 3000; i++) {
         const char *k = keys[rnd(3)], *k2 = keys[rnd(3)];
         snprintf(m, sizeof m, "m%u", rnd(300));
         snprintf(a, sizeof a, "%d", (int)rnd(60) - 10);
         snprintf(b, sizeof b, "%s%d", rnd(4) ? "" : "(", (int)rnd(60) - 10);
         switch (rnd(14)) {
-        case 0: case 1: case 2: case 3: COMPARE(l, r, "ZADD", k, a, m); break;
-        case 4: COMPARE(l, r, "ZINCRBY", k, a, m); break;
-        case 5: COMPARE(l, r, "ZREM", k, m); break;
-        case 6: COMPARE(l, r, "ZRANGE", k, a, b + (b[0] == '('), "WITHSCORES"); break;
-        case 7: COMPARE(l, r, "ZRANGEBYSCORE", k, b, "+inf", "LIMIT", "1", a); break;
-        case 8: COMPARE(l, r, "ZCOUNT", k, b, a); break;
-        case 9: COMPARE(l, r, "ZRANK", k, m); break;
-        case 10: COMPARE(l, r, "ZREMRANGEBYSCORE", k, b, a); break;
-        case 11: COMPARE(l, r, "ZPOPMIN", k, "2"); break;
-        case 12: COMPARE(l, r, "ZUNIONSTORE", k, "2", k, k2, "WEIGHTS", "1", "2"); break;
-        case 13: COMPARE(l, r, "ZINTER", "2", k, k2, "WITHSCORES"); break;
+        case 0: case 1: case 2: case 3: C("ZADD", k, a, m); break;
+        case 4: C("ZINCRBY", k, a, m); break;
+        case 5: C("ZREM", k, m); break;
+        case 6: C("ZRANGE", k, a, b + (b[0] == '('), "WITHSCORES"); break;
+        case 7: C("ZRANGEBYSCORE", k, b, "+inf", "LIMIT", "1", a); break;
+        case 8: C("ZCOUNT", k, b, a); break;
+        case 9: C("ZRANK", k, m); break;
+        case 10: C("ZREMRANGEBYSCORE", k, b, a); break;
+        case 11: C("ZPOPMIN", k, "2"); break;
+        case 12: C("ZUNIONSTORE", k, "2", k, k2, "WEIGHTS", "1", "2"); break;
+        case 13: C("ZINTER", "2", k, k2, "WITHSCORES"); break;
         }
+        if (difftest_failed_at(i, seed, "ZRANGE %s 0 -1 WITHSCORES", keys, NELEM(keys))) return;
     }
     for (int i = 0; i < 3; i++) {
-        COMPARE(l, r, "ZRANGE", keys[i], "0", "-1", "WITHSCORES");
-        COMPARE(l, r, "OBJECT", "ENCODING", keys[i]);
+        C("ZRANGE", keys[i], "0", "-1", "WITHSCORES");
+        C("OBJECT", "ENCODING", keys[i]);
     }
-    if (testlib_current_failed) fprintf(stderr, "# seed %llu\n", (unsigned long long)rng);
 }
 
 int main(void) {
