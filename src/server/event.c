@@ -22,7 +22,21 @@ int ev_loop_create(ev_backend backend, const ev_callbacks *cb, void *udata,
     return ev_epoll_create(cb, udata, tick_ms, out);
 }
 
-void ev_loop_destroy(ev_loop *loop) { loop->ops->destroy(loop); }
+void ev_loop_destroy(ev_loop *loop) {
+    ev_loop_finish_closed(loop);
+    /* Conns still closing wait for kernel operations that end with the
+     * loop: once it is gone nothing refers to them, so they are closed. */
+    ev_conn *c = loop->closing;
+    void (*on_closed)(ev_conn *) = loop->cb.on_closed;
+    loop->ops->destroy(loop);
+    while (c) {
+        ev_conn *next = c->closing_next;
+        if (c->fd >= 0) close(c->fd);
+        c->fd = -1;
+        on_closed(c);
+        c = next;
+    }
+}
 const char *ev_loop_backend_name(const ev_loop *loop) { return loop->name; }
 void *ev_loop_udata(const ev_loop *loop) { return loop->udata; }
 int ev_loop_tick_ms(const ev_loop *loop) { return loop->tick_ms; }
@@ -73,12 +87,21 @@ int ev_conn_sending(const ev_conn *conn) {
 void ev_conn_close(ev_loop *loop, ev_conn *conn) {
     if (conn->state & EVC_CLOSING) return;
     conn->state |= EVC_CLOSING;
+    conn->closing_prev = NULL;
+    conn->closing_next = loop->closing;
+    if (loop->closing) loop->closing->closing_prev = conn;
+    loop->closing = conn;
     loop->ops->close(loop, conn);
 }
 
 void ev_conn_close_ready(ev_loop *loop, ev_conn *conn) {
     if (conn->state & EVC_CLOSE_QUEUED) return;
     conn->state |= EVC_CLOSE_QUEUED;
+    if (conn->state & EVC_CLOSING) {
+        if (conn->closing_prev) conn->closing_prev->closing_next = conn->closing_next;
+        else loop->closing = conn->closing_next;
+        if (conn->closing_next) conn->closing_next->closing_prev = conn->closing_prev;
+    }
     if (conn->fd >= 0) {
         close(conn->fd);
         conn->fd = -1;

@@ -44,6 +44,7 @@ struct ev_conn {
     int iovcnt;
     struct msghdr msg;    /* backend-private */
     ev_conn *next_ready;  /* backend-private: closed-conn list */
+    ev_conn *closing_prev, *closing_next; /* private: closing, ops in flight */
     void *udata;          /* the caller's object (the client) */
 };
 

@@ -37,6 +37,7 @@ struct ev_loop {
     int tick_ms;
     volatile int stop;
     ev_conn *closed_ready; /* closing conns with nothing in flight */
+    ev_conn *closing;      /* closing conns the kernel still holds ops of */
 };
 
 /* Queues a closing conn whose kernel operations are all done; the loop
