@@ -152,6 +152,9 @@ static const directive directives[] = {
      .def_num = 64, .min = 1, .max = 4096, .check = check_power_of_two},
     {.name = "hz", .type = CFG_INT, .field = &server.hz, .def_num = 10, .min = 0, .max = INT_MAX,
      .apply = apply_hz},
+    /* Lightning's own: see lightning.conf. Applied at each worker's tick. */
+    {.name = "io-spin-us", .type = CFG_INT, .field = &server.io_spin_us, .def_num = 50, .min = 0,
+     .max = 1000000},
     {.name = "dir", .type = CFG_DIR, .flags = CFG_PROTECTED},
     {.name = "pidfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
      .field = &server.pidfile, .def_str = NULL},

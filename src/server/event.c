@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 int ev_loop_create(ev_backend backend, const ev_callbacks *cb, void *udata,
                    int tick_ms, ev_loop **out, char *why, size_t whylen) {
     int err;
@@ -41,6 +43,29 @@ const char *ev_loop_backend_name(const ev_loop *loop) { return loop->name; }
 void *ev_loop_udata(const ev_loop *loop) { return loop->udata; }
 int ev_loop_tick_ms(const ev_loop *loop) { return loop->tick_ms; }
 void ev_loop_set_tick_ms(ev_loop *loop, int tick_ms) { loop->tick_ms = tick_ms > 0 ? tick_ms : 1; }
+void ev_loop_set_spin_us(ev_loop *loop, int spin_us) {
+    __atomic_store_n(&loop->spin_us, spin_us > 0 ? spin_us : 0, __ATOMIC_RELAXED);
+}
+
+void ev_spin_init(ev_spin *s) {
+    s->gap_avg = UINT64_MAX / 2;
+    s->t0 = 0;
+    s->spin_us = 0;
+}
+
+int ev_spin_begin(ev_loop *loop, ev_spin *s) {
+    s->spin_us = __atomic_load_n(&loop->spin_us, __ATOMIC_RELAXED);
+    if (s->spin_us <= 0) return 0;
+    s->t0 = lt_monotonic_us();
+    return s->gap_avg < (uint64_t)s->spin_us ? s->spin_us : 0;
+}
+
+void ev_spin_end(ev_spin *s) {
+    if (s->spin_us <= 0) return;
+    uint64_t gap = lt_monotonic_us() - s->t0, cap = 4 * (uint64_t)s->spin_us;
+    if (gap > cap) gap = cap;
+    s->gap_avg = s->gap_avg > cap ? cap : (7 * s->gap_avg + gap) / 8;
+}
 int ev_loop_run(ev_loop *loop) { return loop->ops->run(loop); }
 
 void ev_loop_stop(ev_loop *loop) {

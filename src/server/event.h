@@ -74,6 +74,10 @@ int ev_loop_create(ev_backend backend, const ev_callbacks *cb, void *udata,
 void ev_loop_destroy(ev_loop *loop);
 const char *ev_loop_backend_name(const ev_loop *loop);
 void *ev_loop_udata(const ev_loop *loop);
+/* After a turn that had events, poll for new ones for up to spin_us
+ * microseconds before sleeping (0: never). Trades CPU for the wake-up
+ * latency of an idle thread. Callable from any thread. */
+void ev_loop_set_spin_us(ev_loop *loop, int spin_us);
 int ev_loop_tick_ms(const ev_loop *loop);
 /* Changes the tick period from the next tick on (loop thread only). */
 void ev_loop_set_tick_ms(ev_loop *loop, int tick_ms);

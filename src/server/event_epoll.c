@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 #define RECV_BUF_SIZE (64 * 1024)
 #define MAX_EVENTS 256
 #define ACCEPTS_PER_EVENT 64
@@ -142,11 +144,21 @@ static int epoll_run(ev_loop *base) {
     epoll_loop *l = (epoll_loop *)base;
     struct epoll_event evs[MAX_EVENTS];
     schedule_tick(l);
+    ev_spin sp;
+    ev_spin_init(&sp);
     while (!__atomic_load_n(&base->stop, __ATOMIC_ACQUIRE)) {
         base->cb.before_wait(base);
         flush_sendq(l);
         ev_loop_finish_closed(base);
-        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, ms_until(&l->next_tick));
+        int n = 0, spin_us = ev_spin_begin(base, &sp);
+        if (spin_us) {
+            uint64_t deadline = sp.t0 + (uint64_t)spin_us;
+            while ((n = epoll_wait(l->epfd, evs, MAX_EVENTS, 0)) == 0 &&
+                   lt_monotonic_us() < deadline) {
+            }
+        }
+        if (n == 0) n = epoll_wait(l->epfd, evs, MAX_EVENTS, ms_until(&l->next_tick));
+        ev_spin_end(&sp);
         if (n < 0 && errno != EINTR) return -errno;
         for (int i = 0; i < n; i++) {
             uint64_t ud = evs[i].data.u64;

@@ -35,10 +35,26 @@ struct ev_loop {
     ev_callbacks cb;
     void *udata;
     int tick_ms;
+    int spin_us;           /* busy-poll this long for new events before sleeping */
     volatile int stop;
     ev_conn *closed_ready; /* closing conns with nothing in flight */
     ev_conn *closing;      /* closing conns the kernel still holds ops of */
 };
+
+/* The busy-poll decision both backends share (ev_loop_set_spin_us). A loop
+ * spins only while events have tended to come sooner than spin_us, so
+ * sparse traffic never burns CPU; samples are capped so one long idle
+ * period is forgotten within a few turns. */
+typedef struct ev_spin {
+    uint64_t gap_avg; /* average wait for the next event, µs */
+    uint64_t t0;      /* when the current wait began */
+    int spin_us;      /* setting at the start of the current wait */
+} ev_spin;
+void ev_spin_init(ev_spin *s);
+/* Before waiting: how long to poll without sleeping (0: sleep at once). */
+int ev_spin_begin(ev_loop *loop, ev_spin *s);
+/* After the wait returned (events or not). */
+void ev_spin_end(ev_spin *s);
 
 /* Queues a closing conn whose kernel operations are all done; the loop
  * calls on_closed for it at the end of the turn (never re-entrantly). */

@@ -50,6 +50,7 @@ struct server {
     long long client_output_backpressure;
     int databases;
     int hz;
+    int io_spin_us;                /* busy-poll after a busy turn (event.h) */
     int shards;                    /* engine shards per database */
     int appendonly;                /* WAL on (persist.c) */
     int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */

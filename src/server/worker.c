@@ -141,11 +141,19 @@ static void on_wakeup(ev_loop *loop) {
     persist_on_wakeup(w);
 }
 
+/* io-spin-us applies when a core is left over for everything else: a
+ * spinning thread must not take the CPU its clients or the WAL writer
+ * need. Set by workers_start before any worker runs. */
+static int spin_allowed;
+
+static int spin_us_setting(void) { return spin_allowed ? server.io_spin_us : 0; }
+
 static void on_tick(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
-    /* CONFIG SET hz takes effect from the next tick. */
+    /* CONFIG SET hz and io-spin-us take effect from the next tick. */
     ev_loop_set_tick_ms(loop, 1000 / server.hz);
+    ev_loop_set_spin_us(loop, spin_us_setting());
     process_kills(w);
     process_unpause(w);
     persist_on_wakeup(w); /* safety net; the WAL writer wakes us anyway */
@@ -181,6 +189,7 @@ static void *worker_main(void *arg) {
         serverLog(LL_WARNING, "I/O thread %d could not start: %s", w->id, strerror(-err));
         return NULL;
     }
+    ev_loop_set_spin_us(w->loop, spin_us_setting());
     w->now_ms = mstime();
     err = ev_loop_run(w->loop);
     if (err) serverLog(LL_WARNING, "I/O thread %d stopped: %s", w->id, strerror(-err));
@@ -208,6 +217,7 @@ int workers_start(void) {
         pthread_cond_init(&w->ready_cond, NULL);
         server.workers[i] = w;
     }
+    spin_allowed = n < sysconf(_SC_NPROCESSORS_ONLN);
     /* The workers and the thread that stops them (workers_stop_and_join). */
     pthread_barrier_init(&stopped_barrier, NULL, (unsigned)n + 1);
     for (int i = 0; i < n; i++) {
