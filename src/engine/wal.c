@@ -861,11 +861,14 @@ int wal_write(wal *w, uint64_t lsn) {
     pthread_mutex_unlock(&w->lock);
     if (skip) goto out;
     pthread_mutex_lock(&w->io_lock);
-    /* Another thread may have written it while we waited for io_lock. */
-    pthread_mutex_lock(&w->lock);
-    skip = w->written >= lsn || w->err;
-    pthread_mutex_unlock(&w->lock);
-    if (!skip) flush_appended(w);
+    /* Another thread may have written it while we waited for io_lock; and
+     * one round may only finish what a failed write left in `flushing`. */
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        skip = w->written >= lsn || w->err;
+        pthread_mutex_unlock(&w->lock);
+        if (skip || flush_appended(w) < 0) break;
+    }
     pthread_mutex_unlock(&w->io_lock);
 out:
     pthread_mutex_lock(&w->lock);

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "engine/keyspace.h"
 #include "engine/mvcc.h"
+#include "engine/prefetch.h"
 #include "engine/wal.h"
 #include "server/commands.h"
 #include "server/dispatch.h"
@@ -436,33 +437,45 @@ static void on_durable(void *ctx, uint64_t durable) {
 
 /* ---- Recovery -------------------------------------------------------------- */
 
+/* Records are replayed in batches: the first key of every record in a
+ * batch is prefetched together (engine/prefetch.h), so a replay of many
+ * small writes does not wait for one cache miss after another; then the
+ * records run one at a time, in order, each with its own clock. */
+#define REPLAY_BATCH KS_PREFETCH_MAX
+
+typedef struct replay_rec {
+    size_t off, len;   /* payload in replay_state.buf */
+    uint64_t lsn;
+    int64_t time_ms;
+    uint32_t type;
+    int in_snapshot;
+} replay_rec;
+
 typedef struct replay_state {
     client *c;
     worker *w;
-    bytes copy;
+    bytes buf;         /* the batch's payloads (the parser works in place) */
+    replay_rec rec[REPLAY_BATCH];
+    int n;
     uint64_t commands, errors;
 } replay_state;
 
-static int replay_record(void *ctx, const wal_record *r) {
-    replay_state *st = ctx;
+/* Runs one record's commands; the first one's key was prefetched with
+ * hash `hash` when key is not NULL. */
+static void replay_one(replay_state *st, const replay_rec *r, const char *key, uint64_t hash) {
     client *c = st->c;
-    /* The parser works in place: give it a private copy. */
-    st->copy.len = 0;
-    bytes_add(&st->copy, r->payload, r->len);
-    if (r->commit_ts > P.max_ts) P.max_ts = r->commit_ts;
-    /* Committed before the snapshot's view: already in it. Only the
-     * SELECTs of old-format records still matter (later ones rely on the
+    char *payload = st->buf.p + r->off;
+    /* An old-format record committed before the snapshot's view is in it
+     * already: only its SELECTs still matter (later records rely on the
      * database they leave selected). */
-    int in_snapshot = r->commit_ts <= P.snap_ts;
-    if (r->type == WAL_REC_COMMANDS_DB0) {
-        if (in_snapshot) return 0;
-        c->db = 0;
-    }
+    if (r->type == WAL_REC_COMMANDS_DB0) c->db = 0;
     ks_txn_set_thread_clock(r->time_ms > 0 ? r->time_ms : 1);
+    c->prehash_key = key;
+    c->prehash = hash;
     size_t pos = 0;
-    while (pos < st->copy.len) {
+    while (pos < r->len) {
         size_t used = 0;
-        int rc = resp_parse(&c->parser, st->copy.p + pos, st->copy.len - pos, &used);
+        int rc = resp_parse(&c->parser, payload + pos, r->len - pos, &used);
         if (rc != RESP_COMMAND) {
             serverLog(LL_WARNING, "WAL record at LSN %llu: unparsable payload, skipped",
                       (unsigned long long)r->lsn);
@@ -472,7 +485,7 @@ static int replay_record(void *ctx, const wal_record *r) {
         }
         pos += used;
         if (c->parser.argc > 0 &&
-            (!in_snapshot ||
+            (!r->in_snapshot ||
              (c->parser.argv[0].len == 6 && !strncasecmp(c->parser.argv[0].ptr, "select", 6)))) {
             c->argc = c->parser.argc;
             c->argv = c->parser.argv;
@@ -485,9 +498,61 @@ static int replay_record(void *ctx, const wal_record *r) {
             c->argc = 0;
             c->argv = NULL;
         }
+        c->prehash_key = NULL;
         resp_parser_reset(&c->parser);
     }
+    c->prehash_key = NULL;
     ks_txn_set_thread_clock(0);
+}
+
+/* The key the first command of a self-contained record names at a fixed
+ * position (SET k, INCR k, HSET k ...), or NULL. Parsing a multibulk
+ * command leaves its bytes as they were, so replay_one parses them again. */
+static const char *first_key(client *c, const replay_rec *r, char *payload, size_t *klen) {
+    const char *key = NULL;
+    size_t used = 0;
+    if (r->type != WAL_REC_COMMANDS_DB0 || r->len == 0 || payload[0] != '*') return NULL;
+    if (resp_parse(&c->parser, payload, r->len, &used) == RESP_COMMAND && c->parser.argc > 1) {
+        const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        if (cmd && !cmd->getkeys && cmd->key_first > 0 && cmd->key_first < c->parser.argc) {
+            key = c->parser.argv[cmd->key_first].ptr;
+            *klen = c->parser.argv[cmd->key_first].len;
+        }
+    }
+    resp_parser_reset(&c->parser);
+    return key;
+}
+
+static void replay_flush(replay_state *st) {
+    ks_key keys[REPLAY_BATCH];
+    uint64_t hashes[REPLAY_BATCH];
+    int key_of[REPLAY_BATCH], nkeys = 0;
+    for (int i = 0; i < st->n; i++) {
+        size_t klen = 0;
+        const char *k = first_key(st->c, &st->rec[i], st->buf.p + st->rec[i].off, &klen);
+        key_of[i] = k ? nkeys : -1;
+        if (k) keys[nkeys++] = (ks_key){.dbid = 0, .key = k, .klen = klen};
+    }
+    if (nkeys > 1) ks_prefetch(server.db, keys, (size_t)nkeys, hashes);
+    for (int i = 0; i < st->n; i++) {
+        int k = nkeys > 1 ? key_of[i] : -1;
+        replay_one(st, &st->rec[i], k >= 0 ? keys[k].key : NULL, k >= 0 ? hashes[k] : 0);
+    }
+    st->n = 0;
+    st->buf.len = 0;
+}
+
+static int replay_record(void *ctx, const wal_record *r) {
+    replay_state *st = ctx;
+    if (r->commit_ts > P.max_ts) P.max_ts = r->commit_ts;
+    /* Committed before the snapshot's view: already in it. */
+    int in_snapshot = r->commit_ts <= P.snap_ts;
+    if (r->type == WAL_REC_COMMANDS_DB0 && in_snapshot) return 0;
+    if (st->n == REPLAY_BATCH) replay_flush(st);
+    st->rec[st->n++] = (replay_rec){.off = st->buf.len, .len = r->len, .lsn = r->lsn,
+                                    .time_ms = r->time_ms, .type = r->type,
+                                    .in_snapshot = in_snapshot};
+    bytes_add(&st->buf, r->payload, r->len);
     return 0;
 }
 
@@ -511,7 +576,7 @@ static void replay_client_free(replay_state *st) {
     if (st->w) free(st->w->cmdstats);
     free(st->c);
     free(st->w);
-    free(st->copy.p);
+    free(st->buf.p);
 }
 
 /* LSN of the first WAL segment on disk, UINT64_MAX if none. */
@@ -586,6 +651,7 @@ int persist_open(void) {
     P.replaying = 1;
     int64_t t0 = monotonic_us();
     int rc = wal_open(&cfg, replay_record, &st, &res, &P.wal);
+    if (rc == LT_OK) replay_flush(&st); /* the last batch */
     int64_t dt = monotonic_us() - t0;
     P.replaying = 0;
     replay_client_free(&st);
