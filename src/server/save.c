@@ -68,6 +68,7 @@ static struct {
     pthread_cond_t done_cond;
     int running;           /* a snapshot is being written */
     int bg;                /* ... by the background thread */
+    int bg_running;        /* atomic mirror of running && bg (save_in_background) */
     int rewrite;           /* ... as a checkpoint (BGREWRITEAOF) */
     int abort;             /* atomic: stop the running snapshot */
     int bgsave_scheduled, rewrite_scheduled;
@@ -270,6 +271,7 @@ static int snapshot_write(int rewrite) {
 /* Records the end of a snapshot (under S.lock) and wakes waiters. */
 static void finish_locked(int ok, int64_t started_ms) {
     int64_t secs = (mstime() - started_ms) / 1000;
+    __atomic_store_n(&S.bg_running, 0, __ATOMIC_RELAXED);
     if (ok) {
         S.lastsave_s = mstime() / 1000;
         S.changes_base = S.changes_at_start;
@@ -313,6 +315,7 @@ static void *bg_main(void *arg) {
 static void begin_locked(int bg, int rewrite) {
     S.running = 1;
     S.bg = bg;
+    __atomic_store_n(&S.bg_running, bg, __ATOMIC_RELAXED);
     S.rewrite = rewrite;
     S.start_ms = mstime();
     S.changes_at_start = changes_now();
@@ -360,6 +363,8 @@ static int save_sync(void) {
 }
 
 /* ---- Commands ------------------------------------------------------------------ */
+
+int save_in_background(void) { return __atomic_load_n(&S.bg_running, __ATOMIC_RELAXED); }
 
 void saveCommand(client *c) {
     int rc = save_sync();

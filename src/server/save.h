@@ -62,6 +62,9 @@ char *save_rules_normalize(const char *s, size_t len);
 /* CONFIG SET save: re-reads server.save_params (config_lock held). */
 void save_apply_config(void);
 
+/* Is the background snapshot thread writing a snapshot now? (Lock-free.) */
+int save_in_background(void);
+
 /* INFO persistence. */
 typedef struct save_info {
     uint64_t changes_since_save;

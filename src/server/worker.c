@@ -19,6 +19,7 @@
 #include "server/listen.h"
 #include "server/log.h"
 #include "server/persist.h"
+#include "server/save.h"
 #include "server/server.h"
 
 
@@ -142,18 +143,20 @@ static void on_wakeup(ev_loop *loop) {
 }
 
 /* io-spin-us applies when a core is left over for everything else: a
- * spinning thread must not take the CPU its clients or the WAL writer
- * need. Set by workers_start before any worker runs. */
+ * spinning thread must not take the CPU its clients, the WAL writer or a
+ * background snapshot need (so not while one is written). spin_allowed is
+ * set by workers_start before any worker runs. */
 static int spin_allowed;
 
-static int spin_us_setting(void) { return spin_allowed ? server.io_spin_us : 0; }
+static int spin_us_setting(void) {
+    return spin_allowed && !save_in_background() ? server.io_spin_us : 0;
+}
 
 static void on_tick(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
-    /* CONFIG SET hz and io-spin-us take effect from the next tick. */
+    /* CONFIG SET hz takes effect from the next tick. */
     ev_loop_set_tick_ms(loop, 1000 / server.hz);
-    ev_loop_set_spin_us(loop, spin_us_setting());
     process_kills(w);
     process_unpause(w);
     persist_on_wakeup(w); /* safety net; the WAL writer wakes us anyway */
@@ -169,6 +172,8 @@ static void before_wait(ev_loop *loop) {
     persist_before_wait(w);
     client_flush_writes(w);
     w->now_ms = mstime();
+    /* Spin or not from this wait on (CONFIG SET, a BGSAVE starting). */
+    ev_loop_set_spin_us(loop, spin_us_setting());
 }
 
 static void *worker_main(void *arg) {
