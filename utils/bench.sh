@@ -8,7 +8,7 @@
 #
 # Environment: BUILD (build folder, default build), BENCH_SHORT=1 (tiny
 # sizes, one round, docs/BENCHMARKS.md untouched), BENCH_ROUNDS (rounds of
-# every alternated measurement, default 3), BENCH_OUT (where the Markdown
+# every alternated measurement, default 5), BENCH_OUT (where the Markdown
 # goes; default docs/BENCHMARKS.md, or nowhere in short mode),
 # BENCH_LT_ARGS (extra Lightning arguments for every server it starts,
 # e.g. "--io-threads 1"; stated in the output).
@@ -44,7 +44,7 @@ if [ "$SHORT" = 1 ]; then
     BG_IDLE=500 EMB_PUTS=5000 EMB_SYNCED=20 EMB_GETS=5000
     OUT=${BENCH_OUT:-}
 else
-    ROUNDS=${BENCH_ROUNDS:-3}
+    ROUNDS=${BENCH_ROUNDS:-5}
     KEYS=100000 REQS=200000 REQS_PIPE=1000000 LAT_OPS=100000 BULK=1000000 ELEMS=1000000
     BG_IDLE=50000 EMB_PUTS=1000000 EMB_SYNCED=10000 EMB_GETS=1000000
     OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
@@ -459,8 +459,9 @@ if [ -n "$OUT" ]; then
         if [ -n "$LT_ARGS" ]; then
             echo "Lightning runs with \`$LT_ARGS\`, Redis with its defaults (one thread);"
         else
-            echo "Lightning runs with its defaults (io-threads 0: one per core, one fewer below four cores), Redis with its own"
-            echo "defaults (one thread);"
+            echo "Lightning runs with its defaults (io-threads 0: one per core, one fewer below four cores;"
+            echo "io-spin-us 50: busy-polls up to 50 µs while events come that close together), Redis with"
+            echo "its own defaults (one thread);"
         fi
         echo "both on 127.0.0.1, with the clients on the same machine."
         echo
