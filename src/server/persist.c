@@ -493,7 +493,8 @@ static void replay_one(replay_state *st, const replay_rec *r, const char *key, u
             st->commands++;
             if (c->error_in_reply && ++st->errors <= REPLAY_ERRORS_LOGGED)
                 serverLog(LL_WARNING, "WAL record at LSN %llu: command '%.*s' failed on replay",
-                          (unsigned long long)r->lsn, (int)(c->argv[0].len < 64 ? c->argv[0].len : 64),
+                          (unsigned long long)r->lsn,
+                          (int)(c->argv[0].len < 64 ? c->argv[0].len : 64),
                           c->argv[0].ptr);
             c->argc = 0;
             c->argv = NULL;

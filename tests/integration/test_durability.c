@@ -57,13 +57,9 @@ static char *read_file(const char *path) {
     return p;
 }
 
-static int info_field(redisContext *c, const char *field, char *out, size_t outlen) {
-    redisReply *r = redisCommand(c, "INFO persistence");
-    int found = 0;
-    if (r && r->type == REDIS_REPLY_STRING)
-        found = harness_info_field(r->str, field, out, outlen);
-    if (r) freeReplyObject(r);
-    return found;
+/* A field of INFO persistence. */
+static int persist_field(redisContext *c, const char *field, char *out, size_t outlen) {
+    return harness_info(c, "persistence", field, out, outlen);
 }
 
 TEST(restart_keeps_data) {
@@ -101,7 +97,7 @@ TEST(restart_keeps_data) {
     long long t_gx = int_of(cmd(c, "PEXPIRETIME gx"));
     CHECK(t_ex > 0 && t_setex > 0 && t_e1 > 0 && t_gx > 0);
     char v[64];
-    CHECK(info_field(c, "aof_enabled", v, sizeof(v)) && strcmp(v, "1") == 0);
+    CHECK(persist_field(c, "aof_enabled", v, sizeof(v)) && strcmp(v, "1") == 0);
     harness_sleep_ms(5); /* "short" expires */
 
     REQUIRE(harness_restart(s) == 0);
@@ -122,7 +118,7 @@ TEST(restart_keeps_data) {
     CHECK_EQ_STR(cmd(c, "SELECT 5"), "status:\"OK\"");
     CHECK_EQ_STR(cmd(c, "GET other5"), "bulk:\"x\"");
     CHECK_EQ_STR(cmd(c, "DBSIZE"), "int:1");
-    CHECK(info_field(c, "loading", v, sizeof(v)) && strcmp(v, "0") == 0);
+    CHECK(persist_field(c, "loading", v, sizeof(v)) && strcmp(v, "0") == 0);
     char *log = read_file(s->logfile);
     CHECK(strstr(log, "WAL loaded:") != NULL);
     free(log);
@@ -252,7 +248,7 @@ static void kill9_keeps_acknowledged(const char *policy) {
     if (!strcmp(policy, "always")) {
         char v[64];
         redisContext *probe = harness_connect(s);
-        CHECK(info_field(probe, "wal_group_commits", v, sizeof(v)));
+        CHECK(persist_field(probe, "wal_group_commits", v, sizeof(v)));
         printf("# always: records per fsync %s\n", v);
     }
     harness_kill9(s);
@@ -283,8 +279,8 @@ TEST(everysec_fsyncs_within_a_second) {
     int caught_up = 0;
     for (int i = 0; i < 50 && !caught_up; i++) {
         harness_sleep_ms(100);
-        caught_up = info_field(c, "wal_durable_offset", v, sizeof(v)) &&
-                    info_field(c, "wal_written_offset", w, sizeof(w)) && strcmp(v, w) == 0;
+        caught_up = persist_field(c, "wal_durable_offset", v, sizeof(v)) &&
+                    persist_field(c, "wal_written_offset", w, sizeof(w)) && strcmp(v, w) == 0;
     }
     CHECK(caught_up);
     CHECK(strcmp(v, "0") != 0);
@@ -486,7 +482,7 @@ TEST(disk_errors_refuse_writes_until_recovered) {
         REQUIRE(redisBufferWrite(a, &(int){0}) == REDIS_OK);
         char v[64] = "";
         for (int i = 0; i < 100; i++) {
-            if (info_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "err") == 0)
+            if (persist_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "err") == 0)
                 break;
             harness_sleep_ms(20);
         }
@@ -500,7 +496,7 @@ TEST(disk_errors_refuse_writes_until_recovered) {
         CHECK_EQ_INT(r->type, REDIS_REPLY_STATUS);
         freeReplyObject(r);
         for (int i = 0; i < 100; i++) {
-            if (info_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "ok") == 0)
+            if (persist_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "ok") == 0)
                 break;
             harness_sleep_ms(20);
         }
@@ -512,7 +508,8 @@ TEST(disk_errors_refuse_writes_until_recovered) {
             redisAppendCommand(a, "SET during2 1");
             REQUIRE(redisBufferWrite(a, &(int){0}) == REDIS_OK);
             for (int i = 0; i < 100; i++) {
-                if (info_field(b, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "err") == 0)
+                if (persist_field(b, "aof_last_write_status", v, sizeof(v)) &&
+                    strcmp(v, "err") == 0)
                     break;
                 harness_sleep_ms(20);
             }
@@ -532,8 +529,8 @@ TEST(disk_errors_refuse_writes_until_recovered) {
             /* everysec: let the next fsync happen before the crash. */
             for (int i = 0; i < 50; i++) {
                 char d[64], w[64];
-                if (info_field(b, "wal_durable_offset", d, sizeof(d)) &&
-                    info_field(b, "wal_written_offset", w, sizeof(w)) && strcmp(d, w) == 0)
+                if (persist_field(b, "wal_durable_offset", d, sizeof(d)) &&
+                    persist_field(b, "wal_written_offset", w, sizeof(w)) && strcmp(d, w) == 0)
                     break;
                 harness_sleep_ms(100);
             }
@@ -605,13 +602,13 @@ TEST(info_and_config) {
                  "argument(s) must be one of the following: always, everysec, no\"");
     CHECK_EQ_STR(cmd(c, "SET k v"), "status:\"OK\"");
     char v[64];
-    CHECK(info_field(c, "aof_last_write_status", v, sizeof(v)) && !strcmp(v, "ok"));
-    CHECK(info_field(c, "rdb_changes_since_last_save", v, sizeof(v)) && atoll(v) >= 1);
-    CHECK(info_field(c, "aof_current_size", v, sizeof(v)) && atoll(v) > 0);
-    CHECK(info_field(c, "wal_durable_offset", v, sizeof(v)) && atoll(v) > 0);
-    CHECK(info_field(c, "wal_fsyncs", v, sizeof(v)) && atoll(v) >= 1);
-    CHECK(info_field(c, "aof_rewrite_in_progress", v, sizeof(v)) && !strcmp(v, "0"));
-    CHECK(info_field(c, "aof_last_cow_size", v, sizeof(v)) && !strcmp(v, "0"));
+    CHECK(persist_field(c, "aof_last_write_status", v, sizeof(v)) && !strcmp(v, "ok"));
+    CHECK(persist_field(c, "rdb_changes_since_last_save", v, sizeof(v)) && atoll(v) >= 1);
+    CHECK(persist_field(c, "aof_current_size", v, sizeof(v)) && atoll(v) > 0);
+    CHECK(persist_field(c, "wal_durable_offset", v, sizeof(v)) && atoll(v) > 0);
+    CHECK(persist_field(c, "wal_fsyncs", v, sizeof(v)) && atoll(v) >= 1);
+    CHECK(persist_field(c, "aof_rewrite_in_progress", v, sizeof(v)) && !strcmp(v, "0"));
+    CHECK(persist_field(c, "aof_last_cow_size", v, sizeof(v)) && !strcmp(v, "0"));
 }
 
 int main(void) {
