@@ -470,8 +470,7 @@ static void batch_add(client *c, pipe_batch *b, const command *cmd, size_t end) 
     b->nargs += pc->argc;
     /* The first key, when the table says where it is without looking at
      * the arguments (GET, SET, MGET's first ...). */
-    pc->key = cmd && !cmd->getkeys && cmd->key_first > 0 && cmd->key_first < pc->argc
-                  ? cmd->key_first : 0;
+    pc->key = command_first_key(cmd, pc->argc);
     if (pc->key) {
         const resp_arg *k = &b->args[pc->arg0 + pc->key];
         pc->hash = b->nkeys;

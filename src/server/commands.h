@@ -121,6 +121,13 @@ const command *command_lookup_sub(const command *parent, const char *name,
 /* Resolves "name" or "container|sub" (COMMAND INFO/DOCS arguments). */
 const command *command_lookup_fullname(const char *name, size_t len);
 int command_arity_ok(const command *cmd, int argc);
+/* The argv index of cmd's first key when the table fixes it without
+ * looking at the arguments (GET, SET, MGET's first...), else 0. For
+ * prefetching: cmd may be NULL. */
+static inline int command_first_key(const command *cmd, int argc) {
+    return cmd && !cmd->getkeys && cmd->key_first > 0 && cmd->key_first < argc ? cmd->key_first
+                                                                                : 0;
+}
 /* Fills keys[] with argv indexes of the keys; returns how many (<= max). */
 int command_get_keys(const command *cmd, const resp_arg *argv, int argc,
                      int *keys, int max);

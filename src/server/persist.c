@@ -515,9 +515,10 @@ static const char *first_key(client *c, const replay_rec *r, char *payload, size
     if (r->type != WAL_REC_COMMANDS_DB0 || r->len == 0 || payload[0] != '*') return NULL;
     if (resp_parse(&c->parser, payload, r->len, &used) == RESP_COMMAND && c->parser.argc > 1) {
         const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
-        if (cmd && !cmd->getkeys && cmd->key_first > 0 && cmd->key_first < c->parser.argc) {
-            key = c->parser.argv[cmd->key_first].ptr;
-            *klen = c->parser.argv[cmd->key_first].len;
+        int k = command_first_key(cmd, c->parser.argc);
+        if (k) {
+            key = c->parser.argv[k].ptr;
+            *klen = c->parser.argv[k].len;
         }
     }
     resp_parser_reset(&c->parser);
