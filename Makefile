@@ -29,7 +29,7 @@ TEST_LIBS = -lhiredis
 
 COMMON_SRC = $(wildcard src/common/*.c)
 ENGINE_SRC = $(wildcard src/engine/*.c)
-SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c))
 LIB_SRC    = $(COMMON_SRC) $(ENGINE_SRC)
 
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -113,7 +113,7 @@ test-tsan:
 FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
-FUZZ_LIB_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c)) $(LIB_SRC)
+FUZZ_LIB_SRC = $(SERVER_SRC) $(LIB_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \

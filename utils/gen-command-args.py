@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Generates src/server/command_args.c: the argument specifications COMMAND
+"""Generates src/server/cmd/command_args.c: the argument specifications COMMAND
 DOCS reports for each command ("arguments"), read from a running real Redis
 7.0's COMMAND DOCS. They describe the command syntax Lightning implements
 (the same as Redis's); redis-cli builds its interactive hints from them.
 Argument summaries and history notes (prose) are not copied.
 
-usage: utils/gen-command-args.py REDIS_PORT > src/server/command_args.c
+usage: utils/gen-command-args.py REDIS_PORT > src/server/cmd/command_args.c
 """
 import json
 import subprocess
@@ -73,7 +73,7 @@ def main():
     print(" * command, served by COMMAND DOCS for the commands Lightning has (see")
     print(" * command_args.h).")
     print(" */")
-    print('#include "server/command_args.h"')
+    print('#include "server/cmd/command_args.h"')
     print()
     print("#include <string.h>")
     print()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints command-table entries (src/server/commands.c syntax) for the named
+"""Prints command-table entries (src/server/cmd/commands.c syntax) for the named
 commands, read from a running real Redis's COMMAND INFO and COMMAND DOCS, so
 that a new entry starts from Redis's own arity, flags, key positions and key-spec
 flags, ACL categories and tips. The summary is left for the author to write.

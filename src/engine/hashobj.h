@@ -38,7 +38,7 @@
  * Thread-safety: none; the owning key's shard lock is held for every call.
  * Values returned as hashobj_str point into the object and stay valid
  * until the next modifying call on it.
- * Used by: src/server/t_hash.c, the keyspace (through hash_type_ops).
+ * Used by: src/server/cmd/t_hash.c, the keyspace (through hash_type_ops).
  */
 #ifndef LT_ENGINE_HASHOBJ_H
 #define LT_ENGINE_HASHOBJ_H

@@ -40,7 +40,7 @@
  * trailing bytes).
  *
  * Threading: none of its own; callers hold the key's shard lock.
- * Used by: src/server/t_list.c, the keyspace (via list_type_ops), tests.
+ * Used by: src/server/cmd/t_list.c, the keyspace (via list_type_ops), tests.
  */
 #ifndef LT_ENGINE_LISTOBJ_H
 #define LT_ENGINE_LISTOBJ_H

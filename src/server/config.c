@@ -43,10 +43,10 @@
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "server/log.h"
-#include "server/persist.h"
-#include "server/reply.h"
-#include "server/resp.h"
-#include "server/save.h"
+#include "server/persist/persist.h"
+#include "server/net/reply.h"
+#include "server/net/resp.h"
+#include "server/persist/save.h"
 #include "server/server.h"
 
 #define CONFIG_INCLUDE_MAX_DEPTH 16 /* Redis has none: it recurses until it crashes */

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "server/client.h"
+#include "server/net/client.h"
 
 /* Sets every configuration field of `server` to its default (port 6379,
  * bind 127.0.0.1, ...). Call once, first thing in main(). Fields holding

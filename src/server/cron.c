@@ -7,11 +7,11 @@
 
 #include "engine/expire.h"
 #include "engine/mvcc.h"
-#include "server/client.h"
+#include "server/net/client.h"
 #include "server/log.h"
-#include "server/save.h"
+#include "server/persist/save.h"
 #include "server/server.h"
-#include "server/worker.h"
+#include "server/net/worker.h"
 
 /* Checks every owned client: a few nanoseconds each, so even maxclients on
  * one worker costs well under a millisecond per tick. */

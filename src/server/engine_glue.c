@@ -8,7 +8,7 @@
 #include "engine/setobj.h"
 #include "engine/zsetobj.h"
 #include "lightning.h"
-#include "server/commands.h"
+#include "server/cmd/commands.h"
 #include "server/log.h"
 #include "server/server.h"
 

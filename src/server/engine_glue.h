@@ -9,7 +9,7 @@
 
 #include "engine/keyspace.h"
 #include "engine/prefetch.h"
-#include "server/client.h"
+#include "server/net/client.h"
 
 int engine_open(void);
 void engine_close(void);

@@ -15,16 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/blocking.h"
-#include "server/commands.h"
+#include "server/cmd/blocking.h"
+#include "server/cmd/commands.h"
 #include "server/config.h"
 #include "server/engine_glue.h"
-#include "server/listen.h"
+#include "server/net/listen.h"
 #include "server/log.h"
-#include "server/persist.h"
-#include "server/save.h"
+#include "server/persist/persist.h"
+#include "server/persist/save.h"
 #include "server/server.h"
-#include "server/worker.h"
+#include "server/net/worker.h"
 
 static void make_runid(char *out) {
     static const char hex[] = "0123456789abcdef";

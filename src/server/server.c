@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/commands.h"
-#include "server/worker.h"
+#include "server/cmd/commands.h"
+#include "server/net/worker.h"
 
 struct server server = {
     .config_lock = PTHREAD_MUTEX_INITIALIZER,

@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "server/client.h"
+#include "server/net/client.h"
 
 #define REDIS_VERSION "7.0.15"      /* the Redis release whose behaviour we match */
 #define LIGHTNING_VERSION "0.1.0"

@@ -18,7 +18,7 @@
 
 #include "common/assert.h"
 #include "server/config.h"
-#include "server/resp.h"
+#include "server/net/resp.h"
 #include "server/server.h"
 
 /* Splits the line exactly as the config parser does (quotes, escapes) and

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the request parser (src/server/resp.c).
+ * libFuzzer target for the request parser (src/server/net/resp.c).
  *
  * The input is fed in pieces whose sizes come from the input itself, the
  * way a socket delivers it: the unconsumed tail is kept and grown exactly
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/assert.h"
-#include "server/resp.h"
+#include "server/net/resp.h"
 
 #define MAX_BULK (1024 * 1024)
 

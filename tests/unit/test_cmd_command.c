@@ -10,8 +10,8 @@
 
 #include <stdlib.h>
 
-#include "server/commands.h"
-#include "server/reply.h"
+#include "server/cmd/commands.h"
+#include "server/net/reply.h"
 
 
 static client *fake_client(int resp) {

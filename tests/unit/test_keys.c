@@ -7,9 +7,9 @@
 
 #include <stdint.h>
 
-#include "server/resp.h"
+#include "server/net/resp.h"
 
-#include "server/args.h"
+#include "server/cmd/args.h"
 int keys_parse_expire_opts(const resp_arg *argv, int argc, int first, int *flags, int *bad);
 
 static int cursor_of(const char *s, size_t len, uint64_t *out) {

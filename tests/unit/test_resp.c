@@ -1,12 +1,12 @@
 /*
- * Unit tests of the request parser (src/server/resp.c): complete and split
+ * Unit tests of the request parser (src/server/net/resp.c): complete and split
  * commands, inline quoting, every protocol error, limits.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../testlib.h"
-#include "server/resp.h"
+#include "server/net/resp.h"
 
 static resp_parser p;
 

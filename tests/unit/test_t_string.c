@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "server/t_string.h"
+#include "server/cmd/t_string.h"
 
 static const char *fmt(long double v) {
     static char buf[5 * 1024];

@@ -1,0 +1,95 @@
+/*
+ * blocking: clients blocked by BLPOP / BRPOP / BLMOVE / BRPOPLPUSH / BLMPOP
+ * / BZPOPMIN / BZPOPMAX / BZMPOP — who waits on which (db, key), in what
+ * order, until when, and how a write on any thread gets them served.
+ *
+ * Model (Redis 7's re-execution): a blocking handler that finds no data
+ * calls blocking_block() inside its engine transaction (the shard locks of
+ * its keys held), which registers the client on a FIFO per (db, key) and
+ * keeps a copy of its argv. When a key is installed holding a collection
+ * (the engine's install hook: LPUSH creating it, LMOVE's destination, ZADD,
+ * RENAME, MOVE, COPY, RESTORE, SWAPDB...), the writing thread notes it and,
+ * once its command (or EXEC) has committed, hands the key to the FIFO's
+ * first client: that client's worker re-runs the command in its own thread.
+ * A re-run that finds data replies and unblocks the client; one that finds
+ * none leaves it blocked, in place.
+ *
+ * Fairness: one client per key holds the key's "baton" at a time; it passes
+ * to the next in FIFO order when the holder is served or leaves, and is
+ * handed again when a write arrives while the holder was re-running. So the
+ * first client blocked on a key is served first, across threads.
+ *
+ * No polling: wake-ups go through the worker's ready list plus
+ * ev_loop_wakeup(); timeouts sit in a per-worker min-heap checked on the
+ * worker's tick. A blocked client costs no CPU.
+ *
+ * Locking: one mutex (the registry: key FIFOs, batons, ready lists, the
+ * blocked state's link to its client). Lock order: engine shard locks, then
+ * server.clients_lock, then the registry; nothing is locked while holding
+ * the registry. The timeout heap and re-runs are the owning worker's only.
+ */
+#ifndef LIGHTNING_BLOCKING_H
+#define LIGHTNING_BLOCKING_H
+
+#include <stdint.h>
+
+#include "server/net/client.h"
+
+struct worker;
+
+/* Start-up, after engine_open() and before the workers: per-worker state
+ * and the engine's install hook. Returns 0, or -1 (out of memory). */
+int blocking_init(void);
+/* After the workers joined (every client freed). */
+void blocking_close(void);
+
+/* ---- Blocking handlers ----------------------------------------------------- */
+
+/* Redis's getTimeoutFromObjectOrReply in seconds (a float, ms precision):
+ * *deadline_ms is absolute Unix ms, 0 for "forever". Replies Redis's error
+ * and returns -1 when a is not acceptable. */
+int blocking_timeout_or_reply(client *c, const resp_arg *a, int64_t *deadline_ms);
+
+/* May c block? Not inside EXEC (the command acts as its non-blocking
+ * form, as in Redis), nor outside an I/O thread (WAL replay). */
+int blocking_allowed(const client *c);
+
+/* Is c's command a re-run after one of its keys became ready? Redis 7.0
+ * serves a client only from a key of the type it waits for, so a re-run
+ * skips keys of another type instead of replying WRONGTYPE. */
+int blocking_rerun(const client *c);
+
+/* Called by a handler that found no data and blocking_allowed(), inside the
+ * transaction that locks keys[0..nkeys) (in c's db): c blocks on them until
+ * deadline_ms (0: forever); its argv is copied for the re-run. In a re-run
+ * it means "still no data": c stays blocked where it was. Nothing is
+ * replied. */
+void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms);
+
+/* ---- Writers ------------------------------------------------------------- */
+
+/* Hands the keys this thread's commits made ready to their first waiters.
+ * Called after each command (dispatch) once its transactions committed;
+ * cheap when nobody is blocked. */
+void blocking_signal_flush(void);
+
+/* ---- Workers and clients -------------------------------------------------- */
+
+/* Owner thread: re-runs the commands of w's clients whose keys became
+ * ready, and answers CLIENT UNBLOCK requests (on_wakeup, before_wait). */
+void blocking_worker_process(struct worker *w);
+/* Owner thread: times out w's clients whose deadline passed (on_tick). */
+void blocking_worker_tick(struct worker *w);
+/* Owner thread: c is closing or being freed; forgets its blocked state. */
+void blocking_client_closed(client *c);
+
+/* CLIENT UNBLOCK, from any thread, with server.clients_lock held (so target
+ * is alive): if target is blocked by a command, makes its worker reply
+ * (the timeout reply, or error when error) and unblock it. Returns 1 if
+ * target was blocked, else 0. */
+int blocking_request_unblock(client *target, int error);
+
+/* Clients blocked by a command right now (INFO blocked_clients). */
+uint64_t blocking_clients(void);
+
+#endif

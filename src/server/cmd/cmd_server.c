@@ -1,0 +1,525 @@
+/*
+ * cmd_server: server commands — INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME,
+ * SHUTDOWN. INFO reports Redis's section and field names (clients and
+ * tools parse them) with values measured here; fields of features Lightning
+ * does not have yet report the state that is true (no persistence running,
+ * no replicas) rather than being invented.
+ */
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "engine/expire.h"
+#include "engine/keyspace.h"
+#include "server/cmd/blocking.h"
+#include "server/cmd/commands.h"
+#include "server/engine_glue.h"
+#include "server/persist/persist.h"
+#include "server/net/reply.h"
+#include "server/persist/save.h"
+#include "server/server.h"
+#include "server/net/worker.h"
+
+/* jemalloc's control interface, when the server is linked with it (the
+ * sanitizer builds use their own allocator). */
+int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+/* The sanitizers' allocator statistics (ASan/TSan builds). */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if (b->p && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + (size_t)n + 1) cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) abort();
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+static void bytes_human(char *out, size_t outlen, double n) {
+    const char *units = "BKMGTP";
+    int u = 0;
+    while (n >= 1024 && u < 5) {
+        n /= 1024;
+        u++;
+    }
+    if (u == 0) snprintf(out, outlen, "%.0fB", n);
+    else snprintf(out, outlen, "%.2f%c", n, units[u]);
+}
+
+typedef struct mem_figures {
+    size_t allocated, active, resident;
+} mem_figures;
+
+static void read_memory(mem_figures *m) {
+    memset(m, 0, sizeof(*m));
+    if (mallctl) {
+        uint64_t epoch = 1;
+        size_t sz = sizeof(epoch);
+        mallctl("epoch", &epoch, &sz, &epoch, sz);
+        sz = sizeof(size_t);
+        mallctl("stats.allocated", &m->allocated, &sz, NULL, 0);
+        mallctl("stats.active", &m->active, &sz, NULL, 0);
+        mallctl("stats.resident", &m->resident, &sz, NULL, 0);
+    } else if (__sanitizer_get_current_allocated_bytes) {
+        m->allocated = m->active = m->resident = __sanitizer_get_current_allocated_bytes();
+    } else {
+        struct mallinfo2 mi = mallinfo2();
+        m->allocated = mi.uordblks + mi.hblkhd;
+        m->active = m->resident = m->allocated;
+    }
+}
+
+static size_t read_rss(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static size_t peak_memory;
+
+static int section_named(const char *name, char **want, int nwant) {
+    for (int i = 0; i < nwant; i++)
+        if (!strcasecmp(want[i], name)) return 1;
+    return 0;
+}
+
+static void info_server(sbuf *b) {
+    struct utsname un;
+    uname(&un);
+    int64_t uptime = (monotonic_us() - server.start_mono_us) / 1000000;
+    char exe[512] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) exe[n] = '\0';
+    sb_printf(b,
+              "# Server\r\n"
+              "redis_version:%s\r\n"
+              "lightning_version:%s\r\n"
+              "redis_git_sha1:00000000\r\n"
+              "redis_git_dirty:0\r\n"
+              "redis_build_id:0\r\n"
+              "redis_mode:standalone\r\n"
+              "os:%s %s %s\r\n"
+              "arch_bits:%d\r\n"
+              "monotonic_clock:POSIX clock_gettime\r\n"
+              "multiplexing_api:%s\r\n"
+              "atomicvar_api:c11-builtin\r\n"
+              "gcc_version:%d.%d.%d\r\n"
+              "process_id:%d\r\n"
+              "process_supervised:no\r\n"
+              "run_id:%s\r\n"
+              "tcp_port:%d\r\n"
+              "server_time_usec:%lld\r\n"
+              "uptime_in_seconds:%lld\r\n"
+              "uptime_in_days:%lld\r\n"
+              "hz:%d\r\n"
+              "configured_hz:%d\r\n"
+              "executable:%s\r\n"
+              "config_file:%s\r\n"
+              "io_threads_active:%d\r\n"
+              "io_threads:%d\r\n",
+              REDIS_VERSION, LIGHTNING_VERSION, un.sysname, un.release, un.machine,
+              (int)(sizeof(long) * 8), ev_loop_backend_name(server.workers[0]->loop),
+              __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__, (int)getpid(), server.runid,
+              server.port, (long long)ustime(), (long long)uptime, (long long)(uptime / 86400),
+              server.hz, server.hz, exe, server.configfile ? server.configfile : "",
+              server.nworkers > 1, server.nworkers);
+}
+
+static void info_clients(sbuf *b) {
+    size_t max_in = 0, max_out = 0;
+    pthread_mutex_lock(&server.clients_lock);
+    for (client *c = server.clients; c; c = c->next) {
+        size_t q = __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED) +
+                   __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED);
+        size_t o = __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED) +
+                   __atomic_load_n(&c->pub.obl, __ATOMIC_RELAXED);
+        if (q > max_in) max_in = q;
+        if (o > max_out) max_out = o;
+    }
+    pthread_mutex_unlock(&server.clients_lock);
+    sb_printf(b,
+              "# Clients\r\n"
+              "connected_clients:%d\r\n"
+              "cluster_connections:0\r\n"
+              "maxclients:%d\r\n"
+              "client_recent_max_input_buffer:%zu\r\n"
+              "client_recent_max_output_buffer:%zu\r\n"
+              "blocked_clients:%llu\r\n"
+              "tracking_clients:0\r\n"
+              "clients_in_timeout_table:0\r\n",
+              __atomic_load_n(&server.nclients, __ATOMIC_RELAXED), server.maxclients, max_in,
+              max_out, (unsigned long long)blocking_clients());
+}
+
+static void info_memory(sbuf *b) {
+    mem_figures m;
+    read_memory(&m);
+    size_t rss = read_rss();
+    if (m.allocated > peak_memory) peak_memory = m.allocated;
+    char h1[32], h2[32], h3[32], h4[32];
+    bytes_human(h1, sizeof(h1), (double)m.allocated);
+    bytes_human(h2, sizeof(h2), (double)rss);
+    bytes_human(h3, sizeof(h3), (double)peak_memory);
+    long pages = sysconf(_SC_PHYS_PAGES);
+    size_t total = pages > 0 ? (size_t)pages * (size_t)sysconf(_SC_PAGESIZE) : 0;
+    bytes_human(h4, sizeof(h4), (double)total);
+    sb_printf(b,
+              "# Memory\r\n"
+              "used_memory:%zu\r\n"
+              "used_memory_human:%s\r\n"
+              "used_memory_rss:%zu\r\n"
+              "used_memory_rss_human:%s\r\n"
+              "used_memory_peak:%zu\r\n"
+              "used_memory_peak_human:%s\r\n"
+              "used_memory_peak_perc:%.2f%%\r\n"
+              "allocator_allocated:%zu\r\n"
+              "allocator_active:%zu\r\n"
+              "allocator_resident:%zu\r\n"
+              "total_system_memory:%zu\r\n"
+              "total_system_memory_human:%s\r\n"
+              "maxmemory:0\r\n"
+              "maxmemory_human:0B\r\n"
+              "maxmemory_policy:noeviction\r\n"
+              "allocator_frag_ratio:%.2f\r\n"
+              "mem_fragmentation_ratio:%.2f\r\n"
+              "mem_allocator:%s\r\n",
+              m.allocated, h1, rss, h2, peak_memory, h3,
+              peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, m.allocated,
+              m.active, m.resident, total, h4,
+              m.allocated ? (double)m.active / (double)m.allocated : 0.0,
+              m.allocated ? (double)rss / (double)m.allocated : 0.0,
+              mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc");
+}
+
+static void info_persistence(sbuf *b) {
+    persist_info pi;
+    persist_get_info(&pi);
+    save_info si;
+    save_get_info(&si);
+    sb_printf(b,
+              "# Persistence\r\n"
+              "loading:0\r\n"
+              "async_loading:0\r\n"
+              "rdb_changes_since_last_save:%llu\r\n"
+              "rdb_bgsave_in_progress:%d\r\n"
+              "rdb_last_save_time:%lld\r\n"
+              "rdb_last_bgsave_status:%s\r\n"
+              "rdb_last_bgsave_time_sec:%lld\r\n"
+              "rdb_current_bgsave_time_sec:%lld\r\n"
+              "rdb_saves:%llu\r\n"
+              "rdb_last_cow_size:0\r\n"
+              "rdb_last_load_keys_expired:0\r\n"
+              "rdb_last_load_keys_loaded:%llu\r\n"
+              "aof_enabled:%d\r\n"
+              "aof_rewrite_in_progress:%d\r\n"
+              "aof_rewrite_scheduled:%d\r\n"
+              "aof_last_rewrite_time_sec:%lld\r\n"
+              "aof_current_rewrite_time_sec:%lld\r\n"
+              "aof_last_bgrewrite_status:%s\r\n"
+              "aof_rewrites:%llu\r\n"
+              "aof_last_write_status:%s\r\n"
+              "aof_last_cow_size:0\r\n"
+              "module_fork_in_progress:0\r\n"
+              "snapshot_keys:%llu\r\n"
+              "snapshot_bytes:%llu\r\n"
+              "snapshot_raw_bytes:%llu\r\n"
+              "snapshot_compression:%s\r\n"
+              "snapshot_duration_ms:%lld\r\n"
+              "snapshot_extra_memory_peak:%zu\r\n"
+              "snapshot_lsn:%llu\r\n"
+              "snapshot_load_keys:%llu\r\n"
+              "snapshot_load_ms:%lld\r\n",
+              (unsigned long long)si.changes_since_save, si.bgsave_in_progress,
+              (long long)si.lastsave_s, si.last_bgsave_ok ? "ok" : "err",
+              (long long)si.last_bgsave_time_sec, (long long)si.current_bgsave_time_sec,
+              (unsigned long long)si.saves, (unsigned long long)si.load_keys, pi.enabled,
+              si.rewrite_in_progress, si.rewrite_scheduled, (long long)si.last_rewrite_time_sec,
+              (long long)si.current_rewrite_time_sec, si.last_rewrite_ok ? "ok" : "err",
+              (unsigned long long)si.rewrites, pi.last_write_ok ? "ok" : "err",
+              (unsigned long long)si.snap_keys, (unsigned long long)si.snap_file_bytes,
+              (unsigned long long)si.snap_raw_bytes, si.snap_codec,
+              (long long)si.snap_duration_ms, si.snap_extra_memory_peak,
+              (unsigned long long)si.snap_lsn, (unsigned long long)si.load_keys,
+              (long long)si.load_ms);
+    if (pi.enabled)
+        sb_printf(b,
+                  "aof_current_size:%llu\r\n"
+                  "wal_durable_offset:%llu\r\n"
+                  "wal_written_offset:%llu\r\n"
+                  "wal_fsyncs:%llu\r\n"
+                  "wal_group_commits:%.2f\r\n",
+                  (unsigned long long)pi.current_size, (unsigned long long)pi.durable,
+                  (unsigned long long)pi.written, (unsigned long long)pi.fsyncs,
+                  pi.records_per_fsync);
+}
+
+static void info_stats(sbuf *b) {
+    ks_expire_stats es;
+    ks_expire_get_stats(server.db, &es);
+    sb_printf(b,
+              "# Stats\r\n"
+              "total_connections_received:%llu\r\n"
+              "total_commands_processed:%llu\r\n"
+              "instantaneous_ops_per_sec:%.0f\r\n"
+              "total_net_input_bytes:%llu\r\n"
+              "total_net_output_bytes:%llu\r\n"
+              "instantaneous_input_kbps:%.2f\r\n"
+              "instantaneous_output_kbps:%.2f\r\n"
+              "rejected_connections:%llu\r\n"
+              "expired_keys:%llu\r\n"
+              "expired_stale_perc:%.2f\r\n"
+              "expire_cycle_cpu_milliseconds:%llu\r\n"
+              "evicted_keys:0\r\n"
+              "keyspace_hits:%llu\r\n"
+              "keyspace_misses:%llu\r\n"
+              "total_error_replies:%llu\r\n",
+              (unsigned long long)__atomic_load_n(&server.stat_numconnections, __ATOMIC_RELAXED),
+              (unsigned long long)WORKERS_SUM(stat_commands), stats_ops_per_sec(),
+              (unsigned long long)WORKERS_SUM(stat_net_input_bytes),
+              (unsigned long long)WORKERS_SUM(stat_net_output_bytes), stats_input_kbps(),
+              stats_output_kbps(),
+              (unsigned long long)__atomic_load_n(&server.stat_rejected_conn, __ATOMIC_RELAXED),
+              (unsigned long long)es.expired_keys, es.expired_stale_perc,
+              (unsigned long long)(es.expire_cycle_time_us / 1000),
+              (unsigned long long)WORKERS_SUM(stat_keyspace_hits),
+              (unsigned long long)WORKERS_SUM(stat_keyspace_misses),
+              (unsigned long long)__atomic_load_n(&server.stat_total_error_replies,
+                                                  __ATOMIC_RELAXED));
+}
+
+static void info_replication(sbuf *b) {
+    sb_printf(b,
+              "# Replication\r\n"
+              "role:master\r\n"
+              "connected_slaves:0\r\n"
+              "master_failover_state:no-failover\r\n"
+              "master_replid:%s\r\n"
+              "master_replid2:0000000000000000000000000000000000000000\r\n"
+              "master_repl_offset:0\r\n"
+              "second_repl_offset:-1\r\n"
+              "repl_backlog_active:0\r\n",
+              server.runid);
+}
+
+static void info_cpu(sbuf *b) {
+    struct rusage self, children;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    sb_printf(b,
+              "# CPU\r\n"
+              "used_cpu_sys:%ld.%06ld\r\n"
+              "used_cpu_user:%ld.%06ld\r\n"
+              "used_cpu_sys_children:%ld.%06ld\r\n"
+              "used_cpu_user_children:%ld.%06ld\r\n",
+              (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+              (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+              (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
+              (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec);
+}
+
+static void info_commandstats(sbuf *b) {
+    sb_printf(b, "# Commandstats\r\n");
+    for (int id = 0; id < commands_total(); id++) {
+        const command *cmd = command_by_id(id);
+        cmd_stat st;
+        workers_sum_cmdstat(id, &st);
+        if (!st.calls && !st.rejected && !st.failed) continue;
+        sb_printf(b,
+                  "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+                  "failed_calls=%llu\r\n",
+                  cmd->fullname, (unsigned long long)st.calls, (unsigned long long)st.usec,
+                  st.calls ? (double)st.usec / (double)st.calls : 0.0,
+                  (unsigned long long)st.rejected, (unsigned long long)st.failed);
+    }
+}
+
+static void info_errorstats(sbuf *b) {
+    sb_printf(b, "# Errorstats\r\n");
+    pthread_mutex_lock(&server.errors_lock);
+    for (error_stat *e = server.errors; e; e = e->next)
+        sb_printf(b, "errorstat_%s:count=%llu\r\n", e->name, (unsigned long long)e->count);
+    pthread_mutex_unlock(&server.errors_lock);
+}
+
+static void info_keyspace(sbuf *b) {
+    sb_printf(b, "# Keyspace\r\n");
+    for (int db = 0; db < server.databases; db++) {
+        uint64_t keys = ks_db_size(server.db, (unsigned)db);
+        if (!keys) continue;
+        sb_printf(b, "db%d:keys=%llu,expires=%llu,avg_ttl=%lld\r\n", db,
+                  (unsigned long long)keys,
+                  (unsigned long long)ks_db_expires(server.db, (unsigned)db),
+                  (long long)ks_db_avg_ttl(server.db, (unsigned)db));
+    }
+}
+
+typedef struct info_section {
+    const char *name;
+    void (*fn)(sbuf *b);
+    int in_default;
+} info_section;
+
+static const info_section sections[] = {
+    {"server", info_server, 1},
+    {"clients", info_clients, 1},
+    {"memory", info_memory, 1},
+    {"persistence", info_persistence, 1},
+    {"stats", info_stats, 1},
+    {"replication", info_replication, 1},
+    {"cpu", info_cpu, 1},
+    {"modules", NULL, 1},
+    {"commandstats", info_commandstats, 0},
+    {"errorstats", info_errorstats, 1},
+    {"cluster", NULL, 1},
+    {"keyspace", info_keyspace, 1},
+};
+
+void infoCommand(client *c) {
+    char *want[64];
+    int nwant = 0, all = 0, everything = 0, def = 0;
+    for (int i = 1; i < c->argc && nwant < 64; i++) {
+        char name[64];
+        size_t n = c->argv[i].len < sizeof(name) - 1 ? c->argv[i].len : sizeof(name) - 1;
+        memcpy(name, c->argv[i].ptr, n);
+        name[n] = '\0';
+        if (!strcasecmp(name, "all")) all = 1;
+        else if (!strcasecmp(name, "everything")) everything = 1;
+        else if (!strcasecmp(name, "default")) def = 1;
+        else {
+            want[nwant] = strdup(name);
+            if (!want[nwant]) abort();
+            nwant++;
+        }
+    }
+    if (c->argc == 1) def = 1;
+    sbuf b = {0};
+    int first = 1;
+    for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        const info_section *s = &sections[i];
+        /* "all" and "everything" differ only by module sections in Redis,
+         * and Lightning has no modules. */
+        int on = all || everything || (def && s->in_default) ||
+                 section_named(s->name, want, nwant);
+        if (!on) continue;
+        if (!first) sb_printf(&b, "\r\n");
+        first = 0;
+        if (s->fn) s->fn(&b);
+        else if (!strcmp(s->name, "modules")) sb_printf(&b, "# Modules\r\n");
+        else sb_printf(&b, "# Cluster\r\ncluster_enabled:0\r\n");
+    }
+    for (int i = 0; i < nwant; i++) free(want[i]);
+    addReplyVerbatim(c, b.p ? b.p : "", b.len, "txt");
+    free(b.p);
+}
+
+void dbsizeCommand(client *c) {
+    addReplyLongLong(c, (long long)ks_db_size(server.db, (unsigned)c->db));
+}
+
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both free in the calling thread for now;
+ * ASYNC is accepted as Redis accepts it (the keys are gone either way). */
+static int flush_args_ok(client *c) {
+    if (c->argc > 2) {
+        addReplyErrorSyntax(c);
+        return 0;
+    }
+    if (c->argc == 2 && strncasecmp(c->argv[1].ptr, "sync", c->argv[1].len) != 0 &&
+        strncasecmp(c->argv[1].ptr, "async", c->argv[1].len) != 0) {
+        addReplyErrorSyntax(c);
+        return 0;
+    }
+    if (c->argc == 2 && c->argv[1].len != 4 && c->argv[1].len != 5) {
+        addReplyErrorSyntax(c);
+        return 0;
+    }
+    return 1;
+}
+
+void flushdbCommand(client *c) {
+    if (!flush_args_ok(c)) return;
+    ks_txn txn;
+    ks_txn_begin_db(&txn, server.db, (unsigned)c->db);
+    ks_flush_db(&txn, (unsigned)c->db);
+    ks_txn_commit(&txn);
+    addReplyOK(c);
+}
+
+void flushallCommand(client *c) {
+    if (!flush_args_ok(c)) return;
+    ks_txn txn;
+    ks_txn_begin_all(&txn, server.db);
+    for (int db = 0; db < server.databases; db++) ks_flush_db(&txn, (unsigned)db);
+    ks_txn_commit(&txn);
+    addReplyOK(c);
+}
+
+void timeCommand(client *c) {
+    int64_t us = ustime();
+    addReplyArrayLen(c, 2);
+    addReplyBulkLongLong(c, us / 1000000);
+    addReplyBulkLongLong(c, us % 1000000);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. SAVE writes a snapshot
+ * first, the default does when save rules exist (as Redis), NOSAVE never;
+ * a failed save keeps the server running unless FORCE. */
+void shutdownCommand(client *c) {
+    int save = 0, nosave = 0, abort_req = 0, force = 0;
+    for (int i = 1; i < c->argc; i++) {
+        const resp_arg *a = &c->argv[i];
+        if (a->len == 6 && !strncasecmp(a->ptr, "nosave", 6)) nosave = 1;
+        else if (a->len == 4 && !strncasecmp(a->ptr, "save", 4)) save = 1;
+        else if (a->len == 3 && !strncasecmp(a->ptr, "now", 3)) continue;
+        else if (a->len == 5 && !strncasecmp(a->ptr, "force", 5)) force = 1;
+        else if (a->len == 5 && !strncasecmp(a->ptr, "abort", 5)) abort_req = 1;
+        else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    }
+    if ((save && nosave) || (abort_req && c->argc > 2)) {
+        addReplyErrorSyntax(c);
+        return;
+    }
+    if (abort_req) {
+        addReplyError(c, "ERR No shutdown in progress.");
+        return;
+    }
+    if (!nosave && save_for_shutdown(save) < 0 && !force) {
+        addReplyError(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
+    server_request_shutdown(0);
+    /* Like Redis, a successful SHUTDOWN closes the connection unanswered. */
+    c->flags |= CLIENT_CLOSE_ASAP;
+    client_close(c);
+}

@@ -1,0 +1,236 @@
+/*
+ * dispatch: the path of one command from parsed arguments to reply.
+ *
+ * Order of checks is Redis's (processCommand): unknown command, unknown
+ * subcommand, arity, authentication, then pause; a command rejected by
+ * any of them counts as rejected_calls, one that replied an error while
+ * running as failed_calls.
+ */
+#include "server/cmd/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/keyspace.h"
+#include "server/cmd/blocking.h"
+#include "server/cmd/commands.h"
+#include "server/cmd/multi.h"
+#include "server/persist/persist.h"
+#include "server/net/reply.h"
+#include "server/server.h"
+#include "server/net/worker.h"
+
+/* Redis: "unknown command 'x', with args beginning with: 'a' 'b' ". */
+static void reply_unknown_command(client *c) {
+    char args[256];
+    size_t len = 0;
+    args[0] = '\0';
+    for (int i = 1; i < c->argc && len < 128; i++) {
+        int room = 128 - (int)len;
+        int n = snprintf(args + len, sizeof(args) - len, "'%.*s' ",
+                         (int)(c->argv[i].len < (size_t)room ? c->argv[i].len : (size_t)room),
+                         c->argv[i].ptr);
+        if (n < 0) break;
+        len += (size_t)n;
+        if (len >= sizeof(args)) len = sizeof(args) - 1;
+    }
+    addReplyErrorFormat(c, "ERR unknown command '%.*s', with args beginning with: %s",
+                        (int)(c->argv[0].len < 128 ? c->argv[0].len : 128),
+                        c->argv[0].ptr, args);
+}
+
+static void reply_unknown_subcommand(client *c, const command *parent) {
+    char upper[48];
+    size_t i;
+    for (i = 0; parent->name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)(parent->name[i] >= 'a' && parent->name[i] <= 'z'
+                              ? parent->name[i] - 32 : parent->name[i]);
+    upper[i] = '\0';
+    addReplyErrorFormat(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                        (int)(c->argv[1].len < 128 ? c->argv[1].len : 128),
+                        c->argv[1].ptr, upper);
+}
+
+int dispatch_pause_applies(const command *cmd) {
+    int type = __atomic_load_n(&server.pause_type, __ATOMIC_ACQUIRE);
+    if (type == PAUSE_OFF) return 0;
+    if (mstime() >= __atomic_load_n(&server.pause_end_ms, __ATOMIC_ACQUIRE)) return 0;
+    if (type == PAUSE_ALL) return 1;
+    return (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+}
+
+/* A rejected command also fails the transaction being queued, if any. */
+static void count_rejected(client *c, const command *cmd) {
+    if (cmd) __atomic_add_fetch(&c->owner->cmdstats[cmd->id].rejected, 1, __ATOMIC_RELAXED);
+    multi_flag_error(c);
+}
+
+/* Batches (dispatch_batch_begin): while on, the end time of the
+ * last command is the start time of the next, and the statistics of a run
+ * of calls of one command are added to the worker's shared counters once
+ * (the atomic adds are what counting costs) — when another command comes,
+ * before a command without keys runs (INFO or CONFIG RESETSTAT of the same
+ * client see every command before them; they have no keys), after a call
+ * that failed, and when the batch ends: other clients' INFO may see a
+ * batch's calls a few commands late, never twice. Thread-local: a worker
+ * runs one client's batch at a time. */
+static __thread int batch_on;
+static __thread int64_t batch_end_us;
+static __thread struct {
+    worker *w;
+    const command *cmd; /* NULL: nothing pending */
+    uint64_t calls, usec, hits, misses;
+} pend;
+
+static void stats_flush(void) {
+    if (!pend.cmd) return;
+    worker *w = pend.w;
+    cmd_stat *st = &w->cmdstats[pend.cmd->id];
+    __atomic_add_fetch(&st->calls, pend.calls, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->usec, pend.usec, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_commands, pend.calls, __ATOMIC_RELAXED);
+    if (pend.hits) __atomic_add_fetch(&w->stat_keyspace_hits, pend.hits, __ATOMIC_RELAXED);
+    if (pend.misses)
+        __atomic_add_fetch(&w->stat_keyspace_misses, pend.misses, __ATOMIC_RELAXED);
+    pend.cmd = NULL;
+}
+
+void dispatch_batch_begin(void) {
+    batch_on = 1;
+    batch_end_us = 0;
+}
+
+void dispatch_batch_end(void) {
+    stats_flush();
+    batch_on = 0;
+}
+
+void dispatch_call(client *c, const command *cmd) {
+    worker *w = c->owner;
+    /* Inside EXEC, persist.c collects the WAL record and blocked clients
+     * are signalled after the one commit (multi.c); EXEC's own call set
+     * the clock its transaction (and so every queued command) uses. */
+    int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
+    /* CLIENT LIST shows the command being run as the client's last. */
+    __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
+    const ks_lookup_stats *ls = ks_thread_lookup_stats();
+    uint64_t hits0 = ls->hits, misses0 = ls->misses;
+    /* One wall-clock read per command: it times the command (INFO
+     * commandstats) and is the clock of its transactions' expiry decisions
+     * and WAL record (ks_txn_set_command_clock), as Redis caches one time
+     * per command. In a batch the previous command's end is this
+     * one's start. A wall clock stepped back yields 0, not a negative
+     * duration. */
+    int64_t start = !in_exec && batch_on && batch_end_us ? batch_end_us : ustime();
+    if (pend.cmd && (pend.cmd != cmd || pend.w != w || (!cmd->key_first && !cmd->getkeys)))
+        stats_flush();
+    if (!in_exec) {
+        ks_txn_set_command_clock(start / 1000);
+        persist_command_begin(c);
+    }
+    cmd->proc(c);
+    if (!in_exec) {
+        persist_command_end(c);
+        /* Committed: the keys it made ready go to their blocked clients. */
+        blocking_signal_flush();
+        ks_txn_set_command_clock(0);
+    }
+    int64_t end = ustime();
+    if (!in_exec && batch_on) batch_end_us = end;
+    int64_t dur = end > start ? end - start : 0;
+    /* Like Redis, only the lookups of read commands count as hits/misses. */
+    uint64_t hits = 0, misses = 0;
+    if (cmd->flags & CMD_READONLY) {
+        hits = ls->hits - hits0;
+        misses = ls->misses - misses0;
+    }
+    if (!in_exec && batch_on && !c->error_in_reply) {
+        if (!pend.cmd) {
+            pend.w = w;
+            pend.cmd = cmd;
+            pend.calls = pend.usec = pend.hits = pend.misses = 0;
+        }
+        pend.calls++;
+        pend.usec += (uint64_t)dur;
+        pend.hits += hits;
+        pend.misses += misses;
+        return;
+    }
+    stats_flush();
+    if (hits) __atomic_add_fetch(&w->stat_keyspace_hits, hits, __ATOMIC_RELAXED);
+    if (misses) __atomic_add_fetch(&w->stat_keyspace_misses, misses, __ATOMIC_RELAXED);
+    cmd_stat *st = &w->cmdstats[cmd->id];
+    __atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->usec, (uint64_t)dur, __ATOMIC_RELAXED);
+    if (c->error_in_reply) __atomic_add_fetch(&st->failed, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_commands, 1, __ATOMIC_RELAXED);
+}
+
+int dispatch_command(client *c) {
+    return dispatch_command_resolved(c, command_lookup(c->argv[0].ptr, c->argv[0].len));
+}
+
+int dispatch_command_resolved(client *c, const command *cmd) {
+    worker *w = c->owner;
+    c->cmd = cmd;
+    c->error_in_reply = 0;
+    if (!cmd) {
+        reply_unknown_command(c);
+        count_rejected(c, NULL);
+        return 0;
+    }
+    if (cmd->subcommands && !(c->argc == 1 && cmd->proc)) {
+        /* A container with a handler of its own (COMMAND) runs it when no
+         * subcommand is given. */
+        if (c->argc == 1) {
+            addReplyErrorArity(c);
+            count_rejected(c, cmd);
+            return 0;
+        }
+        const command *sub = command_lookup_sub(cmd, c->argv[1].ptr, c->argv[1].len);
+        if (!sub) {
+            reply_unknown_subcommand(c, cmd);
+            count_rejected(c, cmd);
+            return 0;
+        }
+        cmd = sub;
+        c->cmd = cmd;
+    }
+    if (!command_arity_ok(cmd, c->argc)) {
+        count_rejected(c, cmd);
+        if (!multi_exec_rejected(c, cmd, "wrong number of arguments for 'exec' command"))
+            addReplyErrorArity(c);
+        return 0;
+    }
+    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
+        count_rejected(c, cmd);
+        if (!multi_exec_rejected(c, cmd, "NOAUTH Authentication required."))
+            addReplyError(c, "NOAUTH Authentication required.");
+        return 0;
+    }
+    if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        addReplyError(c, "ERR Command not allowed inside a transaction");
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (multi_queue(c, cmd)) return 0;
+    if (dispatch_pause_applies(cmd)) {
+        c->flags |= CLIENT_BLOCKED_PAUSE;
+        c->pnext = w->paused;
+        w->paused = c;
+        return 1;
+    }
+
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP;
+    }
+    dispatch_call(c, cmd);
+    c->flags &= ~CLIENT_REPLY_SKIP;
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_queue_write(c);
+    return 0;
+}

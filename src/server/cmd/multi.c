@@ -1,0 +1,435 @@
+/*
+ * multi: MULTI / EXEC / DISCARD / WATCH / UNWATCH (see multi.h).
+ *
+ * Owns: a client's queued commands and watched keys (struct multi_state,
+ * allocated on the first MULTI or WATCH and freed when both are empty), the
+ * lock set of an EXEC, and the command table of the family.
+ * Invariants: CLIENT_MULTI <=> c->mstate && the client is between MULTI and
+ * EXEC/DISCARD; every watched key is registered exactly once in the engine
+ * (ks_watch_add) and removed when the client unwatches, runs EXEC or
+ * DISCARD, resets or closes.
+ * Called by: dispatch (queueing, rejections), cmd_conn (RESET), client
+ * (close, free), the command table.
+ */
+#include "server/cmd/multi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/util.h"
+#include "common/xalloc.h"
+#include "engine/keyspace.h"
+#include "server/cmd/commands.h"
+#include "server/cmd/dispatch.h"
+#include "server/log.h"
+#include "server/persist/persist.h"
+#include "server/net/reply.h"
+#include "server/server.h"
+
+/* A command with more keys than this locks its whole database inside EXEC
+ * (at most what engine_begin_cmd declares key by key, so a handler's own
+ * begin never asks for a shard the EXEC transaction lacks). */
+#define MULTI_CMD_KEYS_MAX 16
+
+/* What an EXEC must lock for one queued command beyond its table keys. */
+enum { LOCK_KEYS = 0, LOCK_DB, LOCK_ALL, LOCK_SELECT };
+
+typedef struct queued_cmd {
+    const command *cmd;
+    int argc;
+    int lock;      /* LOCK_* */
+    resp_arg *argv; /* one block: the array, then the argument bytes */
+} queued_cmd;
+
+typedef struct watched_key {
+    int db;
+    uint64_t since; /* ks_watch_add's version moment */
+    int live;       /* the key existed (unexpired) at WATCH */
+    size_t klen;
+    char *key;
+} watched_key;
+
+typedef struct multi_state {
+    queued_cmd *cmds;
+    int count, cap;
+    size_t bytes;  /* queued argument bytes + overhead */
+    int dirty;     /* a command failed to queue: EXEC aborts */
+    watched_key *watched;
+    int nwatched, capwatched;
+} multi_state;
+
+static multi_state *mstate_get(client *c) {
+    if (!c->mstate) c->mstate = lt_xcalloc(1, sizeof(multi_state));
+    return c->mstate;
+}
+
+static void publish_count(client *c) {
+    multi_state *ms = c->mstate;
+    __atomic_store_n(&c->pub.multi, ms ? ms->count : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.multi_mem, ms ? ms->bytes : 0, __ATOMIC_RELAXED);
+}
+
+/* Frees the state once nothing is queued or watched. */
+static void mstate_release_if_empty(client *c) {
+    multi_state *ms = c->mstate;
+    if (!ms || (c->flags & CLIENT_MULTI) || ms->nwatched) return;
+    free(ms->cmds);
+    free(ms->watched);
+    free(ms);
+    c->mstate = NULL;
+}
+
+/* Ends the MULTI state: the queue is dropped (watched keys stay). */
+static void discard_queue(client *c) {
+    multi_state *ms = c->mstate;
+    if (ms) {
+        for (int i = 0; i < ms->count; i++) free(ms->cmds[i].argv);
+        free(ms->cmds);
+        ms->cmds = NULL;
+        ms->count = ms->cap = 0;
+        ms->bytes = 0;
+        ms->dirty = 0;
+    }
+    c->flags &= ~CLIENT_MULTI;
+    publish_count(c);
+    mstate_release_if_empty(c);
+}
+
+/* ---- WATCH ----------------------------------------------------------------- */
+
+static int is_watched(const multi_state *ms, int db, const resp_arg *key) {
+    for (int i = 0; i < ms->nwatched; i++)
+        if (ms->watched[i].db == db && ms->watched[i].klen == key->len &&
+            memcmp(ms->watched[i].key, key->ptr, key->len) == 0)
+            return 1;
+    return 0;
+}
+
+static void watch_key(client *c, const resp_arg *key) {
+    multi_state *ms = mstate_get(c);
+    if (is_watched(ms, c->db, key)) return; /* the first WATCH's version */
+    if (ms->nwatched == ms->capwatched) {
+        ms->capwatched = ms->capwatched ? ms->capwatched * 2 : 4;
+        ms->watched = lt_xrealloc(ms->watched, (size_t)ms->capwatched * sizeof(*ms->watched));
+    }
+    watched_key *w = &ms->watched[ms->nwatched++];
+    w->db = c->db;
+    w->klen = key->len;
+    w->key = lt_xmalloc(key->len ? key->len : 1);
+    memcpy(w->key, key->ptr, key->len);
+    ks_key k = {.dbid = (unsigned)w->db, .key = w->key, .klen = w->klen};
+    ks_txn txn;
+    ks_txn_begin(&txn, server.db, &k, 1);
+    w->since = ks_watch_add(&txn, k.dbid, w->key, w->klen, &w->live);
+    ks_txn_commit(&txn);
+}
+
+/* Unregisters every watched key. txn: a transaction holding their shards
+ * (EXEC's), or NULL to lock each in turn. */
+static void unwatch_all(client *c, ks_txn *txn) {
+    multi_state *ms = c->mstate;
+    if (!ms) return;
+    for (int i = 0; i < ms->nwatched; i++) {
+        watched_key *w = &ms->watched[i];
+        if (txn) {
+            ks_watch_remove(txn, (unsigned)w->db, w->key, w->klen);
+        } else {
+            ks_key k = {.dbid = (unsigned)w->db, .key = w->key, .klen = w->klen};
+            ks_txn t;
+            ks_txn_begin(&t, server.db, &k, 1);
+            ks_watch_remove(&t, k.dbid, w->key, w->klen);
+            ks_txn_commit(&t);
+        }
+        free(w->key);
+    }
+    ms->nwatched = 0;
+    mstate_release_if_empty(c);
+}
+
+/* ---- Queueing -------------------------------------------------------------- */
+
+static int runs_inside_multi(const command *cmd);
+
+static int lock_kind(const command *cmd, int argc) {
+    const char *n = cmd->parent ? cmd->parent->name : cmd->name;
+    if (cmd->proc == selectCommand) return LOCK_SELECT;
+    if (cmd->proc == flushallCommand || !strcmp(n, "swapdb") || !strcmp(n, "move") ||
+        (!strcmp(n, "copy") && argc > 3))
+        return LOCK_ALL;
+    if (cmd->proc == flushdbCommand || cmd->proc == dbsizeCommand || !strcmp(n, "keys") ||
+        !strcmp(n, "scan") || !strcmp(n, "randomkey"))
+        return LOCK_DB;
+    return LOCK_KEYS;
+}
+
+int multi_queue(client *c, const command *cmd) {
+    if (!(c->flags & CLIENT_MULTI) || runs_inside_multi(cmd)) return 0;
+    multi_state *ms = c->mstate;
+    size_t bytes = sizeof(resp_arg) * (size_t)c->argc;
+    for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
+    if (ms->bytes + bytes + sizeof(queued_cmd) + c->qlen >
+        (size_t)server.client_query_buffer_limit) {
+        serverLog(LL_WARNING,
+                  "Closing client that reached max query buffer length: id=%llu addr=%s "
+                  "qbuf=%zu multi-mem=%zu",
+                  (unsigned long long)c->id, c->addr, c->qlen, ms->bytes);
+        client_close(c);
+        return 1;
+    }
+    if (ms->count == ms->cap) {
+        ms->cap = ms->cap ? ms->cap * 2 : 8;
+        ms->cmds = lt_xrealloc(ms->cmds, (size_t)ms->cap * sizeof(*ms->cmds));
+    }
+    queued_cmd *q = &ms->cmds[ms->count++];
+    q->cmd = cmd;
+    q->argc = c->argc;
+    q->lock = lock_kind(cmd, c->argc);
+    q->argv = lt_xmalloc(bytes ? bytes : 1);
+    char *p = (char *)(q->argv + c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        memcpy(p, c->argv[i].ptr, c->argv[i].len);
+        q->argv[i].ptr = p;
+        q->argv[i].len = c->argv[i].len;
+        p += c->argv[i].len;
+    }
+    ms->bytes += bytes + sizeof(queued_cmd);
+    publish_count(c);
+    addReplyStatus(c, "QUEUED");
+    return 1;
+}
+
+void multi_flag_error(client *c) {
+    if (c->flags & CLIENT_MULTI) c->mstate->dirty = 1;
+}
+
+void multi_reset(client *c) {
+    discard_queue(c);
+    unwatch_all(c, NULL);
+}
+
+void multi_client_close(client *c) { multi_reset(c); }
+
+void multi_client_free(client *c) {
+    multi_state *ms = c->mstate;
+    if (!ms) return;
+    for (int i = 0; i < ms->count; i++) free(ms->cmds[i].argv);
+    for (int i = 0; i < ms->nwatched; i++) free(ms->watched[i].key);
+    free(ms->cmds);
+    free(ms->watched);
+    free(ms);
+    c->mstate = NULL;
+}
+
+/* ---- EXEC's lock set --------------------------------------------------------- */
+
+typedef struct lockset {
+    ks_key *keys;
+    size_t n, cap;
+    int all;
+    unsigned dbs[2]; /* databases locked whole */
+    int ndbs;
+} lockset;
+
+static void lockset_key(lockset *ls, int db, const char *key, size_t klen) {
+    if (ls->n == ls->cap) {
+        ls->cap = ls->cap ? ls->cap * 2 : 16;
+        ls->keys = lt_xrealloc(ls->keys, ls->cap * sizeof(*ls->keys));
+    }
+    ls->keys[ls->n++] = (ks_key){.dbid = (unsigned)db, .key = key, .klen = klen};
+}
+
+static void lockset_db(lockset *ls, int db) {
+    for (int i = 0; i < ls->ndbs; i++)
+        if (ls->dbs[i] == (unsigned)db) return;
+    if (ls->ndbs == 2) ls->all = 1;
+    else ls->dbs[ls->ndbs++] = (unsigned)db;
+}
+
+/* Begins txn over everything the queued commands and watched keys need. */
+static void exec_begin(client *c, ks_txn *txn) {
+    multi_state *ms = c->mstate;
+    lockset ls = {0};
+    for (int i = 0; i < ms->nwatched; i++)
+        lockset_key(&ls, ms->watched[i].db, ms->watched[i].key, ms->watched[i].klen);
+    int db = c->db, *idx = NULL, idxcap = 0;
+    for (int i = 0; i < ms->count && !ls.all; i++) {
+        queued_cmd *q = &ms->cmds[i];
+        long long id;
+        switch (q->lock) {
+        case LOCK_SELECT:
+            /* As selectCommand: only a valid index changes the database. */
+            if (lt_string2ll(q->argv[1].ptr, q->argv[1].len, &id) && id >= 0 &&
+                id < server.databases)
+                db = (int)id;
+            continue;
+        case LOCK_ALL:
+            ls.all = 1;
+            continue;
+        case LOCK_DB:
+            lockset_db(&ls, db);
+            continue;
+        default:
+            break;
+        }
+        if (q->argc > idxcap) {
+            idxcap = q->argc;
+            idx = lt_xrealloc(idx, (size_t)idxcap * sizeof(*idx));
+        }
+        int n = command_get_keys(q->cmd, q->argv, q->argc, idx, q->argc);
+        if (n > MULTI_CMD_KEYS_MAX) {
+            lockset_db(&ls, db);
+            continue;
+        }
+        for (int k = 0; k < n; k++)
+            lockset_key(&ls, db, q->argv[idx[k]].ptr, q->argv[idx[k]].len);
+    }
+    free(idx);
+    if (!ls.all && ls.ndbs > 0) {
+        /* Keys outside the whole-locked databases need a third: all. */
+        for (size_t k = 0; k < ls.n && !ls.all; k++) lockset_db(&ls, (int)ls.keys[k].dbid);
+    }
+    if (ls.all) ks_txn_begin_all(txn, server.db);
+    else if (ls.ndbs > 0) ks_txn_begin_dbs(txn, server.db, ls.dbs[0], ls.dbs[ls.ndbs - 1]);
+    else ks_txn_begin(txn, server.db, ls.keys, ls.n);
+    free(ls.keys);
+}
+
+/* ---- Commands ---------------------------------------------------------------- */
+
+static void multiCommand(client *c) {
+    if (c->flags & CLIENT_MULTI) {
+        addReplyError(c, "ERR MULTI calls can not be nested");
+        return;
+    }
+    mstate_get(c);
+    c->flags |= CLIENT_MULTI;
+    publish_count(c);
+    addReplyOK(c);
+}
+
+static void discardCommand(client *c) {
+    if (!(c->flags & CLIENT_MULTI)) {
+        addReplyError(c, "ERR DISCARD without MULTI");
+        return;
+    }
+    multi_reset(c);
+    addReplyOK(c);
+}
+
+static void watchCommand(client *c) {
+    if (c->flags & CLIENT_MULTI) {
+        addReplyError(c, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    for (int i = 1; i < c->argc; i++) watch_key(c, &c->argv[i]);
+    addReplyOK(c);
+}
+
+static void unwatchCommand(client *c) {
+    unwatch_all(c, NULL);
+    addReplyOK(c);
+}
+
+static int watched_changed(client *c, ks_txn *txn) {
+    multi_state *ms = c->mstate;
+    for (int i = 0; i < ms->nwatched; i++) {
+        watched_key *w = &ms->watched[i];
+        if (ks_watch_changed(txn, (unsigned)w->db, w->key, w->klen, w->since, w->live))
+            return 1;
+    }
+    return 0;
+}
+
+static void execCommand(client *c) {
+    if (!(c->flags & CLIENT_MULTI)) {
+        addReplyError(c, "ERR EXEC without MULTI");
+        return;
+    }
+    multi_state *ms = c->mstate;
+    if (ms->dirty) {
+        addReplyError(c, "EXECABORT Transaction discarded because of previous errors.");
+        multi_reset(c);
+        return;
+    }
+    ks_txn txn;
+    exec_begin(c, &txn);
+    if (watched_changed(c, &txn)) {
+        unwatch_all(c, &txn);
+        ks_txn_commit(&txn);
+        discard_queue(c);
+        addReplyNullArray(c);
+        return;
+    }
+    unwatch_all(c, &txn);
+    ms = c->mstate; /* still there: CLIENT_MULTI keeps it */
+    const command *exec_cmd = c->cmd;
+    int argc = c->argc;
+    resp_arg *argv = c->argv;
+    c->flags |= CLIENT_IN_EXEC;
+    ks_txn_nest_enter(&txn);
+    persist_exec_begin(c);
+    addReplyArrayLen(c, ms->count);
+    for (int i = 0; i < ms->count; i++) {
+        queued_cmd *q = &ms->cmds[i];
+        c->argc = q->argc;
+        c->argv = q->argv;
+        c->cmd = q->cmd;
+        c->error_in_reply = 0;
+        uint32_t nwrites = txn.nwrites;
+        persist_exec_cmd_begin(c);
+        dispatch_call(c, q->cmd);
+        persist_exec_cmd_end(c, txn.nwrites != nwrites);
+    }
+    ks_txn_nest_leave(&txn);
+    ks_txn_commit(&txn); /* one WAL record for all of it */
+    persist_exec_end(c);
+    c->flags &= ~CLIENT_IN_EXEC;
+    c->argc = argc;
+    c->argv = argv;
+    c->cmd = exec_cmd;
+    c->error_in_reply = 0;
+    __atomic_store_n(&c->lastcmd, exec_cmd, __ATOMIC_RELAXED);
+    discard_queue(c);
+}
+
+int multi_exec_rejected(client *c, const command *cmd, const char *err) {
+    if (cmd->proc != execCommand) return 0;
+    multi_reset(c);
+    addReplyErrorFormat(c, "EXECABORT Transaction discarded because of: %s", err);
+    return 1;
+}
+
+static int runs_inside_multi(const command *cmd) {
+    return cmd->proc == execCommand || cmd->proc == discardCommand ||
+           cmd->proc == multiCommand || cmd->proc == watchCommand ||
+           cmd->proc == quitCommand || cmd->proc == resetCommand;
+}
+
+#define TXN_FLAGS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+
+command multi_commands[] = {
+    {.name = "multi", .proc = multiCommand, .arity = 1,
+     .flags = TXN_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, .acl = ACL_FAST | ACL_TRANSACTION,
+     .group = "transactions", .since = "1.2.0", .complexity = "O(1)",
+     .summary = "Starts a transaction: the following commands are queued."},
+    {.name = "exec", .proc = execCommand, .arity = 1, .flags = TXN_FLAGS | CMD_SKIP_SLOWLOG,
+     .acl = ACL_SLOW | ACL_TRANSACTION, .group = "transactions", .since = "1.2.0",
+     .complexity = "Depends on commands in the transaction",
+     .summary = "Runs the queued commands atomically, unless a watched key changed."},
+    {.name = "discard", .proc = discardCommand, .arity = 1,
+     .flags = TXN_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, .acl = ACL_FAST | ACL_TRANSACTION,
+     .group = "transactions", .since = "2.0.0",
+     .complexity = "O(N), when N is the number of queued commands",
+     .summary = "Drops the queued commands and the watched keys."},
+    {.name = "watch", .proc = watchCommand, .arity = -2,
+     .flags = TXN_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, .acl = ACL_FAST | ACL_TRANSACTION,
+     .key_first = 1, .key_last = -1, .key_step = 1, .key_flags = "RO",
+     .group = "transactions", .since = "2.2.0", .complexity = "O(1) for every key.",
+     .summary = "Makes the next EXEC fail if one of these keys changes before it."},
+    {.name = "unwatch", .proc = unwatchCommand, .arity = 1,
+     .flags = TXN_FLAGS | CMD_FAST | CMD_ALLOW_BUSY, .acl = ACL_FAST | ACL_TRANSACTION,
+     .group = "transactions", .since = "2.2.0", .complexity = "O(1)",
+     .summary = "Forgets every watched key."},
+    {0},
+};

@@ -1,0 +1,686 @@
+/*
+ * client: connection lifecycle, input processing and output flushing (see
+ * client.h for ownership and threading).
+ *
+ * Input: bytes from on_recv are parsed in place when nothing is buffered
+ * (the common case: no copy); only the tail of an incomplete command is
+ * copied into c->qbuf. Commands run in order; a pipeline runs in batches
+ * (see "Pipeline batches"): the complete commands already received are
+ * parsed ahead, their keys prefetched together, then run one by one.
+ * The pipeline stops (leaving the rest in qbuf) when the client must wait:
+ * its pending output passed client-output-backpressure, a CLIENT PAUSE
+ * holds it, it blocked, or it is closing.
+ *
+ * Output: client_queue_write() puts the client on its worker's list; at the
+ * end of the loop turn client_flush_writes() hands each one's queued bytes
+ * to the kernel in one send. on_sent() releases what was written.
+ */
+#include "server/net/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "engine/prefetch.h"
+#include "server/cmd/blocking.h"
+#include "server/cmd/commands.h"
+#include "server/cmd/dispatch.h"
+#include "server/log.h"
+#include "server/cmd/multi.h"
+#include "server/net/reply.h"
+#include "server/server.h"
+#include "server/net/worker.h"
+
+#define QBUF_MIN 1024
+
+static void format_addr(int fd, int local, char *out, size_t outlen) {
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof(sa);
+    int r = local ? getsockname(fd, (struct sockaddr *)&sa, &salen)
+                  : getpeername(fd, (struct sockaddr *)&sa, &salen);
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (r == 0 && sa.ss_family == AF_INET) {
+        struct sockaddr_in *s = (struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        port = ntohs(s->sin_port);
+    } else if (r == 0 && sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        port = ntohs(s->sin6_port);
+    }
+    snprintf(out, outlen, "%s:%d", ip, port);
+}
+
+static void set_keepalive(int fd, int interval) {
+    int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    if (interval <= 0) return;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof(yes));
+    int idle = interval, intvl = interval / 3 ? interval / 3 : 1, cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/* Is the peer on a loopback address? */
+static int peer_is_loopback(int fd) {
+    struct sockaddr_storage sa;
+    socklen_t salen = sizeof(sa);
+    if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0) return 0;
+    if (sa.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return 1;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+/* Redis's protected mode: with no password set, only loopback clients are
+ * served; others get the explanation and are closed. */
+static int protected_mode_denies(int fd) {
+    if (!server.protected_mode || server.requirepass) return 0;
+    if (peer_is_loopback(fd)) return 0;
+    static const char msg[] =
+        "-DENIED Lightning is running in protected mode because protected mode is enabled "
+        "and no password is set for the default user. In this mode connections are only "
+        "accepted from the loopback interface. To accept other clients, set a password "
+        "with requirepass, or disable protected mode with 'CONFIG SET protected-mode no' "
+        "from a loopback connection, or start the server with '--protected-mode no'.\r\n";
+    if (write(fd, msg, sizeof(msg) - 1) < 0) { /* best effort, closing anyway */ }
+    return 1;
+}
+
+client *client_create(worker *w, int fd, uint64_t id) {
+    if (protected_mode_denies(fd)) {
+        close(fd);
+        __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    set_keepalive(fd, server.tcp_keepalive);
+    c->id = id;
+    c->owner = w;
+    c->resp = 2;
+    c->ctime_ms = c->last_interaction_ms = w->now_ms;
+    if (!server.requirepass) c->flags |= CLIENT_AUTHENTICATED;
+    resp_parser_init(&c->parser, server.proto_max_bulk_len);
+    c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
+    format_addr(fd, 0, c->addr, sizeof(c->addr));
+    format_addr(fd, 1, c->laddr, sizeof(c->laddr));
+
+    pthread_mutex_lock(&server.clients_lock);
+    c->next = server.clients;
+    if (server.clients) server.clients->prev = c;
+    server.clients = c;
+    c->flags |= CLIENT_IN_LIST;
+    pthread_mutex_unlock(&server.clients_lock);
+
+    c->wl_next = w->clients;
+    if (w->clients) w->clients->wl_prev = c;
+    w->clients = c;
+
+    if (ev_conn_add(w->loop, &c->conn, fd, c) < 0) {
+        client_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void free_reply_chunks(client *c) {
+    reply_chunk *ch = c->reply_head;
+    while (ch) {
+        reply_chunk *next = ch->next;
+        free(ch);
+        ch = next;
+    }
+    c->reply_head = c->reply_tail = NULL;
+    c->reply_bytes = 0;
+}
+
+static void unlink_from_lists(client *c) {
+    worker *w = c->owner;
+    if (c->flags & CLIENT_IN_LIST) {
+        pthread_mutex_lock(&server.clients_lock);
+        if (c->prev) c->prev->next = c->next;
+        else server.clients = c->next;
+        if (c->next) c->next->prev = c->prev;
+        c->flags &= ~CLIENT_IN_LIST;
+        pthread_mutex_unlock(&server.clients_lock);
+    }
+    if (c->wl_prev) c->wl_prev->wl_next = c->wl_next;
+    else if (w->clients == c) w->clients = c->wl_next;
+    if (c->wl_next) c->wl_next->wl_prev = c->wl_prev;
+    c->wl_prev = c->wl_next = NULL;
+    for (client **pp = &w->pending_writes; *pp; pp = &(*pp)->wnext)
+        if (*pp == c) {
+            *pp = c->wnext;
+            break;
+        }
+    for (client **pp = &w->paused; *pp; pp = &(*pp)->pnext)
+        if (*pp == c) {
+            *pp = c->pnext;
+            break;
+        }
+    if (c->flags & CLIENT_WAL_HOLD)
+        for (client **pp = &w->wal_held; *pp; pp = &(*pp)->hnext)
+            if (*pp == c) {
+                *pp = c->hnext;
+                break;
+            }
+}
+
+void client_close(client *c) {
+    if (c->flags & CLIENT_CLOSED) return;
+    c->flags |= CLIENT_CLOSED;
+    blocking_client_closed(c);
+    multi_client_close(c);
+    unlink_from_lists(c);
+    __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+    ev_conn_close(c->owner->loop, &c->conn);
+}
+
+void client_free_at_exit(client *c) {
+    blocking_client_closed(c);
+    unlink_from_lists(c);
+    if (c->conn.fd >= 0) close(c->conn.fd);
+    client_on_closed(&c->conn);
+}
+
+void client_on_closed(ev_conn *conn) {
+    client *c = conn->udata;
+    resp_parser_free(&c->parser);
+    free_reply_chunks(c);
+    free(c->qbuf);
+    free(c->waiting_argv);
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    multi_client_free(c);
+    free(c);
+}
+
+void client_publish(client *c) {
+    __atomic_store_n(&c->pub.qbuf, c->qlen, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.qbuf_free, c->qcap - c->qlen, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.obl, c->bufpos, __ATOMIC_RELAXED);
+    /* rbp: the most of the reply buffer this client has used. */
+    if (c->bufpos > c->pub.rbp) __atomic_store_n(&c->pub.rbp, c->bufpos, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.omem, c->reply_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.flags, c->flags, __ATOMIC_RELAXED);
+}
+
+size_t client_output_bytes(const client *c) {
+    return c->bufpos - c->sentlen + c->reply_bytes - c->head_off;
+}
+
+void client_queue_write(client *c) {
+    if (c->flags & (CLIENT_PENDING_WRITE | CLIENT_CLOSED)) return;
+    c->flags |= CLIENT_PENDING_WRITE;
+    c->wnext = c->owner->pending_writes;
+    c->owner->pending_writes = c;
+}
+
+/* Hands everything queued for c to the kernel in one send. */
+static void client_send(client *c) {
+    if (ev_conn_sending(&c->conn) || (c->flags & (CLIENT_CLOSED | CLIENT_WAL_HOLD))) return;
+    struct iovec iov[EV_MAX_IOV];
+    int n = 0;
+    size_t total = 0;
+    if (c->bufpos > c->sentlen) {
+        iov[n].iov_base = c->buf + c->sentlen;
+        iov[n].iov_len = c->bufpos - c->sentlen;
+        total += iov[n++].iov_len;
+    }
+    for (reply_chunk *ch = c->reply_head; ch && n < EV_MAX_IOV; ch = ch->next) {
+        if (ch == c->deferred) break; /* not filled yet: nothing after it */
+        size_t off = ch == c->reply_head ? c->head_off : 0;
+        if (ch->used > off) {
+            iov[n].iov_base = ch->buf + off;
+            iov[n].iov_len = ch->used - off;
+            total += iov[n++].iov_len;
+        }
+    }
+    if (n == 0) {
+        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close(c);
+        return;
+    }
+    c->inflight_bytes = total;
+    if (ev_conn_send(c->owner->loop, &c->conn, iov, n) < 0) client_close(c);
+}
+
+void client_flush_writes(worker *w) {
+    while (w->pending_writes) {
+        client *c = w->pending_writes;
+        w->pending_writes = c->wnext;
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        client_send(c);
+    }
+}
+
+/* Releases n written bytes from the head of the output: buf first, then
+ * the chunks in order. Called only when no send is in flight. */
+static void consume_output(client *c, size_t n) {
+    size_t k = c->bufpos - c->sentlen;
+    if (k > n) k = n;
+    c->sentlen += k;
+    n -= k;
+    /* While chunks exist new replies go to them, so an emptied buf can
+     * start over without reordering anything. */
+    if (c->sentlen == c->bufpos) c->bufpos = c->sentlen = 0;
+    while (n && c->reply_head) {
+        reply_chunk *ch = c->reply_head;
+        size_t left = ch->used - c->head_off;
+        if (n < left) {
+            c->head_off += n;
+            return;
+        }
+        n -= left;
+        c->reply_bytes -= ch->used;
+        c->reply_head = ch->next;
+        if (!c->reply_head) c->reply_tail = NULL;
+        free(ch);
+        c->head_off = 0;
+    }
+}
+
+void client_on_sent(ev_conn *conn, ssize_t res) {
+    client *c = conn->udata;
+    if (res < 0) {
+        client_close(c);
+        return;
+    }
+    __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
+                       __ATOMIC_RELAXED);
+    consume_output(c, (size_t)res);
+    if (client_output_bytes(c) > 0) {
+        client_queue_write(c);
+    } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        client_close(c);
+        return;
+    }
+    if ((c->flags & CLIENT_READ_PAUSED) &&
+        client_output_bytes(c) <= (size_t)server.client_output_backpressure / 2) {
+        c->flags &= ~CLIENT_READ_PAUSED;
+        client_resume(c);
+    }
+    if (!(c->flags & CLIENT_CLOSED)) client_publish(c);
+}
+
+static void qbuf_reserve(client *c, size_t need) {
+    if (c->qcap >= need) return;
+    size_t cap = c->qcap ? c->qcap : QBUF_MIN;
+    while (cap < need) cap *= 2;
+    char *n = realloc(c->qbuf, cap);
+    if (!n) abort();
+    c->qbuf = n;
+    c->qcap = cap;
+}
+
+static void protocol_error(client *c) {
+    const char *msg = c->parser.error;
+    serverLog(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+              msg, (unsigned long long)c->id, c->addr);
+    char buf[128];
+    snprintf(buf, sizeof(buf), "ERR %s", msg);
+    addReplyError(c, buf);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTOCOL_ERROR;
+    c->qlen = 0;
+    ev_conn_pause_recv(c->owner->loop, &c->conn);
+    client_queue_write(c);
+}
+
+/* Must c stop executing its pipeline for now? */
+static int client_must_wait(client *c) {
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE |
+                    CLIENT_BLOCKED))
+        return 1;
+    if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
+        if (!(c->flags & CLIENT_READ_PAUSED)) {
+            c->flags |= CLIENT_READ_PAUSED;
+            ev_conn_pause_recv(c->owner->loop, &c->conn);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The command in c->argv must wait: copy it, since its bytes are about to
+ * be consumed (and inline arguments were unescaped in place). */
+static void keep_waiting_command(client *c) {
+    size_t bytes = 0;
+    for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
+    resp_arg *argv = malloc(sizeof(*argv) * (size_t)c->argc + bytes);
+    if (!argv) abort();
+    char *p = (char *)(argv + c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        memcpy(p, c->argv[i].ptr, c->argv[i].len);
+        argv[i].ptr = p;
+        argv[i].len = c->argv[i].len;
+        p += c->argv[i].len;
+    }
+    c->waiting_argv = argv;
+    c->waiting_argc = c->argc;
+}
+
+/* Runs the waiting command, if any. Returns 1 if it must wait again. */
+static int run_waiting_command(client *c) {
+    if (!c->waiting_argv) return 0;
+    resp_arg *argv = c->waiting_argv;
+    c->waiting_argv = NULL;
+    c->argc = c->waiting_argc;
+    c->argv = argv;
+    int again = dispatch_command(c);
+    c->argc = 0;
+    c->argv = NULL;
+    if (again) c->waiting_argv = argv;
+    else free(argv);
+    return again;
+}
+
+/* Runs one parsed command (argv may be the parser's or a batch's). */
+static void run_command(client *c, int argc, resp_arg *argv, const command *cmd) {
+    c->argc = argc;
+    c->argv = argv;
+    if (dispatch_command_resolved(c, cmd)) keep_waiting_command(c);
+    c->argc = 0;
+    c->argv = NULL;
+}
+
+/* ---- Pipeline batches ----------------------------------------------------------
+ * A command followed in the buffer by more commands starts a batch: the
+ * complete multibulk commands after it are parsed ahead (up to
+ * PIPE_BATCH_MAX), the keys of those with a fixed key position are
+ * prefetched together (engine/prefetch.h), then the batch runs one command
+ * at a time exactly as unbatched commands do, checking client_must_wait
+ * before each. Where it stops, the commands not run are not consumed: they
+ * are parsed again later, from the same bytes with the then parser state.
+ * So a batch never runs a command that would not have run unbatched.
+ *
+ * Parsing ahead must not parse differently from parsing later: the parser's
+ * state depends on the client (authenticated or not) and on nothing a
+ * command with keys can change. So a batch is only started by an
+ * authenticated client outside MULTI, and it extends only past commands
+ * with keys (data commands: no SELECT, AUTH, HELLO, RESET, MULTI, EXEC,
+ * CLIENT ...). Those also keep the database the keys are prefetched in.
+ * Inline commands are unescaped in place, which a second parse would see:
+ * only multibulk commands are parsed ahead. Anything the parser does not
+ * turn into one command (incomplete, error, empty, too many arguments for
+ * the batch's storage) ends the batch before it, with the parser reset. */
+#define PIPE_BATCH_MAX KS_PREFETCH_MAX
+#define PIPE_BATCH_ARGS 128
+
+typedef struct pipe_cmd {
+    const command *cmd;
+    size_t end;   /* offset in buf just past the command */
+    int argc;
+    int arg0;     /* its arguments: args[arg0 .. arg0 + argc) */
+    int key;      /* argv index of its prefetched key, 0 for none */
+    int hash;     /* index of the key in the prefetch arrays */
+} pipe_cmd;
+
+typedef struct pipe_batch {
+    int n, nargs, nkeys;
+    pipe_cmd cmd[PIPE_BATCH_MAX];
+    resp_arg args[PIPE_BATCH_ARGS];
+    ks_key keys[PIPE_BATCH_MAX];
+    uint64_t hashes[PIPE_BATCH_MAX];
+} pipe_batch;
+
+/* May a batch go on past a command cmd of c? */
+static int batch_extends(const client *c, const command *cmd) {
+    return cmd && (cmd->key_first > 0 || cmd->getkeys) && !(cmd->flags & CMD_BLOCKING) &&
+           (c->flags & (CLIENT_AUTHENTICATED | CLIENT_MULTI)) == CLIENT_AUTHENTICATED;
+}
+
+/* The command named like the batch's last one (pipelines repeat the same
+ * few commands): its table entry without a lookup. NULL when unsure. */
+static const command *batch_same_command(const pipe_batch *b, const resp_arg *name) {
+    const pipe_cmd *last = &b->cmd[b->n - 1];
+    const resp_arg *prev = &b->args[last->arg0];
+    if (prev->len != name->len || name->len > 16) return NULL;
+    for (size_t i = 0; i < name->len; i++)
+        if (prev->ptr[i] != name->ptr[i]) return NULL;
+    return last->cmd;
+}
+
+/* Appends the command in c->parser, ending at buf offset end. */
+static void batch_add(client *c, pipe_batch *b, const command *cmd, size_t end) {
+    pipe_cmd *pc = &b->cmd[b->n++];
+    pc->cmd = cmd;
+    pc->end = end;
+    pc->argc = c->parser.argc;
+    pc->arg0 = b->nargs;
+    for (int i = 0; i < pc->argc; i++) b->args[b->nargs + i] = c->parser.argv[i];
+    b->nargs += pc->argc;
+    /* The first key, when the table says where it is without looking at
+     * the arguments (GET, SET, MGET's first ...). */
+    pc->key = command_first_key(cmd, pc->argc);
+    if (pc->key) {
+        const resp_arg *k = &b->args[pc->arg0 + pc->key];
+        pc->hash = b->nkeys;
+        b->keys[b->nkeys++] = (ks_key){.dbid = (unsigned)c->db, .key = k->ptr, .klen = k->len};
+    }
+}
+
+/* Parses ahead after the command in c->parser (cmd, ending at pos), runs
+ * the batch, and returns where the consumed input ends. */
+static size_t run_batch(client *c, const command *cmd, char *buf, size_t pos, size_t len) {
+    pipe_batch b;
+    b.n = b.nargs = b.nkeys = 0;
+    batch_add(c, &b, cmd, pos);
+    resp_parser_reset(&c->parser);
+    while (b.n < PIPE_BATCH_MAX && pos < len && buf[pos] == '*') {
+        size_t used = 0;
+        int r = resp_parse(&c->parser, buf + pos, len - pos, &used);
+        if (r != RESP_COMMAND || c->parser.argc == 0 ||
+            c->parser.argc > PIPE_BATCH_ARGS - b.nargs) {
+            resp_parser_reset(&c->parser);
+            break;
+        }
+        pos += used;
+        cmd = batch_same_command(&b, &c->parser.argv[0]);
+        if (!cmd) cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        batch_add(c, &b, cmd, pos);
+        resp_parser_reset(&c->parser);
+        if (!batch_extends(c, cmd)) break;
+    }
+    if (b.nkeys > 1) ks_prefetch(server.db, b.keys, (size_t)b.nkeys, b.hashes);
+    dispatch_batch_begin();
+    for (int i = 0; i < b.n; i++) {
+        if (i > 0 && client_must_wait(c)) {
+            pos = b.cmd[i - 1].end; /* the rest is parsed again later */
+            break;
+        }
+        pipe_cmd *pc = &b.cmd[i];
+        if (pc->key && b.nkeys > 1) {
+            c->prehash_key = b.args[pc->arg0 + pc->key].ptr;
+            c->prehash = b.hashes[pc->hash];
+        }
+        run_command(c, pc->argc, &b.args[pc->arg0], pc->cmd);
+        c->prehash_key = NULL;
+    }
+    dispatch_batch_end();
+    return pos;
+}
+
+/* Parses and runs commands from buf[0..len). Returns how many bytes were
+ * consumed; the rest starts at an unfinished (or not yet run) command. */
+static size_t process_input(client *c, char *buf, size_t len) {
+    size_t pos = 0;
+    while (pos < len && !client_must_wait(c)) {
+        size_t used = 0;
+        int r = resp_parse(&c->parser, buf + pos, len - pos, &used);
+        if (r == RESP_INCOMPLETE) break;
+        if (r == RESP_ERROR) {
+            protocol_error(c);
+            return len;
+        }
+        pos += used;
+        if (c->parser.argc == 0) {
+            resp_parser_reset(&c->parser);
+            continue;
+        }
+        const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        if (pos < len && buf[pos] == '*' && batch_extends(c, cmd) &&
+            c->parser.argc <= PIPE_BATCH_ARGS) {
+            pos = run_batch(c, cmd, buf, pos, len);
+            continue;
+        }
+        run_command(c, c->parser.argc, c->parser.argv, cmd);
+        resp_parser_reset(&c->parser);
+    }
+    return pos;
+}
+
+static void check_qbuf_limit(client *c) {
+    if (c->qlen > (size_t)server.client_query_buffer_limit) {
+        serverLog(LL_WARNING,
+                  "Closing client that reached max query buffer length: id=%llu addr=%s qbuf=%zu",
+                  (unsigned long long)c->id, c->addr, c->qlen);
+        client_close(c);
+    }
+}
+
+/* Runs what qbuf holds and compacts it. */
+static void process_qbuf(client *c) {
+    size_t done = process_input(c, c->qbuf, c->qlen);
+    if (c->flags & CLIENT_CLOSED) return;
+    if (done >= c->qlen) {
+        c->qlen = 0;
+        if (c->qcap > 64 * 1024) {
+            free(c->qbuf);
+            c->qbuf = NULL;
+            c->qcap = 0;
+        }
+    } else if (done) {
+        memmove(c->qbuf, c->qbuf + done, c->qlen - done);
+        c->qlen -= done;
+    }
+}
+
+void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
+    client *c = conn->udata;
+    if (len <= 0) {
+        client_close(c);
+        return;
+    }
+    worker *w = c->owner;
+    __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
+    /* CONFIG SET proto-max-bulk-len applies from the next read on. */
+    c->parser.max_bulk_len = server.proto_max_bulk_len;
+
+    size_t n = (size_t)len;
+    if (c->qlen == 0 && !client_must_wait(c)) {
+        /* Fast path: parse straight from the receive buffer. */
+        size_t done = process_input(c, data, n);
+        if (c->flags & CLIENT_CLOSED) return;
+        if (done < n && !(c->flags & CLIENT_PROTOCOL_ERROR)) {
+            size_t rest = n - done;
+            size_t want = resp_bytes_wanted(&c->parser);
+            qbuf_reserve(c, want > rest ? want : rest);
+            memcpy(c->qbuf, data + done, rest);
+            c->qlen = rest;
+        }
+    } else {
+        size_t want = resp_bytes_wanted(&c->parser);
+        size_t need = c->qlen + n;
+        qbuf_reserve(c, want > need ? want : need);
+        memcpy(c->qbuf + c->qlen, data, n);
+        c->qlen += n;
+        if (!client_must_wait(c)) process_qbuf(c);
+    }
+    if (!(c->flags & CLIENT_CLOSED)) {
+        check_qbuf_limit(c);
+        client_publish(c);
+    }
+}
+
+void client_resume(client *c) {
+    if (c->flags & CLIENT_CLOSED) return;
+    if (run_waiting_command(c)) return;
+    if (!(c->flags & CLIENT_READ_PAUSED) && !(c->flags & CLIENT_CLOSE_AFTER_REPLY))
+        ev_conn_resume_recv(c->owner->loop, &c->conn);
+    if (c->qlen && !client_must_wait(c)) process_qbuf(c);
+}
+
+static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = *cap - *len;
+        int n = vsnprintf(*out ? *out + *len : NULL, *out ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if (*out && (size_t)n < room) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t ncap = *cap ? *cap * 2 : 256;
+        while (ncap < *len + (size_t)n + 1) ncap *= 2;
+        char *p = realloc(*out, ncap);
+        if (!p) abort();
+        *out = p;
+        *cap = ncap;
+    }
+}
+
+void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
+    int64_t now = mstime();
+    char flags[16];
+    int f = 0;
+    uint32_t cf = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
+    if (cf & CLIENT_MULTI) flags[f++] = 'x';
+    if (cf & (CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED)) flags[f++] = 'b';
+    if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
+    if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
+    if (cf & CLIENT_NO_TOUCH) flags[f++] = 'T';
+    if (f == 0) flags[f++] = 'N';
+    flags[f] = '\0';
+    const command *last = __atomic_load_n(&c->lastcmd, __ATOMIC_RELAXED);
+    size_t obl = __atomic_load_n(&c->pub.obl, __ATOMIC_RELAXED);
+    size_t omem = __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED);
+    size_t qlen = __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED);
+    size_t qfree = __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED);
+    size_t multi_mem = __atomic_load_n(&c->pub.multi_mem, __ATOMIC_RELAXED);
+    cat_printf(out, len, cap,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
+               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
+               "argv-mem=0 multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+               "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
+               "lib-name=%s lib-ver=%s\n",
+               (unsigned long long)c->id, c->addr, c->laddr,
+               __atomic_load_n(&c->conn.fd, __ATOMIC_RELAXED),
+               c->name ? c->name : "",
+               (long long)((now - c->ctime_ms) / 1000),
+               (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
+               flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED),
+               (cf & CLIENT_MULTI) ? __atomic_load_n(&c->pub.multi, __ATOMIC_RELAXED) : -1,
+               qlen, qfree, multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
+               obl,
+               omem ? 1 : 0, omem,
+               sizeof(client) + qlen + qfree + omem,
+               last ? last->fullname : "NULL",
+               __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
+               c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+}

@@ -1,0 +1,158 @@
+/*
+ * client: one connection's state — its query buffer and parser, its reply
+ * buffers, its flags — and the lifecycle around it: accept, read, execute,
+ * reply, backpressure, close.
+ *
+ * Threading: a client belongs to the worker (I/O thread) that accepted it
+ * and only that thread touches its buffers. Fields other threads read for
+ * CLIENT LIST / CLIENT KILL / INFO are marked "shared": they are written
+ * with relaxed atomics (numbers) or under server.clients_lock (strings), and
+ * a kill request is a flag plus a wakeup of the owner.
+ *
+ * Replies: bytes go to the fixed buf first and spill into a list of chunks;
+ * a send is in flight from the oldest bytes while new replies are appended
+ * behind it (appending never moves bytes already queued). When the pending
+ * output passes client-output-backpressure the client stops reading and
+ * stops executing its pipeline until the output drains: a client that never
+ * reads costs the server a bounded amount of memory.
+ */
+#ifndef LIGHTNING_CLIENT_H
+#define LIGHTNING_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/net/event.h"
+#include "server/net/resp.h"
+
+struct worker;
+struct command;
+
+#define CLIENT_REPLY_BUF (16 * 1024)
+#define CLIENT_NAME_MAX 128
+
+/* client.flags (owner thread only unless noted) */
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 0) /* QUIT, protocol error */
+#define CLIENT_CLOSE_ASAP        (1u << 1) /* close now, drop output */
+#define CLIENT_AUTHENTICATED     (1u << 2)
+#define CLIENT_REPLY_OFF         (1u << 3)
+#define CLIENT_REPLY_SKIP_NEXT   (1u << 4)
+#define CLIENT_REPLY_SKIP        (1u << 5) /* skip this command's reply */
+#define CLIENT_NO_EVICT          (1u << 6)
+#define CLIENT_READ_PAUSED       (1u << 7) /* backpressure: not reading */
+#define CLIENT_PENDING_WRITE     (1u << 8) /* on the worker's write list */
+#define CLIENT_BLOCKED_PAUSE     (1u << 9) /* waiting for CLIENT UNPAUSE */
+#define CLIENT_CLOSED            (1u << 10)
+#define CLIENT_PROTOCOL_ERROR    (1u << 11)
+#define CLIENT_NO_TOUCH          (1u << 12)
+#define CLIENT_IN_LIST           (1u << 13) /* registered in server list */
+#define CLIENT_WAL_HOLD          (1u << 14) /* output held until WAL durable */
+#define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
+/* Running the commands queued by MULTI: blocking commands do not block
+ * (set and cleared by EXEC). */
+#define CLIENT_IN_EXEC           (1u << 25)
+/* Between MULTI and EXEC/DISCARD: commands are queued (multi.c). */
+#define CLIENT_MULTI             (1u << 26)
+
+typedef struct reply_chunk {
+    struct reply_chunk *next;
+    size_t size;
+    size_t used;
+    char buf[];
+} reply_chunk;
+
+typedef struct client {
+    uint64_t id;
+    ev_conn conn;
+    struct worker *owner;
+    uint32_t flags;
+    int resp;                  /* 2 or 3 (shared: read by CLIENT LIST) */
+    int db;                    /* shared */
+
+    /* input */
+    resp_parser parser;
+    char *qbuf;                /* unconsumed bytes, starting at a command */
+    size_t qlen, qcap;
+    int argc;
+    resp_arg *argv;            /* the command being executed */
+    /* The engine hash of one key of the command being executed, when its
+     * pipeline batch prefetched it (client.c): prehash_key is that key's
+     * bytes (an argv pointer; NULL: none), engine_begin_cmd reuses it. */
+    const char *prehash_key;
+    uint64_t prehash;
+    const struct command *cmd, *lastcmd; /* shared (lastcmd) */
+    /* A command that could not run yet (CLIENT PAUSE): an owned copy of its
+     * arguments, run first when the client resumes. */
+    int waiting_argc;
+    resp_arg *waiting_argv;
+
+    /* output */
+    char buf[CLIENT_REPLY_BUF];
+    size_t bufpos;             /* bytes in buf */
+    size_t sentlen;            /* bytes of buf already written */
+    size_t head_off;           /* bytes of the first chunk already written */
+    reply_chunk *reply_head, *reply_tail;
+    size_t reply_bytes;        /* bytes in chunks (shared) */
+    size_t inflight_bytes;     /* bytes handed to the kernel, not yet acked */
+    reply_chunk *deferred;     /* placeholder for a length not yet known */
+    int error_in_reply;        /* the current command replied an error */
+
+    /* identity and timestamps (shared) */
+    char addr[64], laddr[64];
+    char *name;                /* under server.clients_lock */
+    char *lib_name, *lib_ver;  /* under server.clients_lock */
+    int64_t ctime_ms;
+    int64_t last_interaction_ms;
+    uint64_t user_kill_flag;   /* shared: set by another thread to kill */
+    int64_t pause_start_ms;
+
+    /* What other threads may read of the buffers (CLIENT LIST, INFO):
+     * the owner publishes it with relaxed stores after each step, so
+     * readers never touch the live fields. */
+    struct {
+        size_t qbuf, qbuf_free, obl, omem, rbp;
+        uint32_t flags;
+        int multi;          /* commands queued since MULTI (multi.c) */
+        size_t multi_mem;   /* their bytes */
+    } pub;
+
+    struct client *prev, *next;         /* server-wide list (clients_lock) */
+    struct client *wl_prev, *wl_next;   /* owner worker's list */
+    struct client *wnext;               /* worker's pending-write list */
+    struct client *pnext;               /* worker's paused list */
+    struct client *hnext;               /* worker's WAL-held list */
+    uint64_t wal_lsn;  /* end LSN of the last WAL record this client wrote */
+    /* Blocked by a command (blocking.c; set and cleared under its lock). */
+    struct bstate *bstate;
+    /* MULTI queue and WATCHed keys (multi.c, owner thread), NULL if none. */
+    struct multi_state *mstate;
+} client;
+
+/* Called by the worker for each accepted socket, with the id given to it
+ * at accept time. */
+client *client_create(struct worker *w, int fd, uint64_t id);
+/* Closes now (output dropped); the memory is freed once the socket's
+ * kernel operations are done. Safe to call twice. */
+void client_close(client *c);
+/* Frees c at shutdown, after its worker's event loop was destroyed. */
+void client_free_at_exit(client *c);
+/* Arms sending for c at the end of this loop turn. */
+void client_queue_write(client *c);
+/* Writes queued output of every client on the worker's list. */
+void client_flush_writes(struct worker *w);
+/* Re-runs the pipeline of a client that was waiting (pause, backpressure). */
+void client_resume(client *c);
+/* Publishes c's buffer sizes and flags for other threads (owner only). */
+void client_publish(client *c);
+/* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
+size_t client_output_bytes(const client *c);
+/* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,
+ * grown as needed); caller holds server.clients_lock. */
+void client_info_line(client *c, char **out, size_t *len, size_t *cap);
+
+/* ev_callbacks hooks (wired by worker.c) */
+void client_on_recv(ev_conn *conn, char *data, ssize_t len);
+void client_on_sent(ev_conn *conn, ssize_t res);
+void client_on_closed(ev_conn *conn);
+
+#endif

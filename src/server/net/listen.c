@@ -1,0 +1,95 @@
+/*
+ * listen: listening sockets (see listen.h). Non-blocking, close-on-exec,
+ * SO_REUSEADDR, IPV6_V6ONLY for IPv6 addresses so "0.0.0.0" and "::" can be
+ * bound together, backlog from tcp-backlog.
+ */
+#include "server/net/listen.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/log.h"
+#include "server/server.h"
+
+#define MAX_LISTEN_FDS 16
+
+static int listen_fds[MAX_LISTEN_FDS];
+static int nlisten;
+
+static int bind_one(const char *addr) {
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", server.port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    if (strcmp(addr, "*") == 0) addr = "0.0.0.0";
+    int rc = getaddrinfo(addr, portstr, &hints, &res);
+    if (rc != 0) {
+        serverLog(LL_WARNING, "Invalid bind address '%s': %s", addr, gai_strerror(rc));
+        return -EINVAL;
+    }
+    int err = 0;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        err = -errno;
+        goto out;
+    }
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (res->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof(yes));
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+        listen(fd, server.tcp_backlog) < 0) {
+        err = -errno;
+        close(fd);
+        goto out;
+    }
+    if (nlisten == MAX_LISTEN_FDS) {
+        close(fd);
+        err = -ENOSPC;
+        goto out;
+    }
+    listen_fds[nlisten++] = fd;
+out:
+    freeaddrinfo(res);
+    return err;
+}
+
+int listen_open(void) {
+    for (int i = 0; i < server.bind_count; i++) {
+        const char *addr = server.bind[i];
+        int optional = addr[0] == '-';
+        if (optional) addr++;
+        int err = bind_one(addr);
+        if (err == 0) continue;
+        if (optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT))
+            continue;
+        serverLog(LL_WARNING, "Warning: Could not create server TCP listening socket %s:%d: %s",
+                  addr, server.port, strerror(-err));
+        listen_close();
+        return -1;
+    }
+    if (nlisten == 0) {
+        serverLog(LL_WARNING, "Configured to not listen anywhere, exiting.");
+        return -1;
+    }
+    return 0;
+}
+
+int listen_attach(ev_loop *loop) {
+    for (int i = 0; i < nlisten; i++) {
+        int err = ev_listen_add(loop, listen_fds[i]);
+        if (err) return err;
+    }
+    return 0;
+}
+
+void listen_close(void) {
+    for (int i = 0; i < nlisten; i++) close(listen_fds[i]);
+    nlisten = 0;
+}

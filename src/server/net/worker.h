@@ -1,0 +1,80 @@
+/*
+ * worker: one I/O thread — its event loop, the clients it owns, the
+ * per-command statistics it counts, and the inbox through which other
+ * threads hand it accepted sockets and requests (kill, unpause, stop).
+ *
+ * Worker 0 owns the listening sockets and deals accepted connections to all
+ * workers round-robin. A worker's lists are touched only by its own thread;
+ * the inbox is under inbox_lock, and every cross-thread request ends with
+ * ev_loop_wakeup() so no thread ever polls for work.
+ */
+#ifndef LIGHTNING_WORKER_H
+#define LIGHTNING_WORKER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "server/net/client.h"
+#include "server/net/event.h"
+
+/* An accepted socket and the client id given to it at accept time (ids
+ * grow in accept order, whichever worker serves the client). */
+struct accepted {
+    int fd;
+    uint64_t id;
+};
+
+typedef struct cmd_stat {
+    uint64_t calls, usec, rejected, failed;
+} cmd_stat;
+
+typedef struct worker {
+    int id;
+    pthread_t thread;
+    ev_loop *loop;
+    char backend_note[128];     /* why the fallback backend runs, if it does */
+
+    client *clients;            /* owned clients (wl_prev/wl_next links) */
+    client *pending_writes;     /* clients with output to send (wnext) */
+    client *paused;             /* clients waiting on CLIENT PAUSE (pnext) */
+    client *wal_held;           /* output held until WAL durable (hnext) */
+    uint64_t wal_turn_max;      /* highest WAL LSN appended by this thread */
+    uint64_t wal_requested;     /* highest LSN asked of the WAL writer */
+    uint64_t wal_wait_min;      /* atomic: least LSN a held client awaits */
+    int64_t now_ms;             /* cached wall clock, refreshed per turn */
+
+    pthread_mutex_t inbox_lock;
+    struct accepted *inbox;     /* accepted sockets handed to this worker */
+    int inbox_len, inbox_cap;
+    int kill_pending;           /* atomic: some owned client has a kill flag */
+
+    unsigned next_target;       /* worker 0: round-robin position */
+    int listen_requested;       /* atomic: worker 0 should start accepting */
+
+    /* statistics, written by this thread, read by INFO (relaxed atomics) */
+    cmd_stat *cmdstats;         /* commands_total() entries */
+    uint64_t stat_commands;
+    uint64_t stat_net_input_bytes;
+    uint64_t stat_net_output_bytes;
+    uint64_t stat_keyspace_hits;
+    uint64_t stat_keyspace_misses;
+
+    pthread_mutex_t ready_lock;
+    pthread_cond_t ready_cond;
+    int ready;                  /* 1 running, -1 failed to start */
+} worker;
+
+/* Starts server.nworkers threads; worker 0 listens. Returns 0 or -1 with a
+ * message logged. */
+int workers_start(void);
+void workers_stop_and_join(void);
+worker *worker_current(void);   /* the calling thread's worker, or NULL */
+/* Wakes a worker so it processes its kill and pause requests. */
+void worker_notify(worker *w);
+void worker_notify_all(void);
+/* Sums a command's statistics over all workers. */
+void workers_sum_cmdstat(int id, cmd_stat *out);
+uint64_t workers_sum_u64(size_t field_offset);
+#define WORKERS_SUM(field) workers_sum_u64(offsetof(worker, field))
+
+#endif

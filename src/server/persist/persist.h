@@ -1,0 +1,123 @@
+/*
+ * persist: what the server writes to the WAL and how it uses it — the
+ * bytes each write produces (propagation), recovery at start-up, the
+ * autobatcher that holds replies under `appendfsync always`, the
+ * MISCONF gate on disk errors, and INFO persistence.
+ *
+ * PROPAGATION (what a write logs). A command runs in engine transactions;
+ * when one that wrote commits, the engine's commit hook (under the shard
+ * locks, so WAL order is commit order per key) appends one WAL record for
+ * the command: by default its argv as a RESP multibulk, preceded by
+ * `SELECT <db>` when the client's db differs from the stream's current db
+ * (as Redis's AOF does). A key deleted because it expired logs `DEL key`.
+ * A command that commits several writing transactions logs once (at the
+ * first); don't do that for a command whose argv does not redo all of it.
+ *
+ * REWRITES (for handlers). A command whose argv would not give the same
+ * result when replayed later (relative times, random choices, results of
+ * floating point) replaces what it logs BEFORE it commits:
+ *
+ *     persist_rewrite(c, argc, argv)      log these args instead of c->argv
+ *     persist_rewrite_add(c, argc, argv)  log one more command after them
+ *                                         (same record, same atomicity)
+ *     persist_rewrite_strs(c, argc, s[])  the same with C strings
+ *
+ * The args are copied at once (callers may pass stack buffers). Calls
+ * outside a command, during recovery or with appendonly no are no-ops.
+ * Rules already applied: SET/SETEX/PSETEX/GETEX with a relative or
+ * absolute expiry -> `SET k v PXAT ms` / `PEXPIREAT k ms`, EXPIRE family ->
+ * PEXPIREAT (a time already past -> DEL), INCRBYFLOAT -> `SET k result
+ * KEEPTTL`. Rules for the collection types (to apply in their handlers):
+ * SPOP -> SREM key <popped members> (or DEL when the set is emptied), 
+ * SRANDMEMBER/HRANDFIELD/ZRANDMEMBER are reads (nothing logged),
+ * HINCRBYFLOAT -> HSET key field <result>, ZINCRBY is deterministic (as
+ * is), blocking pops -> their non-blocking form (BLPOP -> LPOP key, BLMOVE
+ * -> LMOVE), LMPOP/ZMPOP -> LPOP/ZPOPMIN key count of the key served.
+ *
+ * HOLDING (`appendfsync always`). A client whose command appended a record
+ * has its whole output held (later replies queue behind it, order kept)
+ * until the WAL's durable LSN passes the client's last LSN. Each worker,
+ * before it waits, asks the WAL writer to sync up to the highest LSN its
+ * clients appended in that loop turn (so a pipeline, and all clients served
+ * in one turn, make one group commit); the writer's durable callback wakes
+ * the workers with held clients, which release them. Under everysec/no
+ * replies are never held.
+ *
+ * Threads: the hooks run on whatever thread commits; per-command state is
+ * thread-local; stream db and append order are under one mutex.
+ */
+#ifndef LIGHTNING_PERSIST_H
+#define LIGHTNING_PERSIST_H
+
+#include <stdint.h>
+
+#include "server/net/client.h"
+
+struct worker;
+
+/* Start-up, after engine_open() and before the workers: when appendonly,
+ * opens <dir>/wal, replays it through the command table, installs the
+ * engine hooks. Returns 0, or -1 with a message logged. */
+int persist_open(void);
+/* After workers_start(): lets the WAL writer wake workers. */
+void persist_workers_started(void);
+/* Before the workers stop: no more wakeups (returns after any running
+ * one finished). */
+void persist_workers_stopping(void);
+/* After the workers joined: writes and fsyncs the rest, closes the WAL. */
+void persist_close(void);
+/* CONFIG SET appendfsync / wal-segment-size / debug-wal-fail. */
+void persist_apply_config(void);
+
+/* Handlers: replace / extend what the running command logs. */
+void persist_rewrite(client *c, int argc, const resp_arg *argv);
+void persist_rewrite_add(client *c, int argc, const resp_arg *argv);
+void persist_rewrite_strs(client *c, int argc, const char *const *argv);
+
+/* dispatch: around each command's handler. persist_reject() replies
+ * Redis's MISCONF error and returns 1 when the WAL is in its error state
+ * and cmd may not run (writes, and PING as in Redis). */
+int persist_reject(client *c, const struct command *cmd);
+void persist_command_begin(client *c);
+void persist_command_end(client *c);
+
+/* EXEC (multi.c), inside its own persist_command_begin/end: the queued
+ * commands run in one engine transaction; what each of them that wrote
+ * logs (argv or rewrite, with SELECT when its db changed) is collected,
+ * and the commit hook of that transaction appends it as ONE record —
+ * `MULTI <commands> EXEC` when more than one, ending in the database it
+ * started in. begin/end bracket the whole EXEC; cmd_begin/cmd_end each
+ * queued command (wrote: the command wrote to the engine). */
+void persist_exec_begin(client *c);
+void persist_exec_cmd_begin(client *c);
+void persist_exec_cmd_end(client *c, int wrote);
+void persist_exec_end(client *c);
+
+/* worker: once per loop turn before waiting, and on wakeup. */
+void persist_before_wait(struct worker *w);
+void persist_on_wakeup(struct worker *w);
+
+/* Snapshots (save.c). The WAL LSN a snapshot about to open its view
+ * covers (0 without a WAL); the next record starts with SELECT so replay
+ * may begin there. */
+uint64_t persist_snapshot_point(void);
+/* Makes the WAL durable up to lsn whatever appendfsync says. 0, or -1 when
+ * the WAL is failing. No-op without a WAL. */
+int persist_sync(uint64_t lsn);
+/* Deletes WAL segments lying entirely before lsn. 0 or -1 (errno). */
+int persist_checkpoint(uint64_t lsn, int *dropped);
+
+/* INFO persistence. */
+typedef struct persist_info {
+    int enabled;
+    int last_write_ok;
+    int last_errno;
+    uint64_t current_size;   /* bytes of the log on disk */
+    uint64_t changes;        /* writes since start (rdb_changes_since_last_save) */
+    uint64_t durable, written, appended;
+    uint64_t fsyncs;
+    double records_per_fsync;
+} persist_info;
+void persist_get_info(persist_info *out);
+
+#endif
