@@ -195,6 +195,9 @@ static const directive directives[] = {
      .def_num = 1, .enum_names = snapshot_codec_names},
     {.name = "wal-checkpoint-size", .type = CFG_MEMORY, .field = &server.wal_checkpoint_size,
      .def_num = 1024 * MB, .min = 0, .max = LONG_MAX},
+    /* HyperLogLog (t_hll.c): Redis's bounds. */
+    {.name = "hll-sparse-max-bytes", .type = CFG_MEMORY, .field = &server.hll_sparse_max_bytes,
+     .def_num = 3000, .min = 0, .max = LONG_MAX},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},

@@ -60,6 +60,7 @@ struct server {
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
                                       snapshot by this much; 0 = never */
+    long long hll_sparse_max_bytes; /* sparse HLL promotes to dense past this */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;
