@@ -223,6 +223,7 @@ static command *const families[] = {
     zset_commands,
     multi_commands,
     hll_commands,
+    geo_commands,
     NULL,
 };
 
