@@ -224,6 +224,7 @@ static command *const families[] = {
     multi_commands,
     hll_commands,
     geo_commands,
+    sort_commands,
     NULL,
 };
 
