@@ -27,6 +27,8 @@
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
+#include "engine/mvcc.h"
+#include "engine/txn.h"
 #include "server/engine_glue.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -295,15 +297,33 @@ static void keys_on_entry(void *ctx, const ks_entry *e) {
 }
 
 /* KEYS pattern. Unbounded by design (Redis's KEYS walks the whole
- * database); only one shard is locked at a time. */
+ * database). The reply is the database at one moment, each key exactly
+ * once: it reads an MVCC view (mvcc.h), so writers on other threads go on
+ * (one shard is locked at a time, KEYS_SCAN_STEP keys per lock) and a key
+ * a writer moves between shards meanwhile is seen where it was when the
+ * view opened. Inside EXEC the transaction already holds the whole
+ * database (multi.c): the walk runs under those locks and sees the
+ * transaction's own writes. */
 static void keysCommand(client *c) {
     keys_ctx k = {.c = c, .pat = c->argv[1].ptr, .patlen = c->argv[1].len};
     k.allkeys = k.patlen == 1 && k.pat[0] == '*';
     void *len = addReplyDeferredLen(c);
-    uint64_t cursor = 0;
-    do {
-        cursor = ks_scan(server.db, (unsigned)c->db, cursor, KEYS_SCAN_STEP, keys_on_entry, &k);
-    } while (cursor != 0);
+    if (ks_txn_nest_outer()) {
+        uint64_t cursor = 0;
+        do {
+            cursor = ks_scan(server.db, (unsigned)c->db, cursor, KEYS_SCAN_STEP,
+                             keys_on_entry, &k);
+        } while (cursor != 0);
+    } else {
+        ks_view view;
+        ks_view_iter it;
+        ks_view_open(server.db, &view);
+        ks_view_iter_init(&it, &view, (unsigned)c->db);
+        while (ks_view_iter_next(&it, KEYS_SCAN_STEP, keys_on_entry, &k)) {
+        }
+        ks_view_iter_close(&it);
+        ks_view_close(&view);
+    }
     setDeferredArrayLen(c, len, k.n);
 }
 
