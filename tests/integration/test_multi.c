@@ -512,7 +512,7 @@ TEST(watch_many_keys_each_touch) {
             on(sd->b, "FLUSHALL");
             for (int i = 0; i < N; i += 2) { /* even keys exist */
                 char line[64];
-                snprintf(line, sizeof line, "SET %s v", names[i]);
+                snprintf(line, sizeof line, "SET %.15s v", names[i]);
                 on(sd->b, line);
             }
             /* a watches all N; b watches the odd half, then touches. */
