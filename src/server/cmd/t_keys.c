@@ -17,6 +17,7 @@
  */
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/keyset.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -182,6 +183,35 @@ static void copy_string(ks_txn *txn, const ks_entry *e, unsigned db,
     ks_set_str(txn, db, key->ptr, key->len, p, len, expire_ms, KS_SET_NOINT);
     /* A short new string is embstr; resizing in place marks it raw. */
     if (raw && len <= KS_EMBSTR_MAX) ks_str_resize(txn, db, key->ptr, key->len, len);
+}
+
+/* Lock sets (keyset.h) of the commands naming another database: what the
+ * handler below would touch for these arguments. */
+static int copyKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    int dstdb = db;
+    for (int j = 3; j + 1 < argc; j++)
+        if (arg_is(&argv[j], "db") && keyset_parse_db(&argv[j + 1], &dstdb)) j++;
+    keyset_add_key(ks, (unsigned)db, argv[1].ptr, argv[1].len);
+    keyset_add_key(ks, (unsigned)dstdb, argv[2].ptr, argv[2].len);
+    return db;
+}
+
+static int moveKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    (void)argc;
+    int dstdb;
+    keyset_add_key(ks, (unsigned)db, argv[1].ptr, argv[1].len);
+    if (keyset_parse_db(&argv[2], &dstdb)) keyset_add_key(ks, (unsigned)dstdb, argv[1].ptr, argv[1].len);
+    return db;
+}
+
+static int swapdbKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    (void)argc;
+    int a, b;
+    if (keyset_parse_db(&argv[1], &a) && keyset_parse_db(&argv[2], &b) && a != b) {
+        keyset_add_db(ks, (unsigned)a);
+        keyset_add_db(ks, (unsigned)b);
+    }
+    return db;
 }
 
 /* COPY source destination [DB destination-db] [REPLACE] */
@@ -733,27 +763,30 @@ command keys_commands[] = {
     {.name = "copy", .proc = copyCommand, .arity = -3, .flags = CMD_WRITE | CMD_DENYOOM,
      .acl = ACL_KEYSPACE | ACL_WRITE | ACL_SLOW, .key_first = 1, .key_last = 2, .key_step = 1, .key_flags = "RO access|OW update",
      .group = "generic", .since = "6.2.0", .complexity = "O(N)",
-     .summary = "Copies a key's value and expiry to another key, possibly in another database."},
+     .summary = "Copies a key's value and expiry to another key, possibly in another database.",
+     .keyset = copyKeyset},
     {.name = "move", .proc = moveCommand, .arity = 3, .flags = CMD_WRITE | CMD_FAST,
      .acl = ACL_KWRITE_FAST, .key_first = 1, .key_last = 1, .key_step = 1, .key_flags = "RW access update",
      .group = "generic", .since = "1.0.0", .complexity = "O(1)",
-     .summary = "Moves a key to another database unless it exists there."},
+     .summary = "Moves a key to another database unless it exists there.",
+     .keyset = moveKeyset},
     {.name = "swapdb", .proc = swapdbCommand, .arity = 3, .flags = CMD_WRITE | CMD_FAST,
      .acl = ACL_KWRITE_FAST | ACL_DANGEROUS, .group = "server", .since = "4.0.0",
-     .complexity = "O(N)", .summary = "Swaps the contents of two databases."},
+     .complexity = "O(N)", .summary = "Swaps the contents of two databases.",
+     .keyset = swapdbKeyset},
     {.name = "keys", .proc = keysCommand, .arity = 2, .flags = CMD_READONLY,
      .acl = ACL_KREAD_SLOW | ACL_DANGEROUS, .group = "generic", .since = "1.0.0",
      .complexity = "O(N)", .tips = "request_policy:all_shards nondeterministic_output_order",
-     .summary = "Returns every key matching a pattern."},
+     .summary = "Returns every key matching a pattern.", .scope = CMD_SCOPE_DB},
     {.name = "scan", .proc = scanCommand, .arity = -2, .flags = CMD_READONLY,
      .acl = ACL_KREAD_SLOW, .group = "generic", .since = "2.8.0",
      .complexity = "O(1) per call, O(N) per iteration",
      .tips = "nondeterministic_output request_policy:special",
-     .summary = "Iterates over the keys of the database with a cursor."},
+     .summary = "Iterates over the keys of the database with a cursor.", .scope = CMD_SCOPE_DB},
     {.name = "randomkey", .proc = randomkeyCommand, .arity = 1, .flags = CMD_READONLY,
      .acl = ACL_KREAD_SLOW, .group = "generic", .since = "1.0.0", .complexity = "O(1)",
      .tips = "request_policy:all_shards nondeterministic_output",
-     .summary = "Returns a random key of the database."},
+     .summary = "Returns a random key of the database.", .scope = CMD_SCOPE_DB},
     {.name = "expire", .proc = expireCommand, .arity = -3, .flags = CMD_WRITE | CMD_FAST,
      .acl = ACL_KWRITE_FAST, .key_first = 1, .key_last = 1, .key_step = 1, .key_flags = "RW update",
      .group = "generic", .since = "1.0.0", .complexity = "O(1)",
