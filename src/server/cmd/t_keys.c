@@ -584,8 +584,13 @@ static void pexpiretimeCommand(client *c) { ttlGenericCommand(c, 1, 1); }
 
 /* ---- OBJECT MEMORY --------------------------------------------------------- */
 
-/* Redis shares one object for the integers 0..9999 (OBJ_SHARED_INTEGERS)
- * and reports its refcount as INT_MAX (OBJ_SHARED_REFCOUNT). */
+/* OBJECT REFCOUNT: Lightning's values are not reference-counted — each
+ * entry owns its value — so 1 is the truth for every key, as Redis reports
+ * for an unshared object; except that Redis shares one object for the
+ * integers 0..9999 (OBJ_SHARED_INTEGERS) and reports its refcount as
+ * INT_MAX (OBJ_SHARED_REFCOUNT), which is what clients see from Redis and
+ * so what we report for those values (documented in docs/ARCHITECTURE.md,
+ * "Introspection"). */
 #define SHARED_INTEGERS 10000
 
 enum { OBJ_ENCODING, OBJ_REFCOUNT, OBJ_IDLETIME, OBJ_FREQ };
