@@ -461,6 +461,7 @@ void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline
         return;
     }
     ASSERT(blocking_allowed(c) && nkeys > 0);
+    ASSERT(!(c->flags & (CLIENT_BLOCKED | CLIENT_MULTI | CLIENT_CLOSED)));
     size_t bytes = 0;
     for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
     bstate *bs = calloc(1, sizeof(*bs) + (size_t)nkeys * sizeof(bwait));
@@ -509,6 +510,7 @@ void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline
  * list entry and its deadline. Owner thread. */
 static void finish(client *c) {
     bstate *bs = c->bstate;
+    ASSERT(bs != NULL && bs->c == c && (c->flags & CLIENT_BLOCKED));
     wake_set ws = {.n = 0};
     pthread_mutex_lock(&B.lock);
     for (int i = 0; i < bs->nwaits; i++) {

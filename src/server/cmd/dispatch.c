@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "engine/keyspace.h"
+#include "engine/txn.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
@@ -108,11 +110,16 @@ void dispatch_batch_end(void) {
 }
 
 void dispatch_call(client *c, const command *cmd) {
+    /* A resolved command with a handler, on an open connection; inside
+     * EXEC, within EXEC's transaction. */
+    ASSERT(cmd && cmd->proc);
+    ASSERT(!(c->flags & CLIENT_CLOSED));
     worker *w = c->owner;
     /* Inside EXEC, persist.c collects the WAL record and blocked clients
      * are signalled after the one commit (multi.c); EXEC's own call set
      * the clock its transaction (and so every queued command) uses. */
     int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
+    ASSERT(in_exec == (ks_txn_nest_outer() != NULL));
     /* CLIENT LIST shows the command being run as the client's last. */
     __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
     const ks_lookup_stats *ls = ks_thread_lookup_stats();
@@ -198,6 +205,11 @@ int dispatch_command(client *c) {
 }
 
 int dispatch_command_resolved(client *c, const command *cmd) {
+    /* One command at a time per client: arguments set, not inside another
+     * command's EXEC, not closed, not blocked (its pipeline waits). */
+    ASSERT(c->argc > 0 && c->argv != NULL);
+    ASSERT(!(c->flags & (CLIENT_CLOSED | CLIENT_IN_EXEC | CLIENT_BLOCKED)));
+    ASSERT(!(c->flags & CLIENT_MULTI) || c->mstate != NULL);
     worker *w = c->owner;
     c->cmd = cmd;
     c->error_in_reply = 0;

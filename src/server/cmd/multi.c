@@ -87,6 +87,7 @@ static void discard_queue(client *c) {
     c->flags &= ~CLIENT_MULTI;
     publish_count(c);
     mstate_release_if_empty(c);
+    ASSERT(!c->mstate || c->mstate->nwatched > 0);
 }
 
 /* ---- WATCH ----------------------------------------------------------------- */
@@ -100,6 +101,7 @@ static int is_watched(const multi_state *ms, int db, const resp_arg *key) {
 }
 
 static void watch_key(client *c, const resp_arg *key) {
+    ASSERT(!(c->flags & CLIENT_MULTI));
     multi_state *ms = mstate_get(c);
     if (is_watched(ms, c->db, key)) return; /* the first WATCH's version */
     if (ms->nwatched == ms->capwatched) {
@@ -147,6 +149,7 @@ static int runs_inside_multi(const command *cmd);
 int multi_queue(client *c, const command *cmd) {
     if (!(c->flags & CLIENT_MULTI) || runs_inside_multi(cmd)) return 0;
     multi_state *ms = c->mstate;
+    ASSERT(ms != NULL && ms->count <= ms->cap); /* CLIENT_MULTI => mstate */
     size_t bytes = sizeof(resp_arg) * (size_t)c->argc;
     for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
     if (ms->bytes + bytes + sizeof(queued_cmd) + c->qlen >
@@ -285,6 +288,7 @@ static void execCommand(client *c) {
         return;
     }
     multi_state *ms = c->mstate;
+    ASSERT(ms != NULL && !(c->flags & CLIENT_IN_EXEC) && ks_txn_nest_outer() == NULL);
     if (ms->dirty) {
         addReplyError(c, "EXECABORT Transaction discarded because of previous errors.");
         multi_reset(c);
@@ -301,6 +305,7 @@ static void execCommand(client *c) {
     }
     unwatch_all(c, &txn);
     ms = c->mstate; /* still there: CLIENT_MULTI keeps it */
+    ASSERT(ms != NULL && ms->nwatched == 0);
     const command *exec_cmd = c->cmd;
     int argc = c->argc;
     resp_arg *argv = c->argv;
@@ -326,6 +331,7 @@ static void execCommand(client *c) {
         }
         persist_exec_cmd_end(c, txn.nwrites != nwrites);
     }
+    ASSERT(c->mstate == ms && (c->flags & CLIENT_MULTI)); /* no queued command ends MULTI */
     ks_txn_nest_leave(&txn);
     ks_txn_commit(&txn); /* one WAL record for all of it */
     persist_exec_end(c);

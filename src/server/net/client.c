@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/assert.h"
 #include "common/util.h"
 #include "engine/prefetch.h"
 #include "server/cmd/blocking.h"
@@ -204,6 +205,8 @@ void client_free_at_exit(client *c) {
 
 void client_on_closed(ev_conn *conn) {
     client *c = conn->udata;
+    /* Nothing refers to it any more: not blocked, not mid-command. */
+    ASSERT(c->bstate == NULL && c->argv == NULL);
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
@@ -399,6 +402,7 @@ static int run_waiting_command(client *c) {
 
 /* Runs one parsed command (argv may be the parser's or a batch's). */
 static void run_command(client *c, int argc, resp_arg *argv, const command *cmd) {
+    ASSERT(c->argv == NULL && argc > 0); /* commands of a client do not nest */
     c->argc = argc;
     c->argv = argv;
     /* CLIENT LIST's argv-mem (Redis's argv_len_sum): the running command's
