@@ -9,8 +9,12 @@
  * in which arguments are validated (which error wins when several apply).
  * Each command runs as one engine transaction over its keys: begun after
  * the arguments that need no key were parsed, committed on every path.
- * Iteration (KEYS, SCAN, RANDOMKEY) uses the engine's lock-one-shard-at-a-
- * time scan instead, so it never holds a whole database.
+ * Iteration never holds a whole database: KEYS reads an MVCC view (each key
+ * exactly once, the database at one moment), SCAN and RANDOMKEY the
+ * engine's lock-one-shard-at-a-time scan (Redis's SCAN guarantees). Inside
+ * EXEC all three run under the transaction's whole-database lock (table
+ * scope DB, keyset.h). COPY, MOVE and SWAPDB name their lock sets for EXEC
+ * with keyset callbacks next to their handlers.
  *
  * Called by: dispatch (through keys_commands[]); the two pure parsers below
  * are also exercised by tests/unit/test_keys.c.
