@@ -138,7 +138,7 @@ TEST(covered) {
     keyset_begin(&a, &t);
     CHECK_EQ_INT(keyset_covered(&a, &t), 1);
     /* Some key of many lands in a shard t did not lock. */
-    char names[64][8];
+    char names[64][16];
     for (int i = 0; i < 64; i++) {
         snprintf(names[i], sizeof names[i], "z%d", i);
         keyset_add_key(&b, 0, names[i], strlen(names[i]));

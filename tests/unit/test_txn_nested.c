@@ -311,7 +311,7 @@ TEST(watch_registry_scales) {
     CHECK((ks_watch_thread_probes() - p0) / N <= 8);
     p0 = ks_watch_thread_probes();
     for (int i = 0; i < OPS; i++) {
-        char k[16];
+        char k[24];
         snprintf(k, sizeof k, "other%d", i);
         put(db, 0, k, "v", KS_EXPIRE_NONE);
         del(db, 0, k);
