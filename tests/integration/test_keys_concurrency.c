@@ -119,24 +119,7 @@ TEST(keys_is_one_view) {
     CHECK_EQ_INT(writer_errors, 0);
 }
 
-/* Inside MULTI/EXEC, KEYS runs under the transaction's locks and sees the
- * transaction's own writes. */
-TEST(keys_inside_exec) {
-    srv = harness_start(NULL);
-    REQUIRE(srv);
-    redisContext *c = harness_connect(srv);
-    REQUIRE(c);
-    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(c, "MULTI"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(c, "SET b 2"), "status:\"QUEUED\"");
-    CHECK_EQ_STR(cmd(c, "KEYS b"), "status:\"QUEUED\"");
-    CHECK_EQ_STR(cmd(c, "DEL a"), "status:\"QUEUED\"");
-    CHECK_EQ_STR(cmd(c, "KEYS a"), "status:\"QUEUED\"");
-    CHECK_EQ_STR(cmd(c, "EXEC"), "array[status:\"OK\",array[bulk:\"b\"],int:1,array[]]");
-}
-
 int main(void) {
     RUN(keys_is_one_view);
-    RUN(keys_inside_exec);
     return testlib_finish();
 }
