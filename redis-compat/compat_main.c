@@ -117,8 +117,8 @@ int main(int argc, char **argv) {
         return testlib_finish();
     }
     if (!harness_have_redis()) {
-        printf("# skip: redis-server not found, nothing to compare with\n");
-        return 0;
+        testlib_skip("redis-server not found, nothing to compare with");
+        return testlib_finish();
     }
     if (!opt.only_random) {
         const char *dir = opt.scenarios ? opt.scenarios : find_scenarios(argv[0]);

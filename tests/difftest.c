@@ -48,7 +48,7 @@ int difftest_have(const char *name) {
 
 int difftest_make_wrongtype(void) {
     if (!difftest_have("lpush")) {
-        printf("# skip WRONGTYPE checks: no LPUSH yet\n");
+        testlib_skip("WRONGTYPE checks need LPUSH");
         return 0;
     }
     EXPECT("int:1", "LPUSH", "wt", "x");

@@ -12,7 +12,7 @@
  * the servers and closes the connections when the test function returns;
  * the four are stale from then on until the next difftest_start*(). When
  * redis-server is not installed, RS and R are NULL (the harness printed
- * "# skip: redis-server not found" once) and the compare helpers run on
+ * testlib_skip: the test is reported skipped) and the compare helpers run on
  * Lightning only.
  *
  * Typical test:
@@ -75,7 +75,7 @@ int difftest_raw_connect(int resp, int *fl, int *fr);
  * need a command another family provides. */
 int difftest_have(const char *name);
 /* Creates the list "wt" on both servers, the key WRONGTYPE checks use.
- * Returns 0 (after printing "# skip ...") when Lightning has no LPUSH. */
+ * Returns 0 (after testlib_skip) when Lightning has no LPUSH. */
 int difftest_make_wrongtype(void);
 
 /* Randomized sequences. */

@@ -30,8 +30,9 @@
  * Binaries: Lightning is $LIGHTNING_BIN if set (e.g. /usr/bin/redis-server to
  * check the tests themselves against Redis), else $BUILD/lightning-server with
  * BUILD defaulting to "build". Redis is $REDIS_SERVER_BIN or redis-server from
- * PATH; when it is missing, harness_start_redis() prints
- * "# skip: redis-server not found" once and returns NULL, and the compare
+ * PATH; when it is missing, harness_start_redis() calls
+ * testlib_skip("redis-server not found") (the test is reported skipped,
+ * never passed) and returns NULL, and the compare
  * helpers then only run the command on the first server.
  *
  * Typical test:
@@ -94,7 +95,7 @@ typedef struct harness_opts {
 
 /* Starts a server. Returns NULL (after printing why, and the log tail) if it
  * did not answer PING within HARNESS_READY_TIMEOUT_MS; for Redis also when
- * redis-server is not installed ("# skip: ..." printed). The handle is owned
+ * redis-server is not installed (the test marked skipped). The handle is owned
  * by the harness: valid until harness_stop() or the end of the test. */
 harness_server *harness_start_opts(const harness_opts *o);
 /* Lightning / Redis with NULL-terminated directive/value pairs, e.g.

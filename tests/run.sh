@@ -6,11 +6,13 @@
 #                                               contains the filter
 #   TEST_ONLY=name   passed through: runs only tests whose name contains it
 #
-# Each binary prints "ok <name>" / "not ok <name>" lines (tests/testlib.c).
+# Each binary prints "ok <name>" / "not ok <name>" / "skip <name>: <why>"
+# lines (tests/testlib.c); a test skips when something it needs (redis-server,
+# redis-cli, a CPU feature) is missing, and is never counted as passed then.
 # A binary that crashes, times out or exits non-zero without printing any
 # "not ok" line counts as one failure named after the binary. The last line
-# is exactly "N passed, M failed"; the exit status is non-zero if M > 0 or
-# nothing passed.
+# is exactly "N passed, M failed", followed by ", K skipped" when K > 0; the
+# exit status is non-zero if M > 0 or nothing passed.
 
 BUILD=${BUILD:-build}
 TIMEOUT=${TEST_TIMEOUT:-300}
@@ -23,6 +25,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 passed=0
 failed=0
+skipped=0
 failures=""
 
 for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/integration/test_* \
@@ -38,6 +41,8 @@ for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/integration/test_* \
     rc=$?
     p=$(grep -c '^ok ' "$out")
     f=$(grep -c '^not ok ' "$out")
+    k=$(grep -c '^skip ' "$out")
+    skipped=$((skipped + k))
     passed=$((passed + p))
     failed=$((failed + f))
     names=$(grep '^not ok ' "$out" | sed -e 's/^not ok //' -e 's/ ([0-9]* ms)$//' \
@@ -62,7 +67,7 @@ $name ($why, no 'not ok' line)"
         cat "$out"
         echo "=== end of $name ==="
     else
-        echo "$name: $p ok"
+        if [ "$k" -gt 0 ]; then echo "$name: $p ok, $k skipped"; else echo "$name: $p ok"; fi
     fi
 done
 
@@ -71,5 +76,12 @@ if [ -n "$failures" ]; then
     echo "Failures:"
     printf '%s\n' "$failures" | sed -e '/^$/d' -e 's/^/  /'
 fi
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+    echo "Skipped:"
+    grep -H '^skip ' "$tmp"/*.out |
+        sed -e 's|^.*/\([^/]*\)\.out:skip |  \1: |' -e 's/ ([0-9]* ms)$//'
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

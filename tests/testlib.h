@@ -3,7 +3,11 @@
  *
  * A test file defines TEST(name) functions and calls RUN(name) for each from
  * main(), which returns testlib_finish(). Each RUN prints one line,
- * "ok <file> <name>" or "not ok <file> <name>", that tests/run.sh counts;
+ * "ok <name>", "not ok <name>" or "skip <name>: <why>", that tests/run.sh
+ * counts. A test that cannot run because something it needs is missing (a
+ * redis-server to compare with, redis-cli, a CPU feature) calls
+ * testlib_skip() and is reported skipped, never passed; a failed check
+ * still fails it;
  * failed checks print file:line and the values compared. A failing CHECK
  * does not stop the test (so one run shows every broken check); use REQUIRE
  * when later steps make no sense after a failure.
@@ -28,7 +32,16 @@ void testlib_run(const char *name, void (*fn)(void));
 extern void (*testlib_after_each)(void);
 /* Name of the running test, NULL outside one. */
 const char *testlib_current_name(void);
+/* Prints "# N passed, M failed" (", K skipped" when K > 0); returns the
+ * exit status: 1 if a test failed. */
 int testlib_finish(void);
+/* Marks the running test skipped, with why (printed on its result line).
+ * The test may go on (e.g. differential checks on Lightning alone); it is
+ * reported "skip" unless a check failed. Outside a test: prints a "skip"
+ * line for the whole binary (e.g. a program with nothing to compare). */
+void testlib_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 1 once the running test called testlib_skip(). */
+int testlib_current_skipped(void);
 void testlib_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Runs only tests whose name contains $TEST_ONLY when set. */

@@ -74,38 +74,95 @@ int lt_db_open(const lt_config *cfg, lt_db **out) {
 }
 
 /* ---- WATCH registry (see keyspace.h, "WATCH versions") --------------------
- * Per shard, an array of the watched keys of that shard: linear search by
- * hash then bytes. Its size is the number of distinct keys watched in the
- * shard; deletions in a shard with no watched key pay one NULL test. */
+ * Per shard, a hash index of the watched keys of that shard: open
+ * addressing with linear probing on the key hash's low bits (the shard is
+ * chosen by its high bits), at most half full, removal by backward shift
+ * (no tombstones), shrunk when under an eighth full. A lookup — every
+ * DEL/RENAME/MOVE of a key in a shard with watched keys, and WATCH, EXEC's
+ * check, UNWATCH — examines a few slots whatever the number of watched
+ * keys; a shard with none pays one NULL test. FLUSHDB/SWAPDB walk every
+ * slot (they touch every key anyway). */
+#define WATCH_REG_MIN 8 /* slots; a power of two */
+
 typedef struct ks_watch_key {
     uint64_t hash;
     uint64_t del_ts; /* commit ts of the last deletion of the key, 0 none */
     uint32_t refs;
     size_t klen;
-    char *key;
+    char *key;       /* NULL: empty slot */
 } ks_watch_key;
 
 typedef struct ks_watch_reg {
-    uint32_t n, cap;
+    uint32_t n, mask; /* keys held; slots - 1 */
     ks_watch_key v[];
 } ks_watch_reg;
 
+static __thread uint64_t watch_probes;
+
+uint64_t ks_watch_thread_probes(void) { return watch_probes; }
+
 static void watch_reg_free(ks_shard *sh) {
-    if (!sh->watch) return;
-    for (uint32_t i = 0; i < sh->watch->n; i++) free(sh->watch->v[i].key);
-    free(sh->watch);
+    ks_watch_reg *r = sh->watch;
+    if (!r) return;
+    for (uint32_t i = 0; i <= r->mask; i++) free(r->v[i].key);
+    free(r);
     sh->watch = NULL;
+}
+
+static ks_watch_reg *watch_reg_new(uint32_t slots) {
+    ASSERT(slots >= WATCH_REG_MIN && (slots & (slots - 1)) == 0);
+    ks_watch_reg *r = lt_xcalloc(1, sizeof(*r) + (size_t)slots * sizeof(r->v[0]));
+    r->mask = slots - 1;
+    return r;
+}
+
+/* The slot holding (h, key), or the empty slot ending its probe run. */
+static ks_watch_key *watch_slot(ks_watch_reg *r, uint64_t h, const char *key, size_t klen) {
+    for (uint32_t i = (uint32_t)h & r->mask;; i = (i + 1) & r->mask) {
+        ks_watch_key *w = &r->v[i];
+        watch_probes++;
+        if (!w->key || (w->hash == h && w->klen == klen && memcmp(w->key, key, klen) == 0))
+            return w;
+    }
+}
+
+/* Moves every key of sh's registry into a new one of slots slots. */
+static void watch_reg_resize(ks_shard *sh, uint32_t slots) {
+    ks_watch_reg *old = sh->watch, *r = watch_reg_new(slots);
+    for (uint32_t i = 0; i <= old->mask; i++) {
+        if (!old->v[i].key) continue;
+        uint32_t j = (uint32_t)old->v[i].hash & r->mask;
+        while (r->v[j].key) j = (j + 1) & r->mask;
+        r->v[j] = old->v[i];
+    }
+    r->n = old->n;
+    free(old);
+    sh->watch = r;
 }
 
 static ks_watch_key *watch_find(ks_shard *sh, uint64_t h, const char *key,
                                 size_t klen) {
     ks_watch_reg *r = sh->watch;
     if (!r) return NULL;
-    for (uint32_t i = 0; i < r->n; i++)
-        if (r->v[i].hash == h && r->v[i].klen == klen &&
-            memcmp(r->v[i].key, key, klen) == 0)
-            return &r->v[i];
-    return NULL;
+    ks_watch_key *w = watch_slot(r, h, key, klen);
+    return w->key ? w : NULL;
+}
+
+/* Empties slot w of r, shifting back the keys after it whose probe run
+ * passes through it (so no lookup stops early at the hole). */
+static void watch_slot_clear(ks_watch_reg *r, ks_watch_key *w) {
+    uint32_t hole = (uint32_t)(w - r->v);
+    free(w->key);
+    for (uint32_t j = (hole + 1) & r->mask; r->v[j].key; j = (j + 1) & r->mask) {
+        uint32_t home = (uint32_t)r->v[j].hash & r->mask;
+        /* Keep j where it is when its home lies cyclically in (hole, j]. */
+        int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (stays) continue;
+        r->v[hole] = r->v[j];
+        hole = j;
+    }
+    memset(&r->v[hole], 0, sizeof(r->v[hole]));
+    r->n--;
 }
 
 /* Records that the key was deleted by the commit ts (no-op if unwatched). */
@@ -342,25 +399,20 @@ uint64_t ks_watch_add(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
     uint64_t h = ks_txn_hash(txn, key, klen);
     ks_shard *sh = txn_shard(txn, dbid, h);
     *live = watch_live(txn, sh, h, key, klen) != NULL;
-    ks_watch_key *w = watch_find(sh, h, key, klen);
-    if (w) {
+    if (!sh->watch) sh->watch = watch_reg_new(WATCH_REG_MIN);
+    else if ((sh->watch->n + 1) * 2 > sh->watch->mask + 1)
+        watch_reg_resize(sh, (sh->watch->mask + 1) * 2);
+    ks_watch_key *w = watch_slot(sh->watch, h, key, klen);
+    if (w->key) {
         w->refs++;
     } else {
-        ks_watch_reg *r = sh->watch;
-        if (!r || r->n == r->cap) {
-            uint32_t cap = r ? r->cap * 2 : 4;
-            r = lt_xrealloc(r, sizeof(*r) + cap * sizeof(r->v[0]));
-            if (!sh->watch) r->n = 0;
-            r->cap = cap;
-            sh->watch = r;
-        }
-        w = &r->v[r->n++];
         w->hash = h;
         w->del_ts = 0;
         w->refs = 1;
         w->klen = klen;
         w->key = lt_xmalloc(klen ? klen : 1);
         memcpy(w->key, key, klen);
+        sh->watch->n++;
     }
     /* Under the key's shard lock: every commit that touched the key is
      * done and has ts <= the clock; any later one takes a larger ts. */
@@ -387,9 +439,11 @@ void ks_watch_remove(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
     ks_watch_key *w = watch_find(sh, h, key, klen);
     ASSERT(w != NULL && w->refs > 0);
     if (--w->refs > 0) return;
-    free(w->key);
-    *w = sh->watch->v[--sh->watch->n];
-    if (sh->watch->n == 0) watch_reg_free(sh);
+    ks_watch_reg *r = sh->watch;
+    watch_slot_clear(r, w);
+    if (r->n == 0) watch_reg_free(sh);
+    else if (r->mask + 1 > WATCH_REG_MIN && r->n * 8 < r->mask + 1)
+        watch_reg_resize(sh, (r->mask + 1) / 2);
 }
 
 /* Marks deleted, by txn, the watched keys of sh that are live (and not
@@ -398,8 +452,9 @@ void ks_watch_remove(ks_txn *txn, unsigned dbid, const char *key, size_t klen) {
 static void watch_note_bulk(ks_txn *txn, ks_shard *sh, ks_shard *other) {
     ks_watch_reg *r = sh->watch;
     if (!r) return;
-    for (uint32_t i = 0; i < r->n; i++) {
+    for (uint32_t i = 0; i <= r->mask; i++) {
         ks_watch_key *w = &r->v[i];
+        if (!w->key) continue;
         for (ks_shard *s = sh; s; s = (s == sh) ? other : NULL) {
             int table;
             ks_entry **link = dict_find(&s->data.d, w->hash, w->key, w->klen, &table);

@@ -108,6 +108,10 @@ uint64_t ks_watch_add(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
 int ks_watch_changed(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
                      uint64_t since, int live);
 void ks_watch_remove(ks_txn *txn, unsigned dbid, const char *key, size_t klen);
+/* Registry slots this thread has examined so far (every lookup: WATCH,
+ * EXEC's check, UNWATCH, and each DEL/RENAME/MOVE of a key in a shard with
+ * watched keys). Lets tests count the work a lookup costs. */
+uint64_t ks_watch_thread_probes(void);
 
 /* ---- Writes ------------------------------------------------------------------- */
 #define KS_SET_NOINT 0x1 /* store the bytes as given, never int-encode */

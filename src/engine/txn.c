@@ -265,6 +265,16 @@ int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash) {
     }
 }
 
+int ks_txn_holds_db(const ks_txn *txn, unsigned dbid) {
+    if (txn->mode == KS_LOCK_NESTED) return ks_txn_holds_db(txn->outer, dbid);
+    return holds_whole_db(txn, dbid);
+}
+
+int ks_txn_holds_all(const ks_txn *txn) {
+    if (txn->mode == KS_LOCK_NESTED) return ks_txn_holds_all(txn->outer);
+    return txn->mode == KS_LOCK_ALL;
+}
+
 uint64_t ks_txn_hash(ks_txn *txn, const char *key, size_t klen) {
     uint32_t n = txn->nhcache, i = txn->hhint;
     for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0)

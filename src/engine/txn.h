@@ -120,6 +120,10 @@ uint64_t ks_txn_commit(ks_txn *txn);
 
 /* Whether the shard of (dbid, hash) is locked by txn (for ASSERTs). */
 int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash);
+/* Whether txn holds every shard of database dbid / of every database
+ * (nested: the outer transaction's locks). */
+int ks_txn_holds_db(const ks_txn *txn, unsigned dbid);
+int ks_txn_holds_all(const ks_txn *txn);
 /* Hash of key as the keyspace computes it, from the txn cache if present. */
 uint64_t ks_txn_hash(ks_txn *txn, const char *key, size_t klen);
 

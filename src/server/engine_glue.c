@@ -9,11 +9,14 @@
 #include "engine/zsetobj.h"
 #include "lightning.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/keyset.h"
 #include "server/log.h"
 #include "server/server.h"
 
-/* Keys one command may declare without spilling to the heap. */
-#define CMD_KEYS_STACK 64
+/* Keys one command may declare without spilling to the heap; more lock the
+ * whole database. The same bound as keyset.h's, so EXEC's lock set (built
+ * by keyset_add_command) covers what this begins. */
+#define CMD_KEYS_STACK KEYSET_CMD_KEYS_MAX
 
 int engine_open(void) {
     lt_config cfg;

@@ -741,7 +741,7 @@ TEST(help_replies) {
  * commands it has. */
 TEST(command_table_matches_redis) {
     if (!harness_have_redis()) {
-        printf("# skip: redis-server not found\n");
+        testlib_skip("redis-server not found");
         return;
     }
     REQUIRE(difftest_start(NULL) && R);

@@ -736,6 +736,92 @@ TEST(idle_timeout) {
     }
 }
 
+/* The value of field (e.g. "argv-mem") in a CLIENT INFO / LIST line, or -1. */
+static long long client_num_field(const char *line, const char *field) {
+    char pat[64];
+    snprintf(pat, sizeof pat, " %s=", field);
+    const char *p = strstr(line, pat);
+    return p ? atoll(p + strlen(pat)) : -1;
+}
+
+/* The CLIENT LIST line of the client named name on c (copied). */
+static char *client_line(redisContext *c, const char *name) {
+    redisReply *r = redisCommand(c, "CLIENT LIST");
+    char *out = NULL;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        char pat[64];
+        snprintf(pat, sizeof pat, " name=%s ", name);
+        const char *p = strstr(r->str, pat);
+        if (p) {
+            while (p > r->str && p[-1] != '\n') p--;
+            const char *e = strchr(p, '\n');
+            out = strndup(p, e ? (size_t)(e - p) : strlen(p));
+        }
+    }
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+/* CLIENT LIST / INFO fields that were constants report the truth, as Redis:
+ * argv-mem is the bytes of the arguments of the command running (CLIENT
+ * INFO's own, EXEC's inside a transaction, a blocked command's kept
+ * arguments; 0 for an idle client); INFO's clients_in_timeout_table counts
+ * blocked clients with a timeout. */
+TEST(client_fields_truthful) {
+    REQUIRE(difftest_start(NULL));
+    redisContext *sides[2] = {L, R};
+    harness_server *srvs[2] = {LS, RS};
+    for (int s = 0; s < 2; s++) {
+        redisContext *c = sides[s];
+        if (!c) continue;
+        CHECK_EQ_INT(client_num_field(cmd(c, "CLIENT INFO"), "argv-mem"), 10);
+        cmd(c, "MULTI");
+        cmd(c, "CLIENT INFO");
+        redisReply *r = redisCommand(c, "EXEC");
+        REQUIRE(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+        CHECK_EQ_INT(client_num_field(r->element[0]->str, "argv-mem"), 4);
+        freeReplyObject(r);
+        /* An idle client and two blocked ones (with and without timeout). */
+        redisContext *idle = harness_connect(srvs[s]);
+        redisContext *b1 = harness_connect(srvs[s]);
+        redisContext *b2 = harness_connect(srvs[s]);
+        REQUIRE(idle && b1 && b2);
+        cmd(idle, "CLIENT SETNAME idle");
+        cmd(b1, "CLIENT SETNAME forever");
+        cmd(b2, "CLIENT SETNAME timed");
+        redisAppendCommand(b1, "BLPOP nolist 0");
+        redisAppendCommand(b2, "BLPOP nolist2 100");
+        redisBufferWrite(b1, &(int){0});
+        redisBufferWrite(b2, &(int){0});
+        for (int tries = 0; tries < 500; tries++) {
+            char v[32];
+            harness_info(c, "clients", "blocked_clients", v, sizeof v);
+            if (atoi(v) == 2) break;
+            harness_sleep_ms(10);
+        }
+        char v[32];
+        harness_info(c, "clients", "clients_in_timeout_table", v, sizeof v);
+        CHECK_EQ_STR(v, "1");
+        char *l = client_line(c, "idle");
+        CHECK(l && client_num_field(l, "argv-mem") == 0);
+        free(l);
+        l = client_line(c, "forever");
+        CHECK(l && client_num_field(l, "argv-mem") == 12); /* BLPOP nolist 0 */
+        free(l);
+        l = client_line(c, "timed");
+        CHECK(l && client_num_field(l, "argv-mem") == 15);
+        free(l);
+        cmd(c, "LPUSH nolist2 x");
+        harness_info(c, "clients", "clients_in_timeout_table", v, sizeof v);
+        for (int tries = 0; tries < 500 && strcmp(v, "0") != 0; tries++) {
+            harness_sleep_ms(10);
+            harness_info(c, "clients", "clients_in_timeout_table", v, sizeof v);
+        }
+        CHECK_EQ_STR(v, "0");
+        if (testlib_current_failed) fprintf(stderr, "  on %s\n", s ? "redis" : "lightning");
+    }
+}
+
 int main(void) {
     RUN(hello_resp2);
     RUN(resp3_replies);
@@ -751,5 +837,6 @@ int main(void) {
     RUN(client_pause);
     RUN(maxclients);
     RUN(idle_timeout);
+    RUN(client_fields_truthful);
     return testlib_finish();
 }

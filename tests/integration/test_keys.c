@@ -317,6 +317,25 @@ TEST(resp3) {
     CHECK_EQ_STR(RAW_COMPARE(fl, fr, "OBJECT", "ENCODING", "k"), "bulk:\"embstr\"");
 }
 
+/* Inside MULTI/EXEC, KEYS runs under the transaction's whole-database lock
+ * and sees the transaction's own writes (outside, it reads an MVCC view:
+ * test_keys_concurrency). Not in the concurrency file: ThreadSanitizer's
+ * deadlock detector cannot track a thread holding a whole database's
+ * shard locks. */
+TEST(keys_inside_exec) {
+    harness_server *srv = harness_start(NULL);
+    REQUIRE(srv);
+    redisContext *c = harness_connect(srv);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "MULTI"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET b 2"), "status:\"QUEUED\"");
+    CHECK_EQ_STR(cmd(c, "KEYS b"), "status:\"QUEUED\"");
+    CHECK_EQ_STR(cmd(c, "DEL a"), "status:\"QUEUED\"");
+    CHECK_EQ_STR(cmd(c, "KEYS a"), "status:\"QUEUED\"");
+    CHECK_EQ_STR(cmd(c, "EXEC"), "array[status:\"OK\",array[bulk:\"b\"],int:1,array[]]");
+}
+
 int main(void) {
     RUN(del_exists_touch_type);
     RUN(rename_renamenx);
@@ -328,5 +347,6 @@ int main(void) {
     RUN(idletime_counts);
     RUN(memory);
     RUN(resp3);
+    RUN(keys_inside_exec);
     return testlib_finish();
 }

@@ -468,12 +468,175 @@ TEST(kill9_transactions_all_or_nothing) {
     }
 }
 
+/* The registry is a hash index: with 1000 keys watched by one client (and
+ * half of them by a second), each way of touching ONE of them — a write by
+ * another client, EXPIRE, RENAME away and onto, expiry, FLUSHDB, SWAPDB —
+ * aborts exactly the EXECs that watch it, and touching an unwatched key
+ * aborts nothing; the same as Redis. */
+TEST(watch_many_keys_each_touch) {
+    side ls, rs;
+    REQUIRE(start_sides(&ls, &rs));
+    enum { N = 1000 };
+    static char names[N][16];
+    const char *argv[N + 2];
+    argv[0] = "WATCH";
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "k%d", i);
+        argv[i + 1] = names[i];
+    }
+    argv[N + 1] = NULL;
+    /* [touch], the key it touches (-1: none watched), needs the key live. */
+    struct {
+        const char *cmds[3];
+        int key;
+        int sleep_ms;
+    } cases[] = {
+        {{"SET k500 x"}, 500, 0},
+        {{"SET k999 x"}, 999, 0},
+        {{"SET other x"}, -1, 0},
+        {{"EXPIRE k2 100"}, 2, 0},
+        {{"RENAME k4 zz"}, 4, 0},
+        {{"RENAME k6 k600"}, 600, 0},
+        {{"PEXPIRE k8 50"}, 8, 100},
+        {{"FLUSHDB"}, 0, 0},
+        {{"SWAPDB 0 1"}, 0, 0},
+        {{"SELECT 1", "SET k10 x", "SELECT 0"}, -1, 0},
+    };
+    side *sides[2] = {&ls, &rs};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char res[2][2][64];
+        for (int s = 0; s < 2; s++) {
+            side *sd = sides[s];
+            res[s][0][0] = res[s][1][0] = '\0';
+            if (!sd->a) continue;
+            on(sd->b, "FLUSHALL");
+            for (int i = 0; i < N; i += 2) { /* even keys exist */
+                char line[64];
+                snprintf(line, sizeof line, "SET %.15s v", names[i]);
+                on(sd->b, line);
+            }
+            /* a watches all N; b watches the odd half, then touches. */
+            cmd_argv(sd->a, argv);
+            const char *half[N / 2 + 2];
+            half[0] = "WATCH";
+            for (int i = 0; i < N / 2; i++) half[i + 1] = names[2 * i + 1];
+            half[N / 2 + 1] = NULL;
+            redisContext *w2 = harness_connect(s ? RS : LS);
+            REQUIRE(w2);
+            cmd_argv(w2, half);
+            if (cases[c].sleep_ms) on(sd->b, cases[c].cmds[0]), usleep(cases[c].sleep_ms * 1000);
+            else
+                for (int i = 0; i < 3 && cases[c].cmds[i]; i++) on(sd->b, cases[c].cmds[i]);
+            on(sd->a, "MULTI");
+            on(sd->a, "PING");
+            snprintf(res[s][0], sizeof res[s][0], "%.60s", on(sd->a, "EXEC"));
+            on(w2, "MULTI");
+            on(w2, "PING");
+            snprintf(res[s][1], sizeof res[s][1], "%.60s", on(w2, "EXEC"));
+            harness_disconnect(w2);
+        }
+        int k = cases[c].key;
+        /* FLUSHDB/SWAPDB touch every live (even) key; the second watcher
+         * has only odd (absent) keys, which they leave alone. */
+        int all = !strcmp(cases[c].cmds[0], "FLUSHDB") || !strcmp(cases[c].cmds[0], "SWAPDB 0 1");
+        const char *want_a = k >= 0 ? ABORTED : RAN;
+        const char *want_b = (k >= 0 && k % 2 && !all) ? ABORTED : RAN;
+        CHECK_EQ_STR(res[0][0], want_a);
+        CHECK_EQ_STR(res[0][1], want_b);
+        if (rs.a) {
+            CHECK_EQ_STR(res[0][0], res[1][0]);
+            CHECK_EQ_STR(res[0][1], res[1][1]);
+        }
+        if (testlib_current_failed) {
+            fprintf(stderr, "  case %zu: %s\n", c, cases[c].cmds[0]);
+            break;
+        }
+    }
+}
+
+/* Every command of the table, with argument shapes that name keys, numbers
+ * and databases, queued between MULTI and EXEC: EXEC's lock set comes from
+ * the table (keyset.h) and each command is checked against it before it
+ * runs, so none can touch an unlocked shard — the server answers every
+ * EXEC and stays up. (Commands that stop, pause or reconfigure the server
+ * are left out.) */
+TEST(every_command_inside_exec) {
+    harness_server *s = harness_start(NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    redisReply *list = redisCommand(c, "COMMAND LIST");
+    REQUIRE(list && list->type == REDIS_REPLY_ARRAY);
+    static const char *skip[] = {"shutdown", "client", "config", "debug", "monitor",
+                                 "quit", "reset", "save", "bgsave", "bgrewriteaof",
+                                 "subscribe", "psubscribe", "ssubscribe", "hello", "auth",
+                                 "sync", "psync", "replicaof", "slaveof", "failover",
+                                 /* replies nest deeper than hiredis reads */
+                                 "command", "exec", "discard", "multi", NULL};
+    static const char *shapes[][6] = {
+        {NULL},
+        {"k", NULL},
+        {"k", "v", NULL},
+        {"k", "1", NULL},
+        {"k", "k2", NULL},
+        {"k", "k2", "DB", "3", NULL},
+        {"k", "1", "v", NULL},
+        {"1", "k", NULL},
+        {"2", "k", "k2", NULL},
+        {"2", "k", "k2", "LEFT", NULL},
+        {"0", "1", NULL},
+        {"k", "0", "-1", NULL},
+        {"0", "MATCH", "*", NULL},
+    };
+    int tried = 0;
+    for (size_t i = 0; i < list->elements; i++) {
+        const char *name = list->element[i]->str;
+        int skipped = 0;
+        for (int k = 0; skip[k]; k++) skipped |= !strcasecmp(name, skip[k]);
+        if (skipped) continue;
+        for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+            const char *argv[12];
+            int argc = 0;
+            argv[argc++] = name;
+            for (int a = 0; shapes[sh][a]; a++) argv[argc++] = shapes[sh][a];
+            argv[argc] = NULL;
+            /* Some data first, in two databases, so commands find keys. */
+            cmd(c, "SELECT 0");
+            cmd(c, "MSET k 1 k2 2");
+            cmd(c, "SELECT 3");
+            cmd(c, "SET k 3");
+            cmd(c, "SELECT 0");
+            cmd(c, "MULTI");
+            cmd(c, "SELECT 3");
+            cmd_argv(c, argv);
+            cmd(c, "SELECT 0");
+            cmd_argv(c, argv);
+            const char *r = cmd(c, "EXEC");
+            tried++;
+            if (strncmp(r, "array[", 6) != 0 && strncmp(r, "err:\"EXECABORT", 14) != 0) {
+                testlib_fail(__FILE__, __LINE__, "%s shape %zu: EXEC => %s", name, sh, r);
+                cmd(c, "DISCARD");
+            }
+            if (!harness_alive(s)) {
+                testlib_fail(__FILE__, __LINE__, "server died on MULTI %s shape %zu", name, sh);
+                freeReplyObject(list);
+                return;
+            }
+        }
+    }
+    freeReplyObject(list);
+    CHECK(tried > 500);
+    CHECK_EQ_STR(cmd(c, "PING"), "status:\"PONG\"");
+}
+
 int main(void) {
     RUN(errors_and_queueing);
     RUN(client_list_shows_multi);
     RUN(watch_abort_cases);
     RUN(watch_expired_before_watch);
     RUN(watch_clearing_and_many_keys);
+    RUN(watch_many_keys_each_touch);
+    RUN(every_command_inside_exec);
     RUN(resp3_replies);
     RUN(kill9_transactions_all_or_nothing);
     return testlib_finish();

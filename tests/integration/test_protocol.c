@@ -421,6 +421,58 @@ TEST(split_writes) {
     free(big);
 }
 
+/* Redis's guard against cross-protocol attacks from browsers: a command
+ * named POST or Host: (an HTTP request sent to the port) closes the
+ * connection at once, without a reply — even to what was pipelined before
+ * it — and logs "Possible SECURITY ATTACK detected". Inside MULTI too,
+ * before authentication too. */
+static int file_contains(const char *path, const char *needle) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[1024];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+TEST(cross_protocol_guard) {
+    REQUIRE(difftest_start_servers(NULL));
+    const char *inputs[] = {
+        "POST / HTTP/1.1\r\nHost: x\r\n\r\nPING\r\n",
+        "PING\r\nHost: foo\r\nPING\r\n",
+        "PING\r\nhOsT: a b\r\nPING\r\n",
+        "*1\r\n$4\r\npost\r\n*1\r\n$4\r\nPING\r\n",
+        "*2\r\n$5\r\nHOST:\r\n$1\r\nx\r\n*1\r\n$4\r\nPING\r\n",
+        "MULTI\r\npost x\r\nPING\r\n",
+        /* Not the guard: GET / and a key named post are ordinary. */
+        "PING\r\nGET / HTTP/1.1\r\nSET post host:\r\nGET post\r\n",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        int fl = raw_connect(LS->port), fr = raw_connect_server(RS);
+        REQUIRE(fl >= 0);
+        raw_sendstr(fl, inputs[i]);
+        raw_buf bl = raw_read_until(fl, 500);
+        if (fr >= 0) {
+            raw_sendstr(fr, inputs[i]);
+            raw_buf br = raw_read_until(fr, 500);
+            CHECK_EQ_STR(bl.data, br.data);
+            CHECK_EQ_INT(bl.closed, br.closed);
+            raw_buf_free(&br);
+        }
+        CHECK_EQ_INT(bl.closed, i < 6);
+        if (i < 6) CHECK_EQ_STR(bl.data, "");
+        raw_buf_free(&bl);
+        raw_close(fl);
+        if (fr >= 0) raw_close(fr);
+    }
+    CHECK(file_contains(LS->logfile, "Possible SECURITY ATTACK detected"));
+    /* The server goes on serving. */
+    int fd = raw_connect(LS->port);
+    REQUIRE(fd >= 0);
+    CHECK_EQ_STR(RAW_CMD(fd, "PING"), "status:\"PONG\"");
+}
+
 int main(void) {
     RUN(ping_echo);
     RUN(pipelined_clients_in_order);
@@ -432,5 +484,6 @@ int main(void) {
     RUN(wrong_arity);
     RUN(empty_and_null_multibulk);
     RUN(split_writes);
+    RUN(cross_protocol_guard);
     return testlib_finish();
 }

@@ -23,7 +23,7 @@ static int have_cli(void) {
 #define SKIP_WITHOUT_CLI()                                                    \
     do {                                                                      \
         if (!have_cli()) {                                                    \
-            printf("# skip: redis-cli not found\n");                          \
+            testlib_skip("redis-cli not found");                              \
             return;                                                           \
         }                                                                     \
     } while (0)
@@ -306,7 +306,7 @@ static char *interactive_hint(harness_server *s, const char *typed) {
 TEST(interactive_hints) {
     SKIP_WITHOUT_CLI();
     if (system("command -v tmux >/dev/null 2>&1") != 0) {
-        printf("# skip: tmux not installed\n");
+        testlib_skip("tmux not installed");
         return;
     }
     harness_server *l = harness_start(NULL), *r = harness_start_redis(NULL);

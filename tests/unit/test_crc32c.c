@@ -34,7 +34,7 @@ TEST(chaining) {
 
 TEST(hw_matches_table) {
     if (!crc32c_hw_available()) {
-        printf("# skip: no SSE4.2 on this CPU\n");
+        testlib_skip("no SSE4.2 on this CPU");
         return;
     }
     unsigned char buf[4096 + 16];

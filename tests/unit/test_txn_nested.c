@@ -287,10 +287,60 @@ TEST(watch_and_expiry) {
     lt_db_close(db);
 }
 
+/* The registry is indexed: with thousands of keys watched in one shard, a
+ * DEL / RENAME of an unwatched key, and WATCH / EXEC's check / UNWATCH of a
+ * watched one, examine a few registry slots each, not every watched key
+ * (counted with ks_watch_thread_probes, no timing). */
+TEST(watch_registry_scales) {
+    lt_config cfg;
+    lt_config_init(&cfg);
+    cfg.databases = 2;
+    cfg.shards_per_db = 1; /* every key in one shard: the worst case */
+    lt_db *db = NULL;
+    REQUIRE(lt_db_open(&cfg, &db) == LT_OK);
+    enum { N = 4096, OPS = 2000 };
+    static watch ws[N];
+    static char names[N][16];
+    uint64_t p0 = ks_watch_thread_probes();
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "w%d", i);
+        if (i % 2) put(db, 0, names[i], "v", KS_EXPIRE_NONE);
+        ws[i] = watch_add(db, 0, names[i]);
+    }
+    /* Growing the index moves keys without probing: a few slots a key. */
+    CHECK((ks_watch_thread_probes() - p0) / N <= 8);
+    p0 = ks_watch_thread_probes();
+    for (int i = 0; i < OPS; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "other%d", i);
+        put(db, 0, k, "v", KS_EXPIRE_NONE);
+        del(db, 0, k);
+        put(db, 0, k, "v", KS_EXPIRE_NONE);
+        ks_key keys[2] = {{0, k, strlen(k)}, {0, "dst", 3}};
+        ks_txn t;
+        ks_txn_begin(&t, db, keys, 2);
+        ks_rename(&t, 0, k, strlen(k), 0, "dst", 3);
+        ks_txn_commit(&t);
+    }
+    uint64_t per_op = (ks_watch_thread_probes() - p0) / (3 * OPS);
+    CHECK(per_op <= 8);
+    /* Still exact: deleting watched keys is seen, the others are not. */
+    for (int i = 0; i < N; i += 4) del(db, 0, names[i + 1]);
+    p0 = ks_watch_thread_probes();
+    int changed = 0;
+    /* Removed in a scrambled order (an odd stride is a permutation of the
+     * power-of-two N), so backward shifts meet every kind of probe run. */
+    for (int k = 0; k < N; k++) changed += watch_end(db, &ws[(k * 1237) & (N - 1)]);
+    CHECK_EQ_INT(changed, N / 4);
+    CHECK((ks_watch_thread_probes() - p0) / N <= 8);
+    lt_db_close(db);
+}
+
 int main(void) {
     RUN(nested_commands_commit_once);
     RUN(nested_whole_db_operations);
     RUN(watch_versions);
+    RUN(watch_registry_scales);
     RUN(watch_and_expiry);
     return testlib_finish();
 }

@@ -91,6 +91,7 @@ static struct {
     size_t nbuckets, nkeys;
     uint64_t nkeys_atomic;  /* mirror of nkeys for the lock-free pre-check */
     uint64_t nblocked;      /* atomic */
+    uint64_t ntimeout;      /* atomic: of them, in a timeout heap */
     uint8_t seed[16];
     bworker *workers;       /* server.nworkers */
 } B = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -276,12 +277,14 @@ static void heap_add(bworker *bw, bstate *bs) {
     }
     heap_set(bw, bw->heap_len++, bs);
     heap_sift(bw, bs->heap_idx);
+    __atomic_add_fetch(&B.ntimeout, 1, __ATOMIC_RELAXED);
 }
 
 static void heap_remove(bworker *bw, bstate *bs) {
     size_t i = bs->heap_idx;
     if (i == SIZE_MAX) return;
     bs->heap_idx = SIZE_MAX;
+    __atomic_sub_fetch(&B.ntimeout, 1, __ATOMIC_RELAXED);
     bstate *last = bw->heap[--bw->heap_len];
     if (last == bs) return;
     heap_set(bw, i, last);
@@ -405,6 +408,10 @@ void blocking_close(void) {
 
 uint64_t blocking_clients(void) { return __atomic_load_n(&B.nblocked, __ATOMIC_RELAXED); }
 
+uint64_t blocking_clients_with_timeout(void) {
+    return __atomic_load_n(&B.ntimeout, __ATOMIC_RELAXED);
+}
+
 /* ---- Handlers ---------------------------------------------------------------------- */
 
 int blocking_timeout_or_reply(client *c, const resp_arg *a, int64_t *deadline_ms) {
@@ -454,6 +461,7 @@ void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline
         return;
     }
     ASSERT(blocking_allowed(c) && nkeys > 0);
+    ASSERT(!(c->flags & (CLIENT_BLOCKED | CLIENT_MULTI | CLIENT_CLOSED)));
     size_t bytes = 0;
     for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
     bstate *bs = calloc(1, sizeof(*bs) + (size_t)nkeys * sizeof(bwait));
@@ -502,6 +510,7 @@ void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline
  * list entry and its deadline. Owner thread. */
 static void finish(client *c) {
     bstate *bs = c->bstate;
+    ASSERT(bs != NULL && bs->c == c && (c->flags & CLIENT_BLOCKED));
     wake_set ws = {.n = 0};
     pthread_mutex_lock(&B.lock);
     for (int i = 0; i < bs->nwaits; i++) {
@@ -529,6 +538,7 @@ static void finish(client *c) {
     free(bs->argv);
     free(bs);
     c->flags &= ~CLIENT_BLOCKED;
+    __atomic_store_n(&c->pub.argv_mem, 0, __ATOMIC_RELAXED); /* its argv is gone */
     __atomic_sub_fetch(&B.nblocked, 1, __ATOMIC_RELAXED);
 }
 

@@ -91,5 +91,7 @@ int blocking_request_unblock(client *target, int error);
 
 /* Clients blocked by a command right now (INFO blocked_clients). */
 uint64_t blocking_clients(void);
+/* Of them, those with a timeout (INFO clients_in_timeout_table). */
+uint64_t blocking_clients_with_timeout(void);
 
 #endif

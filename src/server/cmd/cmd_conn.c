@@ -15,6 +15,7 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
+#include "server/cmd/keyset.h"
 #include "server/cmd/multi.h"
 #include "server/net/reply.h"
 #include "server/server.h"
@@ -159,6 +160,15 @@ void helloCommand(client *c) {
     addReplyBulkCString(c, "master");
     addReplyBulkCString(c, "modules");
     addReplyArrayLen(c, 0);
+}
+
+/* SELECT's lock set (keyset.h): nothing; the next command of a transaction
+ * runs in the new database when the index is one selectCommand accepts. */
+int selectKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    (void)ks;
+    (void)argc;
+    int id;
+    return keyset_parse_db(&argv[1], &id) ? id : db;
 }
 
 void selectCommand(client *c) {

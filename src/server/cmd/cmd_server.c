@@ -175,9 +175,10 @@ static void info_clients(sbuf *b) {
               "client_recent_max_output_buffer:%zu\r\n"
               "blocked_clients:%llu\r\n"
               "tracking_clients:0\r\n"
-              "clients_in_timeout_table:0\r\n",
+              "clients_in_timeout_table:%llu\r\n",
               __atomic_load_n(&server.nclients, __ATOMIC_RELAXED), server.maxclients, max_in,
-              max_out, (unsigned long long)blocking_clients());
+              max_out, (unsigned long long)blocking_clients(),
+              (unsigned long long)blocking_clients_with_timeout());
 }
 
 static void info_memory(sbuf *b) {

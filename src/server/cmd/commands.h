@@ -70,6 +70,16 @@ typedef void command_proc(client *c);
  * whose keys depend on arguments (CMD_MOVABLE_KEYS), getkeys computes them. */
 typedef int command_getkeys(const resp_arg *argv, int argc, int *keys, int max);
 
+/* What a call touches beyond its keys (keyset.h): nothing more, its whole
+ * database (FLUSHDB, KEYS, SCAN, RANDOMKEY, DBSIZE), every database
+ * (FLUSHALL). */
+enum { CMD_SCOPE_KEYS = 0, CMD_SCOPE_DB, CMD_SCOPE_ALL };
+struct cmd_keyset;
+/* For a command whose arguments name another database or change it (MOVE,
+ * COPY ... DB, SWAPDB, SELECT): adds what this call touches, run in db, to
+ * ks and returns the database the next command runs in. */
+typedef int command_keyset(struct cmd_keyset *ks, const resp_arg *argv, int argc, int db);
+
 typedef struct command {
     const char *name;          /* lower case; subcommands: "list" */
     command_proc *proc;
@@ -92,6 +102,8 @@ typedef struct command {
      * (COMMAND GETKEYSANDFLAGS), as Redis's getkeys procs compute them. */
     const char *(*key_flags_for)(const resp_arg *argv, int argc);
     struct command *subcommands; /* NULL-name terminated */
+    int scope;                 /* CMD_SCOPE_*: what EXEC locks beyond the keys */
+    command_keyset *keyset;    /* NULL: the keys above in the client's db + scope */
     /* filled at start-up */
     const struct command *parent;
     char fullname[48];         /* "client|list" */
@@ -146,6 +158,7 @@ command_proc pingCommand, echoCommand, quitCommand, resetCommand,
     clientInfoCommand, clientKillCommand, clientSetinfoCommand,
     clientReplyCommand, clientNoEvictCommand, clientPauseCommand,
     clientUnpauseCommand, clientUnblockCommand, clientHelpCommand;
+command_keyset selectKeyset; /* cmd_conn.c */
 command_proc infoCommand, dbsizeCommand, flushdbCommand, flushallCommand,
     timeCommand, shutdownCommand;
 command_proc saveCommand, bgsaveCommand, lastsaveCommand, bgrewriteaofCommand;

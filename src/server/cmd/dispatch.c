@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "engine/keyspace.h"
+#include "engine/txn.h"
+#include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/server.h"
@@ -106,11 +110,16 @@ void dispatch_batch_end(void) {
 }
 
 void dispatch_call(client *c, const command *cmd) {
+    /* A resolved command with a handler, on an open connection; inside
+     * EXEC, within EXEC's transaction. */
+    ASSERT(cmd && cmd->proc);
+    ASSERT(!(c->flags & CLIENT_CLOSED));
     worker *w = c->owner;
     /* Inside EXEC, persist.c collects the WAL record and blocked clients
      * are signalled after the one commit (multi.c); EXEC's own call set
      * the clock its transaction (and so every queued command) uses. */
     int in_exec = (c->flags & CLIENT_IN_EXEC) != 0;
+    ASSERT(in_exec == (ks_txn_nest_outer() != NULL));
     /* CLIENT LIST shows the command being run as the client's last. */
     __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
     const ks_lookup_stats *ls = ks_thread_lookup_stats();
@@ -166,14 +175,48 @@ void dispatch_call(client *c, const command *cmd) {
     __atomic_add_fetch(&w->stat_commands, 1, __ATOMIC_RELAXED);
 }
 
+/* Redis's guard against cross-protocol scripting (securityWarningCommand):
+ * a browser tricked into posting to the port sends "POST ..." and
+ * "Host: ..." lines, which the inline parser reads as commands. Such a
+ * client is closed at once — what it pipelined before gets no reply — and
+ * the attempt is logged at most once a minute. Checked before the lookup,
+ * so before authentication and MULTI queueing, as Redis does. */
+static int is_http_request(const client *c) {
+    const resp_arg *a = &c->argv[0];
+    return arg_is(a, "post") || arg_is(a, "host:");
+}
+
+static void close_http_client(client *c) {
+    static int64_t logged_ms; /* any thread: a lost update logs twice at most */
+    int64_t now = mstime(), last = __atomic_load_n(&logged_ms, __ATOMIC_RELAXED);
+    if (last == 0 || now - last > 60000) {
+        __atomic_store_n(&logged_ms, now, __ATOMIC_RELAXED);
+        serverLog(LL_WARNING,
+                  "Possible SECURITY ATTACK detected. It looks like somebody is sending "
+                  "POST or Host: commands to Redis. This is likely due to an attacker "
+                  "attempting to use Cross Protocol Scripting to compromise your Redis "
+                  "instance. Connection aborted.");
+    }
+    client_close(c);
+}
+
 int dispatch_command(client *c) {
     return dispatch_command_resolved(c, command_lookup(c->argv[0].ptr, c->argv[0].len));
 }
 
 int dispatch_command_resolved(client *c, const command *cmd) {
+    /* One command at a time per client: arguments set, not inside another
+     * command's EXEC, not closed, not blocked (its pipeline waits). */
+    ASSERT(c->argc > 0 && c->argv != NULL);
+    ASSERT(!(c->flags & (CLIENT_CLOSED | CLIENT_IN_EXEC | CLIENT_BLOCKED)));
+    ASSERT(!(c->flags & CLIENT_MULTI) || c->mstate != NULL);
     worker *w = c->owner;
     c->cmd = cmd;
     c->error_in_reply = 0;
+    if (!cmd && is_http_request(c)) {
+        close_http_client(c);
+        return 0;
+    }
     if (!cmd) {
         reply_unknown_command(c);
         count_rejected(c, NULL);

@@ -3,7 +3,8 @@
  *
  * Owns: a client's queued commands and watched keys (struct multi_state,
  * allocated on the first MULTI or WATCH and freed when both are empty), the
- * lock set of an EXEC, and the command table of the family.
+ * lock set of an EXEC (built with keyset.h), and the command table of the
+ * family.
  * Invariants: CLIENT_MULTI <=> c->mstate && the client is between MULTI and
  * EXEC/DISCARD; every watched key is registered exactly once in the engine
  * (ks_watch_add) and removed when the client unwatches, runs EXEC or
@@ -22,23 +23,15 @@
 #include "engine/keyspace.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
+#include "server/cmd/keyset.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 
-/* A command with more keys than this locks its whole database inside EXEC
- * (at most what engine_begin_cmd declares key by key, so a handler's own
- * begin never asks for a shard the EXEC transaction lacks). */
-#define MULTI_CMD_KEYS_MAX 16
-
-/* What an EXEC must lock for one queued command beyond its table keys. */
-enum { LOCK_KEYS = 0, LOCK_DB, LOCK_ALL, LOCK_SELECT };
-
 typedef struct queued_cmd {
     const command *cmd;
     int argc;
-    int lock;      /* LOCK_* */
     resp_arg *argv; /* one block: the array, then the argument bytes */
 } queued_cmd;
 
@@ -94,6 +87,7 @@ static void discard_queue(client *c) {
     c->flags &= ~CLIENT_MULTI;
     publish_count(c);
     mstate_release_if_empty(c);
+    ASSERT(!c->mstate || c->mstate->nwatched > 0);
 }
 
 /* ---- WATCH ----------------------------------------------------------------- */
@@ -107,6 +101,7 @@ static int is_watched(const multi_state *ms, int db, const resp_arg *key) {
 }
 
 static void watch_key(client *c, const resp_arg *key) {
+    ASSERT(!(c->flags & CLIENT_MULTI));
     multi_state *ms = mstate_get(c);
     if (is_watched(ms, c->db, key)) return; /* the first WATCH's version */
     if (ms->nwatched == ms->capwatched) {
@@ -151,21 +146,10 @@ static void unwatch_all(client *c, ks_txn *txn) {
 
 static int runs_inside_multi(const command *cmd);
 
-static int lock_kind(const command *cmd, int argc) {
-    const char *n = cmd->parent ? cmd->parent->name : cmd->name;
-    if (cmd->proc == selectCommand) return LOCK_SELECT;
-    if (cmd->proc == flushallCommand || !strcmp(n, "swapdb") || !strcmp(n, "move") ||
-        (!strcmp(n, "copy") && argc > 3))
-        return LOCK_ALL;
-    if (cmd->proc == flushdbCommand || cmd->proc == dbsizeCommand || !strcmp(n, "keys") ||
-        !strcmp(n, "scan") || !strcmp(n, "randomkey"))
-        return LOCK_DB;
-    return LOCK_KEYS;
-}
-
 int multi_queue(client *c, const command *cmd) {
     if (!(c->flags & CLIENT_MULTI) || runs_inside_multi(cmd)) return 0;
     multi_state *ms = c->mstate;
+    ASSERT(ms != NULL && ms->count <= ms->cap); /* CLIENT_MULTI => mstate */
     size_t bytes = sizeof(resp_arg) * (size_t)c->argc;
     for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
     if (ms->bytes + bytes + sizeof(queued_cmd) + c->qlen >
@@ -184,7 +168,6 @@ int multi_queue(client *c, const command *cmd) {
     queued_cmd *q = &ms->cmds[ms->count++];
     q->cmd = cmd;
     q->argc = c->argc;
-    q->lock = lock_kind(cmd, c->argc);
     q->argv = lt_xmalloc(bytes ? bytes : 1);
     char *p = (char *)(q->argv + c->argc);
     for (int i = 0; i < c->argc; i++) {
@@ -223,76 +206,34 @@ void multi_client_free(client *c) {
 
 /* ---- EXEC's lock set --------------------------------------------------------- */
 
-typedef struct lockset {
-    ks_key *keys;
-    size_t n, cap;
-    int all;
-    unsigned dbs[2]; /* databases locked whole */
-    int ndbs;
-} lockset;
-
-static void lockset_key(lockset *ls, int db, const char *key, size_t klen) {
-    if (ls->n == ls->cap) {
-        ls->cap = ls->cap ? ls->cap * 2 : 16;
-        ls->keys = lt_xrealloc(ls->keys, ls->cap * sizeof(*ls->keys));
-    }
-    ls->keys[ls->n++] = (ks_key){.dbid = (unsigned)db, .key = key, .klen = klen};
-}
-
-static void lockset_db(lockset *ls, int db) {
-    for (int i = 0; i < ls->ndbs; i++)
-        if (ls->dbs[i] == (unsigned)db) return;
-    if (ls->ndbs == 2) ls->all = 1;
-    else ls->dbs[ls->ndbs++] = (unsigned)db;
-}
-
-/* Begins txn over everything the queued commands and watched keys need. */
+/* Begins txn over everything the queued commands and watched keys need:
+ * keyset.h's union, following the SELECTs inside the transaction. The
+ * keyset borrows the watched and queued key bytes, which outlive txn. */
 static void exec_begin(client *c, ks_txn *txn) {
     multi_state *ms = c->mstate;
-    lockset ls = {0};
+    cmd_keyset ks;
+    keyset_init(&ks);
     for (int i = 0; i < ms->nwatched; i++)
-        lockset_key(&ls, ms->watched[i].db, ms->watched[i].key, ms->watched[i].klen);
-    int db = c->db, *idx = NULL, idxcap = 0;
-    for (int i = 0; i < ms->count && !ls.all; i++) {
-        queued_cmd *q = &ms->cmds[i];
-        long long id;
-        switch (q->lock) {
-        case LOCK_SELECT:
-            /* As selectCommand: only a valid index changes the database. */
-            if (lt_string2ll(q->argv[1].ptr, q->argv[1].len, &id) && id >= 0 &&
-                id < server.databases)
-                db = (int)id;
-            continue;
-        case LOCK_ALL:
-            ls.all = 1;
-            continue;
-        case LOCK_DB:
-            lockset_db(&ls, db);
-            continue;
-        default:
-            break;
-        }
-        if (q->argc > idxcap) {
-            idxcap = q->argc;
-            idx = lt_xrealloc(idx, (size_t)idxcap * sizeof(*idx));
-        }
-        int n = command_get_keys(q->cmd, q->argv, q->argc, idx, q->argc);
-        if (n > MULTI_CMD_KEYS_MAX) {
-            lockset_db(&ls, db);
-            continue;
-        }
-        for (int k = 0; k < n; k++)
-            lockset_key(&ls, db, q->argv[idx[k]].ptr, q->argv[idx[k]].len);
-    }
-    free(idx);
-    if (!ls.all && ls.ndbs > 0) {
-        /* Keys outside the whole-locked databases need a third: all. */
-        for (size_t k = 0; k < ls.n && !ls.all; k++) lockset_db(&ls, (int)ls.keys[k].dbid);
-    }
-    if (ls.all) ks_txn_begin_all(txn, server.db);
-    else if (ls.ndbs > 0) ks_txn_begin_dbs(txn, server.db, ls.dbs[0], ls.dbs[ls.ndbs - 1]);
-    else ks_txn_begin(txn, server.db, ls.keys, ls.n);
-    free(ls.keys);
+        keyset_add_key(&ks, (unsigned)ms->watched[i].db, ms->watched[i].key,
+                       ms->watched[i].klen);
+    int db = c->db;
+    for (int i = 0; i < ms->count && !ks.all; i++)
+        db = keyset_add_command(&ks, ms->cmds[i].cmd, ms->cmds[i].argv, ms->cmds[i].argc, db);
+    keyset_begin(&ks, txn);
+    keyset_free(&ks);
+}
+
+/* Whether the queued command q, about to run in c's current database, is
+ * inside txn's lock set (always, when exec_begin and the table agree; the
+ * check makes a disagreement an error reply instead of touching a shard
+ * nobody locked). */
+static int exec_covers(client *c, const queued_cmd *q, ks_txn *txn) {
+    cmd_keyset ks;
+    keyset_init(&ks);
+    keyset_add_command(&ks, q->cmd, q->argv, q->argc, c->db);
+    int ok = keyset_covered(&ks, txn);
+    keyset_free(&ks);
+    return ok;
 }
 
 /* ---- Commands ---------------------------------------------------------------- */
@@ -347,6 +288,7 @@ static void execCommand(client *c) {
         return;
     }
     multi_state *ms = c->mstate;
+    ASSERT(ms != NULL && !(c->flags & CLIENT_IN_EXEC) && ks_txn_nest_outer() == NULL);
     if (ms->dirty) {
         addReplyError(c, "EXECABORT Transaction discarded because of previous errors.");
         multi_reset(c);
@@ -363,6 +305,7 @@ static void execCommand(client *c) {
     }
     unwatch_all(c, &txn);
     ms = c->mstate; /* still there: CLIENT_MULTI keeps it */
+    ASSERT(ms != NULL && ms->nwatched == 0);
     const command *exec_cmd = c->cmd;
     int argc = c->argc;
     resp_arg *argv = c->argv;
@@ -378,9 +321,17 @@ static void execCommand(client *c) {
         c->error_in_reply = 0;
         uint32_t nwrites = txn.nwrites;
         persist_exec_cmd_begin(c);
-        dispatch_call(c, q->cmd);
+        if (exec_covers(c, q, &txn)) {
+            dispatch_call(c, q->cmd);
+        } else {
+            serverLog(LL_WARNING, "EXEC: '%s' would touch keys outside the transaction's lock set",
+                      q->cmd->fullname);
+            addReplyErrorFormat(c, "ERR '%s' would touch keys outside the transaction's lock set",
+                                q->cmd->fullname);
+        }
         persist_exec_cmd_end(c, txn.nwrites != nwrites);
     }
+    ASSERT(c->mstate == ms && (c->flags & CLIENT_MULTI)); /* no queued command ends MULTI */
     ks_txn_nest_leave(&txn);
     ks_txn_commit(&txn); /* one WAL record for all of it */
     persist_exec_end(c);

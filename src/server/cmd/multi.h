@@ -11,17 +11,19 @@
  * the query buffer): a client over it is closed, as Redis closes one whose
  * query buffer grew too large.
  *
- * Atomicity and isolation: EXEC computes the keys of every queued command
- * (from the command table, following SELECTs inside the transaction) plus
- * the WATCHed keys, and begins one ks_txn over all of them; commands whose
- * keys the table cannot tell (FLUSHDB, KEYS, SCAN, RANDOMKEY, DBSIZE: their
- * database; FLUSHALL, SWAPDB, MOVE, COPY ... DB: everything) widen it to
- * whole databases. The WATCH check runs under those locks, then each
- * queued command's handler runs unchanged inside the transaction (txn.h
- * "Nesting": its own begin/commit borrow the outer locks), and one commit
- * ends it: no other client, on any thread, sees a part of it or writes in
- * between. CLIENT_IN_EXEC is set meanwhile (blocking commands do not
- * block).
+ * Atomicity and isolation: EXEC builds one lock set (keyset.h) from the
+ * command table and the arguments of every queued command — its keys in
+ * the database it will run in (following SELECTs inside the transaction),
+ * whole databases for table scope DB/ALL (FLUSHDB, KEYS, SCAN, RANDOMKEY,
+ * DBSIZE / FLUSHALL), the databases MOVE, COPY ... DB and SWAPDB name —
+ * plus the WATCHed keys, and begins one ks_txn over it. No command name is
+ * tested. The WATCH check runs under those locks, then each queued
+ * command is checked against the transaction (keyset_covered: a command
+ * outside it gets an error reply, never touches an unlocked shard) and
+ * its handler runs unchanged inside the transaction (txn.h "Nesting": its
+ * own begin/commit borrow the outer locks); one commit ends it: no other
+ * client, on any thread, sees a part of it or writes in between.
+ * CLIENT_IN_EXEC is set meanwhile (blocking commands do not block).
  *
  * WAL: what each queued command logs (its argv or its persist_rewrite) is
  * collected by persist.c and the one commit appends it as one record,

@@ -9,14 +9,19 @@
  * in which arguments are validated (which error wins when several apply).
  * Each command runs as one engine transaction over its keys: begun after
  * the arguments that need no key were parsed, committed on every path.
- * Iteration (KEYS, SCAN, RANDOMKEY) uses the engine's lock-one-shard-at-a-
- * time scan instead, so it never holds a whole database.
+ * Iteration never holds a whole database: KEYS reads an MVCC view (each key
+ * exactly once, the database at one moment), SCAN and RANDOMKEY the
+ * engine's lock-one-shard-at-a-time scan (Redis's SCAN guarantees). Inside
+ * EXEC all three run under the transaction's whole-database lock (table
+ * scope DB, keyset.h). COPY, MOVE and SWAPDB name their lock sets for EXEC
+ * with keyset callbacks next to their handlers.
  *
  * Called by: dispatch (through keys_commands[]); the two pure parsers below
  * are also exercised by tests/unit/test_keys.c.
  */
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/keyset.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -27,6 +32,8 @@
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
+#include "engine/mvcc.h"
+#include "engine/txn.h"
 #include "server/engine_glue.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -182,6 +189,35 @@ static void copy_string(ks_txn *txn, const ks_entry *e, unsigned db,
     if (raw && len <= KS_EMBSTR_MAX) ks_str_resize(txn, db, key->ptr, key->len, len);
 }
 
+/* Lock sets (keyset.h) of the commands naming another database: what the
+ * handler below would touch for these arguments. */
+static int copyKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    int dstdb = db;
+    for (int j = 3; j + 1 < argc; j++)
+        if (arg_is(&argv[j], "db") && keyset_parse_db(&argv[j + 1], &dstdb)) j++;
+    keyset_add_key(ks, (unsigned)db, argv[1].ptr, argv[1].len);
+    keyset_add_key(ks, (unsigned)dstdb, argv[2].ptr, argv[2].len);
+    return db;
+}
+
+static int moveKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    (void)argc;
+    int dstdb;
+    keyset_add_key(ks, (unsigned)db, argv[1].ptr, argv[1].len);
+    if (keyset_parse_db(&argv[2], &dstdb)) keyset_add_key(ks, (unsigned)dstdb, argv[1].ptr, argv[1].len);
+    return db;
+}
+
+static int swapdbKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    (void)argc;
+    int a, b;
+    if (keyset_parse_db(&argv[1], &a) && keyset_parse_db(&argv[2], &b) && a != b) {
+        keyset_add_db(ks, (unsigned)a);
+        keyset_add_db(ks, (unsigned)b);
+    }
+    return db;
+}
+
 /* COPY source destination [DB destination-db] [REPLACE] */
 static void copyCommand(client *c) {
     const resp_arg *src = &c->argv[1], *dst = &c->argv[2];
@@ -295,15 +331,33 @@ static void keys_on_entry(void *ctx, const ks_entry *e) {
 }
 
 /* KEYS pattern. Unbounded by design (Redis's KEYS walks the whole
- * database); only one shard is locked at a time. */
+ * database). The reply is the database at one moment, each key exactly
+ * once: it reads an MVCC view (mvcc.h), so writers on other threads go on
+ * (one shard is locked at a time, KEYS_SCAN_STEP keys per lock) and a key
+ * a writer moves between shards meanwhile is seen where it was when the
+ * view opened. Inside EXEC the transaction already holds the whole
+ * database (multi.c): the walk runs under those locks and sees the
+ * transaction's own writes. */
 static void keysCommand(client *c) {
     keys_ctx k = {.c = c, .pat = c->argv[1].ptr, .patlen = c->argv[1].len};
     k.allkeys = k.patlen == 1 && k.pat[0] == '*';
     void *len = addReplyDeferredLen(c);
-    uint64_t cursor = 0;
-    do {
-        cursor = ks_scan(server.db, (unsigned)c->db, cursor, KEYS_SCAN_STEP, keys_on_entry, &k);
-    } while (cursor != 0);
+    if (ks_txn_nest_outer()) {
+        uint64_t cursor = 0;
+        do {
+            cursor = ks_scan(server.db, (unsigned)c->db, cursor, KEYS_SCAN_STEP,
+                             keys_on_entry, &k);
+        } while (cursor != 0);
+    } else {
+        ks_view view;
+        ks_view_iter it;
+        ks_view_open(server.db, &view);
+        ks_view_iter_init(&it, &view, (unsigned)c->db);
+        while (ks_view_iter_next(&it, KEYS_SCAN_STEP, keys_on_entry, &k)) {
+        }
+        ks_view_iter_close(&it);
+        ks_view_close(&view);
+    }
     setDeferredArrayLen(c, len, k.n);
 }
 
@@ -534,8 +588,13 @@ static void pexpiretimeCommand(client *c) { ttlGenericCommand(c, 1, 1); }
 
 /* ---- OBJECT MEMORY --------------------------------------------------------- */
 
-/* Redis shares one object for the integers 0..9999 (OBJ_SHARED_INTEGERS)
- * and reports its refcount as INT_MAX (OBJ_SHARED_REFCOUNT). */
+/* OBJECT REFCOUNT: Lightning's values are not reference-counted — each
+ * entry owns its value — so 1 is the truth for every key, as Redis reports
+ * for an unshared object; except that Redis shares one object for the
+ * integers 0..9999 (OBJ_SHARED_INTEGERS) and reports its refcount as
+ * INT_MAX (OBJ_SHARED_REFCOUNT), which is what clients see from Redis and
+ * so what we report for those values (documented in docs/ARCHITECTURE.md,
+ * "Introspection"). */
 #define SHARED_INTEGERS 10000
 
 enum { OBJ_ENCODING, OBJ_REFCOUNT, OBJ_IDLETIME, OBJ_FREQ };
@@ -713,27 +772,30 @@ command keys_commands[] = {
     {.name = "copy", .proc = copyCommand, .arity = -3, .flags = CMD_WRITE | CMD_DENYOOM,
      .acl = ACL_KEYSPACE | ACL_WRITE | ACL_SLOW, .key_first = 1, .key_last = 2, .key_step = 1, .key_flags = "RO access|OW update",
      .group = "generic", .since = "6.2.0", .complexity = "O(N)",
-     .summary = "Copies a key's value and expiry to another key, possibly in another database."},
+     .summary = "Copies a key's value and expiry to another key, possibly in another database.",
+     .keyset = copyKeyset},
     {.name = "move", .proc = moveCommand, .arity = 3, .flags = CMD_WRITE | CMD_FAST,
      .acl = ACL_KWRITE_FAST, .key_first = 1, .key_last = 1, .key_step = 1, .key_flags = "RW access update",
      .group = "generic", .since = "1.0.0", .complexity = "O(1)",
-     .summary = "Moves a key to another database unless it exists there."},
+     .summary = "Moves a key to another database unless it exists there.",
+     .keyset = moveKeyset},
     {.name = "swapdb", .proc = swapdbCommand, .arity = 3, .flags = CMD_WRITE | CMD_FAST,
      .acl = ACL_KWRITE_FAST | ACL_DANGEROUS, .group = "server", .since = "4.0.0",
-     .complexity = "O(N)", .summary = "Swaps the contents of two databases."},
+     .complexity = "O(N)", .summary = "Swaps the contents of two databases.",
+     .keyset = swapdbKeyset},
     {.name = "keys", .proc = keysCommand, .arity = 2, .flags = CMD_READONLY,
      .acl = ACL_KREAD_SLOW | ACL_DANGEROUS, .group = "generic", .since = "1.0.0",
      .complexity = "O(N)", .tips = "request_policy:all_shards nondeterministic_output_order",
-     .summary = "Returns every key matching a pattern."},
+     .summary = "Returns every key matching a pattern.", .scope = CMD_SCOPE_DB},
     {.name = "scan", .proc = scanCommand, .arity = -2, .flags = CMD_READONLY,
      .acl = ACL_KREAD_SLOW, .group = "generic", .since = "2.8.0",
      .complexity = "O(1) per call, O(N) per iteration",
      .tips = "nondeterministic_output request_policy:special",
-     .summary = "Iterates over the keys of the database with a cursor."},
+     .summary = "Iterates over the keys of the database with a cursor.", .scope = CMD_SCOPE_DB},
     {.name = "randomkey", .proc = randomkeyCommand, .arity = 1, .flags = CMD_READONLY,
      .acl = ACL_KREAD_SLOW, .group = "generic", .since = "1.0.0", .complexity = "O(1)",
      .tips = "request_policy:all_shards nondeterministic_output",
-     .summary = "Returns a random key of the database."},
+     .summary = "Returns a random key of the database.", .scope = CMD_SCOPE_DB},
     {.name = "expire", .proc = expireCommand, .arity = -3, .flags = CMD_WRITE | CMD_FAST,
      .acl = ACL_KWRITE_FAST, .key_first = 1, .key_last = 1, .key_step = 1, .key_flags = "RW update",
      .group = "generic", .since = "1.0.0", .complexity = "O(1)",

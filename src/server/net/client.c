@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/assert.h"
 #include "common/util.h"
 #include "engine/prefetch.h"
 #include "server/cmd/blocking.h"
@@ -204,6 +205,8 @@ void client_free_at_exit(client *c) {
 
 void client_on_closed(ev_conn *conn) {
     client *c = conn->udata;
+    /* Nothing refers to it any more: not blocked, not mid-command. */
+    ASSERT(c->bstate == NULL && c->argv == NULL);
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
@@ -388,16 +391,28 @@ static int run_waiting_command(client *c) {
     int again = dispatch_command(c);
     c->argc = 0;
     c->argv = NULL;
-    if (again) c->waiting_argv = argv;
-    else free(argv);
+    if (again) {
+        c->waiting_argv = argv;
+    } else {
+        free(argv);
+        __atomic_store_n(&c->pub.argv_mem, 0, __ATOMIC_RELAXED);
+    }
     return again;
 }
 
 /* Runs one parsed command (argv may be the parser's or a batch's). */
 static void run_command(client *c, int argc, resp_arg *argv, const command *cmd) {
+    ASSERT(c->argv == NULL && argc > 0); /* commands of a client do not nest */
     c->argc = argc;
     c->argv = argv;
+    /* CLIENT LIST's argv-mem (Redis's argv_len_sum): the running command's
+     * argument bytes, kept while it waits (blocked or paused). */
+    size_t argv_mem = 0;
+    for (int i = 0; i < argc; i++) argv_mem += argv[i].len;
+    __atomic_store_n(&c->pub.argv_mem, argv_mem, __ATOMIC_RELAXED);
     if (dispatch_command_resolved(c, cmd)) keep_waiting_command(c);
+    else if (!(c->flags & CLIENT_BLOCKED)) /* blocking.c clears it on unblock */
+        __atomic_store_n(&c->pub.argv_mem, 0, __ATOMIC_RELAXED);
     c->argc = 0;
     c->argv = NULL;
 }
@@ -645,6 +660,16 @@ static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ..
     }
 }
 
+/* One CLIENT LIST / CLIENT INFO line, Redis 7.0's fields in its order.
+ * Measured: age, idle, flags, db, multi, qbuf/qbuf-free (Lightning's own
+ * query buffer: the bytes of an incomplete command kept between reads;
+ * complete commands are parsed from the receive buffer, so it is 0 where
+ * Redis shows the command being run), argv-mem (the running or blocked
+ * command's argument bytes, as Redis's argv_len_sum), multi-mem, rbp, obl,
+ * omem, tot-mem, cmd, resp, lib-name/lib-ver. Fixed, documented in
+ * docs/ARCHITECTURE.md "Introspection": sub/psub/ssub=0 (no pub/sub yet),
+ * events=r, user=default (no ACL users), redir=-1 (no tracking), rbs (the
+ * reply buffer never shrinks), oll 0/1 (pending chunks counted as one). */
 void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     int64_t now = mstime();
     char flags[16];
@@ -666,7 +691,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
-               "argv-mem=0 multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+               "argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
                "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
@@ -676,7 +701,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
                flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED),
                (cf & CLIENT_MULTI) ? __atomic_load_n(&c->pub.multi, __ATOMIC_RELAXED) : -1,
-               qlen, qfree, multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
+               qlen, qfree, __atomic_load_n(&c->pub.argv_mem, __ATOMIC_RELAXED), multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
                obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,

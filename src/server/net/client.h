@@ -112,6 +112,8 @@ typedef struct client {
     struct {
         size_t qbuf, qbuf_free, obl, omem, rbp;
         uint32_t flags;
+        size_t argv_mem;    /* argument bytes of the command running or
+                               waiting (blocked), 0 between commands */
         int multi;          /* commands queued since MULTI (multi.c) */
         size_t multi_mem;   /* their bytes */
     } pub;

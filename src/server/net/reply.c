@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/util.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -45,6 +46,8 @@ static int reply_suppressed(client *c) {
 }
 
 static void append_bytes(client *c, const char *s, size_t len) {
+    ASSERT(c->bufpos <= CLIENT_REPLY_BUF && c->sentlen <= c->bufpos);
+    ASSERT(!c->reply_head == !c->reply_tail);
     if (!c->reply_head) {
         size_t room = CLIENT_REPLY_BUF - c->bufpos;
         size_t n = len < room ? len : room;
@@ -60,6 +63,7 @@ static void append_bytes(client *c, const char *s, size_t len) {
         size_t n = len < room ? len : room;
         memcpy(t->buf + t->used, s, n);
         t->used += n;
+        ASSERT(t->used <= t->size);
         c->reply_bytes += n;
         s += n;
         len -= n;
@@ -302,6 +306,7 @@ void *addReplyDeferredLen(client *c) {
 static void set_deferred(client *c, void *node, char prefix, long long n) {
     reply_chunk *ch = node;
     if (!ch) return;
+    ASSERT(ch->used == 0 && ch->size >= DEFERRED_CAP); /* filled once */
     ch->buf[0] = prefix;
     int l = (int)lt_ll2string(ch->buf + 1, DEFERRED_CAP - 3, n);
     ch->buf[l + 1] = '\r';
