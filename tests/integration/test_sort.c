@@ -116,6 +116,23 @@ TEST(store) {
     C("LRANGE", "dst", "0", "-1");
 }
 
+/* SORT whose BY/GET patterns read other keys locks its whole database: a
+ * transaction queueing it must lock that database too (it aborted the
+ * server when EXEC's lock set came from the keys alone). */
+TEST(patterns_inside_multi) {
+    REQUIRE(difftest_start(NULL));
+    load();
+    C("MULTI");
+    C("SORT", "w", "BY", "w_*", "ALPHA");
+    C("SORT", "l", "BY", "nosort", "GET", "#", "GET", "w_*");
+    C("SORT", "w", "BY", "h_*->f", "GET", "h_*->n", "STORE", "dst");
+    C("SORT_RO", "s", "GET", "h_*->f");
+    C("SORT", "z", "ALPHA", "STORE", "dst2");
+    C("EXEC");
+    C("LRANGE", "dst", "0", "-1");
+    C("LRANGE", "dst2", "0", "-1");
+}
+
 TEST(errors) {
     REQUIRE(difftest_start(NULL));
     load();
@@ -220,6 +237,7 @@ int main(void) {
     RUN(numeric_and_alpha);
     RUN(by_get_limit);
     RUN(store);
+    RUN(patterns_inside_multi);
     RUN(errors);
     RUN(resp3);
     RUN(store_replay);

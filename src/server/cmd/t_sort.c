@@ -28,6 +28,7 @@
  */
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/keyset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -421,6 +422,49 @@ static int sortGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
     return n;
 }
 
+/* Whether argv's BY or GET patterns read other keys: then the handler locks
+ * the whole database, and so must a transaction that queues it. Scans the
+ * options the way sortGenericCommand parses them. */
+static int sortArgsReadOtherKeys(const resp_arg *argv, int argc) {
+    for (int j = 2; j < argc; j++) {
+        int leftargs = argc - j - 1;
+        if (arg_is(&argv[j], "limit") && leftargs >= 2) {
+            j += 2;
+        } else if (arg_is(&argv[j], "store") && leftargs >= 1) {
+            j++;
+        } else if ((arg_is(&argv[j], "by") || arg_is(&argv[j], "get")) && leftargs >= 1) {
+            j++;
+            int is_by = arg_is(&argv[j - 1], "by");
+            if (is_by ? memchr(argv[j].ptr, '*', strnlen(argv[j].ptr, argv[j].len)) != NULL
+                      : sortPatternReadsKeys(&argv[j]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Lock set (keyset.h): the keys sortGetKeys names, or the whole database
+ * when a pattern reads other keys. */
+static int sortKeysetGeneric(cmd_keyset *ks, const resp_arg *argv, int argc, int db,
+                             command_getkeys *getkeys) {
+    if (sortArgsReadOtherKeys(argv, argc)) {
+        keyset_add_db(ks, (unsigned)db);
+        return db;
+    }
+    int idx[2];
+    int n = getkeys(argv, argc, idx, 2);
+    for (int i = 0; i < n; i++) keyset_add_key(ks, (unsigned)db, argv[idx[i]].ptr, argv[idx[i]].len);
+    return db;
+}
+
+static int sortroGetKeys(const resp_arg *argv, int argc, int *keys, int max);
+static int sortKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    return sortKeysetGeneric(ks, argv, argc, db, sortGetKeys);
+}
+static int sortroKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+    return sortKeysetGeneric(ks, argv, argc, db, sortroGetKeys);
+}
+
 static int sortroGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
     (void)argv;
     (void)argc;
@@ -437,14 +481,14 @@ command sort_commands[] = {
     {.name = "sort", .proc = sortCommand, .arity = -2,
      .flags = CMD_WRITE | CMD_DENYOOM | CMD_MOVABLE_KEYS,
      .acl = ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS,
-     .key_first = 1, .key_last = 1, .key_step = 1, .getkeys = sortGetKeys,
+     .key_first = 1, .key_last = 1, .key_step = 1, .getkeys = sortGetKeys, .keyset = sortKeyset,
      .key_flags = "RO access|RO access|OW update", .group = "generic", .since = "1.0.0",
      .complexity = SORT_COMPLEXITY,
      .summary = "Sorts a list, set or sorted set, optionally storing the result."},
     {.name = "sort_ro", .proc = sortroCommand, .arity = -2,
      .flags = CMD_READONLY | CMD_MOVABLE_KEYS,
      .acl = ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS,
-     .key_first = 1, .key_last = 1, .key_step = 1, .getkeys = sortroGetKeys,
+     .key_first = 1, .key_last = 1, .key_step = 1, .getkeys = sortroGetKeys, .keyset = sortroKeyset,
      .key_flags = "RO access|RO access", .group = "generic", .since = "7.0.0",
      .complexity = SORT_COMPLEXITY, .summary = "Sorts a list, set or sorted set."},
     {0},
