@@ -497,6 +497,7 @@ int stream_iter_next(stream_iter *it, stream_entry *e) {
 
 int stream_range_has_tombstones(const stream *s, const stream_id *start, const stream_id *end) {
     if (!s->length || id_is_zero(&s->max_deleted_id)) return 0;
+    if (stream_id_cmp(&s->first_id, &s->max_deleted_id) > 0) return 0;
     stream_id a = start ? *start : (stream_id){0, 0};
     stream_id b = end ? *end : (stream_id){UINT64_MAX, UINT64_MAX};
     return stream_id_cmp(&a, &s->max_deleted_id) <= 0 &&

@@ -60,6 +60,8 @@ struct server {
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
                                       snapshot by this much; 0 = never */
+    long long stream_node_max_bytes; /* stream node limits (t_stream.c): */
+    int stream_node_max_entries;     /* 0 = no limit */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;
