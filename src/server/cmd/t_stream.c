@@ -1092,6 +1092,19 @@ static int xgroupOptions(client *c, int create, int *mkstream, long long *entrie
     return 0;
 }
 
+static const char *const XGROUP_NOKEY =
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to "
+    "use the MKSTREAM option to create an empty stream automatically.";
+
+/* The stream of an XGROUP subcommand: replies WRONGTYPE or (absent)
+ * Redis's "requires the key to exist" and returns NULL. */
+static stream *xgroupStreamOrReply(client *c, ks_txn *txn) {
+    stream *cur;
+    if (lookupStreamOrReply(c, txn, &c->argv[2], &cur) < 0) return NULL;
+    if (!cur) addReplyError(c, XGROUP_NOKEY);
+    return cur;
+}
+
 static void xgroupCreateCommand(client *c) {
     int mkstream = 0;
     long long er = STREAM_ENTRIES_READ_INVALID;
@@ -1106,9 +1119,7 @@ static void xgroupCreateCommand(client *c) {
     stream *cur;
     if (lookupStreamOrReply(c, &txn, key, &cur) < 0) goto done;
     if (!cur && !mkstream) {
-        addReplyError(c, "ERR The XGROUP subcommand requires the key to exist. Note that for "
-                         "CREATE you may want to use the MKSTREAM option to create an empty "
-                         "stream automatically.");
+        addReplyError(c, XGROUP_NOKEY);
         goto done;
     }
     stream_id id;
@@ -1147,9 +1158,9 @@ static void xgroupSetidCommand(client *c) {
     const resp_arg *key = &c->argv[2], *g = &c->argv[3];
     ks_txn txn;
     engine_begin_cmd(c, &txn);
-    stream *cur;
-    if (lookupStreamOrReply(c, &txn, key, &cur) < 0) goto done;
-    if (!cur || !stream_cg_find(cur, g->ptr, g->len)) {
+    stream *cur = xgroupStreamOrReply(c, &txn);
+    if (!cur) goto done;
+    if (!stream_cg_find(cur, g->ptr, g->len)) {
         replyNoGroupForKey(c, g, key);
         goto done;
     }
@@ -1171,14 +1182,8 @@ static void xgroupDestroyCommand(client *c) {
     const resp_arg *key = &c->argv[2], *g = &c->argv[3];
     ks_txn txn;
     engine_begin_cmd(c, &txn);
-    stream *cur;
-    if (lookupStreamOrReply(c, &txn, key, &cur) < 0) goto done;
-    if (!cur) {
-        addReplyError(c, "ERR The XGROUP subcommand requires the key to exist. Note that for "
-                         "CREATE you may want to use the MKSTREAM option to create an empty "
-                         "stream automatically.");
-        goto done;
-    }
+    stream *cur = xgroupStreamOrReply(c, &txn);
+    if (!cur) goto done;
     if (!stream_cg_find(cur, g->ptr, g->len)) {
         addReplyLongLong(c, 0);
         goto done;
@@ -1196,10 +1201,10 @@ static void xgroupConsumerGeneric(client *c, int create) {
     const resp_arg *key = &c->argv[2], *g = &c->argv[3], *cn = &c->argv[4];
     ks_txn txn;
     engine_begin_cmd(c, &txn);
-    stream *cur;
     stream_cg *cg;
-    if (lookupStreamOrReply(c, &txn, key, &cur) < 0) goto done;
-    if (!cur || !(cg = stream_cg_find(cur, g->ptr, g->len))) {
+    stream *cur = xgroupStreamOrReply(c, &txn);
+    if (!cur) goto done;
+    if (!(cg = stream_cg_find(cur, g->ptr, g->len))) {
         replyNoGroupForKey(c, g, key);
         goto done;
     }
@@ -1664,22 +1669,22 @@ static int xinfoLookup(client *c, ks_txn *txn, stream **s) {
 static void xinfoStreamCommand(client *c) {
     int full = 0;
     long long count = 10;
-    if (c->argc > 3) {
-        if (!arg_is(&c->argv[3], "full") || (c->argc != 4 && c->argc != 6) ||
-            (c->argc == 6 && !arg_is(&c->argv[4], "count"))) {
-            replySubcommandSyntax(c, "XINFO");
-            return;
-        }
-        full = 1;
-        if (c->argc == 6) {
-            if (arg_ll_or_reply(c, &c->argv[5], &count, NULL) < 0) return;
-            if (count < 0) count = 10;
-        }
-    }
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     stream *s;
     if (xinfoLookup(c, &txn, &s) < 0) goto done;
+    if (c->argc > 3) {
+        if (!arg_is(&c->argv[3], "full") || (c->argc != 4 && c->argc != 6) ||
+            (c->argc == 6 && !arg_is(&c->argv[4], "count"))) {
+            replySubcommandSyntax(c, "XINFO");
+            goto done;
+        }
+        full = 1;
+        if (c->argc == 6) {
+            if (arg_ll_or_reply(c, &c->argv[5], &count, NULL) < 0) goto done;
+            if (count < 0) count = 10;
+        }
+    }
     addReplyMapLen(c, full ? 9 : 10);
     addReplyBulkCString(c, "length");
     addReplyLongLong(c, (long long)s->length);
