@@ -27,7 +27,8 @@
  *      24   .  stored bytes
  *   The uncompressed payload is nrecords records, back to back, none
  *   spanning blocks:
- *       0   1  type        KS_TYPE_* (0 string, 1 list, 2 set, 3 zset, 4 hash)
+ *       0   1  type        KS_TYPE_* (0 string, 1 list, 2 set, 3 zset, 4 hash,
+ *                          6 stream: Redis's numbering, 5 is unused)
  *       1   1  enc         0 raw string bytes, 1 int string (vlen 8, int64),
  *                          2 collection: ks_type_ops.encode of the type
  *       2   2  db          database index
@@ -488,7 +489,8 @@ static int parse_records(const unsigned char *p, size_t len, uint32_t nrec, unsi
                       .expire_ms = (int64_t)get64(h + 4)};
         uint64_t klen = get32(h + 12), vlen = get64(h + 16);
         if (r.type == KS_TYPE_STRING ? (r.enc != ENC_RAW && r.enc != ENC_INT)
-                                     : (r.enc != ENC_OBJ || r.type > KS_TYPE_HASH ||
+                                     : (r.enc != ENC_OBJ ||
+                                        (r.type > KS_TYPE_HASH && r.type != KS_TYPE_STREAM) ||
                                         !ks_type_get(r.type) || !ks_type_get(r.type)->decode)) {
             *why = "unknown type or encoding";
             return -1;

@@ -198,6 +198,11 @@ static const directive directives[] = {
     /* HyperLogLog (t_hll.c): Redis's bounds. */
     {.name = "hll-sparse-max-bytes", .type = CFG_MEMORY, .field = &server.hll_sparse_max_bytes,
      .def_num = 3000, .min = 0, .max = LONG_MAX},
+    /* Streams (engine/streamobj.h): when XADD starts a new node. */
+    {.name = "stream-node-max-bytes", .type = CFG_MEMORY, .field = &server.stream_node_max_bytes,
+     .def_num = 4096, .min = 0, .max = LLONG_MAX},
+    {.name = "stream-node-max-entries", .type = CFG_INT, .field = &server.stream_node_max_entries,
+     .def_num = 100, .min = 0, .max = LLONG_MAX},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},

@@ -6,6 +6,7 @@
 #include "engine/hashobj.h"
 #include "engine/listobj.h"
 #include "engine/setobj.h"
+#include "engine/streamobj.h"
 #include "engine/zsetobj.h"
 #include "lightning.h"
 #include "server/cmd/commands.h"
@@ -32,6 +33,7 @@ int engine_open(void) {
     ks_type_register(KS_TYPE_HASH, &hash_type_ops);
     ks_type_register(KS_TYPE_LIST, &list_type_ops);
     ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
+    ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
     return 0;
 }
 

@@ -61,6 +61,8 @@ struct server {
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
                                       snapshot by this much; 0 = never */
     long long hll_sparse_max_bytes; /* sparse HLL promotes to dense past this */
+    long long stream_node_max_bytes; /* stream node limits (t_stream.c): */
+    int stream_node_max_entries;     /* 0 = no limit */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

@@ -22,6 +22,7 @@
 #include "engine/listobj.h"
 #include "engine/setobj.h"
 #include "engine/snapshot.h"
+#include "engine/streamobj.h"
 #include "engine/zsetobj.h"
 
 #define MAX_BLOCK_RAW (1u << 20)
@@ -75,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ks_type_register(KS_TYPE_HASH, &hash_type_ops);
         ks_type_register(KS_TYPE_LIST, &list_type_ops);
         ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
+        ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
         registered = 1;
     }
     if (size < 2) return 0;

@@ -75,6 +75,7 @@ struct bstate {
     int unblock;          /* CLIENT UNBLOCK: 0 none, 1 timeout, 2 error */
     bstate *rnext;
     int rerun, reblocked; /* owner: re-running; the re-run blocked again */
+    int broadcast;        /* a re-run that finds nothing passes the key on */
     int nwaits;
     bwait waits[];
 };
@@ -233,7 +234,13 @@ static void batons_release(bstate *bs, wake_set *ws) {
         int again = k->again;
         k->holder = NULL;
         k->again = 0;
-        if (again) key_signal(k, ws);
+        if (again) {
+            key_signal(k, ws);
+        } else if (bs->broadcast && bs->waits[i].next) {
+            /* Stream readers: the data may be for the next in line. */
+            k->holder = bs->waits[i].next->bs;
+            wake_add(ws, ready_push(k->holder));
+        }
     }
 }
 
@@ -349,12 +356,16 @@ static void pending_add(unsigned db, const char *key, size_t klen) {
 /* Engine install hook (shard lock held): notes keys somebody waits on. */
 static void on_installed(void *ctx, unsigned dbid, const char *key, size_t klen, int type) {
     (void)ctx;
-    if (key && type != KS_TYPE_LIST && type != KS_TYPE_ZSET) return;
+    if (key && type != KS_TYPE_LIST && type != KS_TYPE_ZSET && type != KS_TYPE_STREAM) return;
     if (!__atomic_load_n(&B.nkeys_atomic, __ATOMIC_ACQUIRE)) return;
     pthread_mutex_lock(&B.lock);
     int wanted = !key || key_find(dbid, key, klen, key_hash(dbid, key, klen)) != NULL;
     pthread_mutex_unlock(&B.lock);
     if (wanted) pending_add(dbid, key, klen);
+}
+
+void blocking_signal_key(unsigned db, const char *key, size_t klen) {
+    on_installed(NULL, db, key, klen, KS_TYPE_STREAM);
 }
 
 void blocking_signal_flush(void) {
@@ -454,7 +465,8 @@ int blocking_allowed(const client *c) {
 
 int blocking_rerun(const client *c) { return c->bstate && c->bstate->rerun; }
 
-void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms) {
+static void block_generic(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms,
+                          int broadcast) {
     if (c->bstate) {
         ASSERT(c->bstate->rerun);
         c->bstate->reblocked = 1;
@@ -480,6 +492,7 @@ void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline
     bs->argv = argv;
     bs->deadline_ms = deadline_ms;
     bs->heap_idx = SIZE_MAX;
+    bs->broadcast = broadcast;
 
     pthread_mutex_lock(&B.lock);
     for (int i = 0; i < nkeys; i++) {
@@ -502,6 +515,14 @@ void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline
     if (deadline_ms) heap_add(&B.workers[c->owner->id], bs);
     c->flags |= CLIENT_BLOCKED;
     __atomic_add_fetch(&B.nblocked, 1, __ATOMIC_RELAXED);
+}
+
+void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms) {
+    block_generic(c, keys, nkeys, deadline_ms, 0);
+}
+
+void blocking_block_broadcast(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms) {
+    block_generic(c, keys, nkeys, deadline_ms, 1);
 }
 
 /* ---- Unblocking -------------------------------------------------------------------- */

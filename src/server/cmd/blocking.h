@@ -1,6 +1,6 @@
 /*
  * blocking: clients blocked by BLPOP / BRPOP / BLMOVE / BRPOPLPUSH / BLMPOP
- * / BZPOPMIN / BZPOPMAX / BZMPOP — who waits on which (db, key), in what
+ * / BZPOPMIN / BZPOPMAX / BZMPOP / XREAD / XREADGROUP — who waits on which (db, key), in what
  * order, until when, and how a write on any thread gets them served.
  *
  * Model (Redis 7's re-execution): a blocking handler that finds no data
@@ -65,8 +65,18 @@ int blocking_rerun(const client *c);
  * it means "still no data": c stays blocked where it was. Nothing is
  * replied. */
 void blocking_block(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms);
+/* The same for readers that do not consume what they read (XREAD,
+ * XREADGROUP): a re-run that finds nothing hands the key to the next
+ * client in line instead of stopping there, so one write reaches every
+ * reader it is for. */
+void blocking_block_broadcast(client *c, const resp_arg *keys, int nkeys, int64_t deadline_ms);
 
 /* ---- Writers ------------------------------------------------------------- */
+
+/* A write to key that did not install a new value (XADD to an existing
+ * stream, XGROUP DESTROY): its waiters look again. Called inside the
+ * writing transaction (shard lock held), like the engine's install hook. */
+void blocking_signal_key(unsigned db, const char *key, size_t klen);
 
 /* Hands the keys this thread's commits made ready to their first waiters.
  * Called after each command (dispatch) once its transactions committed;

@@ -222,6 +222,7 @@ static command *const families[] = {
     list_commands,
     set_commands,
     zset_commands,
+    stream_commands,
     multi_commands,
     hll_commands,
     geo_commands,

@@ -112,11 +112,12 @@ typedef struct command {
 
 /* The table is one array per command family, each ending with {0}:
  * core_commands (connection and server, commands.c), and <family>_commands
- * in t_<family>.c for string, bitops, keys, hash, list, set, zset, hll, geo,
- * sort.
+ * in t_<family>.c for string, bitops, keys, hash, list, set, zset, stream,
+ * hll, geo, sort.
  * A family's handlers are static in its file, next to its table. */
 extern command core_commands[], string_commands[], bitops_commands[], keys_commands[],
     hash_commands[], list_commands[], set_commands[], zset_commands[],
+    stream_commands[], /* t_stream.c */
     multi_commands[], /* multi.c */
     hll_commands[], geo_commands[], sort_commands[];
 

@@ -33,6 +33,12 @@
  * HINCRBYFLOAT -> HSET key field <result>, ZINCRBY is deterministic (as
  * is), blocking pops -> their non-blocking form (BLPOP -> LPOP key, BLMOVE
  * -> LMOVE), LMPOP/ZMPOP -> LPOP/ZPOPMIN key count of the key served.
+ * Streams (t_stream.c): XADD with a generated ID or `~` trimming -> XADD
+ * with the ID and the exact trim, XTRIM `~` -> XTRIM ... = exact, XGROUP
+ * CREATE `$` -> the ID; XREADGROUP / XCLAIM / XAUTOCLAIM -> XGROUP
+ * CREATECONSUMER, one `XCLAIM ... TIME RETRYCOUNT FORCE JUSTID LASTID` per
+ * entry delivered or claimed, XGROUP SETID ... ENTRIESREAD (as Redis
+ * propagates them).
  *
  * HOLDING (`appendfsync always`). A client whose command appended a record
  * has its whole output held (later replies queue behind it, order kept)
