@@ -26,6 +26,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/objlimits.h"
 
 struct list_node {
     list_node *prev, *next;
@@ -43,11 +44,14 @@ struct listobj {
 };
 
 #define NODE_HDR offsetof(list_node, data)
-/* Entry bytes a node may hold (more only for a node of one element). */
+/* Entry bytes a node holds at the default fill, -2 (more only for a node of
+ * one element). */
 #define NODE_DATA_MAX (LIST_NODE_MAX_ALLOC - NODE_HDR)
-/* A node left with fewer bytes than this by a deletion in the middle of
- * the list is merged into a neighbour that has room. */
-#define NODE_MERGE_BELOW (NODE_DATA_MAX / 4)
+/* Largest node allocation any fill allows (-5); listobj_check's bound. */
+#define NODE_ALLOC_LIMIT 65536
+/* Quicklist's fill bounds (quicklistSetFill clamps to them). */
+#define FILL_MAX 32768
+#define FILL_MIN (-5)
 /* Nodes keep spare capacity below this; above it they shrink once they are
  * less than half full. */
 #define NODE_SHRINK_MIN 64
@@ -56,6 +60,25 @@ struct listobj {
 
 _Static_assert(NODE_HDR == 28, "list node header size");
 _Static_assert(NODE_DATA_MAX >= 8000, "list node capacity");
+
+/* How full a node may get under list-max-listpack-size (Redis's quicklist
+ * fill), read at each decision so CONFIG SET acts on the next write:
+ *  fill -1..-5: at most 4, 8, 16, 32, 64 KiB per node allocation;
+ *  fill > 0: at most fill entries (0 counts as 1), and at most 8 KiB
+ *  (Redis's SIZE_SAFETY_LIMIT). Nodes built under another fill keep their
+ *  shape until a write splits or merges them, as in Redis. */
+typedef struct node_limit {
+    size_t bytes;   /* entry bytes of a node */
+    uint32_t count; /* entries of a node */
+} node_limit;
+
+static node_limit node_limit_now(void) {
+    int fill = objlimits_list_size();
+    if (fill > FILL_MAX) fill = FILL_MAX;
+    if (fill < FILL_MIN) fill = FILL_MIN;
+    if (fill < 0) return (node_limit){((size_t)4096 << (-fill - 1)) - NODE_HDR, UINT32_MAX};
+    return (node_limit){LIST_NODE_MAX_ALLOC - NODE_HDR, fill ? (uint32_t)fill : 1};
+}
 
 /* ---- Entry encoding --------------------------------------------------------- */
 
@@ -321,8 +344,11 @@ static list_node *node_delete(listobj *l, list_node *n, uint32_t off, uint32_t s
     return node_shrink(l, n);
 }
 
-static int node_fits(const list_node *n, size_t add) {
-    return n && n->bytes + add <= NODE_DATA_MAX;
+/* 1 if n can take add_count more entries of add bytes in all. */
+static int node_fits(const list_node *n, size_t add, uint32_t add_count) {
+    if (!n) return 0;
+    node_limit lim = node_limit_now();
+    return n->bytes + add <= lim.bytes && (size_t)n->count + add_count <= lim.count;
 }
 
 /* Appends b's entries to a (a->next == b) and frees b. Returns a's new
@@ -347,9 +373,14 @@ static list_node *node_merge(listobj *l, list_node *a, list_node *b, list_iter *
 /* Merges a small node n into a neighbour with room for it (the iterator
  * follows its entry). */
 static void node_try_merge(listobj *l, list_node *n, list_iter *it) {
-    if (n->bytes >= NODE_MERGE_BELOW) return;
-    if (node_fits(n->prev, n->bytes)) node_merge(l, n->prev, n, it);
-    else if (n->next && node_fits(n, n->next->bytes)) node_merge(l, n, n->next, it);
+    /* A node left with less than a quarter of the fill by a deletion in the
+     * middle of the list is merged into a neighbour that has room. */
+    node_limit lim = node_limit_now();
+    if (n->bytes >= lim.bytes / 4 && (lim.count == UINT32_MAX || n->count >= lim.count / 4 + 1))
+        return;
+    if (node_fits(n->prev, n->bytes, n->count)) node_merge(l, n->prev, n, it);
+    else if (n->next && node_fits(n, n->next->bytes, n->next->count))
+        node_merge(l, n, n->next, it);
 }
 
 /* Offset of the last entry of n. */
@@ -360,13 +391,13 @@ static uint32_t node_last(const list_node *n) {
 /* Inserts e at byte offset off of n (an entry boundary), splitting n when
  * it has no room. */
 static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e) {
-    if (node_fits(n, e->total)) {
+    if (node_fits(n, e->total, 1)) {
         node_insert(l, n, off, e);
         return;
     }
     if (off == 0 || off == n->bytes) {
         list_node *nb = off == 0 ? n->prev : n->next;
-        if (node_fits(nb, e->total)) {
+        if (node_fits(nb, e->total, 1)) {
             node_insert(l, nb, off == 0 ? nb->bytes : 0, e);
         } else {
             list_node *x = node_alloc(l, e->total);
@@ -386,9 +417,9 @@ static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e
     n->bytes = off;
     n->count = before;
     n = node_shrink(l, n);
-    if (node_fits(n, e->total)) {
+    if (node_fits(n, e->total, 1)) {
         n = node_insert(l, n, n->bytes, e);
-    } else if (node_fits(b, e->total)) {
+    } else if (node_fits(b, e->total, 1)) {
         b = node_insert(l, b, 0, e);
     } else {
         list_node *x = node_alloc(l, e->total);
@@ -397,8 +428,8 @@ static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e
     }
     /* Redis's _quicklistMergeNodes: rejoin the halves with their outer
      * neighbours when they fit together. */
-    if (n->prev && node_fits(n->prev, n->bytes)) node_merge(l, n->prev, n, NULL);
-    if (b->next && node_fits(b, b->next->bytes)) node_merge(l, b, b->next, NULL);
+    if (n->prev && node_fits(n->prev, n->bytes, n->count)) node_merge(l, n->prev, n, NULL);
+    if (b->next && node_fits(b, b->next->bytes, b->next->count)) node_merge(l, b, b->next, NULL);
 }
 
 /* Finds element idx: its node and byte offset, walking from nearer ends. */
@@ -475,7 +506,7 @@ size_t listobj_nodes(const listobj *l) {
 
 static void push_enc(listobj *l, int where, const entry_enc *e) {
     list_node *n = where == LIST_HEAD ? l->head : l->tail;
-    if (!node_fits(n, e->total)) {
+    if (!node_fits(n, e->total, 1)) {
         list_node *x = node_alloc(l, e->total);
         node_link_after(l, where == LIST_HEAD ? NULL : l->tail, x);
         n = x;
@@ -503,7 +534,7 @@ void listobj_replace(listobj *l, size_t idx, const char *s, size_t len) {
     entry_enc e;
     enc_value(&e, s, len);
     uint32_t old = (uint32_t)entry_size(n->data + off);
-    if (n->count == 1 || n->bytes - old + e.total <= NODE_DATA_MAX) {
+    if (n->count == 1 || n->bytes - old + e.total <= node_limit_now().bytes) {
         size_t nbytes = n->bytes - old + e.total;
         n = node_reserve(l, n, nbytes);
         memmove(n->data + off + e.total, n->data + off + old, n->bytes - off - old);
@@ -646,7 +677,7 @@ int listobj_check(const listobj *l) {
     for (const list_node *n = l->head; n; prev = n, n = n->next) {
         if (n->prev != prev) return -1;
         if (n->count == 0 || n->bytes > n->cap) return -2;
-        if (n->bytes > NODE_DATA_MAX && n->count != 1) return -3;
+        if (n->bytes > NODE_ALLOC_LIMIT - NODE_HDR && n->count != 1) return -3;
         uint32_t off = 0, k = 0;
         while (off < n->bytes) {
             list_value v;

@@ -5,9 +5,11 @@
  * Owns: the elements of one list key, their in-memory packing, and the
  * snapshot encoding of a list.
  *
- * Layout: each node is one allocation of at most LIST_NODE_MAX_ALLOC bytes
- * (Redis's list-max-listpack-size -2, 8 KiB) holding a small header and its
- * entries back to back. An element larger than a node gets a node of its
+ * Layout: each node is one allocation holding a small header and its
+ * entries back to back, filled as list-max-listpack-size says (objlimits.h,
+ * read at each write, Redis's quicklist fill): -1..-5 at most 4..64 KiB per
+ * node (default -2: LIST_NODE_MAX_ALLOC, 8 KiB), a positive n at most n
+ * entries (and 8 KiB). An element larger than a node gets a node of its
  * own. An entry is listpack's: an encoding header, the payload, and a
  * back-length (1..5 bytes) so a node is walked in both directions. Elements
  * whose bytes are a canonical 64-bit decimal (lt_string2ll) are stored as
@@ -50,7 +52,8 @@
 
 #include "engine/entry.h"
 
-/* Largest node allocation, header included (list-max-listpack-size -2). */
+/* Largest node allocation, header included, at the default fill (-2) and
+ * for a positive fill. */
 #define LIST_NODE_MAX_ALLOC 8192
 
 enum { LIST_HEAD = 0, LIST_TAIL = 1 };

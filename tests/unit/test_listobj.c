@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "engine/listobj.h"
+#include "engine/objlimits.h"
 
 /* ---- A plain model: an array of byte strings ---------------------------------- */
 
@@ -341,7 +342,16 @@ TEST(random_against_model) {
     listobj *l = listobj_new(), *o = listobj_new();
     model m = {0};
     char buf[600];
+    /* list-max-listpack-size changes every 2000 steps, as CONFIG SET may. */
+    static const int fills[] = {-2, 4, 1, -1, -5, 0, 3, -3, 100, -2};
+    objlimits saved, lim;
+    objlimits_get(&saved);
+    lim = saved;
     for (int step = 0; step < 20000; step++) {
+        if (step % 2000 == 0) {
+            lim.list_max_listpack_size = fills[step / 2000];
+            objlimits_set(&lim);
+        }
         int op = rand() % 10;
         size_t len;
         if (rand() % 3 == 0) len = (size_t)snprintf(buf, sizeof buf, "%d", rand() % 100000 - 50000);
@@ -411,6 +421,30 @@ TEST(random_against_model) {
     listobj_free(l);
     listobj_free(o);
     m_free(&m);
+    objlimits_set(&saved);
+}
+
+/* list-max-listpack-size decides how many entries or bytes a node holds. */
+TEST(fill_limits) {
+    objlimits saved, lim;
+    objlimits_get(&saved);
+    lim = saved;
+    struct { int fill; size_t n, elen, nodes; } cases[] = {
+        {4, 10, 1, 3}, {1, 5, 1, 5}, {0, 5, 1, 5}, {-2, 1000, 1, 1},
+        /* 100-byte strings take 102 bytes: 4 KiB holds 39, 64 KiB 642 */
+        {-1, 100, 100, 3}, {-5, 1000, 100, 2}, {-9, 1000, 100, 2}, {100000, 300, 1, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lim.list_max_listpack_size = cases[c].fill;
+        objlimits_set(&lim);
+        listobj *l = listobj_new();
+        char e[100];
+        memset(e, 'x', sizeof e);
+        for (size_t i = 0; i < cases[c].n; i++) listobj_push(l, LIST_TAIL, e, cases[c].elen);
+        CHECK_EQ_INT(listobj_nodes(l), cases[c].nodes);
+        CHECK_EQ_INT(listobj_check(l), 0);
+        listobj_free(l);
+    }
+    objlimits_set(&saved);
 }
 
 int main(void) {
@@ -418,6 +452,7 @@ int main(void) {
     RUN(nodes_split_and_merge);
     RUN(index_from_both_ends);
     RUN(move_and_dup);
+    RUN(fill_limits);
     RUN(encode_round_trip);
     RUN(decode_corrupt);
     RUN(random_against_model);
