@@ -351,6 +351,9 @@ int hashobj_set(hashobj *h, const char *f, size_t flen, const char *v, size_t vl
         if (off != SIZE_MAX) {
             off += pk_entry_size(h->pk + off);
             pk_item_write(pk_splice(h, off, pk_entry_size(h->pk + off), pk_item_size(&qv)), &qv);
+            /* Redis checks the count after an update too (a limit lowered
+             * since the hash grew). */
+            if (h->count > objlimits_hash_entries()) hash_convert(h);
             return 0;
         }
         size_t fsz = pk_item_size(&qf);

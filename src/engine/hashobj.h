@@ -19,8 +19,8 @@
  *    by rebuilding it (O(n) once per doubling or halving, so amortised
  *    O(1); the one pause is bounded by the hash's size).
  * Limits: hash-max-listpack-entries / -value, read at run time from
- * objlimits.h. A set that makes the listpack hold more pairs than the entries
- * limit, or brings a field or value longer than the value limit, or would
+ * objlimits.h. A set (add or update) that leaves the listpack holding more
+ * pairs than the entries limit, or brings a field or value longer than the value limit, or would
  * grow the listpack past OBJLIMITS_LISTPACK_MAX_BYTES, converts it to the
  * hashtable form, which never converts back (Redis's rule; decode picks the
  * listpack form again when the content fits the limits current then, as

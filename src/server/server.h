@@ -60,6 +60,14 @@ struct server {
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
                                       snapshot by this much; 0 = never */
+    /* encoding thresholds, copied into the engine (engine/objlimits.h) */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+    int list_max_listpack_size;
+    int list_compress_depth;
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;
