@@ -347,6 +347,9 @@ static list_node *node_delete(listobj *l, list_node *n, uint32_t off, uint32_t s
 /* 1 if n can take add_count more entries of add bytes in all. */
 static int node_fits(const list_node *n, size_t add, uint32_t add_count) {
     if (!n) return 0;
+    /* An element above the packed threshold lives alone (a "plain" node). */
+    size_t plain = objlimits_list_packed_threshold();
+    if ((add_count == 1 && add > plain) || (n->count == 1 && n->bytes > plain)) return 0;
     node_limit lim = node_limit_now();
     return n->bytes + add <= lim.bytes && (size_t)n->count + add_count <= lim.count;
 }
@@ -502,6 +505,10 @@ size_t listobj_mem_usage(const listobj *l) {
 
 size_t listobj_nodes(const listobj *l) {
     return l->nodes;
+}
+
+void listobj_visit_nodes(const listobj *l, listobj_node_fn *fn, void *ctx) {
+    for (const list_node *n = l->head; n; n = n->next) fn(ctx, n->count, n->bytes);
 }
 
 static void push_enc(listobj *l, int where, const entry_enc *e) {

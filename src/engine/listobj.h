@@ -9,8 +9,8 @@
  * entries back to back, filled as list-max-listpack-size says (objlimits.h,
  * read at each write, Redis's quicklist fill): -1..-5 at most 4..64 KiB per
  * node (default -2: LIST_NODE_MAX_ALLOC, 8 KiB), a positive n at most n
- * entries (and 8 KiB). An element larger than a node gets a node of its
- * own. An entry is listpack's: an encoding header, the payload, and a
+ * entries (and 8 KiB). An element larger than a node, or than the packed
+ * threshold (objlimits.h, default 1 GiB), gets a node of its own. An entry is listpack's: an encoding header, the payload, and a
  * back-length (1..5 bytes) so a node is walked in both directions. Elements
  * whose bytes are a canonical 64-bit decimal (lt_string2ll) are stored as
  * integers in 1, 2, 3, 4, 5 or 9 bytes, as Redis does; they read back as the
@@ -90,6 +90,10 @@ size_t listobj_len(const listobj *l);
 size_t listobj_mem_usage(const listobj *l);
 /* Number of nodes (tests, MEMORY DOCTOR-style introspection). */
 size_t listobj_nodes(const listobj *l);
+/* Calls fn for each node, head to tail, with its element count and its
+ * entry bytes (DEBUG OBJECT / DEBUG QUICKLIST). */
+typedef void listobj_node_fn(void *ctx, uint32_t count, uint32_t bytes);
+void listobj_visit_nodes(const listobj *l, listobj_node_fn *fn, void *ctx);
 
 /* Adds s[0..len) at the head or the tail (LIST_HEAD / LIST_TAIL). */
 void listobj_push(listobj *l, int where, const char *s, size_t len);

@@ -21,6 +21,12 @@ void objlimits_set(const objlimits *l) {
     STORE(list_compress_depth, l->list_compress_depth);
 }
 
+int objlimits_set_packed_threshold(size_t bytes) {
+    if (bytes > OBJLIMITS_PACKED_THRESHOLD_MAX) return -1;
+    STORE(list_packed_threshold, bytes ? bytes : OBJLIMITS_PACKED_THRESHOLD);
+    return 0;
+}
+
 void objlimits_get(objlimits *out) {
     out->hash_max_listpack_entries = LOAD(hash_max_listpack_entries);
     out->hash_max_listpack_value = LOAD(hash_max_listpack_value);
@@ -29,6 +35,7 @@ void objlimits_get(objlimits *out) {
     out->zset_max_listpack_value = LOAD(zset_max_listpack_value);
     out->list_max_listpack_size = LOAD(list_max_listpack_size);
     out->list_compress_depth = LOAD(list_compress_depth);
+    out->list_packed_threshold = LOAD(list_packed_threshold);
 }
 
 size_t objlimits_hash_entries(void) { return LOAD(hash_max_listpack_entries); }
@@ -38,3 +45,4 @@ size_t objlimits_zset_entries(void) { return LOAD(zset_max_listpack_entries); }
 size_t objlimits_zset_value(void) { return LOAD(zset_max_listpack_value); }
 int objlimits_list_size(void) { return LOAD(list_max_listpack_size); }
 int objlimits_list_compress_depth(void) { return LOAD(list_compress_depth); }
+size_t objlimits_list_packed_threshold(void) { return LOAD(list_packed_threshold); }

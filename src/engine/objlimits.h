@@ -31,6 +31,8 @@ typedef struct objlimits {
     size_t zset_max_listpack_value;   /* bytes, default 64 */
     int list_max_listpack_size;       /* > 0: entries per node; -1..-5: 4..64 KiB; default -2 */
     int list_compress_depth;          /* nodes left raw at each end; 0 = off */
+    size_t list_packed_threshold;     /* larger elements get a node of their own
+                                         (DEBUG QUICKLIST-PACKED-THRESHOLD) */
 } objlimits;
 
 /* Redis 7.0.15's built-in defaults (what the limits are until set). */
@@ -39,14 +41,19 @@ typedef struct objlimits {
         .hash_max_listpack_entries = 512, .hash_max_listpack_value = 64,               \
         .set_max_intset_entries = 512, .zset_max_listpack_entries = 128,               \
         .zset_max_listpack_value = 64, .list_max_listpack_size = -2,                   \
-        .list_compress_depth = 0                                                       \
+        .list_compress_depth = 0, .list_packed_threshold = OBJLIMITS_PACKED_THRESHOLD  \
     }
+
+/* Quicklist's default packed_threshold (1 GiB) and its largest (4 GiB -
+ * 1 MiB). */
+#define OBJLIMITS_PACKED_THRESHOLD ((size_t)1 << 30)
+#define OBJLIMITS_PACKED_THRESHOLD_MAX (((size_t)1 << 32) - ((size_t)1 << 20))
 
 /* A compact (listpack) value never grows past this many bytes: Redis's
  * LISTPACK_MAX_SAFETY_SIZE; a write that would pass it converts. */
 #define OBJLIMITS_LISTPACK_MAX_BYTES ((size_t)1 << 30)
 
-/* Replaces every limit. */
+/* Replaces every limit but list_packed_threshold (kept as it is). */
 void objlimits_set(const objlimits *l);
 /* Copies the current limits into *out. */
 void objlimits_get(objlimits *out);
@@ -59,5 +66,10 @@ size_t objlimits_zset_entries(void);
 size_t objlimits_zset_value(void);
 int objlimits_list_size(void);
 int objlimits_list_compress_depth(void);
+size_t objlimits_list_packed_threshold(void);
+/* Sets only list_packed_threshold (DEBUG QUICKLIST-PACKED-THRESHOLD, which
+ * no config directive owns): 0 restores the default. Returns 0, or -1 when
+ * bytes is above OBJLIMITS_PACKED_THRESHOLD_MAX (nothing changed). */
+int objlimits_set_packed_threshold(size_t bytes);
 
 #endif

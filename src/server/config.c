@@ -101,7 +101,11 @@ typedef struct config_value {
     int bind_count;
 } config_value;
 
-enum { PROTECTED_NO = 0, PROTECTED_YES, PROTECTED_LOCAL };
+enum {
+    PROTECTED_NO = PROTECTED_ACTION_NO,
+    PROTECTED_YES = PROTECTED_ACTION_YES,
+    PROTECTED_LOCAL = PROTECTED_ACTION_LOCAL
+};
 
 /* enable-protected-configs: only config.c reads it, so it lives here. */
 static int enable_protected_configs;
@@ -112,7 +116,6 @@ static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const io_backend_names[] = {"auto", "io_uring", "epoll", NULL};
 /* Index order = WAL_FSYNC_* and WAL_FAULT_* (engine/wal.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
-static const char *const wal_fault_names[] = {"none", "write", "fsync", NULL};
 /* Index order = SNAP_CODEC_* (engine/snapshot.h). */
 static const char *const snapshot_codec_names[] = {"none", "lz4", "zstd", NULL};
 
@@ -199,10 +202,6 @@ static const directive directives[] = {
      .enum_names = appendfsync_names, .apply = persist_apply_config},
     {.name = "wal-segment-size", .type = CFG_MEMORY, .field = &server.wal_segment_size,
      .def_num = 64 * MB, .min = 4096, .max = LONG_MAX, .apply = persist_apply_config},
-    /* For tests only: makes the WAL writer's write(2)/fsync(2) fail with
-     * ENOSPC until set back to none. */
-    {.name = "debug-wal-fail", .type = CFG_ENUM, .field = &server.debug_wal_fail, .def_num = 0,
-     .enum_names = wal_fault_names, .apply = persist_apply_config},
     /* Snapshots (save.c, engine/snapshot.c). `save` takes Redis's pairs;
      * CONFIG SET passes them as one string, split here. */
     {.name = "save", .type = CFG_STRING, .flags = CFG_MULTI_ARG | CFG_SAVE_RULES,
@@ -236,6 +235,12 @@ static const directive directives[] = {
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},
+    /* DEBUG (cmd_debug.c) and MODULE LOAD/LOADEX/UNLOAD (cmd_module.c):
+     * checked by dispatch through config_protected_action_allowed. */
+    {.name = "enable-debug-command", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
+     .field = &server.enable_debug_cmd, .def_num = PROTECTED_NO, .enum_names = protected_names},
+    {.name = "enable-module-command", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
+     .field = &server.enable_module_cmd, .def_num = PROTECTED_NO, .enum_names = protected_names},
 };
 
 #define NDIRECTIVES ((int)(sizeof(directives) / sizeof(directives[0])))
@@ -1095,10 +1100,14 @@ void configGetCommand(client *c) {
     pthread_mutex_unlock(&server.config_lock);
 }
 
-static int protected_config_allowed(const client *c) {
-    if (enable_protected_configs == PROTECTED_YES) return 1;
-    return enable_protected_configs == PROTECTED_LOCAL &&
+int config_protected_action_allowed(int setting, const client *c) {
+    if (setting == PROTECTED_YES) return 1;
+    return setting == PROTECTED_LOCAL &&
            (!strncmp(c->addr, "127.0.0.1:", 10) || !strncmp(c->addr, "[::1]:", 6));
+}
+
+static int protected_config_allowed(const client *c) {
+    return config_protected_action_allowed(enable_protected_configs, c);
 }
 
 void configSetCommand(client *c) {

@@ -23,6 +23,9 @@
 
 enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING, LL_NOTHING };
 enum { PAUSE_OFF = 0, PAUSE_WRITE, PAUSE_ALL };
+/* enable-protected-configs, enable-debug-command, enable-module-command
+ * (Redis's enum order). */
+enum { PROTECTED_ACTION_NO = 0, PROTECTED_ACTION_YES, PROTECTED_ACTION_LOCAL };
 
 struct worker;
 struct lt_db;
@@ -55,7 +58,7 @@ struct server {
     int appendonly;                /* WAL on (persist.c) */
     int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */
     long long wal_segment_size;
-    int debug_wal_fail;            /* tests only: WAL_FAULT_* */
+    int debug_wal_fail;            /* tests only: WAL_FAULT_* (DEBUG WAL-FAIL) */
     char *save_params;             /* `save` rules, normalised ("" = none; save.c) */
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
@@ -68,10 +71,15 @@ struct server {
     long long zset_max_listpack_value;
     int list_max_listpack_size;
     int list_compress_depth;
+    int enable_debug_cmd;          /* PROTECTED_ACTION_*: DEBUG allowed? */
+    int enable_module_cmd;         /* PROTECTED_ACTION_*: MODULE LOAD/UNLOAD allowed? */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;
     char runid[41];
+    char replid[41];               /* INFO master_replid; DEBUG CHANGE-REPL-ID
+                                      rewrites it under config_lock */
+    int active_expire_enabled;     /* DEBUG SET-ACTIVE-EXPIRE (atomic) */
     int64_t start_time_ms;
     int64_t start_mono_us;
     struct lt_db *db;

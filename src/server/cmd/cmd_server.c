@@ -317,6 +317,10 @@ static void info_stats(sbuf *b) {
 }
 
 static void info_replication(sbuf *b) {
+    char replid[sizeof(server.replid)];
+    pthread_mutex_lock(&server.config_lock); /* DEBUG CHANGE-REPL-ID */
+    memcpy(replid, server.replid, sizeof(replid));
+    pthread_mutex_unlock(&server.config_lock);
     sb_printf(b,
               "# Replication\r\n"
               "role:master\r\n"
@@ -327,7 +331,7 @@ static void info_replication(sbuf *b) {
               "master_repl_offset:0\r\n"
               "second_repl_offset:-1\r\n"
               "repl_backlog_active:0\r\n",
-              server.runid);
+              replid);
 }
 
 static void info_cpu(sbuf *b) {

@@ -222,6 +222,8 @@ static command *const families[] = {
     set_commands,
     zset_commands,
     multi_commands,
+    debug_commands,
+    module_commands,
     NULL,
 };
 

@@ -154,7 +154,9 @@ static int runs_inside_multi(const command *cmd);
 static int lock_kind(const command *cmd, int argc) {
     const char *n = cmd->parent ? cmd->parent->name : cmd->name;
     if (cmd->proc == selectCommand) return LOCK_SELECT;
+    /* DEBUG reads any key (OBJECT, DIGEST...) */
     if (cmd->proc == flushallCommand || !strcmp(n, "swapdb") || !strcmp(n, "move") ||
+        !strcmp(n, "debug") ||
         (!strcmp(n, "copy") && argc > 3))
         return LOCK_ALL;
     if (cmd->proc == flushdbCommand || cmd->proc == dbsizeCommand || !strcmp(n, "keys") ||
