@@ -26,7 +26,6 @@ static void moduleUnloadCommand(client *c) {
 
 static void moduleHelpCommand(client *c) {
     static const char *help[] = {
-        "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "LIST",
         "    Return a list of loaded modules.",
         "LOAD <path> [<arg> ...]",
@@ -35,8 +34,6 @@ static void moduleHelpCommand(client *c) {
         "    Load a module library from <path>, while passing it module configurations and optional arguments.",
         "UNLOAD <name>",
         "    Unload a module.",
-        "HELP",
-        "    Prints this help.",
         NULL,
     };
     addReplyHelp(c, help);
