@@ -647,7 +647,14 @@ bad:
     return NULL;
 }
 
+/* Redis's free effort: one per field of a hashtable, 1 for a listpack. */
+static size_t ops_free_effort(const void *obj) {
+    const hashobj *h = obj;
+    return h->packed ? 1 : h->count;
+}
+
 const ks_type_ops hash_type_ops = {
+    .free_effort = ops_free_effort,
     .name = "hash",
     .free = ops_free,
     .dup = ops_dup,

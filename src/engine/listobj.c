@@ -812,7 +812,11 @@ static const char *list_encoding_op(const void *obj) {
     return "quicklist";
 }
 
+/* Redis's free effort: one per node. */
+static size_t list_free_effort(const void *obj) { return ((const listobj *)obj)->nodes; }
+
 const ks_type_ops list_type_ops = {
+    .free_effort = list_free_effort,
     .name = "list",
     .free = list_free_op,
     .dup = list_dup_op,

@@ -758,7 +758,14 @@ static int ops_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
 }
 static void *ops_decode(const void *buf, size_t len) { return setobj_decode(buf, len); }
 
+/* Redis's free effort: one per member of a hashtable, 1 for an intset. */
+static size_t ops_free_effort(const void *obj) {
+    const setobj *s = obj;
+    return s->enc == SETOBJ_INTSET ? 1 : (size_t)s->count;
+}
+
 const ks_type_ops set_type_ops = {
+    .free_effort = ops_free_effort,
     .name = "set",
     .free = ops_free,
     .dup = ops_dup,

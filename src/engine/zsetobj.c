@@ -850,7 +850,14 @@ static int ops_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
 }
 static void *ops_decode(const void *buf, size_t len) { return zset_decode(buf, len); }
 
+/* Redis's free effort: one per member of a skiplist, 1 for a listpack. */
+static size_t ops_free_effort(const void *obj) {
+    const zset *z = obj;
+    return z->enc == ZSET_ENC_LISTPACK ? 1 : (size_t)z->u.sl.tree.count;
+}
+
 const ks_type_ops zset_type_ops = {
+    .free_effort = ops_free_effort,
     .name = "zset",
     .free = ops_free,
     .dup = ops_dup,

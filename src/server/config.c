@@ -42,6 +42,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/lazyfree.h"
 #include "engine/objlimits.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
@@ -146,6 +147,11 @@ static void apply_objlimits(void) {
     objlimits_set(&l);
 }
 
+/* Copies the lazy-free policy into the engine (lazyfree.h). */
+static void apply_lazyfree(void) {
+    lazyfree_set_policy(server.lazyfree_lazy_expire, server.lazyfree_lazy_server_del);
+}
+
 #define MB (1024LL * 1024)
 
 static const directive directives[] = {
@@ -232,6 +238,19 @@ static const directive directives[] = {
     {.name = "zset-max-listpack-value", .alias = "zset-max-ziplist-value", .type = CFG_MEMORY,
      .field = &server.zset_max_listpack_value, .def_num = 64, .min = 0, .max = LONG_MAX,
      .apply = apply_objlimits},
+    /* Lazy free (engine/lazyfree.h): expire and server-del are the
+     * engine's policy, user-del and user-flush read by DEL and FLUSH*;
+     * eviction is stored until maxmemory eviction exists. */
+    {.name = "lazyfree-lazy-eviction", .type = CFG_BOOL, .field = &server.lazyfree_lazy_eviction,
+     .def_num = 0},
+    {.name = "lazyfree-lazy-expire", .type = CFG_BOOL, .field = &server.lazyfree_lazy_expire,
+     .def_num = 0, .apply = apply_lazyfree},
+    {.name = "lazyfree-lazy-server-del", .type = CFG_BOOL,
+     .field = &server.lazyfree_lazy_server_del, .def_num = 0, .apply = apply_lazyfree},
+    {.name = "lazyfree-lazy-user-del", .type = CFG_BOOL, .field = &server.lazyfree_lazy_user_del,
+     .def_num = 0},
+    {.name = "lazyfree-lazy-user-flush", .type = CFG_BOOL,
+     .field = &server.lazyfree_lazy_user_flush, .def_num = 0},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},

@@ -71,6 +71,11 @@ struct server {
     long long zset_max_listpack_value;
     int list_max_listpack_size;
     int list_compress_depth;
+    int lazyfree_lazy_eviction;    /* stored until eviction exists */
+    int lazyfree_lazy_expire;      /* copied into the engine (lazyfree.h) */
+    int lazyfree_lazy_server_del;  /* copied into the engine (lazyfree.h) */
+    int lazyfree_lazy_user_del;    /* DEL frees like UNLINK (t_keys.c) */
+    int lazyfree_lazy_user_flush;  /* FLUSHALL/FLUSHDB default to ASYNC */
     int enable_debug_cmd;          /* PROTECTED_ACTION_*: DEBUG allowed? */
     int enable_module_cmd;         /* PROTECTED_ACTION_*: MODULE LOAD/UNLOAD allowed? */
 
