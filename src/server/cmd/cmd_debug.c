@@ -24,6 +24,8 @@
  *  QUICKLIST-PACKED-THRESHOLD  elements above it get a list node of their
  *                       own (engine/objlimits.h).
  *  LISTPACK, QUICKLIST  print the value's layout on stdout.
+ *  OBJECT on a list     ql_listpack_max / ql_compressed are the fill and
+ *                       compress depth the list was created with.
  *  CHANGE-REPL-ID, LOG, PROTOCOL, ERROR, STRINGMATCH-TEST  as Redis.
  *  SEGFAULT             only with enable-debug-command yes (not "local").
  *  WAL-FAIL none|write|fsync   Lightning's own, for tests: the WAL
@@ -124,17 +126,12 @@ typedef struct ql_stats {
 /* A quicklist node's listpack: 6-byte header, entries, end byte. */
 #define LISTPACK_OVERHEAD 7
 
-static void on_node(void *ctx, uint32_t count, uint32_t bytes) {
+static void on_node(void *ctx, uint32_t count, uint32_t bytes, uint32_t zlen) {
+    (void)zlen;
     ql_stats *s = ctx;
     s->nodes++;
     s->count += count;
     s->bytes += bytes + LISTPACK_OVERHEAD;
-}
-
-/* The fill a new list gets now (quicklistSetFill's clamp). */
-static int list_fill_now(void) {
-    int fill = objlimits_list_size();
-    return fill > 32768 ? 32768 : fill < -5 ? -5 : fill;
 }
 
 static void debugObject(client *c) {
@@ -150,12 +147,13 @@ static void debugObject(client *c) {
     char extra[160] = "";
     if (ks_entry_type(e) == KS_TYPE_LIST) {
         ql_stats st = {0};
-        listobj_visit_nodes(ks_entry_obj(e), on_node, &st);
+        listobj *l = ks_entry_obj(e);
+        listobj_visit_nodes(l, on_node, &st);
         snprintf(extra, sizeof extra,
                  " ql_nodes:%lu ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d"
                  " ql_uncompressed_size:%lu",
                  st.nodes, st.nodes ? (double)st.count / (double)st.nodes : 0.0,
-                 list_fill_now(), 0, st.bytes);
+                 listobj_fill(l), listobj_compress_depth(l) != 0, st.bytes);
     }
     long long v;
     int refcount = ks_entry_encoding(e) == KS_ENC_INT && ks_entry_get_int(e, &v) && v >= 0 &&
@@ -232,11 +230,12 @@ typedef struct ql_print {
     unsigned long i;
 } ql_print;
 
-static void print_node(void *ctx, uint32_t count, uint32_t bytes) {
+static void print_node(void *ctx, uint32_t count, uint32_t bytes, uint32_t zlen) {
     ql_print *p = ctx;
-    printf("{node %lu} {count %u} {sz %u} {encoding %s} {compressed 0}\n", p->i++, count,
-           bytes + LISTPACK_OVERHEAD,
-           count == 1 && bytes > objlimits_list_packed_threshold() ? "plain" : "packed");
+    printf("{node %lu} {count %u} {sz %u} {encoding %s} {compressed %d} {zlen %u}\n", p->i++,
+           count, bytes + LISTPACK_OVERHEAD,
+           count == 1 && bytes > objlimits_list_packed_threshold() ? "plain" : "packed",
+           zlen != 0, zlen);
 }
 
 static void debugQuicklist(client *c) {
@@ -256,8 +255,8 @@ static void debugQuicklist(client *c) {
     }
     listobj *l = ks_entry_obj(e);
     ql_print p = {.full = c->argc == 4 && c->argv[3].len == 1 && c->argv[3].ptr[0] == '1'};
-    printf("{quicklist} {count %zu} {len %zu} {fill %d} {compress 0}\n", listobj_len(l),
-           listobj_nodes(l), list_fill_now());
+    printf("{quicklist} {count %zu} {len %zu} {fill %d} {compress %d}\n", listobj_len(l),
+           listobj_nodes(l), listobj_fill(l), listobj_compress_depth(l));
     listobj_visit_nodes(l, print_node, &p);
     if (p.full) {
         list_iter it;
