@@ -39,7 +39,7 @@ static const char *num_key(int i) {
 /* A hashtable-encoded hash of n fields, on both servers. */
 static void big_hash(const char *key, int n) {
     for (int i = 0; i < n; i += 100) {
-        const char *argv[202] = {"HSET", key};
+        const char *argv[203] = {"HSET", key};
         char f[100][16];
         int k = 2;
         for (int j = i; j < i + 100 && j < n; j++) {
