@@ -66,7 +66,7 @@ TEST(local_allows_loopback) {
                            NULL));
     EXPECT("status:\"0000000000000000000000000000000000000000\"", "DEBUG", "DIGEST");
     C("MODULE", "UNLOAD", "foo");
-    C("CONFIG", "GET", "enable-*-command");
+    CU("CONFIG", "GET", "enable-*-command");
     /* SEGFAULT needs "yes": Lightning refuses it here, and stays up. */
     CHECK_EQ_STR(cmd(L, "DEBUG SEGFAULT"),
                  "err:\"ERR DEBUG SEGFAULT needs enable-debug-command yes\"");
