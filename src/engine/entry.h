@@ -61,6 +61,10 @@ typedef struct ks_type_ops {
     /* Rebuilds an object from exactly the bytes encode produced. Never
      * trusts them: returns NULL for any malformed input (a corrupt file). */
     void *(*decode)(const void *buf, size_t len);
+    /* Optional: allocations freeing obj takes (Redis's free effort: list
+     * nodes, hashtable members; 1 for a packed value). NULL: 1. The
+     * lazy-free thread takes values above LAZYFREE_THRESHOLD (lazyfree.h). */
+    size_t (*free_effort)(const void *obj);
 } ks_type_ops;
 
 /* The ops registered for type, or NULL. */

@@ -10,6 +10,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/assert.h"
@@ -17,13 +18,16 @@
 #include "common/siphash.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/objlimits.h"
 
 #define PK_INT 0x80       /* tag of an integer entry: PK_INT | byte count */
+#define PK_SHORT_MAX 0x7f /* tags 0..PK_SHORT_MAX: a string of that many bytes */
+#define PK_LONG 0xc0      /* tag of a longer string: u32 LE length, then its bytes */
 #define HT_MIN_EXP 3      /* smallest table: 8 slots */
 #define HASHOBJ_MAX_STR ((uint64_t)512 * 1024 * 1024)
 #define ENCODE_VERSION 1
 
-_Static_assert(HASHOBJ_PACK_MAX_VALUE < PK_INT, "string tags must not collide with int tags");
+_Static_assert(PK_SHORT_MAX < PK_INT, "string tags must not collide with int tags");
 
 struct hashobj {
     uint8_t packed; /* 1: listpack form (pk), 0: hashtable (slots) */
@@ -58,14 +62,26 @@ static unsigned pk_int_width(const char *s, size_t len, long long *ll) {
     return 8;
 }
 
+static uint32_t pk_long_len(const uint8_t *p) {
+    return (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+}
+
 static size_t pk_entry_size(const uint8_t *p) {
-    return *p <= HASHOBJ_PACK_MAX_VALUE ? 1u + *p : 1u + (*p & 0x0f);
+    if (*p <= PK_SHORT_MAX) return 1u + *p;
+    if (*p == PK_LONG) return 5u + pk_long_len(p);
+    return 1u + (*p & 0x0f);
 }
 
 static void pk_read(const uint8_t *p, hashobj_str *s) {
-    if (*p <= HASHOBJ_PACK_MAX_VALUE) {
+    if (*p <= PK_SHORT_MAX) {
         s->ptr = (const char *)p + 1;
         s->len = *p;
+        s->ll = 0;
+        return;
+    }
+    if (*p == PK_LONG) {
+        s->ptr = (const char *)p + 5;
+        s->len = pk_long_len(p);
         s->ll = 0;
         return;
     }
@@ -92,7 +108,10 @@ static void pk_item_init(pk_item *it, const char *s, size_t len) {
     it->width = pk_int_width(s, len, &it->ll);
 }
 
-static size_t pk_item_size(const pk_item *it) { return 1 + (it->width ? it->width : it->len); }
+static size_t pk_item_size(const pk_item *it) {
+    if (it->width) return 1 + it->width;
+    return (it->len <= PK_SHORT_MAX ? 1 : 5) + it->len;
+}
 
 static void pk_item_write(uint8_t *p, const pk_item *it) {
     if (it->width) {
@@ -100,9 +119,15 @@ static void pk_item_write(uint8_t *p, const pk_item *it) {
         uint64_t u = (uint64_t)it->ll;
         for (unsigned i = 0; i < it->width; i++) p[1 + i] = (uint8_t)(u >> (8 * i));
     } else {
-        ASSERT(it->len <= HASHOBJ_PACK_MAX_VALUE);
-        p[0] = (uint8_t)it->len;
-        memcpy(p + 1, it->s, it->len);
+        ASSERT(it->len < OBJLIMITS_LISTPACK_MAX_BYTES);
+        if (it->len <= PK_SHORT_MAX) {
+            p[0] = (uint8_t)it->len;
+            memcpy(p + 1, it->s, it->len);
+        } else {
+            p[0] = PK_LONG;
+            for (unsigned i = 0; i < 4; i++) p[1 + i] = (uint8_t)(it->len >> (8 * i));
+            memcpy(p + 5, it->s, it->len);
+        }
     }
 }
 
@@ -312,8 +337,12 @@ int hashobj_get(const hashobj *h, const char *f, size_t flen, hashobj_str *val) 
 }
 
 int hashobj_set(hashobj *h, const char *f, size_t flen, const char *v, size_t vlen) {
-    if (h->packed && (flen > HASHOBJ_PACK_MAX_VALUE || vlen > HASHOBJ_PACK_MAX_VALUE))
-        hash_convert(h);
+    if (h->packed) {
+        size_t maxv = objlimits_hash_value();
+        if (flen > maxv || vlen > maxv ||
+            h->bytes + flen + vlen + 10 > OBJLIMITS_LISTPACK_MAX_BYTES)
+            hash_convert(h);
+    }
     if (h->packed) {
         pk_item qf, qv;
         pk_item_init(&qf, f, flen);
@@ -322,6 +351,9 @@ int hashobj_set(hashobj *h, const char *f, size_t flen, const char *v, size_t vl
         if (off != SIZE_MAX) {
             off += pk_entry_size(h->pk + off);
             pk_item_write(pk_splice(h, off, pk_entry_size(h->pk + off), pk_item_size(&qv)), &qv);
+            /* Redis checks the count after an update too (a limit lowered
+             * since the hash grew). */
+            if (h->count > objlimits_hash_entries()) hash_convert(h);
             return 0;
         }
         size_t fsz = pk_item_size(&qf);
@@ -329,7 +361,7 @@ int hashobj_set(hashobj *h, const char *f, size_t flen, const char *v, size_t vl
         pk_item_write(p, &qf);
         pk_item_write(p + fsz, &qv);
         h->count++;
-        if (h->count > HASHOBJ_PACK_MAX_ENTRIES) hash_convert(h);
+        if (h->count > objlimits_hash_entries()) hash_convert(h);
         return 1;
     }
     uint64_t hv = field_hash(f, flen);
@@ -448,7 +480,8 @@ void hashobj_random_pairs(const hashobj *h, size_t count, hashobj_pair_fn *fn, v
     ASSERT(h->count > 0);
     hashobj_str f, v;
     if (h->packed) {
-        uint32_t offs[HASHOBJ_PACK_MAX_ENTRIES];
+        /* Offsets of the pairs (the stack holds Redis's default limit). */
+        uint32_t stack[512], *offs = h->count <= 512 ? stack : lt_xmalloc(h->count * sizeof(*offs));
         size_t n = 0;
         for (size_t off = 0; off < h->bytes; n++) {
             offs[n] = (uint32_t)off;
@@ -460,6 +493,7 @@ void hashobj_random_pairs(const hashobj *h, size_t count, hashobj_pair_fn *fn, v
             pk_pair_at(h, offs[lt_random_below(n)], &f, &v);
             fn(ctx, &f, &v);
         }
+        if (offs != stack) free(offs);
         return;
     }
     while (count--) {
@@ -592,7 +626,7 @@ static void *ops_decode(const void *data, size_t len) {
     /* Every pair takes at least 8 bytes: bounds the allocation below. */
     if (count > (len - 9) / 8) return NULL;
     hashobj *h = hashobj_new();
-    if (count > HASHOBJ_PACK_MAX_ENTRIES) {
+    if (count > objlimits_hash_entries()) {
         free(h->pk);
         h->packed = 0;
         h->exp = (uint8_t)ht_exp_for((size_t)count);
@@ -613,7 +647,14 @@ bad:
     return NULL;
 }
 
+/* Redis's free effort: one per field of a hashtable, 1 for a listpack. */
+static size_t ops_free_effort(const void *obj) {
+    const hashobj *h = obj;
+    return h->packed ? 1 : h->count;
+}
+
 const ks_type_ops hash_type_ops = {
+    .free_effort = ops_free_effort,
     .name = "hash",
     .free = ops_free,
     .dup = ops_dup,

@@ -7,7 +7,8 @@
  *  - "listpack": one packed byte array of field, value, field, value ...
  *    entries in insertion order (updates in place, deletions close the
  *    gap), so small hashes list their fields in Redis's order. An entry is
- *    a tag byte then its payload: tag 0..64 is a string of that many bytes;
+ *    a tag byte then its payload: tag 0..127 is a string of that many bytes;
+ *    tag 0xC0 a u32 little-endian length then a string of that many bytes;
  *    tag 0x80|n (n = 1, 2, 4, 8) an n-byte little-endian signed integer,
  *    used for every string that lt_string2ll() round-trips (as Redis's
  *    listpack stores integers). Lookup is a linear walk.
@@ -17,11 +18,13 @@
  *    O(1) expected; the table grows at 3/4 load and shrinks below 1/8
  *    by rebuilding it (O(n) once per doubling or halving, so amortised
  *    O(1); the one pause is bounded by the hash's size).
- * Invariants: the listpack form holds at most HASHOBJ_PACK_MAX_ENTRIES
- * pairs, each field and value at most HASHOBJ_PACK_MAX_VALUE bytes; a set
- * breaking either converts to the hashtable form, which never converts
- * back (Redis's rule; decode picks the listpack form again when it fits, as
- * Redis's RDB loading does). Fields are unique. A hash object is never
+ * Limits: hash-max-listpack-entries / -value, read at run time from
+ * objlimits.h. A set (add or update) that leaves the listpack holding more
+ * pairs than the entries limit, or brings a field or value longer than the value limit, or would
+ * grow the listpack past OBJLIMITS_LISTPACK_MAX_BYTES, converts it to the
+ * hashtable form, which never converts back (Redis's rule; decode picks the
+ * listpack form again when the content fits the limits current then, as
+ * Redis's RDB loading does). Lowering a limit acts on a hash's next set. Fields are unique. A hash object is never
  * left empty by the server (the key is deleted instead), but empty objects
  * are valid.
  *
@@ -48,11 +51,6 @@
 
 #include "engine/entry.h"
 
-/* Redis 7.0's built-in hash-max-listpack-entries / -value defaults (what
- * `redis-server` without a config file uses; the sample redis.conf sets the
- * same 512). */
-#define HASHOBJ_PACK_MAX_ENTRIES 512
-#define HASHOBJ_PACK_MAX_VALUE 64
 
 typedef struct hashobj hashobj;
 

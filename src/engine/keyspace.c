@@ -25,6 +25,7 @@
 #include "common/xalloc.h"
 #include "engine/expire_int.h"
 #include "engine/keyspace_int.h"
+#include "engine/lazyfree.h"
 #include "engine/mvcc_int.h"
 
 /* ---- Instance ------------------------------------------------------------ */
@@ -172,6 +173,17 @@ static void watch_note_delete(ks_shard *sh, uint64_t h, const char *key,
     if (w) w->del_ts = ts;
 }
 
+/* Frees a detached entry this txn dropped, on the lazy-free thread when
+ * the txn's mode (or the policy it follows) says so and it is big. */
+static void entry_release(ks_txn *txn, ks_entry *e) {
+    int lazy = txn->lazyfree == KS_LAZYFREE_ALWAYS
+                   ? 1
+                   : txn->lazyfree == KS_LAZYFREE_EXPIRE ? lazyfree_policy_expire()
+                                                         : lazyfree_policy_server_del();
+    if (lazy && e->enc == KS_ENC_OBJ && lazyfree_entry(e)) return;
+    entry_free(e);
+}
+
 static void free_chain(void *ctx, ks_entry *e) {
     (void)ctx;
     while (e) {
@@ -270,7 +282,7 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
             newe->old = cur->old;
             if (entry_is_tomb(cur)) sd->nversions--;
             if (shallow) entry_free_shallow(cur);
-            else entry_free(cur);
+            else entry_release(txn, cur);
         }
     }
     if (entry_is_tomb(newe)) {
@@ -300,7 +312,7 @@ void ks_remove(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     if (is_indexed(cur)) expire_index_remove(sh, cur);
     dict_unlink(&sh->data.d, table, link);
     if (shallow) entry_free_shallow(cur);
-    else entry_free(cur);
+    else entry_release(txn, cur);
 }
 
 void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
@@ -310,7 +322,10 @@ void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
     int keep = ks_keep_old(txn, sh, cur);
     atomic_fetch_add_explicit(&db->stat_expired_keys, 1, memory_order_relaxed);
     if (db->hooks.expired) db->hooks.expired(db->hooks.ctx, dbid, cur, txn->ts);
+    uint8_t mode = txn->lazyfree;
+    if (mode == KS_LAZYFREE_POLICY) txn->lazyfree = KS_LAZYFREE_EXPIRE;
     ks_remove(txn, sh, link, table, keep, 0);
+    txn->lazyfree = mode;
 }
 
 static ks_shard *txn_shard(ks_txn *txn, unsigned dbid, uint64_t h) {
@@ -648,6 +663,15 @@ static int txn_holds_db(const ks_txn *txn, unsigned dbid) {
             (dbid == txn->db_lo || dbid == txn->db_hi));
 }
 
+void ks_garbage_release(ks_garbage *g) {
+    while (g) {
+        ks_garbage *next = g->next;
+        g->next = NULL;
+        if (!g->lazy || !lazyfree_garbage(g, g->keys)) ks_garbage_free(g);
+        g = next;
+    }
+}
+
 void ks_garbage_free(ks_garbage *g) {
     while (g) {
         ks_garbage *next = g->next;
@@ -705,6 +729,8 @@ void ks_flush_db(ks_txn *txn, unsigned dbid) {
         ASSERT(sh->data.d.pause == 0);
         ks_garbage *g = lt_xmalloc(sizeof(*g));
         g->data = sh->data;
+        g->keys = atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
+        g->lazy = txn->lazyfree == KS_LAZYFREE_ALWAYS;
         g->next = txn->garbage;
         txn->garbage = g;
         reset_shard_data(db, sh);

@@ -35,6 +35,8 @@ typedef struct ks_shard_data {
 typedef struct ks_garbage {
     ks_shard_data data;
     struct ks_garbage *next;
+    uint64_t keys; /* live keys it held */
+    int lazy;      /* free on the lazy-free thread (lazyfree.h) */
 } ks_garbage;
 
 typedef struct ks_shard {
@@ -122,6 +124,9 @@ void ks_txn_begin_shard(ks_txn *txn, lt_db *db, uint32_t gid);
 /* Frees tables detached by ks_flush_db (called by ks_txn_commit after
  * unlocking). */
 void ks_garbage_free(struct ks_garbage *g);
+/* After unlock: frees each of the chain, or hands the lazy ones to the
+ * lazy-free thread. */
+void ks_garbage_release(struct ks_garbage *g);
 /* Deletes an expired live entry: stats, expired hook, ks_remove. */
 void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
                      ks_entry **link, int table);

@@ -14,11 +14,25 @@
  * header + payload in 7-bit groups, low group last, bit 7 set on every byte
  * that has another one before it; it is read backwards from an entry's end.
  *
- * Every node (re)allocation goes through node_alloc/node_resize, which keep
- * l->alloc (allocator-reported bytes) and the neighbours' links right.
+ * A node is a fixed header allocation plus its data buffer, so compressing
+ * or resizing a node never moves it: node pointers held by iterators stay
+ * valid. Every data (re)allocation goes through node_alloc / node_resize /
+ * node_compress / node_decompress, which keep l->alloc (allocator-reported
+ * bytes of headers and buffers) right.
+ *
+ * Compression (list-compress-depth, Redis's quicklist compress): the
+ * `compress` nodes at each end are kept raw; a node beyond them is stored
+ * as an LZ4 image of its entries (zlen > 0) once an operation has touched
+ * it (settle(), Redis's __quicklistCompress), when it is at least
+ * MIN_COMPRESS_BYTES and the image saves MIN_COMPRESS_IMPROVE bytes. Any
+ * access to a compressed node decompresses it first (node_decompress); a
+ * node a read left raw is settled at the list's next call (l->reading), one
+ * an iterator leaves when it moves on. Reads thus change the representation
+ * (never the contents) under the key's shard lock, like writes.
  */
 #include "engine/listobj.h"
 
+#include <lz4.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,36 +40,65 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/objlimits.h"
 
 struct list_node {
     list_node *prev, *next;
-    uint32_t bytes; /* bytes of entries in data */
-    uint32_t cap;   /* bytes data can hold */
-    uint32_t count; /* entries */
-    unsigned char data[];
+    unsigned char *data; /* the entries, or (zlen > 0) their LZ4 image */
+    uint32_t bytes;      /* bytes of entries (uncompressed) */
+    uint32_t cap;        /* bytes data can hold (raw nodes) */
+    uint32_t count;      /* entries */
+    uint32_t zlen;       /* 0: raw; else bytes of the LZ4 image in data */
 };
 
 struct listobj {
     list_node *head, *tail;
     size_t count; /* elements */
     size_t nodes;
-    size_t alloc; /* malloc_usable_size of every node */
+    size_t alloc;       /* malloc_usable_size of every node header and buffer */
+    list_node *reading; /* a node a read left raw: settled at the next call */
+    int32_t fill;       /* list-max-listpack-size at creation (clamped), as Redis */
+    int32_t compress;   /* list-compress-depth at creation (clamped) */
 };
 
-#define NODE_HDR offsetof(list_node, data)
-/* Entry bytes a node may hold (more only for a node of one element). */
-#define NODE_DATA_MAX (LIST_NODE_MAX_ALLOC - NODE_HDR)
-/* A node left with fewer bytes than this by a deletion in the middle of
- * the list is merged into a neighbour that has room. */
-#define NODE_MERGE_BELOW (NODE_DATA_MAX / 4)
+/* A quicklist node's listpack has 7 bytes besides its entries (6-byte
+ * header, end byte): Redis's node sizes count them. */
+#define LP_OVERHEAD 7
+/* Entry bytes a node holds at the default fill, -2 (more only for a node of
+ * one element). */
+#define NODE_DATA_MAX (LIST_NODE_MAX_ALLOC - LP_OVERHEAD)
+/* Largest node any fill allows (-5); listobj_check's bound. */
+#define NODE_ALLOC_LIMIT 65536
+/* Redis's compression thresholds (quicklist.c). */
+#define MIN_COMPRESS_BYTES 48
+#define MIN_COMPRESS_IMPROVE 8
+#define COMPRESS_MAX (1 << 16)
+/* Quicklist's fill bounds (quicklistSetFill clamps to them). */
+#define FILL_MAX 32767
+#define FILL_MIN (-5)
 /* Nodes keep spare capacity below this; above it they shrink once they are
  * less than half full. */
 #define NODE_SHRINK_MIN 64
 /* Moved element payloads up to this size are copied on the stack. */
 #define MOVE_STACK_BYTES 256
 
-_Static_assert(NODE_HDR == 28, "list node header size");
 _Static_assert(NODE_DATA_MAX >= 8000, "list node capacity");
+
+/* How full a node may get under the list's fill (list-max-listpack-size
+ * when the list was created, as Redis's quicklist keeps it):
+ *  fill -1..-5: at most 4, 8, 16, 32, 64 KiB per node's listpack;
+ *  fill > 0: at most fill entries (0 counts as 1), and at most 8 KiB
+ *  (Redis's SIZE_SAFETY_LIMIT). */
+typedef struct node_limit {
+    size_t bytes;   /* entry bytes of a node */
+    uint32_t count; /* entries of a node */
+} node_limit;
+
+static node_limit node_limit_of(const listobj *l) {
+    int fill = l->fill;
+    if (fill < 0) return (node_limit){((size_t)4096 << (-fill - 1)) - LP_OVERHEAD, UINT32_MAX};
+    return (node_limit){LIST_NODE_MAX_ALLOC - LP_OVERHEAD, fill ? (uint32_t)fill : 1};
+}
 
 /* ---- Entry encoding --------------------------------------------------------- */
 
@@ -242,30 +285,90 @@ static void node_relink(listobj *l, list_node *n) {
 }
 
 static void node_set_cap(list_node *n) {
-    size_t cap = malloc_usable_size(n) - NODE_HDR;
+    size_t cap = malloc_usable_size(n->data);
     n->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
 }
 
-/* A new unlinked empty node able to hold cap bytes. */
+/* A new unlinked empty raw node able to hold cap bytes. */
 static list_node *node_alloc(listobj *l, size_t cap) {
-    list_node *n = lt_xmalloc(NODE_HDR + cap);
+    list_node *n = lt_xmalloc(sizeof(*n));
     n->prev = n->next = NULL;
-    n->bytes = n->count = 0;
+    n->data = lt_xmalloc(cap ? cap : 1);
+    n->bytes = n->count = n->zlen = 0;
     node_set_cap(n);
-    l->alloc += malloc_usable_size(n);
+    l->alloc += malloc_usable_size(n) + malloc_usable_size(n->data);
     l->nodes++;
     return n;
 }
 
-/* Reallocates linked node n to hold cap bytes; returns its new address. */
+/* Reallocates raw node n's buffer to hold cap bytes (n does not move). */
 static list_node *node_resize(listobj *l, list_node *n, size_t cap) {
-    ASSERT(cap >= n->bytes);
-    l->alloc -= malloc_usable_size(n);
-    n = lt_xrealloc(n, NODE_HDR + cap);
-    l->alloc += malloc_usable_size(n);
+    ASSERT(cap >= n->bytes && n->zlen == 0);
+    l->alloc -= malloc_usable_size(n->data);
+    n->data = lt_xrealloc(n->data, cap ? cap : 1);
+    l->alloc += malloc_usable_size(n->data);
     node_set_cap(n);
-    node_relink(l, n);
     return n;
+}
+
+/* Replaces n's buffer by buf (len bytes used; zlen as given). */
+static void node_swap_data(listobj *l, list_node *n, unsigned char *buf, uint32_t zlen) {
+    l->alloc -= malloc_usable_size(n->data);
+    free(n->data);
+    n->data = buf;
+    n->zlen = zlen;
+    l->alloc += malloc_usable_size(buf);
+    node_set_cap(n);
+}
+
+/* Makes n raw (a no-op when it is). */
+static void node_decompress(listobj *l, list_node *n) {
+    if (!n || n->zlen == 0) return;
+    unsigned char *raw = lt_xmalloc(n->bytes ? n->bytes : 1);
+    int got = LZ4_decompress_safe((const char *)n->data, (char *)raw, (int)n->zlen, (int)n->bytes);
+    ASSERT(got == (int)n->bytes);
+    node_swap_data(l, n, raw, 0);
+}
+
+/* Stores n as an LZ4 image when that is worth it (Redis's thresholds). */
+static void node_compress(listobj *l, list_node *n) {
+    if (!n || n->zlen || n->bytes < MIN_COMPRESS_BYTES) return;
+    int bound = LZ4_compressBound((int)n->bytes);
+    unsigned char *z = lt_xmalloc((size_t)bound);
+    int zl = LZ4_compress_default((const char *)n->data, (char *)z, (int)n->bytes, bound);
+    if (zl <= 0 || (uint32_t)zl + MIN_COMPRESS_IMPROVE > n->bytes) {
+        free(z);
+        return;
+    }
+    node_swap_data(l, n, lt_xrealloc(z, (size_t)zl), (uint32_t)zl);
+}
+
+/* Redis's __quicklistCompress: the `compress` nodes at each end are made
+ * raw; n (when not one of them, and not keep) and the first node beyond
+ * them at each end are compressed. keep: a node an iterator still reads. */
+static void settle(listobj *l, list_node *n, list_node *keep) {
+    int depth = l->compress;
+    if (depth <= 0 || !l->head || l->nodes < (size_t)depth * 2) return;
+    list_node *fwd = l->head, *rev = l->tail;
+    int in_depth = 0;
+    for (int d = 0; d < depth; d++) {
+        node_decompress(l, fwd);
+        node_decompress(l, rev);
+        if (fwd == n || rev == n) in_depth = 1;
+        if (fwd == rev || fwd->next == rev) return;
+        fwd = fwd->next;
+        rev = rev->prev;
+    }
+    if (!in_depth && n != keep) node_compress(l, n);
+    if (fwd != keep) node_compress(l, fwd);
+    if (rev != keep) node_compress(l, rev);
+}
+
+/* Settles the node a previous read left raw (unless it is keep). */
+static void settle_reading(listobj *l, list_node *keep) {
+    list_node *r = l->reading;
+    l->reading = NULL;
+    if (r && r != keep) settle(l, r, keep);
 }
 
 static list_node *node_reserve(listobj *l, list_node *n, size_t bytes) {
@@ -290,12 +393,15 @@ static void node_free(listobj *l, list_node *n) {
     else l->head = n->next;
     if (n->next) n->next->prev = n->prev;
     else l->tail = n->prev;
-    l->alloc -= malloc_usable_size(n);
+    if (l->reading == n) l->reading = NULL;
+    l->alloc -= malloc_usable_size(n) + malloc_usable_size(n->data);
     l->nodes--;
+    free(n->data);
     free(n);
 }
 
 static list_node *node_insert(listobj *l, list_node *n, uint32_t off, const entry_enc *e) {
+    node_decompress(l, n);
     ASSERT(off <= n->bytes);
     n = node_reserve(l, n, n->bytes + e->total);
     memmove(n->data + off + e->total, n->data + off, n->bytes - off);
@@ -309,6 +415,7 @@ static list_node *node_insert(listobj *l, list_node *n, uint32_t off, const entr
 /* Removes bytes [off, off+size) holding k entries from n. Returns the node
  * (maybe moved), or NULL when it became empty and was freed. */
 static list_node *node_delete(listobj *l, list_node *n, uint32_t off, uint32_t size, uint32_t k) {
+    node_decompress(l, n);
     ASSERT(off + size <= n->bytes && k <= n->count);
     l->count -= k;
     if (k == n->count) {
@@ -321,14 +428,22 @@ static list_node *node_delete(listobj *l, list_node *n, uint32_t off, uint32_t s
     return node_shrink(l, n);
 }
 
-static int node_fits(const list_node *n, size_t add) {
-    return n && n->bytes + add <= NODE_DATA_MAX;
+/* 1 if n can take add_count more entries of add bytes in all. */
+static int node_fits(const listobj *l, const list_node *n, size_t add, uint32_t add_count) {
+    if (!n) return 0;
+    /* An element above the packed threshold lives alone (a "plain" node). */
+    size_t plain = objlimits_list_packed_threshold();
+    if ((add_count == 1 && add > plain) || (n->count == 1 && n->bytes > plain)) return 0;
+    node_limit lim = node_limit_of(l);
+    return n->bytes + add <= lim.bytes && (size_t)n->count + add_count <= lim.count;
 }
 
 /* Appends b's entries to a (a->next == b) and frees b. Returns a's new
  * address; an iterator on either node is moved along. */
 static list_node *node_merge(listobj *l, list_node *a, list_node *b, list_iter *it) {
     ASSERT(a->next == b);
+    node_decompress(l, a);
+    node_decompress(l, b);
     uint32_t abytes = a->bytes;
     int on_a = it && it->node == a;
     a = node_reserve(l, a, (size_t)a->bytes + b->bytes);
@@ -347,9 +462,14 @@ static list_node *node_merge(listobj *l, list_node *a, list_node *b, list_iter *
 /* Merges a small node n into a neighbour with room for it (the iterator
  * follows its entry). */
 static void node_try_merge(listobj *l, list_node *n, list_iter *it) {
-    if (n->bytes >= NODE_MERGE_BELOW) return;
-    if (node_fits(n->prev, n->bytes)) node_merge(l, n->prev, n, it);
-    else if (n->next && node_fits(n, n->next->bytes)) node_merge(l, n, n->next, it);
+    /* A node left with less than a quarter of the fill by a deletion in the
+     * middle of the list is merged into a neighbour that has room. */
+    node_limit lim = node_limit_of(l);
+    if (n->bytes >= lim.bytes / 4 && (lim.count == UINT32_MAX || n->count >= lim.count / 4 + 1))
+        return;
+    if (node_fits(l, n->prev, n->bytes, n->count)) node_merge(l, n->prev, n, it);
+    else if (n->next && node_fits(l, n, n->next->bytes, n->next->count))
+        node_merge(l, n, n->next, it);
 }
 
 /* Offset of the last entry of n. */
@@ -360,13 +480,13 @@ static uint32_t node_last(const list_node *n) {
 /* Inserts e at byte offset off of n (an entry boundary), splitting n when
  * it has no room. */
 static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e) {
-    if (node_fits(n, e->total)) {
+    if (node_fits(l, n, e->total, 1)) {
         node_insert(l, n, off, e);
         return;
     }
     if (off == 0 || off == n->bytes) {
         list_node *nb = off == 0 ? n->prev : n->next;
-        if (node_fits(nb, e->total)) {
+        if (node_fits(l, nb, e->total, 1)) {
             node_insert(l, nb, off == 0 ? nb->bytes : 0, e);
         } else {
             list_node *x = node_alloc(l, e->total);
@@ -376,6 +496,7 @@ static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e
         return;
     }
     /* Split: the entries from off on move to a new node b after n. */
+    node_decompress(l, n);
     uint32_t before = 0;
     for (uint32_t p = 0; p < off; p += (uint32_t)entry_size(n->data + p)) before++;
     list_node *b = node_alloc(l, n->bytes - off);
@@ -386,9 +507,9 @@ static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e
     n->bytes = off;
     n->count = before;
     n = node_shrink(l, n);
-    if (node_fits(n, e->total)) {
+    if (node_fits(l, n, e->total, 1)) {
         n = node_insert(l, n, n->bytes, e);
-    } else if (node_fits(b, e->total)) {
+    } else if (node_fits(l, b, e->total, 1)) {
         b = node_insert(l, b, 0, e);
     } else {
         list_node *x = node_alloc(l, e->total);
@@ -397,12 +518,13 @@ static void insert_at(listobj *l, list_node *n, uint32_t off, const entry_enc *e
     }
     /* Redis's _quicklistMergeNodes: rejoin the halves with their outer
      * neighbours when they fit together. */
-    if (n->prev && node_fits(n->prev, n->bytes)) node_merge(l, n->prev, n, NULL);
-    if (b->next && node_fits(b, b->next->bytes)) node_merge(l, b, b->next, NULL);
+    if (n->prev && node_fits(l, n->prev, n->bytes, n->count)) node_merge(l, n->prev, n, NULL);
+    if (b->next && node_fits(l, b, b->next->bytes, b->next->count)) node_merge(l, b, b->next, NULL);
 }
 
-/* Finds element idx: its node and byte offset, walking from nearer ends. */
-static void locate(const listobj *l, size_t idx, list_node **np, uint32_t *offp) {
+/* Finds element idx: its node (made raw) and byte offset, walking from the
+ * nearer end. */
+static void locate(listobj *l, size_t idx, list_node **np, uint32_t *offp) {
     ASSERT(idx < l->count);
     list_node *n;
     if (idx < l->count / 2) {
@@ -420,6 +542,7 @@ static void locate(const listobj *l, size_t idx, list_node **np, uint32_t *offp)
         }
         idx = n->count - 1 - r;
     }
+    node_decompress(l, n);
     uint32_t off;
     if (idx <= n->count / 2) {
         off = 0;
@@ -435,26 +558,37 @@ static void locate(const listobj *l, size_t idx, list_node **np, uint32_t *offp)
 /* ---- Public API --------------------------------------------------------------- */
 
 listobj *listobj_new(void) {
-    return lt_xcalloc(1, sizeof(listobj));
+    listobj *l = lt_xcalloc(1, sizeof(listobj));
+    int fill = objlimits_list_size(), depth = objlimits_list_compress_depth();
+    l->fill = fill > FILL_MAX ? FILL_MAX : fill < FILL_MIN ? FILL_MIN : fill;
+    l->compress = depth > COMPRESS_MAX ? COMPRESS_MAX : depth < 0 ? 0 : depth;
+    return l;
 }
 
 void listobj_free(listobj *l) {
     list_node *n = l->head;
     while (n) {
         list_node *next = n->next;
+        free(n->data);
         free(n);
         n = next;
     }
     free(l);
 }
 
+/* Copies nodes as they are (compressed ones stay compressed). Reads l
+ * without changing it. */
 listobj *listobj_dup(const listobj *l) {
-    listobj *d = listobj_new();
+    listobj *d = lt_xcalloc(1, sizeof(listobj));
+    d->fill = l->fill;
+    d->compress = l->compress;
     for (const list_node *n = l->head; n; n = n->next) {
-        list_node *x = node_alloc(d, n->bytes);
-        memcpy(x->data, n->data, n->bytes);
+        size_t used = n->zlen ? n->zlen : n->bytes;
+        list_node *x = node_alloc(d, used);
+        memcpy(x->data, n->data, used);
         x->bytes = n->bytes;
         x->count = n->count;
+        x->zlen = n->zlen;
         node_link_after(d, d->tail, x);
     }
     d->count = l->count;
@@ -473,72 +607,93 @@ size_t listobj_nodes(const listobj *l) {
     return l->nodes;
 }
 
+int listobj_fill(const listobj *l) { return l->fill; }
+int listobj_compress_depth(const listobj *l) { return l->compress; }
+
+void listobj_visit_nodes(const listobj *l, listobj_node_fn *fn, void *ctx) {
+    for (const list_node *n = l->head; n; n = n->next) fn(ctx, n->count, n->bytes, n->zlen);
+}
+
 static void push_enc(listobj *l, int where, const entry_enc *e) {
     list_node *n = where == LIST_HEAD ? l->head : l->tail;
-    if (!node_fits(n, e->total)) {
+    if (!node_fits(l, n, e->total, 1)) {
         list_node *x = node_alloc(l, e->total);
         node_link_after(l, where == LIST_HEAD ? NULL : l->tail, x);
         n = x;
     }
     node_insert(l, n, where == LIST_HEAD ? 0 : n->bytes, e);
+    settle(l, n, NULL);
 }
 
 void listobj_push(listobj *l, int where, const char *s, size_t len) {
+    settle_reading(l, NULL);
     entry_enc e;
     enc_value(&e, s, len);
     push_enc(l, where, &e);
 }
 
-void listobj_index(const listobj *l, size_t idx, list_value *v) {
+void listobj_index(const listobj *cl, size_t idx, list_value *v) {
+    listobj *l = (listobj *)cl; /* may decompress a node: contents unchanged */
+    settle_reading(l, NULL);
     list_node *n;
     uint32_t off;
     locate(l, idx, &n, &off);
     entry_read(n->data + off, v);
+    l->reading = n;
 }
 
 void listobj_replace(listobj *l, size_t idx, const char *s, size_t len) {
+    settle_reading(l, NULL);
     list_node *n;
     uint32_t off;
     locate(l, idx, &n, &off);
     entry_enc e;
     enc_value(&e, s, len);
     uint32_t old = (uint32_t)entry_size(n->data + off);
-    if (n->count == 1 || n->bytes - old + e.total <= NODE_DATA_MAX) {
+    if (n->count == 1 || n->bytes - old + e.total <= node_limit_of(l).bytes) {
         size_t nbytes = n->bytes - old + e.total;
         n = node_reserve(l, n, nbytes);
         memmove(n->data + off + e.total, n->data + off + old, n->bytes - off - old);
         enc_write(n->data + off, &e);
         n->bytes = (uint32_t)nbytes;
         node_shrink(l, n);
+        settle(l, n, NULL);
         return;
     }
     n = node_delete(l, n, off, old, 1);
     insert_at(l, n, off, &e);
+    settle(l, NULL, NULL);
 }
 
 void listobj_del_range(listobj *l, size_t start, size_t cnt) {
     ASSERT(start + cnt <= l->count);
+    settle_reading(l, NULL);
     if (cnt == 0) return;
-    list_node *n;
+    list_node *n, *last = NULL;
     uint32_t off;
     locate(l, start, &n, &off);
     while (cnt > 0) {
+        node_decompress(l, n);
         list_node *next = n->next;
         uint32_t end = off, k = 0;
         while (k < cnt && end < n->bytes) {
             end += (uint32_t)entry_size(n->data + end);
             k++;
         }
-        node_delete(l, n, off, end - off, k);
+        last = node_delete(l, n, off, end - off, k);
         cnt -= k;
         n = next;
         off = 0;
     }
+    settle(l, last, NULL);
 }
 
 void listobj_move(listobj *src, int from, listobj *dst, int to) {
     ASSERT(src->count > 0);
+    settle_reading(src, NULL);
+    if (dst != src) settle_reading(dst, NULL);
     list_node *n = from == LIST_HEAD ? src->head : src->tail;
+    node_decompress(src, n);
     uint32_t off = from == LIST_HEAD ? 0 : node_last(n);
     list_value v;
     size_t body = entry_read(n->data + off, &v);
@@ -548,6 +703,7 @@ void listobj_move(listobj *src, int from, listobj *dst, int to) {
         enc_from_value(&e, &v); /* payload read from src, still intact */
         push_enc(dst, to, &e);
         node_delete(src, n, off, size, 1);
+        settle(src, NULL, NULL);
         return;
     }
     char stack[MOVE_STACK_BYTES], *copy = NULL;
@@ -570,18 +726,37 @@ int listobj_value_eq(const list_value *v, const char *s, size_t len) {
 
 /* ---- Iteration ------------------------------------------------------------------ */
 
+/* The iterator's node is the list's `reading` node: kept raw while the
+ * iterator is on it, settled when it moves on or at the list's next call
+ * from elsewhere. */
 void listobj_iter_init(list_iter *it, listobj *l, size_t idx, int dir) {
+    settle_reading(l, NULL);
     it->l = l;
     it->dir = dir;
     it->node = NULL;
     it->off = 0;
-    if (l->count > 0) locate(l, idx, &it->node, &it->off);
+    if (l->count > 0) {
+        locate(l, idx, &it->node, &it->off);
+        l->reading = it->node;
+    }
 }
 
 int listobj_iter_get(const list_iter *it, list_value *v) {
     if (!it->node) return 0;
+    node_decompress(it->l, it->node);
     entry_read(it->node->data + it->off, v);
     return 1;
+}
+
+/* Moves the iterator onto node m (NULL: the end), settling the node it
+ * leaves. */
+static void iter_enter(list_iter *it, list_node *m) {
+    listobj *l = it->l;
+    list_node *left = it->node;
+    it->node = m;
+    if (left && left != m) settle(l, left, m);
+    node_decompress(l, m);
+    l->reading = m;
 }
 
 /* Moves from the entry at (node, off) to the previous one (dir -1). */
@@ -590,19 +765,20 @@ static void iter_back(list_iter *it) {
         it->off = entry_before(it->node, it->off);
         return;
     }
-    it->node = it->node->prev;
+    iter_enter(it, it->node->prev);
     it->off = it->node ? node_last(it->node) : 0;
 }
 
 void listobj_iter_next(list_iter *it) {
     ASSERT(it->node);
+    node_decompress(it->l, it->node);
     if (it->dir < 0) {
         iter_back(it);
         return;
     }
     it->off += (uint32_t)entry_size(it->node->data + it->off);
     if (it->off >= it->node->bytes) {
-        it->node = it->node->next;
+        iter_enter(it, it->node->next);
         it->off = 0;
     }
 }
@@ -610,33 +786,42 @@ void listobj_iter_next(list_iter *it) {
 void listobj_iter_delete(list_iter *it) {
     ASSERT(it->node);
     listobj *l = it->l;
+    node_decompress(l, it->node);
     list_node *prev = it->node->prev, *next = it->node->next;
     uint32_t size = (uint32_t)entry_size(it->node->data + it->off);
     list_node *n = node_delete(l, it->node, it->off, size, 1);
     if (!n) {
-        it->node = it->dir > 0 ? next : prev;
+        it->node = NULL; /* freed: nothing to settle */
+        iter_enter(it, it->dir > 0 ? next : prev);
         it->off = (it->node && it->dir < 0) ? node_last(it->node) : 0;
+        settle(l, NULL, it->node);
         return;
     }
     it->node = n;
     if (it->dir > 0) {
         if (it->off >= n->bytes) {
-            it->node = n->next;
+            iter_enter(it, n->next);
             it->off = 0;
         }
     } else {
         iter_back(it);
     }
     node_try_merge(l, n, it);
+    if (it->node) node_decompress(l, it->node);
+    l->reading = it->node;
+    settle(l, NULL, it->node);
 }
 
 void listobj_iter_insert(list_iter *it, int after, const char *s, size_t len) {
     ASSERT(it->node);
     entry_enc e;
     enc_value(&e, s, len);
+    node_decompress(it->l, it->node);
     uint32_t off = it->off;
     if (after) off += (uint32_t)entry_size(it->node->data + off);
+    it->l->reading = NULL;
     insert_at(it->l, it->node, off, &e);
+    settle(it->l, NULL, NULL);
     it->node = NULL;
 }
 
@@ -645,23 +830,35 @@ int listobj_check(const listobj *l) {
     const list_node *prev = NULL;
     for (const list_node *n = l->head; n; prev = n, n = n->next) {
         if (n->prev != prev) return -1;
-        if (n->count == 0 || n->bytes > n->cap) return -2;
-        if (n->bytes > NODE_DATA_MAX && n->count != 1) return -3;
+        if (n->count == 0 || (!n->zlen && n->bytes > n->cap)) return -2;
+        if (n->bytes > NODE_ALLOC_LIMIT - LP_OVERHEAD && n->count != 1) return -3;
+        unsigned char *raw = n->data;
+        if (n->zlen) {
+            raw = lt_xmalloc(n->bytes);
+            if (LZ4_decompress_safe((const char *)n->data, (char *)raw, (int)n->zlen,
+                                    (int)n->bytes) != (int)n->bytes) {
+                free(raw);
+                return -9;
+            }
+        }
         uint32_t off = 0, k = 0;
-        while (off < n->bytes) {
+        int bad = 0;
+        while (off < n->bytes && !bad) {
             list_value v;
-            size_t body = entry_read(n->data + off, &v);
+            size_t body = entry_read(raw + off, &v);
             size_t size = body + backlen_len(body);
-            if (off + size > n->bytes) return -4;
             unsigned nb;
-            if (backlen_read(n->data + off + size, &nb) != body || body + nb != size) return -5;
+            if (off + size > n->bytes) bad = -4;
+            else if (backlen_read(raw + off + size, &nb) != body || body + nb != size) bad = -5;
             off += (uint32_t)size;
             k++;
         }
+        if (raw != n->data) free(raw);
+        if (bad) return bad;
         if (k != n->count) return -6;
         count += k;
         nodes++;
-        alloc += malloc_usable_size((void *)n);
+        alloc += malloc_usable_size((void *)n) + malloc_usable_size(n->data);
     }
     if (prev != l->tail) return -7;
     if (count != l->count || nodes != l->nodes || alloc != l->alloc) return -8;
@@ -705,23 +902,38 @@ static int list_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
     h[0] = LIST_ENC_VERSION;
     put_le(h + 1, l->count, 8);
     if (eb_put(&b, h, 9) < 0) return -1;
-    for (const list_node *n = l->head; n; n = n->next) {
-        for (uint32_t off = 0; off < n->bytes;) {
+    unsigned char *tmp = NULL; /* a compressed node's entries (l is not changed) */
+    size_t tmpcap = 0;
+    int rc = 0;
+    for (const list_node *n = l->head; n && rc == 0; n = n->next) {
+        const unsigned char *data = n->data;
+        if (n->zlen) {
+            if (tmpcap < n->bytes) {
+                tmp = lt_xrealloc(tmp, n->bytes);
+                tmpcap = n->bytes;
+            }
+            int got = LZ4_decompress_safe((const char *)n->data, (char *)tmp, (int)n->zlen,
+                                          (int)n->bytes);
+            ASSERT(got == (int)n->bytes);
+            data = tmp;
+        }
+        for (uint32_t off = 0; off < n->bytes && rc == 0;) {
             list_value v;
-            size_t body = entry_read(n->data + off, &v);
+            size_t body = entry_read(data + off, &v);
             off += (uint32_t)(body + backlen_len(body));
             if (v.str) {
                 h[0] = LIST_ENC_STR;
                 put_le(h + 1, v.len, 4);
-                if (eb_put(&b, h, 5) < 0 || eb_put(&b, v.str, v.len) < 0) return -1;
+                if (eb_put(&b, h, 5) < 0 || eb_put(&b, v.str, v.len) < 0) rc = -1;
             } else {
                 h[0] = LIST_ENC_INT;
                 put_le(h + 1, (uint64_t)v.ll, 8);
-                if (eb_put(&b, h, 9) < 0) return -1;
+                if (eb_put(&b, h, 9) < 0) rc = -1;
             }
         }
     }
-    return eb_flush(&b);
+    free(tmp);
+    return rc < 0 ? -1 : eb_flush(&b);
 }
 
 static void *list_decode(const void *buf, size_t len) {
@@ -774,7 +986,11 @@ static const char *list_encoding_op(const void *obj) {
     return "quicklist";
 }
 
+/* Redis's free effort: one per node. */
+static size_t list_free_effort(const void *obj) { return ((const listobj *)obj)->nodes; }
+
 const ks_type_ops list_type_ops = {
+    .free_effort = list_free_effort,
     .name = "list",
     .free = list_free_op,
     .dup = list_dup_op,

@@ -5,10 +5,17 @@
  * Owns: the elements of one list key, their in-memory packing, and the
  * snapshot encoding of a list.
  *
- * Layout: each node is one allocation of at most LIST_NODE_MAX_ALLOC bytes
- * (Redis's list-max-listpack-size -2, 8 KiB) holding a small header and its
- * entries back to back. An element larger than a node gets a node of its
- * own. An entry is listpack's: an encoding header, the payload, and a
+ * Layout: each node is a small header and a buffer holding its entries
+ * back to back, filled as list-max-listpack-size said when the list was
+ * created (objlimits.h; Redis's quicklist keeps its fill per list too):
+ * -1..-5 at most 4..64 KiB per node's listpack (entries + 7 bytes; default
+ * -2: LIST_NODE_MAX_ALLOC, 8 KiB), a positive n at most n entries (and
+ * 8 KiB). An element larger than a node, or than the packed threshold
+ * (objlimits.h, default 1 GiB), gets a node of its own. With a
+ * list-compress-depth d > 0 (also fixed at creation), nodes more than d
+ * from either end are kept LZ4-compressed once an operation has touched
+ * them, as Redis keeps its interior nodes LZF-compressed. An entry is
+ * listpack's: an encoding header, the payload, and a
  * back-length (1..5 bytes) so a node is walked in both directions. Elements
  * whose bytes are a canonical 64-bit decimal (lt_string2ll) are stored as
  * integers in 1, 2, 3, 4, 5 or 9 bytes, as Redis does; they read back as the
@@ -24,7 +31,8 @@
  * nearer end.
  *
  * Pointers: a list_value's str points into the list and is valid until the
- * next change of that list. Iterators are invalidated by any change not
+ * next call on that list (a read may recompress the node an earlier read
+ * decompressed). Iterators are invalidated by any call on the list not
  * made through the iterator itself.
  *
  * Snapshot encoding (list_type_ops.encode / decode), all integers
@@ -50,7 +58,8 @@
 
 #include "engine/entry.h"
 
-/* Largest node allocation, header included (list-max-listpack-size -2). */
+/* Largest node allocation, header included, at the default fill (-2) and
+ * for a positive fill. */
 #define LIST_NODE_MAX_ALLOC 8192
 
 enum { LIST_HEAD = 0, LIST_TAIL = 1 };
@@ -87,6 +96,14 @@ size_t listobj_len(const listobj *l);
 size_t listobj_mem_usage(const listobj *l);
 /* Number of nodes (tests, MEMORY DOCTOR-style introspection). */
 size_t listobj_nodes(const listobj *l);
+/* Calls fn for each node, head to tail, with its element count, its entry
+ * bytes and its compressed size (0: raw) (DEBUG OBJECT / DEBUG QUICKLIST). */
+typedef void listobj_node_fn(void *ctx, uint32_t count, uint32_t bytes, uint32_t zlen);
+void listobj_visit_nodes(const listobj *l, listobj_node_fn *fn, void *ctx);
+/* The fill (list-max-listpack-size) and compress depth the list was
+ * created with (clamped to -5..32767 and 0..65536, as Redis's quicklist). */
+int listobj_fill(const listobj *l);
+int listobj_compress_depth(const listobj *l);
 
 /* Adds s[0..len) at the head or the tail (LIST_HEAD / LIST_TAIL). */
 void listobj_push(listobj *l, int where, const char *s, size_t len);

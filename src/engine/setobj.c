@@ -5,7 +5,7 @@
  * Owns: the intset array, the open-addressing member table and its slot
  * forms, member blobs, sampling, scan, encode/decode, set_type_ops.
  * Invariants: enc == SETOBJ_INTSET => values sorted strictly ascending,
- * count <= SETOBJ_MAX_INTSET_ENTRIES, data holds count * width bytes;
+ * count <= set-max-intset-entries when it last grew, data holds count * width bytes;
  * enc == SETOBJ_HT => 2^exp slots, count * 4 <= slots * 3, every member in
  * the probe run starting at its home bucket (hash & mask), blob_bytes is
  * the usable size of every member blob.
@@ -22,8 +22,16 @@
 #include "common/random.h"
 #include "common/siphash.h"
 #include "common/xalloc.h"
+#include "engine/objlimits.h"
 
 enum { SETOBJ_INTSET = 0, SETOBJ_HT = 1 };
+
+/* set-max-intset-entries, capped at 2^30 as Redis caps it (intset
+ * internals). */
+static uint64_t intset_max_entries(void) {
+    size_t m = objlimits_set_intset_entries();
+    return m >= ((size_t)1 << 30) ? (uint64_t)1 << 30 : m;
+}
 
 struct setobj {
     uint8_t enc;
@@ -431,7 +439,7 @@ int setobj_add(setobj *s, const char *m, size_t len) {
         if (len < LT_LLSTR_SIZE && lt_string2ll(m, len, &v)) {
             uint64_t pos;
             if (is_search(s, v, &pos)) return 0;
-            if (s->count < SETOBJ_MAX_INTSET_ENTRIES) {
+            if (s->count < intset_max_entries()) {
                 unsigned w = width_for(v);
                 if (w > s->width) is_widen(s, w);
                 is_insert_at(s, pos, v);
@@ -712,7 +720,7 @@ setobj *setobj_decode(const void *buf, size_t len) {
             prev = v;
         }
         p -= count * 8;
-        if (count > SETOBJ_MAX_INTSET_ENTRIES) ht_init(s, count);
+        if (count > intset_max_entries()) ht_init(s, count);
     }
     for (uint64_t i = 0; i < count; i++) {
         char nb[LT_LLSTR_SIZE];
@@ -750,7 +758,14 @@ static int ops_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
 }
 static void *ops_decode(const void *buf, size_t len) { return setobj_decode(buf, len); }
 
+/* Redis's free effort: one per member of a hashtable, 1 for an intset. */
+static size_t ops_free_effort(const void *obj) {
+    const setobj *s = obj;
+    return s->enc == SETOBJ_INTSET ? 1 : (size_t)s->count;
+}
+
 const ks_type_ops set_type_ops = {
+    .free_effort = ops_free_effort,
     .name = "set",
     .free = ops_free,
     .dup = ops_dup,

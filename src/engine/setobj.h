@@ -5,7 +5,8 @@
  *
  * Encodings (OBJECT ENCODING names):
  *  - "intset": every member is an integer by lt_string2ll's rules and there
- *    are at most SETOBJ_MAX_INTSET_ENTRIES of them. A sorted array of
+ *    are at most set-max-intset-entries of them (objlimits.h, read when a
+ *    member is added; capped at 2^30 as in Redis). A sorted array of
  *    integers of one width (2, 4 or 8 bytes, widened when a value needs it,
  *    never narrowed), searched by bisection. Iteration is ascending.
  *  - "hashtable": anything else. An open-addressing table (linear probing,
@@ -33,7 +34,8 @@
  *   kind 1: count x (u32 length, length bytes), pairwise distinct
  * The buffer must end exactly after the last member. Decoding rebuilds the
  * encoding from the content as Redis's RDB loading does: an intset when
- * every member is an integer and there are at most 512, else a hashtable.
+ * every member is an integer and there are at most set-max-intset-entries,
+ * else a hashtable.
  *
  * Thread-safety: none; the owning key's shard lock is held by callers.
  * Used by: server/t_set.c (commands), the keyspace through set_type_ops.
@@ -47,8 +49,6 @@
 #include "common/util.h"
 #include "engine/entry.h"
 
-/* Redis's set-max-intset-entries default. */
-#define SETOBJ_MAX_INTSET_ENTRIES 512
 #define SETOBJ_ENCODING_VERSION 1
 
 typedef struct setobj setobj;

@@ -46,6 +46,7 @@ static void txn_init(ks_txn *txn, lt_db *db, int mode) {
                                      : lt_mstime();
     txn->nwrites = 0;
     txn->mode = (uint8_t)mode;
+    txn->lazyfree = KS_LAZYFREE_POLICY;
     txn->nlocked = 0;
     txn->db_lo = txn->db_hi = 0;
     txn->garbage = NULL;
@@ -234,11 +235,13 @@ uint64_t ks_txn_commit(ks_txn *txn) {
     }
     txn->mode = KS_LOCK_NONE;
     if (txn->garbage) {
-        ks_garbage_free(txn->garbage);
+        ks_garbage_release(txn->garbage);
         txn->garbage = NULL;
     }
     return txn->nwrites ? txn->ts : 0;
 }
+
+void ks_txn_set_lazyfree(ks_txn *txn, int mode) { txn->lazyfree = (uint8_t)mode; }
 
 int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash) {
     const lt_db *db = txn->db;

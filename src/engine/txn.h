@@ -48,6 +48,7 @@ typedef struct ks_txn {
     int64_t now_ms;    /* clock for expiry decisions, fixed at begin */
     uint32_t nwrites;  /* logical writes so far (commit hook if > 0) */
     uint8_t mode;      /* KS_LOCK_* */
+    uint8_t lazyfree;  /* KS_LAZYFREE_*: how values this txn drops are freed */
     uint16_t nlocked;  /* KS_LOCK_SHARDS: entries used in locked[] */
     unsigned db_lo, db_hi; /* KS_LOCK_DBS: the (at most two) databases */
     struct ks_garbage *garbage; /* detached tables, freed after unlock */
@@ -80,6 +81,14 @@ void ks_txn_begin_db(ks_txn *txn, lt_db *db, unsigned dbid);
 void ks_txn_begin_dbs(ks_txn *txn, lt_db *db, unsigned a, unsigned b);
 /* Locks every shard of every database (FLUSHALL). */
 void ks_txn_begin_all(ks_txn *txn, lt_db *db);
+
+/* How a transaction frees the values it deletes, replaces or flushes
+ * (lazyfree.h): KS_LAZYFREE_POLICY (the default: lazyfree-lazy-server-del,
+ * or lazyfree-lazy-expire for expired keys) or KS_LAZYFREE_ALWAYS (UNLINK,
+ * FLUSH ASYNC, DEL under lazyfree-lazy-user-del). KS_LAZYFREE_EXPIRE is
+ * internal (expiry). Set right after begin. */
+enum { KS_LAZYFREE_POLICY = 0, KS_LAZYFREE_ALWAYS = 1, KS_LAZYFREE_EXPIRE = 2 };
+void ks_txn_set_lazyfree(ks_txn *txn, int mode);
 
 /* Nesting (EXEC). Between ks_txn_nest_enter(outer) and
  * ks_txn_nest_leave(outer) on a thread, every ks_txn_begin* on that thread

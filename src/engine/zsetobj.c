@@ -20,16 +20,17 @@
 #include "common/random.h"
 #include "common/siphash.h"
 #include "common/xalloc.h"
+#include "engine/objlimits.h"
 
-/* Listpack member headers above the longest string length. */
+/* Listpack member headers: below ZLP_STR32 a string of that many bytes,
+ * ZLP_STR32 a u32 length then the string, then the integer widths. */
+#define ZLP_STR32 0xF0
 #define ZLP_INT8 0xF1
 #define ZLP_INT16 0xF2
 #define ZLP_INT32 0xF3
 #define ZLP_INT64 0xF4
-/* Largest listpack entry: header, 64 bytes, score, size byte. */
-#define ZLP_ENTRY_MAX (1 + ZSET_MAX_LISTPACK_VALUE + 8 + 1)
-_Static_assert(ZLP_ENTRY_MAX < 256, "entry size fits its trailing byte");
-_Static_assert(ZSET_MAX_LISTPACK_VALUE < ZLP_INT8, "string headers below int headers");
+/* Entries up to this size are built on the stack. */
+#define ZLP_STACK_ENTRY 256
 
 #define ZH_MIN_EXP 2
 #define ZH_EMPTY_VISITS 10
@@ -208,17 +209,56 @@ static uint64_t zh_scan(const zhash *h, uint64_t v, zset_scan_fn *fn, void *ctx)
 
 /* ---- Listpack entries ------------------------------------------------------- */
 
+/* The back-length closing an entry: the size of the entry before it, in
+ * 7-bit groups, low group last, bit 7 set on every byte that has another
+ * one before it (listpack's), so the entry is found from its end. */
+static unsigned zlp_backlen_len(size_t body) {
+    if (body < (1u << 7)) return 1;
+    if (body < (1u << 14)) return 2;
+    if (body < (1u << 21)) return 3;
+    if (body < (1u << 28)) return 4;
+    return 5;
+}
+
+static void zlp_backlen_write(unsigned char *p, size_t body) {
+    unsigned n = zlp_backlen_len(body);
+    for (unsigned k = 0; k < n; k++)
+        p[n - 1 - k] = (unsigned char)(((body >> (7 * k)) & 127) | (k + 1 < n ? 128 : 0));
+}
+
+/* Size of the whole entry that ends just before end. */
+static size_t zlp_entry_before(const unsigned char *end) {
+    size_t v = 0;
+    unsigned k = 0;
+    unsigned char b;
+    do {
+        b = end[-1 - (int)k];
+        v |= (size_t)(b & 127) << (7 * k);
+        k++;
+    } while (b & 128);
+    return v + k;
+}
+
 /* Decodes the entry at p: member (integers as text into ibuf), score, and
  * returns the entry size. The buffer is trusted (built by this file). */
 static size_t lp_entry(const unsigned char *p, char ibuf[LT_LLSTR_SIZE], const char **m,
                        size_t *len, double *score) {
     unsigned h = p[0];
-    size_t payload;
-    if (h <= ZSET_MAX_LISTPACK_VALUE) {
+    size_t payload, hlen = 1;
+    if (h < ZLP_STR32) {
         payload = h;
         if (m) {
             *m = (const char *)p + 1;
             *len = h;
+        }
+    } else if (h == ZLP_STR32) {
+        uint32_t l32;
+        memcpy(&l32, p + 1, 4);
+        payload = l32;
+        hlen = 5;
+        if (m) {
+            *m = (const char *)p + 5;
+            *len = l32;
         }
     } else {
         payload = h == ZLP_INT8 ? 1 : h == ZLP_INT16 ? 2 : h == ZLP_INT32 ? 4 : 8;
@@ -233,31 +273,64 @@ static size_t lp_entry(const unsigned char *p, char ibuf[LT_LLSTR_SIZE], const c
             *m = ibuf;
         }
     }
-    if (score) memcpy(score, p + 1 + payload, 8);
-    return 1 + payload + 8 + 1;
+    if (score) memcpy(score, p + hlen + payload, 8);
+    size_t body = hlen + payload + 8;
+    return body + zlp_backlen_len(body);
 }
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "listpack and snapshot code assume LE");
 
-/* Builds the entry for (m, score) into out; returns its size. */
+/* Bytes lp_build writes for member m. */
+static size_t lp_build_size(const char *m, size_t len) {
+    long long v;
+    size_t body;
+    if (len <= 20 && lt_string2ll(m, len, &v))
+        body = 1 + (v >= INT8_MIN && v <= INT8_MAX     ? 1
+                    : v >= INT16_MIN && v <= INT16_MAX ? 2
+                    : v >= INT32_MIN && v <= INT32_MAX ? 4
+                                                       : 8) + 8;
+    else
+        body = (len < ZLP_STR32 ? 1 : 5) + len + 8;
+    return body + zlp_backlen_len(body);
+}
+
+/* Builds the entry for (m, score) into out (lp_build_size bytes); returns
+ * its size. */
 static size_t lp_build(unsigned char *out, const char *m, size_t len, double score) {
     long long v;
-    size_t payload;
+    size_t payload, hlen = 1;
     if (len <= 20 && lt_string2ll(m, len, &v)) {
         if (v >= INT8_MIN && v <= INT8_MAX) out[0] = ZLP_INT8, payload = 1;
         else if (v >= INT16_MIN && v <= INT16_MAX) out[0] = ZLP_INT16, payload = 2;
         else if (v >= INT32_MIN && v <= INT32_MAX) out[0] = ZLP_INT32, payload = 4;
         else out[0] = ZLP_INT64, payload = 8;
         memcpy(out + 1, &v, payload);
-    } else {
-        ASSERT(len <= ZSET_MAX_LISTPACK_VALUE);
+    } else if (len < ZLP_STR32) {
         out[0] = (unsigned char)len;
         payload = len;
         memcpy(out + 1, m, len);
+    } else {
+        ASSERT(len < OBJLIMITS_LISTPACK_MAX_BYTES);
+        uint32_t l32 = (uint32_t)len;
+        out[0] = ZLP_STR32;
+        memcpy(out + 1, &l32, 4);
+        hlen = 5;
+        payload = len;
+        memcpy(out + 5, m, len);
     }
     if (score == 0) score = 0.0; /* Redis's listpack keeps no -0 (its text form reads back 0) */
-    memcpy(out + 1 + payload, &score, 8);
-    out[1 + payload + 8] = (unsigned char)(1 + payload + 8 + 1);
-    return 1 + payload + 8 + 1;
+    memcpy(out + hlen + payload, &score, 8);
+    size_t body = hlen + payload + 8;
+    zlp_backlen_write(out + body, body);
+    return body + zlp_backlen_len(body);
+}
+
+/* Appends (m, score) at the end of the listpack (callers keep the order). */
+static void lp_append(zset *z, const char *m, size_t len, double score) {
+    size_t n = lp_build_size(m, len);
+    z->u.lp.buf = lt_xrealloc(z->u.lp.buf, z->u.lp.bytes + n);
+    lp_build(z->u.lp.buf + z->u.lp.bytes, m, len, score);
+    z->u.lp.bytes += (uint32_t)n;
+    z->u.lp.count++;
 }
 
 static int key_cmp(double s1, const char *m1, size_t l1, double s2, const char *m2, size_t l2) {
@@ -304,11 +377,10 @@ static void lp_insert(zset *z, const char *m, size_t len, double score) {
         if (key_cmp(sc, em, elen, score, m, len) > 0) break;
         off += sz;
     }
-    unsigned char ent[ZLP_ENTRY_MAX];
-    size_t n = lp_build(ent, m, len, score);
+    size_t n = lp_build_size(m, len);
     z->u.lp.buf = lt_xrealloc(z->u.lp.buf, z->u.lp.bytes + n);
     memmove(z->u.lp.buf + off + n, z->u.lp.buf + off, z->u.lp.bytes - off);
-    memcpy(z->u.lp.buf + off, ent, n);
+    lp_build(z->u.lp.buf + off, m, len, score);
     z->u.lp.bytes += (uint32_t)n;
     z->u.lp.count++;
 }
@@ -426,20 +498,22 @@ zset *zset_create_skiplist(uint64_t expect) {
 }
 
 void zset_shrink_if_small(zset *z) {
-    if (z->enc != ZSET_ENC_SKIPLIST || z->u.sl.tree.count > ZSET_MAX_LISTPACK_ENTRIES) return;
+    if (z->enc != ZSET_ENC_SKIPLIST || z->u.sl.tree.count > objlimits_zset_entries()) return;
+    size_t maxv = objlimits_zset_value(), cap = 0;
     bt_pos pos;
     if (bt_seek(&z->u.sl.tree, 0, &pos)) {
-        do
-            if (bt_item(&pos)->len > ZSET_MAX_LISTPACK_VALUE) return;
-        while (bt_next(&pos));
+        do {
+            const zelem *e = bt_item(&pos);
+            if (e->len > maxv) return;
+            cap += lp_build_size(e->member, e->len);
+        } while (bt_next(&pos));
     }
+    if (cap > OBJLIMITS_LISTPACK_MAX_BYTES) return;
     zset tmp = {.enc = ZSET_ENC_LISTPACK};
-    size_t cap = (size_t)z->u.sl.tree.count * ZLP_ENTRY_MAX;
     tmp.u.lp.buf = cap ? lt_xmalloc(cap) : NULL;
     if (bt_seek(&z->u.sl.tree, 0, &pos)) {
         do {
             zelem *e = bt_item(&pos);
-            ASSERT(e->len <= ZSET_MAX_LISTPACK_VALUE);
             tmp.u.lp.bytes += (uint32_t)lp_build(tmp.u.lp.buf + tmp.u.lp.bytes, e->member, e->len, e->score);
             tmp.u.lp.count++;
         } while (bt_next(&pos));
@@ -496,11 +570,13 @@ int zset_add(zset *z, double score, const char *m, size_t len, int in, int *out,
         if (newscore) *newscore = score;
         if (score != cur) {
             if (z->enc == ZSET_ENC_LISTPACK) {
-                char mcopy[ZSET_MAX_LISTPACK_VALUE];
+                char stack[ZLP_STACK_ENTRY];
+                char *mcopy = len <= sizeof(stack) ? stack : lt_xmalloc(len);
                 memcpy(mcopy, m, len); /* m may point into the buffer */
                 size_t sz = lp_entry(z->u.lp.buf + off, NULL, NULL, NULL, NULL);
                 lp_delete_bytes(z, (size_t)off, sz, 1);
                 lp_insert(z, mcopy, len, score);
+                if (mcopy != stack) free(mcopy);
             } else {
                 zelem *t = bt_remove(&z->u.sl.tree, e->score, e->member, e->len);
                 ASSERT(t == e);
@@ -516,7 +592,8 @@ int zset_add(zset *z, double score, const char *m, size_t len, int in, int *out,
         return 1;
     }
     if (z->enc == ZSET_ENC_LISTPACK &&
-        (z->u.lp.count + 1 > ZSET_MAX_LISTPACK_ENTRIES || len > ZSET_MAX_LISTPACK_VALUE))
+        (z->u.lp.count + 1 > objlimits_zset_entries() || len > objlimits_zset_value() ||
+         z->u.lp.bytes + len + 32 > OBJLIMITS_LISTPACK_MAX_BYTES))
         zset_to_skiplist(z);
     if (z->enc == ZSET_ENC_LISTPACK) lp_insert(z, m, len, score);
     else sl_insert_new(z, m, len, score);
@@ -633,7 +710,7 @@ int zset_iter_prev(zset_iter *it) {
     const zset *z = it->z;
     if (z->enc == ZSET_ENC_SKIPLIST) return bt_prev(&it->pos);
     if (it->off == 0) return 0;
-    it->off -= z->u.lp.buf[it->off - 1];
+    it->off -= zlp_entry_before(z->u.lp.buf + it->off);
     return 1;
 }
 
@@ -737,7 +814,8 @@ zset *zset_decode(const void *buf, size_t len) {
     }
     if (q != end) return NULL;
     zset *z = zset_create();
-    int small = count <= ZSET_MAX_LISTPACK_ENTRIES && maxlen <= ZSET_MAX_LISTPACK_VALUE;
+    int small = count <= objlimits_zset_entries() && maxlen <= objlimits_zset_value() &&
+                len < OBJLIMITS_LISTPACK_MAX_BYTES;
     if (!small) sl_init(z, count);
     for (uint64_t i = 0; i < count; i++) {
         uint32_t l;
@@ -751,12 +829,7 @@ zset *zset_decode(const void *buf, size_t len) {
             return NULL;
         }
         if (small) { /* ascending: append */
-            unsigned char ent[ZLP_ENTRY_MAX];
-            size_t n = lp_build(ent, m, l, sc);
-            z->u.lp.buf = lt_xrealloc(z->u.lp.buf, z->u.lp.bytes + n);
-            memcpy(z->u.lp.buf + z->u.lp.bytes, ent, n);
-            z->u.lp.bytes += (uint32_t)n;
-            z->u.lp.count++;
+            lp_append(z, m, l, sc);
         } else {
             sl_insert_new(z, m, l, sc);
         }
@@ -777,7 +850,14 @@ static int ops_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
 }
 static void *ops_decode(const void *buf, size_t len) { return zset_decode(buf, len); }
 
+/* Redis's free effort: one per member of a skiplist, 1 for a listpack. */
+static size_t ops_free_effort(const void *obj) {
+    const zset *z = obj;
+    return z->enc == ZSET_ENC_LISTPACK ? 1 : (size_t)z->u.sl.tree.count;
+}
+
 const ks_type_ops zset_type_ops = {
+    .free_effort = ops_free_effort,
     .name = "zset",
     .free = ops_free,
     .dup = ops_dup,

@@ -4,13 +4,16 @@
  * ENCODING names as Redis does:
  *
  *  - "listpack": one packed byte array of entries in order, for sets of at
- *    most ZSET_MAX_LISTPACK_ENTRIES members of at most
- *    ZSET_MAX_LISTPACK_VALUE bytes. Entry: header byte h (h <= 64: a string
- *    member of h bytes follows; ZLP_INT8/16/32/64: an integer member that
+ *    most zset-max-listpack-entries members of at most
+ *    zset-max-listpack-value bytes (objlimits.h, read at run time), and at
+ *    most OBJLIMITS_LISTPACK_MAX_BYTES in all. Entry: header byte h
+ *    (h < 0xF0: a string member of h bytes follows; 0xF0: a u32 length then
+ *    the string; ZLP_INT8/16/32/64: an integer member that
  *    round-trips through lt_string2ll, little-endian, of 1/2/4/8 bytes),
  *    the score (8-byte IEEE double, little-endian; -0 stored as 0, as
- *    Redis's listpack does), then one byte holding
- *    the entry's total size (for stepping backwards).
+ *    Redis's listpack does), then the back-length: the size of what
+ *    precedes it in 1..5 bytes of 7 bits, read from the end (listpack's),
+ *    for stepping backwards.
  *  - "skiplist" (the name tools expect; the structure is a B+tree,
  *    btree.h): one zelem allocation per member, linked into the tree (order,
  *    ranks) and into a chained member hash (hnext; incremental rehash as in
@@ -45,8 +48,6 @@
 #include "engine/btree.h"
 #include "engine/entry.h"
 
-#define ZSET_MAX_LISTPACK_ENTRIES 128
-#define ZSET_MAX_LISTPACK_VALUE 64
 
 enum { ZSET_ENC_LISTPACK = 0, ZSET_ENC_SKIPLIST = 1 };
 

@@ -42,6 +42,8 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/lazyfree.h"
+#include "engine/objlimits.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -58,6 +60,7 @@
 typedef enum {
     CFG_BOOL,      /* int field, yes/no */
     CFG_INT,       /* int field, decimal (values above INT_MAX saturate) */
+    CFG_LONG,      /* long long field, decimal (Redis's size_t INTEGER_CONFIG) */
     CFG_MEMORY,    /* long long field, decimal with units */
     CFG_ENUM,      /* int field, index into enum_names */
     CFG_ENUM_NAME, /* char * field pointing at enum_names[i] (never freed) */
@@ -75,6 +78,7 @@ typedef enum {
 
 typedef struct directive {
     const char *name;
+    const char *alias;           /* second name (Redis 7's *-ziplist-*), or NULL */
     config_type type;
     unsigned flags;
     void *field;
@@ -98,7 +102,11 @@ typedef struct config_value {
     int bind_count;
 } config_value;
 
-enum { PROTECTED_NO = 0, PROTECTED_YES, PROTECTED_LOCAL };
+enum {
+    PROTECTED_NO = PROTECTED_ACTION_NO,
+    PROTECTED_YES = PROTECTED_ACTION_YES,
+    PROTECTED_LOCAL = PROTECTED_ACTION_LOCAL
+};
 
 /* enable-protected-configs: only config.c reads it, so it lives here. */
 static int enable_protected_configs;
@@ -109,7 +117,6 @@ static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const io_backend_names[] = {"auto", "io_uring", "epoll", NULL};
 /* Index order = WAL_FSYNC_* and WAL_FAULT_* (engine/wal.h). */
 static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL};
-static const char *const wal_fault_names[] = {"none", "write", "fsync", NULL};
 /* Index order = SNAP_CODEC_* (engine/snapshot.h). */
 static const char *const snapshot_codec_names[] = {"none", "lz4", "zstd", NULL};
 
@@ -124,6 +131,25 @@ static int check_power_of_two(long long v, const char **err) {
 static void apply_hz(void) {
     if (server.hz < CONFIG_MIN_HZ) server.hz = CONFIG_MIN_HZ;
     if (server.hz > CONFIG_MAX_HZ) server.hz = CONFIG_MAX_HZ;
+}
+
+/* Copies the encoding thresholds into the engine (objlimits.h). */
+static void apply_objlimits(void) {
+    objlimits l = {
+        .hash_max_listpack_entries = (size_t)server.hash_max_listpack_entries,
+        .hash_max_listpack_value = (size_t)server.hash_max_listpack_value,
+        .set_max_intset_entries = (size_t)server.set_max_intset_entries,
+        .zset_max_listpack_entries = (size_t)server.zset_max_listpack_entries,
+        .zset_max_listpack_value = (size_t)server.zset_max_listpack_value,
+        .list_max_listpack_size = server.list_max_listpack_size,
+        .list_compress_depth = server.list_compress_depth,
+    };
+    objlimits_set(&l);
+}
+
+/* Copies the lazy-free policy into the engine (lazyfree.h). */
+static void apply_lazyfree(void) {
+    lazyfree_set_policy(server.lazyfree_lazy_expire, server.lazyfree_lazy_server_del);
 }
 
 #define MB (1024LL * 1024)
@@ -182,10 +208,6 @@ static const directive directives[] = {
      .enum_names = appendfsync_names, .apply = persist_apply_config},
     {.name = "wal-segment-size", .type = CFG_MEMORY, .field = &server.wal_segment_size,
      .def_num = 64 * MB, .min = 4096, .max = LONG_MAX, .apply = persist_apply_config},
-    /* For tests only: makes the WAL writer's write(2)/fsync(2) fail with
-     * ENOSPC until set back to none. */
-    {.name = "debug-wal-fail", .type = CFG_ENUM, .field = &server.debug_wal_fail, .def_num = 0,
-     .enum_names = wal_fault_names, .apply = persist_apply_config},
     /* Snapshots (save.c, engine/snapshot.c). `save` takes Redis's pairs;
      * CONFIG SET passes them as one string, split here. */
     {.name = "save", .type = CFG_STRING, .flags = CFG_MULTI_ARG | CFG_SAVE_RULES,
@@ -203,9 +225,49 @@ static const directive directives[] = {
      .def_num = 4096, .min = 0, .max = LLONG_MAX},
     {.name = "stream-node-max-entries", .type = CFG_INT, .field = &server.stream_node_max_entries,
      .def_num = 100, .min = 0, .max = LLONG_MAX},
+    /* Encoding thresholds (engine/objlimits.h): Redis 7.0's names, aliases,
+     * types and bounds. */
+    {.name = "hash-max-listpack-entries", .alias = "hash-max-ziplist-entries", .type = CFG_LONG,
+     .field = &server.hash_max_listpack_entries, .def_num = 512, .min = 0, .max = LONG_MAX,
+     .apply = apply_objlimits},
+    {.name = "hash-max-listpack-value", .alias = "hash-max-ziplist-value", .type = CFG_MEMORY,
+     .field = &server.hash_max_listpack_value, .def_num = 64, .min = 0, .max = LONG_MAX,
+     .apply = apply_objlimits},
+    {.name = "list-max-listpack-size", .alias = "list-max-ziplist-size", .type = CFG_INT,
+     .field = &server.list_max_listpack_size, .def_num = -2, .min = INT_MIN, .max = INT_MAX,
+     .apply = apply_objlimits},
+    {.name = "list-compress-depth", .type = CFG_INT, .field = &server.list_compress_depth,
+     .def_num = 0, .min = 0, .max = INT_MAX, .apply = apply_objlimits},
+    {.name = "set-max-intset-entries", .type = CFG_LONG, .field = &server.set_max_intset_entries,
+     .def_num = 512, .min = 0, .max = LONG_MAX, .apply = apply_objlimits},
+    {.name = "zset-max-listpack-entries", .alias = "zset-max-ziplist-entries", .type = CFG_LONG,
+     .field = &server.zset_max_listpack_entries, .def_num = 128, .min = 0, .max = LONG_MAX,
+     .apply = apply_objlimits},
+    {.name = "zset-max-listpack-value", .alias = "zset-max-ziplist-value", .type = CFG_MEMORY,
+     .field = &server.zset_max_listpack_value, .def_num = 64, .min = 0, .max = LONG_MAX,
+     .apply = apply_objlimits},
+    /* Lazy free (engine/lazyfree.h): expire and server-del are the
+     * engine's policy, user-del and user-flush read by DEL and FLUSH*;
+     * eviction is stored until maxmemory eviction exists. */
+    {.name = "lazyfree-lazy-eviction", .type = CFG_BOOL, .field = &server.lazyfree_lazy_eviction,
+     .def_num = 0},
+    {.name = "lazyfree-lazy-expire", .type = CFG_BOOL, .field = &server.lazyfree_lazy_expire,
+     .def_num = 0, .apply = apply_lazyfree},
+    {.name = "lazyfree-lazy-server-del", .type = CFG_BOOL,
+     .field = &server.lazyfree_lazy_server_del, .def_num = 0, .apply = apply_lazyfree},
+    {.name = "lazyfree-lazy-user-del", .type = CFG_BOOL, .field = &server.lazyfree_lazy_user_del,
+     .def_num = 0},
+    {.name = "lazyfree-lazy-user-flush", .type = CFG_BOOL,
+     .field = &server.lazyfree_lazy_user_flush, .def_num = 0},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},
+    /* DEBUG (cmd_debug.c) and MODULE LOAD/LOADEX/UNLOAD (cmd_module.c):
+     * checked by dispatch through config_protected_action_allowed. */
+    {.name = "enable-debug-command", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
+     .field = &server.enable_debug_cmd, .def_num = PROTECTED_NO, .enum_names = protected_names},
+    {.name = "enable-module-command", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
+     .field = &server.enable_module_cmd, .def_num = PROTECTED_NO, .enum_names = protected_names},
 };
 
 #define NDIRECTIVES ((int)(sizeof(directives) / sizeof(directives[0])))
@@ -271,9 +333,14 @@ static char *xstrndup(const char *s, size_t n) {
  * The four operations on a directive
  * ---------------------------------------------------------------------- */
 
+static int name_is(const char *want, const char *name, size_t len) {
+    return want && strlen(want) == len && !strncasecmp(want, name, len);
+}
+
+/* The directive called name or, as Redis's aliases, alias. */
 static const directive *config_lookup(const char *name, size_t len) {
     for (int i = 0; i < NDIRECTIVES; i++)
-        if (strlen(directives[i].name) == len && !strncasecmp(directives[i].name, name, len))
+        if (name_is(directives[i].name, name, len) || name_is(directives[i].alias, name, len))
             return &directives[i];
     return NULL;
 }
@@ -340,6 +407,7 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
         }
         return 1;
     case CFG_INT:
+    case CFG_LONG:
     case CFG_MEMORY:
         if (d->type == CFG_MEMORY) {
             unsigned long long u;
@@ -428,6 +496,7 @@ static void config_commit(const directive *d, config_value *v) {
     case CFG_INT:
         *(int *)d->field = v->num > INT_MAX ? INT_MAX : (int)v->num;
         break;
+    case CFG_LONG:
     case CFG_MEMORY:
         *(long long *)d->field = v->num;
         break;
@@ -457,6 +526,7 @@ static long long config_current_num(const directive *d) {
     case CFG_INT:
     case CFG_ENUM:
         return *(int *)d->field;
+    case CFG_LONG:
     case CFG_MEMORY:
         return *(long long *)d->field;
     case CFG_ENUM_NAME:
@@ -476,6 +546,7 @@ static void config_get(const directive *d, strbuf *b) {
         sb_appends(b, *(int *)d->field ? "yes" : "no");
         break;
     case CFG_INT:
+    case CFG_LONG:
     case CFG_MEMORY:
         lt_ll2string(num, sizeof(num), config_current_num(d));
         sb_appends(b, num);
@@ -513,6 +584,7 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
     switch (d->type) {
     case CFG_BOOL:
     case CFG_INT:
+    case CFG_LONG:
     case CFG_ENUM:
     case CFG_ENUM_NAME:
         config_get(d, b);
@@ -1013,26 +1085,30 @@ static int has_glob(const char *s, size_t len) {
 }
 
 void configGetCommand(client *c) {
-    /* Each directive is reported once, under the first name that matched
-     * it: the argument as typed for an exact name, else its own name. */
-    const char *key[NDIRECTIVES];
-    size_t keylen[NDIRECTIVES];
-    int order[NDIRECTIVES], count = 0;
+    /* Each name is reported once: slot j is directive j's name, slot
+     * NDIRECTIVES + j its alias (a glob lists both, as Redis 7 does); an
+     * exact name is reported as typed. */
+    const char *key[2 * NDIRECTIVES];
+    size_t keylen[2 * NDIRECTIVES];
+    int order[2 * NDIRECTIVES], count = 0;
     memset((void *)key, 0, sizeof(key));
     for (int i = 2; i < c->argc; i++) {
         const resp_arg *a = &c->argv[i];
         if (!has_glob(a->ptr, a->len)) {
             const directive *d = config_lookup(a->ptr, a->len);
-            if (d && !key[d - directives]) {
-                key[d - directives] = a->ptr;
-                keylen[d - directives] = a->len;
-                order[count++] = (int)(d - directives);
+            if (!d) continue;
+            int slot = (int)(d - directives);
+            if (!name_is(d->name, a->ptr, a->len)) slot += NDIRECTIVES;
+            if (!key[slot]) {
+                key[slot] = a->ptr;
+                keylen[slot] = a->len;
+                order[count++] = slot;
             }
             continue;
         }
-        for (int j = 0; j < NDIRECTIVES; j++) {
-            const char *name = directives[j].name;
-            if (!key[j] && lt_stringmatchlen(a->ptr, a->len, name, strlen(name), 1)) {
+        for (int j = 0; j < 2 * NDIRECTIVES; j++) {
+            const char *name = j < NDIRECTIVES ? directives[j].name : directives[j - NDIRECTIVES].alias;
+            if (name && !key[j] && lt_stringmatchlen(a->ptr, a->len, name, strlen(name), 1)) {
                 key[j] = name;
                 keylen[j] = strlen(name);
                 order[count++] = j;
@@ -1043,7 +1119,7 @@ void configGetCommand(client *c) {
     addReplyMapLen(c, count);
     for (int i = 0; i < count; i++) {
         strbuf v = {0};
-        config_get(&directives[order[i]], &v);
+        config_get(&directives[order[i] % NDIRECTIVES], &v);
         addReplyBulk(c, key[order[i]], keylen[order[i]]);
         addReplyBulk(c, v.p, v.len);
         free(v.p);
@@ -1051,10 +1127,14 @@ void configGetCommand(client *c) {
     pthread_mutex_unlock(&server.config_lock);
 }
 
-static int protected_config_allowed(const client *c) {
-    if (enable_protected_configs == PROTECTED_YES) return 1;
-    return enable_protected_configs == PROTECTED_LOCAL &&
+int config_protected_action_allowed(int setting, const client *c) {
+    if (setting == PROTECTED_YES) return 1;
+    return setting == PROTECTED_LOCAL &&
            (!strncmp(c->addr, "127.0.0.1:", 10) || !strncmp(c->addr, "[::1]:", 6));
+}
+
+static int protected_config_allowed(const client *c) {
+    return config_protected_action_allowed(enable_protected_configs, c);
 }
 
 void configSetCommand(client *c) {
@@ -1081,8 +1161,11 @@ void configSetCommand(client *c) {
                                                 : "can't set protected config";
             errname = name;
         } else {
+            /* As Redis: a name and its alias are not duplicates (the last
+             * one given wins). */
             for (int j = 0; j < i; j++)
-                if (set[j] == d) {
+                if (set[j] == d && c->argv[2 + 2 * j].len == name->len &&
+                    !strncasecmp(c->argv[2 + 2 * j].ptr, name->ptr, name->len)) {
                     errstr = "duplicate parameter";
                     errname = name;
                 }
@@ -1120,9 +1203,10 @@ void configSetCommand(client *c) {
                           strerror(errno));
             for (int i = 0; i < parsed; i++) config_value_free(&vals[i]);
             pthread_mutex_unlock(&server.config_lock);
+            const resp_arg *typed = &c->argv[2 + 2 * parsed]; /* name or alias */
             addReplyErrorFormat(c,
-                                "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-                                set[parsed]->name, errstr);
+                                "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+                                (int)typed->len, typed->ptr, errstr);
         } else {
             /* 3. Store everything, then run each apply hook once. */
             for (int i = 0; i < n; i++) config_commit(set[i], &vals[i]);

@@ -57,6 +57,11 @@ int config_parse_memory(const char *s, size_t len, long long *out);
  * MONITOR, SLOWLOG redact CONFIG SET's value for it): requirepass. */
 int config_is_sensitive(const char *name, size_t len);
 
+/* Redis's allowProtectedAction: setting is a PROTECTED_ACTION_* value
+ * (enable-debug-command, enable-module-command, enable-protected-configs);
+ * "local" allows loopback clients only. */
+int config_protected_action_allowed(int setting, const client *c);
+
 /* Rewrites the config file at path the way CONFIG REWRITE does (comments
  * and unknown lines kept in place, changed directives replaced on their
  * line, non-default ones appended; written to a temporary file, fsync'd and

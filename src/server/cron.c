@@ -38,7 +38,8 @@ static void close_idle_clients(worker *w) {
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
-    ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
+    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED)) /* DEBUG SET-ACTIVE-EXPIRE */
+        ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
     if (w->id == 0) {

@@ -112,6 +112,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     make_runid(server.runid);
+    make_runid(server.replid);
+    server.active_expire_enabled = 1;
     server.start_time_ms = mstime();
     server.start_mono_us = monotonic_us();
     server.stat_reset_time_ms = server.start_time_ms;

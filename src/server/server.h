@@ -23,6 +23,9 @@
 
 enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING, LL_NOTHING };
 enum { PAUSE_OFF = 0, PAUSE_WRITE, PAUSE_ALL };
+/* enable-protected-configs, enable-debug-command, enable-module-command
+ * (Redis's enum order). */
+enum { PROTECTED_ACTION_NO = 0, PROTECTED_ACTION_YES, PROTECTED_ACTION_LOCAL };
 
 struct worker;
 struct lt_db;
@@ -55,7 +58,7 @@ struct server {
     int appendonly;                /* WAL on (persist.c) */
     int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */
     long long wal_segment_size;
-    int debug_wal_fail;            /* tests only: WAL_FAULT_* */
+    int debug_wal_fail;            /* tests only: WAL_FAULT_* (DEBUG WAL-FAIL) */
     char *save_params;             /* `save` rules, normalised ("" = none; save.c) */
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
@@ -63,10 +66,28 @@ struct server {
     long long hll_sparse_max_bytes; /* sparse HLL promotes to dense past this */
     long long stream_node_max_bytes; /* stream node limits (t_stream.c): */
     int stream_node_max_entries;     /* 0 = no limit */
+    /* encoding thresholds, copied into the engine (engine/objlimits.h) */
+    long long hash_max_listpack_entries;
+    long long hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries;
+    long long zset_max_listpack_value;
+    int list_max_listpack_size;
+    int list_compress_depth;
+    int lazyfree_lazy_eviction;    /* stored until eviction exists */
+    int lazyfree_lazy_expire;      /* copied into the engine (lazyfree.h) */
+    int lazyfree_lazy_server_del;  /* copied into the engine (lazyfree.h) */
+    int lazyfree_lazy_user_del;    /* DEL frees like UNLINK (t_keys.c) */
+    int lazyfree_lazy_user_flush;  /* FLUSHALL/FLUSHDB default to ASYNC */
+    int enable_debug_cmd;          /* PROTECTED_ACTION_*: DEBUG allowed? */
+    int enable_module_cmd;         /* PROTECTED_ACTION_*: MODULE LOAD/UNLOAD allowed? */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;
     char runid[41];
+    char replid[41];               /* INFO master_replid; DEBUG CHANGE-REPL-ID
+                                      rewrites it under config_lock */
+    int active_expire_enabled;     /* DEBUG SET-ACTIVE-EXPIRE (atomic) */
     int64_t start_time_ms;
     int64_t start_mono_us;
     struct lt_db *db;

@@ -471,12 +471,12 @@ TEST(flipped_byte_recovered) {
 TEST(disk_errors_refuse_writes_until_recovered) {
     const char *policies[] = {"always", "everysec"};
     for (int p = 0; p < 2; p++) {
-        harness_server *s = harness_start("appendfsync", policies[p], NULL);
+        harness_server *s = harness_start("appendfsync", policies[p], "enable-debug-command", "yes", NULL);
         REQUIRE(s);
         redisContext *a = harness_connect(s), *b = harness_connect(s);
         REQUIRE(a && b);
         CHECK_EQ_STR(cmd(b, "SET before 1"), "status:\"OK\"");
-        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail write"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(b, "DEBUG WAL-FAIL write"), "status:\"OK\"");
         /* This write meets the failing disk: under always its reply waits. */
         redisAppendCommand(a, "SET during 1");
         REQUIRE(redisBufferWrite(a, &(int){0}) == REDIS_OK);
@@ -490,7 +490,7 @@ TEST(disk_errors_refuse_writes_until_recovered) {
         CHECK_EQ_STR(cmd(b, "SET x 1"),
                      "err:\"MISCONF Errors writing to the AOF file: No space left on device\"");
         CHECK_EQ_STR(cmd(b, "GET before"), "bulk:\"1\"");
-        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(b, "DEBUG WAL-FAIL none"), "status:\"OK\"");
         redisReply *r = NULL;
         REQUIRE(redisGetReply(a, (void **)&r) == REDIS_OK && r);
         CHECK_EQ_INT(r->type, REDIS_REPLY_STATUS);
@@ -503,7 +503,7 @@ TEST(disk_errors_refuse_writes_until_recovered) {
         CHECK_EQ_STR(v, "ok");
         CHECK_EQ_STR(cmd(b, "SET after 1"), "status:\"OK\"");
         /* fsync failures are handled the same way. */
-        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail fsync"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(b, "DEBUG WAL-FAIL fsync"), "status:\"OK\"");
         if (p == 0) {
             redisAppendCommand(a, "SET during2 1");
             REQUIRE(redisBufferWrite(a, &(int){0}) == REDIS_OK);
@@ -516,7 +516,7 @@ TEST(disk_errors_refuse_writes_until_recovered) {
             CHECK_EQ_STR(v, "err");
             CHECK(strncmp(cmd(b, "SET y 1"), "err:\"MISCONF", 12) == 0);
         }
-        CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(b, "DEBUG WAL-FAIL none"), "status:\"OK\"");
         if (p == 0) {
             r = NULL;
             REQUIRE(redisGetReply(a, (void **)&r) == REDIS_OK && r);

@@ -3,6 +3,7 @@
 #include "../testlib.h"
 
 #include "common/random.h"
+#include "common/sha1.h"
 #include "common/siphash.h"
 #include "common/util.h"
 
@@ -97,6 +98,32 @@ TEST(siphash_vectors) {
     CHECK(lt_siphash13("abc", 3, key) != lt_siphash("abc", 3, key));
 }
 
+static const char *sha1_hex(const void *p, size_t n) {
+    static char out[41];
+    unsigned char d[LT_SHA1_LEN];
+    lt_sha1(p, n, d);
+    for (int i = 0; i < LT_SHA1_LEN; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return out;
+}
+
+/* FIPS 180 test vectors, and streaming in odd pieces. */
+TEST(sha1_vectors) {
+    CHECK_EQ_STR(sha1_hex("", 0), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    CHECK_EQ_STR(sha1_hex("abc", 3), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    CHECK_EQ_STR(sha1_hex(two, strlen(two)), "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    static char mil[1000000];
+    memset(mil, 'a', sizeof mil);
+    CHECK_EQ_STR(sha1_hex(mil, sizeof mil), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    lt_sha1_ctx c;
+    lt_sha1_init(&c);
+    for (size_t off = 0, step = 1; off < sizeof mil; off += step, step = step * 3 % 1000 + 1)
+        lt_sha1_update(&c, mil + off, off + step > sizeof mil ? sizeof mil - off : step);
+    unsigned char d[LT_SHA1_LEN];
+    lt_sha1_final(&c, d);
+    CHECK(memcmp(d, (unsigned char[]){0x34, 0xaa, 0x97, 0x3c}, 4) == 0);
+}
+
 TEST(random_below) {
     int seen[10] = {0};
     for (int i = 0; i < 10000; i++) {
@@ -113,6 +140,7 @@ int main(void) {
     RUN(ll2string_roundtrip);
     RUN(glob_match);
     RUN(siphash_vectors);
+    RUN(sha1_vectors);
     RUN(random_below);
     return testlib_finish();
 }

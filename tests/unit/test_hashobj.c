@@ -11,6 +11,11 @@
 
 #include "common/util.h"
 #include "engine/hashobj.h"
+#include "engine/objlimits.h"
+
+/* The built-in limits (objlimits.h defaults) these tests run under. */
+#define HASHOBJ_PACK_MAX_ENTRIES 512
+#define HASHOBJ_PACK_MAX_VALUE 64
 
 /* Text of s (integers formatted) in a rotating static buffer. */
 static const char *str(const hashobj_str *s, size_t *len) {
@@ -297,10 +302,11 @@ static int same(const hashobj *a, const hashobj *b) {
     while (hashobj_iter_next(&it, &f, &v)) {
         size_t fl, vl, wl;
         const char *fp = str(&f, &fl), *vp = str(&v, &vl);
-        char fcopy[256];
-        if (fl > sizeof fcopy) return 0;
+        char *fcopy = malloc(fl + 1); /* str()'s buffers rotate */
         memcpy(fcopy, fp, fl);
-        if (!hashobj_get(b, fcopy, fl, &w)) return 0;
+        int found = hashobj_get(b, fcopy, fl, &w);
+        free(fcopy);
+        if (!found) return 0;
         const char *wp = str(&w, &wl);
         if (wl != vl || memcmp(wp, vp, vl) != 0) return 0;
     }
@@ -361,6 +367,70 @@ TEST(encode_decode_round_trip) {
     hashobj_free(d);
     hashobj_free(h);
     free(b.p);
+}
+
+static void count_calls(void *ctx, const hashobj_str *f, const hashobj_str *v) {
+    (void)f;
+    (void)v;
+    ++*(int *)ctx;
+}
+
+/* Raised limits keep long fields and values (1-byte and 4-byte length
+ * tags) and more than 512 pairs in the listpack, sampled and decoded as a
+ * listpack; lowered limits convert on the next set and at decode. */
+TEST(runtime_limits) {
+    objlimits saved, l;
+    objlimits_get(&saved);
+    l = saved;
+    l.hash_max_listpack_entries = 2000;
+    l.hash_max_listpack_value = 100000;
+    objlimits_set(&l);
+    hashobj *h = hashobj_new();
+    static char big[70001];
+    size_t lens[] = {0, 127, 128, 200, 70000};
+    char f[32];
+    for (int i = 0; i < 5; i++) {
+        memset(big, 'a' + i, lens[i]);
+        big[lens[i]] = '\0';
+        snprintf(f, sizeof f, "long%d", i);
+        CHECK_EQ_INT(set(h, f, big), 1);
+        CHECK_EQ_INT(set(h, big, f), 1);
+    }
+    for (int i = 0; i < 1000; i++) {
+        snprintf(f, sizeof f, "f%d", i);
+        CHECK_EQ_INT(set(h, f, "12345"), 1);
+    }
+    CHECK_EQ_STR(hashobj_encoding(h), "listpack");
+    for (int i = 0; i < 5; i++) {
+        memset(big, 'a' + i, lens[i]);
+        big[lens[i]] = '\0';
+        snprintf(f, sizeof f, "long%d", i);
+        CHECK(has(h, f, big));
+        CHECK(has(h, big, f));
+    }
+    int sampled = 0;
+    hashobj_random_pairs(h, 50, count_calls, &sampled);
+    CHECK_EQ_INT(sampled, 50);
+    buf b = encode(h);
+    hashobj *d = hash_type_ops.decode(b.p, b.len);
+    REQUIRE(d);
+    CHECK_EQ_STR(hashobj_encoding(d), "listpack");
+    CHECK(same(h, d));
+    hashobj_free(d);
+    l.hash_max_listpack_entries = 512;
+    objlimits_set(&l);
+    d = hash_type_ops.decode(b.p, b.len);
+    REQUIRE(d);
+    CHECK_EQ_STR(hashobj_encoding(d), "hashtable");
+    CHECK(same(h, d));
+    hashobj_free(d);
+    free(b.p);
+    CHECK_EQ_STR(hashobj_encoding(h), "listpack"); /* untouched */
+    CHECK_EQ_INT(set(h, "f1", "updated"), 0);
+    CHECK_EQ_STR(hashobj_encoding(h), "hashtable"); /* Redis checks on updates too */
+    CHECK(has(h, "f1", "updated"));
+    hashobj_free(h);
+    objlimits_set(&saved);
 }
 
 TEST(decode_rejects_corrupt_input) {
@@ -439,6 +509,7 @@ int main(void) {
     RUN(scan_listpack_returns_all);
     RUN(random_sampling);
     RUN(encode_decode_round_trip);
+    RUN(runtime_limits);
     RUN(decode_rejects_corrupt_input);
     return testlib_finish();
 }

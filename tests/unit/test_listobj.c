@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "engine/listobj.h"
+#include "engine/objlimits.h"
 
 /* ---- A plain model: an array of byte strings ---------------------------------- */
 
@@ -335,13 +336,20 @@ TEST(decode_corrupt) {
     free(s.p);
 }
 
-TEST(random_against_model) {
-    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 12345;
+/* One randomized run on a list created under fill / depth. */
+static void random_run(unsigned seed, int fill, int depth, int steps) {
     srand(seed);
+    objlimits saved, lim;
+    objlimits_get(&saved);
+    lim = saved;
+    lim.list_max_listpack_size = fill;
+    lim.list_compress_depth = depth;
+    objlimits_set(&lim);
     listobj *l = listobj_new(), *o = listobj_new();
+    objlimits_set(&saved);
     model m = {0};
     char buf[600];
-    for (int step = 0; step < 20000; step++) {
+    for (int step = 0; step < steps; step++) {
         int op = rand() % 10;
         size_t len;
         if (rand() % 3 == 0) len = (size_t)snprintf(buf, sizeof buf, "%d", rand() % 100000 - 50000);
@@ -400,8 +408,9 @@ TEST(random_against_model) {
         }
         if (step % 500 == 0 || op == 4 || op == 6) {
             if (!same(l, &m)) {
-                testlib_fail(__FILE__, __LINE__, "seed %u step %d op %d: list != model", seed,
-                             step, op);
+                testlib_fail(__FILE__, __LINE__,
+                             "seed %u fill %d depth %d step %d op %d: list != model", seed, fill,
+                             depth, step, op);
                 break;
             }
         }
@@ -413,11 +422,110 @@ TEST(random_against_model) {
     m_free(&m);
 }
 
+/* Every operation against the model, under fills and compress depths
+ * (a list keeps the ones it was created with). */
+TEST(random_against_model) {
+    unsigned seed = getenv("TEST_SEED") ? (unsigned)atoi(getenv("TEST_SEED")) : 12345;
+    static const struct { int fill, depth; } cfg[] = {
+        {-2, 0}, {4, 1}, {1, 2}, {-1, 1}, {-5, 3}, {0, 1}, {3, 0}, {100, 2}, {-2, 1}, {2, 5}};
+    for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++)
+        random_run(seed + (unsigned)i, cfg[i].fill, cfg[i].depth, 6000);
+}
+
+static void count_compressed(void *ctx, uint32_t count, uint32_t bytes, uint32_t zlen) {
+    (void)count;
+    (void)bytes;
+    if (zlen) ++*(int *)ctx;
+}
+
+/* list-compress-depth: interior nodes are stored compressed, the depth
+ * nodes at each end never; contents, copies and encodings are unchanged. */
+TEST(compress_depth) {
+    objlimits saved, lim;
+    objlimits_get(&saved);
+    lim = saved;
+    lim.list_compress_depth = 2;
+    lim.list_max_listpack_size = 16;
+    objlimits_set(&lim);
+    listobj *l = listobj_new(), *u;
+    lim.list_compress_depth = 0;
+    objlimits_set(&lim);
+    u = listobj_new();
+    objlimits_set(&saved);
+    char buf[64];
+    for (int i = 0; i < 1600; i++) {
+        int n = snprintf(buf, sizeof buf, "element-%d-aaaaaaaaaaaaaaaaaaaa", i % 37);
+        listobj_push(l, i % 2 ? LIST_TAIL : LIST_HEAD, buf, (size_t)n);
+        listobj_push(u, i % 2 ? LIST_TAIL : LIST_HEAD, buf, (size_t)n);
+    }
+    CHECK_EQ_INT(listobj_nodes(l), 101); /* 1600 / 16, the first node shared by both ends */
+    CHECK_EQ_INT(listobj_compress_depth(l), 2);
+    int z = 0;
+    listobj_visit_nodes(l, count_compressed, &z);
+    CHECK_EQ_INT(z, 97); /* all but 2 at each end */
+    CHECK(listobj_mem_usage(l) < listobj_mem_usage(u) / 2);
+    CHECK_EQ_INT(listobj_check(l), 0);
+    /* Reads anywhere see the same elements; the node a read opened is
+     * compressed again by the next call. */
+    list_value a, b;
+    for (size_t i = 0; i < 1600; i += 97) {
+        listobj_index(l, i, &a);
+        char copy[64];
+        size_t alen = a.len;
+        memcpy(copy, a.str, a.len);
+        listobj_index(u, i, &b);
+        CHECK(alen == b.len && memcmp(copy, b.str, alen) == 0);
+    }
+    listobj_index(l, 800, &a);
+    listobj_replace(l, 5, "x", 1);
+    z = 0;
+    listobj_visit_nodes(l, count_compressed, &z);
+    CHECK_EQ_INT(z, 97); /* all but 2 at each end */
+    /* A copy keeps the compressed nodes and reads the same. */
+    listobj *d = listobj_dup(l);
+    CHECK_EQ_INT(listobj_check(d), 0);
+    listobj_index(d, 777, &a);
+    listobj_index(l, 777, &b);
+    CHECK(a.len == b.len);
+    listobj_free(d);
+    /* Deleting down to a few nodes leaves raw ends. */
+    listobj_del_range(l, 40, 1500);
+    CHECK_EQ_INT(listobj_check(l), 0);
+    CHECK_EQ_INT(listobj_len(l), 100);
+    listobj_free(l);
+    listobj_free(u);
+}
+
+/* list-max-listpack-size decides how many entries or bytes a node holds. */
+TEST(fill_limits) {
+    objlimits saved, lim;
+    objlimits_get(&saved);
+    lim = saved;
+    struct { int fill; size_t n, elen, nodes; } cases[] = {
+        {4, 10, 1, 3}, {1, 5, 1, 5}, {0, 5, 1, 5}, {-2, 1000, 1, 1},
+        /* 100-byte strings take 102 bytes: 4 KiB holds 39, 64 KiB 642 */
+        {-1, 100, 100, 3}, {-5, 1000, 100, 2}, {-9, 1000, 100, 2}, {100000, 300, 1, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lim.list_max_listpack_size = cases[c].fill;
+        objlimits_set(&lim);
+        listobj *l = listobj_new();
+        char e[100];
+        memset(e, 'x', sizeof e);
+        for (size_t i = 0; i < cases[c].n; i++) listobj_push(l, LIST_TAIL, e, cases[c].elen);
+        CHECK_EQ_INT(listobj_nodes(l), cases[c].nodes);
+        CHECK_EQ_INT(listobj_check(l), 0);
+        listobj_free(l);
+    }
+    objlimits_set(&saved);
+}
+
 int main(void) {
     RUN(integers_and_strings);
     RUN(nodes_split_and_merge);
     RUN(index_from_both_ends);
     RUN(move_and_dup);
+    RUN(fill_limits);
+    RUN(compress_depth);
     RUN(encode_round_trip);
     RUN(decode_corrupt);
     RUN(random_against_model);

@@ -9,6 +9,10 @@
 
 #include "common/util.h"
 #include "engine/setobj.h"
+#include "engine/objlimits.h"
+
+/* The built-in set-max-intset-entries these tests run under. */
+#define SETOBJ_MAX_INTSET_ENTRIES 512
 
 /* Member i of a mixed population: small and large integers, non-canonical
  * integers, short and long strings, binary bytes. */

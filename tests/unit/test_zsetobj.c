@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "engine/objlimits.h"
 #include "engine/zsetobj.h"
 
 static int add(zset *z, double score, const char *m) {
@@ -61,6 +62,17 @@ static void roundtrip(const zset *z) {
     free(b.p);
 }
 
+static void roundtrip_enc(const zset *z, int enc) {
+    outbuf b = {0};
+    CHECK_EQ_INT(zset_encode(z, emit, &b), 0);
+    zset *d = zset_decode(b.p, b.len);
+    REQUIRE(d);
+    CHECK(same(z, d));
+    CHECK_EQ_INT(zset_encoding(d), enc);
+    zset_free(d);
+    free(b.p);
+}
+
 TEST(conversion_limits) {
     zset *z = zset_create();
     char buf[32];
@@ -91,6 +103,66 @@ TEST(conversion_limits) {
     CHECK_EQ_INT(zset_encoding(z), ZSET_ENC_LISTPACK);
     CHECK_EQ_INT(zset_len(z), 1);
     zset_free(z);
+}
+
+/* Raised limits: members past the one-byte header and entries past the
+ * one-byte back-length stay in the listpack, read forwards and backwards,
+ * survive an update of their score, and decode back to a listpack; lowered
+ * limits convert on the next add and pick the skiplist at decode. */
+TEST(runtime_limits) {
+    objlimits saved, l;
+    objlimits_get(&saved);
+    l = saved;
+    l.zset_max_listpack_entries = 1000;
+    l.zset_max_listpack_value = 100000;
+    objlimits_set(&l);
+    zset *z = zset_create();
+    static char m[70000];
+    size_t lens[] = {0, 1, 239, 240, 241, 300, 20000, 70000};
+    int n = (int)(sizeof(lens) / sizeof(lens[0]));
+    int out;
+    for (int i = 0; i < n; i++) {
+        memset(m, 'a' + i, lens[i]);
+        CHECK(zset_add(z, i, m, lens[i], 0, &out, NULL) && out == ZADD_OUT_ADDED);
+    }
+    for (int i = 0; i < 600; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "%d", -i);
+        add(z, 100 + i, b);
+    }
+    CHECK_EQ_INT(zset_encoding(z), ZSET_ENC_LISTPACK);
+    /* backwards from the last rank reaches every entry with the right size */
+    zset_iter it;
+    REQUIRE(zset_iter_seek(&it, z, zset_len(z) - 1));
+    size_t seen = 1;
+    while (zset_iter_prev(&it)) seen++;
+    CHECK_EQ_INT(seen, zset_len(z));
+    for (int i = 0; i < n; i++) {
+        const char *em;
+        size_t elen;
+        double sc;
+        REQUIRE(zset_iter_seek(&it, z, (uint64_t)i));
+        zset_iter_get(&it, &em, &elen, &sc);
+        CHECK_EQ_INT(elen, lens[i]);
+        CHECK(sc == i);
+    }
+    memset(m, 'a' + 7, 70000);
+    CHECK(zset_add(z, 5000, m, 70000, 0, &out, NULL) && out == ZADD_OUT_UPDATED);
+    double sc;
+    CHECK(zset_score(z, m, 70000, &sc) && sc == 5000);
+    roundtrip_enc(z, ZSET_ENC_LISTPACK);
+    l.zset_max_listpack_value = 64;
+    objlimits_set(&l);
+    roundtrip_enc(z, ZSET_ENC_SKIPLIST);
+    add(z, -1, "short");
+    CHECK_EQ_INT(zset_encoding(z), ZSET_ENC_LISTPACK); /* only a long add converts */
+    CHECK(zset_add(z, -2, m, 70000, 0, &out, NULL) && out == ZADD_OUT_UPDATED);
+    CHECK_EQ_INT(zset_encoding(z), ZSET_ENC_LISTPACK); /* already present: an update */
+    memset(m, 'z', 65);
+    CHECK(zset_add(z, -3, m, 65, 0, &out, NULL) && out == ZADD_OUT_ADDED);
+    CHECK_EQ_INT(zset_encoding(z), ZSET_ENC_SKIPLIST);
+    zset_free(z);
+    objlimits_set(&saved);
 }
 
 TEST(add_semantics_both_encodings) {
@@ -225,6 +297,7 @@ TEST(decode_rejects_corrupt_input) {
 
 int main(void) {
     RUN(conversion_limits);
+    RUN(runtime_limits);
     RUN(add_semantics_both_encodings);
     RUN(skiplist_hash_growth_shrink_scan);
     RUN(decode_rejects_corrupt_input);

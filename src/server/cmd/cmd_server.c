@@ -17,6 +17,7 @@
 
 #include "engine/expire.h"
 #include "engine/keyspace.h"
+#include "engine/lazyfree.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/engine_glue.h"
@@ -212,13 +213,16 @@ static void info_memory(sbuf *b) {
               "maxmemory_policy:noeviction\r\n"
               "allocator_frag_ratio:%.2f\r\n"
               "mem_fragmentation_ratio:%.2f\r\n"
-              "mem_allocator:%s\r\n",
+              "mem_allocator:%s\r\n"
+              "lazyfree_pending_objects:%llu\r\n"
+              "lazyfreed_objects:%llu\r\n",
               m.allocated, h1, rss, h2, peak_memory, h3,
               peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, m.allocated,
               m.active, m.resident, total, h4,
               m.allocated ? (double)m.active / (double)m.allocated : 0.0,
               m.allocated ? (double)rss / (double)m.allocated : 0.0,
-              mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc");
+              mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc",
+              (unsigned long long)lazyfree_pending(), (unsigned long long)lazyfree_freed());
 }
 
 static void info_persistence(sbuf *b) {
@@ -318,6 +322,10 @@ static void info_stats(sbuf *b) {
 }
 
 static void info_replication(sbuf *b) {
+    char replid[sizeof(server.replid)];
+    pthread_mutex_lock(&server.config_lock); /* DEBUG CHANGE-REPL-ID */
+    memcpy(replid, server.replid, sizeof(replid));
+    pthread_mutex_unlock(&server.config_lock);
     sb_printf(b,
               "# Replication\r\n"
               "role:master\r\n"
@@ -328,7 +336,7 @@ static void info_replication(sbuf *b) {
               "master_repl_offset:0\r\n"
               "second_repl_offset:-1\r\n"
               "repl_backlog_active:0\r\n",
-              server.runid);
+              replid);
 }
 
 static void info_cpu(sbuf *b) {
@@ -448,6 +456,12 @@ void dbsizeCommand(client *c) {
 
 /* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both free in the calling thread for now;
  * ASYNC is accepted as Redis accepts it (the keys are gone either way). */
+/* Redis's getFlushCommandFlags: ASYNC, SYNC, or lazyfree-lazy-user-flush. */
+static int flush_is_async(const client *c) {
+    if (c->argc == 2) return c->argv[1].len == 5;
+    return __atomic_load_n(&server.lazyfree_lazy_user_flush, __ATOMIC_RELAXED);
+}
+
 static int flush_args_ok(client *c) {
     if (c->argc > 2) {
         addReplyErrorSyntax(c);
@@ -469,6 +483,7 @@ void flushdbCommand(client *c) {
     if (!flush_args_ok(c)) return;
     ks_txn txn;
     ks_txn_begin_db(&txn, server.db, (unsigned)c->db);
+    if (flush_is_async(c)) ks_txn_set_lazyfree(&txn, KS_LAZYFREE_ALWAYS);
     ks_flush_db(&txn, (unsigned)c->db);
     ks_txn_commit(&txn);
     addReplyOK(c);
@@ -478,6 +493,7 @@ void flushallCommand(client *c) {
     if (!flush_args_ok(c)) return;
     ks_txn txn;
     ks_txn_begin_all(&txn, server.db);
+    if (flush_is_async(c)) ks_txn_set_lazyfree(&txn, KS_LAZYFREE_ALWAYS);
     for (int db = 0; db < server.databases; db++) ks_flush_db(&txn, (unsigned)db);
     ks_txn_commit(&txn);
     addReplyOK(c);

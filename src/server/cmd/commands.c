@@ -227,6 +227,8 @@ static command *const families[] = {
     hll_commands,
     geo_commands,
     sort_commands,
+    debug_commands,
+    module_commands,
     NULL,
 };
 

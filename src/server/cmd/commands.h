@@ -41,6 +41,9 @@ typedef void command_proc(client *c);
 #define CMD_SENTINEL     (1ull << 19)
 #define CMD_ONLY_SENTINEL (1ull << 20)
 #define CMD_NO_MANDATORY_KEYS (1ull << 21)
+/* Redis's PROTECTED: refused unless enable-debug-command (DEBUG) or
+ * enable-module-command (MODULE LOAD...) allows the client (dispatch.c). */
+#define CMD_PROTECTED    (1ull << 22)
 
 /* ACL categories (bit order = Redis's ACLCommandCategories order). */
 #define ACL_KEYSPACE    (1ull << 0)
@@ -119,7 +122,9 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     hash_commands[], list_commands[], set_commands[], zset_commands[],
     stream_commands[], /* t_stream.c */
     multi_commands[], /* multi.c */
-    hll_commands[], geo_commands[], sort_commands[];
+    hll_commands[], geo_commands[], sort_commands[],
+    debug_commands[], /* cmd_debug.c */
+    module_commands[]; /* cmd_module.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -2,7 +2,8 @@
  * dispatch: the path of one command from parsed arguments to reply.
  *
  * Order of checks is Redis's (processCommand): unknown command, unknown
- * subcommand, arity, authentication, then pause; a command rejected by
+ * subcommand, arity, protected commands (DEBUG, MODULE LOAD: enable-*-command),
+ * authentication, then pause; a command rejected by
  * any of them counts as rejected_calls, one that replied an error while
  * running as failed_calls.
  */
@@ -16,6 +17,7 @@
 #include "engine/txn.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
+#include "server/config.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/log.h"
@@ -53,6 +55,15 @@ static void reply_unknown_subcommand(client *c, const command *parent) {
     addReplyErrorFormat(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
                         (int)(c->argv[1].len < 128 ? c->argv[1].len : 128),
                         c->argv[1].ptr, upper);
+}
+
+/* CMD_PROTECTED: DEBUG follows enable-debug-command, the MODULE
+ * subcommands that load code enable-module-command (Redis's rule). */
+static int protected_allowed(const client *c, const command *cmd) {
+    int debug = !strcmp(cmd->parent ? cmd->parent->name : cmd->name, "debug");
+    return config_protected_action_allowed(debug ? server.enable_debug_cmd
+                                                 : server.enable_module_cmd,
+                                           c);
 }
 
 int dispatch_pause_applies(const command *cmd) {
@@ -243,6 +254,17 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         count_rejected(c, cmd);
         if (!multi_exec_rejected(c, cmd, "wrong number of arguments for 'exec' command"))
             addReplyErrorArity(c);
+        return 0;
+    }
+    if ((cmd->flags & CMD_PROTECTED) && !protected_allowed(c, cmd)) {
+        count_rejected(c, cmd);
+        int debug = !strcmp(cmd->parent ? cmd->parent->name : cmd->name, "debug");
+        addReplyErrorFormat(c,
+                            "ERR %s command not allowed. If the %s option is set to \"local\", "
+                            "you can run it from a local connection, otherwise you need to set "
+                            "this option in the configuration file, and then restart the server.",
+                            debug ? "DEBUG" : "MODULE",
+                            debug ? "enable-debug-command" : "enable-module-command");
         return 0;
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {

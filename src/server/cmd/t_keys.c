@@ -93,11 +93,13 @@ static int arg_dbid_or_reply(client *c, const resp_arg *a, unsigned *dbid) {
 
 /* ---- DEL UNLINK EXISTS TOUCH TYPE ----------------------------------------- */
 
-/* DEL and UNLINK: the engine frees detached values without blocking the
- * command either way, so both are the same deletion. */
-static void delGenericCommand(client *c) {
+/* DEL and UNLINK: UNLINK (and DEL under lazyfree-lazy-user-del) hands
+ * big values to the engine's lazy-free thread instead of freeing them
+ * under the shard lock (engine/lazyfree.h). */
+static void delGenericCommand(client *c, int lazy) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
+    if (lazy) ks_txn_set_lazyfree(&txn, KS_LAZYFREE_ALWAYS);
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++)
         if (ks_delete(&txn, (unsigned)c->db, c->argv[j].ptr, c->argv[j].len) == LT_OK)
@@ -106,8 +108,10 @@ static void delGenericCommand(client *c) {
     addReplyLongLong(c, deleted);
 }
 
-static void delCommand(client *c) { delGenericCommand(c); }
-static void unlinkCommand(client *c) { delGenericCommand(c); }
+static void delCommand(client *c) {
+    delGenericCommand(c, __atomic_load_n(&server.lazyfree_lazy_user_del, __ATOMIC_RELAXED));
+}
+static void unlinkCommand(client *c) { delGenericCommand(c, 1); }
 
 /* EXISTS (no LRU update) and TOUCH (LRU update): live keys among the
  * arguments, a repeated key counted each time. */

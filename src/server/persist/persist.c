@@ -281,6 +281,11 @@ void persist_rewrite(client *c, int argc, const resp_arg *argv) {
     bytes_add_multibulk(&cur.payload, argc, argv);
 }
 
+void persist_skip_log(client *c) {
+    if (!P.wal || P.replaying || cur.c != c) return;
+    cur.logged = 1;
+}
+
 void persist_rewrite_add(client *c, int argc, const resp_arg *argv) {
     if (!P.wal || P.replaying || cur.c != c) return;
     thread_register();

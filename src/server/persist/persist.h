@@ -84,6 +84,10 @@ void persist_rewrite_strs(client *c, int argc, const char *const *argv);
  * Redis's MISCONF error and returns 1 when the WAL is in its error state
  * and cmd may not run (writes, and PING as in Redis). */
 int persist_reject(client *c, const struct command *cmd);
+/* The commits of c's current command are not logged: for commands that
+ * rewrite values without changing what they hold (DEBUG RELOAD), whose
+ * own text must never be replayed. */
+void persist_skip_log(client *c);
 void persist_command_begin(client *c);
 void persist_command_end(client *c);
 

@@ -366,6 +366,8 @@ static int save_sync(void) {
 
 int save_in_background(void) { return __atomic_load_n(&S.bg_running, __ATOMIC_RELAXED); }
 
+int save_now(void) { return save_sync(); }
+
 void saveCommand(client *c) {
     int rc = save_sync();
     if (rc == -2) addReplyError(c, "ERR Background save already in progress");

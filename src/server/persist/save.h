@@ -62,6 +62,10 @@ char *save_rules_normalize(const char *s, size_t len);
 /* CONFIG SET save: re-reads server.save_params (config_lock held). */
 void save_apply_config(void);
 
+/* SAVE on the calling thread (DEBUG RELOAD): 0, -1 when it failed
+ * (logged), -2 when another snapshot is being written. */
+int save_now(void);
+
 /* Is the background snapshot thread writing a snapshot now? (Lock-free.) */
 int save_in_background(void);
 
