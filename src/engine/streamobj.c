@@ -881,7 +881,7 @@ stream *stream_decode(const void *buf, size_t len) {
     s->max_deleted_id = max_del;
     s->entries_added = added;
     uint32_t ngroups = db_u32(&d);
-    if (d.bad || ngroups > (size_t)(d.end - d.p) / 44) goto bad;
+    if (d.bad || ngroups > (size_t)(d.end - d.p) / 40) goto bad; /* name length, last id, entries-read, PEL and consumer counts */
     for (uint32_t g = 0; g < ngroups; g++) {
         size_t nlen;
         const char *name = db_str(&d, &nlen);

@@ -188,6 +188,23 @@ TEST(groups_and_encoding_round_trip) {
     free(buf);
 }
 
+/* The smallest group (one-byte name, no PEL, no consumers) ending the
+ * encoding is 40 bytes: the decoder's bound once demanded 44 and refused
+ * it (DEBUG RELOAD after XGROUP CREATE s g 0). */
+TEST(smallest_group_round_trip) {
+    stream *s = stream_new();
+    stream_id zero = {0, 0};
+    REQUIRE(stream_cg_create(s, "g", 1, &zero, -1));
+    outbuf ob = {NULL, 0};
+    REQUIRE(stream_encode(s, emit_buf, &ob) == 0);
+    stream *d = stream_decode(ob.p, ob.len);
+    REQUIRE(d);
+    CHECK(stream_cg_find(d, "g", 1) != NULL);
+    stream_free(d);
+    stream_free(s);
+    free(ob.p);
+}
+
 TEST(counters_follow_redis) {
     stream *s = stream_new();
     olen = 0;
@@ -210,6 +227,7 @@ TEST(counters_follow_redis) {
 int main(void) {
     RUN(random_ops_against_oracle);
     RUN(groups_and_encoding_round_trip);
+    RUN(smallest_group_round_trip);
     RUN(counters_follow_redis);
     return testlib_finish();
 }
