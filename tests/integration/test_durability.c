@@ -599,7 +599,7 @@ TEST(info_and_config) {
     CHECK_EQ_STR(cmd(c, "CONFIG SET appendfsync always"), "status:\"OK\"");
     CHECK_EQ_STR(cmd(c, "CONFIG SET appendfsync sometimes"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
-                 "argument(s) must be one of the following: always, everysec, no\"");
+                 "argument(s) must be one of the following: everysec, always, no\"");
     CHECK_EQ_STR(cmd(c, "SET k v"), "status:\"OK\"");
     char v[64];
     CHECK(persist_field(c, "aof_last_write_status", v, sizeof(v)) && !strcmp(v, "ok"));
