@@ -200,6 +200,7 @@ static void sb_append_repr(strbuf *b, const char *s, size_t n) {
 #define ST_CLUSTER "stored until cluster"
 #define ST_TLS "stored until TLS"
 #define NO_MEANING "no meaning for Lightning: "
+#define LT_OWN "effective - Lightning's own: "
 
 /* Redis's enums, in Redis's order (its error texts list them so). */
 static const char *const supervised_names[] = {"upstart", "systemd", "auto", "no", NULL};
@@ -377,7 +378,7 @@ static int check_replicaof(const resp_arg *argv, int argc, char **out, const cha
 static const directive directives[] = {
     {.name = "port", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.port,
      .def_num = 6379, .min = 0, .max = 65535, .status = ST_EFFECTIVE},
-    {.name = "bind", .type = CFG_BIND, .flags = CFG_IMMUTABLE | CFG_MULTI_ARG, .status = ST_EFFECTIVE},
+    {.name = "bind", .type = CFG_BIND, .flags = CFG_IMMUTABLE | CFG_MULTI_ARG, .status = ST_EFFECTIVE " - Lightning's default listens on 127.0.0.1 only (Redis: `* -::*`)"},
     {.name = "protected-mode", .type = CFG_BOOL, .field = &server.protected_mode, .def_num = 1, .status = ST_EFFECTIVE},
     {.name = "tcp-backlog", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.tcp_backlog,
      .def_num = 511, .min = 0, .max = INT_MAX, .status = ST_EFFECTIVE},
@@ -389,18 +390,18 @@ static const directive directives[] = {
     {.name = "maxclients", .type = CFG_INT, .field = &server.maxclients, .def_num = 10000,
      .min = 1, .max = UINT_MAX, .status = ST_EFFECTIVE},
     {.name = "io-threads", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.io_threads,
-     .def_num = 0, .min = 0, .max = 128, .status = ST_EFFECTIVE},
+     .def_num = 0, .min = 0, .max = 128, .status = ST_EFFECTIVE " - 0 (Lightning's default) = one I/O thread per core; every thread reads and runs commands"},
     {.name = "io-backend", .type = CFG_ENUM_NAME, .flags = CFG_IMMUTABLE,
-     .field = &server.io_backend, .def_num = 0, .enum_names = io_backend_names, .status = ST_EFFECTIVE},
+     .field = &server.io_backend, .def_num = 0, .enum_names = io_backend_names, .status = LT_OWN "io_uring or epoll event loops"},
     {.name = "databases", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.databases,
      .def_num = 16, .min = 1, .max = INT_MAX, .status = ST_EFFECTIVE},
     {.name = "db-shards", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.shards,
-     .def_num = 64, .min = 1, .max = 4096, .check = check_power_of_two, .status = ST_EFFECTIVE},
+     .def_num = 64, .min = 1, .max = 4096, .check = check_power_of_two, .status = LT_OWN "engine shards (locks) per database, a power of two"},
     {.name = "hz", .type = CFG_INT, .field = &server.hz, .def_num = 10, .min = 0, .max = INT_MAX,
      .apply = apply_hz, .status = ST_EFFECTIVE},
     /* Lightning's own: see lightning.conf. Applied at each worker's tick. */
     {.name = "io-spin-us", .type = CFG_INT, .field = &server.io_spin_us, .def_num = 50, .min = 0,
-     .max = 1000000, .status = ST_EFFECTIVE},
+     .max = 1000000, .status = LT_OWN "busy-poll after a busy loop turn (docs/ARCHITECTURE.md)"},
     {.name = "dir", .type = CFG_DIR, .flags = CFG_PROTECTED, .status = ST_EFFECTIVE},
     {.name = "pidfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
      .field = &server.pidfile, .def_str = NULL, .status = ST_EFFECTIVE},
@@ -413,34 +414,34 @@ static const directive directives[] = {
     /* Capped at 512 MB, Redis's documented string limit: the engine stores
      * no longer value (Redis itself accepts a larger setting). */
     {.name = "proto-max-bulk-len", .type = CFG_MEMORY, .field = &server.proto_max_bulk_len,
-     .def_num = 512 * MB, .min = 1 * MB, .max = 512 * MB, .status = ST_EFFECTIVE},
+     .def_num = 512 * MB, .min = 1 * MB, .max = 512 * MB, .status = ST_EFFECTIVE " - at most 512mb, the largest value the engine stores"},
     {.name = "client-query-buffer-limit", .type = CFG_MEMORY,
      .field = &server.client_query_buffer_limit, .def_num = 1024 * MB, .min = 1 * MB,
      .max = LONG_MAX, .status = ST_EFFECTIVE},
     {.name = "client-output-backpressure", .type = CFG_MEMORY,
      .field = &server.client_output_backpressure, .def_num = 1 * MB,
-     .min = CLIENT_REPLY_BUF, .max = LONG_MAX, .status = ST_EFFECTIVE},
+     .min = CLIENT_REPLY_BUF, .max = LONG_MAX, .status = LT_OWN "pending output that pauses reading a client"},
     /* Durability (persist.c, engine/wal.c). appendonly is immutable until
      * snapshots exist: turning it on at run time needs a base image. */
     {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.appendonly,
-     .def_num = 1, .status = ST_EFFECTIVE},
+     .def_num = 1, .status = ST_EFFECTIVE " - the WAL; Lightning's default is yes and it cannot be changed at run time"},
     {.name = "appendfsync", .type = CFG_ENUM, .field = &server.appendfsync, .def_num = 1,
      .enum_names = appendfsync_names, .enum_vals = appendfsync_vals, .apply = persist_apply_config, .status = ST_EFFECTIVE},
     {.name = "wal-segment-size", .type = CFG_MEMORY, .field = &server.wal_segment_size,
-     .def_num = 64 * MB, .min = 4096, .max = LONG_MAX, .apply = persist_apply_config, .status = ST_EFFECTIVE},
+     .def_num = 64 * MB, .min = 4096, .max = LONG_MAX, .apply = persist_apply_config, .status = LT_OWN "WAL segment file size"},
     /* For tests only: makes the WAL writer's write(2)/fsync(2) fail with
      * ENOSPC until set back to none. */
     {.name = "debug-wal-fail", .type = CFG_ENUM, .field = &server.debug_wal_fail, .def_num = 0,
-     .enum_names = wal_fault_names, .apply = persist_apply_config, .status = ST_EFFECTIVE},
+     .enum_names = wal_fault_names, .apply = persist_apply_config, .status = LT_OWN "tests only: makes WAL writes or fsyncs fail"},
     /* Snapshots (save.c, engine/snapshot.c). `save` takes Redis's pairs;
      * CONFIG SET passes them as one string, split here. */
     {.name = "save", .type = CFG_STRING, .flags = CFG_MULTI_ARG | CFG_SAVE_RULES,
      .field = &server.save_params, .def_str = "3600 1 300 100 60 10000",
      .apply = save_apply_config, .status = ST_EFFECTIVE},
     {.name = "snapshot-compression", .type = CFG_ENUM, .field = &server.snapshot_compression,
-     .def_num = 1, .enum_names = snapshot_codec_names, .status = ST_EFFECTIVE},
+     .def_num = 1, .enum_names = snapshot_codec_names, .status = LT_OWN "snapshot block codec"},
     {.name = "wal-checkpoint-size", .type = CFG_MEMORY, .field = &server.wal_checkpoint_size,
-     .def_num = 1024 * MB, .min = 0, .max = LONG_MAX, .status = ST_EFFECTIVE},
+     .def_num = 1024 * MB, .min = 0, .max = LONG_MAX, .status = LT_OWN "snapshot when the WAL grows this much past the last one"},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names, .status = ST_EFFECTIVE},
@@ -1594,6 +1595,90 @@ int config_rewrite(const char *path) {
     free(content.p);
     errno = saved;
     return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * docs/CONFIG.md
+ * ---------------------------------------------------------------------- */
+
+/* A directive's default as CONFIG GET shows it on a fresh server. */
+static void config_default_text(const directive *d, strbuf *b) {
+    char num[32];
+    switch (d->type) {
+    case CFG_BOOL:
+        sb_appends(b, d->def_num ? "yes" : "no");
+        break;
+    case CFG_INT:
+    case CFG_LL:
+    case CFG_MEMORY:
+        snprintf(num, sizeof(num), (d->flags & CFG_OCTAL) ? "%llo" : "%lld", d->def_num);
+        sb_appends(b, num);
+        break;
+    case CFG_ENUM:
+        enum_get_name(d, d->def_num, b);
+        break;
+    case CFG_ENUM_NAME:
+        sb_appends(b, d->enum_names[d->def_num]);
+        break;
+    case CFG_STRING:
+        sb_appends(b, d->def_str ? d->def_str : "");
+        break;
+    case CFG_BIND:
+        sb_appends(b, CONFIG_DEFAULT_BIND);
+        break;
+    case CFG_DIR:
+        sb_appends(b, "the working directory");
+        break;
+    }
+}
+
+char *config_doc_markdown(void) {
+    strbuf b = {0};
+    sb_appends(&b,
+               "# Configuration directives\n\n"
+               "<!-- Generated from the directive table in src/server/config.c by\n"
+               "     `make config-doc`; tests/unit/test_config.c fails when they differ. -->\n\n"
+               "Lightning reads Redis 7.0's `redis.conf` syntax (config file, `--name value`\n"
+               "on the command line, `CONFIG GET/SET/REWRITE`). Every parameter Redis\n"
+               "7.0.15 lists in `CONFIG GET *` is accepted, with Redis's value syntax,\n"
+               "bounds and error texts. The status column says what a directive does here:\n\n"
+               "* **effective** — it has its Redis meaning now;\n"
+               "* **stored until *feature*** — accepted, validated, shown by `CONFIG GET`\n"
+               "  and kept by `CONFIG REWRITE`; it takes effect when that feature lands;\n"
+               "* **no meaning for Lightning** — accepted and stored for compatibility,\n"
+               "  and the reason it can never matter is given.\n\n"
+               "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
+               "(only when `enable-protected-configs` allows it).\n\n"
+               "| Directive | Alias | Default | CONFIG SET | Status |\n"
+               "|---|---|---|---|---|\n");
+    for (int i = 0; i < NDIRECTIVES; i++) {
+        const directive *d = &directives[i];
+        strbuf def = {0};
+        config_default_text(d, &def);
+        sb_appends(&b, "| `");
+        sb_appends(&b, d->name);
+        sb_appends(&b, "` | ");
+        if (d->alias) {
+            sb_appends(&b, "`");
+            sb_appends(&b, d->alias);
+            sb_appends(&b, "`");
+        }
+        sb_appends(&b, " | ");
+        if (def.len) {
+            sb_appends(&b, "`");
+            sb_appends(&b, def.p);
+            sb_appends(&b, "`");
+        } else {
+            sb_appends(&b, "\"\"");
+        }
+        sb_appends(&b, (d->flags & CFG_IMMUTABLE)   ? " | immutable | "
+                       : (d->flags & CFG_PROTECTED) ? " | protected | "
+                                                    : " | yes | ");
+        sb_appends(&b, d->status ? d->status : "**undocumented**");
+        sb_appends(&b, " |\n");
+        free(def.p);
+    }
+    return b.p;
 }
 
 /* ------------------------------------------------------------------------

@@ -64,6 +64,12 @@ int config_is_sensitive(const char *name, size_t len);
  * workers start). Returns 0, or -1 with errno set. */
 int config_rewrite(const char *path);
 
+/* docs/CONFIG.md: every directive of the table with its alias, default,
+ * whether CONFIG SET may change it and its status in Lightning. Returns a
+ * malloc'd NUL-terminated text the caller frees. `make config-doc` writes
+ * it; a unit test fails when the file differs. */
+char *config_doc_markdown(void);
+
 /* CONFIG subcommand handlers (registered in the command table). */
 void configGetCommand(client *c);
 void configSetCommand(client *c);

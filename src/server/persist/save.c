@@ -211,7 +211,8 @@ static int snapshot_write(int rewrite) {
                   lsn);
         return -1;
     }
-    int codec = server.snapshot_compression;
+    /* rdbcompression no: uncompressed, whatever snapshot-compression says. */
+    int codec = server.rdbcompression ? server.snapshot_compression : SNAP_CODEC_NONE;
     snap_write_opts o = {.dir = ".", .lsn = lsn, .codec = codec, .progress = on_progress,
                          .abort_flag = &S.abort};
     snap_write_result res;
