@@ -525,7 +525,7 @@ static const directive directives[] = {
     /* files and persistence */
     {.name = "dbfilename", .type = CFG_STRING, .flags = CFG_PROTECTED, .field = &server.dbfilename,
      .def_str = "dump.rdb", .normalize = check_dbfilename,
-     .status = "stored until RDB files are written - Lightning's snapshots are snap-*.lsnap files named by their WAL position"},
+     .status = "stored until RDB files are written - Lightning writes snapshot-<LSN>.snap files named by their WAL position, and snapshot.manifest"},
     {.name = "appendfilename", .type = CFG_STRING, .flags = CFG_IMMUTABLE,
      .field = &server.appendfilename, .def_str = "appendonly.aof", .normalize = check_appendfilename,
      .status = NO_MEANING "the WAL is a directory of numbered segments (see appenddirname)"},
