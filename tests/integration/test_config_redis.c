@@ -7,6 +7,7 @@
  * (daemonize + pidfile, supervised systemd, proc title, oom-score-adj,
  * disable-thp).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -457,6 +458,45 @@ TEST(disable_thp) {
     CHECK(st && !strncmp(st, "THP_enabled:\t1", 14));
 }
 
+/* Threads of pid named name (from /proc/<pid>/task/<tid>/comm). */
+static int count_threads(pid_t pid, const char *name) {
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char comm[600];
+        snprintf(comm, sizeof(comm), "%s/%s/comm", path, e->d_name);
+        const char *c = read_small(comm);
+        n += !strncmp(c, name, strlen(name)) && c[strlen(name)] == '\n';
+    }
+    closedir(d);
+    return n;
+}
+
+TEST(jemalloc_bg_thread) {
+    harness_server *l = harness_start(NULL);
+    REQUIRE(l);
+    redisContext *c = harness_connect(l);
+    REQUIRE(c);
+    if (count_threads(l->pid, "jemalloc_bg_thd") <= 0) {
+        printf("# skip: no jemalloc background thread (not linked with jemalloc)\n");
+        return;
+    }
+    CHECK_EQ_STR(cmd(c, "CONFIG SET jemalloc-bg-thread no"), "status:\"OK\"");
+    /* jemalloc joins its threads before mallctl returns. */
+    CHECK_EQ_INT(count_threads(l->pid, "jemalloc_bg_thd"), 0);
+    CHECK_EQ_STR(cmd(c, "CONFIG SET jemalloc-bg-thread yes"), "status:\"OK\"");
+    /* A new thread names itself once it runs: wait for that (bounded). */
+    int n = 0;
+    for (int i = 0; i < 500 && (n = count_threads(l->pid, "jemalloc_bg_thd")) <= 0; i++)
+        sleep_ms(10);
+    CHECK(n > 0);
+}
+
 int main(void) {
     RUN(config_get_all_matches_redis);
     RUN(config_set_errors_match_redis);
@@ -468,5 +508,6 @@ int main(void) {
     RUN(proc_title);
     RUN(oom_score_adj);
     RUN(disable_thp);
+    RUN(jemalloc_bg_thread);
     return testlib_finish();
 }
