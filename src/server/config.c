@@ -531,7 +531,7 @@ static const directive directives[] = {
      .status = NO_MEANING "the WAL is a directory of numbered segments (see appenddirname)"},
     {.name = "appenddirname", .type = CFG_STRING, .flags = CFG_IMMUTABLE,
      .field = &server.appenddirname, .def_str = "appendonlydir", .normalize = check_appenddirname,
-     .status = "stored until the WAL directory is renamed - today it is always <dir>/wal"},
+     .status = ST_EFFECTIVE " - the WAL's directory under dir (a data dir of an older Lightning's wal/ is renamed to it once)"},
     {.name = "rdbcompression", .type = CFG_BOOL, .field = &server.rdbcompression, .def_num = 1,
      .status = ST_EFFECTIVE " - no: snapshots are written uncompressed whatever snapshot-compression says"},
     {.name = "rdbchecksum", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.rdbchecksum,
@@ -1795,14 +1795,22 @@ void configSetCommand(client *c) {
             const resp_arg *val = &c->argv[3 + 2 * parsed];
             int ok;
             if (d->flags & CFG_MULTI_ARG) {
-                char *copy = xstrndup(val->ptr, val->len);
-                resp_arg *split = NULL;
-                int cap = 0, nsplit = resp_split_inline(copy, val->len, &split, &cap);
-                if (nsplit < 0) nsplit = 0;
+                /* As Redis (sdssplitlen on " "): every single space
+                 * separates, so "a  b" has an empty argument; "" none. */
+                int nsplit = 0;
+                for (size_t k = 0; k < val->len; k++) nsplit += val->ptr[k] == ' ';
+                nsplit = val->len ? nsplit + 1 : 0;
+                resp_arg *split = lt_xcalloc((size_t)nsplit + 1, sizeof(*split));
+                for (int k = 0, start = 0; k < nsplit; k++) {
+                    const char *sp = memchr(val->ptr + start, ' ', val->len - (size_t)start);
+                    size_t end = sp ? (size_t)(sp - val->ptr) : val->len;
+                    split[k].ptr = val->ptr + start;
+                    split[k].len = end - (size_t)start;
+                    start = (int)end + 1;
+                }
                 ok = config_parse(d, split, nsplit, &vals[parsed], &errstr, errbuf,
                                   sizeof(errbuf));
                 free(split);
-                free(copy);
             } else {
                 ok = config_parse(d, val, 1, &vals[parsed], &errstr, errbuf, sizeof(errbuf));
             }

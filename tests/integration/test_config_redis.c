@@ -173,6 +173,9 @@ TEST(config_set_errors_match_redis) {
     COMPARE(cl, cr, "CONFIG", "SET", "Daemonize", "yes");
     COMPARE(cl, cr, "CONFIG", "SET", "hz", "5", "HZ", "6");
     COMPARE(cl, cr, "CONFIG", "SET", "oom-score-adj-values", "1 2 3 4");
+    COMPARE(cl, cr, "CONFIG", "SET", "oom-score-adj-values", "0  200 800");
+    COMPARE(cl, cr, "CONFIG", "SET", "shutdown-on-sigterm", "save  now");
+    COMPARE(cl, cr, "CONFIG", "SET", "shutdown-on-sigterm", "");
     COMPARE(cl, cr, "CONFIG", "SET", "shutdown-on-sigint", "save now");
     COMPARE(cl, cr, "CONFIG", "GET", "shutdown-on-sigint");
     COMPARE(cl, cr, "CONFIG", "SET", "latency-tracking-info-percentiles", "50.5000 99 100");
@@ -497,6 +500,52 @@ TEST(jemalloc_bg_thread) {
     CHECK(n > 0);
 }
 
+static int dir_has_log(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        n += len > 4 && !strcmp(e->d_name + len - 4, ".log");
+    }
+    closedir(d);
+    return n > 0;
+}
+
+/* appenddirname names the WAL directory; an older Lightning's wal/ is
+ * adopted (renamed) at start-up with its records. */
+TEST(appenddirname_names_the_wal) {
+    harness_server *l = harness_start("save", "", "appenddirname", "mylog", NULL);
+    REQUIRE(l);
+    redisContext *c = harness_connect(l);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET k1 v1"), "status:\"OK\"");
+    char path[600], legacy[600];
+    snprintf(path, sizeof(path), "%s/mylog", l->dir);
+    CHECK(dir_has_log(path));
+    harness_stop(l);
+
+    l = harness_start("save", "", NULL);
+    REQUIRE(l);
+    c = harness_connect(l);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET k2 v2"), "status:\"OK\"");
+    /* The write reached the file before its reply (appendfsync everysec
+     * writes each turn's records first), so SIGKILL loses nothing. */
+    harness_kill9(l);
+    snprintf(path, sizeof(path), "%s/appendonlydir", l->dir);
+    snprintf(legacy, sizeof(legacy), "%s/wal", l->dir);
+    REQUIRE(dir_has_log(path));
+    REQUIRE(rename(path, legacy) == 0);
+    REQUIRE(harness_restart(l) == 0);
+    c = harness_connect(l);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET k2"), "bulk:\"v2\"");
+    CHECK(dir_has_log(path));
+    CHECK(access(legacy, F_OK) == -1);
+}
+
 int main(void) {
     RUN(config_get_all_matches_redis);
     RUN(config_set_errors_match_redis);
@@ -509,5 +558,6 @@ int main(void) {
     RUN(oom_score_adj);
     RUN(disable_thp);
     RUN(jemalloc_bg_thread);
+    RUN(appenddirname_names_the_wal);
     return testlib_finish();
 }
