@@ -546,6 +546,17 @@ TEST(appenddirname_names_the_wal) {
     CHECK(access(legacy, F_OK) == -1);
 }
 
+TEST(always_show_logo) {
+    harness_server *l = harness_start("always-show-logo", "yes", NULL);
+    REQUIRE(l);
+    CHECK(strstr(read_small(l->logfile), "(Redis 7.0.15 compatible), port "));
+    harness_stop(l);
+    l = harness_start(NULL); /* logging to a file: one line instead */
+    REQUIRE(l);
+    CHECK(!strstr(read_small(l->logfile), "(Redis 7.0.15 compatible), port "));
+    CHECK(strstr(read_small(l->logfile), "Running mode=standalone, port="));
+}
+
 int main(void) {
     RUN(config_get_all_matches_redis);
     RUN(config_set_errors_match_redis);
@@ -559,5 +570,6 @@ int main(void) {
     RUN(disable_thp);
     RUN(jemalloc_bg_thread);
     RUN(appenddirname_names_the_wal);
+    RUN(always_show_logo);
     return testlib_finish();
 }
