@@ -322,10 +322,11 @@ static int check_oom_score_adj_values(const resp_arg *argv, int argc, char **out
 }
 
 /* Percentiles 0..100, shown as Redis shows them ("%f" without trailing
- * zeros); none at all is allowed. */
+ * zeros); none at all ("" in a file) is allowed. */
 static int check_percentiles(const resp_arg *argv, int argc, char **out, const char **err) {
     strbuf b = {0};
     sb_append(&b, "", 0);
+    if (argc == 1 && argv[0].len == 0) argc = 0; /* as Redis: one "" means none */
     for (int i = 0; i < argc; i++) {
         double d;
         if (!arg_to_double(&argv[i], &d)) {

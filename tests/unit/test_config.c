@@ -379,6 +379,9 @@ TEST(aliases_and_multi_arg) {
     CHECK_EQ_INT(server.oom_score_adj, OOM_SCORE_RELATIVE);
     CHECK_EQ_INT(server.appendfsync, 0 /* WAL_FSYNC_ALWAYS */);
     CHECK_EQ_INT(server.unixsocketperm, 0700);
+    /* One "" means no percentiles (how CONFIG REWRITE writes none). */
+    REQUIRE(load(path, "--latency-tracking-info-percentiles", "", NULL) == 0);
+    CHECK_EQ_STR(server.latency_tracking_info_percentiles, "");
     /* "replicaof no one" unsets it. */
     REQUIRE(load(path, "--replicaof", "no", "one", NULL) == 0);
     CHECK(server.replicaof == NULL);
