@@ -78,6 +78,8 @@ typedef enum {
 #define CFG_MULTI_ARG     (1u << 4) /* takes any number of arguments */
 #define CFG_SAVE_RULES    (1u << 5) /* strings: `save` pairs, normalised by save.c */
 #define CFG_OCTAL         (1u << 6) /* CFG_INT written and read in octal */
+#define CFG_HIDDEN        (1u << 7) /* CONFIG GET finds it by exact name only (Redis's
+                                       test-only parameters) */
 
 typedef struct directive {
     const char *name;
@@ -760,6 +762,19 @@ static const directive directives[] = {
      .field = &server.tls_ciphers, .status = ST_TLS},
     {.name = "tls-ciphersuites", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
      .field = &server.tls_ciphersuites, .status = ST_TLS},
+    /* Redis's hidden (test-only) parameters: CONFIG GET needs their exact name. */
+    {.name = "key-load-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
+     .field = &server.key_load_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
+     .status = "stored until loading a dataset honours it (a test hook: delay per key loaded)"},
+    {.name = "rdb-key-save-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
+     .field = &server.rdb_key_save_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
+     .status = "stored until snapshots honour it (a test hook: delay per key saved)"},
+    {.name = "loading-process-events-interval-bytes", .type = CFG_INT, .flags = CFG_HIDDEN,
+     .field = &server.loading_process_events_interval_bytes, .def_num = 2 * MB, .min = 1024,
+     .max = INT_MAX, .status = "stored until clients are served while a dataset loads"},
+    {.name = "watchdog-period", .type = CFG_INT, .flags = CFG_HIDDEN,
+     .field = &server.watchdog_period, .def_num = 0, .min = 0, .max = INT_MAX,
+     .status = "stored until a software watchdog exists"},
 };
 
 #define NDIRECTIVES ((int)(sizeof(directives) / sizeof(directives[0])))
@@ -1649,7 +1664,8 @@ char *config_doc_markdown(void) {
                "* **no meaning for Lightning** — accepted and stored for compatibility,\n"
                "  and the reason it can never matter is given.\n\n"
                "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
-               "(only when `enable-protected-configs` allows it).\n\n"
+               "(only when `enable-protected-configs` allows it). A *hidden* directive\n"
+               "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n\n"
                "| Directive | Alias | Default | CONFIG SET | Status |\n"
                "|---|---|---|---|---|\n");
     for (int i = 0; i < NDIRECTIVES; i++) {
@@ -1658,7 +1674,7 @@ char *config_doc_markdown(void) {
         config_default_text(d, &def);
         sb_appends(&b, "| `");
         sb_appends(&b, d->name);
-        sb_appends(&b, "` | ");
+        sb_appends(&b, (d->flags & CFG_HIDDEN) ? "` (hidden) | " : "` | ");
         if (d->alias) {
             sb_appends(&b, "`");
             sb_appends(&b, d->alias);
@@ -1717,7 +1733,7 @@ void configGetCommand(client *c) {
         for (int slot = 0; slot < 2 * NDIRECTIVES; slot++) {
             const directive *d = &directives[slot / 2];
             const char *name = (slot & 1) ? d->alias : d->name;
-            if (name && !key[slot] && lt_stringmatchlen(a->ptr, a->len, name, strlen(name), 1)) {
+            if (name && !key[slot] && !(d->flags & CFG_HIDDEN) && lt_stringmatchlen(a->ptr, a->len, name, strlen(name), 1)) {
                 key[slot] = name;
                 keylen[slot] = strlen(name);
                 order[count++] = slot;

@@ -168,6 +168,9 @@ struct server {
     char *tls_client_cert_file, *tls_client_key_file, *tls_client_key_file_pass;
     char *tls_dh_params_file, *tls_ca_cert_file, *tls_ca_cert_dir;
     char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    /* Redis's hidden test-only parameters */
+    int key_load_delay, rdb_key_save_delay, loading_process_events_interval_bytes;
+    int watchdog_period;
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

@@ -135,6 +135,18 @@ TEST(config_get_all_matches_redis) {
     COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "slave*", "repl-*", "*-announce-*");
     COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "LUA-TIME-LIMIT", "busy-reply-threshold");
     COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "tls-*", "cluster-*", "oom*", "latency*");
+    /* Hidden parameters: found by exact name only. */
+    COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "key-load-delay", "rdb-key-save-delay",
+                      "loading-process-events-interval-bytes", "watchdog-period");
+    COMPARE_UNORDERED(cl, cr, "CONFIG", "GET", "*delay*", "watchdog*");
+    static const char *const hidden[] = {"key-load-delay", "rdb-key-save-delay",
+                                         "loading-process-events-interval-bytes",
+                                         "watchdog-period"};
+    for (size_t i = 0; i < 4; i++) {
+        COMPARE(cl, cr, "CONFIG", "SET", hidden[i], "abc");
+        COMPARE(cl, cr, "CONFIG", "SET", hidden[i], "999999999999");
+        COMPARE(cl, cr, "CONFIG", "SET", hidden[i], "-999999999999");
+    }
     params_free(&pl);
     params_free(&pr);
 }
