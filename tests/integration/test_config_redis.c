@@ -205,7 +205,8 @@ TEST(config_set_errors_match_redis) {
 }
 
 /* Debian's stock redis.conf, with only what a second instance must change
- * overridden (daemonize, pidfile, logfile; the harness adds dir and port). */
+ * overridden (daemonize, pidfile, logfile; dir and port come from the
+ * harness's command-line options). */
 TEST(debian_stock_redis_conf) {
     FILE *f = fopen("/etc/redis/redis.conf", "r");
     if (!f) {
@@ -224,6 +225,15 @@ TEST(debian_stock_redis_conf) {
         if (name[0] && name[0] != '#' && in_list(other_branches, name)) {
             filtered++;
             continue;
+        }
+        /* What a second instance must change: set below (daemonize,
+         * pidfile, logfile) or by the harness's options (dir, port). */
+        static const char *const overridden[] = {"daemonize", "pidfile", "logfile", "dir",
+                                                 "port", NULL};
+        if (in_list(overridden, name)) {
+            const char *mark = "# overridden by the test: ";
+            memcpy(text + len, mark, strlen(mark));
+            len += strlen(mark);
         }
         size_t n = strlen(line);
         if (len + n + 1 < (1 << 20)) memcpy(text + len, line, n), len += n;
