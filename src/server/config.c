@@ -1139,7 +1139,10 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
     case CFG_STRING: {
         const char *s = *(char **)d->field;
         if (!s) return 0;
-        sb_append_repr(b, s, strlen(s));
+        /* Normalised multi-argument values (numbers, a host and port) are
+         * written as their words, as Redis does; save keeps its form. */
+        if ((d->flags & CFG_MULTI_ARG) && d->normalize && s[0]) sb_appends(b, s);
+        else sb_append_repr(b, s, strlen(s));
         *force = !d->def_str || strcmp(s, d->def_str) != 0;
         return 1;
     }
