@@ -20,7 +20,15 @@
  *  - CONFIG SET checks every name (unknown, immutable, protected, duplicate)
  *    before parsing any value, reports the first error in argument order,
  *    and changes nothing unless every value is valid;
- *  - CONFIG GET with an exact name replies with the name as typed;
+ *  - CONFIG GET with an exact name replies with the name as typed; a name
+ *    and its alias are two parameters (both listed by CONFIG GET *, both
+ *    settable in one CONFIG SET, the later winning); hidden parameters
+ *    match exact names only;
+ *  - CONFIG SET splits a multi-argument value on every single space (so
+ *    "a  b" holds an empty argument) and reports a value error under the
+ *    parameter's own lower-case name (or alias);
+ *  - the config file silently ignores Redis's deprecated directives
+ *    (list-max-ziplist-entries/-value, lua-replicate-commands);
  *  - CONFIG REWRITE blanks lines of directives whose value is "unset" (a
  *    NULL string, the default bind), comments out lines it cannot parse as
  *    "# ??? ", and always writes dir.
