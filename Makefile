@@ -7,6 +7,7 @@
 #   make test-tsan  the concurrency tests under ThreadSanitizer
 #   make bench      benchmarks side by side with redis-server (docs/BENCHMARKS.md)
 #   make bench-short  the same at tiny sizes: every benchmark runs
+#   make config-doc regenerate docs/CONFIG.md from the directive table
 #
 # BUILD selects the output folder so sanitizer builds never mix objects with
 # the normal one.
@@ -51,7 +52,7 @@ LIB_SO     = $(BUILD)/liblightning.so
 # Keep test objects: they are intermediate files make would delete.
 .SECONDARY:
 
-.PHONY: all deps run test test-asan test-tsan bench bench-short clean tests fuzz fuzz-build fuzz-ci compat
+.PHONY: all deps run test test-asan test-tsan bench bench-short clean tests fuzz fuzz-build fuzz-ci compat config-doc
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
@@ -82,6 +83,13 @@ UTILS_BIN = $(UTILS_SRC:utils/%.c=$(BUILD)/utils/%)
 utils-bins: $(UTILS_BIN)
 $(BUILD)/utils/%: $(BUILD)/utils/%.o $(LIB_A)
 	$(CC) -o $@ $^ $(LDFLAGS) -lzstd -llz4 -lm
+
+# docs/CONFIG.md is generated from the directive table (src/server/config.c).
+CONFIG_DOC_BIN = $(BUILD)/utils/gen/gen-config-doc
+$(CONFIG_DOC_BIN): $(BUILD)/utils/gen/gen-config-doc.o $(SERVER_OBJ) $(LIB_A)
+	$(CC) -o $@ $^ $(LDFLAGS) $(SERVER_LIBS)
+config-doc: $(CONFIG_DOC_BIN)
+	$(CONFIG_DOC_BIN) > docs/CONFIG.md
 
 # Unit tests link the engine and the server's modules (not main.c).
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/testlib.o $(SERVER_OBJ) $(LIB_A)

@@ -4,8 +4,9 @@
  *
  *   lightning-check [--fix] <dir-or-file>...
  *
- * A directory is checked as a whole log (a server `dir` holding wal/, or
- * the wal/ directory itself): every segment in LSN order, each record's
+ * A directory is checked as a whole log (a server `dir` holding
+ * appendonlydir/ or an older Lightning's wal/, or that directory itself):
+ * every segment in LSN order, each record's
  * header, length, LSN and CRC32C (format: src/engine/wal.c), and that each
  * segment starts where the previous one ended. A server dir also has its
  * snapshot files checked completely (format: src/engine/snapshot.c: every
@@ -151,7 +152,10 @@ static int check_wal(const char *path, int fix) {
     int rc;
     char waldir[PATH_MAX];
     if (is_dir(path)) {
-        snprintf(waldir, sizeof(waldir), "%s/wal", path);
+        /* appendonlydir (the default appenddirname), an older
+         * Lightning's wal/, or the WAL directory itself. */
+        snprintf(waldir, sizeof(waldir), "%s/appendonlydir", path);
+        if (!is_dir(waldir)) snprintf(waldir, sizeof(waldir), "%s/wal", path);
         if (!is_dir(waldir)) snprintf(waldir, sizeof(waldir), "%s", path);
         rc = wal_scan(waldir, 0, NULL, NULL, &r);
     } else {

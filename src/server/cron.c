@@ -35,6 +35,16 @@ static void close_idle_clients(worker *w) {
  * (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC = 25%). */
 #define EXPIRE_BUDGET_PERCENT 25
 
+int cron_hz(void) {
+    int hz = server.hz;
+    if (server.dynamic_hz) {
+        int clients = __atomic_load_n(&server.nclients, __ATOMIC_RELAXED);
+        while (hz < 500 && clients / hz > CRON_CLIENTS_PER_TICK) hz *= 2;
+        if (hz > 500) hz = 500;
+    }
+    return hz;
+}
+
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;

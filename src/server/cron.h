@@ -10,4 +10,10 @@ struct worker;
 
 void cron_worker_tick(struct worker *w);
 
+/* The tick rate now: hz, doubled (at most to 500) while dynamic-hz is on
+ * and there are more than CRON_CLIENTS_PER_TICK clients per tick (Redis's
+ * rule). Workers re-read it at every tick. */
+#define CRON_CLIENTS_PER_TICK 200
+int cron_hz(void);
+
 #endif

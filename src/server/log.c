@@ -1,6 +1,7 @@
 /*
  * log: Redis-format log lines (see log.h). One write(2) per line keeps lines
- * whole when threads log at once; the file is opened in append mode.
+ * whole when threads log at once; the file is opened in append mode. With
+ * syslog-enabled every line also goes to syslog(3).
  */
 #include "server/log.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,10 @@ void log_reopen(void) {
     log_fd = -1;
     if (server.logfile && server.logfile[0])
         log_fd = open(server.logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* syslog-enabled: every line also goes to syslog (ident and facility
+     * are immutable, so this runs once). */
+    if (server.syslog_enabled)
+        openlog(server.syslog_ident, LOG_PID | LOG_NDELAY | LOG_NOWAIT, server.syslog_facility);
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -52,4 +58,8 @@ void serverLog(int level, const char *fmt, ...) {
     int fd = log_fd >= 0 ? log_fd : STDOUT_FILENO;
     if (write(fd, line, (size_t)n) < 0) { /* nowhere to report it */ }
     pthread_mutex_unlock(&log_lock);
+    if (server.syslog_enabled) {
+        static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING};
+        syslog(prio[level < 0 ? 0 : level > 3 ? 3 : level], "%s", msg);
+    }
 }

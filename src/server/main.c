@@ -23,6 +23,7 @@
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
+#include "server/proc.h"
 #include "server/server.h"
 #include "server/net/worker.h"
 
@@ -45,15 +46,22 @@ static void make_runid(char *out) {
     out[40] = '\0';
 }
 
-static void write_pidfile(void) {
-    if (!server.pidfile || !server.pidfile[0]) return;
-    FILE *f = fopen(server.pidfile, "w");
-    if (!f) {
-        serverLog(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
-        return;
+/* always-show-logo, or a terminal on stdout: the banner; else one line. */
+static void show_banner(void) {
+    if (server.always_show_logo ||
+        (isatty(STDOUT_FILENO) && !server.syslog_enabled && !server.logfile[0])) {
+        serverLog(LL_NOTICE, "\n"
+                             "        __    _       __    __        _\n"
+                             "       / /   (_)___ _/ /_  / /_____  (_)___  ____ _\n"
+                             "      / /   / / __ `/ __ \\/ __/ __ \\/ / __ \\/ __ `/\n"
+                             "     / /___/ / /_/ / / / / /_/ / / / / / / / /_/ /\n"
+                             "    /_____/_/\\__, /_/ /_/\\__/_/ /_/_/_/ /_/\\__, /\n"
+                             "            /____/                        /____/\n"
+                             "    Lightning %s (Redis %s compatible), port %d, pid %d\n",
+                  LIGHTNING_VERSION, REDIS_VERSION, server.port, (int)getpid());
+    } else {
+        serverLog(LL_NOTICE, "Running mode=standalone, port=%d.", server.port);
     }
-    fprintf(f, "%d\n", (int)getpid());
-    fclose(f);
 }
 
 /* io-threads 0: one I/O thread per core, except on machines of fewer than
@@ -89,6 +97,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
         return usage(argv[0]) - 1;
 
+    proc_title_init(argc, argv);
     config_init_defaults();
     char err[4096];
     int rc = config_load_args(argc, argv, err, sizeof(err));
@@ -101,6 +110,16 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "%s", err);
         return 1;
     }
+    /* Before any thread exists: supervision, the fork, the process. */
+    if (proc_daemonize(proc_supervise_early()) < 0) return 1;
+    proc_start();
+    if (server.replicaof)
+        serverLog(LL_WARNING, "replicaof %s is stored but Lightning has no replication yet: "
+                              "serving as a master", server.replicaof);
+    if (server.cluster_enabled)
+        serverLog(LL_WARNING, "cluster-enabled yes is stored but Lightning has no cluster mode "
+                              "yet: serving as a standalone server");
+    show_banner();
 
     /* Threads inherit this mask: only this thread takes the signals. */
     sigset_t sigs;
@@ -129,12 +148,13 @@ int main(int argc, char **argv) {
         return 1;
     }
     persist_workers_started();
-    write_pidfile();
+    proc_pidfile_write();
     serverLog(LL_NOTICE,
               "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",
               LIGHTNING_VERSION, REDIS_VERSION, (int)getpid(), server.port, server.nworkers,
               ev_loop_backend_name(server.workers[0]->loop));
     serverLog(LL_NOTICE, "Ready to accept connections tcp");
+    proc_notify_ready();
 
     int sig = 0;
     for (;;) {
@@ -147,6 +167,7 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "Received %s scheduling shutdown...",
                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
     serverLog(LL_WARNING, "User requested shutdown...");
+    proc_notify_stopping();
     persist_workers_stopping();
     workers_stop_and_join();
     blocking_close();
@@ -156,7 +177,7 @@ int main(int argc, char **argv) {
     persist_close();
     listen_close();
     engine_close();
-    if (server.pidfile && server.pidfile[0]) unlink(server.pidfile);
+    proc_pidfile_remove();
     serverLog(LL_WARNING, "Lightning is now ready to exit, bye bye...");
     return server.shutdown_exit_code;
 }

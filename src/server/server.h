@@ -26,6 +26,11 @@ enum { PAUSE_OFF = 0, PAUSE_WRITE, PAUSE_ALL };
 /* enable-protected-configs, enable-debug-command, enable-module-command
  * (Redis's enum order). */
 enum { PROTECTED_ACTION_NO = 0, PROTECTED_ACTION_YES, PROTECTED_ACTION_LOCAL };
+/* Values of the supervised, oom-score-adj and shutdown-on-sig* directives
+ * (Redis's numbers). */
+enum { SUPERVISED_NONE = 0, SUPERVISED_AUTODETECT, SUPERVISED_SYSTEMD, SUPERVISED_UPSTART };
+enum { OOM_SCORE_ADJ_NO = 0, OOM_SCORE_RELATIVE, OOM_SCORE_IS_ABSOLUTE };
+enum { SHUTDOWN_SAVE = 1, SHUTDOWN_NOSAVE = 2, SHUTDOWN_NOW = 4, SHUTDOWN_FORCE = 8 };
 
 struct worker;
 struct lt_db;
@@ -81,6 +86,110 @@ struct server {
     int lazyfree_lazy_user_flush;  /* FLUSHALL/FLUSHDB default to ASYNC */
     int enable_debug_cmd;          /* PROTECTED_ACTION_*: DEBUG allowed? */
     int enable_module_cmd;         /* PROTECTED_ACTION_*: MODULE LOAD/UNLOAD allowed? */
+
+    /* --- Redis 7.0 directives (config.c rows; docs/CONFIG.md says which take
+     * effect now and which are stored until their feature lands) --- */
+    /* process */
+    int daemonize;
+    int supervised;                /* SUPERVISED_* */
+    int syslog_enabled;
+    char *syslog_ident;
+    int syslog_facility;           /* LOG_USER, LOG_LOCAL0.. (syslog.h) */
+    int always_show_logo;
+    int set_proc_title;
+    char *proc_title_template;
+    int oom_score_adj;             /* OOM_SCORE_* */
+    char *oom_score_adj_values;    /* "normal replica bgchild", normalised */
+    int disable_thp;
+    int jemalloc_bg_thread;
+    int crash_log_enabled;
+    int crash_memcheck_enabled;
+    char *server_cpulist, *bio_cpulist, *aof_rewrite_cpulist, *bgsave_cpulist;
+    char *ignore_warnings;
+    int shutdown_on_sigint;        /* SHUTDOWN_* flags, 0 = default */
+    int shutdown_on_sigterm;
+    int shutdown_timeout;
+    /* network */
+    char *unixsocket;
+    int unixsocketperm;
+    int socket_mark_id;
+    char *bind_source_addr;
+    int io_threads_do_reads;
+    /* files */
+    char *dbfilename;
+    char *appendfilename;
+    char *appenddirname;
+    int rdbcompression;
+    int rdbchecksum;
+    int rdb_del_sync_files;
+    int rdb_save_incremental_fsync;
+    int aof_rewrite_incremental_fsync;
+    int aof_use_rdb_preamble;
+    int aof_timestamp_enabled;
+    int aof_disable_auto_gc;
+    int no_appendfsync_on_rewrite;
+    int auto_aof_rewrite_percentage;
+    long long auto_aof_rewrite_min_size;
+    int sanitize_dump_payload;
+    /* background work */
+    int dynamic_hz;
+    int activerehashing;
+    int active_expire_effort;
+    int activedefrag;
+    long long active_defrag_ignore_bytes;
+    int active_defrag_threshold_lower, active_defrag_threshold_upper;
+    int active_defrag_cycle_min, active_defrag_cycle_max;
+    long long active_defrag_max_scan_fields;
+    /* observability */
+    long long slowlog_log_slower_than;
+    long long slowlog_max_len;
+    long long latency_monitor_threshold;
+    int latency_tracking;
+    char *latency_tracking_info_percentiles; /* normalised, "" = none */
+    long long busy_reply_threshold; /* alias lua-time-limit */
+    /* ACL */
+    char *aclfile;
+    long long acllog_max_len;
+    int acl_pubsub_default;
+    /* replication */
+    char *replicaof;               /* "host port", NULL = a master */
+    char *masterauth;
+    char *masteruser;
+    int repl_serve_stale_data, repl_slave_ro, repl_slave_ignore_maxmemory;
+    int replica_lazy_flush, replica_priority, replica_announced;
+    int replica_ignore_disk_write_errors;
+    char *replica_announce_ip;
+    int replica_announce_port;
+    int repl_ping_replica_period, repl_timeout;
+    long long repl_backlog_size, repl_backlog_ttl;
+    int repl_disable_tcp_nodelay, repl_diskless_sync, repl_diskless_sync_delay;
+    int repl_diskless_sync_max_replicas, repl_diskless_load;
+    int min_replicas_to_write, min_replicas_max_lag;
+    int propagation_error_behavior;
+    /* cluster */
+    int cluster_enabled;
+    char *cluster_config_file;
+    int cluster_port;
+    long long cluster_node_timeout;
+    int cluster_migration_barrier, cluster_replica_validity_factor;
+    int cluster_replica_no_failover, cluster_require_full_coverage;
+    int cluster_allow_reads_when_down, cluster_allow_pubsubshard_when_down;
+    int cluster_allow_replica_migration;
+    char *cluster_announce_ip, *cluster_announce_hostname;
+    int cluster_announce_port, cluster_announce_bus_port, cluster_announce_tls_port;
+    int cluster_preferred_endpoint_type;
+    long long cluster_link_sendbuf_limit;
+    /* TLS */
+    int tls_port, tls_cluster, tls_replication, tls_auth_clients;
+    int tls_prefer_server_ciphers, tls_session_caching;
+    int tls_session_cache_size, tls_session_cache_timeout;
+    char *tls_cert_file, *tls_key_file, *tls_key_file_pass;
+    char *tls_client_cert_file, *tls_client_key_file, *tls_client_key_file_pass;
+    char *tls_dh_params_file, *tls_ca_cert_file, *tls_ca_cert_dir;
+    char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    /* Redis's hidden test-only parameters */
+    int key_load_delay, rdb_key_save_delay, loading_process_events_interval_bytes;
+    int watchdog_period;
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

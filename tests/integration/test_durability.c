@@ -30,7 +30,7 @@ static long long int_of(const char *r) {
 /* Path of the newest WAL segment of s; "" if none. */
 static void last_segment(harness_server *s, char *out, size_t outlen) {
     char dir[400];
-    snprintf(dir, sizeof(dir), "%s/wal", s->dir);
+    snprintf(dir, sizeof(dir), "%s/appendonlydir", s->dir);
     DIR *d = opendir(dir);
     char best[256] = "";
     struct dirent *de;
@@ -373,7 +373,7 @@ TEST(old_format_records_replay) {
     REQUIRE(s);
     harness_kill9(s);
     char wdir[400], rm[450];
-    snprintf(wdir, sizeof(wdir), "%s/wal", s->dir);
+    snprintf(wdir, sizeof(wdir), "%s/appendonlydir", s->dir);
     snprintf(rm, sizeof(rm), "rm -rf %s", wdir);
     REQUIRE(system(rm) == 0);
     wal_config cfg = {.dir = wdir, .fsync_policy = WAL_FSYNC_ALWAYS};
@@ -599,7 +599,7 @@ TEST(info_and_config) {
     CHECK_EQ_STR(cmd(c, "CONFIG SET appendfsync always"), "status:\"OK\"");
     CHECK_EQ_STR(cmd(c, "CONFIG SET appendfsync sometimes"),
                  "err:\"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
-                 "argument(s) must be one of the following: always, everysec, no\"");
+                 "argument(s) must be one of the following: everysec, always, no\"");
     CHECK_EQ_STR(cmd(c, "SET k v"), "status:\"OK\"");
     char v[64];
     CHECK(persist_field(c, "aof_last_write_status", v, sizeof(v)) && !strcmp(v, "ok"));

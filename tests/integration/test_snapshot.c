@@ -387,7 +387,7 @@ TEST(corrupt_without_fallback_refuses_to_start) {
     REQUIRE(wait_idle(c));
     /* Both snapshots corrupt, the WAL before them deleted. */
     char wal[400];
-    snprintf(wal, sizeof(wal), "%s/wal", s->dir);
+    snprintf(wal, sizeof(wal), "%s/appendonlydir", s->dir);
     harness_kill9(s);
     s->expect_exit = 1; /* not restarted: its dir serves the next server */
     DIR *d = opendir(s->dir);
@@ -422,7 +422,7 @@ TEST(bgrewriteaof_deletes_covered_wal) {
     redisContext *c = harness_connect(s);
     REQUIRE(c);
     char wal[400];
-    snprintf(wal, sizeof(wal), "%s/wal", s->dir);
+    snprintf(wal, sizeof(wal), "%s/appendonlydir", s->dir);
     CHECK(harness_fill(c, "a:", 0, 2000) == 0);
     CHECK_EQ_STR(cmd(c, "BGREWRITEAOF"),
                  "status:\"Background append only file rewriting started\"");

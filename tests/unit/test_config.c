@@ -11,6 +11,8 @@
 
 #include "engine/objlimits.h"
 #include "server/config.h"
+#include "server/cron.h"
+#include "server/proc.h"
 #include "server/server.h"
 #include "../testlib.h"
 
@@ -381,6 +383,158 @@ TEST(sensitive) {
     CHECK(!config_is_sensitive("nope", 4));
 }
 
+
+TEST(redis_directives_defaults) {
+    REQUIRE(load(NULL) == 0);
+    CHECK_EQ_INT(server.daemonize, 0);
+    CHECK_EQ_INT(server.supervised, SUPERVISED_NONE);
+    CHECK_EQ_STR(server.syslog_ident, "redis");
+    CHECK_EQ_STR(server.dbfilename, "dump.rdb");
+    CHECK_EQ_STR(server.appenddirname, "appendonlydir");
+    CHECK_EQ_STR(server.oom_score_adj_values, "0 200 800");
+    CHECK_EQ_STR(server.latency_tracking_info_percentiles, "50 99 99.9");
+    CHECK_EQ_INT(server.repl_backlog_size, 1024 * 1024);
+    CHECK_EQ_INT(server.slowlog_log_slower_than, 10000);
+    CHECK_EQ_INT(server.busy_reply_threshold, 5000);
+    CHECK_EQ_INT(server.active_defrag_ignore_bytes, 100LL * 1024 * 1024);
+    CHECK(server.replicaof == NULL);
+    CHECK(server.masterauth == NULL);
+}
+
+TEST(aliases_and_multi_arg) {
+    const char *path = write_file("alias.conf",
+                                  "slave-read-only no\n"
+                                  "lua-time-limit 100\n"
+                                  "slaveof 10.0.0.1 6380\n"
+                                  "oom-score-adj-values -100 300 900\n"
+                                  "shutdown-on-sigterm save now\n"
+                                  "latency-tracking-info-percentiles 50.5000 99\n"
+                                  "oom-score-adj relative\n"
+                                  "appendfsync always\n"
+                                  "unixsocketperm 700\n"
+                                  "list-max-ziplist-entries 5\n"
+                                  "lua-replicate-commands yes\n");
+    REQUIRE(path);
+    REQUIRE(load(path, NULL) == 0);
+    CHECK_EQ_INT(server.repl_slave_ro, 0);
+    CHECK_EQ_INT(server.busy_reply_threshold, 100);
+    CHECK_EQ_STR(server.replicaof, "10.0.0.1 6380");
+    CHECK_EQ_STR(server.oom_score_adj_values, "-100 300 900");
+    CHECK_EQ_INT(server.shutdown_on_sigterm, SHUTDOWN_SAVE | SHUTDOWN_NOW);
+    CHECK_EQ_STR(server.latency_tracking_info_percentiles, "50.5 99");
+    CHECK_EQ_INT(server.oom_score_adj, OOM_SCORE_RELATIVE);
+    CHECK_EQ_INT(server.appendfsync, 0 /* WAL_FSYNC_ALWAYS */);
+    CHECK_EQ_INT(server.unixsocketperm, 0700);
+    /* One "" means no percentiles (how CONFIG REWRITE writes none). */
+    REQUIRE(load(path, "--latency-tracking-info-percentiles", "", NULL) == 0);
+    CHECK_EQ_STR(server.latency_tracking_info_percentiles, "");
+    /* "replicaof no one" unsets it. */
+    REQUIRE(load(path, "--replicaof", "no", "one", NULL) == 0);
+    CHECK(server.replicaof == NULL);
+
+    /* REWRITE writes an alias's line under the directive's own name. */
+    char conf_path[4200];
+    snprintf(conf_path, sizeof(conf_path), "%s", write_file("alias2.conf",
+                                                              "# keep me\n"
+                                                              "slave-priority 7\n"));
+    REQUIRE(load(conf_path, NULL) == 0);
+    CHECK_EQ_INT(server.replica_priority, 7);
+    REQUIRE(config_rewrite(conf_path) == 0);
+    const char *got = read_file(conf_path);
+    CHECK(got && !strncmp(got, "# keep me\nreplica-priority 7\n", 29));
+}
+
+TEST(redis_directive_errors) {
+    /* Texts of redis-server 7.0.15 for the same lines. */
+    static const struct {
+        const char *line, *msg;
+    } cases[] = {
+        {"replicaof 1.2.3.4 99999", "Invalid master port"},
+        {"unixsocketperm 999", "argument couldn't be parsed as an octal number"},
+        {"dbfilename a/b", "dbfilename can't be a path, just a filename"},
+        {"appendfilename a/b", "appendfilename can't be a path, just a filename"},
+        {"appenddirname a/b", "appenddirname can't be a path, just a dirname"},
+        {"syslog-facility foo", "argument(s) must be one of the following: user, local0, "
+                                "local1, local2, local3, local4, local5, local6, local7"},
+        {"supervised x", "argument(s) must be one of the following: upstart, systemd, auto, no"},
+        {"shutdown-on-sigint save bogus",
+         "argument(s) must be one of the following: default, save, nosave, now, force"},
+        {"oom-score-adj-values 1 2", "wrong number of arguments"},
+        {"oom-score-adj-values 0 2001 0",
+         "Invalid oom-score-adj-values, elements must be between -2000 and 2000."},
+        {"latency-tracking-info-percentiles 50 x",
+         "Invalid latency-tracking-info-percentiles parameters"},
+        {"latency-tracking-info-percentiles 101",
+         "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"},
+        {"cluster-announce-hostname a_b",
+         "Hostnames may only contain alphanumeric characters, hyphens or dots"},
+        {"proc-title-template \"{title} {foo}\"",
+         "template format is invalid or contains unknown variables"},
+        {"active-defrag-cycle-max 100", "argument must be between 1 and 99 inclusive"},
+        {"slowlog-log-slower-than -2",
+         "argument must be between -1 and 9223372036854775807 inclusive"},
+        {"repl-backlog-size 0", "argument must be between 1 and 9223372036854775807 inclusive"},
+        {"hash-max-zipmap-entries 5", "Bad directive or wrong number of arguments"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "%s\n", cases[i].line);
+        const char *path = write_file("bad.conf", text);
+        REQUIRE(path);
+        CHECK_EQ_INT(load(path, NULL), -1);
+        char want[1024];
+        snprintf(want, sizeof(want), "at line 1\n>>> '%s'\n%s", cases[i].line, cases[i].msg);
+        if (!strstr(err, want)) {
+            fprintf(stderr, "  line %s: got %s\n", cases[i].line, err);
+            CHECK(0);
+        }
+    }
+}
+
+TEST(dynamic_hz) {
+    REQUIRE(load(NULL) == 0);
+    server.nclients = 5000;
+    CHECK_EQ_INT(cron_hz(), 40); /* 5000 clients: 10 -> 20 -> 40 (125 per tick) */
+    server.dynamic_hz = 0;
+    CHECK_EQ_INT(cron_hz(), 10);
+    server.dynamic_hz = 1;
+    server.nclients = 1000000;
+    CHECK_EQ_INT(cron_hz(), 500);
+    server.nclients = 0;
+}
+
+TEST(proc_title_templates) {
+    REQUIRE(load(NULL) == 0);
+    CHECK(proc_title_valid("{title} {listen-addr} {server-mode}"));
+    CHECK(proc_title_valid("abc"));
+    CHECK(proc_title_valid("{{literal}} {port} {config-file}"));
+    CHECK(!proc_title_valid("{title} {foo}"));
+    CHECK(!proc_title_valid("{title"));
+    CHECK(!proc_title_valid(""));
+    CHECK(!proc_title_valid("   "));
+}
+
+/* docs/CONFIG.md is generated from the table: regenerate with
+ * `make config-doc` when this fails. Tests run from the repository root. */
+TEST(config_doc_matches_table) {
+    REQUIRE(load(NULL) == 0);
+    char *doc = config_doc_markdown();
+    CHECK(!strstr(doc, "**undocumented**")); /* every row has a status */
+    FILE *f = fopen("docs/CONFIG.md", "r");
+    REQUIRE(f);
+    size_t cap = strlen(doc) + 2, n;
+    char *file = malloc(cap + 1);
+    n = fread(file, 1, cap, f);
+    fclose(f);
+    file[n] = '\0';
+    if (strcmp(doc, file) != 0) {
+        fprintf(stderr, "  docs/CONFIG.md differs from the directive table: run make config-doc\n");
+        CHECK(0);
+    }
+    free(file);
+    free(doc);
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir) || !getcwd(origcwd, sizeof(origcwd))) return 1;
     RUN(defaults);
@@ -397,6 +551,12 @@ int main(void) {
     RUN(encoding_aliases);
     RUN(rewrite_edge_cases);
     RUN(sensitive);
+    RUN(redis_directives_defaults);
+    RUN(aliases_and_multi_arg);
+    RUN(redis_directive_errors);
+    RUN(dynamic_hz);
+    RUN(proc_title_templates);
+    RUN(config_doc_matches_table);
     char cmd[4200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;

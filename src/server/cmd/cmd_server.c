@@ -20,6 +20,7 @@
 #include "engine/lazyfree.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
+#include "server/cron.h"
 #include "server/engine_glue.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -151,7 +152,7 @@ static void info_server(sbuf *b) {
               (int)(sizeof(long) * 8), ev_loop_backend_name(server.workers[0]->loop),
               __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__, (int)getpid(), server.runid,
               server.port, (long long)ustime(), (long long)uptime, (long long)(uptime / 86400),
-              server.hz, server.hz, exe, server.configfile ? server.configfile : "",
+              cron_hz(), server.hz, exe, server.configfile ? server.configfile : "",
               server.nworkers > 1, server.nworkers);
 }
 

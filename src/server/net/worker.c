@@ -155,8 +155,8 @@ static int spin_us_setting(void) {
 static void on_tick(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
-    /* CONFIG SET hz takes effect from the next tick. */
-    ev_loop_set_tick_ms(loop, 1000 / server.hz);
+    /* CONFIG SET hz (and dynamic-hz) take effect from the next tick. */
+    ev_loop_set_tick_ms(loop, 1000 / cron_hz());
     process_kills(w);
     process_unpause(w);
     persist_on_wakeup(w); /* safety net; the WAL writer wakes us anyway */

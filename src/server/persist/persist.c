@@ -38,7 +38,11 @@
 #include "server/server.h"
 #include "server/net/worker.h"
 
-#define PERSIST_WAL_DIR "wal"
+/* The WAL directory under dir: appenddirname (Redis's name for its AOF
+ * directory; default appendonlydir). Lightning before that directive used
+ * "wal", which persist_open renames once. */
+#define PERSIST_WAL_DIR (server.appenddirname)
+#define PERSIST_LEGACY_WAL_DIR "wal"
 #define REPLAY_ERRORS_LOGGED 10
 
 /* Growable byte buffer (thread-local scratch; grows to the largest
@@ -629,9 +633,27 @@ static int set_aside_wal(const wal_config *cfg, wal_scan_result *res) {
     return 0;
 }
 
+/* A data dir of an older Lightning keeps its log in "wal": move it to
+ * appenddirname when that does not exist yet. 0, or -1 (logged). */
+static int adopt_legacy_wal_dir(void) {
+    struct stat st;
+    if (!strcmp(PERSIST_WAL_DIR, PERSIST_LEGACY_WAL_DIR) || stat(PERSIST_WAL_DIR, &st) == 0 ||
+        errno != ENOENT || stat(PERSIST_LEGACY_WAL_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    if (rename(PERSIST_LEGACY_WAL_DIR, PERSIST_WAL_DIR) < 0) {
+        serverLog(LL_WARNING, "Cannot rename the WAL directory %s/%s to %s (appenddirname): %s",
+                  server.dir, PERSIST_LEGACY_WAL_DIR, PERSIST_WAL_DIR, strerror(errno));
+        return -1;
+    }
+    serverLog(LL_NOTICE, "Renamed the WAL directory %s/%s to %s (appenddirname)", server.dir,
+              PERSIST_LEGACY_WAL_DIR, PERSIST_WAL_DIR);
+    return 0;
+}
+
 int persist_open(void) {
     static const ks_hooks hooks = {.commit = hook_commit, .expired = hook_expired};
     uint64_t replay_from = 0;
+    if (adopt_legacy_wal_dir() < 0) return -1;
     if (save_recover(server.appendonly ? wal_first_lsn() : UINT64_MAX, &replay_from,
                      &P.snap_ts) < 0)
         return -1;

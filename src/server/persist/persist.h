@@ -62,8 +62,9 @@
 struct worker;
 
 /* Start-up, after engine_open() and before the workers: when appendonly,
- * opens <dir>/wal, replays it through the command table, installs the
- * engine hooks. Returns 0, or -1 with a message logged. */
+ * opens <dir>/<appenddirname> (an older Lightning's <dir>/wal is renamed
+ * to it first), replays it through the command table, installs the engine
+ * hooks. Returns 0, or -1 with a message logged. */
 int persist_open(void);
 /* After workers_start(): lets the WAL writer wake workers. */
 void persist_workers_started(void);

@@ -211,7 +211,8 @@ static int snapshot_write(int rewrite) {
                   lsn);
         return -1;
     }
-    int codec = server.snapshot_compression;
+    /* rdbcompression no: uncompressed, whatever snapshot-compression says. */
+    int codec = server.rdbcompression ? server.snapshot_compression : SNAP_CODEC_NONE;
     snap_write_opts o = {.dir = ".", .lsn = lsn, .codec = codec, .progress = on_progress,
                          .abort_flag = &S.abort};
     snap_write_result res;
@@ -622,10 +623,11 @@ int save_recover(uint64_t wal_start, uint64_t *replay_from, uint64_t *snap_ts) {
                   first_bad.file, first_bad.offset, first_bad.why, server.dir, server.dir);
     else
         serverLog(LL_WARNING,
-                  "Refusing to start: the WAL in %s/wal starts at LSN %" PRIu64
+                  "Refusing to start: the WAL in %s/%s starts at LSN %" PRIu64
                   " (older segments were checkpointed) but no snapshot covers it. Restore the "
-                  "snapshot files from a backup, or move %s/wal aside to start empty.",
-                  server.dir, wal_start, server.dir);
+                  "snapshot files from a backup, or move %s/%s aside to start empty.",
+                  server.dir, server.appenddirname, wal_start, server.dir,
+                  server.appenddirname);
     return -1;
 }
 
