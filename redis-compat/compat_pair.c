@@ -138,6 +138,7 @@ const compat_rule compat_rules[] = {
     {"object|help", CMP_SKIP, 0, R_HELP},
     {"memory|help", CMP_SKIP, 0, R_HELP},
     {"command|help", CMP_SKIP, 0, R_HELP},
+    {"pubsub|help", CMP_SKIP, 0, R_HELP},
     {"xadd", CMP_SHAPE, 0, "`*` ids come from the clock"},
     /* Time left: within a tolerance (the two servers see a command a few
      * milliseconds apart). */

@@ -222,6 +222,7 @@ static command *const families[] = {
     set_commands,
     zset_commands,
     multi_commands,
+    pubsub_commands,
     NULL,
 };
 

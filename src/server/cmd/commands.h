@@ -104,7 +104,8 @@ typedef struct command {
  * A family's handlers are static in its file, next to its table. */
 extern command core_commands[], string_commands[], bitops_commands[], keys_commands[],
     hash_commands[], list_commands[], set_commands[], zset_commands[],
-    multi_commands[]; /* multi.c */
+    multi_commands[], /* multi.c */
+    pubsub_commands[]; /* pubsub.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -15,6 +15,7 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "server/cmd/pubsub.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/server.h"
@@ -209,6 +210,10 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (pubsub_reject_command(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

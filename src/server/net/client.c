@@ -35,6 +35,7 @@
 #include "server/cmd/dispatch.h"
 #include "server/log.h"
 #include "server/cmd/multi.h"
+#include "server/cmd/pubsub.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -190,6 +191,7 @@ void client_close(client *c) {
     c->flags |= CLIENT_CLOSED;
     blocking_client_closed(c);
     multi_client_close(c);
+    pubsub_client_closed(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);
@@ -197,6 +199,7 @@ void client_close(client *c) {
 
 void client_free_at_exit(client *c) {
     blocking_client_closed(c);
+    pubsub_client_closed(c);
     unlink_from_lists(c);
     if (c->conn.fd >= 0) close(c->conn.fd);
     client_on_closed(&c->conn);
@@ -655,6 +658,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (cf & CLIENT_NO_TOUCH) flags[f++] = 'T';
+    if (cf & CLIENT_PUBSUB) flags[f++] = 'P';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const command *last = __atomic_load_n(&c->lastcmd, __ATOMIC_RELAXED);
@@ -665,7 +669,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     size_t multi_mem = __atomic_load_n(&c->pub.multi_mem, __ATOMIC_RELAXED);
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
+               "flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu "
                "argv-mem=0 multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
                "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
                "lib-name=%s lib-ver=%s\n",
@@ -675,6 +679,9 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                (long long)((now - c->ctime_ms) / 1000),
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
                flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED),
+               __atomic_load_n(&c->pub.sub, __ATOMIC_RELAXED),
+               __atomic_load_n(&c->pub.psub, __ATOMIC_RELAXED),
+               __atomic_load_n(&c->pub.ssub, __ATOMIC_RELAXED),
                (cf & CLIENT_MULTI) ? __atomic_load_n(&c->pub.multi, __ATOMIC_RELAXED) : -1,
                qlen, qfree, multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
                obl,
