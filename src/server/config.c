@@ -42,6 +42,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "server/cmd/notify.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -87,6 +88,9 @@ typedef struct directive {
     /* Runs after a successful CONFIG SET that includes it (once per
      * command) and after each config file is loaded. Cannot fail. */
     void (*apply)(void);
+    /* Strings: the value stored for s (malloc'd), or NULL with *err set
+     * when s is not acceptable. */
+    char *(*normalize)(const char *s, size_t len, const char **err);
 } directive;
 
 /* A parsed value not yet stored; str and bind[] are malloc'd and owned by
@@ -195,6 +199,10 @@ static const directive directives[] = {
      .def_num = 1, .enum_names = snapshot_codec_names},
     {.name = "wal-checkpoint-size", .type = CFG_MEMORY, .field = &server.wal_checkpoint_size,
      .def_num = 1024 * MB, .min = 0, .max = LONG_MAX},
+    /* Keyspace notifications (notify.c): Redis's class characters, kept
+     * in the normal form CONFIG GET shows. */
+    {.name = "notify-keyspace-events", .type = CFG_STRING, .field = &server.notify_keyspace_events,
+     .def_str = "", .normalize = notify_normalize, .apply = notify_apply_config},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},
@@ -382,6 +390,10 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
                 return 0;
             }
             return 1;
+        }
+        if (d->normalize) {
+            v->str = d->normalize(s, len, err);
+            return v->str != NULL;
         }
         if (!(len == 0 && (d->flags & CFG_EMPTY_IS_NULL))) v->str = xstrndup(s, len);
         return 1;
