@@ -203,6 +203,9 @@ static const directive directives[] = {
      * in the normal form CONFIG GET shows. */
     {.name = "notify-keyspace-events", .type = CFG_STRING, .field = &server.notify_keyspace_events,
      .def_str = "", .normalize = notify_normalize, .apply = notify_apply_config},
+    /* Client-side caching (tracking.c): keys remembered at most. */
+    {.name = "tracking-table-max-keys", .type = CFG_INT, .field = &server.tracking_table_max_keys,
+     .def_num = 1000000, .min = 0, .max = LLONG_MAX},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},

@@ -19,6 +19,7 @@
 #include "engine/keyspace.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/tracking.h"
 #include "server/engine_glue.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -470,6 +471,7 @@ void flushdbCommand(client *c) {
     ks_txn_begin_db(&txn, server.db, (unsigned)c->db);
     ks_flush_db(&txn, (unsigned)c->db);
     ks_txn_commit(&txn);
+    tracking_invalidate_all();
     addReplyOK(c);
 }
 
@@ -479,6 +481,7 @@ void flushallCommand(client *c) {
     ks_txn_begin_all(&txn, server.db);
     for (int db = 0; db < server.databases; db++) ks_flush_db(&txn, (unsigned)db);
     ks_txn_commit(&txn);
+    tracking_invalidate_all();
     addReplyOK(c);
 }
 

@@ -145,6 +145,8 @@ command_proc pingCommand, echoCommand, quitCommand, resetCommand,
     clientInfoCommand, clientKillCommand, clientSetinfoCommand,
     clientReplyCommand, clientNoEvictCommand, clientPauseCommand,
     clientUnpauseCommand, clientUnblockCommand, clientHelpCommand;
+command_proc clientTrackingCommand, clientCachingCommand, clientGetredirCommand,
+    clientTrackinginfoCommand; /* tracking.c */
 command_proc infoCommand, dbsizeCommand, flushdbCommand, flushallCommand,
     timeCommand, shutdownCommand;
 command_proc saveCommand, bgsaveCommand, lastsaveCommand, bgrewriteaofCommand;

@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/server.h"
 
 int notify_flags;
@@ -71,8 +72,10 @@ void notify_apply_config(void) {
 }
 
 void notify_event_slow(int type, const char *event, const char *key, size_t klen, int dbid) {
+    /* Every write event is a modification client-side caches must drop. */
+    if (__atomic_load_n(&tracking_clients, __ATOMIC_RELAXED)) tracking_invalidate_key(key, klen);
     int flags = __atomic_load_n(&notify_flags, __ATOMIC_RELAXED);
-    if (!(flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT))) return;
+    if (!(flags & type) || !(flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT))) return;
     size_t elen = strlen(event);
     /* "__keyspace@" db "__:" then the key or the event. */
     size_t tail = klen > elen ? klen : elen;

@@ -41,12 +41,17 @@
 
 /* The classes in force (server.notify_keyspace_events parsed). */
 extern int notify_flags;
+/* Clients with CLIENT TRACKING on (tracking.c): every write event also
+ * invalidates the key for them. */
+extern int tracking_clients;
 
 /* Publishes event for key in db when its class is enabled. */
 void notify_event_slow(int type, const char *event, const char *key, size_t klen, int dbid);
 static inline void notify_event(int type, const char *event, const char *key, size_t klen,
                                 int dbid) {
-    if (__builtin_expect(__atomic_load_n(&notify_flags, __ATOMIC_RELAXED) & type, 0))
+    if (__builtin_expect((__atomic_load_n(&notify_flags, __ATOMIC_RELAXED) & type) ||
+                             __atomic_load_n(&tracking_clients, __ATOMIC_RELAXED),
+                         0))
         notify_event_slow(type, event, key, klen, dbid);
 }
 

@@ -222,19 +222,36 @@ void pubsub_close(void) {
     for (int k = 0; k < 3; k++) table_free(&P.t[k]);
 }
 
+/* c->pubsub once the client closed: no state may be created any more. */
+#define PS_CLOSED ((ps_sub *)1)
+
+/* c's state, created when missing: by its owner (subscribing) or by
+ * another thread holding server.clients_lock (pubsub_send_raw). NULL once
+ * c is closing. */
 static ps_sub *sub_get(client *c) {
-    if (c->pubsub) return c->pubsub;
-    ps_sub *s = calloc(1, sizeof(*s));
-    if (!s) abort();
-    s->c = c;
-    s->w = c->owner;
-    pthread_mutex_init(&s->mu, NULL);
-    c->pubsub = s;
-    return s;
+    ps_sub *s = __atomic_load_n(&c->pubsub, __ATOMIC_ACQUIRE);
+    if (s == PS_CLOSED) return NULL;
+    if (s) return s;
+    ps_sub *n = calloc(1, sizeof(*n));
+    if (!n) abort();
+    n->c = c;
+    n->w = c->owner;
+    pthread_mutex_init(&n->mu, NULL);
+    if (__atomic_compare_exchange_n(&c->pubsub, &s, n, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return n;
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+    return s == PS_CLOSED ? NULL : s;
+}
+
+/* c's state if any (owner thread, c not closed). */
+static ps_sub *sub_of(const client *c) {
+    ps_sub *s = __atomic_load_n(&c->pubsub, __ATOMIC_ACQUIRE);
+    return s == PS_CLOSED ? NULL : s;
 }
 
 static void publish_counts(client *c) {
-    ps_sub *s = c->pubsub;
+    ps_sub *s = sub_of(c);
     __atomic_store_n(&c->pub.sub, s ? (int)s->names[PS_CHANNEL].n : 0, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.psub, s ? (int)s->names[PS_PATTERN].n : 0, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.ssub, s ? (int)s->names[PS_SHARD].n : 0, __ATOMIC_RELAXED);
@@ -243,14 +260,14 @@ static void publish_counts(client *c) {
 /* Subscriptions counted in (un)subscribe replies: channels and patterns
  * together, shard channels apart (Redis 7.0). */
 static long sub_count(const client *c, int kind) {
-    const ps_sub *s = c->pubsub;
+    const ps_sub *s = sub_of(c);
     if (!s) return 0;
     if (kind == PS_SHARD) return (long)s->names[PS_SHARD].n;
     return (long)(s->names[PS_CHANNEL].n + s->names[PS_PATTERN].n);
 }
 
 static long total_count(const client *c) {
-    const ps_sub *s = c->pubsub;
+    const ps_sub *s = sub_of(c);
     return s ? (long)(s->names[0].n + s->names[1].n + s->names[2].n) : 0;
 }
 
@@ -418,6 +435,42 @@ static void deliver(ps_sub *s, const ps_msg *m, worker *self) {
     pthread_mutex_unlock(&s->mu);
 }
 
+void pubsub_send_raw(client *c, const char *p, size_t len) {
+    if (c->owner == worker_current()) {
+        if (!(c->flags & CLIENT_CLOSED)) addReplyProto(c, p, len);
+        return;
+    }
+    ps_sub *s = sub_get(c);
+    if (!s) return;
+    size_t hard, soft;
+    int soft_secs;
+    pubsub_output_limits(&hard, &soft, &soft_secs);
+    pthread_mutex_lock(&s->mu);
+    if (s->over || s->dead) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (hard && s->qlen + len + published_output(c) > hard) {
+        s->over = 1;
+        free(s->q);
+        s->q = NULL;
+        s->qlen = s->qcap = 0;
+    } else {
+        if (s->qlen + len > s->qcap) {
+            size_t cap = s->qcap ? s->qcap : 1024;
+            while (cap < s->qlen + len) cap *= 2;
+            char *q = realloc(s->q, cap);
+            if (!q) abort();
+            s->q = q;
+            s->qcap = cap;
+        }
+        memcpy(s->q + s->qlen, p, len);
+        s->qlen += len;
+    }
+    if (!s->queued) ready_push(s);
+    pthread_mutex_unlock(&s->mu);
+}
+
 long pubsub_publish(int shard, const char *channel, size_t clen, const char *msg, size_t mlen) {
     worker *self = worker_current();
     long receivers = 0;
@@ -514,7 +567,7 @@ void pubsub_worker_process(worker *w) {
  * before that command's reply: they were published while it was still
  * subscribed. */
 static void drain_own(client *c) {
-    ps_sub *s = c->pubsub;
+    ps_sub *s = sub_of(c);
     if (s && sub_drain(s)) {
         /* Over the limit: closed by its worker's next before_wait. */
         pthread_mutex_lock(&s->mu);
@@ -525,9 +578,12 @@ static void drain_own(client *c) {
 }
 
 void pubsub_client_closed(client *c) {
-    ps_sub *s = c->pubsub;
-    if (!s) return;
-    c->pubsub = NULL;
+    /* Under clients_lock: a thread sending to c (pubsub_send_raw, which
+     * holds it) is done with the state before it can be freed here. */
+    pthread_mutex_lock(&server.clients_lock);
+    ps_sub *s = __atomic_exchange_n(&c->pubsub, PS_CLOSED, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&server.clients_lock);
+    if (!s || s == PS_CLOSED) return;
     pthread_rwlock_wrlock(&P.lock);
     for (int k = 0; k < 3; k++) {
         ps_table *t = &s->names[k];
@@ -571,6 +627,7 @@ static void update_mode(client *c) {
 static void subscribe_generic(client *c, int kind) {
     drain_own(c);
     ps_sub *s = sub_get(c);
+    ASSERT(s); /* c is running a command: not closed */
     for (int j = 1; j < c->argc; j++) {
         pthread_rwlock_wrlock(&P.lock);
         registry_add(s, kind, c->argv[j].ptr, c->argv[j].len);
@@ -585,7 +642,7 @@ static void subscribe_generic(client *c, int kind) {
 /* Leaves one subscription (name) or, name NULL, all of kind; notify: reply
  * a confirmation for each. Returns how many were left. */
 static int unsubscribe_all(client *c, int kind, int notify) {
-    ps_sub *s = c->pubsub;
+    ps_sub *s = sub_of(c);
     int count = 0;
     while (s && s->names[kind].n) {
         ps_table *t = &s->names[kind];
@@ -612,7 +669,7 @@ static void unsubscribe_generic(client *c, int kind) {
         if (unsubscribe_all(c, kind, 1) == 0)
             reply_confirm(c, kind_words[kind].unsub, NULL, 0, sub_count(c, kind));
     } else {
-        ps_sub *s = c->pubsub;
+        ps_sub *s = sub_of(c);
         for (int j = 1; j < c->argc; j++) {
             if (s) {
                 pthread_rwlock_wrlock(&P.lock);

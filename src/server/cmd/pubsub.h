@@ -56,6 +56,11 @@ void pubsub_close(void);
 long pubsub_publish(int shard, const char *channel, size_t clen, const char *msg,
                     size_t mlen);
 
+/* Sends already encoded bytes (a tracking invalidation) to client c, which
+ * may live on another thread: the caller holds server.clients_lock (so c
+ * is alive). Same path, order and limit as a published message. */
+void pubsub_send_raw(client *c, const char *p, size_t len);
+
 /* The pubsub class of client-output-buffer-limit (bytes; 0 = no limit) and
  * the soft limit's seconds. The one place the configured class plugs in. */
 void pubsub_output_limits(size_t *hard, size_t *soft, int *soft_seconds);

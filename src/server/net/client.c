@@ -36,6 +36,7 @@
 #include "server/log.h"
 #include "server/cmd/multi.h"
 #include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -192,6 +193,7 @@ void client_close(client *c) {
     blocking_client_closed(c);
     multi_client_close(c);
     pubsub_client_closed(c);
+    tracking_client_closed(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);
@@ -200,6 +202,7 @@ void client_close(client *c) {
 void client_free_at_exit(client *c) {
     blocking_client_closed(c);
     pubsub_client_closed(c);
+    tracking_client_closed(c);
     unlink_from_lists(c);
     if (c->conn.fd >= 0) close(c->conn.fd);
     client_on_closed(&c->conn);
@@ -659,6 +662,10 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (cf & CLIENT_NO_TOUCH) flags[f++] = 'T';
     if (cf & CLIENT_PUBSUB) flags[f++] = 'P';
+    uint32_t tf = __atomic_load_n(&c->tracking.flags, __ATOMIC_RELAXED);
+    if (tf & TRK_ON) flags[f++] = 't';
+    if (tf & TRK_BROKEN) flags[f++] = 'R';
+    if (tf & TRK_BCAST) flags[f++] = 'B';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const command *last = __atomic_load_n(&c->lastcmd, __ATOMIC_RELAXED);
@@ -671,7 +678,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu "
                "argv-mem=0 multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-               "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
+               "tot-mem=%zu events=r cmd=%s user=default redir=%lld resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
                __atomic_load_n(&c->conn.fd, __ATOMIC_RELAXED),
@@ -687,7 +694,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,
-               last ? last->fullname : "NULL",
+               last ? last->fullname : "NULL", tracking_redirect_of(c),
                __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

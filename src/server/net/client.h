@@ -133,6 +133,13 @@ typedef struct client {
     /* Subscriptions and pending messages (pubsub.c), NULL if never
      * subscribed. */
     struct ps_sub *pubsub;
+    /* CLIENT TRACKING (tracking.c): flags (TRK_*) and redirect id are
+     * shared (relaxed atomics), prefixes the owner's. */
+    struct {
+        uint32_t flags;
+        uint64_t redirect;
+        struct trk_prefixes *prefixes;
+    } tracking;
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it

@@ -17,6 +17,7 @@
 #include "server/cron.h"
 #include "server/cmd/dispatch.h"
 #include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/net/listen.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
@@ -172,6 +173,8 @@ static void before_wait(ev_loop *loop) {
     blocking_worker_process(w);
     /* Messages other threads published to this thread's subscribers. */
     pubsub_worker_process(w);
+    /* BCAST invalidations collected this turn (CLIENT TRACKING). */
+    tracking_worker_process(w);
     persist_before_wait(w);
     client_flush_writes(w);
     w->now_ms = mstime();

@@ -254,8 +254,9 @@ static void hook_commit(void *ctx, ks_txn *txn) {
 static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
     if (P.replaying) return;
-    if (notify_flags & NOTIFY_EXPIRED) {
-        /* Keyspace notifications (lazy and active expiry alike). */
+    {
+        /* Keyspace notifications and tracking invalidation (lazy and
+         * active expiry alike); one relaxed load when neither is on. */
         size_t nlen;
         const char *nkey = ks_entry_key(e, &nlen);
         notify_event(NOTIFY_EXPIRED, "expired", nkey, nlen, (int)dbid);
