@@ -290,11 +290,11 @@ static int registry_add(ps_sub *s, int kind, const char *name, size_t len) {
 }
 
 /* Removes s's subscription to name (kind); registry write lock held.
- * Returns 1 if it was subscribed. */
+ * name may be s's own node's name: that node is freed last. Returns 1 if
+ * it was subscribed. */
 static int registry_remove(ps_sub *s, int kind, const char *name, size_t len) {
     ps_node *own = table_find(&s->names[kind], name, len);
     if (!own) return 0;
-    table_remove(&s->names[kind], own);
     ps_node *n = table_find(&P.t[kind], name, len);
     ASSERT(n);
     for (int i = 0; i < n->nsubs; i++)
@@ -305,6 +305,7 @@ static int registry_remove(ps_sub *s, int kind, const char *name, size_t len) {
             break;
         }
     if (n->nsubs == 0) table_remove(&P.t[kind], n);
+    table_remove(&s->names[kind], own);
     return 1;
 }
 

@@ -426,7 +426,13 @@ void tracking_command_end(client *c, const command *cmd, int in_exec) {
     if (self_pending.flush)
         send_tracking(c, c->resp == 3 ? "_\r\n" : "$-1\r\n", c->resp == 3 ? 3 : 5);
     pthread_mutex_unlock(&server.clients_lock);
-    self_pending.n = 0;
+    /* Freed each time (rare: a tracking client writing keys it read), so
+     * nothing stays with the thread when it exits. */
+    free(self_pending.keys);
+    free(self_pending.lens);
+    self_pending.keys = NULL;
+    self_pending.lens = NULL;
+    self_pending.n = self_pending.cap = 0;
     self_pending.flush = 0;
 }
 
