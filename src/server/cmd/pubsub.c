@@ -372,7 +372,7 @@ static void ready_push(ps_sub *s) {
     pthread_mutex_lock(&pw->mu);
     int was_empty = pw->head == NULL;
     if (pw->tail) pw->tail->rnext = s;
-    else pw->head = s;
+    else __atomic_store_n(&pw->head, s, __ATOMIC_RELEASE); /* read unlocked */
     pw->tail = s;
     pthread_mutex_unlock(&pw->mu);
     if (was_empty && s->w != worker_current()) ev_loop_wakeup(s->w->loop);
@@ -403,7 +403,7 @@ static void deliver(ps_sub *s, const ps_msg *m, worker *self) {
         if (buf != stack) free(buf);
         if (hard && client_output_bytes(c) > hard) {
             pthread_mutex_lock(&s->mu);
-            s->over = 1;
+            __atomic_store_n(&s->over, 1, __ATOMIC_RELAXED);
             if (!s->queued) ready_push(s);
             pthread_mutex_unlock(&s->mu);
         }
@@ -546,7 +546,8 @@ void pubsub_worker_process(worker *w) {
     if (!__atomic_load_n(&pw->head, __ATOMIC_ACQUIRE)) return;
     pthread_mutex_lock(&pw->mu);
     ps_sub *list = pw->head;
-    pw->head = pw->tail = NULL;
+    __atomic_store_n(&pw->head, NULL, __ATOMIC_RELAXED);
+    pw->tail = NULL;
     pthread_mutex_unlock(&pw->mu);
     while (list) {
         ps_sub *s = list;
