@@ -168,6 +168,11 @@ const compat_rule compat_rules[] = {
     {"subscribe", CMP_SKIP, 0, "subscriber mode, push replies"},
     {"psubscribe", CMP_SKIP, 0, "subscriber mode, push replies"},
     {"ssubscribe", CMP_SKIP, 0, "subscriber mode, push replies"},
+    {"unsubscribe", CMP_SKIP, 0, "one reply per channel (tests/integration/test_pubsub.c)"},
+    {"punsubscribe", CMP_SKIP, 0, "one reply per pattern (tests/integration/test_pubsub.c)"},
+    {"sunsubscribe", CMP_SKIP, 0, "one reply per channel (tests/integration/test_pubsub.c)"},
+    {"client|tracking", CMP_SKIP, 0, "invalidation pushes between replies "
+                                     "(tests/integration/test_tracking.c)"},
     {"blpop", CMP_SKIP, 0, "blocks: the timeout races"},
     {"brpop", CMP_SKIP, 0, "blocks: the timeout races"},
     {"blmove", CMP_SKIP, 0, "blocks: the timeout races"},
