@@ -231,6 +231,19 @@ TEST(client_list_counts) {
     CMD2(sl, sr, "SUBSCRIBE", "b");
     CMD2(sl, sr, "PSUBSCRIBE", "x*");
     CMD2(sl, sr, "SSUBSCRIBE", "s");
+    /* INFO stats counts channels, patterns and shard channels. */
+    static const char *info_fields[] = {"pubsub_channels", "pubsub_patterns",
+                                        "pubsubshard_channels"};
+    static const char *info_want[] = {"2", "1", "1"};
+    for (size_t i = 0; i < NELEM(info_fields); i++) {
+        char vl[32], vr[32];
+        harness_info(L, "stats", info_fields[i], vl, sizeof(vl));
+        CHECK_EQ_STR(vl, info_want[i]);
+        if (R) {
+            harness_info(R, "stats", info_fields[i], vr, sizeof(vr));
+            CHECK_EQ_STR(vl, vr);
+        }
+    }
     static const char *fields[] = {"flags", "sub", "psub", "ssub"};
     static const char *want[2][4] = {{"P", "2", "1", "1"}, {"N", "0", "0", "0"}};
     for (int round = 0; round < 2; round++) {

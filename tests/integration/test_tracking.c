@@ -393,6 +393,11 @@ TEST(table_bounded) {
     CHECK_EQ_INT(pushes, 20);
     redisContext *w = harness_connect(s);
     REQUIRE(w);
+    char v[32];
+    harness_info(w, "stats", "tracking_total_keys", v, sizeof(v));
+    CHECK_EQ_STR(v, "10");
+    harness_info(w, "clients", "tracking_clients", v, sizeof(v));
+    CHECK_EQ_STR(v, "1");
     /* Only 10 keys are still tracked: writing all 30 invalidates 10. */
     for (int k = 0; k < 30; k++) CHECK_EQ_STR(cmd(w, "SET key%d v", k), "status:\"OK\"");
     pushes = 0;

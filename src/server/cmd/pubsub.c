@@ -472,6 +472,14 @@ void pubsub_send_raw(client *c, const char *p, size_t len) {
     pthread_mutex_unlock(&s->mu);
 }
 
+void pubsub_counts(long long *channels, long long *patterns, long long *shard) {
+    pthread_rwlock_rdlock(&P.lock);
+    *channels = (long long)P.t[PS_CHANNEL].n;
+    *patterns = (long long)P.t[PS_PATTERN].n;
+    *shard = (long long)P.t[PS_SHARD].n;
+    pthread_rwlock_unlock(&P.lock);
+}
+
 long pubsub_publish(int shard, const char *channel, size_t clen, const char *msg, size_t mlen) {
     worker *self = worker_current();
     long receivers = 0;

@@ -65,6 +65,9 @@ void pubsub_send_raw(client *c, const char *p, size_t len);
  * the soft limit's seconds. The one place the configured class plugs in. */
 void pubsub_output_limits(size_t *hard, size_t *soft, int *soft_seconds);
 
+/* INFO: channels, patterns and shard channels with subscribers. */
+void pubsub_counts(long long *channels, long long *patterns, long long *shard);
+
 /* dispatch: in RESP2 a subscribed client may only run (P|S)(UN)SUBSCRIBE,
  * PING, QUIT and RESET. Returns 1 (after replying Redis's error) when cmd
  * must not run, else 0. */

@@ -614,6 +614,14 @@ static void disable_tracking(client *c) {
 
 void tracking_client_closed(client *c) { disable_tracking(c); }
 
+void tracking_stats(long long *keys, long long *items, long long *prefixes) {
+    pthread_mutex_lock(&T.lock);
+    *keys = (long long)T.n;
+    *items = (long long)T.items;
+    *prefixes = T.nprefixes;
+    pthread_mutex_unlock(&T.lock);
+}
+
 long long tracking_redirect_of(const client *c) {
     if (!(__atomic_load_n(&c->tracking.flags, __ATOMIC_RELAXED) & TRK_ON)) return -1;
     return (long long)__atomic_load_n(&c->tracking.redirect, __ATOMIC_RELAXED);

@@ -66,6 +66,8 @@ void tracking_invalidate_all(void);
 void tracking_worker_process(struct worker *w);
 /* Owner thread: c is closing. */
 void tracking_client_closed(client *c);
+/* INFO: keys in the table, client ids over them, BCAST prefixes. */
+void tracking_stats(long long *keys, long long *items, long long *prefixes);
 /* CLIENT LIST's redir= value (-1: tracking off). */
 long long tracking_redirect_of(const client *c);
 
