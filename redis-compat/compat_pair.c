@@ -138,6 +138,7 @@ const compat_rule compat_rules[] = {
     {"object|help", CMP_SKIP, 0, R_HELP},
     {"memory|help", CMP_SKIP, 0, R_HELP},
     {"command|help", CMP_SKIP, 0, R_HELP},
+    {"pubsub|help", CMP_SKIP, 0, R_HELP},
     {"xadd", CMP_SHAPE, 0, "`*` ids come from the clock"},
     /* Time left: within a tolerance (the two servers see a command a few
      * milliseconds apart). */
@@ -167,6 +168,11 @@ const compat_rule compat_rules[] = {
     {"subscribe", CMP_SKIP, 0, "subscriber mode, push replies"},
     {"psubscribe", CMP_SKIP, 0, "subscriber mode, push replies"},
     {"ssubscribe", CMP_SKIP, 0, "subscriber mode, push replies"},
+    {"unsubscribe", CMP_SKIP, 0, "one reply per channel (tests/integration/test_pubsub.c)"},
+    {"punsubscribe", CMP_SKIP, 0, "one reply per pattern (tests/integration/test_pubsub.c)"},
+    {"sunsubscribe", CMP_SKIP, 0, "one reply per channel (tests/integration/test_pubsub.c)"},
+    {"client|tracking", CMP_SKIP, 0, "invalidation pushes between replies "
+                                     "(tests/integration/test_tracking.c)"},
     {"blpop", CMP_SKIP, 0, "blocks: the timeout races"},
     {"brpop", CMP_SKIP, 0, "blocks: the timeout races"},
     {"blmove", CMP_SKIP, 0, "blocks: the timeout races"},

@@ -54,6 +54,7 @@
 #include "engine/lazyfree.h"
 #include "engine/objlimits.h"
 #include "engine/wal.h"
+#include "server/cmd/notify.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/proc.h"
@@ -263,6 +264,14 @@ static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 static char *xstrndup(const char *s, size_t n);
 
 /* normalize hooks (see directive.normalize). */
+
+/* notify-keyspace-events: Redis's class characters in their normal form. */
+static int check_notify_keyspace_events(const resp_arg *argv, int argc, char **out,
+                                        const char **err) {
+    (void)argc;
+    *out = notify_normalize(argv[0].ptr, argv[0].len, err);
+    return *out != NULL;
+}
 
 static int check_basename(const resp_arg *v, char **out, const char **err, const char *msg) {
     if (memchr(v->ptr, '/', v->len) || memchr(v->ptr, '\\', v->len)) {
@@ -519,6 +528,14 @@ static const directive directives[] = {
      * checked by dispatch through config_protected_action_allowed. */
     {.name = "enable-debug-command", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &server.enable_debug_cmd, .def_num = PROTECTED_NO, .enum_names = protected_names, .status = ST_EFFECTIVE},
+    /* Keyspace notifications (notify.c): Redis's class characters, kept
+     * in the normal form CONFIG GET shows. */
+    {.name = "notify-keyspace-events", .type = CFG_STRING, .field = &server.notify_keyspace_events,
+     .def_str = "", .normalize = check_notify_keyspace_events, .apply = notify_apply_config,
+     .status = ST_EFFECTIVE},
+    /* Client-side caching (tracking.c): keys remembered at most. */
+    {.name = "tracking-table-max-keys", .type = CFG_INT, .field = &server.tracking_table_max_keys,
+     .def_num = 1000000, .min = 0, .max = LLONG_MAX, .status = ST_EFFECTIVE},
     /* ---- Redis 7.0 directives: every parameter of its CONFIG GET * ----
      * (rows of the encoding thresholds, lazyfree-*, maxmemory*, lfu-*,
      * client-output-buffer-limit, notify-keyspace-events, stream-node-*,

@@ -17,6 +17,7 @@
 
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/pubsub.h"
 #include "server/config.h"
 #include "server/engine_glue.h"
 #include "server/net/listen.h"
@@ -142,6 +143,7 @@ int main(int argc, char **argv) {
     if (engine_open() < 0) return 1;
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
+    if (pubsub_init() < 0) return 1;
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
@@ -171,6 +173,7 @@ int main(int argc, char **argv) {
     persist_workers_stopping();
     workers_stop_and_join();
     blocking_close();
+    pubsub_close();
     /* SIGTERM/SIGINT save when save rules exist, as Redis; SHUTDOWN
      * (SIGUSR1) has saved already as it asked. */
     save_shutdown(sig != SIGUSR1);

@@ -65,6 +65,8 @@ struct server {
     long long wal_segment_size;
     int debug_wal_fail;            /* tests only: WAL_FAULT_* (DEBUG WAL-FAIL) */
     char *save_params;             /* `save` rules, normalised ("" = none; save.c) */
+    char *notify_keyspace_events;  /* normal form of the classes (notify.c) */
+    int tracking_table_max_keys;   /* CLIENT TRACKING table bound, 0 = none */
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
                                       snapshot by this much; 0 = never */

@@ -29,8 +29,7 @@
 static const char *const other_branches[] = {
     "aof-load-truncated", "stop-writes-on-bgsave-error", "client-output-buffer-limit",
     "maxmemory-clients", "maxmemory", "maxmemory-policy", "maxmemory-samples",
-    "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time",
-    "notify-keyspace-events", "tracking-table-max-keys", NULL};
+    "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time", NULL};
 /* ---- END OF ADDED BY OTHER BRANCHES ------------------------------------- */
 
 /* Lightning's own directives (not in Redis). */

@@ -17,6 +17,7 @@
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
 #include "server/cmd/multi.h"
+#include "server/cmd/pubsub.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -24,6 +25,14 @@
 void pingCommand(client *c) {
     if (c->argc > 2) {
         addReplyErrorArity(c);
+        return;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        /* Subscribed RESP2 clients read pushes: PING answers in their shape. */
+        addReplyArrayLen(c, 2);
+        addReplyBulkCString(c, "pong");
+        if (c->argc == 1) addReplyBulkCString(c, "");
+        else addReplyBulk(c, c->argv[1].ptr, c->argv[1].len);
         return;
     }
     if (c->argc == 1) addReplyStatus(c, "PONG");
@@ -184,6 +193,7 @@ void selectCommand(client *c) {
 
 void resetCommand(client *c) {
     multi_reset(c);
+    pubsub_client_reset(c);
     __atomic_store_n(&c->resp, 2, __ATOMIC_RELAXED);
     __atomic_store_n(&c->db, 0, __ATOMIC_RELAXED);
     c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_EVICT | CLIENT_NO_TOUCH);
@@ -243,10 +253,11 @@ static int parse_client_type(const resp_arg *a) {
     return -2;
 }
 
-/* Every client is a normal one until replication and pub/sub exist. */
+/* Every client is a normal one or, while subscribed, a pub/sub one (until
+ * replication exists). */
 static int client_type(const client *c) {
-    (void)c;
-    return TYPE_NORMAL;
+    return (__atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED) & CLIENT_PUBSUB) ? TYPE_PUBSUB
+                                                                              : TYPE_NORMAL;
 }
 
 void clientListCommand(client *c) {
@@ -542,6 +553,15 @@ void clientHelpCommand(client *c) {
         "    Control the replies sent to the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Record the client library's name or version.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",

@@ -21,6 +21,8 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
+#include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/engine_glue.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -176,10 +178,11 @@ static void info_clients(sbuf *b) {
               "client_recent_max_input_buffer:%zu\r\n"
               "client_recent_max_output_buffer:%zu\r\n"
               "blocked_clients:%llu\r\n"
-              "tracking_clients:0\r\n"
+              "tracking_clients:%d\r\n"
               "clients_in_timeout_table:%llu\r\n",
               __atomic_load_n(&server.nclients, __ATOMIC_RELAXED), server.maxclients, max_in,
               max_out, (unsigned long long)blocking_clients(),
+              __atomic_load_n(&tracking_clients, __ATOMIC_RELAXED),
               (unsigned long long)blocking_clients_with_timeout());
 }
 
@@ -291,6 +294,9 @@ static void info_persistence(sbuf *b) {
 static void info_stats(sbuf *b) {
     ks_expire_stats es;
     ks_expire_get_stats(server.db, &es);
+    long long ps_ch, ps_pat, ps_shard, trk_keys, trk_items, trk_prefixes;
+    pubsub_counts(&ps_ch, &ps_pat, &ps_shard);
+    tracking_stats(&trk_keys, &trk_items, &trk_prefixes);
     sb_printf(b,
               "# Stats\r\n"
               "total_connections_received:%llu\r\n"
@@ -307,6 +313,12 @@ static void info_stats(sbuf *b) {
               "evicted_keys:0\r\n"
               "keyspace_hits:%llu\r\n"
               "keyspace_misses:%llu\r\n"
+              "pubsub_channels:%lld\r\n"
+              "pubsub_patterns:%lld\r\n"
+              "pubsubshard_channels:%lld\r\n"
+              "tracking_total_keys:%lld\r\n"
+              "tracking_total_items:%lld\r\n"
+              "tracking_total_prefixes:%lld\r\n"
               "total_error_replies:%llu\r\n",
               (unsigned long long)__atomic_load_n(&server.stat_numconnections, __ATOMIC_RELAXED),
               (unsigned long long)WORKERS_SUM(stat_commands), stats_ops_per_sec(),
@@ -317,7 +329,8 @@ static void info_stats(sbuf *b) {
               (unsigned long long)es.expired_keys, es.expired_stale_perc,
               (unsigned long long)(es.expire_cycle_time_us / 1000),
               (unsigned long long)WORKERS_SUM(stat_keyspace_hits),
-              (unsigned long long)WORKERS_SUM(stat_keyspace_misses),
+              (unsigned long long)WORKERS_SUM(stat_keyspace_misses), ps_ch, ps_pat, ps_shard,
+              trk_keys, trk_items, trk_prefixes,
               (unsigned long long)__atomic_load_n(&server.stat_total_error_replies,
                                                   __ATOMIC_RELAXED));
 }
@@ -487,6 +500,7 @@ void flushdbCommand(client *c) {
     if (flush_is_async(c)) ks_txn_set_lazyfree(&txn, KS_LAZYFREE_ALWAYS);
     ks_flush_db(&txn, (unsigned)c->db);
     ks_txn_commit(&txn);
+    tracking_invalidate_all();
     addReplyOK(c);
 }
 
@@ -497,6 +511,7 @@ void flushallCommand(client *c) {
     if (flush_is_async(c)) ks_txn_set_lazyfree(&txn, KS_LAZYFREE_ALWAYS);
     for (int db = 0; db < server.databases; db++) ks_flush_db(&txn, (unsigned)db);
     ks_txn_commit(&txn);
+    tracking_invalidate_all();
     addReplyOK(c);
 }
 

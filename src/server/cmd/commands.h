@@ -124,7 +124,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     multi_commands[], /* multi.c */
     hll_commands[], geo_commands[], sort_commands[],
     debug_commands[], /* cmd_debug.c */
-    module_commands[]; /* cmd_module.c */
+    module_commands[], /* cmd_module.c */
+    pubsub_commands[]; /* pubsub.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
@@ -165,6 +166,8 @@ command_proc pingCommand, echoCommand, quitCommand, resetCommand,
     clientReplyCommand, clientNoEvictCommand, clientPauseCommand,
     clientUnpauseCommand, clientUnblockCommand, clientHelpCommand;
 command_keyset selectKeyset; /* cmd_conn.c */
+command_proc clientTrackingCommand, clientCachingCommand, clientGetredirCommand,
+    clientTrackinginfoCommand; /* tracking.c */
 command_proc infoCommand, dbsizeCommand, flushdbCommand, flushallCommand,
     timeCommand, shutdownCommand;
 command_proc saveCommand, bgsaveCommand, lastsaveCommand, bgrewriteaofCommand;

@@ -21,6 +21,8 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/log.h"
+#include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/server.h"
@@ -148,7 +150,10 @@ void dispatch_call(client *c, const command *cmd) {
         ks_txn_set_command_clock(start / 1000);
         persist_command_begin(c);
     }
+    tracking_command_begin(c);
     cmd->proc(c);
+    /* Client-side caching: keys read, invalidations for c itself. */
+    tracking_command_end(c, cmd, in_exec);
     if (!in_exec) {
         persist_command_end(c);
         /* Committed: the keys it made ready go to their blocked clients. */
@@ -274,6 +279,10 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (pubsub_reject_command(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

@@ -25,6 +25,7 @@
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
+#include "server/cmd/notify.h"
 #include "server/engine_glue.h"
 #include "server/net/reply.h"
 #include "server/server.h"
@@ -83,10 +84,11 @@ static int getBitfieldTypeOrReply(client *c, const resp_arg *a, int *sign, int *
 
 /* Redis's lookupStringForBitCommand: the value of key made writable and at
  * least maxbit / 8 + 1 bytes long (zero-padded), created when absent; *len
- * its length. NULL after a WRONGTYPE reply, or a size error when the engine
+ * its length; *dirty (when not NULL) set when it was created or grown.
+ * NULL after a WRONGTYPE reply, or a size error when the engine
  * cannot hold the value. */
 static unsigned char *lookupStringForBitCommand(client *c, ks_txn *txn,
-                                                uint64_t maxbit, size_t *len) {
+                                                uint64_t maxbit, size_t *len, int *dirty) {
     const resp_arg *key = &c->argv[1];
     unsigned db = (unsigned)c->db;
     size_t byte = (size_t)(maxbit >> 3);
@@ -97,12 +99,17 @@ static unsigned char *lookupStringForBitCommand(client *c, ks_txn *txn,
         return NULL;
     }
     size_t olen = 0;
-    if (!e) ks_set_str(txn, db, key->ptr, key->len, "", 0, KS_EXPIRE_NONE, KS_SET_NOINT);
-    else olen = ks_entry_strlen(e);
+    if (!e) {
+        ks_set_str(txn, db, key->ptr, key->len, "", 0, KS_EXPIRE_NONE, KS_SET_NOINT);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+    } else {
+        olen = ks_entry_strlen(e);
+    }
     size_t newlen = byte + 1 > olen ? byte + 1 : olen;
     unsigned char *p = (unsigned char *)ks_str_resize(txn, db, key->ptr, key->len, newlen);
     if (newlen > olen) memset(p + olen, 0, newlen - olen);
     *len = newlen;
+    if (dirty) *dirty = !e || newlen > olen; /* created or grown */
     return p;
 }
 
@@ -121,12 +128,15 @@ static void setbitCommand(client *c) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     size_t len;
-    unsigned char *p = lookupStringForBitCommand(c, &txn, bitoffset, &len);
+    int dirty = 0;
+    unsigned char *p = lookupStringForBitCommand(c, &txn, bitoffset, &len, &dirty);
     if (p) {
         size_t byte = (size_t)(bitoffset >> 3);
         int bit = 7 - (int)(bitoffset & 7);
         int bitval = (p[byte] >> bit) & 1;
         p[byte] = (unsigned char)((p[byte] & ~(1 << bit)) | ((int)on << bit));
+        /* Redis: only when created, grown, or the bit changed. */
+        if (dirty || bitval != on) notify_key(NOTIFY_STRING, "setbit", &c->argv[1], c->db);
         addReplyLongLong(c, bitval);
     }
     ks_txn_commit(&txn);
@@ -382,10 +392,14 @@ static void bitopCommand(client *c) {
                 else res[i] ^= byte;
             }
         }
+        int existed = (notify_flags & NOTIFY_NEW) &&
+                      ks_lookup(&txn, db, dest->ptr, dest->len, KS_LOOKUP_NOTOUCH) != NULL;
         ks_set_str(&txn, db, dest->ptr, dest->len, "", 0, KS_EXPIRE_NONE, KS_SET_NOINT);
         memcpy(ks_str_resize(&txn, db, dest->ptr, dest->len, maxlen), res, maxlen);
-    } else {
-        ks_delete(&txn, db, dest->ptr, dest->len);
+        if (!existed) notify_key(NOTIFY_NEW, "new", dest, c->db);
+        notify_key(NOTIFY_STRING, "set", dest, c->db);
+    } else if (ks_delete(&txn, db, dest->ptr, dest->len) == LT_OK) {
+        notify_key(NOTIFY_GENERIC, "del", dest, c->db);
     }
     addReplyLongLong(c, (long long)maxlen);
 done:
@@ -491,7 +505,8 @@ static int checkSignedBitfieldOverflow(int64_t value, int64_t incr, int bits, in
 
 /* Runs one SET or INCRBY on the writable value p, replying its result
  * (nil when OVERFLOW FAIL refused it). */
-static void bitfieldWrite(client *c, unsigned char *p, const bitfield_op *op) {
+/* Returns 1 when it wrote (not failed by OVERFLOW FAIL). */
+static int bitfieldWrite(client *c, unsigned char *p, const bitfield_op *op) {
     int overflow;
     if (op->sign) {
         int64_t oldval = getSignedBitfield(p, op->offset, op->bits), newval, wrapped = 0,
@@ -509,7 +524,7 @@ static void bitfieldWrite(client *c, unsigned char *p, const bitfield_op *op) {
         }
         if (overflow && op->owtype == BFOVERFLOW_FAIL) {
             addReplyNull(c);
-            return;
+            return 0;
         }
         addReplyLongLong(c, retval);
         setUnsignedBitfield(p, op->offset, op->bits, (uint64_t)newval);
@@ -531,11 +546,12 @@ static void bitfieldWrite(client *c, unsigned char *p, const bitfield_op *op) {
         }
         if (overflow && op->owtype == BFOVERFLOW_FAIL) {
             addReplyNull(c);
-            return;
+            return 0;
         }
         addReplyLongLong(c, (long long)retval);
         setUnsignedBitfield(p, op->offset, op->bits, newval);
     }
+    return 1;
 }
 
 /* Runs one GET on src[0..len) (NULL: missing key), zero-padded. */
@@ -618,15 +634,17 @@ static void bitfieldGeneric(client *c, int readonly_cmd) {
         if (lookupStringOrReply(c, &txn, &c->argv[1], &e) < 0) goto commit;
         if (e) src = (const unsigned char *)ks_entry_str(e, buf, &len);
     } else {
-        wp = lookupStringForBitCommand(c, &txn, highest_write_offset, &len);
+        wp = lookupStringForBitCommand(c, &txn, highest_write_offset, &len, NULL);
         if (!wp) goto commit;
         src = wp;
     }
     addReplyArrayLen(c, numops);
+    int changes = 0;
     for (int j = 0; j < numops; j++) {
         if (ops[j].opcode == BITFIELDOP_GET) bitfieldRead(c, src, len, &ops[j]);
-        else bitfieldWrite(c, wp, &ops[j]);
+        else changes += bitfieldWrite(c, wp, &ops[j]);
     }
+    if (changes) notify_key(NOTIFY_STRING, "setbit", &c->argv[1], c->db);
 commit:
     ks_txn_commit(&txn);
 out:

@@ -15,6 +15,7 @@
  *
  * Called by: dispatch, through hash_commands[].
  */
+#include "server/cmd/notify.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
 
@@ -58,11 +59,16 @@ static hashobj *hashWriteTarget(client *c, ks_txn *txn, const resp_arg *key,
     return ks_obj_mutable(txn, (unsigned)c->db, key->ptr, key->len);
 }
 
+/* Stores a fresh hash and emits the keyspace events ("new" first when the
+ * key was created, then event). */
 static void hashStore(client *c, ks_txn *txn, const resp_arg *key, hashobj *h,
-                      int fresh) {
-    if (fresh)
+                      int fresh, const char *event) {
+    if (fresh) {
         ks_set_obj(txn, (unsigned)c->db, key->ptr, key->len, KS_TYPE_HASH, h,
                    KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+    }
+    notify_key(NOTIFY_HASH, event, key, c->db);
 }
 
 static void addReplyHashStr(client *c, const hashobj_str *s) {
@@ -101,7 +107,7 @@ static void hsetGenericCommand(client *c, int reply_ok) {
     for (int j = 2; j < c->argc; j += 2)
         created += hashobj_set(h, c->argv[j].ptr, c->argv[j].len, c->argv[j + 1].ptr,
                                c->argv[j + 1].len);
-    hashStore(c, &txn, key, h, fresh);
+    hashStore(c, &txn, key, h, fresh, "hset");
     if (reply_ok) addReplyOK(c);
     else addReplyLongLong(c, created);
 done:
@@ -126,7 +132,7 @@ static void hsetnxCommand(client *c) {
     int fresh;
     hashobj *h = hashWriteTarget(c, &txn, key, cur, &fresh);
     hashobj_set(h, f->ptr, f->len, v->ptr, v->len);
-    hashStore(c, &txn, key, h, fresh);
+    hashStore(c, &txn, key, h, fresh, "hset");
     addReplyLongLong(c, 1);
 done:
     ks_txn_commit(&txn);
@@ -161,7 +167,7 @@ static void hincrbyCommand(client *c) {
     int fresh;
     hashobj *h = hashWriteTarget(c, &txn, key, cur, &fresh);
     hashobj_set(h, f->ptr, f->len, buf, len);
-    hashStore(c, &txn, key, h, fresh);
+    hashStore(c, &txn, key, h, fresh, "hincrby");
     addReplyLongLong(c, value);
 done:
     ks_txn_commit(&txn);
@@ -206,7 +212,7 @@ static void hincrbyfloatCommand(client *c) {
     int fresh;
     hashobj *h = hashWriteTarget(c, &txn, key, cur, &fresh);
     hashobj_set(h, f->ptr, f->len, buf, len);
-    hashStore(c, &txn, key, h, fresh);
+    hashStore(c, &txn, key, h, fresh, "hincrbyfloat");
     /* Logged as the result, like Redis: replay must not redo float math. */
     persist_rewrite(c, 4, (resp_arg[]){{"HSET", 4}, *key, *f, {buf, len}});
     addReplyBulk(c, buf, len);
@@ -284,6 +290,7 @@ static void hdelCommand(client *c) {
     engine_begin_cmd(c, &txn);
     const hashobj *cur;
     long long deleted = 0;
+    int emptied = 0;
     if (lookupHashOrReply(c, &txn, key, &cur) < 0) goto done;
     hashobj *h = NULL;
     hashobj_str v;
@@ -295,9 +302,12 @@ static void hdelCommand(client *c) {
         deleted += hashobj_delete(h, c->argv[j].ptr, c->argv[j].len);
         if (hashobj_len(h) == 0) {
             ks_delete(&txn, (unsigned)c->db, key->ptr, key->len);
+            emptied = 1;
             break;
         }
     }
+    if (deleted) notify_key(NOTIFY_HASH, "hdel", key, c->db);
+    if (emptied) notify_key(NOTIFY_GENERIC, "del", key, c->db);
     addReplyLongLong(c, deleted);
 done:
     ks_txn_commit(&txn);

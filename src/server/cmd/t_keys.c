@@ -19,6 +19,7 @@
  * Called by: dispatch (through keys_commands[]); the two pure parsers below
  * are also exercised by tests/unit/test_keys.c.
  */
+#include "server/cmd/notify.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/keyset.h"
@@ -102,8 +103,10 @@ static void delGenericCommand(client *c, int lazy) {
     if (lazy) ks_txn_set_lazyfree(&txn, KS_LAZYFREE_ALWAYS);
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++)
-        if (ks_delete(&txn, (unsigned)c->db, c->argv[j].ptr, c->argv[j].len) == LT_OK)
+        if (ks_delete(&txn, (unsigned)c->db, c->argv[j].ptr, c->argv[j].len) == LT_OK) {
+            notify_key(NOTIFY_GENERIC, "del", &c->argv[j], c->db);
             deleted++;
+        }
     ks_txn_commit(&txn);
     addReplyLongLong(c, deleted);
 }
@@ -166,6 +169,9 @@ static void renameGenericCommand(client *c, int nx) {
         return;
     }
     ks_rename(&txn, db, src->ptr, src->len, db, dst->ptr, dst->len);
+    notify_key(NOTIFY_NEW, "new", dst, c->db);
+    notify_key(NOTIFY_GENERIC, "rename_from", src, c->db);
+    notify_key(NOTIFY_GENERIC, "rename_to", dst, c->db);
     ks_txn_commit(&txn);
     if (nx) addReplyLongLong(c, 1);
     else addReplyOK(c);
@@ -268,6 +274,8 @@ static void copyCommand(client *c) {
     else
         ks_set_obj(&txn, dstdb, dst->ptr, dst->len, ks_entry_type(e), ks_entry_obj_dup(e),
                    expire_ms);
+    notify_key(NOTIFY_NEW, "new", dst, (int)dstdb);
+    notify_key(NOTIFY_GENERIC, "copy_to", dst, (int)dstdb);
     ks_txn_commit(&txn);
     addReplyLongLong(c, 1);
 }
@@ -288,6 +296,11 @@ static void moveCommand(client *c) {
                 ks_lookup(&txn, dstdb, key->ptr, key->len, 0) == NULL &&
                 ks_rename(&txn, srcdb, key->ptr, key->len, dstdb, key->ptr,
                           key->len) == LT_OK;
+    if (moved) {
+        notify_key(NOTIFY_NEW, "new", key, (int)dstdb);
+        notify_key(NOTIFY_GENERIC, "move_from", key, (int)srcdb);
+        notify_key(NOTIFY_GENERIC, "move_to", key, (int)dstdb);
+    }
     ks_txn_commit(&txn);
     addReplyLongLong(c, moved);
 }
@@ -528,10 +541,12 @@ static void expireGenericCommand(client *c, int relative, long long unit_ms) {
         /* A time already past deletes the key (as a DEL, not an expiry). */
         if (when <= txn.now_ms) {
             ks_delete(&txn, db, key->ptr, key->len);
+            notify_key(NOTIFY_GENERIC, "del", key, c->db);
             resp_arg argv[2] = {{(char *)"DEL", 3}, *key};
             persist_rewrite(c, 2, argv);
         } else {
             ks_set_expire(&txn, db, key->ptr, key->len, when);
+            notify_key(NOTIFY_GENERIC, "expire", key, c->db);
             /* Logged as an absolute time, whatever form it came in. */
             char num[LT_LLSTR_SIZE];
             int n = snprintf(num, sizeof(num), "%lld", when);
@@ -554,7 +569,10 @@ static void persistCommand(client *c) {
     engine_begin_cmd(c, &txn);
     ks_entry *e = ks_lookup(&txn, (unsigned)c->db, key->ptr, key->len, 0);
     int removed = e && ks_entry_expire_ms(e) != -1;
-    if (removed) ks_set_expire(&txn, (unsigned)c->db, key->ptr, key->len, KS_EXPIRE_NONE);
+    if (removed) {
+        ks_set_expire(&txn, (unsigned)c->db, key->ptr, key->len, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_GENERIC, "persist", key, c->db);
+    }
     ks_txn_commit(&txn);
     addReplyLongLong(c, removed);
 }

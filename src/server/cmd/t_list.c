@@ -16,6 +16,7 @@
  * are re-run when a key becomes ready; what they log is their
  * non-blocking form.
  */
+#include "server/cmd/notify.h"
 #include "server/cmd/commands.h"
 
 #include <limits.h>
@@ -50,7 +51,10 @@ static listobj *listMutable(client *c, ks_txn *txn, const resp_arg *key) {
 
 /* Deletes key when its list l became empty (Redis never keeps one). */
 static void listDeleteIfEmpty(client *c, ks_txn *txn, const resp_arg *key, const listobj *l) {
-    if (listobj_len(l) == 0) ks_delete(txn, (unsigned)c->db, key->ptr, key->len);
+    if (listobj_len(l) == 0) {
+        ks_delete(txn, (unsigned)c->db, key->ptr, key->len);
+        notify_key(NOTIFY_GENERIC, "del", key, c->db);
+    }
 }
 
 static void addReplyListValue(client *c, const list_value *v) {
@@ -131,6 +135,7 @@ static void listPopGeneric(client *c, ks_txn *txn, const resp_arg *key, int wher
         else addListRangeReply(c, l, -n, -1, 1);
         listobj_del_range(l, where == LIST_HEAD ? 0 : llen - (size_t)n, (size_t)n);
     }
+    notify_key(NOTIFY_LIST, where == LIST_HEAD ? "lpop" : "rpop", key, c->db);
     listDeleteIfEmpty(c, txn, key, l);
 }
 
@@ -171,10 +176,15 @@ static int lmoveGeneric(client *c, ks_txn *txn, const resp_arg *src, const resp_
         dl = listobj_new();
     }
     listobj_move(sl, wherefrom, dl, whereto);
-    if (!de && dl != sl) ks_set_obj(txn, db, dst->ptr, dst->len, KS_TYPE_LIST, dl, KS_EXPIRE_NONE);
+    if (!de && dl != sl) {
+        ks_set_obj(txn, db, dst->ptr, dst->len, KS_TYPE_LIST, dl, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", dst, c->db);
+    }
     list_value v;
     listobj_index(dl, whereto == LIST_HEAD ? 0 : listobj_len(dl) - 1, &v);
     addReplyListValue(c, &v);
+    notify_key(NOTIFY_LIST, whereto == LIST_HEAD ? "lpush" : "rpush", dst, c->db);
+    notify_key(NOTIFY_LIST, wherefrom == LIST_HEAD ? "lpop" : "rpop", src, c->db);
     listDeleteIfEmpty(c, txn, src, sl);
     return 1;
 }
@@ -194,7 +204,11 @@ static void pushGenericCommand(client *c, int where, int xx) {
     }
     listobj *l = e ? listMutable(c, &txn, key) : listobj_new();
     for (int j = 2; j < c->argc; j++) listobj_push(l, where, c->argv[j].ptr, c->argv[j].len);
-    if (!e) ks_set_obj(&txn, (unsigned)c->db, key->ptr, key->len, KS_TYPE_LIST, l, KS_EXPIRE_NONE);
+    if (!e) {
+        ks_set_obj(&txn, (unsigned)c->db, key->ptr, key->len, KS_TYPE_LIST, l, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+    }
+    notify_key(NOTIFY_LIST, where == LIST_HEAD ? "lpush" : "rpush", key, c->db);
     addReplyLongLong(c, (long long)listobj_len(l));
 done:
     ks_txn_commit(&txn);
@@ -461,6 +475,7 @@ static void lsetCommand(client *c) {
         goto done;
     }
     listobj_replace(listMutable(c, &txn, key), (size_t)index, val->ptr, val->len);
+    notify_key(NOTIFY_LIST, "lset", key, c->db);
     addReplyOK(c);
 done:
     ks_txn_commit(&txn);
@@ -501,6 +516,7 @@ static void linsertCommand(client *c) {
     l = listMutable(c, &txn, key);
     listobj_iter_init(&it, l, pos, 1);
     listobj_iter_insert(&it, after, val->ptr, val->len);
+    notify_key(NOTIFY_LIST, "linsert", key, c->db);
     addReplyLongLong(c, (long long)listobj_len(l));
 done:
     ks_txn_commit(&txn);
@@ -551,6 +567,7 @@ static void lremCommand(client *c) {
         removed++;
         if (limit && removed == limit) break;
     }
+    notify_key(NOTIFY_LIST, "lrem", key, c->db);
     listDeleteIfEmpty(c, &txn, key, l);
     addReplyLongLong(c, (long long)removed);
 done:
@@ -583,6 +600,7 @@ static void ltrimCommand(client *c) {
         }
         listobj_del_range(l, 0, (size_t)ltrim);
         listobj_del_range(l, listobj_len(l) - (size_t)rtrim, (size_t)rtrim);
+        notify_key(NOTIFY_LIST, "ltrim", key, c->db);
         listDeleteIfEmpty(c, &txn, key, l);
     }
     addReplyOK(c);

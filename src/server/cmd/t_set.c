@@ -14,6 +14,7 @@
  * The set value itself (encodings, sampling, scan) is engine/setobj.c.
  * Called by: dispatch (through set_commands[]).
  */
+#include "server/cmd/notify.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
 
@@ -78,6 +79,7 @@ static void saddCommand(client *c) {
         s = setobj_new();
         for (; j < c->argc; j++) added += setobj_add(s, c->argv[j].ptr, c->argv[j].len);
         ks_set_obj(&txn, db, key->ptr, key->len, KS_TYPE_SET, s, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
     } else {
         while (j < c->argc && setobj_contains(s, c->argv[j].ptr, c->argv[j].len)) j++;
         if (j < c->argc) {
@@ -85,6 +87,7 @@ static void saddCommand(client *c) {
             for (; j < c->argc; j++) added += setobj_add(s, c->argv[j].ptr, c->argv[j].len);
         }
     }
+    if (added) notify_key(NOTIFY_SET, "sadd", key, c->db);
     ks_txn_commit(&txn);
     addReplyLongLong(c, added);
 }
@@ -107,7 +110,11 @@ static void sremCommand(client *c) {
             s = ks_obj_mutable(&txn, db, key->ptr, key->len);
             for (; j < c->argc && setobj_size(s) > 0; j++)
                 removed += setobj_remove(s, c->argv[j].ptr, c->argv[j].len);
-            if (setobj_size(s) == 0) ks_delete(&txn, db, key->ptr, key->len);
+            notify_key(NOTIFY_SET, "srem", key, c->db);
+            if (setobj_size(s) == 0) {
+                ks_delete(&txn, db, key->ptr, key->len);
+                notify_key(NOTIFY_GENERIC, "del", key, c->db);
+            }
         }
     }
     ks_txn_commit(&txn);
@@ -174,13 +181,20 @@ static void smoveCommand(client *c) {
     int dst_exists = de != NULL;
     s = ks_obj_mutable(&txn, db, src->ptr, src->len);
     setobj_remove(s, m->ptr, m->len);
-    if (setobj_size(s) == 0) ks_delete(&txn, db, src->ptr, src->len);
+    notify_key(NOTIFY_SET, "srem", src, c->db);
+    if (setobj_size(s) == 0) {
+        ks_delete(&txn, db, src->ptr, src->len);
+        notify_key(NOTIFY_GENERIC, "del", src, c->db);
+    }
     if (dst_exists) {
-        setobj_add(ks_obj_mutable(&txn, db, dst->ptr, dst->len), m->ptr, m->len);
+        if (setobj_add(ks_obj_mutable(&txn, db, dst->ptr, dst->len), m->ptr, m->len))
+            notify_key(NOTIFY_SET, "sadd", dst, c->db);
     } else {
         setobj *d = setobj_new();
         setobj_add(d, m->ptr, m->len);
         ks_set_obj(&txn, db, dst->ptr, dst->len, KS_TYPE_SET, d, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", dst, c->db);
+        notify_key(NOTIFY_SET, "sadd", dst, c->db);
     }
     ks_txn_commit(&txn);
     addReplyLongLong(c, 1);
@@ -258,17 +272,24 @@ static void spopCommand(client *c) {
         spop_log log = {.c = c};
         s = ks_obj_mutable(&txn, db, key->ptr, key->len);
         setobj_pop_one(s, reply_and_log_member, &log);
-        if (setobj_size(s) == 0) ks_delete(&txn, db, key->ptr, key->len);
+        notify_key(NOTIFY_SET, "spop", key, c->db);
+        if (setobj_size(s) == 0) {
+            ks_delete(&txn, db, key->ptr, key->len);
+            notify_key(NOTIFY_GENERIC, "del", key, c->db);
+        }
         spop_log_rewrite(&log, key);
     } else if ((unsigned long long)count >= setobj_size(s)) {
         addReplySetMembers(c, s);
+        notify_key(NOTIFY_SET, "spop", key, c->db);
         ks_delete(&txn, db, key->ptr, key->len);
+        notify_key(NOTIFY_GENERIC, "del", key, c->db);
         persist_rewrite(c, 2, (resp_arg[]){{"DEL", 3}, *key});
     } else {
         spop_log log = {.c = c};
         s = ks_obj_mutable(&txn, db, key->ptr, key->len);
         addReplySetLen(c, count);
         setobj_pop(s, (uint64_t)count, reply_and_log_member, &log);
+        notify_key(NOTIFY_SET, "spop", key, c->db);
         spop_log_rewrite(&log, key);
     }
     ks_txn_commit(&txn);
@@ -344,14 +365,20 @@ static int lookupSetsOrReply(client *c, ks_txn *txn, const resp_arg *keys, int n
 
 /* Replaces dst with s (taking it), or deletes dst when s is empty; replies
  * the new cardinality (*STORE). */
-static void storeSetResult(client *c, ks_txn *txn, const resp_arg *dst, setobj *s) {
+static void storeSetResult(client *c, ks_txn *txn, const resp_arg *dst, setobj *s,
+                           const char *event) {
     unsigned db = (unsigned)c->db;
     long long n = (long long)setobj_size(s);
     if (n > 0) {
+        int existed = (notify_flags & NOTIFY_NEW) &&
+                      ks_lookup(txn, db, dst->ptr, dst->len, KS_LOOKUP_NOTOUCH) != NULL;
         ks_set_obj(txn, db, dst->ptr, dst->len, KS_TYPE_SET, s, KS_EXPIRE_NONE);
+        if (!existed) notify_key(NOTIFY_NEW, "new", dst, c->db);
+        notify_key(NOTIFY_SET, event, dst, c->db);
     } else {
         setobj_free(s);
-        ks_delete(txn, db, dst->ptr, dst->len);
+        if (ks_delete(txn, db, dst->ptr, dst->len) == LT_OK)
+            notify_key(NOTIFY_GENERIC, "del", dst, c->db);
     }
     addReplyLongLong(c, n);
 }
@@ -380,7 +407,8 @@ static void sinterGenericCommand(client *c, const resp_arg *keys, int n, const r
     if (absent < 0) goto done;
     if (absent > 0) {
         if (dst) {
-            ks_delete(&txn, (unsigned)c->db, dst->ptr, dst->len);
+            if (ks_delete(&txn, (unsigned)c->db, dst->ptr, dst->len) == LT_OK)
+                notify_key(NOTIFY_GENERIC, "del", dst, c->db);
             addReplyLongLong(c, 0);
         } else if (card_only) {
             addReplyLongLong(c, 0);
@@ -403,7 +431,7 @@ static void sinterGenericCommand(client *c, const resp_arg *keys, int n, const r
         setobj *r = setobj_new();
         while (setobj_iter_next(&it, &e))
             if (in_all_others(sets, n, &e)) setobj_add(r, e.ptr, e.len);
-        storeSetResult(c, &txn, dst, r);
+        storeSetResult(c, &txn, dst, r, "sinterstore");
     } else {
         void *len = addReplyDeferredLen(c);
         long long card = 0;
@@ -448,7 +476,7 @@ static void sunionDiffGenericCommand(client *c, const resp_arg *keys, int n,
         }
     }
     if (dst) {
-        storeSetResult(c, &txn, dst, r);
+        storeSetResult(c, &txn, dst, r, op == SET_OP_UNION ? "sunionstore" : "sdiffstore");
     } else {
         addReplySetMembers(c, r);
         setobj_free(r);

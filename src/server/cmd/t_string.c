@@ -17,6 +17,7 @@
  * Also defines the two pure helpers of Redis's long double handling,
  * string_ld2str() and string_str2ld() (t_string.h, unit-tested).
  */
+#include "server/cmd/notify.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/t_string.h"
@@ -261,6 +262,9 @@ static void setGenericCommand(client *c, int flags, int val, int expire,
     }
     int64_t when = expire ? ms : (flags & OBJ_KEEPTTL) ? KS_EXPIRE_KEEP : KS_EXPIRE_NONE;
     ks_set_str(&txn, db, key->ptr, key->len, v->ptr, v->len, when, 0);
+    if (!found) notify_key(NOTIFY_NEW, "new", key, c->db);
+    notify_key(NOTIFY_STRING, "set", key, c->db);
+    if (expire) notify_key(NOTIFY_GENERIC, "expire", key, c->db);
     if (expire) rewrite_with_pxat(c, key, v, ms);
     if (!(flags & OBJ_SET_GET)) {
         if (ok_int) addReplyLongLong(c, 1);
@@ -292,17 +296,23 @@ static void getCommand(client *c) {
 static void getsetCommand(client *c) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
-    if (getGenericCommand(c, &txn) == 0)
+    if (getGenericCommand(c, &txn) == 0) {
+        int found = ks_lookup(&txn, (unsigned)c->db, c->argv[1].ptr, c->argv[1].len,
+                              KS_LOOKUP_NOTOUCH) != NULL;
         ks_set_str(&txn, (unsigned)c->db, c->argv[1].ptr, c->argv[1].len,
                    c->argv[2].ptr, c->argv[2].len, KS_EXPIRE_NONE, 0);
+        if (!found) notify_key(NOTIFY_NEW, "new", &c->argv[1], c->db);
+        notify_key(NOTIFY_STRING, "set", &c->argv[1], c->db);
+    }
     ks_txn_commit(&txn);
 }
 
 static void getdelCommand(client *c) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
-    if (getGenericCommand(c, &txn) == 0)
-        ks_delete(&txn, (unsigned)c->db, c->argv[1].ptr, c->argv[1].len);
+    if (getGenericCommand(c, &txn) == 0 &&
+        ks_delete(&txn, (unsigned)c->db, c->argv[1].ptr, c->argv[1].len) == LT_OK)
+        notify_key(NOTIFY_GENERIC, "del", &c->argv[1], c->db);
     ks_txn_commit(&txn);
 }
 
@@ -327,12 +337,15 @@ static void getexCommand(client *c) {
     addReplyEntryStr(c, e);
     if ((flags & (OBJ_EXAT | OBJ_PXAT)) && ms <= txn.now_ms) {
         ks_delete(&txn, db, key->ptr, key->len);
+        notify_key(NOTIFY_GENERIC, "del", key, c->db);
         resp_arg argv[2] = {{(char *)"DEL", 3}, *key};
         persist_rewrite(c, 2, argv);
     } else if (expire) {
         ks_set_expire(&txn, db, key->ptr, key->len, ms);
+        notify_key(NOTIFY_GENERIC, "expire", key, c->db);
         rewrite_with_pxat(c, key, NULL, ms);
     } else if (flags & OBJ_PERSIST) {
+        if (ks_entry_expire_ms(e) != KS_EXPIRE_NONE) notify_key(NOTIFY_GENERIC, "persist", key, c->db);
         ks_set_expire(&txn, db, key->ptr, key->len, KS_EXPIRE_NONE);
         resp_arg argv[2] = {{(char *)"PERSIST", 7}, *key};
         persist_rewrite(c, 2, argv);
@@ -378,9 +391,16 @@ static void msetGenericCommand(client *c, int nx) {
             }
         }
     }
-    for (int j = 1; j < c->argc; j += 2)
+    for (int j = 1; j < c->argc; j += 2) {
+        int found = notify_flags & NOTIFY_NEW
+                        ? ks_lookup(&txn, db, c->argv[j].ptr, c->argv[j].len,
+                                    KS_LOOKUP_NOTOUCH) != NULL
+                        : 1;
         ks_set_str(&txn, db, c->argv[j].ptr, c->argv[j].len, c->argv[j + 1].ptr,
                    c->argv[j + 1].len, KS_EXPIRE_NONE, 0);
+        if (!found) notify_key(NOTIFY_NEW, "new", &c->argv[j], c->db);
+        notify_key(NOTIFY_STRING, "set", &c->argv[j], c->db);
+    }
     if (nx) addReplyLongLong(c, 1);
     else addReplyOK(c);
 done:
@@ -401,6 +421,8 @@ static void appendCommand(client *c) {
     if (lookupStringOrReply(c, &txn, key, &e) < 0) goto done;
     if (!e) {
         ks_set_str(&txn, db, key->ptr, key->len, app->ptr, app->len, KS_EXPIRE_NONE, 0);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+        notify_key(NOTIFY_STRING, "append", key, c->db);
         addReplyLongLong(c, (long long)app->len);
         goto done;
     }
@@ -408,6 +430,7 @@ static void appendCommand(client *c) {
     if (checkStringLengthOrReply(c, (long long)olen, (long long)app->len) < 0) goto done;
     char *p = ks_str_resize(&txn, db, key->ptr, key->len, olen + app->len);
     memcpy(p + olen, app->ptr, app->len);
+    notify_key(NOTIFY_STRING, "append", key, c->db);
     addReplyLongLong(c, (long long)(olen + app->len));
 done:
     ks_txn_commit(&txn);
@@ -475,12 +498,16 @@ static void setrangeCommand(client *c) {
         goto done;
     }
     if (checkStringLengthOrReply(c, offset, (long long)v->len) < 0) goto done;
-    if (!e) ks_set_str(&txn, db, key->ptr, key->len, "", 0, KS_EXPIRE_NONE, KS_SET_NOINT);
+    if (!e) {
+        ks_set_str(&txn, db, key->ptr, key->len, "", 0, KS_EXPIRE_NONE, KS_SET_NOINT);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+    }
     size_t need = (size_t)offset + v->len;
     size_t newlen = need > olen ? need : olen;
     char *p = ks_str_resize(&txn, db, key->ptr, key->len, newlen);
     if (newlen > olen) memset(p + olen, 0, newlen - olen);
     memcpy(p + offset, v->ptr, v->len);
+    notify_key(NOTIFY_STRING, "setrange", key, c->db);
     addReplyLongLong(c, (long long)newlen);
 done:
     ks_txn_commit(&txn);
@@ -507,6 +534,8 @@ static void incrDecrCommand(client *c, long long incr) {
     }
     value += incr;
     ks_set_int(&txn, (unsigned)c->db, key->ptr, key->len, value, KS_EXPIRE_KEEP);
+    if (!e) notify_key(NOTIFY_NEW, "new", key, c->db);
+    notify_key(NOTIFY_STRING, "incrby", key, c->db);
     addReplyLongLong(c, value);
 done:
     ks_txn_commit(&txn);
@@ -556,6 +585,8 @@ static void incrbyfloatCommand(client *c) {
     size_t n = string_ld2str(out, sizeof(out), value);
     ks_set_str(&txn, (unsigned)c->db, key->ptr, key->len, out, n, KS_EXPIRE_KEEP,
                KS_SET_NOINT);
+    if (!e) notify_key(NOTIFY_NEW, "new", key, c->db);
+    notify_key(NOTIFY_STRING, "incrbyfloat", key, c->db);
     /* Logged as its result: float arithmetic may differ where replayed. */
     resp_arg argv[4] = {{(char *)"SET", 3}, *key, {out, n}, {(char *)"KEEPTTL", 7}};
     persist_rewrite(c, 4, argv);

@@ -32,6 +32,7 @@
 #include "engine/keyspace.h"
 #include "engine/setobj.h"
 #include "engine/zsetobj.h"
+#include "server/cmd/notify.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
@@ -66,7 +67,28 @@ static zset *zsetMutable(client *c, ks_txn *txn, const resp_arg *key) {
 
 /* Deletes key when z became empty (Redis never keeps an empty zset). */
 static void deleteIfEmpty(client *c, ks_txn *txn, const resp_arg *key, zset *z) {
-    if (zset_len(z) == 0) ks_delete(txn, (unsigned)c->db, key->ptr, key->len);
+    if (zset_len(z) == 0) {
+        ks_delete(txn, (unsigned)c->db, key->ptr, key->len);
+        notify_key(NOTIFY_GENERIC, "del", key, c->db);
+    }
+}
+
+/* Stores out at dst (*STORE commands): "new" when dst did not exist, then
+ * event. */
+static void storeZset(client *c, ks_txn *txn, const resp_arg *dst, zset *out,
+                      const char *event) {
+    unsigned db = (unsigned)c->db;
+    int existed = (notify_flags & NOTIFY_NEW) &&
+                  ks_lookup(txn, db, dst->ptr, dst->len, KS_LOOKUP_NOTOUCH) != NULL;
+    ks_set_obj(txn, db, dst->ptr, dst->len, KS_TYPE_ZSET, out, KS_EXPIRE_NONE);
+    if (!existed) notify_key(NOTIFY_NEW, "new", dst, c->db);
+    notify_key(NOTIFY_ZSET, event, dst, c->db);
+}
+
+/* An empty *STORE result deletes dst. */
+static void storeEmpty(client *c, ks_txn *txn, const resp_arg *dst) {
+    if (ks_delete(txn, (unsigned)c->db, dst->ptr, dst->len) == LT_OK)
+        notify_key(NOTIFY_GENERIC, "del", dst, c->db);
 }
 
 /* ---- Number parsing -------------------------------------------------------------- */
@@ -307,6 +329,7 @@ static void zaddGenericCommand(client *c, int flags) {
         if (xx) goto reply;
         ks_set_obj(&txn, (unsigned)c->db, key->ptr, key->len, KS_TYPE_ZSET, zset_create(),
                    KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
     }
     z = zsetMutable(c, &txn, key);
     for (int j = 0; j < elements; j++) {
@@ -324,6 +347,7 @@ static void zaddGenericCommand(client *c, int flags) {
         if (!(out & ZADD_OUT_NOP)) processed++;
         score = newscore;
     }
+    if (added || updated) notify_key(NOTIFY_ZSET, incr ? "zincr" : "zadd", key, c->db);
     deleteIfEmpty(c, &txn, key, z); /* XX/NX on a new key added nothing */
 reply:
     if (incr) {
@@ -354,6 +378,7 @@ static void zremCommand(client *c) {
             deleted += zset_del(z, c->argv[j].ptr, c->argv[j].len);
             if (zset_len(z) == 0) break;
         }
+        if (deleted) notify_key(NOTIFY_ZSET, "zrem", key, c->db);
         deleteIfEmpty(c, &txn, key, z);
     }
     addReplyLongLong(c, deleted);
@@ -499,6 +524,11 @@ static void zremrangeGenericCommand(client *c, int type) {
     if (hi > lo) {
         z = zsetMutable(c, &txn, key);
         zset_delete_range(z, lo, hi - 1);
+        notify_key(NOTIFY_ZSET,
+                   type == ZRANGE_RANK    ? "zremrangebyrank"
+                   : type == ZRANGE_SCORE ? "zremrangebyscore"
+                                          : "zremrangebylex",
+                   key, c->db);
         deleteIfEmpty(c, &txn, key, z);
     }
     addReplyLongLong(c, (long long)(hi - lo));
@@ -519,7 +549,7 @@ enum { ZRANGE_DIR_AUTO = 0, ZRANGE_DIR_FORWARD, ZRANGE_DIR_REVERSE };
 static void storeRankRun(client *c, ks_txn *txn, const resp_arg *dst, const zset *src,
                          uint64_t start, uint64_t n, int rev) {
     if (n == 0) {
-        ks_delete(txn, (unsigned)c->db, dst->ptr, dst->len);
+        storeEmpty(c, txn, dst);
         addReplyLongLong(c, 0);
         return;
     }
@@ -535,7 +565,7 @@ static void storeRankRun(client *c, ks_txn *txn, const resp_arg *dst, const zset
         zset_add(out, sc, m, len, 0, &flags, NULL);
         ok = rev ? zset_iter_prev(&it) : zset_iter_next(&it);
     }
-    ks_set_obj(txn, (unsigned)c->db, dst->ptr, dst->len, KS_TYPE_ZSET, out, KS_EXPIRE_NONE);
+    storeZset(c, txn, dst, out, "zrangestore");
     addReplyLongLong(c, (long long)n);
 }
 
@@ -716,8 +746,10 @@ static void genericZpopCommand(client *c, ks_txn *txn, const resp_arg *keys, int
         addReplyDouble(c, sc);
         zset_delete_range(z, rank, rank);
     }
+    notify_key(NOTIFY_ZSET, where == ZSET_MIN ? "zpopmin" : "zpopmax", key, c->db);
     if (zset_len(z) == 0) {
         ks_delete(txn, (unsigned)c->db, key->ptr, key->len);
+        notify_key(NOTIFY_GENERIC, "del", key, c->db);
         if (deleted) *deleted = 1;
     }
 }
@@ -1187,12 +1219,14 @@ static void zsetopGenericCommand(client *c, const resp_arg *dstkey, int numkeys_
         if (zset_len(out)) {
             zset_shrink_if_small(out);
             addReplyLongLong(c, (long long)zset_len(out));
-            ks_set_obj(&txn, (unsigned)c->db, dstkey->ptr, dstkey->len, KS_TYPE_ZSET, out,
-                       KS_EXPIRE_NONE);
+            storeZset(c, &txn, dstkey, out,
+                      op == SET_OP_UNION   ? "zunionstore"
+                      : op == SET_OP_INTER ? "zinterstore"
+                                           : "zdiffstore");
             out = NULL;
         } else {
             addReplyLongLong(c, 0);
-            ks_delete(&txn, (unsigned)c->db, dstkey->ptr, dstkey->len);
+            storeEmpty(c, &txn, dstkey);
         }
     } else if (cardinality_only) {
         addReplyLongLong(c, (long long)x.card);

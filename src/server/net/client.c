@@ -36,6 +36,8 @@
 #include "server/cmd/dispatch.h"
 #include "server/log.h"
 #include "server/cmd/multi.h"
+#include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -191,6 +193,8 @@ void client_close(client *c) {
     c->flags |= CLIENT_CLOSED;
     blocking_client_closed(c);
     multi_client_close(c);
+    pubsub_client_closed(c);
+    tracking_client_closed(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);
@@ -198,6 +202,8 @@ void client_close(client *c) {
 
 void client_free_at_exit(client *c) {
     blocking_client_closed(c);
+    pubsub_client_closed(c);
+    tracking_client_closed(c);
     unlink_from_lists(c);
     if (c->conn.fd >= 0) close(c->conn.fd);
     client_on_closed(&c->conn);
@@ -666,10 +672,10 @@ static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ..
  * complete commands are parsed from the receive buffer, so it is 0 where
  * Redis shows the command being run), argv-mem (the running or blocked
  * command's argument bytes, as Redis's argv_len_sum), multi-mem, rbp, obl,
- * omem, tot-mem, cmd, resp, lib-name/lib-ver. Fixed, documented in
- * docs/ARCHITECTURE.md "Introspection": sub/psub/ssub=0 (no pub/sub yet),
- * events=r, user=default (no ACL users), redir=-1 (no tracking), rbs (the
- * reply buffer never shrinks), oll 0/1 (pending chunks counted as one). */
+ * omem, tot-mem, cmd, resp, lib-name/lib-ver, sub/psub/ssub, redir. Fixed,
+ * documented in docs/ARCHITECTURE.md "Introspection": events=r,
+ * user=default (no ACL users), rbs (the reply buffer never shrinks), oll
+ * 0/1 (pending chunks counted as one). */
 void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     int64_t now = mstime();
     char flags[16];
@@ -680,6 +686,11 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';
     if (cf & CLIENT_NO_EVICT) flags[f++] = 'e';
     if (cf & CLIENT_NO_TOUCH) flags[f++] = 'T';
+    if (cf & CLIENT_PUBSUB) flags[f++] = 'P';
+    uint32_t tf = __atomic_load_n(&c->tracking.flags, __ATOMIC_RELAXED);
+    if (tf & TRK_ON) flags[f++] = 't';
+    if (tf & TRK_BROKEN) flags[f++] = 'R';
+    if (tf & TRK_BCAST) flags[f++] = 'B';
     if (f == 0) flags[f++] = 'N';
     flags[f] = '\0';
     const command *last = __atomic_load_n(&c->lastcmd, __ATOMIC_RELAXED);
@@ -690,9 +701,9 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     size_t multi_mem = __atomic_load_n(&c->pub.multi_mem, __ATOMIC_RELAXED);
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
-               "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
+               "flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu "
                "argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-               "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
+               "tot-mem=%zu events=r cmd=%s user=default redir=%lld resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
                __atomic_load_n(&c->conn.fd, __ATOMIC_RELAXED),
@@ -700,12 +711,15 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                (long long)((now - c->ctime_ms) / 1000),
                (long long)((now - __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED)) / 1000),
                flags, __atomic_load_n(&c->db, __ATOMIC_RELAXED),
+               __atomic_load_n(&c->pub.sub, __ATOMIC_RELAXED),
+               __atomic_load_n(&c->pub.psub, __ATOMIC_RELAXED),
+               __atomic_load_n(&c->pub.ssub, __ATOMIC_RELAXED),
                (cf & CLIENT_MULTI) ? __atomic_load_n(&c->pub.multi, __ATOMIC_RELAXED) : -1,
                qlen, qfree, __atomic_load_n(&c->pub.argv_mem, __ATOMIC_RELAXED), multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
                obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,
-               last ? last->fullname : "NULL",
+               last ? last->fullname : "NULL", tracking_redirect_of(c),
                __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

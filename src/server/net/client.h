@@ -53,6 +53,9 @@ struct command;
 #define CLIENT_IN_EXEC           (1u << 25)
 /* Between MULTI and EXEC/DISCARD: commands are queued (multi.c). */
 #define CLIENT_MULTI             (1u << 26)
+/* Subscribed to something (pubsub.c): RESP2 allows only the pub/sub
+ * commands, PING, QUIT and RESET. */
+#define CLIENT_PUBSUB            (1u << 21)
 
 typedef struct reply_chunk {
     struct reply_chunk *next;
@@ -116,6 +119,7 @@ typedef struct client {
                                waiting (blocked), 0 between commands */
         int multi;          /* commands queued since MULTI (multi.c) */
         size_t multi_mem;   /* their bytes */
+        int sub, psub, ssub; /* subscriptions (pubsub.c) */
     } pub;
 
     struct client *prev, *next;         /* server-wide list (clients_lock) */
@@ -128,6 +132,16 @@ typedef struct client {
     struct bstate *bstate;
     /* MULTI queue and WATCHed keys (multi.c, owner thread), NULL if none. */
     struct multi_state *mstate;
+    /* Subscriptions and pending messages (pubsub.c), NULL if never
+     * subscribed. */
+    struct ps_sub *pubsub;
+    /* CLIENT TRACKING (tracking.c): flags (TRK_*) and redirect id are
+     * shared (relaxed atomics), prefixes the owner's. */
+    struct {
+        uint32_t flags;
+        uint64_t redirect;
+        struct trk_prefixes *prefixes;
+    } tracking;
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it

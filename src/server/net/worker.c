@@ -16,6 +16,8 @@
 #include "server/cmd/commands.h"
 #include "server/cron.h"
 #include "server/cmd/dispatch.h"
+#include "server/cmd/pubsub.h"
+#include "server/cmd/tracking.h"
 #include "server/net/listen.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
@@ -169,6 +171,10 @@ static void before_wait(ev_loop *loop) {
     /* Blocked clients whose keys became ready (or that CLIENT UNBLOCK
      * released) are answered in this turn's writes and WAL group. */
     blocking_worker_process(w);
+    /* Messages other threads published to this thread's subscribers. */
+    pubsub_worker_process(w);
+    /* BCAST invalidations collected this turn (CLIENT TRACKING). */
+    tracking_worker_process(w);
     persist_before_wait(w);
     client_flush_writes(w);
     w->now_ms = mstime();

@@ -12,6 +12,7 @@
  * expiry decisions come out as they did originally (Redis does not expire
  * keys while loading for the same reason).
  */
+#include "server/cmd/notify.h"
 #include "server/persist/persist.h"
 
 #include <dirent.h>
@@ -257,6 +258,13 @@ static void hook_commit(void *ctx, ks_txn *txn) {
 static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
     if (P.replaying) return;
+    {
+        /* Keyspace notifications and tracking invalidation (lazy and
+         * active expiry alike); one relaxed load when neither is on. */
+        size_t nlen;
+        const char *nkey = ks_entry_key(e, &nlen);
+        notify_event(NOTIFY_EXPIRED, "expired", nkey, nlen, (int)dbid);
+    }
     if (!P.wal) {
         __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
         return;
