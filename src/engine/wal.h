@@ -14,7 +14,7 @@
  *
  * Threads: wal_append() and the other calls may come from any thread;
  * appends are serialized by one mutex and copied into a bounded buffer
- * (appenders wait on a condition variable while it is full). Bytes reach
+ * (appenders wait on a condition variable while it is full; see Errors). Bytes reach
  * the file either from the caller's own thread (wal_write: an I/O thread
  * writes its loop turn's records before it sends the replies) or from the
  * writer thread, which writes when asked (wal_request_write), when the
@@ -24,9 +24,18 @@
  *
  * Errors: LT_* codes (lightning.h). When a write or fsync fails the WAL is
  * in an error state (wal_error() returns the errno) and the writer retries
- * with bounded backoff (10 ms doubling to 1 s) on its own thread, keeping
- * every unwritten byte; appends are still accepted (the server refuses
- * write commands meanwhile). The state clears at the first success.
+ * with bounded backoff (10 ms doubling to 1 s) on its own thread. A failed
+ * fsync may have lost what write(2) had accepted (Linux can drop the dirty
+ * pages), so the WAL keeps a copy of every byte between the durable and
+ * the written LSN and, after any error, the writer first cuts the files
+ * back to the durable LSN and rewrites that copy, then the rest; the
+ * durable LSN only moves after an fsync that followed the rewrite. The
+ * copy is bounded: once it reaches 64 MiB (or 8 x buffer_bytes) the writer
+ * fsyncs whatever the policy, and wal_write waits at twice that. In the
+ * error state the append buffer may grow to twice its size before an
+ * appender waits (the server refuses write commands meanwhile, so only the
+ * few already running arrive and none waits for the disk). The state
+ * clears at the first successful write after the rewrite.
  */
 #ifndef LT_ENGINE_WAL_H
 #define LT_ENGINE_WAL_H
@@ -153,6 +162,11 @@ int wal_close(wal *w);
  * if the payload exceeds WAL_MAX_PAYLOAD. The iov bytes are copied. */
 int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
                const struct iovec *iov, int iovcnt, uint64_t *end_lsn);
+/* The same, but never waits: when the buffer has no room it returns
+ * LT_IOERR with errno EAGAIN and appends nothing. For records that may be
+ * dropped (an expired key's DEL) by a caller holding locks. */
+int wal_append_nowait(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
+                      const struct iovec *iov, int iovcnt, uint64_t *end_lsn);
 /* Asks the writer to write everything up to lsn, and under `always` to
  * fsync it; on_durable reports progress. Cheap; call once per batch. */
 void wal_request_write(wal *w, uint64_t lsn);
@@ -191,6 +205,7 @@ typedef struct wal_stats {
     uint64_t synced_records;/* records covered by fsyncs since open */
     uint64_t write_errors;
     uint64_t segments_created;
+    uint64_t rewinds;       /* rewrites of [durable, written) after errors */
 } wal_stats;
 void wal_get_stats(wal *w, wal_stats *st);
 

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -515,6 +516,9 @@ TEST(disk_errors_refuse_writes_until_recovered) {
             }
             CHECK_EQ_STR(v, "err");
             CHECK(strncmp(cmd(b, "SET y 1"), "err:\"MISCONF", 12) == 0);
+            /* The fsync failed: the reply must not have been released. */
+            struct pollfd pfd = {.fd = a->fd, .events = POLLIN};
+            CHECK_EQ_INT(poll(&pfd, 1, 100), 0);
         }
         CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
         if (p == 0) {
