@@ -276,6 +276,7 @@ static int scan_segment(const char *path, uint64_t start, uint64_t from_lsn,
             if (off + need > r.size) {
                 set_problem(res, path, off, start + off, "%s",
                             "torn record: the file ends inside its payload");
+                res->problem.tail = 1;
                 break;
             }
             p = rd_get(&r, off, need, &err);
@@ -289,13 +290,21 @@ static int scan_segment(const char *path, uint64_t start, uint64_t from_lsn,
         if (v == 0) {
             set_problem(res, path, off, start + off, "%s",
                         "torn record: the file ends inside its header");
+            res->problem.tail = 1;
             break;
         }
         if (v < 0) {
-            if (all_zero(&r, off))
+            if (all_zero(&r, off)) {
                 set_problem(res, path, off, start + off, "%s", "zero-filled tail");
-            else
+                res->problem.tail = 1;
+            } else {
                 set_problem(res, path, off, start + off, "invalid record: %s", why);
+                /* The last record of the file, cut short by a crash in the
+                 * middle of its write: its header is whole and says it
+                 * ends exactly at the end of the file. */
+                res->problem.tail = hn == WAL_HEADER_SIZE && get32(p) == WAL_MAGIC &&
+                                    off + WAL_HEADER_SIZE + get32(p + 32) == r.size;
+            }
             break;
         }
         res->records++;
@@ -388,6 +397,7 @@ int wal_scan(const char *waldir, uint64_t from_lsn, wal_record_fn *fn, void *ctx
         if (rc != LT_OK) break;
         if (res->problem.found) {
             res->problem.later_segments = sl.n - i - 1;
+            if (res->problem.later_segments) res->problem.tail = 0;
             break;
         }
     }
@@ -414,6 +424,24 @@ static int fsync_dir(const char *dir) {
     int r = fsync(fd) < 0 ? -errno : 0;
     close(fd);
     return r;
+}
+
+int wal_locate(const char *waldir, uint64_t lsn, char *path, size_t pathlen,
+               uint64_t *offset) {
+    seg_list sl;
+    int e = list_segments(waldir, &sl);
+    if (e < 0) {
+        errno = -e;
+        return LT_IOERR;
+    }
+    int found = -1;
+    for (int i = 0; i < sl.n && sl.lsn[i] <= lsn; i++) found = i;
+    if (found >= 0 && pathlen >= 26) {
+        seg_path(path, pathlen, waldir, sl.lsn[found]);
+        *offset = lsn - sl.lsn[found];
+    }
+    free(sl.lsn);
+    return found >= 0 && pathlen >= 26 ? LT_OK : LT_NOTFOUND;
 }
 
 int wal_repair(const char *waldir, const wal_scan_result *res) {
@@ -505,6 +533,8 @@ struct wal {
     int rewind;           /* the file may not hold [durable, written): rewrite
                            * it from `keep` before anything else (writer) */
     size_t keep_soft;     /* written - durable past this: fsync now */
+    int sync_failed;      /* the error is an fsync's: only a successful
+                           * fsync (after the rewind) clears it */
 
     /* under io_lock */
     wal_buf flushing;
@@ -787,7 +817,7 @@ static int flush_appended(wal *w) {
             w->unsynced_records += nrec;
         }
         w->pending = 0;
-        if (!w->rewind) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
+        if (!w->rewind && !w->sync_failed) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
         /* A writer asleep with no deadline must learn there is something
          * to fsync (at most one wake-up per idle period). */
         if (written_to && w->writer_idle &&
@@ -862,11 +892,18 @@ static void sync_files(wal *w, int full) {
     if (r < 0) {
         if (dir_dirty) w->dir_dirty = 1;
         set_error(w, r);
+        w->sync_failed = 1;
         return;
+    }
+    if (w->sync_failed && !w->rewind && (!full || target == w->written)) {
+        /* Everything rewritten since the failure is durable now. */
+        w->sync_failed = 0;
+        if (!w->pending) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
     }
     if (!full) return;
     w->last_fsync_ms = mono_ms();
-    if (!w->pending && !w->rewind) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
+    if (!w->pending && !w->rewind && !w->sync_failed)
+        __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
     if (target > w->durable) {
         w->stats.fsyncs++;
         w->stats.synced_records += nrec;
@@ -897,7 +934,8 @@ static void *writer_main(void *arg) {
         int want_sync = w->written > w->durable &&
             (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
              (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
-        want_sync |= w->nretired > 0 || w->dir_dirty || w->written - w->durable >= w->keep_soft;
+        want_sync |= w->nretired > 0 || w->dir_dirty || w->written - w->durable >= w->keep_soft ||
+                     (w->sync_failed && w->written > w->durable);
         if (w->err && now < w->retry_at_ms && (want_write || want_sync)) {
             struct timespec ts;
             abs_deadline(&ts, w->stop && w->give_up_ms < w->retry_at_ms ? w->give_up_ms
@@ -931,7 +969,7 @@ static void *writer_main(void *arg) {
             now = mono_ms();
             int full = w->written > w->durable &&
                 (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
-                 w->written - w->durable >= w->keep_soft ||
+                 w->written - w->durable >= w->keep_soft || w->sync_failed ||
                  (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
             if (full || w->nretired > 0 || w->dir_dirty) sync_files(w, full);
         }
@@ -1167,6 +1205,8 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     int rc = wal_scan(cfg->dir, cfg->replay_from, replay, ctx, res);
     if (rc != LT_OK) return rc;
     if (res->problem.found) {
+        /* Strict: only a torn tail is cut, and only when allowed. */
+        if (!res->problem.tail || !cfg->load_truncated) return LT_INVAL;
         wal_problem keep = res->problem;
         if (wal_repair(cfg->dir, res) != LT_OK) {
             res->sys_errno = errno;

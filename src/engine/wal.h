@@ -89,6 +89,11 @@ typedef struct wal_problem {
     uint64_t lsn;         /* LSN the record would have had */
     char why[160];
     int later_segments;   /* segment files after it (dropped by a repair) */
+    int tail;             /* a torn tail: the last record of the last
+                           * segment, cut short (file ends inside it, or a
+                           * whole header whose payload ends exactly at the
+                           * end of the file but fails its check), or a
+                           * zero-filled end of the last segment */
 } wal_problem;
 
 typedef struct wal_scan_result {
@@ -122,6 +127,11 @@ int wal_scan(const char *waldir, uint64_t from_lsn, wal_record_fn *fn,
 /* The same for one segment file (its start LSN comes from its name). */
 int wal_scan_file(const char *path, wal_record_fn *fn, void *ctx,
                   wal_scan_result *res);
+/* The segment file holding lsn and lsn's offset in it: LT_OK, LT_NOTFOUND
+ * (no segment starts at or before lsn), LT_IOERR (errno set). path must
+ * hold the directory plus 26 bytes. */
+int wal_locate(const char *waldir, uint64_t lsn, char *path, size_t pathlen,
+               uint64_t *offset);
 /* Repairs what a scan reported: truncates the problem file at the problem
  * offset (fsynced) and renames later segments to <name>.broken (kept for
  * inspection, never read again). LT_OK (nothing to do included), LT_IOERR
@@ -135,6 +145,9 @@ typedef struct wal_config {
     size_t buffer_bytes;        /* append buffer (x2 with the one in flight) */
     int fsync_policy;           /* WAL_FSYNC_* */
     uint64_t replay_from;       /* replay records with lsn >= this */
+    int load_truncated;         /* cut a torn tail (problem.tail) and go on;
+                                 * any other problem, or a torn tail when 0,
+                                 * makes wal_open fail (aof-load-truncated) */
     /* Called from the writer thread whenever the durable LSN advances
      * (never under a WAL lock; may call wal_durable_lsn etc.). */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);
@@ -142,12 +155,14 @@ typedef struct wal_config {
 } wal_config;
 
 /* Recovers and opens the log: scans cfg->dir, calls replay (may be NULL)
- * for each valid record from cfg->replay_from on, repairs an invalid tail
- * (the scan result in *res says where and why; everything before it is
- * kept), opens the last segment for appending after the last good record
- * and starts the writer. On LT_OK *out is owned by the caller until
- * wal_close(). Errors: LT_IOERR (res->sys_errno), LT_NOMEM, LT_INVAL, or
- * replay's non-zero value. */
+ * for each valid record from cfg->replay_from on, cuts a torn tail when
+ * cfg->load_truncated (the scan result in *res says where and why;
+ * everything before it is kept), opens the last segment for appending
+ * after the last good record and starts the writer. On LT_OK *out is owned
+ * by the caller until wal_close(). Errors: LT_IOERR (res->sys_errno),
+ * LT_NOMEM, LT_INVAL (a bad config, or res->problem.found: an invalid
+ * record that may not be cut — not a torn tail, or load_truncated is 0;
+ * nothing was changed on disk), or replay's non-zero value. */
 int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx,
              wal_scan_result *res, wal **out);
 /* Writes and fsyncs everything appended (retrying while in error, for at

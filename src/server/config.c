@@ -186,6 +186,15 @@ static const directive directives[] = {
      * ENOSPC until set back to none. */
     {.name = "debug-wal-fail", .type = CFG_ENUM, .field = &server.debug_wal_fail, .def_num = 0,
      .enum_names = wal_fault_names, .apply = persist_apply_config},
+    /* Redis's meaning: yes = a WAL whose last record is torn (a crash in
+     * the middle of its write) is cut there at start-up, with a warning;
+     * no = start-up is refused. Any other bad record always refuses. */
+    {.name = "aof-load-truncated", .type = CFG_BOOL, .field = &server.aof_load_truncated,
+     .def_num = 1},
+    /* Redis's meaning: while the last background save failed (and save
+     * rules exist), write commands get MISCONF. */
+    {.name = "stop-writes-on-bgsave-error", .type = CFG_BOOL,
+     .field = &server.stop_writes_on_bgsave_err, .def_num = 1},
     /* Snapshots (save.c, engine/snapshot.c). `save` takes Redis's pairs;
      * CONFIG SET passes them as one string, split here. */
     {.name = "save", .type = CFG_STRING, .flags = CFG_MULTI_ARG | CFG_SAVE_RULES,

@@ -56,6 +56,8 @@ struct server {
     int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */
     long long wal_segment_size;
     int debug_wal_fail;            /* tests only: WAL_FAULT_* */
+    int aof_load_truncated;        /* start-up cuts a torn WAL tail (replay.c) */
+    int stop_writes_on_bgsave_err; /* MISCONF while the last bgsave failed */
     char *save_params;             /* `save` rules, normalised ("" = none; save.c) */
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last

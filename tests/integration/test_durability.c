@@ -469,6 +469,143 @@ TEST(flipped_byte_recovered) {
     free(log);
 }
 
+/* Runs lightning-server on s's dir (s stopped) with one more directive
+ * pair (or none) and expects start-up to fail: returns the exit status
+ * (-1 if it had to be killed) and its log output in *out. */
+static int start_fails(harness_server *s, const char *k, const char *v, char **out) {
+    char port[16];
+    snprintf(port, sizeof(port), "%d", s->port);
+    const char *argv[] = {harness_bin(HARNESS_LIGHTNING), "--port", port, "--bind", "127.0.0.1",
+                          "--dir", s->dir, "--save", "", k, v, NULL};
+    if (!k) argv[9] = NULL;
+    int timed_out = 0;
+    int st = harness_run_capture(argv, 10000, out, &timed_out);
+    if (timed_out) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Offset of the payload of record `index` (0-based) in a segment. */
+static long record_payload_offset(const char *seg, int index) {
+    FILE *f = fopen(seg, "rb");
+    if (!f) return -1;
+    long off = 0;
+    for (int i = 0; i < index; i++) {
+        unsigned char h[WAL_HEADER_SIZE];
+        if (fseek(f, off, SEEK_SET) != 0 || fread(h, 1, sizeof(h), f) != sizeof(h)) {
+            fclose(f);
+            return -1;
+        }
+        uint32_t len = (uint32_t)h[32] | (uint32_t)h[33] << 8 | (uint32_t)h[34] << 16 |
+                       (uint32_t)h[35] << 24;
+        off += WAL_HEADER_SIZE + (long)len;
+    }
+    fclose(f);
+    return off + WAL_HEADER_SIZE;
+}
+
+/* Strict replay: a bad record that is not a torn tail stops start-up with
+ * the file, the offset and why; nothing is cut or skipped. */
+TEST(corrupt_record_refuses_start) {
+    char seg[600];
+    harness_server *s = prepare_stopped(seg, sizeof(seg));
+    REQUIRE(s && seg[0]);
+    long pos = record_payload_offset(seg, 50);
+    REQUIRE(pos > 0);
+    struct stat st0;
+    REQUIRE(stat(seg, &st0) == 0);
+    int fd = open(seg, O_RDWR);
+    REQUIRE(fd >= 0);
+    unsigned char b;
+    REQUIRE(pread(fd, &b, 1, pos + 3) == 1);
+    b ^= 0x01;
+    REQUIRE(pwrite(fd, &b, 1, pos + 3) == 1);
+    close(fd);
+    char *out = NULL;
+    CHECK_EQ_INT(start_fails(s, NULL, NULL, &out), 1);
+    CHECK(strstr(out, strrchr(seg, '/') + 1) != NULL);
+    char where[64];
+    snprintf(where, sizeof(where), "at offset %ld ", pos - WAL_HEADER_SIZE);
+    CHECK(strstr(out, where) != NULL);
+    CHECK(strstr(out, "checksum mismatch") != NULL);
+    CHECK(strstr(out, "Start-up refused") != NULL);
+    CHECK(strstr(out, "aof-load-truncated") == NULL); /* not a tail: no way around it */
+    free(out);
+    struct stat st1;
+    REQUIRE(stat(seg, &st1) == 0);
+    CHECK_EQ_INT(st1.st_size, st0.st_size); /* nothing cut */
+    /* Put the byte back: everything is there. */
+    fd = open(seg, O_RDWR);
+    b ^= 0x01;
+    REQUIRE(pwrite(fd, &b, 1, pos + 3) == 1);
+    close(fd);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET last"), "bulk:\"tail-record\"");
+    CHECK_EQ_STR(cmd(c, "DBSIZE"), "int:101");
+}
+
+/* aof-load-truncated no: even a torn tail refuses; yes (the default) cuts it. */
+TEST(torn_tail_needs_aof_load_truncated) {
+    char seg[600];
+    harness_server *s = prepare_stopped(seg, sizeof(seg));
+    REQUIRE(s && seg[0]);
+    struct stat st;
+    REQUIRE(stat(seg, &st) == 0);
+    REQUIRE(truncate(seg, st.st_size - 3) == 0);
+    char *out = NULL;
+    CHECK_EQ_INT(start_fails(s, "--aof-load-truncated", "no", &out), 1);
+    CHECK(strstr(out, "torn record") != NULL);
+    CHECK(strstr(out, "aof-load-truncated yes") != NULL);
+    free(out);
+    REQUIRE(stat(seg, &st) == 0);
+    REQUIRE(harness_restart(s) == 0);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "CONFIG GET aof-load-truncated"),
+                 "array[bulk:\"aof-load-truncated\",bulk:\"yes\"]");
+    CHECK_EQ_STR(cmd(c, "EXISTS last a99"), "int:1");
+}
+
+/* Appends one raw record to the WAL of a stopped server. */
+static void append_raw_record(harness_server *s, const char *payload) {
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/wal", s->dir);
+    wal_config cfg = {.dir = dir, .load_truncated = 1};
+    wal_scan_result res;
+    wal *w = NULL;
+    REQUIRE(wal_open(&cfg, NULL, NULL, &res, &w) == LT_OK);
+    struct iovec iov = {(void *)payload, strlen(payload)};
+    uint64_t end = 0;
+    REQUIRE(wal_append(w, UINT64_MAX / 2, lt_mstime(), WAL_REC_COMMANDS_DB0, &iov, 1, &end) ==
+            LT_OK);
+    REQUIRE(wal_sync(w, end) == LT_OK);
+    REQUIRE(wal_close(w) == LT_OK);
+}
+
+/* A valid record whose command fails, or whose payload is not RESP, stops
+ * start-up too (never skipped). */
+TEST(record_that_fails_to_apply_refuses_start) {
+    const char *payloads[] = {"*2\r\n$4\r\nINCR\r\n$2\r\na0\r\n", "not resp at all",
+                              "*1\r\n$7\r\nNOSUCHC\r\n"};
+    const char *why[] = {"command 'INCR' replied an error", "not a sequence of RESP commands",
+                         "command 'NOSUCHC' replied an error"};
+    for (int i = 0; i < 3; i++) {
+        char seg[600];
+        harness_server *s = prepare_stopped(seg, sizeof(seg));
+        REQUIRE(s && seg[0]);
+        append_raw_record(s, payloads[i]);
+        char *out = NULL;
+        CHECK_EQ_INT(start_fails(s, NULL, NULL, &out), 1);
+        CHECK(strstr(out, why[i]) != NULL);
+        CHECK(strstr(out, strrchr(seg, '/') + 1) != NULL);
+        CHECK(strstr(out, "Start-up refused") != NULL);
+        free(out);
+        s->expect_exit = 1;
+        harness_stop(s);
+    }
+}
+
 TEST(disk_errors_refuse_writes_until_recovered) {
     const char *policies[] = {"always", "everysec"};
     for (int p = 0; p < 2; p++) {
@@ -626,6 +763,9 @@ int main(void) {
     RUN(mixed_log_replays_exactly);
     RUN(torn_tail_recovered);
     RUN(flipped_byte_recovered);
+    RUN(corrupt_record_refuses_start);
+    RUN(torn_tail_needs_aof_load_truncated);
+    RUN(record_that_fails_to_apply_refuses_start);
     RUN(disk_errors_refuse_writes_until_recovered);
     RUN(lightning_check_reports_and_fixes);
     RUN(info_and_config);

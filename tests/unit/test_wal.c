@@ -31,6 +31,7 @@ static void remove_dir(void) {
 static wal *open_wal(uint64_t segsize, size_t bufsize, int policy, wal_record_fn *fn,
                      void *ctx, wal_scan_result *res) {
     wal_config cfg = {.dir = tmpdir, .segment_bytes = segsize, .buffer_bytes = bufsize,
+                      .load_truncated = 1,
                       .fsync_policy = policy};
     wal *w = NULL;
     int rc = wal_open(&cfg, fn, ctx, res, &w);
@@ -266,6 +267,35 @@ TEST(torn_tail_every_offset) {
     remove_dir();
 }
 
+/* aof-load-truncated no: even a torn tail stops wal_open, untouched. */
+TEST(torn_tail_refused_when_not_allowed) {
+    make_dir();
+    uint64_t end;
+    uint64_t last = write_records(3, &end);
+    char seg[512];
+    last_segment(seg, sizeof(seg));
+    REQUIRE(truncate(seg, (off_t)(end - 2)) == 0);
+    wal_config cfg = {.dir = tmpdir, .load_truncated = 0};
+    wal_scan_result res;
+    wal *w = NULL;
+    CHECK_EQ_INT(wal_open(&cfg, NULL, NULL, &res, &w), LT_INVAL);
+    CHECK(w == NULL);
+    CHECK(res.problem.found && res.problem.tail);
+    CHECK_EQ_INT(res.problem.offset, last);
+    CHECK_EQ_INT(file_size(seg), (off_t)(end - 2));
+    char path[600];
+    uint64_t off = 0;
+    CHECK_EQ_INT(wal_locate(tmpdir, last, path, sizeof(path), &off), LT_OK);
+    CHECK_EQ_STR(path, seg);
+    CHECK_EQ_INT(off, last);
+    cfg.load_truncated = 1;
+    REQUIRE(wal_open(&cfg, NULL, NULL, &res, &w) == LT_OK);
+    CHECK_EQ_INT(res.end_lsn, last);
+    CHECK_EQ_INT(file_size(seg), (off_t)last);
+    wal_close(w);
+    remove_dir();
+}
+
 TEST(bit_flips_detected) {
     make_dir();
     uint64_t end;
@@ -297,6 +327,14 @@ TEST(bit_flips_detected) {
             }
             CHECK_EQ_STR(res.problem.file, seg);
             CHECK_EQ_INT(res.records, rec_start / rec_len);
+            /* Only damage to the last record can be a torn tail (a bad
+             * magic there is not: it cannot say where it ends). A length
+             * field made to point past the end of the file looks torn
+             * wherever it is, as a truncated command does to Redis. */
+            int in_len = pos >= rec_start + 32 && pos < rec_start + 36;
+            if (rec_start + rec_len < end && !in_len) CHECK(!res.problem.tail);
+            if (rec_start + rec_len == end && pos >= rec_start + 4 && !in_len)
+                CHECK(res.problem.tail);
         }
     }
     /* lightning-check --fix's path: repair truncates at the bad record. */
@@ -345,8 +383,18 @@ TEST(zero_filled_tail_and_later_segments) {
     CHECK_EQ_INT(res.problem.offset, end);
     CHECK_EQ_STR(res.problem.why, "zero-filled tail");
     CHECK_EQ_INT(res.problem.later_segments, 1);
+    CHECK(!res.problem.tail); /* a segment follows: not a tail */
+    /* Strict: wal_open refuses and changes nothing; the repair (what
+     * lightning-check --fix runs) cuts it, then the log opens. */
     collected c = {0};
     wal *w = open_wal(0, 0, WAL_FSYNC_NO, collect, &c, &res);
+    CHECK(w == NULL);
+    CHECK(res.problem.found);
+    CHECK_EQ_INT(count_files(".broken"), 0);
+    collected_free(&c);
+    REQUIRE(wal_scan(tmpdir, 0, NULL, NULL, &res) == LT_OK);
+    REQUIRE(wal_repair(tmpdir, &res) == LT_OK);
+    w = open_wal(0, 0, WAL_FSYNC_NO, collect, &c, &res);
     REQUIRE(w);
     CHECK_EQ_INT(c.n, 3);
     CHECK_EQ_INT(file_size(seg), (off_t)end);
@@ -580,6 +628,7 @@ int main(void) {
     RUN(durable_lsn_and_policies);
     RUN(rotation);
     RUN(torn_tail_every_offset);
+    RUN(torn_tail_refused_when_not_allowed);
     RUN(bit_flips_detected);
     RUN(zero_filled_tail_and_later_segments);
     RUN(garbage_headers_never_crash);

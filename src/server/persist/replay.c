@@ -30,8 +30,6 @@
 #include "server/server.h"
 #include "server/net/worker.h"
 
-#define REPLAY_ERRORS_LOGGED 10
-
 /* ---- Recovery -------------------------------------------------------------- */
 
 /* Records are replayed in batches: the first key of every record in a
@@ -54,12 +52,26 @@ typedef struct replay_state {
     bytes buf;         /* the batch's payloads (the parser works in place) */
     replay_rec rec[REPLAY_BATCH];
     int n;
-    uint64_t commands, errors;
+    uint64_t commands;
+    /* The first record that failed (replay stops there). */
+    int failed;
+    uint64_t fail_lsn;
+    char fail_why[200];
 } replay_state;
 
+/* Notes why the record at lsn failed; the replay stops. */
+static void replay_fail(replay_state *st, uint64_t lsn, const char *fmt, const char *arg,
+                        size_t arglen) {
+    st->failed = 1;
+    st->fail_lsn = lsn;
+    snprintf(st->fail_why, sizeof(st->fail_why), fmt, (int)(arglen < 64 ? arglen : 64), arg);
+}
+
 /* Runs one record's commands; the first one's key was prefetched with
- * hash `hash` when key is not NULL. */
-static void replay_one(replay_state *st, const replay_rec *r, const char *key, uint64_t hash) {
+ * hash `hash` when key is not NULL. Strict: a payload that does not parse
+ * as RESP commands, or a command that replies an error (counted in the
+ * error stats, also inside EXEC), fails the record: 0 or -1. */
+static int replay_one(replay_state *st, const replay_rec *r, const char *key, uint64_t hash) {
     client *c = st->c;
     char *payload = st->buf.p + r->off;
     /* An old-format record committed before the snapshot's view is in it
@@ -74,10 +86,9 @@ static void replay_one(replay_state *st, const replay_rec *r, const char *key, u
         size_t used = 0;
         int rc = resp_parse(&c->parser, payload + pos, r->len - pos, &used);
         if (rc != RESP_COMMAND) {
-            serverLog(LL_WARNING, "WAL record at LSN %llu: unparsable payload, skipped",
-                      (unsigned long long)r->lsn);
             resp_parser_reset(&c->parser);
-            st->errors++;
+            replay_fail(st, r->lsn, "%.*sthe payload is not a sequence of RESP commands", "",
+                        0);
             break;
         }
         pos += used;
@@ -86,21 +97,22 @@ static void replay_one(replay_state *st, const replay_rec *r, const char *key, u
              (c->parser.argv[0].len == 6 && !strncasecmp(c->parser.argv[0].ptr, "select", 6)))) {
             c->argc = c->parser.argc;
             c->argv = c->parser.argv;
+            uint64_t errs = __atomic_load_n(&server.stat_total_error_replies, __ATOMIC_RELAXED);
             dispatch_command(c);
             st->commands++;
-            if (c->error_in_reply && ++st->errors <= REPLAY_ERRORS_LOGGED)
-                serverLog(LL_WARNING, "WAL record at LSN %llu: command '%.*s' failed on replay",
-                          (unsigned long long)r->lsn,
-                          (int)(c->argv[0].len < 64 ? c->argv[0].len : 64),
-                          c->argv[0].ptr);
+            if (__atomic_load_n(&server.stat_total_error_replies, __ATOMIC_RELAXED) != errs)
+                replay_fail(st, r->lsn, "command '%.*s' replied an error", c->argv[0].ptr,
+                            c->argv[0].len);
             c->argc = 0;
             c->argv = NULL;
         }
         c->prehash_key = NULL;
         resp_parser_reset(&c->parser);
+        if (st->failed) break;
     }
     c->prehash_key = NULL;
     ks_txn_set_thread_clock(0);
+    return st->failed ? -1 : 0;
 }
 
 /* The key the first command of a self-contained record names at a fixed
@@ -122,7 +134,8 @@ static const char *first_key(client *c, const replay_rec *r, char *payload, size
     return key;
 }
 
-static void replay_flush(replay_state *st) {
+/* Runs the batch; -1 when a record failed (st->fail_*). */
+static int replay_flush(replay_state *st) {
     ks_key keys[REPLAY_BATCH];
     uint64_t hashes[REPLAY_BATCH];
     int key_of[REPLAY_BATCH], nkeys = 0;
@@ -133,12 +146,14 @@ static void replay_flush(replay_state *st) {
         if (k) keys[nkeys++] = (ks_key){.dbid = 0, .key = k, .klen = klen};
     }
     if (nkeys > 1) ks_prefetch(server.db, keys, (size_t)nkeys, hashes);
-    for (int i = 0; i < st->n; i++) {
+    int rc = 0;
+    for (int i = 0; i < st->n && rc == 0; i++) {
         int k = nkeys > 1 ? key_of[i] : -1;
-        replay_one(st, &st->rec[i], k >= 0 ? keys[k].key : NULL, k >= 0 ? hashes[k] : 0);
+        rc = replay_one(st, &st->rec[i], k >= 0 ? keys[k].key : NULL, k >= 0 ? hashes[k] : 0);
     }
     st->n = 0;
     st->buf.len = 0;
+    return rc;
 }
 
 static int replay_record(void *ctx, const wal_record *r) {
@@ -147,7 +162,7 @@ static int replay_record(void *ctx, const wal_record *r) {
     /* Committed before the snapshot's view: already in it. */
     int in_snapshot = r->commit_ts <= P.snap_ts;
     if (r->type == WAL_REC_COMMANDS_DB0 && in_snapshot) return 0;
-    if (st->n == REPLAY_BATCH) replay_flush(st);
+    if (st->n == REPLAY_BATCH && replay_flush(st) < 0) return 1; /* stops the scan */
     st->rec[st->n++] = (replay_rec){.off = st->buf.len, .len = r->len, .lsn = r->lsn,
                                     .time_ms = r->time_ms, .type = r->type,
                                     .in_snapshot = in_snapshot};
@@ -243,16 +258,47 @@ int persist_open(void) {
         .buffer_bytes = WAL_DEFAULT_BUFFER_BYTES,
         .fsync_policy = server.appendfsync,
         .replay_from = replay_from,
+        .load_truncated = server.aof_load_truncated,
         .on_durable = persist_on_durable,
     };
     wal_scan_result res;
     P.replaying = 1;
     int64_t t0 = monotonic_us();
     int rc = wal_open(&cfg, replay_record, &st, &res, &P.wal);
-    if (rc == LT_OK) replay_flush(&st); /* the last batch */
+    if (rc == LT_OK && replay_flush(&st) < 0) rc = 1; /* the last batch */
     int64_t dt = monotonic_us() - t0;
     P.replaying = 0;
     replay_client_free(&st);
+    if (st.failed) {
+        /* Strict replay: a record that does not apply stops start-up. */
+        char path[PATH_MAX];
+        uint64_t off = 0;
+        if (wal_locate(PERSIST_WAL_DIR, st.fail_lsn, path, sizeof(path), &off) != LT_OK)
+            snprintf(path, sizeof(path), "%s", PERSIST_WAL_DIR);
+        serverLog(LL_WARNING,
+                  "Bad WAL record in %s/%s at offset %llu (LSN %llu): %s. Start-up refused: "
+                  "make a backup of %s/%s, then remove the record (lightning-check shows the "
+                  "log; everything before the record is intact).",
+                  server.dir, path, (unsigned long long)off, (unsigned long long)st.fail_lsn,
+                  st.fail_why, server.dir, PERSIST_WAL_DIR);
+        if (P.wal) wal_close(P.wal);
+        P.wal = NULL;
+        return -1;
+    }
+    if (rc == LT_INVAL && res.problem.found) {
+        serverLog(LL_WARNING,
+                  "Bad WAL record in %s/%s at offset %llu (LSN %llu): %s. Start-up refused: make "
+                  "a backup of %s/%s, then run lightning-check --fix %s (it cuts the log at "
+                  "this record; later records are lost)%s",
+                  server.dir, res.problem.file,
+                  (unsigned long long)(res.problem.offset == UINT64_MAX ? 0 : res.problem.offset),
+                  (unsigned long long)res.problem.lsn, res.problem.why, server.dir,
+                  PERSIST_WAL_DIR, server.dir,
+                  res.problem.tail ? ", or set aof-load-truncated yes and restart (it cuts a "
+                                     "torn tail and goes on)."
+                                   : ".");
+        return -1;
+    }
     if (rc != LT_OK) {
         serverLog(LL_WARNING, "Cannot open the WAL in %s/%s: %s%s%s", server.dir, PERSIST_WAL_DIR,
                   lt_strerror(rc), rc == LT_IOERR ? ": " : "",
@@ -261,8 +307,8 @@ int persist_open(void) {
     }
     if (res.problem.found) {
         serverLog(LL_WARNING,
-                  "WAL: bad record in %s at offset %llu (LSN %llu): %s. Kept everything before "
-                  "it; truncated the file there%s.",
+                  "WAL: torn tail in %s at offset %llu (LSN %llu): %s. Kept everything before "
+                  "it; truncated the file there%s (aof-load-truncated yes).",
                   res.problem.file,
                   (unsigned long long)(res.problem.offset == UINT64_MAX ? 0 : res.problem.offset),
                   (unsigned long long)res.problem.lsn, res.problem.why,
@@ -275,8 +321,6 @@ int persist_open(void) {
               (unsigned long long)res.replayed, (unsigned long long)st.commands,
               (unsigned long long)res.bytes, res.segments, (double)dt / 1e6,
               (unsigned long long)res.end_lsn);
-    if (st.errors)
-        serverLog(LL_WARNING, "WAL replay: %llu command(s) failed", (unsigned long long)st.errors);
     __atomic_store_n(&P.durable, res.end_lsn, __ATOMIC_SEQ_CST);
     /* Later commits get timestamps above every logged one. */
     ks_mvcc_advance(server.db, P.max_ts);
