@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -687,6 +688,147 @@ TEST(disk_errors_refuse_writes_until_recovered) {
     }
 }
 
+/* Waits (bounded) until the server's log contains text. */
+static int log_has(harness_server *s, const char *text) {
+    for (int i = 0; i < 250; i++) {
+        char *log = read_file(s->logfile);
+        int found = strstr(log, text) != NULL;
+        free(log);
+        if (found) return 1;
+        harness_sleep_ms(20);
+    }
+    return 0;
+}
+
+/* A real full disk (a 4 MiB tmpfs): writes are refused with MISCONF once
+ * the WAL cannot write, reads go on, TTL keys keep expiring (their DELs
+ * never block on the full log), SHUTDOWN and SIGTERM refuse to exit while
+ * acknowledged writes are only in memory, and once space is freed every
+ * acknowledged write is there after a restart. */
+TEST(disk_full_keeps_every_acknowledged_write) {
+    char mnt[64] = "/tmp/lt-tmpfs-XXXXXX";
+    REQUIRE(mkdtemp(mnt));
+    char mcmd[200];
+    snprintf(mcmd, sizeof(mcmd), "mount -t tmpfs -o size=4m tmpfs %s 2>/dev/null", mnt);
+    if (system(mcmd) != 0) {
+        printf("# skip: cannot mount a tmpfs (needs root)\n");
+        rmdir(mnt);
+        return;
+    }
+    char filler[128];
+    snprintf(filler, sizeof(filler), "%s/filler", mnt);
+    FILE *f = fopen(filler, "w");
+    REQUIRE(f);
+    static char blk[1 << 20];
+    memset(blk, 'f', sizeof(blk));
+    REQUIRE(fwrite(blk, 1, sizeof(blk), f) == sizeof(blk));
+    fclose(f);
+    harness_server *s =
+        harness_start("dir", mnt, "save", "3600 100000000", "appendfsync", "everysec", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    static char val[8192];
+    memset(val, 'v', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    enum { MAXK = 4000 };
+    static char acked[MAXK];
+    memset(acked, 0, sizeof(acked));
+    int misconf = 0, nacked = 0, i;
+    for (i = 0; i < MAXK && misconf < 20; i++) {
+        redisReply *r = redisCommand(c, "SET big%d %s", i, val);
+        REQUIRE(r);
+        if (r->type == REDIS_REPLY_STATUS) {
+            acked[i] = 1;
+            nacked++;
+        } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "MISCONF", 7) == 0) {
+            misconf++;
+        }
+        freeReplyObject(r);
+        r = redisCommand(c, "SET ttl%d x PX 5", i); /* expire while the disk is full */
+        if (r) freeReplyObject(r);
+        if (misconf) {
+            r = redisCommand(c, "GET ttl%d", i - 3); /* a lazy expiry: logs a DEL */
+            if (r) freeReplyObject(r);
+        }
+    }
+    CHECK(misconf >= 20);
+    CHECK(nacked > 100);
+    char v[64] = "";
+    persist_field(c, "aof_last_write_status", v, sizeof(v));
+    CHECK_EQ_STR(v, "err");
+    /* Reads go on. */
+    for (int k = 0; k < i; k++) {
+        if (!acked[k]) continue;
+        redisReply *r = redisCommand(c, "STRLEN big%d", k);
+        REQUIRE(r);
+        CHECK_EQ_INT(r->integer, (long long)sizeof(val) - 1);
+        freeReplyObject(r);
+        break;
+    }
+    /* SHUTDOWN and SIGTERM refuse while the WAL cannot be made durable. */
+    CHECK_EQ_STR(cmd(c, "SHUTDOWN"), "err:\"ERR Errors trying to SHUTDOWN. Check logs.\"");
+    CHECK(log_has(s, "can't exit"));
+    REQUIRE(kill(s->pid, SIGTERM) == 0);
+    CHECK(log_has(s, "SIGTERM received but errors trying to shut down the server"));
+    CHECK_EQ_STR(cmd(c, "PING"), "err:\"MISCONF Errors writing to the AOF file: No space left on device\"");
+    CHECK_EQ_STR(cmd(c, "GET nosuchkey"), "nil");
+    /* A background save fails too: stop-writes-on-bgsave-error (Redis's
+     * text, checked first), and without it the WAL's MISCONF. */
+    CHECK_EQ_STR(cmd(c, "BGSAVE"), "status:\"Background saving started\"");
+    for (int k = 0; k < 300; k++) {
+        if (persist_field(c, "rdb_last_bgsave_status", v, sizeof(v)) && strcmp(v, "err") == 0)
+            break;
+        harness_sleep_ms(20);
+    }
+    CHECK_EQ_STR(v, "err");
+    CHECK_EQ_STR(cmd(c, "SET x 1"),
+                 "err:\"MISCONF Redis is configured to save RDB snapshots, but it's currently "
+                 "unable to persist to disk. Commands that may modify the data set are disabled, "
+                 "because this instance is configured to report errors during writes if RDB "
+                 "snapshotting fails (stop-writes-on-bgsave-error option). Please check the "
+                 "Redis logs for details about the RDB error.\"");
+    CHECK_EQ_STR(cmd(c, "CONFIG SET stop-writes-on-bgsave-error no"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET x 1"),
+                 "err:\"MISCONF Errors writing to the AOF file: No space left on device\"");
+    CHECK_EQ_STR(cmd(c, "CONFIG SET stop-writes-on-bgsave-error yes"), "status:\"OK\"");
+    /* Free space: the writer's retry succeeds and writes are accepted. */
+    REQUIRE(unlink(filler) == 0);
+    for (int k = 0; k < 300; k++) {
+        if (persist_field(c, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "ok") == 0)
+            break;
+        harness_sleep_ms(20);
+    }
+    CHECK_EQ_STR(v, "ok");
+    CHECK(strncmp(cmd(c, "SET x 1"), "err:\"MISCONF Redis is configured", 30) == 0);
+    CHECK_EQ_STR(cmd(c, "BGSAVE"), "status:\"Background saving started\"");
+    for (int k = 0; k < 300; k++) {
+        if (persist_field(c, "rdb_last_bgsave_status", v, sizeof(v)) && strcmp(v, "ok") == 0)
+            break;
+        harness_sleep_ms(20);
+    }
+    CHECK_EQ_STR(v, "ok");
+    CHECK_EQ_STR(cmd(c, "SET after-full 1"), "status:\"OK\"");
+    /* Now SIGTERM exits cleanly; every acknowledged write comes back. */
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    REQUIRE(c);
+    int missing = 0;
+    for (int k = 0; k < i; k++) {
+        if (!acked[k]) continue;
+        redisReply *r = redisCommand(c, "STRLEN big%d", k);
+        REQUIRE(r);
+        if (r->integer != (long long)sizeof(val) - 1) missing++;
+        freeReplyObject(r);
+    }
+    CHECK_EQ_INT(missing, 0);
+    CHECK_EQ_STR(cmd(c, "GET after-full"), "bulk:\"1\"");
+    harness_stop(s);
+    snprintf(mcmd, sizeof(mcmd), "umount %s", mnt);
+    if (system(mcmd) != 0) printf("# could not unmount %s\n", mnt);
+    rmdir(mnt);
+}
+
 static int run_check(const char *a1, const char *a2, char **out) {
     char bin[300];
     const char *build = getenv("BUILD");
@@ -767,6 +909,7 @@ int main(void) {
     RUN(torn_tail_needs_aof_load_truncated);
     RUN(record_that_fails_to_apply_refuses_start);
     RUN(disk_errors_refuse_writes_until_recovered);
+    RUN(disk_full_keeps_every_acknowledged_write);
     RUN(lightning_check_reports_and_fixes);
     RUN(info_and_config);
     return testlib_finish();

@@ -514,6 +514,12 @@ void shutdownCommand(client *c) {
         addReplyError(c, "ERR No shutdown in progress.");
         return;
     }
+    /* Redis 7 refuses to exit when it cannot persist; so does a failing
+     * WAL (disk full...), unless NOSAVE or FORCE. */
+    if (!nosave && !force && persist_shutdown_check() < 0) {
+        addReplyError(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     if (!nosave && save_for_shutdown(save) < 0 && !force) {
         addReplyError(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;

@@ -31,8 +31,17 @@
 #include "server/net/worker.h"
 
 int persist_reject(client *c, const command *cmd) {
-    if (!P.wal) return 0;
     if (!(cmd->flags & CMD_WRITE) && strcmp(cmd->name, "ping") != 0) return 0;
+    /* Redis's order: a failed bgsave first, then the AOF. */
+    if (server.stop_writes_on_bgsave_err && save_bgsave_failing()) {
+        addReplyError(c, "MISCONF Redis is configured to save RDB snapshots, but it's currently "
+                         "unable to persist to disk. Commands that may modify the data set are "
+                         "disabled, because this instance is configured to report errors during "
+                         "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+                         "Please check the Redis logs for details about the RDB error.");
+        return 1;
+    }
+    if (!P.wal) return 0;
     int err = wal_error(P.wal);
     if (!err) return 0;
     addReplyErrorFormat(c, "MISCONF Errors writing to the AOF file: %s", strerror(err));
@@ -64,6 +73,22 @@ void persist_workers_stopping(void) {
     pthread_mutex_lock(&P.wake_lock);
     P.wakeups = 0;
     pthread_mutex_unlock(&P.wake_lock);
+}
+
+int persist_shutdown_check(void) {
+    if (!P.wal) return 0;
+    uint64_t appended = wal_appended_lsn(P.wal);
+    if (wal_sync(P.wal, appended) == LT_OK) return 0;
+    int err = wal_error(P.wal);
+    serverLog(LL_WARNING,
+              "The WAL cannot be made durable (%s): writes between WAL offsets %llu and %llu "
+              "are only in memory, can't exit. SHUTDOWN NOSAVE or SHUTDOWN FORCE exits anyway "
+              "and loses them.",
+              strerror(err ? err : EIO), (unsigned long long)wal_durable_lsn(P.wal),
+              (unsigned long long)appended);
+    serverLog(LL_WARNING,
+              "Errors trying to shut down the server. Check the logs for more information.");
+    return -1;
 }
 
 void persist_close(void) {

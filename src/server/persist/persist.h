@@ -64,6 +64,12 @@ void persist_workers_started(void);
 /* Before the workers stop: no more wakeups (returns after any running
  * one finished). */
 void persist_workers_stopping(void);
+/* SHUTDOWN and SIGTERM/SIGINT, before anything stops: makes everything
+ * logged so far durable (an fsync whatever appendfsync says). 0, or -1
+ * when the WAL is failing — then it logs why, as Redis does when it
+ * cannot persist at shutdown, and the caller keeps the server running
+ * (unless SHUTDOWN NOSAVE|FORCE). */
+int persist_shutdown_check(void);
 /* After the workers joined: writes and fsyncs the rest, closes the WAL. */
 void persist_close(void);
 /* CONFIG SET appendfsync / wal-segment-size / debug-wal-fail. */

@@ -39,6 +39,8 @@ struct persist_state {
     int wakeups;          /* workers may be woken (under wake_lock) */
     uint64_t snap_ts;     /* replay: records with ts <= this are in the snapshot */
     uint64_t max_ts;      /* replay: highest commit ts seen */
+    uint64_t expiry_dels_unlogged; /* atomic: DELs of expired keys dropped
+                                    * for want of WAL buffer space */
 };
 extern struct persist_state P;
 

@@ -143,7 +143,8 @@ struct persist_state P = {.wake_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Appends payload (commands for database db) as one record. Returns its
  * end LSN, 0 if not logged. */
-static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t time_ms) {
+static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t time_ms,
+                             int nowait) {
     char sel[64];
     struct iovec iov[2];
     int n = 0;
@@ -157,8 +158,9 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     }
     iov[n].iov_base = payload->p;
     iov[n++].iov_len = payload->len;
-    if (wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end) != LT_OK)
-        end = 0; /* larger than a record may be: cannot happen below 2 GiB */
+    int rc = nowait ? wal_append_nowait(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end)
+                    : wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end);
+    if (rc != LT_OK) end = 0; /* no room (nowait), or over 2 GiB */
     return end;
 }
 
@@ -199,7 +201,7 @@ static uint64_t log_exec(ks_txn *txn) {
     if (cur.exec_ncmds > 1) bytes_add(&rec, multi, sizeof(multi) - 1);
     bytes_add(&rec, cur.exec_payload.p, cur.exec_payload.len);
     if (cur.exec_ncmds > 1) bytes_add(&rec, exec, sizeof(exec) - 1);
-    uint64_t end = log_commands(cur.exec_db0, &rec, ks_txn_ts(txn), txn->now_ms);
+    uint64_t end = log_commands(cur.exec_db0, &rec, ks_txn_ts(txn), txn->now_ms, 0);
     free(rec.p);
     return end;
 }
@@ -231,7 +233,7 @@ static void hook_commit(void *ctx, ks_txn *txn) {
         bytes_add_multibulk(&cur.payload, c->argc, c->argv);
     }
     cur.logged = 1;
-    uint64_t end = log_commands(c->db, &cur.payload, ks_txn_ts(txn), txn->now_ms);
+    uint64_t end = log_commands(c->db, &cur.payload, ks_txn_ts(txn), txn->now_ms, 0);
     note_appended(c, end);
 }
 
@@ -248,7 +250,14 @@ static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t t
     thread_register();
     cur.aux.len = 0;
     bytes_add_multibulk(&cur.aux, 2, argv);
-    uint64_t end = log_commands((int)dbid, &cur.aux, ts, lt_mstime());
+    /* Never waits for WAL space: this runs under the key's shard lock, on
+     * any thread, also while the disk is full. With no room the DEL is not
+     * logged: replay runs every record with its original clock, so the key
+     * is expired there all the same (counted, logged once per episode). */
+    uint64_t end = log_commands((int)dbid, &cur.aux, ts, lt_mstime(), 1);
+    if (!end && __atomic_fetch_add(&P.expiry_dels_unlogged, 1, __ATOMIC_RELAXED) == 0)
+        serverLog(LL_WARNING, "WAL buffer full: the DEL of an expired key was not logged "
+                              "(replay expires it by its time all the same)");
     __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
     /* The DEL of an expired key needs no reply held: replayed without it
      * the key is expired all the same. */
