@@ -829,6 +829,74 @@ TEST(disk_full_keeps_every_acknowledged_write) {
     rmdir(mnt);
 }
 
+/* Sends one command without reading its reply. */
+static void send_only(redisContext *c, const char *command) {
+    redisAppendCommand(c, command);
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK) break;
+}
+
+/* 1 if a reply byte arrives within ms (the reply was released). */
+static int reply_ready(redisContext *c, int ms) {
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    return poll(&pfd, 1, ms) > 0;
+}
+
+static const char *reply_of(redisContext *c) {
+    static char buf[256];
+    redisReply *r = NULL;
+    if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) return "(no reply)";
+    char *s = reply_to_string(r);
+    snprintf(buf, sizeof(buf), "%s", s);
+    free(s);
+    freeReplyObject(r);
+    return buf;
+}
+
+/* Under always no client gets a reply that depends on a write not yet
+ * durable: a reader of the value (on any thread), a WATCH that saw it
+ * change, an EXISTS that found the key, a KEYS that lists it. With the
+ * fsync failing the writer's record stays not durable; every such reply
+ * is held until it is, while replies that depend on nothing unsynced
+ * (another key's GET, INFO) go out. */
+TEST(always_holds_readers_of_unsynced_writes) {
+    harness_server *s = harness_start("appendfsync", "always", "io-threads", "2", NULL);
+    REQUIRE(s);
+    redisContext *a = harness_connect(s), *b = harness_connect(s), *w = harness_connect(s),
+                 *n = harness_connect(s), *k = harness_connect(s), *o = harness_connect(s);
+    REQUIRE(a && b && w && n && k && o);
+    CHECK_EQ_STR(cmd(o, "SET other 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(w, "WATCH key"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(w, "MULTI"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(w, "GET key"), "status:\"QUEUED\"");
+    CHECK_EQ_STR(cmd(o, "CONFIG SET debug-wal-fail fsync"), "status:\"OK\"");
+    send_only(a, "SET key fresh");
+    char v[64] = "";
+    for (int i = 0; i < 100; i++) {
+        if (persist_field(o, "aof_last_write_status", v, sizeof(v)) && strcmp(v, "err") == 0)
+            break;
+        harness_sleep_ms(20);
+    }
+    REQUIRE(strcmp(v, "err") == 0);
+    send_only(b, "GET key");
+    send_only(w, "EXEC");
+    send_only(n, "EXISTS key");
+    send_only(k, "KEYS k*");
+    CHECK_EQ_STR(cmd(o, "GET other"), "bulk:\"1\""); /* depends on nothing unsynced */
+    CHECK(!reply_ready(a, 100));
+    CHECK(!reply_ready(b, 0));
+    CHECK(!reply_ready(w, 0));
+    CHECK(!reply_ready(n, 0));
+    CHECK(!reply_ready(k, 0));
+    CHECK_EQ_STR(cmd(o, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
+    CHECK_EQ_STR(reply_of(a), "status:\"OK\"");
+    CHECK_EQ_STR(reply_of(b), "bulk:\"fresh\"");
+    CHECK_EQ_STR(reply_of(w), "nil");
+    CHECK_EQ_STR(reply_of(n), "int:1");
+    CHECK_EQ_STR(reply_of(k), "array[bulk:\"key\"]");
+}
+
 static int run_check(const char *a1, const char *a2, char **out) {
     char bin[300];
     const char *build = getenv("BUILD");
@@ -910,6 +978,7 @@ int main(void) {
     RUN(record_that_fails_to_apply_refuses_start);
     RUN(disk_errors_refuse_writes_until_recovered);
     RUN(disk_full_keeps_every_acknowledged_write);
+    RUN(always_holds_readers_of_unsynced_writes);
     RUN(lightning_check_reports_and_fixes);
     RUN(info_and_config);
     return testlib_finish();

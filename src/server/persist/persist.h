@@ -40,8 +40,10 @@
  * before it waits, asks the WAL writer to sync up to the highest LSN its
  * clients appended in that loop turn (so a pipeline, and all clients served
  * in one turn, make one group commit); the writer's durable callback wakes
- * the workers with held clients, which release them. Under everysec/no
- * replies are never held.
+ * the workers with held clients, which release them. Readers are held
+ * the same way when the command read a shard whose last commit (its
+ * stamp, ks_txn_stamp) is not durable yet (persist_command_end). Under
+ * everysec/no replies are never held.
  *
  * Threads: the hooks run on whatever thread commits; per-command state is
  * thread-local; stream db and append order are under one mutex.

@@ -107,6 +107,7 @@ typedef struct persist_cmd {
     client *c;
     int rewritten; /* payload holds the rewritten commands */
     int logged;    /* a record was appended for this command */
+    uint64_t lsn;  /* ... ending at this LSN (0 if it was not appended) */
     bytes payload;
     bytes aux;     /* expiry DELs (may happen inside a command) */
     /* EXEC: commands collected for its one record. */
@@ -214,7 +215,13 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
     if (!P.wal) return; /* appendonly no: changes are counted for the save rules */
     client *c = cur.c;
-    if (!c || cur.logged) {
+    if (c && cur.logged) {
+        /* A later commit of a command that logged at its first: its shards
+         * hold data of that record too. */
+        if (cur.lsn) ks_txn_stamp(txn, cur.lsn);
+        return;
+    }
+    if (!c) {
         if (!c) {
             static int warned;
             if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
@@ -225,7 +232,9 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     thread_register();
     if (cur.exec) {
         cur.logged = 1;
-        note_appended(c, log_exec(txn));
+        cur.lsn = log_exec(txn);
+        if (cur.lsn) ks_txn_stamp(txn, cur.lsn);
+        note_appended(c, cur.lsn);
         return;
     }
     if (!cur.rewritten) {
@@ -234,6 +243,9 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     }
     cur.logged = 1;
     uint64_t end = log_commands(c->db, &cur.payload, ks_txn_ts(txn), txn->now_ms, 0);
+    /* Readers of these shards learn the LSN their reply depends on. */
+    if (end) ks_txn_stamp(txn, end);
+    cur.lsn = end;
     note_appended(c, end);
 }
 
@@ -341,16 +353,39 @@ void persist_command_begin(client *c) {
     cur.c = c;
     cur.rewritten = 0;
     cur.logged = 0;
+    cur.lsn = 0;
+    ks_thread_stamp_take(); /* what earlier work on this thread read */
 }
 
+/* Under `always` no reply may depend on a write that is not durable yet
+ * (Redis sends a loop turn's replies after its fsync): the client's output
+ * is held until the WAL is durable past the highest LSN among its own
+ * record and the stamps of every shard the command's transactions held —
+ * a reader of another thread's fresh write, an EXEC whose WATCH saw it,
+ * an EXISTS that found the key. Commands that held whole databases
+ * (FLUSHALL, big MGETs) and keyless reads of the keyspace (KEYS, SCAN,
+ * DBSIZE, RANDOMKEY) wait for everything appended so far. */
 void persist_command_end(client *c) {
     cur.c = NULL;
     if (cur.rewritten || cur.payload.cap > (1u << 20)) bytes_trim(&cur.payload);
     cur.rewritten = 0;
-    if (!cur.logged) return;
+    int logged = cur.logged;
     cur.logged = 0;
-    if (server.appendfsync != WAL_FSYNC_ALWAYS || (c->flags & CLIENT_WAL_HOLD)) return;
-    if (c->wal_lsn > __atomic_load_n(&P.durable, __ATOMIC_ACQUIRE)) persist_hold(c);
+    uint64_t seen = ks_thread_stamp_take();
+    if (!P.wal || P.replaying || server.appendfsync != WAL_FSYNC_ALWAYS) return;
+    uint64_t need = logged ? c->wal_lsn : 0;
+    /* Keyless reads of the keyspace (KEYS, SCAN, DBSIZE, RANDOMKEY) may
+     * read without a locking transaction: they wait for everything. */
+    const command *cmd = c->cmd;
+    if (cmd && (cmd->flags & CMD_READONLY) && !cmd->key_first && !cmd->getkeys)
+        seen = KS_STAMP_ALL;
+    if (seen == KS_STAMP_ALL) seen = wal_appended_lsn(P.wal);
+    if (seen > need) need = seen;
+    if (!need || need <= __atomic_load_n(&P.durable, __ATOMIC_ACQUIRE)) return;
+    if (need > c->wal_lsn) c->wal_lsn = need;
+    worker *w = worker_current();
+    if (w && need > w->wal_turn_max) w->wal_turn_max = need; /* ask for its fsync */
+    if (!(c->flags & CLIENT_WAL_HOLD)) persist_hold(c);
 }
 
 const ks_hooks persist_hooks = {.commit = hook_commit, .expired = hook_expired};
