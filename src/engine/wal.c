@@ -505,6 +505,8 @@ struct wal {
     pthread_mutex_t cb_lock;   /* held while on_durable runs */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);
     void *cb_ctx;
+    wal_tap_fn *tap;           /* under lock */
+    void *tap_ctx;
 
     /* under lock */
     wal_buf active;
@@ -1028,6 +1030,7 @@ static int append_record(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t t
     w->active.nrec++;
     w->appended = lsn + rl;
     w->stats.records++;
+    if (w->tap) w->tap(w->tap_ctx, lsn, type, iov, iovcnt);
     if (w->active.len >= w->buf_bytes / 2) pthread_cond_signal(&w->work_cond);
     *end_lsn = w->appended;
     pthread_mutex_unlock(&w->lock);
@@ -1140,6 +1143,19 @@ uint64_t wal_appended_lsn(wal *w) { LOCKED_GET(w, w->appended); }
 uint64_t wal_written_lsn(wal *w) { LOCKED_GET(w, w->written); }
 uint64_t wal_durable_lsn(wal *w) { LOCKED_GET(w, w->durable); }
 int wal_error(wal *w) { return __atomic_load_n(&w->err, __ATOMIC_ACQUIRE); }
+
+void wal_set_tap(wal *w, wal_tap_fn *fn, void *ctx) {
+    pthread_mutex_lock(&w->lock);
+    w->tap = fn;
+    w->tap_ctx = ctx;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_locked(wal *w, void (*fn)(void *ctx), void *ctx) {
+    pthread_mutex_lock(&w->lock);
+    fn(ctx);
+    pthread_mutex_unlock(&w->lock);
+}
 
 void wal_set_fsync_policy(wal *w, int policy) {
     pthread_mutex_lock(&w->lock);

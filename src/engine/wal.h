@@ -5,10 +5,11 @@
  *
  * Positions: an LSN is a byte offset in the whole log (all segments laid
  * end to end); a record's LSN is the offset of its first header byte and
- * its end LSN the offset just past its payload. The replication offset is
- * the end LSN of the last record. A snapshot names "the WAL position it
- * covers" as an end LSN; recovery replays the records whose LSN is >= it
- * (wal_config.replay_from). The on-disk format is specified in wal.c.
+ * its end LSN the offset just past its payload. (The server's replication
+ * offset counts the bytes of its logical stream, not LSNs.) A snapshot
+ * names "the WAL position it covers" as an end LSN; recovery replays the
+ * records whose LSN is >= it (wal_config.replay_from). The on-disk format
+ * is specified in wal.c.
  *
  * Payloads are opaque bytes (the server puts RESP commands in them).
  *
@@ -208,6 +209,17 @@ uint64_t wal_written_lsn(wal *w);  /* handed to write(2) successfully */
 uint64_t wal_durable_lsn(wal *w);  /* fsynced (and the segment's dir entry) */
 /* 0, or the errno of the failing write/fsync while in the error state. */
 int wal_error(wal *w);
+
+/* Tap: fn is called for every record appended from now on, in LSN order,
+ * under the log's lock, with the record's LSN, type and payload pieces
+ * (valid during the call only). It must not block nor call into the log.
+ * NULL removes it. The consumers of the server's logical stream hang on it. */
+typedef void wal_tap_fn(void *ctx, uint64_t lsn, uint32_t type, const struct iovec *iov,
+                        int iovcnt);
+void wal_set_tap(wal *w, wal_tap_fn *fn, void *ctx);
+/* Runs fn(ctx) under the log's lock: no append runs meanwhile, so what fn
+ * changes takes effect between two records (tap consumers join there). */
+void wal_locked(wal *w, void (*fn)(void *ctx), void *ctx);
 
 void wal_set_fsync_policy(wal *w, int policy);
 void wal_set_segment_bytes(wal *w, uint64_t bytes);

@@ -324,10 +324,10 @@ static void info_replication(sbuf *b) {
               "master_failover_state:no-failover\r\n"
               "master_replid:%s\r\n"
               "master_replid2:0000000000000000000000000000000000000000\r\n"
-              "master_repl_offset:0\r\n"
+              "master_repl_offset:%llu\r\n"
               "second_repl_offset:-1\r\n"
               "repl_backlog_active:0\r\n",
-              server.runid);
+              server.runid, (unsigned long long)persist_stream_offset());
 }
 
 static void info_cpu(sbuf *b) {

@@ -52,6 +52,7 @@
 #define LIGHTNING_PERSIST_H
 
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "server/net/client.h"
 
@@ -114,6 +115,32 @@ uint64_t persist_snapshot_point(void);
 int persist_sync(uint64_t lsn);
 /* Deletes WAL segments lying entirely before lsn. 0 or -1 (errno). */
 int persist_checkpoint(uint64_t lsn, int *dropped);
+
+/* ---- The logical stream (stream.c) ----------------------------------------
+ * Every commit as RESP commands, each record starting with SELECT <db>,
+ * in commit order — the bytes a Redis replica would be sent; its offset is
+ * the Redis replication offset (bytes since start-up). Produced with
+ * appendonly yes always, with appendonly no while a consumer is
+ * registered. For replication (and backups) to come. */
+#define PERSIST_STREAM_MAX_CONSUMERS 16
+typedef struct persist_consumer {
+    /* Called for every record after subscription, in stream order, with
+     * the stream offset of its first byte and its bytes (iov, valid during
+     * the call only). Runs under the stream's lock on the committing
+     * thread, maybe with shard locks held: copy into a bounded buffer and
+     * return; never block, never call persist. */
+    void (*on_data)(void *ctx, uint64_t offset, const struct iovec *iov, int iovcnt);
+    void *ctx;
+} persist_consumer;
+/* After persist_open(). Adds c (owned by the caller, valid until
+ * unsubscribed); *start_offset = offset of the first byte c will get.
+ * 0, or -1 when PERSIST_STREAM_MAX_CONSUMERS are registered. */
+int persist_stream_subscribe(persist_consumer *c, uint64_t *start_offset);
+/* Removes c: no on_data call runs or follows once it returns. 0, or -1
+ * when c was not registered. */
+int persist_stream_unsubscribe(persist_consumer *c);
+/* Stream bytes produced since start-up (master_repl_offset). */
+uint64_t persist_stream_offset(void);
 
 /* INFO persistence. */
 typedef struct persist_info {

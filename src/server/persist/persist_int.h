@@ -46,6 +46,13 @@ extern struct persist_state P;
 
 /* propagate.c: the engine hooks that log each commit. */
 extern const ks_hooks persist_hooks;
+/* stream.c: the WAL's tap (emits each appended record into the stream);
+ * without a WAL, propagate.c emits through persist_stream_emit_nowal
+ * while persist_stream_active(). */
+void persist_stream_tap(void *ctx, uint64_t lsn, uint32_t type, const struct iovec *iov,
+                        int iovcnt);
+void persist_stream_emit_nowal(const struct iovec *iov, int iovcnt);
+int persist_stream_active(void);
 /* hold.c: holds c's output until its WAL LSN is durable. */
 void persist_hold(client *c);
 /* hold.c: the WAL writer's callback when the durable LSN advances. */

@@ -159,6 +159,11 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     }
     iov[n].iov_base = payload->p;
     iov[n++].iov_len = payload->len;
+    if (!P.wal) {
+        /* appendonly no: only the stream's consumers read it. */
+        persist_stream_emit_nowal(iov, n);
+        return 0;
+    }
     int rc = nowait ? wal_append_nowait(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end)
                     : wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end);
     if (rc != LT_OK) end = 0; /* no room (nowait), or over 2 GiB */
@@ -213,7 +218,9 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     (void)ctx;
     if (P.replaying) return;
     __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
-    if (!P.wal) return; /* appendonly no: changes are counted for the save rules */
+    /* appendonly no: changes are counted for the save rules; the record is
+     * built only for the stream's consumers, if any. */
+    if (!P.wal && !persist_stream_active()) return;
     client *c = cur.c;
     if (c && cur.logged) {
         /* A later commit of a command that logged at its first: its shards
@@ -252,7 +259,7 @@ static void hook_commit(void *ctx, ks_txn *txn) {
 static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
     if (P.replaying) return;
-    if (!P.wal) {
+    if (!P.wal && !persist_stream_active()) {
         __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -267,7 +274,7 @@ static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t t
      * logged: replay runs every record with its original clock, so the key
      * is expired there all the same (counted, logged once per episode). */
     uint64_t end = log_commands((int)dbid, &cur.aux, ts, lt_mstime(), 1);
-    if (!end && __atomic_fetch_add(&P.expiry_dels_unlogged, 1, __ATOMIC_RELAXED) == 0)
+    if (!end && P.wal && __atomic_fetch_add(&P.expiry_dels_unlogged, 1, __ATOMIC_RELAXED) == 0)
         serverLog(LL_WARNING, "WAL buffer full: the DEL of an expired key was not logged "
                               "(replay expires it by its time all the same)");
     __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);

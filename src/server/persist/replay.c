@@ -322,6 +322,7 @@ int persist_open(void) {
               (unsigned long long)res.bytes, res.segments, (double)dt / 1e6,
               (unsigned long long)res.end_lsn);
     __atomic_store_n(&P.durable, res.end_lsn, __ATOMIC_SEQ_CST);
+    wal_set_tap(P.wal, persist_stream_tap, NULL); /* the logical stream */
     /* Later commits get timestamps above every logged one. */
     ks_mvcc_advance(server.db, P.max_ts);
     ks_set_hooks(server.db, &persist_hooks);
