@@ -688,7 +688,7 @@ static void set_error(wal *w, int r) {
 /* Drops from `keep` what is durable (io_lock held). */
 static void keep_trim(wal *w, uint64_t durable) {
     wal_buf *k = &w->keep;
-    if (durable <= k->lsn) return;
+    if (durable <= k->lsn || k->len == 0) return;
     size_t drop = durable - k->lsn >= k->len ? k->len : (size_t)(durable - k->lsn);
     memmove(k->p, k->p + drop, k->len - drop);
     k->len -= drop;
