@@ -51,6 +51,9 @@ typedef struct ks_shard {
     /* WATCHed keys of this shard (keyspace.c, "WATCH versions"), NULL when
      * none; belongs to the slot like the lock (SWAPDB does not move it). */
     struct ks_watch_reg *watch;
+    /* Highest stamp of a commit on this shard (ks_txn_stamp), under the
+     * lock. */
+    uint64_t stamp;
     ks_shard_data data;
 } __attribute__((aligned(64))) ks_shard;
 
@@ -83,6 +86,7 @@ struct lt_db {
     uint8_t hash_key[16];
     ks_mvcc mvcc;
     ks_hooks hooks;
+    _Atomic uint64_t stamp_wide; /* highest stamp of a whole-database commit */
     ks_install_hook *install_hook; /* ks_set_install_hook */
     void *install_ctx;
     _Atomic uint64_t stat_expired_keys;

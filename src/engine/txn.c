@@ -23,6 +23,48 @@ static __thread int64_t command_clock_ms;
 static __thread ks_txn *nest_outer; /* EXEC's transaction while nesting */
 
 void ks_txn_set_thread_clock(int64_t now_ms) { thread_clock_ms = now_ms; }
+
+static __thread uint64_t thread_stamp;
+
+uint64_t ks_thread_stamp_take(void) {
+    uint64_t s = thread_stamp;
+    thread_stamp = 0;
+    return s;
+}
+
+void ks_txn_stamp(ks_txn *txn, uint64_t stamp) {
+    while (txn->mode == KS_LOCK_NESTED) txn = txn->outer;
+    lt_db *db = txn->db;
+    if (txn->mode == KS_LOCK_SHARDS) {
+        for (uint16_t i = 0; i < txn->nlocked; i++) {
+            ks_shard *sh = &db->shards[txn->locked[i]];
+            if (stamp > sh->stamp) sh->stamp = stamp;
+        }
+        return;
+    }
+    uint64_t cur = atomic_load_explicit(&db->stamp_wide, memory_order_relaxed);
+    while (stamp > cur && !atomic_compare_exchange_weak_explicit(
+                              &db->stamp_wide, &cur, stamp, memory_order_release,
+                              memory_order_relaxed)) {
+    }
+}
+
+/* Adds what txn read to the thread's stamp (locks held). */
+static void stamp_collect(ks_txn *txn) {
+    lt_db *db = txn->db;
+    uint64_t s = thread_stamp;
+    if (txn->mode == KS_LOCK_SHARDS) {
+        for (uint16_t i = 0; i < txn->nlocked; i++) {
+            uint64_t st = db->shards[txn->locked[i]].stamp;
+            if (st > s) s = st;
+        }
+        uint64_t w = atomic_load_explicit(&db->stamp_wide, memory_order_acquire);
+        if (w > s) s = w;
+    } else {
+        s = KS_STAMP_ALL;
+    }
+    thread_stamp = s;
+}
 void ks_txn_set_command_clock(int64_t now_ms) { command_clock_ms = now_ms; }
 
 void ks_txn_nest_enter(ks_txn *outer) {
@@ -218,6 +260,7 @@ uint64_t ks_txn_commit(ks_txn *txn) {
         ks_txn_ts(txn);
         db->hooks.commit(db->hooks.ctx, txn);
     }
+    stamp_collect(txn);
     switch (txn->mode) {
     case KS_LOCK_SHARDS:
         for (uint16_t i = txn->nlocked; i-- > 0;)

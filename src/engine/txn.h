@@ -127,6 +127,21 @@ uint64_t ks_txn_ts(ks_txn *txn);
  * Returns the commit ts, 0 if nothing was written. txn is finished after. */
 uint64_t ks_txn_commit(ks_txn *txn);
 
+/* Stamps (durability of what a reply depends on). A stamp is an opaque
+ * increasing number the caller attaches to a commit (the server: the end
+ * LSN of its WAL record). ks_txn_stamp, called from the commit hook with
+ * the locks held, records it on every shard txn holds (on the outer
+ * transaction's shards when nested; a whole-database transaction records
+ * it for all shards). Every non-nested ks_txn_commit on a thread — reads
+ * included — adds the highest stamp of the shards it held to the thread's
+ * running maximum, or KS_STAMP_ALL when it held whole databases; a reader
+ * that saw a write therefore sees its stamp. ks_thread_stamp_take returns
+ * that maximum and resets it (0: nothing stamped was read). Cost: one load
+ * per locked shard at commit. */
+#define KS_STAMP_ALL UINT64_MAX
+void ks_txn_stamp(ks_txn *txn, uint64_t stamp);
+uint64_t ks_thread_stamp_take(void);
+
 /* Whether the shard of (dbid, hash) is locked by txn (for ASSERTs). */
 int ks_txn_holds(const ks_txn *txn, unsigned dbid, uint64_t hash);
 /* Whether txn holds every shard of database dbid / of every database

@@ -71,6 +71,7 @@
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 1000
 #define CLOSE_RETRY_MS 3000
+#define KEEP_SOFT_MIN (64u << 20) /* keep: fsync once this much is unsynced */
 
 _Static_assert(WAL_HEADER_SIZE == 40, "record header is 40 bytes");
 
@@ -275,6 +276,7 @@ static int scan_segment(const char *path, uint64_t start, uint64_t from_lsn,
             if (off + need > r.size) {
                 set_problem(res, path, off, start + off, "%s",
                             "torn record: the file ends inside its payload");
+                res->problem.tail = 1;
                 break;
             }
             p = rd_get(&r, off, need, &err);
@@ -288,13 +290,21 @@ static int scan_segment(const char *path, uint64_t start, uint64_t from_lsn,
         if (v == 0) {
             set_problem(res, path, off, start + off, "%s",
                         "torn record: the file ends inside its header");
+            res->problem.tail = 1;
             break;
         }
         if (v < 0) {
-            if (all_zero(&r, off))
+            if (all_zero(&r, off)) {
                 set_problem(res, path, off, start + off, "%s", "zero-filled tail");
-            else
+                res->problem.tail = 1;
+            } else {
                 set_problem(res, path, off, start + off, "invalid record: %s", why);
+                /* The last record of the file, cut short by a crash in the
+                 * middle of its write: its header is whole and says it
+                 * ends exactly at the end of the file. */
+                res->problem.tail = hn == WAL_HEADER_SIZE && get32(p) == WAL_MAGIC &&
+                                    off + WAL_HEADER_SIZE + get32(p + 32) == r.size;
+            }
             break;
         }
         res->records++;
@@ -387,6 +397,7 @@ int wal_scan(const char *waldir, uint64_t from_lsn, wal_record_fn *fn, void *ctx
         if (rc != LT_OK) break;
         if (res->problem.found) {
             res->problem.later_segments = sl.n - i - 1;
+            if (res->problem.later_segments) res->problem.tail = 0;
             break;
         }
     }
@@ -413,6 +424,24 @@ static int fsync_dir(const char *dir) {
     int r = fsync(fd) < 0 ? -errno : 0;
     close(fd);
     return r;
+}
+
+int wal_locate(const char *waldir, uint64_t lsn, char *path, size_t pathlen,
+               uint64_t *offset) {
+    seg_list sl;
+    int e = list_segments(waldir, &sl);
+    if (e < 0) {
+        errno = -e;
+        return LT_IOERR;
+    }
+    int found = -1;
+    for (int i = 0; i < sl.n && sl.lsn[i] <= lsn; i++) found = i;
+    if (found >= 0 && pathlen >= 26) {
+        seg_path(path, pathlen, waldir, sl.lsn[found]);
+        *offset = lsn - sl.lsn[found];
+    }
+    free(sl.lsn);
+    return found >= 0 && pathlen >= 26 ? LT_OK : LT_NOTFOUND;
 }
 
 int wal_repair(const char *waldir, const wal_scan_result *res) {
@@ -476,6 +505,8 @@ struct wal {
     pthread_mutex_t cb_lock;   /* held while on_durable runs */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);
     void *cb_ctx;
+    wal_tap_fn *tap;           /* under lock */
+    void *tap_ctx;
 
     /* under lock */
     wal_buf active;
@@ -501,8 +532,16 @@ struct wal {
     uint64_t written;     /* end of what write(2) accepted */
     int pending;          /* flushing holds bytes a failed write left */
 
+    int rewind;           /* the file may not hold [durable, written): rewrite
+                           * it from `keep` before anything else (writer) */
+    size_t keep_soft;     /* written - durable past this: fsync now */
+    int sync_failed;      /* the error is an fsync's: only a successful
+                           * fsync (after the rewind) clears it */
+
     /* under io_lock */
     wal_buf flushing;
+    wal_buf keep;         /* copy of [durable, written) (trimmed lazily to
+                           * durable): what a failed fsync makes us rewrite */
     int fd;               /* current segment, -1 before the first write */
     uint64_t seg_start;   /* LSN of the current segment */
     uint64_t seg_len;     /* its valid length */
@@ -580,11 +619,10 @@ static int segment_retire(wal *w) {
     return 0;
 }
 
-/* Writes flushing[done..len), rotating segments at record boundaries
+/* Writes b[done..len) (flushing or keep), rotating segments at record boundaries
  * (io_lock held). 0 or -errno (done says how far it got; a retry continues
  * from there). */
-static int write_flushing(wal *w, uint64_t segment_bytes) {
-    wal_buf *b = &w->flushing;
+static int write_buf(wal *w, wal_buf *b, uint64_t segment_bytes) {
     while (b->done < b->len) {
         uint64_t lsn = b->lsn + b->done;
         if (w->fd < 0) {
@@ -640,12 +678,103 @@ static void set_error(wal *w, int r) {
     __atomic_store_n(&w->err, -r, __ATOMIC_RELEASE);
     w->stats.write_errors++;
     w->retry_at_ms = mono_ms() + w->backoff_ms;
+    /* Whatever failed, the file may not hold what write(2) accepted since
+     * the last fsync (after a failed fsync Linux may have dropped those
+     * pages): the writer rewrites it from `keep` before going on. */
+    w->rewind = 1;
+    pthread_cond_broadcast(&w->space_cond); /* wal_sync / wal_write waiters */
+}
+
+/* Drops from `keep` what is durable (io_lock held). */
+static void keep_trim(wal *w, uint64_t durable) {
+    wal_buf *k = &w->keep;
+    if (durable <= k->lsn || k->len == 0) return;
+    size_t drop = durable - k->lsn >= k->len ? k->len : (size_t)(durable - k->lsn);
+    memmove(k->p, k->p + drop, k->len - drop);
+    k->len -= drop;
+    k->lsn += drop;
+    if (k->len == 0 && k->cap > w->buf_bytes) {
+        free(k->p);
+        k->p = NULL;
+        k->cap = 0;
+    }
+}
+
+/* Copies what was just written from `flushing` to `keep` (io_lock held). */
+static void keep_add(wal *w, const wal_buf *b) {
+    wal_buf *k = &w->keep;
+    if (k->len == 0) k->lsn = b->lsn;
+    ASSERT(k->lsn + k->len == b->lsn);
+    if (k->cap - k->len < b->len) {
+        size_t cap = k->cap ? k->cap : w->buf_bytes;
+        while (cap - k->len < b->len) cap *= 2;
+        unsigned char *p = realloc(k->p, cap);
+        if (!p) abort(); /* cannot keep the promise without memory */
+        k->p = p;
+        k->cap = cap;
+    }
+    memcpy(k->p + k->len, b->p, b->len);
+    k->len += b->len;
+}
+
+/* After an error: puts the files back to the durable LSN — the segment
+ * holding it is truncated there, later segments are deleted, unsynced
+ * retired descriptors are closed — and rewrites `keep` ([durable,
+ * written)) from memory (writer thread, io_lock held). 0 or -errno. */
+static int rewind_to_durable(wal *w, uint64_t durable, uint64_t segment_bytes) {
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->nretired; i++) close(w->retired[i]);
+    w->nretired = 0;
+    w->dir_dirty = 1;
+    pthread_mutex_unlock(&w->lock);
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    seg_list sl;
+    int e = list_segments(w->dir, &sl);
+    if (e < 0) return e;
+    int r = 0;
+    for (int i = sl.n - 1; i >= 0 && r == 0; i--) {
+        char path[PATH_MAX];
+        seg_path(path, sizeof(path), w->dir, sl.lsn[i]);
+        if (sl.lsn[i] > durable) {
+            if (unlink(path) < 0 && errno != ENOENT) r = -errno;
+            continue;
+        }
+        /* The segment holding the durable LSN: cut it there. */
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, (off_t)(durable - sl.lsn[i])) < 0) {
+            r = -errno;
+            if (fd >= 0) close(fd);
+            break;
+        }
+        w->fd = fd;
+        w->seg_start = sl.lsn[i];
+        w->seg_len = durable - sl.lsn[i];
+        break;
+    }
+    free(sl.lsn);
+    if (r < 0) return r;
+    /* No segment at or before durable (the log starts there): the first
+     * write creates it. */
+    ASSERT(w->keep.len == 0 || w->keep.lsn == durable);
+    w->keep.done = 0;
+    r = write_buf(w, &w->keep, segment_bytes);
+    w->keep.done = 0;
+    if (r == 0) w->flushing.done = 0; /* its written part was cut too */
+    return r;
 }
 
 /* Writes everything appended so far (io_lock held, lock not). 0 or -errno. */
 static int flush_appended(wal *w) {
     pthread_mutex_lock(&w->lock);
-    if (w->flushing.done == w->flushing.len && w->active.len > 0) {
+    int rewind = w->rewind;
+    uint64_t durable = w->durable;
+    if (rewind && !pthread_equal(pthread_self(), w->thread)) {
+        /* Only the writer rewinds (it never fsyncs meanwhile). */
+        pthread_mutex_unlock(&w->lock);
+        return -EAGAIN;
+    }
+    if (!rewind && w->flushing.done == w->flushing.len && w->active.len > 0) {
         wal_buf t = w->flushing;
         w->flushing = w->active;
         w->active = t;
@@ -657,28 +786,45 @@ static int flush_appended(wal *w) {
     uint64_t segment_bytes = w->segment_bytes;
     pthread_mutex_unlock(&w->lock);
 
+    keep_trim(w, durable);
     int r = 0;
     uint64_t written_to = 0, nrec = 0;
-    if (w->flushing.len > w->flushing.done) {
-        r = write_flushing(w, segment_bytes);
+    if (rewind) {
+        r = rewind_to_durable(w, durable, segment_bytes);
+        pthread_mutex_lock(&w->lock);
+        w->written = r == 0 ? w->keep.lsn + w->keep.len : durable;
+        if (w->keep.len == 0) w->written = durable;
+        if (r == 0) {
+            w->rewind = 0;
+            w->stats.rewinds++;
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (r == 0 && w->flushing.len > w->flushing.done) {
+        r = write_buf(w, &w->flushing, segment_bytes);
         if (r == 0) {
             written_to = w->flushing.lsn + w->flushing.len;
             nrec = w->flushing.nrec;
+            keep_add(w, &w->flushing);
             release_flushing(w);
         }
     }
     pthread_mutex_lock(&w->lock);
     if (r < 0) {
         set_error(w, r);
-        w->pending = 1;
-    } else if (written_to) {
-        w->written = written_to;
-        w->unsynced_records += nrec;
+        w->pending = w->flushing.len > 0;
+    } else {
+        if (written_to) {
+            w->written = written_to;
+            w->unsynced_records += nrec;
+        }
         w->pending = 0;
-        __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
+        if (!w->rewind && !w->sync_failed) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
         /* A writer asleep with no deadline must learn there is something
          * to fsync (at most one wake-up per idle period). */
-        if (w->writer_idle && (w->policy != WAL_FSYNC_NO || w->sync_req > w->durable)) {
+        if (written_to && w->writer_idle &&
+            (w->policy != WAL_FSYNC_NO || w->sync_req > w->durable ||
+             w->written - w->durable >= w->keep_soft)) {
             w->writer_idle = 0;
             pthread_cond_signal(&w->work_cond);
         }
@@ -686,6 +832,25 @@ static int flush_appended(wal *w) {
     pthread_cond_broadcast(&w->space_cond);
     pthread_mutex_unlock(&w->lock);
     return r;
+}
+
+/* Injected fsync failure: behave like a kernel that dropped the dirty
+ * pages after a writeback error — every segment loses what it held past
+ * the durable LSN (cut to length, not deleted: descriptors stay valid).
+ * Only a rewrite from memory brings those bytes back. */
+static void fault_drop_unsynced(wal *w, uint64_t durable) {
+    seg_list sl;
+    if (list_segments(w->dir, &sl) < 0) return;
+    for (int i = 0; i < sl.n; i++) {
+        uint64_t end = i + 1 < sl.n ? sl.lsn[i + 1] : UINT64_MAX;
+        if (end <= durable) continue;
+        char path[PATH_MAX];
+        seg_path(path, sizeof(path), w->dir, sl.lsn[i]);
+        if (truncate(path, (off_t)(durable > sl.lsn[i] ? durable - sl.lsn[i] : 0)) < 0) {
+            /* simulation only: the rewind rewrites it either way */
+        }
+    }
+    free(sl.lsn);
 }
 
 /* Makes retired segments durable and closes them; with `full`, also the
@@ -705,6 +870,7 @@ static void sync_files(wal *w, int full) {
      * retire it meanwhile, and close it if the writer falls far behind. */
     int fd = -1, r = 0;
     if (full && target > w->durable && w->fd >= 0 && (fd = dup(w->fd)) < 0) r = -errno;
+    uint64_t durable = w->durable;
     w->dir_dirty = 0;
     pthread_mutex_unlock(&w->lock);
     pthread_mutex_unlock(&w->io_lock);
@@ -718,6 +884,8 @@ static void sync_files(wal *w, int full) {
     if (r == 0 && dir_dirty) r = fsync_dir(w->dir) < 0 ? -errno : 0;
     if (r == 0 && fd >= 0) r = do_fsync(w, fd);
     if (fd >= 0) close(fd);
+    if (r < 0 && __atomic_load_n(&w->fault, __ATOMIC_RELAXED) == WAL_FAULT_FSYNC)
+        fault_drop_unsynced(w, durable);
 
     pthread_mutex_lock(&w->lock);
     /* Only this thread removes retired segments: ours are still first. */
@@ -726,11 +894,18 @@ static void sync_files(wal *w, int full) {
     if (r < 0) {
         if (dir_dirty) w->dir_dirty = 1;
         set_error(w, r);
+        w->sync_failed = 1;
         return;
+    }
+    if (w->sync_failed && !w->rewind && (!full || target == w->written)) {
+        /* Everything rewritten since the failure is durable now. */
+        w->sync_failed = 0;
+        if (!w->pending) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
     }
     if (!full) return;
     w->last_fsync_ms = mono_ms();
-    if (!w->pending) __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
+    if (!w->pending && !w->rewind && !w->sync_failed)
+        __atomic_store_n(&w->err, 0, __ATOMIC_RELEASE);
     if (target > w->durable) {
         w->stats.fsyncs++;
         w->stats.synced_records += nrec;
@@ -754,14 +929,15 @@ static void *writer_main(void *arg) {
         int64_t now = mono_ms();
         int policy = w->policy;
         if (w->stop && w->err && now >= w->give_up_ms) break;
-        int want_write = w->pending ||
+        int want_write = w->pending || w->rewind ||
             (w->active.len > 0 &&
              (w->write_req > w->written || w->active.len >= w->buf_bytes / 2 || w->waiters ||
               w->stop));
         int want_sync = w->written > w->durable &&
             (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
              (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
-        want_sync |= w->nretired > 0 || w->dir_dirty;
+        want_sync |= w->nretired > 0 || w->dir_dirty || w->written - w->durable >= w->keep_soft ||
+                     (w->sync_failed && w->written > w->durable);
         if (w->err && now < w->retry_at_ms && (want_write || want_sync)) {
             struct timespec ts;
             abs_deadline(&ts, w->stop && w->give_up_ms < w->retry_at_ms ? w->give_up_ms
@@ -795,6 +971,7 @@ static void *writer_main(void *arg) {
             now = mono_ms();
             int full = w->written > w->durable &&
                 (policy == WAL_FSYNC_ALWAYS || w->stop || w->sync_req > w->durable ||
+                 w->written - w->durable >= w->keep_soft || w->sync_failed ||
                  (policy == WAL_FSYNC_EVERYSEC && now - w->last_fsync_ms >= 1000));
             if (full || w->nretired > 0 || w->dir_dirty) sync_files(w, full);
         }
@@ -803,8 +980,8 @@ static void *writer_main(void *arg) {
     return NULL;
 }
 
-int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
-               const struct iovec *iov, int iovcnt, uint64_t *end_lsn) {
+static int append_record(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
+                         const struct iovec *iov, int iovcnt, int nowait, uint64_t *end_lsn) {
     size_t len = 0;
     uint32_t pcrc = 0;
     for (int i = 0; i < iovcnt; i++) {
@@ -815,11 +992,24 @@ int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
     size_t rl = WAL_HEADER_SIZE + len;
     pthread_mutex_lock(&w->lock);
     while (w->active.cap - w->active.len < rl) {
-        if (rl > w->active.cap && w->active.len == 0) {
-            unsigned char *p = realloc(w->active.p, rl);
+        if (nowait && w->active.len > 0) {
+            pthread_mutex_unlock(&w->lock);
+            errno = EAGAIN;
+            return LT_IOERR;
+        }
+        /* An oversized record into an empty buffer; or the disk is failing
+         * and the buffer may grow to twice its size: the server refuses
+         * writes then (MISCONF), so only the commands already past that
+         * check still arrive — one per thread — and they must not wait
+         * (holding their shard locks) for a disk that may never recover. */
+        if ((rl > w->active.cap && w->active.len == 0) ||
+            (w->err && w->active.len + rl <= 2 * w->buf_bytes)) {
+            size_t cap = w->active.cap;
+            while (cap - w->active.len < rl) cap = cap * 2 > cap + rl ? cap * 2 : cap + rl;
+            unsigned char *p = realloc(w->active.p, cap);
             if (!p) abort(); /* cannot make progress without memory */
             w->active.p = p;
-            w->active.cap = rl;
+            w->active.cap = cap;
             break;
         }
         w->waiters++;
@@ -840,10 +1030,21 @@ int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
     w->active.nrec++;
     w->appended = lsn + rl;
     w->stats.records++;
+    if (w->tap) w->tap(w->tap_ctx, lsn, type, iov, iovcnt);
     if (w->active.len >= w->buf_bytes / 2) pthread_cond_signal(&w->work_cond);
     *end_lsn = w->appended;
     pthread_mutex_unlock(&w->lock);
     return LT_OK;
+}
+
+int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
+               const struct iovec *iov, int iovcnt, uint64_t *end_lsn) {
+    return append_record(w, commit_ts, time_ms, type, iov, iovcnt, 0, end_lsn);
+}
+
+int wal_append_nowait(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
+                      const struct iovec *iov, int iovcnt, uint64_t *end_lsn) {
+    return append_record(w, commit_ts, time_ms, type, iov, iovcnt, 1, end_lsn);
 }
 
 void wal_request_write(wal *w, uint64_t lsn) {
@@ -857,6 +1058,13 @@ void wal_request_write(wal *w, uint64_t lsn) {
 
 int wal_write(wal *w, uint64_t lsn) {
     pthread_mutex_lock(&w->lock);
+    /* `keep` is bounded: past twice its fsync threshold, wait for the
+     * writer's fsync (it broadcasts space_cond after each, and on error). */
+    while (w->written - w->durable >= 2 * w->keep_soft && !w->err && !w->stop) {
+        if (w->sync_req < w->written) w->sync_req = w->written;
+        pthread_cond_signal(&w->work_cond);
+        pthread_cond_wait(&w->space_cond, &w->lock);
+    }
     int skip = w->written >= lsn || w->err;
     pthread_mutex_unlock(&w->lock);
     if (skip) goto out;
@@ -936,6 +1144,19 @@ uint64_t wal_written_lsn(wal *w) { LOCKED_GET(w, w->written); }
 uint64_t wal_durable_lsn(wal *w) { LOCKED_GET(w, w->durable); }
 int wal_error(wal *w) { return __atomic_load_n(&w->err, __ATOMIC_ACQUIRE); }
 
+void wal_set_tap(wal *w, wal_tap_fn *fn, void *ctx) {
+    pthread_mutex_lock(&w->lock);
+    w->tap = fn;
+    w->tap_ctx = ctx;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void wal_locked(wal *w, void (*fn)(void *ctx), void *ctx) {
+    pthread_mutex_lock(&w->lock);
+    fn(ctx);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void wal_set_fsync_policy(wal *w, int policy) {
     pthread_mutex_lock(&w->lock);
     w->policy = policy;
@@ -1000,6 +1221,8 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     int rc = wal_scan(cfg->dir, cfg->replay_from, replay, ctx, res);
     if (rc != LT_OK) return rc;
     if (res->problem.found) {
+        /* Strict: only a torn tail is cut, and only when allowed. */
+        if (!res->problem.tail || !cfg->load_truncated) return LT_INVAL;
         wal_problem keep = res->problem;
         if (wal_repair(cfg->dir, res) != LT_OK) {
             res->sys_errno = errno;
@@ -1021,6 +1244,7 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
         return LT_NOMEM;
     }
     w->active.cap = w->flushing.cap = w->buf_bytes;
+    w->keep_soft = KEEP_SOFT_MIN > 8 * w->buf_bytes ? KEEP_SOFT_MIN : 8 * w->buf_bytes;
     w->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : WAL_DEFAULT_SEGMENT_BYTES;
     if (w->segment_bytes < WAL_MIN_SEGMENT_BYTES) w->segment_bytes = WAL_MIN_SEGMENT_BYTES;
     w->policy = cfg->fsync_policy;
@@ -1091,6 +1315,7 @@ int wal_close(wal *w) {
     pthread_cond_destroy(&w->space_cond);
     free(w->active.p);
     free(w->flushing.p);
+    free(w->keep.p);
     free(w);
     if (rc != LT_OK) errno = err;
     return rc;

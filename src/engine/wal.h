@@ -5,16 +5,17 @@
  *
  * Positions: an LSN is a byte offset in the whole log (all segments laid
  * end to end); a record's LSN is the offset of its first header byte and
- * its end LSN the offset just past its payload. The replication offset is
- * the end LSN of the last record. A snapshot names "the WAL position it
- * covers" as an end LSN; recovery replays the records whose LSN is >= it
- * (wal_config.replay_from). The on-disk format is specified in wal.c.
+ * its end LSN the offset just past its payload. (The server's replication
+ * offset counts the bytes of its logical stream, not LSNs.) A snapshot
+ * names "the WAL position it covers" as an end LSN; recovery replays the
+ * records whose LSN is >= it (wal_config.replay_from). The on-disk format
+ * is specified in wal.c.
  *
  * Payloads are opaque bytes (the server puts RESP commands in them).
  *
  * Threads: wal_append() and the other calls may come from any thread;
  * appends are serialized by one mutex and copied into a bounded buffer
- * (appenders wait on a condition variable while it is full). Bytes reach
+ * (appenders wait on a condition variable while it is full; see Errors). Bytes reach
  * the file either from the caller's own thread (wal_write: an I/O thread
  * writes its loop turn's records before it sends the replies) or from the
  * writer thread, which writes when asked (wal_request_write), when the
@@ -24,9 +25,18 @@
  *
  * Errors: LT_* codes (lightning.h). When a write or fsync fails the WAL is
  * in an error state (wal_error() returns the errno) and the writer retries
- * with bounded backoff (10 ms doubling to 1 s) on its own thread, keeping
- * every unwritten byte; appends are still accepted (the server refuses
- * write commands meanwhile). The state clears at the first success.
+ * with bounded backoff (10 ms doubling to 1 s) on its own thread. A failed
+ * fsync may have lost what write(2) had accepted (Linux can drop the dirty
+ * pages), so the WAL keeps a copy of every byte between the durable and
+ * the written LSN and, after any error, the writer first cuts the files
+ * back to the durable LSN and rewrites that copy, then the rest; the
+ * durable LSN only moves after an fsync that followed the rewrite. The
+ * copy is bounded: once it reaches 64 MiB (or 8 x buffer_bytes) the writer
+ * fsyncs whatever the policy, and wal_write waits at twice that. In the
+ * error state the append buffer may grow to twice its size before an
+ * appender waits (the server refuses write commands meanwhile, so only the
+ * few already running arrive and none waits for the disk). The state
+ * clears at the first successful write after the rewrite.
  */
 #ifndef LT_ENGINE_WAL_H
 #define LT_ENGINE_WAL_H
@@ -42,7 +52,7 @@ typedef struct wal wal;
 
 /* appendfsync, in the order Redis names them (config enum index). */
 enum { WAL_FSYNC_ALWAYS = 0, WAL_FSYNC_EVERYSEC = 1, WAL_FSYNC_NO = 2 };
-/* Test-only fault injection (debug-wal-fail): the writer's write(2) or
+/* Test-only fault injection (DEBUG WAL-FAIL): the writer's write(2) or
  * fsync(2) fails with ENOSPC until cleared. */
 enum { WAL_FAULT_NONE = 0, WAL_FAULT_WRITE = 1, WAL_FAULT_FSYNC = 2 };
 
@@ -80,6 +90,11 @@ typedef struct wal_problem {
     uint64_t lsn;         /* LSN the record would have had */
     char why[160];
     int later_segments;   /* segment files after it (dropped by a repair) */
+    int tail;             /* a torn tail: the last record of the last
+                           * segment, cut short (file ends inside it, or a
+                           * whole header whose payload ends exactly at the
+                           * end of the file but fails its check), or a
+                           * zero-filled end of the last segment */
 } wal_problem;
 
 typedef struct wal_scan_result {
@@ -113,6 +128,11 @@ int wal_scan(const char *waldir, uint64_t from_lsn, wal_record_fn *fn,
 /* The same for one segment file (its start LSN comes from its name). */
 int wal_scan_file(const char *path, wal_record_fn *fn, void *ctx,
                   wal_scan_result *res);
+/* The segment file holding lsn and lsn's offset in it: LT_OK, LT_NOTFOUND
+ * (no segment starts at or before lsn), LT_IOERR (errno set). path must
+ * hold the directory plus 26 bytes. */
+int wal_locate(const char *waldir, uint64_t lsn, char *path, size_t pathlen,
+               uint64_t *offset);
 /* Repairs what a scan reported: truncates the problem file at the problem
  * offset (fsynced) and renames later segments to <name>.broken (kept for
  * inspection, never read again). LT_OK (nothing to do included), LT_IOERR
@@ -126,6 +146,9 @@ typedef struct wal_config {
     size_t buffer_bytes;        /* append buffer (x2 with the one in flight) */
     int fsync_policy;           /* WAL_FSYNC_* */
     uint64_t replay_from;       /* replay records with lsn >= this */
+    int load_truncated;         /* cut a torn tail (problem.tail) and go on;
+                                 * any other problem, or a torn tail when 0,
+                                 * makes wal_open fail (aof-load-truncated) */
     /* Called from the writer thread whenever the durable LSN advances
      * (never under a WAL lock; may call wal_durable_lsn etc.). */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);
@@ -133,12 +156,14 @@ typedef struct wal_config {
 } wal_config;
 
 /* Recovers and opens the log: scans cfg->dir, calls replay (may be NULL)
- * for each valid record from cfg->replay_from on, repairs an invalid tail
- * (the scan result in *res says where and why; everything before it is
- * kept), opens the last segment for appending after the last good record
- * and starts the writer. On LT_OK *out is owned by the caller until
- * wal_close(). Errors: LT_IOERR (res->sys_errno), LT_NOMEM, LT_INVAL, or
- * replay's non-zero value. */
+ * for each valid record from cfg->replay_from on, cuts a torn tail when
+ * cfg->load_truncated (the scan result in *res says where and why;
+ * everything before it is kept), opens the last segment for appending
+ * after the last good record and starts the writer. On LT_OK *out is owned
+ * by the caller until wal_close(). Errors: LT_IOERR (res->sys_errno),
+ * LT_NOMEM, LT_INVAL (a bad config, or res->problem.found: an invalid
+ * record that may not be cut — not a torn tail, or load_truncated is 0;
+ * nothing was changed on disk), or replay's non-zero value. */
 int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx,
              wal_scan_result *res, wal **out);
 /* Writes and fsyncs everything appended (retrying while in error, for at
@@ -153,6 +178,11 @@ int wal_close(wal *w);
  * if the payload exceeds WAL_MAX_PAYLOAD. The iov bytes are copied. */
 int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
                const struct iovec *iov, int iovcnt, uint64_t *end_lsn);
+/* The same, but never waits: when the buffer has no room it returns
+ * LT_IOERR with errno EAGAIN and appends nothing. For records that may be
+ * dropped (an expired key's DEL) by a caller holding locks. */
+int wal_append_nowait(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
+                      const struct iovec *iov, int iovcnt, uint64_t *end_lsn);
 /* Asks the writer to write everything up to lsn, and under `always` to
  * fsync it; on_durable reports progress. Cheap; call once per batch. */
 void wal_request_write(wal *w, uint64_t lsn);
@@ -180,6 +210,17 @@ uint64_t wal_durable_lsn(wal *w);  /* fsynced (and the segment's dir entry) */
 /* 0, or the errno of the failing write/fsync while in the error state. */
 int wal_error(wal *w);
 
+/* Tap: fn is called for every record appended from now on, in LSN order,
+ * under the log's lock, with the record's LSN, type and payload pieces
+ * (valid during the call only). It must not block nor call into the log.
+ * NULL removes it. The consumers of the server's logical stream hang on it. */
+typedef void wal_tap_fn(void *ctx, uint64_t lsn, uint32_t type, const struct iovec *iov,
+                        int iovcnt);
+void wal_set_tap(wal *w, wal_tap_fn *fn, void *ctx);
+/* Runs fn(ctx) under the log's lock: no append runs meanwhile, so what fn
+ * changes takes effect between two records (tap consumers join there). */
+void wal_locked(wal *w, void (*fn)(void *ctx), void *ctx);
+
 void wal_set_fsync_policy(wal *w, int policy);
 void wal_set_segment_bytes(wal *w, uint64_t bytes);
 void wal_set_fault(wal *w, int fault);
@@ -191,6 +232,7 @@ typedef struct wal_stats {
     uint64_t synced_records;/* records covered by fsyncs since open */
     uint64_t write_errors;
     uint64_t segments_created;
+    uint64_t rewinds;       /* rewrites of [durable, written) after errors */
 } wal_stats;
 void wal_get_stats(wal *w, wal_stats *st);
 

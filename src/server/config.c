@@ -536,6 +536,15 @@ static const directive directives[] = {
     /* Client-side caching (tracking.c): keys remembered at most. */
     {.name = "tracking-table-max-keys", .type = CFG_INT, .field = &server.tracking_table_max_keys,
      .def_num = 1000000, .min = 0, .max = LLONG_MAX, .status = ST_EFFECTIVE},
+    /* Redis's meaning: yes = a WAL whose last record is torn (a crash in
+     * the middle of its write) is cut there at start-up, with a warning;
+     * no = start-up is refused. Any other bad record always refuses. */
+    {.name = "aof-load-truncated", .type = CFG_BOOL, .field = &server.aof_load_truncated,
+     .def_num = 1, .status = ST_EFFECTIVE},
+    /* Redis's meaning: while the last background save failed (and save
+     * rules exist), write commands get MISCONF. */
+    {.name = "stop-writes-on-bgsave-error", .type = CFG_BOOL,
+     .field = &server.stop_writes_on_bgsave_err, .def_num = 1, .status = ST_EFFECTIVE},
     /* ---- Redis 7.0 directives: every parameter of its CONFIG GET * ----
      * (rows of the encoding thresholds, lazyfree-*, maxmemory*, lfu-*,
      * client-output-buffer-limit, notify-keyspace-events, stream-node-*,

@@ -163,11 +163,20 @@ int main(int argc, char **argv) {
         if (sigwait(&sigs, &sig) != 0) continue;
         if (sig == SIGUSR1 && !__atomic_load_n(&server.shutdown_requested, __ATOMIC_ACQUIRE))
             continue;
+        if (sig == SIGTERM || sig == SIGINT) {
+            const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+            serverLog(LL_WARNING, "Received %s scheduling shutdown...", name);
+            /* As Redis 7: a server that cannot persist keeps running. */
+            if (persist_shutdown_check() < 0) {
+                serverLog(LL_WARNING,
+                          "%s received but errors trying to shut down the server, check the "
+                          "logs for more information",
+                          name);
+                continue;
+            }
+        }
         break;
     }
-    if (sig == SIGTERM || sig == SIGINT)
-        serverLog(LL_WARNING, "Received %s scheduling shutdown...",
-                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
     serverLog(LL_WARNING, "User requested shutdown...");
     proc_notify_stopping();
     persist_workers_stopping();

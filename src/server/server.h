@@ -64,6 +64,8 @@ struct server {
     int appendfsync;               /* WAL_FSYNC_* (always, everysec, no) */
     long long wal_segment_size;
     int debug_wal_fail;            /* tests only: WAL_FAULT_* (DEBUG WAL-FAIL) */
+    int aof_load_truncated;        /* start-up cuts a torn WAL tail (replay.c) */
+    int stop_writes_on_bgsave_err; /* MISCONF while the last bgsave failed */
     char *save_params;             /* `save` rules, normalised ("" = none; save.c) */
     char *notify_keyspace_events;  /* normal form of the classes (notify.c) */
     int tracking_table_max_keys;   /* CLIENT TRACKING table bound, 0 = none */

@@ -27,7 +27,7 @@
  * they are missing here; when a row lands, delete its name from this list
  * (the test fails if a listed name exists, so the list cannot go stale). */
 static const char *const other_branches[] = {
-    "aof-load-truncated", "stop-writes-on-bgsave-error", "client-output-buffer-limit",
+    "client-output-buffer-limit",
     "maxmemory-clients", "maxmemory", "maxmemory-policy", "maxmemory-samples",
     "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time", NULL};
 /* ---- END OF ADDED BY OTHER BRANCHES ------------------------------------- */

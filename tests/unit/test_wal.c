@@ -31,6 +31,7 @@ static void remove_dir(void) {
 static wal *open_wal(uint64_t segsize, size_t bufsize, int policy, wal_record_fn *fn,
                      void *ctx, wal_scan_result *res) {
     wal_config cfg = {.dir = tmpdir, .segment_bytes = segsize, .buffer_bytes = bufsize,
+                      .load_truncated = 1,
                       .fsync_policy = policy};
     wal *w = NULL;
     int rc = wal_open(&cfg, fn, ctx, res, &w);
@@ -266,6 +267,35 @@ TEST(torn_tail_every_offset) {
     remove_dir();
 }
 
+/* aof-load-truncated no: even a torn tail stops wal_open, untouched. */
+TEST(torn_tail_refused_when_not_allowed) {
+    make_dir();
+    uint64_t end;
+    uint64_t last = write_records(3, &end);
+    char seg[512];
+    last_segment(seg, sizeof(seg));
+    REQUIRE(truncate(seg, (off_t)(end - 2)) == 0);
+    wal_config cfg = {.dir = tmpdir, .load_truncated = 0};
+    wal_scan_result res;
+    wal *w = NULL;
+    CHECK_EQ_INT(wal_open(&cfg, NULL, NULL, &res, &w), LT_INVAL);
+    CHECK(w == NULL);
+    CHECK(res.problem.found && res.problem.tail);
+    CHECK_EQ_INT(res.problem.offset, last);
+    CHECK_EQ_INT(file_size(seg), (off_t)(end - 2));
+    char path[600];
+    uint64_t off = 0;
+    CHECK_EQ_INT(wal_locate(tmpdir, last, path, sizeof(path), &off), LT_OK);
+    CHECK_EQ_STR(path, seg);
+    CHECK_EQ_INT(off, last);
+    cfg.load_truncated = 1;
+    REQUIRE(wal_open(&cfg, NULL, NULL, &res, &w) == LT_OK);
+    CHECK_EQ_INT(res.end_lsn, last);
+    CHECK_EQ_INT(file_size(seg), (off_t)last);
+    wal_close(w);
+    remove_dir();
+}
+
 TEST(bit_flips_detected) {
     make_dir();
     uint64_t end;
@@ -297,6 +327,14 @@ TEST(bit_flips_detected) {
             }
             CHECK_EQ_STR(res.problem.file, seg);
             CHECK_EQ_INT(res.records, rec_start / rec_len);
+            /* Only damage to the last record can be a torn tail (a bad
+             * magic there is not: it cannot say where it ends). A length
+             * field made to point past the end of the file looks torn
+             * wherever it is, as a truncated command does to Redis. */
+            int in_len = pos >= rec_start + 32 && pos < rec_start + 36;
+            if (rec_start + rec_len < end && !in_len) CHECK(!res.problem.tail);
+            if (rec_start + rec_len == end && pos >= rec_start + 4 && !in_len)
+                CHECK(res.problem.tail);
         }
     }
     /* lightning-check --fix's path: repair truncates at the bad record. */
@@ -345,8 +383,18 @@ TEST(zero_filled_tail_and_later_segments) {
     CHECK_EQ_INT(res.problem.offset, end);
     CHECK_EQ_STR(res.problem.why, "zero-filled tail");
     CHECK_EQ_INT(res.problem.later_segments, 1);
+    CHECK(!res.problem.tail); /* a segment follows: not a tail */
+    /* Strict: wal_open refuses and changes nothing; the repair (what
+     * lightning-check --fix runs) cuts it, then the log opens. */
     collected c = {0};
     wal *w = open_wal(0, 0, WAL_FSYNC_NO, collect, &c, &res);
+    CHECK(w == NULL);
+    CHECK(res.problem.found);
+    CHECK_EQ_INT(count_files(".broken"), 0);
+    collected_free(&c);
+    REQUIRE(wal_scan(tmpdir, 0, NULL, NULL, &res) == LT_OK);
+    REQUIRE(wal_repair(tmpdir, &res) == LT_OK);
+    w = open_wal(0, 0, WAL_FSYNC_NO, collect, &c, &res);
     REQUIRE(w);
     CHECK_EQ_INT(c.n, 3);
     CHECK_EQ_INT(file_size(seg), (off_t)end);
@@ -399,7 +447,8 @@ TEST(bounded_buffer_backpressure) {
     appender_arg a = {w, 100, 0};
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, appender, &a) == 0);
-    /* The appender fills both buffers (about 16 records) and must wait. */
+    /* The appender fills both buffers and the error-state overflow (one
+     * more buffer: about 24 records in all) and must wait. */
     wal_stats st;
     for (int i = 0; i < 200; i++) {
         wal_get_stats(w, &st);
@@ -409,7 +458,7 @@ TEST(bounded_buffer_backpressure) {
     usleep(50000);
     wal_get_stats(w, &st);
     CHECK(!__atomic_load_n(&a.done, __ATOMIC_ACQUIRE));
-    CHECK(st.records < 20);
+    CHECK(st.records < 30);
     CHECK_EQ_INT(wal_error(w), ENOSPC);
     /* The disk recovers: the writer retries, the appender completes. */
     wal_set_fault(w, WAL_FAULT_NONE);
@@ -450,6 +499,52 @@ TEST(fsync_fault_holds_durable) {
     CHECK_EQ_INT(wal_error(w), 0);
     wal_close(w);
     remove_dir();
+}
+
+/* A failed fsync may lose what write(2) accepted (the injected fault cuts
+ * the file back to the durable LSN, as a kernel dropping the dirty pages
+ * would): once the disk recovers the WAL rewrites those bytes from memory
+ * before it reports them durable, so every record comes back on reopen —
+ * also when they span rotated segments and under everysec. */
+TEST(fsync_fault_rewrites_lost_bytes) {
+    int policies[] = {WAL_FSYNC_ALWAYS, WAL_FSYNC_EVERYSEC};
+    for (int p = 0; p < 2; p++) {
+        make_dir();
+        wal_scan_result res;
+        wal *w = open_wal(4096, 0, policies[p], NULL, NULL, &res);
+        REQUIRE(w);
+        uint64_t e1 = append_str(w, "first", 1);
+        REQUIRE(wal_sync(w, e1) == LT_OK);
+        wal_set_fault(w, WAL_FAULT_FSYNC);
+        char val[300];
+        memset(val, 'v', sizeof(val) - 1);
+        val[sizeof(val) - 1] = '\0';
+        uint64_t end = 0;
+        for (int i = 0; i < 40; i++) { /* ~13 KiB: several 4 KiB segments */
+            end = append_str(w, val, (uint64_t)i + 2);
+            wal_write(w, end); /* fails once an fsync failed */
+        }
+        wal_request_write(w, end);
+        REQUIRE(wal_sync(w, end) == LT_IOERR); /* the fsync fails */
+        CHECK_EQ_INT(wal_error(w), ENOSPC);
+        CHECK(wal_durable_lsn(w) < end);
+        wal_set_fault(w, WAL_FAULT_NONE);
+        for (int i = 0; i < 5000 && wal_durable_lsn(w) < end; i++) usleep(1000);
+        CHECK_EQ_INT(wal_durable_lsn(w), end);
+        wal_stats st;
+        wal_get_stats(w, &st);
+        CHECK(st.rewinds >= 1);
+        CHECK_EQ_INT(wal_close(w), LT_OK);
+        collected c = {0};
+        w = open_wal(4096, 0, policies[p], collect, &c, &res);
+        REQUIRE(w);
+        CHECK_EQ_INT(c.n, 41);
+        CHECK(!res.problem.found);
+        CHECK_EQ_INT(res.end_lsn, end);
+        wal_close(w);
+        collected_free(&c);
+        remove_dir();
+    }
 }
 
 /* wal_write: the caller's own write(2), segment rotation included; the
@@ -533,11 +628,13 @@ int main(void) {
     RUN(durable_lsn_and_policies);
     RUN(rotation);
     RUN(torn_tail_every_offset);
+    RUN(torn_tail_refused_when_not_allowed);
     RUN(bit_flips_detected);
     RUN(zero_filled_tail_and_later_segments);
     RUN(garbage_headers_never_crash);
     RUN(bounded_buffer_backpressure);
     RUN(fsync_fault_holds_durable);
+    RUN(fsync_fault_rewrites_lost_bytes);
     RUN(caller_writes_and_rotates);
     RUN(close_gives_up_on_a_failing_disk);
     return testlib_finish();

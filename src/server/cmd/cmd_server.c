@@ -347,10 +347,10 @@ static void info_replication(sbuf *b) {
               "master_failover_state:no-failover\r\n"
               "master_replid:%s\r\n"
               "master_replid2:0000000000000000000000000000000000000000\r\n"
-              "master_repl_offset:0\r\n"
+              "master_repl_offset:%llu\r\n"
               "second_repl_offset:-1\r\n"
               "repl_backlog_active:0\r\n",
-              replid);
+              replid, (unsigned long long)persist_stream_offset());
 }
 
 static void info_cpu(sbuf *b) {
@@ -545,6 +545,12 @@ void shutdownCommand(client *c) {
     }
     if (abort_req) {
         addReplyError(c, "ERR No shutdown in progress.");
+        return;
+    }
+    /* Redis 7 refuses to exit when it cannot persist; so does a failing
+     * WAL (disk full...), unless NOSAVE or FORCE. */
+    if (!nosave && !force && persist_shutdown_check() < 0) {
+        addReplyError(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
     if (!nosave && save_for_shutdown(save) < 0 && !force) {

@@ -46,8 +46,10 @@
  * before it waits, asks the WAL writer to sync up to the highest LSN its
  * clients appended in that loop turn (so a pipeline, and all clients served
  * in one turn, make one group commit); the writer's durable callback wakes
- * the workers with held clients, which release them. Under everysec/no
- * replies are never held.
+ * the workers with held clients, which release them. Readers are held
+ * the same way when the command read a shard whose last commit (its
+ * stamp, ks_txn_stamp) is not durable yet (persist_command_end). Under
+ * everysec/no replies are never held.
  *
  * Threads: the hooks run on whatever thread commits; per-command state is
  * thread-local; stream db and append order are under one mutex.
@@ -56,6 +58,7 @@
 #define LIGHTNING_PERSIST_H
 
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "server/net/client.h"
 
@@ -71,9 +74,15 @@ void persist_workers_started(void);
 /* Before the workers stop: no more wakeups (returns after any running
  * one finished). */
 void persist_workers_stopping(void);
+/* SHUTDOWN and SIGTERM/SIGINT, before anything stops: makes everything
+ * logged so far durable (an fsync whatever appendfsync says). 0, or -1
+ * when the WAL is failing — then it logs why, as Redis does when it
+ * cannot persist at shutdown, and the caller keeps the server running
+ * (unless SHUTDOWN NOSAVE|FORCE). */
+int persist_shutdown_check(void);
 /* After the workers joined: writes and fsyncs the rest, closes the WAL. */
 void persist_close(void);
-/* CONFIG SET appendfsync / wal-segment-size / debug-wal-fail. */
+/* CONFIG SET appendfsync / wal-segment-size, DEBUG WAL-FAIL. */
 void persist_apply_config(void);
 
 /* Handlers: replace / extend what the running command logs. */
@@ -117,6 +126,32 @@ uint64_t persist_snapshot_point(void);
 int persist_sync(uint64_t lsn);
 /* Deletes WAL segments lying entirely before lsn. 0 or -1 (errno). */
 int persist_checkpoint(uint64_t lsn, int *dropped);
+
+/* ---- The logical stream (stream.c) ----------------------------------------
+ * Every commit as RESP commands, each record starting with SELECT <db>,
+ * in commit order — the bytes a Redis replica would be sent; its offset is
+ * the Redis replication offset (bytes since start-up). Produced with
+ * appendonly yes always, with appendonly no while a consumer is
+ * registered. For replication (and backups) to come. */
+#define PERSIST_STREAM_MAX_CONSUMERS 16
+typedef struct persist_consumer {
+    /* Called for every record after subscription, in stream order, with
+     * the stream offset of its first byte and its bytes (iov, valid during
+     * the call only). Runs under the stream's lock on the committing
+     * thread, maybe with shard locks held: copy into a bounded buffer and
+     * return; never block, never call persist. */
+    void (*on_data)(void *ctx, uint64_t offset, const struct iovec *iov, int iovcnt);
+    void *ctx;
+} persist_consumer;
+/* After persist_open(). Adds c (owned by the caller, valid until
+ * unsubscribed); *start_offset = offset of the first byte c will get.
+ * 0, or -1 when PERSIST_STREAM_MAX_CONSUMERS are registered. */
+int persist_stream_subscribe(persist_consumer *c, uint64_t *start_offset);
+/* Removes c: no on_data call runs or follows once it returns. 0, or -1
+ * when c was not registered. */
+int persist_stream_unsubscribe(persist_consumer *c);
+/* Stream bytes produced since start-up (master_repl_offset). */
+uint64_t persist_stream_offset(void);
 
 /* INFO persistence. */
 typedef struct persist_info {

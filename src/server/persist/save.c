@@ -69,6 +69,7 @@ static struct {
     int running;           /* a snapshot is being written */
     int bg;                /* ... by the background thread */
     int bg_running;        /* atomic mirror of running && bg (save_in_background) */
+    int bgsave_failing;    /* atomic: rules exist and the last bgsave failed */
     int rewrite;           /* ... as a checkpoint (BGREWRITEAOF) */
     int abort;             /* atomic: stop the running snapshot */
     int bgsave_scheduled, rewrite_scheduled;
@@ -157,6 +158,7 @@ void save_apply_config(void) {
     pthread_mutex_lock(&S.lock);
     memcpy(S.rules, r, sizeof(r[0]) * (size_t)n);
     S.nrules = n;
+    __atomic_store_n(&S.bgsave_failing, n > 0 && !S.last_bgsave_ok, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&S.lock);
 }
 
@@ -286,6 +288,7 @@ static void finish_locked(int ok, int64_t started_ms) {
         } else {
             S.last_bgsave_ok = ok;
             S.last_bgsave_time_sec = secs;
+            __atomic_store_n(&S.bgsave_failing, S.nrules > 0 && !ok, __ATOMIC_RELAXED);
         }
     }
     S.running = S.bg = S.rewrite = 0;
@@ -364,6 +367,8 @@ static int save_sync(void) {
 }
 
 /* ---- Commands ------------------------------------------------------------------ */
+
+int save_bgsave_failing(void) { return __atomic_load_n(&S.bgsave_failing, __ATOMIC_RELAXED); }
 
 int save_in_background(void) { return __atomic_load_n(&S.bg_running, __ATOMIC_RELAXED); }
 

@@ -68,6 +68,9 @@ int save_now(void);
 
 /* Is the background snapshot thread writing a snapshot now? (Lock-free.) */
 int save_in_background(void);
+/* 1 while save rules exist and the last background save failed (what
+ * stop-writes-on-bgsave-error refuses writes on). Lock-free. */
+int save_bgsave_failing(void);
 
 /* INFO persistence. */
 typedef struct save_info {
