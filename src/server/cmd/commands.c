@@ -225,6 +225,7 @@ static command *const families[] = {
     hll_commands,
     geo_commands,
     sort_commands,
+    dump_commands,
     NULL,
 };
 

@@ -106,7 +106,8 @@ typedef struct command {
 extern command core_commands[], string_commands[], bitops_commands[], keys_commands[],
     hash_commands[], list_commands[], set_commands[], zset_commands[],
     multi_commands[], /* multi.c */
-    hll_commands[], geo_commands[], sort_commands[];
+    hll_commands[], geo_commands[], sort_commands[],
+    dump_commands[]; /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
