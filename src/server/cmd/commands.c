@@ -226,6 +226,7 @@ static command *const families[] = {
     geo_commands,
     sort_commands,
     dump_commands,
+    sync_commands,
     NULL,
 };
 

@@ -107,7 +107,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     hash_commands[], list_commands[], set_commands[], zset_commands[],
     multi_commands[], /* multi.c */
     hll_commands[], geo_commands[], sort_commands[],
-    dump_commands[]; /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
+    dump_commands[], /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
+    sync_commands[]; /* cmd_sync.c: SYNC, PSYNC */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
