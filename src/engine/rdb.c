@@ -1082,7 +1082,8 @@ int rdb_payload_decode(const void *p, size_t len, rdb_value *v, rdb_problem *pb)
     unsigned type;
     rd_u8(&r, &type);
     int rc = decode_value(&r, (int)type, v);
-    if (rc == RD_OK && r.pos != r.len) rc = rd_fail(&r, "trailing bytes after the value");
+    /* Bytes between the value and the footer are ignored, as Redis's
+     * RESTORE does. */
     if (rc == RD_EMPTY) rc = rd_fail(&r, "empty collection");
     if (rc != RD_OK) {
         rdb_value_free(v);

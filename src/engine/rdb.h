@@ -122,8 +122,8 @@ int rdb_dump_payload(rdb_buf *out, const ks_entry *e);
  * its version is <= RDB_VERSION and its CRC64 matches, else 0. */
 int rdb_payload_verify(const void *p, size_t len);
 /* Decodes a verified DUMP payload (footer included in len) into *v. LT_OK,
- * or LT_INVAL with *pb (RESTORE replies "Bad data format"): the value must
- * fill the payload up to the footer exactly. */
+ * or LT_INVAL with *pb (RESTORE replies "Bad data format"). Bytes left
+ * between the value and the footer are ignored, as Redis does. */
 int rdb_payload_decode(const void *p, size_t len, rdb_value *v, rdb_problem *pb);
 
 /* ---- Whole files: loading -------------------------------------------------------- */

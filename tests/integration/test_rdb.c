@@ -1,0 +1,509 @@
+/*
+ * RDB interoperability with a real redis-server 7.0 (engine/rdb.c,
+ * t_dump.c, cmd_sync.c, persist/rdb_import.c):
+ *   - DUMP in Redis -> RESTORE in Lightning and the other way, for every
+ *     type and encoding, contents, encodings and expiry times compared key
+ *     by key on both servers;
+ *   - RESTORE's options and errors, byte for byte against Redis;
+ *   - a dump.rdb written by Redis (SAVE) loaded by Lightning at start-up
+ *     (expired keys skipped, TTLs kept, several databases), a corrupt one
+ *     refused with its offset;
+ *   - `redis-cli --rdb` from Lightning loaded by a real Redis;
+ *   - RESTORE surviving a restart through the WAL.
+ * Needs redis-server (and redis-cli for --rdb); skipped without.
+ */
+#include "../difftest.h"
+
+#include "common/crc64.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- Data covering every type and encoding -------------------------------- */
+
+static void populate(redisContext *c) {
+    char big[600], el[64];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    const char *cmds[] = {
+        "SET str:int 12345", "SET str:neg -77", "SET str:i64 9223372036854775807",
+        "SET str:i11 12345678901", "SET str:raw hello", "SET str:empty \"\"",
+        "RPUSH list:small a 1 -2 300000 x", "SADD set:int 1 2 3 -5 100000",
+        "SADD set:str a b c 1", "ZADD zset:small 1 a 2.5 b -3 c inf d -inf e 0 f",
+        "HSET hash:small f1 v1 f2 2 3 three", "SET ttl:str v PX 50000000",
+        "RPUSH ttl:list a b", "PEXPIRE ttl:list 40000000",
+    };
+    for (size_t i = 0; i < NELEM(cmds); i++) cmd(c, "%s", cmds[i]);
+    redisReply *r = redisCommand(c, "SET str:lzf %s", big);
+    if (r) freeReplyObject(r);
+    r = redisCommand(c, "SET str:bin %b", "a\0b\xff", (size_t)4);
+    if (r) freeReplyObject(r);
+    for (int i = 0; i < 2000; i++) {
+        if (i % 3) snprintf(el, sizeof(el), "elem-%d", i);
+        else snprintf(el, sizeof(el), "%d", i * 7919 - 5000);
+        cmd(c, "RPUSH list:big %s", el);
+    }
+    r = redisCommand(c, "RPUSH list:hugeel small %s small2", big);
+    if (r) freeReplyObject(r);
+    for (int i = 0; i < 600; i++) cmd(c, "SADD set:bigint %d", i * 3 - 100);
+    for (int i = 0; i < 700; i++) cmd(c, "SADD set:bigstr m%d", i);
+    for (int i = 0; i < 200; i++) cmd(c, "ZADD zset:big %d.5 m%d", i - 50, i);
+    r = redisCommand(c, "ZADD zset:longmember 1 %s 2 x", big);
+    if (r) freeReplyObject(r);
+    for (int i = 0; i < 600; i++) cmd(c, "HSET hash:big f%d %d", i, i * 11);
+    r = redisCommand(c, "HSET hash:longval f %s g 1", big);
+    if (r) freeReplyObject(r);
+    cmd(c, "SELECT 5");
+    cmd(c, "SET db5:key v5");
+    cmd(c, "SADD db5:set x y");
+    cmd(c, "SELECT 0");
+}
+
+/* Sorted keys of the current database of c (KEYS *): malloc'd array of
+ * malloc'd strings, *n entries. */
+static char **keys_of(redisContext *c, size_t *n) {
+    redisReply *r = redisCommand(c, "KEYS *");
+    *n = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r) freeReplyObject(r);
+        return NULL;
+    }
+    char **v = calloc(r->elements + 1, sizeof(char *));
+    for (size_t i = 0; i < r->elements; i++) v[i] = strdup(r->element[i]->str);
+    *n = r->elements;
+    freeReplyObject(r);
+    for (size_t i = 1; i < *n; i++)
+        for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+            char *t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return v;
+}
+
+static void free_keys(char **v, size_t n) {
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* Compares database db on L and R key by key: the key sets, each key's
+ * type, encoding, absolute expiry and contents. */
+static void compare_db(int db, int encodings) {
+    char dbs[8];
+    snprintf(dbs, sizeof(dbs), "%d", db);
+    C("SELECT", dbs);
+    C("DBSIZE");
+    size_t n;
+    char **keys = keys_of(R, &n);
+    CHECK(n > 0 || db != 0);
+    CU("KEYS", "*");
+    for (size_t i = 0; i < n; i++) {
+        const char *k = keys[i];
+        const char *t = C("TYPE", k);
+        C("PEXPIRETIME", k);
+        if (encodings) C("OBJECT", "ENCODING", k);
+        if (!strcmp(t, "status:\"string\"")) {
+            C("GET", k);
+        } else if (!strcmp(t, "status:\"list\"")) {
+            C("LRANGE", k, "0", "-1");
+        } else if (!strcmp(t, "status:\"set\"")) {
+            C("SCARD", k);
+            CU("SMEMBERS", k);
+        } else if (!strcmp(t, "status:\"zset\"")) {
+            C("ZRANGE", k, "0", "-1", "WITHSCORES");
+        } else if (!strcmp(t, "status:\"hash\"")) {
+            C("HLEN", k);
+            size_t nf;
+            redisReply *r = redisCommand(R, "HKEYS %s", k);
+            nf = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+            for (size_t j = 0; j < nf; j++) C("HGET", k, r->element[j]->str);
+            if (r) freeReplyObject(r);
+        } else {
+            CHECK(!"unexpected type");
+        }
+    }
+    free_keys(keys, n);
+    C("SELECT", "0");
+}
+
+/* DUMPs every key of database db on `from` and RESTOREs it on `to` with
+ * its absolute expiry (ABSTTL). */
+static void move_db(redisContext *from, redisContext *to, int db) {
+    redisReply *r;
+    r = redisCommand(from, "SELECT %d", db);
+    if (r) freeReplyObject(r);
+    r = redisCommand(to, "SELECT %d", db);
+    if (r) freeReplyObject(r);
+    size_t n;
+    char **keys = keys_of(from, &n);
+    for (size_t i = 0; i < n; i++) {
+        redisReply *d = redisCommand(from, "DUMP %s", keys[i]);
+        REQUIRE(d && d->type == REDIS_REPLY_STRING);
+        redisReply *t = redisCommand(from, "PEXPIRETIME %s", keys[i]);
+        REQUIRE(t && t->type == REDIS_REPLY_INTEGER);
+        long long ttl = t->integer > 0 ? t->integer : 0;
+        redisReply *o = redisCommand(to, "RESTORE %s %lld %b ABSTTL", keys[i], ttl, d->str,
+                                     (size_t)d->len);
+        CHECK(o && o->type == REDIS_REPLY_STATUS);
+        if (!(o && o->type == REDIS_REPLY_STATUS))
+            fprintf(stderr, "# RESTORE %s failed: %s\n", keys[i], o ? o->str : "(null)");
+        if (o) freeReplyObject(o);
+        freeReplyObject(d);
+        freeReplyObject(t);
+    }
+    free_keys(keys, n);
+    r = redisCommand(from, "SELECT 0");
+    if (r) freeReplyObject(r);
+    r = redisCommand(to, "SELECT 0");
+    if (r) freeReplyObject(r);
+}
+
+TEST(dump_redis_to_lightning) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    populate(R);
+    move_db(R, L, 0);
+    move_db(R, L, 5);
+    compare_db(0, 1);
+    compare_db(5, 1);
+}
+
+TEST(dump_lightning_to_redis) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    populate(L);
+    move_db(L, R, 0);
+    move_db(L, R, 5);
+    compare_db(0, 1);
+    compare_db(5, 1);
+    /* And back: a payload Lightning made of a value Redis restored. */
+    CHECK_EQ_STR(cmd(L, "FLUSHALL"), "status:\"OK\"");
+    move_db(R, L, 0);
+    compare_db(0, 1);
+}
+
+/* Redis 7.0's encoding thresholds lowered: small values in their big
+ * encodings (quicklist of several nodes, hashtable, skiplist). */
+TEST(dump_small_thresholds) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    cmd(R, "CONFIG SET list-max-listpack-size 4");
+    cmd(R, "CONFIG SET hash-max-listpack-entries 2");
+    cmd(R, "CONFIG SET zset-max-listpack-entries 2");
+    cmd(R, "CONFIG SET set-max-intset-entries 2");
+    cmd(R, "RPUSH l 1 2 3 4 5 6 7 8 9 a b c");
+    cmd(R, "HSET h a 1 b 2 c 3");
+    cmd(R, "ZADD z 1 a 2 b 3 c");
+    cmd(R, "SADD s 1 2 3");
+    CHECK_EQ_STR(cmd(R, "OBJECT ENCODING h"), "bulk:\"hashtable\"");
+    CHECK_EQ_STR(cmd(R, "OBJECT ENCODING z"), "bulk:\"skiplist\"");
+    CHECK_EQ_STR(cmd(R, "OBJECT ENCODING s"), "bulk:\"hashtable\"");
+    move_db(R, L, 0);
+    compare_db(0, 0);
+}
+
+/* RESTORE key ttl payload opts... on both servers (payload binary), the
+ * rendered replies compared; returns Lightning's (static buffer). */
+static const char *restore_both(const char *key, const char *ttl, const char *p, size_t plen,
+                                const char *o1, const char *o2, const char *o3) {
+    static char out[512];
+    const char *argv[8] = {"RESTORE", key, ttl, p, o1, o2, o3};
+    size_t lens[8] = {7, strlen(key), strlen(ttl), plen};
+    int argc = 4;
+    for (int i = 4; i < 7 && argv[i]; i++, argc++) lens[i] = strlen(argv[i]);
+    redisReply *a = redisCommandArgv(L, argc, argv, lens);
+    char *sa = reply_to_string(a);
+    if (R) {
+        redisReply *b = redisCommandArgv(R, argc, argv, lens);
+        char *sb = reply_to_string(b);
+        CHECK_EQ_STR(sa, sb);
+        free(sb);
+        if (b) freeReplyObject(b);
+    }
+    snprintf(out, sizeof(out), "%s", sa);
+    free(sa);
+    if (a) freeReplyObject(a);
+    return out;
+}
+
+TEST(restore_options_and_errors) {
+    REQUIRE(difftest_start(NULL));
+    C("RPUSH", "src", "a", "b", "c");
+    redisReply *d = redisCommand(L, "DUMP src");
+    REQUIRE(d && d->type == REDIS_REPLY_STRING);
+    char *p = malloc(d->len);
+    size_t plen = d->len;
+    memcpy(p, d->str, plen);
+    freeReplyObject(d);
+    EXPECT("nil", "DUMP", "nokey");
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, NULL, NULL, NULL), "status:\"OK\"");
+    C("LRANGE", "k", "0", "-1");
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, NULL, NULL, NULL),
+                 "err:\"BUSYKEY Target key name already exists.\"");
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, "REPLACE", NULL, NULL), "status:\"OK\"");
+    CHECK_EQ_STR(restore_both("k", "-1", p, plen, "REPLACE", NULL, NULL),
+                 "err:\"ERR Invalid TTL value, must be >= 0\"");
+    CHECK_EQ_STR(restore_both("k", "abc", p, plen, "REPLACE", NULL, NULL), NOTINT);
+    /* BUSYKEY is checked before the TTL. */
+    CHECK_EQ_STR(restore_both("k", "abc", p, plen, NULL, NULL, NULL),
+                 "err:\"BUSYKEY Target key name already exists.\"");
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, "FOO", NULL, NULL), SYNTAX);
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, "IDLETIME", NULL, NULL), SYNTAX);
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, "IDLETIME", "-1", NULL),
+                 "err:\"ERR Invalid IDLETIME value, must be >= 0\"");
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, "IDLETIME", "x", NULL), NOTINT);
+    CHECK_EQ_STR(restore_both("k", "0", p, plen, "FREQ", "256", NULL),
+                 "err:\"ERR Invalid FREQ value, must be >= 0 and <= 255\"");
+    CHECK_EQ_STR(restore_both("k2", "0", p, plen, "FREQ", "5", "IDLETIME"), SYNTAX);
+    CHECK_EQ_STR(restore_both("k2", "0", p, plen, "IDLETIME", "1000", NULL), "status:\"OK\"");
+    const char *idle = cmd(L, "OBJECT IDLETIME k2");
+    CHECK(strncmp(idle, "int:100", 7) == 0);
+    /* A bad checksum, a bad version, a short payload, garbage with a valid
+     * footer. */
+    char *bad = malloc(plen);
+    memcpy(bad, p, plen);
+    bad[1] ^= 0x55;
+    CHECK_EQ_STR(restore_both("k3", "0", bad, plen, NULL, NULL, NULL),
+                 "err:\"ERR DUMP payload version or checksum are wrong\"");
+    memcpy(bad, p, plen);
+    bad[plen - 10] = 11; /* RDB version 11 */
+    CHECK_EQ_STR(restore_both("k3", "0", bad, plen, NULL, NULL, NULL),
+                 "err:\"ERR DUMP payload version or checksum are wrong\"");
+    CHECK_EQ_STR(restore_both("k3", "0", "abc", 3, NULL, NULL, NULL),
+                 "err:\"ERR DUMP payload version or checksum are wrong\"");
+    /* Footers that are valid around values that are not: a string
+     * claiming 50 bytes with 2, an unknown type, a list missing its second
+     * element. */
+    static const unsigned char bodies[][4] = {{0, 50, 'a', 'b'}, {200, 1, 'a', 0},
+                                             {1, 2, 1, 'a'}};
+    for (size_t i = 0; i < NELEM(bodies); i++) {
+        unsigned char pay[14];
+        size_t blen = i == 1 ? 3 : 4;
+        memcpy(pay, bodies[i], blen);
+        pay[blen] = 10;
+        pay[blen + 1] = 0;
+        uint64_t crc = crc64_jones(0, pay, blen + 2);
+        for (int k = 0; k < 8; k++) pay[blen + 2 + k] = (unsigned char)(crc >> (8 * k));
+        CHECK_EQ_STR(restore_both("k3", "0", (const char *)pay, blen + 10, NULL, NULL, NULL),
+                     "err:\"ERR Bad data format\"");
+    }
+    {
+        /* Bytes after the value are ignored (Redis does not check). */
+        unsigned char pay[14] = {0, 1, 'a', 'x', 10, 0};
+        uint64_t crc = crc64_jones(0, pay, 6);
+        for (int k = 0; k < 8; k++) pay[6 + k] = (unsigned char)(crc >> (8 * k));
+        CHECK_EQ_STR(restore_both("k6", "0", (const char *)pay, 14, NULL, NULL, NULL),
+                     "status:\"OK\"");
+        EXPECT("bulk:\"a\"", "GET", "k6");
+    }
+    /* ABSTTL in the past: OK and no key (both). */
+    CHECK_EQ_STR(restore_both("k4", "1000", p, plen, "ABSTTL", NULL, NULL), "status:\"OK\"");
+    EXPECT("int:0", "EXISTS", "k4");
+    /* REPLACE with a past ABSTTL deletes the old key. */
+    CHECK_EQ_STR(restore_both("k", "1000", p, plen, "ABSTTL", "REPLACE", NULL), "status:\"OK\"");
+    EXPECT("int:0", "EXISTS", "k");
+    /* A relative TTL. */
+    CHECK_EQ_STR(restore_both("k5", "100000", p, plen, NULL, NULL, NULL), "status:\"OK\"");
+    const char *pt = cmd(L, "PTTL k5");
+    CHECK(strncmp(pt, "int:", 4) == 0 && atoll(pt + 4) > 90000 && atoll(pt + 4) <= 100000);
+    EXPECT("err:\"ERR wrong number of arguments for 'restore' command\"", "RESTORE", "k", "0");
+    EXPECT("err:\"ERR wrong number of arguments for 'dump' command\"", "DUMP");
+    free(bad);
+    free(p);
+}
+
+/* A RESTOREd key (relative TTL) comes back after kill -9 through the WAL
+ * with the same absolute expiry and the same DUMP bytes. */
+TEST(restore_survives_restart) {
+    REQUIRE(difftest_start("appendonly", "yes", NULL));
+    populate(L);
+    C("RPUSH", "tmp", "x");
+    redisReply *d = redisCommand(L, "DUMP list:big");
+    REQUIRE(d && d->type == REDIS_REPLY_STRING);
+    redisReply *o = redisCommand(L, "RESTORE copy 5000000 %b", d->str, (size_t)d->len);
+    CHECK(o && o->type == REDIS_REPLY_STATUS);
+    if (o) freeReplyObject(o);
+    char before[64];
+    snprintf(before, sizeof(before), "%s", cmd(L, "PEXPIRETIME copy"));
+    harness_kill9(LS);
+    REQUIRE(harness_restart(LS) == 0);
+    harness_disconnect(L);
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    CHECK_EQ_STR(cmd(L, "PEXPIRETIME copy"), before);
+    redisReply *d2 = redisCommand(L, "DUMP copy");
+    CHECK(d2 && d2->type == REDIS_REPLY_STRING && d2->len == d->len &&
+          memcmp(d2->str, d->str, d->len) == 0);
+    if (d2) freeReplyObject(d2);
+    freeReplyObject(d);
+}
+
+/* ---- Files ------------------------------------------------------------------ */
+
+static int copy_file(const char *from, const char *to) {
+    FILE *a = fopen(from, "rb");
+    if (!a) return -1;
+    FILE *b = fopen(to, "wb");
+    if (!b) {
+        fclose(a);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof(buf), a)) > 0)
+        if (fwrite(buf, 1, n, b) != n) rc = -1;
+    fclose(a);
+    if (fclose(b) != 0) rc = -1;
+    return rc;
+}
+
+/* Removes Lightning's own data files from dir (WAL segments, snapshots). */
+static void wipe_lightning_data(const char *dir) {
+    char c[600];
+    snprintf(c, sizeof(c), "rm -rf '%s/wal' '%s'/snapshot-* '%s/snapshot.manifest'", dir, dir,
+             dir);
+    CHECK(system(c) == 0);
+}
+
+static int log_contains(const harness_server *s, const char *needle) {
+    FILE *f = fopen(s->logfile, "r");
+    if (!f) return 0;
+    char line[2048];
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f)) found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+TEST(load_redis_dump_at_startup) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    cmd(R, "CONFIG SET list-max-listpack-size 4");
+    populate(R);
+    cmd(R, "SET gone v PX 300"); /* expired by the time Lightning loads */
+    redisReply *fr = redisCommand(R, "FUNCTION LOAD %s",
+                                  "#!lua name=lib1\nredis.register_function('f', function() "
+                                  "return 1 end)");
+    CHECK(fr && fr->type == REDIS_REPLY_STRING);
+    if (fr) freeReplyObject(fr);
+    CHECK_EQ_STR(cmd(R, "SAVE"), "status:\"OK\"");
+    harness_sleep_ms(400);
+    char src[400], dst[400];
+    snprintf(src, sizeof(src), "%s/dump.rdb", RS->dir);
+    snprintf(dst, sizeof(dst), "%s/dump.rdb", LS->dir);
+    harness_kill9(LS);
+    wipe_lightning_data(LS->dir);
+    REQUIRE(copy_file(src, dst) == 0);
+    REQUIRE(harness_restart(LS) == 0);
+    harness_disconnect(L);
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    CHECK(log_contains(LS, "DB loaded from dump.rdb (RDB version 10)"));
+    CHECK(log_contains(LS, "1 already expired, skipped"));
+    CHECK(log_contains(LS, "1 function library"));
+    cmd(R, "DEL gone"); /* Redis may not have expired it yet */
+    compare_db(0, 0);
+    compare_db(5, 0);
+    /* Once Lightning has data of its own, the dump is not loaded again. */
+    cmd(L, "SET onlylightning 1");
+    cmd(L, "SAVE");
+    harness_kill9(LS);
+    REQUIRE(harness_restart(LS) == 0);
+    harness_disconnect(L);
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    CHECK_EQ_STR(cmd(L, "GET onlylightning"), "bulk:\"1\"");
+    CHECK(log_contains(LS, "dump.rdb ignored"));
+}
+
+TEST(corrupt_dump_refused) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    populate(R);
+    CHECK_EQ_STR(cmd(R, "SAVE"), "status:\"OK\"");
+    char src[400], dst[400];
+    snprintf(src, sizeof(src), "%s/dump.rdb", RS->dir);
+    snprintf(dst, sizeof(dst), "%s/dump.rdb", LS->dir);
+    harness_kill9(LS);
+    LS->expect_exit = 1;
+    wipe_lightning_data(LS->dir);
+    REQUIRE(copy_file(src, dst) == 0);
+    /* Flip one byte in the middle: the CRC64 no longer matches. */
+    FILE *f = fopen(dst, "r+b");
+    REQUIRE(f != NULL);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size / 2, SEEK_SET);
+    int ch = fgetc(f);
+    fseek(f, size / 2, SEEK_SET);
+    fputc(ch ^ 0x20, f);
+    fclose(f);
+    const char *dirs[] = {"dir", LS->dir, NULL};
+    harness_opts o = {.kind = HARNESS_LIGHTNING, .directives = dirs, .no_wait = 1};
+    harness_server *s = harness_start_opts(&o);
+    REQUIRE(s != NULL);
+    int st = harness_wait_exit(s, 10000);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECK(log_contains(s, "is not a valid RDB file: offset"));
+}
+
+TEST(redis_cli_rdb_from_lightning) {
+    REQUIRE(difftest_start(NULL));
+    if (!R || system("redis-cli --version >/dev/null 2>&1") != 0) return;
+    populate(L);
+    /* The same data on Redis, for comparing after it loads the file. */
+    populate(R);
+    char path[400], c[800];
+    snprintf(path, sizeof(path), "%s/dump.rdb", RS->dir);
+    snprintf(c, sizeof(c), "redis-cli -p %d --rdb '%s/fromlt.rdb' >/dev/null 2>&1", LS->port,
+             LS->dir);
+    REQUIRE(system(c) == 0);
+    char from[400];
+    snprintf(from, sizeof(from), "%s/fromlt.rdb", LS->dir);
+    CHECK_EQ_STR(cmd(R, "FLUSHALL"), "status:\"OK\"");
+    harness_kill9(RS);
+    REQUIRE(copy_file(from, path) == 0);
+    REQUIRE(harness_restart(RS) == 0);
+    harness_disconnect(R);
+    R = harness_connect(RS);
+    REQUIRE(R != NULL);
+    CHECK(strcmp(cmd(R, "DBSIZE"), "int:0") != 0);
+    compare_db(0, 1);
+    compare_db(5, 1);
+    /* PSYNC answers a full resync first. */
+    int fd = raw_connect_server(LS);
+    REQUIRE(fd >= 0);
+    raw_sendstr(fd, "PSYNC ? -1\r\n");
+    raw_buf b = raw_read_until(fd, 2000);
+    CHECK(b.len > 12 && strncmp(b.data, "+FULLRESYNC ", 12) == 0);
+    CHECK(b.data && strstr(b.data, "\r\n$") != NULL && strstr(b.data, "REDIS0010") != NULL);
+    raw_buf_free(&b);
+    raw_close(fd);
+    /* The connection that synced can still be used after the payload. */
+    fd = raw_connect_server(LS);
+    REQUIRE(fd >= 0);
+    raw_sendstr(fd, "SYNC\r\nPING\r\n");
+    b = raw_read_until(fd, 2000);
+    CHECK(b.len > 6 && b.data[0] == '$' && strstr(b.data, "REDIS0010") != NULL);
+    CHECK(b.len > 7 && memcmp(b.data + b.len - 7, "+PONG\r\n", 7) == 0);
+    raw_buf_free(&b);
+    raw_close(fd);
+}
+
+int main(void) {
+    RUN(dump_redis_to_lightning);
+    RUN(dump_lightning_to_redis);
+    RUN(dump_small_thresholds);
+    RUN(restore_options_and_errors);
+    RUN(restore_survives_restart);
+    RUN(load_redis_dump_at_startup);
+    RUN(corrupt_dump_refused);
+    RUN(redis_cli_rdb_from_lightning);
+    return testlib_finish();
+}
