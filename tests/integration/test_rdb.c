@@ -38,7 +38,17 @@ static void populate(redisContext *c) {
         "HSET hash:small f1 v1 f2 2 3 three", "SET ttl:str v PX 50000000",
         "RPUSH ttl:list a b", "PEXPIRE ttl:list 40000000",
     };
-    for (size_t i = 0; i < NELEM(cmds); i++) cmd(c, "%s", cmds[i]);
+    for (size_t i = 0; i < NELEM(cmds); i++) {
+        /* Split on spaces; "" is an empty argument. */
+        char line[128], *argv[16], *save = NULL;
+        snprintf(line, sizeof(line), "%s", cmds[i]);
+        int argc = 0;
+        for (char *w = strtok_r(line, " ", &save); w && argc < 16; w = strtok_r(NULL, " ", &save))
+            argv[argc++] = strcmp(w, "\"\"") == 0 ? "" : w;
+        redisReply *rr = redisCommandArgv(c, argc, (const char **)argv, NULL);
+        CHECK(rr && rr->type != REDIS_REPLY_ERROR);
+        if (rr) freeReplyObject(rr);
+    }
     redisReply *r = redisCommand(c, "SET str:lzf %s", big);
     if (r) freeReplyObject(r);
     r = redisCommand(c, "SET str:bin %b", "a\0b\xff", (size_t)4);
@@ -92,8 +102,9 @@ static void free_keys(char **v, size_t n) {
 }
 
 /* Compares database db on L and R key by key: the key sets, each key's
- * type, encoding, absolute expiry and contents. */
-static void compare_db(int db, int encodings) {
+ * type, encoding, absolute expiry (exact, or within slack_ms when the keys
+ * travelled with a relative TTL) and contents. */
+static void compare_db_slack(int db, int encodings, long long slack_ms) {
     char dbs[8];
     snprintf(dbs, sizeof(dbs), "%d", db);
     C("SELECT", dbs);
@@ -104,8 +115,17 @@ static void compare_db(int db, int encodings) {
     CU("KEYS", "*");
     for (size_t i = 0; i < n; i++) {
         const char *k = keys[i];
-        const char *t = C("TYPE", k);
-        C("PEXPIRETIME", k);
+        char t[64];
+        snprintf(t, sizeof(t), "%s", C("TYPE", k));
+        if (!slack_ms) {
+            C("PEXPIRETIME", k);
+        } else {
+            redisReply *a = redisCommand(L, "PEXPIRETIME %s", k), *b = redisCommand(R, "PEXPIRETIME %s", k);
+            CHECK(a && b && a->type == REDIS_REPLY_INTEGER && b->type == REDIS_REPLY_INTEGER &&
+                  llabs(a->integer - b->integer) <= slack_ms && (a->integer < 0) == (b->integer < 0));
+            if (a) freeReplyObject(a);
+            if (b) freeReplyObject(b);
+        }
         if (encodings) C("OBJECT", "ENCODING", k);
         if (!strcmp(t, "status:\"string\"")) {
             C("GET", k);
@@ -130,6 +150,8 @@ static void compare_db(int db, int encodings) {
     free_keys(keys, n);
     C("SELECT", "0");
 }
+
+static void compare_db(int db, int encodings) { compare_db_slack(db, encodings, 0); }
 
 /* DUMPs every key of database db on `from` and RESTOREs it on `to` with
  * its absolute expiry (ABSTTL). */
@@ -496,6 +518,140 @@ TEST(redis_cli_rdb_from_lightning) {
     raw_close(fd);
 }
 
+/* ---- MIGRATE ---------------------------------------------------------------- */
+
+/* MIGRATE every key of database db on `from` to port (same db there), in
+ * one KEYS call with extra options; returns the reply rendered. */
+static char *migrate_all(redisContext *from, int port, int db, const char *o1, const char *o2) {
+    redisReply *r = redisCommand(from, "SELECT %d", db);
+    if (r) freeReplyObject(r);
+    size_t n;
+    char **keys = keys_of(from, &n);
+    const char **argv = calloc(n + 12, sizeof(char *));
+    char ports[16], dbs[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    snprintf(dbs, sizeof(dbs), "%d", db);
+    int argc = 0;
+    argv[argc++] = "MIGRATE";
+    argv[argc++] = "127.0.0.1";
+    argv[argc++] = ports;
+    argv[argc++] = "";
+    argv[argc++] = dbs;
+    argv[argc++] = "5000";
+    if (o1) argv[argc++] = o1;
+    if (o2) argv[argc++] = o2;
+    argv[argc++] = "KEYS";
+    for (size_t i = 0; i < n; i++) argv[argc++] = keys[i];
+    r = redisCommandArgv(from, argc, argv, NULL);
+    char *out = reply_to_string(r);
+    if (r) freeReplyObject(r);
+    free(argv);
+    free_keys(keys, n);
+    r = redisCommand(from, "SELECT 0");
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+static void check_migrate(redisContext *from, int port, int db, const char *o1, const char *o2) {
+    char *s = migrate_all(from, port, db, o1, o2);
+    CHECK_EQ_STR(s, "status:\"OK\"");
+    free(s);
+}
+
+TEST(migrate_lightning_to_redis) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    populate(L);
+    check_migrate(L, RS->port, 0, "COPY", NULL);
+    check_migrate(L, RS->port, 5, "COPY", NULL);
+    compare_db_slack(0, 1, 1000);
+    compare_db_slack(5, 1, 1000);
+    /* Without COPY the keys leave Lightning; REPLACE overwrites. */
+    check_migrate(L, RS->port, 0, "REPLACE", NULL);
+    CHECK_EQ_STR(cmd(L, "DBSIZE"), "int:0");
+    CHECK(strcmp(cmd(R, "DBSIZE"), "int:0") != 0);
+}
+
+TEST(migrate_redis_to_lightning) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    populate(R);
+    check_migrate(R, LS->port, 0, "COPY", NULL);
+    check_migrate(R, LS->port, 5, "COPY", NULL);
+    compare_db_slack(0, 1, 1000);
+    compare_db_slack(5, 1, 1000);
+}
+
+TEST(migrate_lightning_to_lightning) {
+    REQUIRE(difftest_start_servers(NULL));
+    harness_server *l2 = harness_start("requirepass", "pw", NULL);
+    REQUIRE(l2 != NULL);
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    populate(L);
+    /* A target asking for a password: the error, then AUTH / AUTH2. */
+    char *s = migrate_all(L, l2->port, 0, "COPY", NULL);
+    CHECK_EQ_STR(s, "err:\"ERR Target instance replied with error: NOAUTH Authentication "
+                    "required.\"");
+    free(s);
+    char *s2 = migrate_all(L, l2->port, 0, "AUTH", "pw");
+    CHECK_EQ_STR(s2, "status:\"OK\"");
+    free(s2);
+    CHECK_EQ_STR(cmd(L, "DBSIZE"), "int:0");
+    redisContext *c2 = harness_connect(l2);
+    REQUIRE(c2 != NULL);
+    CHECK_EQ_STR(cmd(c2, "AUTH pw"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c2, "LLEN list:big"), "int:2000");
+    CHECK_EQ_STR(cmd(c2, "HGET hash:big f599"), "bulk:\"6589\"");
+    const char *pt = cmd(c2, "PTTL ttl:str");
+    CHECK(strncmp(pt, "int:", 4) == 0 && atoll(pt + 4) > 49000000);
+    if (strncmp(pt, "int:", 4) != 0 || atoll(pt + 4) <= 49000000) fprintf(stderr, "# pttl %s dbsize %s keys %s\n", pt, cmd(L, "DBSIZE"), cmd(c2, "KEYS *"));
+    /* And back with AUTH2 (default user) into Lightning. */
+    redisReply *r = redisCommand(c2, "MIGRATE 127.0.0.1 %d list:big 0 5000 AUTH2 default x",
+                                 LS->port);
+    char *rs = reply_to_string(r);
+    CHECK_EQ_STR(rs, "status:\"OK\"");
+    free(rs);
+    if (r) freeReplyObject(r);
+    CHECK_EQ_STR(cmd(L, "LLEN list:big"), "int:2000");
+    harness_disconnect(c2);
+}
+
+/* MIGRATE's replies for the same situations from Lightning and from Redis
+ * towards a third server. */
+TEST(migrate_replies) {
+    REQUIRE(difftest_start(NULL));
+    harness_server *t = harness_start_redis(NULL);
+    if (!t) t = harness_start(NULL);
+    REQUIRE(t != NULL);
+    redisContext *tc = harness_connect(t);
+    REQUIRE(tc != NULL);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", t->port);
+    C("SET", "k", "v");
+    C("SET", "k2", "v2");
+    EXPECT("status:\"NOKEY\"", "MIGRATE", "127.0.0.1", port, "nokey", "0", "1000");
+    EXPECT(SYNTAX, "MIGRATE", "127.0.0.1", port, "k", "0", "1000", "FOO");
+    EXPECT(SYNTAX, "MIGRATE", "127.0.0.1", port, "k", "0", "1000", "AUTH");
+    EXPECT(SYNTAX, "MIGRATE", "127.0.0.1", port, "k", "0", "1000", "AUTH2", "u");
+    EXPECT("err:\"ERR When using MIGRATE KEYS option, the key argument must be set to the "
+           "empty string\"", "MIGRATE", "127.0.0.1", port, "k", "0", "1000", "KEYS", "k");
+    EXPECT(NOTINT, "MIGRATE", "127.0.0.1", port, "k", "0", "x");
+    EXPECT(NOTINT, "MIGRATE", "127.0.0.1", port, "k", "x", "1000");
+    /* A refused connection fails on the first write, as in Redis. */
+    EXPECT("err:\"IOERR error or timeout writing to target instance\"", "MIGRATE", "127.0.0.1",
+           "1", "k", "0", "1000");
+    CHECK_EQ_STR(cmd(tc, "SET k there"), "status:\"OK\"");
+    EXPECT("err:\"ERR Target instance replied with error: BUSYKEY Target key name already "
+           "exists.\"", "MIGRATE", "127.0.0.1", port, "k", "0", "1000");
+    EXPECT("int:1", "EXISTS", "k");
+    EXPECT("status:\"OK\"", "MIGRATE", "127.0.0.1", port, "", "0", "1000", "REPLACE", "KEYS",
+           "k", "k2", "nokey");
+    EXPECT("int:0", "EXISTS", "k", "k2");
+    CHECK_EQ_STR(cmd(tc, "MGET k k2"), "array[bulk:\"v\",bulk:\"v2\"]");
+    harness_disconnect(tc);
+}
+
 int main(void) {
     RUN(dump_redis_to_lightning);
     RUN(dump_lightning_to_redis);
@@ -505,5 +661,9 @@ int main(void) {
     RUN(load_redis_dump_at_startup);
     RUN(corrupt_dump_refused);
     RUN(redis_cli_rdb_from_lightning);
+    RUN(migrate_lightning_to_redis);
+    RUN(migrate_redis_to_lightning);
+    RUN(migrate_lightning_to_lightning);
+    RUN(migrate_replies);
     return testlib_finish();
 }

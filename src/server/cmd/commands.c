@@ -227,6 +227,7 @@ static command *const families[] = {
     sort_commands,
     dump_commands,
     sync_commands,
+    migrate_commands,
     NULL,
 };
 

@@ -108,7 +108,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     multi_commands[], /* multi.c */
     hll_commands[], geo_commands[], sort_commands[],
     dump_commands[], /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
-    sync_commands[]; /* cmd_sync.c: SYNC, PSYNC */
+    sync_commands[], /* cmd_sync.c: SYNC, PSYNC */
+    migrate_commands[]; /* migrate.c: MIGRATE */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
