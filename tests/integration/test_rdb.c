@@ -652,6 +652,61 @@ TEST(migrate_replies) {
     harness_disconnect(tc);
 }
 
+/* utils/lt-rdb: Redis's dump.rdb -> a snapshot Lightning starts from, and
+ * Lightning's snapshot -> an RDB file Redis starts from. */
+TEST(lt_rdb_converter) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    char tool[300], c[1400];
+    snprintf(tool, sizeof(tool), "%s/utils/lt-rdb", build);
+    if (access(tool, X_OK) != 0) {
+        printf("# skip: %s not built\n", tool);
+        return;
+    }
+    populate(R);
+    CHECK_EQ_STR(cmd(R, "SAVE"), "status:\"OK\"");
+    harness_kill9(LS);
+    wipe_lightning_data(LS->dir);
+    snprintf(c, sizeof(c), "%s --quiet to-snapshot '%s/dump.rdb' '%s' >/dev/null", tool, RS->dir,
+             LS->dir);
+    REQUIRE(system(c) == 0);
+    REQUIRE(harness_restart(LS) == 0);
+    harness_disconnect(L);
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    compare_db(0, 0);
+    compare_db(5, 0);
+    /* Back: Lightning's snapshot as RDB, loaded by Redis. */
+    cmd(L, "SET fromlightning yes");
+    CHECK_EQ_STR(cmd(L, "SAVE"), "status:\"OK\"");
+    snprintf(c, sizeof(c), "%s --quiet to-rdb '%s' '%s/conv.rdb' >/dev/null", tool, LS->dir,
+             LS->dir);
+    REQUIRE(system(c) == 0);
+    char from[400], to[400];
+    snprintf(from, sizeof(from), "%s/conv.rdb", LS->dir);
+    snprintf(to, sizeof(to), "%s/dump.rdb", RS->dir);
+    harness_kill9(RS);
+    REQUIRE(copy_file(from, to) == 0);
+    REQUIRE(harness_restart(RS) == 0);
+    harness_disconnect(R);
+    R = harness_connect(RS);
+    REQUIRE(R != NULL);
+    CHECK_EQ_STR(cmd(R, "GET fromlightning"), "bulk:\"yes\"");
+    compare_db(0, 1);
+    compare_db(5, 1);
+    /* A corrupt RDB: the offset is printed, exit status 1. */
+    FILE *f = fopen(from, "r+b");
+    REQUIRE(f != NULL);
+    fseek(f, 30, SEEK_SET);
+    int ch = fgetc(f);
+    fseek(f, 30, SEEK_SET);
+    fputc(ch ^ 0x5A, f);
+    fclose(f);
+    snprintf(c, sizeof(c), "%s check '%s' 2>&1 | grep -q offset", tool, from);
+    CHECK(system(c) == 0);
+}
+
 int main(void) {
     RUN(dump_redis_to_lightning);
     RUN(dump_lightning_to_redis);
@@ -665,5 +720,6 @@ int main(void) {
     RUN(migrate_redis_to_lightning);
     RUN(migrate_lightning_to_lightning);
     RUN(migrate_replies);
+    RUN(lt_rdb_converter);
     return testlib_finish();
 }
