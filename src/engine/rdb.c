@@ -288,45 +288,47 @@ static void put_zset(rdb_buf *b, const zset *z) {
     }
 }
 
-int rdb_encode_value(rdb_buf *out, const ks_entry *e) {
-    int type = ks_entry_type(e);
-    switch (type) {
+/* Appends e's value without its type byte; returns the RDB type byte, or
+ * -1 for a type without an RDB form. */
+static int encode_value_body(rdb_buf *out, const ks_entry *e) {
+    switch (ks_entry_type(e)) {
     case KS_TYPE_STRING: {
         char ibuf[LT_LLSTR_SIZE];
         size_t len;
         const char *p = ks_entry_str(e, ibuf, &len);
-        buf_u8(out, RDB_TYPE_STRING);
         rdb_put_string(out, p, len);
-        return LT_OK;
+        return RDB_TYPE_STRING;
     }
     case KS_TYPE_LIST:
-        buf_u8(out, RDB_TYPE_LIST);
         put_list(out, ks_entry_obj(e));
-        return LT_OK;
+        return RDB_TYPE_LIST;
     case KS_TYPE_SET:
-        buf_u8(out, RDB_TYPE_SET);
         put_set(out, ks_entry_obj(e));
-        return LT_OK;
+        return RDB_TYPE_SET;
     case KS_TYPE_ZSET:
-        buf_u8(out, RDB_TYPE_ZSET_2);
         put_zset(out, ks_entry_obj(e));
-        return LT_OK;
+        return RDB_TYPE_ZSET_2;
     case KS_TYPE_HASH:
-        buf_u8(out, RDB_TYPE_HASH);
         put_hash(out, ks_entry_obj(e));
-        return LT_OK;
-    case KS_TYPE_STREAM: {
-        if (!stream_codec) return LT_INVAL;
-        size_t at = out->len;
-        buf_u8(out, RDB_TYPE_STREAM_LISTPACKS_2);
-        int t = stream_codec->encode(out, ks_entry_obj(e));
-        if (t < 0) return LT_INVAL;
-        out->p[at] = (unsigned char)t;
-        return LT_OK;
-    }
+        return RDB_TYPE_HASH;
+    case KS_TYPE_STREAM:
+        if (!stream_codec) return -1;
+        return stream_codec->encode(out, ks_entry_obj(e));
     default:
+        return -1;
+    }
+}
+
+int rdb_encode_value(rdb_buf *out, const ks_entry *e) {
+    size_t at = out->len;
+    buf_u8(out, 0);
+    int t = encode_value_body(out, e);
+    if (t < 0) {
+        out->len = at;
         return LT_INVAL;
     }
+    out->p[at] = (unsigned char)t;
+    return LT_OK;
 }
 
 int rdb_dump_payload(rdb_buf *out, const ks_entry *e) {
@@ -1322,23 +1324,19 @@ static void w_entry(void *ctx, const ks_entry *e) {
         put_le(h + 1, (uint64_t)exp, 8);
         rdb_buf_append(&w->buf, h, 9);
     }
+    /* Type byte (known once the value is encoded), key, value. */
     size_t type_at = w->buf.len;
-    /* Type byte, key, value: the value encoder writes the type byte first,
-     * so encode the value after a placeholder and move the key in. */
-    rdb_buf val = {0};
-    if (rdb_encode_value(&val, e) != LT_OK) {
-        free(val.p);
+    buf_u8(&w->buf, 0);
+    size_t klen;
+    const char *k = ks_entry_key(e, &klen);
+    rdb_put_string(&w->buf, k, klen);
+    int t = encode_value_body(&w->buf, e);
+    if (t < 0) {
         w->buf.len = at;
         w->failed = 1;
         return;
     }
-    (void)type_at;
-    buf_u8(&w->buf, val.p[0]);
-    size_t klen;
-    const char *k = ks_entry_key(e, &klen);
-    rdb_put_string(&w->buf, k, klen);
-    rdb_buf_append(&w->buf, val.p + 1, val.len - 1);
-    free(val.p);
+    w->buf.p[type_at] = (unsigned char)t;
     w->keys++;
 }
 
