@@ -195,7 +195,8 @@ int rdb_write_view(lt_db *db, ks_view *v, const rdb_write_opts *o, uint64_t *key
 /* ---- Streams (plug-in point for the stream type) ------------------------------- */
 /* encode appends the RDB form of a stream object (without the type byte)
  * and returns the RDB type byte it used (RDB_TYPE_STREAM_LISTPACKS_2 for
- * Redis 7.0). decode reads a stream of rdbtype (15 or 19) from p[*pos..len),
+ * Redis 7.0), or -1 when it cannot. It runs under the key's shard lock and
+ * must not call into the engine. decode reads a stream of rdbtype (15 or 19) from p[*pos..len),
  * advancing *pos, and returns the object or NULL with why filled. Both
  * are set once at start-up (stream type registration). */
 typedef struct rdb_stream_codec {
