@@ -507,6 +507,14 @@ TEST(redis_cli_rdb_from_lightning) {
     CHECK(b.data && strstr(b.data, "\r\n$") != NULL && strstr(b.data, "REDIS0010") != NULL);
     raw_buf_free(&b);
     raw_close(fd);
+    /* Pipelined behind another reply: Redis's error. */
+    fd = raw_connect_server(LS);
+    REQUIRE(fd >= 0);
+    raw_sendstr(fd, "PING\r\nSYNC\r\n");
+    b = raw_read_until(fd, 1000);
+    CHECK_EQ_STR(b.data, "+PONG\r\n-ERR SYNC and PSYNC are invalid with pending output\r\n");
+    raw_buf_free(&b);
+    raw_close(fd);
     /* The connection that synced can still be used after the payload. */
     fd = raw_connect_server(LS);
     REQUIRE(fd >= 0);

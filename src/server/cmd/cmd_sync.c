@@ -134,6 +134,12 @@ static int sync_write_payload(uint64_t *size, uint64_t offset, uint64_t *keys) {
 }
 
 static void syncGenericCommand(client *c, int psync) {
+    /* Redis's check: the payload must be the first thing the client
+     * reads after its command. */
+    if (client_output_bytes(c) > 0) {
+        addReplyError(c, "ERR SYNC and PSYNC are invalid with pending output");
+        return;
+    }
     uint64_t offset = persist_snapshot_point();
     uint64_t size = 0, keys = 0;
     int fd = sync_write_payload(&size, offset, &keys);
