@@ -67,7 +67,10 @@ static lt_db *open_db(unsigned databases) {
 }
 
 static int load_rdb(lt_db *db, const char *path, unsigned databases) {
-    rdb_load_opts o = {.databases = databases, .progress = on_progress};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    rdb_load_opts o = {.databases = databases,
+                       .threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu,
+                       .progress = on_progress};
     rdb_load_info info;
     rdb_problem pb;
     int err = 0;

@@ -88,6 +88,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1100,9 +1101,238 @@ static int is_value_type(unsigned t) {
     return t <= RDB_TYPE_STREAM_LISTPACKS_2 && t != 8;
 }
 
+/* ---- Parallel loading -------------------------------------------------------------
+ * The calling thread skims the file: it parses opcodes and steps over each
+ * value reading only lengths (no decompression, no allocation), and hands
+ * batches of record offsets to worker threads, which decode and insert
+ * them (one-key transactions: shard locks keep them apart). Values that
+ * cannot be skimmed (streams, through their codec) are decoded by the
+ * skimming thread itself. The queue holds at most LOAD_QUEUE batches, so
+ * memory stays bounded whatever the file. */
+
+#define LOAD_BATCH 1024
+#define LOAD_QUEUE 8
+#define LOAD_MAX_THREADS 16
+
+static int rd_skip_string(rd *r) {
+    uint64_t len, clen, ulen;
+    int enc;
+    size_t at = r->pos;
+    if (rd_len(r, &len, &enc) < 0) return RD_ERR;
+    if (enc) {
+        switch (len) {
+        case 0: len = 1; break;
+        case 1: len = 2; break;
+        case 2: len = 4; break;
+        case 3:
+            if (rd_len(r, &clen, NULL) < 0 || rd_len(r, &ulen, NULL) < 0) return RD_ERR;
+            len = clen;
+            break;
+        default:
+            return rd_fail_at(r, at, "unknown string encoding %u", (unsigned)len);
+        }
+    }
+    if (rd_need(r, len) < 0) return RD_ERR;
+    r->pos += (size_t)len;
+    return RD_OK;
+}
+
+/* RD_OK past the value, RD_ERR, or RD_EMPTY when the type cannot be
+ * skimmed (the caller decodes it instead; r->pos unchanged). */
+static int skip_value(rd *r, int type) {
+    uint64_t n;
+    size_t start = r->pos;
+    switch (type) {
+    case RDB_TYPE_STRING:
+    case RDB_TYPE_LIST_ZIPLIST:
+    case RDB_TYPE_SET_INTSET:
+    case RDB_TYPE_ZSET_ZIPLIST:
+    case RDB_TYPE_HASH_ZIPLIST:
+    case RDB_TYPE_HASH_ZIPMAP:
+    case RDB_TYPE_HASH_LISTPACK:
+    case RDB_TYPE_ZSET_LISTPACK:
+        return rd_skip_string(r);
+    case RDB_TYPE_LIST:
+    case RDB_TYPE_SET:
+    case RDB_TYPE_LIST_QUICKLIST:
+    case RDB_TYPE_HASH:
+    case RDB_TYPE_ZSET:
+    case RDB_TYPE_ZSET_2:
+    case RDB_TYPE_LIST_QUICKLIST_2:
+        if (rd_len(r, &n, NULL) < 0) return RD_ERR;
+        /* Each iteration consumes at least one byte or fails. */
+        while (n--) {
+            if (type == RDB_TYPE_LIST_QUICKLIST_2) {
+                uint64_t container;
+                if (rd_len(r, &container, NULL) < 0) return RD_ERR;
+            }
+            if (rd_skip_string(r) < 0) return RD_ERR;
+            if (type == RDB_TYPE_HASH && rd_skip_string(r) < 0) return RD_ERR;
+            if (type == RDB_TYPE_ZSET_2) {
+                if (rd_need(r, 8) < 0) return RD_ERR;
+                r->pos += 8;
+            } else if (type == RDB_TYPE_ZSET) {
+                unsigned dl;
+                if (rd_u8(r, &dl) < 0) return RD_ERR;
+                if (dl < 253) {
+                    if (rd_need(r, dl) < 0) return RD_ERR;
+                    r->pos += dl;
+                }
+            }
+        }
+        return RD_OK;
+    default:
+        r->pos = start;
+        return RD_EMPTY;
+    }
+}
+
+typedef struct load_rec {
+    size_t off;      /* of the type byte */
+    int64_t expire, idle;
+    unsigned dbid;
+    int freq;
+} load_rec;
+
+typedef struct load_batch {
+    size_t n;
+    load_rec r[LOAD_BATCH];
+} load_batch;
+
+typedef struct loader {
+    lt_db *db;
+    const unsigned char *buf;
+    size_t len;
+    int64_t now;
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_get;
+    load_batch *q[LOAD_QUEUE];
+    int qhead, qn, done, stop;
+    uint64_t keys, expired; /* atomics */
+    int failed;
+    rdb_problem pb;         /* first problem a worker found (under mu) */
+    load_batch *cur;        /* being filled by the skimming thread */
+} loader;
+
+/* Decodes the record at rec->off and inserts it into db (db NULL: decode
+ * and free only), or counts it expired, or skips it when it decoded empty.
+ * *end: the offset after the record. RD_OK, or RD_ERR with *pb (a
+ * malformed value, or a key already loaded: Redis refuses duplicates). */
+static int load_one(lt_db *db, const unsigned char *buf, size_t len, int64_t now,
+                    const load_rec *rec, rdb_problem *pb, uint64_t *keys, uint64_t *expired,
+                    size_t *end) {
+    rd r = {.p = buf, .len = len, .pos = rec->off + 1, .pb = pb};
+    int type = buf[rec->off];
+    rstr key;
+    if (rd_string(&r, &key) < 0) return RD_ERR;
+    rdb_value v;
+    int rc = decode_value(&r, type, &v);
+    if (rc == RD_ERR) {
+        rdb_value_free(&v);
+        rstr_free(&key);
+        return RD_ERR;
+    }
+    *end = r.pos;
+    if (rc == RD_EMPTY || (rec->expire >= 0 && rec->expire < now)) {
+        if (rc != RD_EMPTY) (*expired)++;
+        rdb_value_free(&v);
+    } else if (!db) {
+        rdb_value_free(&v);
+        (*keys)++;
+    } else {
+        ks_key k = {rec->dbid, key.p, key.len};
+        ks_txn txn;
+        ks_txn_begin(&txn, db, &k, 1);
+        if (ks_lookup(&txn, rec->dbid, key.p, key.len, KS_LOOKUP_NOTOUCH | KS_LOOKUP_NOEXPIRE)) {
+            ks_txn_commit(&txn);
+            rdb_value_free(&v);
+            rstr_free(&key);
+            return rd_fail_at(&r, rec->off, "duplicated key in database %u", rec->dbid);
+        }
+        ks_entry *e = rdb_value_install(&txn, rec->dbid, key.p, key.len, &v,
+                                        rec->expire >= 0 ? rec->expire : KS_EXPIRE_NONE);
+        if (rec->idle >= 0 || rec->freq >= 0)
+            ks_entry_restore_access(e, txn.now_ms, rec->idle, rec->freq);
+        ks_txn_commit(&txn);
+        (*keys)++;
+    }
+    rstr_free(&key);
+    return RD_OK;
+}
+
+static void *load_worker(void *arg) {
+    loader *ld = arg;
+    for (;;) {
+        pthread_mutex_lock(&ld->mu);
+        while (ld->qn == 0 && !ld->done && !ld->stop) pthread_cond_wait(&ld->can_get, &ld->mu);
+        if (ld->qn == 0 || ld->stop) {
+            pthread_mutex_unlock(&ld->mu);
+            return NULL;
+        }
+        load_batch *b = ld->q[ld->qhead];
+        ld->qhead = (ld->qhead + 1) % LOAD_QUEUE;
+        ld->qn--;
+        pthread_cond_signal(&ld->can_put);
+        pthread_mutex_unlock(&ld->mu);
+        uint64_t keys = 0, expired = 0;
+        rdb_problem pb;
+        for (size_t i = 0; i < b->n; i++) {
+            size_t end;
+            if (load_one(ld->db, ld->buf, ld->len, ld->now, &b->r[i], &pb, &keys, &expired,
+                         &end) < 0) {
+                pthread_mutex_lock(&ld->mu);
+                if (!ld->failed) {
+                    ld->failed = 1;
+                    ld->pb = pb;
+                }
+                ld->stop = 1;
+                pthread_cond_broadcast(&ld->can_put);
+                pthread_cond_broadcast(&ld->can_get);
+                pthread_mutex_unlock(&ld->mu);
+                break;
+            }
+        }
+        __atomic_add_fetch(&ld->keys, keys, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&ld->expired, expired, __ATOMIC_RELAXED);
+        free(b);
+    }
+}
+
+/* Queues the batch being filled. -1 when a worker failed (stop). */
+static int loader_flush(loader *ld) {
+    load_batch *b = ld->cur;
+    ld->cur = NULL;
+    if (!b || b->n == 0) {
+        free(b);
+        return ld->stop ? -1 : 0;
+    }
+    pthread_mutex_lock(&ld->mu);
+    while (ld->qn == LOAD_QUEUE && !ld->stop) pthread_cond_wait(&ld->can_put, &ld->mu);
+    if (ld->stop) {
+        pthread_mutex_unlock(&ld->mu);
+        free(b);
+        return -1;
+    }
+    ld->q[(ld->qhead + ld->qn) % LOAD_QUEUE] = b;
+    ld->qn++;
+    pthread_cond_signal(&ld->can_get);
+    pthread_mutex_unlock(&ld->mu);
+    return 0;
+}
+
+static int loader_add(loader *ld, const load_rec *rec) {
+    if (!ld->cur) {
+        ld->cur = lt_xmalloc(sizeof(load_batch));
+        ld->cur->n = 0;
+    }
+    ld->cur->r[ld->cur->n++] = *rec;
+    if (ld->cur->n == LOAD_BATCH) return loader_flush(ld);
+    return 0;
+}
+
 /* One pass over a file image: db NULL verifies only. */
 static int rdb_scan(lt_db *db, const unsigned char *buf, size_t len, const rdb_load_opts *o,
-                    rdb_load_info *info, rdb_problem *pb) {
+                    rdb_load_info *info, rdb_problem *pb, loader *ld) {
     memset(info, 0, sizeof(*info));
     rd r = {.p = buf, .len = len, .pos = 0, .pb = pb};
     if (len < 9 || memcmp(buf, "REDIS", 5) != 0) return rd_fail_at(&r, 0, "wrong signature trying to load DB from file"), LT_INVAL;
@@ -1195,35 +1425,34 @@ static int rdb_scan(lt_db *db, const unsigned char *buf, size_t len, const rdb_l
             break;
         }
         if (!is_value_type(op)) return rd_fail_at(&r, at, "unknown RDB opcode or type %u", op), LT_INVAL;
-        rstr key;
-        if (rd_string(&r, &key) < 0) return LT_INVAL;
-        rdb_value v;
-        int rc = decode_value(&r, (int)op, &v);
-        if (rc == RD_ERR) {
-            rdb_value_free(&v);
-            rstr_free(&key);
-            return LT_INVAL;
-        }
-        if (rc == RD_EMPTY || (expire >= 0 && expire < now)) {
-            if (rc != RD_EMPTY) info->expired++;
-            rdb_value_free(&v);
-        } else if (db) {
-            ks_key k = {dbid, key.p, key.len};
-            ks_txn txn;
-            ks_txn_begin(&txn, db, &k, 1);
-            ks_entry *e = rdb_value_install(&txn, dbid, key.p, key.len, &v,
-                                            expire >= 0 ? expire : KS_EXPIRE_NONE);
-            if (idle >= 0 || freq >= 0) ks_entry_restore_access(e, txn.now_ms, idle, freq);
-            ks_txn_commit(&txn);
-            info->keys++;
-        } else {
-            rdb_value_free(&v);
-            info->keys++;
-        }
-        rstr_free(&key);
+        load_rec rec = {.off = at, .expire = expire, .idle = idle, .dbid = dbid, .freq = freq};
         expire = -1;
         idle = -1;
         freq = -1;
+        if (ld) {
+            /* Parallel: step over the record, a worker decodes it. */
+            int sk = rd_skip_string(&r);
+            if (sk == RD_OK) sk = skip_value(&r, (int)op);
+            if (sk == RD_ERR) return LT_INVAL;
+            if (sk == RD_OK) {
+                if (loader_add(ld, &rec) < 0) return LT_INVAL;
+                if (o->progress && ++info->keys % RDB_PROGRESS_KEYS == 0)
+                    o->progress(o->ctx, info->keys, r.pos);
+                continue;
+            }
+            /* Not skimmable (a stream): decoded here. */
+            uint64_t k = 0, x = 0;
+            size_t end;
+            if (load_one(db, buf, len, now, &rec, pb, &k, &x, &end) < 0) return LT_INVAL;
+            __atomic_add_fetch(&ld->keys, k, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&ld->expired, x, __ATOMIC_RELAXED);
+            r.pos = end;
+            continue;
+        }
+        size_t end;
+        if (load_one(db, buf, len, now, &rec, pb, &info->keys, &info->expired, &end) < 0)
+            return LT_INVAL;
+        r.pos = end;
         if (o->progress && (info->keys + info->expired) % RDB_PROGRESS_KEYS == 0)
             o->progress(o->ctx, info->keys, r.pos);
     }
@@ -1242,7 +1471,46 @@ static int rdb_scan(lt_db *db, const unsigned char *buf, size_t len, const rdb_l
 
 int rdb_verify_buf(const void *buf, size_t len, const rdb_load_opts *o, rdb_load_info *info,
                    rdb_problem *pb) {
-    return rdb_scan(NULL, buf, len, o, info, pb);
+    return rdb_scan(NULL, buf, len, o, info, pb, NULL);
+}
+
+static int load_parallel(lt_db *db, const unsigned char *b, size_t len, const rdb_load_opts *o,
+                         rdb_load_info *info, rdb_problem *pb, int nthreads) {
+    loader ld = {.db = db, .buf = b, .len = len, .now = o->now_ms ? o->now_ms : lt_mstime()};
+    pthread_mutex_init(&ld.mu, NULL);
+    pthread_cond_init(&ld.can_put, NULL);
+    pthread_cond_init(&ld.can_get, NULL);
+    pthread_t th[LOAD_MAX_THREADS];
+    int started = 0;
+    for (int i = 0; i < nthreads; i++)
+        if (pthread_create(&th[i], NULL, load_worker, &ld) == 0) started++;
+    rdb_load_opts o2 = *o;
+    o2.now_ms = ld.now;
+    int rc = started ? rdb_scan(db, b, len, &o2, info, pb, &ld) : LT_INVAL;
+    if (rc == LT_OK && loader_flush(&ld) < 0) rc = LT_INVAL;
+    free(ld.cur);
+    pthread_mutex_lock(&ld.mu);
+    ld.done = 1;
+    if (rc != LT_OK) ld.stop = 1;
+    pthread_cond_broadcast(&ld.can_get);
+    pthread_cond_broadcast(&ld.can_put);
+    pthread_mutex_unlock(&ld.mu);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < ld.qn; i++) free(ld.q[(ld.qhead + i) % LOAD_QUEUE]);
+    if (!started) {
+        pb->offset = 0;
+        snprintf(pb->why, sizeof(pb->why), "cannot start loader threads");
+    }
+    if (ld.failed) {
+        *pb = ld.pb;
+        rc = LT_INVAL;
+    }
+    info->keys = ld.keys;
+    info->expired = ld.expired;
+    pthread_mutex_destroy(&ld.mu);
+    pthread_cond_destroy(&ld.can_put);
+    pthread_cond_destroy(&ld.can_get);
+    return rc;
 }
 
 int rdb_load_buf(lt_db *db, const void *buf, size_t len, const rdb_load_opts *o,
@@ -1253,10 +1521,12 @@ int rdb_load_buf(lt_db *db, const void *buf, size_t len, const rdb_load_opts *o,
     int intact = len >= 18 && b[len - 9] == RDB_OPCODE_EOF && get_le(b + len - 8, 8) != 0 &&
                  memcmp(b, "REDIS", 5) == 0 && crc64_jones(0, b, len - 8) == get_le(b + len - 8, 8);
     if (!intact) {
-        int rc = rdb_scan(NULL, b, len, o, info, pb);
+        int rc = rdb_scan(NULL, b, len, o, info, pb, NULL);
         if (rc != LT_OK) return rc;
     }
-    return rdb_scan(db, b, len, o, info, pb);
+    int nthreads = o->threads > LOAD_MAX_THREADS ? LOAD_MAX_THREADS : o->threads;
+    if (nthreads > 1) return load_parallel(db, b, len, o, info, pb, nthreads);
+    return rdb_scan(db, b, len, o, info, pb, NULL);
 }
 
 int rdb_load_file(lt_db *db, const char *path, const rdb_load_opts *o, rdb_load_info *info,

@@ -129,6 +129,8 @@ int rdb_payload_decode(const void *p, size_t len, rdb_value *v, rdb_problem *pb)
 /* ---- Whole files: loading -------------------------------------------------------- */
 typedef struct rdb_load_opts {
     unsigned databases;   /* SELECTDB above this is an error */
+    int threads;          /* rdb_load_*: decoding threads (<= 1: the calling
+                             thread alone; at most 16) */
     int64_t now_ms;       /* keys expired at this time are skipped (0: the
                              wall clock) */
     /* Optional: a function library (RDB_OPCODE_FUNCTION2), its code bytes
@@ -158,7 +160,9 @@ int rdb_verify_buf(const void *buf, size_t len, const rdb_load_opts *o, rdb_load
                    rdb_problem *pb);
 /* Loads an RDB image into db: first checks the header and the CRC64
  * (nothing is inserted from a file whose checksum fails), then decodes and
- * inserts key by key, replacing existing keys. A value that fails to
+ * inserts key by key, replacing existing keys — with o->threads > 1, the
+ * calling thread skims record boundaries and that many threads decode and
+ * insert in parallel. A value that fails to
  * decode after that returns LT_INVAL with some keys inserted (the caller
  * discards db). LT_OK with *info, or LT_INVAL with *pb. */
 int rdb_load_buf(lt_db *db, const void *buf, size_t len, const rdb_load_opts *o,

@@ -68,7 +68,9 @@ int rdb_import_at_startup(int lightning_data) {
         if (fseek(f, 0, SEEK_END) == 0) total = (uint64_t)ftell(f);
         fclose(f);
     }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     rdb_load_opts o = {.databases = (unsigned)server.databases,
+                       .threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu,
                        .on_function = keep_function,
                        .on_aux = on_aux,
                        .progress = on_progress,
@@ -93,8 +95,8 @@ int rdb_import_at_startup(int lightning_data) {
     }
     serverLog(LL_NOTICE,
               "DB loaded from %s (RDB version %d): %" PRIu64 " keys (%" PRIu64
-              " already expired, skipped) in %.3f seconds",
-              name, info.version, info.keys, info.expired, secs);
+              " already expired, skipped) in %.3f seconds (%d threads)",
+              name, info.version, info.keys, info.expired, secs, o.threads);
     if (info.functions)
         serverLog(LL_WARNING,
                   "%s held %" PRIu64 " function librar%s: kept aside (Lightning has no "
