@@ -77,6 +77,14 @@
  * a CRC mismatch are errors. A collection that decodes empty is skipped
  * when loading a file (Redis does so) and an error in a DUMP payload.
  *
+ * LOADING: the CRC64 is checked first when the file ends in one (else the
+ * whole file is verified by decoding it once without inserting), so a
+ * damaged file inserts nothing. Then one pass inserts, on the calling
+ * thread or (threads > 1) with the calling thread skimming record
+ * boundaries and workers decoding and inserting batches of records (see
+ * "Parallel loading" below). A key present twice in one database is an
+ * error, as Redis refuses it.
+ *
  * WRITING: strings as Redis's rdbSaveRawString (integer encoding for
  * strings of <= 11 bytes that round-trip, LZF above 20 bytes when it
  * saves at least 4 bytes); collections in the plain forms (LIST, SET,
