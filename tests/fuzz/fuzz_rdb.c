@@ -11,7 +11,8 @@
  *            into a fresh engine (the CRC usually fails: the full
  *            verification pass runs).
  *   3 mod 4  the same, with a correct CRC64 appended, so the opcode
- *            parser and the insertion path see arbitrary files.
+ *            parser and the insertion path see arbitrary files; bit 2 of
+ *            the first byte selects the parallel loader (2 threads).
  *   2 mod 4  the rest through rdb_payload_verify as is.
  * Checks: no crash or sanitizer report; a problem is always reported with
  * an offset inside the input.
@@ -81,7 +82,7 @@ static void payload_mode(const uint8_t *data, size_t size) {
     free(p);
 }
 
-static void file_mode(const uint8_t *data, size_t size, int fix_crc) {
+static void file_mode(const uint8_t *data, size_t size, int fix_crc, int threads) {
     unsigned char *p = malloc(size + 8);
     memcpy(p, data, size);
     size_t len = size;
@@ -91,7 +92,7 @@ static void file_mode(const uint8_t *data, size_t size, int fix_crc) {
         len += 8;
     }
     lt_db *db = fresh_db();
-    rdb_load_opts o = {.databases = 16, .now_ms = 1700000000000LL};
+    rdb_load_opts o = {.databases = 16, .now_ms = 1700000000000LL, .threads = threads};
     rdb_load_info info;
     rdb_problem pb;
     if (rdb_load_buf(db, p, len, &o, &info, &pb) != LT_OK) ASSERT(pb.offset <= len);
@@ -103,8 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     switch (data[0] & 3) {
     case 0: payload_mode(data + 1, size - 1); break;
-    case 1: file_mode(data + 1, size - 1, 0); break;
-    case 3: file_mode(data + 1, size - 1, 1); break;
+    case 1: file_mode(data + 1, size - 1, 0, 1); break;
+    case 3: file_mode(data + 1, size - 1, 1, (data[0] & 4) ? 2 : 1); break;
     default: (void)rdb_payload_verify(data + 1, size - 1); break;
     }
     return 0;
