@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/cmd/blocking.h"
+#include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
 #include "server/config.h"
 #include "server/engine_glue.h"
@@ -147,6 +148,7 @@ int main(int argc, char **argv) {
     serverLog(LL_WARNING, "User requested shutdown...");
     persist_workers_stopping();
     workers_stop_and_join();
+    sync_shutdown(); /* SYNC payload writers read the engine */
     blocking_close();
     /* SIGTERM/SIGINT save when save rules exist, as Redis; SHUTDOWN
      * (SIGUSR1) has saved already as it asked. */

@@ -715,6 +715,57 @@ TEST(lt_rdb_converter) {
     CHECK(system(c) == 0);
 }
 
+/* SYNC while other clients write, a client that leaves mid-payload, and a
+ * shutdown with a payload writer running: the server stays up and exits
+ * cleanly. */
+TEST(sync_under_writes) {
+    REQUIRE(difftest_start_servers(NULL));
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    for (int i = 0; i < 50000; i++) redisAppendCommand(L, "SET key:%d value-%d", i, i);
+    for (int i = 0; i < 50000; i++) {
+        redisReply *r;
+        if (redisGetReply(L, (void **)&r) != REDIS_OK) break;
+        freeReplyObject(r);
+    }
+    CHECK_EQ_STR(cmd(L, "DBSIZE"), "int:50000");
+    int fd = raw_connect_server(LS);
+    REQUIRE(fd >= 0);
+    raw_sendstr(fd, "SYNC\r\n");
+    /* Writers go on (on every I/O thread) while the payload is produced. */
+    for (int i = 0; i < 2000; i++) {
+        const char *r = cmd(L, "SET key:%d changed", i);
+        CHECK_EQ_STR(r, "status:\"OK\"");
+        if (strcmp(r, "status:\"OK\"") != 0) break;
+    }
+    raw_buf b = raw_read_until(fd, 3000);
+    CHECK(b.len > 1000000 && b.data[0] == '$' && strstr(b.data, "\r\nREDIS0010") != NULL);
+    /* $<len>\r\n then exactly len bytes. */
+    if (b.len > 0 && b.data[0] == '$') {
+        long long n = atoll(b.data + 1);
+        const char *body = strstr(b.data, "\r\n");
+        CHECK(body && (long long)(b.len - (size_t)(body + 2 - b.data)) == n);
+    }
+    raw_buf_free(&b);
+    raw_close(fd);
+    /* A client that leaves at once. */
+    fd = raw_connect_server(LS);
+    REQUIRE(fd >= 0);
+    raw_sendstr(fd, "SYNC\r\n");
+    raw_close(fd);
+    CHECK_EQ_STR(cmd(L, "PING"), "status:\"PONG\"");
+    /* Shutdown while a payload is being written. */
+    fd = raw_connect_server(LS);
+    REQUIRE(fd >= 0);
+    raw_sendstr(fd, "SYNC\r\n");
+    harness_disconnect(L);
+    L = NULL;
+    int st = harness_stop(LS);
+    LS = NULL;
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    raw_close(fd);
+}
+
 int main(void) {
     RUN(dump_redis_to_lightning);
     RUN(dump_lightning_to_redis);
@@ -729,5 +780,6 @@ int main(void) {
     RUN(migrate_lightning_to_lightning);
     RUN(migrate_replies);
     RUN(lt_rdb_converter);
+    RUN(sync_under_writes);
     return testlib_finish();
 }

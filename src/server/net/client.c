@@ -215,14 +215,21 @@ static void producer_drop(client *c) {
 static void producer_run(client *c, int resume) {
     size_t room = (size_t)server.client_output_backpressure / 2;
     while (c->producer && !(c->flags & CLIENT_CLOSED) && client_output_bytes(c) <= room) {
+        size_t before = client_output_bytes(c);
         if (c->producer(c, c->producer_ctx)) {
             producer_drop(c);
             client_queue_write(c);
             if (resume) client_resume(c);
             return;
         }
+        /* Nothing to add yet: client_producer_kick() comes back later. */
+        if (client_output_bytes(c) == before) break;
     }
     if (client_output_bytes(c) > 0) client_queue_write(c);
+}
+
+void client_producer_kick(client *c) {
+    if (c->producer && !(c->flags & CLIENT_CLOSED)) producer_run(c, 1);
 }
 
 void client_set_producer(client *c, client_produce_fn *fn, void *ctx, void (*free_fn)(void *)) {

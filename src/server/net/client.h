@@ -62,9 +62,10 @@ typedef struct reply_chunk {
 } reply_chunk;
 
 struct client;
-/* An output producer (SYNC's RDB payload, rdbsync.c): appends the next part
- * of a long reply (addReplyProto) and returns 1 once it has appended the
- * last byte, 0 when more is to come. Runs on the owner thread. */
+/* An output producer (SYNC's RDB payload, cmd_sync.c): appends the next
+ * part of a long reply (addReplyProto) and returns 1 once it has appended
+ * the last byte, 0 when more is to come (appending nothing: not ready yet,
+ * call client_producer_kick when it is). Runs on the owner thread. */
 typedef int client_produce_fn(struct client *c, void *ctx);
 
 typedef struct client {
@@ -161,6 +162,9 @@ void client_publish(client *c);
  * When fn returns 1, or c closes, free_fn(ctx) is called (free_fn may be
  * NULL) and the producer is removed. Owner thread only. */
 void client_set_producer(client *c, client_produce_fn *fn, void *ctx, void (*free_fn)(void *));
+/* Runs c's producer again (it had nothing to add before). Owner thread;
+ * other threads ask for it with worker_kick_producers(). */
+void client_producer_kick(client *c);
 /* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
 size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,
