@@ -625,7 +625,7 @@ static const directive directives[] = {
     /* files and persistence */
     {.name = "dbfilename", .type = CFG_STRING, .flags = CFG_PROTECTED, .field = &server.dbfilename,
      .def_str = "dump.rdb", .normalize = check_dbfilename,
-     .status = "stored until RDB files are written - Lightning writes snapshot-<LSN>.snap files named by their WAL position, and snapshot.manifest"},
+     .status = ST_EFFECTIVE " - the Redis RDB file imported at start-up when dir holds no Lightning data (docs/RDB.md); Lightning's own snapshots are snapshot-<LSN>.snap files named by their WAL position"},
     {.name = "appendfilename", .type = CFG_STRING, .flags = CFG_IMMUTABLE,
      .field = &server.appendfilename, .def_str = "appendonly.aof", .normalize = check_appendfilename,
      .status = NO_MEANING "the WAL is a directory of numbered segments (see appenddirname)"},
