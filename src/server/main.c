@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/latency.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/config.h"
@@ -117,6 +118,7 @@ int main(int argc, char **argv) {
     server.stat_reset_time_ms = server.start_time_ms;
     server.nworkers = server.io_threads > 0 ? server.io_threads : default_io_threads();
     commands_init();
+    latency_init();
 
     if (engine_open() < 0) return 1;
     if (persist_open() < 0) return 1;

@@ -63,6 +63,13 @@ struct server {
     long long hll_sparse_max_bytes; /* sparse HLL promotes to dense past this */
     long long stream_node_max_bytes; /* stream node limits (t_stream.c): */
     int stream_node_max_entries;     /* 0 = no limit */
+    /* Observability (slowlog.c, latency.c, monitor.c, metrics.c). */
+    int slowlog_log_slower_than;   /* µs; -1 = off, 0 = every command */
+    int slowlog_max_len;
+    int latency_monitor_threshold; /* ms; 0 = off */
+    int latency_tracking;          /* per-command histograms on */
+    char *latency_percentiles;     /* latency-tracking-info-percentiles */
+    int metrics_port;              /* Prometheus /metrics listener; 0 = none */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

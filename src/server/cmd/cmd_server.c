@@ -20,6 +20,7 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/engine_glue.h"
+#include "server/latency.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/persist/save.h"
@@ -371,6 +372,21 @@ static void info_errorstats(sbuf *b) {
     pthread_mutex_unlock(&server.errors_lock);
 }
 
+static void latency_emit_sb(void *ctx, const char *fmt, ...) {
+    sbuf *b = ctx;
+    char line[1100];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    sb_printf(b, "%s", line);
+}
+
+static void info_latencystats(sbuf *b) {
+    sb_printf(b, "# Latencystats\r\n");
+    latency_info_percentiles(b, latency_emit_sb);
+}
+
 static void info_keyspace(sbuf *b) {
     sb_printf(b, "# Keyspace\r\n");
     for (int db = 0; db < server.databases; db++) {
@@ -400,17 +416,18 @@ static const info_section sections[] = {
     {"modules", NULL, 1},
     {"commandstats", info_commandstats, 0},
     {"errorstats", info_errorstats, 1},
+    {"latencystats", info_latencystats, 0},
     {"cluster", NULL, 1},
     {"keyspace", info_keyspace, 1},
 };
 
-void infoCommand(client *c) {
+char *info_render(const resp_arg *args, int nargs, size_t *len) {
     char *want[64];
     int nwant = 0, all = 0, everything = 0, def = 0;
-    for (int i = 1; i < c->argc && nwant < 64; i++) {
+    for (int i = 0; i < nargs && nwant < 64; i++) {
         char name[64];
-        size_t n = c->argv[i].len < sizeof(name) - 1 ? c->argv[i].len : sizeof(name) - 1;
-        memcpy(name, c->argv[i].ptr, n);
+        size_t n = args[i].len < sizeof(name) - 1 ? args[i].len : sizeof(name) - 1;
+        memcpy(name, args[i].ptr, n);
         name[n] = '\0';
         if (!strcasecmp(name, "all")) all = 1;
         else if (!strcasecmp(name, "everything")) everything = 1;
@@ -421,7 +438,7 @@ void infoCommand(client *c) {
             nwant++;
         }
     }
-    if (c->argc == 1) def = 1;
+    if (nargs == 0) def = 1;
     sbuf b = {0};
     int first = 1;
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
@@ -438,8 +455,16 @@ void infoCommand(client *c) {
         else sb_printf(&b, "# Cluster\r\ncluster_enabled:0\r\n");
     }
     for (int i = 0; i < nwant; i++) free(want[i]);
-    addReplyVerbatim(c, b.p ? b.p : "", b.len, "txt");
-    free(b.p);
+    if (!b.p) sb_printf(&b, "%s", "");
+    *len = b.len;
+    return b.p;
+}
+
+void infoCommand(client *c) {
+    size_t len;
+    char *text = info_render(c->argv + 1, c->argc - 1, &len);
+    addReplyVerbatim(c, text, len, "txt");
+    free(text);
 }
 
 void dbsizeCommand(client *c) {

@@ -35,7 +35,10 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
 #include "server/log.h"
+#include "server/net/listen.h"
 #include "server/cmd/multi.h"
+#include "server/metrics.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -124,6 +127,7 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
     format_addr(fd, 1, c->laddr, sizeof(c->laddr));
+    if (server.metrics_port && listen_is_metrics_fd_port(c->laddr)) c->flags |= CLIENT_METRICS_ONLY;
 
     pthread_mutex_lock(&server.clients_lock);
     c->next = server.clients;
@@ -191,6 +195,7 @@ void client_close(client *c) {
     c->flags |= CLIENT_CLOSED;
     blocking_client_closed(c);
     multi_client_close(c);
+    monitor_client_closed(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);
@@ -539,6 +544,12 @@ static size_t run_batch(client *c, const command *cmd, char *buf, size_t pos, si
 static size_t process_input(client *c, char *buf, size_t len) {
     size_t pos = 0;
     while (pos < len && !client_must_wait(c)) {
+        /* Prometheus's scrape (metrics.h): an HTTP request line. */
+        if (buf[pos] == 'G' || (c->flags & CLIENT_METRICS_ONLY)) {
+            int h = metrics_http_input(c, buf + pos, len - pos);
+            if (h > 0) return len;
+            if (h < 0) break;
+        }
         size_t used = 0;
         int r = resp_parse(&c->parser, buf + pos, len - pos, &used);
         if (r == RESP_INCOMPLETE) break;
