@@ -80,6 +80,14 @@ void latency_add_sample_if_needed(const char *event, int64_t ms) {
     pthread_mutex_unlock(&lat_lock);
 }
 
+int latency_event_count(void) {
+    int n = 0;
+    pthread_mutex_lock(&lat_lock);
+    for (int i = 0; i < LATENCY_EVENTS_MAX; i++) n += events[i].name != NULL;
+    pthread_mutex_unlock(&lat_lock);
+    return n;
+}
+
 /* ---- per-command histograms ---------------------------------------------- */
 
 hist *latency_hist_create(worker *w, int cmd_id) {

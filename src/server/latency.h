@@ -7,10 +7,10 @@
  * ms) and its all-time maximum. A sample is added only when
  * latency-monitor-threshold is set and the latency reaches it, so the
  * table's mutex is taken only for slow events. Event names are Redis's
- * where the meaning is the same: "command", "fast-command", "expire-cycle",
- * and for the WAL "aof-write" (a write of the log that was slow) and
- * "aof-fsync-always" (an fsync under appendfsync always); Lightning's own
- * "snapshot" (a whole snapshot written).
+ * where the meaning is the same: "command", "fast-command", "expire-cycle"
+ * (one worker's active expiry pass in a tick), and "aof-write" (an I/O
+ * thread's write(2) of its turn's WAL records under appendfsync
+ * everysec/no, which its clients' replies wait for).
  *
  * Latency tracking (latency-tracking, LATENCY HISTOGRAM, INFO
  * latencystats): every I/O thread owns one histogram (common/histogram.h,
@@ -66,6 +66,9 @@ void latency_info_percentiles(void *ctx, latency_emit *emit);
 char *latency_percentiles_normalize(const char *s, size_t len, const char **err);
 /* After CONFIG SET or the config file: parses server.latency_percentiles. */
 void latency_apply_config(void);
+
+/* Events with samples (INFO lightning). */
+int latency_event_count(void);
 
 /* Merged histogram of one command (id) over all threads. */
 void latency_command_view(int cmd_id, hist_view *out);

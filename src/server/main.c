@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/latency.h"
+#include "server/metrics.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/config.h"
@@ -121,6 +122,7 @@ int main(int argc, char **argv) {
     latency_init();
 
     if (engine_open() < 0) return 1;
+    info_init(); /* the empty engine counts as start-up memory */
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (listen_open() < 0) return 1;

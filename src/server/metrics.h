@@ -42,5 +42,7 @@ char *metrics_render(size_t *len);
 /* INFO's text for the named sections as INFO args (cmd_server.c): no
  * names = default; malloc'd, caller frees. */
 char *info_render(const resp_arg *args, int nargs, size_t *len);
+/* Records used_memory_startup (before data is loaded). */
+void info_init(void);
 
 #endif

@@ -79,6 +79,8 @@ void server_reset_stats(void) {
         __atomic_store_n(&w->stat_commands, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_net_input_bytes, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_net_output_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->stat_reads, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->stat_writes, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_keyspace_hits, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_keyspace_misses, 0, __ATOMIC_RELAXED);
     }

@@ -119,6 +119,13 @@ void slowlog_push_if_needed(client *c, const command *cmd, const resp_arg *argv,
     pthread_mutex_unlock(&sl_lock);
 }
 
+void slowlog_stats(long *len, long long *last_id) {
+    pthread_mutex_lock(&sl_lock);
+    *len = sl_len;
+    *last_id = (long long)sl_next_id - 1;
+    pthread_mutex_unlock(&sl_lock);
+}
+
 void slowlog_apply_config(void) {
     pthread_mutex_lock(&sl_lock);
     trim_locked(server.slowlog_max_len);

@@ -28,6 +28,8 @@ struct command;
  * and cmd is not flagged skip_slowlog. Any thread. */
 void slowlog_push_if_needed(client *c, const struct command *cmd, const resp_arg *argv,
                             int argc, int64_t duration_us);
+/* Entries and the newest entry's id (-1 when none ever logged). */
+void slowlog_stats(long *len, long long *last_id);
 /* CONFIG SET slowlog-max-len: trims to the new length. */
 void slowlog_apply_config(void);
 

@@ -315,6 +315,7 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
     }
     __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
                        __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->owner->stat_writes, 1, __ATOMIC_RELAXED);
     consume_output(c, (size_t)res);
     if (client_output_bytes(c) > 0) {
         client_queue_write(c);
@@ -608,6 +609,7 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     }
     worker *w = c->owner;
     __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_reads, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
     /* CONFIG SET proto-max-bulk-len applies from the next read on. */

@@ -57,6 +57,7 @@ typedef struct worker {
     uint64_t stat_commands;
     uint64_t stat_net_input_bytes;
     uint64_t stat_net_output_bytes;
+    uint64_t stat_reads, stat_writes; /* recv / send completions */
     uint64_t stat_keyspace_hits;
     uint64_t stat_keyspace_misses;
 

@@ -12,6 +12,7 @@
  * expiry decisions come out as they did originally (Redis does not expire
  * keys while loading for the same reason).
  */
+#include "server/latency.h"
 #include "server/persist/persist.h"
 
 #include <dirent.h>
@@ -406,7 +407,13 @@ void persist_before_wait(worker *w) {
          * write, only a machine crash loses up to a second. On a write
          * error the writer keeps retrying and writes are refused. */
         if (server.appendfsync == WAL_FSYNC_ALWAYS) wal_request_write(P.wal, w->wal_turn_max);
-        else wal_write(P.wal, w->wal_turn_max);
+        else if (!__atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED))
+            wal_write(P.wal, w->wal_turn_max);
+        else {
+            int64_t t0 = monotonic_us();
+            wal_write(P.wal, w->wal_turn_max);
+            latency_add_sample_if_needed("aof-write", (monotonic_us() - t0) / 1000);
+        }
     }
     if (!w->wal_held) return;
     /* Publish what we wait for, then look at durable again: either we see
