@@ -348,7 +348,7 @@ int metrics_http_input(client *c, const char *buf, size_t len) {
     size_t ll = (size_t)(nl - buf);
     if (ll && buf[ll - 1] == '\r') ll--;
     /* "GET " path " HTTP/1." digit */
-    int is_req = ll > 4 + 1 + 9 && !memcmp(buf, "GET ", 4) &&
+    int is_req = ll >= 4 + 1 + 9 && !memcmp(buf, "GET ", 4) &&
                  !memcmp(buf + ll - 9, " HTTP/1.", 8) && buf[ll - 1] >= '0' && buf[ll - 1] <= '9';
     if (!is_req) {
         if (!only) return 0;

@@ -135,12 +135,14 @@ void slowlog_apply_config(void) {
 /* SLOWLOG GET [count]: newest first; count -1 = all. */
 void slowlogGetCommand(client *c) {
     long long count = 10;
-    if (c->argc == 3 && (!lt_string2ll(c->argv[2].ptr, c->argv[2].len, &count) || count < -1)) {
-        addReplyError(c, "ERR count should be greater than or equal to -1");
+    if (c->argc > 3) {
+        addReplyErrorFormat(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                               "Try SLOWLOG HELP.",
+                            (int)(c->argv[1].len > 128 ? 128 : c->argv[1].len), c->argv[1].ptr);
         return;
     }
-    if (c->argc > 3) {
-        addReplyErrorArity(c);
+    if (c->argc == 3 && (!lt_string2ll(c->argv[2].ptr, c->argv[2].len, &count) || count < -1)) {
+        addReplyError(c, "ERR count should be greater than or equal to -1");
         return;
     }
     if (count == -1) count = (long long)1 << 62;
