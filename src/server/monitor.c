@@ -136,6 +136,7 @@ void monitor_worker_drain(worker *w) {
         if (!(c->flags & CLIENT_CLOSED)) {
             addReplyProto(c, buf, len);
             client_queue_write(c);
+            client_publish(c); /* its unsent bytes count toward the limit */
         }
         free(buf);
     }

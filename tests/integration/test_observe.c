@@ -423,6 +423,41 @@ TEST(monitor_across_io_threads) {
     free(x);
 }
 
+/* A monitor that does not read is disconnected once its pending output
+ * passes the limit (monitor_output_limit, 64 MiB); the server and the
+ * writing client go on. */
+TEST(monitor_that_does_not_read_is_dropped) {
+    harness_server *s = harness_start("io-threads", "2", NULL);
+    REQUIRE(s);
+    int m = raw_connect_server(s);
+    REQUIRE(m >= 0);
+    CHECK_EQ_STR(RAW_CMD(m, "MONITOR"), "status:\"OK\"");
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    size_t n = 4 << 20;
+    char *val = malloc(n + 1);
+    memset(val, 'v', n);
+    val[n] = '\0';
+    for (int i = 0; i < 24; i++) {
+        const char *argv[] = {"SET", "big", val};
+        redisReply *r = redisCommandArgv(c, 3, argv, NULL);
+        CHECK(r && r->type == REDIS_REPLY_STATUS);
+        if (r) freeReplyObject(r);
+    }
+    free(val);
+    /* Dropped: its connection ends (after what was already sent). */
+    long long monitors = -1;
+    for (int i = 0; i < 100 && monitors != 0; i++) {
+        monitors = harness_info_num(c, "lightning", "monitors");
+        if (monitors) usleep(50000);
+    }
+    CHECK_EQ_INT(monitors, 0);
+    raw_buf b = raw_read_until(m, 10000);
+    CHECK(b.closed);
+    raw_buf_free(&b);
+    CHECK_EQ_STR(cmd(c, "PING"), "status:\"PONG\"");
+}
+
 /* ---- HTTP /metrics ---------------------------------------------------------- */
 
 static raw_buf http_get(int port, const char *request) {
@@ -699,6 +734,7 @@ int main(void) {
     RUN(latency_tracking_like_redis);
     RUN(monitor_like_redis);
     RUN(monitor_across_io_threads);
+    RUN(monitor_that_does_not_read_is_dropped);
     RUN(metrics_on_main_port);
     RUN(metrics_port);
     RUN(prometheus_scrapes_lightning);
