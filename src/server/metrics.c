@@ -368,6 +368,8 @@ int metrics_http_input(client *c, const char *buf, size_t len) {
         char *body = metrics_render(&blen);
         http_respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, blen);
         free(body);
+    } else if (!only) {
+        return 0; /* Redis's path: an arity error, then Host: closes */
     } else {
         static const char msg[] = "Not Found: Lightning serves only /metrics over HTTP\n";
         http_respond(c, 404, "Not Found", "text/plain; charset=utf-8", msg, sizeof(msg) - 1);

@@ -12,13 +12,14 @@
  * redis_memory_used_bytes, redis_db_keys{db=...}, ...), so its Grafana
  * dashboards work; Lightning's own figures are lightning_*.
  *
- * HTTP rules: a complete line "GET <path> HTTP/1.<d>" is a request. A GET
- * of /metrics (optionally with a query) is answered with the exposition;
- * any other path gets 404; either way the connection is closed after the
- * response. Such a line can never be a valid Redis command (GET takes one
- * argument), so RESP clients are unaffected. Other HTTP methods go on to
- * the RESP path, where POST and Host: close the connection as in Redis.
- * On metrics-port anything but a request line closes the connection.
+ * HTTP rules: a complete line "GET /metrics[?query] HTTP/1.<d>" is
+ * answered with the exposition and the connection closed after it. Such a
+ * line can never be a valid Redis command (GET takes one argument), so RESP
+ * clients are unaffected. Any other HTTP request on the main port goes on
+ * to the RESP path exactly as in Redis (GET / HTTP/1.1 gets an arity error,
+ * then its Host: line closes the connection; POST closes at once). On
+ * metrics-port another path gets 404 and anything but a request line
+ * closes the connection.
  * Bound: the request line is at most METRICS_MAX_LINE bytes; the response
  * is built once per request.
  */

@@ -527,9 +527,10 @@ TEST(metrics_on_main_port) {
     b = http_get(s->port, "GET /metrics?x=1 HTTP/1.0\r\n\r\n");
     CHECK(b.data && !strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17));
     raw_buf_free(&b);
-    /* Another path: 404 and closed. */
+    /* Another path: Redis's behaviour (its Host: line closes the
+     * connection before anything it pipelined is answered). */
     b = http_get(s->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    CHECK(b.data && !strncmp(b.data, "HTTP/1.1 404 Not Found\r\n", 24) && b.closed);
+    CHECK(b.closed && b.len == 0);
     raw_buf_free(&b);
     /* POST is still Redis's cross-protocol guard: closed, no reply. */
     b = http_get(s->port, "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -568,7 +569,10 @@ TEST(metrics_port) {
     raw_buf b = http_get(mport, "GET /metrics HTTP/1.1\r\n\r\n");
     CHECK(b.data && !strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17) && strstr(b.data, "\nredis_up 1\n"));
     raw_buf_free(&b);
-    /* RESP is not served there. */
+    /* Another path: 404; RESP is not served there. */
+    b = http_get(mport, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(b.data && !strncmp(b.data, "HTTP/1.1 404 Not Found\r\n", 24) && b.closed);
+    raw_buf_free(&b);
     b = http_get(mport, "*1\r\n$4\r\nPING\r\n");
     CHECK(b.closed && b.len == 0);
     raw_buf_free(&b);

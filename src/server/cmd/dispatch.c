@@ -158,7 +158,8 @@ void dispatch_call(client *c, const command *cmd) {
     if (__atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED))
         latency_add_sample_if_needed((cmd->flags & CMD_FAST) ? "fast-command" : "command",
                                      dur / 1000);
-    if (__atomic_load_n(&server.latency_tracking, __ATOMIC_RELAXED))
+    /* (The WAL replay's worker has no histograms: start-up is not traffic.) */
+    if (__atomic_load_n(&server.latency_tracking, __ATOMIC_RELAXED) && w->lathist)
         latency_track(w->lathist, w, cmd->id, (uint64_t)dur);
     if (monitor_active() && !(c->flags & CLIENT_CLOSED)) monitor_feed(c, cmd, c->argv, c->argc);
     /* Like Redis, only the lookups of read commands count as hits/misses. */
