@@ -5,7 +5,8 @@
 set -e
 
 PKGS="build-essential pkg-config liburing-dev libjemalloc-dev libzstd-dev liblz4-dev \
-libhiredis-dev redis-server redis-tools clang tmux liblmdb-dev librocksdb-dev python3-redis"
+libhiredis-dev redis-server redis-tools clang tmux liblmdb-dev librocksdb-dev python3-redis \
+prometheus prometheus-redis-exporter"
 
 missing=""
 for p in $PKGS; do
@@ -19,7 +20,8 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# The redis-server package would start a system service on 6379; tests start
+# The redis-server, prometheus and prometheus-redis-exporter packages would
+# start system services (6379, 9090, 9121); tests start
 # their own servers on free ports, so keep the packaged one from running.
 if [ -d /usr/sbin ] && [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null

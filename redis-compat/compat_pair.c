@@ -140,6 +140,15 @@ const compat_rule compat_rules[] = {
     {"command|help", CMP_SKIP, 0, R_HELP},
     {"pubsub|help", CMP_SKIP, 0, R_HELP},
     {"xadd", CMP_SHAPE, 0, "`*` ids come from the clock"},
+    {"slowlog|get", CMP_SHAPE, 0, "ids, times, durations and client ports"},
+    {"slowlog|len", CMP_SHAPE, 0, "which commands pass the threshold is timing"},
+    {"latency|latest", CMP_SHAPE, 0, "the clock"},
+    {"latency|history", CMP_SHAPE, 0, "the clock"},
+    {"latency|graph", CMP_SHAPE, 0, "the clock"},
+    {"latency|doctor", CMP_SHAPE, 0, "the clock"},
+    {"latency|histogram", CMP_SKIP, 0, "counts every command the tools sent, and the tools "
+                                       "query the two servers differently "
+                                       "(tests/integration/test_observe.c compares shapes)"},
     /* Time left: within a tolerance (the two servers see a command a few
      * milliseconds apart). */
     {"ttl", CMP_TOLERANCE, 1, "seconds left"},

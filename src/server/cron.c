@@ -8,6 +8,7 @@
 #include "engine/expire.h"
 #include "engine/mvcc.h"
 #include "server/net/client.h"
+#include "server/latency.h"
 #include "server/log.h"
 #include "server/cmd/migrate.h"
 #include "server/persist/save.h"
@@ -49,8 +50,12 @@ int cron_hz(void) {
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
-    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED)) /* DEBUG SET-ACTIVE-EXPIRE */
+    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED)) { /* DEBUG SET-ACTIVE-EXPIRE */
+        int monitor = __atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED) != 0;
+        int64_t t0 = monitor ? monotonic_us() : 0;
         ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
+        if (monitor) latency_add_sample_if_needed("expire-cycle", (monotonic_us() - t0) / 1000);
+    }
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
     if (w->id == 0) {

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/latency.h"
+#include "server/metrics.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
@@ -140,8 +142,10 @@ int main(int argc, char **argv) {
     server.stat_reset_time_ms = server.start_time_ms;
     server.nworkers = server.io_threads > 0 ? server.io_threads : default_io_threads();
     commands_init();
+    latency_init();
 
     if (engine_open() < 0) return 1;
+    info_init(); /* the empty engine counts as start-up memory */
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;

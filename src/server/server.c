@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "server/cmd/commands.h"
+#include "server/latency.h"
 #include "server/net/worker.h"
 
 struct server server = {
@@ -55,6 +56,7 @@ void server_count_error(const char *code, size_t len) {
 }
 
 void server_reset_stats(void) {
+    latency_tracking_reset();
     pthread_mutex_lock(&server.errors_lock);
     while (server.errors) {
         error_stat *e = server.errors;
@@ -77,6 +79,8 @@ void server_reset_stats(void) {
         __atomic_store_n(&w->stat_commands, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_net_input_bytes, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_net_output_bytes, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->stat_reads, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->stat_writes, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_keyspace_hits, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&w->stat_keyspace_misses, 0, __ATOMIC_RELAXED);
     }

@@ -194,6 +194,7 @@ struct server {
     /* Redis's hidden test-only parameters */
     int key_load_delay, rdb_key_save_delay, loading_process_events_interval_bytes;
     int watchdog_period;
+    int metrics_port;              /* Prometheus /metrics listener; 0 = none */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

@@ -203,7 +203,7 @@ TEST(info_sections_and_fields) {
     CHECK_EQ_STR(ls, "Clients,Keyspace,");
     free(ls);
     free(li);
-    /* everything / all add Commandstats (Latencystats not yet). */
+    /* everything / all add Commandstats and Latencystats. */
     static const char *const big[] = {"everything", "all", NULL};
     for (int i = 0; big[i]; i++) {
         li = info(L, big[i]);
@@ -283,7 +283,12 @@ static const char *const INFO_LIGHTNING_ONLY[] = {
     "Persistence/snapshot_raw_bytes", "Persistence/snapshot_compression",
     "Persistence/snapshot_duration_ms", "Persistence/snapshot_extra_memory_peak",
     "Persistence/snapshot_lsn", "Persistence/snapshot_load_keys",
-    "Persistence/snapshot_load_ms", NULL};
+    "Persistence/snapshot_load_ms",
+    /* INFO lightning (in everything/all). */
+    "Lightning/lightning_version", "Lightning/io_threads", "Lightning/io_backend",
+    "Lightning/db_shards", "Lightning/monitors", "Lightning/slowlog_len",
+    "Lightning/slowlog_last_id", "Lightning/latency_tracking", "Lightning/latency_events",
+    "Lightning/metrics_port", NULL};
 
 /* Default INFO and INFO everything: every INFO_REQUIRED field is there (and
  * is a Redis field), and every field Redis does not have is in

@@ -24,6 +24,10 @@
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
 #include "server/engine_glue.h"
+#include "server/latency.h"
+#include "server/metrics.h"
+#include "server/monitor.h"
+#include "server/slowlog.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/persist/save.h"
@@ -146,6 +150,7 @@ static void info_server(sbuf *b) {
               "uptime_in_days:%lld\r\n"
               "hz:%d\r\n"
               "configured_hz:%d\r\n"
+              "lru_clock:%lld\r\n"
               "executable:%s\r\n"
               "config_file:%s\r\n"
               "io_threads_active:%d\r\n"
@@ -154,7 +159,8 @@ static void info_server(sbuf *b) {
               (int)(sizeof(long) * 8), ev_loop_backend_name(server.workers[0]->loop),
               __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__, (int)getpid(), server.runid,
               server.port, (long long)ustime(), (long long)uptime, (long long)(uptime / 86400),
-              cron_hz(), server.hz, exe, server.configfile ? server.configfile : "",
+              cron_hz(), server.hz, (long long)((mstime() / 1000) & ((1 << 24) - 1)), exe,
+              server.configfile ? server.configfile : "",
               server.nworkers > 1, server.nworkers);
 }
 
@@ -186,11 +192,42 @@ static void info_clients(sbuf *b) {
               (unsigned long long)blocking_clients_with_timeout());
 }
 
+static size_t startup_memory;
+
+void info_init(void) {
+    mem_figures m;
+    read_memory(&m);
+    startup_memory = m.allocated;
+}
+
+/* Memory of the normal clients, as CLIENT LIST's tot-mem summed. */
+static size_t clients_memory(void) {
+    size_t sum = 0;
+    pthread_mutex_lock(&server.clients_lock);
+    for (client *c = server.clients; c; c = c->next)
+        sum += sizeof(client) + __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED) +
+               __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED) +
+               __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&server.clients_lock);
+    return sum;
+}
+
+static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
+static long long diff(size_t a, size_t b) { return (long long)a - (long long)b; }
+
+/* Redis's fields and order. Overhead is the memory in use at start-up plus
+ * the clients' (Lightning keeps no replication backlog, AOF buffer or
+ * cluster links yet); the dataset is the rest. Lua and functions do not
+ * exist: 0. */
 static void info_memory(sbuf *b) {
     mem_figures m;
     read_memory(&m);
     size_t rss = read_rss();
     if (m.allocated > peak_memory) peak_memory = m.allocated;
+    size_t cmem = clients_memory();
+    size_t overhead = startup_memory + cmem;
+    size_t dataset = m.allocated > overhead ? m.allocated - overhead : 0;
+    size_t net = m.allocated > startup_memory ? m.allocated - startup_memory : 0;
     char h1[32], h2[32], h3[32], h4[32];
     bytes_human(h1, sizeof(h1), (double)m.allocated);
     bytes_human(h2, sizeof(h2), (double)rss);
@@ -198,6 +235,19 @@ static void info_memory(sbuf *b) {
     long pages = sysconf(_SC_PHYS_PAGES);
     size_t total = pages > 0 ? (size_t)pages * (size_t)sysconf(_SC_PAGESIZE) : 0;
     bytes_human(h4, sizeof(h4), (double)total);
+    const char *alloc = "libc";
+    char jever[64] = "jemalloc";
+    if (mallctl) {
+        const char *v = NULL;
+        size_t sz = sizeof(v);
+        if (mallctl("version", &v, &sz, NULL, 0) == 0 && v) {
+            const char *dash = strchr(v, '-');
+            snprintf(jever, sizeof(jever), "jemalloc-%.*s", dash ? (int)(dash - v) : (int)strlen(v), v);
+        }
+        alloc = jever;
+    } else if (__sanitizer_get_current_allocated_bytes) {
+        alloc = "sanitizer";
+    }
     sb_printf(b,
               "# Memory\r\n"
               "used_memory:%zu\r\n"
@@ -207,26 +257,58 @@ static void info_memory(sbuf *b) {
               "used_memory_peak:%zu\r\n"
               "used_memory_peak_human:%s\r\n"
               "used_memory_peak_perc:%.2f%%\r\n"
+              "used_memory_overhead:%zu\r\n"
+              "used_memory_startup:%zu\r\n"
+              "used_memory_dataset:%zu\r\n"
+              "used_memory_dataset_perc:%.2f%%\r\n"
               "allocator_allocated:%zu\r\n"
               "allocator_active:%zu\r\n"
               "allocator_resident:%zu\r\n"
               "total_system_memory:%zu\r\n"
               "total_system_memory_human:%s\r\n"
+              "used_memory_lua:0\r\n"
+              "used_memory_vm_eval:0\r\n"
+              "used_memory_lua_human:0B\r\n"
+              "used_memory_scripts_eval:0\r\n"
+              "number_of_cached_scripts:0\r\n"
+              "number_of_functions:0\r\n"
+              "number_of_libraries:0\r\n"
+              "used_memory_vm_functions:0\r\n"
+              "used_memory_vm_total:0\r\n"
+              "used_memory_vm_total_human:0B\r\n"
+              "used_memory_functions:0\r\n"
+              "used_memory_scripts:0\r\n"
+              "used_memory_scripts_human:0B\r\n"
               "maxmemory:0\r\n"
               "maxmemory_human:0B\r\n"
               "maxmemory_policy:noeviction\r\n"
               "allocator_frag_ratio:%.2f\r\n"
+              "allocator_frag_bytes:%lld\r\n"
+              "allocator_rss_ratio:%.2f\r\n"
+              "allocator_rss_bytes:%lld\r\n"
+              "rss_overhead_ratio:%.2f\r\n"
+              "rss_overhead_bytes:%lld\r\n"
               "mem_fragmentation_ratio:%.2f\r\n"
+              "mem_fragmentation_bytes:%lld\r\n"
+              "mem_not_counted_for_evict:0\r\n"
+              "mem_replication_backlog:0\r\n"
+              "mem_total_replication_buffers:0\r\n"
+              "mem_clients_slaves:0\r\n"
+              "mem_clients_normal:%zu\r\n"
+              "mem_cluster_links:0\r\n"
+              "mem_aof_buffer:0\r\n"
               "mem_allocator:%s\r\n"
+              "active_defrag_running:0\r\n"
               "lazyfree_pending_objects:%llu\r\n"
               "lazyfreed_objects:%llu\r\n",
               m.allocated, h1, rss, h2, peak_memory, h3,
-              peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, m.allocated,
-              m.active, m.resident, total, h4,
-              m.allocated ? (double)m.active / (double)m.allocated : 0.0,
-              m.allocated ? (double)rss / (double)m.allocated : 0.0,
-              mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc",
-              (unsigned long long)lazyfree_pending(), (unsigned long long)lazyfree_freed());
+              peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, overhead,
+              startup_memory, dataset, net ? (double)dataset * 100 / (double)net : 0.0,
+              m.allocated, m.active, m.resident, total, h4, ratio(m.active, m.allocated),
+              diff(m.active, m.allocated), ratio(m.resident, m.active), diff(m.resident, m.active),
+              ratio(rss, m.resident), diff(rss, m.resident), ratio(rss, m.allocated),
+              diff(rss, m.allocated), cmem, alloc, (unsigned long long)lazyfree_pending(),
+              (unsigned long long)lazyfree_freed());
 }
 
 static void info_persistence(sbuf *b) {
@@ -238,6 +320,12 @@ static void info_persistence(sbuf *b) {
               "# Persistence\r\n"
               "loading:0\r\n"
               "async_loading:0\r\n"
+              "current_cow_peak:0\r\n"
+              "current_cow_size:0\r\n"
+              "current_cow_size_age:0\r\n"
+              "current_fork_perc:0.00\r\n"
+              "current_save_keys_processed:0\r\n"
+              "current_save_keys_total:0\r\n"
               "rdb_changes_since_last_save:%llu\r\n"
               "rdb_bgsave_in_progress:%d\r\n"
               "rdb_last_save_time:%lld\r\n"
@@ -255,9 +343,11 @@ static void info_persistence(sbuf *b) {
               "aof_current_rewrite_time_sec:%lld\r\n"
               "aof_last_bgrewrite_status:%s\r\n"
               "aof_rewrites:%llu\r\n"
+              "aof_rewrites_consecutive_failures:0\r\n"
               "aof_last_write_status:%s\r\n"
               "aof_last_cow_size:0\r\n"
               "module_fork_in_progress:0\r\n"
+              "module_fork_last_cow_size:0\r\n"
               "snapshot_keys:%llu\r\n"
               "snapshot_bytes:%llu\r\n"
               "snapshot_raw_bytes:%llu\r\n"
@@ -291,12 +381,19 @@ static void info_persistence(sbuf *b) {
                   pi.records_per_fsync);
 }
 
+/* Redis's fields and order. Fixed at 0, true for what Lightning does not
+ * have: replication traffic and syncs, forks, defragmentation, eviction,
+ * client tracking, pub/sub (until those exist), reply buffer resizing (the
+ * 16 KiB buffer is fixed). Every read and write is done by an I/O thread, so
+ * io_threaded_* equal the totals when there is more than one. */
 static void info_stats(sbuf *b) {
     ks_expire_stats es;
     ks_expire_get_stats(server.db, &es);
     long long ps_ch, ps_pat, ps_shard, trk_keys, trk_items, trk_prefixes;
     pubsub_counts(&ps_ch, &ps_pat, &ps_shard);
     tracking_stats(&trk_keys, &trk_items, &trk_prefixes);
+    unsigned long long reads = WORKERS_SUM(stat_reads), writes = WORKERS_SUM(stat_writes);
+    int threaded = server.nworkers > 1;
     sb_printf(b,
               "# Stats\r\n"
               "total_connections_received:%llu\r\n"
@@ -304,22 +401,51 @@ static void info_stats(sbuf *b) {
               "instantaneous_ops_per_sec:%.0f\r\n"
               "total_net_input_bytes:%llu\r\n"
               "total_net_output_bytes:%llu\r\n"
+              "total_net_repl_input_bytes:0\r\n"
+              "total_net_repl_output_bytes:0\r\n"
               "instantaneous_input_kbps:%.2f\r\n"
               "instantaneous_output_kbps:%.2f\r\n"
+              "instantaneous_input_repl_kbps:0.00\r\n"
+              "instantaneous_output_repl_kbps:0.00\r\n"
               "rejected_connections:%llu\r\n"
+              "sync_full:0\r\n"
+              "sync_partial_ok:0\r\n"
+              "sync_partial_err:0\r\n"
               "expired_keys:%llu\r\n"
               "expired_stale_perc:%.2f\r\n"
+              "expired_time_cap_reached_count:0\r\n"
               "expire_cycle_cpu_milliseconds:%llu\r\n"
               "evicted_keys:0\r\n"
+              "evicted_clients:0\r\n"
+              "total_eviction_exceeded_time:0\r\n"
+              "current_eviction_exceeded_time:0\r\n"
               "keyspace_hits:%llu\r\n"
               "keyspace_misses:%llu\r\n"
               "pubsub_channels:%lld\r\n"
               "pubsub_patterns:%lld\r\n"
               "pubsubshard_channels:%lld\r\n"
+              "latest_fork_usec:0\r\n"
+              "total_forks:0\r\n"
+              "migrate_cached_sockets:0\r\n"
+              "slave_expires_tracked_keys:0\r\n"
+              "active_defrag_hits:0\r\n"
+              "active_defrag_misses:0\r\n"
+              "active_defrag_key_hits:0\r\n"
+              "active_defrag_key_misses:0\r\n"
+              "total_active_defrag_time:0\r\n"
+              "current_active_defrag_time:0\r\n"
               "tracking_total_keys:%lld\r\n"
               "tracking_total_items:%lld\r\n"
               "tracking_total_prefixes:%lld\r\n"
-              "total_error_replies:%llu\r\n",
+              "unexpected_error_replies:0\r\n"
+              "total_error_replies:%llu\r\n"
+              "dump_payload_sanitizations:0\r\n"
+              "total_reads_processed:%llu\r\n"
+              "total_writes_processed:%llu\r\n"
+              "io_threaded_reads_processed:%llu\r\n"
+              "io_threaded_writes_processed:%llu\r\n"
+              "reply_buffer_shrinks:0\r\n"
+              "reply_buffer_expands:0\r\n",
               (unsigned long long)__atomic_load_n(&server.stat_numconnections, __ATOMIC_RELAXED),
               (unsigned long long)WORKERS_SUM(stat_commands), stats_ops_per_sec(),
               (unsigned long long)WORKERS_SUM(stat_net_input_bytes),
@@ -332,7 +458,8 @@ static void info_stats(sbuf *b) {
               (unsigned long long)WORKERS_SUM(stat_keyspace_misses), ps_ch, ps_pat, ps_shard,
               trk_keys, trk_items, trk_prefixes,
               (unsigned long long)__atomic_load_n(&server.stat_total_error_replies,
-                                                  __ATOMIC_RELAXED));
+                                                  __ATOMIC_RELAXED),
+              reads, writes, threaded ? reads : 0, threaded ? writes : 0);
 }
 
 static void info_replication(sbuf *b) {
@@ -349,24 +476,34 @@ static void info_replication(sbuf *b) {
               "master_replid2:0000000000000000000000000000000000000000\r\n"
               "master_repl_offset:%llu\r\n"
               "second_repl_offset:-1\r\n"
-              "repl_backlog_active:0\r\n",
+              "repl_backlog_active:0\r\n"
+              "repl_backlog_size:1048576\r\n"
+              "repl_backlog_first_byte_offset:0\r\n"
+              "repl_backlog_histlen:0\r\n",
               replid, (unsigned long long)persist_stream_offset());
 }
 
+/* used_cpu_*_main_thread: the I/O thread running INFO (Lightning has no
+ * single main thread that runs commands). */
 static void info_cpu(sbuf *b) {
-    struct rusage self, children;
+    struct rusage self, children, thread;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &children);
+    getrusage(RUSAGE_THREAD, &thread);
     sb_printf(b,
               "# CPU\r\n"
               "used_cpu_sys:%ld.%06ld\r\n"
               "used_cpu_user:%ld.%06ld\r\n"
               "used_cpu_sys_children:%ld.%06ld\r\n"
-              "used_cpu_user_children:%ld.%06ld\r\n",
+              "used_cpu_user_children:%ld.%06ld\r\n"
+              "used_cpu_sys_main_thread:%ld.%06ld\r\n"
+              "used_cpu_user_main_thread:%ld.%06ld\r\n",
               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
               (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
               (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
-              (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec);
+              (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec,
+              (long)thread.ru_stime.tv_sec, (long)thread.ru_stime.tv_usec,
+              (long)thread.ru_utime.tv_sec, (long)thread.ru_utime.tv_usec);
 }
 
 static void info_commandstats(sbuf *b) {
@@ -393,6 +530,21 @@ static void info_errorstats(sbuf *b) {
     pthread_mutex_unlock(&server.errors_lock);
 }
 
+static void latency_emit_sb(void *ctx, const char *fmt, ...) {
+    sbuf *b = ctx;
+    char line[1100];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    sb_printf(b, "%s", line);
+}
+
+static void info_latencystats(sbuf *b) {
+    sb_printf(b, "# Latencystats\r\n");
+    latency_info_percentiles(b, latency_emit_sb);
+}
+
 static void info_keyspace(sbuf *b) {
     sb_printf(b, "# Keyspace\r\n");
     for (int db = 0; db < server.databases; db++) {
@@ -403,6 +555,30 @@ static void info_keyspace(sbuf *b) {
                   (unsigned long long)ks_db_expires(server.db, (unsigned)db),
                   (long long)ks_db_avg_ttl(server.db, (unsigned)db));
     }
+}
+
+/* Lightning's own figures (not a Redis section: in all/everything or when
+ * named). */
+static void info_lightning(sbuf *b) {
+    long sl_len;
+    long long sl_last;
+    slowlog_stats(&sl_len, &sl_last);
+    sb_printf(b,
+              "# Lightning\r\n"
+              "lightning_version:%s\r\n"
+              "io_threads:%d\r\n"
+              "io_backend:%s\r\n"
+              "db_shards:%d\r\n"
+              "monitors:%d\r\n"
+              "slowlog_len:%ld\r\n"
+              "slowlog_last_id:%lld\r\n"
+              "latency_tracking:%d\r\n"
+              "latency_events:%d\r\n"
+              "metrics_port:%d\r\n",
+              LIGHTNING_VERSION, server.nworkers, ev_loop_backend_name(server.workers[0]->loop),
+              server.shards, __atomic_load_n(&monitor_count, __ATOMIC_RELAXED), sl_len, sl_last,
+              __atomic_load_n(&server.latency_tracking, __ATOMIC_RELAXED), latency_event_count(),
+              server.metrics_port);
 }
 
 typedef struct info_section {
@@ -422,17 +598,19 @@ static const info_section sections[] = {
     {"modules", NULL, 1},
     {"commandstats", info_commandstats, 0},
     {"errorstats", info_errorstats, 1},
+    {"latencystats", info_latencystats, 0},
     {"cluster", NULL, 1},
     {"keyspace", info_keyspace, 1},
+    {"lightning", info_lightning, 0},
 };
 
-void infoCommand(client *c) {
+char *info_render(const resp_arg *args, int nargs, size_t *len) {
     char *want[64];
     int nwant = 0, all = 0, everything = 0, def = 0;
-    for (int i = 1; i < c->argc && nwant < 64; i++) {
+    for (int i = 0; i < nargs && nwant < 64; i++) {
         char name[64];
-        size_t n = c->argv[i].len < sizeof(name) - 1 ? c->argv[i].len : sizeof(name) - 1;
-        memcpy(name, c->argv[i].ptr, n);
+        size_t n = args[i].len < sizeof(name) - 1 ? args[i].len : sizeof(name) - 1;
+        memcpy(name, args[i].ptr, n);
         name[n] = '\0';
         if (!strcasecmp(name, "all")) all = 1;
         else if (!strcasecmp(name, "everything")) everything = 1;
@@ -443,7 +621,7 @@ void infoCommand(client *c) {
             nwant++;
         }
     }
-    if (c->argc == 1) def = 1;
+    if (nargs == 0) def = 1;
     sbuf b = {0};
     int first = 1;
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
@@ -460,8 +638,16 @@ void infoCommand(client *c) {
         else sb_printf(&b, "# Cluster\r\ncluster_enabled:0\r\n");
     }
     for (int i = 0; i < nwant; i++) free(want[i]);
-    addReplyVerbatim(c, b.p ? b.p : "", b.len, "txt");
-    free(b.p);
+    if (!b.p) sb_printf(&b, "%s", "");
+    *len = b.len;
+    return b.p;
+}
+
+void infoCommand(client *c) {
+    size_t len;
+    char *text = info_render(c->argv + 1, c->argc - 1, &len);
+    addReplyVerbatim(c, text, len, "txt");
+    free(text);
 }
 
 void dbsizeCommand(client *c) {

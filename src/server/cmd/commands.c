@@ -136,6 +136,65 @@ static command command_subcommands[] = {
     {0},
 };
 
+/* Observability (slowlog.c, latency.c, monitor.c). */
+#define OBS_ADMIN (CMD_ADMIN | CMD_LOADING | CMD_STALE)
+#define OBS_ADMIN_NS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define ACL_OBS_ADMIN (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
+
+static command slowlog_subcommands[] = {
+    {.name = "get", .proc = slowlogGetCommand, .arity = -2, .flags = OBS_ADMIN,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.2.12",
+     .complexity = "O(N) where N is the number of entries returned",
+     .tips = "request_policy:all_nodes nondeterministic_output",
+     .summary = "Returns the slow log's entries."},
+    {.name = "len", .proc = slowlogLenCommand, .arity = 2, .flags = OBS_ADMIN,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.2.12", .complexity = "O(1)",
+     .tips = "request_policy:all_nodes response_policy:agg_sum nondeterministic_output",
+     .summary = "Returns the number of entries in the slow log."},
+    {.name = "reset", .proc = slowlogResetCommand, .arity = 2, .flags = OBS_ADMIN,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.2.12",
+     .complexity = "O(N) where N is the number of entries in the slowlog",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded",
+     .summary = "Clears all entries from the slow log."},
+    {.name = "help", .proc = slowlogHelpCommand, .arity = 2, .flags = CMD_LOADING | CMD_STALE,
+     .acl = ACL_SLOW, .group = "server", .since = "6.2.0", .complexity = "O(1)",
+     .summary = "Lists the SLOWLOG subcommands."},
+    {0},
+};
+
+static command latency_subcommands[] = {
+    {.name = "latest", .proc = latencyLatestCommand, .arity = 2, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.8.13", .complexity = "O(1)",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special",
+     .summary = "Returns the latest latency samples for all events."},
+    {.name = "history", .proc = latencyHistoryCommand, .arity = 3, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.8.13", .complexity = "O(1)",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special",
+     .summary = "Returns timestamp-latency samples for an event."},
+    {.name = "reset", .proc = latencyResetCommand, .arity = -2, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.8.13", .complexity = "O(1)",
+     .tips = "request_policy:all_nodes response_policy:all_succeeded",
+     .summary = "Resets the latency data of one or more events."},
+    {.name = "graph", .proc = latencyGraphCommand, .arity = 3, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.8.13", .complexity = "O(1)",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special",
+     .summary = "Returns a latency graph for an event."},
+    {.name = "doctor", .proc = latencyDoctorCommand, .arity = 2, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.8.13", .complexity = "O(1)",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special",
+     .summary = "Returns a human-readable latency analysis report."},
+    {.name = "histogram", .proc = latencyHistogramCommand, .arity = -2, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "7.0.0",
+     .complexity = "O(N) where N is the number of commands with latency information being "
+                   "retrieved.",
+     .tips = "nondeterministic_output request_policy:all_nodes response_policy:special",
+     .summary = "Returns the cumulative distribution of latencies of commands."},
+    {.name = "help", .proc = latencyHelpCommand, .arity = 2, .flags = CMD_LOADING | CMD_STALE,
+     .acl = ACL_SLOW, .group = "server", .since = "2.8.13", .complexity = "O(1)",
+     .summary = "Lists the LATENCY subcommands."},
+    {0},
+};
+
 #define CONN_FAST (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY)
 
 command core_commands[] = {
@@ -221,6 +280,16 @@ command core_commands[] = {
      .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, .group = "server", .since = "1.0.0",
      .complexity = "O(1)",
      .summary = "Asynchronously rewrites the append-only file to disk."},
+    /* observability (slowlog.c, latency.c, monitor.c) */
+    {.name = "slowlog", .arity = -2, .acl = ACL_SLOW, .group = "server", .since = "2.2.12",
+     .complexity = "Depends on subcommand.", .summary = "The slow log.",
+     .subcommands = slowlog_subcommands},
+    {.name = "latency", .arity = -2, .acl = ACL_SLOW, .group = "server", .since = "2.8.13",
+     .complexity = "Depends on subcommand.", .summary = "Latency monitoring and histograms.",
+     .subcommands = latency_subcommands},
+    {.name = "monitor", .proc = monitorCommand, .arity = 1, .flags = OBS_ADMIN_NS,
+     .acl = ACL_OBS_ADMIN, .group = "server", .since = "1.0.0",
+     .summary = "Streams every command the server runs."},
     {0},
 };
 

@@ -176,6 +176,10 @@ command_proc infoCommand, dbsizeCommand, flushdbCommand, flushallCommand,
 command_proc saveCommand, bgsaveCommand, lastsaveCommand, bgrewriteaofCommand;
 command_proc configGetCommand, configSetCommand, configResetStatCommand,
     configRewriteCommand, configHelpCommand;
+command_proc slowlogGetCommand, slowlogLenCommand, slowlogResetCommand, slowlogHelpCommand,
+    latencyLatestCommand, latencyHistoryCommand, latencyResetCommand, latencyGraphCommand,
+    latencyDoctorCommand, latencyHistogramCommand, latencyHelpCommand,
+    monitorCommand; /* slowlog.c, latency.c, monitor.c */
 command_proc commandCommand, commandCountCommand, commandListCommand,
     commandInfoCommand, commandDocsCommand, commandGetKeysCommand,
     commandGetKeysAndFlagsCommand, commandHelpCommand;

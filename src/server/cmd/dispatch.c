@@ -20,6 +20,9 @@
 #include "server/config.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "server/latency.h"
+#include "server/monitor.h"
+#include "server/slowlog.h"
 #include "server/log.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
@@ -163,6 +166,18 @@ void dispatch_call(client *c, const command *cmd) {
     int64_t end = ustime();
     if (!in_exec && batch_on) batch_end_us = end;
     int64_t dur = end > start ? end - start : 0;
+    /* Observability, from the same duration (slowlog.h, latency.h,
+     * monitor.h): each costs one relaxed load and a compare unless on. */
+    if (dur >= __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED) &&
+        __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED) >= 0)
+        slowlog_push_if_needed(c, cmd, c->argv, c->argc, dur);
+    if (__atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED))
+        latency_add_sample_if_needed((cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                                     dur / 1000);
+    /* (The WAL replay's worker has no histograms: start-up is not traffic.) */
+    if (__atomic_load_n(&server.latency_tracking, __ATOMIC_RELAXED) && w->lathist)
+        latency_track(w->lathist, w, cmd->id, (uint64_t)dur);
+    if (monitor_active() && !(c->flags & CLIENT_CLOSED)) monitor_feed(c, cmd, c->argv, c->argc);
     /* Like Redis, only the lookups of read commands count as hits/misses. */
     uint64_t hits = 0, misses = 0;
     if (cmd->flags & CMD_READONLY) {

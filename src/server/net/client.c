@@ -35,9 +35,12 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
 #include "server/log.h"
+#include "server/net/listen.h"
 #include "server/cmd/multi.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
+#include "server/metrics.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -126,6 +129,7 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
     format_addr(fd, 1, c->laddr, sizeof(c->laddr));
+    if (server.metrics_port && listen_is_metrics_fd_port(c->laddr)) c->flags |= CLIENT_METRICS_ONLY;
 
     pthread_mutex_lock(&server.clients_lock);
     c->next = server.clients;
@@ -195,6 +199,7 @@ void client_close(client *c) {
     multi_client_close(c);
     pubsub_client_closed(c);
     tracking_client_closed(c);
+    monitor_client_closed(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);
@@ -355,6 +360,7 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
     }
     __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
                        __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->owner->stat_writes, 1, __ATOMIC_RELAXED);
     consume_output(c, (size_t)res);
     if (c->producer) producer_run(c, 1);
     if (client_output_bytes(c) > 0) {
@@ -586,6 +592,12 @@ static size_t run_batch(client *c, const command *cmd, char *buf, size_t pos, si
 static size_t process_input(client *c, char *buf, size_t len) {
     size_t pos = 0;
     while (pos < len && !client_must_wait(c)) {
+        /* Prometheus's scrape (metrics.h): an HTTP request line. */
+        if (buf[pos] == 'G' || (c->flags & CLIENT_METRICS_ONLY)) {
+            int h = metrics_http_input(c, buf + pos, len - pos);
+            if (h > 0) return len;
+            if (h < 0) break;
+        }
         size_t used = 0;
         int r = resp_parse(&c->parser, buf + pos, len - pos, &used);
         if (r == RESP_INCOMPLETE) break;
@@ -644,6 +656,7 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     }
     worker *w = c->owner;
     __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_reads, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
     /* CONFIG SET proto-max-bulk-len applies from the next read on. */

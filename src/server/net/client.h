@@ -47,6 +47,8 @@ struct command;
 #define CLIENT_NO_TOUCH          (1u << 12)
 #define CLIENT_IN_LIST           (1u << 13) /* registered in server list */
 #define CLIENT_WAL_HOLD          (1u << 14) /* output held until WAL durable */
+#define CLIENT_MONITOR           (1u << 15) /* streams commands (monitor.h) */
+#define CLIENT_METRICS_ONLY      (1u << 16) /* accepted on metrics-port (metrics.h) */
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */

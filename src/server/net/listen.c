@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,9 +22,9 @@
 static int listen_fds[MAX_LISTEN_FDS];
 static int nlisten;
 
-static int bind_one(const char *addr) {
+static int bind_one(const char *addr, int port) {
     char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", server.port);
+    snprintf(portstr, sizeof(portstr), "%d", port);
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -65,7 +66,18 @@ int listen_open(void) {
         const char *addr = server.bind[i];
         int optional = addr[0] == '-';
         if (optional) addr++;
-        int err = bind_one(addr);
+        int err = bind_one(addr, server.port);
+        if (err == 0 && server.metrics_port) {
+            err = bind_one(addr, server.metrics_port);
+            if (err && !(optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT ||
+                                      err == -EPROTONOSUPPORT))) {
+                serverLog(LL_WARNING, "Could not listen on metrics-port %s:%d: %s", addr,
+                          server.metrics_port, strerror(-err));
+                listen_close();
+                return -1;
+            }
+            err = 0;
+        }
         if (err == 0) continue;
         if (optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT))
             continue;
@@ -92,4 +104,9 @@ int listen_attach(ev_loop *loop) {
 void listen_close(void) {
     for (int i = 0; i < nlisten; i++) close(listen_fds[i]);
     nlisten = 0;
+}
+
+int listen_is_metrics_fd_port(const char *laddr) {
+    const char *colon = strrchr(laddr, ':');
+    return colon && atoi(colon + 1) == server.metrics_port;
 }

@@ -9,11 +9,15 @@
 #include "server/net/event.h"
 
 /* Binds every address of server.bind on server.port. A "-" prefix marks an
- * address as optional (skipped when unavailable, as in Redis). Returns 0,
+ * address as optional (skipped when unavailable, as in Redis). With
+ * metrics-port set, also binds every address on that port. Returns 0,
  * or -1 after logging why. */
 int listen_open(void);
 /* Starts accepting on all listening sockets in this loop. 0 or -errno. */
 int listen_attach(ev_loop *loop);
 void listen_close(void);
+/* Is laddr ("ip:port", a client's local address) on metrics-port? Those
+ * connections are served only Prometheus's /metrics (metrics.h). */
+int listen_is_metrics_fd_port(const char *laddr);
 
 #endif

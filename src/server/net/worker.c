@@ -20,6 +20,7 @@
 #include "server/cmd/tracking.h"
 #include "server/net/listen.h"
 #include "server/log.h"
+#include "server/monitor.h"
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
 #include "server/server.h"
@@ -148,6 +149,7 @@ static void on_wakeup(ev_loop *loop) {
         }
     }
     persist_on_wakeup(w);
+    monitor_worker_drain(w);
 }
 
 /* io-spin-us applies when a core is left over for everything else: a
@@ -181,6 +183,7 @@ static void before_wait(ev_loop *loop) {
     pubsub_worker_process(w);
     /* BCAST invalidations collected this turn (CLIENT TRACKING). */
     tracking_worker_process(w);
+    monitor_worker_drain(w);
     persist_before_wait(w);
     client_flush_writes(w);
     w->now_ms = mstime();
@@ -229,6 +232,8 @@ int workers_start(void) {
         w->id = i;
         w->cmdstats = calloc((size_t)commands_total(), sizeof(cmd_stat));
         if (!w->cmdstats) return -1;
+        w->lathist = calloc((size_t)commands_total(), sizeof(*w->lathist));
+        if (!w->lathist) return -1;
         pthread_mutex_init(&w->inbox_lock, NULL);
         pthread_mutex_init(&w->ready_lock, NULL);
         pthread_cond_init(&w->ready_cond, NULL);

@@ -54,9 +54,11 @@ typedef struct worker {
 
     /* statistics, written by this thread, read by INFO (relaxed atomics) */
     cmd_stat *cmdstats;         /* commands_total() entries */
+    struct hist **lathist;      /* latency-tracking, per command id (latency.h) */
     uint64_t stat_commands;
     uint64_t stat_net_input_bytes;
     uint64_t stat_net_output_bytes;
+    uint64_t stat_reads, stat_writes; /* recv / send completions */
     uint64_t stat_keyspace_hits;
     uint64_t stat_keyspace_misses;
 

@@ -25,6 +25,7 @@
 #include "engine/wal.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
+#include "server/latency.h"
 #include "server/log.h"
 #include "server/net/reply.h"
 #include "server/net/resp.h"
@@ -70,7 +71,13 @@ void persist_before_wait(worker *w) {
          * write, only a machine crash loses up to a second. On a write
          * error the writer keeps retrying and writes are refused. */
         if (server.appendfsync == WAL_FSYNC_ALWAYS) wal_request_write(P.wal, w->wal_turn_max);
-        else wal_write(P.wal, w->wal_turn_max);
+        else if (!__atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED))
+            wal_write(P.wal, w->wal_turn_max);
+        else {
+            int64_t t0 = monotonic_us();
+            wal_write(P.wal, w->wal_turn_max);
+            latency_add_sample_if_needed("aof-write", (monotonic_us() - t0) / 1000);
+        }
     }
     if (!w->wal_held) return;
     /* Publish what we wait for, then look at durable again: either we see

@@ -1,0 +1,747 @@
+/*
+ * Observability (issue #22): SLOWLOG, LATENCY, MONITOR and INFO latencystats
+ * compared with a real redis-server (shapes: ids, times and durations differ,
+ * the structure, arguments and errors must not); Prometheus /metrics on the
+ * main port and on metrics-port; a real Prometheus scraping Lightning
+ * (`up` == 1) and prometheus-redis-exporter against Lightning (redis_up 1),
+ * each skipped when its Debian package is not installed.
+ */
+#include "../difftest.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static redisReply *rcmd(redisContext *c, const char *const *argv) {
+    int argc = 0;
+    while (argv[argc]) argc++;
+    return redisCommandArgv(c, argc, (const char **)argv, NULL);
+}
+#define RCMD(c, ...) rcmd((c), (const char *const[]){__VA_ARGS__, NULL})
+
+/* A SLOWLOG GET reply with id, time and duration blanked and the client
+ * port dropped: what must be equal on both servers. malloc'd. */
+static char *slowlog_shape(redisContext *c, const char *count) {
+    redisReply *r = RCMD(c, "SLOWLOG", "GET", count);
+    if (!r) return strdup("(io-error)");
+    if (r->type != REDIS_REPLY_ARRAY) {
+        char *s = reply_to_string(r);
+        freeReplyObject(r);
+        return s;
+    }
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    fprintf(f, "n=%zu\n", r->elements);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 6) {
+            fprintf(f, "bad entry\n");
+            continue;
+        }
+        fprintf(f, "[%d %d %d ", e->element[0]->type == REDIS_REPLY_INTEGER,
+                e->element[1]->type == REDIS_REPLY_INTEGER && e->element[1]->integer > 1000000000,
+                e->element[2]->type == REDIS_REPLY_INTEGER && e->element[2]->integer >= 0);
+        char *argv = reply_to_string(e->element[3]);
+        const char *addr = e->element[4]->str ? e->element[4]->str : "";
+        fprintf(f, "%s %.*s %s]\n", argv, (int)strcspn(addr, ":"), addr,
+                e->element[5]->str ? e->element[5]->str : "?");
+        free(argv);
+    }
+    fclose(f);
+    freeReplyObject(r);
+    return out;
+}
+
+static void check_same_shape(char *(*shape)(redisContext *, const char *), const char *arg) {
+    char *l = shape(L, arg);
+    if (R) {
+        char *r = shape(R, arg);
+        CHECK_EQ_STR(l, r);
+        free(r);
+    }
+    free(l);
+}
+
+TEST(slowlog_entries_like_redis) {
+    REQUIRE(difftest_start("slowlog-log-slower-than", "0", NULL));
+    EXPECT("status:\"OK\"", "SLOWLOG", "RESET");
+    EXPECT("status:\"OK\"", "CLIENT", "SETNAME", "observer");
+    C("SET", "k", "v");
+    C("GET", "k");
+    /* Trimming: 40 arguments (32 kept, the last says how many more) and
+     * an argument over 128 bytes. */
+    char big[300];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    const char *many[44] = {"RPUSH", "list"};
+    char nums[40][8];
+    for (int i = 0; i < 40; i++) {
+        snprintf(nums[i], sizeof nums[i], "%d", i);
+        many[2 + i] = nums[i];
+    }
+    many[42] = NULL;
+    COMPARE(L, R, "SET", "big", big);
+    harness_compare(__FILE__, __LINE__, L, R, 0, many);
+    /* Secrets are redacted. */
+    C("AUTH", "nosuchpassword");
+    check_same_shape(slowlog_shape, "-1");
+    check_same_shape(slowlog_shape, "2");
+    check_same_shape(slowlog_shape, "0");
+    redisReply *r = RCMD(L, "SLOWLOG", "GET", "1");
+    REQUIRE(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    CHECK_EQ_STR(r->element[0]->element[5]->str, "observer");
+    freeReplyObject(r);
+    /* Errors and arity. */
+    EXPECT("err:\"ERR count should be greater than or equal to -1\"", "SLOWLOG", "GET", "-2");
+    EXPECT("err:\"ERR count should be greater than or equal to -1\"", "SLOWLOG", "GET", "x");
+    C("SLOWLOG", "GET", "1", "2");
+    EXPECT("err:\"ERR unknown subcommand 'foo'. Try SLOWLOG HELP.\"", "SLOWLOG", "foo");
+    C("SLOWLOG");
+    C("SLOWLOG", "LEN", "x");
+    C("SLOWLOG", "HELP");
+    /* slowlog-max-len bounds the log; -1 turns it off. */
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "slowlog-max-len", "3");
+    for (int i = 0; i < 5; i++) C("PING");
+    EXPECT("int:3", "SLOWLOG", "LEN");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "slowlog-log-slower-than", "-1");
+    EXPECT("status:\"OK\"", "SLOWLOG", "RESET");
+    C("PING");
+    EXPECT("int:0", "SLOWLOG", "LEN");
+    EXPECT("array[bulk:\"slowlog-log-slower-than\",bulk:\"-1\"]", "CONFIG", "GET",
+           "slowlog-log-slower-than");
+    C("CONFIG", "SET", "slowlog-log-slower-than", "-2");
+    C("CONFIG", "SET", "slowlog-max-len", "-1");
+    /* The default threshold (10 ms) keeps fast commands out. */
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "slowlog-log-slower-than", "10000");
+    C("PING");
+    EXPECT("int:0", "SLOWLOG", "LEN");
+}
+
+/* Slow log entries from clients of every I/O thread, bounded. */
+TEST(slowlog_across_io_threads) {
+    harness_server *s = harness_start("io-threads", "2", "slowlog-log-slower-than", "0",
+                                      "slowlog-max-len", "50", NULL);
+    REQUIRE(s);
+    redisContext *c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = harness_connect(s);
+        REQUIRE(c[i]);
+        cmd(c[i], "CLIENT SETNAME c%d", i);
+    }
+    for (int round = 0; round < 30; round++)
+        for (int i = 0; i < 4; i++) cmd(c[i], "SET k%d %d", i, round);
+    CHECK_EQ_STR(cmd(c[0], "SLOWLOG LEN"), "int:50");
+    redisReply *r = redisCommand(c[0], "SLOWLOG GET -1");
+    REQUIRE(r && r->type == REDIS_REPLY_ARRAY && r->elements == 50);
+    int names[4] = {0};
+    long long prev = -1;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (prev >= 0) CHECK(e->element[0]->integer < prev); /* newest first */
+        prev = e->element[0]->integer;
+        const char *n = e->element[5]->str;
+        if (n[0] == 'c') names[n[1] - '0']++;
+    }
+    for (int i = 0; i < 4; i++) CHECK(names[i] > 0);
+    freeReplyObject(r);
+}
+
+/* A command that takes well over a millisecond on either server. */
+static void slow_command(redisContext *c) {
+    if (!c) return;
+    redisReply *r = redisCommand(c, "SORT biglist");
+    if (r) freeReplyObject(r);
+}
+
+static void fill_biglist(redisContext *c) {
+    if (!c) return;
+    for (int chunk = 0; chunk < 20; chunk++) {
+        const char *argv[1002] = {"RPUSH", "biglist"};
+        static char vals[1000][16];
+        for (int i = 0; i < 1000; i++) {
+            snprintf(vals[i], sizeof vals[i], "%d", (chunk * 7919 + i * 104729) % 1000003);
+            argv[2 + i] = vals[i];
+        }
+        redisReply *r = redisCommandArgv(c, 1002, argv, NULL);
+        if (r) freeReplyObject(r);
+    }
+}
+
+/* LATEST entries: "name:fields" with the times blanked. */
+static char *latest_shape(redisContext *c, const char *unused) {
+    (void)unused;
+    redisReply *r = RCMD(c, "LATENCY", "LATEST");
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++) {
+            redisReply *e = r->element[i];
+            fprintf(f, "%s:%zu:%d;", e->element[0]->str, e->elements,
+                    e->element[2]->integer >= 1 && e->element[3]->integer >= e->element[2]->integer);
+        }
+    } else {
+        fprintf(f, "(bad)");
+    }
+    fclose(f);
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+TEST(latency_monitor_like_redis) {
+    REQUIRE(difftest_start(NULL));
+    fill_biglist(L);
+    fill_biglist(R);
+    /* Off by default: DOCTOR says so, no events. */
+    C("LATENCY", "DOCTOR");
+    EXPECT("array[]", "LATENCY", "LATEST");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "latency-monitor-threshold", "1");
+    slow_command(L);
+    slow_command(R);
+    check_same_shape(latest_shape, NULL);
+    redisReply *r = RCMD(L, "LATENCY", "HISTORY", "command");
+    REQUIRE(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
+    CHECK(r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2);
+    freeReplyObject(r);
+    r = RCMD(L, "LATENCY", "GRAPH", "command");
+    REQUIRE(r && r->str);
+    CHECK(!strncmp(r->str, "command - high ", 15));
+    CHECK(strstr(r->str, "\n-----") != NULL && strchr(r->str, '#') != NULL);
+    freeReplyObject(r);
+    r = RCMD(L, "LATENCY", "DOCTOR");
+    REQUIRE(r && r->str);
+    CHECK(strstr(r->str, "Dave, I have observed latency spikes") != NULL);
+    CHECK(strstr(r->str, "1. command: ") != NULL);
+    freeReplyObject(r);
+    EXPECT("array[]", "LATENCY", "HISTORY", "nosuchevent");
+    EXPECT("err:\"ERR No samples available for event 'nosuchevent'\"", "LATENCY", "GRAPH",
+           "nosuchevent");
+    EXPECT("int:0", "LATENCY", "RESET", "nosuchevent");
+    EXPECT("int:1", "LATENCY", "RESET", "command");
+    EXPECT("array[]", "LATENCY", "LATEST");
+    EXPECT("int:0", "LATENCY", "RESET");
+    C("LATENCY", "HELP");
+    EXPECT("err:\"ERR unknown subcommand 'nope'. Try LATENCY HELP.\"", "LATENCY", "nope");
+    C("LATENCY", "HISTORY");
+    C("LATENCY", "LATEST", "x");
+    C("CONFIG", "SET", "latency-monitor-threshold", "-1");
+    EXPECT("array[bulk:\"latency-monitor-threshold\",bulk:\"1\"]", "CONFIG", "GET",
+           "latency-monitor-threshold");
+}
+
+/* LATENCY HISTOGRAM for one command: its name, calls, and the buckets. */
+static char *histogram_shape(redisContext *c, const char *name) {
+    redisReply *r = RCMD(c, "LATENCY", "HISTOGRAM", name);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        fprintf(f, "(bad)");
+    } else if (r->elements == 0) {
+        fprintf(f, "empty");
+    } else if (r->elements == 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
+               r->element[1]->elements == 4) {
+        redisReply *m = r->element[1];
+        redisReply *h = m->element[3];
+        long long last = -1, prevkey = 0;
+        int increasing = 1;
+        for (size_t i = 0; i + 1 < h->elements; i += 2) {
+            if (h->element[i]->integer <= prevkey) increasing = 0;
+            prevkey = h->element[i]->integer;
+            if (h->element[i + 1]->integer <= last) increasing = 0;
+            last = h->element[i + 1]->integer;
+        }
+        fprintf(f, "%s %s=%lld %s cum=%lld increasing=%d", r->element[0]->str, m->element[0]->str,
+                m->element[1]->integer, m->element[2]->str, last, increasing);
+    } else {
+        fprintf(f, "(shape %zu)", r->elements);
+    }
+    fclose(f);
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+static int is_percentile_line(const char *info, const char *cmdname) {
+    char want[128];
+    snprintf(want, sizeof want, "latency_percentiles_usec_%s:p50=", cmdname);
+    const char *p = strstr(info, want);
+    if (!p) return 0;
+    double a, b, c;
+    return sscanf(p + strlen(want), "%lf,p99=%lf,p99.9=%lf", &a, &b, &c) == 3 && a <= b && b <= c;
+}
+
+TEST(latency_tracking_like_redis) {
+    REQUIRE(difftest_start(NULL));
+    EXPECT("status:\"OK\"", "CONFIG", "RESETSTAT");
+    for (int i = 0; i < 7; i++) C("SET", "k", "v");
+    check_same_shape(histogram_shape, "set");
+    check_same_shape(histogram_shape, "nosuchcommand");
+    check_same_shape(histogram_shape, "get");
+    C("GET", "k");
+    check_same_shape(histogram_shape, "get");
+    /* Containers list their subcommands. */
+    C("CONFIG", "GET", "maxclients");
+    check_same_shape(histogram_shape, "config|get");
+    char *li = NULL, *ri = NULL;
+    redisReply *r = RCMD(L, "INFO", "latencystats");
+    REQUIRE(r && r->str);
+    li = strdup(r->str);
+    freeReplyObject(r);
+    CHECK(!strncmp(li, "# Latencystats\r\n", 16));
+    CHECK(is_percentile_line(li, "set"));
+    CHECK(is_percentile_line(li, "get"));
+    if (R) {
+        r = RCMD(R, "INFO", "latencystats");
+        ri = strdup(r && r->str ? r->str : "");
+        if (r) freeReplyObject(r);
+        CHECK(is_percentile_line(ri, "set"));
+    }
+    free(li);
+    free(ri);
+    /* Percentiles setting: Redis's validation and normal form. */
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "latency-tracking-info-percentiles", "50.0 99 100");
+    EXPECT("array[bulk:\"latency-tracking-info-percentiles\",bulk:\"50 99 100\"]", "CONFIG",
+           "GET", "latency-tracking-info-percentiles");
+    C("CONFIG", "SET", "latency-tracking-info-percentiles", "50 abc");
+    C("CONFIG", "SET", "latency-tracking-info-percentiles", "101");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "latency-tracking-info-percentiles", "");
+    r = RCMD(L, "INFO", "latencystats");
+    REQUIRE(r && r->str);
+    CHECK(strstr(r->str, "latency_percentiles_usec_set:\r\n") != NULL);
+    freeReplyObject(r);
+    /* Off: nothing recorded. */
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "latency-tracking", "no");
+    EXPECT("status:\"OK\"", "CONFIG", "RESETSTAT");
+    C("SET", "k", "v");
+    check_same_shape(histogram_shape, "set");
+}
+
+/* MONITOR lines on a raw connection, with the timestamp and client port
+ * removed: "[db ip] args". */
+static char *monitor_lines(int fd, int want) {
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    for (int i = 0; i < want; i++) {
+        raw_buf b;
+        if (!raw_read_reply(fd, 5000, &b)) {
+            fprintf(f, "(timeout after %d)\n", i);
+            raw_buf_free(&b);
+            break;
+        }
+        const char *br = strchr(b.data, '[');
+        const char *colon = br ? strchr(br, ':') : NULL;
+        const char *close = colon ? strchr(colon, ']') : NULL;
+        if (b.data[0] != '+' || !close) {
+            fprintf(f, "(bad line %s)\n", harness_escape(b.data, b.len));
+        } else {
+            double ts = atof(b.data + 1);
+            fprintf(f, "%s[%.*s]%.*s\n", ts > 1e9 ? "" : "(bad time)", (int)(colon - br - 1),
+                    br + 1, (int)(b.len - (size_t)(close + 1 - b.data) - 2), close + 1);
+        }
+        raw_buf_free(&b);
+    }
+    fclose(f);
+    return out;
+}
+
+static void monitor_workload(redisContext *c) {
+    if (!c) return;
+    freeReplyObject(RCMD(c, "SET", "k y", "v\"a\nl\x01"));
+    freeReplyObject(RCMD(c, "AUTH", "secret"));
+    freeReplyObject(RCMD(c, "HELLO", "2", "AUTH", "default", "secret"));
+    freeReplyObject(RCMD(c, "SELECT", "3"));
+    freeReplyObject(RCMD(c, "MULTI"));
+    freeReplyObject(RCMD(c, "INCR", "n"));
+    freeReplyObject(RCMD(c, "EXEC"));
+    freeReplyObject(RCMD(c, "CONFIG", "SET", "maxclients", "10000")); /* admin: not shown */
+    freeReplyObject(RCMD(c, "GET", "n"));
+}
+
+TEST(monitor_like_redis) {
+    REQUIRE(difftest_start(NULL));
+    int ml = raw_connect_server(LS), mr = raw_connect_server(RS);
+    REQUIRE(ml >= 0);
+    CHECK_EQ_STR(RAW_COMPARE(ml, mr, "MONITOR"), "status:\"OK\"");
+    monitor_workload(L);
+    monitor_workload(R);
+    char *l = monitor_lines(ml, 8);
+    CHECK(strstr(l, "[0 127.0.0.1] \"SET\" \"k y\" \"v\\\"a\\nl\\x01\"\n") != NULL);
+    CHECK(strstr(l, "\"AUTH\" \"(redacted)\"\n") != NULL);
+    CHECK(strstr(l, "\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\"\n") != NULL);
+    CHECK(strstr(l, "[3 127.0.0.1] \"INCR\" \"n\"\n") != NULL);
+    CHECK(strstr(l, "CONFIG") == NULL); /* admin commands are not shown */
+    if (mr >= 0) {
+        char *r = monitor_lines(mr, 8);
+        CHECK_EQ_STR(l, r);
+        free(r);
+    }
+    free(l);
+}
+
+/* Commands from every I/O thread reach a monitor on any thread; a second
+ * monitor sees the same; a closed monitor is forgotten. */
+TEST(monitor_across_io_threads) {
+    harness_server *s = harness_start("io-threads", "3", NULL);
+    REQUIRE(s);
+    int m1 = raw_connect_server(s), m2 = raw_connect_server(s);
+    REQUIRE(m1 >= 0 && m2 >= 0);
+    CHECK_EQ_STR(RAW_CMD(m1, "MONITOR"), "status:\"OK\"");
+    CHECK_EQ_STR(RAW_CMD(m2, "MONITOR"), "status:\"OK\"");
+    redisContext *c[6];
+    for (int i = 0; i < 6; i++) {
+        c[i] = harness_connect(s);
+        REQUIRE(c[i]);
+    }
+    for (int i = 0; i < 6; i++) cmd(c[i], "SET from%d x", i);
+    char *a = monitor_lines(m1, 6), *b = monitor_lines(m2, 6);
+    for (int i = 0; i < 6; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "\"from%d\"", i);
+        CHECK(strstr(a, want) != NULL);
+    }
+    CHECK_EQ_STR(a, b);
+    free(a);
+    free(b);
+    char info[64];
+    CHECK(harness_info(c[0], "lightning", "monitors", info, sizeof info));
+    CHECK_EQ_STR(info, "2");
+    raw_close(m2);
+    usleep(100000);
+    cmd(c[0], "SET after close");
+    char *x = monitor_lines(m1, 2); /* INFO lightning, then the SET */
+    CHECK(strstr(x, "\"after\"") != NULL);
+    free(x);
+}
+
+/* A monitor that does not read is disconnected once its pending output
+ * passes the limit (monitor_output_limit, 64 MiB); the server and the
+ * writing client go on. */
+TEST(monitor_that_does_not_read_is_dropped) {
+    harness_server *s = harness_start("io-threads", "2", NULL);
+    REQUIRE(s);
+    int m = raw_connect_server(s);
+    REQUIRE(m >= 0);
+    CHECK_EQ_STR(RAW_CMD(m, "MONITOR"), "status:\"OK\"");
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    size_t n = 4 << 20;
+    char *val = malloc(n + 1);
+    memset(val, 'v', n);
+    val[n] = '\0';
+    for (int i = 0; i < 24; i++) {
+        const char *argv[] = {"SET", "big", val};
+        redisReply *r = redisCommandArgv(c, 3, argv, NULL);
+        CHECK(r && r->type == REDIS_REPLY_STATUS);
+        if (r) freeReplyObject(r);
+    }
+    free(val);
+    /* Dropped: its connection ends (after what was already sent). */
+    long long monitors = -1;
+    for (int i = 0; i < 100 && monitors != 0; i++) {
+        monitors = harness_info_num(c, "lightning", "monitors");
+        if (monitors) usleep(50000);
+    }
+    CHECK_EQ_INT(monitors, 0);
+    raw_buf b = raw_read_until(m, 10000);
+    CHECK(b.closed);
+    raw_buf_free(&b);
+    CHECK_EQ_STR(cmd(c, "PING"), "status:\"PONG\"");
+}
+
+/* ---- HTTP /metrics ---------------------------------------------------------- */
+
+static raw_buf http_get(int port, const char *request) {
+    int fd = raw_connect(port);
+    raw_buf b = {0};
+    if (fd < 0) return b;
+    raw_sendstr(fd, request);
+    b = raw_read_until(fd, 5000);
+    raw_close(fd);
+    return b;
+}
+
+/* Value of a sample line "name value" or "name{labels} value"; -1 if absent. */
+static double metric(const char *text, const char *name_labels) {
+    size_t n = strlen(name_labels);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, name_labels, n) && p[n] == ' ') return atof(p + n + 1);
+    return -1;
+}
+
+TEST(metrics_on_main_port) {
+    harness_server *s = harness_start(NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    cmd(c, "SET a 1");
+    cmd(c, "SET b 2");
+    cmd(c, "GET a");
+    cmd(c, "SELECT 2");
+    cmd(c, "SET c 3");
+    raw_buf b = http_get(s->port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n");
+    REQUIRE(b.data);
+    CHECK(!strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17));
+    CHECK(strstr(b.data, "Content-Type: text/plain; version=0.0.4") != NULL);
+    CHECK(b.closed);
+    const char *body = strstr(b.data, "\r\n\r\n");
+    REQUIRE(body);
+    body += 4;
+    const char *cl = strstr(b.data, "Content-Length: ");
+    REQUIRE(cl);
+    CHECK_EQ_INT(atol(cl + 16), (long)strlen(body));
+    CHECK_EQ_INT((long)metric(body, "redis_up"), 1);
+    CHECK_EQ_INT((long)metric(body, "redis_commands_total{cmd=\"set\"}"), 3);
+    CHECK_EQ_INT((long)metric(body, "redis_commands_total{cmd=\"get\"}"), 1);
+    CHECK(metric(body, "redis_commands_duration_seconds_total{cmd=\"set\"}") >= 0);
+    CHECK_EQ_INT((long)metric(body, "redis_db_keys{db=\"db0\"}"), 2);
+    CHECK_EQ_INT((long)metric(body, "redis_db_keys{db=\"db2\"}"), 1);
+    CHECK(metric(body, "redis_connected_clients") >= 1);
+    CHECK(metric(body, "redis_memory_used_bytes") > 0);
+    CHECK(metric(body, "redis_commands_latencies_usec_count{cmd=\"set\"}") == 3);
+    CHECK(strstr(body, "# TYPE redis_commands_total counter\n") != NULL);
+    CHECK(strstr(body, "# TYPE redis_commands_latencies_usec histogram\n") != NULL);
+    /* Every sample line is "name[{labels}] number". */
+    int bad = 0;
+    for (const char *p = body; *p; p = strchr(p, '\n') + 1) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) break;
+        if (*p != '#') {
+            const char *sp = memrchr(p, ' ', (size_t)(nl - p));
+            char *end;
+            if (!sp || (strtod(sp + 1, &end), end != nl)) bad++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    raw_buf_free(&b);
+    /* With a query string, HTTP/1.0. */
+    b = http_get(s->port, "GET /metrics?x=1 HTTP/1.0\r\n\r\n");
+    CHECK(b.data && !strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17));
+    raw_buf_free(&b);
+    /* Another path: Redis's behaviour (its Host: line closes the
+     * connection before anything it pipelined is answered). */
+    b = http_get(s->port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(b.closed && b.len == 0);
+    raw_buf_free(&b);
+    /* POST is still Redis's cross-protocol guard: closed, no reply. */
+    b = http_get(s->port, "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(b.closed && b.len == 0);
+    raw_buf_free(&b);
+    /* Inline GET of a key named /metrics is still a Redis command. */
+    int fd = raw_connect(s->port);
+    raw_sendstr(fd, "GET /metrics\r\n");
+    raw_buf r;
+    CHECK(raw_read_reply(fd, 5000, &r) && !strcmp(r.data, "$-1\r\n"));
+    raw_buf_free(&r);
+    raw_close(fd);
+    CHECK_EQ_STR(cmd(c, "PING"), "status:\"PONG\"");
+}
+
+static int free_tcp_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &l) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+TEST(metrics_port) {
+    int mport = free_tcp_port();
+    REQUIRE(mport > 0);
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", mport);
+    harness_server *s = harness_start("metrics-port", ps, NULL);
+    REQUIRE(s);
+    raw_buf b = http_get(mport, "GET /metrics HTTP/1.1\r\n\r\n");
+    CHECK(b.data && !strncmp(b.data, "HTTP/1.1 200 OK\r\n", 17) && strstr(b.data, "\nredis_up 1\n"));
+    raw_buf_free(&b);
+    /* Another path: 404; RESP is not served there. */
+    b = http_get(mport, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(b.data && !strncmp(b.data, "HTTP/1.1 404 Not Found\r\n", 24) && b.closed);
+    raw_buf_free(&b);
+    b = http_get(mport, "*1\r\n$4\r\nPING\r\n");
+    CHECK(b.closed && b.len == 0);
+    raw_buf_free(&b);
+    redisContext *c = harness_connect(s);
+    char want[64];
+    snprintf(want, sizeof want, "array[bulk:\"metrics-port\",bulk:\"%d\"]", mport);
+    CHECK_EQ_STR(cmd(c, "CONFIG GET metrics-port"), want);
+}
+
+/* ---- real Prometheus and redis_exporter ---------------------------------- */
+
+static pid_t spawn(const char *const *argv, const char *logpath) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(logpath, "w", stdout);
+        (void)f;
+        dup2(1, 2);
+        setpgid(0, 0);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) return;
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static pid_t child_pid;
+static char child_dir[256];
+
+static void child_cleanup(void) {
+    reap(child_pid);
+    child_pid = 0;
+    if (child_dir[0]) {
+        char rm[300];
+        snprintf(rm, sizeof rm, "rm -rf '%s'", child_dir);
+        if (system(rm) != 0) { /* best effort */ }
+        child_dir[0] = '\0';
+    }
+}
+
+static void prometheus_scrapes_body(void) {
+    harness_server *s = harness_start(NULL);
+    REQUIRE(s);
+    int pport = free_tcp_port();
+    REQUIRE(pport > 0);
+    snprintf(child_dir, sizeof child_dir, "/tmp/lt-prom-XXXXXX");
+    REQUIRE(mkdtemp(child_dir));
+    char cfg[300], log[300], data[300], listen[64];
+    snprintf(cfg, sizeof cfg, "%s/prometheus.yml", child_dir);
+    snprintf(log, sizeof log, "%s/prometheus.log", child_dir);
+    snprintf(data, sizeof data, "--storage.tsdb.path=%s/data", child_dir);
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", pport);
+    FILE *f = fopen(cfg, "w");
+    REQUIRE(f);
+    fprintf(f,
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+            "scrape_configs:\n  - job_name: lightning\n    static_configs:\n"
+            "      - targets: ['127.0.0.1:%d']\n",
+            s->port);
+    fclose(f);
+    char cfgarg[320];
+    snprintf(cfgarg, sizeof cfgarg, "--config.file=%s", cfg);
+    const char *argv[] = {"/usr/bin/prometheus", cfgarg, data, listen, NULL};
+    child_pid = spawn(argv, log);
+    REQUIRE(child_pid > 0);
+    /* Poll the query API (bounded): up{job="lightning"} and a Lightning series. */
+    int up = 0, series = 0;
+    for (int i = 0; i < 120 && !(up && series); i++) {
+        usleep(250000);
+        char req[256];
+        if (!up) {
+            snprintf(req, sizeof req, "GET /api/v1/query?query=up HTTP/1.0\r\n\r\n");
+            raw_buf b = http_get(pport, req);
+            if (b.data && strstr(b.data, "\"job\":\"lightning\"") && strstr(b.data, ",\"1\"]"))
+                up = 1;
+            raw_buf_free(&b);
+        } else {
+            snprintf(req, sizeof req,
+                     "GET /api/v1/query?query=redis_commands_total HTTP/1.0\r\n\r\n");
+            raw_buf b = http_get(pport, req);
+            if (b.data && strstr(b.data, "\"cmd\":\"ping\"")) series = 1;
+            raw_buf_free(&b);
+        }
+    }
+    if (!up || !series) {
+        char tail[400];
+        snprintf(tail, sizeof tail, "tail -5 '%s' >&2", log);
+        if (system(tail) != 0) { /* best effort */ }
+    }
+    CHECK(up);
+    CHECK(series);
+}
+
+TEST(prometheus_scrapes_lightning) {
+    if (access("/usr/bin/prometheus", X_OK) != 0) {
+        testlib_skip("prometheus not installed (deps/install.sh installs it)");
+        return;
+    }
+    prometheus_scrapes_body();
+    child_cleanup();
+}
+
+static void exporter_body(void) {
+    harness_server *s = harness_start(NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    cmd(c, "SET k v");
+    int eport = free_tcp_port();
+    REQUIRE(eport > 0);
+    snprintf(child_dir, sizeof child_dir, "/tmp/lt-exporter-XXXXXX");
+    REQUIRE(mkdtemp(child_dir));
+    char log[300], addr[64], listen[64];
+    snprintf(log, sizeof log, "%s/exporter.log", child_dir);
+    snprintf(addr, sizeof addr, "--redis.addr=redis://127.0.0.1:%d", s->port);
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", eport);
+    const char *argv[] = {"/usr/bin/prometheus-redis-exporter", addr, listen, NULL};
+    child_pid = spawn(argv, log);
+    REQUIRE(child_pid > 0);
+    char *body = NULL;
+    for (int i = 0; i < 80 && !body; i++) {
+        usleep(250000);
+        raw_buf b = http_get(eport, "GET /metrics HTTP/1.0\r\n\r\n");
+        if (b.data && strstr(b.data, "\nredis_up ")) body = strdup(b.data);
+        raw_buf_free(&b);
+    }
+    REQUIRE(body);
+    CHECK_EQ_INT((long)metric(body, "redis_up"), 1);
+    CHECK(metric(body, "redis_connected_clients") >= 1);
+    CHECK(metric(body, "redis_commands_total{cmd=\"set\"}") >= 1);
+    CHECK(metric(body, "redis_db_keys{db=\"db0\"}") == 1);
+    CHECK(metric(body, "redis_memory_used_bytes") > 0);
+    CHECK(metric(body, "redis_uptime_in_seconds") >= 0);
+    if (metric(body, "redis_up") != 1) {
+        char tail[400];
+        snprintf(tail, sizeof tail, "tail -5 '%s' >&2", log);
+        if (system(tail) != 0) { /* best effort */ }
+    }
+    free(body);
+}
+
+TEST(redis_exporter_against_lightning) {
+    if (access("/usr/bin/prometheus-redis-exporter", X_OK) != 0) {
+        testlib_skip("prometheus-redis-exporter not installed (deps/install.sh installs it)");
+        return;
+    }
+    exporter_body();
+    child_cleanup();
+}
+
+int main(void) {
+    RUN(slowlog_entries_like_redis);
+    RUN(slowlog_across_io_threads);
+    RUN(latency_monitor_like_redis);
+    RUN(latency_tracking_like_redis);
+    RUN(monitor_like_redis);
+    RUN(monitor_across_io_threads);
+    RUN(monitor_that_does_not_read_is_dropped);
+    RUN(metrics_on_main_port);
+    RUN(metrics_port);
+    RUN(prometheus_scrapes_lightning);
+    RUN(redis_exporter_against_lightning);
+    return testlib_finish();
+}
