@@ -203,6 +203,12 @@ static const directive directives[] = {
      .def_num = 4096, .min = 0, .max = LLONG_MAX},
     {.name = "stream-node-max-entries", .type = CFG_INT, .field = &server.stream_node_max_entries,
      .def_num = 100, .min = 0, .max = LLONG_MAX},
+    /* Scripts (src/script/script.h): ms after which a running script is
+     * busy; lua-time-limit is Redis's older name of the same setting. */
+    {.name = "busy-reply-threshold", .type = CFG_INT, .field = &server.busy_reply_threshold,
+     .def_num = 5000, .min = 0, .max = INT_MAX},
+    {.name = "lua-time-limit", .type = CFG_INT, .field = &server.busy_reply_threshold,
+     .def_num = 5000, .min = 0, .max = INT_MAX},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names},

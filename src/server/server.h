@@ -63,6 +63,7 @@ struct server {
     long long hll_sparse_max_bytes; /* sparse HLL promotes to dense past this */
     long long stream_node_max_bytes; /* stream node limits (t_stream.c): */
     int stream_node_max_entries;     /* 0 = no limit */
+    int busy_reply_threshold;      /* ms before a script is busy (script.h) */
 
     /* --- runtime --- */
     pthread_mutex_t config_lock;

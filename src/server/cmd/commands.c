@@ -227,6 +227,7 @@ static command *const families[] = {
     hll_commands,
     geo_commands,
     sort_commands,
+    script_commands, /* src/script/script.c */
     NULL,
 };
 

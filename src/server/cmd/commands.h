@@ -119,7 +119,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     hash_commands[], list_commands[], set_commands[], zset_commands[],
     stream_commands[], /* t_stream.c */
     multi_commands[], /* multi.c */
-    hll_commands[], geo_commands[], sort_commands[];
+    hll_commands[], geo_commands[], sort_commands[],
+    script_commands[]; /* src/script/script.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -18,6 +18,7 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "script/script.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -252,6 +253,10 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (script_reject_busy(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

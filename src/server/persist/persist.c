@@ -119,6 +119,7 @@ typedef struct persist_cmd {
     int exec;          /* inside persist_exec_begin/end */
     int exec_db0;      /* database the record starts in */
     int exec_db;       /* database after the commands collected so far */
+    int exec_cmd_done; /* the queued command logged its parts (a script) */
     uint32_t exec_ncmds;
     bytes exec_payload;
 } persist_cmd;
@@ -316,10 +317,15 @@ void persist_exec_begin(client *c) {
 void persist_exec_cmd_begin(client *c) {
     if (!cur.exec || cur.c != c) return;
     cur.rewritten = 0;
+    cur.exec_cmd_done = 0;
 }
 
 void persist_exec_cmd_end(client *c, int wrote) {
     if (!cur.exec || cur.c != c) return;
+    if (cur.exec_cmd_done) {
+        cur.exec_cmd_done = 0;
+        wrote = 0;
+    }
     if (wrote) {
         if (c->db != cur.exec_db) {
             bytes_add_select(&cur.exec_payload, c->db);
@@ -334,6 +340,23 @@ void persist_exec_cmd_end(client *c, int wrote) {
     cur.rewritten = 0;
 }
 
+void persist_exec_handoff(client *from, client *to) {
+    if (cur.c == from) cur.c = to;
+}
+
+void persist_exec_cmd_done(client *c) {
+    if (cur.exec && cur.c == c) cur.exec_cmd_done = 1;
+}
+
+void persist_exec_discard(client *c) {
+    if (cur.c != c) return;
+    cur.exec_ncmds = 0;
+    cur.exec_payload.len = 0;
+    cur.exec_db = cur.exec_db0;
+    cur.logged = 0;
+    cur.rewritten = 0;
+}
+
 void persist_exec_end(client *c) {
     if (!cur.exec || cur.c != c) return;
     cur.exec = 0;
@@ -342,6 +365,14 @@ void persist_exec_end(client *c) {
 }
 
 /* ---- Around commands ------------------------------------------------------- */
+
+int persist_reject_writes(client *c) {
+    if (!P.wal) return 0;
+    int err = wal_error(P.wal);
+    if (!err) return 0;
+    addReplyErrorFormat(c, "MISCONF Errors writing to the AOF file: %s", strerror(err));
+    return 1;
+}
 
 int persist_reject(client *c, const command *cmd) {
     if (!P.wal) return 0;
