@@ -119,14 +119,36 @@ int luavm_readonly_error(lua_State *L) {
     return luaL_error(L, "Attempt to modify a readonly table");
 }
 
-/* __index of the global environment: the protected table (upvalue 1), or
- * Redis's error for a name it does not have. */
+/* __index of the global environment: the protected table (upvalue 1) —
+ * or, while a function library loads, only the load globals (field
+ * "load" of upvalue 2) — or Redis's error for a name it does not have. */
 static int global_index(lua_State *L) {
+    lua_pushliteral(L, "load");
+    lua_rawget(L, lua_upvalueindex(2));
+    int t = lua_istable(L, -1) ? lua_gettop(L) : lua_upvalueindex(1);
     lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1));
+    lua_rawget(L, t);
     if (!lua_isnil(L, -1)) return 1;
     const char *name = lua_isstring(L, 2) ? lua_tostring(L, 2) : "?";
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", name);
+}
+
+void luavm_strict_proxy_top(lua_State *L) {
+    lua_newtable(L);                 /* real proxy */
+    lua_newtable(L);                 /* real proxy mt */
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, -4);
+    lua_newtable(L);                 /* an empty load state: never loading */
+    lua_pushcclosure(L, global_index, 2);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__newindex");
+    lua_pushcfunction(L, luavm_readonly_error);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__metatable");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, -3);
+    lua_setmetatable(L, -2);
+    lua_replace(L, -2);
 }
 
 /* Replaces the table at the top with a read-only proxy of it. */
@@ -229,7 +251,7 @@ static int r_setresp(lua_State *L) {
 }
 
 static int r_set_repl(lua_State *L) {
-    if (lua_gettop(L) != 1) return fail(L, "redis.set_repl() requires one argument.");
+    if (lua_gettop(L) != 1) return fail(L, "redis.set_repl() requires two arguments.");
     int flags = (int)lua_tonumber(L, 1);
     if ((flags & ~LUAVM_REPL_ALL) != 0)
         return fail(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
@@ -316,78 +338,9 @@ void luavm_reset_run(lua_State *L) {
 /* ---- Numbers as command arguments -------------------------------------------- */
 
 int luavm_fmt_number(double d, char buf[32]) {
-    if (isnan(d)) return snprintf(buf, 32, "nan");
-    if (isinf(d)) return snprintf(buf, 32, d < 0 ? "-inf" : "inf");
-    int neg = signbit(d) != 0;
-    double a = fabs(d);
-    char *o = buf;
-    if (neg) *o++ = '-';
-    if (a == 0) {
-        *o++ = '0';
-        *o = '\0';
-        return (int)(o - buf);
-    }
-    /* Shortest digits that read back as the same double (what grisu in
-     * fpconv_dtoa produces). */
-    char tmp[40], digits[24];
-    int e10 = 0, nd = 0;
-    for (int p = 1; p <= 17; p++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", p - 1, a);
-        if (strtod(tmp, NULL) == a || p == 17) break;
-    }
-    char *e = strchr(tmp, 'e');
-    e10 = atoi(e + 1);
-    for (char *q = tmp; q < e; q++)
-        if (*q >= '0' && *q <= '9') digits[nd++] = *q;
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    int K = e10 - (nd - 1);
-    int ex = abs(K + nd - 1);
-    if (K >= 0 && ex < nd + 7) {
-        memcpy(o, digits, (size_t)nd);
-        o += nd;
-        for (int i = 0; i < K; i++) *o++ = '0';
-    } else if (K < 0 && (K > -7 || ex < 4)) {
-        int offset = nd - abs(K);
-        if (offset <= 0) {
-            *o++ = '0';
-            *o++ = '.';
-            for (int i = 0; i < -offset; i++) *o++ = '0';
-            memcpy(o, digits, (size_t)nd);
-            o += nd;
-        } else {
-            memcpy(o, digits, (size_t)offset);
-            o += offset;
-            *o++ = '.';
-            memcpy(o, digits + offset, (size_t)(nd - offset));
-            o += nd - offset;
-        }
-    } else {
-        if (nd > 18 - neg) nd = 18 - neg;
-        *o++ = digits[0];
-        if (nd > 1) {
-            *o++ = '.';
-            memcpy(o, digits + 1, (size_t)(nd - 1));
-            o += nd - 1;
-        }
-        *o++ = 'e';
-        *o++ = K + nd - 1 < 0 ? '-' : '+';
-        int cent = 0;
-        if (ex > 99) {
-            cent = ex / 100;
-            *o++ = (char)('0' + cent);
-            ex -= cent * 100;
-        }
-        if (ex > 9) {
-            int dec = ex / 10;
-            *o++ = (char)('0' + dec);
-            ex -= dec * 10;
-        } else if (cent) {
-            *o++ = '0';
-        }
-        *o++ = (char)('0' + ex % 10);
-    }
-    *o = '\0';
-    return (int)(o - buf);
+    /* Redis 7.0's luaArgsToRedisArgv: "%.17g". */
+    int n = snprintf(buf, 32, "%.17g", d);
+    return n < 32 ? n : 31;
 }
 
 /* ---- Construction ---------------------------------------------------------------- */
@@ -496,12 +449,18 @@ static int build(lua_State *L) {
     lua_pushcfunction(L, err_handler);
     lua_rawset(L, 1);
 
-    /* Strings' metatable is hidden too (its __index is the real string
-     * table). */
+    /* Strings' metatable: what getmetatable('') shows is a read-only
+     * table whose __index is the protected string table (the real one
+     * stays out of reach). */
     lua_pushliteral(L, "");
     if (lua_getmetatable(L, -1)) {
         lua_pushliteral(L, "__metatable");
-        lua_pushboolean(L, 0);
+        lua_newtable(L);
+        lua_pushliteral(L, "__index");
+        lua_pushliteral(L, "string");
+        lua_rawget(L, 1);
+        lua_rawset(L, -3);
+        luavm_protect_top(L);
         lua_rawset(L, -3);
         lua_pop(L, 1);
     }
@@ -513,13 +472,17 @@ static int build(lua_State *L) {
     lua_newtable(L); /* env metatable at 2 */
     lua_pushliteral(L, "__index");
     lua_pushvalue(L, 1);
-    lua_pushcclosure(L, global_index, 1);
+    lua_newtable(L); /* load state (luavm_set_load_globals) */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "lightning_load_state");
+    lua_pushcclosure(L, global_index, 2);
     lua_rawset(L, 2);
     lua_pushliteral(L, "__newindex");
     lua_pushcfunction(L, luavm_readonly_error);
     lua_rawset(L, 2);
     lua_pushliteral(L, "__metatable");
-    lua_pushboolean(L, 0);
+    lua_newtable(L); /* what getmetatable(_G) shows: an empty read-only table */
+    luavm_protect_top(L);
     lua_rawset(L, 2);
     lua_pushvalue(L, 2);
     lua_setfield(L, LUA_REGISTRYINDEX, "lightning_env_mt");
@@ -561,6 +524,16 @@ void luavm_close(lua_State *L) {
     luavm_state *st = luavm_get(L);
     lua_close(L);
     free(st);
+}
+
+void luavm_set_load_globals(lua_State *L, int idx) {
+    if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = lua_gettop(L) + idx + 1;
+    lua_getfield(L, LUA_REGISTRYINDEX, "lightning_load_state");
+    lua_pushliteral(L, "load");
+    if (idx) lua_pushvalue(L, idx);
+    else lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
 }
 
 void luavm_push_env(lua_State *L, int fidx, const char *const *keys, const size_t *klens,

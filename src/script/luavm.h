@@ -77,6 +77,16 @@ void luavm_reset_run(lua_State *L);
 void luavm_push_env(lua_State *L, int fidx, const char *const *keys, const size_t *klens,
                     int nkeys, const char *const *args, const size_t *alens, int nargs);
 
+/* Like luavm_protect_top, and reading a name the table does not have is
+ * Redis's "Script attempted to access nonexistent global variable" error
+ * (the library API's `redis` table at FUNCTION LOAD). */
+void luavm_strict_proxy_top(lua_State *L);
+
+/* FUNCTION LOAD: while set (idx of a table), global names resolve only
+ * in that table (Redis's library API: `redis` with register_function,
+ * log, the constants); 0 restores the normal globals. */
+void luavm_set_load_globals(lua_State *L, int idx);
+
 /* Pushes the error table Redis's luaPushError / luaPushErrorBuff build:
  * "-CODE msg" keeps CODE, anything else gets "ERR " in front; a trailing
  * CR/LF is trimmed. */
@@ -85,8 +95,8 @@ void luavm_push_error(lua_State *L, const char *msg, size_t len);
 /* Pushes the error handler (for lua_pcall's errfunc). */
 void luavm_push_handler(lua_State *L);
 
-/* Formats a Lua number as Redis 7.0 passes it to a command (fpconv_dtoa:
- * shortest round-trip digits). Returns the length written (< 32). */
+/* Formats a Lua number as Redis 7.0 passes it to a command ("%.17g").
+ * Returns the length written (< 32). */
 int luavm_fmt_number(double d, char buf[32]);
 
 /* The readonly-table error, for other modules' proxies. */

@@ -369,16 +369,118 @@ static struct {
     int is_function;
     int wrote;
     int kill;        /* request */
+    /* Functions, for FUNCTION STATS (under fn_slots_lock): */
+    char name[128];
+    int64_t start_ms;
+    int argc;
+    resp_arg *argv;  /* one block: array then bytes */
 } run_slots[SCRIPT_SLOTS];
-static int busy_count; /* atomic: scripts past busy-reply-threshold */
+static pthread_mutex_t fn_slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void slot_publish_function(int slot, const char *name, client *c, int64_t start_ms) {
+    size_t bytes = sizeof(resp_arg) * (size_t)c->argc;
+    for (int i = 0; i < c->argc; i++) bytes += c->argv[i].len;
+    resp_arg *a = lt_xmalloc(bytes ? bytes : 1);
+    char *p = (char *)(a + c->argc);
+    for (int i = 0; i < c->argc; i++) {
+        memcpy(p, c->argv[i].ptr, c->argv[i].len);
+        a[i].ptr = p;
+        a[i].len = c->argv[i].len;
+        p += c->argv[i].len;
+    }
+    pthread_mutex_lock(&fn_slots_lock);
+    snprintf(run_slots[slot].name, sizeof(run_slots[slot].name), "%s", name);
+    run_slots[slot].start_ms = start_ms;
+    run_slots[slot].argc = c->argc;
+    run_slots[slot].argv = a;
+    pthread_mutex_unlock(&fn_slots_lock);
+}
+
+static void slot_clear_function(int slot) {
+    pthread_mutex_lock(&fn_slots_lock);
+    free(run_slots[slot].argv);
+    run_slots[slot].argv = NULL;
+    run_slots[slot].argc = 0;
+    pthread_mutex_unlock(&fn_slots_lock);
+}
+
+void script_reply_running_function(client *c) {
+    pthread_mutex_lock(&fn_slots_lock);
+    int found = -1;
+    for (int i = 0; i < SCRIPT_SLOTS && found < 0; i++)
+        if (run_slots[i].argv && __atomic_load_n(&run_slots[i].running, __ATOMIC_ACQUIRE))
+            found = i;
+    if (found < 0) {
+        pthread_mutex_unlock(&fn_slots_lock);
+        addReplyNull(c);
+        return;
+    }
+    addReplyMapLen(c, 3);
+    addReplyBulkCString(c, "name");
+    addReplyBulkCString(c, run_slots[found].name);
+    addReplyBulkCString(c, "command");
+    addReplyArrayLen(c, run_slots[found].argc);
+    for (int i = 0; i < run_slots[found].argc; i++)
+        addReplyBulk(c, run_slots[found].argv[i].ptr, run_slots[found].argv[i].len);
+    addReplyBulkCString(c, "duration_ms");
+    addReplyLongLong(c, mstime() - run_slots[found].start_ms);
+    pthread_mutex_unlock(&fn_slots_lock);
+}
+static int busy_count;    /* atomic: scripts past busy-reply-threshold */
+static int busy_fn_count; /* atomic: of them, functions */
+/* The gate: exclusive scripts running, and a condition other threads'
+ * commands wait on until none is, or one becomes busy. */
+static int gate_exclusive; /* atomic; changed under gate_lock */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+
+static void gate_broadcast(void) {
+    pthread_mutex_lock(&gate_lock);
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate_enter(void) {
+    pthread_mutex_lock(&gate_lock);
+    __atomic_add_fetch(&gate_exclusive, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate_leave(void) {
+    pthread_mutex_lock(&gate_lock);
+    __atomic_sub_fetch(&gate_exclusive, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+int script_locks_held_long(void) {
+    return __atomic_load_n(&gate_exclusive, __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&busy_count, __ATOMIC_ACQUIRE);
+}
+
+int script_reply_if_busy(client *c) {
+    if (!__atomic_load_n(&busy_count, __ATOMIC_ACQUIRE)) return 0;
+    /* Redis names the kill command of the kind of script running. */
+    if (__atomic_load_n(&busy_fn_count, __ATOMIC_ACQUIRE) ==
+        __atomic_load_n(&busy_count, __ATOMIC_ACQUIRE))
+        addReplyError(c, "BUSY Redis is busy running a script. You can only call FUNCTION KILL "
+                         "or SHUTDOWN NOSAVE.");
+    else
+        addReplyError(c, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                         "SHUTDOWN NOSAVE.");
+    return 1;
+}
 
 int script_reject_busy(client *c, const command *cmd) {
-    if (!__atomic_load_n(&busy_count, __ATOMIC_ACQUIRE)) return 0;
-    if (cmd->flags & CMD_ALLOW_BUSY) return 0;
-    if (cur_run) return 0;
-    addReplyError(c, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-                     "SHUTDOWN NOSAVE.");
-    return 1;
+    if ((cmd->flags & CMD_ALLOW_BUSY) || cur_run) return 0;
+    if (__atomic_load_n(&gate_exclusive, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&gate_lock);
+        while (__atomic_load_n(&gate_exclusive, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&busy_count, __ATOMIC_ACQUIRE))
+            pthread_cond_wait(&gate_cond, &gate_lock);
+        pthread_mutex_unlock(&gate_lock);
+    }
+    return script_reply_if_busy(c);
 }
 
 void script_kill(client *c, int functions) {
@@ -436,7 +538,9 @@ static void run_hook(lua_State *L, lua_Debug *ar) {
     int64_t elapsed = mstime() - run->start_ms;
     if (!run->busy && server.busy_reply_threshold > 0 && elapsed >= server.busy_reply_threshold) {
         run->busy = 1;
+        if (run->is_function) __atomic_add_fetch(&busy_fn_count, 1, __ATOMIC_RELEASE);
         __atomic_add_fetch(&busy_count, 1, __ATOMIC_RELEASE);
+        gate_broadcast();
         serverLog(LL_WARNING,
                   "Slow script detected: still in execution after %lld milliseconds. You can "
                   "try killing the script using the %s command. Script name is: %s.",
@@ -593,6 +697,7 @@ static int call_generic(lua_State *L, int raise) {
             return abort_hook_raise(L, run);
         }
     }
+    f->resp = luavm_get(L)->resp;
     f->argc = argc;
     f->argv = call_argv;
     f->cmd = cmd;
@@ -650,6 +755,38 @@ int script_lua_acl_check(lua_State *L) {
     }
     lua_pushboolean(L, 1);
     return 1;
+}
+
+/* Pushes the error handler and the function at fidx with its arguments
+ * and calls it (count hook armed): a script gets KEYS and ARGV as globals
+ * of its fresh environment, a function gets them as its two arguments.
+ * Returns lua_pcall's status, with the result or error at the top above
+ * the handler. */
+static int call_function(lua_State *L, int fidx, int is_function, const char **kp,
+                         const size_t *kl, int nkeys, int nargs) {
+    luavm_push_handler(L);
+    lua_pushvalue(L, fidx);
+    int n = 0;
+    if (is_function) {
+        lua_createtable(L, nkeys, 0);
+        for (int i = 0; i < nkeys; i++) {
+            lua_pushlstring(L, kp[i], kl[i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_createtable(L, nargs, 0);
+        for (int i = 0; i < nargs; i++) {
+            lua_pushlstring(L, kp[nkeys + i], kl[nkeys + i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        n = 2;
+    } else {
+        luavm_push_env(L, -1, kp, kl, nkeys, kp + nkeys, kl + nkeys, nargs);
+        lua_pop(L, 1);
+    }
+    lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_COUNT);
+    int status = lua_pcall(L, n, 1, -(n + 2));
+    lua_sethook(L, NULL, 0, 0);
+    return status;
 }
 
 /* ---- One run ------------------------------------------------------------------------------- */
@@ -726,6 +863,7 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
     __atomic_store_n(&run_slots[tls.slot].wrote, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&run_slots[tls.slot].kill, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&run_slots[tls.slot].running, 1, __ATOMIC_RELEASE);
+    if (is_function) slot_publish_function(tls.slot, name, c, run.start_ms);
 
     ks_txn *exec_txn = ks_txn_nest_outer();
     if (exec_txn) {
@@ -737,17 +875,12 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
         cur_run = &run;
         persist_exec_handoff(c, run.fake);
         luavm_reset_run(L);
-        luavm_push_handler(L);
-        lua_pushvalue(L, fidx);
-        luavm_push_env(L, -1, kp, kl, nkeys, kp + nkeys, kl + nkeys, nargs);
-        lua_pop(L, 1);
-        lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_COUNT);
-        int status = lua_pcall(L, 0, 1, -2);
-        lua_sethook(L, NULL, 0, 0);
+        int status = call_function(L, fidx, is_function, kp, kl, nkeys, nargs);
         persist_exec_handoff(run.fake, c);
         persist_exec_cmd_done(c);
         cur_run = NULL;
         if (status == 0) {
+            lua_remove(L, fidx); /* Redis's stack: handler, result */
             luaconv_reply(c, L, luavm_get(L)->resp);
         } else {
             reply_run_error(c, L, status, name);
@@ -761,6 +894,7 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
         ASSERT(attempt < 2);
         cmd_keyset ks;
         keyset_init(&ks);
+        if (all) gate_enter();
         if (all) keyset_add_all(&ks);
         else
             for (int i = 0; i < nkeys; i++)
@@ -778,13 +912,7 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
         persist_exec_handoff(c, run.fake);
 
         luavm_reset_run(L);
-        luavm_push_handler(L);
-        lua_pushvalue(L, fidx);
-        luavm_push_env(L, -1, kp, kl, nkeys, kp + nkeys, kl + nkeys, nargs);
-        lua_pop(L, 1);
-        lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_COUNT);
-        int status = lua_pcall(L, 0, 1, -2);
-        lua_sethook(L, NULL, 0, 0);
+        int status = call_function(L, fidx, is_function, kp, kl, nkeys, nargs);
         persist_exec_handoff(run.fake, c);
         cur_run = NULL;
 
@@ -800,6 +928,7 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
             persist_exec_discard(c);
             persist_exec_end(c);
             if (exclusive) __atomic_store_n(exclusive, 1, __ATOMIC_RELAXED);
+            if (all) gate_leave();
             all = 1;
             run.wrote = 0;
             __atomic_store_n(&run_slots[tls.slot].wrote, 0, __ATOMIC_RELAXED);
@@ -807,6 +936,7 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
         }
         int script_resp = luavm_get(L)->resp;
         if (status == 0) {
+            lua_remove(L, fidx); /* Redis's stack: handler, result */
             luaconv_reply(c, L, script_resp);
         } else {
             reply_run_error(c, L, status, name);
@@ -820,10 +950,15 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
         ks_txn_nest_leave(&txn);
         ks_txn_commit(&txn);
         persist_exec_end(c);
+        if (all) gate_leave();
         break;
     }
-    if (run.busy) __atomic_sub_fetch(&busy_count, 1, __ATOMIC_RELEASE);
+    if (run.busy) {
+        if (is_function) __atomic_sub_fetch(&busy_fn_count, 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&busy_count, 1, __ATOMIC_RELEASE);
+    }
     __atomic_store_n(&run_slots[tls.slot].running, 0, __ATOMIC_RELEASE);
+    if (is_function) slot_clear_function(tls.slot);
     lua_settop(L, fidx - 1);
     free(kp);
     free(kl);
@@ -1055,7 +1190,6 @@ static void scriptDebugCommand(client *c) {
 
 static void scriptHelpCommand(client *c) {
     static const char *help[] = {
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DEBUG (YES|SYNC|NO)",
         "    Set the debug mode for subsequent scripts executed.",
         "EXISTS <sha1> [<sha1> ...]",
@@ -1070,8 +1204,6 @@ static void scriptHelpCommand(client *c) {
         "    Kill the currently executing Lua script.",
         "LOAD <script>",
         "    Load a script into the scripts cache without executing it.",
-        "HELP",
-        "    Prints this help.",
         NULL,
     };
     addReplyHelp(c, help);

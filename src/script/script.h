@@ -104,11 +104,22 @@ int script_lua_acl_check(struct lua_State *L);
 int script_parse_shebang(const char *body, size_t len, uint64_t *flags, size_t *shebang_len,
                          char *err, size_t errlen);
 
-/* dispatch: 1 when a busy script makes cmd wait (the -BUSY reply was
- * sent). */
+/* dispatch: 1 when cmd may not run because a script is busy (the -BUSY
+ * reply was sent). While a script runs exclusively (every database
+ * locked), a command of another client waits here, not in a shard lock,
+ * so it can still be answered -BUSY when the script becomes busy. */
 int script_reject_busy(client *c, const struct command *cmd);
+/* cron: 1 while a script holds every database or is busy (background
+ * keyspace jobs wait for the next tick instead of a shard lock). */
+int script_locks_held_long(void);
+/* SHUTDOWN without NOSAVE: 1 (and -BUSY replied) while a script is
+ * busy. */
+int script_reply_if_busy(client *c);
 /* SCRIPT KILL / FUNCTION KILL: 0 killed, or replies the error. */
 void script_kill(client *c, int functions);
+/* FUNCTION STATS' running_script: null, or a map of the name, command and
+ * duration_ms of a running function. */
+void script_reply_running_function(client *c);
 
 /* Shebang checks before a run (Redis's scriptPrepareForRun): 0, or -1
  * with the error replied. */

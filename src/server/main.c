@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "script/function.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/config.h"
@@ -119,6 +120,7 @@ int main(int argc, char **argv) {
     commands_init();
 
     if (engine_open() < 0) return 1;
+    if (function_load_at_start() < 0) return 1;
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (listen_open() < 0) return 1;

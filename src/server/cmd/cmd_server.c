@@ -17,6 +17,8 @@
 
 #include "engine/expire.h"
 #include "engine/keyspace.h"
+#include "script/function.h"
+#include "script/script.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/engine_glue.h"
@@ -219,6 +221,29 @@ static void info_memory(sbuf *b) {
               m.allocated ? (double)m.active / (double)m.allocated : 0.0,
               m.allocated ? (double)rss / (double)m.allocated : 0.0,
               mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc");
+    /* Scripting (src/script/): the Lua heaps of every thread's
+     * interpreters, the script cache and the function libraries. */
+    size_t vm_eval = script_vm_bytes(0), vm_fn = script_vm_bytes(1);
+    size_t scripts_eval = script_cache_bytes(), fns = function_bytes();
+    char h5[32], h6[32], h7[32];
+    bytes_human(h5, sizeof(h5), (double)vm_eval);
+    bytes_human(h6, sizeof(h6), (double)(vm_eval + vm_fn));
+    bytes_human(h7, sizeof(h7), (double)(scripts_eval + fns));
+    sb_printf(b,
+              "used_memory_lua:%zu\r\n"
+              "used_memory_vm_eval:%zu\r\n"
+              "used_memory_lua_human:%s\r\n"
+              "used_memory_scripts_eval:%zu\r\n"
+              "number_of_cached_scripts:%zu\r\n"
+              "number_of_functions:%zu\r\n"
+              "used_memory_vm_functions:%zu\r\n"
+              "used_memory_vm_total:%zu\r\n"
+              "used_memory_vm_total_human:%s\r\n"
+              "used_memory_functions:%zu\r\n"
+              "used_memory_scripts:%zu\r\n"
+              "used_memory_scripts_human:%s\r\n",
+              vm_eval, vm_eval, h5, scripts_eval, script_cache_count(), function_count(), vm_fn,
+              vm_eval + vm_fn, h6, fns, scripts_eval + fns, h7);
 }
 
 static void info_persistence(sbuf *b) {
@@ -515,6 +540,9 @@ void shutdownCommand(client *c) {
         addReplyError(c, "ERR No shutdown in progress.");
         return;
     }
+    /* A busy script holds its locks: only SHUTDOWN NOSAVE (which stops
+     * it) may go on, as in Redis. */
+    if (!nosave && script_reply_if_busy(c)) return;
     if (!nosave && save_for_shutdown(save) < 0 && !force) {
         addReplyError(c, "ERR Errors trying to SHUTDOWN. Check logs.");
         return;

@@ -228,6 +228,7 @@ static command *const families[] = {
     geo_commands,
     sort_commands,
     script_commands, /* src/script/script.c */
+    function_commands, /* src/script/function.c */
     NULL,
 };
 

@@ -120,7 +120,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     stream_commands[], /* t_stream.c */
     multi_commands[], /* multi.c */
     hll_commands[], geo_commands[], sort_commands[],
-    script_commands[]; /* src/script/script.c */
+    script_commands[], /* src/script/script.c */
+    function_commands[]; /* src/script/function.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -366,6 +366,24 @@ void persist_exec_end(client *c) {
 
 /* ---- Around commands ------------------------------------------------------- */
 
+void persist_log_command(client *c) {
+    if (P.replaying) return;
+    __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
+    if (!P.wal || cur.c != c || cur.logged || cur.exec) return;
+    thread_register();
+    ks_txn t;
+    ks_txn_begin(&t, server.db, NULL, 0);
+    uint64_t ts = ks_txn_ts(&t);
+    cur.payload.len = 0;
+    bytes_add_multibulk(&cur.payload, c->argc, c->argv);
+    uint64_t end = log_commands(c->db, &cur.payload, ts, t.now_ms);
+    ks_txn_commit(&t);
+    cur.logged = 1;
+    note_appended(c, end);
+}
+
+int persist_replaying(void) { return __atomic_load_n(&P.replaying, __ATOMIC_RELAXED); }
+
 int persist_reject_writes(client *c) {
     if (!P.wal) return 0;
     int err = wal_error(P.wal);

@@ -112,6 +112,13 @@ void persist_exec_end(client *c);
 void persist_exec_handoff(client *from, client *to);
 void persist_exec_discard(client *c);
 void persist_exec_cmd_done(client *c);
+/* Logs c's argv as one record for a command that changed state outside
+ * the keyspace (FUNCTION LOAD / DELETE / FLUSH / RESTORE): replayed
+ * through the command table like any record. Held like a write under
+ * `always`. No-op during replay, without a WAL, inside EXEC. */
+void persist_log_command(client *c);
+/* 1 while the WAL is being replayed at start-up. */
+int persist_replaying(void);
 /* Replies MISCONF and returns 1 when the WAL cannot take writes (a script
  * with the write flag may not start). */
 int persist_reject_writes(client *c);
