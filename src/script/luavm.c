@@ -24,6 +24,8 @@
 
 int luaopen_cjson(lua_State *L); /* Debian's lua-cjson */
 int luaopen_bit(lua_State *L);   /* Debian's lua-bitop */
+int luaopen_cmsgpack(lua_State *L); /* lua_cmsgpack.c */
+int luaopen_struct(lua_State *L);   /* lua_struct.c */
 
 /* ---- Allocator ----------------------------------------------------------- */
 
@@ -388,6 +390,8 @@ static int build(lua_State *L) {
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     open_lib(L, "cjson", luaopen_cjson);
     open_lib(L, "bit", luaopen_bit);
+    open_lib(L, "cmsgpack", luaopen_cmsgpack);
+    open_lib(L, "struct", luaopen_struct);
     lua_settop(L, 0);
 
     /* math.random / randomseed: Redis's. */

@@ -3,7 +3,8 @@
  * scripts, and the pieces of the `redis` library that need no server
  * (sha1hex, error_reply, status_reply, log, setresp, set_repl,
  * replicate_commands, breakpoint, debug, the LOG_* / REPL_* constants,
- * REDIS_VERSION / REDIS_VERSION_NUM), plus cjson, bit, cmsgpack, struct.
+ * REDIS_VERSION / REDIS_VERSION_NUM), plus cjson and bit (Debian's
+ * modules) and cmsgpack and struct (lua_cmsgpack.c, lua_struct.c).
  *
  * Sandbox (Redis 7.0's): the globals a script sees are exactly Redis's
  * (no os, io, debug, print, loadfile, dofile, require, module, getfenv,

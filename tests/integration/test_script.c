@@ -88,6 +88,45 @@ TEST(conversions_resp3) {
     for (int i = 0; scripts[i]; i++) RAW_COMPARE(fl, fr, "EVAL", scripts[i], "0");
 }
 
+/* cmsgpack and struct (own implementations) against Redis's bundled ones. */
+TEST(libraries) {
+    REQUIRE(difftest_start(NULL));
+    static const char *scripts[] = {
+        "return {type(cjson), type(cmsgpack), type(bit), type(struct), type(redis.breakpoint),"
+        " type(redis.debug), type(coroutine), type(string.dump), type(loadstring)}",
+        "return cmsgpack.pack(1, -1, 200, -200, 70000, -70000, 5000000000, -5000000000, 1.5, 0.1,"
+        " 'abc', string.rep('x', 40), string.rep('y', 300), string.rep('z', 70000), true, false,"
+        " nil, {1,2,3}, {1,nil,3})",
+        "return cmsgpack.pack({a=1})", "return cmsgpack.pack(1/0, -1/0, 2^53, -2^63, 2^64)",
+        "local t = {} for i=1,20 do t[i]=i end return cmsgpack.pack(t)",
+        "local t = {} for i=1,70000 do t[i]=i end return #cmsgpack.pack(t)",
+        "local t = {} local c = t for i=1,20 do c[1] = {} c = c[1] end return cmsgpack.pack(t)",
+        "return {cmsgpack.unpack(cmsgpack.pack({1,2,{a='b'}}, 'x', 3.25, -7, 2^40))}",
+        "local t = cmsgpack.unpack(cmsgpack.pack({a=1,b={c='d'}})) return t.b.c",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1,2,3), 0)}",
+        "return {cmsgpack.unpack_one(cmsgpack.pack(1,2,3), 2)}",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2, 1)}",
+        "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 0)}",
+        "return cmsgpack.unpack(string.char(0xd9))", "return cmsgpack.unpack(string.char(0xc1))",
+        "return cmsgpack.unpack(string.char(0x92, 1))", "return cmsgpack.pack()",
+        "return {cmsgpack.unpack(string.char(0xc4, 2, 65, 66, 0xca, 0x3f, 0xc0, 0, 0))}",
+        "return cmsgpack._VERSION",
+        "return struct.pack('>i4<h!4bxd', -5, 300, 7, 1.5)",
+        "return {struct.unpack('>i4<h', struct.pack('>i4<h', -5, 300))}",
+        "return {struct.size('>i4<h!4bxd'), struct.size('c10'), struct.size('!8bd')}",
+        "return struct.pack('s c3 B', 'ab', 'xyz', 255)", "return struct.unpack('i', 'ab')",
+        "return struct.pack('q', 1)", "return struct.size('s')", "return struct.size('c0')",
+        "return {struct.unpack('bc0', struct.pack('bc0', 3, 'abc'))}",
+        "return struct.pack('i40', 1)", "return struct.pack('!3i', 1)",
+        "return {struct.unpack('>I2 <I2 i8 B', struct.pack('>I2 <I2 i8 B', 65535, 1, -2, 255))}",
+        "return {struct.unpack('f d', struct.pack('f d', 0.5, 0.25))}",
+        "return {struct.unpack('s', 'abc')}", "return {struct.unpack('b', 'a', 5)}",
+        "return {struct.unpack('c2', 'abcdef', 3)}", "return struct.pack('c5', 'ab')",
+        NULL,
+    };
+    for (int i = 0; scripts[i]; i++) EV(scripts[i]);
+}
+
 TEST(error_texts) {
     REQUIRE(difftest_start(NULL));
     C("SET", "s", "x");
@@ -765,6 +804,7 @@ TEST(function_kill) {
 int main(void) {
     RUN(conversions_resp2);
     RUN(conversions_resp3);
+    RUN(libraries);
     RUN(error_texts);
     RUN(script_cache);
     RUN(shebang_and_ro);
