@@ -24,7 +24,8 @@ SERVER_LIBS = -luring -lzstd -llz4 -lm
 # Lua 5.1 (scripting, src/script/): Debian's liblua5.1 with its cjson and
 # bitop modules linked as libraries.
 LUA_CFLAGS = -I/usr/include/lua5.1
-SERVER_LIBS += -llua5.1 -l:liblua5.1-cjson.so.0 -l:liblua5.1-bitop.so.0
+LUA_LIBS = -llua5.1 -l:liblua5.1-cjson.so.0 -l:liblua5.1-bitop.so.0
+SERVER_LIBS += $(LUA_LIBS)
 # jemalloc is linked into the server only: sanitizers bring their own malloc.
 ifeq ($(SAN),)
 SERVER_LIBS += -ljemalloc
@@ -124,7 +125,7 @@ FUZZ_LIB_SRC = $(SERVER_SRC) $(LIB_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
-	    -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm
+	    $(LUA_CFLAGS) -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm $(LUA_LIBS)
 fuzz-build: deps $(FUZZ_BIN)
 # CI: every fuzzer briefly, from its checked-in seed corpus (new inputs go
 # to build-fuzz/, never into the repository).
