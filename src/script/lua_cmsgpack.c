@@ -11,7 +11,7 @@
  *   float and container sizes; bin and ext are "Bad data format", as in
  *   Redis.
  *
- * Own implementation. Encoding appends to a luaL_Buffer; decoding reads a
+ * Own implementation. Encoding joins each table's pieces once; decoding reads a
  * Lua string with bounds checked at every step and pushes values, so a
  * Lua error (bad input, out of memory) leaks nothing. Recursion is bounded
  * by the nesting limit (encode) and by lua_checkstack (decode).
@@ -110,36 +110,52 @@ static void push_header(lua_State *L, int array, long count) {
     lua_pushlstring(L, hdr, (size_t)hl);
 }
 
+/* Pieces are collected in a table and joined once (no quadratic
+ * concatenation; a luaL_Buffer cannot stay open across lua_next). */
+static void join_pieces(lua_State *L, int pieces, int n) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int j = 1; j <= n; j++) {
+        lua_rawgeti(L, pieces, j);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    lua_remove(L, pieces);
+}
+
 static void enc_table(lua_State *L, int idx, int level) {
     long n = table_array_len(L, idx);
+    lua_newtable(L);
+    int pieces = lua_gettop(L), np = 0;
     if (n >= 0) {
         push_header(L, 1, n);
+        lua_rawseti(L, pieces, ++np);
         for (long i = 1; i <= n; i++) {
             lua_rawgeti(L, idx, (int)i);
-            enc_value(L, lua_gettop(L), level + 1); /* acc v ev */
-            lua_remove(L, -2);                      /* acc ev */
-            lua_concat(L, 2);
+            enc_value(L, lua_gettop(L), level + 1);
+            lua_remove(L, -2);
+            lua_rawseti(L, pieces, ++np);
         }
-        return;
+    } else {
+        long count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            count++;
+        }
+        push_header(L, 0, count);
+        lua_rawseti(L, pieces, ++np);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            int v = lua_gettop(L); /* key value */
+            enc_value(L, v - 1, level + 1);
+            lua_rawseti(L, pieces, ++np);
+            enc_value(L, v, level + 1);
+            lua_rawseti(L, pieces, ++np);
+            lua_pop(L, 1); /* key */
+        }
     }
-    long count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        count++;
-    }
-    push_header(L, 0, count);
-    int acc = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        int v = lua_gettop(L); /* acc key value */
-        lua_pushvalue(L, acc);
-        enc_value(L, v - 1, level + 1);
-        enc_value(L, v, level + 1);
-        lua_concat(L, 3);      /* acc key value acc' */
-        lua_replace(L, acc);   /* acc' key value */
-        lua_pop(L, 1);         /* acc' key */
-    }
+    join_pieces(L, pieces, np);
 }
 
 static void enc_value(lua_State *L, int idx, int level) {
@@ -178,11 +194,13 @@ static void enc_value(lua_State *L, int idx, int level) {
 static int mp_pack(lua_State *L) {
     int n = lua_gettop(L);
     if (n == 0) return luaL_argerror(L, 0, "MessagePack pack needs input.");
-    lua_pushliteral(L, "");
+    lua_newtable(L);
+    int pieces = lua_gettop(L);
     for (int i = 1; i <= n; i++) {
         enc_value(L, i, 0);
-        lua_concat(L, 2);
+        lua_rawseti(L, pieces, i);
     }
+    join_pieces(L, pieces, n);
     return 1;
 }
 

@@ -236,6 +236,39 @@ static __thread struct {
 
 static size_t vm_bytes[2][SCRIPT_SLOTS]; /* atomic: per thread's interpreters */
 
+/* A thread's interpreters, fake client and scratch buffers are freed when
+ * it exits (workers at shutdown). */
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static __thread resp_arg *call_argv;
+static __thread int call_cap;
+static __thread char *gather;
+static __thread size_t gather_cap;
+
+static void tls_free(void *unused) {
+    (void)unused;
+    for (int i = 0; i < 2; i++)
+        if (tls.L[i]) {
+            luavm_close(tls.L[i]);
+            tls.L[i] = NULL;
+        }
+    free(tls.fake);
+    tls.fake = NULL;
+    free(call_argv);
+    call_argv = NULL;
+    free(gather);
+    gather = NULL;
+    gather_cap = 0;
+    call_cap = 0;
+}
+
+static void tls_key_make(void) { pthread_key_create(&tls_key, tls_free); }
+
+static void tls_register(void) {
+    pthread_once(&tls_once, tls_key_make);
+    if (!pthread_getspecific(tls_key)) pthread_setspecific(tls_key, (void *)1);
+}
+
 static int thread_slot(void) {
     worker *w = worker_current();
     return w && w->id < SCRIPT_SLOTS - 1 ? w->id : SCRIPT_SLOTS - 1;
@@ -269,6 +302,7 @@ lua_State *script_thread_vm(int for_functions) {
         if (tls.L[0] && tls.gen != gen) script_thread_vm_reset(0);
         tls.gen = gen;
     }
+    tls_register();
     if (!tls.L[w])
         tls.L[w] = luavm_new(script_lua_call, script_lua_pcall, script_lua_acl_check,
                              SCRIPT_LUA_HEAP_MAX);
@@ -289,9 +323,6 @@ static client *thread_fake(client *caller) {
 
 /* The fake client's output as one buffer (its buf, or a thread buffer the
  * chunks are gathered into); the output is dropped by fake_reset. */
-static __thread char *gather;
-static __thread size_t gather_cap;
-
 static const char *fake_output(client *f, size_t *len) {
     if (!f->reply_head) {
         *len = f->bufpos;
@@ -631,9 +662,6 @@ static void undo_free(run_ctx *run) {
 }
 
 /* ---- redis.call ---------------------------------------------------------------------------- */
-
-static __thread resp_arg *call_argv;
-static __thread int call_cap;
 
 /* Pushes the error table for msg and returns it (pcall) or raises it. */
 static int call_error(lua_State *L, const char *msg, int raise) {
