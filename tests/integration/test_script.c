@@ -801,6 +801,37 @@ TEST(function_kill) {
                            "@user_function:2.\"");
 }
 
+/* BullMQ (npm, installed by deps/install.sh into a cache directory): a
+ * queue, workers, a delayed job, a retried job, the events stream
+ * (tests/bullmq/bullmq_test.js), on 4 I/O threads under appendfsync
+ * always. */
+TEST(bullmq) {
+    const char *cache = getenv("LIGHTNING_DEPS_CACHE");
+    const char *home = getenv("HOME");
+    char modules[512], probe_path[600];
+    if (cache) snprintf(modules, sizeof(modules), "%s/bullmq/node_modules", cache);
+    else snprintf(modules, sizeof(modules), "%s/.cache/lightning-deps/bullmq/node_modules",
+                  home ? home : "/root");
+    snprintf(probe_path, sizeof(probe_path), "%s/bullmq/package.json", modules);
+    if (access(probe_path, R_OK) != 0 || access("tests/bullmq/bullmq_test.js", R_OK) != 0) {
+        testlib_skip("bullmq is not installed (deps/install.sh installs it with npm)");
+        return;
+    }
+    harness_server *s = harness_start("io-threads", "4", "appendonly", "yes", "appendfsync",
+                                      "always", NULL);
+    REQUIRE(s);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", s->port);
+    setenv("NODE_PATH", modules, 1);
+    const char *argv[] = {"node", "tests/bullmq/bullmq_test.js", port, NULL};
+    char *out = NULL;
+    int rc = harness_run_capture(argv, 90000, &out, NULL);
+    CHECK_EQ_INT(rc, 0);
+    CHECK(out && strstr(out, "bullmq ok"));
+    if (rc != 0 && out) fprintf(stderr, "%s\n", out);
+    free(out);
+}
+
 int main(void) {
     RUN(conversions_resp2);
     RUN(conversions_resp3);
@@ -821,5 +852,6 @@ int main(void) {
     RUN(functions_persist_wal);
     RUN(functions_persist_no_wal);
     RUN(function_kill);
+    RUN(bullmq);
     return testlib_finish();
 }
