@@ -914,9 +914,17 @@ static void functionDeleteCommand(client *c) {
     else addReplyOK(c);
 }
 
+/* Redis's addReplySubcommandSyntaxError. */
+static void reply_subcommand_syntax(client *c) {
+    addReplyErrorFormat(c,
+                        "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                        "FUNCTION HELP.",
+                        (int)(c->argv[1].len < 128 ? c->argv[1].len : 128), c->argv[1].ptr);
+}
+
 static void functionFlushCommand(client *c) {
     if (c->argc > 3) {
-        addReplyErrorArity(c);
+        reply_subcommand_syntax(c);
         return;
     }
     if (c->argc == 3) {
@@ -1012,7 +1020,7 @@ static void functionDumpCommand(client *c) {
 static void functionRestoreCommand(client *c) {
     enum { POLICY_APPEND, POLICY_REPLACE, POLICY_FLUSH } policy = POLICY_APPEND;
     if (c->argc > 4) {
-        addReplyErrorArity(c);
+        reply_subcommand_syntax(c);
         return;
     }
     if (c->argc == 4) {

@@ -1102,6 +1102,11 @@ int script_check_flags(client *c, uint64_t flags, int ro) {
 }
 
 static void evalGeneric(client *c, int evalsha, int ro) {
+    /* Redis answers a sha of the wrong length before it reads numkeys. */
+    if (evalsha && c->argv[1].len != 40) {
+        addReplyError(c, "NOSCRIPT No matching script. Please use EVAL.");
+        return;
+    }
     long long numkeys;
     if (parse_numkeys(c, &numkeys) < 0) return;
     lua_State *L = script_thread_vm(0);
