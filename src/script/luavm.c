@@ -19,6 +19,7 @@
 #include <lualib.h>
 
 #include "common/sha1.h"
+#include "common/util.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -340,7 +341,10 @@ void luavm_reset_run(lua_State *L) {
 /* ---- Numbers as command arguments -------------------------------------------- */
 
 int luavm_fmt_number(double d, char buf[32]) {
-    /* Redis 7.0's luaArgsToRedisArgv: "%.17g". */
+    /* Redis 7.0's luaArgsToRedisArgv: "%.17g" — for an integer below 1e15
+     * that is its decimal digits, written without printf. */
+    if (d == (double)(long long)d && d > -1e15 && d < 1e15 && !(d == 0 && signbit(d)))
+        return (int)lt_ll2string(buf, 32, (long long)d);
     int n = snprintf(buf, 32, "%.17g", d);
     return n < 32 ? n : 31;
 }

@@ -990,9 +990,14 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
     lua_settop(L, fidx - 1);
     free(kp);
     free(kl);
-    /* Garbage of this run: a step, not a full collection (Redis runs a
-     * step every 50 scripts; the allocator limit bounds the heap). */
-    lua_gc(L, LUA_GCSTEP, 1);
+    /* Garbage: like Redis, an explicit collection step of 50 every 50
+     * scripts (Lua's own incremental collector runs too; the allocator
+     * limit bounds the heap). */
+    static __thread int gc_count;
+    if (++gc_count >= 50) {
+        lua_gc(L, LUA_GCSTEP, 50);
+        gc_count = 0;
+    }
     publish_vm_bytes(is_function ? 1 : 0);
 }
 
@@ -1021,12 +1026,13 @@ static int compile_into(client *c, lua_State *L, const char *sha, const char *bo
  * unknown). Returns 0, or -1 with the error replied. *flags: its shebang
  * flags. */
 static int load_script(client *c, lua_State *L, const char *sha, const char *body, size_t len,
-                       uint64_t *flags) {
+                       uint64_t *flags, int *exclusive) {
     char fname[48];
     snprintf(fname, sizeof(fname), "f_%s", sha);
     pthread_mutex_lock(&cache.lock);
     script_entry *e = cache_find(sha);
     if (e) *flags = e->flags;
+    *exclusive = e ? e->exclusive : 0;
     pthread_mutex_unlock(&cache.lock);
     lua_getfield(L, LUA_REGISTRYINDEX, fname);
     if (!lua_isnil(L, -1) && e) return 0;
@@ -1127,24 +1133,20 @@ static void evalGeneric(client *c, int evalsha, int ro) {
         lt_sha1_hex(a1->ptr, a1->len, sha);
     }
     uint64_t flags = SCRIPT_FLAG_EVAL_COMPAT;
-    if (load_script(c, L, sha, evalsha ? NULL : a1->ptr, a1->len, &flags) < 0) return;
+    int exclusive = 0;
+    if (load_script(c, L, sha, evalsha ? NULL : a1->ptr, a1->len, &flags, &exclusive) < 0) return;
     if (script_check_flags(c, flags, ro) < 0) {
         lua_pop(L, 1);
         return;
     }
     /* The exclusive bit lives in the cache entry; the run works on a copy
      * and stores what it learned back. */
-    int exclusive = 0;
-    pthread_mutex_lock(&cache.lock);
-    script_entry *e = cache_find(sha);
-    if (e) exclusive = e->exclusive;
-    pthread_mutex_unlock(&cache.lock);
     int learned = exclusive;
     script_run(c, L, sha, 0, flags, ro, c->argv + 3, (int)numkeys, c->argv + 3 + numkeys,
                c->argc - 3 - (int)numkeys, &learned);
     if (learned != exclusive) {
         pthread_mutex_lock(&cache.lock);
-        e = cache_find(sha);
+        script_entry *e = cache_find(sha);
         if (e) e->exclusive = learned;
         pthread_mutex_unlock(&cache.lock);
     }
@@ -1166,7 +1168,8 @@ static void scriptLoadCommand(client *c) {
     char sha[LT_SHA1_HEX_SIZE];
     lt_sha1_hex(c->argv[2].ptr, c->argv[2].len, sha);
     uint64_t flags;
-    if (load_script(c, L, sha, c->argv[2].ptr, c->argv[2].len, &flags) < 0) return;
+    int exclusive;
+    if (load_script(c, L, sha, c->argv[2].ptr, c->argv[2].len, &flags, &exclusive) < 0) return;
     lua_pop(L, 1);
     addReplyBulk(c, sha, 40);
 }
