@@ -580,7 +580,10 @@ static void run_hook(lua_State *L, lua_Debug *ar) {
     }
     int slot = tls.slot;
     int shutdown = __atomic_load_n(&server.shutdown_requested, __ATOMIC_ACQUIRE) != 0;
-    if (shutdown || (run->busy && __atomic_load_n(&run_slots[slot].kill, __ATOMIC_ACQUIRE))) {
+    /* A kill is honoured busy or not: on another thread a running script
+     * can be asked to stop before the threshold (Redis could not hear
+     * the request before). */
+    if (shutdown || __atomic_load_n(&run_slots[slot].kill, __ATOMIC_ACQUIRE)) {
         if (!shutdown && run->wrote) return; /* UNKILLABLE raced a write */
         serverLog(LL_NOTICE, "Lua script killed by user with %s.",
                   shutdown ? "SHUTDOWN" : run->is_function ? "FUNCTION KILL" : "SCRIPT KILL");

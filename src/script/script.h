@@ -49,8 +49,9 @@
  * and every client, on every thread, gets Redis's -BUSY error for any
  * command without the allow-busy flag until it ends (Redis's model: a busy
  * script blocks the whole server; Lightning keeps it so clients that
- * retry on BUSY behave the same). SCRIPT KILL / FUNCTION KILL stop busy
- * scripts that did not write (-UNKILLABLE otherwise); SHUTDOWN NOSAVE
+ * retry on BUSY behave the same). SCRIPT KILL / FUNCTION KILL stop running
+ * scripts (busy or not) that did not write (-UNKILLABLE otherwise);
+ * SHUTDOWN NOSAVE
  * stops any script (its WAL record is dropped). A kill must come from a
  * connection served by another I/O thread than the script's (each thread
  * runs one thing at a time; see docs/SCRIPTING.md).

@@ -801,6 +801,48 @@ TEST(function_kill) {
                            "@user_function:2.\"");
 }
 
+static void *fcall_spink_thread(void *p) {
+    eval_arg *a = p;
+    struct timeval tv = {60, 0};
+    redisSetTimeout(a->c, tv);
+    snprintf(a->reply, sizeof(a->reply), "%s", cmd(a->c, "FCALL spink 1 k"));
+    return NULL;
+}
+
+/* Scripts on disjoint keys run in parallel: while a function holding key
+ * k of database 1 spins forever (no busy threshold), a script on key k of
+ * database 2 (other shards by construction) runs and answers on another
+ * thread. Then FUNCTION KILL ends the spin (busy or not). */
+TEST(disjoint_scripts_in_parallel) {
+    harness_server *s = harness_start("io-threads", "3", "busy-reply-threshold", "0", NULL);
+    REQUIRE(s);
+    redisContext *runner = harness_connect(s), *other = harness_connect(s),
+                 *ctl = harness_connect(s);
+    REQUIRE(runner && other && ctl);
+    CHECK_EQ_STR(cmd(ctl, "FUNCTION LOAD %s",
+                     "#!lua name=sp\nredis.register_function('spink', function(keys) "
+                     "redis.call('get', keys[1]) while true do end end)"),
+                 "bulk:\"sp\"");
+    CHECK_EQ_STR(cmd(runner, "SELECT 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(other, "SELECT 2"), "status:\"OK\"");
+    eval_arg ea = {.c = runner};
+    pthread_t th;
+    pthread_create(&th, NULL, fcall_spink_thread, &ea);
+    int running = 0;
+    for (int i = 0; i < 2000 && !running; i++) {
+        if (strstr(cmd(ctl, "FUNCTION STATS"), "bulk:\"spink\"")) running = 1;
+        else usleep(5000);
+    }
+    CHECK(running);
+    CHECK_EQ_STR(cmd(other, "EVAL %s 1 k", "return redis.call('incr', KEYS[1])"), "int:1");
+    CHECK_EQ_STR(cmd(other, "EVAL %s 1 k", "return redis.call('incr', KEYS[1])"), "int:2");
+    CHECK(strstr(cmd(ctl, "FUNCTION STATS"), "bulk:\"spink\"") != NULL); /* still running */
+    /* Not busy (no threshold), still killable from another thread. */
+    CHECK_EQ_STR(cmd(ctl, "FUNCTION KILL"), "status:\"OK\"");
+    pthread_join(th, NULL);
+    CHECK(strstr(ea.reply, "Script killed by user") != NULL);
+}
+
 /* BullMQ (npm, installed by deps/install.sh into a cache directory): a
  * queue, workers, a delayed job, a retried job, the events stream
  * (tests/bullmq/bullmq_test.js), on 4 I/O threads under appendfsync
@@ -852,6 +894,7 @@ int main(void) {
     RUN(functions_persist_wal);
     RUN(functions_persist_no_wal);
     RUN(function_kill);
+    RUN(disjoint_scripts_in_parallel);
     RUN(bullmq);
     return testlib_finish();
 }
