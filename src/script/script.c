@@ -734,10 +734,15 @@ static int call_generic(lua_State *L, int raise) {
     f->cmd = cmd;
     f->error_in_reply = 0;
     uint32_t nwrites = run->txn->nwrites;
-    persist_exec_cmd_begin(f);
-    dispatch_call(f, cmd);
-    int wrote = run->txn->nwrites != nwrites;
-    persist_exec_cmd_end(f, wrote && (luavm_get(L)->repl & LUAVM_REPL_AOF));
+    int wrote = 0;
+    /* A write while the WAL cannot take writes: Redis's MISCONF error,
+     * replied into the fake client like any command error. */
+    if (!(cmd->flags & CMD_WRITE) || !persist_reject(f, cmd)) {
+        persist_exec_cmd_begin(f);
+        dispatch_call(f, cmd);
+        wrote = run->txn->nwrites != nwrites;
+        persist_exec_cmd_end(f, wrote && (luavm_get(L)->repl & LUAVM_REPL_AOF));
+    }
     if (wrote && !run->wrote) {
         run->wrote = 1;
         __atomic_store_n(&run_slots[tls.slot].wrote, 1, __ATOMIC_RELEASE);

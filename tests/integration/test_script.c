@@ -270,6 +270,36 @@ TEST(undeclared_keys_atomic) {
     C("MGET", "p1", "x2");
 }
 
+/* A failing disk: writes inside scripts get MISCONF, a script with the
+ * write flag does not start, a no-writes script still runs. */
+TEST(disk_error_misconf) {
+    harness_server *s = harness_start("appendonly", "yes", "appendfsync", "everysec", NULL);
+    REQUIRE(s);
+    redisContext *a = harness_connect(s), *b = harness_connect(s);
+    REQUIRE(a && b);
+    CHECK_EQ_STR(cmd(b, "SET k v"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail write"), "status:\"OK\"");
+    cmd(a, "SET during 1");
+    char v[64] = "";
+    for (int i = 0; i < 200; i++) {
+        if (harness_info(b, "persistence", "aof_last_write_status", v, sizeof(v)) &&
+            !strcmp(v, "err"))
+            break;
+        cmd(a, "SET during 1");
+        usleep(20000);
+    }
+    CHECK_EQ_STR(v, "err");
+    const char *misconf = "MISCONF Errors writing to the AOF file: No space left on device";
+    char want[256];
+    snprintf(want, sizeof(want), "err:\"%s\"", misconf);
+    CHECK_EQ_STR(cmd(b, "EVAL %s 0", "return redis.pcall('set', 'x', '1')"), want);
+    CHECK_EQ_STR(cmd(b, "EVAL %s 0", "#!lua\nreturn 1"), want);
+    CHECK_EQ_STR(cmd(b, "EVAL %s 0", "#!lua flags=no-writes\nreturn redis.call('get', 'k')"),
+                 "bulk:\"v\"");
+    CHECK_EQ_STR(cmd(b, "EVAL %s 0", "return redis.call('get', 'k')"), "bulk:\"v\"");
+    CHECK_EQ_STR(cmd(b, "CONFIG SET debug-wal-fail none"), "status:\"OK\"");
+}
+
 /* ---- Concurrency: 8 threads x 2000 read-modify-write scripts ---------------------- */
 
 #define RMW_THREADS 8
@@ -883,6 +913,7 @@ int main(void) {
     RUN(shebang_and_ro);
     RUN(inside_multi);
     RUN(undeclared_keys_atomic);
+    RUN(disk_error_misconf);
     RUN(rmw_exact_totals);
     RUN(rmw_undeclared_exact_totals);
     RUN(kill9_never_half_a_script);
