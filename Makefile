@@ -22,6 +22,11 @@ CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
            -D_GNU_SOURCE -Iinclude -Isrc $(SAN)
 LDFLAGS += -pthread $(SAN)
 SERVER_LIBS = -luring -lzstd -llz4 -lm
+# Lua 5.1 (scripting, src/script/): Debian's liblua5.1 with its cjson and
+# bitop modules linked as libraries.
+LUA_CFLAGS = -I/usr/include/lua5.1
+LUA_LIBS = -llua5.1 -l:liblua5.1-cjson.so.0 -l:liblua5.1-bitop.so.0
+SERVER_LIBS += $(LUA_LIBS)
 # jemalloc is linked into the server only: sanitizers bring their own malloc.
 ifeq ($(SAN),)
 SERVER_LIBS += -ljemalloc
@@ -30,7 +35,8 @@ TEST_LIBS = -lhiredis
 
 COMMON_SRC = $(wildcard src/common/*.c)
 ENGINE_SRC = $(wildcard src/engine/*.c)
-SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c))
+SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c)) \
+             $(wildcard src/script/*.c)
 LIB_SRC    = $(COMMON_SRC) $(ENGINE_SRC)
 
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -58,6 +64,8 @@ all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
 deps:
 	@sh deps/install.sh
+
+$(BUILD)/src/script/%.o: CFLAGS += $(LUA_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -125,7 +133,7 @@ FUZZ_LIB_SRC = $(SERVER_SRC) $(LIB_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
-	    -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm
+	    $(LUA_CFLAGS) -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm $(LUA_LIBS)
 fuzz-build: deps $(FUZZ_BIN)
 # CI: every fuzzer briefly, from its checked-in seed corpus (new inputs go
 # to build-fuzz/, never into the repository).

@@ -181,6 +181,16 @@ bench_network() {
             row "tp-$op-$p" $t "$op, $CLIENTS clients, pipeline $p (req/s)"
         done
     done
+    # Scripts (docs/SCRIPTING.md): a 2-key read-modify-write by EVALSHA,
+    # on one key pair (every call serialised) and spread over 1000 pairs
+    # (Lightning runs scripts on disjoint keys in parallel).
+    rmw="local v = tonumber(redis.call('get', KEYS[1]) or '0') redis.call('set', KEYS[1], v + 1) local w = tonumber(redis.call('get', KEYS[2]) or '0') redis.call('set', KEYS[2], w - 1) return v"
+    for s in L R; do
+        sha=$(redis-cli -p "$(port_of "net$s")" SCRIPT LOAD "$rmw")
+    done
+    row "tp-EVALSHA-1pair" well "EVALSHA 2-key read-modify-write, 1 key pair, $CLIENTS clients, pipeline 16 (req/s)"
+    row "tp-EVALSHA-1000pairs" well "EVALSHA 2-key read-modify-write, 1000 key pairs, $CLIENTS clients, pipeline 16 (req/s)"
+    row "mem-script" mem "script cache memory per cached script, 1000 scripts (B)"
     for op in GET SET; do
         row "lat-$op-p50" net "$op, 1 client, latency p50 (µs)"
         row "lat-$op-p99" net "$op, 1 client, latency p99 (µs)"
@@ -201,6 +211,15 @@ bench_network() {
                 done
             done
         done
+        for s in $(sides $r); do
+            for spread in 1pair 1000pairs; do
+                if [ $spread = 1pair ]; then ka=rmw:a kb=rmw:b; else ka="rmw:a:__rand_int__" kb="rmw:b:__rand_int__"; fi
+                v=$(redis-benchmark -h 127.0.0.1 -p "$(port_of "net$s")" -c $CLIENTS -n "$REQS_PIPE" \
+                    -P 16 -r 1000 --csv EVALSHA "$sha" 2 "$ka" "$kb" 2>/dev/null |
+                    awk -F'"' 'NR == 2 {printf "%.0f\n", $4}')
+                put "tp-EVALSHA-$spread" $s "${v:-n/a: redis-benchmark failed}"
+            done
+        done
         for op in GET SET; do
             lc=$(echo $op | tr 'A-Z' 'a-z')
             for s in $(sides $r); do
@@ -213,6 +232,17 @@ bench_network() {
         done
         log "networked round $r done"
         r=$((r + 1))
+    done
+    # Script cache memory: 1000 distinct small scripts loaded.
+    for s in L R; do
+        p=$(port_of "net$s")
+        redis-cli -p "$p" SCRIPT FLUSH >/dev/null
+        b0=$(redis-cli -p "$p" INFO memory | awk -F: '/^used_memory_scripts_eval:/ {print $2+0}')
+        i=0
+        while [ $i -lt 1000 ]; do echo "SCRIPT LOAD \"return $i + redis.call('get', KEYS[1])\""; i=$((i + 1)); done |
+            redis-cli -p "$p" >/dev/null
+        b1=$(redis-cli -p "$p" INFO memory | awk -F: '/^used_memory_scripts_eval:/ {print $2+0}')
+        put mem-script $s "$(( (b1 - b0) / 1000 ))"
     done
     stop_server netL
     stop_server netR

@@ -89,3 +89,14 @@ void lt_sha1(const void *data, size_t len, unsigned char out[LT_SHA1_LEN]) {
     lt_sha1_update(&c, data, len);
     lt_sha1_final(&c, out);
 }
+
+void lt_sha1_hex(const void *data, size_t len, char out[LT_SHA1_HEX_SIZE]) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[LT_SHA1_LEN];
+    lt_sha1(data, len, d);
+    for (int i = 0; i < LT_SHA1_LEN; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[40] = '\0';
+}

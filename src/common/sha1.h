@@ -26,5 +26,10 @@ void lt_sha1_init(lt_sha1_ctx *c);
 void lt_sha1_update(lt_sha1_ctx *c, const void *data, size_t len);
 void lt_sha1_final(lt_sha1_ctx *c, unsigned char out[LT_SHA1_LEN]);
 void lt_sha1(const void *data, size_t len, unsigned char out[LT_SHA1_LEN]);
+/* 40 lower-case hex digits and a NUL. */
+#define LT_SHA1_HEX_SIZE 41
+/* The digest of data as 40 lower-case hex digits, NUL-terminated (script
+ * names: EVALSHA, SCRIPT LOAD, redis.sha1hex). */
+void lt_sha1_hex(const void *data, size_t len, char out[LT_SHA1_HEX_SIZE]);
 
 #endif

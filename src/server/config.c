@@ -710,7 +710,7 @@ static const directive directives[] = {
      .status = LT_OWN "a port serving only Prometheus's /metrics (0 = none; GET /metrics works on the main port too)"},
     {.name = "busy-reply-threshold", .alias = "lua-time-limit", .type = CFG_LL,
      .field = &server.busy_reply_threshold, .def_num = 5000, .min = 0, .max = LLONG_MAX,
-     .status = "stored until scripting"},
+     .status = ST_EFFECTIVE},
     /* ACL */
     {.name = "aclfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE, .field = &server.aclfile,
      .def_str = "", .status = "stored until ACL"},

@@ -5,6 +5,8 @@
  */
 #include "server/cron.h"
 
+#include "script/script.h"
+
 #include "engine/expire.h"
 #include "engine/mvcc.h"
 #include "server/net/client.h"
@@ -49,6 +51,10 @@ int cron_hz(void) {
 
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
+    /* A script holding every database (or running past the busy
+     * threshold) would stall this thread in a shard lock, and with it the
+     * clients that could SCRIPT KILL it: skip the keyspace jobs. */
+    if (script_locks_held_long()) goto rest;
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
     if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED)) { /* DEBUG SET-ACTIVE-EXPIRE */
         int monitor = __atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED) != 0;
@@ -58,6 +64,7 @@ void cron_worker_tick(worker *w) {
     }
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
+rest:
     if (w->id == 0) {
         stats_sampler_tick();
         save_cron();

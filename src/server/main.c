@@ -17,6 +17,7 @@
 
 #include "server/latency.h"
 #include "server/metrics.h"
+#include "script/function.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
@@ -146,6 +147,7 @@ int main(int argc, char **argv) {
 
     if (engine_open() < 0) return 1;
     info_init(); /* the empty engine counts as start-up memory */
+    if (function_load_at_start() < 0) return 1;
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;

@@ -18,6 +18,8 @@
 #include "engine/expire.h"
 #include "engine/keyspace.h"
 #include "engine/lazyfree.h"
+#include "script/function.h"
+#include "script/script.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
@@ -248,6 +250,14 @@ static void info_memory(sbuf *b) {
     } else if (__sanitizer_get_current_allocated_bytes) {
         alloc = "sanitizer";
     }
+    /* Scripting (src/script/): the Lua heaps of every thread's
+     * interpreters, the script cache and the function libraries. */
+    size_t vm_eval = script_vm_bytes(0), vm_fn = script_vm_bytes(1);
+    size_t scripts_eval = script_cache_bytes(), fns = function_bytes();
+    char h5[32], h6[32], h7[32];
+    bytes_human(h5, sizeof(h5), (double)vm_eval);
+    bytes_human(h6, sizeof(h6), (double)(vm_eval + vm_fn));
+    bytes_human(h7, sizeof(h7), (double)(scripts_eval + fns));
     sb_printf(b,
               "# Memory\r\n"
               "used_memory:%zu\r\n"
@@ -266,19 +276,19 @@ static void info_memory(sbuf *b) {
               "allocator_resident:%zu\r\n"
               "total_system_memory:%zu\r\n"
               "total_system_memory_human:%s\r\n"
-              "used_memory_lua:0\r\n"
-              "used_memory_vm_eval:0\r\n"
-              "used_memory_lua_human:0B\r\n"
-              "used_memory_scripts_eval:0\r\n"
-              "number_of_cached_scripts:0\r\n"
-              "number_of_functions:0\r\n"
-              "number_of_libraries:0\r\n"
-              "used_memory_vm_functions:0\r\n"
-              "used_memory_vm_total:0\r\n"
-              "used_memory_vm_total_human:0B\r\n"
-              "used_memory_functions:0\r\n"
-              "used_memory_scripts:0\r\n"
-              "used_memory_scripts_human:0B\r\n"
+              "used_memory_lua:%zu\r\n"
+              "used_memory_vm_eval:%zu\r\n"
+              "used_memory_lua_human:%s\r\n"
+              "used_memory_scripts_eval:%zu\r\n"
+              "number_of_cached_scripts:%zu\r\n"
+              "number_of_functions:%zu\r\n"
+              "number_of_libraries:%zu\r\n"
+              "used_memory_vm_functions:%zu\r\n"
+              "used_memory_vm_total:%zu\r\n"
+              "used_memory_vm_total_human:%s\r\n"
+              "used_memory_functions:%zu\r\n"
+              "used_memory_scripts:%zu\r\n"
+              "used_memory_scripts_human:%s\r\n"
               "maxmemory:0\r\n"
               "maxmemory_human:0B\r\n"
               "maxmemory_policy:noeviction\r\n"
@@ -304,7 +314,9 @@ static void info_memory(sbuf *b) {
               m.allocated, h1, rss, h2, peak_memory, h3,
               peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, overhead,
               startup_memory, dataset, net ? (double)dataset * 100 / (double)net : 0.0,
-              m.allocated, m.active, m.resident, total, h4, ratio(m.active, m.allocated),
+              m.allocated, m.active, m.resident, total, h4, vm_eval, vm_eval, h5, scripts_eval,
+              script_cache_count(), function_count(), function_library_count(), vm_fn,
+              vm_eval + vm_fn, h6, fns, scripts_eval + fns, h7, ratio(m.active, m.allocated),
               diff(m.active, m.allocated), ratio(m.resident, m.active), diff(m.resident, m.active),
               ratio(rss, m.resident), diff(rss, m.resident), ratio(rss, m.allocated),
               diff(rss, m.allocated), cmem, alloc, (unsigned long long)lazyfree_pending(),
@@ -733,6 +745,7 @@ void shutdownCommand(client *c) {
         addReplyError(c, "ERR No shutdown in progress.");
         return;
     }
+    if (!nosave && script_reply_if_busy(c)) return;
     /* Redis 7 refuses to exit when it cannot persist; so does a failing
      * WAL (disk full...), unless NOSAVE or FORCE. */
     if (!nosave && !force && persist_shutdown_check() < 0) {

@@ -318,6 +318,8 @@ static command *const families[] = {
     dump_commands,
     sync_commands,
     migrate_commands,
+    script_commands, /* src/script/script.c */
+    function_commands, /* src/script/function.c */
     NULL,
 };
 

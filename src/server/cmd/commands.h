@@ -128,7 +128,9 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     pubsub_commands[], /* pubsub.c */
     dump_commands[], /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
     sync_commands[], /* cmd_sync.c: SYNC, PSYNC */
-    migrate_commands[]; /* migrate.c: MIGRATE */
+    migrate_commands[], /* migrate.c: MIGRATE */
+    script_commands[], /* src/script/script.c */
+    function_commands[]; /* src/script/function.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -23,6 +23,7 @@
 #include "server/latency.h"
 #include "server/monitor.h"
 #include "server/slowlog.h"
+#include "script/script.h"
 #include "server/log.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
@@ -294,6 +295,10 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (script_reject_busy(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

@@ -30,6 +30,14 @@
 #include "server/server.h"
 #include "server/net/worker.h"
 
+int persist_reject_writes(client *c) {
+    if (!P.wal) return 0;
+    int err = wal_error(P.wal);
+    if (!err) return 0;
+    addReplyErrorFormat(c, "MISCONF Errors writing to the AOF file: %s", strerror(err));
+    return 1;
+}
+
 int persist_reject(client *c, const command *cmd) {
     if (!(cmd->flags & CMD_WRITE) && strcmp(cmd->name, "ping") != 0) return 0;
     /* Redis's order: a failed bgsave first, then the AOF. */

@@ -113,6 +113,30 @@ void persist_exec_cmd_begin(client *c);
 void persist_exec_cmd_end(client *c, int wrote);
 void persist_exec_end(client *c);
 
+/* Scripts (src/script/script.c) use the EXEC path for their one record:
+ * the commands a script runs are executed by a fake client, so
+ * persist_exec_handoff(caller, fake) makes the fake client the one whose
+ * rewrites and queued commands are collected, and (fake, caller) gives the
+ * record back to the caller before its commit (whose reply is held).
+ * persist_exec_discard(c) forgets what was collected (a script attempt
+ * that is undone and run again; SHUTDOWN killing a script) and that a
+ * record was logged for this command, so the next commit logs afresh.
+ * persist_exec_cmd_done(c): the EXEC-queued command now running (EVAL,
+ * FCALL) logged its effects itself; its own argv is not logged. */
+void persist_exec_handoff(client *from, client *to);
+void persist_exec_discard(client *c);
+void persist_exec_cmd_done(client *c);
+/* Logs c's argv as one record for a command that changed state outside
+ * the keyspace (FUNCTION LOAD / DELETE / FLUSH / RESTORE): replayed
+ * through the command table like any record. Held like a write under
+ * `always`. No-op during replay, without a WAL, inside EXEC. */
+void persist_log_command(client *c);
+/* 1 while the WAL is being replayed at start-up. */
+int persist_replaying(void);
+/* Replies MISCONF and returns 1 when the WAL cannot take writes (a script
+ * with the write flag may not start). */
+int persist_reject_writes(client *c);
+
 /* worker: once per loop turn before waiting, and on wakeup. */
 void persist_before_wait(struct worker *w);
 void persist_on_wakeup(struct worker *w);

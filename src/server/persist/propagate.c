@@ -115,6 +115,7 @@ typedef struct persist_cmd {
     int exec;          /* inside persist_exec_begin/end */
     int exec_db0;      /* database the record starts in */
     int exec_db;       /* database after the commands collected so far */
+    int exec_cmd_done; /* the queued command logged its parts (a script) */
     uint32_t exec_ncmds;
     bytes exec_payload;
 } persist_cmd;
@@ -342,10 +343,15 @@ void persist_exec_begin(client *c) {
 void persist_exec_cmd_begin(client *c) {
     if (!cur.exec || cur.c != c) return;
     cur.rewritten = 0;
+    cur.exec_cmd_done = 0;
 }
 
 void persist_exec_cmd_end(client *c, int wrote) {
     if (!cur.exec || cur.c != c) return;
+    if (cur.exec_cmd_done) {
+        cur.exec_cmd_done = 0;
+        wrote = 0;
+    }
     if (wrote) {
         if (c->db != cur.exec_db) {
             bytes_add_select(&cur.exec_payload, c->db);
@@ -360,6 +366,23 @@ void persist_exec_cmd_end(client *c, int wrote) {
     cur.rewritten = 0;
 }
 
+void persist_exec_handoff(client *from, client *to) {
+    if (cur.c == from) cur.c = to;
+}
+
+void persist_exec_cmd_done(client *c) {
+    if (cur.exec && cur.c == c) cur.exec_cmd_done = 1;
+}
+
+void persist_exec_discard(client *c) {
+    if (cur.c != c) return;
+    cur.exec_ncmds = 0;
+    cur.exec_payload.len = 0;
+    cur.exec_db = cur.exec_db0;
+    cur.logged = 0;
+    cur.rewritten = 0;
+}
+
 void persist_exec_end(client *c) {
     if (!cur.exec || cur.c != c) return;
     cur.exec = 0;
@@ -368,6 +391,25 @@ void persist_exec_end(client *c) {
 }
 
 /* ---- Around commands ------------------------------------------------------- */
+
+void persist_log_command(client *c) {
+    if (P.replaying) return;
+    __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
+    if ((!P.wal && !persist_stream_active()) || cur.c != c || cur.logged || cur.exec) return;
+    thread_register();
+    ks_txn t;
+    ks_txn_begin(&t, server.db, NULL, 0);
+    uint64_t ts = ks_txn_ts(&t);
+    cur.payload.len = 0;
+    bytes_add_multibulk(&cur.payload, c->argc, c->argv);
+    uint64_t end = log_commands(c->db, &cur.payload, ts, t.now_ms, 0);
+    ks_txn_commit(&t);
+    cur.logged = 1;
+    cur.lsn = end;
+    note_appended(c, end);
+}
+
+int persist_replaying(void) { return __atomic_load_n(&P.replaying, __ATOMIC_RELAXED); }
 
 void persist_command_begin(client *c) {
     cur.c = c;
