@@ -64,6 +64,7 @@ typedef enum {
     CFG_STRING,    /* char * field, malloc'd */
     CFG_BIND,      /* server.bind / server.bind_count */
     CFG_DIR,       /* the working directory (chdir), mirrored in server.dir */
+    CFG_OBUF_LIMITS, /* client-output-buffer-limit: server.client_obuf_limits[] */
 } config_type;
 
 #define CFG_IMMUTABLE     (1u << 0) /* CONFIG SET refuses it */
@@ -96,6 +97,8 @@ typedef struct config_value {
     char *str;
     char *bind[CONFIG_MAX_BIND];
     int bind_count;
+    client_obuf_limit obuf[CLIENT_CLASS_COUNT]; /* CFG_OBUF_LIMITS */
+    int obuf_set;                               /* bit per class given */
 } config_value;
 
 enum { PROTECTED_NO = 0, PROTECTED_YES, PROTECTED_LOCAL };
@@ -127,6 +130,15 @@ static void apply_hz(void) {
 }
 
 #define MB (1024LL * 1024)
+
+/* client-output-buffer-limit's defaults and class names (Redis's; CONFIG
+ * GET and REWRITE say "slave", both spellings are accepted). */
+static const client_obuf_limit obuf_defaults[CLIENT_CLASS_COUNT] = {
+    [CLIENT_CLASS_NORMAL] = {0, 0, 0},
+    [CLIENT_CLASS_REPLICA] = {256 * MB, 64 * MB, 60},
+    [CLIENT_CLASS_PUBSUB] = {32 * MB, 8 * MB, 60},
+};
+static const char *const obuf_class_names[CLIENT_CLASS_COUNT] = {"normal", "slave", "pubsub"};
 
 static const directive directives[] = {
     {.name = "port", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.port,
@@ -174,6 +186,10 @@ static const directive directives[] = {
     {.name = "client-output-backpressure", .type = CFG_MEMORY,
      .field = &server.client_output_backpressure, .def_num = 1 * MB,
      .min = CLIENT_REPLY_BUF, .max = LONG_MAX},
+    /* <class> <hard> <soft> <soft-seconds> groups; a SET changes only the
+     * classes it names (client.c enforces them). */
+    {.name = "client-output-buffer-limit", .type = CFG_OBUF_LIMITS, .flags = CFG_MULTI_ARG,
+     .field = &server.client_obuf_limits},
     /* Durability (persist.c, engine/wal.c). appendonly is immutable until
      * snapshots exist: turning it on at run time needs a base image. */
     {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.appendonly,
@@ -314,6 +330,73 @@ static void config_value_free(config_value *v) {
     memset(v, 0, sizeof(*v));
 }
 
+static int obuf_class_by_name(const resp_arg *a) {
+    static const char *const names[] = {"normal", "slave", "replica", "pubsub"};
+    static const int classes[] = {CLIENT_CLASS_NORMAL, CLIENT_CLASS_REPLICA,
+                                  CLIENT_CLASS_REPLICA, CLIENT_CLASS_PUBSUB};
+    for (int i = 0; i < 4; i++)
+        if (strlen(names[i]) == a->len && !strncasecmp(names[i], a->ptr, a->len))
+            return classes[i];
+    return -1;
+}
+
+/* Redis's setConfigClientOutputBufferLimitOption: groups of <class> <hard>
+ * <soft> <soft-seconds>, all checked before any is taken. One argument
+ * (CONFIG SET) is split at every single space first, as Redis's
+ * sdssplitlen does: "" is no group at all (accepted, nothing changes),
+ * two spaces make an empty word. */
+static int parse_obuf_limits(const resp_arg *argv, int argc, config_value *v, const char **err) {
+    resp_arg *split = NULL;
+    if (argc == 1) {
+        const char *p = argv[0].ptr, *end = p + argv[0].len;
+        int n = 0;
+        if (p < end) {
+            n = 1;
+            for (const char *q = p; q < end; q++) n += *q == ' ';
+        }
+        if (n == 0) return 1;
+        split = lt_xmalloc(sizeof(*split) * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            const char *sp = memchr(p, ' ', (size_t)(end - p));
+            if (!sp) sp = end;
+            split[i] = (resp_arg){.ptr = (char *)p, .len = (size_t)(sp - p)};
+            p = sp + 1;
+        }
+        argc = n;
+        argv = split;
+    }
+    int ok = 1;
+    if (!argc || argc % 4) {
+        *err = "Wrong number of arguments in buffer limit configuration.";
+        ok = 0;
+    }
+    for (int j = 0; ok && j < argc; j += 4) {
+        int cls = obuf_class_by_name(&argv[j]);
+        if (cls < 0) {
+            *err = "Invalid client class specified in buffer limit configuration.";
+            ok = 0;
+            break;
+        }
+        unsigned long long hard, soft;
+        /* soft-seconds is read as Redis reads it: strtoll, to the end. */
+        char *secs = xstrndup(argv[j + 3].ptr, argv[j + 3].len), *end;
+        long long sec = strtoll(secs, &end, 10);
+        int bad = parse_memory_ull(argv[j + 1].ptr, argv[j + 1].len, &hard) < 0 ||
+                  parse_memory_ull(argv[j + 2].ptr, argv[j + 2].len, &soft) < 0 ||
+                  (int)sec < 0 || *end != '\0';
+        free(secs);
+        if (bad) {
+            *err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            ok = 0;
+            break;
+        }
+        v->obuf[cls] = (client_obuf_limit){(long long)hard, (long long)soft, (int)sec};
+        v->obuf_set |= 1 << cls;
+    }
+    free(split);
+    return ok;
+}
+
 /* Parses argv (argc values, already split for multi-argument directives)
  * into *v. Returns 1, or 0 with *err set (static text or errbuf). The only
  * side effect is dir's chdir, which the caller undoes if it gives up. */
@@ -394,6 +477,8 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
         for (int i = 0; i < argc; i++) v->bind[i] = xstrndup(argv[i].ptr, argv[i].len);
         v->bind_count = argc;
         return 1;
+    case CFG_OBUF_LIMITS:
+        return parse_obuf_limits(argv, argc, v, err);
     case CFG_DIR: {
         char *path = xstrndup(s, len);
         char cwd[PATH_MAX];
@@ -438,6 +523,10 @@ static void config_commit(const directive *d, config_value *v) {
     case CFG_DIR:
         free(server.dir);
         server.dir = v->str;
+        break;
+    case CFG_OBUF_LIMITS:
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++)
+            if (v->obuf_set & (1 << i)) server.client_obuf_limits[i] = v->obuf[i];
         break;
     }
     memset(v, 0, sizeof(*v));
@@ -492,6 +581,15 @@ static void config_get(const directive *d, strbuf *b) {
         if (getcwd(cwd, sizeof(cwd))) sb_appends(b, cwd);
         break;
     }
+    case CFG_OBUF_LIMITS:
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++) {
+            const client_obuf_limit *l = &server.client_obuf_limits[i];
+            char line[128];
+            snprintf(line, sizeof(line), "%s%s %lld %lld %lld", i ? " " : "",
+                     obuf_class_names[i], l->hard_bytes, l->soft_bytes, l->soft_seconds);
+            sb_appends(b, line);
+        }
+        break;
     }
     if (!b->p) sb_append(b, "", 0);
 }
@@ -499,6 +597,14 @@ static void config_get(const directive *d, strbuf *b) {
 /* The line CONFIG REWRITE writes for d into b. Returns 1 with *force set
  * (write even when the file has no line for it: not the default), or 0
  * when the directive must not appear in the file at all. */
+/* Redis's rewriteConfigFormatMemory: the largest unit that divides v. */
+static void format_memory(char *buf, size_t len, long long v) {
+    if (v && v % (1024 * MB) == 0) snprintf(buf, len, "%lldgb", v / (1024 * MB));
+    else if (v && v % MB == 0) snprintf(buf, len, "%lldmb", v / MB);
+    else if (v && v % 1024 == 0) snprintf(buf, len, "%lldkb", v / 1024);
+    else snprintf(buf, len, "%lld", v);
+}
+
 static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
     sb_appends(b, d->name);
     sb_append(b, " ", 1);
@@ -544,6 +650,21 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
         *force = 1;
         return 1;
     }
+    case CFG_OBUF_LIMITS:
+        /* One line for the three classes (Redis writes a line per class;
+         * both read back to the same limits). */
+        *force = 0;
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++) {
+            const client_obuf_limit *l = &server.client_obuf_limits[i];
+            char hard[32], soft[32], line[128];
+            format_memory(hard, sizeof(hard), l->hard_bytes);
+            format_memory(soft, sizeof(soft), l->soft_bytes);
+            snprintf(line, sizeof(line), "%s%s %s %s %lld", i ? " " : "", obuf_class_names[i],
+                     hard, soft, l->soft_seconds);
+            sb_appends(b, line);
+            *force |= memcmp(l, &obuf_defaults[i], sizeof(*l)) != 0;
+        }
+        return 1;
     }
     ASSERT_NOT_REACHED();
 }
@@ -562,6 +683,10 @@ void config_init_defaults(void) {
             break;
         case CFG_DIR:
             v.str = xstrndup(".", 1);
+            break;
+        case CFG_OBUF_LIMITS:
+            memcpy(v.obuf, obuf_defaults, sizeof(v.obuf));
+            v.obuf_set = (1 << CLIENT_CLASS_COUNT) - 1;
             break;
         default:
             break;
@@ -1098,9 +1223,11 @@ void configSetCommand(client *c) {
         for (; parsed < n; parsed++) {
             const directive *d = set[parsed];
             /* Multi-argument directives are immutable (bind) or split
-             * their one string themselves (save), so every
+             * their one string themselves (save, client-output-buffer-
+             * limit), so every
              * value here is one argument. */
-            ASSERT(!(d->flags & CFG_MULTI_ARG) || (d->flags & CFG_SAVE_RULES));
+            ASSERT(!(d->flags & CFG_MULTI_ARG) || (d->flags & CFG_SAVE_RULES) ||
+                   d->type == CFG_OBUF_LIMITS);
             if (!config_parse(d, &c->argv[3 + 2 * parsed], 1, &vals[parsed], &errstr, errbuf,
                               sizeof(errbuf)))
                 break;

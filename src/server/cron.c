@@ -31,12 +31,22 @@ static void close_idle_clients(worker *w) {
     }
 }
 
+/* A client over its soft output limit is closed once it has stood over it
+ * for the class's seconds, also when no reply is added meanwhile (Redis
+ * checks only when output is added; here a client stopped by backpressure
+ * adds none). */
+static void check_output_limits(worker *w) {
+    for (client *c = w->clients; c; c = c->wl_next)
+        if (c->obuf_soft_since_s) client_check_output_limits(c);
+}
+
 /* Share of a tick the active expiry may use, like Redis's slow cycle
  * (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC = 25%). */
 #define EXPIRE_BUDGET_PERCENT 25
 
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
+    check_output_limits(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
     ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
     /* Old versions kept for views that have closed since. */

@@ -48,6 +48,9 @@ struct server {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long client_output_backpressure;
+    /* client-output-buffer-limit, per CLIENT_CLASS_* (read without the
+     * lock by the owners of clients: each number is read whole). */
+    client_obuf_limit client_obuf_limits[CLIENT_CLASS_COUNT];
     int databases;
     int hz;
     int io_spin_us;                /* busy-poll after a busy turn (event.h) */

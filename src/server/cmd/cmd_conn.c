@@ -233,10 +233,13 @@ static int parse_client_type(const resp_arg *a) {
     return -2;
 }
 
-/* Every client is a normal one until replication and pub/sub exist. */
+_Static_assert((int)TYPE_NORMAL == (int)CLIENT_CLASS_NORMAL && (int)TYPE_REPLICA == (int)CLIENT_CLASS_REPLICA &&
+                   (int)TYPE_PUBSUB == (int)CLIENT_CLASS_PUBSUB,
+               "CLIENT LIST TYPE names the client classes");
+
+/* The class the client is in (client_set_class: pub/sub, replication). */
 static int client_type(const client *c) {
-    (void)c;
-    return TYPE_NORMAL;
+    return __atomic_load_n(&c->cls, __ATOMIC_RELAXED);
 }
 
 void clientListCommand(client *c) {

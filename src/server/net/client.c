@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/assert.h"
 #include "common/util.h"
 #include "engine/prefetch.h"
 #include "server/cmd/blocking.h"
@@ -236,8 +237,52 @@ void client_queue_write(client *c) {
     c->owner->pending_writes = c;
 }
 
+void client_set_class(client *c, int cls) {
+    ASSERT(cls >= 0 && cls < CLIENT_CLASS_COUNT);
+    __atomic_store_n(&c->cls, cls, __ATOMIC_RELAXED);
+    c->obuf_soft_since_s = 0;
+}
+
+int client_check_output_limits(client *c) {
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSED)) return 1;
+    const client_obuf_limit *l = &server.client_obuf_limits[c->cls];
+    long long hard = l->hard_bytes, soft = l->soft_bytes;
+    if (!hard && !soft) return 0;
+    /* Like Redis, the list of reply blocks counts, not the fixed buffer. */
+    unsigned long long used = c->reply_bytes;
+    int over = hard && used >= (unsigned long long)hard;
+    if (soft && used >= (unsigned long long)soft) {
+        int64_t now_s = c->owner->now_ms / 1000;
+        if (c->obuf_soft_since_s == 0) c->obuf_soft_since_s = now_s;
+        else if (now_s - c->obuf_soft_since_s > l->soft_seconds) over = 1;
+    } else {
+        c->obuf_soft_since_s = 0;
+    }
+    if (!over) return 0;
+    client_publish(c);
+    char *info = NULL;
+    size_t len = 0, cap = 0;
+    pthread_mutex_lock(&server.clients_lock);
+    client_info_line(c, &info, &len, &cap);
+    pthread_mutex_unlock(&server.clients_lock);
+    if (len && info[len - 1] == '\n') info[--len] = '\0';
+    serverLog(LL_WARNING,
+              "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+              info ? info : "");
+    free(info);
+    /* No more output is queued (reply.c drops it); the owner closes it
+     * when it flushes writes, outside any command. */
+    c->flags |= CLIENT_CLOSE_ASAP;
+    client_queue_write(c);
+    return 1;
+}
+
 /* Hands everything queued for c to the kernel in one send. */
 static void client_send(client *c) {
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        client_close(c);
+        return;
+    }
     if (ev_conn_sending(&c->conn) || (c->flags & (CLIENT_CLOSED | CLIENT_WAL_HOLD))) return;
     struct iovec iov[EV_MAX_IOV];
     int n = 0;
@@ -347,8 +392,8 @@ static void protocol_error(client *c) {
 
 /* Must c stop executing its pipeline for now? */
 static int client_must_wait(client *c) {
-    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE |
-                    CLIENT_BLOCKED))
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSED |
+                    CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED))
         return 1;
     if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
         if (!(c->flags & CLIENT_READ_PAUSED)) {
@@ -583,7 +628,7 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     worker *w = c->owner;
     __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
     __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
-    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSED)) return;
     /* CONFIG SET proto-max-bulk-len applies from the next read on. */
     c->parser.max_bulk_len = server.proto_max_bulk_len;
 

@@ -54,6 +54,19 @@ struct command;
 /* Between MULTI and EXEC/DISCARD: commands are queued (multi.c). */
 #define CLIENT_MULTI             (1u << 26)
 
+/* Redis's client classes, as client-output-buffer-limit names them (index
+ * order = server.client_obuf_limits[]). A client is normal until pub/sub
+ * (subscribed to something) or replication makes it otherwise: those set
+ * it with client_set_class(). */
+enum { CLIENT_CLASS_NORMAL = 0, CLIENT_CLASS_REPLICA, CLIENT_CLASS_PUBSUB, CLIENT_CLASS_COUNT };
+
+/* One class's limits: 0 = no limit. */
+typedef struct client_obuf_limit {
+    long long hard_bytes;
+    long long soft_bytes;
+    long long soft_seconds;
+} client_obuf_limit;
+
 typedef struct reply_chunk {
     struct reply_chunk *next;
     size_t size;
@@ -95,6 +108,10 @@ typedef struct client {
     size_t reply_bytes;        /* bytes in chunks (shared) */
     size_t inflight_bytes;     /* bytes handed to the kernel, not yet acked */
     reply_chunk *deferred;     /* placeholder for a length not yet known */
+    int cls;                   /* CLIENT_CLASS_* (shared: CLIENT LIST/KILL TYPE) */
+    /* When the output list first stood over its class's soft limit
+     * (seconds), 0 when it is under it (client-output-buffer-limit). */
+    int64_t obuf_soft_since_s;
     int error_in_reply;        /* the current command replied an error */
 
     /* identity and timestamps (shared) */
@@ -144,6 +161,18 @@ void client_flush_writes(struct worker *w);
 void client_resume(client *c);
 /* Publishes c's buffer sizes and flags for other threads (owner only). */
 void client_publish(client *c);
+/* Sets c's class (CLIENT_CLASS_*): which client-output-buffer-limit
+ * applies to it. Owner thread only. */
+void client_set_class(client *c, int cls);
+/* Checks c's output list against its class's client-output-buffer-limit
+ * (Redis's checkClientOutputBufferLimits: over the hard limit, or over the
+ * soft limit continuously for more than its seconds). Over: c is marked
+ * CLIENT_CLOSE_ASAP (no more output is queued, its pipeline stops), the
+ * warning is logged and c is closed when its worker next flushes writes —
+ * never in the middle of the command that produced the output. Called by
+ * reply.c whenever the list grows; returns 1 if c is (now) closing. Owner
+ * thread only. */
+int client_check_output_limits(client *c);
 /* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
 size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,

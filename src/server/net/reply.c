@@ -4,7 +4,8 @@
  * Layout: c->buf holds the first CLIENT_REPLY_BUF bytes; once anything is in
  * the chunk list, everything goes to the list so order is kept. Chunks are
  * never reallocated (a send may be in flight from them); a deferred length
- * is a small sealed chunk filled in later.
+ * is a small sealed chunk filled in later. The chunk list is bounded by
+ * the client's class of client-output-buffer-limit (client.h).
  */
 #include "server/net/reply.h"
 
@@ -44,7 +45,12 @@ static int reply_suppressed(client *c) {
     return (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0;
 }
 
+/* Appends to buf, then to the chunk list; every growth of the list is
+ * checked against client-output-buffer-limit, and a client over it
+ * (CLIENT_CLOSE_ASAP) takes no more bytes: one command's output stops
+ * growing at the limit even when it is a single huge reply. */
 static void append_bytes(client *c, const char *s, size_t len) {
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
     if (!c->reply_head) {
         size_t room = CLIENT_REPLY_BUF - c->bufpos;
         size_t n = len < room ? len : room;
@@ -71,6 +77,7 @@ static void append_bytes(client *c, const char *s, size_t len) {
         c->reply_bytes += len;
         chunk_append(c, ch);
     }
+    client_check_output_limits(c);
 }
 
 void addReplyProto(client *c, const char *s, size_t len) {
