@@ -73,6 +73,7 @@ typedef enum {
 #define CFG_EMPTY_IS_NULL (1u << 3) /* strings: "" stores NULL */
 #define CFG_MULTI_ARG     (1u << 4) /* takes any number of arguments */
 #define CFG_SAVE_RULES    (1u << 5) /* strings: `save` pairs, normalised by save.c */
+#define CFG_PERCENT       (1u << 6) /* memory: "N%" also, stored as -N */
 
 typedef struct directive {
     const char *name;
@@ -190,6 +191,9 @@ static const directive directives[] = {
      * classes it names (client.c enforces them). */
     {.name = "client-output-buffer-limit", .type = CFG_OBUF_LIMITS, .flags = CFG_MULTI_ARG,
      .field = &server.client_obuf_limits},
+    /* Bytes or a percentage of maxmemory; 0 = no limit (client.c). */
+    {.name = "maxmemory-clients", .type = CFG_MEMORY, .flags = CFG_PERCENT,
+     .field = &server.maxmemory_clients, .def_num = 0, .min = 0, .max = LLONG_MAX},
     /* Durability (persist.c, engine/wal.c). appendonly is immutable until
      * snapshots exist: turning it on at run time needs a base image. */
     {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.appendonly,
@@ -418,11 +422,21 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
     case CFG_MEMORY:
         if (d->type == CFG_MEMORY) {
             unsigned long long u;
-            if (parse_memory_ull(s, len, &u) < 0) {
-                *err = "argument must be a memory value";
+            if (parse_memory_ull(s, len, &u) == 0) {
+                v->num = (long long)u; /* as Redis: huge values fail the bounds */
+            } else if ((d->flags & CFG_PERCENT) && len > 1 && s[len - 1] == '%' &&
+                       lt_string2ll(s, len - 1, &v->num) && v->num >= 0) {
+                if (v->num > 100) {
+                    *err = "percentage argument must be less or equal to 100";
+                    return 0;
+                }
+                v->num = -v->num; /* Redis stores a percentage negated */
+                return 1;
+            } else {
+                *err = (d->flags & CFG_PERCENT) ? "argument must be a memory or percent value"
+                                                : "argument must be a memory value";
                 return 0;
             }
-            v->num = (long long)u; /* as Redis: huge values fail the bounds */
         } else if (!lt_string2ll(s, len, &v->num)) {
             *err = "argument couldn't be parsed into an integer";
             return 0;
@@ -559,7 +573,12 @@ static void config_get(const directive *d, strbuf *b) {
     case CFG_INT:
     case CFG_MEMORY:
         lt_ll2string(num, sizeof(num), config_current_num(d));
-        sb_appends(b, num);
+        if ((d->flags & CFG_PERCENT) && num[0] == '-') { /* a percentage */
+            sb_appends(b, num + 1);
+            sb_append(b, "%", 1);
+        } else {
+            sb_appends(b, num);
+        }
         break;
     case CFG_ENUM:
     case CFG_ENUM_NAME:
@@ -619,7 +638,8 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
     case CFG_MEMORY: {
         long long v = config_current_num(d);
         char buf[32];
-        if (v && v % (1024 * MB) == 0) snprintf(buf, sizeof(buf), "%lldgb", v / (1024 * MB));
+        if (v < 0) snprintf(buf, sizeof(buf), "%lld%%", -v);
+        else if (v && v % (1024 * MB) == 0) snprintf(buf, sizeof(buf), "%lldgb", v / (1024 * MB));
         else if (v && v % MB == 0) snprintf(buf, sizeof(buf), "%lldmb", v / MB);
         else if (v && v % 1024 == 0) snprintf(buf, sizeof(buf), "%lldkb", v / 1024);
         else snprintf(buf, sizeof(buf), "%lld", v);

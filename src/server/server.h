@@ -51,6 +51,8 @@ struct server {
     /* client-output-buffer-limit, per CLIENT_CLASS_* (read without the
      * lock by the owners of clients: each number is read whole). */
     client_obuf_limit client_obuf_limits[CLIENT_CLASS_COUNT];
+    long long maxmemory;           /* bytes, 0 = none */
+    long long maxmemory_clients;   /* bytes; negative: percent of maxmemory */
     int databases;
     int hz;
     int io_spin_us;                /* busy-poll after a busy turn (event.h) */
@@ -78,6 +80,8 @@ struct server {
     pthread_mutex_t clients_lock;
     client *clients;               /* every connected client */
     int nclients;                  /* atomic */
+    size_t clients_mem;            /* atomic: client_memory() of normal and
+                                      pub/sub clients (maxmemory-clients) */
     uint64_t next_client_id;       /* atomic */
 
     int pause_type;                /* atomic: PAUSE_* */
@@ -90,6 +94,7 @@ struct server {
     pthread_mutex_t errors_lock;
     struct error_stat *errors;     /* INFO errorstats, under errors_lock */
     uint64_t stat_total_error_replies;
+    uint64_t stat_evicted_clients; /* maxmemory-clients (atomic) */
 };
 
 typedef struct error_stat {

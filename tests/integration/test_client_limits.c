@@ -212,10 +212,138 @@ TEST(obuf_soft_limit_closes_after_its_seconds) {
     EXPECT("status:\"PONG\"", "PING");
 }
 
+TEST(maxmemory_clients_config_is_redis_s) {
+    REQUIRE(difftest_start(NULL));
+    EXPECT("array[bulk:\"maxmemory-clients\",bulk:\"0\"]", "CONFIG", "GET", "maxmemory-clients");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory-clients", "10%");
+    EXPECT("array[bulk:\"maxmemory-clients\",bulk:\"10%\"]", "CONFIG", "GET", "maxmemory-clients");
+    const char *pre = "err:\"ERR CONFIG SET failed (possibly related to argument "
+                      "'maxmemory-clients') - ";
+    char want[256];
+    snprintf(want, sizeof(want), "%spercentage argument must be less or equal to 100\"", pre);
+    EXPECT(want, "CONFIG", "SET", "maxmemory-clients", "101%");
+    snprintf(want, sizeof(want), "%sargument must be a memory or percent value\"", pre);
+    EXPECT(want, "CONFIG", "SET", "maxmemory-clients", "-5%");
+    EXPECT(want, "CONFIG", "SET", "maxmemory-clients", "5.5%");
+    EXPECT(want, "CONFIG", "SET", "maxmemory-clients", "%");
+    EXPECT(want, "CONFIG", "SET", "maxmemory-clients", "10%x");
+    EXPECT(want, "CONFIG", "SET", "maxmemory-clients", "-1");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory-clients", "1gb");
+    EXPECT("array[bulk:\"maxmemory-clients\",bulk:\"1073741824\"]", "CONFIG", "GET",
+           "maxmemory-clients");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory-clients", "0%");
+    EXPECT("array[bulk:\"maxmemory-clients\",bulk:\"0\"]", "CONFIG", "GET", "maxmemory-clients");
+}
+
+/* The values of fields (e.g. "omem=") on one CLIENT LIST line, of the
+ * client named name; -1 where there is none. */
+static void client_fields(redisContext *c, const char *name, int n, const char *const *fields,
+                          long long *out) {
+    redisReply *r = redisCommand(c, "CLIENT LIST");
+    for (int i = 0; i < n; i++) out[i] = -1;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        char tag[64];
+        snprintf(tag, sizeof(tag), " name=%s ", name);
+        char *line = strstr(r->str, tag);
+        char *eol = line ? strchr(line, '\n') : NULL;
+        for (int i = 0; line && i < n; i++) {
+            char *f = strstr(line, fields[i]);
+            if (f && (!eol || f < eol)) out[i] = atoll(f + strlen(fields[i]));
+        }
+    }
+    if (r) freeReplyObject(r);
+}
+
+static long long client_field(redisContext *c, const char *name, const char *field) {
+    long long v;
+    client_fields(c, name, 1, &field, &v);
+    return v;
+}
+
+/* A raw client named name that sent LRANGE big 0 -1 and does not read;
+ * returns its fd once the server shows its output pending (or -1). */
+static int pending_reader(harness_server *s, redisContext *observer, const char *name,
+                          int no_evict) {
+    int fd = raw_connect(s->port);
+    if (fd < 0) return -1;
+    raw_buf b;
+    raw_send_argv(fd, (const char *const[]){"CLIENT", "SETNAME", name, NULL});
+    raw_read_reply(fd, 5000, &b);
+    raw_buf_free(&b);
+    if (no_evict) {
+        raw_send_argv(fd, (const char *const[]){"CLIENT", "NO-EVICT", "on", NULL});
+        raw_read_reply(fd, 5000, &b);
+        raw_buf_free(&b);
+    }
+    raw_send_argv(fd, (const char *const[]){"LRANGE", "big", "0", "-1", NULL});
+    for (int i = 0; i < 1000; i++) { /* hang detection only */
+        long long omem = client_field(observer, name, "omem=");
+        if (omem != 0) return fd; /* pending, or evicted (-1) already */
+        harness_sleep_ms(10);
+    }
+    return fd;
+}
+
+/* The client using the most memory is evicted when the clients' memory
+ * passes maxmemory-clients; never one with CLIENT NO-EVICT on. CLIENT LIST
+ * shows each client's output and total memory. */
+TEST(maxmemory_clients_evicts_the_biggest_client) {
+    REQUIRE(difftest_start(NULL));
+    enum { N = 100000 }; /* ~10.5 MB of LRANGE reply */
+    CHECK_EQ_INT(fill_list(L, "big", N), 0);
+    CHECK_EQ_INT(fill_list(R, "big", N), 0);
+    harness_server *servers[2] = {LS, RS};
+    redisContext *conns[2] = {L, R};
+    for (int i = 0; i < 2; i++) {
+        if (!servers[i]) continue;
+        redisContext *c = conns[i];
+        /* No limit: the pending reply shows in CLIENT LIST. */
+        int fd = pending_reader(servers[i], c, "reader", 0);
+        REQUIRE(fd >= 0);
+        long long v[3];
+        client_fields(c, "reader", 3, (const char *const[]){"omem=", "tot-mem=", "oll="}, v);
+        CHECK(v[0] > 1000000);
+        CHECK(v[1] > v[0]);
+        CHECK(v[2] > 1);
+        raw_close(fd);
+        for (int t = 0; t < 1000 && client_field(c, "reader", "age=") != -1; t++)
+            harness_sleep_ms(10); /* until the server has seen it go */
+        /* With a limit the reader is evicted, the others stay. */
+        CHECK_EQ_STR(cmd(c, "CONFIG SET maxmemory-clients 1mb"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(c, "CLIENT SETNAME observer"), "status:\"OK\"");
+        fd = pending_reader(servers[i], c, "reader", 0);
+        REQUIRE(fd >= 0);
+        raw_buf b = raw_read_until(fd, 20000);
+        CHECK(b.closed && b.len < (size_t)N * (ELEM_LEN + 7));
+        raw_buf_free(&b);
+        raw_close(fd);
+        CHECK_EQ_INT(harness_info_num(c, "stats", "evicted_clients"), 1);
+        CHECK_EQ_STR(cmd(c, "PING"), "status:\"PONG\"");
+        /* A NO-EVICT reader keeps its reply; the others go instead. */
+        int other = raw_connect(servers[i]->port);
+        REQUIRE(other >= 0);
+        CHECK_EQ_STR(cmd(c, "CLIENT NO-EVICT on"), "status:\"OK\"");
+        fd = pending_reader(servers[i], c, "keeper", 1);
+        REQUIRE(fd >= 0);
+        b = raw_read_until(other, 20000); /* closed: evicted */
+        CHECK(b.closed);
+        raw_buf_free(&b);
+        CHECK(raw_read_reply(fd, 20000, &b)); /* the whole reply */
+        CHECK_EQ_INT((long long)b.len, (long long)N * (ELEM_LEN + 8) + 9);
+        raw_buf_free(&b);
+        CHECK(harness_info_num(c, "stats", "evicted_clients") >= 2);
+        CHECK_EQ_STR(cmd(c, "CONFIG SET maxmemory-clients 0"), "status:\"OK\"");
+    }
+    CHECK(file_contains(LS->logfile, "Evicting client: id="));
+    CHECK(file_contains(LS->logfile, "name=reader"));
+}
+
 int main(void) {
     RUN(obuf_limit_config_is_redis_s);
     RUN(obuf_limit_from_the_command_line_and_rewrite);
     RUN(obuf_hard_limit_closes_one_huge_reply);
     RUN(obuf_soft_limit_closes_after_its_seconds);
+    RUN(maxmemory_clients_config_is_redis_s);
+    RUN(maxmemory_clients_evicts_the_biggest_client);
     return testlib_finish();
 }

@@ -299,6 +299,7 @@ static void info_stats(sbuf *b) {
               "expired_stale_perc:%.2f\r\n"
               "expire_cycle_cpu_milliseconds:%llu\r\n"
               "evicted_keys:0\r\n"
+              "evicted_clients:%llu\r\n"
               "keyspace_hits:%llu\r\n"
               "keyspace_misses:%llu\r\n"
               "total_error_replies:%llu\r\n",
@@ -310,6 +311,7 @@ static void info_stats(sbuf *b) {
               (unsigned long long)__atomic_load_n(&server.stat_rejected_conn, __ATOMIC_RELAXED),
               (unsigned long long)es.expired_keys, es.expired_stale_perc,
               (unsigned long long)(es.expire_cycle_time_us / 1000),
+              (unsigned long long)__atomic_load_n(&server.stat_evicted_clients, __ATOMIC_RELAXED),
               (unsigned long long)WORKERS_SUM(stat_keyspace_hits),
               (unsigned long long)WORKERS_SUM(stat_keyspace_misses),
               (unsigned long long)__atomic_load_n(&server.stat_total_error_replies,

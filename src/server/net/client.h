@@ -106,6 +106,8 @@ typedef struct client {
     size_t head_off;           /* bytes of the first chunk already written */
     reply_chunk *reply_head, *reply_tail;
     size_t reply_bytes;        /* bytes in chunks (shared) */
+    size_t reply_mem;          /* memory of the chunks (headers + capacity) */
+    size_t reply_nchunks;      /* chunks in the list */
     size_t inflight_bytes;     /* bytes handed to the kernel, not yet acked */
     reply_chunk *deferred;     /* placeholder for a length not yet known */
     int cls;                   /* CLIENT_CLASS_* (shared: CLIENT LIST/KILL TYPE) */
@@ -128,6 +130,9 @@ typedef struct client {
      * readers never touch the live fields. */
     struct {
         size_t qbuf, qbuf_free, obl, omem, rbp;
+        size_t argv_mem;    /* argument vectors (parser's, a waiting copy) */
+        size_t oll;         /* reply chunks */
+        size_t tot_mem;     /* client_memory(): counted in server.clients_mem */
         uint32_t flags;
         int multi;          /* commands queued since MULTI (multi.c) */
         size_t multi_mem;   /* their bytes */
@@ -164,7 +169,8 @@ void client_publish(client *c);
 /* Sets c's class (CLIENT_CLASS_*): which client-output-buffer-limit
  * applies to it. Owner thread only. */
 void client_set_class(client *c, int cls);
-/* Checks c's output list against its class's client-output-buffer-limit
+/* Checks c's output list (the memory of its chunks, as Redis counts its
+ * reply blocks) against its class's client-output-buffer-limit
  * (Redis's checkClientOutputBufferLimits: over the hard limit, or over the
  * soft limit continuously for more than its seconds). Over: c is marked
  * CLIENT_CLOSE_ASAP (no more output is queued, its pipeline stops), the
@@ -173,6 +179,19 @@ void client_set_class(client *c, int cls);
  * reply.c whenever the list grows; returns 1 if c is (now) closing. Owner
  * thread only. */
 int client_check_output_limits(client *c);
+/* The memory c uses (CLIENT LIST tot-mem, maxmemory-clients): the struct
+ * with its fixed reply buffer, the query buffer's capacity, the argument
+ * vectors, the reply chunks and the MULTI queue. Owner thread only. */
+size_t client_memory(const client *c);
+/* maxmemory-clients: while the memory of all normal and pub/sub clients is
+ * at or over the limit, the evictable client using the most (not CLIENT
+ * NO-EVICT, not already closing) is logged ("Evicting client: ...") and
+ * closed by its owner, and INFO's evicted_clients counts it. A bounded
+ * number of clients per call; called by every worker once per loop turn. */
+void client_evict_if_needed(void);
+/* The limit maxmemory-clients sets in bytes (a percentage of maxmemory
+ * resolved, at least 128 KiB like Redis), 0 for none. */
+size_t client_eviction_limit(void);
 /* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
 size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,

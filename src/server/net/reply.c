@@ -24,9 +24,11 @@
 #define CHUNK_MIN (16 * 1024)
 #define DEFERRED_CAP 32 /* "*" + 20 digits + "\r\n" fits */
 
-static reply_chunk *chunk_new(size_t size) {
+static reply_chunk *chunk_new(client *c, size_t size) {
     reply_chunk *ch = malloc(sizeof(*ch) + size);
     if (!ch) abort(); /* out of memory: like Redis, we cannot go on */
+    c->reply_mem += sizeof(*ch) + size;
+    c->reply_nchunks++;
     ch->next = NULL;
     ch->size = size;
     ch->used = 0;
@@ -71,7 +73,7 @@ static void append_bytes(client *c, const char *s, size_t len) {
         len -= n;
     }
     if (len) {
-        reply_chunk *ch = chunk_new(len > CHUNK_MIN ? len : CHUNK_MIN);
+        reply_chunk *ch = chunk_new(c, len > CHUNK_MIN ? len : CHUNK_MIN);
         memcpy(ch->buf, s, len);
         ch->used = len;
         c->reply_bytes += len;
@@ -300,7 +302,7 @@ void addReplyHelp(client *c, const char **lines) {
 
 void *addReplyDeferredLen(client *c) {
     if (reply_suppressed(c)) return NULL;
-    reply_chunk *ch = chunk_new(DEFERRED_CAP);
+    reply_chunk *ch = chunk_new(c, DEFERRED_CAP);
     chunk_append(c, ch);
     c->deferred = ch;
     return ch;

@@ -170,6 +170,7 @@ static void before_wait(ev_loop *loop) {
      * released) are answered in this turn's writes and WAL group. */
     blocking_worker_process(w);
     persist_before_wait(w);
+    client_evict_if_needed();
     client_flush_writes(w);
     w->now_ms = mstime();
     /* Spin or not from this wait on (CONFIG SET, a BGSAVE starting). */
