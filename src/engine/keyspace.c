@@ -32,6 +32,7 @@
 void lt_config_init(lt_config *cfg) {
     cfg->databases = 16;
     cfg->shards_per_db = 64;
+    cfg->max_pinned_versions = 0;
 }
 
 int lt_db_open(const lt_config *cfg, lt_db **out) {
@@ -69,6 +70,7 @@ int lt_db_open(const lt_config *cfg, lt_db **out) {
     }
     for (unsigned d = 0; d < db->ndb; d++) atomic_init(&db->dbstats[d].avg_ttl_ms, 0);
     mvcc_init(&db->mvcc);
+    ks_mvcc_set_max_pinned(db, cfg->max_pinned_versions);
     *out = db;
     return LT_OK;
 }
@@ -208,16 +210,16 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
         dict_replace(link, newe);
         if (keep_old) {
             newe->old = cur;
-            if (!entry_is_tomb(cur)) sd->nversions++;
+            if (!entry_is_tomb(cur)) mvcc_versions_add(&txn->db->mvcc, sh, 1);
         } else {
             newe->old = cur->old;
-            if (entry_is_tomb(cur)) sd->nversions--;
+            if (entry_is_tomb(cur)) mvcc_versions_add(&txn->db->mvcc, sh, -1);
             if (shallow) entry_free_shallow(cur);
             else entry_free(cur);
         }
     }
     if (entry_is_tomb(newe)) {
-        sd->nversions++;
+        mvcc_versions_add(&txn->db->mvcc, sh, 1);
     } else {
         nkeys_add(sh, 1);
         if (entry_expblock(newe)) expire_index_add(sh, newe);
@@ -625,6 +627,7 @@ static void remove_bucket(void *ctx, dict *d, int table, ks_entry **head) {
 
 static void reset_shard_data(lt_db *db, ks_shard *sh) {
     uint32_t pause = sh->data.d.pause;
+    mvcc_versions_add(&db->mvcc, sh, -(int64_t)sh->data.nversions);
     memset(&sh->data, 0, sizeof(sh->data));
     dict_init(&sh->data.d, db->hash_key);
     sh->data.d.pause = pause;

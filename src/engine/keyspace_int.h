@@ -66,6 +66,12 @@ typedef struct ks_mvcc {
     _Atomic uint64_t view_max;
     _Atomic uint64_t view_min;
     _Atomic uint64_t nviews;
+    /* Sum of every shard's nversions (mvcc_versions_add), the bound on it
+     * (0 = none), open views doomed and not closed yet, views doomed ever. */
+    _Atomic uint64_t versions;
+    _Atomic uint64_t max_versions;
+    _Atomic uint64_t ndoomed_open;
+    _Atomic uint64_t ndoomed_total;
 } ks_mvcc;
 
 typedef struct ks_dbstat {

@@ -39,6 +39,41 @@ void mvcc_init(ks_mvcc *m) {
     atomic_init(&m->view_max, 0);
     atomic_init(&m->view_min, UINT64_MAX);
     atomic_init(&m->nviews, 0);
+    atomic_init(&m->versions, 0);
+    atomic_init(&m->max_versions, 0);
+    atomic_init(&m->ndoomed_open, 0);
+    atomic_init(&m->ndoomed_total, 0);
+}
+
+void ks_mvcc_set_max_pinned(lt_db *db, uint64_t max_versions) {
+    atomic_store(&db->mvcc.max_versions, max_versions);
+}
+
+int ks_view_doomed(const ks_view *v) { return __atomic_load_n(&v->doomed, __ATOMIC_ACQUIRE); }
+
+/* Dooms the oldest open view that is not sequential, unless one doomed
+ * view is still open (it pins what made the count pass the bound: dooming
+ * more would not free anything sooner). */
+static void doom_oldest_view(ks_mvcc *m) {
+    if (atomic_load(&m->ndoomed_open)) return;
+    pthread_mutex_lock(&m->views_lock);
+    if (atomic_load(&m->ndoomed_open) == 0)
+        for (ks_view *v = m->head; v; v = v->next)
+            if (!v->sequential && !v->doomed) {
+                __atomic_store_n(&v->doomed, 1, __ATOMIC_RELEASE);
+                atomic_fetch_add(&m->ndoomed_open, 1);
+                atomic_fetch_add(&m->ndoomed_total, 1);
+                break;
+            }
+    pthread_mutex_unlock(&m->views_lock);
+}
+
+void mvcc_versions_add(ks_mvcc *m, ks_shard *sh, int64_t d) {
+    ASSERT(d >= 0 || sh->data.nversions >= (uint64_t)-d);
+    sh->data.nversions += (uint64_t)d;
+    uint64_t now = atomic_fetch_add(&m->versions, (uint64_t)d) + (uint64_t)d;
+    uint64_t max = atomic_load_explicit(&m->max_versions, memory_order_relaxed);
+    if (d > 0 && max && now > max) doom_oldest_view(m);
 }
 
 void mvcc_destroy(ks_mvcc *m) {
@@ -82,6 +117,7 @@ void ks_view_open(lt_db *db, ks_view *v) {
     v->ts = atomic_load(&m->ts);
     v->sequential = 0;
     v->passed = 0;
+    v->doomed = 0;
     v->now_ms = lt_mstime();
     v->next = NULL;
     v->prev = m->tail;
@@ -110,6 +146,7 @@ void ks_view_close(ks_view *v) {
     if (v->next) v->next->prev = v->prev;
     else m->tail = v->prev;
     v->prev = v->next = NULL;
+    if (v->doomed) atomic_fetch_sub(&m->ndoomed_open, 1);
     atomic_fetch_sub(&m->nviews, 1);
     publish_bounds(m);
     pthread_mutex_unlock(&m->views_lock);
@@ -137,16 +174,14 @@ ks_entry *mvcc_prune(ks_mvcc *m, ks_shard *sh, ks_entry **link, int table) {
         while (x) {
             ks_entry *next = x->old;
             entry_free(x);
-            ASSERT(sh->data.nversions > 0);
-            sh->data.nversions--;
+            mvcc_versions_add(m, sh, -1);
             x = next;
         }
     }
     if (entry_is_tomb(cur) && cur->old == NULL && cur->ts <= oldest) {
         dict_unlink(&sh->data.d, table, link);
         entry_free(cur);
-        ASSERT(sh->data.nversions > 0);
-        sh->data.nversions--;
+        mvcc_versions_add(m, sh, -1);
         return NULL;
     }
     return cur;
@@ -298,6 +333,7 @@ void ks_mvcc_get_stats(lt_db *db, ks_mvcc_stats *st) {
     st->last_ts = atomic_load(&db->mvcc.ts);
     st->views = atomic_load(&db->mvcc.nviews);
     st->versions = 0;
+    st->doomed = atomic_load(&db->mvcc.ndoomed_total);
     unsigned total = db->ndb * db->nshards;
     for (unsigned g = 0; g < total; g++) {
         pthread_mutex_lock(&db->shards[g].lock);

@@ -34,6 +34,10 @@ typedef struct ks_view {
      * it has not written out yet. 0 after ks_view_open. */
     int sequential;
     uint64_t passed; /* sequential: global shard ids below this are done */
+    /* Set (atomically, under views_lock) when the versions open views pin
+     * pass the bound (ks_mvcc_set_max_pinned) and this is the oldest view
+     * that is not sequential; read with ks_view_doomed(). */
+    int doomed;
     struct ks_view *prev, *next; /* registry links (mvcc.c) */
 } ks_view;
 
@@ -41,6 +45,17 @@ typedef struct ks_view {
 void ks_view_open(lt_db *db, ks_view *v);
 /* Closes v; entries obtained through it are invalid afterwards. */
 void ks_view_close(ks_view *v);
+/* 1 once v was doomed for pinning too many old versions: its owner should
+ * stop reading and close it (entries it already got stay valid until
+ * then; reads still work but keep the versions pinned). */
+int ks_view_doomed(const ks_view *v);
+
+/* The bound on old versions and tombstones kept for open views (0 = none,
+ * the default): when writers keep more, the oldest open view that is not
+ * sequential is doomed (one at a time: the next only after it closed).
+ * Sequential views (snapshots) are never doomed: their extra memory is
+ * already bounded by one version per key they have yet to write. */
+void ks_mvcc_set_max_pinned(lt_db *db, uint64_t max_versions);
 
 /* The version of key visible to v, or NULL (absent, deleted or expired as of
  * the view). Locks the key's shard briefly. */
@@ -84,6 +99,7 @@ typedef struct ks_mvcc_stats {
     uint64_t last_ts;   /* last assigned commit timestamp */
     uint64_t views;     /* open views */
     uint64_t versions;  /* old versions + tombstones held in all shards */
+    uint64_t doomed;    /* views doomed so far (ks_mvcc_set_max_pinned) */
 } ks_mvcc_stats;
 
 /* Snapshot of MVCC counters (locks each shard briefly). */

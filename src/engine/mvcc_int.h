@@ -20,6 +20,10 @@ int mvcc_view_may_need(ks_mvcc *m, uint64_t version_ts);
  * entry itself if it is a tombstone nobody needs. Returns the entry now at
  * the key's position, NULL if removed. Shard locked. */
 ks_entry *mvcc_prune(ks_mvcc *m, ks_shard *sh, ks_entry **link, int table);
+/* Adds d to sh's nversions and to the db-wide count; past the bound
+ * (ks_mvcc_set_max_pinned) the oldest view that is not sequential is
+ * doomed. Shard locked. */
+void mvcc_versions_add(ks_mvcc *m, ks_shard *sh, int64_t d);
 /* The version of cur's key visible at ts/now_ms, NULL if none. */
 const ks_entry *mvcc_visible(const ks_entry *cur, uint64_t ts, int64_t now_ms);
 

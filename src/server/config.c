@@ -42,6 +42,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/mvcc.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -117,6 +118,10 @@ static const char *const wal_fault_names[] = {"none", "write", "fsync", NULL};
 /* Index order = SNAP_CODEC_* (engine/snapshot.h). */
 static const char *const snapshot_codec_names[] = {"none", "lz4", "zstd", NULL};
 
+static void apply_mvcc_limits(void) {
+    if (server.db) ks_mvcc_set_max_pinned(server.db, (uint64_t)server.mvcc_max_pinned_versions);
+}
+
 static int check_power_of_two(long long v, const char **err) {
     if (v & (v - 1)) {
         *err = "argument must be a power of two";
@@ -191,6 +196,11 @@ static const directive directives[] = {
      * classes it names (client.c enforces them). */
     {.name = "client-output-buffer-limit", .type = CFG_OBUF_LIMITS, .flags = CFG_MULTI_ARG,
      .field = &server.client_obuf_limits},
+    /* Lightning's own: old versions open views may keep alive before the
+     * oldest view that is not a snapshot is aborted (engine/mvcc.h). */
+    {.name = "mvcc-max-pinned-versions", .type = CFG_INT,
+     .field = &server.mvcc_max_pinned_versions, .def_num = 10000000, .min = 0,
+     .max = INT_MAX, .apply = apply_mvcc_limits},
     /* Bytes or a percentage of maxmemory; 0 = no limit (client.c). */
     {.name = "maxmemory-clients", .type = CFG_MEMORY, .flags = CFG_PERCENT,
      .field = &server.maxmemory_clients, .def_num = 0, .min = 0, .max = LLONG_MAX},

@@ -53,6 +53,7 @@ struct server {
     client_obuf_limit client_obuf_limits[CLIENT_CLASS_COUNT];
     long long maxmemory;           /* bytes, 0 = none */
     long long maxmemory_clients;   /* bytes; negative: percent of maxmemory */
+    int mvcc_max_pinned_versions;  /* engine bound on versions views pin */
     int databases;
     int hz;
     int io_spin_us;                /* busy-poll after a busy turn (event.h) */
