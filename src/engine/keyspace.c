@@ -182,6 +182,10 @@ uint64_t lt_db_count(lt_db *db, unsigned dbid) { return ks_db_size(db, dbid); }
 int ks_keep_old(ks_txn *txn, const ks_shard *sh, const ks_entry *e) {
     uint64_t ts = ks_txn_ts(txn);
     if (e->ts == ts || !mvcc_view_may_need(&txn->db->mvcc, e->ts)) return 0;
+    /* A big collection the snapshot already wrote out (mvcc.h). */
+    if (atomic_load_explicit(&txn->db->mvcc.early_ndone, memory_order_relaxed) &&
+        mvcc_early_written(&txn->db->mvcc, e))
+        return 0;
     /* Not when every open view has already read this shard for good (a
      * snapshot that passed it, see ks_view.sequential): that is what bounds
      * a snapshot's extra memory to one copy per key it has yet to write. */
@@ -531,6 +535,8 @@ static ks_entry **own_live(ks_txn *txn, unsigned dbid, const char *key,
     mark_write(txn);
     if (ks_keep_old(txn, sh, cur)) {
         ks_entry *copy = entry_rebuild(cur, NULL, 0, ks_entry_expire_ms(cur), 1);
+        atomic_fetch_add_explicit(&txn->db->mvcc.cow_bytes, ks_entry_memory_usage(copy),
+                                  memory_order_relaxed);
         ks_install(txn, sh, link, table, h, copy, 1, 0);
         ASSERT(*link == copy);
     }

@@ -72,6 +72,15 @@ typedef struct ks_mvcc {
     _Atomic uint64_t max_versions;
     _Atomic uint64_t ndoomed_open;
     _Atomic uint64_t ndoomed_total;
+    /* Big collections written first (mvcc.h): the view taking requests
+     * (NULL: none), its lock and the condition writers wait on. */
+    pthread_mutex_t early_lock;
+    pthread_cond_t early_cond;
+    struct ks_view *early_view;   /* under early_lock */
+    _Atomic int early_on;         /* early_view != NULL, read lock-free */
+    _Atomic uint64_t early_ndone; /* entries in the view's written set */
+    _Atomic uint64_t early_writes;
+    _Atomic uint64_t cow_bytes;   /* copied before in-place writes for views */
 } ks_mvcc;
 
 typedef struct ks_dbstat {

@@ -201,6 +201,10 @@ static const directive directives[] = {
     {.name = "mvcc-max-pinned-versions", .type = CFG_INT,
      .field = &server.mvcc_max_pinned_versions, .def_num = 10000000, .min = 0,
      .max = INT_MAX, .apply = apply_mvcc_limits},
+    /* Redis's (hidden, for tests): microseconds a snapshot sleeps per key
+     * it writes; negative n: 1 µs with probability 1/-n. */
+    {.name = "rdb-key-save-delay", .type = CFG_INT, .field = &server.rdb_key_save_delay,
+     .def_num = 0, .min = INT_MIN, .max = INT_MAX},
     /* Bytes or a percentage of maxmemory; 0 = no limit (client.c). */
     {.name = "maxmemory-clients", .type = CFG_MEMORY, .flags = CFG_PERCENT,
      .field = &server.maxmemory_clients, .def_num = 0, .min = 0, .max = LLONG_MAX},

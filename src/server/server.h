@@ -54,6 +54,7 @@ struct server {
     long long maxmemory;           /* bytes, 0 = none */
     long long maxmemory_clients;   /* bytes; negative: percent of maxmemory */
     int mvcc_max_pinned_versions;  /* engine bound on versions views pin */
+    int rdb_key_save_delay;        /* µs slept per key a snapshot writes (tests) */
     int databases;
     int hz;
     int io_spin_us;                /* busy-poll after a busy turn (event.h) */

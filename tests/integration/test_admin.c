@@ -283,7 +283,10 @@ static const char *const INFO_LIGHTNING_ONLY[] = {
     "Persistence/snapshot_raw_bytes", "Persistence/snapshot_compression",
     "Persistence/snapshot_duration_ms", "Persistence/snapshot_extra_memory_peak",
     "Persistence/snapshot_lsn", "Persistence/snapshot_load_keys",
-    "Persistence/snapshot_load_ms", NULL};
+    "Persistence/snapshot_load_ms",
+    /* Big collections snapshots wrote first, bytes copied for views
+     * (engine/mvcc.h). */
+    "Persistence/snapshot_keys_written_first", "Persistence/snapshot_cow_bytes", NULL};
 
 /* Default INFO and INFO everything: every INFO_REQUIRED field is there (and
  * is a Redis field), and every field Redis does not have is in

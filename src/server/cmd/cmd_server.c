@@ -17,6 +17,7 @@
 
 #include "engine/expire.h"
 #include "engine/keyspace.h"
+#include "engine/mvcc.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/engine_glue.h"
@@ -256,6 +257,8 @@ static void info_persistence(sbuf *b) {
               "snapshot_duration_ms:%lld\r\n"
               "snapshot_extra_memory_peak:%zu\r\n"
               "snapshot_lsn:%llu\r\n"
+              "snapshot_keys_written_first:%llu\r\n"
+              "snapshot_cow_bytes:%llu\r\n"
               "snapshot_load_keys:%llu\r\n"
               "snapshot_load_ms:%lld\r\n",
               (unsigned long long)si.changes_since_save, si.bgsave_in_progress,
@@ -268,7 +271,9 @@ static void info_persistence(sbuf *b) {
               (unsigned long long)si.snap_keys, (unsigned long long)si.snap_file_bytes,
               (unsigned long long)si.snap_raw_bytes, si.snap_codec,
               (long long)si.snap_duration_ms, si.snap_extra_memory_peak,
-              (unsigned long long)si.snap_lsn, (unsigned long long)si.load_keys,
+              (unsigned long long)si.snap_lsn,
+              (unsigned long long)ks_early_writes(server.db),
+              (unsigned long long)ks_cow_bytes(server.db), (unsigned long long)si.load_keys,
               (long long)si.load_ms);
     if (pi.enabled)
         sb_printf(b,
