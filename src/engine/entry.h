@@ -106,6 +106,10 @@ uint64_t ks_entry_ts(const ks_entry *e);
 uint64_t ks_entry_idle_s(const ks_entry *e, int64_t now_ms);
 /* OBJECT FREQ: logarithmic access counter (0..255) after time decay. */
 unsigned ks_entry_lfu(const ks_entry *e, int64_t now_ms);
+/* Redis's lfu-log-factor (how slowly the counter grows: it is incremented
+ * with probability 1 / ((counter - 5) * factor + 1)) and lfu-decay-time
+ * (minutes idle per step down, 0 = never), process-wide. Defaults 10, 1. */
+void ks_lfu_configure(unsigned log_factor, unsigned decay_time_min);
 /* MEMORY USAGE: allocation sizes of the entry (+ object, + its share of
  * the hash and expiry indexes). */
 size_t ks_entry_memory_usage(const ks_entry *e);

@@ -137,6 +137,7 @@ void lt_db_close(lt_db *db) {
         pthread_mutex_destroy(&sh->lock);
     }
     mvcc_destroy(&db->mvcc);
+    ks_evpool_free(db);
     free(db->shards);
     free(db->dbstats);
     free(db);
@@ -260,6 +261,27 @@ void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
     atomic_fetch_add_explicit(&db->stat_expired_keys, 1, memory_order_relaxed);
     if (db->hooks.expired) db->hooks.expired(db->hooks.ctx, dbid, cur, txn->ts);
     ks_remove(txn, sh, link, table, keep, 0);
+}
+
+static ks_shard *txn_shard(ks_txn *txn, unsigned dbid, uint64_t h);
+static ks_entry **key_slot(ks_txn *txn, ks_shard *sh, unsigned dbid, uint64_t h,
+                           const char *key, size_t klen, int *table, int noexpire);
+
+size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, int need_ttl) {
+    lt_db *db = txn->db;
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    /* An expired key is evicted as it is (no expiry DEL first). */
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 1);
+    ks_entry *cur = link && !entry_is_tomb(*link) ? *link : NULL;
+    if (!cur || (need_ttl && !entry_expblock(cur))) return 0;
+    size_t freed = ks_entry_memory_usage(cur);
+    int keep = ks_keep_old(txn, sh, cur);
+    atomic_fetch_add_explicit(&db->stat_evicted_keys, 1, memory_order_relaxed);
+    if (db->hooks.evicted) db->hooks.evicted(db->hooks.ctx, dbid, cur, txn->ts);
+    ks_remove(txn, sh, link, table, keep, 0);
+    return freed;
 }
 
 static ks_shard *txn_shard(ks_txn *txn, unsigned dbid, uint64_t h) {

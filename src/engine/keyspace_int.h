@@ -101,7 +101,16 @@ struct lt_db {
     _Atomic uint64_t stat_expired_keys;
     _Atomic uint64_t stat_expired_stale_permille; /* est. % of stale TTL keys */
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
+    _Atomic uint64_t stat_evicted_keys;
+    struct ks_evpool *evpool; /* evict.c: candidates shared by all threads */
 };
+
+/* Deletes key for eviction (evict.c) if it is live — and has a TTL when
+ * need_ttl — reporting it to hooks.evicted. Returns its MEMORY USAGE, 0
+ * if nothing was deleted. The key's shard is locked by txn. */
+size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, int need_ttl);
+/* Frees db's eviction pool (lt_db_close). */
+void ks_evpool_free(lt_db *db);
 
 static inline uint64_t ks_hash(const lt_db *db, const char *key, size_t klen) {
     return dict_hash(db->hash_key, key, klen);

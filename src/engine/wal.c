@@ -480,6 +480,7 @@ struct wal {
     /* under lock */
     wal_buf active;
     size_t buf_bytes;
+    size_t mem_bytes;     /* capacity of both buffers (atomic: wal_buffer_bytes) */
     uint64_t appended, write_req, durable;
     uint64_t sync_req;    /* wal_sync: fsync up to here whatever the policy */
     int policy, fault, stop, waiters;
@@ -628,6 +629,7 @@ static void release_flushing(wal *w) {
         unsigned char *p = realloc(b->p, w->buf_bytes);
         if (p) {
             b->p = p;
+            __atomic_sub_fetch(&w->mem_bytes, b->cap - w->buf_bytes, __ATOMIC_RELAXED);
             b->cap = w->buf_bytes;
         }
     }
@@ -819,6 +821,7 @@ int wal_append(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t type,
             unsigned char *p = realloc(w->active.p, rl);
             if (!p) abort(); /* cannot make progress without memory */
             w->active.p = p;
+            __atomic_add_fetch(&w->mem_bytes, rl - w->active.cap, __ATOMIC_RELAXED);
             w->active.cap = rl;
             break;
         }
@@ -932,6 +935,7 @@ int wal_drop_before(wal *w, uint64_t lsn, int *dropped) {
     } while (0)
 
 uint64_t wal_appended_lsn(wal *w) { LOCKED_GET(w, w->appended); }
+size_t wal_buffer_bytes(wal *w) { return __atomic_load_n(&w->mem_bytes, __ATOMIC_RELAXED); }
 uint64_t wal_written_lsn(wal *w) { LOCKED_GET(w, w->written); }
 uint64_t wal_durable_lsn(wal *w) { LOCKED_GET(w, w->durable); }
 int wal_error(wal *w) { return __atomic_load_n(&w->err, __ATOMIC_ACQUIRE); }
@@ -1014,6 +1018,7 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     if (w->buf_bytes < 4096) w->buf_bytes = 4096;
     w->active.p = malloc(w->buf_bytes);
     w->flushing.p = malloc(w->buf_bytes);
+    w->mem_bytes = 2 * w->buf_bytes;
     if (!w->active.p || !w->flushing.p) {
         free(w->active.p);
         free(w->flushing.p);

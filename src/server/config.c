@@ -42,7 +42,10 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/evict.h"
 #include "engine/mvcc.h"
+#include "server/evict.h"
+#include "server/memory.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -117,6 +120,23 @@ static const char *const appendfsync_names[] = {"always", "everysec", "no", NULL
 static const char *const wal_fault_names[] = {"none", "write", "fsync", NULL};
 /* Index order = SNAP_CODEC_* (engine/snapshot.h). */
 static const char *const snapshot_codec_names[] = {"none", "lz4", "zstd", NULL};
+
+static void apply_lfu(void) {
+    ks_lfu_configure((unsigned)server.lfu_log_factor, (unsigned)server.lfu_decay_time);
+}
+
+/* Redis's warning when CONFIG SET maxmemory goes below the memory in use
+ * (eviction then brings it down, command by command and tick by tick). */
+static void apply_maxmemory(void) {
+    if (!server.db || !server.maxmemory) return;
+    size_t used = mem_used_now();
+    if ((size_t)server.maxmemory < used)
+        serverLog(LL_WARNING,
+                  "WARNING: the new maxmemory value set via CONFIG SET (%llu) is smaller than "
+                  "the current memory usage (%zu). This will result in key eviction and/or the "
+                  "inability to accept new write commands depending on the maxmemory-policy.",
+                  (unsigned long long)server.maxmemory, used);
+}
 
 static void apply_mvcc_limits(void) {
     if (server.db) ks_mvcc_set_max_pinned(server.db, (uint64_t)server.mvcc_max_pinned_versions);
@@ -205,6 +225,19 @@ static const directive directives[] = {
      * it writes; negative n: 1 µs with probability 1/-n. */
     {.name = "rdb-key-save-delay", .type = CFG_INT, .field = &server.rdb_key_save_delay,
      .def_num = 0, .min = INT_MIN, .max = INT_MAX},
+    /* Cache mode (evict.c, engine/evict.c). */
+    {.name = "maxmemory", .type = CFG_MEMORY, .field = &server.maxmemory, .def_num = 0,
+     .min = 0, .max = LLONG_MAX, .apply = apply_maxmemory},
+    {.name = "maxmemory-policy", .type = CFG_ENUM, .field = &server.maxmemory_policy,
+     .def_num = KS_EVICT_NOEVICTION, .enum_names = evict_policy_names},
+    {.name = "maxmemory-samples", .type = CFG_INT, .field = &server.maxmemory_samples,
+     .def_num = 5, .min = 1, .max = INT_MAX},
+    {.name = "maxmemory-eviction-tenacity", .type = CFG_INT,
+     .field = &server.maxmemory_eviction_tenacity, .def_num = 10, .min = 0, .max = 100},
+    {.name = "lfu-log-factor", .type = CFG_INT, .field = &server.lfu_log_factor, .def_num = 10,
+     .min = 0, .max = INT_MAX, .apply = apply_lfu},
+    {.name = "lfu-decay-time", .type = CFG_INT, .field = &server.lfu_decay_time, .def_num = 1,
+     .min = 0, .max = INT_MAX, .apply = apply_lfu},
     /* Bytes or a percentage of maxmemory; 0 = no limit (client.c). */
     {.name = "maxmemory-clients", .type = CFG_MEMORY, .flags = CFG_PERCENT,
      .field = &server.maxmemory_clients, .def_num = 0, .min = 0, .max = LLONG_MAX},

@@ -5,6 +5,8 @@
  */
 #include "server/cron.h"
 
+#include "server/evict.h"
+
 #include "engine/expire.h"
 #include "engine/mvcc.h"
 #include "server/net/client.h"
@@ -48,6 +50,7 @@ void cron_worker_tick(worker *w) {
     close_idle_clients(w);
     check_output_limits(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
+    evict_cron(budget_us);
     ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);

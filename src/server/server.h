@@ -55,6 +55,11 @@ struct server {
     long long maxmemory_clients;   /* bytes; negative: percent of maxmemory */
     int mvcc_max_pinned_versions;  /* engine bound on versions views pin */
     int rdb_key_save_delay;        /* µs slept per key a snapshot writes (tests) */
+    int maxmemory_policy;          /* KS_EVICT_* (engine/evict.h) */
+    int maxmemory_samples;
+    int maxmemory_eviction_tenacity;
+    int lfu_log_factor;
+    int lfu_decay_time;            /* minutes */
     int databases;
     int hz;
     int io_spin_us;                /* busy-poll after a busy turn (event.h) */

@@ -416,8 +416,9 @@ TEST(config_get_set) {
                  "array[bulk:\"io-threads\",bulk:\"2\"]");
     /* Lightning's default is appendonly yes; not settable at run time yet. */
     CHECK_EQ_STR(cmd(L, "CONFIG GET appendonly"), "array[bulk:\"appendonly\",bulk:\"yes\"]");
-    /* Not a Lightning directive yet. */
-    CHECK_EQ_STR(cmd(L, "CONFIG GET maxmemory"), "array[]");
+    CHECK_EQ_STR(C("CONFIG", "GET", "maxmemory"), "array[bulk:\"maxmemory\",bulk:\"0\"]");
+    /* Not a directive. */
+    CHECK_EQ_STR(C("CONFIG", "GET", "no-such-directive"), "array[]");
     CHECK_EQ_STR(C("CONFIG", "GET", "databases"),
                  "array[bulk:\"databases\",bulk:\"16\"]");
     CHECK_EQ_STR(C("CONFIG", "GET", "maxclients"),
@@ -452,9 +453,9 @@ TEST(config_get_set) {
     CHECK_EQ_STR(C("CONFIG", "GET", "client-query-buffer-limit"),
                  "array[bulk:\"client-query-buffer-limit\","
                  "bulk:\"536870912\"]");
-    CHECK_EQ_STR(cmd(L, "CONFIG SET maxmemory 1gb"),
+    CHECK_EQ_STR(C("CONFIG", "SET", "no-such-directive", "1gb"),
                  "err:\"ERR Unknown option or number of arguments for CONFIG "
-                 "SET - 'maxmemory'\"");
+                 "SET - 'no-such-directive'\"");
     /* Errors, with Redis's exact text. */
     CHECK_EQ_STR(C("CONFIG", "SET", "nosuchparam", "1"),
                  "err:\"ERR Unknown option or number of arguments for CONFIG "

@@ -17,9 +17,11 @@
 
 #include "engine/expire.h"
 #include "engine/keyspace.h"
+#include "engine/evict.h"
 #include "engine/mvcc.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
+#include "server/evict.h"
 #include "server/engine_glue.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -186,7 +188,8 @@ static void info_memory(sbuf *b) {
     read_memory(&m);
     size_t rss = read_rss();
     if (m.allocated > peak_memory) peak_memory = m.allocated;
-    char h1[32], h2[32], h3[32], h4[32];
+    char h1[32], h2[32], h3[32], h4[32], h5[32];
+    bytes_human(h5, sizeof(h5), (double)server.maxmemory);
     bytes_human(h1, sizeof(h1), (double)m.allocated);
     bytes_human(h2, sizeof(h2), (double)rss);
     bytes_human(h3, sizeof(h3), (double)peak_memory);
@@ -207,17 +210,19 @@ static void info_memory(sbuf *b) {
               "allocator_resident:%zu\r\n"
               "total_system_memory:%zu\r\n"
               "total_system_memory_human:%s\r\n"
-              "maxmemory:0\r\n"
-              "maxmemory_human:0B\r\n"
-              "maxmemory_policy:noeviction\r\n"
+              "maxmemory:%lld\r\n"
+              "maxmemory_human:%s\r\n"
+              "maxmemory_policy:%s\r\n"
               "allocator_frag_ratio:%.2f\r\n"
               "mem_fragmentation_ratio:%.2f\r\n"
+              "mem_not_counted_for_evict:%zu\r\n"
               "mem_allocator:%s\r\n",
               m.allocated, h1, rss, h2, peak_memory, h3,
               peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, m.allocated,
-              m.active, m.resident, total, h4,
+              m.active, m.resident, total, h4, server.maxmemory, h5,
+              evict_policy_names[server.maxmemory_policy],
               m.allocated ? (double)m.active / (double)m.allocated : 0.0,
-              m.allocated ? (double)rss / (double)m.allocated : 0.0,
+              m.allocated ? (double)rss / (double)m.allocated : 0.0, persist_buffer_bytes(),
               mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc");
 }
 
@@ -303,7 +308,7 @@ static void info_stats(sbuf *b) {
               "expired_keys:%llu\r\n"
               "expired_stale_perc:%.2f\r\n"
               "expire_cycle_cpu_milliseconds:%llu\r\n"
-              "evicted_keys:0\r\n"
+              "evicted_keys:%llu\r\n"
               "evicted_clients:%llu\r\n"
               "keyspace_hits:%llu\r\n"
               "keyspace_misses:%llu\r\n"
@@ -316,6 +321,7 @@ static void info_stats(sbuf *b) {
               (unsigned long long)__atomic_load_n(&server.stat_rejected_conn, __ATOMIC_RELAXED),
               (unsigned long long)es.expired_keys, es.expired_stale_perc,
               (unsigned long long)(es.expire_cycle_time_us / 1000),
+              (unsigned long long)ks_evicted_keys(server.db),
               (unsigned long long)__atomic_load_n(&server.stat_evicted_clients, __ATOMIC_RELAXED),
               (unsigned long long)WORKERS_SUM(stat_keyspace_hits),
               (unsigned long long)WORKERS_SUM(stat_keyspace_misses),

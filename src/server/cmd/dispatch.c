@@ -16,6 +16,7 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/persist/persist.h"
+#include "server/evict.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -209,6 +210,10 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (server.maxmemory && evict_reject(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

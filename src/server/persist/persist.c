@@ -625,7 +625,9 @@ static int set_aside_wal(const wal_config *cfg, wal_scan_result *res) {
 }
 
 int persist_open(void) {
-    static const ks_hooks hooks = {.commit = hook_commit, .expired = hook_expired};
+    /* An evicted key is logged as the DEL of an expired one is. */
+    static const ks_hooks hooks = {.commit = hook_commit, .expired = hook_expired,
+                                   .evicted = hook_expired};
     uint64_t replay_from = 0;
     if (save_recover(server.appendonly ? wal_first_lsn() : UINT64_MAX, &replay_from,
                      &P.snap_ts) < 0)
@@ -687,6 +689,8 @@ int persist_open(void) {
     ks_set_hooks(server.db, &hooks);
     return 0;
 }
+
+size_t persist_buffer_bytes(void) { return P.wal ? wal_buffer_bytes(P.wal) : 0; }
 
 uint64_t persist_snapshot_point(void) {
     return P.wal ? wal_appended_lsn(P.wal) : 0;
