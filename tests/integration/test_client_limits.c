@@ -338,6 +338,38 @@ TEST(maxmemory_clients_evicts_the_biggest_client) {
     CHECK(file_contains(LS->logfile, "name=reader"));
 }
 
+/* A percentage of maxmemory: 1% of 100mb is 1 MB of client memory. With
+ * maxmemory 0 the percentage sets no limit. */
+TEST(maxmemory_clients_percent_of_maxmemory) {
+    REQUIRE(difftest_start(NULL));
+    enum { N = 100000 };
+    CHECK_EQ_INT(fill_list(L, "big", N), 0);
+    CHECK_EQ_INT(fill_list(R, "big", N), 0);
+    harness_server *servers[2] = {LS, RS};
+    redisContext *conns[2] = {L, R};
+    for (int i = 0; i < 2; i++) {
+        if (!servers[i]) continue;
+        redisContext *c = conns[i];
+        CHECK_EQ_STR(cmd(c, "CLIENT NO-EVICT on"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(c, "CONFIG SET maxmemory-clients 1%"), "status:\"OK\"");
+        int fd = pending_reader(servers[i], c, "p1", 0);
+        REQUIRE(fd >= 0);
+        raw_buf b;
+        CHECK(raw_read_reply(fd, 20000, &b)); /* no maxmemory: no limit */
+        raw_buf_free(&b);
+        raw_close(fd);
+        CHECK_EQ_INT(harness_info_num(c, "stats", "evicted_clients"), 0);
+        CHECK_EQ_STR(cmd(c, "CONFIG SET maxmemory 100mb"), "status:\"OK\"");
+        fd = pending_reader(servers[i], c, "p2", 0);
+        REQUIRE(fd >= 0);
+        b = raw_read_until(fd, 20000);
+        CHECK(b.closed && b.len < (size_t)N * (ELEM_LEN + 8));
+        raw_buf_free(&b);
+        raw_close(fd);
+        CHECK_EQ_INT(harness_info_num(c, "stats", "evicted_clients"), 1);
+    }
+}
+
 int main(void) {
     RUN(obuf_limit_config_is_redis_s);
     RUN(obuf_limit_from_the_command_line_and_rewrite);
@@ -345,5 +377,6 @@ int main(void) {
     RUN(obuf_soft_limit_closes_after_its_seconds);
     RUN(maxmemory_clients_config_is_redis_s);
     RUN(maxmemory_clients_evicts_the_biggest_client);
+    RUN(maxmemory_clients_percent_of_maxmemory);
     return testlib_finish();
 }
