@@ -176,7 +176,9 @@ static size_t evict_key(lt_db *db, unsigned dbid, const char *key, size_t klen, 
 }
 
 static int evict_random(lt_db *db, ks_evpool *p, int vol, size_t *freed) {
-    for (unsigned i = 0; i < db->ndb; i++) {
+    /* A few passes: a sampled key another thread evicted first is no
+     * reason to give up. */
+    for (unsigned i = 0; i < 4 * db->ndb; i++) {
         pthread_mutex_lock(&p->lock);
         unsigned dbid = p->next_db++ % db->ndb;
         pthread_mutex_unlock(&p->lock);

@@ -445,7 +445,8 @@ int snap_write(lt_db *db, ks_view *v, const snap_write_opts *o, snap_write_resul
             ks_view_early_serve(v, &it, d, write_early, &w);
             uint64_t before = w.keys;
             more = ks_view_iter_next(&it, ITER_BUDGET, write_entry, &w);
-            if (o->key_delay_us) key_delay(*o->key_delay_us, w.keys - before);
+            if (o->key_delay_us)
+                key_delay(__atomic_load_n(o->key_delay_us, __ATOMIC_RELAXED), w.keys - before);
             if (w.too_large) rc = LT_INVAL;
             else if (write_sealed(&w) < 0) rc = LT_IOERR;
             else if (!more && d + 1 == ndb && write_block(&w, &w.cur) < 0) rc = LT_IOERR;

@@ -559,15 +559,18 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
 /* Stores a parsed value; takes ownership of its strings. */
 static void config_commit(const directive *d, config_value *v) {
     switch (d->type) {
+    /* Numbers are stored atomically: workers read them without the lock
+     * (server_cfg()). */
     case CFG_BOOL:
     case CFG_ENUM:
-        *(int *)d->field = (int)v->num;
+        __atomic_store_n((int *)d->field, (int)v->num, __ATOMIC_RELAXED);
         break;
     case CFG_INT:
-        *(int *)d->field = v->num > INT_MAX ? INT_MAX : (int)v->num;
+        __atomic_store_n((int *)d->field, v->num > INT_MAX ? INT_MAX : (int)v->num,
+                         __ATOMIC_RELAXED);
         break;
     case CFG_MEMORY:
-        *(long long *)d->field = v->num;
+        __atomic_store_n((long long *)d->field, v->num, __ATOMIC_RELAXED);
         break;
     case CFG_ENUM_NAME:
         *(const char **)d->field = d->enum_names[v->num];
@@ -586,8 +589,13 @@ static void config_commit(const directive *d, config_value *v) {
         server.dir = v->str;
         break;
     case CFG_OBUF_LIMITS:
-        for (int i = 0; i < CLIENT_CLASS_COUNT; i++)
-            if (v->obuf_set & (1 << i)) server.client_obuf_limits[i] = v->obuf[i];
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++) {
+            if (!(v->obuf_set & (1 << i))) continue;
+            client_obuf_limit *l = &server.client_obuf_limits[i];
+            __atomic_store_n(&l->hard_bytes, v->obuf[i].hard_bytes, __ATOMIC_RELAXED);
+            __atomic_store_n(&l->soft_bytes, v->obuf[i].soft_bytes, __ATOMIC_RELAXED);
+            __atomic_store_n(&l->soft_seconds, v->obuf[i].soft_seconds, __ATOMIC_RELAXED);
+        }
         break;
     }
     memset(v, 0, sizeof(*v));

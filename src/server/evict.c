@@ -29,7 +29,7 @@ const char *const evict_policy_names[] = {
 _Static_assert(KS_EVICT_NOEVICTION == 7, "policy names follow KS_EVICT_*");
 
 static uint64_t time_limit_us(void) {
-    int t = server.maxmemory_eviction_tenacity;
+    int t = server_cfg(maxmemory_eviction_tenacity);
     if (t <= 10) return 50u * (uint64_t)t;
     if (t < 100) return (uint64_t)(500.0 * pow(1.15, t - 10.0));
     return UINT64_MAX;
@@ -40,12 +40,12 @@ enum { EVICT_OK = 0, EVICT_RUNNING, EVICT_FAIL };
 /* Redis's getMaxmemoryState + performEvictions loop. The WAL's buffers
  * are left out of the used memory, as Redis leaves out its AOF buffer. */
 static int perform_evictions(void) {
-    size_t limit = (size_t)server.maxmemory;
+    size_t limit = (size_t)server_cfg(maxmemory);
     if (!limit) return EVICT_OK;
     size_t used = mem_used(), not_counted = persist_buffer_bytes();
     used = used > not_counted ? used - not_counted : 0;
     if (used <= limit) return EVICT_OK;
-    int policy = server.maxmemory_policy;
+    int policy = server_cfg(maxmemory_policy);
     if (policy == KS_EVICT_NOEVICTION) return EVICT_FAIL;
     size_t tofree = used - limit, freed = 0;
     uint64_t start = (uint64_t)monotonic_us(), max_us = time_limit_us();
@@ -53,7 +53,7 @@ static int perform_evictions(void) {
     unsigned keys = 0;
     while (freed < tofree) {
         size_t f;
-        if (!ks_evict_one(server.db, policy, server.maxmemory_samples, &f)) {
+        if (!ks_evict_one(server.db, policy, server_cfg(maxmemory_samples), &f)) {
             result = EVICT_FAIL; /* nothing left to evict */
             break;
         }
@@ -68,7 +68,7 @@ static int perform_evictions(void) {
 }
 
 int evict_reject(client *c, const command *cmd) {
-    if (!server.maxmemory) return 0;
+    if (!server_cfg(maxmemory)) return 0;
     if (perform_evictions() != EVICT_FAIL) return 0;
     int denyoom = (cmd->flags & CMD_DENYOOM) || multi_exec_denyoom(c, cmd);
     if (!denyoom) return 0;
@@ -78,7 +78,7 @@ int evict_reject(client *c, const command *cmd) {
 }
 
 void evict_cron(uint64_t budget_us) {
-    if (!server.maxmemory) return;
+    if (!server_cfg(maxmemory)) return;
     /* Redis's eviction timer runs again and again while eviction is
      * unfinished; here a tick gives it a share of the tick's time. */
     uint64_t start = (uint64_t)monotonic_us();

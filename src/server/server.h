@@ -112,6 +112,10 @@ typedef struct error_stat {
 
 extern struct server server;
 
+/* A number of the configuration read without server.config_lock (CONFIG
+ * SET stores them atomically). */
+#define server_cfg(field) __atomic_load_n(&server.field, __ATOMIC_RELAXED)
+
 /* Milliseconds / microseconds since the epoch (CLOCK_REALTIME). */
 int64_t mstime(void);
 int64_t ustime(void);

@@ -189,7 +189,7 @@ static void info_memory(sbuf *b) {
     size_t rss = read_rss();
     if (m.allocated > peak_memory) peak_memory = m.allocated;
     char h1[32], h2[32], h3[32], h4[32], h5[32];
-    bytes_human(h5, sizeof(h5), (double)server.maxmemory);
+    bytes_human(h5, sizeof(h5), (double)server_cfg(maxmemory));
     bytes_human(h1, sizeof(h1), (double)m.allocated);
     bytes_human(h2, sizeof(h2), (double)rss);
     bytes_human(h3, sizeof(h3), (double)peak_memory);
@@ -219,8 +219,8 @@ static void info_memory(sbuf *b) {
               "mem_allocator:%s\r\n",
               m.allocated, h1, rss, h2, peak_memory, h3,
               peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, m.allocated,
-              m.active, m.resident, total, h4, server.maxmemory, h5,
-              evict_policy_names[server.maxmemory_policy],
+              m.active, m.resident, total, h4, server_cfg(maxmemory), h5,
+              evict_policy_names[server_cfg(maxmemory_policy)],
               m.allocated ? (double)m.active / (double)m.allocated : 0.0,
               m.allocated ? (double)rss / (double)m.allocated : 0.0, persist_buffer_bytes(),
               mallctl ? "jemalloc" : __sanitizer_get_current_allocated_bytes ? "sanitizer" : "libc");

@@ -213,7 +213,7 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         count_rejected(c, cmd);
         return 0;
     }
-    if (server.maxmemory && evict_reject(c, cmd)) {
+    if (server_cfg(maxmemory) && evict_reject(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

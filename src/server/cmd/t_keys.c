@@ -564,7 +564,7 @@ static void objectGenericCommand(client *c, int what) {
         break;
     case OBJ_IDLETIME:
         /* The entry header keeps both, but Redis answers by policy. */
-        if (ks_evict_policy_is_lfu(server.maxmemory_policy))
+        if (ks_evict_policy_is_lfu(server_cfg(maxmemory_policy)))
             addReplyError(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. "
                              "Please note that when switching between policies at runtime LRU "
                              "and LFU data will take some time to adjust.");
@@ -572,7 +572,7 @@ static void objectGenericCommand(client *c, int what) {
             addReplyLongLong(c, (long long)ks_entry_idle_s(e, txn.now_ms));
         break;
     default:
-        if (ks_evict_policy_is_lfu(server.maxmemory_policy))
+        if (ks_evict_policy_is_lfu(server_cfg(maxmemory_policy)))
             addReplyLongLong(c, (long long)ks_entry_lfu(e, txn.now_ms));
         else
             addReplyError(c, "ERR An LFU maxmemory policy is not selected, access frequency "

@@ -285,7 +285,8 @@ void client_set_class(client *c, int cls) {
 int client_check_output_limits(client *c) {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSED)) return 1;
     const client_obuf_limit *l = &server.client_obuf_limits[c->cls];
-    long long hard = l->hard_bytes, soft = l->soft_bytes;
+    long long hard = __atomic_load_n(&l->hard_bytes, __ATOMIC_RELAXED);
+    long long soft = __atomic_load_n(&l->soft_bytes, __ATOMIC_RELAXED);
     if (!hard && !soft) return 0;
     /* Like Redis, the list of reply blocks counts, not the fixed buffer. */
     unsigned long long used = c->reply_mem;
@@ -293,7 +294,8 @@ int client_check_output_limits(client *c) {
     if (soft && used >= (unsigned long long)soft) {
         int64_t now_s = c->owner->now_ms / 1000;
         if (c->obuf_soft_since_s == 0) c->obuf_soft_since_s = now_s;
-        else if (now_s - c->obuf_soft_since_s > l->soft_seconds) over = 1;
+        else if (now_s - c->obuf_soft_since_s > __atomic_load_n(&l->soft_seconds, __ATOMIC_RELAXED))
+            over = 1;
     } else {
         c->obuf_soft_since_s = 0;
     }
@@ -317,7 +319,7 @@ int client_check_output_limits(client *c) {
 }
 
 size_t client_eviction_limit(void) {
-    long long mc = server.maxmemory_clients, mm = server.maxmemory;
+    long long mc = server_cfg(maxmemory_clients), mm = server_cfg(maxmemory);
     size_t limit;
     if (mc < 0 && mm > 0) limit = (size_t)((double)mm * (double)-mc / 100);
     else if (mc > 0) limit = (size_t)mc;
