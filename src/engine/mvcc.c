@@ -18,6 +18,13 @@
  * tombstone with ts <= view_min and no chain is dropped from the table.
  * Pruning runs when a writer touches a chain and in ks_gc_cycle().
  *
+ * Bound: every shard's nversions is mirrored in one db-wide count; past
+ * ks_mvcc_set_max_pinned's bound the oldest view that is not sequential is
+ * doomed (its owner sees ks_view_doomed() and closes it; nothing it holds
+ * is freed before that). Big collections a snapshot has yet to write are
+ * written first when a writer needs them instead of being copied under the
+ * shard lock (mvcc.h, "Big collections written first").
+ *
  * Called by: keyspace.c (write paths), server (views for snapshots, KEYS,
  * full sync), embedded.c (snapshot transactions).
  */

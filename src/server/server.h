@@ -4,8 +4,9 @@
  * statistics and the engine handle — and the version constants.
  *
  * Threading: configuration fields are written only at start-up or by
- * CONFIG SET under server.config_lock and read without a lock by the
- * workers (int-sized fields, so a reader sees the old or the new value);
+ * CONFIG SET under server.config_lock (numbers with atomic stores) and
+ * read without a lock by the workers (server_cfg(): the old or the new
+ * value);
  * statistics are atomics; the client registry is under clients_lock.
  */
 #ifndef LIGHTNING_SERVER_H

@@ -14,7 +14,11 @@
  * behind it (appending never moves bytes already queued). When the pending
  * output passes client-output-backpressure the client stops reading and
  * stops executing its pipeline until the output drains: a client that never
- * reads costs the server a bounded amount of memory.
+ * reads costs the server a bounded amount of memory. What backpressure
+ * cannot stop — one command's huge reply, messages pushed to a subscriber
+ * — is bounded by client-output-buffer-limit (per class: the client is
+ * closed past it) and, over all clients, by maxmemory-clients (the client
+ * using the most memory is evicted).
  */
 #ifndef LIGHTNING_CLIENT_H
 #define LIGHTNING_CLIENT_H
