@@ -123,6 +123,10 @@ static void pool_insert(ks_evpool *p, unsigned dbid, const ks_entry *e, uint64_t
     p->c[k] = spare;
 }
 
+/* Draws per sample: while a snapshot runs, deleted keys stay in the table
+ * as tombstones for it, and may be most of what a draw finds. */
+#define SAMPLE_TRIES 16
+
 /* A random live entry of shard sh (volatile: one with a TTL), or NULL.
  * Shard locked. */
 static ks_entry *sample_one(ks_shard *sh, int vol) {
@@ -130,10 +134,13 @@ static ks_entry *sample_one(ks_shard *sh, int vol) {
         if (!sh->data.nexp) return NULL;
         return sh->data.exp[lt_random_below(sh->data.nexp)];
     }
-    int table;
-    ks_entry **link = dict_random(&sh->data.d, &table);
-    if (!link || entry_is_tomb(*link)) return NULL;
-    return *link;
+    for (int i = 0; i < SAMPLE_TRIES; i++) {
+        int table;
+        ks_entry **link = dict_random(&sh->data.d, &table);
+        if (!link) return NULL;
+        if (!entry_is_tomb(*link)) return *link;
+    }
+    return NULL;
 }
 
 /* A random non-empty shard of database dbid (bounded tries), or NULL. */

@@ -293,6 +293,79 @@ TEST(object_freq_and_idletime_by_policy) {
     EXPECT("nil", "OBJECT", "FREQ", "nokey");
 }
 
+/* EXEC of a transaction queued before memory ran out: refused as a
+ * deny-oom command would be (EXECABORT with the OOM reason), as in Redis. */
+TEST(exec_refused_when_queued_writes_meet_oom) {
+    REQUIRE(difftest_start(NULL));
+    redisContext *l2 = harness_connect(LS), *r2 = harness_connect(RS);
+    REQUIRE(l2);
+    EXPECT("status:\"OK\"", "MULTI");
+    EXPECT("status:\"QUEUED\"", "SET", "a", "b");
+    CHECK_EQ_STR(COMPARE(l2, r2, "CONFIG", "SET", "maxmemory", "1"), "status:\"OK\"");
+    EXPECT("err:\"EXECABORT Transaction discarded because of: OOM command not allowed when "
+           "used memory > 'maxmemory'.\"",
+           "EXEC");
+    EXPECT("int:0", "EXISTS", "a");
+    /* A read-only transaction still runs. */
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory", "0");
+    EXPECT("status:\"OK\"", "MULTI");
+    EXPECT("status:\"QUEUED\"", "GET", "a");
+    CHECK_EQ_STR(COMPARE(l2, r2, "CONFIG", "SET", "maxmemory", "1"), "status:\"OK\"");
+    EXPECT("array[nil]", "EXEC");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory", "0");
+}
+
+/* A BGSAVE while eviction runs hard finishes, and its file is the point in
+ * time of the BGSAVE: every key of then (evicted or not since) with its
+ * value, nothing written after. */
+TEST(bgsave_during_eviction_is_consistent) {
+    harness_server *s = harness_start("save", "", "appendonly", "no", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s), *w = harness_connect(s);
+    REQUIRE(c && w);
+    long long limit = counted(c) + 8 * 1024 * 1024;
+    char arg[32];
+    snprintf(arg, sizeof(arg), "%lld", limit);
+    CHECK_EQ_INT(fill(c, "k:", 0, 20000, 200, 0), 0);
+    CHECK_EQ_STR(cmd(c, "CONFIG SET maxmemory %s maxmemory-policy allkeys-random", arg),
+                 "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "CONFIG SET rdb-key-save-delay 20"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "BGSAVE"), "status:\"Background saving started\"");
+    CHECK_EQ_INT(fill(w, "k:", 20000, 60000, 200, 0), 0);
+    CHECK_EQ_STR(cmd(c, "CONFIG SET rdb-key-save-delay 0"), "status:\"OK\"");
+    int idle = 0;
+    for (int i = 0; i < 2000 && !idle; i++) { /* hang detection only */
+        idle = harness_info_num(c, "persistence", "rdb_bgsave_in_progress") == 0;
+        if (!idle) harness_sleep_ms(10);
+    }
+    REQUIRE(idle);
+    char ok[8];
+    CHECK(harness_info(c, "persistence", "rdb_last_bgsave_status", ok, sizeof(ok)));
+    CHECK_EQ_STR(ok, "ok");
+    CHECK(harness_info_num(c, "stats", "evicted_keys") > 0);
+    /* One point in time: the 20000 keys of when BGSAVE began, evicted or
+     * not since. */
+    long long saved = harness_info_num(c, "persistence", "snapshot_keys");
+    CHECK_EQ_INT(saved, 20000);
+    /* The file alone, loaded by a restart without a WAL. */
+    CHECK_EQ_STR(cmd(c, "CONFIG SET maxmemory 0"), "status:\"OK\"");
+    REQUIRE(harness_restart(s) == 0);
+    c = harness_connect(s);
+    REQUIRE(c);
+    char want[32];
+    snprintf(want, sizeof(want), "int:%lld", saved);
+    CHECK_EQ_STR(cmd(c, "DBSIZE"), want);
+    long long good = 0;
+    for (int i = 0; i < 20000; i++) redisAppendCommand(c, "STRLEN k:%d", i);
+    for (int i = 0; i < 20000; i++) {
+        redisReply *r = NULL;
+        REQUIRE(redisGetReply(c, (void **)&r) == REDIS_OK && r);
+        good += r->type == REDIS_REPLY_INTEGER && r->integer == 200;
+        freeReplyObject(r);
+    }
+    CHECK_EQ_INT(good, saved);
+}
+
 int main(void) {
     RUN(directives_are_redis_s);
     RUN(info_fields_follow_the_configuration);
@@ -301,5 +374,7 @@ int main(void) {
     RUN(volatile_policies_spare_keys_without_ttl);
     RUN(shrinking_maxmemory_evicts_down);
     RUN(object_freq_and_idletime_by_policy);
+    RUN(exec_refused_when_queued_writes_meet_oom);
+    RUN(bgsave_during_eviction_is_consistent);
     return testlib_finish();
 }
