@@ -140,6 +140,18 @@ static ks_entry *sample_one(ks_shard *sh, int vol) {
         if (!link) return NULL;
         if (!entry_is_tomb(*link)) return *link;
     }
+    /* Mostly tombstones: the first live entry from a random bucket (the
+     * shard has live keys: the caller saw nkeys > 0). Bounded by the
+     * shard's table. */
+    dict *d = &sh->data.d;
+    for (int t = 0; t < 2; t++) {
+        uint64_t n = dict_buckets(d, t);
+        if (!n) continue;
+        uint64_t start = lt_random_below(n);
+        for (uint64_t i = 0; i < n; i++)
+            for (ks_entry *e = d->table[t][(start + i) & (n - 1)]; e; e = e->next)
+                if (!entry_is_tomb(e)) return e;
+    }
     return NULL;
 }
 
@@ -183,12 +195,16 @@ static size_t evict_key(lt_db *db, unsigned dbid, const char *key, size_t klen, 
 }
 
 static int evict_random(lt_db *db, ks_evpool *p, int vol, size_t *freed) {
-    /* A few passes: a sampled key another thread evicted first is no
-     * reason to give up. */
+    /* The databases in turn from where the last call started (a shared
+     * counter, taken once: stepping it per database would let threads
+     * interleave so that one never meets the database holding the keys);
+     * a few passes, since a key another thread evicted first is no reason
+     * to give up. */
+    pthread_mutex_lock(&p->lock);
+    unsigned start = p->next_db++;
+    pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < 4 * db->ndb; i++) {
-        pthread_mutex_lock(&p->lock);
-        unsigned dbid = p->next_db++ % db->ndb;
-        pthread_mutex_unlock(&p->lock);
+        unsigned dbid = (start + i) % db->ndb;
         if (!db_count(db, dbid, vol)) continue;
         ks_shard *sh = random_shard(db, dbid, vol);
         if (!sh) continue;
