@@ -42,6 +42,8 @@ extern "C" {
 #define LT_WRONGTYPE (-6) /* key holds a non-string value (set by the server) */
 #define LT_BADTXN (-7)    /* transaction already failed/ended */
 #define LT_IOERR (-8)     /* a file operation failed (WAL); errno says why */
+#define LT_TXN_TOO_OLD (-9) /* the txn's snapshot pinned more old versions than
+                               lt_config.max_pinned_versions: abort, retry */
 
 /* Static English text for an LT_* code; never NULL, never freed. */
 const char *lt_strerror(int err);
@@ -52,6 +54,14 @@ typedef struct lt_db lt_db;
 typedef struct lt_config {
     unsigned databases;     /* logical databases, >= 1; default 16 */
     unsigned shards_per_db; /* power of two in [1, 4096]; default 64 */
+    /* Bound on the old versions open transactions keep alive (writers keep
+     * the version a snapshot may still read). When more are kept, the
+     * oldest open transaction is doomed: its next lt_get, lt_del,
+     * lt_cursor_next or lt_txn_commit returns LT_TXN_TOO_OLD, and the
+     * versions it pinned are released once it ends. One transaction is
+     * doomed at a time (the next only after it ended). 0 = no bound
+     * (default). */
+    uint64_t max_pinned_versions;
 } lt_config;
 
 /* Fills *cfg with the defaults. */
@@ -74,15 +84,19 @@ typedef struct lt_txn lt_txn;
 /* Starts a transaction reading the snapshot of the latest commit. flags: 0 or
  * LT_TXN_RDONLY. On LT_OK *out is owned by the caller until
  * lt_txn_commit() or lt_txn_abort(), which free it. While open, it keeps the
- * versions of its snapshot alive (memory grows with concurrent writes):
- * keep transactions short. Errors: LT_INVAL, LT_NOMEM. */
+ * versions of its snapshot alive (memory grows with concurrent writes, up
+ * to lt_config.max_pinned_versions, past which the oldest transaction
+ * fails with LT_TXN_TOO_OLD): keep transactions short. Pointers it already
+ * returned stay valid until it ends, also after LT_TXN_TOO_OLD.
+ * Errors: LT_INVAL, LT_NOMEM. */
 int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out);
 
 /* Applies the buffered writes atomically, then frees txn (always, even on
  * error). Errors: LT_CONFLICT (a key this txn read or wrote was committed by
- * someone else after its snapshot; nothing applied), LT_NOMEM, LT_BADTXN
+ * someone else after its snapshot; nothing applied), LT_TXN_TOO_OLD (see
+ * lt_config.max_pinned_versions; nothing applied), LT_NOMEM, LT_BADTXN
  * (an earlier put/del failed with LT_NOMEM). A read-only or write-free
- * transaction commits with LT_OK. */
+ * transaction commits with LT_OK unless it was doomed (LT_TXN_TOO_OLD). */
 int lt_txn_commit(lt_txn *txn);
 
 /* Discards buffered writes and frees txn. NULL is a no-op. */
@@ -96,7 +110,8 @@ uint64_t lt_txn_snapshot_ts(const lt_txn *txn);
  * read-only and stay valid until the transaction ends (zero copy). Keys whose
  * expiry (set by a server) had passed at the snapshot are not found.
  * Errors: LT_NOTFOUND, LT_WRONGTYPE, LT_INVAL (dbid out of range),
- * LT_NOMEM (write transactions record the read for validation). */
+ * LT_NOMEM (write transactions record the read for validation),
+ * LT_TXN_TOO_OLD (doomed: only lt_txn_abort/commit remain useful). */
 int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
            const void **val, size_t *vlen);
 
@@ -124,7 +139,7 @@ int lt_cursor_open(lt_txn *txn, unsigned dbid, lt_cursor **out);
 /* Moves to the next key. On LT_OK the key and value pointers (pass NULL for
  * a pair you do not want) point to bytes valid until the transaction ends.
  * Non-string values are skipped. Returns LT_NOTFOUND at the end,
- * LT_NOMEM on allocation failure. */
+ * LT_NOMEM on allocation failure, LT_TXN_TOO_OLD once the txn is doomed. */
 int lt_cursor_next(lt_cursor *cur, const void **key, size_t *klen,
                    const void **val, size_t *vlen);
 

@@ -35,6 +35,9 @@ const char *lt_strerror(int err) {
     case LT_WRONGTYPE: return "value is not a string";
     case LT_BADTXN: return "transaction failed earlier";
     case LT_IOERR: return "I/O error";
+    case LT_TXN_TOO_OLD:
+        return "transaction too old: its snapshot kept more old versions alive than "
+               "max_pinned_versions allows; abort and retry it";
     default: return "unknown error";
     }
 }
@@ -228,6 +231,7 @@ int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
             return LT_OK;
         }
     }
+    if (ks_view_doomed(&txn->view)) return LT_TXN_TOO_OLD;
     const ks_entry *e = ks_view_get(&txn->view, dbid, key, klen);
     rc = record_read(txn, dbid, key, klen);
     if (rc != LT_OK) return rc;
@@ -294,6 +298,7 @@ int lt_del(lt_txn *txn, unsigned dbid, const void *key, size_t klen) {
     if (rc != LT_OK) return rc;
     if (txn->flags & LT_TXN_RDONLY) return LT_RDONLY;
     if (txn->failed) return LT_BADTXN;
+    if (ks_view_doomed(&txn->view)) return LT_TXN_TOO_OLD;
     int exists;
     wop *o = txn->nops ? find_op(txn, dbid, key, klen,
                                  op_hash(txn->db, dbid, key, klen))
@@ -326,6 +331,10 @@ int lt_txn_commit(lt_txn *txn) {
     if (txn->failed) {
         txn_free(txn);
         return LT_BADTXN;
+    }
+    if (ks_view_doomed(&txn->view)) {
+        txn_free(txn);
+        return LT_TXN_TOO_OLD;
     }
     if (txn->nops == 0) {
         txn_free(txn);
@@ -415,6 +424,7 @@ int lt_cursor_next(lt_cursor *cur, const void **key, size_t *klen,
             return LT_OK;
         }
         if (cur->done) return LT_NOTFOUND;
+        if (ks_view_doomed(cur->it.view)) return LT_TXN_TOO_OLD;
         cur->n = cur->pos = 0;
         if (!ks_view_iter_next(&cur->it, CURSOR_BATCH, cursor_push, cur))
             cur->done = 1;

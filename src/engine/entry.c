@@ -186,11 +186,23 @@ void entry_free(ks_entry *e) {
     free(e);
 }
 
+/* lfu-log-factor and lfu-decay-time (ks_lfu_configure): process-wide. */
+static unsigned lfu_log_factor = LFU_LOG_FACTOR;
+static unsigned lfu_decay_min = 1;
+
+void ks_lfu_configure(unsigned log_factor, unsigned decay_time_min) {
+    __atomic_store_n(&lfu_log_factor, log_factor, __ATOMIC_RELAXED);
+    __atomic_store_n(&lfu_decay_min, decay_time_min, __ATOMIC_RELAXED);
+}
+
+/* Redis's LFUDecrAndReturn: one step down per lfu-decay-time minutes idle
+ * (never with 0). */
 static unsigned lfu_decayed(const ks_entry *e, int64_t now_ms) {
     unsigned counter = e->access & 0xFF;
     uint32_t last = e->access >> 8;
     uint32_t idle_s = (lru_clock(now_ms) - last) & LRU_CLOCK_MASK;
-    uint32_t periods = idle_s / 60;
+    unsigned decay = __atomic_load_n(&lfu_decay_min, __ATOMIC_RELAXED);
+    uint32_t periods = decay ? idle_s / 60 / decay : 0;
     return periods > counter ? 0 : counter - periods;
 }
 
@@ -203,7 +215,8 @@ void entry_touch(ks_entry *e, int64_t now_ms) {
     if (counter < 255) {
         unsigned base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
         /* p = 1 / (base * factor + 1), drawn with integer arithmetic. */
-        if (lt_random_below((uint64_t)base * LFU_LOG_FACTOR + 1) == 0)
+        uint64_t f = __atomic_load_n(&lfu_log_factor, __ATOMIC_RELAXED);
+        if (lt_random_below((uint64_t)base * f + 1) == 0)
             counter++;
     }
     e->access = (lru_clock(now_ms) << 8) | counter;

@@ -115,6 +115,10 @@ unsigned ks_entry_lfu(const ks_entry *e, int64_t now_ms);
  * idle time idle_s seconds (IDLETIME, the RDB IDLE opcode) and LFU counter
  * lfu 0..255 (FREQ); a negative value keeps that part. */
 void ks_entry_restore_access(ks_entry *e, int64_t now_ms, int64_t idle_s, int lfu);
+/* Redis's lfu-log-factor (how slowly the counter grows: it is incremented
+ * with probability 1 / ((counter - 5) * factor + 1)) and lfu-decay-time
+ * (minutes idle per step down, 0 = never), process-wide. Defaults 10, 1. */
+void ks_lfu_configure(unsigned log_factor, unsigned decay_time_min);
 /* MEMORY USAGE: allocation sizes of the entry (+ object, + its share of
  * the hash and expiry indexes). */
 size_t ks_entry_memory_usage(const ks_entry *e);

@@ -33,6 +33,7 @@
 void lt_config_init(lt_config *cfg) {
     cfg->databases = 16;
     cfg->shards_per_db = 64;
+    cfg->max_pinned_versions = 0;
 }
 
 int lt_db_open(const lt_config *cfg, lt_db **out) {
@@ -70,6 +71,7 @@ int lt_db_open(const lt_config *cfg, lt_db **out) {
     }
     for (unsigned d = 0; d < db->ndb; d++) atomic_init(&db->dbstats[d].avg_ttl_ms, 0);
     mvcc_init(&db->mvcc);
+    ks_mvcc_set_max_pinned(db, cfg->max_pinned_versions);
     *out = db;
     return LT_OK;
 }
@@ -204,6 +206,7 @@ void lt_db_close(lt_db *db) {
         pthread_mutex_destroy(&sh->lock);
     }
     mvcc_destroy(&db->mvcc);
+    ks_evpool_free(db);
     free(db->shards);
     free(db->dbstats);
     free(db);
@@ -249,6 +252,10 @@ uint64_t lt_db_count(lt_db *db, unsigned dbid) { return ks_db_size(db, dbid); }
 int ks_keep_old(ks_txn *txn, const ks_shard *sh, const ks_entry *e) {
     uint64_t ts = ks_txn_ts(txn);
     if (e->ts == ts || !mvcc_view_may_need(&txn->db->mvcc, e->ts)) return 0;
+    /* A big collection the snapshot already wrote out (mvcc.h). */
+    if (atomic_load_explicit(&txn->db->mvcc.early_ndone, memory_order_relaxed) &&
+        mvcc_early_written(&txn->db->mvcc, e))
+        return 0;
     /* Not when every open view has already read this shard for good (a
      * snapshot that passed it, see ks_view.sequential): that is what bounds
      * a snapshot's extra memory to one copy per key it has yet to write. */
@@ -277,16 +284,16 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
         dict_replace(link, newe);
         if (keep_old) {
             newe->old = cur;
-            if (!entry_is_tomb(cur)) sd->nversions++;
+            if (!entry_is_tomb(cur)) mvcc_versions_add(&txn->db->mvcc, sh, 1);
         } else {
             newe->old = cur->old;
-            if (entry_is_tomb(cur)) sd->nversions--;
+            if (entry_is_tomb(cur)) mvcc_versions_add(&txn->db->mvcc, sh, -1);
             if (shallow) entry_free_shallow(cur);
             else entry_release(txn, cur);
         }
     }
     if (entry_is_tomb(newe)) {
-        sd->nversions++;
+        mvcc_versions_add(&txn->db->mvcc, sh, 1);
     } else {
         nkeys_add(sh, 1);
         if (entry_expblock(newe)) expire_index_add(sh, newe);
@@ -326,6 +333,27 @@ void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
     if (mode == KS_LAZYFREE_POLICY) txn->lazyfree = KS_LAZYFREE_EXPIRE;
     ks_remove(txn, sh, link, table, keep, 0);
     txn->lazyfree = mode;
+}
+
+static ks_shard *txn_shard(ks_txn *txn, unsigned dbid, uint64_t h);
+static ks_entry **key_slot(ks_txn *txn, ks_shard *sh, unsigned dbid, uint64_t h,
+                           const char *key, size_t klen, int *table, int noexpire);
+
+size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, int need_ttl) {
+    lt_db *db = txn->db;
+    uint64_t h = ks_txn_hash(txn, key, klen);
+    ks_shard *sh = txn_shard(txn, dbid, h);
+    int table;
+    /* An expired key is evicted as it is (no expiry DEL first). */
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 1);
+    ks_entry *cur = link && !entry_is_tomb(*link) ? *link : NULL;
+    if (!cur || (need_ttl && !entry_expblock(cur))) return 0;
+    size_t freed = ks_entry_memory_usage(cur);
+    int keep = ks_keep_old(txn, sh, cur);
+    atomic_fetch_add_explicit(&db->stat_evicted_keys, 1, memory_order_relaxed);
+    if (db->hooks.evicted) db->hooks.evicted(db->hooks.ctx, dbid, cur, txn->ts);
+    ks_remove(txn, sh, link, table, keep, 0);
+    return freed;
 }
 
 static ks_shard *txn_shard(ks_txn *txn, unsigned dbid, uint64_t h) {
@@ -599,6 +627,8 @@ static ks_entry **own_live(ks_txn *txn, unsigned dbid, const char *key,
     mark_write(txn);
     if (ks_keep_old(txn, sh, cur)) {
         ks_entry *copy = entry_rebuild(cur, NULL, 0, ks_entry_expire_ms(cur), 1);
+        atomic_fetch_add_explicit(&txn->db->mvcc.cow_bytes, ks_entry_memory_usage(copy),
+                                  memory_order_relaxed);
         ks_install(txn, sh, link, table, h, copy, 1, 0);
         ASSERT(*link == copy);
     }
@@ -704,6 +734,7 @@ static void remove_bucket(void *ctx, dict *d, int table, ks_entry **head) {
 
 static void reset_shard_data(lt_db *db, ks_shard *sh) {
     uint32_t pause = sh->data.d.pause;
+    mvcc_versions_add(&db->mvcc, sh, -(int64_t)sh->data.nversions);
     memset(&sh->data, 0, sizeof(sh->data));
     dict_init(&sh->data.d, db->hash_key);
     sh->data.d.pause = pause;

@@ -40,6 +40,8 @@ typedef struct ks_hooks {
      * (lazily in a lookup, or by the active cycle), before it is freed; the
      * deletion carries ts (the surrounding txn's ts). For propagating DEL. */
     void (*expired)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
+    /* The same for a key deleted by eviction (evict.h). */
+    void (*evicted)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
 } ks_hooks;
 
 /* Installs hooks (copied). Call before other threads use db. */

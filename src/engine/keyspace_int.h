@@ -71,6 +71,21 @@ typedef struct ks_mvcc {
     _Atomic uint64_t view_max;
     _Atomic uint64_t view_min;
     _Atomic uint64_t nviews;
+    /* Sum of every shard's nversions (mvcc_versions_add), the bound on it
+     * (0 = none), open views doomed and not closed yet, views doomed ever. */
+    _Atomic uint64_t versions;
+    _Atomic uint64_t max_versions;
+    _Atomic uint64_t ndoomed_open;
+    _Atomic uint64_t ndoomed_total;
+    /* Big collections written first (mvcc.h): the view taking requests
+     * (NULL: none), its lock and the condition writers wait on. */
+    pthread_mutex_t early_lock;
+    pthread_cond_t early_cond;
+    struct ks_view *early_view;   /* under early_lock */
+    _Atomic int early_on;         /* early_view != NULL, read lock-free */
+    _Atomic uint64_t early_ndone; /* entries in the view's written set */
+    _Atomic uint64_t early_writes;
+    _Atomic uint64_t cow_bytes;   /* copied before in-place writes for views */
 } ks_mvcc;
 
 typedef struct ks_dbstat {
@@ -92,7 +107,16 @@ struct lt_db {
     _Atomic uint64_t stat_expired_keys;
     _Atomic uint64_t stat_expired_stale_permille; /* est. % of stale TTL keys */
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
+    _Atomic uint64_t stat_evicted_keys;
+    struct ks_evpool *evpool; /* evict.c: candidates shared by all threads */
 };
+
+/* Deletes key for eviction (evict.c) if it is live — and has a TTL when
+ * need_ttl — reporting it to hooks.evicted. Returns its MEMORY USAGE, 0
+ * if nothing was deleted. The key's shard is locked by txn. */
+size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, int need_ttl);
+/* Frees db's eviction pool (lt_db_close). */
+void ks_evpool_free(lt_db *db);
 
 static inline uint64_t ks_hash(const lt_db *db, const char *key, size_t klen) {
     return dict_hash(db->hash_key, key, klen);

@@ -92,6 +92,7 @@
 
 #include "common/assert.h"
 #include "common/crc32c.h"
+#include "common/random.h"
 #include "common/xalloc.h"
 #include "engine/entry.h"
 #include "engine/keyspace.h"
@@ -218,6 +219,7 @@ typedef struct writer {
     uint64_t keys, blocks, raw_total;
     int err;             /* errno of a failed write */
     int too_large;       /* a record over MAX_BLOCK_RAW */
+    ks_view *view;
 } writer;
 
 static int write_all(writer *w, const void *p, size_t n) {
@@ -318,8 +320,38 @@ static void seal(writer *w) {
 }
 
 /* View callback (shard lock held, no engine calls): appends one record. */
+static void write_record(writer *w, const ks_entry *e);
+
+/* rdb-key-save-delay for n keys (Redis's debugDelay per key). */
+static void key_delay(int us, uint64_t n) {
+    uint64_t total = 0;
+    if (us > 0) total = (uint64_t)us * n;
+    else if (us < 0)
+        for (uint64_t i = 0; i < n; i++) total += (lt_random_below((uint64_t)-(int64_t)us) == 0);
+    while (total) { /* in slices, so one huge value cannot overflow usleep */
+        unsigned slice = total > 100000 ? 100000 : (unsigned)total;
+        usleep(slice);
+        total -= slice;
+    }
+}
+
+/* The iteration's callback: every visible key but those written first. */
 static void write_entry(void *ctx, const ks_entry *e) {
     writer *w = ctx;
+    if (ks_entry_encoding(e) == KS_ENC_OBJ && ks_view_early_written(w->view, e)) return;
+    write_record(w, e);
+}
+
+/* A big collection a writer waits for (mvcc.h), in any database. */
+static void write_early(void *ctx, unsigned dbid, const ks_entry *e) {
+    writer *w = ctx;
+    unsigned cur = w->db;
+    w->db = dbid;
+    write_record(w, e);
+    w->db = cur;
+}
+
+static void write_record(writer *w, const ks_entry *e) {
     if (w->too_large) return;
     if (w->cur.raw.len >= w->block_bytes) seal(w);
     buf *r = &w->cur.raw;
@@ -385,7 +417,8 @@ int snap_write(lt_db *db, ks_view *v, const snap_write_opts *o, snap_write_resul
     snap_file_name(o->lsn, res->name);
     snprintf(path, sizeof(path), "%s/%s", o->dir, res->name);
     snprintf(tmp, sizeof(tmp), "%s/%s.tmp", o->dir, res->name);
-    writer w = {.o = o, .block_bytes = o->block_bytes ? o->block_bytes : SNAP_DEFAULT_BLOCK_BYTES};
+    writer w = {.o = o, .block_bytes = o->block_bytes ? o->block_bytes : SNAP_DEFAULT_BLOCK_BYTES,
+                .view = v};
     w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w.fd < 0) {
         res->sys_errno = errno;
@@ -402,13 +435,19 @@ int snap_write(lt_db *db, ks_view *v, const snap_write_opts *o, snap_write_resul
     put32(h + 44, crc32c(0, h, 44));
     int rc = write_all(&w, h, sizeof(h)) == 0 ? LT_OK : LT_IOERR;
     int aborted = 0;
+    ks_view_early_enable(v);
     for (unsigned d = 0; d < ndb && rc == LT_OK && !aborted; d++) {
         ks_view_iter it;
         ks_view_iter_init(&it, v, d);
         w.db = d;
         int more = 1;
         while (more && rc == LT_OK) {
+            /* Writers waiting for a big collection first (mvcc.h). */
+            ks_view_early_serve(v, &it, d, write_early, &w);
+            uint64_t before = w.keys;
             more = ks_view_iter_next(&it, ITER_BUDGET, write_entry, &w);
+            if (o->key_delay_us)
+                key_delay(__atomic_load_n(o->key_delay_us, __ATOMIC_RELAXED), w.keys - before);
             if (w.too_large) rc = LT_INVAL;
             else if (write_sealed(&w) < 0) rc = LT_IOERR;
             else if (!more && d + 1 == ndb && write_block(&w, &w.cur) < 0) rc = LT_IOERR;
@@ -420,6 +459,9 @@ int snap_write(lt_db *db, ks_view *v, const snap_write_opts *o, snap_write_resul
         }
         ks_view_iter_close(&it);
     }
+    ks_view_early_disable(v);
+    if (w.too_large) rc = LT_INVAL;
+    else if (rc == LT_OK && write_sealed(&w) < 0) rc = LT_IOERR;
     if (aborted && rc == LT_OK) rc = LT_INVAL;
     if (rc == LT_OK) {
         unsigned char end[END_SIZE] = {0};

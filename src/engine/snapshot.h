@@ -74,6 +74,10 @@ typedef struct snap_write_opts {
     /* Optional: when it reads non-zero (set by another thread) the write
      * stops, removes its temporary file and returns LT_INVAL. */
     const int *abort_flag;
+    /* Optional (tests, Redis's rdb-key-save-delay): microseconds to sleep
+     * per key written, read as the write goes; slept after each batch of
+     * keys, outside every lock. Negative n: 1 µs with probability 1/-n. */
+    const int *key_delay_us;
 } snap_write_opts;
 
 typedef struct snap_write_result {

@@ -174,6 +174,10 @@ void ks_txn_begin_hashed(ks_txn *txn, lt_db *db, const ks_key *keys,
         return;
     }
     txn_init(txn, db, KS_LOCK_SHARDS);
+    /* A running snapshot writes big collections first rather than have
+     * them copied under the lock below (nothing locked yet). */
+    if (atomic_load_explicit(&db->mvcc.early_on, memory_order_relaxed))
+        mvcc_wait_big_keys(db, keys, hashes, nkeys);
     unsigned dbs[2] = {0, 0};
     int ndbs = 0, overflow = 0, many_dbs = 0;
     for (size_t i = 0; i < nkeys; i++) {

@@ -511,6 +511,7 @@ struct wal {
     /* under lock */
     wal_buf active;
     size_t buf_bytes;
+    size_t mem_bytes;     /* capacity of both buffers and `keep` (atomic: wal_buffer_bytes) */
     uint64_t appended, write_req, durable;
     uint64_t sync_req;    /* wal_sync: fsync up to here whatever the policy */
     int policy, fault, stop, waiters;
@@ -666,6 +667,7 @@ static void release_flushing(wal *w) {
         unsigned char *p = realloc(b->p, w->buf_bytes);
         if (p) {
             b->p = p;
+            __atomic_sub_fetch(&w->mem_bytes, b->cap - w->buf_bytes, __ATOMIC_RELAXED);
             b->cap = w->buf_bytes;
         }
     }
@@ -694,6 +696,7 @@ static void keep_trim(wal *w, uint64_t durable) {
     k->len -= drop;
     k->lsn += drop;
     if (k->len == 0 && k->cap > w->buf_bytes) {
+        __atomic_sub_fetch(&w->mem_bytes, k->cap, __ATOMIC_RELAXED);
         free(k->p);
         k->p = NULL;
         k->cap = 0;
@@ -710,6 +713,7 @@ static void keep_add(wal *w, const wal_buf *b) {
         while (cap - k->len < b->len) cap *= 2;
         unsigned char *p = realloc(k->p, cap);
         if (!p) abort(); /* cannot keep the promise without memory */
+        __atomic_add_fetch(&w->mem_bytes, cap - k->cap, __ATOMIC_RELAXED);
         k->p = p;
         k->cap = cap;
     }
@@ -1009,6 +1013,7 @@ static int append_record(wal *w, uint64_t commit_ts, int64_t time_ms, uint32_t t
             unsigned char *p = realloc(w->active.p, cap);
             if (!p) abort(); /* cannot make progress without memory */
             w->active.p = p;
+            __atomic_add_fetch(&w->mem_bytes, cap - w->active.cap, __ATOMIC_RELAXED);
             w->active.cap = cap;
             break;
         }
@@ -1140,6 +1145,7 @@ int wal_drop_before(wal *w, uint64_t lsn, int *dropped) {
     } while (0)
 
 uint64_t wal_appended_lsn(wal *w) { LOCKED_GET(w, w->appended); }
+size_t wal_buffer_bytes(wal *w) { return __atomic_load_n(&w->mem_bytes, __ATOMIC_RELAXED); }
 uint64_t wal_written_lsn(wal *w) { LOCKED_GET(w, w->written); }
 uint64_t wal_durable_lsn(wal *w) { LOCKED_GET(w, w->durable); }
 int wal_error(wal *w) { return __atomic_load_n(&w->err, __ATOMIC_ACQUIRE); }
@@ -1237,6 +1243,7 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     if (w->buf_bytes < 4096) w->buf_bytes = 4096;
     w->active.p = malloc(w->buf_bytes);
     w->flushing.p = malloc(w->buf_bytes);
+    w->mem_bytes = 2 * w->buf_bytes;
     if (!w->active.p || !w->flushing.p) {
         free(w->active.p);
         free(w->flushing.p);

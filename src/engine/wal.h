@@ -205,6 +205,9 @@ int wal_sync(wal *w, uint64_t lsn);
 int wal_drop_before(wal *w, uint64_t lsn, int *dropped);
 
 uint64_t wal_appended_lsn(wal *w); /* end of the last appended record */
+/* Memory of the log's two record buffers (maxmemory leaves it out, as
+ * Redis does its AOF buffer). Lock-free. */
+size_t wal_buffer_bytes(wal *w);
 uint64_t wal_written_lsn(wal *w);  /* handed to write(2) successfully */
 uint64_t wal_durable_lsn(wal *w);  /* fsynced (and the segment's dir entry) */
 /* 0, or the errno of the failing write/fsync while in the error state. */

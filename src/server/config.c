@@ -57,6 +57,10 @@
 #include "server/cmd/notify.h"
 #include "server/latency.h"
 #include "server/slowlog.h"
+#include "engine/evict.h"
+#include "engine/mvcc.h"
+#include "server/evict.h"
+#include "server/memory.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/proc.h"
@@ -83,6 +87,7 @@ typedef enum {
     CFG_STRING,    /* char * field, malloc'd */
     CFG_BIND,      /* server.bind / server.bind_count */
     CFG_DIR,       /* the working directory (chdir), mirrored in server.dir */
+    CFG_OBUF_LIMITS, /* client-output-buffer-limit: server.client_obuf_limits[] */
 } config_type;
 
 #define CFG_IMMUTABLE     (1u << 0) /* CONFIG SET refuses it */
@@ -94,6 +99,7 @@ typedef enum {
 #define CFG_OCTAL         (1u << 6) /* CFG_INT written and read in octal */
 #define CFG_HIDDEN        (1u << 7) /* CONFIG GET finds it by exact name only (Redis's
                                        test-only parameters) */
+#define CFG_PERCENT       (1u << 8) /* memory: "N%" also, stored as -N */
 
 typedef struct directive {
     const char *name;
@@ -128,6 +134,8 @@ typedef struct config_value {
     char *str;
     char *bind[CONFIG_MAX_BIND];
     int bind_count;
+    client_obuf_limit obuf[CLIENT_CLASS_COUNT]; /* CFG_OBUF_LIMITS */
+    int obuf_set;                               /* bit per class given */
 } config_value;
 
 enum {
@@ -149,6 +157,27 @@ static const char *const appendfsync_names[] = {"everysec", "always", "no", NULL
 static const int appendfsync_vals[] = {WAL_FSYNC_EVERYSEC, WAL_FSYNC_ALWAYS, WAL_FSYNC_NO};
 /* Index order = SNAP_CODEC_* (engine/snapshot.h). */
 static const char *const snapshot_codec_names[] = {"none", "lz4", "zstd", NULL};
+
+static void apply_lfu(void) {
+    ks_lfu_configure((unsigned)server.lfu_log_factor, (unsigned)server.lfu_decay_time);
+}
+
+/* Redis's warning when CONFIG SET maxmemory goes below the memory in use
+ * (eviction then brings it down, command by command and tick by tick). */
+static void apply_maxmemory(void) {
+    if (!server.db || !server.maxmemory) return;
+    size_t used = mem_used_now();
+    if ((size_t)server.maxmemory < used)
+        serverLog(LL_WARNING,
+                  "WARNING: the new maxmemory value set via CONFIG SET (%llu) is smaller than "
+                  "the current memory usage (%zu). This will result in key eviction and/or the "
+                  "inability to accept new write commands depending on the maxmemory-policy.",
+                  (unsigned long long)server.maxmemory, used);
+}
+
+static void apply_mvcc_limits(void) {
+    if (server.db) ks_mvcc_set_max_pinned(server.db, (uint64_t)server.mvcc_max_pinned_versions);
+}
 
 static int check_power_of_two(long long v, const char **err) {
     if (v & (v - 1)) {
@@ -181,6 +210,18 @@ static void apply_objlimits(void) {
 static void apply_lazyfree(void) {
     lazyfree_set_policy(server.lazyfree_lazy_expire, server.lazyfree_lazy_server_del);
 }
+
+#define MB (1024LL * 1024)
+
+/* client-output-buffer-limit's defaults and class names (Redis's; CONFIG
+ * GET and REWRITE say "slave", both spellings are accepted). */
+static const client_obuf_limit obuf_defaults[CLIENT_CLASS_COUNT] = {
+    [CLIENT_CLASS_NORMAL] = {0, 0, 0},
+    [CLIENT_CLASS_REPLICA] = {256 * MB, 64 * MB, 60},
+    [CLIENT_CLASS_PUBSUB] = {32 * MB, 8 * MB, 60},
+};
+static const char *const obuf_class_names[CLIENT_CLASS_COUNT] = {"normal", "slave", "pubsub"};
+
 
 /* ------------------------------------------------------------------------
  * Growable string (local to this file)
@@ -420,7 +461,6 @@ static int check_replicaof(const resp_arg *argv, int argc, char **out, const cha
     return 1;
 }
 
-#define MB (1024LL * 1024)
 
 static const directive directives[] = {
     {.name = "port", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.port,
@@ -548,6 +588,31 @@ static const directive directives[] = {
      * rules exist), write commands get MISCONF. */
     {.name = "stop-writes-on-bgsave-error", .type = CFG_BOOL,
      .field = &server.stop_writes_on_bgsave_err, .def_num = 1, .status = ST_EFFECTIVE},
+    {.name = "client-output-buffer-limit", .type = CFG_OBUF_LIMITS, .flags = CFG_MULTI_ARG,
+     .field = &server.client_obuf_limits, .status = ST_EFFECTIVE},
+    /* Lightning's own: old versions open views may keep alive before the
+     * oldest view that is not a snapshot is aborted (engine/mvcc.h). */
+    {.name = "mvcc-max-pinned-versions", .type = CFG_INT,
+     .field = &server.mvcc_max_pinned_versions, .def_num = 10000000, .min = 0,
+     .max = INT_MAX, .apply = apply_mvcc_limits, .status = LT_OWN "old versions an MVCC view may pin before it is aborted (LT_TXN_TOO_OLD)"},
+    /* Cache mode (evict.c, engine/evict.c). */
+    {.name = "maxmemory", .type = CFG_MEMORY, .field = &server.maxmemory, .def_num = 0,
+     .min = 0, .max = LLONG_MAX, .apply = apply_maxmemory, .status = ST_EFFECTIVE},
+    {.name = "maxmemory-policy", .type = CFG_ENUM, .field = &server.maxmemory_policy,
+     .def_num = KS_EVICT_NOEVICTION, .enum_names = evict_policy_names, .status = ST_EFFECTIVE},
+    {.name = "maxmemory-samples", .type = CFG_INT, .field = &server.maxmemory_samples,
+     .def_num = 5, .min = 1, .max = INT_MAX, .status = ST_EFFECTIVE},
+    {.name = "maxmemory-eviction-tenacity", .type = CFG_INT,
+     .field = &server.maxmemory_eviction_tenacity, .def_num = 10, .min = 0, .max = 100, .status = ST_EFFECTIVE},
+    {.name = "lfu-log-factor", .type = CFG_INT, .field = &server.lfu_log_factor, .def_num = 10,
+     .min = 0, .max = INT_MAX, .apply = apply_lfu, .status = ST_EFFECTIVE},
+    {.name = "lfu-decay-time", .type = CFG_INT, .field = &server.lfu_decay_time, .def_num = 1,
+     .min = 0, .max = INT_MAX, .apply = apply_lfu, .status = ST_EFFECTIVE},
+    /* Bytes or a percentage of maxmemory; 0 = no limit (client.c). */
+    {.name = "maxmemory-clients", .type = CFG_MEMORY, .flags = CFG_PERCENT,
+     .field = &server.maxmemory_clients, .def_num = 0, .min = 0, .max = LLONG_MAX, .status = ST_EFFECTIVE},
+    /* Durability (persist.c, engine/wal.c). appendonly is immutable until
+     * snapshots exist: turning it on at run time needs a base image. */
     /* ---- Redis 7.0 directives: every parameter of its CONFIG GET * ----
      * (rows of the encoding thresholds, lazyfree-*, maxmemory*, lfu-*,
      * client-output-buffer-limit, notify-keyspace-events, stream-node-*,
@@ -872,7 +937,7 @@ static const directive directives[] = {
      .status = "stored until loading a dataset honours it (a test hook: delay per key loaded)"},
     {.name = "rdb-key-save-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.rdb_key_save_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
-     .status = "stored until snapshots honour it (a test hook: delay per key saved)"},
+     .status = ST_EFFECTIVE " - a test hook: microseconds of delay per key a snapshot writes"},
     {.name = "loading-process-events-interval-bytes", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.loading_process_events_interval_bytes, .def_num = 2 * MB, .min = 1024,
      .max = INT_MAX, .status = "stored until clients are served while a dataset loads"},
@@ -967,6 +1032,74 @@ static void config_value_free(config_value *v) {
     memset(v, 0, sizeof(*v));
 }
 
+static int obuf_class_by_name(const resp_arg *a) {
+    static const char *const names[] = {"normal", "slave", "replica", "pubsub"};
+    static const int classes[] = {CLIENT_CLASS_NORMAL, CLIENT_CLASS_REPLICA,
+                                  CLIENT_CLASS_REPLICA, CLIENT_CLASS_PUBSUB};
+    for (int i = 0; i < 4; i++)
+        if (strlen(names[i]) == a->len && !strncasecmp(names[i], a->ptr, a->len))
+            return classes[i];
+    return -1;
+}
+
+/* Redis's setConfigClientOutputBufferLimitOption: groups of <class> <hard>
+ * <soft> <soft-seconds>, all checked before any is taken. One argument
+ * (CONFIG SET) is split at every single space first, as Redis's
+ * sdssplitlen does: "" is no group at all (accepted, nothing changes),
+ * two spaces make an empty word. */
+static int parse_obuf_limits(const resp_arg *argv, int argc, config_value *v, const char **err) {
+    resp_arg *split = NULL;
+    if (argc == 0) return 1; /* CONFIG SET ... "": nothing changes, as Redis */
+    if (argc == 1) {
+        const char *p = argv[0].ptr, *end = p + argv[0].len;
+        int n = 0;
+        if (p < end) {
+            n = 1;
+            for (const char *q = p; q < end; q++) n += *q == ' ';
+        }
+        if (n == 0) return 1;
+        split = lt_xmalloc(sizeof(*split) * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            const char *sp = memchr(p, ' ', (size_t)(end - p));
+            if (!sp) sp = end;
+            split[i] = (resp_arg){.ptr = (char *)p, .len = (size_t)(sp - p)};
+            p = sp + 1;
+        }
+        argc = n;
+        argv = split;
+    }
+    int ok = 1;
+    if (!argc || argc % 4) {
+        *err = "Wrong number of arguments in buffer limit configuration.";
+        ok = 0;
+    }
+    for (int j = 0; ok && j < argc; j += 4) {
+        int cls = obuf_class_by_name(&argv[j]);
+        if (cls < 0) {
+            *err = "Invalid client class specified in buffer limit configuration.";
+            ok = 0;
+            break;
+        }
+        unsigned long long hard, soft;
+        /* soft-seconds is read as Redis reads it: strtoll, to the end. */
+        char *secs = xstrndup(argv[j + 3].ptr, argv[j + 3].len), *end;
+        long long sec = strtoll(secs, &end, 10);
+        int bad = parse_memory_ull(argv[j + 1].ptr, argv[j + 1].len, &hard) < 0 ||
+                  parse_memory_ull(argv[j + 2].ptr, argv[j + 2].len, &soft) < 0 ||
+                  (int)sec < 0 || *end != '\0';
+        free(secs);
+        if (bad) {
+            *err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            ok = 0;
+            break;
+        }
+        v->obuf[cls] = (client_obuf_limit){(long long)hard, (long long)soft, (int)sec};
+        v->obuf_set |= 1 << cls;
+    }
+    free(split);
+    return ok;
+}
+
 /* Parses argv (argc values, already split for multi-argument directives)
  * into *v. Returns 1, or 0 with *err set (static text or errbuf). The only
  * side effect is dir's chdir, which the caller undoes if it gives up. */
@@ -999,11 +1132,21 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
             }
         } else if (d->type == CFG_MEMORY) {
             unsigned long long u;
-            if (parse_memory_ull(s, len, &u) < 0) {
-                *err = "argument must be a memory value";
+            if (parse_memory_ull(s, len, &u) == 0) {
+                v->num = (long long)u; /* as Redis: huge values fail the bounds */
+            } else if ((d->flags & CFG_PERCENT) && len > 1 && s[len - 1] == '%' &&
+                       lt_string2ll(s, len - 1, &v->num) && v->num >= 0) {
+                if (v->num > 100) {
+                    *err = "percentage argument must be less or equal to 100";
+                    return 0;
+                }
+                v->num = -v->num; /* Redis stores a percentage negated */
+                return 1;
+            } else {
+                *err = (d->flags & CFG_PERCENT) ? "argument must be a memory or percent value"
+                                                : "argument must be a memory value";
                 return 0;
             }
-            v->num = (long long)u; /* as Redis: huge values fail the bounds */
         } else if (!lt_string2ll(s, len, &v->num)) {
             *err = "argument couldn't be parsed into an integer";
             return 0;
@@ -1080,6 +1223,8 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
         for (int i = 0; i < argc; i++) v->bind[i] = xstrndup(argv[i].ptr, argv[i].len);
         v->bind_count = argc;
         return 1;
+    case CFG_OBUF_LIMITS:
+        return parse_obuf_limits(argv, argc, v, err);
     case CFG_DIR: {
         char *path = xstrndup(s, len);
         char cwd[PATH_MAX];
@@ -1099,16 +1244,19 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
 /* Stores a parsed value; takes ownership of its strings. */
 static void config_commit(const directive *d, config_value *v) {
     switch (d->type) {
+    /* Numbers are stored atomically: workers read them without the lock
+     * (server_cfg()). */
     case CFG_BOOL:
     case CFG_ENUM:
-        *(int *)d->field = (int)v->num;
+        __atomic_store_n((int *)d->field, (int)v->num, __ATOMIC_RELAXED);
         break;
     case CFG_INT:
-        *(int *)d->field = v->num > INT_MAX ? INT_MAX : (int)v->num;
+        __atomic_store_n((int *)d->field, v->num > INT_MAX ? INT_MAX : (int)v->num,
+                         __ATOMIC_RELAXED);
         break;
     case CFG_LL:
     case CFG_MEMORY:
-        *(long long *)d->field = v->num;
+        __atomic_store_n((long long *)d->field, v->num, __ATOMIC_RELAXED);
         break;
     case CFG_ENUM_NAME:
         *(const char **)d->field = d->enum_names[v->num];
@@ -1125,6 +1273,15 @@ static void config_commit(const directive *d, config_value *v) {
     case CFG_DIR:
         free(server.dir);
         server.dir = v->str;
+        break;
+    case CFG_OBUF_LIMITS:
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++) {
+            if (!(v->obuf_set & (1 << i))) continue;
+            client_obuf_limit *l = &server.client_obuf_limits[i];
+            __atomic_store_n(&l->hard_bytes, v->obuf[i].hard_bytes, __ATOMIC_RELAXED);
+            __atomic_store_n(&l->soft_bytes, v->obuf[i].soft_bytes, __ATOMIC_RELAXED);
+            __atomic_store_n(&l->soft_seconds, v->obuf[i].soft_seconds, __ATOMIC_RELAXED);
+        }
         break;
     }
     memset(v, 0, sizeof(*v));
@@ -1184,9 +1341,18 @@ static void config_get(const directive *d, strbuf *b) {
     case CFG_INT:
     case CFG_LL:
     case CFG_MEMORY:
-        if (d->flags & CFG_OCTAL) snprintf(num, sizeof(num), "%llo", config_current_num(d));
-        else lt_ll2string(num, sizeof(num), config_current_num(d));
-        sb_appends(b, num);
+        if (d->flags & CFG_OCTAL) {
+            snprintf(num, sizeof(num), "%llo", config_current_num(d));
+            sb_appends(b, num);
+            break;
+        }
+        lt_ll2string(num, sizeof(num), config_current_num(d));
+        if ((d->flags & CFG_PERCENT) && num[0] == '-') { /* a percentage */
+            sb_appends(b, num + 1);
+            sb_append(b, "%", 1);
+        } else {
+            sb_appends(b, num);
+        }
         break;
     case CFG_ENUM:
         enum_get_name(d, config_current_num(d), b);
@@ -1210,6 +1376,15 @@ static void config_get(const directive *d, strbuf *b) {
         if (getcwd(cwd, sizeof(cwd))) sb_appends(b, cwd);
         break;
     }
+    case CFG_OBUF_LIMITS:
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++) {
+            const client_obuf_limit *l = &server.client_obuf_limits[i];
+            char line[128];
+            snprintf(line, sizeof(line), "%s%s %lld %lld %lld", i ? " " : "",
+                     obuf_class_names[i], l->hard_bytes, l->soft_bytes, l->soft_seconds);
+            sb_appends(b, line);
+        }
+        break;
     }
     if (!b->p) sb_append(b, "", 0);
 }
@@ -1217,6 +1392,14 @@ static void config_get(const directive *d, strbuf *b) {
 /* The line CONFIG REWRITE writes for d into b. Returns 1 with *force set
  * (write even when the file has no line for it: not the default), or 0
  * when the directive must not appear in the file at all. */
+/* Redis's rewriteConfigFormatMemory: the largest unit that divides v. */
+static void format_memory(char *buf, size_t len, long long v) {
+    if (v && v % (1024 * MB) == 0) snprintf(buf, len, "%lldgb", v / (1024 * MB));
+    else if (v && v % MB == 0) snprintf(buf, len, "%lldmb", v / MB);
+    else if (v && v % 1024 == 0) snprintf(buf, len, "%lldkb", v / 1024);
+    else snprintf(buf, len, "%lld", v);
+}
+
 static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
     sb_appends(b, d->name);
     sb_append(b, " ", 1);
@@ -1232,7 +1415,8 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
     case CFG_MEMORY: {
         long long v = config_current_num(d);
         char buf[32];
-        if (v && v % (1024 * MB) == 0) snprintf(buf, sizeof(buf), "%lldgb", v / (1024 * MB));
+        if (v < 0) snprintf(buf, sizeof(buf), "%lld%%", -v);
+        else if (v && v % (1024 * MB) == 0) snprintf(buf, sizeof(buf), "%lldgb", v / (1024 * MB));
         else if (v && v % MB == 0) snprintf(buf, sizeof(buf), "%lldmb", v / MB);
         else if (v && v % 1024 == 0) snprintf(buf, sizeof(buf), "%lldkb", v / 1024);
         else snprintf(buf, sizeof(buf), "%lld", v);
@@ -1266,6 +1450,22 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
         *force = 1;
         return 1;
     }
+    case CFG_OBUF_LIMITS:
+        /* A line per class, as Redis writes them (its rewrite names the
+         * replica class "replica", CONFIG GET "slave"). */
+        *force = 0;
+        for (int i = 0; i < CLIENT_CLASS_COUNT; i++) {
+            const client_obuf_limit *l = &server.client_obuf_limits[i];
+            char hard[32], soft[32], line[192];
+            format_memory(hard, sizeof(hard), l->hard_bytes);
+            format_memory(soft, sizeof(soft), l->soft_bytes);
+            snprintf(line, sizeof(line), "%s%s %s %s %lld", i ? "\nclient-output-buffer-limit " : "",
+                     i == CLIENT_CLASS_REPLICA ? "replica" : obuf_class_names[i], hard, soft,
+                     l->soft_seconds);
+            sb_appends(b, line);
+            *force |= memcmp(l, &obuf_defaults[i], sizeof(*l)) != 0;
+        }
+        return 1;
     }
     ASSERT_NOT_REACHED();
 }
@@ -1284,6 +1484,10 @@ void config_init_defaults(void) {
             break;
         case CFG_DIR:
             v.str = xstrndup(".", 1);
+            break;
+        case CFG_OBUF_LIMITS:
+            memcpy(v.obuf, obuf_defaults, sizeof(v.obuf));
+            v.obuf_set = (1 << CLIENT_CLASS_COUNT) - 1;
             break;
         default:
             break;
@@ -1751,6 +1955,9 @@ static void config_default_text(const directive *d, strbuf *b) {
         break;
     case CFG_DIR:
         sb_appends(b, "the working directory");
+        break;
+    case CFG_OBUF_LIMITS:
+        sb_appends(b, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
         break;
     }
 }

@@ -6,6 +6,7 @@
 #include "server/cron.h"
 
 #include "script/script.h"
+#include "server/evict.h"
 
 #include "engine/expire.h"
 #include "engine/mvcc.h"
@@ -35,6 +36,15 @@ static void close_idle_clients(worker *w) {
     }
 }
 
+/* A client over its soft output limit is closed once it has stood over it
+ * for the class's seconds, also when no reply is added meanwhile (Redis
+ * checks only when output is added; here a client stopped by backpressure
+ * adds none). */
+static void check_output_limits(worker *w) {
+    for (client *c = w->clients; c; c = c->wl_next)
+        if (c->obuf_soft_since_s) client_check_output_limits(c);
+}
+
 /* Share of a tick the active expiry may use, like Redis's slow cycle
  * (ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC = 25%). */
 #define EXPIRE_BUDGET_PERCENT 25
@@ -51,11 +61,13 @@ int cron_hz(void) {
 
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
+    check_output_limits(w);
     /* A script holding every database (or running past the busy
      * threshold) would stall this thread in a shard lock, and with it the
      * clients that could SCRIPT KILL it: skip the keyspace jobs. */
     if (script_locks_held_long()) goto rest;
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
+    evict_cron(budget_us);
     if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED)) { /* DEBUG SET-ACTIVE-EXPIRE */
         int monitor = __atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED) != 0;
         int64_t t0 = monitor ? monotonic_us() : 0;

@@ -24,6 +24,7 @@ int engine_open(void) {
     lt_config_init(&cfg);
     cfg.databases = (unsigned)server.databases;
     cfg.shards_per_db = (unsigned)server.shards;
+    cfg.max_pinned_versions = (uint64_t)server.mvcc_max_pinned_versions;
     int err = lt_db_open(&cfg, &server.db);
     if (err != LT_OK) {
         serverLog(LL_WARNING, "Cannot open the engine: %s", lt_strerror(err));

@@ -67,6 +67,7 @@ void server_reset_stats(void) {
     __atomic_store_n(&server.stat_total_error_replies, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&server.stat_numconnections, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&server.stat_rejected_conn, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&server.stat_evicted_clients, 0, __ATOMIC_RELAXED);
     for (int i = 0; i < server.nworkers; i++) {
         worker *w = server.workers[i];
         for (int id = 0; id < commands_total(); id++) {

@@ -4,8 +4,9 @@
  * statistics and the engine handle — and the version constants.
  *
  * Threading: configuration fields are written only at start-up or by
- * CONFIG SET under server.config_lock and read without a lock by the
- * workers (int-sized fields, so a reader sees the old or the new value);
+ * CONFIG SET under server.config_lock (numbers with atomic stores) and
+ * read without a lock by the workers (server_cfg(): the old or the new
+ * value);
  * statistics are atomics; the client registry is under clients_lock.
  */
 #ifndef LIGHTNING_SERVER_H
@@ -56,6 +57,18 @@ struct server {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long client_output_backpressure;
+    /* client-output-buffer-limit, per CLIENT_CLASS_* (read without the
+     * lock by the owners of clients: each number is read whole). */
+    client_obuf_limit client_obuf_limits[CLIENT_CLASS_COUNT];
+    long long maxmemory;           /* bytes, 0 = none */
+    long long maxmemory_clients;   /* bytes; negative: percent of maxmemory */
+    int mvcc_max_pinned_versions;  /* engine bound on versions views pin */
+    int rdb_key_save_delay;        /* µs slept per key a snapshot writes (tests) */
+    int maxmemory_policy;          /* KS_EVICT_* (engine/evict.h) */
+    int maxmemory_samples;
+    int maxmemory_eviction_tenacity;
+    int lfu_log_factor;
+    int lfu_decay_time;            /* minutes */
     int databases;
     int hz;
     int io_spin_us;                /* busy-poll after a busy turn (event.h) */
@@ -192,7 +205,7 @@ struct server {
     char *tls_dh_params_file, *tls_ca_cert_file, *tls_ca_cert_dir;
     char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
     /* Redis's hidden test-only parameters */
-    int key_load_delay, rdb_key_save_delay, loading_process_events_interval_bytes;
+    int key_load_delay, loading_process_events_interval_bytes;
     int watchdog_period;
     int metrics_port;              /* Prometheus /metrics listener; 0 = none */
 
@@ -213,6 +226,8 @@ struct server {
     pthread_mutex_t clients_lock;
     client *clients;               /* every connected client */
     int nclients;                  /* atomic */
+    size_t clients_mem;            /* atomic: client_memory() of normal and
+                                      pub/sub clients (maxmemory-clients) */
     uint64_t next_client_id;       /* atomic */
 
     int pause_type;                /* atomic: PAUSE_* */
@@ -225,6 +240,7 @@ struct server {
     pthread_mutex_t errors_lock;
     struct error_stat *errors;     /* INFO errorstats, under errors_lock */
     uint64_t stat_total_error_replies;
+    uint64_t stat_evicted_clients; /* maxmemory-clients (atomic) */
 };
 
 typedef struct error_stat {
@@ -234,6 +250,10 @@ typedef struct error_stat {
 } error_stat;
 
 extern struct server server;
+
+/* A number of the configuration read without server.config_lock (CONFIG
+ * SET stores them atomically). */
+#define server_cfg(field) __atomic_load_n(&server.field, __ATOMIC_RELAXED)
 
 /* Milliseconds / microseconds since the epoch (CLOCK_REALTIME). */
 int64_t mstime(void);

@@ -21,21 +21,12 @@
 
 #include "../harness.h"
 
-/* ---- ADDED BY OTHER BRANCHES, REMOVE ON MERGE ----------------------------
- * Parameters whose rows other branches add (encodings/DEBUG, durability,
- * hardening, cache, pub/sub, streams). Until those branches are merged
- * they are missing here; when a row lands, delete its name from this list
- * (the test fails if a listed name exists, so the list cannot go stale). */
-static const char *const other_branches[] = {
-    "client-output-buffer-limit",
-    "maxmemory-clients", "maxmemory", "maxmemory-policy", "maxmemory-samples",
-    "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time", NULL};
-/* ---- END OF ADDED BY OTHER BRANCHES ------------------------------------- */
 
 /* Lightning's own directives (not in Redis). */
 static const char *const lightning_own[] = {
     "io-backend", "db-shards", "io-spin-us", "client-output-backpressure", "wal-segment-size",
-    "snapshot-compression", "wal-checkpoint-size", "metrics-port", NULL};
+    "snapshot-compression", "wal-checkpoint-size", "metrics-port", "mvcc-max-pinned-versions",
+    NULL};
 
 /* Parameters whose value differs on purpose between the two test servers
  * (harness options, Lightning's documented defaults) or whose CONFIG SET
@@ -99,13 +90,6 @@ TEST(config_get_all_matches_redis) {
     REQUIRE(pr.n >= 190 && pl.n > 0);
     for (size_t i = 0; i < pr.n; i++) {
         const char *name = pr.name[i], *lv = find(&pl, name);
-        if (in_list(other_branches, name)) {
-            if (lv) {
-                fprintf(stderr, "  %s exists now: remove it from other_branches[]\n", name);
-                CHECK(0);
-            }
-            continue;
-        }
         if (!lv) {
             fprintf(stderr, "  missing parameter %s\n", name);
             CHECK(0);
@@ -200,9 +184,8 @@ TEST(config_set_errors_match_redis) {
  * overridden (daemonize, pidfile, logfile; dir and port come from the
  * harness's command-line options). */
 /* Debian's stock redis.conf as the tests use it (malloc'd), or NULL when
- * it is not installed. pidfile goes into piddir. *filtered counts the
- * lines of other branches' directives left out. */
-static char *debian_conf_copy(const char *piddir, int *filtered) {
+ * it is not installed. pidfile goes into piddir. */
+static char *debian_conf_copy(const char *piddir) {
     FILE *f = fopen("/etc/redis/redis.conf", "r");
     if (!f) {
         printf("# skip: /etc/redis/redis.conf not readable (%s)\n", strerror(errno));
@@ -211,16 +194,9 @@ static char *debian_conf_copy(const char *piddir, int *filtered) {
     char *text = malloc(1 << 20);
     size_t len = 0;
     char line[4096];
-    *filtered = 0;
     while (fgets(line, sizeof(line), f)) {
         char name[128] = "";
         sscanf(line, " %127[^ \t\r\n]", name);
-        /* ---- ADDED BY OTHER BRANCHES, REMOVE ON MERGE: their directives'
-         * lines are left out until those rows exist. ---- */
-        if (name[0] && name[0] != '#' && in_list(other_branches, name)) {
-            (*filtered)++;
-            continue;
-        }
         /* What a second instance must change: set below (daemonize,
          * pidfile, logfile) or by the harness's options (dir, port). */
         static const char *const overridden[] = {"daemonize", "pidfile", "logfile", "dir",
@@ -244,8 +220,7 @@ static char *debian_conf_copy(const char *piddir, int *filtered) {
 TEST(debian_stock_redis_conf) {
     char piddir[] = "/tmp/lt-debconf-XXXXXX";
     REQUIRE(mkdtemp(piddir));
-    int filtered;
-    char *text = debian_conf_copy(piddir, &filtered);
+    char *text = debian_conf_copy(piddir);
     if (!text) {
         rmdir(piddir);
         return;
@@ -277,7 +252,6 @@ TEST(debian_stock_redis_conf) {
     CHECK_EQ_INT(harness_stop(l), 0);
     CHECK(access(pidpath, F_OK) == -1); /* removed at exit */
     rmdir(piddir);
-    printf("# debian redis.conf: %d lines of other branches' directives left out\n", filtered);
 }
 
 static const char *read_small(const char *path);
@@ -317,8 +291,7 @@ static char *rewritten_head(const harness_server *s) {
 TEST(debian_conf_rewrite_matches_redis) {
     char piddir[] = "/tmp/lt-debconf-XXXXXX";
     REQUIRE(mkdtemp(piddir));
-    int filtered;
-    char *text = debian_conf_copy(piddir, &filtered);
+    char *text = debian_conf_copy(piddir);
     if (!text || !harness_have_redis()) {
         free(text);
         rmdir(piddir);

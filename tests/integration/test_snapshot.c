@@ -491,8 +491,117 @@ TEST(shutdown_save_and_nosave) {
     CHECK_EQ_STR(cmd(c, "EXISTS lost kept"), "int:1");
 }
 
+/* Pipelines `cmd key` commands of `per` members each, n members in all:
+ * kind 'h' HSET key f<i> <100 bytes>, 'l' RPUSH key <i, 100 bytes>, 'z'
+ * ZADD key <i> m<i>. Returns 0 or -1. */
+static int fill_big(redisContext *c, char kind, const char *key, int n) {
+    enum { PER = 500 };
+    static char bufs[2 * PER][112];
+    const char *argv[2 * PER + 2];
+    size_t lens[2 * PER + 2];
+    int cmds = 0;
+    for (int done = 0; done < n; done += PER) {
+        int k = n - done < PER ? n - done : PER, argc = 0;
+        argv[argc] = kind == 'h' ? "HSET" : kind == 'l' ? "RPUSH" : "ZADD";
+        lens[argc] = strlen(argv[argc]);
+        argc++;
+        argv[argc] = key, lens[argc++] = strlen(key);
+        for (int j = 0; j < k; j++) {
+            int id = done + j;
+            if (kind != 'l') {
+                char *a = bufs[2 * j];
+                int l = kind == 'h' ? snprintf(a, 112, "f%d", id) : snprintf(a, 112, "%d", id);
+                argv[argc] = a, lens[argc++] = (size_t)l;
+            }
+            char *b = bufs[2 * j + 1];
+            int l = kind == 'z' ? snprintf(b, 112, "m%d", id) : snprintf(b, 112, "%0100d", id);
+            argv[argc] = b, lens[argc++] = (size_t)l;
+        }
+        if (redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK) return -1;
+        cmds++;
+    }
+    for (int i = 0; i < cmds; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) return -1;
+        int bad = r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+        if (bad) return -1;
+    }
+    return 0;
+}
+
+/* Issue #14: a write to a huge collection the running BGSAVE has not
+ * written yet used to copy the whole collection under its shard lock
+ * (copy-before-write). Now the writer waits, without locks, while the
+ * snapshot writes that key first: nothing big is copied (INFO
+ * snapshot_cow_bytes), the snapshot counts the keys it wrote first, and
+ * its content is still the point in time of the BGSAVE. db 0 is written
+ * slowly (rdb-key-save-delay) so the writes surely come while the snapshot
+ * is in db 0 and has not reached db 1, where the collections are. */
+TEST(bgsave_writes_big_collections_first) {
+    enum { N = 60000, FILL = 20000 };
+    harness_server *s = harness_start("save", "", "db-shards", "1", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s), *w = harness_connect(s);
+    REQUIRE(c && w);
+    CHECK(harness_fill(c, "fill:", 0, FILL) == 0);
+    CHECK_EQ_STR(cmd(w, "SELECT 1"), "status:\"OK\"");
+    CHECK_EQ_INT(fill_big(w, 'h', "h", N), 0);
+    CHECK_EQ_INT(fill_big(w, 'l', "l", N), 0);
+    CHECK_EQ_INT(fill_big(w, 'z', "z", N), 0);
+    CHECK_EQ_STR(cmd(c, "CONFIG SET rdb-key-save-delay 100"), "status:\"OK\"");
+    long long cow0 = persistence(c, "snapshot_cow_bytes");
+    long long first0 = persistence(c, "snapshot_keys_written_first");
+    CHECK(cow0 >= 0 && first0 >= 0);
+    CHECK_EQ_STR(cmd(c, "BGSAVE"), "status:\"Background saving started\"");
+    CHECK_EQ_STR(cmd(w, "HSET h f0 changed newfield x"), "int:1");
+    CHECK_EQ_STR(cmd(w, "RPUSH l x"), "int:60001");
+    CHECK_EQ_STR(cmd(w, "LSET l 0 changed"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(w, "ZADD z 1000000000 newmember"), "int:1");
+    CHECK_EQ_STR(cmd(w, "SET small v"), "status:\"OK\"");
+    /* The premise: all of that happened while the snapshot ran. */
+    CHECK_EQ_INT(persistence(c, "rdb_bgsave_in_progress"), 1);
+    CHECK_EQ_STR(cmd(c, "CONFIG SET rdb-key-save-delay 0"), "status:\"OK\"");
+    REQUIRE(wait_idle(c));
+    CHECK_EQ_INT(persistence(c, "snapshot_keys_written_first") - first0, 3);
+    CHECK(persistence(c, "snapshot_cow_bytes") - cow0 < 1024 * 1024);
+    CHECK_EQ_INT(persistence(c, "snapshot_keys"), FILL + 3);
+    CHECK_EQ_STR(cmd(w, "HGET h f0"), "bulk:\"changed\"");
+    CHECK_EQ_STR(cmd(w, "LINDEX l 0"), "bulk:\"changed\"");
+
+    /* The snapshot alone, in a server without WAL: the BGSAVE's point in
+     * time. */
+    char newest[128];
+    CHECK_EQ_INT(count_files(s->dir, ".snap", newest, sizeof(newest)), 1);
+    harness_server *t = harness_start("appendonly", "no", "save", "", NULL);
+    REQUIRE(t);
+    char from[600], to[600];
+    snprintf(from, sizeof(from), "%s/%s", s->dir, newest);
+    snprintf(to, sizeof(to), "%s/%s", t->dir, newest);
+    REQUIRE(link(from, to) == 0);
+    REQUIRE(harness_restart(t) == 0);
+    redisContext *ct = harness_connect(t);
+    REQUIRE(ct);
+    CHECK_EQ_STR(cmd(ct, "DBSIZE"), "int:20000");
+    CHECK_EQ_STR(cmd(ct, "SELECT 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(ct, "DBSIZE"), "int:3");
+    CHECK_EQ_STR(cmd(ct, "HLEN h"), "int:60000");
+    CHECK_EQ_STR(cmd(ct, "HEXISTS h newfield"), "int:0");
+    char want[160];
+    snprintf(want, sizeof(want), "bulk:\"%0100d\"", 0);
+    CHECK_EQ_STR(cmd(ct, "HGET h f0"), want);
+    CHECK_EQ_STR(cmd(ct, "LLEN l"), "int:60000");
+    CHECK_EQ_STR(cmd(ct, "LINDEX l 0"), want);
+    snprintf(want, sizeof(want), "bulk:\"%0100d\"", N - 1);
+    CHECK_EQ_STR(cmd(ct, "LINDEX l -1"), want);
+    CHECK_EQ_STR(cmd(ct, "ZCARD z"), "int:60000");
+    CHECK_EQ_STR(cmd(ct, "ZSCORE z newmember"), "nil");
+    CHECK_EQ_STR(cmd(ct, "ZSCORE z m59999"), "bulk:\"59999\"");
+}
+
 int main(void) {
     RUN(commands_and_errors_like_redis);
+    RUN(bgsave_writes_big_collections_first);
     RUN(config_save_like_redis);
     RUN(restart_from_snapshot_and_wal_tail);
     RUN(bgsave_is_one_point_in_time);

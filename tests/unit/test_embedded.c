@@ -2,7 +2,9 @@
  * isolation, optimistic conflicts, cursors, errors. */
 #include "../testlib.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lightning.h"
 
@@ -239,6 +241,88 @@ TEST(errors) {
     lt_db_close(db);
 }
 
+/* Writes n keys k0..k(n-1) = val, one commit. */
+static void put_n(lt_db *db, int n, const char *val) {
+    lt_txn *w;
+    REQUIRE(lt_txn_begin(db, 0, &w) == LT_OK);
+    char k[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        putstr(w, 0, k, val);
+    }
+    REQUIRE(lt_txn_commit(w) == LT_OK);
+}
+
+/* A transaction whose snapshot pins more old versions than
+ * max_pinned_versions is doomed: LT_TXN_TOO_OLD from its next read, cursor
+ * step or commit, with lt_strerror's text; pointers it got stay valid;
+ * newer transactions are untouched; without a bound nothing is doomed. */
+TEST(txn_too_old) {
+    lt_config cfg;
+    lt_config_init(&cfg);
+    CHECK_EQ_INT((long long)cfg.max_pinned_versions, 0);
+    cfg.max_pinned_versions = 100;
+    cfg.shards_per_db = 4;
+    lt_db *db = NULL;
+    REQUIRE(lt_db_open(&cfg, &db) == LT_OK);
+    put_n(db, 300, "v1");
+
+    lt_txn *old, *ro, *young;
+    char out[32];
+    REQUIRE(lt_txn_begin(db, 0, &old) == LT_OK);
+    const void *pinned;
+    size_t pn;
+    REQUIRE(lt_get(old, 0, "k0", 2, &pinned, &pn) == LT_OK);
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &ro) == LT_OK);
+    lt_cursor *cur;
+    REQUIRE(lt_cursor_open(ro, 0, &cur) == LT_OK);
+    /* 50 rewrites keep 50 old versions: under the bound. */
+    put_n(db, 50, "v2");
+    CHECK_EQ_INT(getstr(old, 0, "k1", out), LT_OK);
+    CHECK_EQ_STR(out, "v1");
+    /* 250 more: past it. The oldest (old) is doomed, ro is not yet. */
+    put_n(db, 300, "v3");
+    CHECK_EQ_INT(getstr(old, 0, "k1", out), LT_TXN_TOO_OLD);
+    CHECK_EQ_INT(lt_del(old, 0, "k1", 2), LT_TXN_TOO_OLD);
+    CHECK(pn == 2 && memcmp(pinned, "v1", 2) == 0); /* still valid */
+    CHECK(strstr(lt_strerror(LT_TXN_TOO_OLD), "too old") != NULL);
+    CHECK_EQ_INT(getstr(ro, 0, "k1", out), LT_OK);
+    CHECK_EQ_STR(out, "v1");
+    REQUIRE(lt_txn_begin(db, 0, &young) == LT_OK);
+    CHECK_EQ_INT(lt_txn_commit(old), LT_TXN_TOO_OLD);
+    /* old ended: still over the bound (ro pins the same versions), so
+     * the next write dooms ro, the oldest left; its cursor stops. */
+    put_n(db, 1, "v4");
+    CHECK_EQ_INT(getstr(ro, 0, "k1", out), LT_TXN_TOO_OLD);
+    const void *k;
+    size_t kl;
+    int rc;
+    int steps = 0;
+    while ((rc = lt_cursor_next(cur, &k, &kl, NULL, NULL)) == LT_OK) steps++;
+    CHECK_EQ_INT(rc, LT_TXN_TOO_OLD);
+    CHECK(steps < 300);
+    lt_cursor_close(cur);
+    lt_txn_abort(ro);
+    /* young opened after the writes: it reads on and commits. */
+    CHECK_EQ_INT(getstr(young, 0, "k1", out), LT_OK);
+    CHECK_EQ_STR(out, "v3");
+    putstr(young, 0, "k1", "v5");
+    CHECK_EQ_INT(lt_txn_commit(young), LT_OK);
+    lt_db_close(db);
+
+    /* No bound: the same writes doom nobody. */
+    lt_config_init(&cfg);
+    REQUIRE(lt_db_open(&cfg, &db) == LT_OK);
+    put_n(db, 300, "v1");
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &old) == LT_OK);
+    put_n(db, 300, "v2");
+    put_n(db, 300, "v3");
+    CHECK_EQ_INT(getstr(old, 0, "k1", out), LT_OK);
+    CHECK_EQ_STR(out, "v1");
+    CHECK_EQ_INT(lt_txn_commit(old), LT_OK);
+    lt_db_close(db);
+}
+
 int main(void) {
     RUN(put_get_del);
     RUN(abort_discards);
@@ -246,5 +330,6 @@ int main(void) {
     RUN(conflicts);
     RUN(cursor_snapshot);
     RUN(errors);
+    RUN(txn_too_old);
     return testlib_finish();
 }

@@ -253,11 +253,15 @@ static int parse_client_type(const resp_arg *a) {
     return -2;
 }
 
-/* Every client is a normal one or, while subscribed, a pub/sub one (until
- * replication exists). */
+_Static_assert((int)TYPE_NORMAL == (int)CLIENT_CLASS_NORMAL && (int)TYPE_REPLICA == (int)CLIENT_CLASS_REPLICA &&
+                   (int)TYPE_PUBSUB == (int)CLIENT_CLASS_PUBSUB,
+               "CLIENT LIST TYPE names the client classes");
+
+/* The class the client is in (client_set_class: replication), or pub/sub
+ * while it is subscribed. */
 static int client_type(const client *c) {
-    return (__atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED) & CLIENT_PUBSUB) ? TYPE_PUBSUB
-                                                                              : TYPE_NORMAL;
+    if (__atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED) & CLIENT_PUBSUB) return TYPE_PUBSUB;
+    return __atomic_load_n(&c->cls, __ATOMIC_RELAXED);
 }
 
 void clientListCommand(client *c) {

@@ -25,6 +25,9 @@
 #include "server/cron.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
+#include "engine/evict.h"
+#include "engine/mvcc.h"
+#include "server/evict.h"
 #include "server/engine_glue.h"
 #include "server/latency.h"
 #include "server/metrics.h"
@@ -231,6 +234,8 @@ static void info_memory(sbuf *b) {
     size_t dataset = m.allocated > overhead ? m.allocated - overhead : 0;
     size_t net = m.allocated > startup_memory ? m.allocated - startup_memory : 0;
     char h1[32], h2[32], h3[32], h4[32];
+    char hmax[32];
+    bytes_human(hmax, sizeof(hmax), (double)server_cfg(maxmemory));
     bytes_human(h1, sizeof(h1), (double)m.allocated);
     bytes_human(h2, sizeof(h2), (double)rss);
     bytes_human(h3, sizeof(h3), (double)peak_memory);
@@ -289,9 +294,9 @@ static void info_memory(sbuf *b) {
               "used_memory_functions:%zu\r\n"
               "used_memory_scripts:%zu\r\n"
               "used_memory_scripts_human:%s\r\n"
-              "maxmemory:0\r\n"
-              "maxmemory_human:0B\r\n"
-              "maxmemory_policy:noeviction\r\n"
+              "maxmemory:%lld\r\n"
+              "maxmemory_human:%s\r\n"
+              "maxmemory_policy:%s\r\n"
               "allocator_frag_ratio:%.2f\r\n"
               "allocator_frag_bytes:%lld\r\n"
               "allocator_rss_ratio:%.2f\r\n"
@@ -300,7 +305,7 @@ static void info_memory(sbuf *b) {
               "rss_overhead_bytes:%lld\r\n"
               "mem_fragmentation_ratio:%.2f\r\n"
               "mem_fragmentation_bytes:%lld\r\n"
-              "mem_not_counted_for_evict:0\r\n"
+              "mem_not_counted_for_evict:%zu\r\n"
               "mem_replication_backlog:0\r\n"
               "mem_total_replication_buffers:0\r\n"
               "mem_clients_slaves:0\r\n"
@@ -316,10 +321,11 @@ static void info_memory(sbuf *b) {
               startup_memory, dataset, net ? (double)dataset * 100 / (double)net : 0.0,
               m.allocated, m.active, m.resident, total, h4, vm_eval, vm_eval, h5, scripts_eval,
               script_cache_count(), function_count(), function_library_count(), vm_fn,
-              vm_eval + vm_fn, h6, fns, scripts_eval + fns, h7, ratio(m.active, m.allocated),
+              vm_eval + vm_fn, h6, fns, scripts_eval + fns, h7, (long long)server_cfg(maxmemory), hmax,
+              evict_policy_names[server_cfg(maxmemory_policy)], ratio(m.active, m.allocated),
               diff(m.active, m.allocated), ratio(m.resident, m.active), diff(m.resident, m.active),
               ratio(rss, m.resident), diff(rss, m.resident), ratio(rss, m.allocated),
-              diff(rss, m.allocated), cmem, alloc, (unsigned long long)lazyfree_pending(),
+              diff(rss, m.allocated), persist_buffer_bytes(), cmem, alloc, (unsigned long long)lazyfree_pending(),
               (unsigned long long)lazyfree_freed());
 }
 
@@ -367,6 +373,8 @@ static void info_persistence(sbuf *b) {
               "snapshot_duration_ms:%lld\r\n"
               "snapshot_extra_memory_peak:%zu\r\n"
               "snapshot_lsn:%llu\r\n"
+              "snapshot_keys_written_first:%llu\r\n"
+              "snapshot_cow_bytes:%llu\r\n"
               "snapshot_load_keys:%llu\r\n"
               "snapshot_load_ms:%lld\r\n",
               (unsigned long long)si.changes_since_save, si.bgsave_in_progress,
@@ -379,7 +387,9 @@ static void info_persistence(sbuf *b) {
               (unsigned long long)si.snap_keys, (unsigned long long)si.snap_file_bytes,
               (unsigned long long)si.snap_raw_bytes, si.snap_codec,
               (long long)si.snap_duration_ms, si.snap_extra_memory_peak,
-              (unsigned long long)si.snap_lsn, (unsigned long long)si.load_keys,
+              (unsigned long long)si.snap_lsn,
+              (unsigned long long)ks_early_writes(server.db),
+              (unsigned long long)ks_cow_bytes(server.db), (unsigned long long)si.load_keys,
               (long long)si.load_ms);
     if (pi.enabled)
         sb_printf(b,
@@ -427,8 +437,8 @@ static void info_stats(sbuf *b) {
               "expired_stale_perc:%.2f\r\n"
               "expired_time_cap_reached_count:0\r\n"
               "expire_cycle_cpu_milliseconds:%llu\r\n"
-              "evicted_keys:0\r\n"
-              "evicted_clients:0\r\n"
+              "evicted_keys:%llu\r\n"
+              "evicted_clients:%llu\r\n"
               "total_eviction_exceeded_time:0\r\n"
               "current_eviction_exceeded_time:0\r\n"
               "keyspace_hits:%llu\r\n"
@@ -466,6 +476,8 @@ static void info_stats(sbuf *b) {
               (unsigned long long)__atomic_load_n(&server.stat_rejected_conn, __ATOMIC_RELAXED),
               (unsigned long long)es.expired_keys, es.expired_stale_perc,
               (unsigned long long)(es.expire_cycle_time_us / 1000),
+              (unsigned long long)ks_evicted_keys(server.db),
+              (unsigned long long)__atomic_load_n(&server.stat_evicted_clients, __ATOMIC_RELAXED),
               (unsigned long long)WORKERS_SUM(stat_keyspace_hits),
               (unsigned long long)WORKERS_SUM(stat_keyspace_misses), ps_ch, ps_pat, ps_shard,
               trk_keys, trk_items, trk_prefixes,

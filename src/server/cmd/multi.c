@@ -344,6 +344,18 @@ static void execCommand(client *c) {
     discard_queue(c);
 }
 
+int multi_exec_denyoom(client *c, const command *cmd) {
+    /* Inside MULTI, queueing takes memory: Redis refuses every command but
+     * these under OOM. */
+    if ((c->flags & CLIENT_MULTI) && cmd->proc != execCommand && cmd->proc != discardCommand &&
+        cmd->proc != quitCommand && cmd->proc != resetCommand)
+        return 1;
+    if (cmd->proc != execCommand || !c->mstate) return 0;
+    for (int i = 0; i < c->mstate->count; i++)
+        if (c->mstate->cmds[i].cmd->flags & CMD_DENYOOM) return 1;
+    return 0;
+}
+
 int multi_exec_rejected(client *c, const command *cmd, const char *err) {
     if (cmd->proc != execCommand) return 0;
     multi_reset(c);

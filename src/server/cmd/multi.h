@@ -55,6 +55,12 @@ void multi_flag_error(client *c);
  * because of: <err>"; returns 1. Returns 0 (nothing done) otherwise. */
 int multi_exec_rejected(client *c, const struct command *cmd, const char *err);
 
+/* maxmemory: 1 if cmd is EXEC and a command c queued is deny-oom (EXEC
+ * is then refused like one, as in Redis), or if c is inside MULTI and cmd
+ * would be queued (queueing takes memory: every command but EXEC,
+ * DISCARD, QUIT and RESET is refused under OOM). */
+int multi_exec_denyoom(client *c, const struct command *cmd);
+
 /* RESET: discards the transaction and the watched keys. */
 void multi_reset(client *c);
 /* client_close: the same, for a connection going away (engine still open). */

@@ -24,6 +24,7 @@
 #include "server/cmd/pubsub.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +41,15 @@
 
 /* ---- Limits ------------------------------------------------------------------ */
 
-/* Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`. */
-#define PUBSUB_HARD_LIMIT_DEFAULT (32ull * 1024 * 1024)
-#define PUBSUB_SOFT_LIMIT_DEFAULT (8ull * 1024 * 1024)
-#define PUBSUB_SOFT_SECONDS_DEFAULT 60
-
+/* The pubsub class of client-output-buffer-limit (Redis's default 32mb
+ * 8mb 60); 0 means no limit, as in Redis. */
 void pubsub_output_limits(size_t *hard, size_t *soft, int *soft_seconds) {
-    /* The configured class (client-output-buffer-limit pubsub ...) plugs in
-     * here once that directive exists. */
-    *hard = (size_t)PUBSUB_HARD_LIMIT_DEFAULT;
-    *soft = (size_t)PUBSUB_SOFT_LIMIT_DEFAULT;
-    *soft_seconds = PUBSUB_SOFT_SECONDS_DEFAULT;
+    const client_obuf_limit *l = &server.client_obuf_limits[CLIENT_CLASS_PUBSUB];
+    long long h = __atomic_load_n(&l->hard_bytes, __ATOMIC_RELAXED);
+    long long s = __atomic_load_n(&l->soft_bytes, __ATOMIC_RELAXED);
+    *hard = h > 0 ? (size_t)h : 0;
+    *soft = s > 0 ? (size_t)s : 0;
+    *soft_seconds = (int)__atomic_load_n(&l->soft_seconds, __ATOMIC_RELAXED);
 }
 
 /* A queue buffer larger than this is freed, not kept, once drained. */
@@ -631,7 +630,10 @@ static void reply_confirm(client *c, const char *word, const char *name, size_t 
 
 static void update_mode(client *c) {
     publish_counts(c);
-    if (total_count(c) == 0) c->flags &= ~CLIENT_PUBSUB;
+    if (total_count(c) == 0 && (c->flags & CLIENT_PUBSUB)) {
+        c->flags &= ~CLIENT_PUBSUB;
+        client_set_class(c, CLIENT_CLASS_NORMAL);
+    }
 }
 
 static void subscribe_generic(client *c, int kind) {
@@ -646,6 +648,7 @@ static void subscribe_generic(client *c, int kind) {
                       sub_count(c, kind));
     }
     publish_counts(c);
+    if (!(c->flags & CLIENT_PUBSUB)) client_set_class(c, CLIENT_CLASS_PUBSUB);
     c->flags |= CLIENT_PUBSUB;
 }
 

@@ -32,6 +32,7 @@
 
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "engine/evict.h"
 #include "engine/keyspace.h"
 #include "engine/mvcc.h"
 #include "engine/txn.h"
@@ -643,14 +644,21 @@ static void objectGenericCommand(client *c, int what) {
                                 : 1);
         break;
     case OBJ_IDLETIME:
-        addReplyLongLong(c, (long long)ks_entry_idle_s(e, txn.now_ms));
+        /* The entry header keeps both, but Redis answers by policy. */
+        if (ks_evict_policy_is_lfu(server_cfg(maxmemory_policy)))
+            addReplyError(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+                             "Please note that when switching between policies at runtime LRU "
+                             "and LFU data will take some time to adjust.");
+        else
+            addReplyLongLong(c, (long long)ks_entry_idle_s(e, txn.now_ms));
         break;
     default:
-        /* maxmemory-policy cannot be set yet: it is always noeviction, so
-         * access frequency is never tracked. */
-        addReplyError(c, "ERR An LFU maxmemory policy is not selected, access frequency not "
-                         "tracked. Please note that when switching between policies at "
-                         "runtime LRU and LFU data will take some time to adjust.");
+        if (ks_evict_policy_is_lfu(server_cfg(maxmemory_policy)))
+            addReplyLongLong(c, (long long)ks_entry_lfu(e, txn.now_ms));
+        else
+            addReplyError(c, "ERR An LFU maxmemory policy is not selected, access frequency "
+                             "not tracked. Please note that when switching between policies "
+                             "at runtime LRU and LFU data will take some time to adjust.");
         break;
     }
     ks_txn_commit(&txn);

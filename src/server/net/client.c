@@ -146,8 +146,11 @@ client *client_create(worker *w, int fd, uint64_t id) {
         client_close(c);
         return NULL;
     }
+    client_publish(c); /* its memory counts from the start */
     return c;
 }
+
+static void clients_mem_update(client *c, size_t now);
 
 static void free_reply_chunks(client *c) {
     reply_chunk *ch = c->reply_head;
@@ -158,6 +161,8 @@ static void free_reply_chunks(client *c) {
     }
     c->reply_head = c->reply_tail = NULL;
     c->reply_bytes = 0;
+    c->reply_mem = 0;
+    c->reply_nchunks = 0;
 }
 
 static void unlink_from_lists(client *c) {
@@ -195,6 +200,7 @@ static void unlink_from_lists(client *c) {
 void client_close(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
     c->flags |= CLIENT_CLOSED;
+    clients_mem_update(c, 0);
     blocking_client_closed(c);
     multi_client_close(c);
     pubsub_client_closed(c);
@@ -268,13 +274,42 @@ void client_on_closed(ev_conn *conn) {
     free(c);
 }
 
+/* Arguments point into the receive or query buffer (counted there); what
+ * is the client's own is the parser's vector and a waiting command's copy. */
+static size_t client_argv_mem(const client *c) {
+    size_t argv = (size_t)c->parser.argv_cap * sizeof(resp_arg);
+    if (c->waiting_argv)
+        for (int i = 0; i < c->waiting_argc; i++)
+            argv += sizeof(resp_arg) + c->waiting_argv[i].len;
+    return argv;
+}
+
+size_t client_memory(const client *c) {
+    return sizeof(*c) + c->qcap + client_argv_mem(c) + c->reply_mem +
+           __atomic_load_n(&c->pub.multi_mem, __ATOMIC_RELAXED);
+}
+
+/* Publishes c's memory and moves server.clients_mem by the difference
+ * (normal and pub/sub clients only, as Redis counts them). */
+static void clients_mem_update(client *c, size_t now) {
+    size_t was = c->pub.tot_mem;
+    if (now == was) return;
+    __atomic_store_n(&c->pub.tot_mem, now, __ATOMIC_RELAXED);
+    if (c->cls == CLIENT_CLASS_REPLICA) return;
+    if (now > was) __atomic_add_fetch(&server.clients_mem, now - was, __ATOMIC_RELAXED);
+    else __atomic_sub_fetch(&server.clients_mem, was - now, __ATOMIC_RELAXED);
+}
+
 void client_publish(client *c) {
+    if (c->flags & CLIENT_CLOSED) return; /* its memory left clients_mem */
+    __atomic_store_n(&c->pub.oll, c->reply_nchunks, __ATOMIC_RELAXED);
+    clients_mem_update(c, client_memory(c));
     __atomic_store_n(&c->pub.qbuf, c->qlen, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.qbuf_free, c->qcap - c->qlen, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.obl, c->bufpos, __ATOMIC_RELAXED);
     /* rbp: the most of the reply buffer this client has used. */
     if (c->bufpos > c->pub.rbp) __atomic_store_n(&c->pub.rbp, c->bufpos, __ATOMIC_RELAXED);
-    __atomic_store_n(&c->pub.omem, c->reply_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.omem, c->reply_mem, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.flags, c->flags, __ATOMIC_RELAXED);
 }
 
@@ -289,8 +324,119 @@ void client_queue_write(client *c) {
     c->owner->pending_writes = c;
 }
 
+void client_set_class(client *c, int cls) {
+    ASSERT(cls >= 0 && cls < CLIENT_CLASS_COUNT);
+    size_t mem = c->pub.tot_mem;
+    clients_mem_update(c, 0); /* counted again under its new class */
+    __atomic_store_n(&c->cls, cls, __ATOMIC_RELAXED);
+    clients_mem_update(c, mem);
+    c->obuf_soft_since_s = 0;
+}
+
+int client_check_output_limits(client *c) {
+    if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSED)) return 1;
+    const client_obuf_limit *l = &server.client_obuf_limits[c->cls];
+    long long hard = __atomic_load_n(&l->hard_bytes, __ATOMIC_RELAXED);
+    long long soft = __atomic_load_n(&l->soft_bytes, __ATOMIC_RELAXED);
+    if (!hard && !soft) return 0;
+    /* Like Redis, the list of reply blocks counts, not the fixed buffer. */
+    unsigned long long used = c->reply_mem;
+    int over = hard && used >= (unsigned long long)hard;
+    if (soft && used >= (unsigned long long)soft) {
+        int64_t now_s = c->owner->now_ms / 1000;
+        if (c->obuf_soft_since_s == 0) c->obuf_soft_since_s = now_s;
+        else if (now_s - c->obuf_soft_since_s > __atomic_load_n(&l->soft_seconds, __ATOMIC_RELAXED))
+            over = 1;
+    } else {
+        c->obuf_soft_since_s = 0;
+    }
+    if (!over) return 0;
+    client_publish(c);
+    char *info = NULL;
+    size_t len = 0, cap = 0;
+    pthread_mutex_lock(&server.clients_lock);
+    client_info_line(c, &info, &len, &cap);
+    pthread_mutex_unlock(&server.clients_lock);
+    if (len && info[len - 1] == '\n') info[--len] = '\0';
+    serverLog(LL_WARNING,
+              "Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+              info ? info : "");
+    free(info);
+    /* No more output is queued (reply.c drops it); the owner closes it
+     * when it flushes writes, outside any command. */
+    c->flags |= CLIENT_CLOSE_ASAP;
+    client_queue_write(c);
+    return 1;
+}
+
+size_t client_eviction_limit(void) {
+    long long mc = server_cfg(maxmemory_clients), mm = server_cfg(maxmemory);
+    size_t limit;
+    if (mc < 0 && mm > 0) limit = (size_t)((double)mm * (double)-mc / 100);
+    else if (mc > 0) limit = (size_t)mc;
+    else return 0;
+    /* Redis's floor: a tiny setting must not lock everybody out. */
+    return limit < 128 * 1024 ? 128 * 1024 : limit;
+}
+
+#define EVICT_CLIENTS_PER_CALL 16 /* more wait for the next loop turn */
+
+void client_evict_if_needed(void) {
+    size_t limit = client_eviction_limit();
+    if (!limit || __atomic_load_n(&server.clients_mem, __ATOMIC_RELAXED) < limit) return;
+    pthread_mutex_lock(&server.clients_lock);
+    /* Clients already told to close still count until their owners close
+     * them: leave them out, or one eviction would be repeated. */
+    size_t total = __atomic_load_n(&server.clients_mem, __ATOMIC_RELAXED);
+    for (client *o = server.clients; o; o = o->next)
+        if (__atomic_load_n(&o->user_kill_flag, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&o->cls, __ATOMIC_RELAXED) != CLIENT_CLASS_REPLICA) {
+            size_t m = __atomic_load_n(&o->pub.tot_mem, __ATOMIC_RELAXED);
+            total = total > m ? total - m : 0;
+        }
+    for (int n = 0; total >= limit && n < EVICT_CLIENTS_PER_CALL; n++) {
+        client *victim = NULL;
+        size_t most = 0;
+        for (client *o = server.clients; o; o = o->next) {
+            size_t m = __atomic_load_n(&o->pub.tot_mem, __ATOMIC_RELAXED);
+            if (m > most && !__atomic_load_n(&o->user_kill_flag, __ATOMIC_ACQUIRE) &&
+                __atomic_load_n(&o->cls, __ATOMIC_RELAXED) != CLIENT_CLASS_REPLICA &&
+                !(__atomic_load_n(&o->pub.flags, __ATOMIC_RELAXED) & CLIENT_NO_EVICT)) {
+                victim = o;
+                most = m;
+            }
+        }
+        if (!victim) {
+            /* Redis says it on every try; once a second is enough. */
+            static int64_t said_ms;
+            int64_t now = mstime();
+            if (now - said_ms >= 1000) {
+                said_ms = now;
+                serverLog(LL_WARNING,
+                          "Over client maxmemory after evicting all evictable clients");
+            }
+            break;
+        }
+        char *info = NULL;
+        size_t len = 0, cap = 0;
+        client_info_line(victim, &info, &len, &cap);
+        if (len && info[len - 1] == '\n') info[--len] = '\0';
+        serverLog(LL_NOTICE, "Evicting client: %s", info ? info : "");
+        free(info);
+        __atomic_store_n(&victim->user_kill_flag, 1, __ATOMIC_RELEASE);
+        worker_notify(victim->owner);
+        __atomic_add_fetch(&server.stat_evicted_clients, 1, __ATOMIC_RELAXED);
+        total = total > most ? total - most : 0;
+    }
+    pthread_mutex_unlock(&server.clients_lock);
+}
+
 /* Hands everything queued for c to the kernel in one send. */
 static void client_send(client *c) {
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        client_close(c);
+        return;
+    }
     if (ev_conn_sending(&c->conn) || (c->flags & (CLIENT_CLOSED | CLIENT_WAL_HOLD))) return;
     struct iovec iov[EV_MAX_IOV];
     int n = 0;
@@ -345,6 +491,8 @@ static void consume_output(client *c, size_t n) {
         }
         n -= left;
         c->reply_bytes -= ch->used;
+        c->reply_mem -= sizeof(*ch) + ch->size;
+        c->reply_nchunks--;
         c->reply_head = ch->next;
         if (!c->reply_head) c->reply_tail = NULL;
         free(ch);
@@ -402,8 +550,8 @@ static void protocol_error(client *c) {
 
 /* Must c stop executing its pipeline for now? */
 static int client_must_wait(client *c) {
-    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE |
-                    CLIENT_BLOCKED))
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSED |
+                    CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED))
         return 1;
     if (c->producer) return 1;
     if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
@@ -658,7 +806,7 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     __atomic_add_fetch(&w->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
     __atomic_add_fetch(&w->stat_reads, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&c->last_interaction_ms, w->now_ms, __ATOMIC_RELAXED);
-    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED)) return;
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSED)) return;
     /* CONFIG SET proto-max-bulk-len applies from the next read on. */
     c->parser.max_bulk_len = server.proto_max_bulk_len;
 
@@ -726,10 +874,9 @@ static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ..
  * complete commands are parsed from the receive buffer, so it is 0 where
  * Redis shows the command being run), argv-mem (the running or blocked
  * command's argument bytes, as Redis's argv_len_sum), multi-mem, rbp, obl,
- * omem, tot-mem, cmd, resp, lib-name/lib-ver, sub/psub/ssub, redir. Fixed,
- * documented in docs/ARCHITECTURE.md "Introspection": events=r,
- * user=default (no ACL users), rbs (the reply buffer never shrinks), oll
- * 0/1 (pending chunks counted as one). */
+ * omem, oll, tot-mem, cmd, resp, lib-name/lib-ver, sub/psub/ssub, redir.
+ * Fixed, documented in docs/ARCHITECTURE.md "Introspection": events=r,
+ * user=default (no ACL users), rbs (the reply buffer never shrinks). */
 void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     int64_t now = mstime();
     char flags[16];
@@ -756,7 +903,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     cat_printf(out, len, cap,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu "
-               "argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
+               "argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu "
                "tot-mem=%zu events=r cmd=%s user=default redir=%lld resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
@@ -769,10 +916,11 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                __atomic_load_n(&c->pub.psub, __ATOMIC_RELAXED),
                __atomic_load_n(&c->pub.ssub, __ATOMIC_RELAXED),
                (cf & CLIENT_MULTI) ? __atomic_load_n(&c->pub.multi, __ATOMIC_RELAXED) : -1,
-               qlen, qfree, __atomic_load_n(&c->pub.argv_mem, __ATOMIC_RELAXED), multi_mem, (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
+               qlen, qfree, __atomic_load_n(&c->pub.argv_mem, __ATOMIC_RELAXED), multi_mem,
+               (size_t)CLIENT_REPLY_BUF, __atomic_load_n(&c->pub.rbp, __ATOMIC_RELAXED),
                obl,
-               omem ? 1 : 0, omem,
-               sizeof(client) + qlen + qfree + omem,
+               __atomic_load_n(&c->pub.oll, __ATOMIC_RELAXED), omem,
+               __atomic_load_n(&c->pub.tot_mem, __ATOMIC_RELAXED),
                last ? last->fullname : "NULL", tracking_redirect_of(c),
                __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");

@@ -14,7 +14,11 @@
  * behind it (appending never moves bytes already queued). When the pending
  * output passes client-output-backpressure the client stops reading and
  * stops executing its pipeline until the output drains: a client that never
- * reads costs the server a bounded amount of memory.
+ * reads costs the server a bounded amount of memory. What backpressure
+ * cannot stop — one command's huge reply, messages pushed to a subscriber
+ * — is bounded by client-output-buffer-limit (per class: the client is
+ * closed past it) and, over all clients, by maxmemory-clients (the client
+ * using the most memory is evicted).
  */
 #ifndef LIGHTNING_CLIENT_H
 #define LIGHTNING_CLIENT_H
@@ -58,6 +62,19 @@ struct command;
 /* Subscribed to something (pubsub.c): RESP2 allows only the pub/sub
  * commands, PING, QUIT and RESET. */
 #define CLIENT_PUBSUB            (1u << 21)
+
+/* Redis's client classes, as client-output-buffer-limit names them (index
+ * order = server.client_obuf_limits[]). A client is normal until pub/sub
+ * (subscribed to something) or replication makes it otherwise: those set
+ * it with client_set_class(). */
+enum { CLIENT_CLASS_NORMAL = 0, CLIENT_CLASS_REPLICA, CLIENT_CLASS_PUBSUB, CLIENT_CLASS_COUNT };
+
+/* One class's limits: 0 = no limit. */
+typedef struct client_obuf_limit {
+    long long hard_bytes;
+    long long soft_bytes;
+    long long soft_seconds;
+} client_obuf_limit;
 
 typedef struct reply_chunk {
     struct reply_chunk *next;
@@ -105,8 +122,14 @@ typedef struct client {
     size_t head_off;           /* bytes of the first chunk already written */
     reply_chunk *reply_head, *reply_tail;
     size_t reply_bytes;        /* bytes in chunks (shared) */
+    size_t reply_mem;          /* memory of the chunks (headers + capacity) */
+    size_t reply_nchunks;      /* chunks in the list */
     size_t inflight_bytes;     /* bytes handed to the kernel, not yet acked */
     reply_chunk *deferred;     /* placeholder for a length not yet known */
+    int cls;                   /* CLIENT_CLASS_* (shared: CLIENT LIST/KILL TYPE) */
+    /* When the output list first stood over its class's soft limit
+     * (seconds), 0 when it is under it (client-output-buffer-limit). */
+    int64_t obuf_soft_since_s;
     int error_in_reply;        /* the current command replied an error */
 
     /* identity and timestamps (shared) */
@@ -123,6 +146,8 @@ typedef struct client {
      * readers never touch the live fields. */
     struct {
         size_t qbuf, qbuf_free, obl, omem, rbp;
+        size_t oll;         /* reply chunks */
+        size_t tot_mem;     /* client_memory(): counted in server.clients_mem */
         uint32_t flags;
         size_t argv_mem;    /* argument bytes of the command running or
                                waiting (blocked), 0 between commands */
@@ -183,6 +208,32 @@ void client_set_producer(client *c, client_produce_fn *fn, void *ctx, void (*fre
 /* Runs c's producer again (it had nothing to add before). Owner thread;
  * other threads ask for it with worker_kick_producers(). */
 void client_producer_kick(client *c);
+/* Sets c's class (CLIENT_CLASS_*): which client-output-buffer-limit
+ * applies to it. Owner thread only. */
+void client_set_class(client *c, int cls);
+/* Checks c's output list (the memory of its chunks, as Redis counts its
+ * reply blocks) against its class's client-output-buffer-limit
+ * (Redis's checkClientOutputBufferLimits: over the hard limit, or over the
+ * soft limit continuously for more than its seconds). Over: c is marked
+ * CLIENT_CLOSE_ASAP (no more output is queued, its pipeline stops), the
+ * warning is logged and c is closed when its worker next flushes writes —
+ * never in the middle of the command that produced the output. Called by
+ * reply.c whenever the list grows; returns 1 if c is (now) closing. Owner
+ * thread only. */
+int client_check_output_limits(client *c);
+/* The memory c uses (CLIENT LIST tot-mem, maxmemory-clients): the struct
+ * with its fixed reply buffer, the query buffer's capacity, the argument
+ * vectors, the reply chunks and the MULTI queue. Owner thread only. */
+size_t client_memory(const client *c);
+/* maxmemory-clients: while the memory of all normal and pub/sub clients is
+ * at or over the limit, the evictable client using the most (not CLIENT
+ * NO-EVICT, not already closing) is logged ("Evicting client: ...") and
+ * closed by its owner, and INFO's evicted_clients counts it. A bounded
+ * number of clients per call; called by every worker once per loop turn. */
+void client_evict_if_needed(void);
+/* The limit maxmemory-clients sets in bytes (a percentage of maxmemory
+ * resolved, at least 128 KiB like Redis), 0 for none. */
+size_t client_eviction_limit(void);
 /* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
 size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,

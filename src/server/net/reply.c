@@ -4,7 +4,8 @@
  * Layout: c->buf holds the first CLIENT_REPLY_BUF bytes; once anything is in
  * the chunk list, everything goes to the list so order is kept. Chunks are
  * never reallocated (a send may be in flight from them); a deferred length
- * is a small sealed chunk filled in later.
+ * is a small sealed chunk filled in later. The chunk list is bounded by
+ * the client's class of client-output-buffer-limit (client.h).
  */
 #include "server/net/reply.h"
 
@@ -24,9 +25,11 @@
 #define CHUNK_MIN (16 * 1024)
 #define DEFERRED_CAP 32 /* "*" + 20 digits + "\r\n" fits */
 
-static reply_chunk *chunk_new(size_t size) {
+static reply_chunk *chunk_new(client *c, size_t size) {
     reply_chunk *ch = malloc(sizeof(*ch) + size);
     if (!ch) abort(); /* out of memory: like Redis, we cannot go on */
+    c->reply_mem += sizeof(*ch) + size;
+    c->reply_nchunks++;
     ch->next = NULL;
     ch->size = size;
     ch->used = 0;
@@ -45,7 +48,12 @@ static int reply_suppressed(client *c) {
     return (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0;
 }
 
+/* Appends to buf, then to the chunk list; every growth of the list is
+ * checked against client-output-buffer-limit, and a client over it
+ * (CLIENT_CLOSE_ASAP) takes no more bytes: one command's output stops
+ * growing at the limit even when it is a single huge reply. */
 static void append_bytes(client *c, const char *s, size_t len) {
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
     ASSERT(c->bufpos <= CLIENT_REPLY_BUF && c->sentlen <= c->bufpos);
     ASSERT(!c->reply_head == !c->reply_tail);
     if (!c->reply_head) {
@@ -69,12 +77,13 @@ static void append_bytes(client *c, const char *s, size_t len) {
         len -= n;
     }
     if (len) {
-        reply_chunk *ch = chunk_new(len > CHUNK_MIN ? len : CHUNK_MIN);
+        reply_chunk *ch = chunk_new(c, len > CHUNK_MIN ? len : CHUNK_MIN);
         memcpy(ch->buf, s, len);
         ch->used = len;
         c->reply_bytes += len;
         chunk_append(c, ch);
     }
+    client_check_output_limits(c);
 }
 
 void addReplyProto(client *c, const char *s, size_t len) {
@@ -297,7 +306,7 @@ void addReplyHelp(client *c, const char **lines) {
 
 void *addReplyDeferredLen(client *c) {
     if (reply_suppressed(c)) return NULL;
-    reply_chunk *ch = chunk_new(DEFERRED_CAP);
+    reply_chunk *ch = chunk_new(c, DEFERRED_CAP);
     chunk_append(c, ch);
     c->deferred = ch;
     return ch;

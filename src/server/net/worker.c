@@ -185,6 +185,7 @@ static void before_wait(ev_loop *loop) {
     tracking_worker_process(w);
     monitor_worker_drain(w);
     persist_before_wait(w);
+    client_evict_if_needed();
     client_flush_writes(w);
     w->now_ms = mstime();
     /* Spin or not from this wait on (CONFIG SET, a BGSAVE starting). */

@@ -134,3 +134,5 @@ void persist_get_info(persist_info *out) {
     out->fsyncs = st.fsyncs;
     out->records_per_fsync = st.fsyncs ? (double)st.synced_records / (double)st.fsyncs : 0.0;
 }
+
+size_t persist_buffer_bytes(void) { return P.wal ? wal_buffer_bytes(P.wal) : 0; }

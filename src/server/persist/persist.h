@@ -190,4 +190,8 @@ typedef struct persist_info {
 } persist_info;
 void persist_get_info(persist_info *out);
 
+/* Memory of the WAL's record buffers: what maxmemory leaves out (INFO
+ * mem_not_counted_for_evict), as Redis leaves out its AOF buffer. */
+size_t persist_buffer_bytes(void);
+
 #endif

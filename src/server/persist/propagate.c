@@ -258,15 +258,16 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     note_appended(c, end);
 }
 
-static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
-    (void)ctx;
+/* An expired or evicted key: notified, and logged as a DEL. */
+static void key_removed(unsigned dbid, const ks_entry *e, uint64_t ts, int evicted) {
     if (P.replaying) return;
     {
         /* Keyspace notifications and tracking invalidation (lazy and
-         * active expiry alike); one relaxed load when neither is on. */
+         * active expiry, eviction); one relaxed load when neither is on. */
         size_t nlen;
         const char *nkey = ks_entry_key(e, &nlen);
-        notify_event(NOTIFY_EXPIRED, "expired", nkey, nlen, (int)dbid);
+        if (evicted) notify_event(NOTIFY_EVICTED, "evicted", nkey, nlen, (int)dbid);
+        else notify_event(NOTIFY_EXPIRED, "expired", nkey, nlen, (int)dbid);
     }
     if (!P.wal && !persist_stream_active()) {
         __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
@@ -291,6 +292,18 @@ static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t t
      * the key is expired all the same. */
     note_appended(NULL, end);
     bytes_trim(&cur.aux);
+}
+
+static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
+    (void)ctx;
+    key_removed(dbid, e, ts, 0);
+}
+
+/* An evicted key is logged as the DEL of an expired one is (never waiting
+ * for WAL space under its shard lock). */
+static void hook_evicted(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
+    (void)ctx;
+    key_removed(dbid, e, ts, 1);
 }
 
 /* ---- Rewrites ---------------------------------------------------------------- */
@@ -450,4 +463,5 @@ void persist_command_end(client *c) {
     if (!(c->flags & CLIENT_WAL_HOLD)) persist_hold(c);
 }
 
-const ks_hooks persist_hooks = {.commit = hook_commit, .expired = hook_expired};
+const ks_hooks persist_hooks = {.commit = hook_commit, .expired = hook_expired,
+                                 .evicted = hook_evicted};

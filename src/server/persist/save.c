@@ -196,6 +196,9 @@ static void snapshot_open_locked(void) {
     S.view_lsn = persist_snapshot_point();
     ks_view_open(server.db, &S.view);
     S.view.sequential = 1;
+    /* From now on, not only once the thread starts writing: a write right
+     * after BGSAVE's reply must not copy a big collection either. */
+    ks_view_early_enable(&S.view);
     S.mem_base = S.mem_peak = allocated_bytes();
 }
 
@@ -216,6 +219,7 @@ static int snapshot_write(int rewrite) {
     /* rdbcompression no: uncompressed, whatever snapshot-compression says. */
     int codec = server.rdbcompression ? server.snapshot_compression : SNAP_CODEC_NONE;
     snap_write_opts o = {.dir = ".", .lsn = lsn, .codec = codec, .progress = on_progress,
+                         .key_delay_us = &server.rdb_key_save_delay,
                          .abort_flag = &S.abort};
     snap_write_result res;
     int rc = snap_write(server.db, vp, &o, &res);

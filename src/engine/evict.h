@@ -1,0 +1,57 @@
+/*
+ * evict.h — choosing and deleting keys to free memory (maxmemory): Redis's
+ * approximated policies over sampled keys. The server decides when and how
+ * much (src/server/evict.c); this module decides which key and deletes it.
+ *
+ * Policies (index order = the names of maxmemory-policy, as Redis lists
+ * them): *-lru evicts the key idle longest, *-lfu the least frequently used
+ * (the 8-bit logarithmic counter of the entry header, decayed), *-random
+ * any, volatile-ttl the one expiring soonest; volatile-* consider only keys
+ * with a TTL. Per call, `samples` keys of every non-empty database (one
+ * random shard each) enter a pool of the KS_EVPOOL_SIZE best candidates,
+ * kept across calls and shared by all threads (one mutex), and the best
+ * one still present is deleted — Redis's evictionPoolPopulate, so the
+ * quality of the approximation is Redis's. Random policies delete the
+ * first sampled key of a database taken in turn.
+ *
+ * A deleted key is counted (ks_evicted_keys), reported to the hooks'
+ * `evicted` (the server logs a DEL) and, when an open MVCC view may still
+ * read it, kept for that view like any deletion.
+ *
+ * Thread-safety: any thread, no lock held (each deletion is its own
+ * one-key transaction).
+ */
+#ifndef LT_ENGINE_EVICT_H
+#define LT_ENGINE_EVICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lightning.h"
+
+enum {
+    KS_EVICT_VOLATILE_LRU = 0,
+    KS_EVICT_VOLATILE_LFU,
+    KS_EVICT_VOLATILE_RANDOM,
+    KS_EVICT_VOLATILE_TTL,
+    KS_EVICT_ALLKEYS_LRU,
+    KS_EVICT_ALLKEYS_LFU,
+    KS_EVICT_ALLKEYS_RANDOM,
+    KS_EVICT_NOEVICTION,
+};
+
+#define KS_EVPOOL_SIZE 16
+
+/* 1 for the policies that rank by access frequency (OBJECT FREQ works). */
+int ks_evict_policy_is_lfu(int policy);
+
+/* Deletes one key chosen by policy among samples (>= 1) sampled keys per
+ * database. Returns 1 with *freed set to the key's approximate memory
+ * (MEMORY USAGE), or 0 when no key can be evicted (noeviction, or no
+ * candidate: an empty keyspace, no key with a TTL for volatile-*). */
+int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed);
+
+/* Keys evicted since db was opened (INFO evicted_keys). */
+uint64_t ks_evicted_keys(lt_db *db);
+
+#endif
