@@ -545,17 +545,10 @@ char *rdb_get_string(const unsigned char *p, size_t len, size_t *pos, size_t *sl
 
 /* ---- Blob iterators (ziplist, listpack) ---------------------------------------- */
 
-typedef struct blob_it {
-    const unsigned char *p;
-    size_t len, pos;
-} blob_it;
-
-/* One element: bytes s[0..len) or, when s is NULL, the integer ll. */
-typedef struct blob_elem {
-    const char *s;
-    size_t len;
-    long long ll;
-} blob_elem;
+/* The iterator and element of rdb.h's listpack reader. One element: bytes
+ * s[0..len) or, when s is NULL, the integer ll. */
+typedef rdb_lp_iter blob_it;
+typedef rdb_lp_elem blob_elem;
 
 static int ziplist_open(blob_it *it, const rstr *b) {
     const unsigned char *p = (const unsigned char *)b->p;
@@ -677,7 +670,8 @@ static int listpack_next(blob_it *it, blob_elem *e) {
     }
     if (dlen > end - pos - hdr) return -1;
     size_t elen = hdr + dlen;
-    size_t bl = elen < 128 ? 1 : elen < 16384 ? 2 : elen < 2097152 ? 3 : elen < 268435456 ? 4 : 5;
+    /* Redis's lpEncodeBacklen bounds (16383 bytes take 3 backlen bytes). */
+    size_t bl = elen <= 127 ? 1 : elen < 16383 ? 2 : elen < 2097151 ? 3 : elen < 268435455 ? 4 : 5;
     if (bl > end - pos - elen) return -1;
     if (is_str) {
         e->s = (const char *)p + pos + hdr;
@@ -688,6 +682,13 @@ static int listpack_next(blob_it *it, blob_elem *e) {
     it->pos = pos + elen + bl;
     return 1;
 }
+
+int rdb_lp_open(rdb_lp_iter *it, const void *p, size_t len) {
+    rstr b = {.p = p, .len = len};
+    return listpack_open(it, &b);
+}
+
+int rdb_lp_next(rdb_lp_iter *it, rdb_lp_elem *e) { return listpack_next(it, e); }
 
 typedef int blob_next_fn(blob_it *it, blob_elem *e);
 
@@ -1045,7 +1046,8 @@ static int decode_value(rd *r, int rdbtype, rdb_value *out) {
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2: {
         if (!stream_codec || !ks_type_get(KS_TYPE_STREAM))
-            return rd_fail(r, "stream values (RDB type %d) are not supported yet", rdbtype);
+            return rd_fail(r, "stream value (RDB type %d) but no stream codec registered",
+                           rdbtype);
         char why[120] = "malformed stream";
         size_t at = r->pos;
         void *obj = stream_codec->decode(r->p, r->len, &r->pos, rdbtype, why, sizeof(why));

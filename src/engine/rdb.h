@@ -220,4 +220,22 @@ int rdb_get_len(const unsigned char *p, size_t len, size_t *pos, uint64_t *out);
  * malloc'd copy (caller frees) of *slen bytes, or NULL when malformed. */
 char *rdb_get_string(const unsigned char *p, size_t len, size_t *pos, size_t *slen);
 
+/* Shared with stream codecs: reading a listpack blob (rdb.c's FORMAT).
+ * An element is the bytes s[0..len) (pointing into the blob) or, when s
+ * is NULL, the integer ll. rdb_lp_open checks the header (total bytes ==
+ * len, the 0xFF terminator last): 0, or -1. rdb_lp_next: 1 and *e, 0 at
+ * the terminator, -1 when an element is malformed or overruns the blob.
+ * The blob must outlive the iterator. */
+typedef struct rdb_lp_iter {
+    const unsigned char *p;
+    size_t len, pos;
+} rdb_lp_iter;
+typedef struct rdb_lp_elem {
+    const char *s;
+    size_t len;
+    long long ll;
+} rdb_lp_elem;
+int rdb_lp_open(rdb_lp_iter *it, const void *p, size_t len);
+int rdb_lp_next(rdb_lp_iter *it, rdb_lp_elem *e);
+
 #endif
