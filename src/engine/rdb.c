@@ -49,12 +49,13 @@
  *     12 ZSET_ZIPLIST      string holding a ziplist of member, score
  *     13 HASH_ZIPLIST      string holding a ziplist of field, value
  *     14 LIST_QUICKLIST    count, count strings each holding a ziplist
- *     15 STREAM_LISTPACKS  stream (stream codec, rdb.h)
+ *     15 STREAM_LISTPACKS  stream (rdb_stream.c's FORMAT, through the codec
+ *                          registered with rdb_set_stream_codec)
  *     16 HASH_LISTPACK     string holding a listpack of field, value
  *     17 ZSET_LISTPACK     string holding a listpack of member, score
  *     18 LIST_QUICKLIST_2  count, count (container length: 1 plain then a
  *                          string element, 2 packed then a listpack string)
- *     19 STREAM_LISTPACKS_2 stream (stream codec)
+ *     19 STREAM_LISTPACKS_2 stream (rdb_stream.c; what Redis 7.0 writes)
  *   Blobs: ziplist = u32 zlbytes (== blob size), u32 tail offset, u16
  *     count, entries (prevlen 1 byte < 254 or 0xFE + 4 bytes; encoding:
  *     00 6-bit, 01 14-bit BE, 0x80 + 32-bit BE string lengths; 0xC0 int16,
@@ -62,7 +63,9 @@
  *     0..12), 0xFF. listpack = u32 total bytes (== blob size), u16 count,
  *     entries (0xxxxxxx uint7, 10xxxxxx 6-bit string, 110xxxxx 13-bit int,
  *     1110xxxx 12-bit string, 0xF0 32-bit string, 0xF1 int16, 0xF2 int24,
- *     0xF3 int32, 0xF4 int64, each followed by its backlen of 1..5 bytes),
+ *     0xF3 int32, 0xF4 int64, each followed by its backlen: the size of
+ *     header + data in 1..5 bytes, 1 up to 127, 2 below 16383, 3 below
+ *     2097151, 4 below 268435455, else 5 — Redis's lpEncodeBacklen bounds),
  *     0xFF. intset = u32 width (2, 4, 8), u32 count, count LE integers
  *     ascending. zipmap = 1 byte count, entries (length 1 byte < 254 or 254
  *     + 4 bytes LE, key, length, 1 free byte, value, free bytes), 0xFF.
@@ -75,7 +78,8 @@
  * collection with a duplicate member / field or a NaN score, a SELECTDB
  * past `databases`, an unknown type or opcode, a version outside 1..10 or
  * a CRC mismatch are errors. A collection that decodes empty is skipped
- * when loading a file (Redis does so) and an error in a DUMP payload.
+ * when loading a file (Redis does so) and an error in a DUMP payload;
+ * streams are exempt (an empty stream is a value, in Redis too).
  *
  * LOADING: the CRC64 is checked first when the file ends in one (else the
  * whole file is verified by decoding it once without inserting), so a
@@ -89,7 +93,9 @@
  * strings of <= 11 bytes that round-trip, LZF above 20 bytes when it
  * saves at least 4 bytes); collections in the plain forms (LIST, SET,
  * ZSET_2, HASH), which every Redis version loads and re-encodes by its own
- * thresholds, as it does with every RDB it reads.
+ * thresholds, as it does with every RDB it reads; streams as
+ * STREAM_LISTPACKS_2 (through the codec: Redis keeps stream listpacks as
+ * they are, so they are written in Redis's own node layout).
  */
 #include "engine/rdb.h"
 
