@@ -280,6 +280,63 @@ TEST(stream_dump_lightning_to_redis) {
     use_both();
 }
 
+/* RESTOREd streams are in the WAL (RESTORE is logged with its payload):
+ * after kill -9 Lightning still equals Redis. */
+TEST(stream_restore_survives_restart) {
+    REQUIRE(difftest_start("appendonly", "yes", NULL));
+    if (!R) return;
+    populate_streams(R);
+    move_db(R, L, 0);
+    move_db(R, L, 3);
+    harness_kill9(LS);
+    REQUIRE(harness_restart(LS) == 0);
+    harness_disconnect(L);
+    L = harness_connect(LS);
+    REQUIRE(L != NULL);
+    compare_db(0);
+    compare_db(3);
+}
+
+/* MIGRATE ... COPY KEYS <every key of db> from `from` to port. */
+static void migrate_db(redisContext *from, int port, int db) {
+    redisReply *r = redisCommand(from, "SELECT %d", db);
+    if (r) freeReplyObject(r);
+    size_t n;
+    char **keys = keys_of(from, &n);
+    const char **argv = calloc(n + 10, sizeof(char *));
+    char ports[16], dbs[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    snprintf(dbs, sizeof(dbs), "%d", db);
+    int argc = 0;
+    const char *head[] = {"MIGRATE", "127.0.0.1", ports, "", dbs, "5000", "COPY", "KEYS"};
+    for (size_t i = 0; i < NELEM(head); i++) argv[argc++] = head[i];
+    for (size_t i = 0; i < n; i++) argv[argc++] = keys[i];
+    r = redisCommandArgv(from, argc, argv, NULL);
+    char *out = reply_to_string(r);
+    CHECK_EQ_STR(out, "status:\"OK\"");
+    free(out);
+    if (r) freeReplyObject(r);
+    free(argv);
+    free_keys(keys, n);
+    r = redisCommand(from, "SELECT 0");
+    if (r) freeReplyObject(r);
+}
+
+TEST(stream_migrate_both_ways) {
+    REQUIRE(difftest_start(NULL));
+    if (!R) return;
+    populate_streams(L);
+    ok(L, "PERSIST s:simple"); /* MIGRATE sends a relative TTL */
+    migrate_db(L, RS->port, 0);
+    migrate_db(L, RS->port, 3);
+    compare_db(0);
+    compare_db(3);
+    CHECK_EQ_STR(cmd(L, "FLUSHALL"), "status:\"OK\"");
+    migrate_db(R, LS->port, 0);
+    compare_db(0);
+    use_both();
+}
+
 /* ---- Files --------------------------------------------------------------------- */
 
 static int copy_file(const char *from, const char *to) {
@@ -582,6 +639,8 @@ TEST(stream_corrupt_payloads) {
 int main(void) {
     RUN(stream_dump_redis_to_lightning);
     RUN(stream_dump_lightning_to_redis);
+    RUN(stream_restore_survives_restart);
+    RUN(stream_migrate_both_ways);
     RUN(stream_rdb_files);
     RUN(stream_corrupt_payloads);
     return testlib_finish();
