@@ -1,5 +1,6 @@
 /*
- * libFuzzer target for the RDB decoder (src/engine/rdb.c).
+ * libFuzzer target for the RDB decoder (src/engine/rdb.c, with the stream
+ * codec of src/engine/rdb_stream.c registered).
  *
  * The first input byte picks a mode:
  *   0 mod 4  the rest is the body of a DUMP payload (type byte + value);
