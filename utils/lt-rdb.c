@@ -33,8 +33,10 @@
 #include "engine/listobj.h"
 #include "engine/mvcc.h"
 #include "engine/rdb.h"
+#include "engine/rdb_stream.h"
 #include "engine/setobj.h"
 #include "engine/snapshot.h"
+#include "engine/streamobj.h"
 #include "engine/zsetobj.h"
 #include "lightning.h"
 
@@ -63,6 +65,8 @@ static lt_db *open_db(unsigned databases) {
     ks_type_register(KS_TYPE_HASH, &hash_type_ops);
     ks_type_register(KS_TYPE_LIST, &list_type_ops);
     ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
+    ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
+    rdb_stream_register();
     return db;
 }
 

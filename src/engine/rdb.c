@@ -49,12 +49,13 @@
  *     12 ZSET_ZIPLIST      string holding a ziplist of member, score
  *     13 HASH_ZIPLIST      string holding a ziplist of field, value
  *     14 LIST_QUICKLIST    count, count strings each holding a ziplist
- *     15 STREAM_LISTPACKS  stream (stream codec, rdb.h)
+ *     15 STREAM_LISTPACKS  stream (rdb_stream.c's FORMAT, through the codec
+ *                          registered with rdb_set_stream_codec)
  *     16 HASH_LISTPACK     string holding a listpack of field, value
  *     17 ZSET_LISTPACK     string holding a listpack of member, score
  *     18 LIST_QUICKLIST_2  count, count (container length: 1 plain then a
  *                          string element, 2 packed then a listpack string)
- *     19 STREAM_LISTPACKS_2 stream (stream codec)
+ *     19 STREAM_LISTPACKS_2 stream (rdb_stream.c; what Redis 7.0 writes)
  *   Blobs: ziplist = u32 zlbytes (== blob size), u32 tail offset, u16
  *     count, entries (prevlen 1 byte < 254 or 0xFE + 4 bytes; encoding:
  *     00 6-bit, 01 14-bit BE, 0x80 + 32-bit BE string lengths; 0xC0 int16,
@@ -62,7 +63,9 @@
  *     0..12), 0xFF. listpack = u32 total bytes (== blob size), u16 count,
  *     entries (0xxxxxxx uint7, 10xxxxxx 6-bit string, 110xxxxx 13-bit int,
  *     1110xxxx 12-bit string, 0xF0 32-bit string, 0xF1 int16, 0xF2 int24,
- *     0xF3 int32, 0xF4 int64, each followed by its backlen of 1..5 bytes),
+ *     0xF3 int32, 0xF4 int64, each followed by its backlen: the size of
+ *     header + data in 1..5 bytes, 1 up to 127, 2 below 16383, 3 below
+ *     2097151, 4 below 268435455, else 5 — Redis's lpEncodeBacklen bounds),
  *     0xFF. intset = u32 width (2, 4, 8), u32 count, count LE integers
  *     ascending. zipmap = 1 byte count, entries (length 1 byte < 254 or 254
  *     + 4 bytes LE, key, length, 1 free byte, value, free bytes), 0xFF.
@@ -75,7 +78,8 @@
  * collection with a duplicate member / field or a NaN score, a SELECTDB
  * past `databases`, an unknown type or opcode, a version outside 1..10 or
  * a CRC mismatch are errors. A collection that decodes empty is skipped
- * when loading a file (Redis does so) and an error in a DUMP payload.
+ * when loading a file (Redis does so) and an error in a DUMP payload;
+ * streams are exempt (an empty stream is a value, in Redis too).
  *
  * LOADING: the CRC64 is checked first when the file ends in one (else the
  * whole file is verified by decoding it once without inserting), so a
@@ -89,7 +93,9 @@
  * strings of <= 11 bytes that round-trip, LZF above 20 bytes when it
  * saves at least 4 bytes); collections in the plain forms (LIST, SET,
  * ZSET_2, HASH), which every Redis version loads and re-encodes by its own
- * thresholds, as it does with every RDB it reads.
+ * thresholds, as it does with every RDB it reads; streams as
+ * STREAM_LISTPACKS_2 (through the codec: Redis keeps stream listpacks as
+ * they are, so they are written in Redis's own node layout).
  */
 #include "engine/rdb.h"
 
@@ -545,17 +551,10 @@ char *rdb_get_string(const unsigned char *p, size_t len, size_t *pos, size_t *sl
 
 /* ---- Blob iterators (ziplist, listpack) ---------------------------------------- */
 
-typedef struct blob_it {
-    const unsigned char *p;
-    size_t len, pos;
-} blob_it;
-
-/* One element: bytes s[0..len) or, when s is NULL, the integer ll. */
-typedef struct blob_elem {
-    const char *s;
-    size_t len;
-    long long ll;
-} blob_elem;
+/* The iterator and element of rdb.h's listpack reader. One element: bytes
+ * s[0..len) or, when s is NULL, the integer ll. */
+typedef rdb_lp_iter blob_it;
+typedef rdb_lp_elem blob_elem;
 
 static int ziplist_open(blob_it *it, const rstr *b) {
     const unsigned char *p = (const unsigned char *)b->p;
@@ -677,7 +676,8 @@ static int listpack_next(blob_it *it, blob_elem *e) {
     }
     if (dlen > end - pos - hdr) return -1;
     size_t elen = hdr + dlen;
-    size_t bl = elen < 128 ? 1 : elen < 16384 ? 2 : elen < 2097152 ? 3 : elen < 268435456 ? 4 : 5;
+    /* Redis's lpEncodeBacklen bounds (16383 bytes take 3 backlen bytes). */
+    size_t bl = elen <= 127 ? 1 : elen < 16383 ? 2 : elen < 2097151 ? 3 : elen < 268435455 ? 4 : 5;
     if (bl > end - pos - elen) return -1;
     if (is_str) {
         e->s = (const char *)p + pos + hdr;
@@ -688,6 +688,13 @@ static int listpack_next(blob_it *it, blob_elem *e) {
     it->pos = pos + elen + bl;
     return 1;
 }
+
+int rdb_lp_open(rdb_lp_iter *it, const void *p, size_t len) {
+    rstr b = {.p = p, .len = len};
+    return listpack_open(it, &b);
+}
+
+int rdb_lp_next(rdb_lp_iter *it, rdb_lp_elem *e) { return listpack_next(it, e); }
 
 typedef int blob_next_fn(blob_it *it, blob_elem *e);
 
@@ -1045,7 +1052,8 @@ static int decode_value(rd *r, int rdbtype, rdb_value *out) {
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2: {
         if (!stream_codec || !ks_type_get(KS_TYPE_STREAM))
-            return rd_fail(r, "stream values (RDB type %d) are not supported yet", rdbtype);
+            return rd_fail(r, "stream value (RDB type %d) but no stream codec registered",
+                           rdbtype);
         char why[120] = "malformed stream";
         size_t at = r->pos;
         void *obj = stream_codec->decode(r->p, r->len, &r->pos, rdbtype, why, sizeof(why));

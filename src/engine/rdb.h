@@ -22,10 +22,12 @@
  * view (no fork, writers go on); rdb_load_* inserts through one-key engine
  * transactions. Collection types must be registered (ks_type_register).
  *
- * Streams: the stream type is being built separately. Its RDB codec plugs in
- * through rdb_set_stream_codec (below): until a codec is registered, stream
- * values (RDB_TYPE_STREAM_LISTPACKS, _2, _3 and KS_TYPE_STREAM entries) are
- * refused with an error naming the type.
+ * Streams: their codec lives in rdb_stream.c (which depends on streamobj.h)
+ * and plugs in through rdb_set_stream_codec (below), called once by
+ * rdb_stream_register() where the engine is initialised (the server's
+ * engine_open, lt-rdb, tests). Without it, stream values
+ * (RDB_TYPE_STREAM_LISTPACKS, _2 and KS_TYPE_STREAM entries) are refused
+ * with an error naming the type.
  */
 #ifndef LT_ENGINE_RDB_H
 #define LT_ENGINE_RDB_H
@@ -196,13 +198,14 @@ typedef struct rdb_write_opts {
  * LT_IOERR when emit failed, LT_INVAL for a value without an RDB codec. */
 int rdb_write_view(lt_db *db, ks_view *v, const rdb_write_opts *o, uint64_t *keys);
 
-/* ---- Streams (plug-in point for the stream type) ------------------------------- */
+/* ---- Streams (plug-in point; the codec is rdb_stream.c) ------------------------- */
 /* encode appends the RDB form of a stream object (without the type byte)
  * and returns the RDB type byte it used (RDB_TYPE_STREAM_LISTPACKS_2 for
  * Redis 7.0), or -1 when it cannot. It runs under the key's shard lock and
- * must not call into the engine. decode reads a stream of rdbtype (15 or 19) from p[*pos..len),
- * advancing *pos, and returns the object or NULL with why filled. Both
- * are set once at start-up (stream type registration). */
+ * must not call into the engine. decode reads a stream of rdbtype (15 or
+ * 19) from p[*pos..len), advancing *pos, and returns the object or NULL
+ * with why filled. Set once at start-up, before any RDB work
+ * (rdb_stream_register). */
 typedef struct rdb_stream_codec {
     int (*encode)(rdb_buf *out, const void *obj);
     void *(*decode)(const unsigned char *p, size_t len, size_t *pos, int rdbtype,
@@ -219,5 +222,23 @@ int rdb_get_len(const unsigned char *p, size_t len, size_t *pos, uint64_t *out);
 /* Reads a string (any encoding) at p[*pos..len), advancing *pos: a
  * malloc'd copy (caller frees) of *slen bytes, or NULL when malformed. */
 char *rdb_get_string(const unsigned char *p, size_t len, size_t *pos, size_t *slen);
+
+/* Shared with stream codecs: reading a listpack blob (rdb.c's FORMAT).
+ * An element is the bytes s[0..len) (pointing into the blob) or, when s
+ * is NULL, the integer ll. rdb_lp_open checks the header (total bytes ==
+ * len, the 0xFF terminator last): 0, or -1. rdb_lp_next: 1 and *e, 0 at
+ * the terminator, -1 when an element is malformed or overruns the blob.
+ * The blob must outlive the iterator. */
+typedef struct rdb_lp_iter {
+    const unsigned char *p;
+    size_t len, pos;
+} rdb_lp_iter;
+typedef struct rdb_lp_elem {
+    const char *s;
+    size_t len;
+    long long ll;
+} rdb_lp_elem;
+int rdb_lp_open(rdb_lp_iter *it, const void *p, size_t len);
+int rdb_lp_next(rdb_lp_iter *it, rdb_lp_elem *e);
 
 #endif

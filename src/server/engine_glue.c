@@ -5,6 +5,7 @@
 
 #include "engine/hashobj.h"
 #include "engine/listobj.h"
+#include "engine/rdb_stream.h"
 #include "engine/setobj.h"
 #include "engine/streamobj.h"
 #include "engine/zsetobj.h"
@@ -35,6 +36,7 @@ int engine_open(void) {
     ks_type_register(KS_TYPE_LIST, &list_type_ops);
     ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
     ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
+    rdb_stream_register(); /* streams in DUMP / RESTORE, dump.rdb, SYNC */
     return 0;
 }
 

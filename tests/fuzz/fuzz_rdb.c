@@ -1,5 +1,6 @@
 /*
- * libFuzzer target for the RDB decoder (src/engine/rdb.c).
+ * libFuzzer target for the RDB decoder (src/engine/rdb.c, with the stream
+ * codec of src/engine/rdb_stream.c registered).
  *
  * The first input byte picks a mode:
  *   0 mod 4  the rest is the body of a DUMP payload (type byte + value);
@@ -27,7 +28,9 @@
 #include "engine/keyspace.h"
 #include "engine/listobj.h"
 #include "engine/rdb.h"
+#include "engine/rdb_stream.h"
 #include "engine/setobj.h"
+#include "engine/streamobj.h"
 #include "engine/zsetobj.h"
 #include "lightning.h"
 
@@ -38,6 +41,8 @@ static lt_db *fresh_db(void) {
         ks_type_register(KS_TYPE_HASH, &hash_type_ops);
         ks_type_register(KS_TYPE_LIST, &list_type_ops);
         ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
+        ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
+        rdb_stream_register();
         registered = 1;
     }
     lt_config cfg;
