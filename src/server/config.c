@@ -44,6 +44,7 @@
 #include "common/xalloc.h"
 #include "engine/lazyfree.h"
 #include "engine/objlimits.h"
+#include "server/acl.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -112,6 +113,8 @@ enum {
 static int enable_protected_configs;
 static mode_t process_umask;
 
+/* Index = server.acl_pubsub_default (1: allchannels). */
+static const char *const acl_pubsub_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL};
 static const char *const io_backend_names[] = {"auto", "io_uring", "epoll", NULL};
@@ -188,8 +191,15 @@ static const directive directives[] = {
      .enum_names = loglevel_names},
     {.name = "logfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE, .field = &server.logfile,
      .def_str = ""},
+    /* The default user's password (acl.c), as Redis. */
     {.name = "requirepass", .type = CFG_STRING, .flags = CFG_SENSITIVE | CFG_EMPTY_IS_NULL,
-     .field = &server.requirepass, .def_str = NULL},
+     .field = &server.requirepass, .def_str = NULL, .apply = acl_apply_requirepass},
+    {.name = "aclfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
+     .field = &server.aclfile, .def_str = NULL},
+    {.name = "acl-pubsub-default", .type = CFG_ENUM, .field = &server.acl_pubsub_default,
+     .def_num = 0, .enum_names = acl_pubsub_names},
+    {.name = "acllog-max-len", .type = CFG_LONG, .field = &server.acllog_max_len,
+     .def_num = 128, .min = 0, .max = LONG_MAX},
     /* Capped at 512 MB, Redis's documented string limit: the engine stores
      * no longer value (Redis itself accepts a larger setting). */
     {.name = "proto-max-bulk-len", .type = CFG_MEMORY, .field = &server.proto_max_bulk_len,
@@ -746,6 +756,14 @@ static int load_line(resp_arg *argv, int argc, const char **msg, char *msgbuf, s
         int rc = load_file(path, 0, NULL, err, errlen, depth + 1);
         free(path);
         return rc;
+    }
+    if (argc >= 2 && argv[0].len == 4 && !strncasecmp(argv[0].ptr, "user", 4)) {
+        /* Repeatable: one ACL user per line (acl.c). */
+        if (acl_config_user_line(argv, argc, msgbuf, msglen) < 0) {
+            *msg = msgbuf;
+            return -1;
+        }
+        return 0;
     }
     if (argc == 3 && argv[0].len == 14 && !strncasecmp(argv[0].ptr, "rename-command", 14)) {
         *msg = "rename-command is not supported by Lightning";

@@ -23,6 +23,7 @@
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
+#include "server/acl.h"
 #include "server/server.h"
 #include "server/net/worker.h"
 
@@ -98,6 +99,11 @@ int main(int argc, char **argv) {
     }
     log_reopen();
     if (rc < 0) {
+        serverLog(LL_WARNING, "%s", err);
+        return 1;
+    }
+    /* ACL users from the config's `user` lines or from aclfile. */
+    if (acl_load_at_startup(err, sizeof(err)) < 0) {
         serverLog(LL_WARNING, "%s", err);
         return 1;
     }

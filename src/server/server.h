@@ -46,6 +46,9 @@ struct server {
     int loglevel;
     char *logfile;                 /* "" = stdout */
     char *requirepass;             /* NULL = no password */
+    char *aclfile;                 /* ACL users file, NULL = none (acl.c) */
+    int acl_pubsub_default;        /* 1: new users get allchannels */
+    long long acllog_max_len;      /* ACL LOG entries kept */
     int maxclients;
     int timeout;                   /* idle seconds, 0 = never */
     long long proto_max_bulk_len;

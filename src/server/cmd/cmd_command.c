@@ -512,6 +512,17 @@ static void getkeysGenericCommand(client *c, int with_flags) {
     free(keys);
 }
 
+int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos) {
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    int spec = cmd->key_last < 0 || pos < cmd->key_first ? 0 : (pos - cmd->key_first) / step;
+    uint64_t f = cmd->key_flags_for ? key_flags_parse(cmd->key_flags_for(argv, argc))
+                                    : key_flags_of(cmd, spec);
+    int perm = 0;
+    if (f & KEY_ACCESS) perm |= 1;
+    if (f & (KEY_INSERT | KEY_DELETE | KEY_UPDATE)) perm |= 2;
+    return perm;
+}
+
 void commandGetKeysCommand(client *c) {
     getkeysGenericCommand(c, 0);
 }

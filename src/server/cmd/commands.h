@@ -124,6 +124,7 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     multi_commands[], /* multi.c */
     hll_commands[], geo_commands[], sort_commands[],
     debug_commands[], /* cmd_debug.c */
+    acl_commands[], /* cmd_acl.c */
     module_commands[]; /* cmd_module.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
@@ -152,6 +153,11 @@ static inline int command_first_key(const command *cmd, int argc) {
 int command_get_keys(const command *cmd, const resp_arg *argv, int argc,
                      int *keys, int max);
 
+
+/* What the key at argv index pos needs, for ACL key patterns (Redis's
+ * ACLSelectorCheckKey): bit 0 read (the key spec has "access"), bit 1
+ * write (insert, delete or update). cmd_command.c, from the key specs. */
+int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos);
 
 /* One command's COMMAND INFO entry / COMMAND DOCS map (cmd_command.c). */
 void command_reply_info(client *c, const command *cmd);

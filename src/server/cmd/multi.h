@@ -54,6 +54,8 @@ void multi_flag_error(client *c);
  * (and watches) and replies Redis's "EXECABORT Transaction discarded
  * because of: <err>"; returns 1. Returns 0 (nothing done) otherwise. */
 int multi_exec_rejected(client *c, const struct command *cmd, const char *err);
+/* Whether cmd is EXEC. */
+int multi_is_exec(const struct command *cmd);
 
 /* RESET: discards the transaction and the watched keys. */
 void multi_reset(client *c);

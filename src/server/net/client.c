@@ -31,6 +31,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "engine/prefetch.h"
+#include "server/acl.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
@@ -87,10 +88,10 @@ static int peer_is_loopback(int fd) {
     return 0;
 }
 
-/* Redis's protected mode: with no password set, only loopback clients are
- * served; others get the explanation and are closed. */
+/* Redis's protected mode: while the default user needs no password, only
+ * loopback clients are served; others get the explanation and are closed. */
 static int protected_mode_denies(int fd) {
-    if (!server.protected_mode || server.requirepass) return 0;
+    if (!server.protected_mode || acl_auth_required()) return 0;
     if (peer_is_loopback(fd)) return 0;
     static const char msg[] =
         "-DENIED Lightning is running in protected mode because protected mode is enabled "
@@ -119,7 +120,10 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->owner = w;
     c->resp = 2;
     c->ctime_ms = c->last_interaction_ms = w->now_ms;
-    if (!server.requirepass) c->flags |= CLIENT_AUTHENTICATED;
+    /* Every connection starts as the default user, authenticated when it
+     * needs no password (Redis's createClient). */
+    c->user = acl_user_ref(acl_default_user());
+    if (!acl_auth_required()) c->flags |= CLIENT_AUTHENTICATED;
     resp_parser_init(&c->parser, server.proto_max_bulk_len);
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
@@ -214,6 +218,7 @@ void client_on_closed(ev_conn *conn) {
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    acl_user_unref(c->user);
     multi_client_free(c);
     free(c);
 }
@@ -668,7 +673,7 @@ static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ..
  * command's argument bytes, as Redis's argv_len_sum), multi-mem, rbp, obl,
  * omem, tot-mem, cmd, resp, lib-name/lib-ver. Fixed, documented in
  * docs/ARCHITECTURE.md "Introspection": sub/psub/ssub=0 (no pub/sub yet),
- * events=r, user=default (no ACL users), redir=-1 (no tracking), rbs (the
+ * events=r, redir=-1 (no tracking), rbs (the
  * reply buffer never shrinks), oll 0/1 (pending chunks counted as one). */
 void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     int64_t now = mstime();
@@ -692,7 +697,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu "
                "argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%d omem=%zu "
-               "tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d "
+               "tot-mem=%zu events=r cmd=%s user=%s redir=-1 resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
                __atomic_load_n(&c->conn.fd, __ATOMIC_RELAXED),
@@ -705,7 +710,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                obl,
                omem ? 1 : 0, omem,
                sizeof(client) + qlen + qfree + omem,
-               last ? last->fullname : "NULL",
+               last ? last->fullname : "NULL", acl_user_name(c->user),
                __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

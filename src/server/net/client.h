@@ -27,6 +27,7 @@
 
 struct worker;
 struct command;
+struct acl_user;
 
 #define CLIENT_REPLY_BUF (16 * 1024)
 #define CLIENT_NAME_MAX 128
@@ -97,6 +98,9 @@ typedef struct client {
     reply_chunk *deferred;     /* placeholder for a length not yet known */
     int error_in_reply;        /* the current command replied an error */
 
+    /* The ACL user (acl.h): a reference; changed by its owner under
+     * server.clients_lock; NULL for internal clients (no restriction). */
+    struct acl_user *user;
     /* identity and timestamps (shared) */
     char addr[64], laddr[64];
     char *name;                /* under server.clients_lock */
