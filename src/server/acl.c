@@ -1631,7 +1631,7 @@ static int parse_acl_text(const char *path, char *text, size_t len, user_set *se
             free(argv);
             continue;
         }
-        if (!valid_username(argv[1].ptr, argv[1].len) || argv[1].len == 0) {
+        if (!valid_username(argv[1].ptr, argv[1].len)) {
             snprintf(buf, sizeof(buf), "%s:%d: username '%.*s' contains invalid characters. ",
                      path, linenum, (int)argv[1].len, argv[1].ptr);
             ab_adds(errors, buf);

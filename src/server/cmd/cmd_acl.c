@@ -24,6 +24,14 @@ static const char acl_no_file[] =
     "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a "
     "Redis configuration file set) in order to store users in the Redis configuration.";
 
+/* Redis's addReplySubcommandSyntaxError: the subcommand as typed. */
+static void reply_subcommand_syntax(client *c) {
+    addReplyErrorFormat(c,
+                        "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try ACL "
+                        "HELP.",
+                        (int)(c->argv[1].len < 128 ? c->argv[1].len : 128), c->argv[1].ptr);
+}
+
 static void aclSetuserCommand(client *c) {
     char msg[1024];
     if (acl_setuser(c->argv[2].ptr, c->argv[2].len, c->argv + 3, c->argc - 3, msg,
@@ -74,8 +82,7 @@ static void aclWhoamiCommand(client *c) { addReplyBulkCString(c, acl_user_name(c
 
 static void aclCatCommand(client *c) {
     if (c->argc > 3) {
-        addReplyError(c, "ERR unknown subcommand or wrong number of arguments for 'cat'. Try "
-                         "ACL HELP.");
+        reply_subcommand_syntax(c);
         return;
     }
     acl_reply_cat(c, c->argc == 3 ? &c->argv[2] : NULL);
@@ -84,8 +91,7 @@ static void aclCatCommand(client *c) {
 static void aclGenpassCommand(client *c) {
     long long bits = 256;
     if (c->argc > 3) {
-        addReplyError(c, "ERR unknown subcommand or wrong number of arguments for 'genpass'. "
-                         "Try ACL HELP.");
+        reply_subcommand_syntax(c);
         return;
     }
     if (c->argc == 3 && arg_ll_or_reply(c, &c->argv[2], &bits, NULL) < 0) return;
@@ -106,8 +112,7 @@ static void aclGenpassCommand(client *c) {
 static void aclLogCommand(client *c) {
     long long count = 10;
     if (c->argc > 3) {
-        addReplyError(c, "ERR unknown subcommand or wrong number of arguments for 'log'. Try "
-                         "ACL HELP.");
+        reply_subcommand_syntax(c);
         return;
     }
     if (c->argc == 3) {

@@ -155,8 +155,9 @@ int command_get_keys(const command *cmd, const resp_arg *argv, int argc,
 
 
 /* What the key at argv index pos needs, for ACL key patterns (Redis's
- * ACLSelectorCheckKey): bit 0 read (the key spec has "access"), bit 1
- * write (insert, delete or update). cmd_command.c, from the key specs. */
+ * ACLSelectorCheckKey): bit 0 read (its key spec has "access"), bit 1
+ * write (insert, delete or update). cmd_command.c, from the key specs, as
+ * COMMAND GETKEYSANDFLAGS reports them. */
 int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos);
 
 /* One command's COMMAND INFO entry / COMMAND DOCS map (cmd_command.c). */

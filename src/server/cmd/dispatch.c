@@ -280,6 +280,9 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         int pos, r = acl_check_command(c, cmd, c->argv, c->argc, &pos);
         if (r != ACL_OK) {
             count_rejected(c, cmd);
+            /* CLIENT LIST (and the log's client-info) show the command
+             * refused, as Redis sets lastcmd at lookup. */
+            __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
             if (cmd->proc && multi_is_exec(cmd)) {
                 /* EXEC refused: the transaction is discarded (Redis's
                  * execCommandAbort). */

@@ -326,6 +326,8 @@ static void execCommand(client *c) {
          * the command was queued (Redis's execCommand). */
         int acl_pos, acl_r = acl_check_command(c, q->cmd, q->argv, q->argc, &acl_pos);
         if (acl_r != ACL_OK) {
+            /* The log's client-info names EXEC, as Redis's. */
+            __atomic_store_n(&c->lastcmd, exec_cmd, __ATOMIC_RELAXED);
             acl_log_denied(c, acl_r, ACL_LOG_CTX_MULTI, acl_pos, NULL, 0);
             addReplyErrorFormat(c,
                                 "NOPERM ACLs rules changed between the moment the transaction "
