@@ -1483,6 +1483,13 @@ int acl_deluser(const char *name, size_t nlen, client *self) {
 
 /* --- config users, aclfile ----------------------------------------------- */
 
+void acl_config_begin(void) {
+    for (int i = 0; i < npending; i++) free(pending_lines[i]);
+    free(pending_lines);
+    pending_lines = NULL;
+    npending = 0;
+}
+
 /* Config `user` lines are validated as Redis's ACLAppendUserForLoading
  * does (unknown commands are let through: they fail at startup) and kept
  * as "name\nrule\nrule..." with the selector arguments already merged. */

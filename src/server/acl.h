@@ -90,6 +90,9 @@ const char *acl_exec_denied_reason(int reason);
 
 /* Config: requirepass's apply hook (the default user's password). */
 void acl_apply_requirepass(void);
+/* Config: forgets the `user` lines of an earlier parse (a new config load
+ * starts). */
+void acl_config_begin(void);
 /* Config: one `user <name> <rules...>` line, validated and kept for
  * acl_load_at_startup. Returns 0, or -1 with Redis's message in msg. */
 int acl_config_user_line(const resp_arg *argv, int argc, char *msg, size_t msglen);

@@ -639,6 +639,7 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
 }
 
 void config_init_defaults(void) {
+    acl_config_begin();
     for (int i = 0; i < NDIRECTIVES; i++) {
         const directive *d = &directives[i];
         config_value v = {.num = d->def_num};
@@ -931,7 +932,9 @@ int config_load_args(int argc, char **argv, char *err, size_t errlen) {
  * ---------------------------------------------------------------------- */
 
 /* The old file as lines; owner[i] is the directive a line sets, -1 for
- * comments, blank lines and lines the rewrite leaves alone (include). */
+ * comments, blank lines and lines the rewrite leaves alone (include),
+ * REWRITE_USER for an ACL `user` line. */
+#define REWRITE_USER (-2)
 typedef struct rewrite_state {
     char **lines;
     int *owner;
@@ -986,6 +989,8 @@ static int rewrite_read_old(const char *path, rewrite_state *st) {
             rewrite_add(st, copy, (int)(d - directives));
         } else if (argc > 0 && argv[0].len == 7 && !strncasecmp(argv[0].ptr, "include", 7)) {
             rewrite_add(st, copy, -1);
+        } else if (argc > 1 && argv[0].len == 4 && !strncasecmp(argv[0].ptr, "user", 4)) {
+            rewrite_add(st, copy, REWRITE_USER);
         } else {
             strbuf aux = {0};
             sb_appends(&aux, "# ??? ");
@@ -1069,6 +1074,39 @@ int config_rewrite(const char *path) {
         }
         free(line.p);
     }
+    /* ACL users, as Redis's rewriteConfigUserOption: one line per user in
+     * place of the old user lines, the rest appended; none when aclfile
+     * holds them (old user lines are dropped then). */
+    char *users = NULL;
+    size_t ulen = 0, ucap = 0;
+    acl_rewrite_user_lines(&users, &ulen, &ucap);
+    for (char *u = users, *next; u && *u; u = next) {
+        next = strchr(u, '\n');
+        *next++ = '\0';
+        int placed = 0;
+        for (int l = 0; l < st.n && !placed; l++)
+            if (st.owner[l] == REWRITE_USER) {
+                free(st.lines[l]);
+                st.lines[l] = xstrndup(u, strlen(u));
+                st.owner[l] = -1;
+                placed = 1;
+            }
+        if (!placed) {
+            if (st.needs_signature) {
+                rewrite_add(&st, xstrndup(CONFIG_REWRITE_SIGNATURE,
+                                          strlen(CONFIG_REWRITE_SIGNATURE)), -1);
+                st.needs_signature = 0;
+            }
+            rewrite_add(&st, xstrndup(u, strlen(u)), -1);
+        }
+    }
+    free(users);
+    for (int l = 0; l < st.n; l++)
+        if (st.owner[l] == REWRITE_USER) {
+            free(st.lines[l]);
+            st.lines[l] = xstrndup("", 0);
+            st.owner[l] = -1;
+        }
     strbuf content = {0};
     sb_append(&content, "", 0);
     int was_empty = 0;

@@ -584,6 +584,24 @@ TEST(requirepass_default_user) {
     CHECK_EQ_STR(COMPARE(l3, r3, "GET", "x"), "nil");
 }
 
+/* The `user` lines of a config file, rules normalized. malloc'd. */
+static char *user_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    char *out = calloc(1, 1 << 16);
+    if (!f) return out;
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "user ", 5)) continue;
+        line[strcspn(line, "\n")] = '\0';
+        char *n = normalize_rules(line);
+        strcat(out, n);
+        strcat(out, "\n");
+        free(n);
+    }
+    fclose(f);
+    return out;
+}
+
 /* Users from `user` lines of the config file. */
 TEST(config_user_lines) {
     const char *conf = "user alice on >pw ~a* +get +set\n"
@@ -600,7 +618,18 @@ TEST(config_user_lines) {
                  "user alice on #"));
     CHECK_EQ_STR(COMPARE(l, r, "FLUSHALL"),
                  "err:\"NOPERM this user has no permissions to run the 'flushall' command\"");
-    CHECK_EQ_STR(COMPARE(l, r, "AUTH", "alice", "pw"), "status:\"OK\"");
+    redisContext *la = harness_connect(ls), *ra = harness_connect(rs);
+    CHECK_EQ_STR(COMPARE(la, ra, "AUTH", "alice", "pw"), "status:\"OK\"");
+    /* CONFIG REWRITE writes every user back as a `user` line. */
+    COMPARE(l, r, "ACL", "SETUSER", "carol", "on", ">c", "+@hash", "~h*");
+    COMPARE(l, r, "ACL", "DELUSER", "bob");
+    CHECK_EQ_STR(COMPARE(l, r, "CONFIG", "REWRITE"), "status:\"OK\"");
+    char *lf = user_lines(ls->config), *rf = rs ? user_lines(rs->config) : NULL;
+    if (rf) CHECK_EQ_STR(lf, rf);
+    CHECK(strstr(lf, "user carol on #"));
+    CHECK(!strstr(lf, "user bob"));
+    free(lf);
+    free(rf);
     harness_stop(ls);
     harness_stop(rs);
     /* Bad lines: Redis's messages. */
