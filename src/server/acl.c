@@ -403,6 +403,7 @@ static int selector_rule(acl_selector *s, const char *op, size_t len) {
                     break;
                 } else return RERR_SYNTAX;
             }
+            if (!perm) return RERR_SYNTAX; /* "%~x": no permission named */
         } else {
             perm = ACL_PERM_ALL;
         }
@@ -586,7 +587,8 @@ static acl_str *merge_selector_args(const resp_arg *argv, int argc, int *n, int 
     for (int j = 0; j < argc; j++) {
         const char *op = argv[j].ptr;
         size_t len = argv[j].len;
-        if (open < 0 && len && op[0] == '(' && op[len - 1] != ')') {
+        if (len && op[0] == '(' && op[len - 1] != ')') {
+            /* A second "(" restarts the selector, as in Redis. */
             sel.len = 0;
             ab_add(&sel, op, len);
             open = j;
@@ -1121,7 +1123,7 @@ static void describe_keys(abuf *o, const acl_selector *s) {
         if (k->perm == ACL_PERM_ALL) ab_adds(o, "~");
         else if (k->perm == ACL_PERM_READ) ab_adds(o, "%R~");
         else if (k->perm == ACL_PERM_WRITE) ab_adds(o, "%W~");
-        else ab_adds(o, "%~"); /* none: cannot be set */
+        else ab_adds(o, "%~"); /* none: refused by selector_rule */
         ab_add(o, k->pat.p, k->pat.len);
         ab_adds(o, " ");
     }
