@@ -20,7 +20,7 @@ CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
            -Wno-missing-field-initializers -fno-strict-aliasing -pthread \
            -D_GNU_SOURCE -Iinclude -Isrc $(SAN)
 LDFLAGS += -pthread $(SAN)
-SERVER_LIBS = -luring -lzstd -llz4 -lm
+SERVER_LIBS = -luring -lzstd -llz4 -lm -lssl -lcrypto
 # jemalloc is linked into the server only: sanitizers bring their own malloc.
 ifeq ($(SAN),)
 SERVER_LIBS += -ljemalloc

@@ -5,7 +5,8 @@
 set -e
 
 PKGS="build-essential pkg-config liburing-dev libjemalloc-dev libzstd-dev liblz4-dev \
-libhiredis-dev redis-server redis-tools clang tmux liblmdb-dev librocksdb-dev"
+libhiredis-dev redis-server redis-tools clang tmux liblmdb-dev librocksdb-dev \
+libssl-dev openssl"
 
 missing=""
 for p in $PKGS; do

@@ -113,6 +113,8 @@ enum {
 static int enable_protected_configs;
 static mode_t process_umask;
 
+/* Index = server.tls_auth_clients. */
+static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 /* Index = server.acl_pubsub_default (1: allchannels). */
 static const char *const acl_pubsub_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
@@ -198,6 +200,18 @@ static const directive directives[] = {
      .field = &server.aclfile, .def_str = NULL},
     {.name = "acl-pubsub-default", .type = CFG_ENUM, .field = &server.acl_pubsub_default,
      .def_num = 0, .enum_names = acl_pubsub_names},
+    /* TLS (net/tls.c): read once at start-up. */
+    {.name = "tls-port", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.tls_port,
+     .def_num = 0, .min = 0, .max = 65535},
+    {.name = "tls-cert-file", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
+     .field = &server.tls_cert_file, .def_str = NULL},
+    {.name = "tls-key-file", .type = CFG_STRING,
+     .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL | CFG_SENSITIVE, .field = &server.tls_key_file,
+     .def_str = NULL},
+    {.name = "tls-ca-cert-file", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
+     .field = &server.tls_ca_cert_file, .def_str = NULL},
+    {.name = "tls-auth-clients", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
+     .field = &server.tls_auth_clients, .def_num = 1, .enum_names = tls_auth_names},
     {.name = "acllog-max-len", .type = CFG_LONG, .field = &server.acllog_max_len,
      .def_num = 128, .min = 0, .max = LONG_MAX},
     /* Capped at 512 MB, Redis's documented string limit: the engine stores

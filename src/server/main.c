@@ -24,6 +24,7 @@
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
 #include "server/acl.h"
+#include "server/net/tls.h"
 #include "server/server.h"
 #include "server/net/worker.h"
 
@@ -129,6 +130,10 @@ int main(int argc, char **argv) {
     if (engine_open() < 0) return 1;
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
+    if (tls_init(err, sizeof(err)) < 0) {
+        serverLog(LL_WARNING, "%s", err);
+        return 1;
+    }
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");

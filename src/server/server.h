@@ -49,6 +49,9 @@ struct server {
     char *aclfile;                 /* ACL users file, NULL = none (acl.c) */
     int acl_pubsub_default;        /* 1: new users get allchannels */
     long long acllog_max_len;      /* ACL LOG entries kept */
+    int tls_port;                  /* 0: no TLS listener (net/tls.c) */
+    char *tls_cert_file, *tls_key_file, *tls_ca_cert_file;
+    int tls_auth_clients;          /* 0 no, 1 yes, 2 optional */
     int maxclients;
     int timeout;                   /* idle seconds, 0 = never */
     long long proto_max_bulk_len;

@@ -32,6 +32,7 @@
 #include "common/util.h"
 #include "engine/prefetch.h"
 #include "server/acl.h"
+#include "server/net/tls.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
@@ -90,6 +91,15 @@ static int peer_is_loopback(int fd) {
 
 /* Redis's protected mode: while the default user needs no password, only
  * loopback clients are served; others get the explanation and are closed. */
+static int local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
 static int protected_mode_denies(int fd) {
     if (!server.protected_mode || acl_auth_required()) return 0;
     if (peer_is_loopback(fd)) return 0;
@@ -128,6 +138,16 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
     format_addr(fd, 1, c->laddr, sizeof(c->laddr));
+    if (tls_enabled() && local_port(fd) == server.tls_port) {
+        c->tls = tls_conn_new();
+        if (!c->tls) {
+            acl_user_unref(c->user);
+            free(c);
+            close(fd);
+            __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+            return NULL;
+        }
+    }
 
     pthread_mutex_lock(&server.clients_lock);
     c->next = server.clients;
@@ -219,6 +239,7 @@ void client_on_closed(ev_conn *conn) {
     free(c->lib_name);
     free(c->lib_ver);
     acl_user_unref(c->user);
+    tls_conn_free(c->tls);
     multi_client_free(c);
     free(c);
 }
@@ -234,7 +255,12 @@ void client_publish(client *c) {
 }
 
 size_t client_output_bytes(const client *c) {
-    return c->bufpos - c->sentlen + c->reply_bytes - c->head_off;
+    size_t tls = 0;
+    if (c->tls) {
+        const char *p;
+        tls = tls_conn_pending(c->tls, &p);
+    }
+    return c->bufpos - c->sentlen + c->reply_bytes - c->head_off + tls;
 }
 
 void client_queue_write(client *c) {
@@ -243,6 +269,8 @@ void client_queue_write(client *c) {
     c->wnext = c->owner->pending_writes;
     c->owner->pending_writes = c;
 }
+
+static void consume_output(client *c, size_t n);
 
 /* Hands everything queued for c to the kernel in one send. */
 static void client_send(client *c) {
@@ -263,6 +291,27 @@ static void client_send(client *c) {
             iov[n].iov_len = ch->used - off;
             total += iov[n++].iov_len;
         }
+    }
+    if (c->tls) {
+        /* Encrypt the replies (released at once: their ciphertext is what
+         * goes out), then send the pending records, handshake ones too. */
+        for (int i = 0; i < n; i++)
+            if (tls_conn_write(c->tls, iov[i].iov_base, iov[i].iov_len) < 0) {
+                client_close(c);
+                return;
+            }
+        consume_output(c, total);
+        const char *p;
+        size_t pending = tls_conn_pending(c->tls, &p);
+        if (pending == 0) {
+            if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close(c);
+            return;
+        }
+        iov[0].iov_base = (void *)p;
+        iov[0].iov_len = pending;
+        c->inflight_bytes = pending;
+        if (ev_conn_send(c->owner->loop, &c->conn, iov, 1) < 0) client_close(c);
+        return;
     }
     if (n == 0) {
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close(c);
@@ -315,7 +364,8 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
     }
     __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
                        __ATOMIC_RELAXED);
-    consume_output(c, (size_t)res);
+    if (c->tls) tls_conn_consumed(c->tls, (size_t)res); /* replies went at encryption */
+    else consume_output(c, (size_t)res);
     if (client_output_bytes(c) > 0) {
         client_queue_write(c);
     } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
@@ -594,8 +644,42 @@ static void process_qbuf(client *c) {
     }
 }
 
+static void client_on_recv_plain(client *c, char *data, ssize_t len);
+
+/* TLS: the bytes are ciphertext; the plaintext OpenSSL makes of them goes
+ * through the same path as a plain read, 16 KiB at a time. Handshake
+ * records it answers with are queued like replies. */
+static void client_on_recv_tls(client *c, char *data, ssize_t len) {
+    if (len <= 0) {
+        client_close(c);
+        return;
+    }
+    __atomic_add_fetch(&c->owner->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    tls_conn_feed(c->tls, data, (size_t)len);
+    char buf[16 * 1024];
+    for (;;) {
+        if (c->flags & (CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY)) break;
+        ssize_t n = tls_conn_read(c->tls, buf, sizeof(buf));
+        if (n < 0) {
+            client_close(c);
+            return;
+        }
+        if (n == 0) break;
+        /* Input bytes were counted as ciphertext above. */
+        __atomic_sub_fetch(&c->owner->stat_net_input_bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        client_on_recv_plain(c, buf, n);
+    }
+    const char *p;
+    if (!(c->flags & CLIENT_CLOSED) && tls_conn_pending(c->tls, &p)) client_queue_write(c);
+}
+
 void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     client *c = conn->udata;
+    if (c->tls) client_on_recv_tls(c, data, len);
+    else client_on_recv_plain(c, data, len);
+}
+
+static void client_on_recv_plain(client *c, char *data, ssize_t len) {
     if (len <= 0) {
         client_close(c);
         return;

@@ -28,6 +28,7 @@
 struct worker;
 struct command;
 struct acl_user;
+struct tls_conn;
 
 #define CLIENT_REPLY_BUF (16 * 1024)
 #define CLIENT_NAME_MAX 128
@@ -101,6 +102,8 @@ typedef struct client {
     /* The ACL user (acl.h): a reference; changed by its owner under
      * server.clients_lock; NULL for internal clients (no restriction). */
     struct acl_user *user;
+    /* TLS state (net/tls.h) when accepted on tls-port, else NULL. */
+    struct tls_conn *tls;
     /* identity and timestamps (shared) */
     char addr[64], laddr[64];
     char *name;                /* under server.clients_lock */

@@ -16,14 +16,14 @@
 #include "server/log.h"
 #include "server/server.h"
 
-#define MAX_LISTEN_FDS 16
+#define MAX_LISTEN_FDS 32 /* CONFIG_MAX_BIND addresses, plain and TLS */
 
 static int listen_fds[MAX_LISTEN_FDS];
 static int nlisten;
 
-static int bind_one(const char *addr) {
+static int bind_one(const char *addr, int port) {
     char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", server.port);
+    snprintf(portstr, sizeof(portstr), "%d", port);
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -61,18 +61,26 @@ out:
 }
 
 int listen_open(void) {
-    for (int i = 0; i < server.bind_count; i++) {
-        const char *addr = server.bind[i];
-        int optional = addr[0] == '-';
-        if (optional) addr++;
-        int err = bind_one(addr);
-        if (err == 0) continue;
-        if (optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT))
-            continue;
-        serverLog(LL_WARNING, "Warning: Could not create server TCP listening socket %s:%d: %s",
-                  addr, server.port, strerror(-err));
-        listen_close();
-        return -1;
+    /* The plain port, then tls-port on the same addresses (client.c tells
+     * a TLS connection by its local port). */
+    for (int pass = 0; pass < 2; pass++) {
+        int port = pass == 0 ? server.port : server.tls_port;
+        if (pass == 1 && port <= 0) break;
+        for (int i = 0; i < server.bind_count; i++) {
+            const char *addr = server.bind[i];
+            int optional = addr[0] == '-';
+            if (optional) addr++;
+            int err = bind_one(addr, port);
+            if (err == 0) continue;
+            if (optional &&
+                (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT))
+                continue;
+            serverLog(LL_WARNING,
+                      "Warning: Could not create server %s listening socket %s:%d: %s",
+                      pass ? "TLS" : "TCP", addr, port, strerror(-err));
+            listen_close();
+            return -1;
+        }
     }
     if (nlisten == 0) {
         serverLog(LL_WARNING, "Configured to not listen anywhere, exiting.");
