@@ -15,6 +15,10 @@
  * output passes client-output-backpressure the client stops reading and
  * stops executing its pipeline until the output drains: a client that never
  * reads costs the server a bounded amount of memory.
+ *
+ * TLS (tls.h): a client accepted on tls-port has a tls_conn; received
+ * bytes are decrypted before parsing, and at send time its replies are
+ * encrypted and released at once, the ciphertext being what is in flight.
  */
 #ifndef LIGHTNING_CLIENT_H
 #define LIGHTNING_CLIENT_H
