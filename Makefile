@@ -21,7 +21,7 @@ CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
            -Wno-missing-field-initializers -fno-strict-aliasing -pthread \
            -D_GNU_SOURCE -Iinclude -Isrc $(SAN)
 LDFLAGS += -pthread $(SAN)
-SERVER_LIBS = -luring -lzstd -llz4 -lm
+SERVER_LIBS = -luring -lzstd -llz4 -lm -lssl -lcrypto
 # Lua 5.1 (scripting, src/script/): Debian's liblua5.1 with its cjson and
 # bitop modules linked as libraries.
 LUA_CFLAGS = -I/usr/include/lua5.1

@@ -6,7 +6,8 @@ set -e
 
 PKGS="build-essential pkg-config liburing-dev libjemalloc-dev libzstd-dev liblz4-dev \
 libhiredis-dev redis-server redis-tools clang tmux liblmdb-dev librocksdb-dev python3-redis \
-prometheus prometheus-redis-exporter liblua5.1-0-dev lua-cjson lua-bitop"
+prometheus prometheus-redis-exporter liblua5.1-0-dev lua-cjson lua-bitop \
+libssl-dev openssl"
 
 missing=""
 for p in $PKGS; do

@@ -61,6 +61,7 @@
 #include "engine/mvcc.h"
 #include "server/evict.h"
 #include "server/memory.h"
+#include "server/acl.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/proc.h"
@@ -497,7 +498,8 @@ static const directive directives[] = {
     {.name = "logfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE, .field = &server.logfile,
      .def_str = "", .status = ST_EFFECTIVE},
     {.name = "requirepass", .type = CFG_STRING, .flags = CFG_SENSITIVE | CFG_EMPTY_IS_NULL,
-     .field = &server.requirepass, .def_str = NULL, .status = ST_EFFECTIVE},
+     .field = &server.requirepass, .def_str = NULL, .apply = acl_apply_requirepass,
+     .status = ST_EFFECTIVE " - the default user's password, as in Redis"},
     /* Capped at 512 MB, Redis's documented string limit: the engine stores
      * no longer value (Redis itself accepts a larger setting). */
     {.name = "proto-max-bulk-len", .type = CFG_MEMORY, .field = &server.proto_max_bulk_len,
@@ -778,12 +780,12 @@ static const directive directives[] = {
      .status = ST_EFFECTIVE},
     /* ACL */
     {.name = "aclfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE, .field = &server.aclfile,
-     .def_str = "", .status = "stored until ACL"},
+     .def_str = "", .status = ST_EFFECTIVE},
     {.name = "acllog-max-len", .type = CFG_LL, .field = &server.acllog_max_len, .def_num = 128,
-     .min = 0, .max = LLONG_MAX, .status = "stored until ACL"},
+     .min = 0, .max = LLONG_MAX, .status = ST_EFFECTIVE},
     {.name = "acl-pubsub-default", .type = CFG_ENUM, .field = &server.acl_pubsub_default,
      .def_num = 0, .enum_names = acl_pubsub_names, .enum_vals = acl_pubsub_vals,
-     .status = "stored until ACL"},
+     .status = ST_EFFECTIVE},
     /* replication */
     {.name = "replicaof", .alias = "slaveof", .type = CFG_STRING,
      .flags = CFG_IMMUTABLE | CFG_MULTI_ARG, .field = &server.replicaof,
@@ -890,13 +892,13 @@ static const directive directives[] = {
      .status = ST_CLUSTER},
     /* TLS */
     {.name = "tls-port", .type = CFG_INT, .field = &server.tls_port, .def_num = 0, .min = 0,
-     .max = 65535, .status = ST_TLS},
+     .max = 65535, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
     {.name = "tls-cluster", .type = CFG_BOOL, .field = &server.tls_cluster, .def_num = 0,
      .status = ST_TLS},
     {.name = "tls-replication", .type = CFG_BOOL, .field = &server.tls_replication, .def_num = 0,
      .status = ST_TLS},
     {.name = "tls-auth-clients", .type = CFG_ENUM, .field = &server.tls_auth_clients,
-     .def_num = 1, .enum_names = tls_auth_names, .status = ST_TLS},
+     .def_num = 1, .enum_names = tls_auth_names, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
     {.name = "tls-prefer-server-ciphers", .type = CFG_BOOL,
      .field = &server.tls_prefer_server_ciphers, .def_num = 0, .status = ST_TLS},
     {.name = "tls-session-caching", .type = CFG_BOOL, .field = &server.tls_session_caching,
@@ -907,9 +909,9 @@ static const directive directives[] = {
      .field = &server.tls_session_cache_timeout, .def_num = 300, .min = 0, .max = INT_MAX,
      .status = ST_TLS},
     {.name = "tls-cert-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_cert_file, .status = ST_TLS},
+     .field = &server.tls_cert_file, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
     {.name = "tls-key-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_key_file, .status = ST_TLS},
+     .field = &server.tls_key_file, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
     {.name = "tls-key-file-pass", .type = CFG_STRING, .flags = CFG_SENSITIVE | CFG_EMPTY_IS_NULL,
      .field = &server.tls_key_file_pass, .status = ST_TLS},
     {.name = "tls-client-cert-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
@@ -922,7 +924,7 @@ static const directive directives[] = {
     {.name = "tls-dh-params-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
      .field = &server.tls_dh_params_file, .status = ST_TLS},
     {.name = "tls-ca-cert-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_ca_cert_file, .status = ST_TLS},
+     .field = &server.tls_ca_cert_file, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
     {.name = "tls-ca-cert-dir", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
      .field = &server.tls_ca_cert_dir, .status = ST_TLS},
     {.name = "tls-protocols", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
@@ -1471,6 +1473,7 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
 }
 
 void config_init_defaults(void) {
+    acl_config_begin();
     for (int i = 0; i < NDIRECTIVES; i++) {
         const directive *d = &directives[i];
         config_value v = {.num = d->def_num};
@@ -1597,6 +1600,14 @@ static int load_line(resp_arg *argv, int argc, const char **msg, char *msgbuf, s
         if (argc == deprecated_directives[i].argc &&
             name_is(deprecated_directives[i].name, argv[0].ptr, argv[0].len))
             return 0;
+    if (argc >= 2 && argv[0].len == 4 && !strncasecmp(argv[0].ptr, "user", 4)) {
+        /* Repeatable: one ACL user per line (acl.c). */
+        if (acl_config_user_line(argv, argc, msgbuf, msglen) < 0) {
+            *msg = msgbuf;
+            return -1;
+        }
+        return 0;
+    }
     if (argc == 3 && argv[0].len == 14 && !strncasecmp(argv[0].ptr, "rename-command", 14)) {
         *msg = "rename-command is not supported by Lightning";
         return -1;
@@ -1763,7 +1774,9 @@ int config_load_args(int argc, char **argv, char *err, size_t errlen) {
  * ---------------------------------------------------------------------- */
 
 /* The old file as lines; owner[i] is the directive a line sets, -1 for
- * comments, blank lines and lines the rewrite leaves alone (include). */
+ * comments, blank lines and lines the rewrite leaves alone (include),
+ * REWRITE_USER for an ACL `user` line. */
+#define REWRITE_USER (-2)
 typedef struct rewrite_state {
     char **lines;
     int *owner;
@@ -1818,6 +1831,8 @@ static int rewrite_read_old(const char *path, rewrite_state *st) {
             rewrite_add(st, copy, (int)(d - directives));
         } else if (argc > 0 && argv[0].len == 7 && !strncasecmp(argv[0].ptr, "include", 7)) {
             rewrite_add(st, copy, -1);
+        } else if (argc > 1 && argv[0].len == 4 && !strncasecmp(argv[0].ptr, "user", 4)) {
+            rewrite_add(st, copy, REWRITE_USER);
         } else {
             strbuf aux = {0};
             sb_appends(&aux, "# ??? ");
@@ -1901,6 +1916,39 @@ int config_rewrite(const char *path) {
         }
         free(line.p);
     }
+    /* ACL users, as Redis's rewriteConfigUserOption: one line per user in
+     * place of the old user lines, the rest appended; none when aclfile
+     * holds them (old user lines are dropped then). */
+    char *users = NULL;
+    size_t ulen = 0, ucap = 0;
+    acl_rewrite_user_lines(&users, &ulen, &ucap);
+    for (char *u = users, *next; u && *u; u = next) {
+        next = strchr(u, '\n');
+        *next++ = '\0';
+        int placed = 0;
+        for (int l = 0; l < st.n && !placed; l++)
+            if (st.owner[l] == REWRITE_USER) {
+                free(st.lines[l]);
+                st.lines[l] = xstrndup(u, strlen(u));
+                st.owner[l] = -1;
+                placed = 1;
+            }
+        if (!placed) {
+            if (st.needs_signature) {
+                rewrite_add(&st, xstrndup(CONFIG_REWRITE_SIGNATURE,
+                                          strlen(CONFIG_REWRITE_SIGNATURE)), -1);
+                st.needs_signature = 0;
+            }
+            rewrite_add(&st, xstrndup(u, strlen(u)), -1);
+        }
+    }
+    free(users);
+    for (int l = 0; l < st.n; l++)
+        if (st.owner[l] == REWRITE_USER) {
+            free(st.lines[l]);
+            st.lines[l] = xstrndup("", 0);
+            st.owner[l] = -1;
+        }
     strbuf content = {0};
     sb_append(&content, "", 0);
     int was_empty = 0;

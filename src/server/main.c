@@ -29,6 +29,8 @@
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
 #include "server/proc.h"
+#include "server/acl.h"
+#include "server/net/tls.h"
 #include "server/server.h"
 #include "server/net/worker.h"
 
@@ -125,6 +127,11 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "cluster-enabled yes is stored but Lightning has no cluster mode "
                               "yet: serving as a standalone server");
     show_banner();
+    /* ACL users from the config's `user` lines or from aclfile. */
+    if (acl_load_at_startup(err, sizeof(err)) < 0) {
+        serverLog(LL_WARNING, "%s", err);
+        return 1;
+    }
 
     /* Threads inherit this mask: only this thread takes the signals. */
     sigset_t sigs;
@@ -151,6 +158,10 @@ int main(int argc, char **argv) {
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;
+    if (tls_init(err, sizeof(err)) < 0) {
+        serverLog(LL_WARNING, "%s", err);
+        return 1;
+    }
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");

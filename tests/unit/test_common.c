@@ -4,6 +4,7 @@
 
 #include "common/random.h"
 #include "common/sha1.h"
+#include "common/sha256.h"
 #include "common/siphash.h"
 #include "common/util.h"
 
@@ -124,6 +125,30 @@ TEST(sha1_vectors) {
     CHECK(memcmp(d, (unsigned char[]){0x34, 0xaa, 0x97, 0x3c}, 4) == 0);
 }
 
+/* FIPS 180 test vectors, streaming in odd pieces, and the hex form ACL
+ * password hashes use. */
+TEST(sha256_vectors) {
+    char hex[2 * LT_SHA256_LEN + 1];
+    lt_sha256_hex("", 0, hex);
+    CHECK_EQ_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    lt_sha256_hex("abc", 3, hex);
+    CHECK_EQ_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    lt_sha256_hex(two, strlen(two), hex);
+    CHECK_EQ_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    static char mil[1000000];
+    memset(mil, 'a', sizeof mil);
+    lt_sha256_hex(mil, sizeof mil, hex);
+    CHECK_EQ_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    lt_sha256_ctx c;
+    lt_sha256_init(&c);
+    for (size_t off = 0, step = 1; off < sizeof mil; off += step, step = step * 3 % 1000 + 1)
+        lt_sha256_update(&c, mil + off, off + step > sizeof mil ? sizeof mil - off : step);
+    unsigned char d[LT_SHA256_LEN];
+    lt_sha256_final(&c, d);
+    CHECK(memcmp(d, (unsigned char[]){0xcd, 0xc7, 0x6e, 0x5c}, 4) == 0);
+}
+
 TEST(random_below) {
     int seen[10] = {0};
     for (int i = 0; i < 10000; i++) {
@@ -141,6 +166,7 @@ int main(void) {
     RUN(glob_match);
     RUN(siphash_vectors);
     RUN(sha1_vectors);
+    RUN(sha256_vectors);
     RUN(random_below);
     return testlib_finish();
 }

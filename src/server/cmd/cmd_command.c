@@ -168,6 +168,18 @@ static uint64_t key_flags_of(const command *cmd, int spec) {
     return key_flags_parse(p);
 }
 
+/* The key spec of the key at argv index pos: within the table's range,
+ * one spec per position (BITOP: its dest, then its sources; a range to
+ * the end of argv clamps to the last group); a key getkeys found beyond
+ * the range (SORT's STORE, ZUNIONSTORE's sources) is the last spec. */
+static int key_spec_at(const command *cmd, int argc, int pos) {
+    int step = cmd->key_step > 0 ? cmd->key_step : 1;
+    int last = cmd->key_last < 0 ? argc + cmd->key_last : cmd->key_last;
+    if (cmd->key_first > 0 && pos >= cmd->key_first && pos <= last)
+        return (pos - cmd->key_first) / step;
+    return 1 << 20; /* key_flags_of: the last group */
+}
+
 /* Tips are stored space-separated; the reply is a set of bulk strings. */
 static void reply_tips(client *c, const char *tips) {
     int n = 0;
@@ -497,19 +509,24 @@ static void getkeysGenericCommand(client *c, int with_flags) {
         return;
     }
     addReplyArrayLen(c, n);
-    int step = cmd->key_step > 0 ? cmd->key_step : 1;
     for (int i = 0; i < n; i++) {
         ASSERT(keys[i] > 0 && keys[i] < argc);
         if (with_flags) addReplyArrayLen(c, 2);
         addReplyBulk(c, argv[keys[i]].ptr, argv[keys[i]].len);
-        /* A range to the end of argv is one spec; a fixed range is one
-         * spec per position. */
-        int spec = cmd->key_last < 0 ? 0 : (keys[i] - cmd->key_first) / step;
         uint64_t f = cmd->key_flags_for ? key_flags_parse(cmd->key_flags_for(argv, argc))
-                                        : key_flags_of(cmd, spec);
+                                        : key_flags_of(cmd, key_spec_at(cmd, argc, keys[i]));
         if (with_flags) reply_flag_set(c, f, key_flag_names);
     }
     free(keys);
+}
+
+int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos) {
+    uint64_t f = cmd->key_flags_for ? key_flags_parse(cmd->key_flags_for(argv, argc))
+                                    : key_flags_of(cmd, key_spec_at(cmd, argc, pos));
+    int perm = 0;
+    if (f & KEY_ACCESS) perm |= 1;
+    if (f & (KEY_INSERT | KEY_DELETE | KEY_UPDATE)) perm |= 2;
+    return perm;
 }
 
 void commandGetKeysCommand(client *c) {

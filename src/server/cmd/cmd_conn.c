@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/util.h"
+#include "server/acl.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
@@ -46,34 +47,29 @@ void quitCommand(client *c) {
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-/* Compares without an early exit so timing does not leak the password. */
-static int password_matches(const char *given, size_t len) {
-    const char *want = server.requirepass;
-    if (!want) return 0;
-    size_t wlen = strlen(want);
-    unsigned char diff = (unsigned char)(wlen != len);
-    for (size_t i = 0; i < len; i++) diff |= (unsigned char)(given[i] ^ want[i % (wlen ? wlen : 1)]);
-    return diff == 0;
-}
-
-static void set_authenticated(client *c, int yes) {
-    if (yes) c->flags |= CLIENT_AUTHENTICATED;
+/* Switches the client to user u (a reference it takes over), under
+ * clients_lock so CLIENT LIST on other threads reads a live user. */
+static void set_user(client *c, acl_user *u, int authenticated) {
+    pthread_mutex_lock(&server.clients_lock);
+    acl_user *old = c->user;
+    c->user = u;
+    pthread_mutex_unlock(&server.clients_lock);
+    acl_user_unref(old);
+    if (authenticated) c->flags |= CLIENT_AUTHENTICATED;
     else c->flags &= ~CLIENT_AUTHENTICATED;
-    c->parser.unauthenticated = !yes;
+    c->parser.unauthenticated = !authenticated;
 }
 
-/* Checks user/password like Redis's default user. Replies the error and
- * returns -1 on failure. */
+/* Checks the pair against the ACL users (acl.c: hashed, constant time).
+ * Replies the error and returns -1 on failure (logged in ACL LOG). */
 static int authenticate(client *c, const resp_arg *user, const resp_arg *pass) {
-    pthread_mutex_lock(&server.config_lock);
-    int ok = (!user || arg_is(user, "default")) &&
-             (server.requirepass ? password_matches(pass->ptr, pass->len) : 1);
-    pthread_mutex_unlock(&server.config_lock);
-    if (!ok) {
+    acl_user *u = acl_authenticate(c, user ? user->ptr : NULL, user ? user->len : 0, pass->ptr,
+                                   pass->len);
+    if (!u) {
         addReplyError(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return -1;
     }
-    set_authenticated(c, 1);
+    set_user(c, u, 1);
     return 0;
 }
 
@@ -82,7 +78,7 @@ void authCommand(client *c) {
         addReplyErrorSyntax(c);
         return;
     }
-    if (c->argc == 2 && !server.requirepass) {
+    if (c->argc == 2 && !acl_default_has_password()) {
         addReplyError(c, "ERR AUTH <password> called without any password configured "
                          "for the default user. Are you sure your configuration is correct?");
         return;
@@ -146,7 +142,7 @@ void helloCommand(client *c) {
             return;
         }
     }
-    if (!(c->flags & CLIENT_AUTHENTICATED)) {
+    if (!(c->flags & CLIENT_AUTHENTICATED) && acl_auth_required()) {
         addReplyError(c, "NOAUTH HELLO must be called with the client already authenticated, "
                          "otherwise the HELLO AUTH <user> <pass> option can be used to "
                          "authenticate the client and select the RESP protocol version at the "
@@ -198,7 +194,7 @@ void resetCommand(client *c) {
     __atomic_store_n(&c->db, 0, __ATOMIC_RELAXED);
     c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT | CLIENT_NO_EVICT | CLIENT_NO_TOUCH);
     set_string_field(&c->name, NULL);
-    set_authenticated(c, server.requirepass == NULL);
+    set_user(c, acl_user_ref(acl_default_user()), !acl_auth_required());
     addReplyStatus(c, "RESET");
 }
 
@@ -326,7 +322,7 @@ typedef struct kill_filter {
     uint64_t id;
     int type;
     int skipme;
-    const resp_arg *user;
+    acl_user *user; /* a reference, released by clientKillCommand */
 } kill_filter;
 
 static int kill_matches(const kill_filter *f, client *o, client *self) {
@@ -339,6 +335,7 @@ static int kill_matches(const kill_filter *f, client *o, client *self) {
     if (f->id && o->id != f->id) return 0;
     if (f->type != TYPE_ANY && client_type(o) != f->type) return 0;
     if (f->skipme && o == self) return 0;
+    if (f->user && o->user != f->user) return 0;
     return 1;
 }
 
@@ -387,6 +384,7 @@ void clientKillCommand(client *c) {
             long long id;
             if (!lt_string2ll(val->ptr, val->len, &id) || id <= 0) {
                 addReplyError(c, "ERR client-id should be greater than 0");
+                acl_user_unref(f.user);
                 return;
             }
             f.id = (uint64_t)id;
@@ -394,6 +392,7 @@ void clientKillCommand(client *c) {
             f.type = parse_client_type(val);
             if (f.type == -2) {
                 addReplyErrorFormat(c, "ERR Unknown client type '%.*s'", (int)val->len, val->ptr);
+                acl_user_unref(f.user);
                 return;
             }
         } else if (arg_is(opt, "addr")) {
@@ -401,24 +400,30 @@ void clientKillCommand(client *c) {
         } else if (arg_is(opt, "laddr")) {
             f.laddr = val;
         } else if (arg_is(opt, "user")) {
-            if (!arg_is(val, "default")) {
+            acl_user *u = acl_user_lookup(val->ptr, val->len);
+            if (!u) {
                 addReplyErrorFormat(c, "ERR No such user '%.*s'", (int)val->len, val->ptr);
+                acl_user_unref(f.user);
                 return;
             }
-            f.user = val;
+            acl_user_unref(f.user); /* USER given twice: the last counts */
+            f.user = u;
         } else if (arg_is(opt, "skipme")) {
             if (arg_is(val, "yes")) f.skipme = 1;
             else if (arg_is(val, "no")) f.skipme = 0;
             else {
                 addReplyErrorSyntax(c);
+                acl_user_unref(f.user);
                 return;
             }
         } else {
             addReplyErrorSyntax(c);
+            acl_user_unref(f.user);
             return;
         }
     }
     int killed = kill_clients(c, &f);
+    acl_user_unref(f.user);
     int self = c->flags & CLIENT_CLOSE_AFTER_REPLY;
     c->flags &= ~CLIENT_CLOSE_AFTER_REPLY;
     addReplyLongLong(c, killed);

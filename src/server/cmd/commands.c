@@ -320,6 +320,7 @@ static command *const families[] = {
     migrate_commands,
     script_commands, /* src/script/script.c */
     function_commands, /* src/script/function.c */
+    acl_commands,
     NULL,
 };
 

@@ -130,7 +130,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     sync_commands[], /* cmd_sync.c: SYNC, PSYNC */
     migrate_commands[], /* migrate.c: MIGRATE */
     script_commands[], /* src/script/script.c */
-    function_commands[]; /* src/script/function.c */
+    function_commands[], /* src/script/function.c */
+    acl_commands[]; /* cmd_acl.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
@@ -158,6 +159,12 @@ static inline int command_first_key(const command *cmd, int argc) {
 int command_get_keys(const command *cmd, const resp_arg *argv, int argc,
                      int *keys, int max);
 
+
+/* What the key at argv index pos needs, for ACL key patterns (Redis's
+ * ACLSelectorCheckKey): bit 0 read (its key spec has "access"), bit 1
+ * write (insert, delete or update). cmd_command.c, from the key specs, as
+ * COMMAND GETKEYSANDFLAGS reports them. */
+int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos);
 
 /* One command's COMMAND INFO entry / COMMAND DOCS map (cmd_command.c). */
 void command_reply_info(client *c, const command *cmd);

@@ -3,7 +3,8 @@
  *
  * Order of checks is Redis's (processCommand): unknown command, unknown
  * subcommand, arity, protected commands (DEBUG, MODULE LOAD: enable-*-command),
- * authentication, then pause; a command rejected by
+ * authentication, ACL permissions (one flag test for an unrestricted user),
+ * then pause; a command rejected by
  * any of them counts as rejected_calls, one that replied an error while
  * running as failed_calls.
  */
@@ -15,6 +16,7 @@
 #include "common/assert.h"
 #include "engine/keyspace.h"
 #include "engine/txn.h"
+#include "server/acl.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/config.h"
@@ -289,11 +291,34 @@ int dispatch_command_resolved(client *c, const command *cmd) {
                             debug ? "enable-debug-command" : "enable-module-command");
         return 0;
     }
-    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
+    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH) &&
+        acl_auth_required()) {
         count_rejected(c, cmd);
         if (!multi_exec_rejected(c, cmd, "NOAUTH Authentication required."))
             addReplyError(c, "NOAUTH Authentication required.");
         return 0;
+    }
+    if (!acl_user_unrestricted(c->user)) {
+        int pos, r = acl_check_command(c, cmd, c->argv, c->argc, &pos);
+        if (r != ACL_OK) {
+            count_rejected(c, cmd);
+            /* CLIENT LIST (and the log's client-info) show the command
+             * refused, as Redis sets lastcmd at lookup. */
+            __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
+            if (cmd->proc && multi_is_exec(cmd)) {
+                /* EXEC refused: the transaction is discarded (Redis's
+                 * execCommandAbort). */
+                char reason[128];
+                snprintf(reason, sizeof(reason),
+                         "NOPERM this user has no permissions to run the '%s' command",
+                         cmd->fullname);
+                acl_log_denied(c, r, ACL_LOG_CTX_MULTI, pos, NULL, 0);
+                multi_exec_rejected(c, cmd, reason);
+            } else {
+                acl_reply_denied(c, r, pos);
+            }
+            return 0;
+        }
     }
     if (persist_reject(c, cmd)) {
         count_rejected(c, cmd);

@@ -12,6 +12,7 @@
  * Called by: dispatch (queueing, rejections), cmd_conn (RESET), client
  * (close, free), the command table.
  */
+#include "server/acl.h"
 #include "server/cmd/multi.h"
 
 #include <stdlib.h>
@@ -321,7 +322,19 @@ static void execCommand(client *c) {
         c->error_in_reply = 0;
         uint32_t nwrites = txn.nwrites;
         persist_exec_cmd_begin(c);
-        if (exec_covers(c, q, &txn)) {
+        /* Permissions are checked again: ACL rules may have changed since
+         * the command was queued (Redis's execCommand). */
+        int acl_pos, acl_r = acl_check_command(c, q->cmd, q->argv, q->argc, &acl_pos);
+        if (acl_r != ACL_OK) {
+            /* The log's client-info names EXEC, as Redis's. */
+            __atomic_store_n(&c->lastcmd, exec_cmd, __ATOMIC_RELAXED);
+            acl_log_denied(c, acl_r, ACL_LOG_CTX_MULTI, acl_pos, NULL, 0);
+            addReplyErrorFormat(c,
+                                "NOPERM ACLs rules changed between the moment the transaction "
+                                "was accumulated and the EXEC call. This command is no longer "
+                                "allowed for the following reason: %s",
+                                acl_exec_denied_reason(acl_r));
+        } else if (exec_covers(c, q, &txn)) {
             dispatch_call(c, q->cmd);
         } else {
             serverLog(LL_WARNING, "EXEC: '%s' would touch keys outside the transaction's lock set",
@@ -355,6 +368,8 @@ int multi_exec_denyoom(client *c, const command *cmd) {
         if (c->mstate->cmds[i].cmd->flags & CMD_DENYOOM) return 1;
     return 0;
 }
+
+int multi_is_exec(const command *cmd) { return cmd->proc == execCommand; }
 
 int multi_exec_rejected(client *c, const command *cmd, const char *err) {
     if (cmd->proc != execCommand) return 0;

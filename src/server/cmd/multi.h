@@ -54,6 +54,8 @@ void multi_flag_error(client *c);
  * (and watches) and replies Redis's "EXECABORT Transaction discarded
  * because of: <err>"; returns 1. Returns 0 (nothing done) otherwise. */
 int multi_exec_rejected(client *c, const struct command *cmd, const char *err);
+/* Whether cmd is EXEC. */
+int multi_is_exec(const struct command *cmd);
 
 /* maxmemory: 1 if cmd is EXEC and a command c queued is deny-oom (EXEC
  * is then refused like one, as in Redis), or if c is inside MULTI and cmd

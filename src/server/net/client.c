@@ -31,6 +31,8 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "engine/prefetch.h"
+#include "server/acl.h"
+#include "server/net/tls.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
@@ -92,10 +94,19 @@ static int peer_is_loopback(int fd) {
     return 0;
 }
 
-/* Redis's protected mode: with no password set, only loopback clients are
- * served; others get the explanation and are closed. */
+/* Redis's protected mode: while the default user needs no password, only
+ * loopback clients are served; others get the explanation and are closed. */
+static int local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
 static int protected_mode_denies(int fd) {
-    if (!server.protected_mode || server.requirepass) return 0;
+    if (!server.protected_mode || acl_auth_required()) return 0;
     if (peer_is_loopback(fd)) return 0;
     static const char msg[] =
         "-DENIED Lightning is running in protected mode because protected mode is enabled "
@@ -124,12 +135,25 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->owner = w;
     c->resp = 2;
     c->ctime_ms = c->last_interaction_ms = w->now_ms;
-    if (!server.requirepass) c->flags |= CLIENT_AUTHENTICATED;
+    /* Every connection starts as the default user, authenticated when it
+     * needs no password (Redis's createClient). */
+    c->user = acl_user_ref(acl_default_user());
+    if (!acl_auth_required()) c->flags |= CLIENT_AUTHENTICATED;
     resp_parser_init(&c->parser, server.proto_max_bulk_len);
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
     format_addr(fd, 1, c->laddr, sizeof(c->laddr));
     if (server.metrics_port && listen_is_metrics_fd_port(c->laddr)) c->flags |= CLIENT_METRICS_ONLY;
+    if (tls_enabled() && local_port(fd) == server.tls_port) {
+        c->tls = tls_conn_new();
+        if (!c->tls) {
+            acl_user_unref(c->user);
+            free(c);
+            close(fd);
+            __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+            return NULL;
+        }
+    }
 
     pthread_mutex_lock(&server.clients_lock);
     c->next = server.clients;
@@ -270,6 +294,8 @@ void client_on_closed(ev_conn *conn) {
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    acl_user_unref(c->user);
+    tls_conn_free(c->tls);
     multi_client_free(c);
     free(c);
 }
@@ -314,7 +340,12 @@ void client_publish(client *c) {
 }
 
 size_t client_output_bytes(const client *c) {
-    return c->bufpos - c->sentlen + c->reply_bytes - c->head_off;
+    size_t tls = 0;
+    if (c->tls) {
+        const char *p;
+        tls = tls_conn_pending(c->tls, &p);
+    }
+    return c->bufpos - c->sentlen + c->reply_bytes - c->head_off + tls;
 }
 
 void client_queue_write(client *c) {
@@ -430,6 +461,7 @@ void client_evict_if_needed(void) {
     }
     pthread_mutex_unlock(&server.clients_lock);
 }
+static void consume_output(client *c, size_t n);
 
 /* Hands everything queued for c to the kernel in one send. */
 static void client_send(client *c) {
@@ -454,6 +486,27 @@ static void client_send(client *c) {
             iov[n].iov_len = ch->used - off;
             total += iov[n++].iov_len;
         }
+    }
+    if (c->tls) {
+        /* Encrypt the replies (released at once: their ciphertext is what
+         * goes out), then send the pending records, handshake ones too. */
+        for (int i = 0; i < n; i++)
+            if (tls_conn_write(c->tls, iov[i].iov_base, iov[i].iov_len) < 0) {
+                client_close(c);
+                return;
+            }
+        consume_output(c, total);
+        const char *p;
+        size_t pending = tls_conn_pending(c->tls, &p);
+        if (pending == 0) {
+            if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close(c);
+            return;
+        }
+        iov[0].iov_base = (void *)p;
+        iov[0].iov_len = pending;
+        c->inflight_bytes = pending;
+        if (ev_conn_send(c->owner->loop, &c->conn, iov, 1) < 0) client_close(c);
+        return;
     }
     if (n == 0) {
         if (c->flags & CLIENT_CLOSE_AFTER_REPLY) client_close(c);
@@ -509,7 +562,8 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
     __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
                        __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->owner->stat_writes, 1, __ATOMIC_RELAXED);
-    consume_output(c, (size_t)res);
+    if (c->tls) tls_conn_consumed(c->tls, (size_t)res); /* replies went at encryption */
+    else consume_output(c, (size_t)res);
     if (c->producer) producer_run(c, 1);
     if (client_output_bytes(c) > 0) {
         client_queue_write(c);
@@ -796,8 +850,42 @@ static void process_qbuf(client *c) {
     }
 }
 
+static void client_on_recv_plain(client *c, char *data, ssize_t len);
+
+/* TLS: the bytes are ciphertext; the plaintext OpenSSL makes of them goes
+ * through the same path as a plain read, 16 KiB at a time. Handshake
+ * records it answers with are queued like replies. */
+static void client_on_recv_tls(client *c, char *data, ssize_t len) {
+    if (len <= 0) {
+        client_close(c);
+        return;
+    }
+    __atomic_add_fetch(&c->owner->stat_net_input_bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    tls_conn_feed(c->tls, data, (size_t)len);
+    char buf[16 * 1024];
+    for (;;) {
+        if (c->flags & (CLIENT_CLOSED | CLIENT_CLOSE_AFTER_REPLY)) break;
+        ssize_t n = tls_conn_read(c->tls, buf, sizeof(buf));
+        if (n < 0) {
+            client_close(c);
+            return;
+        }
+        if (n == 0) break;
+        /* Input bytes were counted as ciphertext above. */
+        __atomic_sub_fetch(&c->owner->stat_net_input_bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        client_on_recv_plain(c, buf, n);
+    }
+    const char *p;
+    if (!(c->flags & CLIENT_CLOSED) && tls_conn_pending(c->tls, &p)) client_queue_write(c);
+}
+
 void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     client *c = conn->udata;
+    if (c->tls) client_on_recv_tls(c, data, len);
+    else client_on_recv_plain(c, data, len);
+}
+
+static void client_on_recv_plain(client *c, char *data, ssize_t len) {
     if (len <= 0) {
         client_close(c);
         return;
@@ -874,9 +962,9 @@ static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ..
  * complete commands are parsed from the receive buffer, so it is 0 where
  * Redis shows the command being run), argv-mem (the running or blocked
  * command's argument bytes, as Redis's argv_len_sum), multi-mem, rbp, obl,
- * omem, oll, tot-mem, cmd, resp, lib-name/lib-ver, sub/psub/ssub, redir.
- * Fixed, documented in docs/ARCHITECTURE.md "Introspection": events=r,
- * user=default (no ACL users), rbs (the reply buffer never shrinks). */
+ * omem, oll, tot-mem, cmd, user, resp, lib-name/lib-ver, sub/psub/ssub,
+ * redir. Fixed, documented in docs/ARCHITECTURE.md "Introspection":
+ * events=r, rbs (the reply buffer never shrinks). */
 void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     int64_t now = mstime();
     char flags[16];
@@ -904,7 +992,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld "
                "flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%zu qbuf-free=%zu "
                "argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu "
-               "tot-mem=%zu events=r cmd=%s user=default redir=%lld resp=%d "
+               "tot-mem=%zu events=r cmd=%s user=%s redir=%lld resp=%d "
                "lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, c->addr, c->laddr,
                __atomic_load_n(&c->conn.fd, __ATOMIC_RELAXED),
@@ -921,7 +1009,7 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
                obl,
                __atomic_load_n(&c->pub.oll, __ATOMIC_RELAXED), omem,
                __atomic_load_n(&c->pub.tot_mem, __ATOMIC_RELAXED),
-               last ? last->fullname : "NULL", tracking_redirect_of(c),
+               last ? last->fullname : "NULL", acl_user_name(c->user), tracking_redirect_of(c),
                __atomic_load_n(&c->resp, __ATOMIC_RELAXED),
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

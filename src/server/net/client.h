@@ -19,6 +19,10 @@
  * — is bounded by client-output-buffer-limit (per class: the client is
  * closed past it) and, over all clients, by maxmemory-clients (the client
  * using the most memory is evicted).
+ *
+ * TLS (tls.h): a client accepted on tls-port has a tls_conn; received
+ * bytes are decrypted before parsing, and at send time its replies are
+ * encrypted and released at once, the ciphertext being what is in flight.
  */
 #ifndef LIGHTNING_CLIENT_H
 #define LIGHTNING_CLIENT_H
@@ -31,6 +35,8 @@
 
 struct worker;
 struct command;
+struct acl_user;
+struct tls_conn;
 
 #define CLIENT_REPLY_BUF (16 * 1024)
 #define CLIENT_NAME_MAX 128
@@ -132,6 +138,11 @@ typedef struct client {
     int64_t obuf_soft_since_s;
     int error_in_reply;        /* the current command replied an error */
 
+    /* The ACL user (acl.h): a reference; changed by its owner under
+     * server.clients_lock; NULL for internal clients (no restriction). */
+    struct acl_user *user;
+    /* TLS state (net/tls.h) when accepted on tls-port, else NULL. */
+    struct tls_conn *tls;
     /* identity and timestamps (shared) */
     char addr[64], laddr[64];
     char *name;                /* under server.clients_lock */

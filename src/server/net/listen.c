@@ -17,7 +17,7 @@
 #include "server/log.h"
 #include "server/server.h"
 
-#define MAX_LISTEN_FDS 16
+#define MAX_LISTEN_FDS 32 /* CONFIG_MAX_BIND addresses, plain and TLS */
 
 static int listen_fds[MAX_LISTEN_FDS];
 static int nlisten;
@@ -62,29 +62,37 @@ out:
 }
 
 int listen_open(void) {
-    for (int i = 0; i < server.bind_count; i++) {
-        const char *addr = server.bind[i];
-        int optional = addr[0] == '-';
-        if (optional) addr++;
-        int err = bind_one(addr, server.port);
-        if (err == 0 && server.metrics_port) {
-            err = bind_one(addr, server.metrics_port);
-            if (err && !(optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT ||
-                                      err == -EPROTONOSUPPORT))) {
-                serverLog(LL_WARNING, "Could not listen on metrics-port %s:%d: %s", addr,
-                          server.metrics_port, strerror(-err));
-                listen_close();
-                return -1;
+    /* The plain port (with metrics-port beside it), then tls-port on the
+     * same addresses (client.c tells a TLS connection by its local port). */
+    for (int pass = 0; pass < 2; pass++) {
+        int port = pass == 0 ? server.port : server.tls_port;
+        if (pass == 1 && port <= 0) break;
+        for (int i = 0; i < server.bind_count; i++) {
+            const char *addr = server.bind[i];
+            int optional = addr[0] == '-';
+            if (optional) addr++;
+            int err = bind_one(addr, port);
+            if (err == 0 && pass == 0 && server.metrics_port) {
+                err = bind_one(addr, server.metrics_port);
+                if (err && !(optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT ||
+                                          err == -EPROTONOSUPPORT))) {
+                    serverLog(LL_WARNING, "Could not listen on metrics-port %s:%d: %s", addr,
+                              server.metrics_port, strerror(-err));
+                    listen_close();
+                    return -1;
+                }
+                err = 0;
             }
-            err = 0;
+            if (err == 0) continue;
+            if (optional &&
+                (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT))
+                continue;
+            serverLog(LL_WARNING,
+                      "Warning: Could not create server %s listening socket %s:%d: %s",
+                      pass ? "TLS" : "TCP", addr, port, strerror(-err));
+            listen_close();
+            return -1;
         }
-        if (err == 0) continue;
-        if (optional && (err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT))
-            continue;
-        serverLog(LL_WARNING, "Warning: Could not create server TCP listening socket %s:%d: %s",
-                  addr, server.port, strerror(-err));
-        listen_close();
-        return -1;
     }
     if (nlisten == 0) {
         serverLog(LL_WARNING, "Configured to not listen anywhere, exiting.");
