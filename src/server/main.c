@@ -17,6 +17,7 @@
 
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
+#include "cluster/cluster.h"
 #include "server/config.h"
 #include "server/engine_glue.h"
 #include "server/net/listen.h"
@@ -116,9 +117,6 @@ int main(int argc, char **argv) {
     if (server.replicaof)
         serverLog(LL_WARNING, "replicaof %s is stored but Lightning has no replication yet: "
                               "serving as a master", server.replicaof);
-    if (server.cluster_enabled)
-        serverLog(LL_WARNING, "cluster-enabled yes is stored but Lightning has no cluster mode "
-                              "yet: serving as a standalone server");
     show_banner();
 
     /* Threads inherit this mask: only this thread takes the signals. */
@@ -142,6 +140,7 @@ int main(int argc, char **argv) {
     if (engine_open() < 0) return 1;
     if (persist_open() < 0) return 1;
     if (blocking_init() < 0) return 1;
+    if (server.cluster_enabled && cluster_init() < 0) return 1;
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
@@ -170,6 +169,7 @@ int main(int argc, char **argv) {
     proc_notify_stopping();
     persist_workers_stopping();
     workers_stop_and_join();
+    cluster_shutdown();
     blocking_close();
     /* SIGTERM/SIGINT save when save rules exist, as Redis; SHUTDOWN
      * (SIGUSR1) has saved already as it asked. */

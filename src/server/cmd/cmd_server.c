@@ -444,7 +444,7 @@ void infoCommand(client *c) {
         first = 0;
         if (s->fn) s->fn(&b);
         else if (!strcmp(s->name, "modules")) sb_printf(&b, "# Modules\r\n");
-        else sb_printf(&b, "# Cluster\r\ncluster_enabled:0\r\n");
+        else sb_printf(&b, "# Cluster\r\ncluster_enabled:%d\r\n", server.cluster_enabled ? 1 : 0);
     }
     for (int i = 0; i < nwant; i++) free(want[i]);
     addReplyVerbatim(c, b.p ? b.p : "", b.len, "txt");

@@ -229,6 +229,7 @@ static command *const families[] = {
     sort_commands,
     debug_commands,
     module_commands,
+    cluster_commands,
     NULL,
 };
 

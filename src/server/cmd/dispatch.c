@@ -3,7 +3,7 @@
  *
  * Order of checks is Redis's (processCommand): unknown command, unknown
  * subcommand, arity, protected commands (DEBUG, MODULE LOAD: enable-*-command),
- * authentication, then pause; a command rejected by
+ * authentication, cluster redirection (cluster.h), then pause; a command rejected by
  * any of them counts as rejected_calls, one that replied an error while
  * running as failed_calls.
  */
@@ -15,6 +15,7 @@
 #include "common/assert.h"
 #include "engine/keyspace.h"
 #include "engine/txn.h"
+#include "cluster/cluster.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/config.h"
@@ -215,7 +216,18 @@ int dispatch_command(client *c) {
     return dispatch_command_resolved(c, command_lookup(c->argv[0].ptr, c->argv[0].len));
 }
 
+static int dispatch_resolved(client *c, const command *cmd);
+
 int dispatch_command_resolved(client *c, const command *cmd) {
+    int rc = dispatch_resolved(c, cmd);
+    /* ASKING lasts one command (Redis's resetClient), outside MULTI. */
+    if ((c->flags & CLIENT_ASKING) && !(c->flags & CLIENT_MULTI) &&
+        !(c->cmd && cluster_is_asking_command(c->cmd)))
+        c->flags &= ~CLIENT_ASKING;
+    return rc;
+}
+
+static int dispatch_resolved(client *c, const command *cmd) {
     /* One command at a time per client: arguments set, not inside another
      * command's EXEC, not closed, not blocked (its pipeline waits). */
     ASSERT(c->argc > 0 && c->argv != NULL);
@@ -271,6 +283,13 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         count_rejected(c, cmd);
         if (!multi_exec_rejected(c, cmd, "NOAUTH Authentication required."))
             addReplyError(c, "NOAUTH Authentication required.");
+        return 0;
+    }
+    /* Cluster mode: a command with keys (or EXEC) runs only where its slot
+     * is served (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN otherwise),
+     * also while queued in MULTI, as Redis checks before queueing. */
+    if (server.cluster_enabled && cluster_redirect(c, cmd)) {
+        count_rejected(c, cmd);
         return 0;
     }
     if (persist_reject(c, cmd)) {

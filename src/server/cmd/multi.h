@@ -55,6 +55,14 @@ void multi_flag_error(client *c);
  * because of: <err>"; returns 1. Returns 0 (nothing done) otherwise. */
 int multi_exec_rejected(client *c, const struct command *cmd, const char *err);
 
+/* Cluster routing of EXEC: the i-th queued command of c's transaction and
+ * its arguments (valid until the transaction ends); 0 when i is past the
+ * last. */
+int multi_queued_at(client *c, int i, const struct command **cmd, int *argc,
+                    const resp_arg **argv);
+/* Whether cmd is EXEC. */
+int multi_is_exec(const struct command *cmd);
+
 /* RESET: discards the transaction and the watched keys. */
 void multi_reset(client *c);
 /* client_close: the same, for a connection going away (engine still open). */

@@ -47,6 +47,8 @@ struct command;
 #define CLIENT_NO_TOUCH          (1u << 12)
 #define CLIENT_IN_LIST           (1u << 13) /* registered in server list */
 #define CLIENT_WAL_HOLD          (1u << 14) /* output held until WAL durable */
+#define CLIENT_ASKING            (1u << 15) /* cluster: ASKING for the next command */
+#define CLIENT_READONLY          (1u << 16) /* cluster: READONLY (replica reads) */
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */

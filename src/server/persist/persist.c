@@ -225,11 +225,16 @@ static uint64_t log_exec(ks_txn *txn) {
 
 /* ---- Engine hooks ---------------------------------------------------------- */
 
+/* persist_internal_begin/end: this thread's commits are the server's own
+ * (logged by persist_log_del), not a command's. */
+static __thread int internal_writes;
+
 static void hook_commit(void *ctx, ks_txn *txn) {
     (void)ctx;
     if (P.replaying) return;
     __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
     if (!P.wal) return; /* appendonly no: changes are counted for the save rules */
+    if (internal_writes) return; /* logged by persist_log_del */
     client *c = cur.c;
     if (!c || cur.logged) {
         if (!c) {
@@ -254,15 +259,23 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     note_appended(c, end);
 }
 
+
+void persist_internal_begin(void) { internal_writes++; }
+void persist_internal_end(void) { internal_writes--; }
+
 static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
+    size_t klen;
+    const char *key = ks_entry_key(e, &klen);
+    persist_log_del(dbid, key, klen, ts);
+}
+
+void persist_log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts) {
     if (P.replaying) return;
     if (!P.wal) {
         __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
         return;
     }
-    size_t klen;
-    const char *key = ks_entry_key(e, &klen);
     resp_arg argv[2] = {{(char *)"DEL", 3}, {(char *)key, klen}};
     thread_register();
     cur.aux.len = 0;
