@@ -304,7 +304,7 @@ static void gossip_fill(cl_state *st, cl_node *n, cbus_gossip *g) {
 
 /* PING, PONG or MEET with a gossip section (Redis's clusterSendPing): about a
  * tenth of the nodes (at least 3) chosen at random, plus every node in
- * PFAIL, plus our hostname and the forgotten nodes as extensions. */
+ * PFAIL, plus our hostname as an extension. */
 static void send_ping(cl_state *st, cl_link *l, int type) {
     if (!l || !l->io) return;
     int freshnodes = st->nnodes - 2;
@@ -343,16 +343,10 @@ static void send_ping(cl_state *st, cl_link *l, int type) {
     m.count = (uint16_t)count;
     m.gossip_in = st->gossip_scratch;
     m.hostname = st->set.hostname[0] ? st->set.hostname : NULL;
-    cbus_forgotten fg[CL_MAX_BLACKLIST];
-    int nf = 0;
-    int64_t now_s = st->now / 1000;
-    for (int i = 0; i < st->nblacklist; i++) {
-        if (st->blacklist[i].expire_s < now_s) continue;
-        memcpy(fg[nf].name, st->blacklist[i].name, CBUS_NAMELEN);
-        fg[nf++].ttl_s = (uint64_t)(st->blacklist[i].expire_s - now_s);
-    }
-    m.forgotten = fg;
-    m.nforgotten = nf;
+    /* Forgotten nodes are not announced: Redis 7.0.15 does not know that
+     * extension (7.2's type 2) and logs a warning for every message that
+     * carries one; as in 7.0, `redis-cli --cluster del-node` sends CLUSTER
+     * FORGET to every node. Received ones are honoured (7.2 peers). */
     send_msg(st, l, &m);
 }
 
@@ -521,8 +515,8 @@ static void process_gossip(cl_state *st, cl_node *sender, const cbus_msg *m) {
             }
             /* A healthy node's PONG time seen by others counts as ours
              * while we have no ping pending (fewer pings on big clusters). */
-            if (n != st->myself && !(g.flags & (CNODE_FAIL | CNODE_PFAIL)) &&
-                n->ping_sent == 0 && n->nreports == 0) {
+            if (!(g.flags & (CNODE_FAIL | CNODE_PFAIL)) && n->ping_sent == 0 &&
+                n->nreports == 0) {
                 int64_t pong = (int64_t)g.pong_received * 1000;
                 if (pong <= st->now + 500 && pong > n->pong_received) n->pong_received = pong;
             }
