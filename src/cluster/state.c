@@ -836,8 +836,11 @@ void cl_cron(cl_state *st) {
             link_free(st, l, 1);
             l = NULL;
         }
-        if (l && l->connected && n->ping_sent == 0 && now - n->pong_received > timeout / 2) {
-            send_ping(st, l, CBUS_PING);
+        if (l && n->ping_sent == 0 && now - n->pong_received > timeout / 2) {
+            /* A link still connecting counts the ping as sent (Redis
+             * buffers it): a node that never answers turns PFAIL. */
+            if (l->connected) send_ping(st, l, CBUS_PING);
+            else n->ping_sent = now;
             continue;
         }
         if (n->ping_sent == 0) continue;
