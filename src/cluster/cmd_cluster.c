@@ -35,9 +35,9 @@ static int cluster_enabled_or_reply(client *c) {
 /* Redis's addReplySubcommandSyntaxError. */
 static void reply_subcommand_syntax(client *c) {
     addReplyErrorFormat(c,
-                        "ERR unknown subcommand or wrong number of arguments for '%.128s'. Try "
+                        "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
                         "CLUSTER HELP.",
-                        c->argv[1].ptr);
+                        (int)(c->argv[1].len < 128 ? c->argv[1].len : 128), c->argv[1].ptr);
 }
 
 /* getSlotOrReply: -1 after replying. */
@@ -59,7 +59,6 @@ static cl_node *lookup_arg(cl_state *st, const resp_arg *a) {
 static void clusterHelpCommand(client *c) {
     if (!cluster_enabled_or_reply(c)) return;
     static const char *help[] = {
-        "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ADDSLOTS <slot> [<slot> ...]",
         "    Assign slots to current node.",
         "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
@@ -113,8 +112,6 @@ static void clusterHelpCommand(client *c) {
         "LINKS",
         "    Return information about all network links between this node and its peers.",
         "    Output format is an array where each array element is a map containing attributes of a link",
-        "HELP",
-        "    Prints this help.",
         NULL,
     };
     addReplyHelp(c, help);
