@@ -52,7 +52,7 @@ struct busio {
     bio_conn *conns;
     pthread_t thread;
     int running;
-    _Atomic int stop;
+    int stop; /* __atomic_* accessed */
     uint64_t sendbuf_limit;
     uint64_t limit_exceeded;
     int64_t last_save_error_log;

@@ -61,7 +61,8 @@ static void show_banner(void) {
                              "    Lightning %s (Redis %s compatible), port %d, pid %d\n",
                   LIGHTNING_VERSION, REDIS_VERSION, server.port, (int)getpid());
     } else {
-        serverLog(LL_NOTICE, "Running mode=standalone, port=%d.", server.port);
+        serverLog(LL_NOTICE, "Running mode=%s, port=%d.",
+                  server.cluster_enabled ? "cluster" : "standalone", server.port);
     }
 }
 
