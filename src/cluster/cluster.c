@@ -299,14 +299,17 @@ static int key_exists(const resp_arg *k) {
 /* Lock-free: 1 when every key of this call is in one slot this node serves
  * with nothing in flight and the cluster ok (the call may run), 0 when the
  * slow path must decide. */
-static int route_fast(const command *cmd, const resp_arg *argv, int argc) {
+static int route_fast(const client *c, const command *cmd, const resp_arg *argv, int argc) {
     if (!atomic_load_explicit(&cluster_route_ok, memory_order_acquire)) return 0;
     int stack[ROUTE_KEYS_STACK], *keys;
     int n = call_keys(cmd, argv, argc, stack, &keys);
     int ok = 1;
     unsigned slot = 0;
     for (int i = 0; i < n && ok; i++) {
-        unsigned s = cluster_key_slot(argv[keys[i]].ptr, argv[keys[i]].len);
+        /* A key its pipeline batch prefetched was hashed with its slot. */
+        unsigned s = c->prehash_key == argv[keys[i]].ptr
+                         ? ks_hash_slot(c->prehash)
+                         : cluster_key_slot(argv[keys[i]].ptr, argv[keys[i]].len);
         if (i == 0) slot = s;
         else if (s != slot) ok = 0;
     }
@@ -409,7 +412,7 @@ static cl_node *node_by_query(cl_state *st, client *c, const command *cmd, const
 int cluster_redirect(client *c, const command *cmd) {
     int is_exec = multi_is_exec(cmd);
     if (!is_exec && !cmd->getkeys && cmd->key_first <= 0) return 0;
-    if (!is_exec && route_fast(cmd, c->argv, c->argc)) return 0;
+    if (!is_exec && route_fast(c, cmd, c->argv, c->argc)) return 0;
     int err = REDIR_NONE, slot = 0;
     pthread_mutex_lock(&cl_mutex);
     cl_node *n = node_by_query(cl_st, c, cmd, c->argv, c->argc, &slot, &err);

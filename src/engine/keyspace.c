@@ -226,7 +226,9 @@ unsigned ks_shards_per_db(const lt_db *db) { return db->nshards; }
 static inline void nkeys_add(const lt_db *db, ks_shard *sh, const ks_entry *e, int64_t d) {
     uint64_t v = atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
     atomic_store_explicit(&sh->nkeys, v + (uint64_t)d, memory_order_relaxed);
-    if (__builtin_expect(db->slot_keys != NULL, 0)) {
+    /* e NULL: a live key replaced by a live version of itself (its slot's
+     * count is unchanged; no slot computed). */
+    if (__builtin_expect(db->slot_keys != NULL, 0) && e) {
         size_t dbid = (size_t)(sh - db->shards) / db->nshards;
         _Atomic uint32_t *n =
             &db->slot_keys[dbid * KS_SLOTS + db->slot_fn(entry_keyp(e), e->klen)];
@@ -340,6 +342,7 @@ static inline int is_indexed(const ks_entry *e) {
 void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
                 uint64_t hash, ks_entry *newe, int keep_old, int shallow) {
     ks_shard_data *sd = &sh->data;
+    int replaced_live = 0;
     newe->ts = ks_txn_ts(txn);
     if (!link) {
         ASSERT(!entry_is_tomb(newe));
@@ -348,7 +351,8 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     } else {
         ks_entry *cur = *link;
         if (!entry_is_tomb(cur)) {
-            nkeys_add(txn->db, sh, cur, -1);
+            replaced_live = !entry_is_tomb(newe);
+            nkeys_add(txn->db, sh, replaced_live ? NULL : cur, -1);
             if (is_indexed(cur)) expire_index_remove(sh, cur);
         }
         dict_replace(link, newe);
@@ -365,7 +369,7 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     if (entry_is_tomb(newe)) {
         sd->nversions++;
     } else {
-        nkeys_add(txn->db, sh, newe, 1);
+        nkeys_add(txn->db, sh, replaced_live ? NULL : newe, 1);
         if (entry_expblock(newe)) expire_index_add(sh, newe);
         lt_db *db = txn->db;
         if (db->install_hook)

@@ -70,6 +70,11 @@ typedef unsigned ks_slot_fn(const char *key, size_t klen);
  * written or any other thread uses db. LT_OK, LT_INVAL (shards_per_db above
  * 2^14, or already set), LT_NOMEM. */
 int ks_set_slot_fn(lt_db *db, ks_slot_fn *fn);
+/* In slot mode, the slot of the key a hash from ks_prefetch (or any of
+ * the engine's key hashes) was computed for: its top KS_SLOT_BITS bits. */
+static inline unsigned ks_hash_slot(uint64_t hash) {
+    return (unsigned)(hash >> (64 - KS_SLOT_BITS));
+}
 /* Live keys of slot in dbid (COUNTKEYSINSLOT): O(1), lock-free, exact when
  * no commit runs concurrently. 0 outside slot mode. */
 uint64_t ks_slot_count(lt_db *db, unsigned dbid, unsigned slot);
