@@ -56,7 +56,10 @@ struct busio {
     uint64_t sendbuf_limit;
     uint64_t limit_exceeded;
     int64_t last_save_error_log;
+    void (*after_round)(void);
 };
+
+void busio_set_after_round(busio *b, void (*fn)(void)) { b->after_round = fn; }
 
 /* Tags for the listening sockets and the eventfd in epoll's data. */
 #define TAG_LISTEN ((uintptr_t)1)
@@ -368,6 +371,7 @@ static void *bus_thread(void *arg) {
             }
         }
         pthread_mutex_unlock(b->mutex);
+        if (b->after_round) b->after_round();
     }
     return NULL;
 }

@@ -42,6 +42,9 @@ void busio_fill_io(busio *b, cl_io *io);
 /* Starts the thread over st (created with busio_fill_io's io). save_path:
  * nodes.conf, written when st->todo_save after each round. */
 int busio_start(busio *b, cl_state *st, const char *save_path);
+/* Called by the bus thread after each round, with the mutex released
+ * (work that takes shard locks, which must not nest inside the mutex). */
+void busio_set_after_round(busio *b, void (*fn)(void));
 /* Stops and joins the thread, closes every socket. */
 void busio_stop(busio *b);
 /* Wakes the thread (after a CLUSTER command changed something). */

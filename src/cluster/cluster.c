@@ -75,10 +75,21 @@ static void collect_key(void *ctx, const ks_entry *e) {
     b->lens[b->n++] = klen;
 }
 
-/* Deletes every key of slot (a newer config epoch gave it to another
- * master), 256 at a time, each deletion logged as DEL. */
-static void delete_slot_keys(void *ctx, unsigned slot) {
+/* Slots whose keys must go (a newer config epoch gave them to another
+ * master): marked under the mutex by the state, deleted by
+ * cluster_delete_lost_keys without it (shard locks never nest inside the
+ * cluster mutex). */
+static unsigned char lost_slots[CLUSTER_SLOTS];
+static int nlost;
+
+static void mark_lost_slot(void *ctx, unsigned slot) {
     (void)ctx;
+    if (!lost_slots[slot]) nlost++;
+    lost_slots[slot] = 1;
+}
+
+/* Deletes every key of slot, 256 at a time, each deletion logged as DEL. */
+static uint64_t delete_slot_keys(unsigned slot) {
     enum { BATCH = 256 };
     char *keys[BATCH];
     size_t lens[BATCH];
@@ -101,9 +112,30 @@ static void delete_slot_keys(void *ctx, unsigned slot) {
         }
         persist_internal_end();
     }
-    if (deleted)
-        serverLog(LL_NOTICE, "Deleted %llu keys of slot %u, now served by another node",
-                  (unsigned long long)deleted, slot);
+    return deleted;
+}
+
+/* After each bus round, without the mutex: the keys of the slots lost
+ * meanwhile, unless the slot came back to this node since. */
+static void delete_lost_keys(void) {
+    unsigned slots[CLUSTER_SLOTS];
+    int n = 0;
+    pthread_mutex_lock(&cl_mutex);
+    if (nlost) {
+        for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
+            if (!lost_slots[s]) continue;
+            lost_slots[s] = 0;
+            if (cl_st->slots[s] != cl_st->myself) slots[n++] = s;
+        }
+        nlost = 0;
+    }
+    pthread_mutex_unlock(&cl_mutex);
+    for (int i = 0; i < n; i++) {
+        uint64_t deleted = delete_slot_keys(slots[i]);
+        if (deleted)
+            serverLog(LL_NOTICE, "Deleted %llu keys of slot %u, now served by another node",
+                      (unsigned long long)deleted, slots[i]);
+    }
 }
 
 /* ---- Settings ---------------------------------------------------------------------- */
@@ -163,7 +195,7 @@ int cluster_init(void) {
     cl_io io;
     busio_fill_io(cl_bus, &io);
     io.count_slot_keys = count_slot_keys;
-    io.delete_slot_keys = delete_slot_keys;
+    io.delete_slot_keys = mark_lost_slot;
     io.routing_changed = routing_rebuild;
     cl_settings set;
     settings_fill(&set);
@@ -210,6 +242,7 @@ int cluster_init(void) {
     cl_update_state(cl_st);
     routing_rebuild(NULL);
     pthread_mutex_unlock(&cl_mutex);
+    busio_set_after_round(cl_bus, delete_lost_keys);
     if (busio_start(cl_bus, cl_st, cl_conf_path) != 0) {
         serverLog(LL_WARNING, "Could not start the cluster bus thread");
         return -1;
@@ -320,107 +353,126 @@ static int route_fast(const client *c, const command *cmd, const resp_arg *argv,
     return ok;
 }
 
-/* Redis 7.0's getNodeByQuery, with the mutex held. Returns the node that
- * must serve the call (myself included), or NULL with *err set. */
-static cl_node *node_by_query(cl_state *st, client *c, const command *cmd, const resp_arg *argv,
-                              int argc, int *slot_out, int *err) {
-    cl_node *n = NULL;
-    const resp_arg *firstkey = NULL;
-    int slot = 0, multiple_keys = 0, migrating = 0, importing = 0;
-    int missing = 0, existing = 0;
-    uint64_t flags = cmd->flags;
-    int is_exec = multi_is_exec(cmd);
-    if (is_exec && !(c->flags & CLIENT_MULTI)) return st->myself;
-    int count = is_exec ? 0 : 1;
-    if (is_exec) {
-        const command *qc;
-        int qargc;
-        const resp_arg *qargv;
-        flags = 0;
-        while (multi_queued_at(c, count, &qc, &qargc, &qargv)) {
-            flags |= qc->flags;
-            count++;
-        }
-    }
-    for (int i = 0; i < count; i++) {
+/* Redis 7.0's getNodeByQuery in three steps: what the cluster state says
+ * (under the mutex), which keys exist (after releasing it: shard locks are
+ * never taken inside the mutex), the decision. */
+typedef struct route_plan {
+    int err;                 /* REDIR_* known from the state alone */
+    int any_key, slot, mine;
+    int migrating, importing, multiple_keys;
+    uint64_t flags;          /* the command's, or the queued ones' (EXEC) */
+    int state_ok;
+    char owner[CBUS_IPLEN + CBUS_HOSTNAME_MAX + 16];     /* endpoint:port */
+    char migrating_to[CBUS_IPLEN + CBUS_HOSTNAME_MAX + 16];
+} route_plan;
+
+/* Calls fn on every key of the call (EXEC: of every queued command) until
+ * it returns nonzero; returns that value or 0. */
+typedef int key_fn(void *ctx, const resp_arg *k);
+static int for_each_key(client *c, const command *cmd, int is_exec, key_fn *fn, void *ctx) {
+    for (int i = 0;; i++) {
         const command *mcmd = cmd;
-        int margc = argc;
-        const resp_arg *margv = argv;
-        if (is_exec) multi_queued_at(c, i, &mcmd, &margc, &margv);
+        int margc = c->argc;
+        const resp_arg *margv = c->argv;
+        if (is_exec) {
+            if (!multi_queued_at(c, i, &mcmd, &margc, &margv)) return 0;
+        } else if (i > 0) {
+            return 0;
+        }
         int stack[ROUTE_KEYS_STACK], *keys;
         int nk = call_keys(mcmd, margv, margc, stack, &keys);
-        for (int j = 0; j < nk; j++) {
-            const resp_arg *k = &margv[keys[j]];
-            int ts = (int)cluster_key_slot(k->ptr, k->len);
-            if (!firstkey) {
-                firstkey = k;
-                slot = ts;
-                n = st->slots[slot];
-                if (!n) {
-                    if (keys != stack) free(keys);
-                    *err = REDIR_DOWN_UNBOUND;
-                    return NULL;
-                }
-                if (n == st->myself && st->migrating_to[slot]) migrating = 1;
-                else if (st->importing_from[slot]) importing = 1;
-            } else if (k->len != firstkey->len || memcmp(k->ptr, firstkey->ptr, k->len)) {
-                if (ts != slot) {
-                    if (keys != stack) free(keys);
-                    *err = REDIR_CROSS_SLOT;
-                    return NULL;
-                }
-                multiple_keys = 1;
-            }
-            if (migrating || importing) {
-                if (key_exists(k)) existing++;
-                else missing++;
-            }
-        }
+        int rc = 0;
+        for (int j = 0; j < nk && !rc; j++) rc = fn(ctx, &margv[keys[j]]);
         if (keys != stack) free(keys);
+        if (rc) return rc;
     }
-    if (!n) return st->myself;
-    if (st->state != CL_OK) {
-        if (!server.cluster_allow_reads_when_down) {
-            *err = REDIR_DOWN_STATE;
-            return NULL;
-        }
-        if (flags & CMD_WRITE) {
-            *err = REDIR_DOWN_RO_STATE;
-            return NULL;
-        }
+}
+
+typedef struct plan_ctx {
+    cl_state *st;
+    route_plan *p;
+    const resp_arg *firstkey;
+    cl_node *n;
+} plan_ctx;
+
+static int plan_key(void *ctx, const resp_arg *k) {
+    plan_ctx *pc = ctx;
+    route_plan *p = pc->p;
+    int ts = (int)cluster_key_slot(k->ptr, k->len);
+    if (!pc->firstkey) {
+        pc->firstkey = k;
+        p->any_key = 1;
+        p->slot = ts;
+        pc->n = pc->st->slots[ts];
+        if (!pc->n) return REDIR_DOWN_UNBOUND;
+        if (pc->n == pc->st->myself && pc->st->migrating_to[ts]) p->migrating = 1;
+        else if (pc->st->importing_from[ts]) p->importing = 1;
+    } else if (k->len != pc->firstkey->len || memcmp(k->ptr, pc->firstkey->ptr, k->len)) {
+        if (ts != p->slot) return REDIR_CROSS_SLOT;
+        p->multiple_keys = 1;
     }
-    *slot_out = slot;
-    if (migrating && missing) {
-        if (existing) {
-            *err = REDIR_UNSTABLE;
-            return NULL;
-        }
-        *err = REDIR_ASK;
-        return st->migrating_to[slot];
-    }
-    if (importing && ((c->flags & CLIENT_ASKING) || (flags & CMD_ASKING))) {
-        if (multiple_keys && missing) {
-            *err = REDIR_UNSTABLE;
-            return NULL;
-        }
-        return st->myself;
-    }
-    if (n != st->myself) *err = REDIR_MOVED;
-    return n;
+    return 0;
+}
+
+typedef struct exist_ctx {
+    int missing, existing;
+} exist_ctx;
+
+static int count_existing(void *ctx, const resp_arg *k) {
+    exist_ctx *e = ctx;
+    if (key_exists(k)) e->existing++;
+    else e->missing++;
+    return 0;
 }
 
 int cluster_redirect(client *c, const command *cmd) {
     int is_exec = multi_is_exec(cmd);
     if (!is_exec && !cmd->getkeys && cmd->key_first <= 0) return 0;
+    if (is_exec && !(c->flags & CLIENT_MULTI)) return 0;
     if (!is_exec && route_fast(c, cmd, c->argv, c->argc)) return 0;
-    int err = REDIR_NONE, slot = 0;
+    route_plan p;
+    memset(&p, 0, sizeof(p));
+    p.flags = cmd->flags;
+    if (is_exec) {
+        const command *qc;
+        int qargc;
+        const resp_arg *qargv;
+        p.flags = 0;
+        for (int i = 0; multi_queued_at(c, i, &qc, &qargc, &qargv); i++) p.flags |= qc->flags;
+    }
     pthread_mutex_lock(&cl_mutex);
-    cl_node *n = node_by_query(cl_st, c, cmd, c->argv, c->argc, &slot, &err);
-    char target[CBUS_IPLEN + CBUS_HOSTNAME_MAX + 32] = "";
-    if (n && err != REDIR_NONE)
-        snprintf(target, sizeof(target), "%s:%d", cluster_endpoint(n), n->port);
+    cl_state *st = cl_st;
+    plan_ctx pc = {.st = st, .p = &p};
+    p.err = for_each_key(c, cmd, is_exec, plan_key, &pc);
+    p.state_ok = st->state == CL_OK;
+    if (pc.n) {
+        p.mine = pc.n == st->myself;
+        snprintf(p.owner, sizeof(p.owner), "%s:%d", cluster_endpoint(pc.n), pc.n->port);
+        cl_node *m = p.any_key ? st->migrating_to[p.slot] : NULL;
+        if (m) snprintf(p.migrating_to, sizeof(p.migrating_to), "%s:%d", cluster_endpoint(m), m->port);
+    }
     pthread_mutex_unlock(&cl_mutex);
-    if (err == REDIR_NONE && n == cl_st->myself) return 0;
+
+    int err = p.err;
+    const char *target = p.owner;
+    if (err == REDIR_NONE && p.any_key) {
+        exist_ctx ex = {0, 0};
+        if (p.migrating || p.importing) for_each_key(c, cmd, is_exec, count_existing, &ex);
+        if (!p.state_ok && !server.cluster_allow_reads_when_down) {
+            err = REDIR_DOWN_STATE;
+        } else if (!p.state_ok && (p.flags & CMD_WRITE)) {
+            err = REDIR_DOWN_RO_STATE;
+        } else if (p.migrating && ex.missing) {
+            err = ex.existing ? REDIR_UNSTABLE : REDIR_ASK;
+            target = p.migrating_to;
+        } else if (p.importing && ((c->flags & CLIENT_ASKING) || (p.flags & CMD_ASKING))) {
+            if (p.multiple_keys && ex.missing) err = REDIR_UNSTABLE;
+            else return 0;
+        } else if (!p.mine) {
+            err = REDIR_MOVED;
+        }
+    }
+    if (err == REDIR_NONE) return 0;
     /* EXEC discards the transaction (Redis's discardTransaction); a
      * command being queued fails it (dispatch's count_rejected). */
     if (is_exec) multi_reset(c);
@@ -436,14 +488,8 @@ int cluster_redirect(client *c, const command *cmd) {
         addReplyError(c, "CLUSTERDOWN The cluster is down and only accepts read commands");
         break;
     case REDIR_DOWN_UNBOUND: addReplyError(c, "CLUSTERDOWN Hash slot not served"); break;
-    case REDIR_ASK:
-    case REDIR_MOVED:
-        addReplyErrorFormat(c, "%s %d %s", err == REDIR_ASK ? "ASK" : "MOVED", slot, target);
-        break;
     default:
-        /* A node that is not myself without an error cannot happen (Redis
-         * answers MOVED there too). */
-        addReplyErrorFormat(c, "MOVED %d %s", slot, target);
+        addReplyErrorFormat(c, "%s %d %s", err == REDIR_ASK ? "ASK" : "MOVED", p.slot, target);
         break;
     }
     return 1;

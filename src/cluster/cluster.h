@@ -13,9 +13,10 @@
  * nothing migrating or importing and the state ok, runs without touching
  * the mutex; anything else takes it and follows Redis's getNodeByQuery.
  *
- * Lock order: the cluster mutex before any shard lock (the slow path looks
- * keys up with it held; losing a slot deletes its keys with it held);
- * nothing takes the mutex while holding a shard lock.
+ * Lock order: no shard lock is ever taken while the cluster mutex is held
+ * (the slow path looks keys up after releasing it; the keys of a lost slot
+ * are deleted after the bus round released it), so a command holding
+ * shard locks (inside EXEC) may take the mutex.
  */
 #ifndef LT_CLUSTER_CLUSTER_H
 #define LT_CLUSTER_CLUSTER_H

@@ -104,8 +104,9 @@ typedef struct cl_io {
     /* Milliseconds (wall clock) and 64 random bits. */
     int64_t (*now_ms)(void *ctx);
     uint64_t (*random)(void *ctx);
-    /* Keys this node holds in slot, and deleting them (a slot taken over by
-     * a node with a newer config epoch). */
+    /* Keys this node holds in slot (lock-free), and the news that they
+     * must go (a slot taken over by a node with a newer config epoch): the
+     * owner deletes them after releasing the state's lock (lock order). */
     uint64_t (*count_slot_keys)(void *ctx, unsigned slot);
     void (*delete_slot_keys)(void *ctx, unsigned slot);
     /* Called after any change of slot ownership, migrating/importing

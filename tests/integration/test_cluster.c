@@ -552,6 +552,47 @@ TEST(join_redis_cluster) {
     free(out);
 }
 
+/* A node whose slot is claimed by a master with a newer config epoch gives
+ * it up and deletes its keys there, logged in the WAL: they stay deleted
+ * after kill -9 and recovery. */
+TEST(lost_slot_keys_deleted) {
+    harness_server *a = start_node(HARNESS_LIGHTNING, "appendonly", "yes");
+    harness_server *b = start_node(HARNESS_LIGHTNING, NULL, NULL);
+    REQUIRE(a && b);
+    redisContext *ca = harness_connect(a), *cb = harness_connect(b);
+    REQUIRE(ca && cb);
+    CHECK_EQ_STR(cmd(ca, "CLUSTER ADDSLOTSRANGE 0 16383"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(ca, "CLUSTER SET-CONFIG-EPOCH 1"), "status:\"OK\"");
+    redisReply *rr = redisCommand(cb, "CONFIG GET cluster-port");
+    REQUIRE(rr && rr->elements == 2);
+    CHECK_EQ_STR(cmd(ca, "CLUSTER MEET 127.0.0.1 %d %s", b->port, rr->element[1]->str),
+                 "status:\"OK\"");
+    freeReplyObject(rr);
+    REQUIRE(WAIT_HAS(ca, "cluster_state:ok", "CLUSTER", "INFO"));
+    REQUIRE(WAIT_HAS(cb, "cluster_known_nodes:2", "CLUSTER", "INFO"));
+    /* "b" and "{b}x" are in slot 3300, "a" in 15495. */
+    CHECK_EQ_STR(cmd(ca, "MSET b 1 {b}x 2"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(ca, "SET a 3"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(ca, "CLUSTER COUNTKEYSINSLOT 3300"), "int:2");
+    char idb[64];
+    snprintf(idb, sizeof(idb), "%s", myid(cb));
+    REQUIRE(WAIT_HAS(cb, "cluster_state:ok", "CLUSTER", "INFO"));
+    CHECK_EQ_STR(cmd(cb, "CLUSTER SETSLOT 3300 NODE %s", idb), "status:\"OK\"");
+    CHECK(strstr(cmd(cb, "CLUSTER BUMPEPOCH"), "BUMPED") != NULL);
+    REQUIRE(WAIT_HAS(ca, "int:0", "CLUSTER", "COUNTKEYSINSLOT", "3300"));
+    CHECK_EQ_STR(cmd(ca, "DBSIZE"), "int:1");
+    char want[96];
+    snprintf(want, sizeof(want), "err:\"MOVED 3300 127.0.0.1:%d\"", b->port);
+    CHECK_EQ_STR(cmd(ca, "GET b"), want);
+    /* kill -9: only the WAL has the deletions. */
+    harness_kill9(a);
+    REQUIRE(harness_restart(a) == 0);
+    ca = harness_connect(a);
+    REQUIRE(ca);
+    CHECK_EQ_STR(cmd(ca, "DBSIZE"), "int:1");
+    CHECK_EQ_STR(cmd(ca, "CLUSTER COUNTKEYSINSLOT 3300"), "int:0");
+}
+
 /* ---- nodes.conf ---------------------------------------------------------------------- */
 
 TEST(nodes_conf_survives_restart) {
@@ -611,6 +652,7 @@ int main(void) {
     RUN(cluster_commands_need_cluster_mode);
     RUN(ask_asking_tryagain_match_redis);
     RUN(join_redis_cluster);
+    RUN(lost_slot_keys_deleted);
     RUN(nodes_conf_survives_restart);
     RUN(corrupt_nodes_conf_refused);
     return testlib_finish();
