@@ -426,6 +426,10 @@ static int count_existing(void *ctx, const resp_arg *k) {
 }
 
 int cluster_redirect(client *c, const command *cmd) {
+    /* Start-up replays the log before the cluster starts: what it holds was
+     * accepted by this node, and is replayed unrouted (Redis exempts its
+     * AOF client the same way). */
+    if (!cl_st) return 0;
     int is_exec = multi_is_exec(cmd);
     if (!is_exec && !cmd->getkeys && cmd->key_first <= 0) return 0;
     if (is_exec && !(c->flags & CLIENT_MULTI)) return 0;

@@ -51,7 +51,8 @@ unsigned cluster_engine_slot(const char *key, size_t klen);
 
 /* dispatch: for a command with keys (or EXEC) in cluster mode, checks that
  * this node may run it now; if not, replies the redirection or error
- * (EXEC: discards the transaction) and returns 1. */
+ * (EXEC: discards the transaction) and returns 1. Before cluster_init (the
+ * log replayed at start-up) every command runs. */
 int cluster_redirect(client *c, const struct command *cmd);
 
 /* The state, locked (every CLUSTER command runs between these). */
