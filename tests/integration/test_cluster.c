@@ -550,6 +550,18 @@ TEST(join_redis_cluster) {
     CHECK_EQ_INT(st, 0);
     CHECK(strstr(out, "[OK] All nodes agree about slots configuration.") != NULL);
     free(out);
+    /* kill -9 of a Redis master: the Lightning node and the other Redis
+     * node agree it failed (PFAIL, then FAIL by the majority of masters),
+     * and the cluster is down (its slots are not served). */
+    char r2id[64], want_fail[128];
+    snprintf(r2id, sizeof(r2id), "%s", myid(c[1]));
+    harness_kill9(r2);
+    r2->expect_exit = 1;
+    snprintf(want_fail, sizeof(want_fail), "%s 127.0.0.1:%d@%s master,fail ", r2id, r2->port,
+             r2cport);
+    CHECK(WAIT_HAS(c[2], want_fail, "CLUSTER", "NODES"));
+    CHECK(WAIT_HAS(c[0], want_fail, "CLUSTER", "NODES"));
+    CHECK(WAIT_HAS(c[2], "cluster_state:fail", "CLUSTER", "INFO"));
 }
 
 /* A node whose slot is claimed by a master with a newer config epoch gives
