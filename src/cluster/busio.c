@@ -129,6 +129,7 @@ static int io_connect(void *ctx, cl_link *l, const char *ip, int cport) {
     bio_conn *c = conn_new(b, fd, 1);
     c->link = l;
     l->io = c;
+    snprintf(l->peer_ip, sizeof(l->peer_ip), "%s", ip);
     busio_wake(b);
     return 0;
 }
@@ -316,10 +317,10 @@ static void reap(busio *b) {
         p = &c->next;
     }
     /* Links whose connection the output limit dropped: closed for the
-     * state too. */
+     * state too (between rounds every live link has its connection). */
     for (cl_link *l = b->st->links, *next; l; l = next) {
         next = l->next_all;
-        if (!l->io && (l->connected || l->inbound)) cl_link_closed(b->st, l);
+        if (!l->io) cl_link_closed(b->st, l);
     }
 }
 

@@ -51,7 +51,7 @@ typedef struct cl_link {
     int inbound;
     int connected;  /* outbound: the connection is established */
     void *io;       /* the transport's handle */
-    char peer_ip[CBUS_IPLEN + 1]; /* set by the transport for inbound links */
+    char peer_ip[CBUS_IPLEN + 1]; /* the peer's address (set by the transport) */
     /* Transport statistics for CLUSTER LINKS (busio.c fills them). */
     uint64_t send_buffer_allocated, send_buffer_used;
     struct cl_link *next_all; /* st->links */

@@ -160,6 +160,7 @@ static int io_connect(void *ctx, cl_link *l, const char *ip, int cport) {
     c->a = a;
     c->b = b;
     c->la = l;
+    snprintf(l->peer_ip, sizeof(l->peer_ip), "10.0.0.%d", b + 1);
     l->io = c;
     if (S->nconns == S->capconns) {
         S->capconns = S->capconns ? S->capconns * 2 : 64;
