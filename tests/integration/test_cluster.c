@@ -269,7 +269,7 @@ TEST(redirection_errors_match_redis) {
     COMPARE(l, r, "MOVE", "b", "1");
     COMPARE(l, r, "SWAPDB", "0", "1");
     COMPARE(l, r, "CLUSTER", "COUNTKEYSINSLOT", "3300");
-    COMPARE(l, r, "CLUSTER", "GETKEYSINSLOT", "3300", "10");
+    COMPARE_UNORDERED(l, r, "CLUSTER", "GETKEYSINSLOT", "3300", "10");
     /* MULTI: a refused command fails EXEC; EXEC checks every queued key. */
     COMPARE(l, r, "MULTI");
     COMPARE(l, r, "SET", "a", "1");
