@@ -55,6 +55,9 @@ unsigned cluster_engine_slot(const char *key, size_t klen);
  * log replayed at start-up) every command runs. */
 int cluster_redirect(client *c, const struct command *cmd);
 
+/* Whether cmd is ASKING (dispatch keeps CLIENT_ASKING across it;
+ * cmd_cluster.c). */
+int cluster_is_asking_command(const struct command *cmd);
 /* The state, locked (every CLUSTER command runs between these). */
 cl_state *cluster_lock(void);
 void cluster_unlock(void);

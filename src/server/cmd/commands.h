@@ -126,8 +126,6 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     debug_commands[], /* cmd_debug.c */
     module_commands[], /* cmd_module.c */
     cluster_commands[]; /* src/cluster/cmd_cluster.c */
-/* Whether cmd is ASKING (dispatch keeps CLIENT_ASKING across it). */
-int cluster_is_asking_command(const command *cmd);
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);
