@@ -283,6 +283,14 @@ int cluster_commit_change(void) {
     return rc;
 }
 
+unsigned long cluster_connections_count(void) {
+    if (!cl_st) return 0;
+    pthread_mutex_lock(&cl_mutex);
+    unsigned long n = (unsigned long)(cl_st->nnodes - 1) * 2;
+    pthread_mutex_unlock(&cl_mutex);
+    return n;
+}
+
 uint64_t cluster_links_limit_exceeded(void) { return busio_buffer_limit_exceeded(cl_bus); }
 
 const char *cluster_endpoint(const cl_node *n) {

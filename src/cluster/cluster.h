@@ -65,6 +65,9 @@ void cluster_unlock(void);
  * nodes.conf now if the change needs it (0, or -1 with errno), and wake
  * the bus thread. */
 int cluster_commit_change(void);
+/* INFO clients' cluster_connections: Redis's count, two links for every
+ * other known node (0 outside cluster mode). */
+unsigned long cluster_connections_count(void);
 /* INFO / CLUSTER INFO helpers. */
 uint64_t cluster_links_limit_exceeded(void);
 /* CONFIG SET of a cluster-* directive: copies the settings in. */

@@ -230,6 +230,7 @@ TEST(cli_create_check_and_follow_moved) {
     r = redisCommand(c[0], "CLUSTER SHARDS");
     CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
     freeReplyObject(r);
+    CHECK(strstr(cmd(c[0], "INFO clients"), "cluster_connections:4") != NULL);
     r = redisCommand(c[0], "CLUSTER LINKS");
     CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2);
     freeReplyObject(r);

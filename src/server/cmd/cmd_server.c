@@ -18,6 +18,7 @@
 #include "engine/expire.h"
 #include "engine/keyspace.h"
 #include "engine/lazyfree.h"
+#include "cluster/cluster.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
@@ -171,14 +172,15 @@ static void info_clients(sbuf *b) {
     sb_printf(b,
               "# Clients\r\n"
               "connected_clients:%d\r\n"
-              "cluster_connections:0\r\n"
+              "cluster_connections:%lu\r\n"
               "maxclients:%d\r\n"
               "client_recent_max_input_buffer:%zu\r\n"
               "client_recent_max_output_buffer:%zu\r\n"
               "blocked_clients:%llu\r\n"
               "tracking_clients:0\r\n"
               "clients_in_timeout_table:%llu\r\n",
-              __atomic_load_n(&server.nclients, __ATOMIC_RELAXED), server.maxclients, max_in,
+              __atomic_load_n(&server.nclients, __ATOMIC_RELAXED),
+              cluster_connections_count(), server.maxclients, max_in,
               max_out, (unsigned long long)blocking_clients(),
               (unsigned long long)blocking_clients_with_timeout());
 }
