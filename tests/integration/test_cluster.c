@@ -269,6 +269,12 @@ TEST(redirection_errors_match_redis) {
     COMPARE(l, r, "SELECT", "0");
     COMPARE(l, r, "MOVE", "b", "1");
     COMPARE(l, r, "SWAPDB", "0", "1");
+    COMPARE(l, r, "COPY", "b", "{b}y", "DB", "1");
+    COMPARE(l, r, "COPY", "b", "{b}y", "DB", "x");
+    COMPARE(l, r, "COPY", "b", "{b}y", "DB", "99");
+    COMPARE(l, r, "COPY", "b", "b", "DB", "0");
+    COMPARE(l, r, "COPY", "b", "{b}y", "DB", "0");
+    COMPARE(l, r, "DEL", "{b}y");
     COMPARE(l, r, "CLUSTER", "COUNTKEYSINSLOT", "3300");
     COMPARE_UNORDERED(l, r, "CLUSTER", "GETKEYSINSLOT", "3300", "10");
     /* MULTI: a refused command fails EXEC; EXEC checks every queued key. */

@@ -239,6 +239,10 @@ static void copyCommand(client *c) {
             return;
         }
     }
+    if (server.cluster_enabled && (srcdb != 0 || dstdb != 0)) {
+        addReplyError(c, "ERR Copying to another database is not allowed in cluster mode");
+        return;
+    }
     if (srcdb == dstdb && arg_eq(src, dst)) {
         addReplyError(c, "ERR source and destination objects are the same");
         return;
