@@ -36,7 +36,8 @@ TEST_LIBS = -lhiredis
 COMMON_SRC = $(wildcard src/common/*.c)
 ENGINE_SRC = $(wildcard src/engine/*.c)
 SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c)) \
-             $(wildcard src/script/*.c)
+             $(wildcard src/script/*.c) \
+             $(wildcard src/cluster/*.c)
 LIB_SRC    = $(COMMON_SRC) $(ENGINE_SRC)
 
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -209,6 +209,7 @@ void lt_db_close(lt_db *db) {
     ks_evpool_free(db);
     free(db->shards);
     free(db->dbstats);
+    free((void *)db->slot_keys);
     free(db);
 }
 
@@ -222,9 +223,87 @@ unsigned ks_shards_per_db(const lt_db *db) { return db->nshards; }
 
 /* ---- Counters -------------------------------------------------------------- */
 
-static inline void nkeys_add(ks_shard *sh, int64_t d) {
+/* Adds d to the live-key count of e's shard (and, in slot mode, of e's
+ * slot). Under the shard lock: a slot belongs to one shard, so its counter
+ * has one writer at a time. */
+static inline void nkeys_add(const lt_db *db, ks_shard *sh, const ks_entry *e, int64_t d) {
     uint64_t v = atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
     atomic_store_explicit(&sh->nkeys, v + (uint64_t)d, memory_order_relaxed);
+    /* e NULL: a live key replaced by a live version of itself (its slot's
+     * count is unchanged; no slot computed). */
+    if (__builtin_expect(db->slot_keys != NULL, 0) && e) {
+        size_t dbid = (size_t)(sh - db->shards) / db->nshards;
+        _Atomic uint32_t *n =
+            &db->slot_keys[dbid * KS_SLOTS + db->slot_fn(entry_keyp(e), e->klen)];
+        atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + (uint32_t)d,
+                              memory_order_relaxed);
+    }
+}
+
+int ks_set_slot_fn(lt_db *db, ks_slot_fn *fn) {
+    if (!fn || db->slot_fn || db->shard_bits > KS_SLOT_BITS) return LT_INVAL;
+    _Atomic uint32_t *counts = calloc((size_t)db->ndb * KS_SLOTS, sizeof(*counts));
+    if (!counts) return LT_NOMEM;
+    ASSERT(ks_db_size(db, 0) == 0);
+    db->slot_keys = counts;
+    db->slot_fn = fn;
+    return LT_OK;
+}
+
+uint64_t ks_slot_count(lt_db *db, unsigned dbid, unsigned slot) {
+    if (!db->slot_keys || dbid >= db->ndb || slot >= KS_SLOTS) return 0;
+    return atomic_load_explicit(&db->slot_keys[(size_t)dbid * KS_SLOTS + slot],
+                                memory_order_relaxed);
+}
+
+/* The slots of shard s are [s << w, (s + 1) << w) with w = 14 - shard_bits. */
+static void slot_counts_zero_shard(lt_db *db, ks_shard *sh) {
+    if (!db->slot_keys) return;
+    size_t g = (size_t)(sh - db->shards), dbid = g / db->nshards, s = g % db->nshards;
+    unsigned w = KS_SLOT_BITS - db->shard_bits;
+    for (size_t i = s << w; i < (s + 1) << w; i++)
+        atomic_store_explicit(&db->slot_keys[dbid * KS_SLOTS + i], 0, memory_order_relaxed);
+}
+
+typedef struct slot_keys_ctx {
+    lt_db *db;
+    unsigned slot;
+    size_t max, seen;
+    int64_t now_ms;
+    ks_entry_fn *fn;
+    void *ctx;
+} slot_keys_ctx;
+
+static inline int entry_expired(const ks_entry *e, int64_t now_ms);
+static int shard_lock_unless_nested(lt_db *db, unsigned dbid, ks_shard *sh);
+
+static void slot_keys_bucket(void *ctx, dict *d, int table, ks_entry **head) {
+    slot_keys_ctx *c = ctx;
+    (void)d;
+    (void)table;
+    for (ks_entry *e = *head; e && c->seen < c->max; e = e->next) {
+        if (entry_is_tomb(e) || entry_expired(e, c->now_ms)) continue;
+        if (c->db->slot_fn(entry_keyp(e), e->klen) != c->slot) continue;
+        c->fn(c->ctx, e);
+        c->seen++;
+    }
+}
+
+size_t ks_slot_keys(lt_db *db, unsigned dbid, unsigned slot, size_t max,
+                    ks_entry_fn *fn, void *ctx) {
+    if (!db->slot_fn || dbid >= db->ndb || slot >= KS_SLOTS || max == 0) return 0;
+    if (ks_slot_count(db, dbid, slot) == 0) return 0;
+    ks_shard *sh = ks_shard_at(db, dbid, slot >> (KS_SLOT_BITS - db->shard_bits));
+    slot_keys_ctx c = {.db = db, .slot = slot, .max = max, .now_ms = lt_mstime(),
+                       .fn = fn, .ctx = ctx};
+    int locked = shard_lock_unless_nested(db, dbid, sh);
+    uint64_t v = 0;
+    /* Bounded by the shard's size: one pass of its cursor, stopping at max. */
+    do {
+        v = dict_scan(&sh->data.d, v, slot_keys_bucket, &c);
+    } while (v != 0 && c.seen < max);
+    if (locked) pthread_mutex_unlock(&sh->lock);
+    return c.seen;
 }
 
 uint64_t ks_db_size(lt_db *db, unsigned dbid) {
@@ -270,6 +349,7 @@ static inline int is_indexed(const ks_entry *e) {
 void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
                 uint64_t hash, ks_entry *newe, int keep_old, int shallow) {
     ks_shard_data *sd = &sh->data;
+    int replaced_live = 0;
     newe->ts = ks_txn_ts(txn);
     if (!link) {
         ASSERT(!entry_is_tomb(newe));
@@ -278,7 +358,8 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     } else {
         ks_entry *cur = *link;
         if (!entry_is_tomb(cur)) {
-            nkeys_add(sh, -1);
+            replaced_live = !entry_is_tomb(newe);
+            nkeys_add(txn->db, sh, replaced_live ? NULL : cur, -1);
             if (is_indexed(cur)) expire_index_remove(sh, cur);
         }
         dict_replace(link, newe);
@@ -295,7 +376,7 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     if (entry_is_tomb(newe)) {
         mvcc_versions_add(&txn->db->mvcc, sh, 1);
     } else {
-        nkeys_add(sh, 1);
+        nkeys_add(txn->db, sh, replaced_live ? NULL : newe, 1);
         if (entry_expblock(newe)) expire_index_add(sh, newe);
         lt_db *db = txn->db;
         if (db->install_hook)
@@ -315,7 +396,7 @@ void ks_remove(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
         ks_install(txn, sh, link, table, 0, tomb, keep_old, shallow);
         return;
     }
-    nkeys_add(sh, -1);
+    nkeys_add(txn->db, sh, cur, -1);
     if (is_indexed(cur)) expire_index_remove(sh, cur);
     dict_unlink(&sh->data.d, table, link);
     if (shallow) entry_free_shallow(cur);
@@ -740,6 +821,7 @@ static void reset_shard_data(lt_db *db, ks_shard *sh) {
     sh->data.d.pause = pause;
     atomic_store_explicit(&sh->nkeys, 0, memory_order_relaxed);
     atomic_store_explicit(&sh->nexpires, 0, memory_order_relaxed);
+    slot_counts_zero_shard(db, sh);
 }
 
 void ks_flush_db(ks_txn *txn, unsigned dbid) {
@@ -844,6 +926,17 @@ void ks_swap_db(ks_txn *txn, unsigned a, unsigned b) {
         atomic_store_explicit(&sb->nkeys, ka, memory_order_relaxed);
         atomic_store_explicit(&sa->nexpires, sa->data.nexp, memory_order_relaxed);
         atomic_store_explicit(&sb->nexpires, sb->data.nexp, memory_order_relaxed);
+    }
+    if (!views && db->slot_keys) {
+        /* The tables moved wholesale: so do their slot counts. */
+        for (size_t i = 0; i < KS_SLOTS; i++) {
+            _Atomic uint32_t *x = &db->slot_keys[(size_t)a * KS_SLOTS + i],
+                             *y = &db->slot_keys[(size_t)b * KS_SLOTS + i];
+            uint32_t t = atomic_load_explicit(x, memory_order_relaxed);
+            atomic_store_explicit(x, atomic_load_explicit(y, memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(y, t, memory_order_relaxed);
+        }
     }
     int64_t ta = atomic_load(&db->dbstats[a].avg_ttl_ms);
     atomic_store(&db->dbstats[a].avg_ttl_ms, atomic_load(&db->dbstats[b].avg_ttl_ms));

@@ -57,6 +57,35 @@ typedef void ks_install_hook(void *ctx, unsigned dbid, const char *key, size_t k
                              int type);
 void ks_set_install_hook(lt_db *db, ks_install_hook *fn, void *ctx);
 
+/* Called with the shard locked: must not call into the engine. */
+typedef void ks_entry_fn(void *ctx, const ks_entry *e);
+
+/* ---- Slot mode (Redis Cluster) ---------------------------------------------
+ * With a slot function set, a key's shard is a function of its slot (one
+ * slot's keys live in one shard), and live keys are counted per slot. */
+#define KS_SLOTS 16384
+#define KS_SLOT_BITS 14
+/* Maps a key to its slot, < KS_SLOTS (Redis's CRC16 with hash tags). Pure
+ * and thread-safe: called by every thread hashing a key. */
+typedef unsigned ks_slot_fn(const char *key, size_t klen);
+/* Enters slot mode. Call once, right after lt_db_open and before any key is
+ * written or any other thread uses db. LT_OK, LT_INVAL (shards_per_db above
+ * 2^14, or already set), LT_NOMEM. */
+int ks_set_slot_fn(lt_db *db, ks_slot_fn *fn);
+/* In slot mode, the slot of the key a hash from ks_prefetch (or any of
+ * the engine's key hashes) was computed for: its top KS_SLOT_BITS bits. */
+static inline unsigned ks_hash_slot(uint64_t hash) {
+    return (unsigned)(hash >> (64 - KS_SLOT_BITS));
+}
+/* Live keys of slot in dbid (COUNTKEYSINSLOT): O(1), lock-free, exact when
+ * no commit runs concurrently. 0 outside slot mode. */
+uint64_t ks_slot_count(lt_db *db, unsigned dbid, unsigned slot);
+/* Calls fn (with the slot's shard locked: fn must not call into the engine)
+ * for up to max live, unexpired keys of slot in dbid (GETKEYSINSLOT); visits
+ * only the slot's shard. Returns how many keys fn saw. 0 outside slot mode. */
+size_t ks_slot_keys(lt_db *db, unsigned dbid, unsigned slot, size_t max,
+                    ks_entry_fn *fn, void *ctx);
+
 /* Number of logical databases / shards per database of db. */
 unsigned ks_databases(const lt_db *db);
 unsigned ks_shards_per_db(const lt_db *db);
@@ -166,8 +195,6 @@ void ks_flush_db(ks_txn *txn, unsigned dbid);
 void ks_swap_db(ks_txn *txn, unsigned a, unsigned b);
 
 /* ---- Iteration without a txn (locks one shard at a time) ------------------- */
-/* Called with the shard locked: must not call into the engine. */
-typedef void ks_entry_fn(void *ctx, const ks_entry *e);
 
 /* One SCAN step over dbid from cursor (0 to start; any value is accepted).
  * Calls fn for each live, unexpired key; visits about count keys (a work

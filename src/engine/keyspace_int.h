@@ -8,6 +8,9 @@
  * choices are independent); global shard id = dbid * nshards + shard. Locks
  * are always taken in ascending global id order, which is what makes
  * multi-key transactions deadlock-free.
+ * Slot mode (Redis Cluster, ks_set_slot_fn): the top 14 bits of the hash
+ * are the key's slot, so shard = slot >> (14 - shard_bits) and a slot's
+ * keys live in one shard.
  */
 #ifndef LT_ENGINE_KEYSPACE_INT_H
 #define LT_ENGINE_KEYSPACE_INT_H
@@ -103,6 +106,13 @@ struct lt_db {
     ks_hooks hooks;
     _Atomic uint64_t stamp_wide; /* highest stamp of a whole-database commit */
     ks_install_hook *install_hook; /* ks_set_install_hook */
+    /* Slot mode (ks_set_slot_fn): the key's slot replaces the top
+     * KS_SLOT_BITS bits of its hash, so the shard (top shard_bits bits) is a
+     * function of the slot and the slot can be read back from the hash;
+     * slot_keys[dbid * KS_SLOTS + slot] counts live keys, written under the
+     * slot's shard lock, read lock-free. NULL / NULL outside slot mode. */
+    ks_slot_fn *slot_fn;
+    _Atomic uint32_t *slot_keys;
     void *install_ctx;
     _Atomic uint64_t stat_expired_keys;
     _Atomic uint64_t stat_expired_stale_permille; /* est. % of stale TTL keys */
@@ -118,8 +128,15 @@ size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, in
 /* Frees db's eviction pool (lt_db_close). */
 void ks_evpool_free(lt_db *db);
 
+#define KS_SLOT_SHIFT (64 - KS_SLOT_BITS)
 static inline uint64_t ks_hash(const lt_db *db, const char *key, size_t klen) {
-    return dict_hash(db->hash_key, key, klen);
+    uint64_t h = dict_hash(db->hash_key, key, klen);
+    /* Slot mode: buckets use the low bits (dict.h), which stay the
+     * siphash's; the shard, chosen by the top bits, follows the slot. */
+    if (__builtin_expect(db->slot_fn != NULL, 0))
+        h = ((uint64_t)db->slot_fn(key, klen) << KS_SLOT_SHIFT) |
+            (h & ((1ull << KS_SLOT_SHIFT) - 1));
+    return h;
 }
 static inline unsigned ks_shard_of_hash(const lt_db *db, uint64_t hash) {
     return db->shard_bits ? (unsigned)(hash >> (64 - db->shard_bits)) : 0;

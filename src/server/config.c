@@ -34,6 +34,7 @@
  *    "# ??? ", and always writes dir.
  */
 #include "server/config.h"
+#include "cluster/cluster.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -277,7 +278,7 @@ static void sb_append_repr(strbuf *b, const char *s, size_t n) {
 /* Status texts of docs/CONFIG.md (see directive.status). */
 #define ST_EFFECTIVE "effective"
 #define ST_REPL "stored until replication"
-#define ST_CLUSTER "stored until cluster"
+#define ST_CLUSTER "stored until cluster replicas and failover"
 #define ST_TLS "stored until TLS"
 #define NO_MEANING "no meaning for Lightning: "
 #define LT_OWN "effective - Lightning's own: "
@@ -848,13 +849,13 @@ static const directive directives[] = {
     /* cluster */
     {.name = "cluster-enabled", .type = CFG_BOOL, .flags = CFG_IMMUTABLE,
      .field = &server.cluster_enabled, .def_num = 0,
-     .status = "stored until cluster - a warning is logged at start-up when yes"},
+     .status = ST_EFFECTIVE},
     {.name = "cluster-config-file", .type = CFG_STRING, .flags = CFG_IMMUTABLE,
-     .field = &server.cluster_config_file, .def_str = "nodes.conf", .status = ST_CLUSTER},
+     .field = &server.cluster_config_file, .def_str = "nodes.conf", .status = ST_EFFECTIVE},
     {.name = "cluster-port", .type = CFG_INT, .flags = CFG_IMMUTABLE, .field = &server.cluster_port,
-     .def_num = 0, .min = 0, .max = 65535, .status = ST_CLUSTER},
+     .def_num = 0, .min = 0, .max = 65535, .status = ST_EFFECTIVE},
     {.name = "cluster-node-timeout", .type = CFG_LL, .field = &server.cluster_node_timeout,
-     .def_num = 15000, .min = 0, .max = LLONG_MAX, .status = ST_CLUSTER},
+     .def_num = 15000, .min = 0, .max = LLONG_MAX, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-migration-barrier", .type = CFG_INT,
      .field = &server.cluster_migration_barrier, .def_num = 1, .min = 0, .max = INT_MAX,
      .status = ST_CLUSTER},
@@ -864,32 +865,33 @@ static const directive directives[] = {
     {.name = "cluster-replica-no-failover", .alias = "cluster-slave-no-failover", .type = CFG_BOOL,
      .field = &server.cluster_replica_no_failover, .def_num = 0, .status = ST_CLUSTER},
     {.name = "cluster-require-full-coverage", .type = CFG_BOOL,
-     .field = &server.cluster_require_full_coverage, .def_num = 1, .status = ST_CLUSTER},
+     .field = &server.cluster_require_full_coverage, .def_num = 1, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-allow-reads-when-down", .type = CFG_BOOL,
-     .field = &server.cluster_allow_reads_when_down, .def_num = 0, .status = ST_CLUSTER},
+     .field = &server.cluster_allow_reads_when_down, .def_num = 0, .status = ST_EFFECTIVE},
     {.name = "cluster-allow-pubsubshard-when-down", .type = CFG_BOOL,
-     .field = &server.cluster_allow_pubsubshard_when_down, .def_num = 1, .status = ST_CLUSTER},
+     .field = &server.cluster_allow_pubsubshard_when_down, .def_num = 1,
+     .status = "stored until sharded pub/sub"},
     {.name = "cluster-allow-replica-migration", .type = CFG_BOOL,
      .field = &server.cluster_allow_replica_migration, .def_num = 1, .status = ST_CLUSTER},
     {.name = "cluster-announce-ip", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.cluster_announce_ip, .status = ST_CLUSTER},
+     .field = &server.cluster_announce_ip, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-hostname", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
      .field = &server.cluster_announce_hostname, .normalize = check_hostname,
-     .status = ST_CLUSTER},
+     .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-port", .type = CFG_INT, .field = &server.cluster_announce_port,
-     .def_num = 0, .min = 0, .max = 65535, .status = ST_CLUSTER},
+     .def_num = 0, .min = 0, .max = 65535, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-bus-port", .type = CFG_INT,
      .field = &server.cluster_announce_bus_port, .def_num = 0, .min = 0, .max = 65535,
-     .status = ST_CLUSTER},
+     .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-tls-port", .type = CFG_INT,
      .field = &server.cluster_announce_tls_port, .def_num = 0, .min = 0, .max = 65535,
-     .status = ST_CLUSTER},
+     .status = ST_TLS},
     {.name = "cluster-preferred-endpoint-type", .type = CFG_ENUM,
      .field = &server.cluster_preferred_endpoint_type, .def_num = 0,
-     .enum_names = cluster_endpoint_names, .status = ST_CLUSTER},
+     .enum_names = cluster_endpoint_names, .status = ST_EFFECTIVE " - MOVED/ASK, CLUSTER SLOTS and SHARDS"},
     {.name = "cluster-link-sendbuf-limit", .type = CFG_MEMORY,
      .field = &server.cluster_link_sendbuf_limit, .def_num = 0, .min = 0, .max = LLONG_MAX,
-     .status = ST_CLUSTER},
+     .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     /* TLS */
     {.name = "tls-port", .type = CFG_INT, .field = &server.tls_port, .def_num = 0, .min = 0,
      .max = 65535, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},

@@ -9,6 +9,7 @@
 #include "engine/setobj.h"
 #include "engine/streamobj.h"
 #include "engine/zsetobj.h"
+#include "cluster/cluster.h"
 #include "lightning.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/keyset.h"
@@ -29,6 +30,12 @@ int engine_open(void) {
     int err = lt_db_open(&cfg, &server.db);
     if (err != LT_OK) {
         serverLog(LL_WARNING, "Cannot open the engine: %s", lt_strerror(err));
+        return -1;
+    }
+    /* Cluster mode: a key's shard follows its hash slot (before recovery
+     * loads any key), so a slot's keys are counted and found in one shard. */
+    if (server.cluster_enabled && (err = ks_set_slot_fn(server.db, cluster_engine_slot)) != LT_OK) {
+        serverLog(LL_WARNING, "Cannot enter cluster slot mode: %s", lt_strerror(err));
         return -1;
     }
     ks_type_register(KS_TYPE_SET, &set_type_ops);

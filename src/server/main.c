@@ -22,6 +22,7 @@
 #include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/pubsub.h"
+#include "cluster/cluster.h"
 #include "server/config.h"
 #include "server/engine_glue.h"
 #include "server/net/listen.h"
@@ -67,7 +68,8 @@ static void show_banner(void) {
                              "    Lightning %s (Redis %s compatible), port %d, pid %d\n",
                   LIGHTNING_VERSION, REDIS_VERSION, server.port, (int)getpid());
     } else {
-        serverLog(LL_NOTICE, "Running mode=standalone, port=%d.", server.port);
+        serverLog(LL_NOTICE, "Running mode=%s, port=%d.",
+                  server.cluster_enabled ? "cluster" : "standalone", server.port);
     }
 }
 
@@ -123,9 +125,6 @@ int main(int argc, char **argv) {
     if (server.replicaof)
         serverLog(LL_WARNING, "replicaof %s is stored but Lightning has no replication yet: "
                               "serving as a master", server.replicaof);
-    if (server.cluster_enabled)
-        serverLog(LL_WARNING, "cluster-enabled yes is stored but Lightning has no cluster mode "
-                              "yet: serving as a standalone server");
     show_banner();
     /* ACL users from the config's `user` lines or from aclfile. */
     if (acl_load_at_startup(err, sizeof(err)) < 0) {
@@ -162,6 +161,7 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "%s", err);
         return 1;
     }
+    if (server.cluster_enabled && cluster_init() < 0) return 1;
     if (listen_open() < 0) return 1;
     if (workers_start() < 0) {
         serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
@@ -200,6 +200,7 @@ int main(int argc, char **argv) {
     persist_workers_stopping();
     workers_stop_and_join();
     sync_shutdown(); /* SYNC payload writers read the engine */
+    cluster_shutdown();
     blocking_close();
     pubsub_close();
     /* SIGTERM/SIGINT save when save rules exist, as Redis; SHUTDOWN

@@ -179,6 +179,10 @@ int selectKeyset(cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
 void selectCommand(client *c) {
     int id;
     if (arg_int_or_reply(c, &c->argv[1], &id, NULL) < 0) return;
+    if (server.cluster_enabled && id != 0) {
+        addReplyError(c, "ERR SELECT is not allowed in cluster mode");
+        return;
+    }
     if (id < 0 || id >= server.databases) {
         addReplyError(c, "ERR DB index is out of range");
         return;

@@ -20,6 +20,7 @@
 #include "engine/lazyfree.h"
 #include "script/function.h"
 #include "script/script.h"
+#include "cluster/cluster.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
@@ -184,14 +185,15 @@ static void info_clients(sbuf *b) {
     sb_printf(b,
               "# Clients\r\n"
               "connected_clients:%d\r\n"
-              "cluster_connections:0\r\n"
+              "cluster_connections:%lu\r\n"
               "maxclients:%d\r\n"
               "client_recent_max_input_buffer:%zu\r\n"
               "client_recent_max_output_buffer:%zu\r\n"
               "blocked_clients:%llu\r\n"
               "tracking_clients:%d\r\n"
               "clients_in_timeout_table:%llu\r\n",
-              __atomic_load_n(&server.nclients, __ATOMIC_RELAXED), server.maxclients, max_in,
+              __atomic_load_n(&server.nclients, __ATOMIC_RELAXED),
+              cluster_connections_count(), server.maxclients, max_in,
               max_out, (unsigned long long)blocking_clients(),
               __atomic_load_n(&tracking_clients, __ATOMIC_RELAXED),
               (unsigned long long)blocking_clients_with_timeout());
@@ -659,7 +661,7 @@ char *info_render(const resp_arg *args, int nargs, size_t *len) {
         first = 0;
         if (s->fn) s->fn(&b);
         else if (!strcmp(s->name, "modules")) sb_printf(&b, "# Modules\r\n");
-        else sb_printf(&b, "# Cluster\r\ncluster_enabled:0\r\n");
+        else sb_printf(&b, "# Cluster\r\ncluster_enabled:%d\r\n", server.cluster_enabled ? 1 : 0);
     }
     for (int i = 0; i < nwant; i++) free(want[i]);
     if (!b.p) sb_printf(&b, "%s", "");

@@ -321,6 +321,7 @@ static command *const families[] = {
     script_commands, /* src/script/script.c */
     function_commands, /* src/script/function.c */
     acl_commands,
+    cluster_commands,
     NULL,
 };
 

@@ -131,7 +131,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     migrate_commands[], /* migrate.c: MIGRATE */
     script_commands[], /* src/script/script.c */
     function_commands[], /* src/script/function.c */
-    acl_commands[]; /* cmd_acl.c */
+    acl_commands[], /* cmd_acl.c */
+    cluster_commands[]; /* src/cluster/cmd_cluster.c */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -4,7 +4,7 @@
  * Order of checks is Redis's (processCommand): unknown command, unknown
  * subcommand, arity, protected commands (DEBUG, MODULE LOAD: enable-*-command),
  * authentication, ACL permissions (one flag test for an unrestricted user),
- * then pause; a command rejected by
+ * cluster redirection (cluster.h), then pause; a command rejected by
  * any of them counts as rejected_calls, one that replied an error while
  * running as failed_calls.
  */
@@ -17,6 +17,7 @@
 #include "engine/keyspace.h"
 #include "engine/txn.h"
 #include "server/acl.h"
+#include "cluster/cluster.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/config.h"
@@ -239,7 +240,18 @@ int dispatch_command(client *c) {
     return dispatch_command_resolved(c, command_lookup(c->argv[0].ptr, c->argv[0].len));
 }
 
+static int dispatch_resolved(client *c, const command *cmd);
+
 int dispatch_command_resolved(client *c, const command *cmd) {
+    int rc = dispatch_resolved(c, cmd);
+    /* ASKING lasts one command (Redis's resetClient), outside MULTI. */
+    if ((c->flags & CLIENT_ASKING) && !(c->flags & CLIENT_MULTI) &&
+        !(c->cmd && cluster_is_asking_command(c->cmd)))
+        c->flags &= ~CLIENT_ASKING;
+    return rc;
+}
+
+static int dispatch_resolved(client *c, const command *cmd) {
     /* One command at a time per client: arguments set, not inside another
      * command's EXEC, not closed, not blocked (its pipeline waits). */
     ASSERT(c->argc > 0 && c->argv != NULL);
@@ -319,6 +331,13 @@ int dispatch_command_resolved(client *c, const command *cmd) {
             }
             return 0;
         }
+    }
+    /* Cluster mode: a command with keys (or EXEC) runs only where its slot
+     * is served (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN otherwise),
+     * also while queued in MULTI, as Redis checks before queueing. */
+    if (server.cluster_enabled && cluster_redirect(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
     }
     if (persist_reject(c, cmd)) {
         count_rejected(c, cmd);

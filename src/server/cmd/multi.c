@@ -378,6 +378,15 @@ int multi_exec_rejected(client *c, const command *cmd, const char *err) {
     return 1;
 }
 
+int multi_queued_at(client *c, int i, const command **cmd, int *argc, const resp_arg **argv) {
+    multi_state *ms = c->mstate;
+    if (!ms || i < 0 || i >= ms->count) return 0;
+    *cmd = ms->cmds[i].cmd;
+    *argc = ms->cmds[i].argc;
+    *argv = ms->cmds[i].argv;
+    return 1;
+}
+
 static int runs_inside_multi(const command *cmd) {
     return cmd->proc == execCommand || cmd->proc == discardCommand ||
            cmd->proc == multiCommand || cmd->proc == watchCommand ||

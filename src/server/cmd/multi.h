@@ -63,6 +63,12 @@ int multi_is_exec(const struct command *cmd);
  * DISCARD, QUIT and RESET is refused under OOM). */
 int multi_exec_denyoom(client *c, const struct command *cmd);
 
+/* Cluster routing of EXEC: the i-th queued command of c's transaction and
+ * its arguments (valid until the transaction ends); 0 when i is past the
+ * last. */
+int multi_queued_at(client *c, int i, const struct command **cmd, int *argc,
+                    const resp_arg **argv);
+
 /* RESET: discards the transaction and the watched keys. */
 void multi_reset(client *c);
 /* client_close: the same, for a connection going away (engine still open). */

@@ -246,6 +246,10 @@ static void copyCommand(client *c) {
             return;
         }
     }
+    if (server.cluster_enabled && (srcdb != 0 || dstdb != 0)) {
+        addReplyError(c, "ERR Copying to another database is not allowed in cluster mode");
+        return;
+    }
     if (srcdb == dstdb && arg_eq(src, dst)) {
         addReplyError(c, "ERR source and destination objects are the same");
         return;
@@ -283,6 +287,10 @@ static void copyCommand(client *c) {
 
 /* MOVE key db */
 static void moveCommand(client *c) {
+    if (server.cluster_enabled) {
+        addReplyError(c, "ERR MOVE is not allowed in cluster mode");
+        return;
+    }
     const resp_arg *key = &c->argv[1];
     unsigned srcdb = (unsigned)c->db, dstdb;
     if (arg_dbid_or_reply(c, &c->argv[2], &dstdb) < 0) return;
@@ -309,6 +317,10 @@ static void moveCommand(client *c) {
 /* SWAPDB index1 index2 */
 static void swapdbCommand(client *c) {
     int a, b;
+    if (server.cluster_enabled) {
+        addReplyError(c, "ERR SWAPDB is not allowed in cluster mode");
+        return;
+    }
     if (arg_int_or_reply(c, &c->argv[1], &a, "ERR invalid first DB index") < 0) return;
     if (arg_int_or_reply(c, &c->argv[2], &b, "ERR invalid second DB index") < 0) return;
     if (a < 0 || a >= server.databases || b < 0 || b >= server.databases) {

@@ -59,6 +59,8 @@ struct tls_conn;
 #define CLIENT_WAL_HOLD          (1u << 14) /* output held until WAL durable */
 #define CLIENT_MONITOR           (1u << 15) /* streams commands (monitor.h) */
 #define CLIENT_METRICS_ONLY      (1u << 16) /* accepted on metrics-port (metrics.h) */
+#define CLIENT_ASKING            (1u << 17) /* cluster: ASKING for the next command */
+#define CLIENT_READONLY          (1u << 18) /* cluster: READONLY (replica reads) */
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */

@@ -137,6 +137,14 @@ int persist_replaying(void);
  * with the write flag may not start). */
 int persist_reject_writes(client *c);
 
+/* Writes the server makes by itself, outside any command (the cluster
+ * deleting the keys of a slot another master took): between begin and end
+ * this thread's commits are not logged by the commit hook; the caller logs
+ * each deletion with persist_log_del (`DEL key` in dbid, one record, as an
+ * expired key's), with the locks of the deleting transaction held. */
+void persist_internal_begin(void);
+void persist_internal_end(void);
+void persist_log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts);
 /* worker: once per loop turn before waiting, and on wakeup. */
 void persist_before_wait(struct worker *w);
 void persist_on_wakeup(struct worker *w);

@@ -216,6 +216,13 @@ static uint64_t log_exec(ks_txn *txn) {
 
 /* ---- Engine hooks ---------------------------------------------------------- */
 
+/* persist_internal_begin/end: this thread's commits are the server's own
+ * (logged by persist_log_del), not a command's. */
+static __thread int internal_writes;
+
+void persist_internal_begin(void) { internal_writes++; }
+void persist_internal_end(void) { internal_writes--; }
+
 static void hook_commit(void *ctx, ks_txn *txn) {
     (void)ctx;
     if (P.replaying) return;
@@ -223,6 +230,7 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     /* appendonly no: changes are counted for the save rules; the record is
      * built only for the stream's consumers, if any. */
     if (!P.wal && !persist_stream_active()) return;
+    if (internal_writes) return; /* logged by persist_log_del */
     client *c = cur.c;
     if (c && cur.logged) {
         /* A later commit of a command that logged at its first: its shards
@@ -269,12 +277,17 @@ static void key_removed(unsigned dbid, const ks_entry *e, uint64_t ts, int evict
         if (evicted) notify_event(NOTIFY_EVICTED, "evicted", nkey, nlen, (int)dbid);
         else notify_event(NOTIFY_EXPIRED, "expired", nkey, nlen, (int)dbid);
     }
+    size_t klen;
+    const char *key = ks_entry_key(e, &klen);
+    persist_log_del(dbid, key, klen, ts);
+}
+
+void persist_log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts) {
+    if (P.replaying) return;
     if (!P.wal && !persist_stream_active()) {
         __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
         return;
     }
-    size_t klen;
-    const char *key = ks_entry_key(e, &klen);
     resp_arg argv[2] = {{(char *)"DEL", 3}, {(char *)key, klen}};
     thread_register();
     cur.aux.len = 0;

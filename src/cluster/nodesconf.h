@@ -1,0 +1,50 @@
+/*
+ * nodesconf.h — the text forms of a cluster state: CLUSTER NODES lines and
+ * the nodes.conf file (cluster-config-file), in Redis 7.0's format.
+ *
+ * One line per node:
+ *   <name> <ip>:<port>@<cport>[,<hostname>] <flags> <master-name|-> <ping_sent>
+ *   <pong_received> <config_epoch> <connected|disconnected> [<slot>|<a>-<b>]...
+ *   [[<slot>->-<name>] (migrating, myself)] [[<slot>-<-<name>] (importing)]
+ * flags: comma-separated myself, master, slave, fail?, fail, handshake,
+ * noaddr, nofailover, or "noflags". nodes.conf has every node but those in
+ * handshake, then "vars currentEpoch <n> lastVoteEpoch <n>".
+ *
+ * nodes.conf is written to "<file>.tmp-<pid>", fsync'd, renamed over the
+ * file, and the directory fsync'd: a crash leaves the old or the new file,
+ * whole. Loading rejects a file that does not parse (the server then refuses
+ * to start, as Redis does), and a file without a "myself" line.
+ */
+#ifndef LT_CLUSTER_NODESCONF_H
+#define LT_CLUSTER_NODESCONF_H
+
+#include <stddef.h>
+
+#include "cluster/state.h"
+
+/* A growable text buffer (free with cl_text_free). */
+typedef struct cl_text {
+    char *p;
+    size_t len, cap;
+} cl_text;
+void cl_text_printf(cl_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cl_text_free(cl_text *t);
+
+/* Appends n's line (with '\n'). for_conf: the nodes.conf form (same line). */
+void cl_describe_node(cl_state *st, cl_node *n, cl_text *t);
+/* CLUSTER NODES (every node), or nodes.conf (handshake nodes left out,
+ * vars line added). */
+void cl_describe_all(cl_state *st, cl_text *t, int for_conf);
+
+/* Replaces st's nodes and slots with the ones text describes (st must be
+ * fresh: only myself). 0, or -1 with a message in err. */
+int cl_conf_parse(cl_state *st, const char *text, size_t len, char *err, size_t errcap);
+/* Loads path into st: 0 loaded, 1 no such file (st unchanged), -1 error. */
+int cl_conf_load(cl_state *st, const char *path, char *err, size_t errcap);
+/* Writes st to path (temp, fsync, rename, fsync dir). 0 or -1 (errno). */
+int cl_conf_save(cl_state *st, const char *path);
+
+/* "myself,master" ... for n's flags, into out. */
+void cl_flags_string(int flags, char *out, size_t cap);
+
+#endif
