@@ -11,6 +11,7 @@
 #include "server/latency.h"
 #include "server/log.h"
 #include "server/cmd/migrate.h"
+#include "server/persist/archive.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -61,6 +62,7 @@ void cron_worker_tick(worker *w) {
     if (w->id == 0) {
         stats_sampler_tick();
         save_cron();
+        archive_cron();
         migrate_cron();
     }
 }

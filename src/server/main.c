@@ -25,6 +25,7 @@
 #include "server/engine_glue.h"
 #include "server/net/listen.h"
 #include "server/log.h"
+#include "server/persist/backup.h"
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
 #include "server/proc.h"
@@ -147,6 +148,7 @@ int main(int argc, char **argv) {
     if (engine_open() < 0) return 1;
     info_init(); /* the empty engine counts as start-up memory */
     if (persist_open() < 0) return 1;
+    if (backup_init() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;
     if (listen_open() < 0) return 1;

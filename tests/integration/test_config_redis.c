@@ -35,7 +35,8 @@ static const char *const other_branches[] = {
 /* Lightning's own directives (not in Redis). */
 static const char *const lightning_own[] = {
     "io-backend", "db-shards", "io-spin-us", "client-output-backpressure", "wal-segment-size",
-    "snapshot-compression", "wal-checkpoint-size", "metrics-port", NULL};
+    "snapshot-compression", "wal-checkpoint-size", "metrics-port", "wal-archive-dir",
+    "wal-archive-retention", NULL};
 
 /* Parameters whose value differs on purpose between the two test servers
  * (harness options, Lightning's documented defaults) or whose CONFIG SET
