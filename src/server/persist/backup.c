@@ -44,6 +44,7 @@ static const char *const snap_state_names[] = {"none", "waiting", "ready", "fail
 static struct {
     pthread_mutex_t lock;
     int active, full;
+    uint64_t owner;       /* client id of the session */
     long long max_rate;
     int64_t start_ms, used_ms;
     uint64_t bytes;
@@ -132,7 +133,7 @@ static void end_locked(int ok) {
     if (ok) B.ok_count++;
     else B.failed_count++;
     unpin_locked();
-    B.active = 0;
+    __atomic_store_n(&B.active, 0, __ATOMIC_RELAXED);
     B.snap_state = SNAP_NONE;
 }
 
@@ -167,7 +168,8 @@ void backupBeginCommand(client *c) {
                   BACKUP_SESSION_IDLE_S);
         end_locked(0);
     }
-    B.active = 1;
+    __atomic_store_n(&B.active, 1, __ATOMIC_RELAXED);
+    B.owner = c->id;
     B.full = full;
     B.max_rate = rate;
     B.start_ms = B.used_ms = now;
@@ -373,6 +375,15 @@ void backupEndCommand(client *c) {
     serverLog(LL_NOTICE, "Backup (%s) %s: %" PRIu64 " bytes served in %.3f seconds",
               full ? "full" : "incremental", ok ? "done" : "failed", bytes, (double)ms / 1000);
     addReplyStatus(c, "OK");
+}
+
+void backup_client_closed(client *c) {
+    if (!__atomic_load_n(&B.active, __ATOMIC_RELAXED)) return;
+    pthread_mutex_lock(&B.lock);
+    int ended = B.active && B.owner == c->id;
+    if (ended) end_locked(0);
+    pthread_mutex_unlock(&B.lock);
+    if (ended) serverLog(LL_WARNING, "Backup failed: its client disconnected before BACKUP END");
 }
 
 void backupHelpCommand(client *c) {

@@ -14,9 +14,10 @@
  *                        durable LSN, from the live log or wal-archive-dir
  *   BACKUP END OK|FAILED close the session (unpins; INFO's last backup)
  *
- * One session at a time; a session unused for BACKUP_SESSION_IDLE_S is
- * taken over by the next BEGIN (a tool killed half-way does not block
- * backups). The pinned snapshot is a hard link <dir>/backup-pin/<name>,
+ * One session at a time, owned by the client that began it: it ends
+ * (failed) when that client disconnects, and a session unused for
+ * BACKUP_SESSION_IDLE_S is taken over by the next BEGIN, so a tool killed
+ * half-way never blocks backups. The pinned snapshot is a hard link <dir>/backup-pin/<name>,
  * so snapshot retention cannot delete it under a reader.
  *
  * Threads: commands on any I/O thread; state under one mutex; a READ does
@@ -36,6 +37,10 @@
 /* Start-up, after persist_open: registers the snapshot hook, applies the
  * archive configuration, removes a stale pin. 0 or -1 (logged). */
 int backup_init(void);
+
+/* client_close: a session whose client disconnects ends as failed (a
+ * tool killed half-way frees the session at once). Cheap. */
+void backup_client_closed(client *c);
 
 /* INFO persistence lines ("backup_...:v\r\n"); bytes written (< cap). */
 size_t backup_info(char *out, size_t cap);
