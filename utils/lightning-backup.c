@@ -665,7 +665,7 @@ typedef struct manifest {
     char server[300];
     int64_t started_ms, duration_ms;
     long long max_rate;
-    uint64_t snap_lsn, snap_ts, snap_keys;
+    uint64_t snap_lsn, snap_ts, snap_keys, snap_raw_data;
     int64_t snap_time_ms;
     uint64_t wal_from, wal_to, wal_records;
     int64_t to_time_ms;
@@ -696,6 +696,7 @@ static size_t manifest_format(const manifest *m, char *out, size_t cap) {
         P("snapshot_ts %" PRIu64 "\n", m->snap_ts);
         P("snapshot_time_ms %" PRId64 "\n", m->snap_time_ms);
         P("snapshot_keys %" PRIu64 "\n", m->snap_keys);
+        P("snapshot_data_bytes %" PRIu64 "\n", m->snap_raw_data);
     }
     P("wal_from %" PRIu64 "\n", m->wal_from);
     P("wal_to %" PRIu64 "\n", m->wal_to);
@@ -782,6 +783,7 @@ static int manifest_read(const char *dir, const char *dirname, manifest *m, prob
         else if (!strcmp(k, "snapshot_ts")) m->snap_ts = strtoull(v1, NULL, 10);
         else if (!strcmp(k, "snapshot_time_ms")) m->snap_time_ms = strtoll(v1, NULL, 10);
         else if (!strcmp(k, "snapshot_keys")) m->snap_keys = strtoull(v1, NULL, 10);
+        else if (!strcmp(k, "snapshot_data_bytes")) m->snap_raw_data = strtoull(v1, NULL, 10);
         else if (!strcmp(k, "wal_from")) m->wal_from = strtoull(v1, NULL, 10);
         else if (!strcmp(k, "wal_to")) m->wal_to = strtoull(v1, NULL, 10);
         else if (!strcmp(k, "wal_records")) m->wal_records = strtoull(v1, NULL, 10);
@@ -823,7 +825,9 @@ static int manifest_read(const char *dir, const char *dirname, manifest *m, prob
         fail(pb, path, 0, "names backup %s but lies in %s: moved or mixed", expect, dirname);
         goto out;
     }
-    if (m->wal_to < m->wal_from || (m->full && m->wal_from != m->snap_lsn) ||
+    if (m->wal_to < m->wal_from ||
+        (m->full && (m->wal_from > m->snap_lsn || m->snap_lsn > m->wal_to)) ||
+        (m->full && m->wal_from != m->snap_lsn && m->prev == 0) ||
         (m->full && m->base != m->seq) || (!m->full && (m->base == 0 || m->base >= m->seq)) ||
         (m->has_last && (m->last_lsn < m->wal_from || m->last_lsn >= m->wal_to))) {
         fail(pb, path, 0, "inconsistent ranges (wal %" PRIu64 "..%" PRIu64 ", base %u)",
@@ -917,13 +921,16 @@ static int set_check_chain(const char *dir, const bset *s) {
             bad++;
             continue;
         }
-        if (m->full) continue;
+        /* A full backup whose WAL starts before its snapshot continues the
+         * backup before it, like an increment. */
+        if (m->full && m->wal_from == m->snap_lsn) continue;
         const manifest *p = i ? &s->m[i - 1] : NULL;
         if (!p || p->seq != m->prev) {
             printf("BROKEN CHAIN %s/%s/MANIFEST: continues backup %u, which is missing\n", dir,
                    m->dirname, m->prev);
             bad++;
-        } else if (p->crc != m->prev_crc || p->wal_to != m->wal_from || p->base != m->base) {
+        } else if (p->crc != m->prev_crc || p->wal_to != m->wal_from ||
+                   (!m->full && p->base != m->base)) {
             printf("BROKEN CHAIN %s/%s/MANIFEST: does not continue %s (manifest crc %08x vs "
                    "%08x, WAL %" PRIu64 " vs %" PRIu64 ")\n",
                    dir, m->dirname, p->dirname, m->prev_crc, p->crc, m->wal_from, p->wal_to);
@@ -945,6 +952,7 @@ typedef struct wal_walk {
     int out_fd;
     const char *out_path;
     int64_t cut_ms;          /* INT64_MAX: everything */
+    uint64_t out_from;       /* write records with lsn >= this */
     int64_t run_max;
     int stopped;
     uint64_t written, last_written_lsn_end;
@@ -967,7 +975,7 @@ static int walk_records(wal_walk *w, problem *pb) {
             return fail(pb, "", w->raw_off + off, "WAL record at LSN %" PRIu64 " invalid: %s",
                         w->pos, why);
         size_t total = (size_t)(r.end_lsn - r.lsn);
-        if (w->out_fd >= 0 && !w->stopped) {
+        if (w->out_fd >= 0 && !w->stopped && r.lsn >= w->out_from) {
             int64_t t = r.time_ms > w->run_max ? r.time_ms : w->run_max;
             if (t > w->cut_ms) {
                 w->stopped = 1;
@@ -1121,26 +1129,26 @@ typedef struct chain {
     int64_t from_ms, to_ms;
 } chain;
 
+static int continues(const manifest *p, const manifest *m) {
+    return p->seq == m->prev && p->crc == m->prev_crc && p->wal_to == m->wal_from &&
+           !memcmp(p->set, m->set, 16);
+}
+
+/* One chain per full backup: it and the backups after it while each one's
+ * WAL continues the one before (an increment, or a full backup that also
+ * holds the WAL since the previous backup). Chains of successive bases
+ * overlap; restore prefers the newest base. */
 static int set_chains(const bset *s, chain *out, int cap) {
     int n = 0;
-    for (int i = 0; i < s->n; i++) {
-        const manifest *m = &s->m[i];
-        if (m->full) {
-            if (n == cap) break;
-            out[n].first = out[n].last = i;
-            out[n].from_ms = m->snap_time_ms;
-            out[n].to_ms = m->to_time_ms;
-            n++;
-            continue;
-        }
-        if (!n) continue;
-        chain *c = &out[n - 1];
-        const manifest *p = &s->m[c->last];
-        if (c->last == i - 1 && p->seq == m->prev && p->crc == m->prev_crc &&
-            p->wal_to == m->wal_from && m->base == s->m[c->first].seq) {
-            c->last = i;
-            c->to_ms = m->to_time_ms;
-        }
+    for (int i = 0; i < s->n && n < cap; i++) {
+        if (!s->m[i].full) continue;
+        int last = i;
+        while (last + 1 < s->n && continues(&s->m[last], &s->m[last + 1])) last++;
+        out[n].first = i;
+        out[n].last = last;
+        out[n].from_ms = s->m[i].snap_time_ms;
+        out[n].to_ms = s->m[last].to_time_ms;
+        n++;
     }
     return n;
 }
@@ -1234,9 +1242,61 @@ static int create_main(const char *dir, const char *host, const char *port, int 
     snprintf(rate, sizeof(rate), "%lld", max_rate);
 
     int full = force_full || !prev;
+    int continuous = 0; /* the WAL since prev is on the server: no gap */
     reply *r;
     uint64_t end = 0;
     int64_t end_ms = 0;
+    if (prev) {
+        r = cmd_ok(&c, CMD(&c, "BACKUP", "SYNC"), "BACKUP SYNC");
+        end = (uint64_t)r->elem[0]->integer;
+        reply_free(r);
+        /* The same log? The previous backup's last record must be the
+         * server's record at that LSN. */
+        const char *differs = NULL, *gone = NULL;
+        char why[600] = "";
+        if (end < prev->wal_to) {
+            snprintf(why, sizeof(why), "its log ends at LSN %" PRIu64 ", before the previous "
+                     "backup's end %" PRIu64, end, prev->wal_to);
+            differs = why;
+        } else if (prev->has_last) {
+            char pos[32];
+            snprintf(pos, sizeof(pos), "%" PRIu64, prev->last_lsn);
+            r = CMD(&c, "BACKUP", "READ", "WAL", pos, "1");
+            if (r->type == '-' && strstr(r->str, "not available")) {
+                snprintf(why, sizeof(why), "%s", r->str);
+                gone = why;
+            } else if (r->type != '$' || r->len < WAL_HEADER_SIZE ||
+                       get32((unsigned char *)r->str + 4) != prev->last_crc) {
+                snprintf(why, sizeof(why), "its log differs from the backup set's at LSN %" PRIu64
+                         " (%s)", prev->last_lsn, r->type == '-' ? r->str : "another record");
+                differs = why;
+            }
+            reply_free(r);
+        }
+        if (differs && !force_full)
+            die(1, "%s: %s: another server, or its data was replaced; use --full", c.where,
+                differs);
+        if (gone)
+            fprintf(stderr, "the WAL since backup %u is gone from the server (%s): taking a "
+                    "full backup; moments between backup %u and it cannot be restored\n",
+                    prev->seq, gone, prev->seq);
+        continuous = !differs && !gone;
+        full = full || !continuous;
+        /* A new base once the WAL to replay from the current base would
+         * exceed the base's data. */
+        const manifest *base = NULL;
+        uint64_t since_base = end - prev->wal_to;
+        for (int i = s.n - 1; i >= 0 && !base; i--) {
+            if (s.m[i].full) base = &s.m[i];
+            else since_base += s.m[i].wal.raw;
+        }
+        if (!full && base && since_base > base->snap_raw_data) {
+            fprintf(stderr, "%" PRIu64 " bytes of WAL since the base %s are more than its data "
+                    "(%" PRIu64 " bytes): taking a full backup\n", since_base, base->dirname,
+                    base->snap_raw_data);
+            full = 1;
+        }
+    }
     if (!full) {
         cmd_ok(&c, r = CMD(&c, "BACKUP", "BEGIN", "INCR", "MAXRATE", rate), "BACKUP BEGIN");
         reply_free(r);
@@ -1244,42 +1304,6 @@ static int create_main(const char *dir, const char *host, const char *port, int 
         end = (uint64_t)r->elem[0]->integer;
         end_ms = r->elem[1]->integer;
         reply_free(r);
-        /* The same log? The previous backup's last record must be the
-         * server's record at that LSN. */
-        if (end < prev->wal_to)
-            die(1, "%s: its log ends at LSN %" PRIu64 ", before the previous backup's end %"
-                PRIu64 ": not the server of this backup set (or its data was replaced); use "
-                "--full", c.where, end, prev->wal_to);
-        const char *why = NULL;
-        if (prev->has_last) {
-            char pos[32];
-            snprintf(pos, sizeof(pos), "%" PRIu64, prev->last_lsn);
-            r = CMD(&c, "BACKUP", "READ", "WAL", pos, "1");
-            if (r->type == '-' && strstr(r->str, "not available")) why = r->str;
-            else if (r->type != '$' || r->len < WAL_HEADER_SIZE ||
-                     get32((unsigned char *)r->str + 4) != prev->last_crc)
-                die(1, "%s: its log differs from the backup set's at LSN %" PRIu64
-                    " (%s): another server, or its data was replaced; use --full",
-                    c.where, prev->last_lsn, r->type == '-' ? r->str : "another record");
-            reply_free(r);
-        }
-        /* Cheaper as a new base? */
-        const manifest *base = NULL;
-        for (int i = s.n - 1; i >= 0 && !base; i--)
-            if (s.m[i].seq == prev->base) base = &s.m[i];
-        if (why) {
-            fprintf(stderr, "the WAL since backup %u is gone from the server (%s): taking a full "
-                    "backup\n", prev->seq, why);
-            full = 1;
-        } else if (base && end - prev->wal_to > base->snap.raw) {
-            fprintf(stderr, "%" PRIu64 " bytes of WAL since backup %u is more than a snapshot "
-                    "(%" PRIu64 "): taking a full backup\n", end - prev->wal_to, prev->seq,
-                    base->snap.raw);
-            full = 1;
-        }
-        if (full) {
-            reply_free(cmd_ok(&c, CMD(&c, "BACKUP", "END", "OK"), "BACKUP END"));
-        }
     }
     m.full = full;
     char bdir[PATH_MAX], final[PATH_MAX];
@@ -1289,7 +1313,7 @@ static int create_main(const char *dir, const char *host, const char *port, int 
     if (mkdir(bdir, 0755) < 0) die(2, "mkdir %s: %s", bdir, strerror(errno));
     fsync_dir(dir);
     m.prev = prev ? prev->seq : 0;
-    m.prev_crc = prev ? prev->crc : 0;
+    m.prev_crc = prev && continuous ? prev->crc : 0; /* 0: this full base does not continue it */
     m.base = full ? m.seq : prev->base;
 
     lbz_writer lw;
@@ -1314,6 +1338,7 @@ static int create_main(const char *dir, const char *host, const char *port, int 
         m.snap_ts = (uint64_t)map_int(r, "snapshot_commit_ts");
         m.snap_time_ms = map_int(r, "snapshot_time_ms");
         m.snap_keys = (uint64_t)map_int(r, "snapshot_keys");
+        m.snap_raw_data = (uint64_t)map_int(r, "snapshot_raw_bytes");
         uint64_t snap_bytes = (uint64_t)map_int(r, "snapshot_bytes");
         reply_free(r);
         snprintf(m.snap.name, sizeof(m.snap.name), "snapshot.lbz");
@@ -1338,7 +1363,9 @@ static int create_main(const char *dir, const char *host, const char *port, int 
         end = (uint64_t)r->elem[0]->integer;
         end_ms = r->elem[1]->integer;
         reply_free(r);
-        from = m.snap_lsn;
+        /* Continuing the previous backup: also the WAL since its end, so
+         * the moments between it and this snapshot stay restorable. */
+        from = continuous && prev->wal_to <= m.snap_lsn ? prev->wal_to : m.snap_lsn;
     } else {
         from = prev->wal_to;
     }
@@ -1521,6 +1548,7 @@ static int restore_main(const char *dir, const char *into, int latest, int64_t a
     w.out_fd = open(segtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     w.out_path = segtmp;
     w.cut_ms = at_ms;
+    w.out_from = base->snap_lsn; /* the base's WAL may start before its snapshot */
     if (w.out_fd < 0) die(2, "create %s: %s", segtmp, strerror(errno));
     for (int i = ch[pick].first; i <= ch[pick].last && !w.stopped; i++) {
         if (check_wal(dir, &s.m[i], &w, &pb) < 0) {

@@ -94,6 +94,13 @@ typedef struct op {
 
 static op ops[MAX_OPS];
 static int nops;
+static int64_t t_mark; /* a moment the test restores to: the next op starts after it */
+
+/* Waits until the next op can start in a millisecond of its own. */
+static void next_op_ms(void) {
+    int64_t t = nops ? ops[nops - 1].t_after : 0;
+    after_ms(t > t_mark ? t : t_mark);
+}
 static char key_names[MAX_KEYS][24];
 static int nkey_names;
 
@@ -108,7 +115,7 @@ static int key_index(const char *name) {
 static void rec_set(redisContext *c, const char *key, const char *val) {
     REQUIRE(nops < MAX_OPS);
     op *o = &ops[nops];
-    after_ms(nops ? ops[nops - 1].t_after : 0);
+    next_op_ms();
     o->t_before = wall_ms();
     const char *r = val ? cmd_argv(c, (const char *const[]){"SET", key, val, NULL})
                         : cmd_argv(c, (const char *const[]){"DEL", key, NULL});
@@ -124,7 +131,7 @@ static void rec_set(redisContext *c, const char *key, const char *val) {
 static void rec_multi(redisContext *c, const char *prefix, int round) {
     REQUIRE(nops < MAX_OPS);
     op *o = &ops[nops];
-    after_ms(nops ? ops[nops - 1].t_after : 0);
+    next_op_ms();
     char k[3][24], v[3][64];
     for (int i = 0; i < 3; i++) {
         snprintf(k[i], sizeof(k[i]), "%s%c", prefix, 'a' + i);
@@ -237,7 +244,9 @@ static int create_backup(harness_server *s, const char *extra) {
     char *out = NULL;
     int rc = extra ? TOOL(&out, "create", "--port", port, "--to", set_dir, extra)
                    : TOOL(&out, "create", "--port", port, "--to", set_dir);
-    if (rc != 0) testlib_fail(__FILE__, __LINE__, "create failed: %s", out ? out : "");
+    for (char *p = out; p && *p; p++)
+        if (*p == '\n') *p = '|';
+    if (rc != 0) testlib_fail(__FILE__, __LINE__, "create failed (%d): %s", rc, out ? out : "");
     free(out);
     return rc;
 }
@@ -261,6 +270,7 @@ TEST(point_in_time_restore) {
         return;
     }
     nops = nkey_names = 0;
+    t_mark = 0;
     make_tmpdir(set_dir, sizeof(set_dir), "set");
     harness_server *s = harness_start("save", "", "wal-segment-size", "16384",
                                       "wal-archive-dir", "archive", NULL);
@@ -299,11 +309,16 @@ TEST(point_in_time_restore) {
         o->keys[0] = key_index(k);
         snprintf(o->vals[0], sizeof(o->vals[0]), "base-%d-%0*d", j * 500, 40, j * 500);
     }
+    op *o1 = &ops[nops++]; /* k1: deleted after the second base */
+    o1->t_before = o1->t_after = 0;
+    o1->nkeys = 1;
+    o1->keys[0] = key_index("k1");
+    snprintf(o1->vals[0], sizeof(o1->vals[0]), "base-1-%0*d", 40, 1);
     int base_ops = nops;
-    extra_keys = NKEYS - 4;
+    extra_keys = NKEYS - 5; /* k1 is tracked too: deleted later */
     REQUIRE(create_backup(s, NULL) == 0);
-    after_ms(wall_ms());
     int64_t t_base_done = wall_ms();
+    t_mark = t_base_done;
 
     /* Phase B: single writes, then a run of MULTI/EXEC. */
     for (int i = 0; i < 20; i++) {
@@ -339,6 +354,23 @@ TEST(point_in_time_restore) {
     CHECK_EQ_INT(count_dirs("-incr"), 2);
     CHECK_EQ_INT(harness_info_num(c, "persistence", "backups_ok"), 3);
     int last_op = nops - 1;
+    /* A new base that also keeps the WAL since increment 3: the moments
+     * between them stay restorable (from the first base), and those after
+     * it come from the new base, whose WAL starts before its snapshot. */
+    for (int j = 0; j < 5; j++) {
+        snprintf(v, sizeof(v), "e-write-%d", j);
+        rec_set(c, "e", v);
+    }
+    int gap_op = nops - 2;
+    REQUIRE(create_backup(s, "--full") == 0); /* 4 */
+    for (int j = 0; j < 5; j++) {
+        snprintf(v, sizeof(v), "f-write-%d", j);
+        rec_set(c, "f", v);
+    }
+    rec_set(c, "k1", NULL);
+    int after_base2_op = nops - 3;
+    REQUIRE(create_backup(s, NULL) == 0); /* 5 */
+    CHECK_EQ_INT(count_dirs("-full"), 2);
 
     char *out = NULL;
     CHECK_EQ_INT(TOOL(&out, "verify", set_dir), 0);
@@ -366,6 +398,8 @@ TEST(point_in_time_restore) {
     check_restore(ops[first_multi + 25].t_after, "between increments");
     check_restore(ops[last_op - 12].t_after, "around the checkpoints");
     check_restore(ops[last_op - 3].t_after, "inside increment 3");
+    check_restore(ops[gap_op].t_after, "between increment 3 and the second base");
+    check_restore(ops[after_base2_op].t_after, "after the second base");
     check_restore(-1, "latest");
 
     /* Before the base: refused, naming the ranges. */
@@ -586,7 +620,7 @@ TEST(backup_command_errors) {
     CHECK_EQ_STR(cmd(c, "BACKUP BEGIN INCR"), "err:\"ERR a backup is already in progress\"");
     for (int i = 0; i < 300; i++) {
         redisReply *st = redisCommand(c, "BACKUP STATUS");
-        REQUIRE(st && st->type == REDIS_REPLY_ARRAY && st->elements == 22);
+        REQUIRE(st && st->type == REDIS_REPLY_ARRAY && st->elements == 24);
         int ready = !strcmp(st->element[5]->str, "ready");
         freeReplyObject(st);
         if (ready) break;

@@ -210,7 +210,7 @@ void backupStatusCommand(client *c) {
     uint64_t durable = wal_durable_lsn(P.wal);
     pthread_mutex_lock(&B.lock);
     if (B.active) B.used_ms = mstime();
-    addReplyMapLen(c, 11);
+    addReplyMapLen(c, 12);
     addReplyBulkCString(c, "in_progress");
     addReplyLongLong(c, B.active);
     addReplyBulkCString(c, "kind");
@@ -227,6 +227,8 @@ void backupStatusCommand(client *c) {
     addReplyLongLong(c, B.snap_state == SNAP_READY ? (long long)B.snap.time_ms : -1);
     addReplyBulkCString(c, "snapshot_bytes");
     addReplyLongLong(c, B.snap_state == SNAP_READY ? (long long)B.snap.file_bytes : -1);
+    addReplyBulkCString(c, "snapshot_raw_bytes");
+    addReplyLongLong(c, B.snap_state == SNAP_READY ? (long long)B.snap.raw_bytes : -1);
     addReplyBulkCString(c, "snapshot_keys");
     addReplyLongLong(c, B.snap_state == SNAP_READY ? (long long)B.snap.keys : -1);
     addReplyBulkCString(c, "wal_oldest_lsn");
