@@ -11,7 +11,9 @@
  *
  * It drives the server's BACKUP command (src/server/persist/backup.h):
  * a full backup is a forkless snapshot plus the WAL records from the
- * snapshot's LSN to the end the server reported (BACKUP SYNC); an
+ * snapshot's LSN (or from the previous backup's end, when the server still
+ * has that WAL: then the moments between the two stay restorable) to the
+ * end the server reported (BACKUP SYNC); an
  * incremental one is the WAL records since the previous backup's end (from
  * the live log or the server's wal-archive-dir). Bytes come over the
  * protocol, so the tool may run on another machine.
@@ -26,10 +28,16 @@
  * MANIFEST last (temp, fsync, rename), then the directory renamed to its
  * final name and DIR fsynced. A directory ending in .partial is an
  * interrupted backup: list and verify name it INCOMPLETE, restore never
- * reads it, the next create deletes it. A full backup starts a chain; each
- * incremental continues the previous backup (its wal_from is the
- * previous wal_to, its `prev` names the previous backup and the CRC of its
- * manifest). All backups of a DIR share one random set id.
+ * reads it, the next create deletes it. A backup continues the previous
+ * one when its wal_from is the previous wal_to and its `prev` names the
+ * previous backup and the CRC of its manifest: every increment does, a full
+ * backup does when its WAL starts before its snapshot (prev CRC 0 and
+ * wal_from = snapshot_lsn: a base that continues nothing). A chain is a
+ * full backup and the backups that continue it, one after the other. All
+ * backups of a DIR share one random set id. A create takes a new base
+ * (instead of an increment) with --full, when the WAL since the previous
+ * backup is gone from the server, or when the WAL to replay from the
+ * current base would exceed the base's data (snapshot_data_bytes).
  *
  * MANIFEST (version 1): lines in this order, the last one the CRC32C of all
  * bytes before it:
@@ -42,6 +50,7 @@
  *   server <host:port>
  *   started_ms <Unix ms>   duration_ms <ms>   max_rate <bytes/s, 0 = none>
  *   snapshot_lsn <lsn>  snapshot_ts <ts>  snapshot_time_ms <ms>  snapshot_keys <n>
+ *   snapshot_data_bytes <uncompressed record bytes>
  *                        (full only; each on its own line)
  *   wal_from <lsn>   wal_to <lsn>   wal_records <n>
  *   to_time_ms <server time when wal_to was taken>
@@ -61,10 +70,10 @@
  *   manifest's size and CRC of the whole file are checked first, so any
  *   changed byte is found, and then located (the chunk's offset).
  *
- * RESTORE to a moment T: the chain whose base snapshot was taken at or
- * before T and whose WAL reaches T; writes DATADIR/snapshot-<lsn>.snap,
+ * RESTORE to a moment T: the chain of the newest base whose snapshot was
+ * taken at or before T and whose WAL reaches T; writes DATADIR/snapshot-<lsn>.snap,
  * snapshot.manifest and appendonlydir/<lsn>.log holding the chain's records
- * in log order while their running maximum of commit times (time_ms of the
+ * from the snapshot's LSN on, in log order, while their running maximum of commit times (time_ms of the
  * record and every record before it) is <= T. The log is cut between two
  * whole records, so a MULTI/EXEC or a script (one record) is all or
  * nothing, and the cut is a prefix of the log: a state the server really
