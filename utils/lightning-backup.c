@@ -275,7 +275,7 @@ static int conn_fill(conn *c) {
 /* A line ending in \r\n (without it) into out. */
 static void conn_line(conn *c, char *out, size_t cap) {
     for (;;) {
-        char *nl = memchr(c->buf + c->pos, '\n', c->len - c->pos);
+        char *nl = c->buf ? memchr(c->buf + c->pos, '\n', c->len - c->pos) : NULL;
         if (nl) {
             size_t n = (size_t)(nl - (c->buf + c->pos));
             if (n && nl[-1] == '\r') n--;
@@ -738,7 +738,8 @@ static int manifest_read(const char *dir, const char *dirname, manifest *m, prob
     char path[PATH_MAX];
     pathf(path, sizeof(path), "%s/%s/MANIFEST", dir, dirname);
     memset(m, 0, sizeof(*m));
-    snprintf(m->dirname, sizeof(m->dirname), "%s", dirname);
+    if (strlen(dirname) >= sizeof(m->dirname)) return fail(pb, path, 0, "not a backup name");
+    memcpy(m->dirname, dirname, strlen(dirname) + 1);
     size_t len;
     unsigned char *b = read_file(path, &len);
     if (!b) return fail(pb, path, 0, "cannot read: %s", strerror(errno));
@@ -807,7 +808,7 @@ static int manifest_read(const char *dir, const char *dirname, manifest *m, prob
             file_ent *fe = !strcmp(v1, "snapshot") ? &m->snap : !strcmp(v1, "wal") ? &m->wal : NULL;
             ok = fe && nf == 6 && strlen(v2) < sizeof(fe->name) && !strchr(v2, '/');
             if (ok) {
-                snprintf(fe->name, sizeof(fe->name), "%s", v2);
+                memcpy(fe->name, v2, strlen(v2) + 1);
                 fe->stored = strtoull(v3, NULL, 10);
                 ok = sscanf(v4, "%8x", &fe->crc) == 1;
                 fe->raw = strtoull(v5, NULL, 10);
@@ -895,7 +896,7 @@ static void set_load(const char *dir, bset *s, int report) {
         int used = 0;
         if (sscanf(nm, "%6u-%15[a-z]%n", &seq, kind, &used) != 2 || strlen(nm) < 11) continue;
         if (strstr(nm, ".partial")) {
-            if (s->npartial < 64) snprintf(s->partial[s->npartial++], 64, "%s", nm);
+            if (s->npartial < 64 && strlen(nm) < 64) memcpy(s->partial[s->npartial++], nm, strlen(nm) + 1);
             continue;
         }
         if (s->n >= MAX_BACKUPS) break;

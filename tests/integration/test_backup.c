@@ -146,7 +146,7 @@ static void rec_multi(redisContext *c, const char *prefix, int round) {
     o->nkeys = 3;
     for (int i = 0; i < 3; i++) {
         o->keys[i] = key_index(k[i]);
-        snprintf(o->vals[i], sizeof(o->vals[i]), "%s", v[i]);
+        memcpy(o->vals[i], v[i], sizeof(o->vals[i]));
     }
     nops++;
 }
@@ -536,7 +536,7 @@ TEST(verify_finds_damage) {
     free(out);
 
     /* A truncated segment container. */
-    char path[1024], save[1100], cmdline[4096];
+    char path[1024], save[1100], cmdline[8192];
     snprintf(path, sizeof(path), "%s/000003-incr/wal.lbz", set_dir);
     snprintf(save, sizeof(save), "%s.saved", path);
     snprintf(cmdline, sizeof(cmdline), "cp '%s' '%s' && truncate -s -10 '%s'", path, save, path);
