@@ -16,7 +16,9 @@
  * end the server reported (BACKUP SYNC); an
  * incremental one is the WAL records since the previous backup's end (from
  * the live log or the server's wal-archive-dir). Bytes come over the
- * protocol, so the tool may run on another machine.
+ * protocol, so the tool may run on another machine; a full backup copies
+ * the snapshot and the WAL in parallel on two connections, --max-rate
+ * bounding both together.
  *
  * BACKUP SET (DIR). One directory per backup, NNNNNN-full or NNNNNN-incr
  * (NNNNNN = sequence number from 1), holding:
@@ -89,6 +91,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,10 +411,16 @@ static long long max_rate;     /* bytes/s, 0 = none */
 static int64_t throttle_t0;
 static uint64_t throttle_bytes;
 
+static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Shared by the parallel transfers: together they stay under max_rate. */
 static void throttle(size_t n) {
+    pthread_mutex_lock(&throttle_lock);
     throttle_bytes += n;
+    uint64_t total = throttle_bytes;
+    pthread_mutex_unlock(&throttle_lock);
     if (!max_rate) return;
-    int64_t due = throttle_t0 + (int64_t)(throttle_bytes * 1000000.0 / (double)max_rate);
+    int64_t due = throttle_t0 + (int64_t)(total * 1000000.0 / (double)max_rate);
     int64_t now = mono_us();
     if (due > now) usleep((useconds_t)(due - now));
 }
@@ -839,7 +848,7 @@ static int manifest_read(const char *dir, const char *dirname, manifest *m, prob
         (m->full && (m->wal_from > m->snap_lsn || m->snap_lsn > m->wal_to)) ||
         (m->full && m->wal_from != m->snap_lsn && m->prev == 0) ||
         (m->full && m->base != m->seq) || (!m->full && (m->base == 0 || m->base >= m->seq)) ||
-        (m->has_last && (m->last_lsn < m->wal_from || m->last_lsn >= m->wal_to))) {
+        (m->has_last && m->last_lsn >= m->wal_to)) {
         fail(pb, path, 0, "inconsistent ranges (wal %" PRIu64 "..%" PRIu64 ", base %u)",
              m->wal_from, m->wal_to, m->base);
         goto out;
@@ -1116,8 +1125,12 @@ static int verify_backup(const char *dir, const manifest *m) {
                  w.records, m->wal_records);
         rc = -1;
     }
-    if (rc == 0 && (w.has_last != m->has_last || (w.has_last && (w.last_lsn != m->last_lsn ||
-                                                                 w.last_crc != m->last_crc)))) {
+    /* The manifest's last record is the WAL's, or, when the WAL has no
+     * record, one inherited from the previous backup (before wal_from). */
+    int inherited = !w.has_last && m->has_last && m->last_lsn < m->wal_from;
+    if (rc == 0 && !inherited &&
+        (w.has_last != m->has_last ||
+         (w.has_last && (w.last_lsn != m->last_lsn || w.last_crc != m->last_crc)))) {
         snprintf(pb.file, sizeof(pb.file), "%s/%s/%s", dir, m->dirname, m->wal.name);
         snprintf(pb.why, sizeof(pb.why), "its last record is not the manifest's");
         rc = -1;
@@ -1216,6 +1229,56 @@ static void fetch_wal(conn *c, uint64_t from, uint64_t to, lbz_writer *lw, wal_w
     (void)from;
 }
 
+/* The WAL part of a backup: BACKUP SYNC for its end, then the records
+ * [from, end) into bdir/wal.lbz. Runs on the main connection (increments)
+ * or on a thread with its own connection beside the snapshot transfer
+ * (full backups). */
+typedef struct wal_job {
+    conn *c;                       /* NULL: open one from the fields below */
+    const char *host, *port, *user, *pass;
+    const char *bdir;
+    uint64_t from;
+    manifest *m;                   /* fills wal_*, to_time_ms, wal, last_* */
+} wal_job;
+
+static void *wal_job_run(void *arg) {
+    wal_job *j = arg;
+    conn own, *c = j->c;
+    if (!c) {
+        conn_open(&own, j->host, j->port, j->user, j->pass);
+        c = &own;
+    }
+    manifest *m = j->m;
+    reply *r = cmd_ok(c, CMD(c, "BACKUP", "SYNC"), "BACKUP SYNC");
+    uint64_t end = (uint64_t)r->elem[0]->integer;
+    m->to_time_ms = r->elem[1]->integer;
+    reply_free(r);
+    if (end < j->from)
+        die(1, "%s: the WAL ends at %" PRIu64 ", before %" PRIu64, c->where, end, j->from);
+    m->wal_from = j->from;
+    m->wal_to = end;
+    char path[PATH_MAX];
+    snprintf(m->wal.name, sizeof(m->wal.name), "wal.lbz");
+    pathf(path, sizeof(path), "%s/%s", j->bdir, m->wal.name);
+    lbz_writer lw;
+    lbz_create(&lw, path, KIND_WAL, m->seq, m->set);
+    wal_walk walk;
+    walk_init(&walk, j->from);
+    fetch_wal(c, j->from, end, &lw, &walk);
+    lbz_finish(&lw, &m->wal.stored, &m->wal.crc, &m->wal.raw);
+    m->wal.present = 1;
+    m->wal_records = walk.records;
+    m->has_last = walk.has_last;
+    m->last_lsn = walk.last_lsn;
+    m->last_crc = walk.last_crc;
+    free(walk.carry);
+    if (c == &own) {
+        close(own.fd);
+        free(own.buf);
+    }
+    return NULL;
+}
+
 static unsigned char *random_id(unsigned char out[16]) {
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || read(fd, out, 16) != 16) die(2, "/dev/urandom: %s", strerror(errno));
@@ -1255,7 +1318,6 @@ static int create_main(const char *dir, const char *host, const char *port, int 
     int continuous = 0; /* the WAL since prev is on the server: no gap */
     reply *r;
     uint64_t end = 0;
-    int64_t end_ms = 0;
     if (prev) {
         r = cmd_ok(&c, CMD(&c, "BACKUP", "SYNC"), "BACKUP SYNC");
         end = (uint64_t)r->elem[0]->integer;
@@ -1310,10 +1372,6 @@ static int create_main(const char *dir, const char *host, const char *port, int 
     if (!full) {
         cmd_ok(&c, r = CMD(&c, "BACKUP", "BEGIN", "INCR", "MAXRATE", rate), "BACKUP BEGIN");
         reply_free(r);
-        r = cmd_ok(&c, CMD(&c, "BACKUP", "SYNC"), "BACKUP SYNC");
-        end = (uint64_t)r->elem[0]->integer;
-        end_ms = r->elem[1]->integer;
-        reply_free(r);
     }
     m.full = full;
     char bdir[PATH_MAX], final[PATH_MAX];
@@ -1328,7 +1386,9 @@ static int create_main(const char *dir, const char *host, const char *port, int 
 
     lbz_writer lw;
     char path[PATH_MAX];
-    uint64_t from;
+    pthread_t wal_thread;
+    wal_job wal_job_main = {.host = host, .port = port, .user = user, .pass = pass,
+                            .bdir = bdir, .m = &m};
     if (full) {
         cmd_ok(&c, r = CMD(&c, "BACKUP", "BEGIN", "FULL", "MAXRATE", rate), "BACKUP BEGIN");
         reply_free(r);
@@ -1351,6 +1411,12 @@ static int create_main(const char *dir, const char *host, const char *port, int 
         m.snap_raw_data = (uint64_t)map_int(r, "snapshot_raw_bytes");
         uint64_t snap_bytes = (uint64_t)map_int(r, "snapshot_bytes");
         reply_free(r);
+        /* The WAL (from the previous backup's end when this base continues
+         * it, so the moments between stay restorable; else from the
+         * snapshot) on a second connection while the snapshot transfers. */
+        wal_job_main.from = continuous && prev->wal_to <= m.snap_lsn ? prev->wal_to : m.snap_lsn;
+        if ((errno = pthread_create(&wal_thread, NULL, wal_job_run, &wal_job_main)) != 0)
+            die(2, "pthread_create: %s", strerror(errno));
         snprintf(m.snap.name, sizeof(m.snap.name), "snapshot.lbz");
         pathf(path, sizeof(path), "%s/%s", bdir, m.snap.name);
         lbz_create(&lw, path, KIND_SNAPSHOT, m.seq, m.set);
@@ -1369,39 +1435,20 @@ static int create_main(const char *dir, const char *host, const char *port, int 
         }
         lbz_finish(&lw, &m.snap.stored, &m.snap.crc, &m.snap.raw);
         m.snap.present = 1;
-        r = cmd_ok(&c, CMD(&c, "BACKUP", "SYNC"), "BACKUP SYNC");
-        end = (uint64_t)r->elem[0]->integer;
-        end_ms = r->elem[1]->integer;
-        reply_free(r);
-        /* Continuing the previous backup: also the WAL since its end, so
-         * the moments between it and this snapshot stay restorable. */
-        from = continuous && prev->wal_to <= m.snap_lsn ? prev->wal_to : m.snap_lsn;
+        if ((errno = pthread_join(wal_thread, NULL)) != 0)
+            die(2, "pthread_join: %s", strerror(errno));
     } else {
-        from = prev->wal_to;
+        wal_job_main.c = &c;
+        wal_job_main.from = prev->wal_to;
+        wal_job_run(&wal_job_main);
     }
-    m.wal_from = from;
-    m.wal_to = end;
-    m.to_time_ms = end_ms;
-    snprintf(m.wal.name, sizeof(m.wal.name), "wal.lbz");
-    pathf(path, sizeof(path), "%s/%s", bdir, m.wal.name);
-    lbz_create(&lw, path, KIND_WAL, m.seq, m.set);
-    wal_walk walk;
-    walk_init(&walk, from);
-    fetch_wal(&c, from, end, &lw, &walk);
-    lbz_finish(&lw, &m.wal.stored, &m.wal.crc, &m.wal.raw);
-    m.wal.present = 1;
-    m.wal_records = walk.records;
-    m.has_last = walk.has_last;
-    m.last_lsn = walk.last_lsn;
-    m.last_crc = walk.last_crc;
-    if (!m.has_last && prev && !full) {
-        /* Nothing new: keep the anchor so the next one still checks. */
+    if (!m.has_last && prev && continuous) {
+        /* No record since the previous backup: its last record still
+         * anchors the next increment's same-server check. */
         m.has_last = prev->has_last;
         m.last_lsn = prev->last_lsn;
         m.last_crc = prev->last_crc;
-        if (m.has_last && (m.last_lsn < m.wal_from || m.last_lsn >= m.wal_to)) m.has_last = 0;
     }
-    free(walk.carry);
     fsync_dir(bdir);
     m.duration_ms = (mono_us() - t0) / 1000;
     manifest_write(bdir, &m);
