@@ -596,6 +596,41 @@ TEST(verify_finds_damage) {
     rm_tree(set_dir);
 }
 
+/* Increments refuse a server whose log is not the set's; --full then
+ * starts an unrelated base. An increment with no new record keeps the
+ * previous anchor. */
+TEST(other_server_refused) {
+    if (access(tool_path(), X_OK) != 0) {
+        testlib_skip("lightning-backup not built");
+        return;
+    }
+    make_tmpdir(set_dir, sizeof(set_dir), "other");
+    harness_server *a = harness_start("save", "", NULL), *b = harness_start("save", "", NULL);
+    REQUIRE(a && b);
+    redisContext *ca = harness_connect(a), *cb = harness_connect(b);
+    REQUIRE(ca && cb);
+    REQUIRE(harness_fill(ca, "a:", 0, 100) == 0);
+    REQUIRE(create_backup(a, NULL) == 0);
+    REQUIRE(harness_fill(ca, "a:", 0, 10) == 0);
+    REQUIRE(create_backup(a, NULL) == 0); /* 2: increment with records */
+    REQUIRE(create_backup(a, NULL) == 0); /* 3: nothing new */
+    CHECK_EQ_INT(count_dirs("-incr"), 2);
+    REQUIRE(harness_fill(cb, "b:", 0, 300) == 0); /* a longer, different log */
+    char port[16], *out = NULL;
+    snprintf(port, sizeof(port), "%d", b->port);
+    CHECK_EQ_INT(TOOL(&out, "create", "--port", port, "--to", set_dir), 1);
+    CHECK(out && strstr(out, "another server"));
+    free(out);
+    CHECK_EQ_INT(count_dirs("-incr"), 2);
+    REQUIRE(create_backup(b, "--full") == 0); /* 4: an unrelated base */
+    CHECK_EQ_INT(TOOL(&out, "verify", set_dir), 0);
+    free(out);
+    extra_keys = 300;
+    nops = nkey_names = 0;
+    check_restore(-1, "latest: server b");
+    rm_tree(set_dir);
+}
+
 TEST(backup_command_errors) {
     harness_server *s = harness_start("save", "", NULL);
     REQUIRE(s);
@@ -674,5 +709,6 @@ int main(void) {
     RUN(point_in_time_restore);
     RUN(kill9_during_create);
     RUN(verify_finds_damage);
+    RUN(other_server_refused);
     return testlib_finish();
 }
