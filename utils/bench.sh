@@ -383,7 +383,8 @@ bench_backup() {
     row bk-during info "backup under load: client p99 during lightning-backup create --full (µs)"
     row bk-spike spike12 "backup under load: p99 during / idle"
     row bk-mem info "backup under load: extra server RSS (bytes)"
-    row bk-rate net "full backup of $BULK keys (Redis: redis-cli --rdb) (keys/s)"
+    row bk-load-rate info "full backup of $BULK keys while the client runs (keys/s)"
+    row bk-rate net "full backup of $BULK keys, idle (Redis: redis-cli --rdb) (keys/s)"
     row bk-incr info "incremental backup after $INCR_WRITES writes to $BULK keys (bytes)"
     row bk-incr-per info "incremental backup size per write (bytes)"
     row bk-restore info "restore of $BULK keys: lightning-backup restore, then start until every key is back (ms)"
@@ -399,7 +400,7 @@ bench_backup() {
         out=$("$LOAD" during "$(port_of bkL)" "$BG_IDLE" "$BULK" $VALUE_BYTES "$WAIT_MS" \
             "$BACKUP" create --port "$(port_of bkL)" --to "$set" --full 2>&1)
         if [ $? -ne 0 ]; then
-            for id in bk-idle bk-during bk-spike bk-mem bk-rate; do
+            for id in bk-idle bk-during bk-spike bk-mem bk-load-rate; do
                 put $id L "n/a: backup failed: $(echo "$out" | head -1)"
             done
         else
@@ -409,12 +410,19 @@ bench_backup() {
             put bk-spike L "$(awk -v a="$(bk_field during_p99_us)" -v b="$(bk_field idle_p99_us)" \
                 'BEGIN {printf "%.2f\n", a / b}')"
             put bk-mem L "$(bk_field rss_extra_bytes)"
-            put bk-rate L "$(awk -v n="$BULK" -v ms="$(bk_field during_ms)" 'BEGIN {printf "%.0f\n", n * 1000 / ms}')"
+            put bk-load-rate L "$(awk -v n="$BULK" -v ms="$(bk_field during_ms)" 'BEGIN {printf "%.0f\n", n * 1000 / ms}')"
+        fi
+        t0=$(now_ns)
+        if "$BACKUP" create --port "$(port_of bkL)" --to "$set" --full >/dev/null 2>&1; then
+            t1=$(now_ns)
+            put bk-rate L "$(awk -v n="$BULK" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f\n", n * 1e9 / (b - a)}')"
+        else
+            put bk-rate L "n/a: backup failed"
         fi
         pipe_load bkL "$TMP/incr.resp" "$INCR_WRITES" >/dev/null || exit 1
         if "$BACKUP" create --port "$(port_of bkL)" --to "$set" >/dev/null 2>&1 &&
-            [ -d "$set/000002-incr" ]; then
-            ms=$(du -sb "$set/000002-incr" | awk '{print $1}')
+            [ -d "$set/000003-incr" ]; then
+            ms=$(du -sb "$set/000003-incr" | awk '{print $1}')
             put bk-incr L "$ms"
             put bk-incr-per L "$(awk -v b="$ms" -v n="$INCR_WRITES" 'BEGIN {printf "%.1f\n", b / n}')"
         else
@@ -436,7 +444,7 @@ bench_backup() {
         else
             put bk-restore L "n/a: restore failed"
         fi
-        for id in bk-idle bk-during bk-spike bk-mem bk-incr bk-incr-per bk-restore; do
+        for id in bk-idle bk-during bk-spike bk-mem bk-load-rate bk-incr bk-incr-per bk-restore; do
             put $id R "$NO_REDIS"
         done
         rm -rf "$d" "$set" "$dd"
@@ -644,8 +652,9 @@ if [ -n "$OUT" ]; then
         echo "* Backup: a Lightning server with the $BULK bulk-load keys (WAL on, everysec);"
         echo "  \`lt-load during\` runs one client alternating GET and SET (p99 idle over"
         echo "  $BG_IDLE requests, then while \`lightning-backup create --full\` runs, sampling"
-        echo "  RSS); keys/s = $BULK / the create's wall time, beside \`redis-cli --rdb\` of the"
-        echo "  same keys from Redis. Then $INCR_WRITES SETs and an incremental create (its"
+        echo "  RSS; keys/s = $BULK / the create's wall time); then a full create with no"
+        echo "  load, beside \`redis-cli --rdb\` of the same keys from Redis. Then"
+        echo "  $INCR_WRITES SETs and an incremental create (its"
         echo "  directory's size), and \`lightning-backup restore --latest\` plus a start on"
         echo "  the result until PING answers with every key. See docs/BACKUP.md."
         echo "* Embedded: \`utils/bench/bench-embedded\`, 16-byte keys, 100-byte values;"

@@ -1401,8 +1401,8 @@ static int create_main(const char *dir, const char *host, const char *port, int 
                 die(2, "%s: the backup snapshot failed (%s): see the server log", c.where,
                     st ? st : "?");
             reply_free(r);
-            usleep(20000);
-            waited += 20;
+            usleep(5000);
+            waited += 5;
         }
         m.snap_lsn = (uint64_t)map_int(r, "snapshot_lsn");
         m.snap_ts = (uint64_t)map_int(r, "snapshot_commit_ts");
