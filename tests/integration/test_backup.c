@@ -631,6 +631,121 @@ TEST(other_server_refused) {
     rm_tree(set_dir);
 }
 
+static int count_files(const char *dir, const char *suffix) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name), sl = strlen(suffix);
+        if (l > sl && !strcmp(de->d_name + l - sl, suffix)) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* BGREWRITEAOF, waiting until it is over. */
+static void checkpoint(redisContext *c) {
+    CHECK_EQ_STR(cmd(c, "BGREWRITEAOF"),
+                 "status:\"Background append only file rewriting started\"");
+    wait_rewrite(c);
+}
+
+/* wal-archive-dir: completed segments are copied as the log rotates,
+ * retention prunes old ones (never the newest), and a checkpoint whose
+ * copy fails deletes nothing. */
+TEST(wal_archive) {
+    harness_server *s = harness_start("save", "", "wal-segment-size", "4096",
+                                      "wal-archive-dir", "archive",
+                                      "wal-archive-retention", "3600", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    REQUIRE(harness_fill(c, "k:", 0, 400) == 0);
+    char arch[400], wal[400];
+    snprintf(arch, sizeof(arch), "%s/archive", s->dir);
+    snprintf(wal, sizeof(wal), "%s/appendonlydir", s->dir);
+    int live = count_files(wal, ".log");
+    REQUIRE(live >= 4);
+    for (int i = 0; i < 500 && harness_info_num(c, "persistence", "wal_archived_segments") <
+                                   live - 1; i++)
+        harness_sleep_ms(10);
+    CHECK_EQ_INT(count_files(arch, ".log"), live - 1); /* all but the one appended to */
+    CHECK_EQ_INT(harness_info_num(c, "persistence", "wal_archived_segments"), live - 1);
+    /* Every archived file is the segment, byte for byte. */
+    DIR *d = opendir(arch);
+    REQUIRE(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".log")) continue;
+        char cmdline[2048];
+        snprintf(cmdline, sizeof(cmdline), "cmp -s '%s/%s' '%s/%s'", arch, de->d_name, wal,
+                 de->d_name);
+        CHECK(system(cmdline) == 0);
+    }
+    closedir(d);
+    /* Retention: files older than an hour go, except the newest. */
+    char cmdline[1200];
+    snprintf(cmdline, sizeof(cmdline), "touch -d '2 hours ago' '%s'/*.log", arch);
+    REQUIRE(system(cmdline) == 0);
+    for (int i = 0; i < 500 && harness_info_num(c, "persistence", "wal_archive_pruned_segments") <
+                                   live - 2; i++)
+        harness_sleep_ms(10);
+    CHECK_EQ_INT(harness_info_num(c, "persistence", "wal_archive_pruned_segments"), live - 2);
+    CHECK_EQ_INT(count_files(arch, ".log"), 1);
+    /* An archive that cannot be written: the checkpoint keeps the WAL. */
+    char bad[400];
+    snprintf(bad, sizeof(bad), "%s/server.log/archive", s->dir);
+    CHECK_EQ_STR(cmd_argv(c, (const char *const[]){"CONFIG", "SET", "wal-archive-dir", bad, NULL}),
+                 "status:\"OK\"");
+    /* Two checkpoints with writes between: the second would delete the
+     * segments before the first's snapshot. */
+    checkpoint(c);
+    REQUIRE(harness_fill(c, "k:", 0, 200) == 0);
+    int before = count_files(wal, ".log");
+    checkpoint(c);
+    CHECK_EQ_INT(count_files(wal, ".log"), before);
+    char v[16];
+    CHECK(harness_info(c, "persistence", "wal_archive_last_status", v, sizeof(v)) &&
+          !strcmp(v, "err"));
+    CHECK(harness_info_num(c, "persistence", "wal_archive_errors") > 0);
+    /* Off again: the next checkpoint deletes as before. */
+    CHECK_EQ_STR(cmd_argv(c, (const char *const[]){"CONFIG", "SET", "wal-archive-dir", "", NULL}),
+                 "status:\"OK\"");
+    REQUIRE(harness_fill(c, "k:", 0, 200) == 0);
+    int more = count_files(wal, ".log");
+    checkpoint(c);
+    int after = count_files(wal, ".log");
+    if (after >= more)
+        testlib_fail(__FILE__, __LINE__, "the checkpoint kept %d of %d segments", after, more);
+}
+
+/* -a / --user as redis-cli. */
+TEST(create_authenticates) {
+    if (access(tool_path(), X_OK) != 0) {
+        testlib_skip("lightning-backup not built");
+        return;
+    }
+    make_tmpdir(set_dir, sizeof(set_dir), "auth");
+    harness_server *s = harness_start("save", "", "requirepass", "s3cret", NULL);
+    REQUIRE(s);
+    char port[16], *out = NULL;
+    snprintf(port, sizeof(port), "%d", s->port);
+    CHECK_EQ_INT(TOOL(&out, "create", "--port", port, "--to", set_dir), 2);
+    CHECK(out && strstr(out, "NOAUTH"));
+    free(out);
+    CHECK_EQ_INT(TOOL(&out, "create", "--port", port, "--to", set_dir, "-a", "wrong"), 2);
+    CHECK(out && strstr(out, "WRONGPASS"));
+    free(out);
+    CHECK_EQ_INT(TOOL(&out, "create", "--port", port, "--to", set_dir, "-a", "s3cret"), 0);
+    free(out);
+    CHECK_EQ_INT(TOOL(&out, "create", "--port", port, "--to", set_dir, "--user", "default",
+                      "-a", "s3cret"), 0);
+    free(out);
+    CHECK_EQ_INT(count_dirs("-full") + count_dirs("-incr"), 2);
+    rm_tree(set_dir);
+}
+
 TEST(backup_command_errors) {
     harness_server *s = harness_start("save", "", NULL);
     REQUIRE(s);
@@ -710,5 +825,7 @@ int main(void) {
     RUN(kill9_during_create);
     RUN(verify_finds_damage);
     RUN(other_server_refused);
+    RUN(wal_archive);
+    RUN(create_authenticates);
     return testlib_finish();
 }
