@@ -113,7 +113,7 @@
 #include "engine/zsetobj.h"
 
 #define CHUNK_RAW (1u << 20)
-#define FETCH_BYTES (1u << 20)
+#define FETCH_BYTES (256u << 10) /* per READ: bounds the server I/O thread's stall */
 #define MAX_BACKUPS 4096
 #define MAX_LINE 512
 #define KIND_SNAPSHOT 1
