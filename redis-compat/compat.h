@@ -71,7 +71,7 @@ typedef struct compat_rule {
 } compat_rule;
 
 /* Reason text of rules for commands only Lightning has (not in 7.0). */
-#define R_ONLY_LIGHTNING "Lightning-only (newer Redis): Redis 7.0 has no such command"
+#define R_ONLY_LIGHTNING "Lightning-only (newer Redis, or its own): Redis 7.0 has no such command"
 
 /* The rule for a command (argv[0], and argv[1] when argv[0] has
  * subcommands); NULL means compare exactly. */

@@ -213,7 +213,7 @@ int compat_matrix_write(const char *path) {
         fprintf(f, "| %s | %s | %s |\n", rows[i].name, rows[i].status, rows[i].missing);
     }
     fprintf(f, "\n## Lightning-only\n\nCommands and subcommands Lightning has that "
-               "Redis %s does not (from newer Redis versions).\n\n"
+               "Redis %s does not (from newer Redis versions, and Lightning's own: BACKUP, docs/BACKUP.md).\n\n"
                "| Command | Status | Note |\n|---|---|---|\n", version);
     for (int i = 0; i < ln.n; i++) {
         if (has(&rn, ln.v[i])) continue;

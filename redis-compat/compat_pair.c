@@ -182,6 +182,13 @@ const compat_rule compat_rules[] = {
     {"client|pause", CMP_SKIP, 0, "stalls the server"},
     {"client|reply", CMP_SKIP, 0, "OFF/SKIP suppress the replies the reader waits for"},
     {"client|setinfo", CMP_SKIP, 0, R_ONLY_LIGHTNING},
+    {"backup", CMP_SKIP, 0, R_ONLY_LIGHTNING}, /* docs/BACKUP.md */
+    {"backup|begin", CMP_SKIP, 0, R_ONLY_LIGHTNING},
+    {"backup|status", CMP_SKIP, 0, R_ONLY_LIGHTNING},
+    {"backup|sync", CMP_SKIP, 0, R_ONLY_LIGHTNING},
+    {"backup|read", CMP_SKIP, 0, R_ONLY_LIGHTNING},
+    {"backup|end", CMP_SKIP, 0, R_ONLY_LIGHTNING},
+    {"backup|help", CMP_SKIP, 0, R_ONLY_LIGHTNING},
     {"config|set", CMP_SKIP, 0, "changes the configuration"},
     {"config|rewrite", CMP_SKIP, 0, "writes the config file"},
     {"save", CMP_SKIP, 0, "disk I/O"},

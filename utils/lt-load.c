@@ -30,6 +30,12 @@
  *       figure is Lightning's snapshot_extra_memory_peak or Redis's
  *       rdb_last_cow_size (the fork child's copy-on-write), whichever the
  *       server has.
+ *   lt-load during PORT IDLE_OPS KEYSPACE DATASIZE TIMEOUT_MS CMD [ARGS...]
+ *       The same load as bgsave, but the second phase runs while CMD (a
+ *       program, started with its output to /dev/null) runs, e.g.
+ *       lightning-backup create. Prints "idle_p99_us=.. during_p99_us=..
+ *       during_ops=.. during_ms=.. rss_extra_bytes=..", exit status 1 when
+ *       CMD failed or outlived TIMEOUT_MS (then killed).
  *   lt-load freeport
  *       Prints a TCP port of 127.0.0.1 that nobody listened on a moment ago
  *       (bound to port 0, then closed), for the servers the bench starts.
@@ -40,6 +46,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -47,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +89,7 @@ static void die_usage(void) {
                     "       lt-load latency PORT get|set|getset N KEYSPACE DATASIZE\n"
                     "       lt-load ready PORT START_NS TIMEOUT_MS\n"
                     "       lt-load bgsave PORT IDLE_OPS KEYSPACE DATASIZE TIMEOUT_MS\n"
+                    "       lt-load during PORT IDLE_OPS KEYSPACE DATASIZE TIMEOUT_MS CMD [ARGS...]\n"
                     "       lt-load freeport\n");
     exit(2);
 }
@@ -469,6 +479,79 @@ static int cmd_bgsave(int argc, char **argv) {
     return 0;
 }
 
+/* ---- during ---------------------------------------------------------------- */
+
+typedef struct child_watch {
+    conn *ctl;
+    pid_t pid;
+    int status, done;
+    long long rss_base, rss_peak;
+    uint64_t deadline;
+    int timed_out;
+} child_watch;
+
+static int child_sample(void *ctx) {
+    child_watch *w = ctx;
+    long long rss = info_get(w->ctl, "memory", "used_memory_rss");
+    if (rss > w->rss_peak) w->rss_peak = rss;
+    if (!w->done && waitpid(w->pid, &w->status, WNOHANG) == w->pid) w->done = 1;
+    if (!w->done && now_ns(CLOCK_MONOTONIC) > w->deadline) {
+        kill(w->pid, SIGKILL);
+        waitpid(w->pid, &w->status, 0);
+        w->done = w->timed_out = 1;
+    }
+    return w->done;
+}
+
+static int cmd_during(int argc, char **argv) {
+    if (argc < 6) die_usage();
+    int port = (int)parse_count(argv[0], 1, 65535);
+    long idle_ops = parse_count(argv[1], 100, LOAD_MAX_OPS);
+    long keyspace = parse_count(argv[2], 1, LOAD_MAX_OPS);
+    long dsize = parse_count(argv[3], 1, LOAD_MAX_DATASIZE);
+    long timeout_ms = parse_count(argv[4], 1, 3600 * 1000L);
+    conn c = {.fd = -1}, ctl = {.fd = -1};
+    if (conn_open(&c, port) < 0 || conn_open(&ctl, port) < 0) conn_fail("connect");
+    long cap = timeout_ms * 100 + 1000; /* at most one request per 10 µs */
+    uint64_t *lat = malloc(sizeof(*lat) * (size_t)(idle_ops > cap ? idle_ops : cap));
+    char *val = make_value(dsize);
+    if (!lat) return 1;
+    run_ops(&c, 'a', idle_ops, keyspace, val, (size_t)dsize, lat, 0, NULL, NULL);
+    qsort(lat, (size_t)idle_ops, sizeof(*lat), cmp_u64);
+    double idle_p99 = pct_us(lat, idle_ops, 0.99);
+    child_watch w = {.ctl = &ctl};
+    w.rss_base = w.rss_peak = info_get(&ctl, "memory", "used_memory_rss");
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    w.deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
+    w.pid = fork();
+    if (w.pid < 0) return 1;
+    if (w.pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[5], argv + 5);
+        _exit(127);
+    }
+    long ops = run_ops(&c, 'a', cap, keyspace, val, (size_t)dsize, lat, 64, child_sample, &w);
+    while (!child_sample(&w)) usleep(1000); /* outlived the cap: wait, unmeasured */
+    double ms = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+    if (w.timed_out || !WIFEXITED(w.status) || WEXITSTATUS(w.status) != 0) {
+        fprintf(stderr, "lt-load: %s %s\n", argv[5], w.timed_out ? "timed out" : "failed");
+        return 1;
+    }
+    qsort(lat, (size_t)ops, sizeof(*lat), cmp_u64);
+    printf("idle_p99_us=%.1f during_p99_us=%.1f during_ops=%ld during_ms=%.1f "
+           "rss_extra_bytes=%lld\n",
+           idle_p99, pct_us(lat, ops, 0.99), ops, ms, w.rss_peak - w.rss_base);
+    conn_close(&c);
+    conn_close(&ctl);
+    free(lat);
+    free(val);
+    return 0;
+}
+
 /* ---- freeport ------------------------------------------------------------ */
 
 static int cmd_freeport(void) {
@@ -491,6 +574,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "latency")) return cmd_latency(argc - 2, argv + 2);
     if (!strcmp(argv[1], "ready")) return cmd_ready(argc - 2, argv + 2);
     if (!strcmp(argv[1], "bgsave")) return cmd_bgsave(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "during")) return cmd_during(argc - 2, argv + 2);
     if (!strcmp(argv[1], "freeport")) return cmd_freeport();
     die_usage();
 }

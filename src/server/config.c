@@ -69,6 +69,7 @@
 #include "server/net/reply.h"
 #include "server/net/resp.h"
 #include "server/persist/save.h"
+#include "server/persist/archive.h"
 #include "server/server.h"
 #include "server/slowlog.h"
 
@@ -528,6 +529,10 @@ static const directive directives[] = {
      .def_num = 1, .enum_names = snapshot_codec_names, .status = LT_OWN "snapshot block codec"},
     {.name = "wal-checkpoint-size", .type = CFG_MEMORY, .field = &server.wal_checkpoint_size,
      .def_num = 1024 * MB, .min = 0, .max = LONG_MAX, .status = LT_OWN "snapshot when the WAL grows this much past the last one"},
+    {.name = "wal-archive-dir", .type = CFG_STRING, .field = &server.wal_archive_dir,
+     .def_str = "", .apply = archive_apply_config, .status = LT_OWN "copy each completed WAL segment here before a checkpoint deletes it (\"\" = off; relative to dir; docs/BACKUP.md)"},
+    {.name = "wal-archive-retention", .type = CFG_LL, .field = &server.wal_archive_retention,
+     .def_num = 0, .min = 0, .max = LLONG_MAX, .apply = archive_apply_config, .status = LT_OWN "seconds archived WAL segments are kept (0 = forever)"},
     {.name = "enable-protected-configs", .type = CFG_ENUM, .flags = CFG_IMMUTABLE,
      .field = &enable_protected_configs, .def_num = PROTECTED_NO,
      .enum_names = protected_names, .status = ST_EFFECTIVE},

@@ -14,6 +14,7 @@
 #include "server/latency.h"
 #include "server/log.h"
 #include "server/cmd/migrate.h"
+#include "server/persist/archive.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -80,6 +81,7 @@ rest:
     if (w->id == 0) {
         stats_sampler_tick();
         save_cron();
+        archive_cron();
         migrate_cron();
     }
 }

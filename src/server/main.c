@@ -27,6 +27,7 @@
 #include "server/engine_glue.h"
 #include "server/net/listen.h"
 #include "server/log.h"
+#include "server/persist/backup.h"
 #include "server/persist/persist.h"
 #include "server/persist/save.h"
 #include "server/proc.h"
@@ -155,6 +156,7 @@ int main(int argc, char **argv) {
     info_init(); /* the empty engine counts as start-up memory */
     if (function_load_at_start() < 0) return 1;
     if (persist_open() < 0) return 1;
+    if (backup_init() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;
     if (tls_init(err, sizeof(err)) < 0) {

@@ -133,6 +133,14 @@ static const metric_map info_metrics[] = {
     {"slowlog_len", "redis_slowlog_length", "gauge", 1, "Entries in the slow log."},
     {"slowlog_last_id", "redis_slowlog_last_id", "gauge", 1, "Id of the newest slow log entry."},
     {"latency_tracking", "lightning_latency_tracking_enabled", "gauge", 1, "Whether latency-tracking is on."},
+    /* Backups and WAL archiving (docs/BACKUP.md). */
+    {"backups_ok", "lightning_backups_total", "counter", 1, "Backups completed."},
+    {"backups_failed", "lightning_backups_failed_total", "counter", 1, "Backups that failed."},
+    {"backup_last_time", "lightning_backup_last_timestamp_seconds", "gauge", 1, "When the last backup ended."},
+    {"backup_last_duration_ms", "lightning_backup_last_duration_seconds", "gauge", 0.001, "Time the last backup took."},
+    {"backup_last_bytes", "lightning_backup_last_bytes", "gauge", 1, "Bytes the last backup read."},
+    {"wal_archived_segments", "lightning_wal_archived_segments_total", "counter", 1, "WAL segments copied to wal-archive-dir."},
+    {"wal_archive_errors", "lightning_wal_archive_errors_total", "counter", 1, "Failed WAL archiving attempts."},
 };
 
 #define NMETRICS (sizeof(info_metrics) / sizeof(info_metrics[0]))

@@ -85,6 +85,8 @@ struct server {
     int snapshot_compression;      /* SNAP_CODEC_* */
     long long wal_checkpoint_size; /* checkpoint when the WAL passes the last
                                       snapshot by this much; 0 = never */
+    char *wal_archive_dir;         /* archive of completed WAL segments ("": off) */
+    long long wal_archive_retention; /* seconds archived segments are kept, 0 = all */
     long long hll_sparse_max_bytes; /* sparse HLL promotes to dense past this */
     long long stream_node_max_bytes; /* stream node limits (t_stream.c): */
     int stream_node_max_entries;     /* 0 = no limit */

@@ -118,9 +118,11 @@ static char *stats_canonical(const char *text) {
 
 
 /* Commands Lightning takes from Redis releases newer than 7.0 (client
- * libraries send them): the only names its COMMAND LIST may have that Redis
- * 7.0's lacks. */
-static const char *const NEWER_COMMANDS[] = {"client|setinfo", NULL};
+ * libraries send them), and Lightning's own BACKUP (docs/BACKUP.md): the
+ * only names its COMMAND LIST may have that Redis 7.0's lacks. */
+static const char *const NEWER_COMMANDS[] = {"client|setinfo", "backup", "backup|begin",
+                                             "backup|status", "backup|sync", "backup|read",
+                                             "backup|end", "backup|help", NULL};
 
 static int is_newer_command(const char *name) {
     for (int i = 0; NEWER_COMMANDS[i]; i++)
@@ -284,6 +286,14 @@ static const char *const INFO_LIGHTNING_ONLY[] = {
     "Persistence/snapshot_duration_ms", "Persistence/snapshot_extra_memory_peak",
     "Persistence/snapshot_lsn", "Persistence/snapshot_load_keys",
     "Persistence/snapshot_load_ms",
+    /* WAL archiving and backups (archive.c, backup.c). */
+    "Persistence/wal_archive_enabled", "Persistence/wal_archived_segments",
+    "Persistence/wal_archived_bytes", "Persistence/wal_archive_pruned_segments",
+    "Persistence/wal_archive_errors", "Persistence/wal_archive_last_status",
+    "Persistence/backup_in_progress", "Persistence/backups_ok", "Persistence/backups_failed",
+    "Persistence/backup_last_status", "Persistence/backup_last_kind",
+    "Persistence/backup_last_time", "Persistence/backup_last_duration_ms",
+    "Persistence/backup_last_bytes", "Persistence/backup_last_max_rate",
     /* INFO lightning (in everything/all). */
     "Lightning/lightning_version", "Lightning/io_threads", "Lightning/io_backend",
     "Lightning/db_shards", "Lightning/monitors", "Lightning/slowlog_len",

@@ -41,8 +41,11 @@ static redisReply *info_of(redisContext *c, const redisReply *names) {
 }
 
 /* Commands Lightning takes from Redis releases newer than 7.0 (client
- * libraries send them): Redis 7.0 must not know them, or this list is stale. */
-static const char *from_newer_redis[] = {"client|setinfo", NULL};
+ * libraries send them), and Lightning's own (BACKUP, docs/BACKUP.md):
+ * Redis 7.0 must not know them, or this list is stale. */
+static const char *from_newer_redis[] = {"client|setinfo", "backup", "backup|begin",
+                                         "backup|status", "backup|sync", "backup|read",
+                                         "backup|end", "backup|help", NULL};
 
 static int is_from_newer_redis(const char *name) {
     for (int i = 0; from_newer_redis[i]; i++)

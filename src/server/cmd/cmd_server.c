@@ -36,6 +36,8 @@
 #include "server/slowlog.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
+#include "server/persist/archive.h"
+#include "server/persist/backup.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -403,6 +405,11 @@ static void info_persistence(sbuf *b) {
                   (unsigned long long)pi.current_size, (unsigned long long)pi.durable,
                   (unsigned long long)pi.written, (unsigned long long)pi.fsyncs,
                   pi.records_per_fsync);
+    char extra[1024];
+    archive_info(extra, sizeof(extra));
+    sb_printf(b, "%s", extra);
+    backup_info(extra, sizeof(extra));
+    sb_printf(b, "%s", extra);
 }
 
 /* Redis's fields and order. Fixed at 0, true for what Lightning does not

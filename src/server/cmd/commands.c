@@ -162,6 +162,35 @@ static command slowlog_subcommands[] = {
     {0},
 };
 
+/* BACKUP (persist/backup.c; Lightning's own, docs/BACKUP.md). */
+#define BACKUP_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING)
+#define ACL_BACKUP (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
+static command backup_subcommands[] = {
+    {.name = "begin", .proc = backupBeginCommand, .arity = -3, .flags = BACKUP_FLAGS,
+     .acl = ACL_BACKUP, .group = "server", .since = "7.0.0", .complexity = "O(1)",
+     .summary = "Opens a backup session (FULL starts a pinned background snapshot)."},
+    {.name = "status", .proc = backupStatusCommand, .arity = 2, .flags = BACKUP_FLAGS,
+     .acl = ACL_BACKUP, .group = "server", .since = "7.0.0", .complexity = "O(1)",
+     .tips = "nondeterministic_output",
+     .summary = "Returns the backup session, its snapshot and the WAL range available."},
+    {.name = "sync", .proc = backupSyncCommand, .arity = 2, .flags = BACKUP_FLAGS,
+     .acl = ACL_BACKUP, .group = "server", .since = "7.0.0", .complexity = "O(1)",
+     .tips = "nondeterministic_output",
+     .summary = "Makes the WAL durable to its end and returns that LSN and the time."},
+    {.name = "read", .proc = backupReadCommand, .arity = 5, .flags = BACKUP_FLAGS,
+     .acl = ACL_BACKUP, .group = "server", .since = "7.0.0",
+     .complexity = "O(N) where N is the number of bytes returned",
+     .tips = "nondeterministic_output",
+     .summary = "Returns bytes of the pinned snapshot or whole WAL records."},
+    {.name = "end", .proc = backupEndCommand, .arity = 3, .flags = BACKUP_FLAGS,
+     .acl = ACL_BACKUP, .group = "server", .since = "7.0.0", .complexity = "O(1)",
+     .summary = "Closes the backup session and records it in INFO."},
+    {.name = "help", .proc = backupHelpCommand, .arity = 2, .flags = CMD_LOADING | CMD_STALE,
+     .acl = ACL_SLOW, .group = "server", .since = "7.0.0", .complexity = "O(1)",
+     .summary = "Lists the BACKUP subcommands."},
+    {0},
+};
+
 static command latency_subcommands[] = {
     {.name = "latest", .proc = latencyLatestCommand, .arity = 2, .flags = OBS_ADMIN_NS,
      .acl = ACL_OBS_ADMIN, .group = "server", .since = "2.8.13", .complexity = "O(1)",
@@ -287,6 +316,9 @@ command core_commands[] = {
     {.name = "latency", .arity = -2, .acl = ACL_SLOW, .group = "server", .since = "2.8.13",
      .complexity = "Depends on subcommand.", .summary = "Latency monitoring and histograms.",
      .subcommands = latency_subcommands},
+    {.name = "backup", .arity = -2, .acl = ACL_SLOW, .group = "server", .since = "7.0.0",
+     .complexity = "Depends on subcommand.", .summary = "Online backups (docs/BACKUP.md).",
+     .subcommands = backup_subcommands},
     {.name = "monitor", .proc = monitorCommand, .arity = 1, .flags = OBS_ADMIN_NS,
      .acl = ACL_OBS_ADMIN, .group = "server", .since = "1.0.0",
      .summary = "Streams every command the server runs."},

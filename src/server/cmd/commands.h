@@ -184,6 +184,8 @@ command_proc clientTrackingCommand, clientCachingCommand, clientGetredirCommand,
 command_proc infoCommand, dbsizeCommand, flushdbCommand, flushallCommand,
     timeCommand, shutdownCommand;
 command_proc saveCommand, bgsaveCommand, lastsaveCommand, bgrewriteaofCommand;
+command_proc backupBeginCommand, backupStatusCommand, backupSyncCommand, backupReadCommand,
+    backupEndCommand, backupHelpCommand; /* persist/backup.c */
 command_proc configGetCommand, configSetCommand, configResetStatCommand,
     configRewriteCommand, configHelpCommand;
 command_proc slowlogGetCommand, slowlogLenCommand, slowlogResetCommand, slowlogHelpCommand,

@@ -43,6 +43,7 @@
 #include "server/cmd/tracking.h"
 #include "server/metrics.h"
 #include "server/monitor.h"
+#include "server/persist/backup.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -230,6 +231,7 @@ void client_close(client *c) {
     pubsub_client_closed(c);
     tracking_client_closed(c);
     monitor_client_closed(c);
+    backup_client_closed(c);
     unlink_from_lists(c);
     __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     ev_conn_close(c->owner->loop, &c->conn);

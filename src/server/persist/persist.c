@@ -27,6 +27,7 @@
 #include "server/net/reply.h"
 #include "server/net/resp.h"
 #include "server/persist/save.h"
+#include "server/persist/archive.h"
 #include "server/server.h"
 #include "server/net/worker.h"
 
@@ -68,6 +69,8 @@ int persist_sync(uint64_t lsn) {
 int persist_checkpoint(uint64_t lsn, int *dropped) {
     *dropped = 0;
     if (!P.wal) return 0;
+    /* wal-archive-dir: the segments go to the archive first, or stay. */
+    if (archive_before_drop(lsn) < 0) return -1;
     return wal_drop_before(P.wal, lsn, dropped) == LT_OK ? 0 : -1;
 }
 

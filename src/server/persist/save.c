@@ -275,9 +275,20 @@ static int snapshot_write(int rewrite) {
     return 0;
 }
 
+/* Told of every finished snapshot (backup.c pins it), under S.lock. */
+static save_done_fn *done_hook;
+
+void save_set_done_hook(save_done_fn *fn) {
+    pthread_mutex_lock(&S.lock);
+    done_hook = fn;
+    pthread_mutex_unlock(&S.lock);
+}
+
 /* Records the end of a snapshot (under S.lock) and wakes waiters. */
 static void finish_locked(int ok, int64_t started_ms) {
     int64_t secs = (mstime() - started_ms) / 1000;
+    /* On success the file just written is the manifest's current one. */
+    if (done_hook) done_hook(ok, ok ? S.man.current : NULL, ok ? &S.last : NULL);
     __atomic_store_n(&S.bg_running, 0, __ATOMIC_RELAXED);
     if (ok) {
         S.lastsave_s = mstime() / 1000;
@@ -377,6 +388,13 @@ int save_bgsave_failing(void) { return __atomic_load_n(&S.bgsave_failing, __ATOM
 int save_in_background(void) { return __atomic_load_n(&S.bg_running, __ATOMIC_RELAXED); }
 
 int save_now(void) { return save_sync(); }
+
+int save_request_background(void) {
+    pthread_mutex_lock(&S.lock);
+    int rc = S.running ? 0 : start_bg_locked(0);
+    pthread_mutex_unlock(&S.lock);
+    return rc;
+}
 
 void saveCommand(client *c) {
     int rc = save_sync();

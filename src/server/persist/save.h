@@ -71,6 +71,18 @@ void save_apply_config(void);
  * (logged), -2 when another snapshot is being written. */
 int save_now(void);
 
+/* A background snapshot for a backup (BACKUP BEGIN FULL): starts one,
+ * or, when one is being written, lets that one serve. 0, or -1 when the
+ * thread could not start (logged). The done hook reports its end. */
+int save_request_background(void);
+/* Called (under the save lock; it must not call back into save.c) at the
+ * end of every snapshot: ok, and on success the file name (in dir) and
+ * what it holds; the file is the current snapshot and is not deleted
+ * before the next snapshot ends. */
+struct snap_info;
+typedef void save_done_fn(int ok, const char *name, const struct snap_info *info);
+void save_set_done_hook(save_done_fn *fn);
+
 /* Is the background snapshot thread writing a snapshot now? (Lock-free.) */
 int save_in_background(void);
 /* 1 while save rules exist and the last background save failed (what
