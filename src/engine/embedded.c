@@ -23,6 +23,8 @@
 #include "engine/keyspace.h"
 #include "engine/keyspace_int.h"
 #include "engine/mvcc.h"
+#include "engine/oindex.h"
+#include "engine/store.h"
 
 const char *lt_strerror(int err) {
     switch (err) {
@@ -35,8 +37,107 @@ const char *lt_strerror(int err) {
     case LT_WRONGTYPE: return "value is not a string";
     case LT_BADTXN: return "transaction failed earlier";
     case LT_IOERR: return "I/O error";
+    case LT_CORRUPT: return "a file of the data directory is corrupt";
+    case LT_VERSION: return "the data directory was written by an incompatible version";
+    case LT_LOCKED: return "the data directory is locked by another process or handle";
+    case LT_UNSUPPORTED: return "the log holds a command the library cannot replay";
     default: return "unknown error";
     }
+}
+
+/* ---- Engine ---------------------------------------------------------------- */
+
+void lt_config_init(lt_config *cfg) {
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->databases = 16;
+    cfg->shards_per_db = 64;
+    cfg->sync = LT_SYNC_ALWAYS;
+}
+
+static void oindex_free_all(lt_db *db) {
+    if (!db->oidx) return;
+    for (unsigned d = 0; d < db->ndb; d++) oindex_free(db->oidx[d]);
+    free(db->oidx);
+    db->oidx = NULL;
+}
+
+typedef struct build_ctx {
+    oindex *x;
+    int rc;
+} build_ctx;
+
+static void build_one(void *ctx, const ks_entry *e) {
+    build_ctx *b = ctx;
+    if (b->rc == LT_OK) b->rc = oindex_put(b->x, entry_keyp(e), e->klen);
+}
+
+/* The ordered index of every database, from the keys recovered. */
+static int oindex_build(lt_db *db) {
+    if (!(db->oidx = calloc(db->ndb, sizeof(*db->oidx)))) return LT_NOMEM;
+    for (unsigned d = 0; d < db->ndb; d++)
+        if (!(db->oidx[d] = oindex_new())) return LT_NOMEM;
+    ks_view v;
+    ks_view_open(db, &v);
+    int rc = LT_OK;
+    for (unsigned d = 0; d < db->ndb && rc == LT_OK; d++) {
+        ks_view_iter it;
+        build_ctx b = {db->oidx[d], LT_OK};
+        ks_view_iter_init(&it, &v, d);
+        while (ks_view_iter_next(&it, 1024, build_one, &b) && b.rc == LT_OK) {
+        }
+        ks_view_iter_close(&it);
+        rc = b.rc;
+    }
+    ks_view_close(&v);
+    return rc;
+}
+
+int lt_db_open(const lt_config *cfg, lt_db **out) {
+    lt_config def;
+    if (!out) return LT_INVAL;
+    *out = NULL;
+    if (!cfg) {
+        lt_config_init(&def);
+        cfg = &def;
+    }
+    if (cfg->flags & ~(LT_DB_ORDERED | LT_DB_REPAIR)) return LT_INVAL;
+    lt_db *db;
+    int rc = ks_db_create(cfg, &db);
+    if (rc != LT_OK) return rc;
+    if (cfg->dir) rc = store_open(db, cfg);
+    if (rc == LT_OK && (cfg->flags & LT_DB_ORDERED)) rc = oindex_build(db);
+    if (rc != LT_OK) {
+        lt_db_close(db);
+        return rc;
+    }
+    *out = db;
+    return LT_OK;
+}
+
+void lt_db_close(lt_db *db) {
+    if (!db) return;
+    store_close(db);
+    oindex_free_all(db);
+    ks_db_destroy(db);
+}
+
+uint64_t lt_db_durable_lsn(lt_db *db) {
+    return db && db->store ? store_durable_lsn(db->store) : 0;
+}
+
+int lt_db_sync(lt_db *db, uint64_t lsn) {
+    if (!db) return LT_INVAL;
+    return db->store ? store_sync(db->store, lsn) : LT_OK;
+}
+
+void lt_db_stat(lt_db *db, lt_stat *st) {
+    memset(st, 0, sizeof(*st));
+    if (db && db->store) store_stat(db->store, st);
+}
+
+int lt_db_checkpoint(lt_db *db) {
+    if (!db || !db->store) return LT_INVAL;
+    return store_checkpoint(db);
 }
 
 /* ---- Arena: bump allocation for key/value copies, freed with the txn ---- */
@@ -113,7 +214,7 @@ struct lt_txn {
 };
 
 int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out) {
-    if (!db || !out || (flags & ~LT_TXN_RDONLY)) return LT_INVAL;
+    if (!db || !out || (flags & ~(LT_TXN_RDONLY | LT_TXN_NOSYNC))) return LT_INVAL;
     lt_txn *t = calloc(1, sizeof(*t));
     if (!t) return LT_NOMEM;
     t->db = db;
@@ -321,7 +422,21 @@ static int validate(lt_txn *t, ks_txn *k) {
     return LT_OK;
 }
 
-int lt_txn_commit(lt_txn *txn) {
+/* Ordered engines, under the commit's locks before its writes: every key
+ * it creates enters the index before any view can see it. */
+static int oindex_add_puts(lt_txn *t) {
+    for (size_t i = 0; i < t->nops; i++) {
+        const wop *o = &t->ops[i];
+        if (!o->del && oindex_put(t->db->oidx[o->dbid], o->key, o->klen) != LT_OK)
+            return LT_NOMEM;
+    }
+    return LT_OK;
+}
+
+int lt_txn_commit(lt_txn *txn) { return lt_txn_commit_lsn(txn, NULL); }
+
+int lt_txn_commit_lsn(lt_txn *txn, uint64_t *lsn_out) {
+    if (lsn_out) *lsn_out = 0;
     if (!txn) return LT_INVAL;
     if (txn->failed) {
         txn_free(txn);
@@ -331,6 +446,7 @@ int lt_txn_commit(lt_txn *txn) {
         txn_free(txn);
         return LT_OK;
     }
+    lt_db *db = txn->db;
     size_t n = txn->nreads + txn->nops;
     ks_key *keys = malloc(n * sizeof(*keys));
     if (!keys) {
@@ -343,41 +459,97 @@ int lt_txn_commit(lt_txn *txn) {
         keys[txn->nops + i] =
             (ks_key){txn->reads[i].dbid, txn->reads[i].key, txn->reads[i].klen};
     ks_txn k;
-    ks_txn_begin(&k, txn->db, keys, n);
+    ks_txn_begin(&k, db, keys, n);
     free(keys);
     int rc = validate(txn, &k);
+    if (rc == LT_OK && db->oidx) rc = oindex_add_puts(txn);
+    uint64_t lsn = 0;
+    size_t ndel = 0;
     if (rc == LT_OK) {
         for (size_t i = 0; i < txn->nops; i++) {
             const wop *o = &txn->ops[i];
-            if (o->del)
-                ks_delete(&k, o->dbid, o->key, o->klen);
-            else
+            if (o->del) {
+                if (ks_delete(&k, o->dbid, o->key, o->klen) == LT_OK && db->oidx) {
+                    oindex_del(db->oidx[o->dbid], o->key, o->klen, ks_txn_ts(&k));
+                    ndel++;
+                }
+            } else {
                 ks_set_str(&k, o->dbid, o->key, o->klen, o->val, o->vlen,
                            KS_EXPIRE_NONE, KS_SET_NOINT);
+            }
+        }
+        if (db->store) {
+            store_op one, *sops = txn->nops == 1 ? &one : malloc(txn->nops * sizeof(*sops));
+            if (!sops) abort(); /* committed values are stored: must log them */
+            for (size_t i = 0; i < txn->nops; i++) {
+                const wop *o = &txn->ops[i];
+                sops[i] = (store_op){o->dbid, o->del, o->key, o->klen, o->val, o->vlen};
+            }
+            lsn = store_log(db->store, &k, sops, txn->nops);
+            if (sops != &one) free(sops);
         }
     }
     ks_txn_commit(&k);
+    if (db->oidx) {
+        /* Deleted keys leave the index once no view is older than their
+         * deletion: a bounded step per commit, a bit more than it adds. */
+        uint64_t horizon = atomic_load(&db->mvcc.view_min);
+        for (unsigned d = 0; d < db->ndb; d++) oindex_purge(db->oidx[d], horizon, 2 * ndel + 4);
+    }
+    if (lsn) {
+        int wrc = store_commit_wait(db->store, lsn, !(txn->flags & LT_TXN_NOSYNC));
+        if (wrc != LT_OK) rc = wrc;
+        if (lsn_out) *lsn_out = lsn;
+    }
     txn_free(txn);
     return rc;
 }
 
-/* ---- Cursors ------------------------------------------------------------------ */
+/* ---- Cursors ------------------------------------------------------------------
+ * Unordered: batches of entries from a view iterator (hash order).
+ * Ordered: the cursor is a gap between keys (gmode + a copy of the key it
+ * borders); keys come from the database's oindex in batches of
+ * CURSOR_BATCH copied keys, each checked against the txn's view. */
+
+enum { GAP_START, GAP_END, GAP_BEFORE, GAP_AFTER };
 
 struct lt_cursor {
     lt_txn *txn;
+    unsigned dbid;
     ks_view_iter it;
     const ks_entry **buf;
     size_t n, pos, cap;
     int done;
     int oom;
+    /* Ordered. */
+    oindex *ox;
+    int gmode;
+    char *gkey;           /* GAP_BEFORE / GAP_AFTER: the bordering key */
+    size_t gklen, gkcap;
+    int bdir;             /* batch direction: 1, -1, 0 none */
+    int bend;             /* the batch reached the end of the index */
+    char *kbuf;           /* batch key bytes */
+    size_t kused, kcap;
+    size_t koff[64], klen[64];
+    size_t bn, bpos;
+    int boom;
 };
+
+/* Entries handed to the cursor per shard lock hold / keys per index batch. */
+#define CURSOR_BATCH 64
 
 int lt_cursor_open(lt_txn *txn, unsigned dbid, lt_cursor **out) {
     if (!txn || !out || dbid >= txn->db->ndb) return LT_INVAL;
     lt_cursor *c = calloc(1, sizeof(*c));
     if (!c) return LT_NOMEM;
     c->txn = txn;
-    ks_view_iter_init(&c->it, &txn->view, dbid);
+    c->dbid = dbid;
+    if (txn->db->oidx) {
+        c->ox = txn->db->oidx[dbid];
+        c->gmode = GAP_START;
+    } else {
+        ks_view_iter_init(&c->it, &txn->view, dbid);
+    }
     *out = c;
     return LT_OK;
 }
@@ -397,11 +569,109 @@ static void cursor_push(void *ctx, const ks_entry *e) {
     c->buf[c->n++] = e;
 }
 
-/* Entries handed to the cursor per shard lock hold. */
-#define CURSOR_BATCH 64
+static int batch_add(void *ctx, const char *key, size_t klen) {
+    lt_cursor *c = ctx;
+    if (c->kcap - c->kused < klen) {
+        size_t cap = c->kcap ? c->kcap : 4096;
+        while (cap - c->kused < klen) cap *= 2;
+        char *b = realloc(c->kbuf, cap);
+        if (!b) {
+            c->boom = 1;
+            return 1;
+        }
+        c->kbuf = b;
+        c->kcap = cap;
+    }
+    if (klen) memcpy(c->kbuf + c->kused, key, klen);
+    c->koff[c->bn] = c->kused;
+    c->klen[c->bn++] = klen;
+    c->kused += klen;
+    return 0;
+}
+
+static int gap_set(lt_cursor *c, int mode, const char *key, size_t klen) {
+    if (mode == GAP_BEFORE || mode == GAP_AFTER) {
+        if (c->gkcap < klen) {
+            char *b = realloc(c->gkey, klen);
+            if (!b) return LT_NOMEM;
+            c->gkey = b;
+            c->gkcap = klen;
+        }
+        if (klen) memcpy(c->gkey, key, klen);
+        c->gklen = klen;
+    }
+    c->gmode = mode;
+    return LT_OK;
+}
+
+/* Refills the batch in direction dir from the gap. LT_OK, LT_NOTFOUND
+ * (nothing that way), LT_NOMEM. */
+static int batch_fill(lt_cursor *c, int dir) {
+    int mode;
+    c->bn = c->bpos = c->kused = 0;
+    c->bdir = dir;
+    c->boom = 0;
+    if (dir > 0) {
+        if (c->gmode == GAP_END) return LT_NOTFOUND;
+        mode = c->gmode == GAP_START    ? OINDEX_FIRST
+               : c->gmode == GAP_BEFORE ? OINDEX_FWD_GE
+                                        : OINDEX_FWD_GT;
+    } else {
+        if (c->gmode == GAP_START) return LT_NOTFOUND;
+        mode = c->gmode == GAP_END     ? OINDEX_LAST
+               : c->gmode == GAP_AFTER ? OINDEX_BACK_LE
+                                       : OINDEX_BACK_LT;
+    }
+    oindex_collect(c->ox, mode, c->gkey, c->gklen, CURSOR_BATCH, batch_add, c);
+    if (c->boom) {
+        c->bn = 0;
+        c->bdir = 0;
+        return LT_NOMEM;
+    }
+    c->bend = c->bn < CURSOR_BATCH;
+    if (c->bn == 0) {
+        c->bdir = 0;
+        return LT_NOTFOUND;
+    }
+    return LT_OK;
+}
+
+/* Steps the ordered cursor in direction dir to the next visible string. */
+static int ordered_step(lt_cursor *cur, int dir, const void **key, size_t *klen,
+                        const void **val, size_t *vlen) {
+    for (;;) {
+        if (cur->bdir != dir || cur->bpos == cur->bn) {
+            if (cur->bdir == dir && cur->bend) {
+                gap_set(cur, dir > 0 ? GAP_END : GAP_START, NULL, 0);
+                cur->bdir = 0;
+                return LT_NOTFOUND;
+            }
+            int rc = batch_fill(cur, dir);
+            if (rc == LT_NOTFOUND) gap_set(cur, dir > 0 ? GAP_END : GAP_START, NULL, 0);
+            if (rc != LT_OK) return rc;
+        }
+        const char *k = cur->kbuf + cur->koff[cur->bpos];
+        size_t kl = cur->klen[cur->bpos++];
+        if (gap_set(cur, dir > 0 ? GAP_AFTER : GAP_BEFORE, k, kl) != LT_OK) {
+            cur->bpos--;
+            return LT_NOMEM;
+        }
+        const ks_entry *e = ks_view_get(&cur->txn->view, cur->dbid, k, kl);
+        if (!e || e->type != KS_TYPE_STRING) continue;
+        if (val || vlen) {
+            int rc = entry_value(cur->txn, e, val, vlen);
+            if (rc != LT_OK) return rc;
+        }
+        if (key) *key = entry_keyp(e);
+        if (klen) *klen = e->klen;
+        return LT_OK;
+    }
+}
 
 int lt_cursor_next(lt_cursor *cur, const void **key, size_t *klen,
                    const void **val, size_t *vlen) {
+    if (!cur) return LT_INVAL;
+    if (cur->ox) return ordered_step(cur, 1, key, klen, val, vlen);
     for (;;) {
         while (cur->pos < cur->n) {
             const ks_entry *e = cur->buf[cur->pos++];
@@ -422,9 +692,29 @@ int lt_cursor_next(lt_cursor *cur, const void **key, size_t *klen,
     }
 }
 
+int lt_cursor_prev(lt_cursor *cur, const void **key, size_t *klen,
+                   const void **val, size_t *vlen) {
+    if (!cur || !cur->ox) return LT_INVAL;
+    return ordered_step(cur, -1, key, klen, val, vlen);
+}
+
+int lt_cursor_seek(lt_cursor *cur, const void *key, size_t klen) {
+    if (!cur || !cur->ox || (!key && klen) || klen > KS_MAX_LEN) return LT_INVAL;
+    cur->bdir = 0;
+    return gap_set(cur, GAP_BEFORE, key, klen);
+}
+
+int lt_cursor_seek_end(lt_cursor *cur) {
+    if (!cur || !cur->ox) return LT_INVAL;
+    cur->bdir = 0;
+    return gap_set(cur, GAP_END, NULL, 0);
+}
+
 void lt_cursor_close(lt_cursor *cur) {
     if (!cur) return;
-    ks_view_iter_close(&cur->it);
+    if (!cur->ox) ks_view_iter_close(&cur->it);
     free(cur->buf);
+    free(cur->gkey);
+    free(cur->kbuf);
     free(cur);
 }

@@ -88,7 +88,16 @@ struct lt_db {
     _Atomic uint64_t stat_expired_keys;
     _Atomic uint64_t stat_expired_stale_permille; /* est. % of stale TTL keys */
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
+    /* embedded.c: the data directory (store.h) and the ordered key index
+     * per database (oindex.h); NULL when not configured. */
+    struct store *store;
+    struct oindex **oidx;
 };
+
+/* The in-memory engine behind lt_db_open / lt_db_close (embedded.c adds
+ * the directory and the ordered index around them). cfg is complete. */
+int ks_db_create(const lt_config *cfg, lt_db **out);
+void ks_db_destroy(lt_db *db);
 
 static inline uint64_t ks_hash(const lt_db *db, const char *key, size_t klen) {
     return dict_hash(db->hash_key, key, klen);
