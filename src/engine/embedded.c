@@ -148,18 +148,22 @@ typedef struct arena_chunk {
     char data[];
 } arena_chunk;
 
+/* Chunks double from ARENA_FIRST to ARENA_CHUNK: a one-put transaction
+ * allocates a small chunk, not 64 KiB of fresh pages. */
+#define ARENA_FIRST 512
 #define ARENA_CHUNK 65536
 
 static void *arena_alloc(arena_chunk **head, size_t n) {
     arena_chunk *c = *head;
     n = (n + 7) & ~(size_t)7;
     if (!c || c->cap - c->used < n) {
-        size_t cap = n > ARENA_CHUNK / 2 ? n : ARENA_CHUNK;
+        size_t grow = c ? (c->cap >= ARENA_CHUNK / 2 ? ARENA_CHUNK : c->cap * 2) : ARENA_FIRST;
+        size_t cap = n > grow / 2 ? n : grow;
         c = malloc(sizeof(*c) + cap);
         if (!c) return NULL;
         c->cap = cap;
         c->used = 0;
-        if (cap == n && *head) {
+        if (cap == n && n > grow / 2 && *head) {
             /* Big allocation: keep filling the current chunk afterwards. */
             c->next = (*head)->next;
             (*head)->next = c;
@@ -199,6 +203,8 @@ typedef struct rkey {
     size_t klen;
 } rkey;
 
+#define TXN_INLINE_OPS 4
+
 struct lt_txn {
     lt_db *db;
     unsigned flags;
@@ -211,6 +217,9 @@ struct lt_txn {
     size_t index_cap; /* power of two, >= 2 * nops */
     rkey *reads;
     size_t nreads, capreads;
+    /* Small transactions need no allocation for these. */
+    wop ops_inline[TXN_INLINE_OPS];
+    uint32_t index_inline[2 * TXN_INLINE_OPS];
 };
 
 int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out) {
@@ -219,6 +228,10 @@ int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out) {
     if (!t) return LT_NOMEM;
     t->db = db;
     t->flags = flags;
+    t->ops = t->ops_inline;
+    t->capops = TXN_INLINE_OPS;
+    t->index = t->index_inline;
+    t->index_cap = 2 * TXN_INLINE_OPS;
     ks_view_open(db, &t->view);
     *out = t;
     return LT_OK;
@@ -227,8 +240,8 @@ int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out) {
 static void txn_free(lt_txn *t) {
     ks_view_close(&t->view);
     arena_free(t->arena);
-    free(t->ops);
-    free(t->index);
+    if (t->ops != t->ops_inline) free(t->ops);
+    if (t->index != t->index_inline) free(t->index);
     free(t->reads);
     free(t);
 }
@@ -268,7 +281,7 @@ static int index_rebuild(lt_txn *t, size_t cap) {
         while (idx[i]) i = (i + 1) & (cap - 1);
         idx[i] = (uint32_t)(k + 1);
     }
-    free(t->index);
+    if (t->index != t->index_inline) free(t->index);
     t->index = idx;
     t->index_cap = cap;
     return LT_OK;
@@ -355,8 +368,10 @@ static int add_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,
     if (t->nops == t->capops) {
         size_t cap = t->capops ? t->capops * 2 : 16;
         if (cap > UINT32_MAX - 1) return LT_NOMEM;
-        wop *ops = realloc(t->ops, cap * sizeof(*ops));
+        wop *ops = t->ops == t->ops_inline ? malloc(cap * sizeof(*ops))
+                                           : realloc(t->ops, cap * sizeof(*ops));
         if (!ops) return LT_NOMEM;
+        if (t->ops == t->ops_inline) memcpy(ops, t->ops_inline, sizeof(t->ops_inline));
         t->ops = ops;
         t->capops = cap;
     }
@@ -448,7 +463,8 @@ int lt_txn_commit_lsn(lt_txn *txn, uint64_t *lsn_out) {
     }
     lt_db *db = txn->db;
     size_t n = txn->nreads + txn->nops;
-    ks_key *keys = malloc(n * sizeof(*keys));
+    ks_key stackkeys[8];
+    ks_key *keys = n <= 8 ? stackkeys : malloc(n * sizeof(*keys));
     if (!keys) {
         txn_free(txn);
         return LT_NOMEM;
@@ -460,7 +476,7 @@ int lt_txn_commit_lsn(lt_txn *txn, uint64_t *lsn_out) {
             (ks_key){txn->reads[i].dbid, txn->reads[i].key, txn->reads[i].klen};
     ks_txn k;
     ks_txn_begin(&k, db, keys, n);
-    free(keys);
+    if (keys != stackkeys) free(keys);
     int rc = validate(txn, &k);
     if (rc == LT_OK && db->oidx) rc = oindex_add_puts(txn);
     uint64_t lsn = 0;

@@ -98,8 +98,16 @@ static uint64_t rng_next(uint64_t *s) {
 
 /* ---- Lightning ---------------------------------------------------------- */
 
+/* In memory, or (synced) durable in dir with LT_SYNC_ALWAYS: every commit
+ * returns after its log record is fsynced. */
 static int lt_e_open(engine *e, const char *dir, int synced) {
-    return lt_db_open(NULL, &e->lt) == LT_OK ? 0 : -1;
+    lt_config cfg;
+    lt_config_init(&cfg);
+    if (synced) {
+        cfg.dir = dir;
+        cfg.sync = LT_SYNC_ALWAYS;
+    }
+    return lt_db_open(&cfg, &e->lt) == LT_OK ? 0 : -1;
 }
 
 static void lt_e_close(engine *e) {
