@@ -15,6 +15,9 @@
  *               default synced commit, RocksDB WriteOptions.sync. The
  *               embedded Lightning engine has no file persistence, so its
  *               figure is its in-memory commit (bench.sh says so in the row)
+ *   put_sync_8t N_SYNCED synced puts again, from 8 threads at once (each
+ *               commit still returns only once it is durable: engines that
+ *               group-commit share fsyncs between the threads)
  *   get_1t      N_GETS random gets of existing keys on 1 thread
  *   get_2t      the same N_GETS split over 2 threads
  * Gets run in read-only transactions of 1000 gets each (LMDB: MDB_RDONLY
@@ -275,6 +278,33 @@ static double run_gets(engine *e, uint64_t nkeys, long n, int threads) {
     return (double)(n / threads * threads) / (now_s() - t0);
 }
 
+#define SYNC_THREADS 8
+
+typedef struct put_job {
+    engine *e;
+    uint64_t from, to;
+} put_job;
+
+static void *put_thread(void *arg) {
+    put_job *j = arg;
+    for (uint64_t i = j->from; i < j->to; i++) j->e->put_range(j->e, i, i + 1);
+    return NULL;
+}
+
+/* n single-put transactions split over SYNC_THREADS threads. */
+static double run_puts_threads(engine *e, uint64_t base, uint64_t n) {
+    pthread_t tid[SYNC_THREADS];
+    put_job jobs[SYNC_THREADS];
+    double t0 = now_s();
+    for (int i = 0; i < SYNC_THREADS; i++) {
+        jobs[i] = (put_job){e, base + n * (uint64_t)i / SYNC_THREADS,
+                            base + n * (uint64_t)(i + 1) / SYNC_THREADS};
+        if (pthread_create(&tid[i], NULL, put_thread, &jobs[i])) fail(e->name, "thread", "create");
+    }
+    for (int i = 0; i < SYNC_THREADS; i++) pthread_join(tid[i], NULL);
+    return (double)n / (now_s() - t0);
+}
+
 static void subdir(char *out, size_t cap, const char *dir, const char *engine_name,
                    const char *what) {
     snprintf(out, cap, "%s/%s-%s", dir, engine_name, what);
@@ -310,6 +340,7 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     t0 = now_s();
     for (uint64_t i = 0; i < n_synced; i++) e->put_range(e, i, i + 1);
     printf("put_sync %s %.0f\n", e->name, (double)n_synced / (now_s() - t0));
+    printf("put_sync_8t %s %.0f\n", e->name, run_puts_threads(e, n_synced, n_synced));
     e->close(e);
     fflush(stdout);
 }
