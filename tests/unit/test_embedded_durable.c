@@ -92,10 +92,10 @@ static int last_segment(char *out, size_t cap) {
     DIR *d = opendir(wd);
     if (!d) return -1;
     struct dirent *de;
-    char best[64] = "";
+    char best[25] = "";
     while ((de = readdir(d)))
         if (strlen(de->d_name) == 24 && strcmp(de->d_name, best) > 0)
-            snprintf(best, sizeof(best), "%s", de->d_name);
+            memcpy(best, de->d_name, 25);
     closedir(d);
     if (!best[0]) return -1;
     snprintf(out, cap, "%s/%s", wd, best);

@@ -70,7 +70,7 @@ static void ref_del(ref *r, const char *k, size_t kl) {
 
 static ref ref_copy(const ref *r) {
     ref c = {malloc((r->n ? r->n : 1) * sizeof(*r->a)), r->n, r->n};
-    memcpy(c.a, r->a, r->n * sizeof(*r->a));
+    if (r->n) memcpy(c.a, r->a, r->n * sizeof(*r->a));
     return c;
 }
 
