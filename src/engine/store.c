@@ -689,17 +689,22 @@ int store_checkpoint(lt_db *db) {
     store *s = db->store;
     pthread_mutex_lock(&s->ckpt_lock);
     uint64_t lsn = wal_appended_lsn(s->wal);
+    /* The log must reach the snapshot's LSN on disk before the snapshot
+     * file exists: recovery may pick a file the manifest does not name yet
+     * (a crash between the two), and refuses a log that ends before it. */
+    int rc = wal_sync(s->wal, lsn);
+    if (rc != LT_OK) {
+        pthread_mutex_unlock(&s->ckpt_lock);
+        return rc;
+    }
     ks_view v;
     ks_view_open(db, &v);
     v.sequential = 1;
     snap_write_opts o = {.dir = s->dir, .lsn = lsn, .codec = SNAP_CODEC_LZ4};
     snap_write_result res;
-    int rc = snap_write(db, &v, &o, &res);
+    rc = snap_write(db, &v, &o, &res);
     ks_view_close(&v);
     if (rc == LT_IOERR) errno = res.sys_errno;
-    /* The manifest may name the snapshot only once the log it starts
-     * from is durable. */
-    if (rc == LT_OK) rc = wal_sync(s->wal, lsn);
     if (rc == LT_OK && !(s->have_cur && s->cur_lsn == lsn)) {
         snap_manifest m = {{0}, {0}};
         snprintf(m.current, sizeof(m.current), "%s", res.name);
