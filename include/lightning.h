@@ -190,6 +190,18 @@ uint64_t lt_txn_snapshot_ts(const lt_txn *txn);
 int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
            const void **val, size_t *vlen);
 
+/* Looks up n keys of database dbid at once: rcs[i] is what lt_get would
+ * return for keys[i] (LT_OK with vals[i]/vlens[i] set, LT_NOTFOUND,
+ * LT_WRONGTYPE); pointers live as lt_get's do. In a read-only transaction
+ * the cache misses of up to 16 lookups are overlapped (each key's bucket
+ * and entry are prefetched before any is read), which is what makes a
+ * batch faster than n calls to lt_get on a keyspace larger than the CPU
+ * caches. Returns LT_OK once every key has its rcs[i]; LT_INVAL (bad
+ * arguments: nothing looked up), LT_NOMEM as lt_get. vals / vlens may be
+ * NULL. */
+int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
+                const size_t *klens, const void **vals, size_t *vlens, int *rcs);
+
 /* Buffers "key = val" (bytes copied; the caller keeps ownership of its
  * buffers). Replaces any value and clears any expiry at commit.
  * Errors: LT_RDONLY, LT_INVAL (dbid, or key/value longer than 512 MiB),

@@ -24,6 +24,7 @@
 #include "engine/keyspace_int.h"
 #include "engine/mvcc.h"
 #include "engine/oindex.h"
+#include "engine/prefetch.h"
 #include "engine/store.h"
 
 const char *lt_strerror(int err) {
@@ -347,6 +348,39 @@ int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
     if (rc != LT_OK) return rc;
     if (!e) return LT_NOTFOUND;
     return entry_value(txn, e, val, vlen);
+}
+
+int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
+                const size_t *klens, const void **vals, size_t *vlens, int *rcs) {
+    if (!txn || dbid >= txn->db->ndb || (n && (!keys || !klens || !rcs))) return LT_INVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((!keys[i] && klens[i]) || klens[i] > KS_MAX_LEN) return LT_INVAL;
+    if (!(txn->flags & LT_TXN_RDONLY) || txn->nops) {
+        /* Own writes and read-set bookkeeping: one key at a time. */
+        for (size_t i = 0; i < n; i++) {
+            rcs[i] = lt_get(txn, dbid, keys[i], klens[i], vals ? &vals[i] : NULL,
+                            vlens ? &vlens[i] : NULL);
+            if (rcs[i] == LT_NOMEM) return LT_NOMEM;
+        }
+        return LT_OK;
+    }
+    for (size_t base = 0; base < n; base += KS_PREFETCH_MAX) {
+        size_t m = n - base < KS_PREFETCH_MAX ? n - base : KS_PREFETCH_MAX;
+        ks_key kk[KS_PREFETCH_MAX];
+        uint64_t hashes[KS_PREFETCH_MAX];
+        for (size_t i = 0; i < m; i++)
+            kk[i] = (ks_key){dbid, keys[base + i], klens[base + i]};
+        ks_prefetch(txn->db, kk, m, hashes);
+        for (size_t i = 0; i < m; i++) {
+            size_t j = base + i;
+            const ks_entry *e =
+                ks_view_get_hashed(&txn->view, dbid, kk[i].key, kk[i].klen, hashes[i]);
+            rcs[j] = e ? entry_value(txn, e, vals ? &vals[j] : NULL, vlens ? &vlens[j] : NULL)
+                       : LT_NOTFOUND;
+            if (rcs[j] == LT_NOMEM) return LT_NOMEM;
+        }
+    }
+    return LT_OK;
 }
 
 static int add_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,

@@ -20,6 +20,8 @@
  *               group-commit share fsyncs between the threads)
  *   get_1t      N_GETS random gets of existing keys on 1 thread
  *   get_2t      the same N_GETS split over 2 threads
+ *   get_many_1t Lightning only: N_GETS gets on 1 thread with lt_get_many,
+ *               1000 keys per call (their cache misses overlapped)
  * Gets run in read-only transactions of 1000 gets each (LMDB: MDB_RDONLY
  * txn; Lightning: LT_TXN_RDONLY; RocksDB: plain reads, it has no read
  * transaction to amortise), and every get checks the value's length.
@@ -145,6 +147,30 @@ static void lt_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
         }
         lt_txn_abort(t);
     }
+}
+
+static double lt_get_many_run(engine *e, uint64_t nkeys, long n) {
+    static char kb[BATCH][KEY_BYTES + 1];
+    const void *kp[BATCH], *vp[BATCH];
+    size_t kl[BATCH], vl[BATCH];
+    int rc[BATCH];
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    double t0 = now_s();
+    for (long done = 0; done < n; done += BATCH) {
+        lt_txn *t;
+        size_t m = n - done < BATCH ? (size_t)(n - done) : BATCH;
+        for (size_t j = 0; j < m; j++) {
+            key_of(rng_next(&rng) % nkeys, kb[j]);
+            kp[j] = kb[j];
+            kl[j] = KEY_BYTES;
+        }
+        if (lt_txn_begin(e->lt, LT_TXN_RDONLY, &t) != LT_OK) fail(e->name, "txn_begin", "failed");
+        if (lt_get_many(t, 0, m, kp, kl, vp, vl, rc) != LT_OK) fail(e->name, "get_many", "failed");
+        for (size_t j = 0; j < m; j++)
+            if (rc[j] != LT_OK || vl[j] != VAL_BYTES) fail(e->name, "get_many", lt_strerror(rc[j]));
+        lt_txn_abort(t);
+    }
+    return (double)n / (now_s() - t0);
 }
 
 /* ---- LMDB ----------------------------------------------------------------- */
@@ -333,6 +359,7 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     /* The batch-loaded store serves the gets. */
     printf("get_1t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 1));
     printf("get_2t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 2));
+    if (e->lt) printf("get_many_1t %s %.0f\n", e->name, lt_get_many_run(e, n_puts, n_gets));
     e->close(e);
 
     subdir(path, sizeof(path), dir, e->name, "sync");
