@@ -61,31 +61,32 @@ static void seterr(const lt_config *cfg, const char *fmt, ...) {
 
 /* ---- Lock ------------------------------------------------------------------- */
 
+int store_lock_dir(const char *dir, int *fd) {
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/%s", dir, STORE_LOCK_NAME);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) return LT_IOERR;
+    if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        errno = e;
+        return e == EWOULDBLOCK ? LT_LOCKED : LT_IOERR;
+    }
+    return LT_OK;
+}
+
 static int lock_dir(store *s, const lt_config *cfg) {
     if (mkdir(s->dir, 0755) < 0 && errno != EEXIST) {
         seterr(cfg, "cannot create %s: %s", s->dir, strerror(errno));
         return LT_IOERR;
     }
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/%s", s->dir, STORE_LOCK_NAME);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->lock_fd < 0) {
-        seterr(cfg, "cannot open %s: %s", path, strerror(errno));
-        return LT_IOERR;
-    }
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(s->lock_fd);
-        s->lock_fd = -1;
-        if (e == EWOULDBLOCK) {
-            seterr(cfg, "%s is locked: the directory is open elsewhere", path);
-            return LT_LOCKED;
-        }
-        errno = e;
-        seterr(cfg, "cannot lock %s: %s", path, strerror(e));
-        return LT_IOERR;
-    }
-    return LT_OK;
+    int rc = store_lock_dir(s->dir, &s->lock_fd);
+    if (rc == LT_LOCKED)
+        seterr(cfg, "%s/%s is locked: the directory is open elsewhere", s->dir, STORE_LOCK_NAME);
+    else if (rc != LT_OK)
+        seterr(cfg, "cannot lock %s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
+    return rc;
 }
 
 /* ---- Replay: the RESP commands of a record ------------------------------------ */

@@ -5,7 +5,8 @@
  * snapshot (snapshot.h) code, in the server's directory layout, so that a
  * directory moves between the library and `lightning-server --dir`:
  *
- *   <dir>/lightning.lock        flock(LOCK_EX) while open (empty file)
+ *   <dir>/lightning.lock        flock(LOCK_EX) while open (empty file);
+ *                               the server takes it too (engine_glue.c)
  *   <dir>/snapshot.manifest     names the current snapshot (snapshot.h)
  *   <dir>/snapshot-<lsn>.snap   snapshots (snapshot.c's format)
  *   <dir>/appendonlydir/        WAL segments (wal.c's format); records are
@@ -46,6 +47,13 @@
 #define STORE_WAL_DIR "appendonlydir"
 
 typedef struct store store;
+
+/* Takes the directory lock: flock(LOCK_EX | LOCK_NB) on <dir>/lightning.lock
+ * (created if missing). The library and the server both take it, so no
+ * two of them run on one directory. On LT_OK *fd holds the lock until it
+ * is closed (also released when the process dies). LT_LOCKED when someone
+ * else holds it, LT_IOERR (errno) when the file cannot be opened. */
+int store_lock_dir(const char *dir, int *fd);
 
 /* Locks and recovers cfg->dir into db (empty, created by ks_db_create).
  * On LT_OK db->store is set. Errors as lt_db_open documents; a message

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lightning.h"
@@ -174,8 +175,32 @@ TEST(server_dir_opened_by_library) {
     remove_dir();
 }
 
+/* The server and the library take the same directory lock. */
+TEST(one_directory_one_owner) {
+    make_dir();
+    harness_server *s = start_on(g_dir);
+    REQUIRE(s);
+    lt_config cfg;
+    lt_config_init(&cfg);
+    cfg.dir = g_dir;
+    lt_db *db;
+    CHECK_EQ_INT(lt_db_open(&cfg, &db), LT_LOCKED);
+    harness_stop(s);
+    REQUIRE(lt_db_open(&cfg, &db) == LT_OK);
+    const char *dirs[] = {"dir", g_dir, NULL};
+    harness_opts o = {.directives = dirs, .no_wait = 1};
+    s = harness_start_opts(&o);
+    REQUIRE(s);
+    int st = harness_wait_exit(s, 10000);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    lt_db_close(db);
+    harness_stop(s);
+    remove_dir();
+}
+
 int main(void) {
     RUN(library_dir_served_by_server);
     RUN(server_dir_opened_by_library);
+    RUN(one_directory_one_owner);
     return testlib_finish();
 }
