@@ -118,7 +118,7 @@ int oindex_del(oindex *x, const char *key, size_t klen, uint64_t ts) {
         q->klen = klen;
         if (klen) memcpy(q->key, key, klen);
         if (x->qtail) x->qtail->next = q;
-        else x->qhead = q;
+        else __atomic_store_n(&x->qhead, q, __ATOMIC_RELAXED);
         x->qtail = q;
         q = NULL;
     }
@@ -128,11 +128,13 @@ int oindex_del(oindex *x, const char *key, size_t klen, uint64_t ts) {
 }
 
 void oindex_purge(oindex *x, uint64_t horizon, size_t budget) {
+    /* Lock-free peek (qhead is stored atomically under the lock): most
+     * commits find nothing to purge and take no lock. */
     if (!__atomic_load_n(&x->qhead, __ATOMIC_RELAXED)) return;
     pthread_rwlock_wrlock(&x->lock);
     while (budget-- && x->qhead && x->qhead->ts <= horizon) {
         oqnode *q = x->qhead;
-        x->qhead = q->next;
+        __atomic_store_n(&x->qhead, q->next, __ATOMIC_RELAXED);
         if (!x->qhead) x->qtail = NULL;
         oentry *o = find(x, q->key, q->klen);
         /* Live again, or deleted again later (its own node comes later). */

@@ -151,6 +151,28 @@ TEST(reopen_recovers_every_commit) {
     CHECK(n == 3 && memcmp(v, "\0\1\2", 3) == 0);
     lt_txn_abort(t);
     CHECK_EQ_INT(lt_db_count(db, 0), 2);
+    /* A value larger than the single-write stack record, alone and in a
+     * transaction with another write. */
+    size_t big = 200000;
+    char *bv = malloc(big);
+    for (size_t i = 0; i < big; i++) bv[i] = (char)(i * 7);
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    lt_put(t, 1, "big", 3, bv, big);
+    CHECK_EQ_INT(lt_txn_commit(t), LT_OK);
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    lt_put(t, 1, "big2", 4, bv, big - 1);
+    lt_put(t, 2, "small", 5, "s", 1);
+    CHECK_EQ_INT(lt_txn_commit(t), LT_OK);
+    lt_db_close(db);
+    REQUIRE(open_dir(0, LT_SYNC_ALWAYS, &db) == LT_OK);
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &t) == LT_OK);
+    CHECK_EQ_INT(lt_get(t, 1, "big", 3, &v, &n), LT_OK);
+    CHECK(n == big && memcmp(v, bv, big) == 0);
+    CHECK_EQ_INT(lt_get(t, 1, "big2", 4, &v, &n), LT_OK);
+    CHECK(n == big - 1 && memcmp(v, bv, big - 1) == 0);
+    CHECK_EQ_INT(lt_get(t, 2, "small", 5, &v, &n), LT_OK);
+    lt_txn_abort(t);
+    free(bv);
     /* New commits continue after the recovered ones. */
     CHECK_EQ_INT(put1(db, 0, "after", "reopen"), LT_OK);
     lt_db_close(db);
