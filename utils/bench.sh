@@ -366,8 +366,9 @@ bench_embedded() {
         row "emb-put_sync_8t-$other" info "embedded: $EMB_SYNCED synced puts, 8 threads, vs $o — group commit (puts/s)"
         row "emb-get_1t-$other" $gt "embedded: $EMB_GETS random gets, 1 thread, vs $o (gets/s)"
         row "emb-get_2t-$other" $gt "embedded: $EMB_GETS random gets, 2 threads, vs $o (gets/s)"
+        row "emb-scan-$other" info "embedded: ordered scan of $EMB_PUTS keys with a cursor, vs $o (keys/s)"
         row "emb-get_many_1t-$other" info "embedded: $EMB_GETS random gets, 1 thread, Lightning lt_get_many (1000 per call) vs $o one by one (gets/s)"
-        for t in put_txn put_batch put_sync put_sync_8t get_1t get_2t; do
+        for t in put_txn put_batch put_sync put_sync_8t get_1t get_2t scan; do
             put "emb-$t-$other" L "$(emb_value $t lightning)"
             put "emb-$t-$other" R "$(emb_value $t $other)"
         done

@@ -581,6 +581,7 @@ struct lt_cursor {
     char *kbuf;           /* batch key bytes */
     size_t kused, kcap;
     size_t koff[64], klen[64];
+    uint64_t khash[64];   /* keyspace hashes (from ks_prefetch) */
     size_t bn, bpos;
     int boom;
 };
@@ -683,6 +684,15 @@ static int batch_fill(lt_cursor *c, int dir) {
         c->bdir = 0;
         return LT_NOTFOUND;
     }
+    /* The lookups that follow miss in a large keyspace: start the loads of
+     * 16 at a time before any is needed (and hash each key once). */
+    for (size_t base = 0; base < c->bn; base += KS_PREFETCH_MAX) {
+        size_t m = c->bn - base < KS_PREFETCH_MAX ? c->bn - base : KS_PREFETCH_MAX;
+        ks_key kk[KS_PREFETCH_MAX];
+        for (size_t i = 0; i < m; i++)
+            kk[i] = (ks_key){c->dbid, c->kbuf + c->koff[base + i], c->klen[base + i]};
+        ks_prefetch(c->txn->db, kk, m, c->khash + base);
+    }
     return LT_OK;
 }
 
@@ -701,12 +711,13 @@ static int ordered_step(lt_cursor *cur, int dir, const void **key, size_t *klen,
             if (rc != LT_OK) return rc;
         }
         const char *k = cur->kbuf + cur->koff[cur->bpos];
-        size_t kl = cur->klen[cur->bpos++];
+        size_t kl = cur->klen[cur->bpos];
+        uint64_t h = cur->khash[cur->bpos++];
         if (gap_set(cur, dir > 0 ? GAP_AFTER : GAP_BEFORE, k, kl) != LT_OK) {
             cur->bpos--;
             return LT_NOMEM;
         }
-        const ks_entry *e = ks_view_get(&cur->txn->view, cur->dbid, k, kl);
+        const ks_entry *e = ks_view_get_hashed(&cur->txn->view, cur->dbid, k, kl, h);
         if (!e || e->type != KS_TYPE_STRING) continue;
         if (val || vlen) {
             int rc = entry_value(cur->txn, e, val, vlen);

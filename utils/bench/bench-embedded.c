@@ -20,6 +20,10 @@
  *               group-commit share fsyncs between the threads)
  *   get_1t      N_GETS random gets of existing keys on 1 thread
  *   get_2t      the same N_GETS split over 2 threads
+ *   scan        every key in key order with a cursor, values read (keys/s):
+ *               LMDB's cursor and RocksDB's iterator over the batch-loaded
+ *               store; Lightning over an engine opened LT_DB_ORDERED and
+ *               loaded the same way (loading not timed)
  *   get_many_1t Lightning only: N_GETS gets on 1 thread with lt_get_many,
  *               1000 keys per call (their cache misses overlapped)
  * Gets run in read-only transactions of 1000 gets each (LMDB: MDB_RDONLY
@@ -61,6 +65,8 @@ struct engine {
     void (*put_range)(engine *e, uint64_t from, uint64_t to);
     /* Gets n random existing keys (of nkeys) from a thread's rng state. */
     void (*get_many)(engine *e, uint64_t nkeys, long n, uint64_t *rng);
+    /* Walks all nkeys keys in order; returns keys per second. */
+    double (*scan)(engine *e, uint64_t nkeys);
     lt_db *lt;
     MDB_env *env;
     MDB_dbi dbi;
@@ -173,6 +179,33 @@ static double lt_get_many_run(engine *e, uint64_t nkeys, long n) {
     return (double)n / (now_s() - t0);
 }
 
+static double lt_e_scan(engine *e, uint64_t nkeys) {
+    lt_config cfg;
+    lt_config_init(&cfg);
+    cfg.flags = LT_DB_ORDERED;
+    engine o = *e;
+    if (lt_db_open(&cfg, &o.lt) != LT_OK) fail(e->name, "open", "ordered");
+    for (uint64_t i = 0; i < nkeys; i += BATCH) lt_e_put_range(&o, i, i + BATCH < nkeys ? i + BATCH : nkeys);
+    double t0 = now_s();
+    lt_txn *t;
+    lt_cursor *c;
+    if (lt_txn_begin(o.lt, LT_TXN_RDONLY, &t) != LT_OK || lt_cursor_open(t, 0, &c) != LT_OK)
+        fail(e->name, "cursor", "open");
+    const void *k, *v;
+    size_t kl, vl;
+    uint64_t n = 0;
+    while (lt_cursor_next(c, &k, &kl, &v, &vl) == LT_OK) {
+        if (vl != VAL_BYTES) fail(e->name, "scan", "value");
+        n++;
+    }
+    lt_cursor_close(c);
+    lt_txn_abort(t);
+    double rate = (double)n / (now_s() - t0);
+    lt_db_close(o.lt);
+    if (n != nkeys) fail(e->name, "scan", "key count");
+    return rate;
+}
+
 /* ---- LMDB ----------------------------------------------------------------- */
 
 static int mdb_e_open(engine *e, const char *dir, int synced) {
@@ -219,6 +252,26 @@ static void mdb_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
         }
         mdb_txn_abort(t);
     }
+}
+
+static double mdb_e_scan(engine *e, uint64_t nkeys) {
+    MDB_txn *t;
+    MDB_cursor *c;
+    double t0 = now_s();
+    if (mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t) || mdb_cursor_open(t, e->dbi, &c))
+        fail(e->name, "cursor", "open");
+    MDB_val k, v;
+    uint64_t n = 0;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        if (v.mv_size != VAL_BYTES) fail(e->name, "scan", "value");
+        n++;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(t);
+    if (n != nkeys) fail(e->name, "scan", "key count");
+    return (double)n / (now_s() - t0);
 }
 
 /* ---- RocksDB -------------------------------------------------------------- */
@@ -275,6 +328,21 @@ static void rdb_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
         if (err || !v || vlen != VAL_BYTES) fail(e->name, "get", err ? err : "missing key");
         rocksdb_free(v);
     }
+}
+
+static double rdb_e_scan(engine *e, uint64_t nkeys) {
+    double t0 = now_s();
+    rocksdb_iterator_t *it = rocksdb_create_iterator(e->rdb, e->rropt);
+    uint64_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t vl;
+        rocksdb_iter_value(it, &vl);
+        if (vl != VAL_BYTES) fail(e->name, "scan", "value");
+        n++;
+    }
+    rocksdb_iter_destroy(it);
+    if (n != nkeys) fail(e->name, "scan", "key count");
+    return (double)n / (now_s() - t0);
 }
 
 /* ---- Driver ---------------------------------------------------------------- */
@@ -359,6 +427,7 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     /* The batch-loaded store serves the gets. */
     printf("get_1t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 1));
     printf("get_2t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 2));
+    printf("scan %s %.0f\n", e->name, e->scan(e, n_puts));
     if (e->lt) printf("get_many_1t %s %.0f\n", e->name, lt_get_many_run(e, n_puts, n_gets));
     e->close(e);
 
@@ -387,11 +456,11 @@ int main(int argc, char **argv) {
     }
     engine engines[] = {
         {.name = "lightning", .open = lt_e_open, .close = lt_e_close,
-         .put_range = lt_e_put_range, .get_many = lt_e_get_many},
+         .put_range = lt_e_put_range, .get_many = lt_e_get_many, .scan = lt_e_scan},
         {.name = "lmdb", .open = mdb_e_open, .close = mdb_e_close,
-         .put_range = mdb_e_put_range, .get_many = mdb_e_get_many},
+         .put_range = mdb_e_put_range, .get_many = mdb_e_get_many, .scan = mdb_e_scan},
         {.name = "rocksdb", .open = rdb_e_open, .close = rdb_e_close,
-         .put_range = rdb_e_put_range, .get_many = rdb_e_get_many},
+         .put_range = rdb_e_put_range, .get_many = rdb_e_get_many, .scan = rdb_e_scan},
     };
     for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
         bench_engine(&engines[i], dir, n_puts, n_synced, n_gets);
