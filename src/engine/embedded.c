@@ -1,8 +1,9 @@
 /*
- * embedded.c — the public embedded API of include/lightning.h: optimistic
- * snapshot transactions and cursors on top of the engine's views (mvcc.h)
- * and locking transactions (txn.h), i.e. the same code paths the server
- * uses.
+ * embedded.c — the public embedded API of include/lightning.h: opening and
+ * closing an engine (in memory, or durable through store.h, optionally
+ * ordered through oindex.h), optimistic snapshot transactions and cursors
+ * on top of the engine's views (mvcc.h) and locking transactions (txn.h),
+ * i.e. the same code paths the server uses.
  *
  * Owns: lt_txn (a view + buffered writes + read set) and lt_cursor.
  * Invariants: an lt_txn holds an open view from begin to end, so every
@@ -10,8 +11,15 @@
  * grow; key/value bytes they reference live in the txn's arena. Commit
  * locks the shards of all read and written keys in ascending order (via
  * ks_txn_begin), checks that no key's current version is newer than the
- * snapshot, then applies the writes under those locks.
- * Called by: applications linking liblightning, tests, tools.
+ * snapshot, then — under those locks — adds the keys it creates to the
+ * ordered index (before they can be seen), applies the writes, marks the
+ * deleted keys in the index and appends the commit's log record; after
+ * unlocking it waits for the fsync when the engine syncs always.
+ * An ordered cursor is a gap between keys (gmode + a copy of the key it
+ * borders): it reads keys from the index in batches and keeps each one its
+ * view can see.
+ * Called by: applications linking liblightning, tests, tools, and the
+ * server (lt_db_open / lt_db_close only).
  */
 #include "lightning.h"
 
