@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/hashobj.h"
 #include "engine/listobj.h"
@@ -28,7 +29,7 @@
 static int dir_lock_fd = -1;
 
 int engine_open(void) {
-    int lrc = store_lock_dir(".", &dir_lock_fd);
+    int lrc = dir_lock_fd >= 0 ? LT_OK : store_lock_dir(".", &dir_lock_fd);
     if (lrc == LT_LOCKED) {
         serverLog(LL_WARNING, "%s/%s is locked by another process (a lightning-server or a "
                               "program using liblightning on this directory): exiting",
@@ -58,6 +59,8 @@ int engine_open(void) {
 void engine_close(void) {
     lt_db_close(server.db);
     server.db = NULL;
+    if (dir_lock_fd >= 0) close(dir_lock_fd); /* releases the flock */
+    dir_lock_fd = -1;
 }
 
 void engine_begin_cmd(client *c, ks_txn *txn) {
