@@ -55,11 +55,20 @@ COMPAT_BIN = $(BUILD)/redis-compat/lightning-compat
 SERVER_BIN = $(BUILD)/lightning-server
 LIB_A      = $(BUILD)/liblightning.a
 LIB_SO     = $(BUILD)/liblightning.so
+# The shared library's ABI version (soname liblightning.so.$(LIB_MAJOR)):
+# bump LIB_MAJOR when include/lightning.h changes incompatibly.
+LIB_MAJOR  = 1
+LIB_VERSION = $(LIB_MAJOR).0.0
+LIB_SO_REAL = $(LIB_SO).$(LIB_VERSION)
+# What the library needs besides libc (also the pkg-config Libs.private).
+LIB_LIBS   = -lzstd -llz4 -lm
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 # Keep test objects: they are intermediate files make would delete.
 .SECONDARY:
 
-.PHONY: all deps run test test-asan test-tsan bench bench-short clean tests fuzz fuzz-build fuzz-ci compat config-doc
+.PHONY: install all deps run test test-asan test-tsan bench bench-short clean tests fuzz fuzz-build fuzz-ci compat config-doc
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
@@ -80,8 +89,29 @@ $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LIB_SO): $(LIB_PIC)
-	$(CC) -shared -o $@ $^ $(LDFLAGS) -lm
+# Only the lt_* API is exported (src/liblightning.map).
+$(LIB_SO): $(LIB_PIC) src/liblightning.map
+	$(CC) -shared -Wl,-soname,liblightning.so.$(LIB_MAJOR) \
+	    -Wl,--version-script,src/liblightning.map -o $(LIB_SO_REAL) $(LIB_PIC) \
+	    $(LDFLAGS) $(LIB_LIBS)
+	ln -sf liblightning.so.$(LIB_VERSION) $(BUILD)/liblightning.so.$(LIB_MAJOR)
+	ln -sf liblightning.so.$(LIB_MAJOR) $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the server, the
+# library (shared with its soname links, and static), the header and a
+# pkg-config file (`pkg-config --cflags --libs lightning`).
+install: $(SERVER_BIN) $(LIB_A) $(LIB_SO)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(SERVER_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/lightning.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf liblightning.so.$(LIB_VERSION) $(DESTDIR)$(PREFIX)/lib/liblightning.so.$(LIB_MAJOR)
+	ln -sf liblightning.so.$(LIB_MAJOR) $(DESTDIR)$(PREFIX)/lib/liblightning.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_VERSION)|' \
+	    -e 's|@LIBS@|$(LIB_LIBS) -pthread|' src/lightning.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lightning.pc
 
 $(SERVER_BIN): $(BUILD)/src/server/main.o $(SERVER_OBJ) $(LIB_A)
 	$(CC) -o $@ $^ $(LDFLAGS) $(SERVER_LIBS)
@@ -162,7 +192,7 @@ run: all
 # does not need them.
 BENCH_EMBEDDED = $(BUILD)/utils/bench/bench-embedded
 $(BENCH_EMBEDDED): $(BUILD)/utils/bench/bench-embedded.o $(LIB_A)
-	$(CC) -o $@ $^ $(LDFLAGS) -llmdb -lrocksdb -lm
+	$(CC) -o $@ $^ $(LDFLAGS) -llmdb -lrocksdb $(LIB_LIBS)
 
 bench: all $(BENCH_EMBEDDED)
 	@BUILD=$(BUILD) sh utils/bench.sh

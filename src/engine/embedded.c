@@ -1,8 +1,9 @@
 /*
- * embedded.c — the public embedded API of include/lightning.h: optimistic
- * snapshot transactions and cursors on top of the engine's views (mvcc.h)
- * and locking transactions (txn.h), i.e. the same code paths the server
- * uses.
+ * embedded.c — the public embedded API of include/lightning.h: opening and
+ * closing an engine (in memory, or durable through store.h, optionally
+ * ordered through oindex.h), optimistic snapshot transactions and cursors
+ * on top of the engine's views (mvcc.h) and locking transactions (txn.h),
+ * i.e. the same code paths the server uses.
  *
  * Owns: lt_txn (a view + buffered writes + read set) and lt_cursor.
  * Invariants: an lt_txn holds an open view from begin to end, so every
@@ -10,8 +11,15 @@
  * grow; key/value bytes they reference live in the txn's arena. Commit
  * locks the shards of all read and written keys in ascending order (via
  * ks_txn_begin), checks that no key's current version is newer than the
- * snapshot, then applies the writes under those locks.
- * Called by: applications linking liblightning, tests, tools.
+ * snapshot, then — under those locks — adds the keys it creates to the
+ * ordered index (before they can be seen), applies the writes, marks the
+ * deleted keys in the index and appends the commit's log record; after
+ * unlocking it waits for the fsync when the engine syncs always.
+ * An ordered cursor is a gap between keys (gmode + a copy of the key it
+ * borders): it reads keys from the index in batches and keeps each one its
+ * view can see.
+ * Called by: applications linking liblightning, tests, tools, and the
+ * server (lt_db_open / lt_db_close only).
  */
 #include "lightning.h"
 
@@ -23,6 +31,9 @@
 #include "engine/keyspace.h"
 #include "engine/keyspace_int.h"
 #include "engine/mvcc.h"
+#include "engine/oindex.h"
+#include "engine/prefetch.h"
+#include "engine/store.h"
 
 const char *lt_strerror(int err) {
     switch (err) {
@@ -38,8 +49,107 @@ const char *lt_strerror(int err) {
     case LT_TXN_TOO_OLD:
         return "transaction too old: its snapshot kept more old versions alive than "
                "max_pinned_versions allows; abort and retry it";
+    case LT_CORRUPT: return "a file of the data directory is corrupt";
+    case LT_VERSION: return "the data directory was written by an incompatible version";
+    case LT_LOCKED: return "the data directory is locked by another process or handle";
+    case LT_UNSUPPORTED: return "the log holds a command the library cannot replay";
     default: return "unknown error";
     }
+}
+
+/* ---- Engine ---------------------------------------------------------------- */
+
+void lt_config_init(lt_config *cfg) {
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->databases = 16;
+    cfg->shards_per_db = 64;
+    cfg->sync = LT_SYNC_ALWAYS;
+}
+
+static void oindex_free_all(lt_db *db) {
+    if (!db->oidx) return;
+    for (unsigned d = 0; d < db->ndb; d++) oindex_free(db->oidx[d]);
+    free(db->oidx);
+    db->oidx = NULL;
+}
+
+typedef struct build_ctx {
+    oindex *x;
+    int rc;
+} build_ctx;
+
+static void build_one(void *ctx, const ks_entry *e) {
+    build_ctx *b = ctx;
+    if (b->rc == LT_OK) b->rc = oindex_put(b->x, entry_keyp(e), e->klen);
+}
+
+/* The ordered index of every database, from the keys recovered. */
+static int oindex_build(lt_db *db) {
+    if (!(db->oidx = calloc(db->ndb, sizeof(*db->oidx)))) return LT_NOMEM;
+    for (unsigned d = 0; d < db->ndb; d++)
+        if (!(db->oidx[d] = oindex_new())) return LT_NOMEM;
+    ks_view v;
+    ks_view_open(db, &v);
+    int rc = LT_OK;
+    for (unsigned d = 0; d < db->ndb && rc == LT_OK; d++) {
+        ks_view_iter it;
+        build_ctx b = {db->oidx[d], LT_OK};
+        ks_view_iter_init(&it, &v, d);
+        while (ks_view_iter_next(&it, 1024, build_one, &b) && b.rc == LT_OK) {
+        }
+        ks_view_iter_close(&it);
+        rc = b.rc;
+    }
+    ks_view_close(&v);
+    return rc;
+}
+
+int lt_db_open(const lt_config *cfg, lt_db **out) {
+    lt_config def;
+    if (!out) return LT_INVAL;
+    *out = NULL;
+    if (!cfg) {
+        lt_config_init(&def);
+        cfg = &def;
+    }
+    if (cfg->flags & ~(LT_DB_ORDERED | LT_DB_REPAIR)) return LT_INVAL;
+    lt_db *db;
+    int rc = ks_db_create(cfg, &db);
+    if (rc != LT_OK) return rc;
+    if (cfg->dir) rc = store_open(db, cfg);
+    if (rc == LT_OK && (cfg->flags & LT_DB_ORDERED)) rc = oindex_build(db);
+    if (rc != LT_OK) {
+        lt_db_close(db);
+        return rc;
+    }
+    *out = db;
+    return LT_OK;
+}
+
+void lt_db_close(lt_db *db) {
+    if (!db) return;
+    store_close(db);
+    oindex_free_all(db);
+    ks_db_destroy(db);
+}
+
+uint64_t lt_db_durable_lsn(lt_db *db) {
+    return db && db->store ? store_durable_lsn(db->store) : 0;
+}
+
+int lt_db_sync(lt_db *db, uint64_t lsn) {
+    if (!db) return LT_INVAL;
+    return db->store ? store_sync(db->store, lsn) : LT_OK;
+}
+
+void lt_db_stat(lt_db *db, lt_stat *st) {
+    memset(st, 0, sizeof(*st));
+    if (db && db->store) store_stat(db->store, st);
+}
+
+int lt_db_checkpoint(lt_db *db) {
+    if (!db || !db->store) return LT_INVAL;
+    return store_checkpoint(db);
 }
 
 /* ---- Arena: bump allocation for key/value copies, freed with the txn ---- */
@@ -50,18 +160,22 @@ typedef struct arena_chunk {
     char data[];
 } arena_chunk;
 
+/* Chunks double from ARENA_FIRST to ARENA_CHUNK: a one-put transaction
+ * allocates a small chunk, not 64 KiB of fresh pages. */
+#define ARENA_FIRST 512
 #define ARENA_CHUNK 65536
 
 static void *arena_alloc(arena_chunk **head, size_t n) {
     arena_chunk *c = *head;
     n = (n + 7) & ~(size_t)7;
     if (!c || c->cap - c->used < n) {
-        size_t cap = n > ARENA_CHUNK / 2 ? n : ARENA_CHUNK;
+        size_t grow = c ? (c->cap >= ARENA_CHUNK / 2 ? ARENA_CHUNK : c->cap * 2) : ARENA_FIRST;
+        size_t cap = n > grow / 2 ? n : grow;
         c = malloc(sizeof(*c) + cap);
         if (!c) return NULL;
         c->cap = cap;
         c->used = 0;
-        if (cap == n && *head) {
+        if (cap == n && n > grow / 2 && *head) {
             /* Big allocation: keep filling the current chunk afterwards. */
             c->next = (*head)->next;
             (*head)->next = c;
@@ -101,6 +215,8 @@ typedef struct rkey {
     size_t klen;
 } rkey;
 
+#define TXN_INLINE_OPS 4
+
 struct lt_txn {
     lt_db *db;
     unsigned flags;
@@ -113,14 +229,21 @@ struct lt_txn {
     size_t index_cap; /* power of two, >= 2 * nops */
     rkey *reads;
     size_t nreads, capreads;
+    /* Small transactions need no allocation for these. */
+    wop ops_inline[TXN_INLINE_OPS];
+    uint32_t index_inline[2 * TXN_INLINE_OPS];
 };
 
 int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out) {
-    if (!db || !out || (flags & ~LT_TXN_RDONLY)) return LT_INVAL;
+    if (!db || !out || (flags & ~(LT_TXN_RDONLY | LT_TXN_NOSYNC))) return LT_INVAL;
     lt_txn *t = calloc(1, sizeof(*t));
     if (!t) return LT_NOMEM;
     t->db = db;
     t->flags = flags;
+    t->ops = t->ops_inline;
+    t->capops = TXN_INLINE_OPS;
+    t->index = t->index_inline;
+    t->index_cap = 2 * TXN_INLINE_OPS;
     ks_view_open(db, &t->view);
     *out = t;
     return LT_OK;
@@ -129,8 +252,8 @@ int lt_txn_begin(lt_db *db, unsigned flags, lt_txn **out) {
 static void txn_free(lt_txn *t) {
     ks_view_close(&t->view);
     arena_free(t->arena);
-    free(t->ops);
-    free(t->index);
+    if (t->ops != t->ops_inline) free(t->ops);
+    if (t->index != t->index_inline) free(t->index);
     free(t->reads);
     free(t);
 }
@@ -170,7 +293,7 @@ static int index_rebuild(lt_txn *t, size_t cap) {
         while (idx[i]) i = (i + 1) & (cap - 1);
         idx[i] = (uint32_t)(k + 1);
     }
-    free(t->index);
+    if (t->index != t->index_inline) free(t->index);
     t->index = idx;
     t->index_cap = cap;
     return LT_OK;
@@ -239,6 +362,39 @@ int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
     return entry_value(txn, e, val, vlen);
 }
 
+int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
+                const size_t *klens, const void **vals, size_t *vlens, int *rcs) {
+    if (!txn || dbid >= txn->db->ndb || (n && (!keys || !klens || !rcs))) return LT_INVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((!keys[i] && klens[i]) || klens[i] > KS_MAX_LEN) return LT_INVAL;
+    if (!(txn->flags & LT_TXN_RDONLY) || txn->nops) {
+        /* Own writes and read-set bookkeeping: one key at a time. */
+        for (size_t i = 0; i < n; i++) {
+            rcs[i] = lt_get(txn, dbid, keys[i], klens[i], vals ? &vals[i] : NULL,
+                            vlens ? &vlens[i] : NULL);
+            if (rcs[i] == LT_NOMEM) return LT_NOMEM;
+        }
+        return LT_OK;
+    }
+    for (size_t base = 0; base < n; base += KS_PREFETCH_MAX) {
+        size_t m = n - base < KS_PREFETCH_MAX ? n - base : KS_PREFETCH_MAX;
+        ks_key kk[KS_PREFETCH_MAX];
+        uint64_t hashes[KS_PREFETCH_MAX];
+        for (size_t i = 0; i < m; i++)
+            kk[i] = (ks_key){dbid, keys[base + i], klens[base + i]};
+        ks_prefetch(txn->db, kk, m, hashes);
+        for (size_t i = 0; i < m; i++) {
+            size_t j = base + i;
+            const ks_entry *e =
+                ks_view_get_hashed(&txn->view, dbid, kk[i].key, kk[i].klen, hashes[i]);
+            rcs[j] = e ? entry_value(txn, e, vals ? &vals[j] : NULL, vlens ? &vlens[j] : NULL)
+                       : LT_NOTFOUND;
+            if (rcs[j] == LT_NOMEM) return LT_NOMEM;
+        }
+    }
+    return LT_OK;
+}
+
 static int add_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,
                   const void *val, size_t vlen, int del) {
     uint64_t h = op_hash(t->db, dbid, key, klen);
@@ -258,8 +414,10 @@ static int add_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,
     if (t->nops == t->capops) {
         size_t cap = t->capops ? t->capops * 2 : 16;
         if (cap > UINT32_MAX - 1) return LT_NOMEM;
-        wop *ops = realloc(t->ops, cap * sizeof(*ops));
+        wop *ops = t->ops == t->ops_inline ? malloc(cap * sizeof(*ops))
+                                           : realloc(t->ops, cap * sizeof(*ops));
         if (!ops) return LT_NOMEM;
+        if (t->ops == t->ops_inline) memcpy(ops, t->ops_inline, sizeof(t->ops_inline));
         t->ops = ops;
         t->capops = cap;
     }
@@ -326,7 +484,21 @@ static int validate(lt_txn *t, ks_txn *k) {
     return LT_OK;
 }
 
-int lt_txn_commit(lt_txn *txn) {
+/* Ordered engines, under the commit's locks before its writes: every key
+ * it creates enters the index before any view can see it. */
+static int oindex_add_puts(lt_txn *t) {
+    for (size_t i = 0; i < t->nops; i++) {
+        const wop *o = &t->ops[i];
+        if (!o->del && oindex_put(t->db->oidx[o->dbid], o->key, o->klen) != LT_OK)
+            return LT_NOMEM;
+    }
+    return LT_OK;
+}
+
+int lt_txn_commit(lt_txn *txn) { return lt_txn_commit_lsn(txn, NULL); }
+
+int lt_txn_commit_lsn(lt_txn *txn, uint64_t *lsn_out) {
+    if (lsn_out) *lsn_out = 0;
     if (!txn) return LT_INVAL;
     if (txn->failed) {
         txn_free(txn);
@@ -340,8 +512,10 @@ int lt_txn_commit(lt_txn *txn) {
         txn_free(txn);
         return LT_OK;
     }
+    lt_db *db = txn->db;
     size_t n = txn->nreads + txn->nops;
-    ks_key *keys = malloc(n * sizeof(*keys));
+    ks_key stackkeys[8];
+    ks_key *keys = n <= 8 ? stackkeys : malloc(n * sizeof(*keys));
     if (!keys) {
         txn_free(txn);
         return LT_NOMEM;
@@ -352,41 +526,98 @@ int lt_txn_commit(lt_txn *txn) {
         keys[txn->nops + i] =
             (ks_key){txn->reads[i].dbid, txn->reads[i].key, txn->reads[i].klen};
     ks_txn k;
-    ks_txn_begin(&k, txn->db, keys, n);
-    free(keys);
+    ks_txn_begin(&k, db, keys, n);
+    if (keys != stackkeys) free(keys);
     int rc = validate(txn, &k);
+    if (rc == LT_OK && db->oidx) rc = oindex_add_puts(txn);
+    uint64_t lsn = 0;
+    size_t ndel = 0;
     if (rc == LT_OK) {
         for (size_t i = 0; i < txn->nops; i++) {
             const wop *o = &txn->ops[i];
-            if (o->del)
-                ks_delete(&k, o->dbid, o->key, o->klen);
-            else
+            if (o->del) {
+                if (ks_delete(&k, o->dbid, o->key, o->klen) == LT_OK && db->oidx) {
+                    oindex_del(db->oidx[o->dbid], o->key, o->klen, ks_txn_ts(&k));
+                    ndel++;
+                }
+            } else {
                 ks_set_str(&k, o->dbid, o->key, o->klen, o->val, o->vlen,
                            KS_EXPIRE_NONE, KS_SET_NOINT);
+            }
+        }
+        if (db->store) {
+            store_op one, *sops = txn->nops == 1 ? &one : malloc(txn->nops * sizeof(*sops));
+            if (!sops) abort(); /* committed values are stored: must log them */
+            for (size_t i = 0; i < txn->nops; i++) {
+                const wop *o = &txn->ops[i];
+                sops[i] = (store_op){o->dbid, o->del, o->key, o->klen, o->val, o->vlen};
+            }
+            lsn = store_log(db->store, &k, sops, txn->nops);
+            if (sops != &one) free(sops);
         }
     }
     ks_txn_commit(&k);
+    if (db->oidx) {
+        /* Deleted keys leave the index once no view is older than their
+         * deletion: a bounded step per commit, a bit more than it adds. */
+        uint64_t horizon = atomic_load(&db->mvcc.view_min);
+        for (unsigned d = 0; d < db->ndb; d++) oindex_purge(db->oidx[d], horizon, 2 * ndel + 4);
+    }
+    if (lsn) {
+        int wrc = store_commit_wait(db->store, lsn, !(txn->flags & LT_TXN_NOSYNC));
+        if (wrc != LT_OK) rc = wrc;
+        if (lsn_out) *lsn_out = lsn;
+    }
     txn_free(txn);
     return rc;
 }
 
-/* ---- Cursors ------------------------------------------------------------------ */
+/* ---- Cursors ------------------------------------------------------------------
+ * Unordered: batches of entries from a view iterator (hash order).
+ * Ordered: the cursor is a gap between keys (gmode + a copy of the key it
+ * borders); keys come from the database's oindex in batches of
+ * CURSOR_BATCH copied keys, each checked against the txn's view. */
+
+enum { GAP_START, GAP_END, GAP_BEFORE, GAP_AFTER };
 
 struct lt_cursor {
     lt_txn *txn;
+    unsigned dbid;
     ks_view_iter it;
     const ks_entry **buf;
     size_t n, pos, cap;
     int done;
     int oom;
+    /* Ordered. */
+    oindex *ox;
+    int gmode;
+    char *gkey;           /* GAP_BEFORE / GAP_AFTER: the bordering key */
+    size_t gklen, gkcap;
+    int bdir;             /* batch direction: 1, -1, 0 none */
+    int bend;             /* the batch reached the end of the index */
+    char *kbuf;           /* batch key bytes */
+    size_t kused, kcap;
+    size_t koff[64], klen[64];
+    uint64_t khash[64];   /* keyspace hashes (from ks_prefetch) */
+    size_t bn, bpos;
+    int boom;
 };
+
+/* Entries handed to the cursor per shard lock hold / keys per index batch. */
+#define CURSOR_BATCH 64
 
 int lt_cursor_open(lt_txn *txn, unsigned dbid, lt_cursor **out) {
     if (!txn || !out || dbid >= txn->db->ndb) return LT_INVAL;
     lt_cursor *c = calloc(1, sizeof(*c));
     if (!c) return LT_NOMEM;
     c->txn = txn;
-    ks_view_iter_init(&c->it, &txn->view, dbid);
+    c->dbid = dbid;
+    if (txn->db->oidx) {
+        c->ox = txn->db->oidx[dbid];
+        c->gmode = GAP_START;
+    } else {
+        ks_view_iter_init(&c->it, &txn->view, dbid);
+    }
     *out = c;
     return LT_OK;
 }
@@ -406,11 +637,119 @@ static void cursor_push(void *ctx, const ks_entry *e) {
     c->buf[c->n++] = e;
 }
 
-/* Entries handed to the cursor per shard lock hold. */
-#define CURSOR_BATCH 64
+static int batch_add(void *ctx, const char *key, size_t klen) {
+    lt_cursor *c = ctx;
+    if (c->kcap - c->kused < klen) {
+        size_t cap = c->kcap ? c->kcap : 4096;
+        while (cap - c->kused < klen) cap *= 2;
+        char *b = realloc(c->kbuf, cap);
+        if (!b) {
+            c->boom = 1;
+            return 1;
+        }
+        c->kbuf = b;
+        c->kcap = cap;
+    }
+    if (klen) memcpy(c->kbuf + c->kused, key, klen);
+    c->koff[c->bn] = c->kused;
+    c->klen[c->bn++] = klen;
+    c->kused += klen;
+    return 0;
+}
+
+static int gap_set(lt_cursor *c, int mode, const char *key, size_t klen) {
+    if (mode == GAP_BEFORE || mode == GAP_AFTER) {
+        if (c->gkcap < klen) {
+            char *b = realloc(c->gkey, klen);
+            if (!b) return LT_NOMEM;
+            c->gkey = b;
+            c->gkcap = klen;
+        }
+        if (klen) memcpy(c->gkey, key, klen);
+        c->gklen = klen;
+    }
+    c->gmode = mode;
+    return LT_OK;
+}
+
+/* Refills the batch in direction dir from the gap. LT_OK, LT_NOTFOUND
+ * (nothing that way), LT_NOMEM. */
+static int batch_fill(lt_cursor *c, int dir) {
+    int mode;
+    c->bn = c->bpos = c->kused = 0;
+    c->bdir = dir;
+    c->boom = 0;
+    if (dir > 0) {
+        if (c->gmode == GAP_END) return LT_NOTFOUND;
+        mode = c->gmode == GAP_START    ? OINDEX_FIRST
+               : c->gmode == GAP_BEFORE ? OINDEX_FWD_GE
+                                        : OINDEX_FWD_GT;
+    } else {
+        if (c->gmode == GAP_START) return LT_NOTFOUND;
+        mode = c->gmode == GAP_END     ? OINDEX_LAST
+               : c->gmode == GAP_AFTER ? OINDEX_BACK_LE
+                                       : OINDEX_BACK_LT;
+    }
+    oindex_collect(c->ox, mode, c->gkey, c->gklen, CURSOR_BATCH, batch_add, c);
+    if (c->boom) {
+        c->bn = 0;
+        c->bdir = 0;
+        return LT_NOMEM;
+    }
+    c->bend = c->bn < CURSOR_BATCH;
+    if (c->bn == 0) {
+        c->bdir = 0;
+        return LT_NOTFOUND;
+    }
+    /* The lookups that follow miss in a large keyspace: start the loads of
+     * 16 at a time before any is needed (and hash each key once). */
+    for (size_t base = 0; base < c->bn; base += KS_PREFETCH_MAX) {
+        size_t m = c->bn - base < KS_PREFETCH_MAX ? c->bn - base : KS_PREFETCH_MAX;
+        ks_key kk[KS_PREFETCH_MAX];
+        for (size_t i = 0; i < m; i++)
+            kk[i] = (ks_key){c->dbid, c->kbuf + c->koff[base + i], c->klen[base + i]};
+        ks_prefetch(c->txn->db, kk, m, c->khash + base);
+    }
+    return LT_OK;
+}
+
+/* Steps the ordered cursor in direction dir to the next visible string. */
+static int ordered_step(lt_cursor *cur, int dir, const void **key, size_t *klen,
+                        const void **val, size_t *vlen) {
+    for (;;) {
+        if (cur->bdir != dir || cur->bpos == cur->bn) {
+            if (cur->bdir == dir && cur->bend) {
+                gap_set(cur, dir > 0 ? GAP_END : GAP_START, NULL, 0);
+                cur->bdir = 0;
+                return LT_NOTFOUND;
+            }
+            int rc = batch_fill(cur, dir);
+            if (rc == LT_NOTFOUND) gap_set(cur, dir > 0 ? GAP_END : GAP_START, NULL, 0);
+            if (rc != LT_OK) return rc;
+        }
+        const char *k = cur->kbuf + cur->koff[cur->bpos];
+        size_t kl = cur->klen[cur->bpos];
+        uint64_t h = cur->khash[cur->bpos++];
+        if (gap_set(cur, dir > 0 ? GAP_AFTER : GAP_BEFORE, k, kl) != LT_OK) {
+            cur->bpos--;
+            return LT_NOMEM;
+        }
+        const ks_entry *e = ks_view_get_hashed(&cur->txn->view, cur->dbid, k, kl, h);
+        if (!e || e->type != KS_TYPE_STRING) continue;
+        if (val || vlen) {
+            int rc = entry_value(cur->txn, e, val, vlen);
+            if (rc != LT_OK) return rc;
+        }
+        if (key) *key = entry_keyp(e);
+        if (klen) *klen = e->klen;
+        return LT_OK;
+    }
+}
 
 int lt_cursor_next(lt_cursor *cur, const void **key, size_t *klen,
                    const void **val, size_t *vlen) {
+    if (!cur) return LT_INVAL;
+    if (cur->ox) return ordered_step(cur, 1, key, klen, val, vlen);
     for (;;) {
         while (cur->pos < cur->n) {
             const ks_entry *e = cur->buf[cur->pos++];
@@ -432,9 +771,29 @@ int lt_cursor_next(lt_cursor *cur, const void **key, size_t *klen,
     }
 }
 
+int lt_cursor_prev(lt_cursor *cur, const void **key, size_t *klen,
+                   const void **val, size_t *vlen) {
+    if (!cur || !cur->ox) return LT_INVAL;
+    return ordered_step(cur, -1, key, klen, val, vlen);
+}
+
+int lt_cursor_seek(lt_cursor *cur, const void *key, size_t klen) {
+    if (!cur || !cur->ox || (!key && klen) || klen > KS_MAX_LEN) return LT_INVAL;
+    cur->bdir = 0;
+    return gap_set(cur, GAP_BEFORE, key, klen);
+}
+
+int lt_cursor_seek_end(lt_cursor *cur) {
+    if (!cur || !cur->ox) return LT_INVAL;
+    cur->bdir = 0;
+    return gap_set(cur, GAP_END, NULL, 0);
+}
+
 void lt_cursor_close(lt_cursor *cur) {
     if (!cur) return;
-    ks_view_iter_close(&cur->it);
+    if (!cur->ox) ks_view_iter_close(&cur->it);
     free(cur->buf);
+    free(cur->gkey);
+    free(cur->kbuf);
     free(cur);
 }

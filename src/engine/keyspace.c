@@ -30,20 +30,8 @@
 
 /* ---- Instance ------------------------------------------------------------ */
 
-void lt_config_init(lt_config *cfg) {
-    cfg->databases = 16;
-    cfg->shards_per_db = 64;
-    cfg->max_pinned_versions = 0;
-}
-
-int lt_db_open(const lt_config *cfg, lt_db **out) {
-    lt_config def;
-    if (!out) return LT_INVAL;
+int ks_db_create(const lt_config *cfg, lt_db **out) {
     *out = NULL;
-    if (!cfg) {
-        lt_config_init(&def);
-        cfg = &def;
-    }
     unsigned ns = cfg->shards_per_db;
     if (cfg->databases == 0 || cfg->databases > 1u << 16 || ns == 0 ||
         ns > 4096 || (ns & (ns - 1)) != 0)
@@ -195,8 +183,7 @@ static void free_chain(void *ctx, ks_entry *e) {
     }
 }
 
-void lt_db_close(lt_db *db) {
-    if (!db) return;
+void ks_db_destroy(lt_db *db) {
     size_t total = (size_t)db->ndb * db->nshards;
     for (size_t g = 0; g < total; g++) {
         ks_shard *sh = &db->shards[g];

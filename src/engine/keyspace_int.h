@@ -119,6 +119,10 @@ struct lt_db {
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
     _Atomic uint64_t stat_evicted_keys;
     struct ks_evpool *evpool; /* evict.c: candidates shared by all threads */
+    /* embedded.c: the data directory (store.h) and the ordered key index
+     * per database (oindex.h); NULL when not configured. */
+    struct store *store;
+    struct oindex **oidx;
 };
 
 /* Deletes key for eviction (evict.c) if it is live — and has a TTL when
@@ -127,6 +131,11 @@ struct lt_db {
 size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, int need_ttl);
 /* Frees db's eviction pool (lt_db_close). */
 void ks_evpool_free(lt_db *db);
+
+/* The in-memory engine behind lt_db_open / lt_db_close (embedded.c adds
+ * the directory and the ordered index around them). cfg is complete. */
+int ks_db_create(const lt_config *cfg, lt_db **out);
+void ks_db_destroy(lt_db *db);
 
 #define KS_SLOT_SHIFT (64 - KS_SLOT_BITS)
 static inline uint64_t ks_hash(const lt_db *db, const char *key, size_t klen) {

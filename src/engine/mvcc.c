@@ -210,9 +210,13 @@ ks_entry *mvcc_prune(ks_mvcc *m, ks_shard *sh, ks_entry **link, int table) {
 
 const ks_entry *ks_view_get(ks_view *v, unsigned dbid, const char *key,
                             size_t klen) {
+    return ks_view_get_hashed(v, dbid, key, klen, ks_hash(v->db, key, klen));
+}
+
+const ks_entry *ks_view_get_hashed(ks_view *v, unsigned dbid, const char *key,
+                                   size_t klen, uint64_t h) {
     lt_db *db = v->db;
     ASSERT(dbid < db->ndb);
-    uint64_t h = ks_hash(db, key, klen);
     ks_shard *sh = ks_shard_at(db, dbid, ks_shard_of_hash(db, h));
     int table;
     pthread_mutex_lock(&sh->lock);

@@ -63,6 +63,10 @@ void ks_mvcc_set_max_pinned(lt_db *db, uint64_t max_versions);
 const ks_entry *ks_view_get(ks_view *v, unsigned dbid, const char *key,
                             size_t klen);
 
+/* ks_view_get with hash = the key's keyspace hash (as ks_prefetch
+ * returned it), so the key is not hashed again. */
+const ks_entry *ks_view_get_hashed(ks_view *v, unsigned dbid, const char *key,
+                                   size_t klen, uint64_t hash);
 /* Iterates every key of one database as of the view, each exactly once
  * (rehash of the shard being iterated is paused meanwhile). Caller-allocated;
  * ks_view_iter_close() it (also mid-way) before closing the view. */

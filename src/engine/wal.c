@@ -1227,8 +1227,9 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     int rc = wal_scan(cfg->dir, cfg->replay_from, replay, ctx, res);
     if (rc != LT_OK) return rc;
     if (res->problem.found) {
-        /* Strict: only a torn tail is cut, and only when allowed. */
-        if (!res->problem.tail || !cfg->load_truncated) return LT_INVAL;
+        /* Strict: only a torn tail is cut, and only when allowed (or
+         * anything, when the caller asked for a repair). */
+        if (!cfg->repair && (!res->problem.tail || !cfg->load_truncated)) return LT_INVAL;
         wal_problem keep = res->problem;
         if (wal_repair(cfg->dir, res) != LT_OK) {
             res->sys_errno = errno;

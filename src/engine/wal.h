@@ -149,6 +149,8 @@ typedef struct wal_config {
     int load_truncated;         /* cut a torn tail (problem.tail) and go on;
                                  * any other problem, or a torn tail when 0,
                                  * makes wal_open fail (aof-load-truncated) */
+    int repair;                 /* cut at the first invalid record, whatever
+                                 * it is (the embedded API's LT_DB_REPAIR) */
     /* Called from the writer thread whenever the durable LSN advances
      * (never under a WAL lock; may call wal_durable_lsn etc.). */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);

@@ -3,10 +3,15 @@
  */
 #include "server/engine_glue.h"
 
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "engine/hashobj.h"
 #include "engine/listobj.h"
 #include "engine/rdb_stream.h"
 #include "engine/setobj.h"
+#include "engine/store.h"
 #include "engine/streamobj.h"
 #include "engine/zsetobj.h"
 #include "cluster/cluster.h"
@@ -21,7 +26,21 @@
  * by keyset_add_command) covers what this begins. */
 #define CMD_KEYS_STACK KEYSET_CMD_KEYS_MAX
 
+/* The data directory's lock (engine/store.h), held for the process's
+ * life: an embedded lt_db or another server refuses the directory. */
+static int dir_lock_fd = -1;
+
 int engine_open(void) {
+    int lrc = dir_lock_fd >= 0 ? LT_OK : store_lock_dir(".", &dir_lock_fd);
+    if (lrc == LT_LOCKED) {
+        serverLog(LL_WARNING, "%s/%s is locked by another process (a lightning-server or a "
+                              "program using liblightning on this directory): exiting",
+                  server.dir, STORE_LOCK_NAME);
+        return -1;
+    }
+    if (lrc != LT_OK)
+        serverLog(LL_WARNING, "Cannot lock %s/%s (%s): continuing without the directory lock",
+                  server.dir, STORE_LOCK_NAME, strerror(errno));
     lt_config cfg;
     lt_config_init(&cfg);
     cfg.databases = (unsigned)server.databases;
@@ -50,6 +69,8 @@ int engine_open(void) {
 void engine_close(void) {
     lt_db_close(server.db);
     server.db = NULL;
+    if (dir_lock_fd >= 0) close(dir_lock_fd); /* releases the flock */
+    dir_lock_fd = -1;
 }
 
 void engine_begin_cmd(client *c, ks_txn *txn) {

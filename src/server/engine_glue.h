@@ -11,6 +11,10 @@
 #include "engine/prefetch.h"
 #include "server/net/client.h"
 
+/* Takes the data directory's lock (<dir>/lightning.lock, the one the
+ * embedded library takes: engine/store.h), then opens the engine. -1
+ * (logged) when another process holds the directory or the engine cannot
+ * open. */
 int engine_open(void);
 void engine_close(void);
 

@@ -323,6 +323,54 @@ TEST(txn_too_old) {
     lt_db_close(db);
 }
 
+/* lt_get_many answers exactly what lt_get answers, key by key: present
+ * and absent keys, more than one prefetch group, a read-only snapshot and
+ * a write transaction's own writes. */
+TEST(get_many_matches_get) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    lt_txn *t;
+    char keys[100][16];
+    const void *kp[100];
+    size_t kl[100];
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    for (int i = 0; i < 100; i++) {
+        kl[i] = (size_t)snprintf(keys[i], sizeof(keys[i]), "key%d", i);
+        kp[i] = keys[i];
+        if (i % 3) lt_put(t, 1, keys[i], kl[i], keys[i], kl[i] / 2);
+    }
+    REQUIRE(lt_txn_commit(t) == LT_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        REQUIRE(lt_txn_begin(db, pass ? 0 : LT_TXN_RDONLY, &t) == LT_OK);
+        if (pass) {
+            lt_put(t, 1, "key0", 4, "own", 3); /* own writes are seen */
+            lt_del(t, 1, "key1", 4);
+        }
+        const void *vals[100];
+        size_t vlens[100];
+        int rcs[100];
+        CHECK_EQ_INT(lt_get_many(t, 1, 100, kp, kl, vals, vlens, rcs), LT_OK);
+        int bad = 0;
+        for (int i = 0; i < 100; i++) {
+            const void *v;
+            size_t vl;
+            int rc = lt_get(t, 1, kp[i], kl[i], &v, &vl);
+            if (rc != rcs[i] || (rc == LT_OK && (vl != vlens[i] || memcmp(v, vals[i], vl))))
+                bad++;
+            int want = pass && i == 0 ? LT_OK : pass && i == 1 ? LT_NOTFOUND
+                                               : i % 3          ? LT_OK
+                                                                : LT_NOTFOUND;
+            if (rcs[i] != want) bad++;
+        }
+        CHECK_EQ_INT(bad, 0);
+        CHECK_EQ_INT(lt_get_many(t, 16, 1, kp, kl, vals, vlens, rcs), LT_INVAL);
+        CHECK_EQ_INT(lt_get_many(t, 1, 1, kp, kl, NULL, NULL, NULL), LT_INVAL);
+        CHECK_EQ_INT(lt_get_many(t, 1, 0, NULL, NULL, NULL, NULL, NULL), LT_OK);
+        lt_txn_abort(t);
+    }
+    lt_db_close(db);
+}
+
 int main(void) {
     RUN(put_get_del);
     RUN(abort_discards);
@@ -331,5 +379,6 @@ int main(void) {
     RUN(cursor_snapshot);
     RUN(errors);
     RUN(txn_too_old);
+    RUN(get_many_matches_get);
     return testlib_finish();
 }

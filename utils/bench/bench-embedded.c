@@ -15,8 +15,17 @@
  *               default synced commit, RocksDB WriteOptions.sync. The
  *               embedded Lightning engine has no file persistence, so its
  *               figure is its in-memory commit (bench.sh says so in the row)
+ *   put_sync_8t N_SYNCED synced puts again, from 8 threads at once (each
+ *               commit still returns only once it is durable: engines that
+ *               group-commit share fsyncs between the threads)
  *   get_1t      N_GETS random gets of existing keys on 1 thread
  *   get_2t      the same N_GETS split over 2 threads
+ *   scan        every key in key order with a cursor, values read (keys/s):
+ *               LMDB's cursor and RocksDB's iterator over the batch-loaded
+ *               store; Lightning over an engine opened LT_DB_ORDERED and
+ *               loaded the same way (loading not timed)
+ *   get_many_1t Lightning only: N_GETS gets on 1 thread with lt_get_many,
+ *               1000 keys per call (their cache misses overlapped)
  * Gets run in read-only transactions of 1000 gets each (LMDB: MDB_RDONLY
  * txn; Lightning: LT_TXN_RDONLY; RocksDB: plain reads, it has no read
  * transaction to amortise), and every get checks the value's length.
@@ -56,6 +65,8 @@ struct engine {
     void (*put_range)(engine *e, uint64_t from, uint64_t to);
     /* Gets n random existing keys (of nkeys) from a thread's rng state. */
     void (*get_many)(engine *e, uint64_t nkeys, long n, uint64_t *rng);
+    /* Walks all nkeys keys in order; returns keys per second. */
+    double (*scan)(engine *e, uint64_t nkeys);
     lt_db *lt;
     MDB_env *env;
     MDB_dbi dbi;
@@ -98,8 +109,16 @@ static uint64_t rng_next(uint64_t *s) {
 
 /* ---- Lightning ---------------------------------------------------------- */
 
+/* In memory, or (synced) durable in dir with LT_SYNC_ALWAYS: every commit
+ * returns after its log record is fsynced. */
 static int lt_e_open(engine *e, const char *dir, int synced) {
-    return lt_db_open(NULL, &e->lt) == LT_OK ? 0 : -1;
+    lt_config cfg;
+    lt_config_init(&cfg);
+    if (synced) {
+        cfg.dir = dir;
+        cfg.sync = LT_SYNC_ALWAYS;
+    }
+    return lt_db_open(&cfg, &e->lt) == LT_OK ? 0 : -1;
 }
 
 static void lt_e_close(engine *e) {
@@ -134,6 +153,57 @@ static void lt_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
         }
         lt_txn_abort(t);
     }
+}
+
+static double lt_get_many_run(engine *e, uint64_t nkeys, long n) {
+    static char kb[BATCH][KEY_BYTES + 1];
+    const void *kp[BATCH], *vp[BATCH];
+    size_t kl[BATCH], vl[BATCH];
+    int rc[BATCH];
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    double t0 = now_s();
+    for (long done = 0; done < n; done += BATCH) {
+        lt_txn *t;
+        size_t m = n - done < BATCH ? (size_t)(n - done) : BATCH;
+        for (size_t j = 0; j < m; j++) {
+            key_of(rng_next(&rng) % nkeys, kb[j]);
+            kp[j] = kb[j];
+            kl[j] = KEY_BYTES;
+        }
+        if (lt_txn_begin(e->lt, LT_TXN_RDONLY, &t) != LT_OK) fail(e->name, "txn_begin", "failed");
+        if (lt_get_many(t, 0, m, kp, kl, vp, vl, rc) != LT_OK) fail(e->name, "get_many", "failed");
+        for (size_t j = 0; j < m; j++)
+            if (rc[j] != LT_OK || vl[j] != VAL_BYTES) fail(e->name, "get_many", lt_strerror(rc[j]));
+        lt_txn_abort(t);
+    }
+    return (double)n / (now_s() - t0);
+}
+
+static double lt_e_scan(engine *e, uint64_t nkeys) {
+    lt_config cfg;
+    lt_config_init(&cfg);
+    cfg.flags = LT_DB_ORDERED;
+    engine o = *e;
+    if (lt_db_open(&cfg, &o.lt) != LT_OK) fail(e->name, "open", "ordered");
+    for (uint64_t i = 0; i < nkeys; i += BATCH) lt_e_put_range(&o, i, i + BATCH < nkeys ? i + BATCH : nkeys);
+    double t0 = now_s();
+    lt_txn *t;
+    lt_cursor *c;
+    if (lt_txn_begin(o.lt, LT_TXN_RDONLY, &t) != LT_OK || lt_cursor_open(t, 0, &c) != LT_OK)
+        fail(e->name, "cursor", "open");
+    const void *k, *v;
+    size_t kl, vl;
+    uint64_t n = 0;
+    while (lt_cursor_next(c, &k, &kl, &v, &vl) == LT_OK) {
+        if (vl != VAL_BYTES) fail(e->name, "scan", "value");
+        n++;
+    }
+    lt_cursor_close(c);
+    lt_txn_abort(t);
+    double rate = (double)n / (now_s() - t0);
+    lt_db_close(o.lt);
+    if (n != nkeys) fail(e->name, "scan", "key count");
+    return rate;
 }
 
 /* ---- LMDB ----------------------------------------------------------------- */
@@ -182,6 +252,26 @@ static void mdb_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
         }
         mdb_txn_abort(t);
     }
+}
+
+static double mdb_e_scan(engine *e, uint64_t nkeys) {
+    MDB_txn *t;
+    MDB_cursor *c;
+    double t0 = now_s();
+    if (mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t) || mdb_cursor_open(t, e->dbi, &c))
+        fail(e->name, "cursor", "open");
+    MDB_val k, v;
+    uint64_t n = 0;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        if (v.mv_size != VAL_BYTES) fail(e->name, "scan", "value");
+        n++;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    mdb_txn_abort(t);
+    if (n != nkeys) fail(e->name, "scan", "key count");
+    return (double)n / (now_s() - t0);
 }
 
 /* ---- RocksDB -------------------------------------------------------------- */
@@ -240,6 +330,21 @@ static void rdb_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
     }
 }
 
+static double rdb_e_scan(engine *e, uint64_t nkeys) {
+    double t0 = now_s();
+    rocksdb_iterator_t *it = rocksdb_create_iterator(e->rdb, e->rropt);
+    uint64_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t vl;
+        rocksdb_iter_value(it, &vl);
+        if (vl != VAL_BYTES) fail(e->name, "scan", "value");
+        n++;
+    }
+    rocksdb_iter_destroy(it);
+    if (n != nkeys) fail(e->name, "scan", "key count");
+    return (double)n / (now_s() - t0);
+}
+
 /* ---- Driver ---------------------------------------------------------------- */
 
 typedef struct get_job {
@@ -265,6 +370,33 @@ static double run_gets(engine *e, uint64_t nkeys, long n, int threads) {
     }
     for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL);
     return (double)(n / threads * threads) / (now_s() - t0);
+}
+
+#define SYNC_THREADS 8
+
+typedef struct put_job {
+    engine *e;
+    uint64_t from, to;
+} put_job;
+
+static void *put_thread(void *arg) {
+    put_job *j = arg;
+    for (uint64_t i = j->from; i < j->to; i++) j->e->put_range(j->e, i, i + 1);
+    return NULL;
+}
+
+/* n single-put transactions split over SYNC_THREADS threads. */
+static double run_puts_threads(engine *e, uint64_t base, uint64_t n) {
+    pthread_t tid[SYNC_THREADS];
+    put_job jobs[SYNC_THREADS];
+    double t0 = now_s();
+    for (int i = 0; i < SYNC_THREADS; i++) {
+        jobs[i] = (put_job){e, base + n * (uint64_t)i / SYNC_THREADS,
+                            base + n * (uint64_t)(i + 1) / SYNC_THREADS};
+        if (pthread_create(&tid[i], NULL, put_thread, &jobs[i])) fail(e->name, "thread", "create");
+    }
+    for (int i = 0; i < SYNC_THREADS; i++) pthread_join(tid[i], NULL);
+    return (double)n / (now_s() - t0);
 }
 
 static void subdir(char *out, size_t cap, const char *dir, const char *engine_name,
@@ -295,6 +427,8 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     /* The batch-loaded store serves the gets. */
     printf("get_1t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 1));
     printf("get_2t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 2));
+    printf("scan %s %.0f\n", e->name, e->scan(e, n_puts));
+    if (e->lt) printf("get_many_1t %s %.0f\n", e->name, lt_get_many_run(e, n_puts, n_gets));
     e->close(e);
 
     subdir(path, sizeof(path), dir, e->name, "sync");
@@ -302,6 +436,7 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     t0 = now_s();
     for (uint64_t i = 0; i < n_synced; i++) e->put_range(e, i, i + 1);
     printf("put_sync %s %.0f\n", e->name, (double)n_synced / (now_s() - t0));
+    printf("put_sync_8t %s %.0f\n", e->name, run_puts_threads(e, n_synced, n_synced));
     e->close(e);
     fflush(stdout);
 }
@@ -321,11 +456,11 @@ int main(int argc, char **argv) {
     }
     engine engines[] = {
         {.name = "lightning", .open = lt_e_open, .close = lt_e_close,
-         .put_range = lt_e_put_range, .get_many = lt_e_get_many},
+         .put_range = lt_e_put_range, .get_many = lt_e_get_many, .scan = lt_e_scan},
         {.name = "lmdb", .open = mdb_e_open, .close = mdb_e_close,
-         .put_range = mdb_e_put_range, .get_many = mdb_e_get_many},
+         .put_range = mdb_e_put_range, .get_many = mdb_e_get_many, .scan = mdb_e_scan},
         {.name = "rocksdb", .open = rdb_e_open, .close = rdb_e_close,
-         .put_range = rdb_e_put_range, .get_many = rdb_e_get_many},
+         .put_range = rdb_e_put_range, .get_many = rdb_e_get_many, .scan = rdb_e_scan},
     };
     for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
         bench_engine(&engines[i], dir, n_puts, n_synced, n_gets);
