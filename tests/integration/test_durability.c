@@ -614,6 +614,10 @@ TEST(disk_errors_refuse_writes_until_recovered) {
         REQUIRE(s);
         redisContext *a = harness_connect(s), *b = harness_connect(s);
         REQUIRE(a && b);
+        /* b's keys live in another database than a's write: with a random
+         * hash seed they could share its shard, and a read of that shard
+         * waits (under always) for the write that cannot be made durable. */
+        CHECK_EQ_STR(cmd(b, "SELECT 1"), "status:\"OK\"");
         CHECK_EQ_STR(cmd(b, "SET before 1"), "status:\"OK\"");
         CHECK_EQ_STR(cmd(b, "DEBUG WAL-FAIL write"), "status:\"OK\"");
         /* This write meets the failing disk: under always its reply waits. */
@@ -681,8 +685,10 @@ TEST(disk_errors_refuse_writes_until_recovered) {
         REQUIRE(harness_restart(s) == 0);
         redisContext *c = harness_connect(s);
         REQUIRE(c);
-        CHECK_EQ_STR(cmd(c, "MGET before during after"), "array[bulk:\"1\",bulk:\"1\",bulk:\"1\"]");
+        CHECK_EQ_STR(cmd(c, "GET during"), "bulk:\"1\"");
         if (p == 0) CHECK_EQ_STR(cmd(c, "GET during2"), "bulk:\"1\"");
+        CHECK_EQ_STR(cmd(c, "SELECT 1"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(c, "MGET before after"), "array[bulk:\"1\",bulk:\"1\"]");
         CHECK_EQ_STR(cmd(c, "EXISTS x y"), "int:0");
         harness_stop(s);
     }
