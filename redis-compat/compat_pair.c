@@ -150,6 +150,9 @@ const compat_rule compat_rules[] = {
     {"shutdown", CMP_SKIP, 0, "stops the server"},
     {"debug", CMP_SKIP, 0, "crashes, sleeps, internals"},
     {"monitor", CMP_SKIP, 0, "turns the connection into a feed"},
+    {"dump", CMP_SHAPE, 0, "payload bytes: Lightning writes collections in RDB's plain forms "
+                           "(tests/integration/test_rdb.c compares restored contents)"},
+    {"migrate", CMP_SKIP, 0, "connects to another server (tests/integration/test_rdb.c)"},
     {"sync", CMP_SKIP, 0, "replication stream"},
     {"psync", CMP_SKIP, 0, "replication stream"},
     {"replicaof", CMP_SKIP, 0, "replication"},

@@ -296,6 +296,17 @@ unsigned ks_entry_lfu(const ks_entry *e, int64_t now_ms) {
     return lfu_decayed(e, now_ms);
 }
 
+void ks_entry_restore_access(ks_entry *e, int64_t now_ms, int64_t idle_s, int lfu) {
+    uint32_t lru = e->access >> 8;
+    unsigned counter = e->access & 0xFF;
+    if (idle_s >= 0) {
+        uint64_t idle = (uint64_t)idle_s > LRU_CLOCK_MASK ? LRU_CLOCK_MASK : (uint64_t)idle_s;
+        lru = (lru_clock(now_ms) - (uint32_t)idle) & LRU_CLOCK_MASK;
+    }
+    if (lfu >= 0) counter = lfu > 255 ? 255 : (unsigned)lfu;
+    e->access = (lru << 8) | counter;
+}
+
 size_t ks_entry_memory_usage(const ks_entry *e) {
     /* One bucket pointer per key at load factor ~1, plus a slot in the
      * expiry index for keys with a TTL. */

@@ -110,6 +110,11 @@ uint64_t ks_entry_ts(const ks_entry *e);
 uint64_t ks_entry_idle_s(const ks_entry *e, int64_t now_ms);
 /* OBJECT FREQ: logarithmic access counter (0..255) after time decay. */
 unsigned ks_entry_lfu(const ks_entry *e, int64_t now_ms);
+/* RESTORE / RDB loading: sets the access stats of an entry the caller has
+ * just created in its transaction (not yet visible to anyone else): LRU
+ * idle time idle_s seconds (IDLETIME, the RDB IDLE opcode) and LFU counter
+ * lfu 0..255 (FREQ); a negative value keeps that part. */
+void ks_entry_restore_access(ks_entry *e, int64_t now_ms, int64_t idle_s, int lfu);
 /* MEMORY USAGE: allocation sizes of the entry (+ object, + its share of
  * the hash and expiry indexes). */
 size_t ks_entry_memory_usage(const ks_entry *e);

@@ -9,6 +9,7 @@
 #include "engine/mvcc.h"
 #include "server/net/client.h"
 #include "server/log.h"
+#include "server/cmd/migrate.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -55,5 +56,6 @@ void cron_worker_tick(worker *w) {
     if (w->id == 0) {
         stats_sampler_tick();
         save_cron();
+        migrate_cron();
     }
 }

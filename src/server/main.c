@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/cmd/blocking.h"
+#include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/pubsub.h"
 #include "server/config.h"
@@ -181,6 +182,7 @@ int main(int argc, char **argv) {
     proc_notify_stopping();
     persist_workers_stopping();
     workers_stop_and_join();
+    sync_shutdown(); /* SYNC payload writers read the engine */
     blocking_close();
     pubsub_close();
     /* SIGTERM/SIGINT save when save rules exist, as Redis; SHUTDOWN

@@ -246,6 +246,9 @@ static command *const families[] = {
     debug_commands,
     module_commands,
     pubsub_commands,
+    dump_commands,
+    sync_commands,
+    migrate_commands,
     NULL,
 };
 

@@ -125,7 +125,10 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     hll_commands[], geo_commands[], sort_commands[],
     debug_commands[], /* cmd_debug.c */
     module_commands[], /* cmd_module.c */
-    pubsub_commands[]; /* pubsub.c */
+    pubsub_commands[], /* pubsub.c */
+    dump_commands[], /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
+    sync_commands[], /* cmd_sync.c: SYNC, PSYNC */
+    migrate_commands[]; /* migrate.c: MIGRATE */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

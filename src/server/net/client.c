@@ -209,10 +209,49 @@ void client_free_at_exit(client *c) {
     client_on_closed(&c->conn);
 }
 
+static void producer_drop(client *c) {
+    if (!c->producer) return;
+    if (c->producer_free) c->producer_free(c->producer_ctx);
+    c->producer = NULL;
+    c->producer_ctx = NULL;
+    c->producer_free = NULL;
+}
+
+/* Runs c's producer while the pending output leaves room (bounded by the
+ * backpressure limit); removes it when done. */
+static void producer_run(client *c, int resume) {
+    size_t room = (size_t)server.client_output_backpressure / 2;
+    while (c->producer && !(c->flags & CLIENT_CLOSED) && client_output_bytes(c) <= room) {
+        size_t before = client_output_bytes(c);
+        if (c->producer(c, c->producer_ctx)) {
+            producer_drop(c);
+            client_queue_write(c);
+            if (resume) client_resume(c);
+            return;
+        }
+        /* Nothing to add yet: client_producer_kick() comes back later. */
+        if (client_output_bytes(c) == before) break;
+    }
+    if (client_output_bytes(c) > 0) client_queue_write(c);
+}
+
+void client_producer_kick(client *c) {
+    if (c->producer && !(c->flags & CLIENT_CLOSED)) producer_run(c, 1);
+}
+
+void client_set_producer(client *c, client_produce_fn *fn, void *ctx, void (*free_fn)(void *)) {
+    producer_drop(c);
+    c->producer = fn;
+    c->producer_ctx = ctx;
+    c->producer_free = free_fn;
+    producer_run(c, 0); /* inside the command: its pipeline goes on by itself */
+}
+
 void client_on_closed(ev_conn *conn) {
     client *c = conn->udata;
     /* Nothing refers to it any more: not blocked, not mid-command. */
     ASSERT(c->bstate == NULL && c->argv == NULL);
+    producer_drop(c);
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
@@ -317,6 +356,7 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
     __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
                        __ATOMIC_RELAXED);
     consume_output(c, (size_t)res);
+    if (c->producer) producer_run(c, 1);
     if (client_output_bytes(c) > 0) {
         client_queue_write(c);
     } else if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
@@ -359,6 +399,7 @@ static int client_must_wait(client *c) {
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE |
                     CLIENT_BLOCKED))
         return 1;
+    if (c->producer) return 1;
     if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
         if (!(c->flags & CLIENT_READ_PAUSED)) {
             c->flags |= CLIENT_READ_PAUSED;

@@ -64,6 +64,13 @@ typedef struct reply_chunk {
     char buf[];
 } reply_chunk;
 
+struct client;
+/* An output producer (SYNC's RDB payload, cmd_sync.c): appends the next
+ * part of a long reply (addReplyProto) and returns 1 once it has appended
+ * the last byte, 0 when more is to come (appending nothing: not ready yet,
+ * call client_producer_kick when it is). Runs on the owner thread. */
+typedef int client_produce_fn(struct client *c, void *ctx);
+
 typedef struct client {
     uint64_t id;
     ev_conn conn;
@@ -142,6 +149,10 @@ typedef struct client {
         uint64_t redirect;
         struct trk_prefixes *prefixes;
     } tracking;
+    /* Output producer (client_set_producer), NULL if none. */
+    client_produce_fn *producer;
+    void *producer_ctx;
+    void (*producer_free)(void *ctx);
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it
@@ -160,6 +171,16 @@ void client_flush_writes(struct worker *w);
 void client_resume(client *c);
 /* Publishes c's buffer sizes and flags for other threads (owner only). */
 void client_publish(client *c);
+/* Makes fn produce c's output from now on: fn is called at once and then
+ * after each completed send that leaves at most half of
+ * client-output-backpressure pending, so the pending output stays bounded
+ * however long the reply. While a producer is set, c's later commands wait.
+ * When fn returns 1, or c closes, free_fn(ctx) is called (free_fn may be
+ * NULL) and the producer is removed. Owner thread only. */
+void client_set_producer(client *c, client_produce_fn *fn, void *ctx, void (*free_fn)(void *));
+/* Runs c's producer again (it had nothing to add before). Owner thread;
+ * other threads ask for it with worker_kick_producers(). */
+void client_producer_kick(client *c);
 /* Pending output bytes (buf + chunks, not yet acknowledged by the kernel). */
 size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,

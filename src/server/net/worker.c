@@ -141,6 +141,12 @@ static void on_wakeup(ev_loop *loop) {
     free(list);
     process_kills(w);
     process_unpause(w);
+    if (__atomic_exchange_n(&w->producer_kick, 0, __ATOMIC_ACQ_REL)) {
+        for (client *c = w->clients, *next; c; c = next) {
+            next = c->wl_next;
+            if (c->producer) client_producer_kick(c);
+        }
+    }
     persist_on_wakeup(w);
 }
 
@@ -265,6 +271,11 @@ void workers_stop_and_join(void) {
 
 void worker_notify(worker *w) {
     __atomic_store_n(&w->kill_pending, 1, __ATOMIC_RELEASE);
+    ev_loop_wakeup(w->loop);
+}
+
+void worker_kick_producers(worker *w) {
+    __atomic_store_n(&w->producer_kick, 1, __ATOMIC_RELEASE);
     ev_loop_wakeup(w->loop);
 }
 

@@ -47,6 +47,7 @@ typedef struct worker {
     struct accepted *inbox;     /* accepted sockets handed to this worker */
     int inbox_len, inbox_cap;
     int kill_pending;           /* atomic: some owned client has a kill flag */
+    int producer_kick;          /* atomic: run the clients' output producers */
 
     unsigned next_target;       /* worker 0: round-robin position */
     int listen_requested;       /* atomic: worker 0 should start accepting */
@@ -71,6 +72,9 @@ void workers_stop_and_join(void);
 worker *worker_current(void);   /* the calling thread's worker, or NULL */
 /* Wakes a worker so it processes its kill and pause requests. */
 void worker_notify(worker *w);
+/* From any thread: w runs its clients' output producers again soon
+ * (client_producer_kick), e.g. when a SYNC payload became ready. */
+void worker_kick_producers(worker *w);
 void worker_notify_all(void);
 /* Sums a command's statistics over all workers. */
 void workers_sum_cmdstat(int id, cmd_stat *out);

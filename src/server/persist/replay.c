@@ -20,12 +20,14 @@
 #include "engine/keyspace.h"
 #include "engine/mvcc.h"
 #include "engine/prefetch.h"
+#include "engine/snapshot.h"
 #include "engine/wal.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
 #include "server/log.h"
 #include "server/net/reply.h"
 #include "server/net/resp.h"
+#include "server/persist/rdb_import.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -256,10 +258,17 @@ static int adopt_legacy_wal_dir(void) {
 int persist_open(void) {
     uint64_t replay_from = 0;
     if (adopt_legacy_wal_dir() < 0) return -1;
-    if (save_recover(server.appendonly ? wal_first_lsn() : UINT64_MAX, &replay_from,
-                     &P.snap_ts) < 0)
+    uint64_t wal_first = server.appendonly ? wal_first_lsn() : UINT64_MAX;
+    if (save_recover(wal_first, &replay_from, &P.snap_ts) < 0)
         return -1;
     ks_mvcc_advance(server.db, P.snap_ts);
+    /* A Redis dump.rdb is imported only where Lightning has no data. */
+    uint64_t *snaps = NULL;
+    int nsnaps = 0;
+    snap_list(".", &snaps, &nsnaps);
+    free(snaps);
+    int imported = rdb_import_at_startup(nsnaps > 0 || wal_first_lsn() != UINT64_MAX);
+    if (imported < 0) return -1;
     if (!server.appendonly) {
         ks_set_hooks(server.db, &persist_hooks); /* counts changes for the save rules */
         return 0;
@@ -344,5 +353,7 @@ int persist_open(void) {
     /* Later commits get timestamps above every logged one. */
     ks_mvcc_advance(server.db, P.max_ts);
     ks_set_hooks(server.db, &persist_hooks);
+    /* Imported keys are not in the WAL: a snapshot covers them. */
+    if (imported && save_after_import() < 0) return -1;
     return 0;
 }

@@ -485,6 +485,11 @@ static void stop_running(void) {
     pthread_mutex_unlock(&S.lock);
 }
 
+int save_after_import(void) {
+    serverLog(LL_NOTICE, "Writing a snapshot of the imported RDB data");
+    return save_sync() == 0 ? 0 : -1;
+}
+
 int save_for_shutdown(int mode) {
     pthread_mutex_lock(&S.lock);
     int want = mode == 1 || S.nrules > 0;

@@ -47,6 +47,11 @@ int save_recover(uint64_t wal_start, uint64_t *replay_from, uint64_t *snap_ts);
 /* Worker 0's cron: save rules, scheduled saves, the WAL size trigger. */
 void save_cron(void);
 
+/* Start-up, after an RDB import with the WAL on (rdb_import.h): writes a
+ * snapshot on the calling thread so the imported keys are in Lightning's
+ * own files. 0, or -1 (logged). */
+int save_after_import(void);
+
 /* Main thread, after the workers stopped: stops a running BGSAVE; then,
  * when save_now is set and save rules exist, writes a snapshot. */
 void save_shutdown(int save_now);
