@@ -30,7 +30,8 @@ TEST_LIBS = -lhiredis
 
 COMMON_SRC = $(wildcard src/common/*.c)
 ENGINE_SRC = $(wildcard src/engine/*.c)
-SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c))
+SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c)) \
+             $(wildcard src/repl/*.c)
 LIB_SRC    = $(COMMON_SRC) $(ENGINE_SRC)
 
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)

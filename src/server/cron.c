@@ -5,6 +5,7 @@
  */
 #include "server/cron.h"
 
+#include "repl/repl.h"
 #include "engine/expire.h"
 #include "engine/mvcc.h"
 #include "server/net/client.h"
@@ -53,6 +54,7 @@ void cron_worker_tick(worker *w) {
         ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
+    repl_cron(w);
     if (w->id == 0) {
         stats_sampler_tick();
         save_cron();

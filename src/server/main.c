@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "repl/repl.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
@@ -143,6 +144,7 @@ int main(int argc, char **argv) {
 
     if (engine_open() < 0) return 1;
     if (persist_open() < 0) return 1;
+    if (repl_init() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;
     if (listen_open() < 0) return 1;
@@ -151,6 +153,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     persist_workers_started();
+    repl_workers_started();
     proc_pidfile_write();
     serverLog(LL_NOTICE,
               "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",
@@ -180,6 +183,7 @@ int main(int argc, char **argv) {
     }
     serverLog(LL_WARNING, "User requested shutdown...");
     proc_notify_stopping();
+    repl_shutdown(); /* the link thread loads into the engine */
     persist_workers_stopping();
     workers_stop_and_join();
     sync_shutdown(); /* SYNC payload writers read the engine */

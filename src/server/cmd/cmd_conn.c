@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/util.h"
+#include "repl/repl.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
@@ -166,7 +167,7 @@ void helloCommand(client *c) {
     addReplyBulkCString(c, "mode");
     addReplyBulkCString(c, "standalone");
     addReplyBulkCString(c, "role");
-    addReplyBulkCString(c, "master");
+    addReplyBulkCString(c, repl_is_replica() ? "replica" : "master");
     addReplyBulkCString(c, "modules");
     addReplyArrayLen(c, 0);
 }
@@ -253,11 +254,13 @@ static int parse_client_type(const resp_arg *a) {
     return -2;
 }
 
-/* Every client is a normal one or, while subscribed, a pub/sub one (until
- * replication exists). */
+/* Redis's getClientType: this node's master, a replica, a pub/sub
+ * subscriber, or a normal client. */
 static int client_type(const client *c) {
-    return (__atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED) & CLIENT_PUBSUB) ? TYPE_PUBSUB
-                                                                              : TYPE_NORMAL;
+    uint32_t f = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
+    if (f & CLIENT_MASTER) return TYPE_MASTER;
+    if (f & CLIENT_REPLICA) return TYPE_REPLICA;
+    return (f & CLIENT_PUBSUB) ? TYPE_PUBSUB : TYPE_NORMAL;
 }
 
 void clientListCommand(client *c) {

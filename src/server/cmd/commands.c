@@ -249,6 +249,7 @@ static command *const families[] = {
     dump_commands,
     sync_commands,
     migrate_commands,
+    repl_commands,
     NULL,
 };
 

@@ -128,7 +128,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     pubsub_commands[], /* pubsub.c */
     dump_commands[], /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
     sync_commands[], /* cmd_sync.c: SYNC, PSYNC */
-    migrate_commands[]; /* migrate.c: MIGRATE */
+    migrate_commands[], /* migrate.c: MIGRATE */
+    repl_commands[]; /* src/repl/cmd_repl.c: REPLICAOF, SLAVEOF, REPLCONF, WAIT, ROLE */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -24,6 +24,7 @@
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
 #include "server/persist/persist.h"
+#include "repl/repl.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -279,6 +280,10 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (persist_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
+    if (repl_reject(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }

@@ -31,6 +31,7 @@
 #include "common/assert.h"
 #include "common/util.h"
 #include "engine/prefetch.h"
+#include "repl/repl.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
@@ -104,8 +105,18 @@ static int protected_mode_denies(int fd) {
     return 1;
 }
 
+static client *client_create_generic(worker *w, int fd, uint64_t id, int master);
+
 client *client_create(worker *w, int fd, uint64_t id) {
-    if (protected_mode_denies(fd)) {
+    return client_create_generic(w, fd, id, 0);
+}
+
+client *client_create_master(worker *w, int fd, uint64_t id) {
+    return client_create_generic(w, fd, id, 1);
+}
+
+static client *client_create_generic(worker *w, int fd, uint64_t id, int master) {
+    if (!master && protected_mode_denies(fd)) {
         close(fd);
         __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
         return NULL;
@@ -121,7 +132,8 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->owner = w;
     c->resp = 2;
     c->ctime_ms = c->last_interaction_ms = w->now_ms;
-    if (!server.requirepass) c->flags |= CLIENT_AUTHENTICATED;
+    if (!server.requirepass || master) c->flags |= CLIENT_AUTHENTICATED;
+    if (master) c->flags |= CLIENT_MASTER | CLIENT_REPLY_OFF;
     resp_parser_init(&c->parser, server.proto_max_bulk_len);
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
@@ -252,6 +264,7 @@ void client_on_closed(ev_conn *conn) {
     /* Nothing refers to it any more: not blocked, not mid-command. */
     ASSERT(c->bstate == NULL && c->argv == NULL);
     producer_drop(c);
+    repl_client_closed(c);
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
@@ -399,7 +412,8 @@ static int client_must_wait(client *c) {
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_BLOCKED_PAUSE |
                     CLIENT_BLOCKED))
         return 1;
-    if (c->producer) return 1;
+    /* A replica's stream producer never ends: its ACKs run meanwhile. */
+    if (c->producer && !(c->flags & CLIENT_REPLICA)) return 1;
     if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
         if (!(c->flags & CLIENT_READ_PAUSED)) {
             c->flags |= CLIENT_READ_PAUSED;
@@ -599,6 +613,15 @@ static size_t process_input(client *c, char *buf, size_t len) {
             continue;
         }
         const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        if (c->flags & CLIENT_MASTER) {
+            /* The master's stream: each command's bytes count in the
+             * replication offset and go to this node's replicas. */
+            repl_master_cmd_begin(c);
+            run_command(c, c->parser.argc, c->parser.argv, cmd);
+            resp_parser_reset(&c->parser);
+            repl_master_cmd_end(c, buf + pos - used, used);
+            continue;
+        }
         if (pos < len && buf[pos] == '*' && batch_extends(c, cmd) &&
             c->parser.argc <= PIPE_BATCH_ARGS) {
             pos = run_batch(c, cmd, buf, pos, len);
@@ -669,6 +692,7 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
         c->qlen += n;
         if (!client_must_wait(c)) process_qbuf(c);
     }
+    if (!(c->flags & CLIENT_CLOSED) && (c->flags & CLIENT_MASTER)) repl_master_read_done(c);
     if (!(c->flags & CLIENT_CLOSED)) {
         check_qbuf_limit(c);
         client_publish(c);

@@ -98,6 +98,10 @@ int persist_reject(client *c, const struct command *cmd);
  * rewrite values without changing what they hold (DEBUG RELOAD), whose
  * own text must never be replayed. */
 void persist_skip_log(client *c);
+/* Replication (src/repl/link.c), around loading a full-sync payload (on
+ * its own thread and the loader's): commits are not logged (a snapshot
+ * written right after covers them). */
+void persist_set_unlogged(int on);
 void persist_command_begin(client *c);
 void persist_command_end(client *c);
 

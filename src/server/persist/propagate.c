@@ -215,9 +215,14 @@ static uint64_t log_exec(ks_txn *txn) {
 
 /* ---- Engine hooks ---------------------------------------------------------- */
 
+/* persist_set_unlogged: commits are not logged (any thread). */
+static int unlogged;
+
+void persist_set_unlogged(int on) { __atomic_store_n(&unlogged, on, __ATOMIC_RELEASE); }
+
 static void hook_commit(void *ctx, ks_txn *txn) {
     (void)ctx;
-    if (P.replaying) return;
+    if (P.replaying || __atomic_load_n(&unlogged, __ATOMIC_ACQUIRE)) return;
     __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
     /* appendonly no: changes are counted for the save rules; the record is
      * built only for the stream's consumers, if any. */
