@@ -331,7 +331,43 @@ static int read_payload(conn *cn, const char *path, uint64_t gen) {
 
 /* Checks the whole payload, then replaces the data set with it. 0 or -1
  * (logged; the old data untouched when the payload is bad). */
-static int load_payload(const char *path) {
+static int state_write(const char *id, uint64_t off, uint64_t snap_lsn) {
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", REPL_STATE_FILE);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    fprintf(f, "lightning-replication 1\nreplid %s\noffset %" PRIu64 "\nsnapshot-lsn %" PRIu64 "\n",
+            id, off, snap_lsn);
+    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, REPL_STATE_FILE) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    int dfd = open(".", O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        if (fsync(dfd) < 0) { /* best effort: the next full sync rewrites it */ }
+        close(dfd);
+    }
+    return 0;
+}
+
+int repl_state_read(char id[41], uint64_t *off, uint64_t *snap_lsn) {
+    FILE *f = fopen(REPL_STATE_FILE, "r");
+    if (!f) return -1;
+    char idb[64] = {0};
+    unsigned long long o = 0, l = 0;
+    int n = fscanf(f, "lightning-replication 1 replid %63s offset %llu snapshot-lsn %llu", idb, &o, &l);
+    fclose(f);
+    if (n != 3 || strlen(idb) != 40) return -1;
+    memcpy(id, idb, 41);
+    *off = o;
+    *snap_lsn = l;
+    return 0;
+}
+
+/* full sync: the data set loaded is the master's at (id, off). */
+static int load_payload(const char *path, const char *id, uint64_t off) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -359,6 +395,9 @@ static int load_payload(const char *path) {
         munmap(map, len);
         return -1;
     }
+    /* The old state file no longer describes what the files will hold. */
+    if (unlink(REPL_STATE_FILE) < 0 && errno != ENOENT)
+        serverLog(LL_WARNING, "Cannot remove %s: %s", REPL_STATE_FILE, strerror(errno));
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync: Flushing old data");
     persist_set_unlogged(1);
     ks_txn txn;
@@ -384,9 +423,16 @@ static int load_payload(const char *path) {
         /* The loaded keys are not in the WAL: a snapshot covers them. */
         int src;
         for (int i = 0; (src = save_now()) == -2 && i < 600; i++) usleep(100 * 1000);
-        if (src != 0)
+        if (src != 0) {
             serverLog(LL_WARNING, "MASTER <-> REPLICA sync: the snapshot after the load failed; "
                                   "a restart would need a full resync");
+        } else {
+            save_info si;
+            save_get_info(&si);
+            if (state_write(id, off, si.snap_lsn) < 0)
+                serverLog(LL_WARNING, "Cannot write %s: %s (a restart will need a full resync)",
+                          REPL_STATE_FILE, strerror(errno));
+        }
     }
     return 0;
 }
@@ -474,6 +520,7 @@ static int sync_once(const char *host, int port, uint64_t gen) {
             repl_disconnect_replicas();
             serverLog(LL_NOTICE, "Master replication ID changed to %s", nid);
         }
+        repl_backlog_ensure();
         serverLog(LL_NOTICE, "Successful partial resynchronization with master.");
         serverLog(LL_NOTICE, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         ok = 0;
@@ -494,10 +541,11 @@ static int sync_once(const char *host, int port, uint64_t gen) {
     snprintf(path, sizeof(path), "temp-repl-%d.rdb", (int)getpid());
     if (read_payload(cn, path, gen) < 0) goto done;
     if (link_stopping(gen)) goto done;
-    if (load_payload(path) < 0) goto done;
+    if (load_payload(path, mid, moff) < 0) goto done;
     /* The data set is the master's at moff. */
     pthread_mutex_lock(&R.lock);
     R.reploff = moff;
+    R.master_db = 0;
     memset(R.replid2, '0', 40);
     R.second_off = -1;
     if (R.has_backlog) backlog_reset(&R.bl, moff);
@@ -687,18 +735,35 @@ void repl_master_client_created(client *c, const char *pending, size_t n) {
         return;
     }
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync: the stream from the master is applied now");
+    pthread_mutex_lock(&R.lock);
+    c->db = R.master_db;
+    pthread_mutex_unlock(&R.lock);
     if (n) client_on_recv(&c->conn, (char *)pending, (ssize_t)n);
     if (!(c->flags & CLIENT_CLOSED)) send_ack(c);
 }
 
-void repl_master_cmd_begin(client *c) {
-    (void)c;
+/* The offset mark the WAL record of a master command ends with. */
+static __thread char mark_buf[160];
+
+void repl_master_cmd_begin(client *c, size_t n) {
     pthread_mutex_lock(&repl_apply_lock);
+    if (!server.appendonly) return;
+    char id[41], off[24], db[16];
+    repl_get_replid(id);
+    pthread_mutex_lock(&R.lock);
+    snprintf(off, sizeof(off), "%" PRIu64, R.reploff + n);
+    pthread_mutex_unlock(&R.lock);
+    snprintf(db, sizeof(db), "%d", c->db);
+    int k = snprintf(mark_buf, sizeof(mark_buf),
+                     "*5\r\n$8\r\nREPLCONF\r\n$9\r\nLT-OFFSET\r\n$40\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+                     id, strlen(off), off, strlen(db), db);
+    persist_set_record_suffix(mark_buf, (size_t)k);
 }
 
 void repl_master_cmd_end(client *c, const char *raw, size_t n) {
-    (void)c;
+    persist_set_record_suffix(NULL, 0);
     pthread_mutex_lock(&R.lock);
+    R.master_db = c->db;
     R.reploff += n;
     if (R.has_backlog) {
         if (backlog_append(&R.bl, raw, n) < 0) backlog_reset(&R.bl, R.reploff);

@@ -271,7 +271,30 @@ void repl_psync_command(client *c) { syncGeneric(c, 1); }
 
 /* ---- REPLCONF ------------------------------------------------------------------ */
 
+/* REPLCONF LT-OFFSET <replid> <offset> <db>: the offset mark a replica's
+ * WAL records end with (link.c), run by the WAL replay only (a client
+ * sending it gets Redis's unknown-option error). */
+static int replconf_mark(client *c) {
+    if (c->argc != 5 || !arg_is(&c->argv[1], "lt-offset") || c->conn.fd >= 0 ||
+        (c->flags & CLIENT_MASTER) || c->argv[2].len != 40)
+        return 0;
+    long long off, db;
+    if (!lt_string2ll(c->argv[3].ptr, c->argv[3].len, &off) || off < 0 ||
+        !lt_string2ll(c->argv[4].ptr, c->argv[4].len, &db) || db < 0)
+        return 0;
+    pthread_mutex_lock(&R.lock);
+    R.restored = 1;
+    memcpy(R.restored_id, c->argv[2].ptr, 40);
+    R.restored_id[40] = '\0';
+    R.restored_off = (uint64_t)off;
+    R.restored_db = (int)db;
+    pthread_mutex_unlock(&R.lock);
+    addReplyOK(c);
+    return 1;
+}
+
 void repl_replconf_command(client *c) {
+    if (replconf_mark(c)) return;
     if ((c->argc % 2) == 0) {
         addReplyErrorSyntax(c);
         return;

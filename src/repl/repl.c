@@ -296,6 +296,30 @@ int repl_init(void) {
     memset(R.replid2, '0', 40);
     R.replid2[40] = '\0';
     R.no_replicas_since_ms = mstime();
+    if (!server.replicaof) return 0;
+    /* A replica restarting: the offset its recovered data corresponds to,
+     * so the link asks for a partial resync. The WAL's last offset mark
+     * wins; else the state file of the last full sync, when recovery
+     * started from the snapshot written right after it. */
+    if (!R.restored && server.appendonly) {
+        char id[41];
+        uint64_t off, lsn;
+        if (repl_state_read(id, &off, &lsn) == 0 && lsn != 0 &&
+            lsn == persist_recovered_snapshot_lsn()) {
+            R.restored = 1;
+            memcpy(R.restored_id, id, 41);
+            R.restored_off = off;
+            R.restored_db = 0;
+        }
+    }
+    if (R.restored) {
+        R.is_replica = 1;
+        R.reploff = R.restored_off;
+        R.master_db = R.restored_db;
+        repl_set_replid(R.restored_id);
+        serverLog(LL_NOTICE, "Replication state recovered: master replid %s, offset %llu",
+                  R.restored_id, (unsigned long long)R.restored_off);
+    }
     return 0;
 }
 

@@ -48,7 +48,7 @@ void repl_client_closed(client *c);
 /* client.c, for a CLIENT_MASTER client: around each command of the
  * master's stream; raw/n are the command's bytes (counted in the offset,
  * kept in the backlog for this node's own replicas). */
-void repl_master_cmd_begin(client *c);
+void repl_master_cmd_begin(client *c, size_t n);
 void repl_master_cmd_end(client *c, const char *raw, size_t n);
 /* client.c, after a read of the master client was processed. */
 void repl_master_read_done(client *c);

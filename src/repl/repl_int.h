@@ -63,6 +63,16 @@ typedef struct repl_state {
     /* WAIT clients to wake on ACKs (their workers). */
     int waiters;
     uint64_t stat_sync_full, stat_partial_ok, stat_partial_err;
+    /* The master's stream's database (kept across reconnections: a
+     * partial resync does not repeat SELECT). */
+    int master_db;
+    /* Start-up: the offset the recovered data corresponds to, from the
+     * WAL's offset marks (REPLCONF LT-OFFSET, replayed) or the state file
+     * written after a full sync. */
+    int restored;
+    char restored_id[41];
+    uint64_t restored_off;
+    int restored_db;
 } repl_state;
 
 extern repl_state R;
@@ -85,6 +95,11 @@ void repl_master_cron(void);
 void repl_wake_waiters_locked(void);
 
 /* link.c */
+/* The state file (replication.state in dir): the master's replid and
+ * offset of the data set loaded by the last full sync, and the LSN of the
+ * snapshot written right after it. */
+#define REPL_STATE_FILE "replication.state"
+int repl_state_read(char id[41], uint64_t *off, uint64_t *snap_lsn);
 int repl_link_start(const char *host, int port);
 void repl_link_stop(void);
 int repl_link_up(void);

@@ -313,6 +313,8 @@ TEST(replica_kill9_and_restart) {
     REQUIRE(harness_fill(m, "a:", 0, 5000) == 0);
     CHECK_EQ_STR(cmd(m, "WAIT 1 60000"), "int:1");
     REQUIRE(wait_synced(m, r));
+    long long full = info_num(m, "stats", "sync_full");
+    long long ok = info_num(m, "stats", "sync_partial_ok");
     harness_kill9(rs);
     REQUIRE(harness_fill(m, "b:", 0, 2000) == 0);
     REQUIRE(harness_restart(rs) == 0);
@@ -320,6 +322,22 @@ TEST(replica_kill9_and_restart) {
     REQUIRE(r);
     CHECK_EQ_STR(cmd(m, "WAIT 1 60000"), "int:1");
     REQUIRE(wait_synced(m, r));
+    /* Its WAL's offset marks: a partial resync, not a full one. */
+    CHECK(info_num(m, "stats", "sync_full") == full);
+    CHECK(info_num(m, "stats", "sync_partial_ok") == ok + 1);
+    /* Again, right after a full sync with no write since (the state file). */
+    CHECK_EQ_STR(cmd(r, "REPLICAOF NO ONE"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(m, "DEBUG CHANGE-REPL-ID"), "status:\"OK\"");
+    replicaof(r, ms);
+    REQUIRE(wait_synced(m, r));
+    CHECK(info_num(m, "stats", "sync_full") == full + 1);
+    harness_kill9(rs);
+    REQUIRE(harness_restart(rs) == 0);
+    r = harness_connect(rs);
+    REQUIRE(r);
+    REQUIRE(wait_synced(m, r));
+    CHECK(info_num(m, "stats", "sync_full") == full + 1);
+    CHECK(info_num(m, "stats", "sync_partial_ok") == ok + 2);
     char *dm = digest(m), *dr = digest(r);
     CHECK_EQ_STR(dr, dm);
     free(dm);

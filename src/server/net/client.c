@@ -616,7 +616,7 @@ static size_t process_input(client *c, char *buf, size_t len) {
         if (c->flags & CLIENT_MASTER) {
             /* The master's stream: each command's bytes count in the
              * replication offset and go to this node's replicas. */
-            repl_master_cmd_begin(c);
+            repl_master_cmd_begin(c, used);
             run_command(c, c->parser.argc, c->parser.argv, cmd);
             resp_parser_reset(&c->parser);
             repl_master_cmd_end(c, buf + pos - used, used);

@@ -102,6 +102,14 @@ void persist_skip_log(client *c);
  * its own thread and the loader's): commits are not logged (a snapshot
  * written right after covers them). */
 void persist_set_unlogged(int on);
+/* Replication (src/repl/link.c), around each command of the master's
+ * stream: the WAL records this thread appends (not expiry DELs) end with
+ * these RESP bytes (its offset mark, replayed at start-up); p must stay
+ * valid until reset with (NULL, 0). */
+void persist_set_record_suffix(const char *p, size_t n);
+/* After persist_open: the LSN of the snapshot recovery started from (0
+ * when none). */
+uint64_t persist_recovered_snapshot_lsn(void);
 void persist_command_begin(client *c);
 void persist_command_end(client *c);
 

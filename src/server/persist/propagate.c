@@ -145,10 +145,19 @@ struct persist_state P = {.wake_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Appends payload (commands for database db) as one record. Returns its
  * end LSN, 0 if not logged. */
+/* persist_set_record_suffix: bytes appended to this thread's records. */
+static __thread const char *suffix_p;
+static __thread size_t suffix_n;
+
+void persist_set_record_suffix(const char *p, size_t n) {
+    suffix_p = p;
+    suffix_n = n;
+}
+
 static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t time_ms,
                              int nowait) {
     char sel[64];
-    struct iovec iov[2];
+    struct iovec iov[3];
     int n = 0;
     uint64_t end = 0;
     if (db != 0) {
@@ -160,6 +169,10 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     }
     iov[n].iov_base = payload->p;
     iov[n++].iov_len = payload->len;
+    if (suffix_n && !nowait && P.wal) {
+        iov[n].iov_base = (void *)suffix_p;
+        iov[n++].iov_len = suffix_n;
+    }
     if (!P.wal) {
         /* appendonly no: only the stream's consumers read it. */
         persist_stream_emit_nowal(iov, n);
