@@ -118,6 +118,10 @@ static int replica_fill(client *c, void *ctx) {
         }
         sync_job_release(r->job);
         r->job = NULL;
+        if (r->rdb_only) {
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            return 1;
+        }
         pthread_mutex_lock(&R.lock);
         r->state = RS_ONLINE;
         r->ack_ms = mstime();
@@ -350,8 +354,14 @@ void repl_replconf_command(client *c) {
             addReplyProto(c, line, (size_t)n);
             c->flags |= saved;
             return;
-        } else if (arg_is(opt, "rdb-only") || arg_is(opt, "rdb-filter-only")) {
-            /* Accepted; a full sync always streams after its payload. */
+        } else if (arg_is(opt, "rdb-only")) {
+            /* redis-cli --rdb: the payload only, then the connection ends. */
+            long long v;
+            if (arg_ll_or_reply(c, val, &v, NULL) < 0) return;
+            repl_replica *r = replica_of(c);
+            if (r) r->rdb_only = v == 1;
+        } else if (arg_is(opt, "rdb-filter-only")) {
+            /* Accepted (Redis filters functions out; Lightning has none). */
         } else {
             addReplyErrorFormat(c, "ERR Unrecognized REPLCONF option: %.*s", (int)opt->len,
                                 opt->ptr);

@@ -34,6 +34,7 @@ typedef struct repl_replica {
     /* After an EOF-marked payload the stream waits for the replica's first
      * ACK (as Redis 7: the replica finds the mark at the end of a read). */
     int hold_until_ack;    /* under R.lock */
+    int rdb_only;          /* REPLCONF rdb-only 1: closed after the payload */
     uint64_t ack_off;      /* last REPLCONF ACK offset, under R.lock */
     int64_t ack_ms;        /* when */
     struct sync_job *job;  /* full sync payload, owner thread */

@@ -116,9 +116,6 @@ int main(int argc, char **argv) {
     /* Before any thread exists: supervision, the fork, the process. */
     if (proc_daemonize(proc_supervise_early()) < 0) return 1;
     proc_start();
-    if (server.replicaof)
-        serverLog(LL_WARNING, "replicaof %s is stored but Lightning has no replication yet: "
-                              "serving as a master", server.replicaof);
     if (server.cluster_enabled)
         serverLog(LL_WARNING, "cluster-enabled yes is stored but Lightning has no cluster mode "
                               "yet: serving as a standalone server");

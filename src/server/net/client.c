@@ -613,6 +613,15 @@ static size_t process_input(client *c, char *buf, size_t len) {
             continue;
         }
         const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        if (c->flags & CLIENT_REPLICA) {
+            /* As Redis: nothing is replied to a replica (its ACKs, a PING);
+             * its output is the replication stream. */
+            c->flags |= CLIENT_REPLY_SKIP;
+            run_command(c, c->parser.argc, c->parser.argv, cmd);
+            c->flags &= ~CLIENT_REPLY_SKIP;
+            resp_parser_reset(&c->parser);
+            continue;
+        }
         if (c->flags & CLIENT_MASTER) {
             /* The master's stream: each command's bytes count in the
              * replication offset and go to this node's replicas. */
