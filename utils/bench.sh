@@ -320,6 +320,53 @@ bgsave_round() {
         'BEGIN {print (a > b ? a : b)}')"
 }
 
+# ---- RDB interchange -----------------------------------------------------------
+
+# A dump.rdb written by Redis ($BULK keys): Lightning importing it at
+# start-up vs Redis loading its own file, and `redis-cli --rdb` of it
+# (Lightning: SYNC from an MVCC view; Redis: a forked child).
+bench_rdb() {
+    local d dd r s k t0 t1
+    log "RDB: import of a Redis dump.rdb and redis-cli --rdb, $BULK keys"
+    row rdb-load well "start on a Redis dump.rdb of $BULK keys (ms)"
+    row rdb-out net "redis-cli --rdb of $BULK keys (ms)"
+    [ -f "$TMP/bulk.resp" ] || "$LOAD" gen set "$BULK" "$VALUE_BYTES" >"$TMP/bulk.resp"
+    d=$TMP/rdbsrc
+    start_server rdbsrc redis "$d" --appendonly no
+    wait_ready rdbsrc >/dev/null
+    pipe_load rdbsrc "$TMP/bulk.resp" "$BULK" >/dev/null || exit 1
+    cli rdbsrc SAVE >/dev/null
+    stop_server rdbsrc
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            k=$(kind_of $s)
+            dd=$TMP/rdb$s-$r
+            mkdir -p "$dd"
+            cp "$d/dump.rdb" "$dd/dump.rdb"
+            # Redis 7.0 waits repl-diskless-sync-delay (5 s) for more
+            # replicas before a diskless sync: not part of the work measured.
+            if [ $s = R ]; then
+                start_server "rdb$s" "$k" "$dd" --appendonly no --repl-diskless-sync-delay 0
+            else
+                start_server "rdb$s" "$k" "$dd" --appendonly no
+            fi
+            put rdb-load $s "$(restarted "rdb$s")"
+            t0=$(now_ns)
+            if cli "rdb$s" --rdb "$dd/out.rdb" >/dev/null 2>&1 && [ -s "$dd/out.rdb" ]; then
+                t1=$(now_ns)
+                put rdb-out $s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f\n", (b - a) / 1e6}')"
+            else
+                put rdb-out $s "n/a: redis-cli --rdb failed"
+            fi
+            stop_server "rdb$s"
+            rm -rf "$dd"
+        done
+        r=$((r + 1))
+    done
+    rm -rf "$d"
+}
+
 # ---- collection memory --------------------------------------------------------
 
 bench_collections() {
@@ -432,6 +479,7 @@ machine() {
 
 bench_network
 bench_durable
+bench_rdb
 bench_collections
 bench_embedded
 
@@ -494,6 +542,11 @@ if [ -n "$OUT" ]; then
         echo "  Redis \`rdb_last_cow_size\`: the fork's copy-on-write) and its sampled RSS growth."
         echo "  Both servers hold the $BULK keys they restarted with: Lightning with its WAL"
         echo "  on (everysec), Redis from its RDB with AOF off."
+        echo "* RDB: Redis writes a dump.rdb of the $BULK bulk-load keys (SAVE); each server"
+        echo "  starts on a copy (Lightning imports it, Redis loads its own file) until PING"
+        echo "  answers with every key; then \`redis-cli --rdb\` against it (Lightning: SYNC"
+        echo "  from an MVCC view; Redis: diskless sync by a forked child, started with"
+        echo "  repl-diskless-sync-delay 0 so its 5 s wait for more replicas is not counted)."
         echo "* Embedded: \`utils/bench/bench-embedded\`, 16-byte keys, 100-byte values;"
         echo "  LMDB with MDB_NOSYNC and RocksDB without WAL sync except in the synced"
         echo "  row; gets in read transactions of 1000. The embedded Lightning engine has no"

@@ -1,9 +1,9 @@
 /*
  * lzf.c — LZF compressor and decompressor (format in lzf.h).
  *
- * The compressor finds matches with a 2^14-entry hash table of the last
- * position of every 3-byte sequence (one table per call, on the stack: 128
- * KiB) and emits the greedy longest match at that position; positions
+ * The compressor finds matches with a hash table of the last position of
+ * every 3-byte sequence (one per call, on the stack, 2^8..2^14 entries by
+ * input size so short strings clear little of it) and emits the greedy longest match at that position; positions
  * inside a match are hashed too so later matches find them. Any valid LZF
  * output decodes with any LZF decoder, so the exact choices need not match
  * liblzf's.
@@ -18,24 +18,29 @@
 #define LZF_MAX_REF (255 + 7 + 2) /* 264 bytes per reference */
 #define LZF_MAX_LIT 32
 
-static inline uint32_t lzf_hash(const unsigned char *p) {
+static inline uint32_t lzf_hash(const unsigned char *p, unsigned hlog) {
     uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-    return (v * 2654435761u) >> (32 - LZF_HLOG);
+    return (v * 2654435761u) >> (32 - hlog);
 }
 
 size_t lzf_compress(const void *in_v, size_t in_len, void *out_v, size_t out_len) {
     const unsigned char *in = in_v;
     unsigned char *out = out_v;
     if (in_len == 0 || out_len == 0) return 0;
-    size_t htab[1u << LZF_HLOG]; /* position + 1; 0 = empty */
-    memset(htab, 0, sizeof(htab));
+    /* position + 1 (0 = empty); sized to the input so that compressing
+     * many small strings does not clear a big table each time. */
+    uint32_t htab[1u << LZF_HLOG];
+    unsigned hlog = 8;
+    while (hlog < LZF_HLOG && ((size_t)1 << hlog) < in_len * 2) hlog++;
+    memset(htab, 0, sizeof(htab[0]) << hlog);
+    if (in_len >= UINT32_MAX) return 0; /* positions are 32-bit */
     size_t ip = 0, op = 0;
     size_t ctrl = op++; /* control byte of the literal run being built */
     unsigned lit = 0;
     while (ip + 2 < in_len) {
-        uint32_t h = lzf_hash(in + ip);
+        uint32_t h = lzf_hash(in + ip, hlog);
         size_t ref1 = htab[h];
-        htab[h] = ip + 1;
+        htab[h] = (uint32_t)(ip + 1);
         if (ref1) {
             size_t ref = ref1 - 1;
             size_t off = ip - ref - 1;
@@ -59,7 +64,7 @@ size_t lzf_compress(const void *in_v, size_t in_len, void *out_v, size_t out_len
                 ip += len;
                 /* Hash the positions the match covered (bounded: <= 264). */
                 for (size_t k = ip - len + 1; k < ip && k + 2 < in_len; k++)
-                    htab[lzf_hash(in + k)] = k + 1;
+                    htab[lzf_hash(in + k, hlog)] = (uint32_t)(k + 1);
                 lit = 0;
                 if (op >= out_len) return 0;
                 ctrl = op++;
