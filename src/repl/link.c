@@ -636,13 +636,14 @@ int repl_link_start(const char *host, int port) {
     /* This node's offset and id become the "cached master": PSYNC asks
      * the new master to continue from them. */
     if (!repl_is_replica()) {
-        ks_txn all;
-        ks_txn_begin_all(&all, server.db);
+        /* Under R.lock the stream's records are either in the backlog
+         * already or will be ignored: its end is this node's offset. (It
+         * may run inside EXEC, so no engine lock is taken here.) */
         pthread_mutex_lock(&R.lock);
         R.reploff = repl_offset_locked();
+        R.delta_pending = 0;
         __atomic_store_n(&R.is_replica, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&R.lock);
-        ks_txn_commit(&all);
     }
     repl_disconnect_replicas();
     pthread_mutex_lock(&L.lock);
@@ -676,18 +677,17 @@ void repl_link_unset(void) {
     char old[41], nid[41];
     repl_get_replid(old);
     repl_random_id(nid);
-    /* Commits stop and start no stream bytes while we switch. */
-    ks_txn all;
-    ks_txn_begin_all(&all, server.db);
+    /* The next local record continues at R.reploff: the stream consumer
+     * fixes delta from that record's offset (delta_pending), so no engine
+     * lock is needed (this may run inside EXEC, as Sentinel sends it). */
     pthread_mutex_lock(&R.lock);
     memcpy(R.replid2, old, 41);
     R.second_off = (int64_t)R.reploff + 1;
-    R.delta = (int64_t)R.reploff - (int64_t)persist_stream_offset();
+    R.delta_pending = 1;
     if (R.has_backlog && R.bl.end != R.reploff) backlog_reset(&R.bl, R.reploff);
     __atomic_store_n(&R.is_replica, 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&R.lock);
     repl_set_replid(nid);
-    ks_txn_commit(&all);
     repl_backlog_ensure();
     repl_disconnect_replicas();
     serverLog(LL_NOTICE, "Setting secondary replication ID to %s, valid up to offset: %lld. New "

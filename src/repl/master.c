@@ -71,7 +71,8 @@ static repl_replica *replica_of(client *c) {
 static void inject_locked(const char *p, size_t n) {
     if (R.is_replica || !R.has_backlog) return;
     if (backlog_append(&R.bl, p, n) < 0) return;
-    R.delta += (int64_t)n;
+    if (R.delta_pending) R.reploff += n; /* just promoted: see repl_int.h */
+    else R.delta += (int64_t)n;
     repl_kick_replicas_locked();
 }
 

@@ -46,7 +46,7 @@ int repl_is_replica(void) { return __atomic_load_n(&R.is_replica, __ATOMIC_ACQUI
 const char *repl_role_name(void) { return repl_is_replica() ? "slave" : "master"; }
 
 uint64_t repl_offset_locked(void) {
-    if (R.is_replica) return R.reploff;
+    if (R.is_replica || R.delta_pending) return R.reploff;
     return (uint64_t)((int64_t)persist_stream_offset() + R.delta);
 }
 
@@ -97,6 +97,11 @@ static void on_stream(void *ctx, uint64_t offset, const struct iovec *iov, int i
     (void)ctx;
     pthread_mutex_lock(&R.lock);
     if (!R.is_replica) {
+        if (R.delta_pending) {
+            /* First record after a promotion: it continues the offset. */
+            R.delta = (int64_t)R.reploff - (int64_t)offset;
+            R.delta_pending = 0;
+        }
         uint64_t at = (uint64_t)((int64_t)offset + R.delta);
         if (!R.has_backlog) {
             backlog_init(&R.bl, at, (uint64_t)server.repl_backlog_size, REPL_LAGGING_LIMIT);
@@ -132,7 +137,8 @@ void repl_backlog_ensure(void) {
     pthread_mutex_lock(&R.lock);
     R.subscribed = 1;
     if (!R.has_backlog) {
-        uint64_t at = R.is_replica ? R.reploff : (uint64_t)((int64_t)start + R.delta);
+        uint64_t at = R.is_replica || R.delta_pending ? R.reploff
+                                                      : (uint64_t)((int64_t)start + R.delta);
         backlog_init(&R.bl, at, (uint64_t)server.repl_backlog_size, REPL_LAGGING_LIMIT);
         R.has_backlog = 1;
     }

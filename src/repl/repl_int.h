@@ -53,6 +53,9 @@ typedef struct repl_state {
     persist_consumer consumer;
     /* Master role: repl offset = persist_stream_offset() + delta. */
     int64_t delta;
+    /* Just promoted: the offset is R.reploff until the next local record,
+     * whose stream offset then fixes delta (on_stream). */
+    int delta_pending;
     int is_replica;        /* atomic reads */
     char replid2[41];
     int64_t second_off;    /* -1 none */

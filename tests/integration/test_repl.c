@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define WAIT_POLL_MS 50
@@ -452,6 +454,145 @@ TEST(lightning_master_redis_replica) {
     CHECK(info_num(r, "stats", "sync_partial_ok") >= 1);
 }
 
+/* ---- Redis Sentinel managing Lightning ------------------------------------------ */
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int sentinel_master_port(redisContext *s) {
+    redisReply *r = redisCommand(s, "SENTINEL get-master-addr-by-name mymaster");
+    int port = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) port = atoi(r->element[1]->str);
+    if (r) freeReplyObject(r);
+    return port;
+}
+
+TEST(sentinel_failover) {
+    if (access("/usr/bin/redis-sentinel", X_OK) != 0) {
+        testlib_skip("redis-sentinel not installed (deps/install.sh)");
+        return;
+    }
+    harness_server *ms = start_l("yes");
+    REQUIRE(ms);
+    char rof[64];
+    snprintf(rof, sizeof(rof), "127.0.0.1 %d", ms->port);
+    harness_server *rs = harness_start("enable-debug-command", "yes", "appendonly", "yes",
+                                       "replicaof", rof, NULL);
+    REQUIRE(rs);
+    redisContext *m = harness_connect(ms), *r = harness_connect(rs);
+    REQUIRE(m && r);
+    REQUIRE(wait_synced(m, r));
+    char dir[] = "/tmp/lightning-sentinel-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    int sport = free_port();
+    char conf[300], logf[300];
+    snprintf(conf, sizeof(conf), "%s/sentinel.conf", dir);
+    snprintf(logf, sizeof(logf), "%s/sentinel.log", dir);
+    FILE *f = fopen(conf, "w");
+    REQUIRE(f);
+    fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+               "sentinel monitor mymaster 127.0.0.1 %d 1\n"
+               "sentinel down-after-milliseconds mymaster 1000\n"
+               "sentinel failover-timeout mymaster 10000\n",
+            sport, dir, logf, ms->port);
+    fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/usr/bin/redis-sentinel", "redis-sentinel", conf, (char *)NULL);
+        _exit(127);
+    }
+    REQUIRE(pid > 0);
+    redisContext *s = NULL;
+    for (int t = 0; t < WAIT_MAX_MS && !s; t += WAIT_POLL_MS) {
+        harness_sleep_ms(WAIT_POLL_MS);
+        redisContext *c = redisConnect("127.0.0.1", sport);
+        if (c && !c->err && sentinel_master_port(c) == ms->port) s = c;
+        else if (c) redisFree(c);
+    }
+    CHECK(s != NULL);
+    /* Sentinel discovers the replica from the master's INFO, then reads
+     * the replica's own INFO (it only promotes a replica it has fresh INFO
+     * of). */
+    int found = 0;
+    for (int t = 0; s && t < WAIT_MAX_MS && !found; t += WAIT_POLL_MS) {
+        redisReply *x = redisCommand(s, "SENTINEL replicas mymaster");
+        if (x && x->type == REDIS_REPLY_ARRAY && x->elements == 1) {
+            redisReply *kv = x->element[0];
+            for (size_t i = 0; i + 1 < kv->elements; i += 2)
+                if (strcmp(kv->element[i]->str, "info-refresh") == 0)
+                    found = atoll(kv->element[i + 1]->str) < 3000;
+        }
+        if (x) freeReplyObject(x);
+        if (!found) harness_sleep_ms(WAIT_POLL_MS);
+    }
+    CHECK(found);
+    /* Acknowledged and WAITed writes survive the failover. */
+    REQUIRE(harness_fill(m, "acked:", 0, 3000) == 0);
+    CHECK_EQ_STR(cmd(m, "WAIT 1 60000"), "int:1");
+    harness_kill9(ms);
+    int promoted = 0;
+    for (int t = 0; s && t < WAIT_MAX_MS && !promoted; t += WAIT_POLL_MS) {
+        promoted = sentinel_master_port(s) == rs->port;
+        if (!promoted) harness_sleep_ms(WAIT_POLL_MS);
+    }
+    CHECK(promoted);
+    /* Sentinel's promotion ends with CLIENT KILL TYPE normal (as with
+     * Redis): our connection to the replica is gone. */
+    harness_disconnect(r);
+    r = harness_connect(rs);
+    char role[32] = "";
+    for (int t = 0; t < WAIT_MAX_MS; t += WAIT_POLL_MS) {
+        if (harness_info(r, "replication", "role", role, sizeof(role)) && strcmp(role, "master") == 0)
+            break;
+        harness_sleep_ms(WAIT_POLL_MS);
+    }
+    CHECK_EQ_STR(role, "master");
+    CHECK_EQ_STR(cmd(r, "DBSIZE"), "int:3000");
+    CHECK_EQ_STR(cmd(r, "GET acked:2999"), "bulk:\"value-2999\"");
+    CHECK_EQ_STR(cmd(r, "SET after failover"), "status:\"OK\"");
+    /* The old master comes back: Sentinel makes it a replica of the new one. */
+    CHECK(harness_restart(ms) == 0);
+    /* Sentinel's reconfiguration kills normal clients: a new connection
+     * for every look. */
+    int repointed = 0;
+    m = NULL;
+    for (int t = 0; t < WAIT_MAX_MS && !repointed; t += WAIT_POLL_MS) {
+        char mp[16];
+        if (m) harness_disconnect(m);
+        m = harness_connect(ms);
+        repointed = link_up(m) && harness_info(m, "replication", "master_port", mp, sizeof(mp)) &&
+                    atoi(mp) == rs->port;
+        if (!repointed) harness_sleep_ms(WAIT_POLL_MS);
+    }
+    harness_disconnect(r);
+    r = harness_connect(rs);
+    CHECK(repointed);
+    CHECK(repointed && wait_synced(r, m));
+    CHECK_EQ_STR(cmd(m, "GET after"), "bulk:\"failover\"");
+    if (s) redisFree(s);
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    if (testlib_current_failed || getenv("SENTINEL_LOG")) {
+        char line[512];
+        FILE *lf = fopen(logf, "r");
+        while (lf && fgets(line, sizeof(line), lf)) fprintf(stderr, "# sentinel: %s", line);
+        if (lf) fclose(lf);
+    }
+    unlink(conf);
+    unlink(logf);
+    rmdir(dir);
+}
+
 /* ---- A fake master ------------------------------------------------------------- */
 
 typedef struct fake_master {
@@ -598,6 +739,7 @@ int main(void) {
     RUN(chained_replica);
     RUN(redis_master_lightning_replica);
     RUN(lightning_master_redis_replica);
+    RUN(sentinel_failover);
     RUN(garbage_payload_keeps_data);
     RUN(truncated_payload_keeps_data);
     RUN(corrupt_rdb_payload_keeps_data);
