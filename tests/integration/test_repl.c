@@ -727,6 +727,30 @@ TEST(errors_like_redis) {
     C("WAIT", "1", "0");
     C("EXEC");
     EXPECT("err:\"ERR wrong number of arguments for 'wait' command\"", "WAIT", "1");
+    /* min-replicas-to-write without replicas. */
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "min-replicas-to-write", "1");
+    EXPECT("err:\"NOREPLICAS Not enough good replicas to write.\"", "SET", "k", "v");
+    C("GET", "k");
+    C("MULTI");
+    C("SET", "k", "v");
+    C("EXEC");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "min-replicas-to-write", "0");
+    /* A replica whose master cannot be reached. */
+    EXPECT("status:\"OK\"", "REPLICAOF", "127.0.0.1", "1");
+    EXPECT("status:\"OK Already connected to specified master\"", "REPLICAOF", "127.0.0.1", "1");
+    EXPECT("err:\"READONLY You can't write against a read only replica.\"", "SET", "k", "v");
+    EXPECT("nil", "GET", "k");
+    EXPECT("err:\"ERR WAIT cannot be used with replica instances. Please also note that since "
+           "Redis 4.0 if a replica is configured to be writable (which is not the default) "
+           "writes to replicas are just local and are not propagated.\"",
+           "WAIT", "0", "0");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "replica-serve-stale-data", "no");
+    EXPECT("err:\"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\"",
+           "GET", "k");
+    C("ROLE");
+    C("WAIT", "0", "0");
+    EXPECT("status:\"OK\"", "REPLICAOF", "NO", "ONE");
+    EXPECT("status:\"OK\"", "SET", "k", "v");
 }
 
 int main(void) {
