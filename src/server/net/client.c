@@ -755,6 +755,8 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     char flags[16];
     int f = 0;
     uint32_t cf = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
+    if (cf & CLIENT_REPLICA) flags[f++] = 'S'; /* Redis lists these first */
+    if (cf & CLIENT_MASTER) flags[f++] = 'M';
     if (cf & CLIENT_MULTI) flags[f++] = 'x';
     if (cf & (CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED)) flags[f++] = 'b';
     if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';

@@ -144,7 +144,7 @@ int persist_checkpoint(uint64_t lsn, int *dropped);
  * in commit order — the bytes a Redis replica would be sent; its offset is
  * the Redis replication offset (bytes since start-up). Produced with
  * appendonly yes always, with appendonly no while a consumer is
- * registered. For replication (and backups) to come. */
+ * registered. Replication (src/repl) consumes it; backups will. */
 #define PERSIST_STREAM_MAX_CONSUMERS 16
 typedef struct persist_consumer {
     /* Called for every record after subscription, in stream order, with
