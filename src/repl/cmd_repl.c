@@ -1,7 +1,7 @@
 /*
  * cmd_repl.c — the replication commands' table rows and the handlers that
  * switch roles: REPLICAOF / SLAVEOF, ROLE. REPLCONF and WAIT are in
- * master.c, SYNC / PSYNC rows in server/cmd/cmd_sync.c (handlers in
+ * master.c, FAILOVER in failover.c, SYNC / PSYNC rows in server/cmd/cmd_sync.c (handlers in
  * master.c). Rows follow Redis 7.0.15 (utils/gen-command-entry.py).
  */
 #include "repl/repl_int.h"
@@ -22,9 +22,10 @@ void repl_link_unset(void);
 int repl_link_same(const char *host, int port);
 void repl_replconf_command(client *c);
 void repl_wait_command(client *c);
+void failoverCommand(client *c);
 
 /* Keeps `replicaof` (CONFIG GET / REWRITE) in step with the role. */
-static void set_replicaof_config(const char *host, int port) {
+void repl_set_replicaof_config(const char *host, int port) {
     char *v = NULL;
     if (host) {
         size_t n = strlen(host) + 16;
@@ -42,7 +43,7 @@ static void replicaofCommand(client *c) {
     if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
         if (repl_is_replica() || repl_link_configured()) {
             repl_link_unset();
-            set_replicaof_config(NULL, 0);
+            repl_set_replicaof_config(NULL, 0);
         }
         addReplyOK(c);
         return;
@@ -70,7 +71,7 @@ static void replicaofCommand(client *c) {
         addReplyError(c, "ERR could not start the replication link (see the server log)");
         return;
     }
-    set_replicaof_config(host, (int)port);
+    repl_set_replicaof_config(host, (int)port);
     serverLog(LL_NOTICE, "REPLICAOF %s:%d enabled (user request from '%s')", host, (int)port,
               c->addr);
     addReplyOK(c);
@@ -140,6 +141,12 @@ command repl_commands[] = {
      .tips = "request_policy:all_shards response_policy:agg_min",
      .summary = "Wait for the synchronous replication of all the write commands sent in the "
                 "context of the current connection"},
+    {.name = "failover", .proc = failoverCommand, .arity = -1,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE,
+     .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS,
+     .group = "server", .since = "6.2.0",
+     .complexity = "O(1)",
+     .summary = "Start a coordinated failover between this server and one of its replicas."},
     {.name = "role", .proc = roleCommand, .arity = 1,
      .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST,
      .acl = ACL_ADMIN | ACL_FAST | ACL_DANGEROUS,

@@ -498,14 +498,17 @@ static int sync_once(const char *host, int port, uint64_t gen) {
     my_ids(id, &off, &known);
     char offs[24];
     snprintf(offs, sizeof(offs), "%" PRIu64, off + 1);
-    const char *ps[] = {"PSYNC", known ? id : "?", known ? offs : "-1"};
+    const char *ps[] = {"PSYNC", known ? id : "?", known ? offs : "-1", "FAILOVER"};
+    int failover = repl_failover_in_progress();
     if (known)
         serverLog(LL_NOTICE, "Trying a partial resynchronization (request %s:%s).", id, offs);
     else
         serverLog(LL_NOTICE, "Partial resynchronization not possible (no cached master)");
-    if (conn_cmd(cn, line, sizeof(line), 3, ps) < 0) goto io_error;
+    if (conn_cmd(cn, line, sizeof(line), failover ? 4 : 3, ps) < 0) goto io_error;
     while (line[0] == '\0')
         if (conn_line(cn, line, sizeof(line)) < 0) goto io_error;
+    if (failover)
+        repl_failover_psync_result(!strncmp(line, "+CONTINUE", 9) || !strncmp(line, "+FULLRESYNC", 11));
     if (!strncmp(line, "+CONTINUE", 9)) {
         const char *nid = line + 9;
         while (*nid == ' ') nid++;

@@ -54,6 +54,8 @@
 
 pthread_mutex_t repl_apply_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void repl_link_unset(void);
+
 #define REPL_SEND_CHUNK (64 * 1024)
 
 static repl_replica *replica_of(client *c) {
@@ -170,6 +172,26 @@ static int attach_locked(repl_replica *r, uint64_t from, int state) {
 
 static void syncGeneric(client *c, int psync) {
     if (c->flags & CLIENT_REPLICA) return; /* already one: ignored, as Redis */
+    if (psync && c->argc > 3 && arg_is(&c->argv[3], "failover")) {
+        /* Our master hands over (FAILOVER): we become the master. */
+        if (!repl_is_replica()) {
+            addReplyError(c, "ERR PSYNC FAILOVER can't be sent to a master.");
+            return;
+        }
+        char id[41];
+        repl_get_replid(id);
+        if (c->argv[1].len != 40 || strncasecmp(c->argv[1].ptr, id, 40) != 0) {
+            addReplyError(c, "ERR PSYNC FAILOVER replid must match my replid.");
+            return;
+        }
+        repl_link_unset();
+        serverLog(LL_NOTICE, "MASTER MODE enabled (failover request from '%s')", c->addr);
+        repl_set_replicaof_config(NULL, 0);
+    }
+    if (repl_failover_in_progress()) {
+        addReplyError(c, "NOMASTERLINK Can't SYNC while failing over");
+        return;
+    }
     if (repl_is_replica() && !repl_link_up()) {
         addReplyError(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
@@ -465,7 +487,7 @@ void repl_master_cron(void) {
     int64_t now = mstime();
     pthread_mutex_lock(&R.lock);
     if (R.waiters > 0) repl_wake_waiters_locked(); /* WAIT timeouts */
-    if (!R.is_replica && R.nreplicas > 0 &&
+    if (!R.is_replica && R.nreplicas > 0 && R.failover_state == FO_NONE &&
         now - last_ping_ms >= (int64_t)server.repl_ping_replica_period * 1000) {
         static const char ping[] = "*1\r\n$4\r\nPING\r\n";
         inject_locked(ping, sizeof(ping) - 1);

@@ -271,7 +271,7 @@ char *repl_info_string(void) {
     }
     uint64_t off = repl_offset_locked();
     sbp(&b,
-        "master_failover_state:no-failover\r\n"
+        "master_failover_state:%s\r\n"
         "master_replid:%s\r\n"
         "master_replid2:%s\r\n"
         "master_repl_offset:%llu\r\n"
@@ -280,6 +280,9 @@ char *repl_info_string(void) {
         "repl_backlog_size:%lld\r\n"
         "repl_backlog_first_byte_offset:%llu\r\n"
         "repl_backlog_histlen:%llu\r\n",
+        R.failover_state == FO_WAIT_FOR_SYNC  ? "waiting-for-sync"
+        : R.failover_state == FO_IN_PROGRESS ? "failover-in-progress"
+                                             : "no-failover",
         replid, R.replid2, (unsigned long long)off, (long long)R.second_off, R.has_backlog,
         (long long)server.repl_backlog_size,
         (unsigned long long)(R.has_backlog ? R.bl.start + 1 : 0),
@@ -342,6 +345,7 @@ void repl_shutdown(void) { repl_link_stop(); }
 void repl_cron(struct worker *w) {
     repl_link_cron(w);
     if (w->id != 0) return;
+    repl_failover_cron();
     repl_master_cron();
     pthread_mutex_lock(&R.lock);
     if (R.has_backlog) backlog_resize(&R.bl, (uint64_t)server.repl_backlog_size, REPL_LAGGING_LIMIT);

@@ -3,7 +3,7 @@
  * shutdown, the cron, the gates dispatch applies (-READONLY, -MASTERDOWN,
  * -NOREPLICAS), the hooks the network layer calls for the master's
  * connection on a replica, INFO replication / stats, and the commands
- * (REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT, ROLE).
+ * (REPLICAOF/SLAVEOF, REPLCONF, PSYNC/SYNC, WAIT, ROLE, FAILOVER).
  *
  * The protocol is Redis's (see docs/REPLICATION.md): a replica connects,
  * PINGs, AUTHs, REPLCONFs, PSYNCs; the master answers +FULLRESYNC and an
@@ -14,7 +14,8 @@
  * Files: repl.c (roles, ids, backlog feeding, INFO), master.c (replica
  * clients: PSYNC, the stream producer, ACKs, WAIT), link.c (the replica's
  * link to its master: handshake and payload on a thread, then the master
- * as a client of a worker), cmd_repl.c (command table rows).
+ * as a client of a worker), failover.c (FAILOVER), cmd_repl.c (command
+ * table rows), backlog.c (the backlog and the PSYNC decision).
  */
 #ifndef LIGHTNING_REPL_H
 #define LIGHTNING_REPL_H

@@ -67,6 +67,13 @@ typedef struct repl_state {
     /* WAIT clients to wake on ACKs (their workers). */
     int waiters;
     uint64_t stat_sync_full, stat_partial_ok, stat_partial_err;
+    /* FAILOVER (failover.c): FO_*, the target (port 0: any caught-up
+     * replica), the deadline (0 none), FORCE. */
+    int failover_state;
+    char failover_host[64];
+    int failover_port;
+    int64_t failover_end_ms;
+    int failover_force;
     /* The master's stream's database (kept across reconnections: a
      * partial resync does not repeat SELECT). */
     int master_db;
@@ -80,6 +87,17 @@ typedef struct repl_state {
 } repl_state;
 
 extern repl_state R;
+
+enum { FO_NONE = 0, FO_WAIT_FOR_SYNC, FO_IN_PROGRESS };
+
+/* cmd_repl.c: keeps `replicaof` (CONFIG GET / REWRITE) in step. */
+void repl_set_replicaof_config(const char *host, int port);
+
+/* failover.c */
+void repl_failover_cron(void);
+/* The link's PSYNC after a FAILOVER: +CONTINUE/+FULLRESYNC (ok) or not. */
+void repl_failover_psync_result(int ok);
+int repl_failover_in_progress(void);
 
 /* repl.c */
 uint64_t repl_offset_locked(void);

@@ -593,6 +593,60 @@ TEST(sentinel_failover) {
     rmdir(dir);
 }
 
+/* FAILOVER: the master waits for the replica to catch up (writes paused),
+ * then the two swap roles with a PSYNC FAILOVER; both ways with Redis too. */
+static void failover_pair(harness_server *ms, harness_server *rs, int redis_master) {
+    redisContext *m = harness_connect(ms), *r = harness_connect(rs);
+    REQUIRE(m && r);
+    REQUIRE(harness_fill(m, "f:", 0, 2000) == 0);
+    replicaof(r, ms);
+    REQUIRE(wait_synced(m, r));
+    char target[64];
+    snprintf(target, sizeof(target), "FAILOVER TO 127.0.0.1 %d TIMEOUT 60000", rs->port);
+    CHECK_EQ_STR(cmd(m, target), "status:\"OK\"");
+    int swapped = 0;
+    char role[32];
+    for (int t = 0; t < WAIT_MAX_MS && !swapped; t += WAIT_POLL_MS) {
+        swapped = harness_info(r, "replication", "role", role, sizeof(role)) &&
+                  strcmp(role, "master") == 0 && link_up(m);
+        if (!swapped) harness_sleep_ms(WAIT_POLL_MS);
+    }
+    CHECK(swapped);
+    char st[64];
+    CHECK(harness_info(m, "replication", "master_failover_state", st, sizeof(st)));
+    CHECK_EQ_STR(st, "no-failover");
+    CHECK_EQ_STR(cmd(r, "SET after failover"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(r, "WAIT 1 60000"), "int:1");
+    REQUIRE(wait_synced(r, m));
+    CHECK_EQ_STR(cmd(m, "GET after"), "bulk:\"failover\"");
+    CHECK(info_num(r, "stats", "sync_partial_ok") >= 1);
+    (void)redis_master;
+}
+
+TEST(failover_command) {
+    harness_server *ms = start_l("yes"), *rs = start_l("yes");
+    REQUIRE(ms && rs);
+    failover_pair(ms, rs, 0);
+}
+
+TEST(failover_redis_master_to_lightning) {
+    harness_server *ms = harness_start_redis("enable-debug-command", "yes",
+                                             "repl-diskless-sync-delay", "0", NULL);
+    if (!ms) return;
+    harness_server *rs = start_l("yes");
+    REQUIRE(rs);
+    failover_pair(ms, rs, 1);
+}
+
+TEST(failover_lightning_master_to_redis) {
+    harness_server *ms = start_l("yes");
+    REQUIRE(ms);
+    harness_server *rs = harness_start_redis("enable-debug-command", "yes",
+                                             "repl-diskless-sync-delay", "0", NULL);
+    if (!rs) return;
+    failover_pair(ms, rs, 0);
+}
+
 /* ---- A fake master ------------------------------------------------------------- */
 
 typedef struct fake_master {
@@ -722,6 +776,15 @@ TEST(errors_like_redis) {
     EXPECT(NOTINT, "WAIT", "x", "0");
     EXPECT("int:0", "WAIT", "0", "0");
     EXPECT("int:0", "WAIT", "1", "10");
+    EXPECT("err:\"ERR No failover in progress.\"", "FAILOVER", "ABORT");
+    EXPECT("err:\"ERR FAILOVER requires connected replicas.\"", "FAILOVER");
+    EXPECT("err:\"ERR FAILOVER timeout must be greater than 0\"", "FAILOVER", "TIMEOUT", "0");
+    EXPECT(SYNTAX, "FAILOVER", "foo");
+    EXPECT(NOTINT, "FAILOVER", "TO", "localhost", "abc");
+    EXPECT("err:\"ERR FAILOVER requires connected replicas.\"", "FAILOVER", "TO", "localhost",
+           "1", "TIMEOUT", "10", "FORCE");
+    EXPECT("err:\"ERR PSYNC FAILOVER can't be sent to a master.\"", "PSYNC", "abc", "1",
+           "FAILOVER");
     C("ROLE");
     C("MULTI");
     C("WAIT", "1", "0");
@@ -764,6 +827,9 @@ int main(void) {
     RUN(redis_master_lightning_replica);
     RUN(lightning_master_redis_replica);
     RUN(sentinel_failover);
+    RUN(failover_command);
+    RUN(failover_redis_master_to_lightning);
+    RUN(failover_lightning_master_to_redis);
     RUN(garbage_payload_keeps_data);
     RUN(truncated_payload_keeps_data);
     RUN(corrupt_rdb_payload_keeps_data);

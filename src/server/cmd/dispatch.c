@@ -297,7 +297,7 @@ int dispatch_command_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (multi_queue(c, cmd)) return 0;
-    if (dispatch_pause_applies(cmd)) {
+    if (dispatch_pause_applies(cmd) && !(c->flags & CLIENT_MASTER)) {
         c->flags |= CLIENT_BLOCKED_PAUSE;
         c->pnext = w->paused;
         w->paused = c;
