@@ -37,7 +37,8 @@ COMMON_SRC = $(wildcard src/common/*.c)
 ENGINE_SRC = $(wildcard src/engine/*.c)
 SERVER_SRC = $(filter-out src/server/main.c,$(wildcard src/server/*.c src/server/*/*.c)) \
              $(wildcard src/script/*.c) \
-             $(wildcard src/cluster/*.c)
+             $(wildcard src/cluster/*.c) \
+             $(wildcard src/repl/*.c)
 LIB_SRC    = $(COMMON_SRC) $(ENGINE_SRC)
 
 LIB_OBJ    = $(LIB_SRC:%.c=$(BUILD)/%.o)

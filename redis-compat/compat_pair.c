@@ -110,6 +110,9 @@ const compat_rule compat_rules[] = {
     {"lastsave", CMP_SHAPE, 0, "the clock"},
     {"info", CMP_SHAPE, 0, "server identity, counters, memory"},
     {"lolwut", CMP_SHAPE, 0, "version art"},
+    {"role", CMP_SHAPE, 0, "a master's offset counts the logical stream from start-up "
+                           "(Redis: from its first replica); tests/integration/test_repl.c "
+                           "checks ROLE"},
     {"hello", CMP_SHAPE, 0, "server name, version, client id"},
     {"client|list", CMP_SHAPE, 0, "client ids, addresses, ages"},
     {"client|info", CMP_SHAPE, 0, "client id, address, age"},

@@ -8,6 +8,7 @@
 #include "script/script.h"
 #include "server/evict.h"
 
+#include "repl/repl.h"
 #include "engine/expire.h"
 #include "engine/mvcc.h"
 #include "server/net/client.h"
@@ -78,6 +79,7 @@ void cron_worker_tick(worker *w) {
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
 rest:
+    repl_cron(w);
     if (w->id == 0) {
         stats_sampler_tick();
         save_cron();

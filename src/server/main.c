@@ -18,6 +18,7 @@
 #include "server/latency.h"
 #include "server/metrics.h"
 #include "script/function.h"
+#include "repl/repl.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/cmd_sync.h"
 #include "server/cmd/commands.h"
@@ -123,9 +124,6 @@ int main(int argc, char **argv) {
     /* Before any thread exists: supervision, the fork, the process. */
     if (proc_daemonize(proc_supervise_early()) < 0) return 1;
     proc_start();
-    if (server.replicaof)
-        serverLog(LL_WARNING, "replicaof %s is stored but Lightning has no replication yet: "
-                              "serving as a master", server.replicaof);
     show_banner();
     /* ACL users from the config's `user` lines or from aclfile. */
     if (acl_load_at_startup(err, sizeof(err)) < 0) {
@@ -157,6 +155,7 @@ int main(int argc, char **argv) {
     if (function_load_at_start() < 0) return 1;
     if (persist_open() < 0) return 1;
     if (backup_init() < 0) return 1;
+    if (repl_init() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;
     if (tls_init(err, sizeof(err)) < 0) {
@@ -170,6 +169,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     persist_workers_started();
+    repl_workers_started();
     proc_pidfile_write();
     serverLog(LL_NOTICE,
               "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",
@@ -199,6 +199,7 @@ int main(int argc, char **argv) {
     }
     serverLog(LL_WARNING, "User requested shutdown...");
     proc_notify_stopping();
+    repl_shutdown(); /* the link thread loads into the engine */
     persist_workers_stopping();
     workers_stop_and_join();
     sync_shutdown(); /* SYNC payload writers read the engine */

@@ -515,13 +515,14 @@ TEST(redis_cli_rdb_from_lightning) {
     CHECK_EQ_STR(b.data, "+PONG\r\n-ERR SYNC and PSYNC are invalid with pending output\r\n");
     raw_buf_free(&b);
     raw_close(fd);
-    /* The connection that synced can still be used after the payload. */
+    /* The connection that synced is a replica: as with Redis, its PING
+     * gets no reply, the replication stream follows the payload. */
     fd = raw_connect_server(LS);
     REQUIRE(fd >= 0);
     raw_sendstr(fd, "SYNC\r\nPING\r\n");
     b = raw_read_until(fd, 2000);
     CHECK(b.len > 6 && b.data[0] == '$' && strstr(b.data, "REDIS0010") != NULL);
-    CHECK(b.len > 7 && memcmp(b.data + b.len - 7, "+PONG\r\n", 7) == 0);
+    CHECK(b.len > 7 && memmem(b.data, b.len, "+PONG\r\n", 7) == NULL);
     raw_buf_free(&b);
     raw_close(fd);
 }
@@ -740,11 +741,14 @@ TEST(sync_under_writes) {
     }
     raw_buf b = raw_read_until(fd, 3000);
     CHECK(b.len > 1000000 && b.data[0] == '$' && strstr(b.data, "\r\nREDIS0010") != NULL);
-    /* $<len>\r\n then exactly len bytes. */
+    /* $<len>\r\n, len bytes, then the replication stream (the writes
+     * after the payload's point, and the master's PINGs: RESP commands). */
     if (b.len > 0 && b.data[0] == '$') {
         long long n = atoll(b.data + 1);
         const char *body = strstr(b.data, "\r\n");
-        CHECK(body && (long long)(b.len - (size_t)(body + 2 - b.data)) == n);
+        long long got = body ? (long long)(b.len - (size_t)(body + 2 - b.data)) : -1;
+        CHECK(got >= n);
+        if (body && got > n) CHECK(body[2 + n] == '*');
     }
     raw_buf_free(&b);
     raw_close(fd);

@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "server/acl.h"
+#include "repl/repl.h"
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
@@ -162,7 +163,7 @@ void helloCommand(client *c) {
     addReplyBulkCString(c, "mode");
     addReplyBulkCString(c, "standalone");
     addReplyBulkCString(c, "role");
-    addReplyBulkCString(c, "master");
+    addReplyBulkCString(c, repl_is_replica() ? "replica" : "master");
     addReplyBulkCString(c, "modules");
     addReplyArrayLen(c, 0);
 }
@@ -257,10 +258,13 @@ _Static_assert((int)TYPE_NORMAL == (int)CLIENT_CLASS_NORMAL && (int)TYPE_REPLICA
                    (int)TYPE_PUBSUB == (int)CLIENT_CLASS_PUBSUB,
                "CLIENT LIST TYPE names the client classes");
 
-/* The class the client is in (client_set_class: replication), or pub/sub
- * while it is subscribed. */
+/* Redis's getClientType: this node's master, a replica, a pub/sub
+ * subscriber, or the class the client is in (client_set_class). */
 static int client_type(const client *c) {
-    if (__atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED) & CLIENT_PUBSUB) return TYPE_PUBSUB;
+    uint32_t f = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
+    if (f & CLIENT_MASTER) return TYPE_MASTER;
+    if (f & CLIENT_REPLICA) return TYPE_REPLICA;
+    if (f & CLIENT_PUBSUB) return TYPE_PUBSUB;
     return __atomic_load_n(&c->cls, __ATOMIC_RELAXED);
 }
 

@@ -38,6 +38,7 @@
 #include "server/net/reply.h"
 #include "server/persist/archive.h"
 #include "server/persist/backup.h"
+#include "repl/repl.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -425,6 +426,8 @@ static void info_stats(sbuf *b) {
     tracking_stats(&trk_keys, &trk_items, &trk_prefixes);
     unsigned long long reads = WORKERS_SUM(stat_reads), writes = WORKERS_SUM(stat_writes);
     int threaded = server.nworkers > 1;
+    uint64_t sync_full, sync_pok, sync_perr;
+    repl_info_stats(&sync_full, &sync_pok, &sync_perr);
     sb_printf(b,
               "# Stats\r\n"
               "total_connections_received:%llu\r\n"
@@ -439,9 +442,9 @@ static void info_stats(sbuf *b) {
               "instantaneous_input_repl_kbps:0.00\r\n"
               "instantaneous_output_repl_kbps:0.00\r\n"
               "rejected_connections:%llu\r\n"
-              "sync_full:0\r\n"
-              "sync_partial_ok:0\r\n"
-              "sync_partial_err:0\r\n"
+              "sync_full:%llu\r\n"
+              "sync_partial_ok:%llu\r\n"
+              "sync_partial_err:%llu\r\n"
               "expired_keys:%llu\r\n"
               "expired_stale_perc:%.2f\r\n"
               "expired_time_cap_reached_count:0\r\n"
@@ -483,7 +486,8 @@ static void info_stats(sbuf *b) {
               (unsigned long long)WORKERS_SUM(stat_net_output_bytes), stats_input_kbps(),
               stats_output_kbps(),
               (unsigned long long)__atomic_load_n(&server.stat_rejected_conn, __ATOMIC_RELAXED),
-              (unsigned long long)es.expired_keys, es.expired_stale_perc,
+              (unsigned long long)sync_full, (unsigned long long)sync_pok,
+              (unsigned long long)sync_perr, (unsigned long long)es.expired_keys, es.expired_stale_perc,
               (unsigned long long)(es.expire_cycle_time_us / 1000),
               (unsigned long long)ks_evicted_keys(server.db),
               (unsigned long long)__atomic_load_n(&server.stat_evicted_clients, __ATOMIC_RELAXED),
@@ -496,24 +500,9 @@ static void info_stats(sbuf *b) {
 }
 
 static void info_replication(sbuf *b) {
-    char replid[sizeof(server.replid)];
-    pthread_mutex_lock(&server.config_lock); /* DEBUG CHANGE-REPL-ID */
-    memcpy(replid, server.replid, sizeof(replid));
-    pthread_mutex_unlock(&server.config_lock);
-    sb_printf(b,
-              "# Replication\r\n"
-              "role:master\r\n"
-              "connected_slaves:0\r\n"
-              "master_failover_state:no-failover\r\n"
-              "master_replid:%s\r\n"
-              "master_replid2:0000000000000000000000000000000000000000\r\n"
-              "master_repl_offset:%llu\r\n"
-              "second_repl_offset:-1\r\n"
-              "repl_backlog_active:0\r\n"
-              "repl_backlog_size:1048576\r\n"
-              "repl_backlog_first_byte_offset:0\r\n"
-              "repl_backlog_histlen:0\r\n",
-              replid, (unsigned long long)persist_stream_offset());
+    char *text = repl_info_string();
+    if (text) sb_printf(b, "%s", text);
+    free(text);
 }
 
 /* used_cpu_*_main_thread: the I/O thread running INFO (Lightning has no

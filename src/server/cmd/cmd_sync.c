@@ -1,30 +1,24 @@
 /*
- * cmd_sync: SYNC and the full-sync part of PSYNC — the whole keyspace as an
- * RDB payload (what `redis-cli --rdb FILE` saves and a Redis replica loads).
+ * cmd_sync: full-sync RDB payloads (cmd_sync.h) — the whole keyspace as an
+ * RDB payload (what a Redis replica loads and `redis-cli --rdb FILE`
+ * saves), for SYNC and PSYNC (src/repl/master.c answers them).
  *
- * Reply: PSYNC answers `+FULLRESYNC <replid> <offset>` first (replid is
- * INFO's master_replid, offset the WAL position the payload covers, 0
- * without a WAL); both then send `$<length>\r\n` and the RDB bytes (RDB
- * version 10, engine/rdb.h), with no trailing CRLF, as Redis does for a
- * disk-backed full sync.
+ * Form: `$<length>\r\n` and the RDB bytes (version 10, engine/rdb.h) with
+ * no trailing CRLF, as Redis does for a disk-backed sync; or, for replicas
+ * that announced `capa eof`, `$EOF:<40 random chars>\r\n`, the bytes, and
+ * the same 40 chars (Redis's disk-less form). AUX repl-id / repl-offset
+ * name the replication id and offset the payload covers.
  *
- * How: the handler opens an MVCC view (no fork: writers go on, and the
- * view costs at most one old version per key they change ahead of it) and
- * a background thread writes the payload from it into a temporary file in
- * `dir`, unlinked at once. Meanwhile the client's output producer
- * (client_set_producer) has nothing to send and the client's later
- * commands wait; the I/O thread serves its other clients. When the file is
- * complete the thread wakes the client's worker (worker_kick_producers) and
- * the producer streams `$<length>` and the file 64 KiB at a time, so memory
- * stays bounded by client-output-backpressure whatever the dataset's size.
- * A client that disconnects stops its writer at the next 64 KiB; shutdown
- * stops and waits for every writer (sync_shutdown).
- *
- * After the payload the connection stays open but no command stream
- * follows: replication proper (PSYNC continuation, the command stream,
- * REPLCONF ACK) is not built yet.
- *
- * Called by: dispatch (through sync_commands[]).
+ * How: the caller opens an MVCC view (no fork: writers go on, and the view
+ * costs at most one old version per key they change ahead of it) and a
+ * background thread writes the payload from it into a temporary file in
+ * `dir`, unlinked at once. Meanwhile the client's output producer has
+ * nothing to send; the I/O thread serves its other clients. When the file
+ * is complete the thread wakes the client's worker (worker_kick_producers)
+ * and the producer streams the header and the file 64 KiB at a time, so
+ * memory stays bounded by client-output-backpressure whatever the
+ * dataset's size. A client that disconnects stops its writer at the next
+ * 64 KiB; shutdown stops and waits for every writer (sync_shutdown).
  */
 #include "server/cmd/commands.h"
 
@@ -41,6 +35,8 @@
 #include "engine/rdb.h"
 #include "server/log.h"
 #include "server/cmd/cmd_sync.h"
+#include "common/random.h"
+#include "repl/repl.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
 #include "server/persist/persist.h"
@@ -62,6 +58,9 @@ typedef struct sync_job {
     int fd;            /* the finished file */
     uint64_t size, off, offset, keys;
     int header_sent;
+    int eof_form;      /* $EOF:<mark> ... <mark> instead of $<length> */
+    char mark[41];
+    char replid[41];
 } sync_job;
 
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -99,7 +98,7 @@ static void *sync_writer(void *arg) {
     snprintf(bits, sizeof(bits), "%d", (int)(sizeof(void *) * 8));
     rdb_aux aux[] = {
         {"redis-ver", "7.0.15"}, {"redis-bits", bits},      {"ctime", ctime_s},
-        {"used-mem", "0"},       {"repl-stream-db", "0"},   {"repl-id", server.runid},
+        {"used-mem", "0"},       {"repl-stream-db", "0"},   {"repl-id", j->replid},
         {"repl-offset", off_s},  {"aof-base", "0"},
     };
     rdb_write_opts o = {.emit = sink_emit,
@@ -147,10 +146,12 @@ static int sync_fill(client *c, void *ctx) {
         return 1;
     }
     if (!j->header_sent) {
-        char hdr[32];
-        int n = snprintf(hdr, sizeof(hdr), "$%" PRIu64 "\r\n", j->size);
+        char hdr[64];
+        int n = j->eof_form ? snprintf(hdr, sizeof(hdr), "$EOF:%s\r\n", j->mark)
+                            : snprintf(hdr, sizeof(hdr), "$%" PRIu64 "\r\n", j->size);
         addReplyProto(c, hdr, (size_t)n);
         j->header_sent = 1;
+        if (j->size == 0 && j->eof_form) addReplyProto(c, j->mark, 40);
         return j->size == 0;
     }
     char buf[SYNC_CHUNK];
@@ -165,16 +166,11 @@ static int sync_fill(client *c, void *ctx) {
     }
     addReplyProto(c, buf, (size_t)n);
     j->off += (uint64_t)n;
+    if (j->off == j->size && j->eof_form) addReplyProto(c, j->mark, 40);
     return j->off == j->size;
 }
 
-static void syncGenericCommand(client *c, int psync) {
-    /* Redis's check: the payload must be the first thing the client
-     * reads after its command. */
-    if (client_output_bytes(c) > 0) {
-        addReplyError(c, "ERR SYNC and PSYNC are invalid with pending output");
-        return;
-    }
+sync_job *sync_job_new(client *c, int psync) {
     char path[64];
     static unsigned seq;
     snprintf(path, sizeof(path), "temp-sync-%d-%u.rdb", (int)getpid(),
@@ -182,24 +178,38 @@ static void syncGenericCommand(client *c, int psync) {
     FILE *f = fopen(path, "w+");
     if (!f) {
         serverLog(LL_WARNING, "SYNC: cannot create %s: %s", path, strerror(errno));
-        addReplyError(c, "ERR could not produce the RDB payload (see the server log)");
-        return;
+        return NULL;
     }
     unlink(path);
     sync_job *j = calloc(1, sizeof(*j));
     if (!j) {
         fclose(f);
-        addReplyError(c, "ERR could not produce the RDB payload (see the server log)");
-        return;
+        return NULL;
     }
     j->refs = 2;
     j->fd = -1;
     j->f = f;
     j->psync = psync;
     j->w = c->owner;
-    /* The offset the payload covers, then the view at that point. */
-    j->offset = persist_snapshot_point();
-    ks_view_open(server.db, &j->view);
+    return j;
+}
+
+ks_view *sync_job_view(sync_job *j) { return &j->view; }
+
+int sync_job_start(sync_job *j, uint64_t offset, const char *replid, int eof_form) {
+    j->offset = offset;
+    snprintf(j->replid, sizeof(j->replid), "%s", replid);
+    j->eof_form = eof_form;
+    if (eof_form) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned char raw[20];
+        lt_random_bytes(raw, sizeof(raw));
+        for (int i = 0; i < 20; i++) {
+            j->mark[2 * i] = hex[raw[i] >> 4];
+            j->mark[2 * i + 1] = hex[raw[i] & 15];
+        }
+        j->mark[40] = '\0';
+    }
     j->view.sequential = 1;
     pthread_mutex_lock(&jobs_lock);
     jobs_running++;
@@ -218,19 +228,16 @@ static void syncGenericCommand(client *c, int psync) {
         j->refs = 1;
         job_unref(j);
         serverLog(LL_WARNING, "SYNC: cannot start the payload writer: %s", strerror(err));
-        addReplyError(c, "ERR could not produce the RDB payload (see the server log)");
-        return;
+        return -1;
     }
-    serverLog(LL_NOTICE, "%s from %s: writing the RDB payload", psync ? "Full resync (PSYNC)" : "SYNC",
-              c->addr);
-    if (psync) {
-        char line[96];
-        int n = snprintf(line, sizeof(line), "+FULLRESYNC %s %" PRIu64 "\r\n", server.runid,
-                         j->offset);
-        addReplyProto(c, line, (size_t)n);
-    }
-    client_set_producer(c, sync_fill, j, job_client_release);
+    return 0;
 }
+
+int sync_job_fill(client *c, sync_job *j) { return sync_fill(c, j); }
+
+int sync_job_failed(sync_job *j) { return __atomic_load_n(&j->state, __ATOMIC_ACQUIRE) < 0; }
+
+void sync_job_release(sync_job *j) { job_client_release(j); }
 
 void sync_shutdown(void) {
     pthread_mutex_lock(&jobs_lock);
@@ -239,19 +246,14 @@ void sync_shutdown(void) {
     pthread_mutex_unlock(&jobs_lock);
 }
 
-static void syncCommand(client *c) { syncGenericCommand(c, 0); }
-/* PSYNC replicationid offset: no backlog exists yet, so every PSYNC is a
- * full resynchronization. */
-static void psyncCommand(client *c) { syncGenericCommand(c, 1); }
-
 command sync_commands[] = {
-    {.name = "sync", .proc = syncCommand, .arity = 1,
+    {.name = "sync", .proc = repl_sync_command, .arity = 1,
      .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI,
      .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, .group = "server", .since = "1.0.0",
-     .summary = "Sends the whole dataset as an RDB payload (replica full sync)."},
-    {.name = "psync", .proc = psyncCommand, .arity = -3,
+     .summary = "Internal command used for replication"},
+    {.name = "psync", .proc = repl_psync_command, .arity = -3,
      .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI,
      .acl = ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, .group = "server", .since = "2.8.0",
-     .summary = "Replica synchronization; answers a full resync with an RDB payload."},
+     .summary = "Internal command used for replication"},
     {0},
 };

@@ -354,6 +354,7 @@ static command *const families[] = {
     function_commands, /* src/script/function.c */
     acl_commands,
     cluster_commands,
+    repl_commands,
     NULL,
 };
 

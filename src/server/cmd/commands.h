@@ -132,7 +132,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     script_commands[], /* src/script/script.c */
     function_commands[], /* src/script/function.c */
     acl_commands[], /* cmd_acl.c */
-    cluster_commands[]; /* src/cluster/cmd_cluster.c */
+    cluster_commands[], /* src/cluster/cmd_cluster.c */
+    repl_commands[]; /* src/repl/cmd_repl.c: REPLICAOF, SLAVEOF, REPLCONF, WAIT, ROLE */
 
 /* Builds the lookup index and ids; call once before any lookup. */
 void commands_init(void);

@@ -32,6 +32,7 @@
 #include "server/cmd/tracking.h"
 #include "server/persist/persist.h"
 #include "server/evict.h"
+#include "repl/repl.h"
 #include "server/net/reply.h"
 #include "server/server.h"
 #include "server/net/worker.h"
@@ -343,6 +344,10 @@ static int dispatch_resolved(client *c, const command *cmd) {
         count_rejected(c, cmd);
         return 0;
     }
+    if (repl_reject(c, cmd)) {
+        count_rejected(c, cmd);
+        return 0;
+    }
     if (server_cfg(maxmemory) && evict_reject(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
@@ -361,7 +366,7 @@ static int dispatch_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (multi_queue(c, cmd)) return 0;
-    if (dispatch_pause_applies(cmd)) {
+    if (dispatch_pause_applies(cmd) && !(c->flags & CLIENT_MASTER)) {
         c->flags |= CLIENT_BLOCKED_PAUSE;
         c->pnext = w->paused;
         w->paused = c;

@@ -33,6 +33,7 @@
 #include "engine/prefetch.h"
 #include "server/acl.h"
 #include "server/net/tls.h"
+#include "repl/repl.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
@@ -119,8 +120,18 @@ static int protected_mode_denies(int fd) {
     return 1;
 }
 
+static client *client_create_generic(worker *w, int fd, uint64_t id, int master);
+
 client *client_create(worker *w, int fd, uint64_t id) {
-    if (protected_mode_denies(fd)) {
+    return client_create_generic(w, fd, id, 0);
+}
+
+client *client_create_master(worker *w, int fd, uint64_t id) {
+    return client_create_generic(w, fd, id, 1);
+}
+
+static client *client_create_generic(worker *w, int fd, uint64_t id, int master) {
+    if (!master && protected_mode_denies(fd)) {
         close(fd);
         __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
         return NULL;
@@ -137,9 +148,10 @@ client *client_create(worker *w, int fd, uint64_t id) {
     c->resp = 2;
     c->ctime_ms = c->last_interaction_ms = w->now_ms;
     /* Every connection starts as the default user, authenticated when it
-     * needs no password (Redis's createClient). */
+     * needs no password (Redis's createClient); this node's master is. */
     c->user = acl_user_ref(acl_default_user());
-    if (!acl_auth_required()) c->flags |= CLIENT_AUTHENTICATED;
+    if (!acl_auth_required() || master) c->flags |= CLIENT_AUTHENTICATED;
+    if (master) c->flags |= CLIENT_MASTER | CLIENT_REPLY_OFF;
     resp_parser_init(&c->parser, server.proto_max_bulk_len);
     c->parser.unauthenticated = !(c->flags & CLIENT_AUTHENTICATED);
     format_addr(fd, 0, c->addr, sizeof(c->addr));
@@ -286,9 +298,10 @@ void client_set_producer(client *c, client_produce_fn *fn, void *ctx, void (*fre
 
 void client_on_closed(ev_conn *conn) {
     client *c = conn->udata;
-    producer_drop(c);
     /* Nothing refers to it any more: not blocked, not mid-command. */
     ASSERT(c->bstate == NULL && c->argv == NULL);
+    producer_drop(c);
+    repl_client_closed(c);
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
@@ -609,7 +622,8 @@ static int client_must_wait(client *c) {
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSED |
                     CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED))
         return 1;
-    if (c->producer) return 1;
+    /* A replica's stream producer never ends: its ACKs run meanwhile. */
+    if (c->producer && !(c->flags & CLIENT_REPLICA)) return 1;
     if (client_output_bytes(c) > (size_t)server.client_output_backpressure) {
         if (!(c->flags & CLIENT_READ_PAUSED)) {
             c->flags |= CLIENT_READ_PAUSED;
@@ -815,6 +829,24 @@ static size_t process_input(client *c, char *buf, size_t len) {
             continue;
         }
         const command *cmd = command_lookup(c->parser.argv[0].ptr, c->parser.argv[0].len);
+        if (c->flags & CLIENT_REPLICA) {
+            /* As Redis: nothing is replied to a replica (its ACKs, a PING);
+             * its output is the replication stream. */
+            c->flags |= CLIENT_REPLY_SKIP;
+            run_command(c, c->parser.argc, c->parser.argv, cmd);
+            c->flags &= ~CLIENT_REPLY_SKIP;
+            resp_parser_reset(&c->parser);
+            continue;
+        }
+        if (c->flags & CLIENT_MASTER) {
+            /* The master's stream: each command's bytes count in the
+             * replication offset and go to this node's replicas. */
+            repl_master_cmd_begin(c, used);
+            run_command(c, c->parser.argc, c->parser.argv, cmd);
+            resp_parser_reset(&c->parser);
+            repl_master_cmd_end(c, buf + pos - used, used);
+            continue;
+        }
         if (pos < len && buf[pos] == '*' && batch_extends(c, cmd) &&
             c->parser.argc <= PIPE_BATCH_ARGS) {
             pos = run_batch(c, cmd, buf, pos, len);
@@ -920,6 +952,7 @@ static void client_on_recv_plain(client *c, char *data, ssize_t len) {
         c->qlen += n;
         if (!client_must_wait(c)) process_qbuf(c);
     }
+    if (!(c->flags & CLIENT_CLOSED) && (c->flags & CLIENT_MASTER)) repl_master_read_done(c);
     if (!(c->flags & CLIENT_CLOSED)) {
         check_qbuf_limit(c);
         client_publish(c);
@@ -972,6 +1005,8 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap) {
     char flags[16];
     int f = 0;
     uint32_t cf = __atomic_load_n(&c->pub.flags, __ATOMIC_RELAXED);
+    if (cf & CLIENT_REPLICA) flags[f++] = 'S'; /* Redis lists these first */
+    if (cf & CLIENT_MASTER) flags[f++] = 'M';
     if (cf & CLIENT_MULTI) flags[f++] = 'x';
     if (cf & (CLIENT_BLOCKED_PAUSE | CLIENT_BLOCKED)) flags[f++] = 'b';
     if (cf & CLIENT_CLOSE_AFTER_REPLY) flags[f++] = 'c';

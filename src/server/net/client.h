@@ -70,6 +70,10 @@ struct tls_conn;
 /* Subscribed to something (pubsub.c): RESP2 allows only the pub/sub
  * commands, PING, QUIT and RESET. */
 #define CLIENT_PUBSUB            (1u << 21)
+/* Replication (src/repl): a replica streaming from this node (its producer
+ * runs while its REPLCONF ACKs are read), and this replica's master. */
+#define CLIENT_REPLICA           (1u << 27)
+#define CLIENT_MASTER            (1u << 28)
 
 /* Redis's client classes, as client-output-buffer-limit names them (index
  * order = server.client_obuf_limits[]). A client is normal until pub/sub
@@ -193,11 +197,16 @@ typedef struct client {
     client_produce_fn *producer;
     void *producer_ctx;
     void (*producer_free)(void *ctx);
+    /* Replication state of a replica's connection (src/repl), NULL if none. */
+    struct repl_replica *repl;
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it
  * at accept time. */
 client *client_create(struct worker *w, int fd, uint64_t id);
+/* The same for the socket to this replica's master (src/repl): no
+ * protected-mode check, authenticated, CLIENT_MASTER, replies off. */
+client *client_create_master(struct worker *w, int fd, uint64_t id);
 /* Closes now (output dropped); the memory is freed once the socket's
  * kernel operations are done. Safe to call twice. */
 void client_close(client *c);

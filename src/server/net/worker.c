@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "repl/repl.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
@@ -64,6 +65,7 @@ static void handoff(worker *target, struct accepted a) {
         if (!n) {
             pthread_mutex_unlock(&target->inbox_lock);
             close(a.fd);
+            free(a.pending);
             __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
             return;
         }
@@ -138,7 +140,15 @@ static void on_wakeup(ev_loop *loop) {
     w->inbox = NULL;
     w->inbox_len = w->inbox_cap = 0;
     pthread_mutex_unlock(&w->inbox_lock);
-    for (int i = 0; i < n; i++) client_create(w, list[i].fd, list[i].id);
+    for (int i = 0; i < n; i++) {
+        if (list[i].master) {
+            client *c = client_create_master(w, list[i].fd, list[i].id);
+            if (c) repl_master_client_created(c, list[i].pending, list[i].npending);
+            free(list[i].pending);
+            continue;
+        }
+        client_create(w, list[i].fd, list[i].id);
+    }
     free(list);
     process_kills(w);
     process_unpause(w);
@@ -278,6 +288,13 @@ void workers_stop_and_join(void) {
 void worker_notify(worker *w) {
     __atomic_store_n(&w->kill_pending, 1, __ATOMIC_RELEASE);
     ev_loop_wakeup(w->loop);
+}
+
+void worker_adopt_master(worker *w, int fd, char *pending, size_t npending) {
+    __atomic_add_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
+    struct accepted a = {fd, __atomic_add_fetch(&server.next_client_id, 1, __ATOMIC_RELAXED), 1,
+                         pending, npending};
+    handoff(w, a);
 }
 
 void worker_kick_producers(worker *w) {

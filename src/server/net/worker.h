@@ -22,6 +22,11 @@
 struct accepted {
     int fd;
     uint64_t id;
+    /* Replication: the socket to this replica's master (worker_adopt_master),
+     * with the stream bytes already read from it (malloc'd, may be NULL). */
+    int master;
+    char *pending;
+    size_t npending;
 };
 
 typedef struct cmd_stat {
@@ -77,6 +82,10 @@ void worker_notify(worker *w);
 /* From any thread: w runs its clients' output producers again soon
  * (client_producer_kick), e.g. when a SYNC payload became ready. */
 void worker_kick_producers(worker *w);
+/* Replication (src/repl/link.c): w takes fd, a connected master that has
+ * finished the handshake, as a client (repl_master_client_created); pending
+ * (malloc'd, owned by w from now) holds stream bytes already read. */
+void worker_adopt_master(worker *w, int fd, char *pending, size_t npending);
 void worker_notify_all(void);
 /* Sums a command's statistics over all workers. */
 void workers_sum_cmdstat(int id, cmd_stat *out);

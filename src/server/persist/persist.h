@@ -98,6 +98,18 @@ int persist_reject(client *c, const struct command *cmd);
  * rewrite values without changing what they hold (DEBUG RELOAD), whose
  * own text must never be replayed. */
 void persist_skip_log(client *c);
+/* Replication (src/repl/link.c), around loading a full-sync payload (on
+ * its own thread and the loader's): commits are not logged (a snapshot
+ * written right after covers them). */
+void persist_set_unlogged(int on);
+/* Replication (src/repl/link.c), around each command of the master's
+ * stream: the WAL records this thread appends (not expiry DELs) end with
+ * these RESP bytes (its offset mark, replayed at start-up); p must stay
+ * valid until reset with (NULL, 0). */
+void persist_set_record_suffix(const char *p, size_t n);
+/* After persist_open: the LSN of the snapshot recovery started from (0
+ * when none). */
+uint64_t persist_recovered_snapshot_lsn(void);
 void persist_command_begin(client *c);
 void persist_command_end(client *c);
 
@@ -164,7 +176,7 @@ int persist_checkpoint(uint64_t lsn, int *dropped);
  * in commit order — the bytes a Redis replica would be sent; its offset is
  * the Redis replication offset (bytes since start-up). Produced with
  * appendonly yes always, with appendonly no while a consumer is
- * registered. For replication (and backups) to come. */
+ * registered. Replication (src/repl) consumes it; backups will. */
 #define PERSIST_STREAM_MAX_CONSUMERS 16
 typedef struct persist_consumer {
     /* Called for every record after subscription, in stream order, with

@@ -146,10 +146,19 @@ struct persist_state P = {.wake_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Appends payload (commands for database db) as one record. Returns its
  * end LSN, 0 if not logged. */
+/* persist_set_record_suffix: bytes appended to this thread's records. */
+static __thread const char *suffix_p;
+static __thread size_t suffix_n;
+
+void persist_set_record_suffix(const char *p, size_t n) {
+    suffix_p = p;
+    suffix_n = n;
+}
+
 static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t time_ms,
                              int nowait) {
     char sel[64];
-    struct iovec iov[2];
+    struct iovec iov[3];
     int n = 0;
     uint64_t end = 0;
     if (db != 0) {
@@ -161,6 +170,10 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
     }
     iov[n].iov_base = payload->p;
     iov[n++].iov_len = payload->len;
+    if (suffix_n && !nowait && P.wal) {
+        iov[n].iov_base = (void *)suffix_p;
+        iov[n++].iov_len = suffix_n;
+    }
     if (!P.wal) {
         /* appendonly no: only the stream's consumers read it. */
         persist_stream_emit_nowal(iov, n);
@@ -223,9 +236,14 @@ static __thread int internal_writes;
 void persist_internal_begin(void) { internal_writes++; }
 void persist_internal_end(void) { internal_writes--; }
 
+/* persist_set_unlogged: commits are not logged (any thread). */
+static int unlogged;
+
+void persist_set_unlogged(int on) { __atomic_store_n(&unlogged, on, __ATOMIC_RELEASE); }
+
 static void hook_commit(void *ctx, ks_txn *txn) {
     (void)ctx;
-    if (P.replaying) return;
+    if (P.replaying || __atomic_load_n(&unlogged, __ATOMIC_ACQUIRE)) return;
     __atomic_add_fetch(&P.changes, txn->nwrites, __ATOMIC_RELAXED);
     /* appendonly no: changes are counted for the save rules; the record is
      * built only for the stream's consumers, if any. */

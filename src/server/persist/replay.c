@@ -255,12 +255,17 @@ static int adopt_legacy_wal_dir(void) {
     return 0;
 }
 
+static uint64_t recovered_snapshot_lsn;
+
+uint64_t persist_recovered_snapshot_lsn(void) { return recovered_snapshot_lsn; }
+
 int persist_open(void) {
     uint64_t replay_from = 0;
     if (adopt_legacy_wal_dir() < 0) return -1;
     uint64_t wal_first = server.appendonly ? wal_first_lsn() : UINT64_MAX;
     if (save_recover(wal_first, &replay_from, &P.snap_ts) < 0)
         return -1;
+    recovered_snapshot_lsn = replay_from;
     ks_mvcc_advance(server.db, P.snap_ts);
     /* A Redis dump.rdb is imported only where Lightning has no data. */
     uint64_t *snaps = NULL;
