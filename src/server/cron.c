@@ -50,7 +50,9 @@ int cron_hz(void) {
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
-    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED)) /* DEBUG SET-ACTIVE-EXPIRE */
+    /* DEBUG SET-ACTIVE-EXPIRE; a replica leaves expiry to its master's DELs
+     * (its reads hide expired keys meanwhile), as Redis. */
+    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED) && !repl_is_replica())
         ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);
     /* Old versions kept for views that have closed since. */
     ks_gc_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us / 5);
