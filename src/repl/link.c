@@ -23,11 +23,10 @@
  * and asks PSYNC <replid> <offset+1>: a partial resync when the master
  * still has those bytes.
  *
- * Keys expire on the master: the replica's reads hide logically expired
- * keys (the engine's lookups compare the expiry with the clock); the DEL
- * the master streams then removes them. (A replica's own expiry cycle may
- * reclaim them first; the master's DEL then finds nothing, with the same
- * result.)
+ * Keys expire on the master: a replica runs no active expiry cycle
+ * (cron.c), its reads hide logically expired keys (the engine's lookups
+ * compare the expiry with the clock, and delete what they meet); the DEL
+ * the master streams then removes the rest.
  *
  * Locking: L.lock guards the link's fields; the thread waits on L.cond.
  * Never held together with R.lock.

@@ -271,6 +271,32 @@ TEST(full_sync_under_writes_then_stream) {
     CHECK_EQ_STR(cmd(r, "GET tx"), "bulk:\"2\"");
 }
 
+/* Keys expire on the master: the replica's active expiry is off (the key
+ * stays counted until the master's DEL arrives) and reads hide it. */
+TEST(expiry_on_master_only) {
+    harness_server *ms = start_l("no"), *rs = start_l("no");
+    REQUIRE(ms && rs);
+    redisContext *m = harness_connect(ms), *r = harness_connect(rs);
+    REQUIRE(m && r);
+    replicaof(r, ms);
+    REQUIRE(wait_synced(m, r));
+    CHECK_EQ_STR(cmd(m, "DEBUG SET-ACTIVE-EXPIRE 0"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(m, "SET k v PX 100"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(m, "WAIT 1 60000"), "int:1");
+    REQUIRE(wait_synced(m, r));
+    harness_sleep_ms(300); /* past the expiry: not a timing assertion */
+    /* No active expiry on a replica: still held (as on a Redis replica)... */
+    CHECK_EQ_STR(cmd(r, "DBSIZE"), "int:1");
+    /* ...but hidden from reads. */
+    CHECK_EQ_STR(cmd(r, "GET k"), "nil");
+    CHECK_EQ_STR(cmd(r, "EXISTS k"), "int:0");
+    /* The master expires it (lazily here) and streams the DEL. */
+    CHECK_EQ_STR(cmd(m, "GET k"), "nil");
+    CHECK_EQ_STR(cmd(m, "WAIT 1 60000"), "int:1");
+    REQUIRE(wait_synced(m, r));
+    CHECK_EQ_STR(cmd(r, "DBSIZE"), "int:0");
+}
+
 TEST(partial_resync_after_dropped_link) {
     harness_server *ms = start_l("yes"), *rs = start_l("yes");
     REQUIRE(ms && rs);
@@ -820,6 +846,7 @@ int main(void) {
     (void)DBG;
     RUN(errors_like_redis);
     RUN(full_sync_under_writes_then_stream);
+    RUN(expiry_on_master_only);
     RUN(partial_resync_after_dropped_link);
     RUN(replica_kill9_and_restart);
     RUN(promotion_then_old_master_repointed);
