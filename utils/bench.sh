@@ -12,7 +12,8 @@
 # goes; default docs/BENCHMARKS.md, or nowhere in short mode),
 # BENCH_LT_ARGS (extra Lightning arguments for every server it starts,
 # e.g. "--io-threads 1"; stated in the output), BENCH_ONLY (a list of
-# sections to run, e.g. "pubsub structures"; default all).
+# sections to run, e.g. "pubsub structures"; default all), BENCH_RAW (a
+# file to copy every round's raw value to).
 #
 # Method: both servers run on 127.0.0.1 on free ports, with the same
 # persistence settings, driven by the same clients (redis-benchmark,
@@ -352,13 +353,15 @@ bench_structures() {
     r=1
     while [ $r -le "$ROUNDS" ]; do
         for s in $(sides $r); do
-            cli "ds$s" DEL bench:stream >/dev/null
+            # A new stream each round, none deleted: memory freed later
+            # (Lightning reclaims old versions in the background) would
+            # otherwise make the next round's growth look smaller.
             m0=$(info_field "ds$s" memory used_memory)
-            bench_cmd tp-XADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 XADD bench:stream '*' f __rand_int__
+            bench_cmd tp-XADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 XADD "bench:stream:$r" '*' f __rand_int__
+            sleep 1
             m1=$(info_field "ds$s" memory used_memory)
-            n=$(cli "ds$s" XLEN bench:stream)
+            n=$(cli "ds$s" XLEN "bench:stream:$r")
             put mem-stream $s "$(awk -v a="$m0" -v b="$m1" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}')"
-            cli "ds$s" DEL bench:stream >/dev/null
             bench_cmd tp-PFADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 PFADD bench:hll __rand_int__
             bench_cmd tp-GEOSEARCH-1 $s "ds$s" "$REQS_GEO" 1 1 \
                 GEOSEARCH bench:geo FROMLONLAT 13.5 52.5 BYRADIUS 1 km ASC
@@ -739,6 +742,7 @@ for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb backu
 done
 
 TABLE=$TMP/table.md
+[ -n "${BENCH_RAW:-}" ] && cp "$RESULTS" "$BENCH_RAW"
 render >"$TABLE" 2>"$TMP/render.err"
 cat "$TABLE"
 # Every row needs a number; only the BGSAVE rows may say it does not exist,
