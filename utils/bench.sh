@@ -328,15 +328,15 @@ bench_pubsub() {
 
 # XADD and PFADD pipelined by redis-benchmark, GEOSEARCH radius queries on a
 # $GEO_POINTS-point set in a 1°x1° box (a 1 km radius holds about
-# $((GEO_POINTS * 41 / 100000)) points), and used_memory per stream entry
-# (the XADD rows' growth / XLEN, fresh stream each round).
+# $((GEO_POINTS * 41 / 100000)) points), and memory per stream entry
+# (MEMORY USAGE of the XADD rows' stream / XLEN, a fresh stream each round).
 bench_structures() {
-    local r s m0 m1 n
+    local r s m1 n
     log "streams, HLL and geo rows: $ROUNDS round(s)"
     row tp-XADD-16 well "XADD s * f <rand>, $CLIENTS clients, pipeline 16 (req/s)"
     row tp-PFADD-16 well "PFADD hll <rand of 1M>, $CLIENTS clients, pipeline 16 (req/s)"
     row tp-GEOSEARCH-1 net "GEOSEARCH FROMLONLAT BYRADIUS 1 km ASC, $GEO_POINTS points, $CLIENTS clients, pipeline 1 (req/s)"
-    row mem-stream mem "memory per stream entry (one field, 12-byte value), used_memory / XLEN (B)"
+    row mem-stream mem "memory per stream entry (one field, 12-byte value), MEMORY USAGE / XLEN (B)"
     awk -v n="$GEO_POINTS" 'BEGIN {
         srand(1)
         for (i = 0; i < n; i++) {
@@ -353,15 +353,15 @@ bench_structures() {
     r=1
     while [ $r -le "$ROUNDS" ]; do
         for s in $(sides $r); do
-            # A new stream each round, none deleted: memory freed later
-            # (Lightning reclaims old versions in the background) would
-            # otherwise make the next round's growth look smaller.
-            m0=$(info_field "ds$s" memory used_memory)
+            # The key's own MEMORY USAGE (every node counted: SAMPLES 0),
+            # not the used_memory growth: with the WAL on, that also counts
+            # Lightning's log buffers as they grow and shrink with the
+            # backlog (154, then 41 B per entry in back-to-back rounds).
+            # A new stream each round.
             bench_cmd tp-XADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 XADD "bench:stream:$r" '*' f __rand_int__
-            sleep 1
-            m1=$(info_field "ds$s" memory used_memory)
+            m1=$(cli "ds$s" MEMORY USAGE "bench:stream:$r" SAMPLES 0)
             n=$(cli "ds$s" XLEN "bench:stream:$r")
-            put mem-stream $s "$(awk -v a="$m0" -v b="$m1" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}')"
+            put mem-stream $s "$(awk -v b="$m1" -v n="$n" 'BEGIN {printf "%.1f\n", b / n}')"
             bench_cmd tp-PFADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 PFADD bench:hll __rand_int__
             bench_cmd tp-GEOSEARCH-1 $s "ds$s" "$REQS_GEO" 1 1 \
                 GEOSEARCH bench:geo FROMLONLAT 13.5 52.5 BYRADIUS 1 km ASC
