@@ -40,7 +40,7 @@
  *       Fan-out: SUBS connections SUBSCRIBE to one channel, then one
  *       publisher sends MSGS PUBLISH commands (PAYLOAD-byte messages) in
  *       pipelined batches of 16, at most 1000 messages ahead of what the
- *       subscribers have read (so no output buffer grows past that).
+ *       subscribers have read on average (bounding the total backlog).
  *       Subscribers are read by one thread with poll(); a delivery is
  *       counted by bytes (every message frame has the same length). Checks
  *       every PUBLISH reply equals SUBS. Prints "delivered_per_s=..
