@@ -11,7 +11,9 @@
 # every alternated measurement, default 5), BENCH_OUT (where the Markdown
 # goes; default docs/BENCHMARKS.md, or nowhere in short mode),
 # BENCH_LT_ARGS (extra Lightning arguments for every server it starts,
-# e.g. "--io-threads 1"; stated in the output).
+# e.g. "--io-threads 1"; stated in the output), BENCH_ONLY (a list of
+# sections to run, e.g. "pubsub structures"; default all), BENCH_RAW (a
+# file to copy every round's raw value to).
 #
 # Method: both servers run on 127.0.0.1 on free ports, with the same
 # persistence settings, driven by the same clients (redis-benchmark,
@@ -43,16 +45,19 @@ if [ "$SHORT" = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-1}
     KEYS=2000 REQS=5000 REQS_PIPE=20000 LAT_OPS=2000 BULK=5000 ELEMS=5000
     BG_IDLE=500 EMB_PUTS=5000 EMB_SYNCED=20 EMB_GETS=5000 INCR_WRITES=1000
+    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000
     OUT=${BENCH_OUT:-}
 else
     ROUNDS=${BENCH_ROUNDS:-5}
     KEYS=100000 REQS=200000 REQS_PIPE=1000000 LAT_OPS=100000 BULK=1000000 ELEMS=1000000
     BG_IDLE=50000 EMB_PUTS=1000000 EMB_SYNCED=10000 EMB_GETS=1000000 INCR_WRITES=10000
+    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000
     OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 fi
 CLIENTS=50
 VALUE_BYTES=64
 HASH_VALUE_BYTES=16
+PS_PAYLOAD=16
 WAIT_MS=300000 # longest start-up (1M keys replayed) or BGSAVE we wait for
 
 for f in "$LT_SERVER" "$LOAD" "$EMBEDDED" "$BACKUP"; do
@@ -182,16 +187,6 @@ bench_network() {
             row "tp-$op-$p" $t "$op, $CLIENTS clients, pipeline $p (req/s)"
         done
     done
-    # Scripts (docs/SCRIPTING.md): a 2-key read-modify-write by EVALSHA,
-    # on one key pair (every call serialised) and spread over 1000 pairs
-    # (Lightning runs scripts on disjoint keys in parallel).
-    rmw="local v = tonumber(redis.call('get', KEYS[1]) or '0') redis.call('set', KEYS[1], v + 1) local w = tonumber(redis.call('get', KEYS[2]) or '0') redis.call('set', KEYS[2], w - 1) return v"
-    for s in L R; do
-        sha=$(redis-cli -p "$(port_of "net$s")" SCRIPT LOAD "$rmw")
-    done
-    row "tp-EVALSHA-1pair" well "EVALSHA 2-key read-modify-write, 1 key pair, $CLIENTS clients, pipeline 16 (req/s)"
-    row "tp-EVALSHA-1000pairs" well "EVALSHA 2-key read-modify-write, 1000 key pairs, $CLIENTS clients, pipeline 16 (req/s)"
-    row "mem-script" mem "script cache memory per cached script, 1000 scripts (B)"
     for op in GET SET; do
         row "lat-$op-p50" net "$op, 1 client, latency p50 (µs)"
         row "lat-$op-p99" net "$op, 1 client, latency p99 (µs)"
@@ -212,15 +207,6 @@ bench_network() {
                 done
             done
         done
-        for s in $(sides $r); do
-            for spread in 1pair 1000pairs; do
-                if [ $spread = 1pair ]; then ka=rmw:a kb=rmw:b; else ka="rmw:a:__rand_int__" kb="rmw:b:__rand_int__"; fi
-                v=$(redis-benchmark -h 127.0.0.1 -p "$(port_of "net$s")" -c $CLIENTS -n "$REQS_PIPE" \
-                    -P 16 -r 1000 --csv EVALSHA "$sha" 2 "$ka" "$kb" 2>/dev/null |
-                    awk -F'"' 'NR == 2 {printf "%.0f\n", $4}')
-                put "tp-EVALSHA-$spread" $s "${v:-n/a: redis-benchmark failed}"
-            done
-        done
         for op in GET SET; do
             lc=$(echo $op | tr 'A-Z' 'a-z')
             for s in $(sides $r); do
@@ -234,9 +220,50 @@ bench_network() {
         log "networked round $r done"
         r=$((r + 1))
     done
+    stop_server netL
+    stop_server netR
+}
+
+# bench_cmd ID SIDE SERVER N PIPELINE KEYSPACE CMD...: one
+# redis-benchmark run of an arbitrary command; puts its req/s.
+bench_cmd() {
+    local id=$1 side=$2 name=$3 n=$4 p=$5 ks=$6 v
+    shift 6
+    v=$(redis-benchmark -h 127.0.0.1 -p "$(port_of "$name")" -c $CLIENTS -n "$n" \
+        -P "$p" -r "$ks" --csv "$@" 2>/dev/null | awk -F'"' 'NR == 2 {printf "%.0f\n", $4}')
+    put "$id" "$side" "${v:-n/a: redis-benchmark failed}"
+}
+
+# ---- scripting (issue #17) ---------------------------------------------------
+
+# A 2-key read-modify-write by EVALSHA (docs/SCRIPTING.md), on one key pair
+# (every call serialised) and spread over 1000 pairs (Lightning runs scripts
+# on disjoint keys in parallel); script cache memory of 1000 scripts.
+bench_scripts() {
+    local r s p sha b0 b1 i spread ka kb
+    log "scripting rows: $ROUNDS round(s)"
+    rmw="local v = tonumber(redis.call('get', KEYS[1]) or '0') redis.call('set', KEYS[1], v + 1) local w = tonumber(redis.call('get', KEYS[2]) or '0') redis.call('set', KEYS[2], w - 1) return v"
+    for s in L R; do
+        start_server "lua$s" "$(kind_of $s)" "$TMP/lua$s" --appendonly yes --appendfsync everysec
+        wait_ready "lua$s" >/dev/null
+        sha=$(cli "lua$s" SCRIPT LOAD "$rmw")
+    done
+    row "tp-EVALSHA-1pair" well "EVALSHA 2-key read-modify-write, 1 key pair, $CLIENTS clients, pipeline 16 (req/s)"
+    row "tp-EVALSHA-1000pairs" well "EVALSHA 2-key read-modify-write, 1000 key pairs, $CLIENTS clients, pipeline 16 (req/s)"
+    row "mem-script" mem "script cache memory per cached script, 1000 scripts (B)"
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            for spread in 1pair 1000pairs; do
+                if [ $spread = 1pair ]; then ka=rmw:a kb=rmw:b; else ka="rmw:a:__rand_int__" kb="rmw:b:__rand_int__"; fi
+                bench_cmd "tp-EVALSHA-$spread" $s "lua$s" "$REQS_SHORT" 16 1000 EVALSHA "$sha" 2 "$ka" "$kb"
+            done
+        done
+        r=$((r + 1))
+    done
     # Script cache memory: 1000 distinct small scripts loaded.
     for s in L R; do
-        p=$(port_of "net$s")
+        p=$(port_of "lua$s")
         redis-cli -p "$p" SCRIPT FLUSH >/dev/null
         b0=$(redis-cli -p "$p" INFO memory | awk -F: '/^used_memory_scripts_eval:/ {print $2+0}')
         i=0
@@ -244,9 +271,106 @@ bench_network() {
             redis-cli -p "$p" >/dev/null
         b1=$(redis-cli -p "$p" INFO memory | awk -F: '/^used_memory_scripts_eval:/ {print $2+0}')
         put mem-script $s "$(( (b1 - b0) / 1000 ))"
+        stop_server "lua$s"
     done
-    stop_server netL
-    stop_server netR
+}
+
+# ---- pub/sub (issue #16) -------------------------------------------------------
+
+# PUBLISH fan-out with `lt-load pubsub`: one publisher, 1, 100 and 1000
+# subscribers of one channel, deliveries/s; the 1000-subscriber case again
+# with both servers on 2 I/O threads (Lightning spreads its connections over
+# them; Redis 7 io-threads writes replies from them); memory per idle
+# subscription (`lt-load submem`: 100 connections x 100 channels).
+bench_pubsub() {
+    local r s n k
+    log "pub/sub rows: $ROUNDS round(s)"
+    for k in 1 100 1000; do
+        row "ps-$k" net "PUBLISH fan-out, $k subscriber(s), $PS_PAYLOAD B messages (deliveries/s)"
+    done
+    row ps-1000-io2 net "PUBLISH fan-out, 1000 subscribers, both servers --io-threads 2 (deliveries/s)"
+    row mem-sub mem "memory per idle subscription, 100 connections x 100 channels, used_memory delta (B)"
+    for s in L R; do
+        start_server "ps$s" "$(kind_of $s)" "$TMP/ps$s" --appendonly no
+        wait_ready "ps$s" >/dev/null
+        start_server "ps2$s" "$(kind_of $s)" "$TMP/ps2$s" --appendonly no --io-threads 2
+        wait_ready "ps2$s" >/dev/null
+    done
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            for k in 1 100 1000 1000-io2; do
+                case $k in
+                    1) n=$PS_MSGS ;;
+                    100) n=$((PS_MSGS / 10)) ;;
+                    *) n=$((PS_MSGS / 100)) ;;
+                esac
+                srv=ps$s
+                [ $k = 1000-io2 ] && srv=ps2$s
+                out=$("$LOAD" pubsub "$(port_of $srv)" "${k%-io2}" "$n" "$PS_PAYLOAD" 60000 2>&1) &&
+                    put "ps-$k" $s "$(echo "$out" | tr ' ' '\n' | awk -F= '$1 == "delivered_per_s" {print $2}')" ||
+                    put "ps-$k" $s "n/a: lt-load pubsub failed: $(echo "$out" | head -1)"
+            done
+        done
+        log "pub/sub round $r done"
+        r=$((r + 1))
+    done
+    for s in L R; do
+        out=$("$LOAD" submem "$(port_of "ps$s")" 100 100 2>&1) &&
+            put mem-sub $s "$(echo "$out" | tr ' ' '\n' | awk -F= '$1 == "bytes_per_sub" {print $2}')" ||
+            put mem-sub $s "n/a: lt-load submem failed: $(echo "$out" | head -1)"
+        stop_server "ps$s"
+        stop_server "ps2$s"
+    done
+}
+
+# ---- streams, HyperLogLog, geo (issue #18) --------------------------------------
+
+# XADD and PFADD pipelined by redis-benchmark, GEOSEARCH radius queries on a
+# $GEO_POINTS-point set in a 1°x1° box (a 1 km radius holds about
+# $((GEO_POINTS * 41 / 100000)) points), and memory per stream entry
+# (MEMORY USAGE of the XADD rows' stream / XLEN, a fresh stream each round).
+bench_structures() {
+    local r s m1 n
+    log "streams, HLL and geo rows: $ROUNDS round(s)"
+    row tp-XADD-16 well "XADD s * f <rand>, $CLIENTS clients, pipeline 16 (req/s)"
+    row tp-PFADD-16 well "PFADD hll <rand of 1M>, $CLIENTS clients, pipeline 16 (req/s)"
+    row tp-GEOSEARCH-1 net "GEOSEARCH FROMLONLAT BYRADIUS 1 km ASC, $GEO_POINTS points, $CLIENTS clients, pipeline 1 (req/s)"
+    row mem-stream mem "memory per stream entry (one field, 12-byte value), MEMORY USAGE / XLEN (B)"
+    awk -v n="$GEO_POINTS" 'BEGIN {
+        srand(1)
+        for (i = 0; i < n; i++) {
+            lon = sprintf("%.6f", 13 + rand()); lat = sprintf("%.6f", 52 + rand()); m = "m:" i
+            printf "*5\r\n$6\r\nGEOADD\r\n$9\r\nbench:geo\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n",
+                length(lon), lon, length(lat), lat, length(m), m
+        }
+    }' >"$TMP/geo.resp"
+    for s in L R; do
+        start_server "ds$s" "$(kind_of $s)" "$TMP/ds$s" --appendonly yes --appendfsync everysec
+        wait_ready "ds$s" >/dev/null
+        pipe_load "ds$s" "$TMP/geo.resp" "$GEO_POINTS" >/dev/null
+    done
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            # The key's own MEMORY USAGE (every node counted: SAMPLES 0),
+            # not the used_memory growth: with the WAL on, that also counts
+            # Lightning's log buffers as they grow and shrink with the
+            # backlog (154, then 41 B per entry in back-to-back rounds).
+            # A new stream each round.
+            bench_cmd tp-XADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 XADD "bench:stream:$r" '*' f __rand_int__
+            m1=$(cli "ds$s" MEMORY USAGE "bench:stream:$r" SAMPLES 0)
+            n=$(cli "ds$s" XLEN "bench:stream:$r")
+            put mem-stream $s "$(awk -v b="$m1" -v n="$n" 'BEGIN {printf "%.1f\n", b / n}')"
+            bench_cmd tp-PFADD-16 $s "ds$s" "$REQS_SHORT" 16 1000000 PFADD bench:hll __rand_int__
+            bench_cmd tp-GEOSEARCH-1 $s "ds$s" "$REQS_GEO" 1 1 \
+                GEOSEARCH bench:geo FROMLONLAT 13.5 52.5 BYRADIUS 1 km ASC
+        done
+        log "streams/HLL/geo round $r done"
+        r=$((r + 1))
+    done
+    stop_server dsL
+    stop_server dsR
 }
 
 # ---- bulk loads, memory, restart, BGSAVE ------------------------------------
@@ -612,14 +736,13 @@ machine() {
     echo "$(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)"
 }
 
-bench_network
-bench_durable
-bench_rdb
-bench_backup
-bench_collections
-bench_embedded
+# BENCH_ONLY="pubsub scripts" runs only those sections (names as below).
+for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb backup collections embedded}; do
+    "bench_$section"
+done
 
 TABLE=$TMP/table.md
+[ -n "${BENCH_RAW:-}" ] && cp "$RESULTS" "$BENCH_RAW"
 render >"$TABLE" 2>"$TMP/render.err"
 cat "$TABLE"
 # Every row needs a number; only the BGSAVE rows may say it does not exist,
@@ -679,6 +802,24 @@ if [ -n "$OUT" ]; then
         echo "  Redis \`rdb_last_cow_size\`: the fork's copy-on-write) and its sampled RSS growth."
         echo "  Both servers hold the $BULK keys they restarted with: Lightning with its WAL"
         echo "  on (everysec), Redis from its RDB with AOF off."
+        echo "* Scripting: a 2-key read-modify-write Lua script by \`EVALSHA\`,"
+        echo "  \`redis-benchmark -c $CLIENTS -n $REQS_SHORT -P 16\`, on one key pair or on 1000 pairs"
+        echo "  (\`-r 1000\`); script cache: \`used_memory_scripts_eval\` growth after 1000"
+        echo "  distinct \`SCRIPT LOAD\`s."
+        echo "* Pub/sub: \`lt-load pubsub\`, one publisher pipelining \`PUBLISH\` ($PS_PAYLOAD-byte"
+        echo "  messages, batches of 16, at most 1000 messages ahead of the subscribers' average reading)"
+        echo "  to 1, 100 or 1000 subscribers of one channel, read by one client thread with"
+        echo "  poll(); deliveries/s = messages x subscribers / time until the last byte"
+        echo "  arrived ($PS_MSGS, $((PS_MSGS / 10)) and $((PS_MSGS / 100)) messages); every \`PUBLISH\` reply must"
+        echo "  equal the subscriber count. The \`--io-threads 2\` row starts both servers"
+        echo "  with it. Memory per idle subscription: \`lt-load submem\`, used_memory after"
+        echo "  100 connections each \`SUBSCRIBE\` 100 distinct channels, minus used_memory"
+        echo "  with the 100 connections open."
+        echo "* Streams/HLL/geo: \`redis-benchmark -c $CLIENTS -n $REQS_SHORT -P 16\` of"
+        echo "  \`XADD bench:stream:<round> * f __rand_int__\` and \`PFADD bench:hll __rand_int__\`"
+        echo "  (\`-r 1000000\`), appendonly everysec; \`GEOSEARCH bench:geo FROMLONLAT 13.5 52.5"
+        echo "  BYRADIUS 1 km ASC\` at pipeline 1 ($REQS_GEO requests) on $GEO_POINTS points uniform in"
+        echo "  a 1°x1° box. Memory per stream entry: \`MEMORY USAGE <stream> SAMPLES 0\` / \`XLEN\`."
         echo "* RDB: Redis writes a dump.rdb of the $BULK bulk-load keys (SAVE); each server"
         echo "  starts on a copy (Lightning imports it, Redis loads its own file) until PING"
         echo "  answers with every key; then \`redis-cli --rdb\` against it (Lightning: SYNC"

@@ -36,6 +36,19 @@
  *       lightning-backup create. Prints "idle_p99_us=.. during_p99_us=..
  *       during_ops=.. during_ms=.. rss_extra_bytes=..", exit status 1 when
  *       CMD failed or outlived TIMEOUT_MS (then killed).
+ *   lt-load pubsub PORT SUBS MSGS PAYLOAD TIMEOUT_MS
+ *       Fan-out: SUBS connections SUBSCRIBE to one channel, then one
+ *       publisher sends MSGS PUBLISH commands (PAYLOAD-byte messages) in
+ *       pipelined batches of 16, at most 1000 messages ahead of what the
+ *       subscribers have read on average (bounding the total backlog).
+ *       Subscribers are read by one thread with poll(); a delivery is
+ *       counted by bytes (every message frame has the same length). Checks
+ *       every PUBLISH reply equals SUBS. Prints "delivered_per_s=..
+ *       published_per_s=.. ms=..", exit status 1 past TIMEOUT_MS.
+ *   lt-load submem PORT CONNS CHANNELS_PER_CONN
+ *       Opens CONNS connections (PING on each), reads INFO used_memory, then
+ *       makes each SUBSCRIBE to CHANNELS_PER_CONN distinct channels and
+ *       reads it again. Prints "bytes_per_sub=.. subs=..".
  *   lt-load freeport
  *       Prints a TCP port of 127.0.0.1 that nobody listened on a moment ago
  *       (bound to port 0, then closed), for the servers the bench starts.
@@ -54,6 +67,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,6 +107,8 @@ static void die_usage(void) {
                     "       lt-load ready PORT START_NS TIMEOUT_MS\n"
                     "       lt-load bgsave PORT IDLE_OPS KEYSPACE DATASIZE TIMEOUT_MS\n"
                     "       lt-load during PORT IDLE_OPS KEYSPACE DATASIZE TIMEOUT_MS CMD [ARGS...]\n"
+                    "       lt-load pubsub PORT SUBS MSGS PAYLOAD TIMEOUT_MS\n"
+                    "       lt-load submem PORT CONNS CHANNELS_PER_CONN\n"
                     "       lt-load freeport\n");
     exit(2);
 }
@@ -195,7 +214,7 @@ static int conn_reply(conn *c, char *out, size_t outcap) {
         char type = line[0];
         long n = strtol(line + 1, NULL, 10);
         if (!first) first = type;
-        if ((type == '+' || type == '-') && out && outcap) {
+        if ((type == '+' || type == '-' || type == ':') && out && outcap) {
             size_t k = ll - 1 < outcap - 1 ? ll - 1 : outcap - 1;
             memcpy(out, line + 1, k);
             out[k] = '\0';
@@ -552,6 +571,156 @@ static int cmd_during(int argc, char **argv) {
     return 0;
 }
 
+/* ---- pubsub ------------------------------------------------------------- */
+
+#define PS_BATCH 16
+#define PS_WINDOW 1000 /* messages the publisher may run ahead of the readers */
+#define PS_MAX_SUBS 10000
+
+static atomic_ullong ps_read_bytes; /* summed over every subscriber */
+
+typedef struct ps_args {
+    conn *subs;
+    long nsubs;
+    unsigned long long want; /* bytes every subscriber must read in total */
+    uint64_t deadline;
+    int ok;
+} ps_args;
+
+static void *ps_reader(void *arg) {
+    ps_args *a = arg;
+    struct pollfd *pf = calloc((size_t)a->nsubs, sizeof(*pf));
+    static char buf[1 << 16];
+    if (!pf) return NULL;
+    for (long i = 0; i < a->nsubs; i++) pf[i] = (struct pollfd){.fd = a->subs[i].fd, .events = POLLIN};
+    unsigned long long got = 0;
+    while (got < a->want) {
+        if (now_ns(CLOCK_MONOTONIC) > a->deadline) break;
+        int n = poll(pf, (nfds_t)a->nsubs, 100);
+        if (n < 0 && errno != EINTR) break;
+        for (long i = 0; i < a->nsubs && n > 0; i++) {
+            if (!pf[i].revents) continue;
+            n--;
+            ssize_t r = read(pf[i].fd, buf, sizeof(buf));
+            if (r <= 0) {
+                if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+                free(pf);
+                return NULL; /* a subscriber was disconnected */
+            }
+            got += (unsigned long long)r;
+            atomic_fetch_add(&ps_read_bytes, (unsigned long long)r);
+        }
+    }
+    a->ok = got == a->want;
+    free(pf);
+    return NULL;
+}
+
+static int cmd_pubsub(int argc, char **argv) {
+    if (argc != 5) die_usage();
+    int port = (int)parse_count(argv[0], 1, 65535);
+    long nsubs = parse_count(argv[1], 1, PS_MAX_SUBS);
+    long msgs = parse_count(argv[2], 1, LOAD_MAX_OPS);
+    long psize = parse_count(argv[3], 1, 4096);
+    long timeout_ms = parse_count(argv[4], 1, 3600000);
+    conn *subs = calloc((size_t)nsubs, sizeof(*subs));
+    if (!subs) conn_fail("calloc");
+    const char *sa[2] = {"SUBSCRIBE", "bench:ch"};
+    size_t sl[2] = {9, 8};
+    for (long i = 0; i < nsubs; i++) {
+        if (conn_open(&subs[i], port) < 0) conn_fail("connect");
+        if (conn_call(&subs[i], 2, sa, sl, NULL, 0) != '*') conn_fail("SUBSCRIBE");
+        free(subs[i].buf); /* the reader thread reads the socket directly */
+        subs[i].buf = NULL;
+    }
+    char *payload = make_value(psize);
+    char frame[128];
+    size_t flen = (size_t)snprintf(frame, sizeof(frame), "*3\r\n$7\r\nmessage\r\n$8\r\nbench:ch\r\n$%ld\r\n",
+                                   psize) + (size_t)psize + 2;
+    conn pub;
+    if (conn_open(&pub, port) < 0) conn_fail("connect");
+    const char *pa[3] = {"PUBLISH", "bench:ch", payload};
+    size_t pl[3] = {7, 8, (size_t)psize};
+    char *batch = malloc((size_t)(psize + 64) * PS_BATCH);
+    if (!batch) conn_fail("malloc");
+    size_t one = resp_format(batch, 3, pa, pl);
+    for (int i = 1; i < PS_BATCH; i++) memcpy(batch + one * (size_t)i, batch, one);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    ps_args a = {subs, nsubs, (unsigned long long)flen * (unsigned long long)msgs * (unsigned long long)nsubs,
+                 t0 + (uint64_t)timeout_ms * 1000000ull, 0};
+    pthread_t th;
+    if (pthread_create(&th, NULL, ps_reader, &a) != 0) conn_fail("pthread_create");
+    char out[64];
+    int bad = 0;
+    for (long sent = 0; sent < msgs && !bad;) {
+        long k = msgs - sent < PS_BATCH ? msgs - sent : PS_BATCH;
+        /* Stay within PS_WINDOW messages of what the readers have taken. */
+        while (sent > PS_WINDOW &&
+               atomic_load(&ps_read_bytes) < (unsigned long long)(sent - PS_WINDOW) * flen * (unsigned long long)nsubs) {
+            if (now_ns(CLOCK_MONOTONIC) > a.deadline) { bad = 1; break; }
+            sched_yield();
+        }
+        conn_write(&pub, batch, one * (size_t)k);
+        for (long i = 0; i < k; i++) {
+            if (conn_reply(&pub, out, sizeof(out)) != ':') conn_fail("PUBLISH reply");
+            if (strtol(out, NULL, 10) != nsubs) {
+                fprintf(stderr, "lt-load: PUBLISH reached %s of %ld subscribers\n", out, nsubs);
+                bad = 1;
+            }
+        }
+        sent += k;
+    }
+    uint64_t tpub = now_ns(CLOCK_MONOTONIC);
+    pthread_join(th, NULL);
+    uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+    if (bad || !a.ok) {
+        fprintf(stderr, "lt-load: pubsub: %llu of %llu bytes delivered\n",
+                (unsigned long long)atomic_load(&ps_read_bytes), a.want);
+        return 1;
+    }
+    printf("delivered_per_s=%.0f published_per_s=%.0f ms=%.0f\n",
+           (double)msgs * (double)nsubs / ((double)(t1 - t0) / 1e9),
+           (double)msgs / ((double)(tpub - t0) / 1e9), (double)(t1 - t0) / 1e6);
+    for (long i = 0; i < nsubs; i++) conn_close(&subs[i]);
+    conn_close(&pub);
+    free(subs);
+    free(batch);
+    free(payload);
+    return 0;
+}
+
+static int cmd_submem(int argc, char **argv) {
+    if (argc != 3) die_usage();
+    int port = (int)parse_count(argv[0], 1, 65535);
+    long nconn = parse_count(argv[1], 1, PS_MAX_SUBS);
+    long per = parse_count(argv[2], 1, 100000);
+    conn *cs = calloc((size_t)nconn, sizeof(*cs));
+    conn ctl;
+    if (!cs || conn_open(&ctl, port) < 0) conn_fail("connect");
+    const char *ping[1] = {"PING"};
+    size_t pingl[1] = {4};
+    for (long i = 0; i < nconn; i++) {
+        if (conn_open(&cs[i], port) < 0) conn_fail("connect");
+        conn_call(&cs[i], 1, ping, pingl, NULL, 0);
+    }
+    long long m0 = info_get(&ctl, "memory", "used_memory");
+    char name[64];
+    for (long i = 0; i < nconn; i++) {
+        for (long j = 0; j < per; j++) {
+            const char *sa[2] = {"SUBSCRIBE", name};
+            size_t sl[2] = {9, (size_t)snprintf(name, sizeof(name), "chan:%06ld:%06ld", i, j)};
+            conn_call(&cs[i], 2, sa, sl, NULL, 0);
+        }
+    }
+    long long m1 = info_get(&ctl, "memory", "used_memory");
+    if (m0 < 0 || m1 < 0) conn_fail("INFO used_memory");
+    printf("bytes_per_sub=%.1f subs=%ld\n", (double)(m1 - m0) / (double)(nconn * per), nconn * per);
+    for (long i = 0; i < nconn; i++) conn_close(&cs[i]);
+    conn_close(&ctl);
+    free(cs);
+    return 0;
+}
+
 /* ---- freeport ------------------------------------------------------------ */
 
 static int cmd_freeport(void) {
@@ -575,6 +744,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "ready")) return cmd_ready(argc - 2, argv + 2);
     if (!strcmp(argv[1], "bgsave")) return cmd_bgsave(argc - 2, argv + 2);
     if (!strcmp(argv[1], "during")) return cmd_during(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "pubsub")) return cmd_pubsub(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "submem")) return cmd_submem(argc - 2, argv + 2);
     if (!strcmp(argv[1], "freeport")) return cmd_freeport();
     die_usage();
 }
