@@ -293,8 +293,15 @@ void stream_append(stream *s, const stream_id *id, size_t nfields, const char *c
     for (size_t i = 0; i < nfields; i++)
         size += varint_len(fl[i]) + fl[i] + varint_len(vl[i]) + vl[i];
     if (n && (n->len + size >= node_max_bytes ||
-              (node_max_entries && n->count >= node_max_entries)))
+              (node_max_entries && n->count >= node_max_entries))) {
+        /* The tail node closes: no entry is appended to it again, so its
+         * buffer shrinks to what it holds (growth doubled it). */
+        if (n->cap > n->len) {
+            n->data = lt_xrealloc(n->data, n->len);
+            n->cap = n->len;
+        }
         n = NULL;
+    }
     if (!n) {
         msd = 0;
         size = 1 + varint_len(0) + varint_len(id->seq) + varint_len(nfields) + 4;
