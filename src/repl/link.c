@@ -587,9 +587,11 @@ handoff: {
     }
 done:
     if (path[0]) unlink(path);
-    if (cn->fd >= 0) close(cn->fd);
     pthread_mutex_lock(&L.lock);
+    /* Forgotten before it is closed: drop_link_locked must never shut down
+     * a number the kernel has given to another socket since. */
     if (L.fd == cn->fd) L.fd = -1;
+    if (cn->fd >= 0) close(cn->fd);
     if (ok < 0 && L.state != LS_NONE) L.state = LS_CONNECT;
     pthread_mutex_unlock(&L.lock);
     free(cn);

@@ -527,7 +527,7 @@ TEST(sentinel_failover) {
     REQUIRE(f);
     fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
                "sentinel monitor mymaster 127.0.0.1 %d 1\n"
-               "sentinel down-after-milliseconds mymaster 1000\n"
+               "sentinel down-after-milliseconds mymaster 3000\n"
                "sentinel failover-timeout mymaster 10000\n",
             sport, dir, logf, ms->port);
     fclose(f);
@@ -555,7 +555,7 @@ TEST(sentinel_failover) {
             redisReply *kv = x->element[0];
             for (size_t i = 0; i + 1 < kv->elements; i += 2)
                 if (strcmp(kv->element[i]->str, "info-refresh") == 0)
-                    found = atoll(kv->element[i + 1]->str) < 3000;
+                    found = atoll(kv->element[i + 1]->str) < 2000;
         }
         if (x) freeReplyObject(x);
         if (!found) harness_sleep_ms(WAIT_POLL_MS);
