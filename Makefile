@@ -165,7 +165,7 @@ FUZZ_LIB_SRC = $(SERVER_SRC) $(LIB_SRC)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
 	@mkdir -p build-fuzz
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
-	    $(LUA_CFLAGS) -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm $(LUA_LIBS)
+	    $(LUA_CFLAGS) -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm -lssl -lcrypto $(LUA_LIBS)
 fuzz-build: deps $(FUZZ_BIN)
 # CI: every fuzzer briefly, from its checked-in seed corpus (new inputs go
 # to build-fuzz/, never into the repository).
