@@ -162,10 +162,19 @@ FUZZ_SECONDS ?= 60
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_LIB_SRC = $(SERVER_SRC) $(LIB_SRC)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC)
+# The server and engine are compiled once (instrumented for libFuzzer, not
+# linked with its main) and linked into every fuzzer.
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
+              $(LUA_CFLAGS) -pthread
+FUZZ_OBJ = $(FUZZ_LIB_SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p build-fuzz
-	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
-	    $(LUA_CFLAGS) -pthread $< $(FUZZ_LIB_SRC) -o $@ -luring -lzstd -llz4 -lm -lssl -lcrypto $(LUA_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ \
+	    -luring -lzstd -llz4 -lm -lssl -lcrypto $(LUA_LIBS)
+-include $(FUZZ_OBJ:.o=.d)
 fuzz-build: deps $(FUZZ_BIN)
 # CI: every fuzzer briefly, from its checked-in seed corpus (new inputs go
 # to build-fuzz/, never into the repository).

@@ -34,17 +34,22 @@
 #include "engine/zsetobj.h"
 #include "lightning.h"
 
-static lt_db *fresh_db(void) {
+/* The value types and the stream codec, as the server registers them:
+ * every mode decodes (and frees) values of every type. */
+static void register_types(void) {
     static int registered;
-    if (!registered) {
-        ks_type_register(KS_TYPE_SET, &set_type_ops);
-        ks_type_register(KS_TYPE_HASH, &hash_type_ops);
-        ks_type_register(KS_TYPE_LIST, &list_type_ops);
-        ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
-        ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
-        rdb_stream_register();
-        registered = 1;
-    }
+    if (registered) return;
+    ks_type_register(KS_TYPE_SET, &set_type_ops);
+    ks_type_register(KS_TYPE_HASH, &hash_type_ops);
+    ks_type_register(KS_TYPE_LIST, &list_type_ops);
+    ks_type_register(KS_TYPE_ZSET, &zset_type_ops);
+    ks_type_register(KS_TYPE_STREAM, &stream_type_ops);
+    rdb_stream_register();
+    registered = 1;
+}
+
+static lt_db *fresh_db(void) {
+    register_types();
     lt_config cfg;
     lt_config_init(&cfg);
     cfg.shards_per_db = 1;
@@ -54,6 +59,7 @@ static lt_db *fresh_db(void) {
 }
 
 static void payload_mode(const uint8_t *data, size_t size) {
+    register_types();
     unsigned char *p = malloc(size + 10);
     memcpy(p, data, size);
     p[size] = 10;
