@@ -27,6 +27,7 @@ struct tls_conn {
     BIO *rbio, *wbio; /* owned by ssl */
     char *out;        /* pending ciphertext: out[off..len) */
     size_t off, len, cap;
+    int failed;       /* an OpenSSL call failed: its session is not reused */
 };
 
 /* The pair in use (see the invariants in tls.h). ctx_server is read
@@ -326,11 +327,17 @@ int tls_conn_handshake(tls_conn *t) {
     int e = SSL_get_error(t->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
     if (e == SSL_ERROR_SSL) log_failure(t);
+    t->failed = 1;
     return -1;
 }
 
 void tls_conn_free(tls_conn *t) {
     if (!t) return;
+    /* A connection closed cleanly keeps its session in the server's
+     * cache (SSL_free drops sessions of connections not shut down); no
+     * close_notify is sent, the socket is going away. */
+    if (!t->failed && SSL_is_init_finished(t->ssl))
+        SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(t->ssl);
     free(t->out);
     free(t);
@@ -377,6 +384,7 @@ ssize_t tls_conn_read(tls_conn *t, char *buf, size_t cap) {
     int e = SSL_get_error(t->ssl, n);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
     if (e == SSL_ERROR_SSL) log_failure(t);
+    if (e != SSL_ERROR_ZERO_RETURN) t->failed = 1; /* not the peer's close_notify */
     return -1;
 }
 
@@ -386,7 +394,10 @@ int tls_conn_write(tls_conn *t, const void *p, size_t len) {
         ERR_clear_error();
         int n = SSL_write(t->ssl, s, len > (size_t)INT32_MAX ? INT32_MAX : (int)len);
         drain(t);
-        if (n <= 0) return -1;
+        if (n <= 0) {
+            t->failed = 1;
+            return -1;
+        }
         s += n;
         len -= (size_t)n;
     }
