@@ -157,6 +157,27 @@ static const char *tc_cmd(tc *t, const char *line) {
     return rep;
 }
 
+/* A command whose reply is a bulk string: its content ("" on failure). */
+static const char *tc_bulk(tc *t, const char *line) {
+    static char body[16384];
+    body[0] = '\0';
+    const char *head = tc_cmd(t, line);
+    if (head[0] != '$') return body;
+    long n = atol(head + 1);
+    if (n < 0 || (size_t)n + 2 > sizeof(body)) return body;
+    long got = 0;
+    while (got < n + 2) {
+        int r = SSL_read(t->ssl, body + got, (int)(n + 2 - got));
+        if (r <= 0) {
+            body[0] = '\0';
+            return body;
+        }
+        got += r;
+    }
+    body[n] = '\0';
+    return body;
+}
+
 /* Connects, handshakes and checks the connection with a PING; NULL when
  * any of it fails (a refused certificate shows at the first read in
  * TLS 1.3). Reads time out after 10 s so nothing hangs. */
@@ -599,6 +620,84 @@ TEST(tls_replication_refused) {
           !strcmp(st, "down"));
 }
 
+/* tls-cluster yes: the cluster bus runs over TLS between Lightning nodes
+ * and a real Redis node (all three meet and keep their links up); a plain
+ * node cannot join them. */
+static int wait_has(redisContext *c, const char *want, const char *sub) {
+    const char *const argv[] = {"CLUSTER", sub, NULL};
+    for (int i = 0; i < 300; i++) {
+        if (strstr(cmd_argv(c, argv), want)) return 1;
+        harness_sleep_ms(50);
+    }
+    fprintf(stderr, "# waited for %s, last reply: %s\n", want, cmd_argv(c, argv));
+    return 0;
+}
+
+static int count_of(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+TEST(tls_cluster_bus) {
+    if (!harness_have_redis()) {
+        testlib_skip("redis-server not found");
+        return;
+    }
+    int tp[3], cp[3];
+    harness_server *n[3];
+    char cps[3][16];
+    for (int i = 0; i < 3; i++) {
+        cp[i] = free_port();
+        snprintf(cps[i], sizeof(cps[i]), "%d", cp[i]);
+        n[i] = start_tls_kind(i == 0 ? HARNESS_REDIS : HARNESS_LIGHTNING, &tp[i],
+                              (const char *const[]){"cluster-enabled", "yes", "cluster-port",
+                                                    cps[i], "cluster-node-timeout", "3000",
+                                                    "tls-cluster", "yes", NULL});
+        REQUIRE(n[i]);
+    }
+    redisContext *c[3];
+    for (int i = 0; i < 3; i++) c[i] = harness_connect(n[i]);
+    CHECK_EQ_STR(cmd(c[1], "CLUSTER MEET 127.0.0.1 %d %d", n[0]->port, cp[0]), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c[2], "CLUSTER MEET 127.0.0.1 %d %d", n[1]->port, cp[1]), "status:\"OK\"");
+    for (int i = 0; i < 3; i++) CHECK(wait_has(c[i], "cluster_known_nodes:3", "INFO"));
+    /* Every node sees the other two with their links connected. */
+    for (int i = 0; i < 3; i++) {
+        int ok = 0;
+        for (int k = 0; k < 300 && !ok; k++) {
+            ok = count_of(cmd(c[i], "CLUSTER NODES"), " connected") == 3 &&
+                 !strstr(cmd(c[i], "CLUSTER NODES"), "handshake");
+            if (!ok) harness_sleep_ms(50);
+        }
+        CHECK(ok);
+    }
+    /* As Redis, a node announces its TLS port and (pport) its plain one:
+     * Redis shows the one matching its client's connection. */
+    tc_opts withcert = {.ca = ca, .cert = ccert, .key = ckey};
+    tc *rt = tc_open(tp[0], &withcert);
+    REQUIRE(rt);
+    for (int i = 1; i < 3; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "127.0.0.1:%d@%d ", n[i]->port, cp[i]);
+        CHECK(wait_has(c[0], want, "NODES"));
+        snprintf(want, sizeof(want), "127.0.0.1:%d@%d ", tp[i], cp[i]);
+        CHECK(strstr(tc_bulk(rt, "CLUSTER NODES"), want) != NULL);
+    }
+    tc_close(rt);
+    /* A node without tls-cluster speaks plain text to the TLS bus: it
+     * never joins. */
+    char pcp[16];
+    snprintf(pcp, sizeof(pcp), "%d", free_port());
+    harness_server *plain = harness_start("cluster-enabled", "yes", "cluster-port", pcp,
+                                          "cluster-node-timeout", "3000", NULL);
+    REQUIRE(plain);
+    redisContext *pc = harness_connect(plain);
+    CHECK_EQ_STR(cmd(pc, "CLUSTER MEET 127.0.0.1 %d %d", n[1]->port, cp[1]), "status:\"OK\"");
+    harness_sleep_ms(1500);
+    CHECK(strstr(cmd(c[1], "CLUSTER INFO"), "cluster_known_nodes:3") != NULL);
+    CHECK(strstr(cmd(pc, "CLUSTER INFO"), "cluster_known_nodes:3") == NULL);
+}
+
 /* redis-py (ssl=True, a client certificate) and ioredis run a smoke test
  * over TLS; without a certificate they are refused. */
 TEST(tls_redispy) {
@@ -664,6 +763,7 @@ int main(void) {
     RUN(tls_replication_redis_master);
     RUN(tls_replication_redis_replica);
     RUN(tls_replication_refused);
+    RUN(tls_cluster_bus);
     RUN(tls_redispy);
     RUN(tls_ioredis);
     int rc = testlib_finish();
