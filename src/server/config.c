@@ -946,7 +946,7 @@ static const directive directives[] = {
      .field = &server.tls_ciphers, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-ciphersuites", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
      .field = &server.tls_ciphersuites, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
-    {.name = "tls-handshake-timeout", .type = CFG_INT, .field = &server.tls_handshake_timeout_ms,
+    {.name = "handshake-timeout-ms", .type = CFG_INT, .field = &server.tls_handshake_timeout_ms,
      .def_num = 10000, .min = 1, .max = INT_MAX, .status = LT_OWN "milliseconds a TLS handshake may take before the connection is closed (docs/TLS.md)"},
     /* Redis's hidden (test-only) parameters: CONFIG GET needs their exact name. */
     {.name = "key-load-delay", .type = CFG_INT, .flags = CFG_HIDDEN,

@@ -39,7 +39,7 @@ static void close_idle_clients(worker *w) {
     }
 }
 
-/* A TLS client whose handshake has run longer than tls-handshake-timeout
+/* A TLS client whose handshake has run longer than handshake-timeout-ms
  * (a peer that stalls mid-handshake, or trickles it) is closed; the
  * others never wait for it, handshakes advance only as bytes arrive. */
 static void close_stalled_tls_handshakes(worker *w) {

@@ -525,12 +525,12 @@ TEST(tls_auth_clients_set) {
     tc_close(t);
 }
 
-/* A client that stalls mid-handshake is closed after tls-handshake-timeout;
+/* A client that stalls mid-handshake is closed after handshake-timeout-ms;
  * meanwhile the same (only) I/O thread serves others, TLS ones included. */
 TEST(tls_handshake_stall) {
     int tp;
     harness_server *s = START_TLS(&tp, "tls-auth-clients", "no", "io-threads", "1",
-                                  "tls-handshake-timeout", "500");
+                                  "handshake-timeout-ms", "500");
     if (!s) return;
     redisContext *c = harness_connect(s);
     int stall = raw_connect(tp);
@@ -557,8 +557,8 @@ TEST(tls_handshake_stall) {
     harness_sleep_ms(800);
     CHECK(t && !strcmp(tc_cmd(t, "PING"), "+PONG"));
     tc_close(t);
-    CHECK_EQ_STR(cmd(c, "CONFIG GET tls-handshake-timeout"),
-                 "array[bulk:\"tls-handshake-timeout\",bulk:\"500\"]");
+    CHECK_EQ_STR(cmd(c, "CONFIG GET handshake-timeout-ms"),
+                 "array[bulk:\"handshake-timeout-ms\",bulk:\"500\"]");
 }
 
 static int wait_key(redisContext *r, const char *k, const char *want) {
