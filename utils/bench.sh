@@ -45,13 +45,13 @@ if [ "$SHORT" = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-1}
     KEYS=2000 REQS=5000 REQS_PIPE=20000 LAT_OPS=2000 BULK=5000 ELEMS=5000
     BG_IDLE=500 EMB_PUTS=5000 EMB_SYNCED=20 EMB_GETS=5000 INCR_WRITES=1000
-    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000
+    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000 TLS_CONNS=500
     OUT=${BENCH_OUT:-}
 else
     ROUNDS=${BENCH_ROUNDS:-5}
     KEYS=100000 REQS=200000 REQS_PIPE=1000000 LAT_OPS=100000 BULK=1000000 ELEMS=1000000
     BG_IDLE=50000 EMB_PUTS=1000000 EMB_SYNCED=10000 EMB_GETS=1000000 INCR_WRITES=10000
-    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000
+    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000 TLS_CONNS=3000
     OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 fi
 CLIENTS=50
@@ -232,6 +232,62 @@ bench_cmd() {
     v=$(redis-benchmark -h 127.0.0.1 -p "$(port_of "$name")" -c $CLIENTS -n "$n" \
         -P "$p" -r "$ks" --csv "$@" 2>/dev/null | awk -F'"' 'NR == 2 {printf "%.0f\n", $4}')
     put "$id" "$side" "${v:-n/a: redis-benchmark failed}"
+}
+
+# ---- TLS (issue #23) -----------------------------------------------------------
+
+# GET/SET at pipeline 16 over TLS (tls-port beside the plain port, which
+# only loads the keys) and TLS connections per second: redis-benchmark -k 0
+# opens a new connection (full handshake, no session resumption) for every
+# PING. A CA and a server certificate are made here with openssl.
+bench_tls() {
+    local r s p op lc v
+    log "TLS rows: $ROUNDS round(s)"
+    ( cd "$TMP" &&
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+          -subj /CN=BenchCA &&
+      openssl req -newkey rsa:2048 -nodes -keyout tls.key -out tls.csr -subj /CN=localhost &&
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf &&
+      openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out tls.crt \
+          -days 2 -extfile ext.cnf ) >"$TMP/openssl.log" 2>&1 || {
+        log "openssl could not make certificates: $(tail -1 "$TMP/openssl.log")"
+        exit 1
+    }
+    "$LOAD" gen set "$KEYS" "$VALUE_BYTES" >"$TMP/tlskeys.resp"
+    for s in L R; do
+        p=$("$LOAD" freeport) || exit 1
+        echo "$p" >"$TMP/tls$s.tlsport"
+        start_server "tls$s" "$(kind_of $s)" "$TMP/tls$s" --appendonly yes --appendfsync everysec \
+            --tls-port "$p" --tls-cert-file "$TMP/tls.crt" --tls-key-file "$TMP/tls.key" \
+            --tls-ca-cert-file "$TMP/ca.crt" --tls-auth-clients no
+        wait_ready "tls$s" >/dev/null
+        pipe_load "tls$s" "$TMP/tlskeys.resp" "$KEYS" >/dev/null
+    done
+    for op in GET SET; do
+        row "tls-$op-16" well "$op over TLS, $CLIENTS clients, pipeline 16 (req/s)"
+    done
+    row "tls-conn" net "TLS connections, $CLIENTS clients, one PING each (redis-benchmark -k 0) (conn/s)"
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            for op in GET SET; do
+                lc=$(echo $op | tr 'A-Z' 'a-z')
+                v=$(redis-benchmark -h 127.0.0.1 -p "$(cat "$TMP/tls$s.tlsport")" --tls \
+                    --cacert "$TMP/ca.crt" -c $CLIENTS -n "$REQS_PIPE" -P 16 -r "$KEYS" \
+                    -d $VALUE_BYTES --csv -t "$lc" 2>/dev/null |
+                    awk -F'"' 'NR == 2 {printf "%.0f\n", $4}')
+                put "tls-$op-16" $s "${v:-n/a: redis-benchmark failed}"
+            done
+            v=$(redis-benchmark -h 127.0.0.1 -p "$(cat "$TMP/tls$s.tlsport")" --tls \
+                --cacert "$TMP/ca.crt" -c $CLIENTS -n "$TLS_CONNS" -k 0 --csv -t ping_mbulk \
+                2>/dev/null | awk -F'"' 'NR == 2 {printf "%.0f\n", $4}')
+            put "tls-conn" $s "${v:-n/a: redis-benchmark failed}"
+        done
+        log "TLS round $r done"
+        r=$((r + 1))
+    done
+    stop_server tlsL
+    stop_server tlsR
 }
 
 # ---- scripting (issue #17) ---------------------------------------------------
@@ -802,7 +858,7 @@ machine() {
 }
 
 # BENCH_ONLY="pubsub scripts" runs only those sections (names as below).
-for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb replication backup collections embedded}; do
+for section in ${BENCH_ONLY:-network tls scripts pubsub structures durable rdb replication backup collections embedded}; do
     "bench_$section"
 done
 
@@ -867,6 +923,11 @@ if [ -n "$OUT" ]; then
         echo "  Redis \`rdb_last_cow_size\`: the fork's copy-on-write) and its sampled RSS growth."
         echo "  Both servers hold the $BULK keys they restarted with: Lightning with its WAL"
         echo "  on (everysec), Redis from its RDB with AOF off."
+        echo "* TLS: both servers with \`tls-port\` (a 2048-bit RSA certificate made by openssl,"
+        echo "  \`tls-auth-clients no\`, default protocols TLSv1.2/1.3); \`redis-benchmark --tls -c $CLIENTS"
+        echo "  -n $REQS_PIPE -P 16\` of GET and SET on $KEYS keys; connections/s: \`redis-benchmark --tls"
+        echo "  -k 0 -c $CLIENTS -n $TLS_CONNS -t ping_mbulk\` (a new connection and full handshake per"
+        echo "  request; the client's own handshakes share the machine's cores)."
         echo "* Scripting: a 2-key read-modify-write Lua script by \`EVALSHA\`,"
         echo "  \`redis-benchmark -c $CLIENTS -n $REQS_SHORT -P 16\`, on one key pair or on 1000 pairs"
         echo "  (\`-r 1000\`); script cache: \`used_memory_scripts_eval\` growth after 1000"

@@ -1,5 +1,12 @@
 /*
  * busio.c — the cluster bus thread (see busio.h).
+ *
+ * tls-cluster yes: every bus connection is TLS (net/tls.h's tls_conn over
+ * the socket; outgoing ones present tls-client-cert-file or the server's
+ * certificate and verify the peer against the CA, accepted ones apply
+ * tls-auth-clients). The bus messages in wbuf are encrypted only once the
+ * handshake is done; a handshake that has not finished within the node
+ * timeout fails the link like a connect that hangs.
  */
 #include "cluster/busio.h"
 
@@ -22,6 +29,7 @@
 #include "common/xalloc.h"
 #include "cluster/nodesconf.h"
 #include "server/log.h"
+#include "server/net/tls.h"
 #include "server/server.h"
 
 #define BUSIO_MAX_LISTEN 16
@@ -39,8 +47,17 @@ typedef struct bio_conn {
     size_t rlen, rcap;
     unsigned char *wbuf;
     size_t wlen, wcap;
+    tls_conn *tls;     /* tls-cluster: the session over fd, else NULL */
     struct bio_conn *next;
 } bio_conn;
+
+/* Output the socket can take now: messages (under TLS once the handshake
+ * is done), or TLS records. */
+static int conn_has_output(const bio_conn *c) {
+    if (!c->tls) return c->wlen > 0;
+    const char *p;
+    return (c->wlen > 0 && tls_conn_established(c->tls)) || tls_conn_pending(c->tls, &p) > 0;
+}
 
 struct busio {
     pthread_mutex_t *mutex;
@@ -76,6 +93,10 @@ static bio_conn *conn_new(busio *b, int fd, int connecting) {
     c->fd = fd;
     c->connecting = connecting;
     c->start_ms = lt_mstime();
+    if (server.tls_cluster && tls_enabled()) {
+        c->tls = connecting ? tls_conn_new_outgoing() : tls_conn_new();
+        if (!c->tls) c->dead = 1; /* reaped at the end of the round */
+    }
     struct epoll_event ev = {.events = EPOLLIN | (connecting ? EPOLLOUT : 0), .data.ptr = c};
     c->want_out = connecting;
     epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -228,6 +249,29 @@ static void handle_accept(busio *b, int lfd) {
     }
 }
 
+static void flush_conn(busio *b, bio_conn *c);
+
+/* Plaintext bytes from the connection: > 0, 0 at EOF, -1 with errno
+ * (EAGAIN: nothing for now). TLS: ciphertext is read and fed until the
+ * session yields plaintext; handshake records it answers are pending. */
+static ssize_t conn_read(bio_conn *c, unsigned char *buf, size_t cap) {
+    if (!c->tls) return read(c->fd, buf, cap);
+    for (int i = 0; i < 16; i++) {
+        ssize_t r = tls_conn_read(c->tls, (char *)buf, cap);
+        if (r > 0) return r;
+        if (r < 0) {
+            errno = ECONNRESET;
+            return -1;
+        }
+        char cbuf[BUSIO_READ_CHUNK];
+        ssize_t n = read(c->fd, cbuf, sizeof(cbuf));
+        if (n <= 0) return n;
+        tls_conn_feed(c->tls, cbuf, (size_t)n);
+    }
+    errno = EAGAIN; /* more next readiness (bounded work per event) */
+    return -1;
+}
+
 static void handle_read(busio *b, bio_conn *c) {
     for (int round = 0; round < 16 && !c->dead; round++) {
         if (c->rcap - c->rlen < BUSIO_READ_CHUNK) {
@@ -235,8 +279,11 @@ static void handle_read(busio *b, bio_conn *c) {
             if (c->rcap > CBUS_MAX_MSG + BUSIO_READ_CHUNK) c->rcap = CBUS_MAX_MSG + BUSIO_READ_CHUNK;
             c->rbuf = lt_xrealloc(c->rbuf, c->rcap);
         }
-        ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        ssize_t n = conn_read(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+        int err = errno; /* OpenSSL clears errno */
+        if (c->tls && conn_has_output(c)) flush_conn(b, c); /* handshake records */
+        if (c->dead) return;
+        if (n == 0 || (n < 0 && err != EAGAIN && err != EINTR)) {
             conn_fail(b, c);
             return;
         }
@@ -264,7 +311,41 @@ static void handle_read(busio *b, bio_conn *c) {
     }
 }
 
+/* TLS: encrypts the messages once the handshake is done (advancing it
+ * otherwise), then writes the records. */
+static void flush_tls(busio *b, bio_conn *c) {
+    if (!tls_conn_established(c->tls) && tls_conn_handshake(c->tls) < 0) {
+        conn_fail(b, c);
+        return;
+    }
+    if (tls_conn_established(c->tls) && c->wlen) {
+        if (tls_conn_write(c->tls, c->wbuf, c->wlen) < 0) {
+            conn_fail(b, c);
+            return;
+        }
+        c->wlen = 0;
+    }
+    const char *p;
+    size_t len;
+    while ((len = tls_conn_pending(c->tls, &p)) > 0) {
+        ssize_t n = write(c->fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            conn_fail(b, c);
+            return;
+        }
+        tls_conn_consumed(c->tls, (size_t)n);
+    }
+    if (c->link) c->link->send_buffer_used = c->wlen;
+    if (conn_has_output(c) != (c->want_out != 0)) conn_arm(b, c, conn_has_output(c));
+}
+
 static void flush_conn(busio *b, bio_conn *c) {
+    if (c->tls) {
+        flush_tls(b, c);
+        return;
+    }
     size_t off = 0;
     while (off < c->wlen) {
         ssize_t n = write(c->fd, c->wbuf + off, c->wlen - off);
@@ -294,6 +375,7 @@ static void handle_connected(busio *b, bio_conn *c) {
     c->connecting = 0;
     conn_arm(b, c, 0);
     if (c->link) cl_link_connected(b->st, c->link);
+    if (c->tls && !c->dead) flush_conn(b, c); /* the ClientHello */
 }
 
 static void reap(busio *b) {
@@ -304,11 +386,15 @@ static void reap(busio *b) {
         bio_conn *c = *p;
         /* A connect that hangs is given up after node_timeout. */
         if (!c->dead && c->connecting && now - c->start_ms > timeout) conn_fail(b, c);
+        /* So is a TLS handshake. */
+        if (!c->dead && c->tls && !tls_conn_established(c->tls) && now - c->start_ms > timeout)
+            conn_fail(b, c);
         /* A link the state forgot (output limit, say) without being told. */
         if (!c->dead && c->link && c->link->io != c) conn_kill(c);
         if (c->dead) {
             *p = c->next;
             close(c->fd); /* removes it from epoll */
+            tls_conn_free(c->tls);
             free(c->rbuf);
             free(c->wbuf);
             free(c);
@@ -360,7 +446,7 @@ static void *bus_thread(void *arg) {
             next_cron = now + 100;
         }
         for (bio_conn *c = b->conns; c; c = c->next)
-            if (!c->dead && !c->connecting && c->wlen) flush_conn(b, c);
+            if (!c->dead && !c->connecting && conn_has_output(c)) flush_conn(b, c);
         reap(b);
         if (b->st->todo_save && b->save_path) {
             if (cl_conf_save(b->st, b->save_path) == 0) {
@@ -466,6 +552,7 @@ void busio_stop(busio *b) {
         next = c->next;
         if (c->link) c->link->io = NULL;
         close(c->fd);
+        tls_conn_free(c->tls);
         free(c->rbuf);
         free(c->wbuf);
         free(c);

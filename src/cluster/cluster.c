@@ -148,10 +148,19 @@ static void settings_fill(cl_settings *set) {
         snprintf(set->announce_ip, sizeof(set->announce_ip), "%s", server.cluster_announce_ip);
     if (server.cluster_announce_hostname)
         snprintf(set->hostname, sizeof(set->hostname), "%s", server.cluster_announce_hostname);
-    set->port = server.cluster_announce_port ? server.cluster_announce_port : server.port;
-    int cport = server.cluster_port ? server.cluster_port : server.port + 10000;
+    /* Redis's deriveAnnouncedPorts: with tls-cluster the node's port is
+     * its TLS port and pport the plain one. */
+    int port = server.tls_cluster ? server.tls_port : server.port;
+    set->port = port;
+    set->pport = server.tls_cluster ? server.port : 0;
+    if (server.tls_cluster && server.cluster_announce_tls_port) {
+        set->port = server.cluster_announce_tls_port;
+        set->pport = server.cluster_announce_port;
+    } else if (server.cluster_announce_port) {
+        set->port = server.cluster_announce_port;
+    }
+    int cport = server.cluster_port ? server.cluster_port : port + 10000;
     set->cport = server.cluster_announce_bus_port ? server.cluster_announce_bus_port : cport;
-    set->pport = 0;
 }
 
 static void myself_from_settings(cl_state *st) {
@@ -180,7 +189,8 @@ void cluster_apply_config(void) {
 /* ---- Start and stop ------------------------------------------------------------------ */
 
 int cluster_init(void) {
-    int cport = server.cluster_port ? server.cluster_port : server.port + 10000;
+    int port = server.tls_cluster ? server.tls_port : server.port;
+    int cport = server.cluster_port ? server.cluster_port : port + 10000;
     if (cport > 65535) {
         serverLog(LL_WARNING, "Redis port number too high. Cluster communication port is 10,000 "
                               "port numbers higher than your Redis port. Your Redis port number "

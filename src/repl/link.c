@@ -11,6 +11,11 @@
  * data set (flush, then the parallel loader), and with appendonly yes a
  * snapshot is written at once so the replica's own files hold it.
  *
+ * With tls-replication yes the link speaks TLS (net/tls.h's tls_conn over
+ * this thread's socket; the master's certificate must verify against
+ * tls-ca-cert-file|dir) and hands the established session over with the
+ * socket, so the worker's master client keeps encrypting and decrypting.
+ *
  * Then the socket goes to worker 0 (worker_adopt_master) as the master
  * client (CLIENT_MASTER, replies off), with the stream bytes already read:
  * the stream runs through the command table like any client's commands,
@@ -51,12 +56,14 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "engine/rdb.h"
 #include "engine/txn.h"
 #include "server/cmd/tracking.h"
 #include "server/log.h"
 #include "server/net/reply.h"
+#include "server/net/tls.h"
 #include "server/net/worker.h"
 #include "server/persist/save.h"
 #include "server/server.h"
@@ -103,8 +110,9 @@ int repl_link_configured(void) {
 
 typedef struct conn {
     int fd;
+    tls_conn *tls;     /* tls-replication: the session over fd (net/tls.h), else NULL */
     char buf[16 * 1024];
-    size_t pos, len;   /* unread bytes: buf[pos..len) */
+    size_t pos, len;   /* unread bytes (plaintext): buf[pos..len) */
     int timeout_ms;
 } conn;
 
@@ -167,7 +175,50 @@ static int conn_open(conn *cn, const char *host, int port) {
     return 0;
 }
 
+static int raw_write(conn *cn, const char *p, size_t n);
+static ssize_t raw_read(conn *cn, char *p, size_t cap);
+
+/* TLS: sends the ciphertext the session has pending. */
+static int tls_flush(conn *cn) {
+    const char *p;
+    size_t n;
+    while ((n = tls_conn_pending(cn->tls, &p)) > 0) {
+        if (raw_write(cn, p, n) < 0) return -1;
+        tls_conn_consumed(cn->tls, n);
+    }
+    return 0;
+}
+
+/* tls-replication: the TLS handshake over the connected socket, bounded
+ * by the link's timeout per read. 0, or -1 (logged). */
+static int conn_start_tls(conn *cn) {
+    cn->tls = tls_conn_new_outgoing();
+    if (!cn->tls) {
+        serverLog(LL_WARNING, "Unable to connect to MASTER: TLS is not configured");
+        return -1;
+    }
+    char cbuf[16 * 1024];
+    errno = 0;
+    for (;;) {
+        int r = tls_conn_handshake(cn->tls);
+        if (tls_flush(cn) < 0) break;
+        if (r < 0) break;
+        if (r > 0) return 0;
+        ssize_t n = raw_read(cn, cbuf, sizeof(cbuf));
+        if (n < 0) break;
+        tls_conn_feed(cn->tls, cbuf, (size_t)n);
+    }
+    serverLog(LL_WARNING, "Unable to connect to MASTER: the TLS handshake failed (%s)",
+              errno ? strerror(errno) : "refused by the peer or its certificate");
+    return -1;
+}
+
 static int conn_write(conn *cn, const char *p, size_t n) {
+    if (cn->tls) return tls_conn_write(cn->tls, p, n) < 0 ? -1 : tls_flush(cn);
+    return raw_write(cn, p, n);
+}
+
+static int raw_write(conn *cn, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(cn->fd, p, n);
         if (w < 0 && errno == EAGAIN) {
@@ -182,17 +233,16 @@ static int conn_write(conn *cn, const char *p, size_t n) {
     return 0;
 }
 
-static int conn_fill(conn *cn) {
-    if (cn->pos == cn->len) cn->pos = cn->len = 0;
-    if (cn->len == sizeof(cn->buf)) return 0;
+/* Some bytes from the socket into p (waiting up to the timeout): > 0, or
+ * -1 with errno (ECONNRESET at EOF). */
+static ssize_t raw_read(conn *cn, char *p, size_t cap) {
     for (;;) {
-        ssize_t r = read(cn->fd, cn->buf + cn->len, sizeof(cn->buf) - cn->len);
+        ssize_t r = read(cn->fd, p, cap);
         if (r > 0) {
-            cn->len += (size_t)r;
             pthread_mutex_lock(&L.lock);
             L.last_io_ms = L.sync_last_io_ms = mstime();
             pthread_mutex_unlock(&L.lock);
-            return 0;
+            return r;
         }
         if (r == 0) {
             errno = ECONNRESET;
@@ -201,6 +251,33 @@ static int conn_fill(conn *cn) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN) return -1;
         if (wait_fd(cn->fd, POLLIN, cn->timeout_ms) < 0) return -1;
+    }
+}
+
+static int conn_fill(conn *cn) {
+    if (cn->pos == cn->len) cn->pos = cn->len = 0;
+    if (cn->len == sizeof(cn->buf)) return 0;
+    if (!cn->tls) {
+        ssize_t r = raw_read(cn, cn->buf + cn->len, sizeof(cn->buf) - cn->len);
+        if (r < 0) return -1;
+        cn->len += (size_t)r;
+        return 0;
+    }
+    char cbuf[16 * 1024];
+    for (;;) {
+        ssize_t r = tls_conn_read(cn->tls, cn->buf + cn->len, sizeof(cn->buf) - cn->len);
+        if (tls_flush(cn) < 0) return -1;
+        if (r > 0) {
+            cn->len += (size_t)r;
+            return 0;
+        }
+        if (r < 0) {
+            errno = ECONNRESET;
+            return -1;
+        }
+        ssize_t n = raw_read(cn, cbuf, sizeof(cbuf));
+        if (n < 0) return -1;
+        tls_conn_feed(cn->tls, cbuf, (size_t)n);
     }
 }
 
@@ -457,6 +534,7 @@ static int sync_once(const char *host, int port, uint64_t gen) {
     set_state(LS_CONNECTING);
     serverLog(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
     if (conn_open(cn, host, port) < 0) goto done;
+    if (server.tls_replication && conn_start_tls(cn) < 0) goto done;
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync started");
     set_state(LS_HANDSHAKE);
     const char *ping[] = {"PING"};
@@ -569,6 +647,13 @@ handoff: {
             goto done;
         }
         if (rest) memcpy(pending, cn->buf + cn->pos, rest);
+        /* TLS: what the session decrypted already but we did not ask
+         * for yet goes with it, or it would wait for the next record. */
+        for (ssize_t r; cn->tls && (r = tls_conn_read(cn->tls, cn->buf, sizeof(cn->buf))) > 0;) {
+            pending = lt_xrealloc(pending, rest + (size_t)r);
+            memcpy(pending + rest, cn->buf, (size_t)r);
+            rest += (size_t)r;
+        }
         /* Blocking mode off is what the worker expects: it already is. */
         pthread_mutex_lock(&L.lock);
         if (L.stop || L.gen != gen) {
@@ -582,8 +667,9 @@ handoff: {
         L.last_io_ms = mstime();
         L.down_since_ms = 0;
         pthread_mutex_unlock(&L.lock);
-        worker_adopt_master(server.workers[0], cn->fd, pending, rest);
+        worker_adopt_master(server.workers[0], cn->fd, cn->tls, pending, rest);
         cn->fd = -1;
+        cn->tls = NULL;
     }
 done:
     if (path[0]) unlink(path);
@@ -594,6 +680,7 @@ done:
     if (cn->fd >= 0) close(cn->fd);
     if (ok < 0 && L.state != LS_NONE) L.state = LS_CONNECT;
     pthread_mutex_unlock(&L.lock);
+    tls_conn_free(cn->tls);
     free(cn);
     return ok;
 }
@@ -742,7 +829,7 @@ void repl_master_client_created(client *c, const char *pending, size_t n) {
     pthread_mutex_lock(&R.lock);
     c->db = R.master_db;
     pthread_mutex_unlock(&R.lock);
-    if (n) client_on_recv(&c->conn, (char *)pending, (ssize_t)n);
+    if (n) client_feed_plain(c, (char *)pending, n);
     if (!(c->flags & CLIENT_CLOSED)) send_ack(c);
 }
 

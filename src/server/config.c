@@ -68,6 +68,7 @@
 #include "server/proc.h"
 #include "server/net/reply.h"
 #include "server/net/resp.h"
+#include "server/net/tls.h"
 #include "server/persist/save.h"
 #include "server/persist/archive.h"
 #include "server/server.h"
@@ -124,6 +125,11 @@ typedef struct directive {
     /* Runs after a successful CONFIG SET that includes it (once per
      * command) and after each config file is loaded. Cannot fail. */
     void (*apply)(void);
+    /* CONFIG SET only, after apply: may refuse the new values (Redis's
+     * apply functions, e.g. a TLS certificate that does not load). On 0
+     * with *err set, every value the command set is restored and the
+     * command fails with that text. Not run when a file is loaded. */
+    int (*try_apply)(const char **err);
     /* What the directive does in Lightning, for docs/CONFIG.md: "effective",
      * "stored until <feature>" or "no meaning for Lightning: <why>" with
      * an optional " - <note>". */
@@ -890,7 +896,7 @@ static const directive directives[] = {
      .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-tls-port", .type = CFG_INT,
      .field = &server.cluster_announce_tls_port, .def_num = 0, .min = 0, .max = 65535,
-     .status = ST_TLS},
+     .apply = cluster_apply_config, .status = ST_EFFECTIVE " - with tls-cluster yes"},
     {.name = "cluster-preferred-endpoint-type", .type = CFG_ENUM,
      .field = &server.cluster_preferred_endpoint_type, .def_num = 0,
      .enum_names = cluster_endpoint_names, .status = ST_EFFECTIVE " - MOVED/ASK, CLUSTER SLOTS and SHARDS"},
@@ -899,47 +905,49 @@ static const directive directives[] = {
      .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     /* TLS */
     {.name = "tls-port", .type = CFG_INT, .field = &server.tls_port, .def_num = 0, .min = 0,
-     .max = 65535, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
+     .max = 65535, .status = ST_EFFECTIVE " - read at start-up (docs/TLS.md); a CONFIG SET is stored for the next start"},
     {.name = "tls-cluster", .type = CFG_BOOL, .field = &server.tls_cluster, .def_num = 0,
-     .status = ST_TLS},
+     .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - the cluster bus over TLS (new bus connections); the node announces tls-port (docs/TLS.md)"},
     {.name = "tls-replication", .type = CFG_BOOL, .field = &server.tls_replication, .def_num = 0,
-     .status = ST_TLS},
+     .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - the replica's link to its master (docs/TLS.md)"},
     {.name = "tls-auth-clients", .type = CFG_ENUM, .field = &server.tls_auth_clients,
-     .def_num = 1, .enum_names = tls_auth_names, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
+     .def_num = 1, .enum_names = tls_auth_names, .status = ST_EFFECTIVE " - read by each new connection (docs/TLS.md)"},
     {.name = "tls-prefer-server-ciphers", .type = CFG_BOOL,
-     .field = &server.tls_prefer_server_ciphers, .def_num = 0, .status = ST_TLS},
+     .field = &server.tls_prefer_server_ciphers, .def_num = 0, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-session-caching", .type = CFG_BOOL, .field = &server.tls_session_caching,
-     .def_num = 1, .status = ST_TLS},
+     .def_num = 1, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-session-cache-size", .type = CFG_INT, .field = &server.tls_session_cache_size,
-     .def_num = 20480, .min = 0, .max = INT_MAX, .status = ST_TLS},
+     .def_num = 20480, .min = 0, .max = INT_MAX, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-session-cache-timeout", .type = CFG_INT,
      .field = &server.tls_session_cache_timeout, .def_num = 300, .min = 0, .max = INT_MAX,
-     .status = ST_TLS},
+     .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-cert-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_cert_file, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
+     .field = &server.tls_cert_file, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-key-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_key_file, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
+     .field = &server.tls_key_file, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-key-file-pass", .type = CFG_STRING, .flags = CFG_SENSITIVE | CFG_EMPTY_IS_NULL,
-     .field = &server.tls_key_file_pass, .status = ST_TLS},
+     .field = &server.tls_key_file_pass, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-client-cert-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_client_cert_file, .status = ST_TLS},
+     .field = &server.tls_client_cert_file, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-client-key-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_client_key_file, .status = ST_TLS},
+     .field = &server.tls_client_key_file, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-client-key-file-pass", .type = CFG_STRING,
      .flags = CFG_SENSITIVE | CFG_EMPTY_IS_NULL, .field = &server.tls_client_key_file_pass,
-     .status = ST_TLS},
+     .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-dh-params-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_dh_params_file, .status = ST_TLS},
+     .field = &server.tls_dh_params_file, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-ca-cert-file", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_ca_cert_file, .status = ST_EFFECTIVE " - read at start-up (client TLS, docs/TLS.md); a CONFIG SET is stored for the next start"},
+     .field = &server.tls_ca_cert_file, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-ca-cert-dir", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_ca_cert_dir, .status = ST_TLS},
+     .field = &server.tls_ca_cert_dir, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-protocols", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_protocols, .status = ST_TLS},
+     .field = &server.tls_protocols, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-ciphers", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_ciphers, .status = ST_TLS},
+     .field = &server.tls_ciphers, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
     {.name = "tls-ciphersuites", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
-     .field = &server.tls_ciphersuites, .status = ST_TLS},
+     .field = &server.tls_ciphersuites, .try_apply = tls_apply_config, .status = ST_EFFECTIVE " - docs/TLS.md"},
+    {.name = "handshake-timeout-ms", .type = CFG_INT, .field = &server.tls_handshake_timeout_ms,
+     .def_num = 10000, .min = 1, .max = INT_MAX, .status = LT_OWN "milliseconds a TLS handshake may take before the connection is closed (docs/TLS.md)"},
     /* Redis's hidden (test-only) parameters: CONFIG GET needs their exact name. */
     {.name = "key-load-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.key_load_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
@@ -1311,6 +1319,31 @@ static long long config_current_num(const directive *d) {
         return 0;
     default:
         ASSERT_NOT_REACHED();
+    }
+}
+
+/* The current value of d as a staged value, for try_apply's restore.
+ * Returns 1, or 0 for the types it does not copy (bind, dir, output
+ * limits: a CONFIG SET that mixes them with a refused TLS change keeps
+ * their new values). */
+static int config_backup(const directive *d, config_value *v) {
+    memset(v, 0, sizeof(*v));
+    switch (d->type) {
+    case CFG_STRING: {
+        const char *cur = *(char **)d->field;
+        v->str = cur ? xstrndup(cur, strlen(cur)) : NULL;
+        return 1;
+    }
+    case CFG_BOOL:
+    case CFG_INT:
+    case CFG_ENUM:
+    case CFG_LL:
+    case CFG_MEMORY:
+    case CFG_ENUM_NAME:
+        v->num = config_current_num(d);
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -2218,15 +2251,52 @@ void configSetCommand(client *c) {
                                 via_alias[parsed] ? set[parsed]->alias : set[parsed]->name,
                                 errstr);
         } else {
-            /* 3. Store everything, then run each apply hook once. */
+            /* 3. Store everything, then run each apply hook once. A
+             * try_apply hook may refuse: the old values come back. */
+            config_value *old = NULL;
+            int *kept = NULL;
+            for (int i = 0; i < n && !old; i++)
+                if (set[i]->try_apply) {
+                    old = lt_xcalloc((size_t)n, sizeof(*old));
+                    kept = lt_xcalloc((size_t)n, sizeof(*kept));
+                }
+            for (int i = 0; old && i < n; i++) kept[i] = config_backup(set[i], &old[i]);
             for (int i = 0; i < n; i++) config_commit(set[i], &vals[i]);
             for (int i = 0; i < n; i++) {
                 int seen = 0;
                 for (int j = 0; j < i; j++) seen |= set[j]->apply == set[i]->apply;
                 if (set[i]->apply && !seen) set[i]->apply();
             }
+            const char *failed = NULL;
+            for (int i = 0; i < n && !failed; i++) {
+                int seen = 0;
+                for (int j = 0; j < i; j++) seen |= set[j]->try_apply == set[i]->try_apply;
+                if (!set[i]->try_apply || seen || set[i]->try_apply(&errstr)) continue;
+                failed = via_alias[i] ? set[i]->alias : set[i]->name;
+                serverLog(LL_WARNING, "Failed applying new configuration. Possibly related to "
+                                      "new %s setting. Restoring previous settings.", failed);
+                for (int k = 0; k < n; k++)
+                    if (kept[k]) config_commit(set[k], &old[k]);
+                for (int k = 0; k < n; k++) {
+                    int seen2 = 0;
+                    for (int j = 0; j < k; j++) seen2 |= set[j]->try_apply == set[k]->try_apply;
+                    const char *e2 = NULL;
+                    if (set[k]->try_apply && !seen2 && !set[k]->try_apply(&e2))
+                        serverLog(LL_WARNING, "Failed applying restored configuration.");
+                    seen2 = 0;
+                    for (int j = 0; j < k; j++) seen2 |= set[j]->apply == set[k]->apply;
+                    if (set[k]->apply && !seen2) set[k]->apply();
+                }
+            }
+            for (int i = 0; old && i < n; i++) config_value_free(&old[i]);
+            free(old);
+            free(kept);
             pthread_mutex_unlock(&server.config_lock);
-            addReplyOK(c);
+            if (failed)
+                addReplyErrorFormat(c, "ERR CONFIG SET failed (possibly related to argument "
+                                       "'%s') - %s", failed, errstr);
+            else
+                addReplyOK(c);
         }
     }
     free(set);

@@ -12,6 +12,7 @@
 #include "engine/expire.h"
 #include "engine/mvcc.h"
 #include "server/net/client.h"
+#include "server/net/tls.h"
 #include "server/latency.h"
 #include "server/log.h"
 #include "server/cmd/migrate.h"
@@ -32,6 +33,23 @@ static void close_idle_clients(worker *w) {
         if (!(c->flags & CLIENT_BLOCKED_PAUSE) &&
             __atomic_load_n(&c->last_interaction_ms, __ATOMIC_RELAXED) < limit) {
             serverLog(LL_VERBOSE, "Closing idle client");
+            client_close(c);
+        }
+        c = next;
+    }
+}
+
+/* A TLS client whose handshake has run longer than handshake-timeout-ms
+ * (a peer that stalls mid-handshake, or trickles it) is closed; the
+ * others never wait for it, handshakes advance only as bytes arrive. */
+static void close_stalled_tls_handshakes(worker *w) {
+    int64_t limit = w->now_ms - __atomic_load_n(&server.tls_handshake_timeout_ms, __ATOMIC_RELAXED);
+    client *c = w->clients;
+    while (c) {
+        client *next = c->wl_next;
+        if (c->tls && !(c->flags & (CLIENT_CLOSED | CLIENT_MASTER)) && c->ctime_ms < limit &&
+            !tls_conn_established(c->tls)) {
+            serverLog(LL_VERBOSE, "Closing a client whose TLS handshake timed out");
             client_close(c);
         }
         c = next;
@@ -63,6 +81,7 @@ int cron_hz(void) {
 
 void cron_worker_tick(worker *w) {
     close_idle_clients(w);
+    close_stalled_tls_handshakes(w);
     check_output_limits(w);
     /* A script holding every database (or running past the busy
      * threshold) would stall this thread in a shard lock, and with it the

@@ -206,6 +206,7 @@ struct server {
     char *tls_client_cert_file, *tls_client_key_file, *tls_client_key_file_pass;
     char *tls_dh_params_file, *tls_ca_cert_file, *tls_ca_cert_dir;
     char *tls_protocols, *tls_ciphers, *tls_ciphersuites;
+    int tls_handshake_timeout_ms; /* Lightning's own: bound of a TLS handshake */
     /* Redis's hidden test-only parameters */
     int key_load_delay, loading_process_events_interval_bytes;
     int watchdog_period;

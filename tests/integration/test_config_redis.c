@@ -26,7 +26,7 @@
 static const char *const lightning_own[] = {
     "io-backend", "db-shards", "io-spin-us", "client-output-backpressure", "wal-segment-size",
     "snapshot-compression", "wal-checkpoint-size", "metrics-port", "mvcc-max-pinned-versions",
-    "wal-archive-dir", "wal-archive-retention", NULL};
+    "wal-archive-dir", "wal-archive-retention", "handshake-timeout-ms", NULL};
 
 /* Parameters whose value differs on purpose between the two test servers
  * (harness options, Lightning's documented defaults) or whose CONFIG SET

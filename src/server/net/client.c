@@ -120,17 +120,19 @@ static int protected_mode_denies(int fd) {
     return 1;
 }
 
-static client *client_create_generic(worker *w, int fd, uint64_t id, int master);
+static client *client_create_generic(worker *w, int fd, uint64_t id, int master,
+                                      tls_conn *tls);
 
 client *client_create(worker *w, int fd, uint64_t id) {
-    return client_create_generic(w, fd, id, 0);
+    return client_create_generic(w, fd, id, 0, NULL);
 }
 
-client *client_create_master(worker *w, int fd, uint64_t id) {
-    return client_create_generic(w, fd, id, 1);
+client *client_create_master(worker *w, int fd, uint64_t id, tls_conn *tls) {
+    return client_create_generic(w, fd, id, 1, tls);
 }
 
-static client *client_create_generic(worker *w, int fd, uint64_t id, int master) {
+static client *client_create_generic(worker *w, int fd, uint64_t id, int master,
+                                      tls_conn *tls) {
     if (!master && protected_mode_denies(fd)) {
         close(fd);
         __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
@@ -138,6 +140,7 @@ static client *client_create_generic(worker *w, int fd, uint64_t id, int master)
     }
     client *c = calloc(1, sizeof(*c));
     if (!c) {
+        tls_conn_free(tls);
         close(fd);
         __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
         return NULL;
@@ -157,7 +160,9 @@ static client *client_create_generic(worker *w, int fd, uint64_t id, int master)
     format_addr(fd, 0, c->addr, sizeof(c->addr));
     format_addr(fd, 1, c->laddr, sizeof(c->laddr));
     if (server.metrics_port && listen_is_metrics_fd_port(c->laddr)) c->flags |= CLIENT_METRICS_ONLY;
-    if (tls_enabled() && local_port(fd) == server.tls_port) {
+    if (master) {
+        c->tls = tls; /* the link's session, or plain */
+    } else if (tls_enabled() && local_port(fd) == server.tls_port) {
         c->tls = tls_conn_new();
         if (!c->tls) {
             acl_user_unref(c->user);
@@ -917,6 +922,11 @@ void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     client *c = conn->udata;
     if (c->tls) client_on_recv_tls(c, data, len);
     else client_on_recv_plain(c, data, len);
+}
+
+void client_feed_plain(client *c, char *data, size_t len) {
+    ASSERT(len > 0);
+    client_on_recv_plain(c, data, (ssize_t)len);
 }
 
 static void client_on_recv_plain(client *c, char *data, ssize_t len) {

@@ -205,8 +205,10 @@ typedef struct client {
  * at accept time. */
 client *client_create(struct worker *w, int fd, uint64_t id);
 /* The same for the socket to this replica's master (src/repl): no
- * protected-mode check, authenticated, CLIENT_MASTER, replies off. */
-client *client_create_master(struct worker *w, int fd, uint64_t id);
+ * protected-mode check, authenticated, CLIENT_MASTER, replies off. tls is
+ * the link's established TLS session (tls-replication) or NULL; the
+ * client owns it from here on (freed on failure too). */
+client *client_create_master(struct worker *w, int fd, uint64_t id, struct tls_conn *tls);
 /* Closes now (output dropped); the memory is freed once the socket's
  * kernel operations are done. Safe to call twice. */
 void client_close(client *c);
@@ -264,6 +266,9 @@ void client_info_line(client *c, char **out, size_t *len, size_t *cap);
 
 /* ev_callbacks hooks (wired by worker.c) */
 void client_on_recv(ev_conn *conn, char *data, ssize_t len);
+/* Input already in plaintext (what the replication link read past the
+ * handshake, decrypted when the link is TLS). len > 0. */
+void client_feed_plain(client *c, char *data, size_t len);
 void client_on_sent(ev_conn *conn, ssize_t res);
 void client_on_closed(ev_conn *conn);
 

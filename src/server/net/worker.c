@@ -4,6 +4,7 @@
  * the one that made it), then runs it until shutdown.
  */
 #include "server/net/worker.h"
+#include "server/net/tls.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -66,6 +67,7 @@ static void handoff(worker *target, struct accepted a) {
             pthread_mutex_unlock(&target->inbox_lock);
             close(a.fd);
             free(a.pending);
+            tls_conn_free(a.tls);
             __atomic_sub_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
             return;
         }
@@ -142,7 +144,7 @@ static void on_wakeup(ev_loop *loop) {
     pthread_mutex_unlock(&w->inbox_lock);
     for (int i = 0; i < n; i++) {
         if (list[i].master) {
-            client *c = client_create_master(w, list[i].fd, list[i].id);
+            client *c = client_create_master(w, list[i].fd, list[i].id, list[i].tls);
             if (c) repl_master_client_created(c, list[i].pending, list[i].npending);
             free(list[i].pending);
             continue;
@@ -290,10 +292,10 @@ void worker_notify(worker *w) {
     ev_loop_wakeup(w->loop);
 }
 
-void worker_adopt_master(worker *w, int fd, char *pending, size_t npending) {
+void worker_adopt_master(worker *w, int fd, tls_conn *tls, char *pending, size_t npending) {
     __atomic_add_fetch(&server.nclients, 1, __ATOMIC_RELAXED);
     struct accepted a = {fd, __atomic_add_fetch(&server.next_client_id, 1, __ATOMIC_RELAXED), 1,
-                         pending, npending};
+                         tls, pending, npending};
     handoff(w, a);
 }
 

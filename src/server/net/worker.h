@@ -25,6 +25,7 @@ struct accepted {
     /* Replication: the socket to this replica's master (worker_adopt_master),
      * with the stream bytes already read from it (malloc'd, may be NULL). */
     int master;
+    struct tls_conn *tls; /* the link's TLS session (tls-replication) or NULL */
     char *pending;
     size_t npending;
 };
@@ -84,8 +85,10 @@ void worker_notify(worker *w);
 void worker_kick_producers(worker *w);
 /* Replication (src/repl/link.c): w takes fd, a connected master that has
  * finished the handshake, as a client (repl_master_client_created); pending
- * (malloc'd, owned by w from now) holds stream bytes already read. */
-void worker_adopt_master(worker *w, int fd, char *pending, size_t npending);
+ * (malloc'd, owned by w from now) holds stream bytes already read, in
+ * plaintext; tls (owned by w from now) is the link's TLS session or NULL. */
+void worker_adopt_master(worker *w, int fd, struct tls_conn *tls, char *pending,
+                         size_t npending);
 void worker_notify_all(void);
 /* Sums a command's statistics over all workers. */
 void workers_sum_cmdstat(int id, cmd_stat *out);
