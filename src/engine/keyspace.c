@@ -311,6 +311,20 @@ uint64_t ks_db_expires(lt_db *db, unsigned dbid) {
     return n;
 }
 
+void ks_db_overhead(lt_db *db, unsigned dbid, uint64_t *main, uint64_t *expires) {
+    *main = *expires = 0;
+    if (dbid >= db->ndb) return;
+    for (unsigned s = 0; s < db->nshards; s++) {
+        ks_shard *sh = ks_shard_at(db, dbid, s);
+        pthread_mutex_lock(&sh->lock);
+        const dict *d = &sh->data.d;
+        for (int t = 0; t < 2; t++)
+            *main += dict_buckets(d, t) * sizeof(ks_entry *) + d->used[t] * sizeof(ks_entry);
+        *expires += (uint64_t)sh->data.capexp * sizeof(ks_entry *);
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
 uint64_t lt_db_count(lt_db *db, unsigned dbid) { return ks_db_size(db, dbid); }
 
 /* ---- Write primitives -------------------------------------------------------- */
