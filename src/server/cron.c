@@ -14,6 +14,7 @@
 #include "server/net/client.h"
 #include "server/latency.h"
 #include "server/log.h"
+#include "server/memory.h"
 #include "server/cmd/migrate.h"
 #include "server/persist/archive.h"
 #include "server/persist/save.h"
@@ -62,6 +63,7 @@ int cron_hz(void) {
 }
 
 void cron_worker_tick(worker *w) {
+    mem_used(); /* keeps the peak current, as Redis's serverCron samples it */
     close_idle_clients(w);
     check_output_limits(w);
     /* A script holding every database (or running past the busy

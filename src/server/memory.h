@@ -62,7 +62,9 @@ typedef struct mem_report {
 /* Fills r with figures read now. Free with mem_report_free. */
 void mem_report_get(mem_report *r);
 void mem_report_free(mem_report *r);
-/* MEMORY DOCTOR's report (Redis's texts); malloc'd, caller frees. */
+/* MEMORY DOCTOR's report (Redis's conditions and texts; "empty" is
+ * judged on the memory grown since start-up, less the WAL buffers, see
+ * memory.c); malloc'd, caller frees. */
 char *mem_doctor_report(void);
 /* The allocator's name as INFO mem_allocator prints it. */
 const char *mem_allocator_name(void);

@@ -144,12 +144,13 @@ static void stats_append(void *opaque, const char *s) {
 
 static void memoryMallocStatsCommand(client *c) {
     if (!malloc_stats_print) {
-        addReplyBulkCString(c, "Stats not supported for the current allocator");
+        static const char msg[] = "Stats not supported for the current allocator";
+        addReplyVerbatim(c, msg, sizeof(msg) - 1, "txt");
         return;
     }
     stats_text t = {0};
     malloc_stats_print(stats_append, &t, NULL);
-    addReplyBulk(c, t.p ? t.p : "", t.len);
+    addReplyVerbatim(c, t.p ? t.p : "", t.len, "txt");
     free(t.p);
 }
 
