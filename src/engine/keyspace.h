@@ -40,8 +40,12 @@ typedef struct ks_hooks {
      * (lazily in a lookup, or by the active cycle), before it is freed; the
      * deletion carries ts (the surrounding txn's ts). For propagating DEL. */
     void (*expired)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
-    /* The same for a key deleted by eviction (evict.h). */
-    void (*evicted)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
+    /* The same for a key about to be deleted by eviction (evict.h), but
+     * the hook may refuse: 0 = recorded (the key is deleted), nonzero =
+     * it could not be recorded (the server's WAL buffer is full: a replay
+     * would bring the key back), the key is left as it is and eviction
+     * stops for this call (ks_evict_one returns -1). */
+    int (*evicted)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
 } ks_hooks;
 
 /* Installs hooks (copied). Call before other threads use db. */
