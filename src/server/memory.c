@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster/cluster.h"
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "repl/repl.h"
@@ -147,6 +148,7 @@ void mem_report_get(mem_report *r) {
         r->nclients++;
     }
     pthread_mutex_unlock(&server.clients_lock);
+    r->cluster_links = cluster_links_memory();
     /* The WAL's record buffers play the AOF buffer's part. */
     r->aof_buffer = persist_buffer_bytes();
     r->lua_caches = script_cache_bytes();
