@@ -318,7 +318,16 @@ void ks_db_overhead(lt_db *db, unsigned dbid, uint64_t *main, uint64_t *expires)
     if (dbid >= db->ndb) return;
     for (unsigned s = 0; s < db->nshards; s++) {
         ks_shard *sh = ks_shard_at(db, dbid, s);
-        pthread_mutex_lock(&sh->lock);
+        /* Never waits: the caller may hold shard locks (INFO or MEMORY
+         * STATS inside EXEC or a script). A busy shard is estimated from
+         * its published counters (a bucket and a header per key). */
+        if (pthread_mutex_trylock(&sh->lock) != 0) {
+            uint64_t n = atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
+            *main += n * (sizeof(ks_entry *) + sizeof(ks_entry));
+            *expires += atomic_load_explicit(&sh->nexpires, memory_order_relaxed) *
+                        sizeof(ks_entry *);
+            continue;
+        }
         const dict *d = &sh->data.d;
         for (int t = 0; t < 2; t++)
             *main += dict_buckets(d, t) * sizeof(ks_entry *) + d->used[t] * sizeof(ks_entry);

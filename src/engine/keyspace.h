@@ -220,7 +220,9 @@ uint64_t ks_db_expires(lt_db *db, unsigned dbid);
 /* MEMORY STATS' per-database overhead: *main = the bytes of dbid's hash
  * table bucket arrays plus one entry header per entry in them (current
  * and tombstones; old versions hang off them), *expires = the bytes of the
- * expiry index arrays. Takes each shard's lock in turn. */
+ * expiry index arrays. Takes each shard's lock in turn, never waiting
+ * (a shard locked meanwhile, by anyone, is estimated from its counters),
+ * so it may be called with shard locks held. */
 void ks_db_overhead(lt_db *db, unsigned dbid, uint64_t *main, uint64_t *expires);
 
 #endif

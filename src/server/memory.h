@@ -16,7 +16,8 @@
  *    like any other: they are in total.allocated and the dataset.
  *
  * Threading: any thread; mem_used/mem_used_now lock-free; mem_report_get
- * takes the clients lock and each shard's lock briefly.
+ * takes the clients lock and, without waiting, each shard's lock briefly
+ * (callable inside EXEC and scripts, which hold shard locks).
  */
 #ifndef LIGHTNING_MEMORY_H
 #define LIGHTNING_MEMORY_H

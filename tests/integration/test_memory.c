@@ -94,6 +94,25 @@ TEST(stats_fields_types_and_order_match_redis) {
     CHECK_HELP(L, "MEMORY");
 }
 
+/* Inside EXEC (shard locks held) and a script: the figures, no wait. */
+TEST(stats_inside_exec_and_scripts) {
+    REQUIRE(difftest_start(NULL));
+    EXPECT("status:\"OK\"", "MULTI");
+    EXPECT("status:\"QUEUED\"", "SET", "a", "1");
+    EXPECT("status:\"QUEUED\"", "MEMORY", "STATS");
+    EXPECT("status:\"QUEUED\"", "INFO", "memory");
+    EXPECT("status:\"QUEUED\"", "MEMORY", "DOCTOR");
+    redisReply *l = reply_of(L, "EXEC");
+    REQUIRE(l && l->type == REDIS_REPLY_ARRAY && l->elements == 4);
+    CHECK(l->element[1]->type == REDIS_REPLY_ARRAY && l->element[1]->elements >= 54);
+    CHECK(l->element[2]->type == REDIS_REPLY_STRING);
+    freeReplyObject(l);
+    if (R) freeReplyObject(reply_of(R, "EXEC"));
+    const char *s = cmd(L, "EVAL %s 1 a", "redis.call('SET', KEYS[1], '2') "
+                                         "return #redis.call('MEMORY', 'STATS')");
+    CHECK(!strncmp(s, "int:", 4) && atoi(s + 4) >= 54);
+}
+
 TEST(resp3_reply_types) {
     int fl, fr;
     REQUIRE(difftest_start_servers(NULL) && difftest_raw_connect(3, &fl, &fr));
@@ -271,6 +290,7 @@ TEST(lolwut_versions_and_arguments) {
 
 int main(void) {
     RUN(stats_fields_types_and_order_match_redis);
+    RUN(stats_inside_exec_and_scripts);
     RUN(resp3_reply_types);
     RUN(doctor_texts_as_redis);
     RUN(malloc_stats_and_purge);
