@@ -63,7 +63,7 @@ int cron_hz(void) {
 }
 
 void cron_worker_tick(worker *w) {
-    mem_used(); /* keeps the peak current, as Redis's serverCron samples it */
+    mem_peak_sample(); /* as Redis's serverCron samples the peak */
     close_idle_clients(w);
     check_output_limits(w);
     /* A script holding every database (or running past the busy

@@ -60,16 +60,20 @@ size_t mem_used_now(void) {
     return v;
 }
 
-size_t mem_used(void) {
+static size_t used_within(int64_t max_age_us) {
     int64_t now = monotonic_us();
     int64_t at = __atomic_load_n(&cached_at_us, __ATOMIC_RELAXED);
     /* One thread refreshes; the others use the cached value meanwhile. */
-    if (now - at >= MEM_REFRESH_US &&
+    if (now - at >= max_age_us &&
         __atomic_compare_exchange_n(&cached_at_us, &at, now, 0, __ATOMIC_RELAXED,
                                     __ATOMIC_RELAXED))
         return mem_used_now();
     return __atomic_load_n(&cached, __ATOMIC_RELAXED);
 }
+
+size_t mem_used(void) { return used_within(MEM_REFRESH_US); }
+
+void mem_peak_sample(void) { (void)used_within(MEM_PEAK_REFRESH_US); }
 
 /* The allocator's allocated / active / resident bytes (one epoch). */
 static void allocator_figures(size_t *allocated, size_t *active, size_t *resident) {

@@ -26,9 +26,14 @@
 #include <stdint.h>
 
 #define MEM_REFRESH_US 1000
+/* How old the figure may be when only the peak wants it (after each write
+ * command): the allocator's stats refresh costs microseconds. */
+#define MEM_PEAK_REFRESH_US 10000
 
 /* Allocated bytes, at most MEM_REFRESH_US old. */
 size_t mem_used(void);
+/* Raises the peak from a figure at most MEM_PEAK_REFRESH_US old. */
+void mem_peak_sample(void);
 /* Allocated bytes read now (and cached). */
 size_t mem_used_now(void);
 /* 1 if the allocator reports its figures (jemalloc or a sanitizer). */

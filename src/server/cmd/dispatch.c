@@ -170,8 +170,8 @@ void dispatch_call(client *c, const command *cmd) {
         blocking_signal_flush();
         ks_txn_set_command_clock(0);
         /* Redis records the peak after each command (memory.h: a
-         * cached figure, read from the allocator at most once a ms). */
-        if (cmd->flags & CMD_WRITE) mem_used();
+         * cached figure, read from the allocator at most every 10 ms). */
+        if (cmd->flags & CMD_WRITE) mem_peak_sample();
     }
     int64_t end = ustime();
     if (!in_exec && batch_on) batch_end_us = end;
