@@ -139,7 +139,6 @@ const compat_rule compat_rules[] = {
     {"client|help", CMP_SKIP, 0, R_HELP},
     {"config|help", CMP_SKIP, 0, R_HELP},
     {"object|help", CMP_SKIP, 0, R_HELP},
-    {"memory|help", CMP_SKIP, 0, R_HELP},
     {"command|help", CMP_SKIP, 0, R_HELP},
     {"pubsub|help", CMP_SKIP, 0, R_HELP},
     {"xadd", CMP_SHAPE, 0, "`*` ids come from the clock"},

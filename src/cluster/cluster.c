@@ -303,6 +303,19 @@ unsigned long cluster_connections_count(void) {
 
 uint64_t cluster_links_limit_exceeded(void) { return busio_buffer_limit_exceeded(cl_bus); }
 
+size_t cluster_links_memory(void) {
+    if (!cl_st) return 0;
+    size_t sum = 0;
+    pthread_mutex_lock(&cl_mutex);
+    for (int i = 0; i < cl_st->nnodes; i++) {
+        const cl_link *ls[2] = {cl_st->nodes[i]->link, cl_st->nodes[i]->inbound_link};
+        for (int k = 0; k < 2; k++)
+            if (ls[k]) sum += sizeof(cl_link) + (size_t)ls[k]->send_buffer_allocated;
+    }
+    pthread_mutex_unlock(&cl_mutex);
+    return sum;
+}
+
 const char *cluster_endpoint(const cl_node *n) {
     switch (server.cluster_preferred_endpoint_type) {
     case 1: return n->hostname[0] ? n->hostname : "?";

@@ -70,6 +70,9 @@ int cluster_commit_change(void);
 unsigned long cluster_connections_count(void);
 /* INFO / CLUSTER INFO helpers. */
 uint64_t cluster_links_limit_exceeded(void);
+/* Memory of the bus links: the links and their send buffers (MEMORY STATS
+ * cluster.links, INFO mem_cluster_links; 0 outside cluster mode). */
+size_t cluster_links_memory(void);
 /* CONFIG SET of a cluster-* directive: copies the settings in. */
 void cluster_apply_config(void);
 /* What a MOVED/ASK names for node n: ip, hostname or "?" per

@@ -184,7 +184,9 @@ static uint64_t db_count(lt_db *db, unsigned dbid, int vol) {
     return n;
 }
 
-/* Deletes dbid/key in a one-key transaction; returns freed bytes or 0. */
+/* Deletes dbid/key in a one-key transaction; returns freed bytes, 0 (the
+ * key is gone or changed) or KS_EVICT_REFUSED (the hook could not record
+ * the deletion: the key stays). */
 static size_t evict_key(lt_db *db, unsigned dbid, const char *key, size_t klen, int vol) {
     ks_key k = {.dbid = dbid, .key = key, .klen = klen};
     ks_txn txn;
@@ -220,6 +222,7 @@ static int evict_random(lt_db *db, ks_evpool *p, int vol, size_t *freed) {
         pthread_mutex_unlock(&sh->lock);
         size_t f = e ? evict_key(db, dbid, key, klen, vol) : 0;
         if (key != stack) free(key);
+        if (f == KS_EVICT_REFUSED) return -1;
         if (f) {
             *freed = f;
             return 1;
@@ -271,6 +274,7 @@ int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed) {
             pthread_mutex_unlock(&p->lock);
             size_t f = evict_key(db, c.dbid, key, c.klen, vol);
             if (key != stack) free(key);
+            if (f == KS_EVICT_REFUSED) return -1; /* sampled again later */
             if (f) {
                 *freed = f;
                 return 1;

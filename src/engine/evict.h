@@ -15,8 +15,14 @@
  * first sampled key of a database taken in turn.
  *
  * A deleted key is counted (ks_evicted_keys), reported to the hooks'
- * `evicted` (the server logs a DEL) and, when an open MVCC view may still
- * read it, kept for that view like any deletion.
+ * `evicted` first (the server logs a DEL; when it cannot, the key stays
+ * and the call returns -1), marked deleted for WATCH (EXEC of a
+ * transaction watching it fails, as Redis's touched key), freed — on the
+ * lazy-free thread under lazyfree-lazy-eviction when big — or, when an
+ * open MVCC view (a BGSAVE) may still read it, kept for that view like
+ * any deletion: such a key frees nothing until the view has passed it, so
+ * it counts as 1 byte freed and the caller goes on evicting others (the
+ * used memory, which includes kept versions, stays under the limit).
  *
  * Thread-safety: any thread, no lock held (each deletion is its own
  * one-key transaction).
@@ -41,14 +47,18 @@ enum {
 };
 
 #define KS_EVPOOL_SIZE 16
+/* ks_evict_key's answer when the `evicted` hook refused (keyspace_int.h). */
+#define KS_EVICT_REFUSED SIZE_MAX
 
 /* 1 for the policies that rank by access frequency (OBJECT FREQ works). */
 int ks_evict_policy_is_lfu(int policy);
 
 /* Deletes one key chosen by policy among samples (>= 1) sampled keys per
  * database. Returns 1 with *freed set to the key's approximate memory
- * (MEMORY USAGE), or 0 when no key can be evicted (noeviction, or no
- * candidate: an empty keyspace, no key with a TTL for volatile-*). */
+ * (MEMORY USAGE), 0 when no key can be evicted (noeviction, or no
+ * candidate: an empty keyspace, no key with a TTL for volatile-*), or -1
+ * when the hooks' `evicted` refused the deletion (it could not be logged:
+ * the key stays, and evicting must wait). */
 int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed);
 
 /* Keys evicted since db was opened (INFO evicted_keys). */

@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/xalloc.h"
+#include "engine/evict.h"
 #include "engine/expire_int.h"
 #include "engine/keyspace_int.h"
 #include "engine/lazyfree.h"
@@ -169,6 +170,7 @@ static void entry_release(ks_txn *txn, ks_entry *e) {
     int lazy = txn->lazyfree == KS_LAZYFREE_ALWAYS
                    ? 1
                    : txn->lazyfree == KS_LAZYFREE_EXPIRE ? lazyfree_policy_expire()
+                   : txn->lazyfree == KS_LAZYFREE_EVICT  ? lazyfree_policy_evict()
                                                          : lazyfree_policy_server_del();
     if (lazy && e->enc == KS_ENC_OBJ && lazyfree_entry(e)) return;
     entry_free(e);
@@ -311,6 +313,29 @@ uint64_t ks_db_expires(lt_db *db, unsigned dbid) {
     return n;
 }
 
+void ks_db_overhead(lt_db *db, unsigned dbid, uint64_t *main, uint64_t *expires) {
+    *main = *expires = 0;
+    if (dbid >= db->ndb) return;
+    for (unsigned s = 0; s < db->nshards; s++) {
+        ks_shard *sh = ks_shard_at(db, dbid, s);
+        /* Never waits: the caller may hold shard locks (INFO or MEMORY
+         * STATS inside EXEC or a script). A busy shard is estimated from
+         * its published counters (a bucket and a header per key). */
+        if (pthread_mutex_trylock(&sh->lock) != 0) {
+            uint64_t n = atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
+            *main += n * (sizeof(ks_entry *) + sizeof(ks_entry));
+            *expires += atomic_load_explicit(&sh->nexpires, memory_order_relaxed) *
+                        sizeof(ks_entry *);
+            continue;
+        }
+        const dict *d = &sh->data.d;
+        for (int t = 0; t < 2; t++)
+            *main += dict_buckets(d, t) * sizeof(ks_entry *) + d->used[t] * sizeof(ks_entry);
+        *expires += (uint64_t)sh->data.capexp * sizeof(ks_entry *);
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
 uint64_t lt_db_count(lt_db *db, unsigned dbid) { return ks_db_size(db, dbid); }
 
 /* ---- Write primitives -------------------------------------------------------- */
@@ -396,7 +421,9 @@ void ks_expire_entry(ks_txn *txn, ks_shard *sh, unsigned dbid,
     ks_entry *cur = *link;
     int keep = ks_keep_old(txn, sh, cur);
     atomic_fetch_add_explicit(&db->stat_expired_keys, 1, memory_order_relaxed);
-    if (db->hooks.expired) db->hooks.expired(db->hooks.ctx, dbid, cur, txn->ts);
+    /* The DEL is logged with this deletion's commit ts (assigned now: a
+     * ts of 0 would read as "in the snapshot" to a replay). */
+    if (db->hooks.expired) db->hooks.expired(db->hooks.ctx, dbid, cur, ks_txn_ts(txn));
     uint8_t mode = txn->lazyfree;
     if (mode == KS_LAZYFREE_POLICY) txn->lazyfree = KS_LAZYFREE_EXPIRE;
     ks_remove(txn, sh, link, table, keep, 0);
@@ -416,11 +443,21 @@ size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, in
     ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, 1);
     ks_entry *cur = link && !entry_is_tomb(*link) ? *link : NULL;
     if (!cur || (need_ttl && !entry_expblock(cur))) return 0;
-    size_t freed = ks_entry_memory_usage(cur);
+    if (db->hooks.evicted && db->hooks.evicted(db->hooks.ctx, dbid, cur, ks_txn_ts(txn)))
+        return KS_EVICT_REFUSED; /* not recorded: the key stays */
+    /* Redis "touches" an evicted key: a WATCH on it fails EXEC. */
+    watch_note_delete(sh, h, key, klen, txn->ts);
     int keep = ks_keep_old(txn, sh, cur);
+    /* A version an open view (a BGSAVE) still reads is kept for it: it
+     * stays in the used memory until the view has passed it, so it frees
+     * nothing now (1: deleted, for the caller to evict others meanwhile). */
+    size_t freed = keep ? 1 : ks_entry_memory_usage(cur);
     atomic_fetch_add_explicit(&db->stat_evicted_keys, 1, memory_order_relaxed);
-    if (db->hooks.evicted) db->hooks.evicted(db->hooks.ctx, dbid, cur, txn->ts);
+    /* lazyfree-lazy-eviction: a big value goes to the lazy-free thread. */
+    uint8_t mode = txn->lazyfree;
+    if (mode == KS_LAZYFREE_POLICY) txn->lazyfree = KS_LAZYFREE_EVICT;
     ks_remove(txn, sh, link, table, keep, 0);
+    txn->lazyfree = mode;
     return freed;
 }
 

@@ -40,8 +40,12 @@ typedef struct ks_hooks {
      * (lazily in a lookup, or by the active cycle), before it is freed; the
      * deletion carries ts (the surrounding txn's ts). For propagating DEL. */
     void (*expired)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
-    /* The same for a key deleted by eviction (evict.h). */
-    void (*evicted)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
+    /* The same for a key about to be deleted by eviction (evict.h), but
+     * the hook may refuse: 0 = recorded (the key is deleted), nonzero =
+     * it could not be recorded (the server's WAL buffer is full: a replay
+     * would bring the key back), the key is left as it is and eviction
+     * stops for this call (ks_evict_one returns -1). */
+    int (*evicted)(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts);
 } ks_hooks;
 
 /* Installs hooks (copied). Call before other threads use db. */
@@ -212,5 +216,13 @@ int ks_random_key(lt_db *db, unsigned dbid, ks_entry_fn *fn, void *ctx);
  * exact when no commit runs concurrently. */
 uint64_t ks_db_size(lt_db *db, unsigned dbid);
 uint64_t ks_db_expires(lt_db *db, unsigned dbid);
+
+/* MEMORY STATS' per-database overhead: *main = the bytes of dbid's hash
+ * table bucket arrays plus one entry header per entry in them (current
+ * and tombstones; old versions hang off them), *expires = the bytes of the
+ * expiry index arrays. Takes each shard's lock in turn, never waiting
+ * (a shard locked meanwhile, by anyone, is estimated from its counters),
+ * so it may be called with shard locks held. */
+void ks_db_overhead(lt_db *db, unsigned dbid, uint64_t *main, uint64_t *expires);
 
 #endif

@@ -126,8 +126,11 @@ struct lt_db {
 };
 
 /* Deletes key for eviction (evict.c) if it is live — and has a TTL when
- * need_ttl — reporting it to hooks.evicted. Returns its MEMORY USAGE, 0
- * if nothing was deleted. The key's shard is locked by txn. */
+ * need_ttl — reporting it to hooks.evicted first. Returns its MEMORY
+ * USAGE (1 when an open view keeps the version: nothing is freed before
+ * the view passes it), 0 if nothing was deleted, KS_EVICT_REFUSED
+ * (evict.h) if the hook refused (the key is untouched). The key's shard
+ * is locked by txn. */
 size_t ks_evict_key(ks_txn *txn, unsigned dbid, const char *key, size_t klen, int need_ttl);
 /* Frees db's eviction pool (lt_db_close). */
 void ks_evpool_free(lt_db *db);

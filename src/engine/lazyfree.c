@@ -28,13 +28,19 @@ static struct {
        .work = PTHREAD_COND_INITIALIZER,
        .drained = PTHREAD_COND_INITIALIZER};
 
-static int policy_expire, policy_server_del;
+static int policy_expire, policy_server_del, policy_evict;
 static uint64_t pending, freed; /* atomics */
 
 void lazyfree_set_policy(int expire, int server_del) {
     __atomic_store_n(&policy_expire, expire, __ATOMIC_RELAXED);
     __atomic_store_n(&policy_server_del, server_del, __ATOMIC_RELAXED);
 }
+
+void lazyfree_set_policy_evict(int evict) {
+    __atomic_store_n(&policy_evict, evict, __ATOMIC_RELAXED);
+}
+
+int lazyfree_policy_evict(void) { return __atomic_load_n(&policy_evict, __ATOMIC_RELAXED); }
 
 int lazyfree_policy_expire(void) { return __atomic_load_n(&policy_expire, __ATOMIC_RELAXED); }
 int lazyfree_policy_server_del(void) {

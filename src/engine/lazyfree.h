@@ -15,7 +15,11 @@
  * When: a transaction frees lazily what it drops when its lazyfree mode
  * says so (ks_txn_set_lazyfree: the server's UNLINK, DEL under
  * lazyfree-lazy-user-del, FLUSH* ASYNC or under lazyfree-lazy-user-flush);
- * otherwise expired keys follow lazyfree-lazy-expire and values replaced
+ * otherwise expired keys follow lazyfree-lazy-expire, evicted keys
+ * lazyfree-lazy-eviction (Redis's meaning: the memory of an evicted big
+ * value is given back by the thread, so eviction counts it as freed when
+ * it is queued, and the next check sees the memory once the thread freed
+ * it), and values replaced
  * or deleted implicitly (SET over a key, a list popped empty, RENAME's
  * destination) follow lazyfree-lazy-server-del (lazyfree_set_policy).
  *
@@ -39,6 +43,9 @@ struct ks_garbage;
 
 /* lazyfree-lazy-expire and lazyfree-lazy-server-del (0 or 1). */
 void lazyfree_set_policy(int expire, int server_del);
+/* lazyfree-lazy-eviction (0 or 1): values of evicted keys. */
+void lazyfree_set_policy_evict(int evict);
+int lazyfree_policy_evict(void);
 int lazyfree_policy_expire(void);
 int lazyfree_policy_server_del(void);
 

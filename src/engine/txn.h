@@ -85,9 +85,10 @@ void ks_txn_begin_all(ks_txn *txn, lt_db *db);
 /* How a transaction frees the values it deletes, replaces or flushes
  * (lazyfree.h): KS_LAZYFREE_POLICY (the default: lazyfree-lazy-server-del,
  * or lazyfree-lazy-expire for expired keys) or KS_LAZYFREE_ALWAYS (UNLINK,
- * FLUSH ASYNC, DEL under lazyfree-lazy-user-del). KS_LAZYFREE_EXPIRE is
- * internal (expiry). Set right after begin. */
-enum { KS_LAZYFREE_POLICY = 0, KS_LAZYFREE_ALWAYS = 1, KS_LAZYFREE_EXPIRE = 2 };
+ * FLUSH ASYNC, DEL under lazyfree-lazy-user-del). KS_LAZYFREE_EXPIRE and
+ * KS_LAZYFREE_EVICT are internal (expiry, eviction: their own directives).
+ * Set right after begin. */
+enum { KS_LAZYFREE_POLICY = 0, KS_LAZYFREE_ALWAYS = 1, KS_LAZYFREE_EXPIRE = 2, KS_LAZYFREE_EVICT = 3 };
 void ks_txn_set_lazyfree(ks_txn *txn, int mode);
 
 /* Nesting (EXEC). Between ks_txn_nest_enter(outer) and

@@ -291,6 +291,13 @@ char *repl_info_string(void) {
     return b.p;
 }
 
+size_t repl_backlog_memory(void) {
+    pthread_mutex_lock(&R.lock);
+    size_t n = R.has_backlog ? (size_t)(R.bl.end - R.bl.start) : 0;
+    pthread_mutex_unlock(&R.lock);
+    return n;
+}
+
 void repl_info_stats(uint64_t *full, uint64_t *ok, uint64_t *err) {
     pthread_mutex_lock(&R.lock);
     *full = R.stat_sync_full;

@@ -70,5 +70,7 @@ void repl_info_stats(uint64_t *sync_full, uint64_t *sync_partial_ok, uint64_t *s
 const char *repl_role_name(void); /* "master" or "slave" */
 /* The replication offset (master_repl_offset). */
 uint64_t repl_offset(void);
+/* Bytes the replication backlog holds (MEMORY STATS replication.backlog). */
+size_t repl_backlog_memory(void);
 
 #endif

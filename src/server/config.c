@@ -218,6 +218,7 @@ static void apply_objlimits(void) {
 /* Copies the lazy-free policy into the engine (lazyfree.h). */
 static void apply_lazyfree(void) {
     lazyfree_set_policy(server.lazyfree_lazy_expire, server.lazyfree_lazy_server_del);
+    lazyfree_set_policy_evict(server.lazyfree_lazy_eviction);
 }
 
 #define MB (1024LL * 1024)
@@ -568,11 +569,10 @@ static const directive directives[] = {
     {.name = "zset-max-listpack-value", .alias = "zset-max-ziplist-value", .type = CFG_MEMORY,
      .field = &server.zset_max_listpack_value, .def_num = 64, .min = 0, .max = LONG_MAX,
      .apply = apply_objlimits, .status = ST_EFFECTIVE},
-    /* Lazy free (engine/lazyfree.h): expire and server-del are the
-     * engine's policy, user-del and user-flush read by DEL and FLUSH*;
-     * eviction is stored until maxmemory eviction exists. */
+    /* Lazy free (engine/lazyfree.h): expire, eviction and server-del are
+     * the engine's policy, user-del and user-flush read by DEL and FLUSH*. */
     {.name = "lazyfree-lazy-eviction", .type = CFG_BOOL, .field = &server.lazyfree_lazy_eviction,
-     .def_num = 0, .status = "stored until maxmemory eviction"},
+     .def_num = 0, .apply = apply_lazyfree, .status = ST_EFFECTIVE},
     {.name = "lazyfree-lazy-expire", .type = CFG_BOOL, .field = &server.lazyfree_lazy_expire,
      .def_num = 0, .apply = apply_lazyfree, .status = ST_EFFECTIVE},
     {.name = "lazyfree-lazy-server-del", .type = CFG_BOOL,

@@ -15,6 +15,7 @@
 #include "server/net/tls.h"
 #include "server/latency.h"
 #include "server/log.h"
+#include "server/memory.h"
 #include "server/cmd/migrate.h"
 #include "server/persist/archive.h"
 #include "server/persist/save.h"
@@ -80,6 +81,7 @@ int cron_hz(void) {
 }
 
 void cron_worker_tick(worker *w) {
+    mem_peak_sample(); /* as Redis's serverCron samples the peak */
     close_idle_clients(w);
     close_stalled_tls_handshakes(w);
     check_output_limits(w);

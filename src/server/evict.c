@@ -7,13 +7,19 @@
  * time spent is compared with the tenacity's limit (50 µs per step up to
  * 10, then 15% more per step, none at 100). The used-memory figure is read
  * again (not the cached one) after a run that evicted, so the next
- * command does not evict again for memory already freed.
+ * command does not evict again for memory already freed. With
+ * lazyfree-lazy-eviction a big value is freed by the lazy-free thread: a
+ * run that finds nothing more to evict waits for it a little (Redis's
+ * bounded wait) before answering -OOM. An eviction whose DEL the WAL
+ * cannot take (buffer full) does not happen: the run stops there.
  */
 #include "server/evict.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "engine/evict.h"
+#include "engine/lazyfree.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/log.h"
@@ -53,7 +59,15 @@ static int perform_evictions(void) {
     unsigned keys = 0;
     while (freed < tofree) {
         size_t f;
-        if (!ks_evict_one(server.db, policy, server_cfg(maxmemory_samples), &f)) {
+        int rc = ks_evict_one(server.db, policy, server_cfg(maxmemory_samples), &f);
+        if (rc < 0) {
+            /* The WAL cannot take the DEL now (its buffer is full): a key
+             * evicted without it would come back on replay, so none is
+             * until the log has room; deny-oom commands get -OOM meanwhile. */
+            result = EVICT_FAIL;
+            break;
+        }
+        if (rc == 0) {
             result = EVICT_FAIL; /* nothing left to evict */
             break;
         }
@@ -64,6 +78,17 @@ static int perform_evictions(void) {
         }
     }
     if (keys) mem_used_now();
+    if (result == EVICT_FAIL && lazyfree_pending()) {
+        /* Redis's wait for the lazy-free thread (lazyfree-lazy-eviction):
+         * what it is freeing may be enough; bounded by the tenacity's time,
+         * in steps of at most 1 ms. */
+        uint64_t wait_start = (uint64_t)monotonic_us();
+        while (lazyfree_pending() && (uint64_t)monotonic_us() - wait_start < max_us) {
+            size_t u = mem_used_now(), nc = persist_buffer_bytes();
+            if ((u > nc ? u - nc : 0) <= limit) return EVICT_OK;
+            usleep(max_us < 1000 ? (useconds_t)max_us : 1000);
+        }
+    }
     return result;
 }
 

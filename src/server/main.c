@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/latency.h"
+#include "server/memory.h"
 #include "server/metrics.h"
 #include "script/function.h"
 #include "repl/repl.h"
@@ -153,7 +154,11 @@ int main(int argc, char **argv) {
     if (engine_open() < 0) return 1;
     info_init(); /* the empty engine counts as start-up memory */
     if (function_load_at_start() < 0) return 1;
+    size_t mem_before_load = mem_used_now();
     if (persist_open() < 0) return 1;
+    /* The WAL's buffers (reported as aof.buffer) and the data replayed are
+     * not start-up memory; the I/O threads' buffers are. */
+    size_t mem_loaded = mem_used_now() - mem_before_load;
     if (backup_init() < 0) return 1;
     if (repl_init() < 0) return 1;
     if (blocking_init() < 0) return 1;
@@ -170,6 +175,7 @@ int main(int argc, char **argv) {
     }
     persist_workers_started();
     repl_workers_started();
+    mem_record_startup(mem_loaded);
     proc_pidfile_write();
     serverLog(LL_NOTICE,
               "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",

@@ -98,7 +98,7 @@ struct server {
     long long zset_max_listpack_value;
     int list_max_listpack_size;
     int list_compress_depth;
-    int lazyfree_lazy_eviction;    /* stored until eviction exists */
+    int lazyfree_lazy_eviction;    /* copied into the engine (lazyfree.h) */
     int lazyfree_lazy_expire;      /* copied into the engine (lazyfree.h) */
     int lazyfree_lazy_server_del;  /* copied into the engine (lazyfree.h) */
     int lazyfree_lazy_user_del;    /* DEL frees like UNLINK (t_keys.c) */

@@ -31,6 +31,7 @@
 #include "server/evict.h"
 #include "server/engine_glue.h"
 #include "server/latency.h"
+#include "server/memory.h"
 #include "server/metrics.h"
 #include "server/monitor.h"
 #include "server/slowlog.h"
@@ -88,40 +89,6 @@ static void bytes_human(char *out, size_t outlen, double n) {
     else snprintf(out, outlen, "%.2f%c", n, units[u]);
 }
 
-typedef struct mem_figures {
-    size_t allocated, active, resident;
-} mem_figures;
-
-static void read_memory(mem_figures *m) {
-    memset(m, 0, sizeof(*m));
-    if (mallctl) {
-        uint64_t epoch = 1;
-        size_t sz = sizeof(epoch);
-        mallctl("epoch", &epoch, &sz, &epoch, sz);
-        sz = sizeof(size_t);
-        mallctl("stats.allocated", &m->allocated, &sz, NULL, 0);
-        mallctl("stats.active", &m->active, &sz, NULL, 0);
-        mallctl("stats.resident", &m->resident, &sz, NULL, 0);
-    } else if (__sanitizer_get_current_allocated_bytes) {
-        m->allocated = m->active = m->resident = __sanitizer_get_current_allocated_bytes();
-    } else {
-        struct mallinfo2 mi = mallinfo2();
-        m->allocated = mi.uordblks + mi.hblkhd;
-        m->active = m->resident = m->allocated;
-    }
-}
-
-static size_t read_rss(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
-        fclose(f);
-    }
-    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static size_t peak_memory;
 
 static int section_named(const char *name, char **want, int nwant) {
     for (int i = 0; i < nwant; i++)
@@ -202,64 +169,24 @@ static void info_clients(sbuf *b) {
               (unsigned long long)blocking_clients_with_timeout());
 }
 
-static size_t startup_memory;
+void info_init(void) { mem_record_startup(0); }
 
-void info_init(void) {
-    mem_figures m;
-    read_memory(&m);
-    startup_memory = m.allocated;
-}
 
-/* Memory of the normal clients, as CLIENT LIST's tot-mem summed. */
-static size_t clients_memory(void) {
-    size_t sum = 0;
-    pthread_mutex_lock(&server.clients_lock);
-    for (client *c = server.clients; c; c = c->next)
-        sum += sizeof(client) + __atomic_load_n(&c->pub.qbuf, __ATOMIC_RELAXED) +
-               __atomic_load_n(&c->pub.qbuf_free, __ATOMIC_RELAXED) +
-               __atomic_load_n(&c->pub.omem, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&server.clients_lock);
-    return sum;
-}
-
-static double ratio(size_t a, size_t b) { return b ? (double)a / (double)b : 0.0; }
-static long long diff(size_t a, size_t b) { return (long long)a - (long long)b; }
-
-/* Redis's fields and order. Overhead is the memory in use at start-up plus
- * the clients' (Lightning keeps no replication backlog, AOF buffer or
- * cluster links yet); the dataset is the rest. Lua and functions do not
- * exist: 0. */
+/* Redis's fields and order, from Redis's overhead breakdown (memory.h). */
 static void info_memory(sbuf *b) {
-    mem_figures m;
-    read_memory(&m);
-    size_t rss = read_rss();
-    if (m.allocated > peak_memory) peak_memory = m.allocated;
-    size_t cmem = clients_memory();
-    size_t overhead = startup_memory + cmem;
-    size_t dataset = m.allocated > overhead ? m.allocated - overhead : 0;
-    size_t net = m.allocated > startup_memory ? m.allocated - startup_memory : 0;
+    mem_report m;
+    mem_report_get(&m);
+    size_t rss = m.process_rss;
     char h1[32], h2[32], h3[32], h4[32];
     char hmax[32];
     bytes_human(hmax, sizeof(hmax), (double)server_cfg(maxmemory));
-    bytes_human(h1, sizeof(h1), (double)m.allocated);
+    bytes_human(h1, sizeof(h1), (double)m.total_allocated);
     bytes_human(h2, sizeof(h2), (double)rss);
-    bytes_human(h3, sizeof(h3), (double)peak_memory);
+    bytes_human(h3, sizeof(h3), (double)m.peak_allocated);
     long pages = sysconf(_SC_PHYS_PAGES);
     size_t total = pages > 0 ? (size_t)pages * (size_t)sysconf(_SC_PAGESIZE) : 0;
     bytes_human(h4, sizeof(h4), (double)total);
-    const char *alloc = "libc";
-    char jever[64] = "jemalloc";
-    if (mallctl) {
-        const char *v = NULL;
-        size_t sz = sizeof(v);
-        if (mallctl("version", &v, &sz, NULL, 0) == 0 && v) {
-            const char *dash = strchr(v, '-');
-            snprintf(jever, sizeof(jever), "jemalloc-%.*s", dash ? (int)(dash - v) : (int)strlen(v), v);
-        }
-        alloc = jever;
-    } else if (__sanitizer_get_current_allocated_bytes) {
-        alloc = "sanitizer";
-    }
+    const char *alloc = mem_allocator_name();
     /* Scripting (src/script/): the Lua heaps of every thread's
      * interpreters, the script cache and the function libraries. */
     size_t vm_eval = script_vm_bytes(0), vm_fn = script_vm_bytes(1);
@@ -311,27 +238,28 @@ static void info_memory(sbuf *b) {
               "mem_fragmentation_ratio:%.2f\r\n"
               "mem_fragmentation_bytes:%lld\r\n"
               "mem_not_counted_for_evict:%zu\r\n"
-              "mem_replication_backlog:0\r\n"
+              "mem_replication_backlog:%zu\r\n"
               "mem_total_replication_buffers:0\r\n"
-              "mem_clients_slaves:0\r\n"
+              "mem_clients_slaves:%zu\r\n"
               "mem_clients_normal:%zu\r\n"
-              "mem_cluster_links:0\r\n"
-              "mem_aof_buffer:0\r\n"
+              "mem_cluster_links:%zu\r\n"
+              "mem_aof_buffer:%zu\r\n"
               "mem_allocator:%s\r\n"
               "active_defrag_running:0\r\n"
               "lazyfree_pending_objects:%llu\r\n"
               "lazyfreed_objects:%llu\r\n",
-              m.allocated, h1, rss, h2, peak_memory, h3,
-              peak_memory ? (double)m.allocated * 100 / (double)peak_memory : 0.0, overhead,
-              startup_memory, dataset, net ? (double)dataset * 100 / (double)net : 0.0,
-              m.allocated, m.active, m.resident, total, h4, vm_eval, vm_eval, h5, scripts_eval,
+              m.total_allocated, h1, rss, h2, m.peak_allocated, h3, (double)m.peak_perc,
+              m.overhead_total, m.startup_allocated, m.dataset, (double)m.dataset_perc,
+              m.allocator_allocated, m.allocator_active, m.allocator_resident, total, h4, vm_eval, vm_eval, h5, scripts_eval,
               script_cache_count(), function_count(), function_library_count(), vm_fn,
               vm_eval + vm_fn, h6, fns, scripts_eval + fns, h7, (long long)server_cfg(maxmemory), hmax,
-              evict_policy_names[server_cfg(maxmemory_policy)], ratio(m.active, m.allocated),
-              diff(m.active, m.allocated), ratio(m.resident, m.active), diff(m.resident, m.active),
-              ratio(rss, m.resident), diff(rss, m.resident), ratio(rss, m.allocated),
-              diff(rss, m.allocated), persist_buffer_bytes(), cmem, alloc, (unsigned long long)lazyfree_pending(),
+              evict_policy_names[server_cfg(maxmemory_policy)], (double)m.allocator_frag,
+              m.allocator_frag_bytes, (double)m.allocator_rss, m.allocator_rss_bytes,
+              (double)m.rss_extra, m.rss_extra_bytes, (double)m.total_frag, m.total_frag_bytes,
+              persist_buffer_bytes(), m.repl_backlog, m.clients_slaves, m.clients_normal,
+              m.cluster_links, m.aof_buffer, alloc, (unsigned long long)lazyfree_pending(),
               (unsigned long long)lazyfree_freed());
+    mem_report_free(&m);
 }
 
 static void info_persistence(sbuf *b) {

@@ -355,6 +355,8 @@ static command *const families[] = {
     acl_commands,
     cluster_commands,
     repl_commands,
+    memory_commands,
+    lolwut_commands,
     NULL,
 };
 

@@ -128,6 +128,8 @@ extern command core_commands[], string_commands[], bitops_commands[], keys_comma
     pubsub_commands[], /* pubsub.c */
     dump_commands[], /* t_dump.c: DUMP, RESTORE, RESTORE-ASKING */
     sync_commands[], /* cmd_sync.c: SYNC, PSYNC */
+    memory_commands[], /* cmd_memory.c: MEMORY */
+    lolwut_commands[], /* cmd_lolwut.c: LOLWUT */
     migrate_commands[], /* migrate.c: MIGRATE */
     script_commands[], /* src/script/script.c */
     function_commands[], /* src/script/function.c */

@@ -24,6 +24,7 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/latency.h"
+#include "server/memory.h"
 #include "server/monitor.h"
 #include "server/slowlog.h"
 #include "script/script.h"
@@ -168,6 +169,9 @@ void dispatch_call(client *c, const command *cmd) {
         /* Committed: the keys it made ready go to their blocked clients. */
         blocking_signal_flush();
         ks_txn_set_command_clock(0);
+        /* Redis records the peak after each command (memory.h: a
+         * cached figure, read from the allocator at most every 10 ms). */
+        if (cmd->flags & CMD_WRITE) mem_peak_sample();
     }
     int64_t end = ustime();
     if (!in_exec && batch_on) batch_end_us = end;

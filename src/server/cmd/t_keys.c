@@ -2,8 +2,8 @@
  * t_keys: the generic key commands — existence and deletion (DEL, UNLINK,
  * EXISTS, TOUCH, TYPE), moving values between keys and databases (RENAME,
  * RENAMENX, COPY, MOVE, SWAPDB), iteration (KEYS, SCAN, RANDOMKEY), expiry
- * (EXPIRE family, TTL family, PERSIST) and introspection (OBJECT, MEMORY
- * USAGE / HELP).
+ * (EXPIRE family, TTL family, PERSIST) and introspection (OBJECT; MEMORY
+ * is cmd_memory.c).
  *
  * Every handler replies exactly as Redis 7.0.15 does, including the order
  * in which arguments are validated (which error wins when several apply).
@@ -700,42 +700,6 @@ static void objectHelpCommand(client *c) {
     addReplyHelp(c, help);
 }
 
-/* MEMORY USAGE key [SAMPLES count]: the engine measures collections fully,
- * so SAMPLES is validated as Redis does and otherwise has no effect. */
-static void memoryUsageCommand(client *c) {
-    for (int j = 3; j < c->argc; j++) {
-        long long samples;
-        if (arg_is(&c->argv[j], "samples") && j + 1 < c->argc) {
-            if (arg_ll_or_reply(c, &c->argv[j + 1], &samples, NULL) < 0) return;
-            if (samples < 0) {
-                addReplyErrorSyntax(c);
-                return;
-            }
-            j++;
-        } else {
-            addReplyErrorSyntax(c);
-            return;
-        }
-    }
-    ks_txn txn;
-    engine_begin_cmd(c, &txn);
-    ks_entry *e = ks_lookup(&txn, (unsigned)c->db, c->argv[2].ptr, c->argv[2].len,
-                            KS_LOOKUP_NOTOUCH);
-    if (e) addReplyLongLong(c, (long long)ks_entry_memory_usage(e));
-    else addReplyNull(c);
-    ks_txn_commit(&txn);
-}
-
-static void memoryHelpCommand(client *c) {
-    static const char *help[] = {
-        "USAGE <key> [SAMPLES <count>]",
-        "    Bytes used by <key> and its value. Lightning measures collections",
-        "    exactly, so <count> is validated but does not change the result.",
-        NULL,
-    };
-    addReplyHelp(c, help);
-}
-
 /* ---- Command table ----------------------------------------------------------- */
 
 #define KEY_READ_FAST (CMD_READONLY | CMD_FAST)
@@ -768,17 +732,6 @@ static command object_subcommands[] = {
     {.name = "help", .proc = objectHelpCommand, .arity = 2, .flags = CMD_LOADING | CMD_STALE,
      .acl = ACL_KEYSPACE | ACL_SLOW, .group = "generic", .since = "6.2.0",
      .complexity = "O(1)", .summary = "Lists the OBJECT subcommands."},
-    {0},
-};
-
-static command memory_subcommands[] = {
-    {.name = "usage", .proc = memoryUsageCommand, .arity = -3, .flags = CMD_READONLY,
-     .acl = ACL_READ | ACL_SLOW, .key_first = 2, .key_last = 2, .key_step = 1, .key_flags = "RO",
-     .group = "server", .since = "4.0.0", .complexity = "O(N)",
-     .summary = "Estimates the bytes a key and its value use."},
-    {.name = "help", .proc = memoryHelpCommand, .arity = 2, .flags = CMD_LOADING | CMD_STALE,
-     .acl = ACL_SLOW, .group = "server", .since = "4.0.0", .complexity = "O(1)",
-     .summary = "Lists the MEMORY subcommands."},
     {0},
 };
 
@@ -879,8 +832,5 @@ command keys_commands[] = {
     {.name = "object", .arity = -2, .acl = ACL_SLOW, .group = "generic", .since = "2.2.3",
      .complexity = "Depends on subcommand.", .summary = "Inspects the internals of a key's value.",
      .subcommands = object_subcommands},
-    {.name = "memory", .arity = -2, .acl = ACL_SLOW, .group = "server", .since = "4.0.0",
-     .complexity = "Depends on subcommand.", .summary = "Memory introspection.",
-     .subcommands = memory_subcommands},
     {0},
 };

@@ -45,6 +45,8 @@ struct persist_state {
     uint64_t max_ts;      /* replay: highest commit ts seen */
     uint64_t expiry_dels_unlogged; /* atomic: DELs of expired keys dropped
                                     * for want of WAL buffer space */
+    uint64_t eviction_dels_refused; /* atomic: evictions refused for want of
+                                     * WAL buffer space in this episode */
 };
 extern struct persist_state P;
 

@@ -284,57 +284,71 @@ static void hook_commit(void *ctx, ks_txn *txn) {
     note_appended(c, end);
 }
 
-/* An expired or evicted key: notified, and logged as a DEL. */
-static void key_removed(unsigned dbid, const ks_entry *e, uint64_t ts, int evicted) {
-    if (P.replaying) return;
-    {
-        /* Keyspace notifications and tracking invalidation (lazy and
-         * active expiry, eviction); one relaxed load when neither is on. */
-        size_t nlen;
-        const char *nkey = ks_entry_key(e, &nlen);
-        if (evicted) notify_event(NOTIFY_EVICTED, "evicted", nkey, nlen, (int)dbid);
-        else notify_event(NOTIFY_EXPIRED, "expired", nkey, nlen, (int)dbid);
-    }
-    size_t klen;
-    const char *key = ks_entry_key(e, &klen);
-    persist_log_del(dbid, key, klen, ts);
-}
-
-void persist_log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts) {
-    if (P.replaying) return;
+/* The DEL record of a key the server removed (expiry, eviction, a flushed
+ * slot). Never waits for WAL space: this runs under the key's shard lock,
+ * on any thread, also while the disk is full. Returns the record's end
+ * LSN, 0 when nothing was appended (nothing logs: the change is counted;
+ * or the WAL buffer had no room). */
+static uint64_t log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts) {
+    if (P.replaying) return 0;
     if (!P.wal && !persist_stream_active()) {
         __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
-        return;
+        return 0;
     }
     resp_arg argv[2] = {{(char *)"DEL", 3}, {(char *)key, klen}};
     thread_register();
     cur.aux.len = 0;
     bytes_add_multibulk(&cur.aux, 2, argv);
-    /* Never waits for WAL space: this runs under the key's shard lock, on
-     * any thread, also while the disk is full. With no room the DEL is not
-     * logged: replay runs every record with its original clock, so the key
-     * is expired there all the same (counted, logged once per episode). */
     uint64_t end = log_commands((int)dbid, &cur.aux, ts, lt_mstime(), 1);
-    if (!end && P.wal && __atomic_fetch_add(&P.expiry_dels_unlogged, 1, __ATOMIC_RELAXED) == 0)
+    bytes_trim(&cur.aux);
+    if (!end && P.wal) return 0; /* no room: the caller decides */
+    __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
+    /* A server's DEL needs no reply held. */
+    note_appended(NULL, end);
+    return end ? end : 1;
+}
+
+void persist_log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts) {
+    /* With no room the DEL of an expired key is dropped: replay runs every
+     * record with its original clock, so the key is expired there all the
+     * same (counted, logged once per episode). */
+    if (!log_del(dbid, key, klen, ts) && P.wal && !P.replaying &&
+        __atomic_fetch_add(&P.expiry_dels_unlogged, 1, __ATOMIC_RELAXED) == 0)
         serverLog(LL_WARNING, "WAL buffer full: the DEL of an expired key was not logged "
                               "(replay expires it by its time all the same)");
-    __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
-    /* The DEL of an expired key needs no reply held: replayed without it
-     * the key is expired all the same. */
-    note_appended(NULL, end);
-    bytes_trim(&cur.aux);
 }
 
+/* An expired key: notified (keyspace notifications and tracking
+ * invalidation; one relaxed load when neither is on), logged as a DEL. */
 static void hook_expired(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
-    key_removed(dbid, e, ts, 0);
+    if (P.replaying) return;
+    size_t klen;
+    const char *key = ks_entry_key(e, &klen);
+    notify_event(NOTIFY_EXPIRED, "expired", key, klen, (int)dbid);
+    persist_log_del(dbid, key, klen, ts);
 }
 
-/* An evicted key is logged as the DEL of an expired one is (never waiting
- * for WAL space under its shard lock). */
-static void hook_evicted(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
+/* A key eviction is about to delete: logged as a DEL first. Unlike an
+ * expiry, a replay has no way to know the key went, so a DEL the WAL has
+ * no room for refuses the eviction (the key stays; evict.c stops and
+ * tries again later) instead of being dropped. Notified once logged. */
+static int hook_evicted(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts) {
     (void)ctx;
-    key_removed(dbid, e, ts, 1);
+    if (P.replaying) return 0;
+    size_t klen;
+    const char *key = ks_entry_key(e, &klen);
+    if (!log_del(dbid, key, klen, ts) && P.wal) {
+        if (__atomic_fetch_add(&P.eviction_dels_refused, 1, __ATOMIC_RELAXED) == 0)
+            serverLog(LL_WARNING, "WAL buffer full: eviction waits until the WAL can log "
+                                  "its DELs");
+        return -1;
+    }
+    if (__atomic_load_n(&P.eviction_dels_refused, __ATOMIC_RELAXED) &&
+        __atomic_exchange_n(&P.eviction_dels_refused, 0, __ATOMIC_RELAXED))
+        serverLog(LL_NOTICE, "The WAL logs eviction DELs again: eviction resumed");
+    notify_event(NOTIFY_EVICTED, "evicted", key, klen, (int)dbid);
+    return 0;
 }
 
 /* ---- Rewrites ---------------------------------------------------------------- */
