@@ -31,10 +31,11 @@ static int64_t io_data_age(void *ctx) {
 }
 
 /* A manual failover's pause: writes wait (as CLIENT PAUSE WRITE) until
- * until_ms, or resume now (0). A longer pause already in force is kept. */
+ * until_ms, or resume now (0). A longer pause already in force is kept.
+ * Atomics only: this runs under the cluster mutex, and CONFIG SET holds
+ * config_lock while it takes the cluster mutex (cluster_apply_config). */
 static void io_pause_writes(void *ctx, int64_t until_ms) {
     (void)ctx;
-    pthread_mutex_lock(&server.config_lock);
     if (until_ms) {
         int64_t cur_end = __atomic_load_n(&server.pause_end_ms, __ATOMIC_ACQUIRE);
         int cur = __atomic_load_n(&server.pause_type, __ATOMIC_ACQUIRE);
@@ -42,12 +43,11 @@ static void io_pause_writes(void *ctx, int64_t until_ms) {
             __atomic_store_n(&server.pause_end_ms, until_ms, __ATOMIC_RELEASE);
             if (cur == PAUSE_OFF) __atomic_store_n(&server.pause_type, PAUSE_WRITE, __ATOMIC_RELEASE);
         }
-    } else {
-        __atomic_store_n(&server.pause_type, PAUSE_OFF, __ATOMIC_RELEASE);
-        __atomic_store_n(&server.pause_end_ms, 0, __ATOMIC_RELEASE);
+        return;
     }
-    pthread_mutex_unlock(&server.config_lock);
-    if (!until_ms) worker_notify_all(); /* paused clients run again */
+    __atomic_store_n(&server.pause_type, PAUSE_OFF, __ATOMIC_RELEASE);
+    __atomic_store_n(&server.pause_end_ms, 0, __ATOMIC_RELEASE);
+    worker_notify_all(); /* paused clients run again */
 }
 
 static void io_log(void *ctx, const char *msg) {
