@@ -77,7 +77,7 @@ int cl_count_replicas(cl_state *st, const cl_node *master, int ok_only) {
     for (int i = 0; i < st->nnodes; i++) {
         cl_node *r = st->nodes[i];
         if (!is_replica_of(r, master)) continue;
-        if (ok_only && (r->flags & (CNODE_FAIL | CNODE_PFAIL))) continue;
+        if (ok_only && (r->flags & CNODE_FAIL)) continue;
         n++;
     }
     return n;

@@ -23,7 +23,7 @@
 
 /* The master n replicates (NULL for a master, or an unknown one). */
 cl_node *cl_master_of(cl_state *st, const cl_node *n);
-/* Replicas of master that are not FAIL/PFAIL (ok_only) or all. */
+/* Replicas of master that are not FAIL (ok_only), or all. */
 int cl_count_replicas(cl_state *st, const cl_node *master, int ok_only);
 /* Makes myself a replica of n (n != myself, a master): drops migrating /
  * importing state, resets a manual failover, saves. */

@@ -23,6 +23,17 @@
  * them: a config epoch bumped without consensus inside a partition can
  * leave a stale owner in some views, in Redis Cluster as here (the epoch
  * is per node, not per slot; docs/CLUSTER.md).
+ *
+ * Failover schedules (seeded_failover_schedules; CLUSTER_SIM_FAILOVER_SEED
+ * replays one, CLUSTER_SIM_SEEDS / CLUSTER_SIM_FIRST_SEED pick a range):
+ * masters with replicas, replication modelled as offsets (failover.h's
+ * callbacks), message loss. Checked besides the above: a killed master's
+ * slots end up with one of its replicas in every view and the master
+ * comes back as a replica; a manual failover completes and the old master
+ * resumes writes; roles agree after convergence; and at every moment no
+ * (slot, config epoch) is seen owned by two different masters. A slot may
+ * be unassigned for a moment when its master turns replica (Redis too),
+ * so the owner-epoch check skips unassigned slots.
  */
 #include "../testlib.h"
 
@@ -695,6 +706,8 @@ static int wait_for(int64_t limit_ms, const unsigned char *slots, int not_owner,
     return 0;
 }
 
+static int migrations_checked; /* schedules that checked a replica migration */
+
 /* M masters (3-5), one replica each (a second one for master 0 when
  * there is room): redis-cli's create, then a master killed (one of its
  * replicas must take its slots; back, it must become a replica), a
@@ -778,6 +791,40 @@ static void run_failover_schedule(uint64_t seed) {
             sim_fail("node %d still pauses writes after the manual failover", mi);
     }
 
+    /* Replica migration: the only replica of a master dies; a master
+     * with two replicas gives it one (after 5 s). */
+    if (!S->failed) {
+        int two = -1, one = -1;
+        for (int i = 0; i < S->n; i++) {
+            cl_node *m = view_of(0, i);
+            if (!m || !cl_node_is_master(m) || !m->numslots) continue;
+            int k = cl_count_replicas(S->nodes[0].st, m, 1);
+            if (k >= 2 && two < 0) two = i;
+            if (k == 1 && one < 0) one = i;
+        }
+        if (two >= 0 && one >= 0) {
+            int victim = -1;
+            for (int i = 0; i < S->n; i++) {
+                cl_node *r = view_of(0, i);
+                if (r && cl_master_of(S->nodes[0].st, r) == view_of(0, one)) victim = i;
+            }
+            crash(victim);
+            migrations_checked++;
+            int migrated = 0;
+            for (int64_t t = 0; t < 60000 && !migrated && !S->failed; t += 500) {
+                advance(500, 0);
+                cl_node *m = view_of(0, one);
+                migrated = cl_count_replicas(S->nodes[0].st, m, 1) >= 1 &&
+                           cl_count_replicas(S->nodes[0].st, view_of(0, two), 1) == 1;
+            }
+            if (!migrated)
+                sim_fail("no replica migrated to master %d after its replica %d died", one, victim);
+            restart(victim);
+            if (!S->failed && !converge(60000, why, sizeof(why)))
+                sim_fail("no convergence after the replica migration: %s", why);
+        }
+    }
+
     /* Faults, with message loss. */
     S->loss_per_mille = 20;
     advance(40000, 1);
@@ -799,9 +846,15 @@ TEST(seeded_failover_schedules) {
         run_failover_schedule(strtoull(one, NULL, 10));
         return;
     }
-    const char *ns = getenv("CLUSTER_SIM_SEEDS");
+    const char *ns = getenv("CLUSTER_SIM_SEEDS"), *fs = getenv("CLUSTER_SIM_FIRST_SEED");
     int n = ns ? atoi(ns) : 40;
-    for (int i = 1; i <= n && !testlib_current_failed; i++) run_failover_schedule((uint64_t)i);
+    uint64_t first = fs ? strtoull(fs, NULL, 10) : 1;
+    for (int i = 0; i < n && !testlib_current_failed; i++) run_failover_schedule(first + (uint64_t)i);
+    /* Every sixth schedule or so has a master with two replicas: some of
+     * them must have checked a migration. */
+    if (n >= 12 && !testlib_current_failed) CHECK(migrations_checked > 0);
+    fprintf(stderr, "# %d of %d failover schedules checked a replica migration\n",
+            migrations_checked, n);
 }
 
 TEST(seeded_schedules) {
