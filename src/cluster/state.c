@@ -145,6 +145,7 @@ static void report_del(cl_node *n, cl_node *reporter) {
 /* Removes n from every table and frees it (myself never). */
 static void node_del(cl_state *st, cl_node *n) {
     ASSERT(n != st->myself);
+    if (st->fo.mf_replica == n) cl_manual_failover_reset(st); /* no dangling pointer */
     for (int s = 0; s < CLUSTER_SLOTS; s++) {
         if (st->importing_from[s] == n) st->importing_from[s] = NULL;
         if (st->migrating_to[s] == n) st->migrating_to[s] = NULL;

@@ -7,7 +7,9 @@
  * again, the keys are there) and the old master, restarted, a replica of
  * it; CLUSTER FAILOVER gives the slots back; a mixed pair where a real
  * redis-server 7.0 replicates a Lightning master and takes over with
- * CLUSTER FAILOVER, and the Lightning node, now its replica, takes back.
+ * CLUSTER FAILOVER, and the Lightning node, now its replica, takes back;
+ * automatic failover across implementations (a Redis replica elected with
+ * a Lightning master's vote, a Lightning replica with a Redis master's).
  * cluster-node-timeout is 2 s; waits are bounded polls with generous
  * deadlines (the machine is shared): nothing asserts on timing.
  */
@@ -360,8 +362,85 @@ TEST(mixed_failover_with_redis) {
     harness_disconnect(r);
 }
 
+/* Automatic failover across implementations: masters L1, L3 (Lightning)
+ * and R1 (Redis); Rr (Redis) replicates L1, Lr (Lightning) replicates R1.
+ * kill -9 of L1: Rr is elected with the votes of L3 and R1; kill -9 of
+ * R1: Lr is elected with the votes of L3 and Rr. */
+TEST(mixed_automatic_failover) {
+    if (!harness_have_redis()) testlib_skip("redis-server not found");
+    enum { L1, L3, R1, RR, LR, N };
+    harness_server *s[N];
+    int cp[N];
+    char id[N][64];
+    for (int i = 0; i < N; i++) {
+        s[i] = start_node(i == R1 || i == RR ? HARNESS_REDIS : HARNESS_LIGHTNING, &cp[i]);
+        REQUIRE(s[i]);
+        redisContext *c = harness_connect(s[i]);
+        REQUIRE(c);
+        myid(c, id[i]);
+        if (i == L1) CHECK_EQ_STR(cmd(c, "CLUSTER ADDSLOTSRANGE 0 5460"), "status:\"OK\"");
+        if (i == L3) CHECK_EQ_STR(cmd(c, "CLUSTER ADDSLOTSRANGE 5461 10922"), "status:\"OK\"");
+        if (i == R1) CHECK_EQ_STR(cmd(c, "CLUSTER ADDSLOTSRANGE 10923 16383"), "status:\"OK\"");
+        if (i != L1)
+            CHECK_EQ_STR(cmd(c, "CLUSTER MEET 127.0.0.1 %d %d", s[L1]->port, cp[L1]), "status:\"OK\"");
+        harness_disconnect(c);
+    }
+    for (int i = 0; i < N; i++) REQUIRE(wait_count(s[i], "connected", N, "CLUSTER NODES"));
+    redisContext *c = harness_connect(s[RR]);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "CLUSTER REPLICATE %s", id[L1]), "status:\"OK\"");
+    harness_disconnect(c);
+    c = harness_connect(s[LR]);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "CLUSTER REPLICATE %s", id[R1]), "status:\"OK\"");
+    harness_disconnect(c);
+    for (int i = 0; i < N; i++) {
+        REQUIRE(wait_count(s[i], "slave", 2, "CLUSTER NODES"));
+        REQUIRE(wait_has(s[i], "cluster_state:ok", "CLUSTER INFO"));
+    }
+    REQUIRE(wait_has(s[RR], "master_link_status:up", "INFO replication"));
+    REQUIRE(wait_has(s[LR], "master_link_status:up", "INFO replication"));
+    /* Keys on both masters that will fail; replicated before the kill. */
+    c = harness_connect(s[L1]);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET {b}x 1"), "status:\"OK\""); /* slot 3300: L1's */
+    CHECK(!strncmp(cmd(c, "SET a 1"), "err:\"MOVED 15495 ", 17)); /* R1's */
+    harness_disconnect(c);
+    c = harness_connect(s[R1]);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
+    harness_disconnect(c);
+    REQUIRE(wait_has(s[RR], "int:1", "DBSIZE"));
+    REQUIRE(wait_has(s[LR], "int:1", "DBSIZE"));
+
+    s[L1]->expect_exit = 1; /* left down: a kill, not a crash */
+    harness_kill9(s[L1]);
+    REQUIRE(wait_has(s[RR], "role:master", "INFO replication"));
+    for (int i = 0; i < N; i++)
+        if (i != L1) CHECK(wait_has(s[i], "cluster_state:ok", "CLUSTER INFO"));
+    char want[128];
+    snprintf(want, sizeof(want), "%s 127.0.0.1:%d", id[RR], s[RR]->port);
+    CHECK(wait_has(s[L3], want, "CLUSTER NODES"));
+
+    harness_kill9(s[R1]);
+    REQUIRE(wait_has(s[LR], "role:master", "INFO replication"));
+    CHECK(wait_has(s[L3], "cluster_state:ok", "CLUSTER INFO"));
+    CHECK(wait_has(s[RR], "cluster_state:ok", "CLUSTER INFO"));
+    CHECK(wait_has(s[LR], "cluster_state:ok", "CLUSTER INFO"));
+    c = harness_connect(s[LR]);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET a"), "bulk:\"1\"");
+    CHECK_EQ_STR(cmd(c, "SET a 2"), "status:\"OK\"");
+    harness_disconnect(c);
+    c = harness_connect(s[RR]);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "GET {b}x"), "bulk:\"1\"");
+    harness_disconnect(c);
+}
+
 int main(void) {
     RUN(replicas_failover_and_manual_failover);
     RUN(mixed_failover_with_redis);
+    RUN(mixed_automatic_failover);
     return testlib_finish();
 }
