@@ -735,6 +735,11 @@ static void clusterForgetCommand(client *c) {
         addReplyError(c, "ERR I tried hard but I can't forget myself...");
         return;
     }
+    if (cl_master_of(st, st->myself) == n) {
+        cluster_unlock();
+        addReplyError(c, "ERR Can't forget my master!");
+        return;
+    }
     cl_forget(st, n);
     commit_and_reply(c);
 }

@@ -227,7 +227,7 @@ TEST(replicas_failover_and_manual_failover) {
     REQUIRE(r && r->type == REDIS_REPLY_INTEGER && r->integer > 0);
     long long mkeys = r->integer;
     freeReplyObject(r);
-    char want[64];
+    char want[128];
     snprintf(want, sizeof(want), "int:%lld", mkeys);
     REQUIRE(wait_has(s[rep], want, "DBSIZE"));
     /* A key of the master's: MOVED from the replica unless READONLY;
@@ -246,6 +246,19 @@ TEST(replicas_failover_and_manual_failover) {
     CHECK(!strncmp(cmd(cr, "SET %s x", key), "err:\"MOVED ", 11));
     CHECK_EQ_STR(cmd(cr, "READWRITE"), "status:\"OK\"");
     CHECK(!strncmp(cmd(cr, "GET %s", key), "err:\"MOVED ", 11));
+    CHECK_EQ_STR(cmd(cr, "CLUSTER FORGET %s", id[m]), "err:\"ERR Can't forget my master!\"");
+    CHECK_EQ_STR(cmd(cr, "CLUSTER REPLICATE %s", id[rep]), "err:\"ERR Can't replicate myself\"");
+    CHECK_EQ_STR(cmd(cm, "CLUSTER FAILOVER"),
+                 "err:\"ERR You should send CLUSTER FAILOVER to a replica\"");
+    snprintf(want, sizeof(want), "err:\"ERR To set a master the node must be empty and without "
+                                 "assigned slots.\"");
+    int other = -1;
+    for (int i = 0; i < 6; i++)
+        if (i != m && master_of[i] < 0) other = i;
+    REQUIRE(other >= 0);
+    CHECK_EQ_STR(cmd(cm, "CLUSTER REPLICATE %s", id[other]), want);
+    CHECK_EQ_STR(cmd(cm, "CLUSTER REPLICATE %s", id[rep]),
+                 "err:\"ERR I can only replicate a master, not a replica.\"");
     harness_disconnect(cm);
     harness_disconnect(cr);
 
