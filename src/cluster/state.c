@@ -587,7 +587,7 @@ static void process_extensions(cl_state *st, cl_node *sender, const cbus_msg *m)
             }
         } else if (type == CBUS_EXT_FORGOTTEN && dl >= CBUS_NAMELEN + 8) {
             cl_node *n = cl_lookup(st, (const char *)d, CBUS_NAMELEN);
-            if (n && n != st->myself && n != sender) {
+            if (n && n != st->myself && n != sender && n != cl_master_of(st, st->myself)) {
                 uint64_t ttl = 0;
                 for (int k = 0; k < 8; k++) ttl = (ttl << 8) | d[CBUS_NAMELEN + k];
                 if (ttl > CL_BLACKLIST_TTL_S) ttl = CL_BLACKLIST_TTL_S;
