@@ -23,8 +23,10 @@
 #include "engine/keyspace.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/tracking.h"
 #include "server/log.h"
 #include "server/net/reply.h"
+#include "server/persist/persist.h"
 #include "server/server.h"
 
 static int cluster_enabled_or_reply(client *c) {
@@ -758,14 +760,36 @@ static void clusterResetCommand(client *c) {
             return;
         }
     }
-    if (ks_db_size(server.db, (unsigned)c->db) != 0) {
+    cl_state *st = cluster_lock();
+    int replica = (st->myself->flags & CNODE_SLAVE) != 0;
+    cluster_unlock();
+    if (!replica && ks_db_size(server.db, (unsigned)c->db) != 0) {
         addReplyError(c, "ERR CLUSTER RESET can't be called with master nodes containing keys");
         return;
     }
-    cl_state *st = cluster_lock();
+    st = cluster_lock();
     cl_reset(st, hard);
-    commit_and_reply(c);
+    int rc = cluster_commit_change();
+    int e = errno;
+    cluster_unlock();
     cluster_replica_follow(); /* a replica stops replicating */
+    if (replica) {
+        /* A replica's data was its master's: gone, as Redis's emptyData
+         * (logged as FLUSHALL). */
+        static const char *const flushall[] = {"FLUSHALL"};
+        ks_txn txn;
+        ks_txn_begin_all(&txn, server.db);
+        for (int db = 0; db < server.databases; db++) ks_flush_db(&txn, (unsigned)db);
+        persist_rewrite_strs(c, 1, flushall);
+        ks_txn_commit(&txn);
+        tracking_invalidate_all();
+    }
+    if (rc != 0) {
+        serverLog(LL_WARNING, "Could not save the cluster configuration: %s", strerror(e));
+        addReplyErrorFormat(c, "ERR error saving the cluster node config: %s", strerror(e));
+        return;
+    }
+    addReplyOK(c);
 }
 
 static void clusterSaveconfigCommand(client *c) {

@@ -312,6 +312,16 @@ TEST(replicas_failover_and_manual_failover) {
         harness_disconnect(c);
     }
     CHECK_EQ_INT(total, 100);
+    /* CLUSTER RESET of a replica: an empty master alone, replication
+     * stopped, its keys gone (Redis's emptyData). */
+    cr = harness_connect(s[rep]);
+    REQUIRE(cr);
+    CHECK_EQ_STR(role(cr), "slave");
+    CHECK_EQ_STR(cmd(cr, "CLUSTER RESET"), "status:\"OK\"");
+    CHECK_EQ_STR(role(cr), "master");
+    CHECK_EQ_STR(cmd(cr, "DBSIZE"), "int:0");
+    CHECK(wait_count(s[rep], "connected", 1, "CLUSTER NODES")); /* itself only */
+    harness_disconnect(cr);
 }
 
 /* A real redis-server 7.0 replica of a Lightning master takes over with
