@@ -629,7 +629,13 @@ int cl_process(cl_state *st, cl_link *l, const unsigned char *buf, size_t len) {
             st->current_epoch = m->current_epoch;
             st->todo_save = 1;
         }
-        if (m->config_epoch > sender->config_epoch) {
+        /* A replica's header carries its master's config epoch: not
+         * taken for a node we still see as a master (its stale slots
+         * would look claimed in the new owner's epoch until its role
+         * change is processed, and the new owner's claim would not win
+         * over them). */
+        int as_replica = memcmp(m->slaveof, null_name, CBUS_NAMELEN) != 0;
+        if (m->config_epoch > sender->config_epoch && !(as_replica && cl_node_is_master(sender))) {
             sender->config_epoch = m->config_epoch;
             st->todo_save = 1;
         }
