@@ -445,9 +445,8 @@ static void *bus_thread(void *arg) {
             cl_cron(b->st);
             next_cron = now + 100;
         }
-        for (bio_conn *c = b->conns; c; c = c->next)
-            if (!c->dead && !c->connecting && conn_has_output(c)) flush_conn(b, c);
-        reap(b);
+        /* nodes.conf first, then the queued messages: a vote (lastVoteEpoch)
+         * is on disk before its FAILOVER_AUTH_ACK leaves, as in Redis. */
         if (b->st->todo_save && b->save_path) {
             if (cl_conf_save(b->st, b->save_path) == 0) {
                 b->st->todo_save = 0;
@@ -457,6 +456,9 @@ static void *bus_thread(void *arg) {
                           b->save_path, strerror(errno));
             }
         }
+        for (bio_conn *c = b->conns; c; c = c->next)
+            if (!c->dead && !c->connecting && conn_has_output(c)) flush_conn(b, c);
+        reap(b);
         pthread_mutex_unlock(b->mutex);
         if (b->after_round) b->after_round();
     }

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "cluster/busio.h"
+#include "cluster/failover.h"
 #include "cluster/nodesconf.h"
+#include "cluster/replica.h"
 #include "common/assert.h"
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
@@ -138,6 +140,13 @@ static void delete_lost_keys(void) {
     }
 }
 
+/* After each bus round, without the mutex: lost keys, and replication
+ * following the role. */
+static void after_bus_round(void) {
+    delete_lost_keys();
+    cluster_replica_follow();
+}
+
 /* ---- Settings ---------------------------------------------------------------------- */
 
 static void settings_fill(cl_settings *set) {
@@ -161,6 +170,11 @@ static void settings_fill(cl_settings *set) {
     }
     int cport = server.cluster_port ? server.cluster_port : port + 10000;
     set->cport = server.cluster_announce_bus_port ? server.cluster_announce_bus_port : cport;
+    set->replica_validity_factor = server.cluster_replica_validity_factor;
+    set->replica_no_failover = server.cluster_replica_no_failover;
+    set->migration_barrier = server.cluster_migration_barrier;
+    set->allow_replica_migration = server.cluster_allow_replica_migration;
+    set->repl_ping_period_ms = (int64_t)server.repl_ping_replica_period * 1000;
 }
 
 static void myself_from_settings(cl_state *st) {
@@ -207,6 +221,7 @@ int cluster_init(void) {
     io.count_slot_keys = count_slot_keys;
     io.delete_slot_keys = mark_lost_slot;
     io.routing_changed = routing_rebuild;
+    cluster_replica_fill_io(&io);
     cl_settings set;
     settings_fill(&set);
     pthread_mutex_lock(&cl_mutex);
@@ -252,7 +267,7 @@ int cluster_init(void) {
     cl_update_state(cl_st);
     routing_rebuild(NULL);
     pthread_mutex_unlock(&cl_mutex);
-    busio_set_after_round(cl_bus, delete_lost_keys);
+    busio_set_after_round(cl_bus, after_bus_round);
     if (busio_start(cl_bus, cl_st, cl_conf_path) != 0) {
         serverLog(LL_WARNING, "Could not start the cluster bus thread");
         return -1;
@@ -389,7 +404,7 @@ static int route_fast(const client *c, const command *cmd, const resp_arg *argv,
  * never taken inside the mutex), the decision. */
 typedef struct route_plan {
     int err;                 /* REDIR_* known from the state alone */
-    int any_key, slot, mine;
+    int any_key, slot, mine, my_master;
     int migrating, importing, multiple_keys;
     uint64_t flags;          /* the command's, or the queued ones' (EXEC) */
     int state_ok;
@@ -461,6 +476,9 @@ int cluster_redirect(client *c, const command *cmd) {
      * accepted by this node, and is replayed unrouted (Redis exempts its
      * AOF client the same way). */
     if (!cl_st) return 0;
+    /* Our master's stream is applied whatever the slots (Redis's
+     * mustObeyClient). */
+    if (c->flags & CLIENT_MASTER) return 0;
     int is_exec = multi_is_exec(cmd);
     if (!is_exec && !cmd->getkeys && cmd->key_first <= 0) return 0;
     if (is_exec && !(c->flags & CLIENT_MULTI)) return 0;
@@ -482,6 +500,7 @@ int cluster_redirect(client *c, const command *cmd) {
     p.state_ok = st->state == CL_OK;
     if (pc.n) {
         p.mine = pc.n == st->myself;
+        p.my_master = pc.n == cl_master_of(st, st->myself);
         snprintf(p.owner, sizeof(p.owner), "%s:%d", cluster_endpoint(pc.n), pc.n->port);
         cl_node *m = p.any_key ? st->migrating_to[p.slot] : NULL;
         if (m) snprintf(p.migrating_to, sizeof(p.migrating_to), "%s:%d", cluster_endpoint(m), m->port);
@@ -503,6 +522,8 @@ int cluster_redirect(client *c, const command *cmd) {
         } else if (p.importing && ((c->flags & CLIENT_ASKING) || (p.flags & CMD_ASKING))) {
             if (p.multiple_keys && ex.missing) err = REDIR_UNSTABLE;
             else return 0;
+        } else if (p.my_master && (c->flags & CLIENT_READONLY) && !(p.flags & CMD_WRITE)) {
+            return 0; /* a replica serves reads after READONLY */
         } else if (!p.mine) {
             err = REDIR_MOVED;
         }

@@ -7,9 +7,8 @@
  * cluster mutex held (cluster_lock); one that changed it ends with
  * cluster_commit_change, which rebuilds the routing table and writes
  * nodes.conf before the reply, as Redis saves before it replies.
- * Replicas are not part of this node yet: REPLICATE and FAILOVER answer an
- * error saying so (docs/CLUSTER.md); REPLICAS/SLAVES list the replicas
- * other (Redis) nodes announce.
+ * REPLICATE and FAILOVER change the role in the state (failover.c) and
+ * make replication follow it (replica.c) after releasing the mutex.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,13 +16,17 @@
 #include <string.h>
 
 #include "cluster/cluster.h"
+#include "cluster/failover.h"
 #include "cluster/nodesconf.h"
+#include "cluster/replica.h"
 #include "common/util.h"
 #include "engine/keyspace.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/tracking.h"
 #include "server/log.h"
 #include "server/net/reply.h"
+#include "server/persist/persist.h"
 #include "server/server.h"
 
 static int cluster_enabled_or_reply(client *c) {
@@ -734,6 +737,11 @@ static void clusterForgetCommand(client *c) {
         addReplyError(c, "ERR I tried hard but I can't forget myself...");
         return;
     }
+    if (cl_master_of(st, st->myself) == n) {
+        cluster_unlock();
+        addReplyError(c, "ERR Can't forget my master!");
+        return;
+    }
     cl_forget(st, n);
     commit_and_reply(c);
 }
@@ -752,13 +760,36 @@ static void clusterResetCommand(client *c) {
             return;
         }
     }
-    if (ks_db_size(server.db, (unsigned)c->db) != 0) {
+    cl_state *st = cluster_lock();
+    int replica = (st->myself->flags & CNODE_SLAVE) != 0;
+    cluster_unlock();
+    if (!replica && ks_db_size(server.db, (unsigned)c->db) != 0) {
         addReplyError(c, "ERR CLUSTER RESET can't be called with master nodes containing keys");
         return;
     }
-    cl_state *st = cluster_lock();
+    st = cluster_lock();
     cl_reset(st, hard);
-    commit_and_reply(c);
+    int rc = cluster_commit_change();
+    int e = errno;
+    cluster_unlock();
+    cluster_replica_follow(); /* a replica stops replicating */
+    if (replica) {
+        /* A replica's data was its master's: gone, as Redis's emptyData
+         * (logged as FLUSHALL). */
+        static const char *const flushall[] = {"FLUSHALL"};
+        ks_txn txn;
+        ks_txn_begin_all(&txn, server.db);
+        for (int db = 0; db < server.databases; db++) ks_flush_db(&txn, (unsigned)db);
+        persist_rewrite_strs(c, 1, flushall);
+        ks_txn_commit(&txn);
+        tracking_invalidate_all();
+    }
+    if (rc != 0) {
+        serverLog(LL_WARNING, "Could not save the cluster configuration: %s", strerror(e));
+        addReplyErrorFormat(c, "ERR error saving the cluster node config: %s", strerror(e));
+        return;
+    }
+    addReplyOK(c);
 }
 
 static void clusterSaveconfigCommand(client *c) {
@@ -768,17 +799,79 @@ static void clusterSaveconfigCommand(client *c) {
     commit_and_reply(c);
 }
 
-/* Replicas and failover come with replication (docs/CLUSTER.md). */
+/* CLUSTER REPLICATE <node-id>: this (empty) node replicates that master. */
 static void clusterReplicateCommand(client *c) {
     if (!cluster_enabled_or_reply(c)) return;
-    addReplyError(c, "ERR CLUSTER REPLICATE is not supported until replication: Lightning "
-                     "cluster nodes are masters only (see docs/CLUSTER.md)");
+    int empty = ks_db_size(server.db, 0) == 0;
+    cl_state *st = cluster_lock();
+    cl_node *n = lookup_arg(st, &c->argv[2]);
+    const char *err = NULL;
+    if (!n) {
+        cluster_unlock();
+        addReplyErrorFormat(c, "ERR Unknown node %.*s", (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    if (n == st->myself) err = "ERR Can't replicate myself";
+    else if (n->flags & CNODE_SLAVE) err = "ERR I can only replicate a master, not a replica.";
+    else if (cl_node_is_master(st->myself) && (st->myself->numslots != 0 || !empty))
+        err = "ERR To set a master the node must be empty and without assigned slots.";
+    if (err) {
+        cluster_unlock();
+        addReplyError(c, err);
+        return;
+    }
+    cl_set_master(st, n);
+    int rc = cluster_commit_change();
+    int e = errno;
+    cluster_unlock();
+    cluster_replica_follow();
+    if (rc != 0) {
+        addReplyErrorFormat(c, "ERR error saving the cluster node config: %s", strerror(e));
+        return;
+    }
+    addReplyOK(c);
 }
 
+/* CLUSTER FAILOVER [FORCE|TAKEOVER] on a replica. */
 static void clusterFailoverCommand(client *c) {
     if (!cluster_enabled_or_reply(c)) return;
-    addReplyError(c, "ERR CLUSTER FAILOVER is not supported until replication: Lightning "
-                     "cluster nodes are masters only (see docs/CLUSTER.md)");
+    int force = 0, takeover = 0;
+    if (c->argc == 3) {
+        if (arg_is(&c->argv[2], "force")) {
+            force = 1;
+        } else if (arg_is(&c->argv[2], "takeover")) {
+            takeover = 1;
+            force = 1;
+        } else {
+            addReplyErrorSyntax(c);
+            return;
+        }
+    } else if (c->argc > 3) {
+        reply_subcommand_syntax(c);
+        return;
+    }
+    cl_state *st = cluster_lock();
+    cl_node *master = cl_master_of(st, st->myself);
+    const char *err = NULL;
+    if (cl_node_is_master(st->myself)) err = "ERR You should send CLUSTER FAILOVER to a replica";
+    else if (!master) err = "ERR I'm a replica but my master is unknown to me";
+    else if (!force && ((master->flags & CNODE_FAIL) || !master->link))
+        err = "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE";
+    if (err) {
+        cluster_unlock();
+        addReplyError(c, err);
+        return;
+    }
+    cl_manual_failover_start(st, force, takeover);
+    int rc = cluster_commit_change();
+    int e = errno;
+    cluster_unlock();
+    cluster_replica_follow();
+    if (rc != 0) {
+        addReplyErrorFormat(c, "ERR error saving the cluster node config: %s", strerror(e));
+        return;
+    }
+    addReplyOK(c);
 }
 
 /* ---- Connection commands ------------------------------------------------------------ */
@@ -839,7 +932,7 @@ static command cluster_subcommands[] = {
      .summary = "Unassigns ranges of hash slots."},
     {.name = "failover", .proc = clusterFailoverCommand, .arity = -2, .flags = CL_ADMIN,
      .acl = CL_ACL_ADMIN, .group = "cluster", .since = "3.0.0", .complexity = "O(1)",
-     .summary = "Manual failover of a replica (not until replication: an error)."},
+     .summary = "Forces a replica to perform a manual failover of its master."},
     {.name = "flushslots", .proc = clusterFlushslotsCommand, .arity = 2, .flags = CL_ADMIN,
      .acl = CL_ACL_ADMIN, .group = "cluster", .since = "3.0.0", .complexity = "O(1)",
      .summary = "Unassigns every hash slot of this node (its database must be empty)."},
@@ -884,7 +977,7 @@ static command cluster_subcommands[] = {
      .summary = "Lists the replicas of a master."},
     {.name = "replicate", .proc = clusterReplicateCommand, .arity = 3, .flags = CL_ADMIN,
      .acl = CL_ACL_ADMIN, .group = "cluster", .since = "3.0.0", .complexity = "O(1)",
-     .summary = "Makes this node a replica (not until replication: an error)."},
+     .summary = "Reconfigure a node as a replica of the specified master node"},
     {.name = "reset", .proc = clusterResetCommand, .arity = -2,
      .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, .acl = CL_ACL_ADMIN, .group = "cluster",
      .since = "3.0.0",

@@ -188,7 +188,6 @@ int cl_conf_parse(cl_state *st, const char *text, size_t len, char *err, size_t 
             cl_node *other = cl_lookup(st, argv[0], CBUS_NAMELEN);
             if (other && other != n) CONF_ERR("line %d: myself named by another line", lineno);
             memcpy(n->name, argv[0], CBUS_NAMELEN);
-            if (flags & CNODE_SLAVE) CONF_ERR("line %d: this node was a replica: not supported until replication", lineno);
         } else {
             if (cl_lookup(st, argv[0], CBUS_NAMELEN) == st->myself)
                 CONF_ERR("line %d: duplicate of myself", lineno);

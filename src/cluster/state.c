@@ -33,6 +33,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "cluster/failover.h"
 #include "common/assert.h"
 #include "common/xalloc.h"
 
@@ -144,6 +145,7 @@ static void report_del(cl_node *n, cl_node *reporter) {
 /* Removes n from every table and frees it (myself never). */
 static void node_del(cl_state *st, cl_node *n) {
     ASSERT(n != st->myself);
+    if (st->fo.mf_replica == n) cl_manual_failover_reset(st); /* no dangling pointer */
     for (int s = 0; s < CLUSTER_SLOTS; s++) {
         if (st->importing_from[s] == n) st->importing_from[s] = NULL;
         if (st->migrating_to[s] == n) st->migrating_to[s] = NULL;
@@ -265,9 +267,12 @@ static unsigned char *scratch(cl_state *st, size_t len) {
 static void build_header(cl_state *st, cbus_msg *m, int type) {
     memset(m, 0, sizeof(*m));
     cl_node *me = st->myself;
+    /* A replica announces its master's slots and config epoch (Redis). */
+    cl_node *master = cl_master_of(st, me);
+    if (!master) master = me;
     m->type = (uint16_t)type;
     memcpy(m->sender, me->name, CBUS_NAMELEN);
-    memcpy(m->myslots, me->slots, sizeof(m->myslots));
+    memcpy(m->myslots, master->slots, sizeof(m->myslots));
     memcpy(m->slaveof, me->slaveof, CBUS_NAMELEN);
     snprintf(m->myip, sizeof(m->myip), "%s", st->set.announce_ip);
     m->port = (uint16_t)st->set.port;
@@ -276,8 +281,10 @@ static void build_header(cl_state *st, cbus_msg *m, int type) {
     m->flags = (uint16_t)me->flags;
     m->state = (uint8_t)st->state;
     m->current_epoch = st->current_epoch;
-    m->config_epoch = me->config_epoch;
+    m->config_epoch = master->config_epoch;
+    if (st->io.repl_offset) me->repl_offset = st->io.repl_offset(st->io.ctx);
     m->offset = me->repl_offset;
+    if (cl_node_is_master(me) && st->fo.mf_end) m->mflags[0] |= CBUS_MFLAG0_PAUSED;
 }
 
 static void send_msg(cl_state *st, cl_link *l, const cbus_msg *m) {
@@ -358,6 +365,12 @@ static void broadcast(cl_state *st, const cbus_msg *m) {
     }
 }
 
+/* For failover.c (state_int.h). */
+void cl_build_header(cl_state *st, cbus_msg *m, int type) { build_header(st, m, type); }
+void cl_send_msg(cl_state *st, cl_link *l, const cbus_msg *m) { send_msg(st, l, m); }
+void cl_broadcast_msg(cl_state *st, const cbus_msg *m) { broadcast(st, m); }
+void cl_send_ping(cl_state *st, cl_link *l, int type) { send_ping(st, l, type); }
+
 static void broadcast_fail(cl_state *st, cl_node *n) {
     cbus_msg m;
     build_header(st, &m, CBUS_FAIL);
@@ -424,7 +437,8 @@ static void mark_failing_if_needed(cl_state *st, cl_node *n) {
     n->flags &= ~CNODE_PFAIL;
     n->flags |= CNODE_FAIL;
     n->fail_time = st->now;
-    if (cl_node_is_master(st->myself)) broadcast_fail(st, n);
+    /* Also from a replica: the reports came from masters (Redis 7.0). */
+    broadcast_fail(st, n);
     st->state_dirty = 1;
     st->todo_save = 1;
 }
@@ -451,8 +465,13 @@ static void update_slots_with(cl_state *st, cl_node *sender, uint64_t epoch,
     if (sender == st->myself) return;
     unsigned dirty[CLUSTER_SLOTS];
     int ndirty = 0;
+    /* The master whose slots this node serves (itself or its master). */
+    cl_node *curmaster = cl_node_is_master(st->myself) ? st->myself : cl_master_of(st, st->myself);
+    cl_node *newmaster = NULL;
+    int sender_slots = 0, migrated_our_slots = 0;
     for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
         if (!slot_bitmap_test(bitmap, s)) continue;
+        sender_slots++;
         if (st->slots[s] == sender) continue;
         /* While importing a slot we own it only when we say so (SETSLOT
          * NODE): redis-cli fixes the rest. */
@@ -460,15 +479,28 @@ static void update_slots_with(cl_state *st, cl_node *sender, uint64_t epoch,
         if (st->slots[s] == NULL || st->slots[s]->config_epoch < epoch) {
             if (st->slots[s] == st->myself && st->io.count_slot_keys(st->io.ctx, s))
                 dirty[ndirty++] = s;
+            if (curmaster && st->slots[s] == curmaster) {
+                newmaster = sender;
+                migrated_our_slots++;
+            }
             cl_del_slot(st, s);
             cl_add_slot(st, sender, s);
             if (st->migrating_to[s]) st->migrating_to[s] = NULL;
         }
     }
-    /* Keys of slots another master took with a newer epoch are no longer
-     * ours to serve (Redis deletes them too; without replicas this node
-     * stays an empty master rather than becoming the new owner's replica). */
-    for (int i = 0; i < ndirty; i++) st->io.delete_slot_keys(st->io.ctx, dirty[i]);
+    /* Our master (or we) lost its last slot to sender: follow sender, as
+     * a replica (its full sync replaces our keys). Otherwise the keys of
+     * slots another master took with a newer epoch are no longer ours to
+     * serve (Redis deletes them too). */
+    cl_node *grand = cl_master_of(st, st->myself);
+    if (newmaster && curmaster->numslots == 0 &&
+        (st->set.allow_replica_migration || sender_slots == migrated_our_slots)) {
+        cl_set_master(st, sender);
+    } else if (grand && (grand = cl_master_of(st, grand)) != NULL && grand != st->myself) {
+        cl_set_master(st, grand); /* no chained replicas in a cluster */
+    } else {
+        for (int i = 0; i < ndirty; i++) st->io.delete_slot_keys(st->io.ctx, dirty[i]);
+    }
     cl_routing_changed(st);
 }
 
@@ -555,7 +587,7 @@ static void process_extensions(cl_state *st, cl_node *sender, const cbus_msg *m)
             }
         } else if (type == CBUS_EXT_FORGOTTEN && dl >= CBUS_NAMELEN + 8) {
             cl_node *n = cl_lookup(st, (const char *)d, CBUS_NAMELEN);
-            if (n && n != st->myself && n != sender) {
+            if (n && n != st->myself && n != sender && n != cl_master_of(st, st->myself)) {
                 uint64_t ttl = 0;
                 for (int k = 0; k < 8; k++) ttl = (ttl << 8) | d[CBUS_NAMELEN + k];
                 if (ttl > CL_BLACKLIST_TTL_S) ttl = CL_BLACKLIST_TTL_S;
@@ -591,16 +623,24 @@ int cl_process(cl_state *st, cl_link *l, const unsigned char *buf, size_t len) {
         l->node = sender;
     }
     if (sender) sender->data_received = st->now;
-    if (sender && (type == CBUS_PING || type == CBUS_PONG || type == CBUS_MEET)) {
+    if (sender) {
+        /* Every message type carries the epochs (a vote request too). */
         if (m->current_epoch > st->current_epoch) {
             st->current_epoch = m->current_epoch;
             st->todo_save = 1;
         }
-        if (m->config_epoch > sender->config_epoch) {
+        /* A replica's header carries its master's config epoch: not
+         * taken for a node we still see as a master (its stale slots
+         * would look claimed in the new owner's epoch until its role
+         * change is processed, and the new owner's claim would not win
+         * over them). */
+        int as_replica = memcmp(m->slaveof, null_name, CBUS_NAMELEN) != 0;
+        if (m->config_epoch > sender->config_epoch && !(as_replica && cl_node_is_master(sender))) {
             sender->config_epoch = m->config_epoch;
             st->todo_save = 1;
         }
         sender->repl_offset = m->offset;
+        sender->repl_offset_time = st->now;
     }
 
     if (type == CBUS_PING || type == CBUS_MEET) {
@@ -699,8 +739,10 @@ int cl_process(cl_state *st, cl_link *l, const unsigned char *buf, size_t len) {
             /* Slot claims of a master. */
             if (cl_node_is_master(sender) && memcmp(sender->slots, m->myslots, 2048))
                 update_slots_with(st, sender, m->config_epoch, m->myslots);
-            /* A claim older than the owner's: tell the sender (UPDATE). */
-            if (cl_node_is_master(sender)) {
+            /* A claim older than the owner's: tell the sender (UPDATE); a
+             * replica announces its master's claim. */
+            cl_node *sm = cl_node_is_master(sender) ? sender : cl_master_of(st, sender);
+            if (cl_node_is_master(sender) || (sm && memcmp(sm->slots, m->myslots, 2048))) {
                 for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
                     if (!slot_bitmap_test(m->myslots, s)) continue;
                     cl_node *owner = st->slots[s];
@@ -729,7 +771,7 @@ int cl_process(cl_state *st, cl_link *l, const unsigned char *buf, size_t len) {
     } else if (type == CBUS_UPDATE) {
         if (sender) {
             cl_node *n = cl_lookup(st, m->update_name, CBUS_NAMELEN);
-            if (n && n->config_epoch < m->update_epoch) {
+            if (n && n != st->myself && n->config_epoch < m->update_epoch) {
                 if (!cl_node_is_master(n)) {
                     n->flags = (n->flags & ~CNODE_SLAVE) | CNODE_MASTER;
                     memset(n->slaveof, 0, CBUS_NAMELEN);
@@ -740,9 +782,10 @@ int cl_process(cl_state *st, cl_link *l, const unsigned char *buf, size_t len) {
             }
         }
     }
-    /* PUBLISH, PUBLISHSHARD, failover auth, MFSTART and MODULE messages
-     * are counted and not acted on: pub/sub and replicas are not part of
-     * this node yet (docs/CLUSTER.md). */
+    /* Votes, manual failover, the paused master's offset: failover.c. */
+    if (sender) cl_failover_process(st, sender, l, m);
+    /* PUBLISH, PUBLISHSHARD and MODULE messages are counted and not acted
+     * on (docs/CLUSTER.md). */
     if (st->state_dirty) cl_update_state(st);
     return 0;
 }
@@ -850,6 +893,7 @@ void cl_cron(cl_state *st) {
             st->state_dirty = 1;
         }
     }
+    cl_failover_cron(st);
     cl_update_state(st);
 }
 
@@ -879,6 +923,9 @@ int cl_bump_epoch(cl_state *st) {
 
 void cl_reset(cl_state *st, int hard) {
     st->now = st->io.now_ms(st->io.ctx);
+    /* A replica becomes an empty master (the owner stops replicating). */
+    cl_set_node_as_master(st, st->myself);
+    cl_manual_failover_reset(st);
     for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
         st->migrating_to[s] = st->importing_from[s] = NULL;
         cl_del_slot(st, s);
@@ -904,6 +951,7 @@ cl_state *cl_state_new(const cl_io *io, const cl_settings *set) {
     st->set = *set;
     st->now = io->now_ms(io->ctx);
     st->state = CL_FAIL;
+    st->fo.mf_master_offset = -1;
     st->myself = cl_node_new(st, NULL, CNODE_MYSELF | CNODE_MASTER);
     cl_node_add(st, st->myself);
     return st;

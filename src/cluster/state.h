@@ -16,8 +16,8 @@
  *
  * Concurrency: a cl_state is not thread-safe; its owner serialises every
  * call (the server holds cluster.c's mutex). Invariants, between calls:
- *   - myself is in nodes[], flagged CNODE_MYSELF, and is a master (replicas
- *     come with replication);
+ *   - myself is in nodes[], flagged CNODE_MYSELF, a master or (CNODE_SLAVE
+ *     with slaveof set) a replica; replicas and failover are failover.c's;
  *   - slots[s] == n iff bit s of n->slots is set; n->numslots counts them;
  *   - a node's link (outbound) and inbound_link point back to it;
  *   - a node's fail reports name live nodes, each at most once;
@@ -79,6 +79,9 @@ struct cl_node {
     cl_fail_report *reports;
     int nreports, capreports;
     int last_in_gossip; /* ping serial that already gossiped this node */
+    int64_t voted_time;       /* a master: when we last voted for one of its replicas */
+    int64_t repl_offset_time; /* when repl_offset was last heard */
+    int64_t orphaned_time;    /* replica migration: a master without replicas since */
 };
 
 typedef struct cl_blacklisted {
@@ -113,6 +116,17 @@ typedef struct cl_io {
      * state or cluster state (the server refreshes its lock-free routing
      * table); may be NULL. */
     void (*routing_changed)(void *ctx);
+    /* Replication (failover.c); each may be NULL (no replication: offset
+     * 0, data age 0, no pause). This node's replication offset (a master's
+     * master_repl_offset, a replica's processed offset); ms since a
+     * replica last heard from its master; a master's manual failover
+     * pauses writes until until_ms (0: resume). The role itself is read
+     * by the owner from myself->flags/slaveof after each call. */
+    uint64_t (*repl_offset)(void *ctx);
+    int64_t (*repl_data_age_ms)(void *ctx);
+    void (*pause_writes)(void *ctx, int64_t until_ms);
+    /* A notice for the server log (elections, role changes); may be NULL. */
+    void (*log)(void *ctx, const char *msg);
 } cl_io;
 
 /* Settings (the cluster-* directives), copied in by the owner. */
@@ -122,7 +136,25 @@ typedef struct cl_settings {
     char announce_ip[CBUS_IPLEN + 1];   /* "" none */
     char hostname[CBUS_HOSTNAME_MAX + 1]; /* cluster-announce-hostname, "" none */
     int port, cport, pport;             /* what we announce */
+    /* Replicas and failover (failover.c). */
+    int replica_validity_factor, replica_no_failover;
+    int migration_barrier, allow_replica_migration;
+    int64_t repl_ping_period_ms;
 } cl_settings;
+
+/* A replica's election and a manual failover (failover.c; Redis's
+ * failover_auth_* and mf_* fields of clusterState). */
+typedef struct cl_failover {
+    int64_t auth_time;      /* when the election starts / started (0 never) */
+    int auth_count, auth_sent, auth_rank;
+    uint64_t auth_epoch;
+    int64_t mf_end;         /* manual failover deadline, 0 none */
+    cl_node *mf_replica;    /* master: the replica that asked (MFSTART) */
+    int64_t mf_master_offset; /* replica: the paused master's offset, -1 unknown */
+    int mf_can_start;       /* replica: caught up, the election may start */
+    int cant_reason;        /* CL_CANT_* last logged, to log each once */
+    int64_t cant_log_time;
+} cl_failover;
 
 struct cl_state {
     cl_io io;
@@ -151,6 +183,7 @@ struct cl_state {
     size_t sendcap;
     cbus_gossip *gossip_scratch;
     int gossip_cap;
+    cl_failover fo;
 };
 
 /* Creates a state with a fresh random name for myself (a master with no

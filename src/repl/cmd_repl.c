@@ -40,6 +40,11 @@ void repl_set_replicaof_config(const char *host, int port) {
 }
 
 static void replicaofCommand(client *c) {
+    if (server.cluster_enabled) {
+        /* The cluster decides the role (CLUSTER REPLICATE, failover). */
+        addReplyError(c, "ERR REPLICAOF not allowed in cluster mode.");
+        return;
+    }
     if (arg_is(&c->argv[1], "no") && arg_is(&c->argv[2], "one")) {
         if (repl_is_replica() || repl_link_configured()) {
             repl_link_unset();

@@ -166,6 +166,10 @@ void repl_failover_cron(void) {
 }
 
 void failoverCommand(client *c) {
+    if (server.cluster_enabled) {
+        addReplyError(c, "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.");
+        return;
+    }
     if (c->argc == 2 && arg_is(&c->argv[1], "abort")) {
         if (!repl_failover_in_progress()) {
             addReplyError(c, "ERR No failover in progress.");

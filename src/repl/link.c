@@ -99,6 +99,17 @@ int repl_link_up(void) {
     return up;
 }
 
+/* Cluster failover (cluster-replica-validity-factor): ms since the master
+ * was last heard, or since the link went down; 0 when not a replica. */
+int64_t repl_link_data_age_ms(void) {
+    pthread_mutex_lock(&L.lock);
+    int64_t now = mstime(), age = 0;
+    if (L.state == LS_CONNECTED) age = now - L.last_io_ms;
+    else if (L.state != LS_NONE && L.down_since_ms) age = now - L.down_since_ms;
+    pthread_mutex_unlock(&L.lock);
+    return age < 0 ? 0 : age;
+}
+
 int repl_link_configured(void) {
     pthread_mutex_lock(&L.lock);
     int on = L.state != LS_NONE;

@@ -56,6 +56,15 @@ void repl_master_read_done(client *c);
 /* worker.c: a socket handed over by the link (worker_adopt_master). */
 void repl_master_client_created(client *c, const char *pending, size_t n);
 
+/* Cluster mode (src/cluster/replica.c) drives the role: start or move
+ * the link to host:port, promote (REPLICAOF NO ONE), whether the link is
+ * already to host:port, ms since the master was last heard (0: no link). */
+int repl_link_start(const char *host, int port);
+void repl_link_unset(void);
+int repl_link_same(const char *host, int port);
+int repl_link_configured(void);
+int64_t repl_link_data_age_ms(void);
+
 /* Is this node a replica (REPLICAOF host port)? Lock-free. */
 int repl_is_replica(void);
 

@@ -286,7 +286,6 @@ static void sb_append_repr(strbuf *b, const char *s, size_t n) {
 /* Status texts of docs/CONFIG.md (see directive.status). */
 #define ST_EFFECTIVE "effective"
 #define ST_REPL "stored until replication"
-#define ST_CLUSTER "stored until cluster replicas and failover"
 #define ST_TLS "stored until TLS"
 #define NO_MEANING "no meaning for Lightning: "
 #define LT_OWN "effective - Lightning's own: "
@@ -869,12 +868,12 @@ static const directive directives[] = {
      .def_num = 15000, .min = 0, .max = LLONG_MAX, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-migration-barrier", .type = CFG_INT,
      .field = &server.cluster_migration_barrier, .def_num = 1, .min = 0, .max = INT_MAX,
-     .status = ST_CLUSTER},
+     .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-replica-validity-factor", .alias = "cluster-slave-validity-factor",
      .type = CFG_INT, .field = &server.cluster_replica_validity_factor, .def_num = 10, .min = 0,
-     .max = INT_MAX, .status = ST_CLUSTER},
+     .max = INT_MAX, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-replica-no-failover", .alias = "cluster-slave-no-failover", .type = CFG_BOOL,
-     .field = &server.cluster_replica_no_failover, .def_num = 0, .status = ST_CLUSTER},
+     .field = &server.cluster_replica_no_failover, .def_num = 0, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-require-full-coverage", .type = CFG_BOOL,
      .field = &server.cluster_require_full_coverage, .def_num = 1, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-allow-reads-when-down", .type = CFG_BOOL,
@@ -883,7 +882,7 @@ static const directive directives[] = {
      .field = &server.cluster_allow_pubsubshard_when_down, .def_num = 1,
      .status = "stored until sharded pub/sub"},
     {.name = "cluster-allow-replica-migration", .type = CFG_BOOL,
-     .field = &server.cluster_allow_replica_migration, .def_num = 1, .status = ST_CLUSTER},
+     .field = &server.cluster_allow_replica_migration, .def_num = 1, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-ip", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,
      .field = &server.cluster_announce_ip, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-hostname", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,

@@ -10,7 +10,10 @@
  * the handshake paths all run. Checks: no crash or sanitizer report; a
  * valid message's gossip and extensions lie inside the input; re-encoding
  * a decoded FAIL/UPDATE gives the same bytes; the state's invariants
- * (slots[] agrees with the bitmaps, myself present) hold after each input.
+ * (slots[] agrees with the bitmaps, myself present with one role, a
+ * replica naming its master, the manual failover's replica alive) hold
+ * after each input. Votes, MFSTART and the election (failover.c) run from
+ * the same messages (myself turns replica when an UPDATE takes its slots).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -104,6 +107,17 @@ static void check_state(void) {
         assigned++;
     }
     ASSERT(found && assigned == counted);
+    /* Exactly one role; a replica names its master; a manual failover's
+     * replica is a live node. */
+    static const char zero[CBUS_NAMELEN];
+    int fl = st->myself->flags;
+    ASSERT(!(fl & CNODE_MASTER) != !(fl & CNODE_SLAVE));
+    if (fl & CNODE_SLAVE) ASSERT(memcmp(st->myself->slaveof, zero, CBUS_NAMELEN) != 0);
+    if (st->fo.mf_replica) {
+        int live = 0;
+        for (int i = 0; i < st->nnodes; i++) live |= st->nodes[i] == st->fo.mf_replica;
+        ASSERT(live);
+    }
 }
 
 static void try_decode(const uint8_t *data, size_t size, int process) {

@@ -364,6 +364,16 @@ TEST(cluster_subcommand_errors_match_redis) {
         {"CLUSTER", "COUNT-FAILURE-REPORTS", "nosuchnode"},
         {"CLUSTER", "REPLICAS", "nosuchnode"},
         {"CLUSTER", "SLAVES", "nosuchnode"},
+        {"CLUSTER", "REPLICATE", "nosuchnode"},
+        {"CLUSTER", "REPLICATE"},
+        {"CLUSTER", "FAILOVER"},
+        {"CLUSTER", "FAILOVER", "FORCE"},
+        {"CLUSTER", "FAILOVER", "TAKEOVER"},
+        {"CLUSTER", "FAILOVER", "bogus"},
+        {"CLUSTER", "FAILOVER", "FORCE", "x"},
+        {"FAILOVER"},
+        {"REPLICAOF", "NO", "ONE"},
+        {"REPLICAOF", "127.0.0.1", "1"},
         {"CLUSTER", "COUNTKEYSINSLOT", "16384"},
         {"CLUSTER", "COUNTKEYSINSLOT", "x"},
         {"CLUSTER", "GETKEYSINSLOT", "1", "-1"},
@@ -394,8 +404,7 @@ TEST(cluster_subcommand_errors_match_redis) {
     char lid[64];
     snprintf(lid, sizeof(lid), "%s", myid(l));
     CHECK_EQ_STR(cmd(l, "CLUSTER FORGET %s", lid), "err:\"ERR I tried hard but I can't forget myself...\"");
-    CHECK(strstr(cmd(l, "CLUSTER REPLICATE %s", lid), "not supported until replication") != NULL);
-    CHECK(strstr(cmd(l, "CLUSTER FAILOVER"), "not supported until replication") != NULL);
+    CHECK_EQ_STR(cmd(l, "CLUSTER REPLICATE %s", lid), "err:\"ERR Can't replicate myself\"");
     CHECK_EQ_STR(cmd(l, "CLUSTER REPLICAS %s", lid), "array[]");
     CHECK_EQ_STR(cmd(l, "CLUSTER COUNT-FAILURE-REPORTS %s", lid), "int:0");
 }

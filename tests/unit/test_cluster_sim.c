@@ -23,6 +23,17 @@
  * them: a config epoch bumped without consensus inside a partition can
  * leave a stale owner in some views, in Redis Cluster as here (the epoch
  * is per node, not per slot; docs/CLUSTER.md).
+ *
+ * Failover schedules (seeded_failover_schedules; CLUSTER_SIM_FAILOVER_SEED
+ * replays one, CLUSTER_SIM_SEEDS / CLUSTER_SIM_FIRST_SEED pick a range):
+ * masters with replicas, replication modelled as offsets (failover.h's
+ * callbacks), message loss. Checked besides the above: a killed master's
+ * slots end up with one of its replicas in every view and the master
+ * comes back as a replica; a manual failover completes and the old master
+ * resumes writes; roles agree after convergence; and at every moment no
+ * (slot, config epoch) is seen owned by two different masters. A slot may
+ * be unassigned for a moment when its master turns replica (Redis too),
+ * so the owner-epoch check skips unassigned slots.
  */
 #include "../testlib.h"
 
@@ -30,10 +41,11 @@
 #include <stdlib.h>
 
 #include "cluster/bus.h"
+#include "cluster/failover.h"
 #include "cluster/nodesconf.h"
 #include "cluster/state.h"
 
-#define MAXN 7
+#define MAXN 10
 #define TIMEOUT_MS 2000
 #define MAX_EVENTS 200000
 
@@ -79,6 +91,17 @@ typedef struct sim {
     uint64_t cur_epoch[MAXN];
     uint64_t owner_epoch[MAXN][CLUSTER_SLOTS];
     int last_mover[CLUSTER_SLOTS]; /* -1: none checked */
+    /* Failover schedules: replication as offsets (a master's grows while
+     * it takes writes, a replica copies its master's while they can talk),
+     * message loss, and every (slot, config epoch) -> owner ever seen. */
+    int repl;
+    int loss_per_mille;
+    uint64_t off[MAXN];
+    int64_t last_sync[MAXN], pause_until[MAXN];
+    struct claim {
+        uint64_t epoch;
+        int owner;
+    } claims[CLUSTER_SLOTS][4];
 } sim;
 
 static sim *S;
@@ -182,6 +205,7 @@ static void io_send(void *ctx, cl_link *l, const unsigned char *buf, size_t len)
     int to_side = (from == c->a && l == c->la) ? 1 : 0;
     int to = to_side ? c->b : c->a;
     if (!reachable(from, to)) return; /* a partition drops it silently */
+    if (S->loss_per_mille && rnd_below(1000) < S->loss_per_mille) return; /* lost */
     int64_t t = S->now + latency();
     if (t < c->last[to_side]) t = c->last[to_side]; /* TCP keeps order */
     c->last[to_side] = t;
@@ -200,6 +224,10 @@ static void io_close(void *ctx, cl_link *l) {
     if (other) push(S->now + latency(), EV_CLOSED, c, 1 - side, NULL, 0);
 }
 
+static uint64_t io_repl_offset(void *ctx) { return S->off[node_of(ctx)]; }
+static int64_t io_data_age(void *ctx) { return S->now - S->last_sync[node_of(ctx)]; }
+static void io_pause(void *ctx, int64_t until_ms) { S->pause_until[node_of(ctx)] = until_ms; }
+
 static cl_io make_io(int id) {
     cl_io io = {
         .ctx = (void *)(intptr_t)id,
@@ -212,12 +240,19 @@ static cl_io make_io(int id) {
         .count_slot_keys = io_count_keys,
         .delete_slot_keys = io_delete_keys,
     };
+    if (S->repl) {
+        io.repl_offset = io_repl_offset;
+        io.repl_data_age_ms = io_data_age;
+        io.pause_writes = io_pause;
+    }
     return io;
 }
 
 static cl_settings make_settings(int id) {
     cl_settings set = {.node_timeout_ms = TIMEOUT_MS, .require_full_coverage = 1,
-                       .port = 10000 + id, .cport = 20000 + id};
+                       .port = 10000 + id, .cport = 20000 + id,
+                       .replica_validity_factor = 10, .migration_barrier = 1,
+                       .allow_replica_migration = 1, .repl_ping_period_ms = 10000};
     snprintf(set.announce_ip, sizeof(set.announce_ip), "10.0.0.%d", id + 1);
     return set;
 }
@@ -343,6 +378,12 @@ static void run_event(sim_event *e) {
     free(e->bytes);
 }
 
+/* The sim index of a node as some state sees it (by its bus port). */
+static int sim_index(const cl_node *n) {
+    int i = n->cport - 20000;
+    return i >= 0 && i < S->n ? i : -1;
+}
+
 static void check_monotonic(void) {
     for (int i = 0; i < S->n; i++) {
         sim_node *nd = &S->nodes[i];
@@ -353,11 +394,75 @@ static void check_monotonic(void) {
                      (unsigned long long)nd->st->current_epoch);
         S->cur_epoch[i] = nd->st->current_epoch;
         for (int s = 0; s < CLUSTER_SLOTS; s++) {
-            uint64_t e = nd->st->slots[s] ? nd->st->slots[s]->config_epoch : 0;
+            /* A master that turned replica loses its slots at once: they
+             * are unassigned until the new owner's claim arrives (Redis
+             * too). The next owner must not be older. */
+            if (!nd->st->slots[s]) continue;
+            uint64_t e = nd->st->slots[s]->config_epoch;
             if (e < S->owner_epoch[i][s])
-                sim_fail("node %d: slot %d owner epoch went back from %llu to %llu", i, s,
-                         (unsigned long long)S->owner_epoch[i][s], (unsigned long long)e);
+                sim_fail("node %d: slot %d owner epoch went back from %llu to %llu (owner: "
+                         "node %d) at %lld ms", i, s, (unsigned long long)S->owner_epoch[i][s],
+                         (unsigned long long)e, sim_index(nd->st->slots[s]),
+                         (long long)(S->now - 1000000));
             S->owner_epoch[i][s] = e;
+        }
+    }
+}
+
+
+/* Replication, 10 ms of it: masters take writes unless a manual failover
+ * paused them; a replica that can reach its master is caught up (full or
+ * partial sync alike), now and then a step late. */
+static void replicate_step(void) {
+    for (int i = 0; i < S->n; i++) {
+        sim_node *nd = &S->nodes[i];
+        if (!nd->up) continue;
+        cl_state *st = nd->st;
+        if (cl_node_is_master(st->myself)) {
+            if (S->now >= S->pause_until[i]) S->off[i] += (uint64_t)rnd_below(50);
+            continue;
+        }
+        cl_node *m = cl_master_of(st, st->myself);
+        int mi = m ? sim_index(m) : -1;
+        if (mi >= 0 && mi != i && reachable(i, mi) && rnd_below(10) < 8) {
+            S->off[i] = S->off[mi];
+            S->last_sync[i] = S->now;
+        }
+    }
+}
+
+/* No two masters ever own a slot with the same config epoch, in any
+ * node's view at any time (each epoch has one election winner). */
+static void check_claims(void) {
+    for (int i = 0; i < S->n; i++) {
+        if (!S->nodes[i].up) continue;
+        cl_state *st = S->nodes[i].st;
+        for (int s = 0; s < CLUSTER_SLOTS; s++) {
+            cl_node *o = st->slots[s];
+            if (!o) continue;
+            int oi = sim_index(o);
+            struct claim *c = S->claims[s];
+            int k;
+            for (k = 0; k < 4; k++)
+                if (c[k].owner && c[k].epoch == o->config_epoch) break;
+            if (k < 4) {
+                if (c[k].owner != oi + 1)
+                    sim_fail("split brain: slot %d is claimed in config epoch %llu by node %d "
+                             "and by node %d (seen by node %d)", s,
+                             (unsigned long long)o->config_epoch, c[k].owner - 1, oi, i);
+                continue;
+            }
+            /* New (slot, epoch): replaces the oldest epoch remembered. */
+            for (k = 0; k < 4; k++)
+                if (!c[k].owner) break;
+            if (k == 4) {
+                k = 0;
+                for (int j = 1; j < 4; j++)
+                    if (c[j].epoch < c[k].epoch) k = j;
+                if (c[k].epoch > o->config_epoch) continue; /* older than all kept */
+            }
+            c[k].epoch = o->config_epoch;
+            c[k].owner = oi + 1;
         }
     }
 }
@@ -384,7 +489,11 @@ static void advance(int64_t ms, int faults) {
             save_if_needed(nd);
             nd->next_cron += 100;
         }
-        if (S->now % 100 == 0) check_monotonic();
+        if (S->repl) replicate_step();
+        if (S->now % 100 == 0) {
+            check_monotonic();
+            if (S->repl) check_claims();
+        }
         if (!faults) continue;
         int r = rnd_below(1000);
         if (r < 3) {
@@ -421,14 +530,20 @@ static int agreed(char *why, size_t cap) {
                 return 0;
             }
             for (int k = j + 1; k < st->nnodes; k++)
-                if (n->config_epoch == st->nodes[k]->config_epoch) {
+                if (cl_node_is_master(n) && cl_node_is_master(st->nodes[k]) &&
+                    n->config_epoch == st->nodes[k]->config_epoch) {
                     snprintf(why, cap, "node %d: two masters with config epoch %llu", i,
                              (unsigned long long)n->config_epoch);
                     return 0;
                 }
             cl_node *rn = cl_lookup(ref->st, n->name, CBUS_NAMELEN);
-            if (!rn || rn->config_epoch != n->config_epoch) {
+            if (!rn || (cl_node_is_master(n) && rn->config_epoch != n->config_epoch)) {
                 snprintf(why, cap, "node %d and node 0 disagree on %.8s's epoch", i, n->name);
+                return 0;
+            }
+            if ((n->flags & (CNODE_MASTER | CNODE_SLAVE)) != (rn->flags & (CNODE_MASTER | CNODE_SLAVE)) ||
+                memcmp(n->slaveof, rn->slaveof, CBUS_NAMELEN)) {
+                snprintf(why, cap, "node %d and node 0 disagree on %.8s's role", i, n->name);
                 return 0;
             }
         }
@@ -540,6 +655,208 @@ static void run_schedule(uint64_t seed) {
     S = NULL;
 }
 
+/* ---- Replicas and failover ---------------------------------------------------------- */
+
+static void sim_free(void) {
+    for (int i = 0; i < S->n; i++) {
+        if (S->nodes[i].up) cl_state_free(S->nodes[i].st);
+        free(S->nodes[i].conf);
+    }
+    for (int i = 0; i < S->nev; i++) free(S->ev[i].bytes);
+    for (int i = 0; i < S->nconns; i++) free(S->conns[i]);
+    free(S->conns);
+    free(S->ev);
+    free(S);
+    S = NULL;
+}
+
+/* node `who` as node `viewer` sees it */
+static cl_node *view_of(int viewer, int who) {
+    cl_state *st = S->nodes[viewer].st;
+    for (int j = 0; j < st->nnodes; j++)
+        if (st->nodes[j]->cport == 20000 + who) return st->nodes[j];
+    return NULL;
+}
+
+/* Every live node sees every slot of `slots` owned by a master other
+ * than `not_owner` (-1: any), and sees `master` (-1: skip) as a master. */
+static int taken_over(const unsigned char *slots, int not_owner, int master) {
+    for (int i = 0; i < S->n; i++) {
+        if (!S->nodes[i].up) continue;
+        cl_state *st = S->nodes[i].st;
+        if (master >= 0) {
+            cl_node *m = view_of(i, master);
+            if (!m || !cl_node_is_master(m)) return 0;
+        }
+        for (int s = 0; s < CLUSTER_SLOTS; s++) {
+            if (!slot_bitmap_test(slots, (unsigned)s)) continue;
+            cl_node *o = st->slots[s];
+            if (!o || sim_index(o) == not_owner || !cl_node_is_master(o) || (o->flags & CNODE_FAIL))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int wait_for(int64_t limit_ms, const unsigned char *slots, int not_owner, int master) {
+    for (int64_t t = 0; t < limit_ms && !S->failed; t += 500) {
+        advance(500, 0);
+        if (taken_over(slots, not_owner, master)) return 1;
+    }
+    return 0;
+}
+
+static int migrations_checked; /* schedules that checked a replica migration */
+
+/* M masters (3-5), one replica each (a second one for master 0 when
+ * there is room): redis-cli's create, then a master killed (one of its
+ * replicas must take its slots; back, it must become a replica), a
+ * manual failover, then partitions, crashes, restarts, resets and message
+ * loss (2%), and convergence. check_claims runs throughout. */
+static void run_failover_schedule(uint64_t seed) {
+    S = calloc(1, sizeof(*S));
+    S->seed = seed;
+    S->rng = seed * 0x9E3779B97F4A7C15ull + 7;
+    S->repl = 1;
+    int masters = 3 + (int)(seed % 3);
+    S->n = masters * 2 + (masters * 2 < MAXN && (seed / 3) % 2);
+    S->ev = malloc(MAX_EVENTS * sizeof(sim_event));
+    for (int s = 0; s < CLUSTER_SLOTS; s++) S->last_mover[s] = -1;
+    S->now = 1000000;
+    for (int i = 0; i < S->n; i++) {
+        S->nodes[i].id = i;
+        restart(i);
+    }
+    for (int i = 0; i < S->n; i++) {
+        cl_state *st = S->nodes[i].st;
+        st->myself->config_epoch = (uint64_t)i + 1;
+        st->current_epoch = st->myself->config_epoch;
+        if (i < masters) {
+            int a = CLUSTER_SLOTS * i / masters, b = CLUSTER_SLOTS * (i + 1) / masters;
+            for (int s = a; s < b; s++) cl_add_slot(st, st->myself, (unsigned)s);
+        }
+        baseline_node(i);
+    }
+    for (int i = 1; i < S->n; i++)
+        cl_start_handshake(S->nodes[0].st, "10.0.0.1", 10000 + i, 20000 + i);
+    char why[256] = "";
+    if (!converge(60000, why, sizeof(why))) sim_fail("initial join did not converge: %s", why);
+    /* CLUSTER REPLICATE on each replica. */
+    for (int i = masters; i < S->n && !S->failed; i++) {
+        cl_state *st = S->nodes[i].st;
+        cl_node *m = view_of(i, (i - masters) % masters);
+        if (!m) {
+            sim_fail("node %d does not know master %d", i, (i - masters) % masters);
+            break;
+        }
+        cl_set_master(st, m);
+        cl_broadcast_pong(st);
+    }
+    if (!S->failed && !converge(60000, why, sizeof(why)))
+        sim_fail("replicas did not converge: %s", why);
+
+    /* kill -9 of a master: a replica takes over, the master returns as a
+     * replica. */
+    if (!S->failed) {
+        int victim = rnd_below(masters);
+        unsigned char slots[CLUSTER_SLOTS / 8];
+        memcpy(slots, view_of(0, victim)->slots, sizeof(slots));
+        crash(victim);
+        if (!wait_for(60000, slots, victim, -1))
+            sim_fail("no failover after master %d crashed", victim);
+        restart(victim);
+        if (!S->failed && !converge(60000, why, sizeof(why)))
+            sim_fail("no convergence after master %d came back: %s", victim, why);
+        if (!S->failed && !(view_of(0, victim)->flags & CNODE_SLAVE))
+            sim_fail("old master %d did not become a replica", victim);
+    }
+
+    /* CLUSTER FAILOVER on a replica. */
+    if (!S->failed) {
+        int r = -1;
+        for (int i = 0; i < S->n && r < 0; i++)
+            if (S->nodes[i].st->myself->flags & CNODE_SLAVE) r = i;
+        cl_state *st = S->nodes[r].st;
+        cl_node *m = cl_master_of(st, st->myself);
+        unsigned char slots[CLUSTER_SLOTS / 8];
+        memcpy(slots, m->slots, sizeof(slots));
+        int mi = sim_index(m);
+        cl_manual_failover_start(st, 0, 0);
+        if (!wait_for(30000, slots, mi, r)) sim_fail("manual failover of node %d failed", r);
+        if (!S->failed && !converge(60000, why, sizeof(why)))
+            sim_fail("no convergence after the manual failover: %s", why);
+        if (!S->failed && !(view_of(0, mi)->flags & CNODE_SLAVE))
+            sim_fail("node %d did not become a replica after the manual failover", mi);
+        if (!S->failed && S->pause_until[mi] != 0)
+            sim_fail("node %d still pauses writes after the manual failover", mi);
+    }
+
+    /* Replica migration: the only replica of a master dies; a master
+     * with two replicas gives it one (after 5 s). */
+    if (!S->failed) {
+        int two = -1, one = -1;
+        for (int i = 0; i < S->n; i++) {
+            cl_node *m = view_of(0, i);
+            if (!m || !cl_node_is_master(m) || !m->numslots) continue;
+            int k = cl_count_replicas(S->nodes[0].st, m, 1);
+            if (k >= 2 && two < 0) two = i;
+            if (k == 1 && one < 0) one = i;
+        }
+        if (two >= 0 && one >= 0) {
+            int victim = -1;
+            for (int i = 0; i < S->n; i++) {
+                cl_node *r = view_of(0, i);
+                if (r && cl_master_of(S->nodes[0].st, r) == view_of(0, one)) victim = i;
+            }
+            crash(victim);
+            migrations_checked++;
+            int migrated = 0;
+            for (int64_t t = 0; t < 60000 && !migrated && !S->failed; t += 500) {
+                advance(500, 0);
+                cl_node *m = view_of(0, one);
+                migrated = cl_count_replicas(S->nodes[0].st, m, 1) >= 1 &&
+                           cl_count_replicas(S->nodes[0].st, view_of(0, two), 1) == 1;
+            }
+            if (!migrated)
+                sim_fail("no replica migrated to master %d after its replica %d died", one, victim);
+            restart(victim);
+            if (!S->failed && !converge(60000, why, sizeof(why)))
+                sim_fail("no convergence after the replica migration: %s", why);
+        }
+    }
+
+    /* Faults, with message loss. */
+    S->loss_per_mille = 20;
+    advance(40000, 1);
+    S->loss_per_mille = 0;
+    for (int i = 0; i < S->n; i++) S->group[i] = 0;
+    for (int i = 0; i < S->n; i++) restart(i);
+    if (!S->failed && !converge(120000, why, sizeof(why)))
+        sim_fail("no convergence after the faults: %s", why);
+
+    if (S->failed)
+        testlib_fail(__FILE__, __LINE__, "failover seed %llu (%d nodes): %s",
+                     (unsigned long long)seed, S->n, S->why);
+    sim_free();
+}
+
+TEST(seeded_failover_schedules) {
+    const char *one = getenv("CLUSTER_SIM_FAILOVER_SEED");
+    if (one) {
+        run_failover_schedule(strtoull(one, NULL, 10));
+        return;
+    }
+    const char *ns = getenv("CLUSTER_SIM_SEEDS"), *fs = getenv("CLUSTER_SIM_FIRST_SEED");
+    int n = ns ? atoi(ns) : 40;
+    uint64_t first = fs ? strtoull(fs, NULL, 10) : 1;
+    for (int i = 0; i < n && !testlib_current_failed; i++) run_failover_schedule(first + (uint64_t)i);
+    /* Every sixth schedule or so has a master with two replicas: some of
+     * them must have checked a migration. */
+    if (n >= 12 && !testlib_current_failed) CHECK(migrations_checked > 0);
+    fprintf(stderr, "# %d of %d failover schedules checked a replica migration\n",
+            migrations_checked, n);
+}
+
 TEST(seeded_schedules) {
     const char *one = getenv("CLUSTER_SIM_SEED");
     if (one) {
@@ -553,5 +870,6 @@ TEST(seeded_schedules) {
 
 int main(void) {
     RUN(seeded_schedules);
+    RUN(seeded_failover_schedules);
     return testlib_finish();
 }
