@@ -251,7 +251,7 @@ int harness_have_redis(void) {
 /* ------------------------------------------------------------------ */
 /* Processes                                                           */
 
-static int free_port(void) {
+int harness_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -564,7 +564,7 @@ harness_server *harness_start_opts(const harness_opts *o) {
                 fclose(f);
             }
         }
-        s->port = free_port();
+        s->port = harness_free_port();
         build_argv(s, o);
         if (spawn(s) != 0) {
             fail_here("fork: %s", strerror(errno));
@@ -1450,4 +1450,28 @@ void harness_check_help(const char *file, int line, redisContext *c,
 out:
     if (h) freeReplyObject(h);
     if (list) freeReplyObject(list);
+}
+
+int harness_popen(char **out, const char *fmt, ...) {
+    char cmdline[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmdline, sizeof(cmdline), fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmdline, "r");
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    buf[0] = '\0';
+    if (p) {
+        size_t n;
+        while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+            len += n;
+            if (cap - len < 4096) buf = realloc(buf, cap *= 2);
+        }
+        buf[len] = '\0';
+    }
+    int st = p ? pclose(p) : -1;
+    if (out) *out = buf;
+    else free(buf);
+    return st;
 }

@@ -221,6 +221,14 @@ const char *raw_compare(const char *file, int line, int fa, int fb,
 int harness_run_capture(const char *const *argv, int timeout_ms, char **out,
                         int *timed_out);
 
+/* Runs a printf-formatted shell command line (popen: stdout only, no
+ * timeout). Returns the pclose() status (-1 if it could not start); its
+ * output in *out (malloc'd, caller frees) unless out is NULL. */
+int harness_popen(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A loopback TCP port free right now (bind to port 0), or -1. */
+int harness_free_port(void);
+
 /* Checks a `<NAME> HELP` reply on Lightning: an array of status lines with
  * Redis's header and HELP trailer, naming every subcommand COMMAND LIST
  * shows for the container, and only those. The wording is Lightning's own,

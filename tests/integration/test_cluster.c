@@ -19,54 +19,14 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-/* A TCP port free right now (for cluster-port: port + 10000 may not be). */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static harness_server *start_node(harness_kind kind, const char *extra_name, const char *extra_val) {
     char cport[16];
-    snprintf(cport, sizeof(cport), "%d", free_port());
+    snprintf(cport, sizeof(cport), "%d", harness_free_port());
     const char *d[] = {"cluster-enabled", "yes", "cluster-port", cport,
                        "cluster-node-timeout", "3000", extra_name, extra_val, NULL};
     if (!extra_name) d[6] = NULL;
     harness_opts o = {.kind = kind, .directives = d};
     return harness_start_opts(&o);
-}
-
-/* Runs a shell command, returns its exit status and its output (malloc'd). */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...) {
-    char cmdline[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmdline, sizeof(cmdline), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmdline, "r");
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    buf[0] = '\0';
-    if (p) {
-        size_t n;
-        while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-            len += n;
-            if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-        }
-        buf[len] = '\0';
-    }
-    int st = p ? pclose(p) : -1;
-    if (out) *out = buf;
-    else free(buf);
-    return st;
 }
 
 /* Polls until the reply of c to argv contains want (up to 30 s). */
@@ -163,7 +123,7 @@ TEST(cli_create_check_and_follow_moved) {
         REQUIRE(c[i]);
     }
     char *out;
-    int st = run(&out,
+    int st = harness_popen(&out,
                  "redis-cli --cluster create 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d "
                  "--cluster-replicas 0 --cluster-yes 2>&1",
                  s[0]->port, s[1]->port, s[2]->port);
@@ -173,7 +133,7 @@ TEST(cli_create_check_and_follow_moved) {
     free(out);
     for (int i = 0; i < 3; i++) REQUIRE(WAIT_HAS(c[i], "cluster_state:ok", "CLUSTER", "INFO"));
     REQUIRE(wait_views_agree(c, 3));
-    st = run(&out, "redis-cli --cluster check 127.0.0.1:%d 2>&1", s[1]->port);
+    st = harness_popen(&out, "redis-cli --cluster check 127.0.0.1:%d 2>&1", s[1]->port);
     CHECK_EQ_INT(st, 0);
     CHECK(strstr(out, "[OK] All nodes agree about slots configuration.") != NULL);
     CHECK(strstr(out, "[OK] All 16384 slots covered.") != NULL);
@@ -181,13 +141,13 @@ TEST(cli_create_check_and_follow_moved) {
     /* redis-cli -c follows MOVED: write 30 keys through node 0, read them
      * back through node 2. */
     for (int k = 0; k < 30; k++) {
-        st = run(&out, "redis-cli -c -p %d SET key:%d val:%d", s[0]->port, k, k);
+        st = harness_popen(&out, "redis-cli -c -p %d SET key:%d val:%d", s[0]->port, k, k);
         CHECK_EQ_INT(st, 0);
         CHECK_EQ_STR(out, "OK\n");
         free(out);
     }
     for (int k = 0; k < 30; k += 7) {
-        st = run(&out, "redis-cli -c -p %d GET key:%d", s[2]->port, k);
+        st = harness_popen(&out, "redis-cli -c -p %d GET key:%d", s[2]->port, k);
         char want[32];
         snprintf(want, sizeof(want), "val:%d\n", k);
         CHECK_EQ_STR(out, want);
@@ -559,12 +519,12 @@ TEST(join_redis_cluster) {
     snprintf(want, sizeof(want), "err:\"MOVED 100 127.0.0.1:%d\"", ln->port);
     CHECK_EQ_STR(cmd(c[1], "SET %s v", k), want);
     char *out;
-    int st = run(&out, "redis-cli -c -p %d SET %s v", r1->port, k);
+    int st = harness_popen(&out, "redis-cli -c -p %d SET %s v", r1->port, k);
     CHECK_EQ_INT(st, 0);
     CHECK_EQ_STR(out, "OK\n");
     free(out);
     CHECK_EQ_STR(cmd(c[2], "GET %s", k), "bulk:\"v\"");
-    st = run(&out, "redis-cli --cluster check 127.0.0.1:%d 2>&1", ln->port);
+    st = harness_popen(&out, "redis-cli --cluster check 127.0.0.1:%d 2>&1", ln->port);
     CHECK_EQ_INT(st, 0);
     CHECK(strstr(out, "[OK] All nodes agree about slots configuration.") != NULL);
     free(out);
@@ -657,21 +617,21 @@ TEST(corrupt_nodes_conf_refused) {
     char dir[] = "/tmp/lt_cluster_bad_XXXXXX";
     REQUIRE(mkdtemp(dir));
     char *out;
-    run(&out, "printf 'this is not a nodes.conf\\n' > %s/nodes.conf", dir);
+    harness_popen(&out, "printf 'this is not a nodes.conf\\n' > %s/nodes.conf", dir);
     free(out);
     /* timeout: a server that does not refuse is stopped (and fails). */
     char bin[PATH_MAX];
     REQUIRE(realpath(harness_bin(HARNESS_LIGHTNING), bin));
-    int st = run(&out,
+    int st = harness_popen(&out,
                  "cd %s && timeout 10 %s --port %d --cluster-enabled yes --cluster-port %d "
                  "--save '' 2>&1; echo exit=$?",
-                 dir, bin, free_port(), free_port());
+                 dir, bin, harness_free_port(), harness_free_port());
     (void)st;
     CHECK(strstr(out, "corrupted cluster config file") != NULL);
     CHECK(strstr(out, "exit=1") != NULL);
     if (testlib_current_failed) fprintf(stderr, "# %s\n", out);
     free(out);
-    run(NULL, "rm -rf %s", dir);
+    harness_popen(NULL, "rm -rf %s", dir);
 }
 
 int main(void) {

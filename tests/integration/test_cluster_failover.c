@@ -22,54 +22,15 @@
 
 #define DEADLINE_MS 90000
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static harness_server *start_node(harness_kind kind, int *cport_out) {
     char cport[16];
-    int cp = free_port();
+    int cp = harness_free_port();
     if (cport_out) *cport_out = cp;
     snprintf(cport, sizeof(cport), "%d", cp);
     const char *d[] = {"cluster-enabled", "yes", "cluster-port", cport,
                        "cluster-node-timeout", "2000", NULL};
     harness_opts o = {.kind = kind, .directives = d};
     return harness_start_opts(&o);
-}
-
-/* Runs a shell command: exit status, output (malloc'd) in *out. */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...) {
-    char cmdline[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmdline, sizeof(cmdline), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmdline, "r");
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    buf[0] = '\0';
-    if (p) {
-        size_t n;
-        while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-            len += n;
-            if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-        }
-        buf[len] = '\0';
-    }
-    int st = p ? pclose(p) : -1;
-    if (out) *out = buf;
-    else free(buf);
-    return st;
 }
 
 /* Polls (a fresh connection each time: the node may restart) until the
@@ -137,7 +98,7 @@ static int wait_check_ok(int port) {
     char *out = NULL;
     for (int waited = 0; waited < DEADLINE_MS; waited += 500) {
         free(out);
-        int st = run(&out, "redis-cli --cluster check 127.0.0.1:%d 2>&1", port);
+        int st = harness_popen(&out, "redis-cli --cluster check 127.0.0.1:%d 2>&1", port);
         if (st == 0 && strstr(out, "[OK] All nodes agree about slots configuration.") &&
             strstr(out, "[OK] All 16384 slots covered.")) {
             free(out);
@@ -162,7 +123,7 @@ TEST(replicas_failover_and_manual_failover) {
         harness_disconnect(c);
     }
     char *out;
-    int st = run(&out,
+    int st = harness_popen(&out,
                  "redis-cli --cluster create 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d "
                  "127.0.0.1:%d 127.0.0.1:%d --cluster-replicas 1 --cluster-yes 2>&1",
                  s[0]->port, s[1]->port, s[2]->port, s[3]->port, s[4]->port, s[5]->port);
@@ -220,7 +181,7 @@ TEST(replicas_failover_and_manual_failover) {
 
     /* Writes through redis-cli -c; the replica gets those of its master. */
     for (int k = 0; k < 100; k++) {
-        st = run(NULL, "redis-cli -c -p %d SET key:%d val:%d >/dev/null", s[k % 6]->port, k, k);
+        st = harness_popen(NULL, "redis-cli -c -p %d SET key:%d val:%d >/dev/null", s[k % 6]->port, k, k);
         CHECK_EQ_INT(st, 0);
     }
     r = redisCommand(cm, "DBSIZE");
@@ -267,11 +228,11 @@ TEST(replicas_failover_and_manual_failover) {
     REQUIRE(wait_has(s[rep], "role:master", "INFO replication"));
     for (int i = 0; i < 6; i++)
         if (i != m) CHECK(wait_has(s[i], "cluster_state:ok", "CLUSTER INFO"));
-    st = run(&out, "redis-cli -c -p %d GET %s", s[(m + 1) % 6]->port, key);
+    st = harness_popen(&out, "redis-cli -c -p %d GET %s", s[(m + 1) % 6]->port, key);
     snprintf(want, sizeof(want), "val:%s\n", key + 4);
     CHECK_EQ_STR(out, want);
     free(out);
-    st = run(&out, "redis-cli -c -p %d SET %s after-failover", s[(m + 1) % 6]->port, key);
+    st = harness_popen(&out, "redis-cli -c -p %d SET %s after-failover", s[(m + 1) % 6]->port, key);
     CHECK_EQ_STR(out, "OK\n");
     free(out);
 

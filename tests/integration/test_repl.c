@@ -482,18 +482,6 @@ TEST(lightning_master_redis_replica) {
 
 /* ---- Redis Sentinel managing Lightning ------------------------------------------ */
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof(a);
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static int sentinel_master_port(redisContext *s) {
     redisReply *r = redisCommand(s, "SENTINEL get-master-addr-by-name mymaster");
     int port = -1;
@@ -519,7 +507,7 @@ TEST(sentinel_failover) {
     REQUIRE(wait_synced(m, r));
     char dir[] = "/tmp/lightning-sentinel-XXXXXX";
     REQUIRE(mkdtemp(dir) != NULL);
-    int sport = free_port();
+    int sport = harness_free_port();
     char conf[300], logf[300];
     snprintf(conf, sizeof(conf), "%s/sentinel.conf", dir);
     snprintf(logf, sizeof(logf), "%s/sentinel.log", dir);

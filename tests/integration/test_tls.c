@@ -88,19 +88,6 @@ static int make_certs(void) {
     return rc == 0;
 }
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* redis-cli over TLS with the client certificate (with_cert) and args;
  * returns its exit status, output in *out. */
 static int tls_cli(int port, int with_cert, const char *args, char **out) {
@@ -213,7 +200,7 @@ static harness_server *start_tls(int *tls_port, const char *backend, const char 
         testlib_skip("openssl could not make certificates");
         return NULL;
     }
-    *tls_port = free_port();
+    *tls_port = harness_free_port();
     char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", *tls_port);
     return harness_start("tls-port", portstr, "tls-cert-file", cert, "tls-key-file", key,
@@ -301,7 +288,7 @@ TEST(tls_bad_certificate) {
         return;
     }
     char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", free_port());
+    snprintf(portstr, sizeof(portstr), "%d", harness_free_port());
     harness_opts o = {.kind = HARNESS_LIGHTNING,
                       .directives = (const char *const[]){"tls-port", portstr, "tls-cert-file",
                                                           "/nonexistent.crt", "tls-key-file",
@@ -321,7 +308,7 @@ static harness_server *start_tls_kind(harness_kind kind, int *tls_port,
         testlib_skip("openssl could not make certificates");
         return NULL;
     }
-    *tls_port = free_port();
+    *tls_port = harness_free_port();
     static char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", *tls_port);
     const char *d[64] = {"tls-port", portstr, "tls-cert-file", cert, "tls-key-file", key,
@@ -487,7 +474,7 @@ TEST(tls_bad_start) {
         return;
     }
     char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", free_port());
+    snprintf(portstr, sizeof(portstr), "%d", harness_free_port());
     const char *const *cases[] = {
         (const char *const[]){"tls-port", portstr, "tls-cert-file", cert, "tls-key-file", enckey,
                               "tls-auth-clients", "no", NULL},
@@ -648,7 +635,7 @@ TEST(tls_cluster_bus) {
     harness_server *n[3];
     char cps[3][16];
     for (int i = 0; i < 3; i++) {
-        cp[i] = free_port();
+        cp[i] = harness_free_port();
         snprintf(cps[i], sizeof(cps[i]), "%d", cp[i]);
         n[i] = start_tls_kind(i == 0 ? HARNESS_REDIS : HARNESS_LIGHTNING, &tp[i],
                               (const char *const[]){"cluster-enabled", "yes", "cluster-port",
@@ -687,7 +674,7 @@ TEST(tls_cluster_bus) {
     /* A node without tls-cluster speaks plain text to the TLS bus: it
      * never joins. */
     char pcp[16];
-    snprintf(pcp, sizeof(pcp), "%d", free_port());
+    snprintf(pcp, sizeof(pcp), "%d", harness_free_port());
     harness_server *plain = harness_start("cluster-enabled", "yes", "cluster-port", pcp,
                                           "cluster-node-timeout", "3000", NULL);
     REQUIRE(plain);
