@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/strbuf.h"
 #include "engine/txn.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
@@ -198,32 +199,6 @@ void repl_disconnect_replicas(void) {
 
 /* ---- INFO ------------------------------------------------------------------ */
 
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-} strbuf;
-
-static void sbp(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sbp(strbuf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->p && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) return;
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 /* "ip:port" of a client address -> ip. */
 static void addr_ip(const char *addr, char *out, size_t cap) {
     const char *colon = strrchr(addr, ':');
@@ -243,50 +218,50 @@ static const char *state_name(int st) {
 }
 
 char *repl_info_string(void) {
-    strbuf b = {0};
+    lt_strbuf b = {0};
     char replid[41];
     repl_get_replid(replid);
     int replica = repl_is_replica();
-    sbp(&b, "# Replication\r\nrole:%s\r\n", replica ? "slave" : "master");
+    lt_strbuf_printf(&b, "# Replication\r\nrole:%s\r\n", replica ? "slave" : "master");
     if (replica) {
         char *li = repl_link_info();
-        if (li) sbp(&b, "%s", li);
+        if (li) lt_strbuf_printf(&b, "%s", li);
         free(li);
-        sbp(&b, "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:%d\r\n",
-            server.replica_priority, server.repl_slave_ro, server.replica_announced);
+        lt_strbuf_printf(&b, "slave_priority:%d\r\nslave_read_only:%d\r\nreplica_announced:%d\r\n",
+                         server.replica_priority, server.repl_slave_ro, server.replica_announced);
     }
     pthread_mutex_lock(&R.lock);
     int64_t now = mstime();
-    sbp(&b, "connected_slaves:%d\r\n", R.nreplicas);
+    lt_strbuf_printf(&b, "connected_slaves:%d\r\n", R.nreplicas);
     if (server.min_replicas_to_write > 0 && server.min_replicas_max_lag > 0)
-        sbp(&b, "min_slaves_good_slaves:%d\r\n", good_replicas_locked(now));
+        lt_strbuf_printf(&b, "min_slaves_good_slaves:%d\r\n", good_replicas_locked(now));
     for (int i = 0; i < R.nreplicas; i++) {
         repl_replica *r = R.replicas[i];
         char ip[64];
         if (r->announced_ip[0]) snprintf(ip, sizeof(ip), "%s", r->announced_ip);
         else addr_ip(r->c->addr, ip, sizeof(ip));
-        sbp(&b, "slave%d:ip=%s,port=%d,state=%s,offset=%llu,lag=%lld\r\n", i, ip,
-            r->listening_port, state_name(r->state), (unsigned long long)r->ack_off,
-            (long long)(r->ack_ms ? (now - r->ack_ms) / 1000 : 0));
+        lt_strbuf_printf(&b, "slave%d:ip=%s,port=%d,state=%s,offset=%llu,lag=%lld\r\n", i, ip,
+                         r->listening_port, state_name(r->state), (unsigned long long)r->ack_off,
+                         (long long)(r->ack_ms ? (now - r->ack_ms) / 1000 : 0));
     }
     uint64_t off = repl_offset_locked();
-    sbp(&b,
-        "master_failover_state:%s\r\n"
-        "master_replid:%s\r\n"
-        "master_replid2:%s\r\n"
-        "master_repl_offset:%llu\r\n"
-        "second_repl_offset:%lld\r\n"
-        "repl_backlog_active:%d\r\n"
-        "repl_backlog_size:%lld\r\n"
-        "repl_backlog_first_byte_offset:%llu\r\n"
-        "repl_backlog_histlen:%llu\r\n",
-        R.failover_state == FO_WAIT_FOR_SYNC  ? "waiting-for-sync"
-        : R.failover_state == FO_IN_PROGRESS ? "failover-in-progress"
-                                             : "no-failover",
-        replid, R.replid2, (unsigned long long)off, (long long)R.second_off, R.has_backlog,
-        (long long)server.repl_backlog_size,
-        (unsigned long long)(R.has_backlog ? R.bl.start + 1 : 0),
-        (unsigned long long)(R.has_backlog ? R.bl.end - R.bl.start : 0));
+    lt_strbuf_printf(&b,
+                     "master_failover_state:%s\r\n"
+                     "master_replid:%s\r\n"
+                     "master_replid2:%s\r\n"
+                     "master_repl_offset:%llu\r\n"
+                     "second_repl_offset:%lld\r\n"
+                     "repl_backlog_active:%d\r\n"
+                     "repl_backlog_size:%lld\r\n"
+                     "repl_backlog_first_byte_offset:%llu\r\n"
+                     "repl_backlog_histlen:%llu\r\n",
+                     R.failover_state == FO_WAIT_FOR_SYNC  ? "waiting-for-sync"
+                     : R.failover_state == FO_IN_PROGRESS ? "failover-in-progress"
+                                                          : "no-failover",
+                     replid, R.replid2, (unsigned long long)off, (long long)R.second_off, R.has_backlog,
+                     (long long)server.repl_backlog_size,
+                     (unsigned long long)(R.has_backlog ? R.bl.start + 1 : 0),
+                     (unsigned long long)(R.has_backlog ? R.bl.end - R.bl.start : 0));
     pthread_mutex_unlock(&R.lock);
     return b.p;
 }

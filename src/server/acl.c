@@ -30,6 +30,7 @@
 #include "common/assert.h"
 #include "common/random.h"
 #include "common/sha256.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "server/cmd/commands.h"
@@ -168,29 +169,12 @@ static const char *rule_error_text(int e) {
 
 /* --- growable text ------------------------------------------------------ */
 
-typedef struct abuf {
-    char *p;
-    size_t len, cap;
-} abuf;
-
-static void ab_add(abuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 128;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = lt_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-static void ab_adds(abuf *b, const char *s) { ab_add(b, s, strlen(s)); }
 /* Drops a trailing space. */
-static void ab_trim(abuf *b) {
+static void ab_trim(lt_strbuf *b) {
     if (b->len && b->p[b->len - 1] == ' ') b->p[--b->len] = '\0';
 }
-static char *ab_take(abuf *b) {
-    if (!b->p) ab_add(b, "", 0);
+static char *ab_take(lt_strbuf *b) {
+    if (!b->p) lt_strbuf_append(b, "", 0);
     return b->p;
 }
 
@@ -585,7 +569,7 @@ static int body_rule(acl_body *b, const char *op, size_t len) {
  * unclosed one. */
 static acl_str *merge_selector_args(const resp_arg *argv, int argc, int *n, int *bad) {
     acl_str *out = lt_xcalloc((size_t)(argc ? argc : 1), sizeof(acl_str));
-    abuf sel = {0};
+    lt_strbuf sel = {0};
     int open = -1;
     *n = 0;
     for (int j = 0; j < argc; j++) {
@@ -594,13 +578,13 @@ static acl_str *merge_selector_args(const resp_arg *argv, int argc, int *n, int 
         if (len && op[0] == '(' && op[len - 1] != ')') {
             /* A second "(" restarts the selector, as in Redis. */
             sel.len = 0;
-            ab_add(&sel, op, len);
+            lt_strbuf_append(&sel, op, len);
             open = j;
             continue;
         }
         if (open >= 0) {
-            ab_add(&sel, " ", 1);
-            ab_add(&sel, op, len);
+            lt_strbuf_append(&sel, " ", 1);
+            lt_strbuf_append(&sel, op, len);
             if (len && op[len - 1] == ')') {
                 out[(*n)++] = str_dup(sel.p, sel.len);
                 open = -1;
@@ -810,9 +794,9 @@ void acl_apply_requirepass(void) {
     acl_body *b = body_copy(default_user->b);
     body_rule(b, "resetpass", 9);
     if (server.requirepass && server.requirepass[0]) {
-        abuf op = {0};
-        ab_add(&op, ">", 1);
-        ab_adds(&op, server.requirepass);
+        lt_strbuf op = {0};
+        lt_strbuf_append(&op, ">", 1);
+        lt_strbuf_appends(&op, server.requirepass);
         body_rule(b, op.p, op.len);
         free(op.p);
     } else {
@@ -1117,67 +1101,67 @@ const char *acl_exec_denied_reason(int reason) {
 
 /* --- descriptions -------------------------------------------------------- */
 
-static void describe_keys(abuf *o, const acl_selector *s) {
+static void describe_keys(lt_strbuf *o, const acl_selector *s) {
     if (s->flags & SEL_ALLKEYS) {
-        ab_adds(o, "~* ");
+        lt_strbuf_appends(o, "~* ");
         return;
     }
     for (int i = 0; i < s->nkeys; i++) {
         const acl_keypat *k = &s->keys[i];
-        if (k->perm == ACL_PERM_ALL) ab_adds(o, "~");
-        else if (k->perm == ACL_PERM_READ) ab_adds(o, "%R~");
-        else if (k->perm == ACL_PERM_WRITE) ab_adds(o, "%W~");
-        else ab_adds(o, "%~"); /* none: refused by selector_rule */
-        ab_add(o, k->pat.p, k->pat.len);
-        ab_adds(o, " ");
+        if (k->perm == ACL_PERM_ALL) lt_strbuf_appends(o, "~");
+        else if (k->perm == ACL_PERM_READ) lt_strbuf_appends(o, "%R~");
+        else if (k->perm == ACL_PERM_WRITE) lt_strbuf_appends(o, "%W~");
+        else lt_strbuf_appends(o, "%~"); /* none: refused by selector_rule */
+        lt_strbuf_append(o, k->pat.p, k->pat.len);
+        lt_strbuf_appends(o, " ");
     }
 }
 
-static void describe_channels(abuf *o, const acl_selector *s, int with_reset) {
+static void describe_channels(lt_strbuf *o, const acl_selector *s, int with_reset) {
     if (s->flags & SEL_ALLCHANNELS) {
-        ab_adds(o, "&* ");
+        lt_strbuf_appends(o, "&* ");
         return;
     }
-    if (with_reset) ab_adds(o, "resetchannels ");
+    if (with_reset) lt_strbuf_appends(o, "resetchannels ");
     for (int i = 0; i < s->nchans; i++) {
-        ab_adds(o, "&");
-        ab_add(o, s->chans[i].p, s->chans[i].len);
-        ab_adds(o, " ");
+        lt_strbuf_appends(o, "&");
+        lt_strbuf_append(o, s->chans[i].p, s->chans[i].len);
+        lt_strbuf_appends(o, " ");
     }
 }
 
 /* Single-command rules for what the categories left different: each
  * command in table order, then its subcommands, then its first args. */
-static void describe_singles(abuf *o, const acl_selector *s, acl_selector *fake,
+static void describe_singles(lt_strbuf *o, const acl_selector *s, acl_selector *fake,
                              const command *cmd) {
     int ub = bit_get(s, cmd->id), fb = bit_get(fake, cmd->id);
     if (ub != fb) {
-        ab_adds(o, ub ? "+" : "-");
-        ab_adds(o, cmd->fullname);
-        ab_adds(o, " ");
+        lt_strbuf_appends(o, ub ? "+" : "-");
+        lt_strbuf_appends(o, cmd->fullname);
+        lt_strbuf_appends(o, " ");
         change_perm(fake, cmd, ub);
     }
     for (const command *sub = cmd->subcommands; sub && sub->name; sub++)
         describe_singles(o, s, fake, sub);
     if (!ub && s->firstargs && s->firstargs[cmd->id])
         for (char **a = s->firstargs[cmd->id]; *a; a++) {
-            ab_adds(o, "+");
-            ab_adds(o, cmd->fullname);
-            ab_adds(o, "|");
-            ab_adds(o, *a);
-            ab_adds(o, " ");
+            lt_strbuf_appends(o, "+");
+            lt_strbuf_appends(o, cmd->fullname);
+            lt_strbuf_appends(o, "|");
+            lt_strbuf_appends(o, *a);
+            lt_strbuf_appends(o, " ");
         }
 }
 
 /* The command rules of s as Redis 7.0 derives them from the bitmap: +@all
  * or -@all, then greedily the category that brings most commands closer
  * with fewest wrong, then single commands. */
-static void describe_commands(abuf *o, const acl_selector *s) {
+static void describe_commands(lt_strbuf *o, const acl_selector *s) {
     int additive = !(s->flags & SEL_FUTURE);
     acl_selector fake, temp;
     selector_init(&fake, 0);
     selector_init(&temp, 0);
-    ab_adds(o, additive ? "-@all " : "+@all ");
+    lt_strbuf_appends(o, additive ? "-@all " : "+@all ");
     selector_rule(&fake, additive ? "-@all" : "+@all", 5);
     memcpy(temp.bits, s->bits, sizeof(uint64_t) * (size_t)nwords);
     char applied[32] = {0};
@@ -1198,9 +1182,9 @@ static void describe_commands(abuf *o, const acl_selector *s) {
         if (best < 0) break;
         set_category(&fake, 1ull << best, additive);
         set_category(&temp, 1ull << best, !additive);
-        ab_adds(o, additive ? "+@" : "-@");
-        ab_adds(o, category_names[best]);
-        ab_adds(o, " ");
+        lt_strbuf_appends(o, additive ? "+@" : "-@");
+        lt_strbuf_appends(o, category_names[best]);
+        lt_strbuf_appends(o, " ");
         applied[best] = 1;
     }
     for (int i = 0; i < commands_count(); i++) describe_singles(o, s, &fake, command_top(i));
@@ -1209,7 +1193,7 @@ static void describe_commands(abuf *o, const acl_selector *s) {
     selector_free(&temp);
 }
 
-static void describe_selector(abuf *o, const acl_selector *s) {
+static void describe_selector(lt_strbuf *o, const acl_selector *s) {
     describe_keys(o, s);
     describe_channels(o, s, 1);
     describe_commands(o, s);
@@ -1217,7 +1201,7 @@ static void describe_selector(abuf *o, const acl_selector *s) {
 }
 
 /* "on #hash ~* &* +@all (...)", as ACL LIST shows after the name. */
-static void describe_body(abuf *o, const acl_body *b) {
+static void describe_body(lt_strbuf *o, const acl_body *b) {
     static const struct {
         int flag;
         const char *name;
@@ -1229,27 +1213,27 @@ static void describe_body(abuf *o, const acl_body *b) {
                  {0, NULL}};
     for (int i = 0; names[i].name; i++)
         if (b->flags & names[i].flag) {
-            ab_adds(o, names[i].name);
-            ab_adds(o, " ");
+            lt_strbuf_appends(o, names[i].name);
+            lt_strbuf_appends(o, " ");
         }
     for (int i = 0; i < b->npass; i++) {
-        ab_adds(o, "#");
-        ab_adds(o, b->pass[i]);
-        ab_adds(o, " ");
+        lt_strbuf_appends(o, "#");
+        lt_strbuf_appends(o, b->pass[i]);
+        lt_strbuf_appends(o, " ");
     }
     describe_selector(o, &b->sel[0]);
     for (int i = 1; i < b->nsel; i++) {
-        ab_adds(o, " (");
+        lt_strbuf_appends(o, " (");
         describe_selector(o, &b->sel[i]);
-        ab_adds(o, ")");
+        lt_strbuf_appends(o, ")");
     }
 }
 
 static char *user_line(const acl_user *u) {
-    abuf o = {0};
-    ab_adds(&o, "user ");
-    ab_add(&o, u->name, u->namelen);
-    ab_adds(&o, " ");
+    lt_strbuf o = {0};
+    lt_strbuf_appends(&o, "user ");
+    lt_strbuf_append(&o, u->name, u->namelen);
+    lt_strbuf_appends(&o, " ");
     describe_body(&o, u->b);
     return ab_take(&o);
 }
@@ -1279,13 +1263,13 @@ void acl_free_lines(char **lines, int n) {
     free(lines);
 }
 
-static void reply_abuf(client *c, abuf *b) {
+static void reply_abuf(client *c, lt_strbuf *b) {
     ab_trim(b);
     addReplyBulk(c, b->p ? b->p : "", b->len);
     b->len = 0;
 }
 
-static void reply_selector_fields(client *c, const acl_selector *s, abuf *tmp) {
+static void reply_selector_fields(client *c, const acl_selector *s, lt_strbuf *tmp) {
     addReplyBulkCString(c, "commands");
     describe_commands(tmp, s);
     reply_abuf(c, tmp);
@@ -1307,7 +1291,7 @@ void acl_reply_getuser(client *c, const char *name, size_t nlen) {
         return;
     }
     const acl_body *b = users[i]->b;
-    abuf tmp = {0};
+    lt_strbuf tmp = {0};
     addReplyMapLen(c, 6);
     addReplyBulkCString(c, "flags");
     static const struct {
@@ -1536,11 +1520,11 @@ int acl_config_user_line(const resp_arg *argv, int argc, char *msg, size_t msgle
         }
     }
     body_free(b);
-    abuf line = {0};
-    ab_add(&line, argv[1].ptr, argv[1].len);
+    lt_strbuf line = {0};
+    lt_strbuf_append(&line, argv[1].ptr, argv[1].len);
     for (int j = 0; j < n; j++) {
-        ab_add(&line, "\n", 1);
-        ab_add(&line, args[j].p, args[j].len);
+        lt_strbuf_append(&line, "\n", 1);
+        lt_strbuf_append(&line, args[j].p, args[j].len);
     }
     free_strs(args, n);
     pending_lines = lt_xrealloc(pending_lines, sizeof(char *) * (size_t)(npending + 1));
@@ -1602,7 +1586,7 @@ static void kill_gone(user_set *gone) {
 
 /* Parses an ACL file's text (Redis 7.0's ACLLoadFromFile rules and
  * messages). Returns 0 with the users in *set, or -1 with msg. */
-static int parse_acl_text(const char *path, char *text, size_t len, user_set *set, abuf *errors) {
+static int parse_acl_text(const char *path, char *text, size_t len, user_set *set, lt_strbuf *errors) {
     set->u = NULL;
     set->n = 0;
     int linenum = 0;
@@ -1640,21 +1624,21 @@ static int parse_acl_text(const char *path, char *text, size_t len, user_set *se
             snprintf(buf, sizeof(buf),
                      "%s:%d should start with user keyword followed by the username. ", path,
                      linenum);
-            ab_adds(errors, buf);
+            lt_strbuf_appends(errors, buf);
             free(argv);
             continue;
         }
         if (!valid_username(argv[1].ptr, argv[1].len)) {
             snprintf(buf, sizeof(buf), "%s:%d: username '%.*s' contains invalid characters. ",
                      path, linenum, (int)argv[1].len, argv[1].ptr);
-            ab_adds(errors, buf);
+            lt_strbuf_appends(errors, buf);
             free(argv);
             continue;
         }
         if (user_set_find(set, argv[1].ptr, argv[1].len) >= 0) {
             snprintf(buf, sizeof(buf), "WARNING: Duplicate user '%.*s' found on line %d. ",
                      (int)argv[1].len, argv[1].ptr, linenum);
-            ab_adds(errors, buf);
+            lt_strbuf_appends(errors, buf);
             free(argv);
             continue;
         }
@@ -1663,7 +1647,7 @@ static int parse_acl_text(const char *path, char *text, size_t len, user_set *se
         if (!args) {
             snprintf(buf, sizeof(buf), "%s:%d: Unmatched parenthesis in selector definition.",
                      path, linenum);
-            ab_adds(errors, buf);
+            lt_strbuf_appends(errors, buf);
             free(argv);
             continue;
         }
@@ -1676,10 +1660,10 @@ static int parse_acl_text(const char *path, char *text, size_t len, user_set *se
                 snprintf(buf, sizeof(buf), "%s:%d: Error in applying operation '%.*s': %s. ",
                          path, linenum, (int)(args[j].len < 200 ? args[j].len : 200), args[j].p,
                          rule_error_text(e));
-                ab_adds(errors, buf);
+                lt_strbuf_appends(errors, buf);
             } else if (!syntax_error) {
                 snprintf(buf, sizeof(buf), "%s:%d: %s. ", path, linenum, rule_error_text(e));
-                ab_adds(errors, buf);
+                lt_strbuf_appends(errors, buf);
                 syntax_error = 1;
             }
         }
@@ -1690,8 +1674,8 @@ static int parse_acl_text(const char *path, char *text, size_t len, user_set *se
         set->u[set->n++] = u;
     }
     if (errors->len) {
-        ab_adds(errors, "WARNING: ACL errors detected, no change to the previously active ACL "
-                        "rules was performed");
+        lt_strbuf_appends(errors, "WARNING: ACL errors detected, no change to the previously active ACL "
+                                  "rules was performed");
         user_set_free(set);
         return -1;
     }
@@ -1705,13 +1689,13 @@ int acl_load_file(const char *path, char *msg, size_t msglen) {
         snprintf(msg, msglen, "Error loading ACLs, opening file '%s': %s", path, strerror(errno));
         return -1;
     }
-    abuf text = {0};
+    lt_strbuf text = {0};
     char chunk[4096];
     size_t r;
-    while ((r = fread(chunk, 1, sizeof(chunk), fp)) > 0) ab_add(&text, chunk, r);
+    while ((r = fread(chunk, 1, sizeof(chunk), fp)) > 0) lt_strbuf_append(&text, chunk, r);
     fclose(fp);
     user_set set;
-    abuf errors = {0};
+    lt_strbuf errors = {0};
     int rc = parse_acl_text(path, text.p ? text.p : "", text.len, &set, &errors);
     free(text.p);
     if (rc < 0) {
@@ -1732,10 +1716,10 @@ int acl_load_file(const char *path, char *msg, size_t msglen) {
 int acl_save_file(const char *path, char *msg, size_t msglen) {
     int n;
     char **lines = acl_list_lines(&n);
-    abuf out = {0};
+    lt_strbuf out = {0};
     for (int i = 0; i < n; i++) {
-        ab_adds(&out, lines[i]);
-        ab_add(&out, "\n", 1);
+        lt_strbuf_appends(&out, lines[i]);
+        lt_strbuf_append(&out, "\n", 1);
     }
     acl_free_lines(lines, n);
     char tmp[4096];
@@ -1816,10 +1800,10 @@ int acl_rewrite_user_lines(char **out, size_t *len, size_t *cap) {
     if (server.aclfile && server.aclfile[0]) return 0;
     int n;
     char **lines = acl_list_lines(&n);
-    abuf b = {*out, *len, *cap};
+    lt_strbuf b = {*out, *len, *cap};
     for (int i = 0; i < n; i++) {
-        ab_adds(&b, lines[i]);
-        ab_add(&b, "\n", 1);
+        lt_strbuf_appends(&b, lines[i]);
+        lt_strbuf_append(&b, "\n", 1);
     }
     acl_free_lines(lines, n);
     *out = b.p;

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "common/assert.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "engine/lazyfree.h"
@@ -237,50 +238,31 @@ static const char *const obuf_class_names[CLIENT_CLASS_COUNT] = {"normal", "slav
  * Growable string (local to this file)
  * ---------------------------------------------------------------------- */
 
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-} strbuf;
-
-static void sb_append(strbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = lt_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_appends(strbuf *b, const char *s) { sb_append(b, s, strlen(s)); }
-
 /* Appends s quoted the way Redis's sdscatrepr does (the file parser reads
  * it back to the same bytes). */
-static void sb_append_repr(strbuf *b, const char *s, size_t n) {
-    sb_append(b, "\"", 1);
+static void sb_append_repr(lt_strbuf *b, const char *s, size_t n) {
+    lt_strbuf_append(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         char esc[5];
         switch (ch) {
-        case '\\': sb_append(b, "\\\\", 2); break;
-        case '"': sb_append(b, "\\\"", 2); break;
-        case '\n': sb_append(b, "\\n", 2); break;
-        case '\r': sb_append(b, "\\r", 2); break;
-        case '\t': sb_append(b, "\\t", 2); break;
-        case '\a': sb_append(b, "\\a", 2); break;
-        case '\b': sb_append(b, "\\b", 2); break;
+        case '\\': lt_strbuf_append(b, "\\\\", 2); break;
+        case '"': lt_strbuf_append(b, "\\\"", 2); break;
+        case '\n': lt_strbuf_append(b, "\\n", 2); break;
+        case '\r': lt_strbuf_append(b, "\\r", 2); break;
+        case '\t': lt_strbuf_append(b, "\\t", 2); break;
+        case '\a': lt_strbuf_append(b, "\\a", 2); break;
+        case '\b': lt_strbuf_append(b, "\\b", 2); break;
         default:
             if (ch >= 0x20 && ch < 0x7f) {
-                sb_append(b, (const char *)&ch, 1);
+                lt_strbuf_append(b, (const char *)&ch, 1);
             } else {
                 snprintf(esc, sizeof(esc), "\\x%02x", ch);
-                sb_append(b, esc, 4);
+                lt_strbuf_append(b, esc, 4);
             }
         }
     }
-    sb_append(b, "\"", 1);
+    lt_strbuf_append(b, "\"", 1);
 }
 
 /* Status texts of docs/CONFIG.md (see directive.status). */
@@ -420,8 +402,8 @@ static int check_oom_score_adj_values(const resp_arg *argv, int argc, char **out
 /* Percentiles 0..100, shown as Redis shows them ("%f" without trailing
  * zeros); none at all ("" in a file) is allowed. */
 static int check_percentiles(const resp_arg *argv, int argc, char **out, const char **err) {
-    strbuf b = {0};
-    sb_append(&b, "", 0);
+    lt_strbuf b = {0};
+    lt_strbuf_append(&b, "", 0);
     if (argc == 1 && argv[0].len == 0) argc = 0; /* as Redis: one "" means none */
     for (int i = 0; i < argc; i++) {
         double d;
@@ -434,8 +416,8 @@ static int check_percentiles(const resp_arg *argv, int argc, char **out, const c
             int n = snprintf(num, sizeof(num), "%f", d);
             while (n > 0 && num[n - 1] == '0') n--;
             if (n > 0 && num[n - 1] == '.') n--;
-            if (i) sb_append(&b, " ", 1);
-            sb_append(&b, num, (size_t)n);
+            if (i) lt_strbuf_append(&b, " ", 1);
+            lt_strbuf_append(&b, num, (size_t)n);
             continue;
         }
         free(b.p);
@@ -461,11 +443,11 @@ static int check_replicaof(const resp_arg *argv, int argc, char **out, const cha
         *err = "Invalid master port";
         return 0;
     }
-    strbuf b = {0};
-    sb_append(&b, argv[0].ptr, argv[0].len);
+    lt_strbuf b = {0};
+    lt_strbuf_append(&b, argv[0].ptr, argv[0].len);
     char num[16];
     snprintf(num, sizeof(num), " %ld", port);
-    sb_appends(&b, num);
+    lt_strbuf_appends(&b, num);
     *out = b.p;
     return 1;
 }
@@ -1215,10 +1197,10 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
             return 1;
         }
         if (d->flags & CFG_SAVE_RULES) {
-            strbuf all = {0};
+            lt_strbuf all = {0};
             for (int i = 0; i < argc; i++) {
-                if (i) sb_append(&all, " ", 1);
-                sb_append(&all, argv[i].ptr, argv[i].len);
+                if (i) lt_strbuf_append(&all, " ", 1);
+                lt_strbuf_append(&all, argv[i].ptr, argv[i].len);
             }
             v->str = save_rules_normalize(all.p ? all.p : "", all.len);
             free(all.p);
@@ -1348,10 +1330,10 @@ static int config_backup(const directive *d, config_value *v) {
 
 /* Redis's configEnumGetName: the first name of exactly v, else (flags) the
  * names of its bits in table order, else "unknown". */
-static void enum_get_name(const directive *d, long long v, strbuf *b) {
+static void enum_get_name(const directive *d, long long v, lt_strbuf *b) {
     for (int i = 0; d->enum_names[i]; i++)
         if ((d->enum_vals ? d->enum_vals[i] : i) == v) {
-            sb_appends(b, d->enum_names[i]);
+            lt_strbuf_appends(b, d->enum_names[i]);
             return;
         }
     long long unmatched = v;
@@ -1360,61 +1342,61 @@ static void enum_get_name(const directive *d, long long v, strbuf *b) {
         for (int i = 0; d->enum_names[i]; i++) {
             int val = d->enum_vals ? d->enum_vals[i] : i;
             if (val && (unmatched & val) == val) {
-                if (b->len > start) sb_append(b, " ", 1);
-                sb_appends(b, d->enum_names[i]);
+                if (b->len > start) lt_strbuf_append(b, " ", 1);
+                lt_strbuf_appends(b, d->enum_names[i]);
                 unmatched &= ~val;
             }
         }
     }
     if (b->len == start || unmatched) {
         b->len = start;
-        sb_appends(b, "unknown");
+        lt_strbuf_appends(b, "unknown");
     }
 }
 
 /* The value as CONFIG GET shows it, appended to b. */
-static void config_get(const directive *d, strbuf *b) {
+static void config_get(const directive *d, lt_strbuf *b) {
     char num[LT_LLSTR_SIZE];
     switch (d->type) {
     case CFG_BOOL:
-        sb_appends(b, *(int *)d->field ? "yes" : "no");
+        lt_strbuf_appends(b, *(int *)d->field ? "yes" : "no");
         break;
     case CFG_INT:
     case CFG_LL:
     case CFG_MEMORY:
         if (d->flags & CFG_OCTAL) {
             snprintf(num, sizeof(num), "%llo", config_current_num(d));
-            sb_appends(b, num);
+            lt_strbuf_appends(b, num);
             break;
         }
         lt_ll2string(num, sizeof(num), config_current_num(d));
         if ((d->flags & CFG_PERCENT) && num[0] == '-') { /* a percentage */
-            sb_appends(b, num + 1);
-            sb_append(b, "%", 1);
+            lt_strbuf_appends(b, num + 1);
+            lt_strbuf_append(b, "%", 1);
         } else {
-            sb_appends(b, num);
+            lt_strbuf_appends(b, num);
         }
         break;
     case CFG_ENUM:
         enum_get_name(d, config_current_num(d), b);
         break;
     case CFG_ENUM_NAME:
-        sb_appends(b, d->enum_names[config_current_num(d)]);
+        lt_strbuf_appends(b, d->enum_names[config_current_num(d)]);
         break;
     case CFG_STRING: {
         const char *s = *(char **)d->field;
-        sb_appends(b, s ? s : "");
+        lt_strbuf_appends(b, s ? s : "");
         break;
     }
     case CFG_BIND:
         for (int i = 0; i < server.bind_count; i++) {
-            if (i) sb_append(b, " ", 1);
-            sb_appends(b, server.bind[i]);
+            if (i) lt_strbuf_append(b, " ", 1);
+            lt_strbuf_appends(b, server.bind[i]);
         }
         break;
     case CFG_DIR: {
         char cwd[PATH_MAX];
-        if (getcwd(cwd, sizeof(cwd))) sb_appends(b, cwd);
+        if (getcwd(cwd, sizeof(cwd))) lt_strbuf_appends(b, cwd);
         break;
     }
     case CFG_OBUF_LIMITS:
@@ -1423,11 +1405,11 @@ static void config_get(const directive *d, strbuf *b) {
             char line[128];
             snprintf(line, sizeof(line), "%s%s %lld %lld %lld", i ? " " : "",
                      obuf_class_names[i], l->hard_bytes, l->soft_bytes, l->soft_seconds);
-            sb_appends(b, line);
+            lt_strbuf_appends(b, line);
         }
         break;
     }
-    if (!b->p) sb_append(b, "", 0);
+    if (!b->p) lt_strbuf_append(b, "", 0);
 }
 
 /* The line CONFIG REWRITE writes for d into b. Returns 1 with *force set
@@ -1441,9 +1423,9 @@ static void format_memory(char *buf, size_t len, long long v) {
     else snprintf(buf, len, "%lld", v);
 }
 
-static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
-    sb_appends(b, d->name);
-    sb_append(b, " ", 1);
+static int config_rewrite_line(const directive *d, lt_strbuf *b, int *force) {
+    lt_strbuf_appends(b, d->name);
+    lt_strbuf_append(b, " ", 1);
     switch (d->type) {
     case CFG_BOOL:
     case CFG_INT:
@@ -1461,7 +1443,7 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
         else if (v && v % MB == 0) snprintf(buf, sizeof(buf), "%lldmb", v / MB);
         else if (v && v % 1024 == 0) snprintf(buf, sizeof(buf), "%lldkb", v / 1024);
         else snprintf(buf, sizeof(buf), "%lld", v);
-        sb_appends(b, buf);
+        lt_strbuf_appends(b, buf);
         *force = v != d->def_num;
         return 1;
     }
@@ -1470,17 +1452,17 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
         if (!s) return 0;
         /* Normalised multi-argument values (numbers, a host and port) are
          * written as their words, as Redis does; save keeps its form. */
-        if ((d->flags & CFG_MULTI_ARG) && d->normalize && s[0]) sb_appends(b, s);
+        if ((d->flags & CFG_MULTI_ARG) && d->normalize && s[0]) lt_strbuf_appends(b, s);
         else sb_append_repr(b, s, strlen(s));
         *force = !d->def_str || strcmp(s, d->def_str) != 0;
         return 1;
     }
     case CFG_BIND:
         if (server.bind_count == 1 && !strcmp(server.bind[0], CONFIG_DEFAULT_BIND)) return 0;
-        if (server.bind_count == 0) sb_appends(b, "\"\"");
+        if (server.bind_count == 0) lt_strbuf_appends(b, "\"\"");
         for (int i = 0; i < server.bind_count; i++) {
-            if (i) sb_append(b, " ", 1);
-            sb_appends(b, server.bind[i]);
+            if (i) lt_strbuf_append(b, " ", 1);
+            lt_strbuf_appends(b, server.bind[i]);
         }
         *force = 1;
         return 1;
@@ -1503,7 +1485,7 @@ static int config_rewrite_line(const directive *d, strbuf *b, int *force) {
             snprintf(line, sizeof(line), "%s%s %s %s %lld", i ? "\nclient-output-buffer-limit " : "",
                      i == CLIENT_CLASS_REPLICA ? "replica" : obuf_class_names[i], hard, soft,
                      l->soft_seconds);
-            sb_appends(b, line);
+            lt_strbuf_appends(b, line);
             *force |= memcmp(l, &obuf_defaults[i], sizeof(*l)) != 0;
         }
         return 1;
@@ -1555,7 +1537,7 @@ static void trim(char **s, size_t *len) {
 /* Reads a whole file (or stdin when path is NULL) onto b. */
 #define CONFIG_TEXT_MAX (16 << 20)
 
-static int read_file_into(const char *path, strbuf *b, char *err, size_t errlen) {
+static int read_file_into(const char *path, lt_strbuf *b, char *err, size_t errlen) {
     FILE *fp = path ? fopen(path, "r") : stdin;
     if (!fp) {
         snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path,
@@ -1573,7 +1555,7 @@ static int read_file_into(const char *path, strbuf *b, char *err, size_t errlen)
             if (path) fclose(fp);
             return -2;
         }
-        sb_append(b, buf, n);
+        lt_strbuf_append(b, buf, n);
     }
     if (path) fclose(fp);
     return 0;
@@ -1706,7 +1688,7 @@ static int load_string(const char *source, char *text, size_t len, char *err, si
  * stdin, then "\n" and the options, parsed as one text. */
 static int load_file(const char *path, int from_stdin, const char *options, char *err,
                      size_t errlen, int depth) {
-    strbuf text = {0};
+    lt_strbuf text = {0};
     int rc = 0;
     if (path && strpbrk(path, "*?[")) {
         glob_t g;
@@ -1723,8 +1705,8 @@ static int load_file(const char *path, int from_stdin, const char *options, char
         rc = read_file_into(NULL, &text, err, errlen);
     }
     if (rc == 0 && options) {
-        sb_append(&text, "\n", 1);
-        sb_appends(&text, options);
+        lt_strbuf_append(&text, "\n", 1);
+        lt_strbuf_appends(&text, options);
     }
     const char *source = path ? path : from_stdin ? "(stdin)" : "(command line)";
     if (rc == 0) rc = load_string(source, text.p ? text.p : "", text.len, err, errlen, depth);
@@ -1740,9 +1722,9 @@ static char *absolute_path(const char *path) {
     if (len && p[0] == '/') return xstrndup(p, len);
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd))) return xstrndup(p, len);
-    strbuf b = {0};
-    sb_appends(&b, cwd);
-    if (b.len && b.p[b.len - 1] != '/') sb_append(&b, "/", 1);
+    lt_strbuf b = {0};
+    lt_strbuf_appends(&b, cwd);
+    if (b.len && b.p[b.len - 1] != '/') lt_strbuf_append(&b, "/", 1);
     while (len >= 3 && !strncmp(p, "../", 3)) {
         p += 3, len -= 3;
         if (b.len > 1) {
@@ -1751,7 +1733,7 @@ static char *absolute_path(const char *path) {
             b.p[b.len] = '\0';
         }
     }
-    sb_append(&b, p, len);
+    lt_strbuf_append(&b, p, len);
     return b.p;
 }
 
@@ -1771,7 +1753,7 @@ int config_load_text(const char *source, char *text, size_t len, char *err, size
 }
 
 int config_load_args(int argc, char **argv, char *err, size_t errlen) {
-    strbuf options = {0};
+    lt_strbuf options = {0};
     int j = 1, from_stdin = 0, handled_last = 1;
     err[0] = '\0';
     if (argc >= 2 && argv[1][0] != '-') {
@@ -1779,27 +1761,27 @@ int config_load_args(int argc, char **argv, char *err, size_t errlen) {
         server.configfile = absolute_path(argv[1]);
         j = 2;
     }
-    sb_append(&options, "", 0);
+    lt_strbuf_append(&options, "", 0);
     for (; j < argc; j++) {
         const char *a = argv[j];
         if (a[0] == '-' && a[1] == '\0' && (j == 1 || j == argc - 1)) {
             from_stdin = 1;
         } else if (handled_last && a[0] == '-' && a[1] == '-') {
             /* "--name" starts a line; "--name value" in one word too. */
-            if (options.len) sb_append(&options, "\n", 1);
-            sb_appends(&options, a + 2);
-            sb_append(&options, " ", 1);
+            if (options.len) lt_strbuf_append(&options, "\n", 1);
+            lt_strbuf_appends(&options, a + 2);
+            lt_strbuf_append(&options, " ", 1);
             handled_last = count_words(a) != 1;
             /* Redis: a bare --save (last, or before another --option)
              * means save "". */
             if (!handled_last && !strcasecmp(a, "--save") &&
                 (j == argc - 1 || (argv[j + 1][0] == '-' && argv[j + 1][1] == '-'))) {
-                sb_appends(&options, "\"\"");
+                lt_strbuf_appends(&options, "\"\"");
                 handled_last = j != argc - 1;
             }
         } else {
             sb_append_repr(&options, a, strlen(a));
-            sb_append(&options, " ", 1);
+            lt_strbuf_append(&options, " ", 1);
             handled_last = 1;
         }
     }
@@ -1838,10 +1820,10 @@ static int rewrite_read_old(const char *path, rewrite_state *st) {
     st->needs_signature = 1;
     FILE *fp = fopen(path, "r");
     if (!fp) return errno == ENOENT ? 0 : -1;
-    strbuf text = {0};
+    lt_strbuf text = {0};
     char buf[4096];
     size_t got;
-    while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) sb_append(&text, buf, got);
+    while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) lt_strbuf_append(&text, buf, got);
     int ioerr = ferror(fp);
     fclose(fp);
     if (ioerr) {
@@ -1873,9 +1855,9 @@ static int rewrite_read_old(const char *path, rewrite_state *st) {
         } else if (argc > 1 && argv[0].len == 4 && !strncasecmp(argv[0].ptr, "user", 4)) {
             rewrite_add(st, copy, REWRITE_USER);
         } else {
-            strbuf aux = {0};
-            sb_appends(&aux, "# ??? ");
-            sb_appends(&aux, copy);
+            lt_strbuf aux = {0};
+            lt_strbuf_appends(&aux, "# ??? ");
+            lt_strbuf_appends(&aux, copy);
             free(copy);
             rewrite_add(st, aux.p, -1);
         }
@@ -1928,7 +1910,7 @@ int config_rewrite(const char *path) {
     rewrite_state st = {0};
     if (rewrite_read_old(path, &st) < 0) return -1;
     for (int i = 0; i < NDIRECTIVES; i++) {
-        strbuf line = {0};
+        lt_strbuf line = {0};
         int force = 0;
         int keep = config_rewrite_line(&directives[i], &line, &force);
         /* The first line that set it takes the new value; others blank. */
@@ -1988,8 +1970,8 @@ int config_rewrite(const char *path) {
             st.lines[l] = xstrndup("", 0);
             st.owner[l] = -1;
         }
-    strbuf content = {0};
-    sb_append(&content, "", 0);
+    lt_strbuf content = {0};
+    lt_strbuf_append(&content, "", 0);
     int was_empty = 0;
     for (int l = 0; l < st.n; l++) {
         if (st.lines[l][0] == '\0') { /* runs of blank lines become one */
@@ -1998,8 +1980,8 @@ int config_rewrite(const char *path) {
         } else {
             was_empty = 0;
         }
-        sb_appends(&content, st.lines[l]);
-        sb_append(&content, "\n", 1);
+        lt_strbuf_appends(&content, st.lines[l]);
+        lt_strbuf_append(&content, "\n", 1);
     }
     int rc = write_file_atomically(path, content.p, content.len);
     int saved = errno;
@@ -2016,84 +1998,84 @@ int config_rewrite(const char *path) {
  * ---------------------------------------------------------------------- */
 
 /* A directive's default as CONFIG GET shows it on a fresh server. */
-static void config_default_text(const directive *d, strbuf *b) {
+static void config_default_text(const directive *d, lt_strbuf *b) {
     char num[32];
     switch (d->type) {
     case CFG_BOOL:
-        sb_appends(b, d->def_num ? "yes" : "no");
+        lt_strbuf_appends(b, d->def_num ? "yes" : "no");
         break;
     case CFG_INT:
     case CFG_LL:
     case CFG_MEMORY:
         snprintf(num, sizeof(num), (d->flags & CFG_OCTAL) ? "%llo" : "%lld", d->def_num);
-        sb_appends(b, num);
+        lt_strbuf_appends(b, num);
         break;
     case CFG_ENUM:
         enum_get_name(d, d->def_num, b);
         break;
     case CFG_ENUM_NAME:
-        sb_appends(b, d->enum_names[d->def_num]);
+        lt_strbuf_appends(b, d->enum_names[d->def_num]);
         break;
     case CFG_STRING:
-        sb_appends(b, d->def_str ? d->def_str : "");
+        lt_strbuf_appends(b, d->def_str ? d->def_str : "");
         break;
     case CFG_BIND:
-        sb_appends(b, CONFIG_DEFAULT_BIND);
+        lt_strbuf_appends(b, CONFIG_DEFAULT_BIND);
         break;
     case CFG_DIR:
-        sb_appends(b, "the working directory");
+        lt_strbuf_appends(b, "the working directory");
         break;
     case CFG_OBUF_LIMITS:
-        sb_appends(b, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+        lt_strbuf_appends(b, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
         break;
     }
 }
 
 char *config_doc_markdown(void) {
-    strbuf b = {0};
-    sb_appends(&b,
-               "# Configuration directives\n\n"
-               "<!-- Generated from the directive table in src/server/config.c by\n"
-               "     `make config-doc`; tests/unit/test_config.c fails when they differ. -->\n\n"
-               "Lightning reads Redis 7.0's `redis.conf` syntax (config file, `--name value`\n"
-               "on the command line, `CONFIG GET/SET/REWRITE`). Every parameter Redis\n"
-               "7.0.15 lists in `CONFIG GET *` is accepted, with Redis's value syntax,\n"
-               "bounds and error texts. The status column says what a directive does here:\n\n"
-               "* **effective** — it has its Redis meaning now;\n"
-               "* **stored until *feature*** — accepted, validated, shown by `CONFIG GET`\n"
-               "  and kept by `CONFIG REWRITE`; it takes effect when that feature lands;\n"
-               "* **no meaning for Lightning** — accepted and stored for compatibility,\n"
-               "  and the reason it can never matter is given.\n\n"
-               "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
-               "(only when `enable-protected-configs` allows it). A *hidden* directive\n"
-               "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n\n"
-               "| Directive | Alias | Default | CONFIG SET | Status |\n"
-               "|---|---|---|---|---|\n");
+    lt_strbuf b = {0};
+    lt_strbuf_appends(&b,
+                      "# Configuration directives\n\n"
+                      "<!-- Generated from the directive table in src/server/config.c by\n"
+                      "     `make config-doc`; tests/unit/test_config.c fails when they differ. -->\n\n"
+                      "Lightning reads Redis 7.0's `redis.conf` syntax (config file, `--name value`\n"
+                      "on the command line, `CONFIG GET/SET/REWRITE`). Every parameter Redis\n"
+                      "7.0.15 lists in `CONFIG GET *` is accepted, with Redis's value syntax,\n"
+                      "bounds and error texts. The status column says what a directive does here:\n\n"
+                      "* **effective** — it has its Redis meaning now;\n"
+                      "* **stored until *feature*** — accepted, validated, shown by `CONFIG GET`\n"
+                      "  and kept by `CONFIG REWRITE`; it takes effect when that feature lands;\n"
+                      "* **no meaning for Lightning** — accepted and stored for compatibility,\n"
+                      "  and the reason it can never matter is given.\n\n"
+                      "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
+                      "(only when `enable-protected-configs` allows it). A *hidden* directive\n"
+                      "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n\n"
+                      "| Directive | Alias | Default | CONFIG SET | Status |\n"
+                      "|---|---|---|---|---|\n");
     for (int i = 0; i < NDIRECTIVES; i++) {
         const directive *d = &directives[i];
-        strbuf def = {0};
+        lt_strbuf def = {0};
         config_default_text(d, &def);
-        sb_appends(&b, "| `");
-        sb_appends(&b, d->name);
-        sb_appends(&b, (d->flags & CFG_HIDDEN) ? "` (hidden) | " : "` | ");
+        lt_strbuf_appends(&b, "| `");
+        lt_strbuf_appends(&b, d->name);
+        lt_strbuf_appends(&b, (d->flags & CFG_HIDDEN) ? "` (hidden) | " : "` | ");
         if (d->alias) {
-            sb_appends(&b, "`");
-            sb_appends(&b, d->alias);
-            sb_appends(&b, "`");
+            lt_strbuf_appends(&b, "`");
+            lt_strbuf_appends(&b, d->alias);
+            lt_strbuf_appends(&b, "`");
         }
-        sb_appends(&b, " | ");
+        lt_strbuf_appends(&b, " | ");
         if (def.len) {
-            sb_appends(&b, "`");
-            sb_appends(&b, def.p);
-            sb_appends(&b, "`");
+            lt_strbuf_appends(&b, "`");
+            lt_strbuf_appends(&b, def.p);
+            lt_strbuf_appends(&b, "`");
         } else {
-            sb_appends(&b, "\"\"");
+            lt_strbuf_appends(&b, "\"\"");
         }
-        sb_appends(&b, (d->flags & CFG_IMMUTABLE)   ? " | immutable | "
-                       : (d->flags & CFG_PROTECTED) ? " | protected | "
-                                                    : " | yes | ");
-        sb_appends(&b, d->status ? d->status : "**undocumented**");
-        sb_appends(&b, " |\n");
+        lt_strbuf_appends(&b, (d->flags & CFG_IMMUTABLE)   ? " | immutable | "
+                              : (d->flags & CFG_PROTECTED) ? " | protected | "
+                                                           : " | yes | ");
+        lt_strbuf_appends(&b, d->status ? d->status : "**undocumented**");
+        lt_strbuf_appends(&b, " |\n");
         free(def.p);
     }
     return b.p;
@@ -2144,7 +2126,7 @@ void configGetCommand(client *c) {
     pthread_mutex_lock(&server.config_lock);
     addReplyMapLen(c, count);
     for (int i = 0; i < count; i++) {
-        strbuf v = {0};
+        lt_strbuf v = {0};
         config_get(&directives[order[i] / 2], &v);
         addReplyBulk(c, key[order[i]], keylen[order[i]]);
         addReplyBulk(c, v.p, v.len);

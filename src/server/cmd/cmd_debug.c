@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "common/random.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "engine/hashobj.h"
@@ -316,27 +317,14 @@ static void collect_key(void *ctx, const ks_entry *e) {
     b->lens[b->n++] = len;
 }
 
-typedef struct membuf {
-    char *p;
-    size_t len, cap;
-} membuf;
-
 static int emit_buf(void *ctx, const void *p, size_t n) {
-    membuf *b = ctx;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        b->p = lt_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
+    lt_strbuf_append(ctx, p, n);
     return 0;
 }
 
 /* Rebuilds key's value from its snapshot encoding (what loading it does).
  * Returns 0, or -1 when the encoding does not decode (a bug: logged). */
-static int reencode_key(client *c, unsigned dbid, const char *key, size_t klen, membuf *buf) {
+static int reencode_key(client *c, unsigned dbid, const char *key, size_t klen, lt_strbuf *buf) {
     ks_txn txn;
     ks_key k = {.dbid = dbid, .key = key, .klen = klen};
     ks_txn_begin(&txn, server.db, &k, 1);
@@ -386,7 +374,7 @@ static void debugReload(client *c) {
         addReplyError(c, "ERR");
         return;
     }
-    membuf buf = {0};
+    lt_strbuf buf = {0};
     int failed = 0;
     for (unsigned db = 0; db < ks_databases(server.db); db++) {
         uint64_t cursor = 0;

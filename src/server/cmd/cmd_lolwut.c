@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/random.h"
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
@@ -29,25 +30,6 @@
 #include "server/server.h"
 
 #define LOLWUT_MAX_PIXELS (4u << 20)
-
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
-static void text_add(text *t, const char *s, size_t n) {
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < t->len + n + 1) cap *= 2;
-        t->p = lt_xrealloc(t->p, cap);
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-static void text_str(text *t, const char *s) { text_add(t, s, strlen(s)); }
 
 static double rand_unit(void) { return (double)(lt_random_u64() >> 11) / 9007199254740992.0; }
 
@@ -90,7 +72,7 @@ static void canvas_square(canvas *cv, double cx, double cy, double side, double 
 }
 
 /* Two columns by four rows of pixels per braille character. */
-static void canvas_render_braille(const canvas *cv, text *out) {
+static void canvas_render_braille(const canvas *cv, lt_strbuf *out) {
     static const unsigned char bit[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
     for (int y = 0; y < cv->h; y += 4) {
         for (int x = 0; x < cv->w; x += 2) {
@@ -103,9 +85,9 @@ static void canvas_render_braille(const canvas *cv, text *out) {
             unsigned cp = 0x2800 + dots; /* U+2800..U+28FF, three UTF-8 bytes */
             char u[3] = {(char)(0xE0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3F)),
                          (char)(0x80 | (cp & 0x3F))};
-            text_add(out, u, 3);
+            lt_strbuf_append(out, u, 3);
         }
-        text_add(out, "\n", 1);
+        lt_strbuf_append(out, "\n", 1);
     }
 }
 
@@ -142,12 +124,12 @@ static void lolwut5(client *c, int argc, const resp_arg *argv) {
             canvas_square(&cv, cx, cy, side, angle);
         }
     }
-    text out = {0};
+    lt_strbuf out = {0};
     canvas_render_braille(&cv, &out);
     free(cv.px);
-    text_str(&out, "\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. ");
-    text_str(&out, REDIS_VERSION);
-    text_str(&out, "\n");
+    lt_strbuf_appends(&out, "\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. ");
+    lt_strbuf_appends(&out, REDIS_VERSION);
+    lt_strbuf_appends(&out, "\n");
     addReplyVerbatim(c, out.p, out.len, "txt");
     free(out.p);
 }
@@ -192,16 +174,16 @@ static void lolwut6(client *c, int argc, const resp_arg *argv) {
     }
     static const char *const color[] = {"\033[0;30;40m \033[0m", "\033[0;90;100m \033[0m",
                                         "\033[0;37;47m \033[0m", "\033[0;97;107m \033[0m"};
-    text out = {0};
+    lt_strbuf out = {0};
     for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) text_str(&out, color[cell[(size_t)y * (size_t)w + (size_t)x]]);
-        if (y != h - 1) text_add(&out, "\n", 1);
+        for (int x = 0; x < w; x++) lt_strbuf_appends(&out, color[cell[(size_t)y * (size_t)w + (size_t)x]]);
+        if (y != h - 1) lt_strbuf_append(&out, "\n", 1);
     }
     free(cell);
-    text_str(&out, "\nDedicated to the 8 bit game developers of past and present.\n"
-                   "Original 8 bit image from Plaguemon by hikikomori. Redis ver. ");
-    text_str(&out, REDIS_VERSION);
-    text_str(&out, "\n");
+    lt_strbuf_appends(&out, "\nDedicated to the 8 bit game developers of past and present.\n"
+                            "Original 8 bit image from Plaguemon by hikikomori. Redis ver. ");
+    lt_strbuf_appends(&out, REDIS_VERSION);
+    lt_strbuf_appends(&out, "\n");
     addReplyVerbatim(c, out.p, out.len, "txt");
     free(out.p);
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "engine/txn.h"
@@ -124,23 +125,7 @@ static void memoryDoctorCommand(client *c) {
 
 /* malloc_stats_print's output, gathered in a growing buffer (the text is
  * a few tens of KiB; it is bounded by the allocator's arenas and bins). */
-typedef struct stats_text {
-    char *p;
-    size_t len, cap;
-} stats_text;
-
-static void stats_append(void *opaque, const char *s) {
-    stats_text *t = opaque;
-    size_t n = strlen(s);
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 16384;
-        while (cap < t->len + n + 1) cap *= 2;
-        t->p = lt_xrealloc(t->p, cap);
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n + 1);
-    t->len += n;
-}
+static void stats_append(void *opaque, const char *s) { lt_strbuf_appends(opaque, s); }
 
 static void memoryMallocStatsCommand(client *c) {
     if (!malloc_stats_print) {
@@ -148,7 +133,7 @@ static void memoryMallocStatsCommand(client *c) {
         addReplyVerbatim(c, msg, sizeof(msg) - 1, "txt");
         return;
     }
-    stats_text t = {0};
+    lt_strbuf t = {0};
     malloc_stats_print(stats_append, &t, NULL);
     addReplyVerbatim(c, t.p ? t.p : "", t.len, "txt");
     free(t.p);

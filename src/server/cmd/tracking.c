@@ -26,6 +26,7 @@
 #include "common/assert.h"
 #include "common/random.h"
 #include "common/siphash.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
@@ -177,37 +178,19 @@ static void table_remember(const char *key, size_t len, uint64_t id) {
 
 /* ---- Encoding and sending ------------------------------------------------------------ */
 
-typedef struct obuf {
-    char *p;
-    size_t len, cap;
-} obuf;
-
-static void ob_put(obuf *b, const char *s, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) abort();
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void ob_len(obuf *b, char type, long long n) {
+static void ob_len(lt_strbuf *b, char type, long long n) {
     char tmp[32];
     tmp[0] = type;
     size_t l = lt_ll2string(tmp + 1, sizeof(tmp) - 1, n);
     tmp[l + 1] = '\r';
     tmp[l + 2] = '\n';
-    ob_put(b, tmp, l + 3);
+    lt_strbuf_append(b, tmp, l + 3);
 }
 
-static void ob_bulk(obuf *b, const char *s, size_t n) {
+static void ob_bulk(lt_strbuf *b, const char *s, size_t n) {
     ob_len(b, '$', (long long)n);
-    ob_put(b, s, n);
-    ob_put(b, "\r\n", 2);
+    lt_strbuf_append(b, s, n);
+    lt_strbuf_append(b, "\r\n", 2);
 }
 
 /* Finds a live client by id (clients_lock held). */
@@ -236,7 +219,7 @@ static void send_tracking(client *tc, const char *payload, size_t plen) {
         if (!target) {
             uint32_t old = __atomic_fetch_or(&tc->tracking.flags, TRK_BROKEN, __ATOMIC_RELAXED);
             if (!(old & TRK_BROKEN) && __atomic_load_n(&tc->resp, __ATOMIC_RELAXED) == 3) {
-                obuf b = {0};
+                lt_strbuf b = {0};
                 ob_len(&b, '>', 2);
                 ob_bulk(&b, "tracking-redir-broken", 21);
                 ob_len(&b, ':', (long long)redir);
@@ -246,7 +229,7 @@ static void send_tracking(client *tc, const char *payload, size_t plen) {
             return;
         }
     }
-    obuf b = {0};
+    lt_strbuf b = {0};
     if (__atomic_load_n(&target->resp, __ATOMIC_RELAXED) == 3) {
         ob_len(&b, '>', 2);
         ob_bulk(&b, "invalidate", 10);
@@ -257,13 +240,13 @@ static void send_tracking(client *tc, const char *payload, size_t plen) {
     } else {
         return; /* RESP2 without a subscribed redirect: dropped, as Redis */
     }
-    ob_put(&b, payload, plen);
+    lt_strbuf_append(&b, payload, plen);
     pubsub_send_raw(target, b.p, b.len);
     free(b.p);
 }
 
 static void send_key_to_id(uint64_t id, const char *key, size_t klen) {
-    obuf p = {0};
+    lt_strbuf p = {0};
     ob_len(&p, '*', 1);
     ob_bulk(&p, key, klen);
     pthread_mutex_lock(&server.clients_lock);
@@ -416,7 +399,7 @@ void tracking_command_end(client *c, const command *cmd, int in_exec) {
     if (!self_pending.n && !self_pending.flush) return;
     pthread_mutex_lock(&server.clients_lock);
     for (int i = 0; i < self_pending.n; i++) {
-        obuf p = {0};
+        lt_strbuf p = {0};
         ob_len(&p, '*', 1);
         ob_bulk(&p, self_pending.keys[i], self_pending.lens[i]);
         send_tracking(c, p.p, p.len);
@@ -445,7 +428,7 @@ static int cmp_pending(const void *a, const void *b) {
 
 /* The keys of p (sorted, unique) as an array, without those written by
  * noloop_id (0: all). Returns the number of keys put. */
-static int bcast_payload(obuf *b, const pending_key *keys, int n, uint64_t noloop_id) {
+static int bcast_payload(lt_strbuf *b, const pending_key *keys, int n, uint64_t noloop_id) {
     int count = 0;
     for (int i = 0; i < n; i++) {
         if (i && cmp_pending(&keys[i - 1], &keys[i]) == 0) continue;
@@ -494,7 +477,7 @@ void tracking_worker_process(struct worker *w) {
         struct batch *bt = &batches[i];
         if (!bt->nkeys) continue;
         qsort(bt->keys, (size_t)bt->nkeys, sizeof(*bt->keys), cmp_pending);
-        obuf common = {0};
+        lt_strbuf common = {0};
         bcast_payload(&common, bt->keys, bt->nkeys, 0);
         pthread_mutex_lock(&server.clients_lock);
         for (int j = 0; j < bt->nids; j++) {
@@ -503,7 +486,7 @@ void tracking_worker_process(struct worker *w) {
             uint32_t f = __atomic_load_n(&tc->tracking.flags, __ATOMIC_RELAXED);
             if (!(f & TRK_ON) || !(f & TRK_BCAST)) continue;
             if (f & TRK_NOLOOP) {
-                obuf own = {0};
+                lt_strbuf own = {0};
                 if (bcast_payload(&own, bt->keys, bt->nkeys, tc->id)) send_tracking(tc, own.p, own.len);
                 free(own.p);
             } else {
