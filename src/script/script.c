@@ -31,6 +31,7 @@
 #include "engine/txn.h"
 #include "script/luaconv.h"
 #include "script/luavm.h"
+#include "server/acl.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
@@ -710,6 +711,23 @@ static int call_generic(lua_State *L, int raise) {
         return call_error(L, "Wrong number of args calling Redis command from script", raise);
     if (cmd->flags & CMD_NOSCRIPT)
         return call_error(L, "This Redis command is not allowed from script", raise);
+    if (run->caller) {
+        switch (acl_check_script_call(run->caller, cmd, call_argv, argc)) {
+        case ACL_OK: break;
+        case ACL_DENIED_CMD:
+            return call_error(L, "The user executing the script can't run this command or subcommand",
+                              raise);
+        case ACL_DENIED_KEY:
+            return call_error(L, "The user executing the script can't access at least one of the "
+                                 "keys mentioned in the command arguments", raise);
+        case ACL_DENIED_CHANNEL:
+            return call_error(L, "The user executing the script can't publish to the channel "
+                                 "mentioned in the command", raise);
+        default:
+            return call_error(L, "The user executing the script is lacking the permissions for "
+                                 "the command", raise);
+        }
+    }
     if (run->ro && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return call_error(L, "Write commands are not allowed from read-only scripts.", raise);
     client *f = run->fake;
@@ -762,34 +780,47 @@ static int call_generic(lua_State *L, int raise) {
 int script_lua_call(lua_State *L) { return call_generic(L, 1); }
 int script_lua_pcall(lua_State *L) { return call_generic(L, 0); }
 
-/* redis.acl_check_cmd: Lightning has only the default user, who may run
- * every command; unknown commands are an error as in Redis. */
+/* redis.acl_check_cmd: whether the script's caller may run the command
+ * with these arguments (keys and channels included), as Redis's
+ * ACLCheckAllUserCommandPerm; the arity is not checked, unknown commands
+ * are an error. */
 int script_lua_acl_check(lua_State *L) {
     int argc = lua_gettop(L);
     if (argc == 0) {
         luavm_push_error(L, "Please specify at least one argument for this redis lib call", 60);
         return lua_error(L);
     }
-    for (int j = 1; j <= argc; j++)
-        if (lua_type(L, j) != LUA_TSTRING && lua_type(L, j) != LUA_TNUMBER) {
+    resp_arg *argv = lt_xmalloc((size_t)argc * sizeof(*argv));
+    for (int j = 1; j <= argc; j++) {
+        int t = lua_type(L, j);
+        if (t == LUA_TNUMBER) {
+            char buf[32];
+            int n = luavm_fmt_number(lua_tonumber(L, j), buf);
+            lua_pushlstring(L, buf, (size_t)n);
+            lua_replace(L, j);
+        } else if (t != LUA_TSTRING) {
+            free(argv);
             const char *m = "Lua redis lib command arguments must be strings or integers";
             luavm_push_error(L, m, strlen(m));
             return lua_error(L);
         }
-    size_t len;
-    const char *name = lua_tolstring(L, 1, &len);
-    const command *cmd = command_lookup(name, len);
-    if (cmd && cmd->subcommands && argc >= 2) {
-        size_t sl;
-        const char *sub = lua_tolstring(L, 2, &sl);
-        cmd = command_lookup_sub(cmd, sub, sl);
+        size_t len;
+        argv[j - 1].ptr = (char *)lua_tolstring(L, j, &len);
+        argv[j - 1].len = len;
     }
+    const command *cmd = command_lookup(argv[0].ptr, argv[0].len);
+    if (cmd && cmd->subcommands && argc >= 2) cmd = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
     if (!cmd) {
+        free(argv);
         const char *m = "Invalid command passed to redis.acl_check_cmd()";
         luavm_push_error(L, m, strlen(m));
         return lua_error(L);
     }
-    lua_pushboolean(L, 1);
+    run_ctx *run = cur_run;
+    acl_user *u = run && run->caller ? run->caller->user : NULL;
+    int pos;
+    lua_pushboolean(L, acl_check_user_command(u, cmd, argv, argc, &pos) == ACL_OK);
+    free(argv);
     return 1;
 }
 

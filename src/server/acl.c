@@ -736,6 +736,22 @@ acl_user *acl_user_lookup(const char *name, size_t len) {
     return u;
 }
 
+/* Redis's ACLKillPubsubClientsIfNeeded: u's subscribers check their
+ * subscriptions against the new rules on their own threads. */
+static void recheck_subscribers_of(acl_user *u) {
+    pthread_mutex_lock(&server.clients_lock);
+    for (client *o = server.clients; o; o = o->next) {
+        if (o->user != u) continue;
+        if (!__atomic_load_n(&o->pub.sub, __ATOMIC_RELAXED) &&
+            !__atomic_load_n(&o->pub.psub, __ATOMIC_RELAXED) &&
+            !__atomic_load_n(&o->pub.ssub, __ATOMIC_RELAXED))
+            continue;
+        __atomic_store_n(&o->acl_recheck_flag, 1, __ATOMIC_RELEASE);
+        worker_notify(o->owner);
+    }
+    pthread_mutex_unlock(&server.clients_lock);
+}
+
 int acl_kill_clients_of(acl_user *u, client *self) {
     int killed = 0;
     pthread_mutex_lock(&server.clients_lock);
@@ -871,7 +887,7 @@ static int selector_check(const acl_selector *s, const command *cmd, const resp_
         int ret = ACL_OK;
         for (int i = 0; i < n; i++) {
             int perm = command_key_acl_perm(cmd, argv, argc, keys[i]);
-            if (!key_allowed(s, argv[keys[i]].ptr, argv[keys[i]].len, perm)) {
+            if (perm >= 0 && !key_allowed(s, argv[keys[i]].ptr, argv[keys[i]].len, perm)) {
                 *errpos = keys[i];
                 ret = ACL_DENIED_KEY;
                 break;
@@ -967,21 +983,27 @@ static void log_trim(long long max) {
     while (log_len > 0 && log_len > max) log_entry_free(&acl_log[--log_len]);
 }
 
-void acl_log_denied(client *c, int reason, int context, int errpos, const char *username,
-                    size_t ulen) {
-    acl_log_entry e = {.count = 1, .reason = reason, .context = context};
-    const char *obj;
-    size_t olen;
+/* The object of a denial: the key or channel at errpos, AUTH's argv[0],
+ * or the command's full name. */
+static void denied_object(int reason, const command *cmd, const resp_arg *argv, int errpos,
+                          const char **obj, size_t *olen) {
     if (reason == ACL_DENIED_KEY || reason == ACL_DENIED_CHANNEL) {
-        obj = c->argv[errpos].ptr;
-        olen = c->argv[errpos].len;
+        *obj = argv[errpos].ptr;
+        *olen = argv[errpos].len;
     } else if (reason == ACL_DENIED_AUTH) {
-        obj = c->argv[0].ptr;
-        olen = c->argv[0].len;
+        *obj = argv[0].ptr;
+        *olen = argv[0].len;
     } else {
-        obj = c->cmd ? c->cmd->fullname : "";
-        olen = strlen(obj);
+        *obj = cmd ? cmd->fullname : "";
+        *olen = strlen(*obj);
     }
+}
+
+/* Adds (or merges into a similar recent one) an entry for c's user (or
+ * username) and c's client info. */
+static void log_add(client *c, int reason, int context, const char *obj, size_t olen,
+                    const char *username, size_t ulen) {
+    acl_log_entry e = {.count = 1, .reason = reason, .context = context};
     e.object = str_dup(obj, olen).p;
     if (username) {
         e.username = str_dup(username, ulen).p;
@@ -1033,6 +1055,26 @@ void acl_log_denied(client *c, int reason, int context, int errpos, const char *
     log_len++;
     log_trim(max);
     pthread_mutex_unlock(&log_lock);
+}
+
+void acl_log_denied(client *c, int reason, int context, int errpos, const char *username,
+                    size_t ulen) {
+    const char *obj;
+    size_t olen;
+    denied_object(reason, c->cmd, c->argv, errpos, &obj, &olen);
+    log_add(c, reason, context, obj, olen, username, ulen);
+}
+
+int acl_check_script_call(client *caller, const command *cmd, const resp_arg *argv, int argc) {
+    if (acl_user_unrestricted(caller->user)) return ACL_OK;
+    int pos = 0, r = acl_check_user_command(caller->user, cmd, argv, argc, &pos);
+    if (r != ACL_OK) {
+        const char *obj;
+        size_t olen;
+        denied_object(r, cmd, argv, pos, &obj, &olen);
+        log_add(caller, r, ACL_LOG_CTX_LUA, obj, olen, NULL, 0);
+    }
+    return r;
 }
 
 void acl_log_reset(void) {
@@ -1438,10 +1480,12 @@ int acl_setuser(const char *name, size_t nlen, const resp_arg *rules, int nrules
         return -1;
     }
     acl_body *old = NULL;
+    acl_user *changed = NULL;
     if (i >= 0) {
         old = users[i]->b;
         users[i]->b = b;
         user_updated(users[i]);
+        changed = acl_user_ref(users[i]);
     } else {
         acl_user *u = user_new(name, nlen);
         body_free(u->b);
@@ -1451,6 +1495,10 @@ int acl_setuser(const char *name, size_t nlen, const resp_arg *rules, int nrules
     }
     pthread_rwlock_unlock(&acl_lock);
     body_free(old);
+    if (changed) {
+        recheck_subscribers_of(changed);
+        acl_user_unref(changed);
+    }
     return 0;
 }
 

@@ -83,6 +83,11 @@ int acl_check_channel(acl_user *u, const char *channel, size_t len, int is_patte
  * errpos as acl_check_command gave it; username NULL: c's user). */
 void acl_log_denied(client *c, int reason, int context, int errpos, const char *username,
                     size_t ulen);
+/* A command a script calls (redis.call/pcall) as caller's user: ACL_OK, or
+ * the denial (logged in ACL LOG with context "lua", the caller's client
+ * info). */
+int acl_check_script_call(client *caller, const struct command *cmd, const resp_arg *argv,
+                          int argc);
 /* Logs and replies Redis's -NOPERM error for a top-level / queued command. */
 void acl_reply_denied(client *c, int reason, int errpos);
 /* The text after "-NOPERM " Redis 7.0 uses at EXEC when rules changed. */

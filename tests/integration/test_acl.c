@@ -536,6 +536,82 @@ TEST(multi_exec) {
     CHECK_EQ_STR(COMPARE(lu, ru, "GET", "k1"), "nil");
 }
 
+/* Scripts run their commands as the caller's user: a denied command, key
+ * or channel fails the call with Redis's text and is logged with context
+ * "lua"; redis.acl_check_cmd answers for the caller. */
+TEST(scripts_as_caller) {
+    REQUIRE(difftest_start(NULL));
+    C("ACL", "SETUSER", "su", "on", ">p", "~a*", "&foo", "+@all", "-set");
+    redisContext *lu = harness_connect(LS), *ru = RS ? harness_connect(RS) : NULL;
+    REQUIRE(lu);
+    COMPARE(lu, ru, "AUTH", "su", "p");
+    CHECK(strstr(COMPARE(lu, ru, "EVAL", "return redis.call('set','a','1')", "0"),
+                 "err:\"ERR The user executing the script can't run this command or "
+                 "subcommand script: "));
+    CHECK(strstr(COMPARE(lu, ru, "EVAL", "return redis.call('get','b')", "0"),
+                 "err:\"ERR The user executing the script can't access at least one of the "
+                 "keys mentioned in the command arguments script: "));
+    CHECK_EQ_STR(COMPARE(lu, ru, "EVAL", "return redis.pcall('publish','bar','x')", "0"),
+                 "err:\"ERR The user executing the script can't publish to the channel "
+                 "mentioned in the command\"");
+    CHECK_EQ_STR(COMPARE(lu, ru, "EVAL", "return redis.call('get','a')", "0"), "nil");
+    CHECK_EQ_STR(COMPARE(lu, ru, "EVAL",
+                         "return {redis.acl_check_cmd('set','a','1') and 1 or 0,"
+                         "redis.acl_check_cmd('get','a') and 1 or 0,"
+                         "redis.acl_check_cmd('get','b') and 1 or 0,"
+                         "redis.acl_check_cmd('publish','foo',1) and 1 or 0}",
+                         "0"),
+                 "array[int:0,int:1,int:0,int:1]");
+    char *ls = log_summary(L), *rs = R ? log_summary(R) : NULL;
+    if (rs) CHECK_EQ_STR(ls, rs);
+    CHECK(strstr(ls, "reason=command context=lua object=set username=su"));
+    CHECK(strstr(ls, "reason=key context=lua object=b username=su"));
+    CHECK(strstr(ls, "reason=channel context=lua object=bar username=su"));
+    free(ls);
+    free(rs);
+}
+
+/* ACL SETUSER that takes a channel away closes the user's connections
+ * subscribed to it (channels, patterns, shard channels); the others stay. */
+TEST(revoked_channels_close_subscribers) {
+    REQUIRE(difftest_start(NULL));
+    C("ACL", "SETUSER", "ps", "on", ">p", "&foo", "&ba*", "+@all");
+    harness_server *srv[2] = {LS, RS};
+    for (int i = 0; i < 2 && srv[i]; i++) {
+        redisContext *sub = harness_connect(srv[i]), *psub = harness_connect(srv[i]),
+                     *ssub = harness_connect(srv[i]), *c = harness_connect(srv[i]);
+        REQUIRE(sub && psub && ssub && c);
+        CHECK_EQ_STR(cmd(sub, "AUTH ps p"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(psub, "AUTH ps p"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(ssub, "AUTH ps p"), "status:\"OK\"");
+        CHECK_EQ_STR(cmd(sub, "SUBSCRIBE foo"), "array[bulk:\"subscribe\",bulk:\"foo\",int:1]");
+        CHECK_EQ_STR(cmd(psub, "PSUBSCRIBE ba*"),
+                     "array[bulk:\"psubscribe\",bulk:\"ba*\",int:1]");
+        CHECK_EQ_STR(cmd(ssub, "SSUBSCRIBE bar"),
+                     "array[bulk:\"ssubscribe\",bulk:\"bar\",int:1]");
+        /* Still permitted: nobody is closed. */
+        CHECK_EQ_STR(cmd(c, "ACL SETUSER ps resetchannels &foo &ba*"), "status:\"OK\"");
+        /* ba* no longer: the pattern and the shard subscriber go. */
+        CHECK_EQ_STR(cmd(c, "ACL SETUSER ps resetchannels &foo"), "status:\"OK\"");
+        int users = -1;
+        for (int t = 0; t < 500 && users != 1; t++) { /* hang detection only */
+            const char *list = cmd(c, "CLIENT LIST");
+            users = 0;
+            for (const char *p = list; (p = strstr(p, "user=ps ")); p++) users++;
+            if (users != 1) harness_sleep_ms(10);
+        }
+        CHECK_EQ_INT(users, 1);
+        CHECK_EQ_STR(cmd(c, "PUBLISH foo m"), "int:1");
+        redisReply *r = NULL;
+        CHECK(redisGetReply(sub, (void **)&r) == REDIS_OK && r && r->type == REDIS_REPLY_ARRAY);
+        if (r) freeReplyObject(r);
+        harness_disconnect(sub);
+        harness_disconnect(psub);
+        harness_disconnect(ssub);
+        harness_disconnect(c);
+    }
+}
+
 /* Authentication: users, passwords, disabled users, HELLO AUTH, CLIENT
  * LIST's user=, CLIENT KILL USER, DELUSER closing connections. */
 TEST(auth_and_clients) {
@@ -776,6 +852,8 @@ int main(void) {
     RUN(permission_matrix);
     RUN(noperm_and_log);
     RUN(multi_exec);
+    RUN(scripts_as_caller);
+    RUN(revoked_channels_close_subscribers);
     RUN(auth_and_clients);
     RUN(requirepass_default_user);
     RUN(config_user_lines);

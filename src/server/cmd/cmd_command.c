@@ -523,6 +523,7 @@ static void getkeysGenericCommand(client *c, int with_flags) {
 int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos) {
     uint64_t f = cmd->key_flags_for ? key_flags_parse(cmd->key_flags_for(argv, argc))
                                     : key_flags_of(cmd, key_spec_at(cmd, argc, pos));
+    if (f & KEY_NOT_KEY) return -1;
     int perm = 0;
     if (f & KEY_ACCESS) perm |= 1;
     if (f & (KEY_INSERT | KEY_DELETE | KEY_UPDATE)) perm |= 2;

@@ -166,8 +166,9 @@ int command_get_keys(const command *cmd, const resp_arg *argv, int argc,
 
 /* What the key at argv index pos needs, for ACL key patterns (Redis's
  * ACLSelectorCheckKey): bit 0 read (its key spec has "access"), bit 1
- * write (insert, delete or update). cmd_command.c, from the key specs, as
- * COMMAND GETKEYSANDFLAGS reports them. */
+ * write (insert, delete or update); -1 when its key spec is "not_key" (a
+ * shard channel: ACL checks it as a channel, not a key). cmd_command.c,
+ * from the key specs, as COMMAND GETKEYSANDFLAGS reports them. */
 int command_key_acl_perm(const command *cmd, const resp_arg *argv, int argc, int pos);
 
 /* One command's COMMAND INFO entry / COMMAND DOCS map (cmd_command.c). */

@@ -21,6 +21,7 @@
  * it is freed there unless it sits on its worker's ready list, in which case
  * that worker (the same thread) frees it when it takes it off the list.
  */
+#include "server/acl.h"
 #include "server/cmd/pubsub.h"
 
 #include <pthread.h>
@@ -584,6 +585,19 @@ static void drain_own(client *c) {
         if (!s->queued) ready_push(s);
         pthread_mutex_unlock(&s->mu);
     }
+}
+
+int pubsub_client_permitted(client *c) {
+    ps_sub *s = __atomic_load_n(&c->pubsub, __ATOMIC_ACQUIRE);
+    if (!s || s == PS_CLOSED) return 1;
+    for (int k = 0; k < 3; k++) {
+        const ps_table *t = &s->names[k];
+        for (size_t b = 0; b < t->nb; b++)
+            for (const ps_node *n = t->b[b]; n; n = n->next)
+                if (acl_check_channel(c->user, n->name, n->len, k == PS_PATTERN) != ACL_OK)
+                    return 0;
+    }
+    return 1;
 }
 
 void pubsub_client_closed(client *c) {

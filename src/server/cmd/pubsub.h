@@ -77,6 +77,9 @@ int pubsub_reject_command(client *c, const struct command *cmd);
 void pubsub_client_reset(client *c);
 /* Owner thread: c is closing (or freed at exit): leaves the registry. */
 void pubsub_client_closed(client *c);
+/* Whether every channel, pattern and shard channel c is subscribed to is
+ * still permitted to c's user (owner thread; after ACL SETUSER). */
+int pubsub_client_permitted(client *c);
 /* Owner thread, before_wait: moves every ready subscriber's queued messages
  * into its replies and closes subscribers over the limit. */
 void pubsub_worker_process(struct worker *w);

@@ -156,6 +156,9 @@ typedef struct client {
     int64_t ctime_ms;
     int64_t last_interaction_ms;
     uint64_t user_kill_flag;   /* shared: set by another thread to kill */
+    /* shared: set by ACL SETUSER when the user's channel rules changed; the
+     * owner closes c if a subscription is no longer permitted. */
+    uint64_t acl_recheck_flag;
     int64_t pause_start_ms;
 
     /* What other threads may read of the buffers (CLIENT LIST, INFO):

@@ -100,6 +100,9 @@ static void process_kills(worker *w) {
     while (c) {
         client *next = c->wl_next;
         if (__atomic_load_n(&c->user_kill_flag, __ATOMIC_ACQUIRE)) client_close(c);
+        else if (__atomic_exchange_n(&c->acl_recheck_flag, 0, __ATOMIC_ACQ_REL) &&
+                 !pubsub_client_permitted(c))
+            client_close(c); /* Redis's ACLKillPubsubClientsIfNeeded */
         c = next;
     }
 }
