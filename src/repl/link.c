@@ -319,9 +319,13 @@ static int conn_cmd(conn *cn, char *reply, size_t cap, int argc, const char **ar
     return conn_line(cn, reply, cap);
 }
 
-static void set_state(int st) {
+/* The attempt of generation gen moves on to st, unless a REPLICAOF (or a
+ * promotion) has replaced it meanwhile: a stale attempt must never turn
+ * LS_NONE back into a state the thread would reconnect from (two nodes
+ * could then replicate from each other after FAILOVER). */
+static void set_state(uint64_t gen, int st) {
     pthread_mutex_lock(&L.lock);
-    L.state = st;
+    if (!L.stop && L.gen == gen) L.state = st;
     pthread_mutex_unlock(&L.lock);
 }
 
@@ -542,12 +546,12 @@ static int sync_once(const char *host, int port, uint64_t gen) {
     char path[64] = {0};
     char line[512];
     int ok = -1;
-    set_state(LS_CONNECTING);
+    set_state(gen, LS_CONNECTING);
     serverLog(LL_NOTICE, "Connecting to MASTER %s:%d", host, port);
     if (conn_open(cn, host, port) < 0) goto done;
     if (server.tls_replication && conn_start_tls(cn) < 0) goto done;
     serverLog(LL_NOTICE, "MASTER <-> REPLICA sync started");
-    set_state(LS_HANDSHAKE);
+    set_state(gen, LS_HANDSHAKE);
     const char *ping[] = {"PING"};
     if (conn_cmd(cn, line, sizeof(line), 1, ping) < 0) goto io_error;
     if (line[0] == '-' && strncmp(line, "-NOAUTH", 7) != 0 && strncmp(line, "-NOPERM", 7) != 0 &&
@@ -597,6 +601,8 @@ static int sync_once(const char *host, int port, uint64_t gen) {
         if (conn_line(cn, line, sizeof(line)) < 0) goto io_error;
     if (failover)
         repl_failover_psync_result(!strncmp(line, "+CONTINUE", 9) || !strncmp(line, "+FULLRESYNC", 11));
+    /* Promoted or repointed while waiting for the reply: act on nothing. */
+    if (link_stopping(gen)) goto done;
     if (!strncmp(line, "+CONTINUE", 9)) {
         const char *nid = line + 9;
         while (*nid == ' ') nid++;
@@ -628,7 +634,7 @@ static int sync_once(const char *host, int port, uint64_t gen) {
         goto done;
     }
     serverLog(LL_NOTICE, "Full resync from master: %s:%llu", mid, moff);
-    set_state(LS_TRANSFER);
+    set_state(gen, LS_TRANSFER);
     snprintf(path, sizeof(path), "temp-repl-%d.rdb", (int)getpid());
     if (read_payload(cn, path, gen) < 0) goto done;
     if (link_stopping(gen)) goto done;
@@ -689,7 +695,7 @@ done:
      * a number the kernel has given to another socket since. */
     if (L.fd == cn->fd) L.fd = -1;
     if (cn->fd >= 0) close(cn->fd);
-    if (ok < 0 && L.state != LS_NONE) L.state = LS_CONNECT;
+    if (ok < 0 && L.gen == gen && L.state != LS_NONE) L.state = LS_CONNECT;
     pthread_mutex_unlock(&L.lock);
     tls_conn_free(cn->tls);
     free(cn);
