@@ -175,6 +175,7 @@ static void apply_lfu(void) {
 /* Redis's warning when CONFIG SET maxmemory goes below the memory in use
  * (eviction then brings it down, command by command and tick by tick). */
 static void apply_maxmemory(void) {
+    evict_settle();
     if (!server.db || !server.maxmemory) return;
     size_t used = mem_used_now();
     if ((size_t)server.maxmemory < used)

@@ -43,9 +43,21 @@ static uint64_t time_limit_us(void) {
 
 enum { EVICT_OK = 0, EVICT_RUNNING, EVICT_FAIL };
 
+/* Evicting runs in progress on any thread (evict_settle waits for them). */
+static int evictions_running;
+
 /* Redis's getMaxmemoryState + performEvictions loop. The WAL's buffers
  * are left out of the used memory, as Redis leaves out its AOF buffer. */
+static int perform_evictions_once(void);
+
 static int perform_evictions(void) {
+    __atomic_add_fetch(&evictions_running, 1, __ATOMIC_SEQ_CST);
+    int r = perform_evictions_once();
+    __atomic_sub_fetch(&evictions_running, 1, __ATOMIC_RELEASE);
+    return r;
+}
+
+static int perform_evictions_once(void) {
     size_t limit = (size_t)server_cfg(maxmemory);
     if (!limit) return EVICT_OK;
     size_t used = mem_used(), not_counted = persist_buffer_bytes();
@@ -58,6 +70,10 @@ static int perform_evictions(void) {
     int result = EVICT_OK;
     unsigned keys = 0;
     while (freed < tofree) {
+        if ((size_t)__atomic_load_n(&server.maxmemory, __ATOMIC_SEQ_CST) != limit) {
+            result = EVICT_RUNNING; /* CONFIG SET maxmemory: the next run */
+            break;                  /* starts from the new limit */
+        }
         size_t f;
         int rc = ks_evict_one(server.db, policy, server_cfg(maxmemory_samples), &f);
         if (rc < 0) {
@@ -109,4 +125,11 @@ void evict_cron(uint64_t budget_us) {
     uint64_t start = (uint64_t)monotonic_us();
     while (perform_evictions() == EVICT_RUNNING && (uint64_t)monotonic_us() - start < budget_us) {
     }
+}
+
+void evict_settle(void) {
+    /* Bounded (a run stops within a key of seeing the new limit): an EXEC
+     * running CONFIG SET may hold a shard lock an evicting run waits for. */
+    for (int i = 0; i < 2000 && __atomic_load_n(&evictions_running, __ATOMIC_SEQ_CST); i++)
+        usleep(25);
 }

@@ -28,6 +28,10 @@ int evict_reject(client *c, const struct command *cmd);
  * than the memory in use, no commands arriving) for about budget_us. */
 void evict_cron(uint64_t budget_us);
 /* The policy names of maxmemory-policy (index = KS_EVICT_*). */
+/* CONFIG SET maxmemory: after the new limit is stored, waits (at most
+ * 50 ms) until no run that started under the old limit is still evicting,
+ * so no key is evicted under a limit the client has already replaced. */
+void evict_settle(void);
 extern const char *const evict_policy_names[];
 
 #endif
