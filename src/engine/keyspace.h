@@ -213,4 +213,10 @@ int ks_random_key(lt_db *db, unsigned dbid, ks_entry_fn *fn, void *ctx);
 uint64_t ks_db_size(lt_db *db, unsigned dbid);
 uint64_t ks_db_expires(lt_db *db, unsigned dbid);
 
+/* Sizes every shard table of dbid for nkeys keys in the database (with
+ * slack for the uneven spread of keys over shards), so loading that many
+ * never rehashes (dict_reserve). Locks each shard in turn. LT_OK, or
+ * LT_NOMEM (the shards sized so far stay sized). */
+int ks_db_reserve(lt_db *db, unsigned dbid, uint64_t nkeys);
+
 #endif

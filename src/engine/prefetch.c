@@ -70,12 +70,19 @@ PREFETCH_KEEP static void prefetch_batch(lt_db *db, const ks_key *keys, const ui
 void ks_txn_prefetch(ks_txn *txn, const ks_key *keys, size_t n) {
     ASSERT(n <= KS_PREFETCH_MAX);
     uint64_t hashes[KS_PREFETCH_MAX];
+    for (size_t i = 0; i < n; i++) hashes[i] = ks_txn_hash(txn, keys[i].key, keys[i].klen);
+    ks_txn_prefetch_hashed(txn, keys, hashes, n);
+}
+
+void ks_txn_prefetch_hashed(ks_txn *txn, const ks_key *keys, const uint64_t *hashes,
+                            size_t n) {
+    ASSERT(n <= KS_PREFETCH_MAX);
     for (size_t i = 0; i < n; i++) {
         ASSERT(keys[i].dbid < txn->db->ndb);
-        hashes[i] = ks_txn_hash(txn, keys[i].key, keys[i].klen);
         ASSERT(ks_txn_holds(txn, keys[i].dbid, hashes[i]));
     }
-    /* The cache is rewritten only now: ks_txn_hash above read the old one. */
+    /* The cache is rewritten only now: the caller may have hashed keys[]
+     * through the old one. */
     for (size_t i = 0; i < n; i++) {
         txn->hcache[i].key = keys[i].key;
         txn->hcache[i].klen = keys[i].klen;

@@ -21,7 +21,8 @@
  *
  * Called by: the server's multi-key reads (MGET, EXISTS) inside their
  * transaction, and its pipeline runner for the keys of the commands it
- * has parsed ahead (client.c).
+ * has parsed ahead (client.c); the embedded API's lt_get_many and the
+ * validation and writes of a multi-key lt_txn_commit (embedded.c).
  */
 #ifndef LT_ENGINE_PREFETCH_H
 #define LT_ENGINE_PREFETCH_H
@@ -44,6 +45,10 @@
  * (looking them up stays correct, it hashes again). keys is read during
  * the call only; the key bytes must not change until txn commits. */
 void ks_txn_prefetch(ks_txn *txn, const ks_key *keys, size_t n);
+/* ks_txn_prefetch with hashes[i] the keyspace hash of keys[i] (as
+ * ks_prefetch or ks_hash gave it), so no key is hashed here. */
+void ks_txn_prefetch_hashed(ks_txn *txn, const ks_key *keys, const uint64_t *hashes,
+                            size_t n);
 
 /* Outside any transaction (not inside ks_txn_nest_enter): hashes
  * keys[0..n), n <= KS_PREFETCH_MAX, into hashes[0..n) and prefetches them,
