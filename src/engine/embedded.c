@@ -372,6 +372,10 @@ int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
     return entry_value(txn, e, val, vlen);
 }
 
+/* Keys lt_get_many and an ordered cursor look up per ks_view_get_batch. */
+#define LT_GET_BATCH 16
+_Static_assert(LT_GET_BATCH <= KS_VIEW_BATCH_MAX, "a batch fits ks_view_get_batch");
+
 int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
                 const size_t *klens, const void **vals, size_t *vlens, int *rcs) {
     if (!txn || dbid >= txn->db->ndb || (n && (!keys || !klens || !rcs))) return LT_INVAL;
@@ -386,17 +390,17 @@ int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
         }
         return LT_OK;
     }
-    for (size_t base = 0; base < n; base += KS_PREFETCH_MAX) {
-        size_t m = n - base < KS_PREFETCH_MAX ? n - base : KS_PREFETCH_MAX;
-        ks_key kk[KS_PREFETCH_MAX];
-        uint64_t hashes[KS_PREFETCH_MAX];
+    for (size_t base = 0; base < n; base += LT_GET_BATCH) {
+        size_t m = n - base < LT_GET_BATCH ? n - base : LT_GET_BATCH;
+        ks_key kk[LT_GET_BATCH];
+        uint64_t hashes[LT_GET_BATCH];
         for (size_t i = 0; i < m; i++)
             kk[i] = (ks_key){dbid, keys[base + i], klens[base + i]};
-        ks_prefetch(txn->db, kk, m, hashes);
+        const ks_entry *ents[LT_GET_BATCH];
+        ks_view_get_batch(&txn->view, kk, m, hashes, ents);
         for (size_t i = 0; i < m; i++) {
             size_t j = base + i;
-            const ks_entry *e =
-                ks_view_get_hashed(&txn->view, dbid, kk[i].key, kk[i].klen, hashes[i]);
+            const ks_entry *e = ents[i];
             rcs[j] = e ? entry_value(txn, e, vals ? &vals[j] : NULL, vlens ? &vlens[j] : NULL)
                        : LT_NOTFOUND;
             if (rcs[j] == LT_NOMEM) return LT_NOMEM;
@@ -628,7 +632,8 @@ struct lt_cursor {
     char *kbuf;           /* batch key bytes */
     size_t kused, kcap;
     size_t koff[64], klen[64];
-    uint64_t khash[64];   /* keyspace hashes (from ks_prefetch) */
+    uint64_t khash[64];   /* keyspace hashes (from ks_view_get_batch) */
+    const ks_entry *kent[64]; /* each key's version in the view, or NULL */
     size_t bn, bpos;
     int boom;
 };
@@ -731,14 +736,15 @@ static int batch_fill(lt_cursor *c, int dir) {
         c->bdir = 0;
         return LT_NOTFOUND;
     }
-    /* The lookups that follow miss in a large keyspace: start the loads of
-     * 16 at a time before any is needed (and hash each key once). */
-    for (size_t base = 0; base < c->bn; base += KS_PREFETCH_MAX) {
-        size_t m = c->bn - base < KS_PREFETCH_MAX ? c->bn - base : KS_PREFETCH_MAX;
-        ks_key kk[KS_PREFETCH_MAX];
+    /* The lookups miss in a large keyspace: they are made here, 16 at a
+     * time after the loads of the 16 were started, each shard locked once
+     * per 16 (the entries stay valid while the view is open). */
+    for (size_t base = 0; base < c->bn; base += LT_GET_BATCH) {
+        size_t m = c->bn - base < LT_GET_BATCH ? c->bn - base : LT_GET_BATCH;
+        ks_key kk[LT_GET_BATCH];
         for (size_t i = 0; i < m; i++)
             kk[i] = (ks_key){c->dbid, c->kbuf + c->koff[base + i], c->klen[base + i]};
-        ks_prefetch(c->txn->db, kk, m, c->khash + base);
+        ks_view_get_batch(&c->txn->view, kk, m, c->khash + base, c->kent + base);
     }
     return LT_OK;
 }
@@ -759,12 +765,11 @@ static int ordered_step(lt_cursor *cur, int dir, const void **key, size_t *klen,
         }
         const char *k = cur->kbuf + cur->koff[cur->bpos];
         size_t kl = cur->klen[cur->bpos];
-        uint64_t h = cur->khash[cur->bpos++];
+        const ks_entry *e = cur->kent[cur->bpos++];
         if (gap_set(cur, dir > 0 ? GAP_AFTER : GAP_BEFORE, k, kl) != LT_OK) {
             cur->bpos--;
             return LT_NOMEM;
         }
-        const ks_entry *e = ks_view_get_hashed(&cur->txn->view, cur->dbid, k, kl, h);
         if (!e || e->type != KS_TYPE_STRING) continue;
         if (val || vlen) {
             int rc = entry_value(cur->txn, e, val, vlen);

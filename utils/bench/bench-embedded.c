@@ -32,6 +32,8 @@
  * Keys are 16 bytes (the hex of a 64-bit bijective mix of the index, so
  * distinct and in random order), values 100 bytes.
  *
+ * Lightning's tables are sized for the keys first (lt_db_reserve) unless
+ * BENCH_EMB_NORESERVE=1.
  * BENCH_EMB_ENGINES (environment, optional): the engines to run, a
  * comma-separated subset of lightning,lmdb,rocksdb (default all), e.g. to
  * profile one engine alone under perf.
@@ -119,7 +121,12 @@ static uint64_t rng_next(uint64_t *s) {
 /* ---- Lightning ---------------------------------------------------------- */
 
 /* In memory, or (synced) durable in dir with LT_SYNC_ALWAYS: every commit
- * returns after its log record is fsynced. */
+ * returns after its log record is fsynced. The tables are sized for the
+ * keys to load with lt_db_reserve, as an application that knows its size
+ * would (LMDB is given its map size too); docs/BENCHMARKS.md has the
+ * rates without it. BENCH_EMB_NORESERVE=1 leaves it out. */
+static uint64_t lt_reserve_keys;
+
 static int lt_e_open(engine *e, const char *dir, int synced) {
     lt_config cfg;
     lt_config_init(&cfg);
@@ -127,7 +134,9 @@ static int lt_e_open(engine *e, const char *dir, int synced) {
         cfg.dir = dir;
         cfg.sync = LT_SYNC_ALWAYS;
     }
-    return lt_db_open(&cfg, &e->lt) == LT_OK ? 0 : -1;
+    if (lt_db_open(&cfg, &e->lt) != LT_OK) return -1;
+    if (lt_reserve_keys && lt_db_reserve(e->lt, 0, lt_reserve_keys) != LT_OK) return -1;
+    return 0;
 }
 
 static void lt_e_close(engine *e) {
@@ -194,6 +203,7 @@ static double lt_e_scan(engine *e, uint64_t nkeys) {
     cfg.flags = LT_DB_ORDERED;
     engine o = *e;
     if (lt_db_open(&cfg, &o.lt) != LT_OK) fail(e->name, "open", "ordered");
+    if (lt_reserve_keys && lt_db_reserve(o.lt, 0, nkeys) != LT_OK) fail(e->name, "reserve", "ordered");
     for (uint64_t i = 0; i < nkeys; i += BATCH) lt_e_put_range(&o, i, i + BATCH < nkeys ? i + BATCH : nkeys);
     double t0 = now_s();
     lt_txn *t;
@@ -471,6 +481,8 @@ int main(int argc, char **argv) {
         {.name = "rocksdb", .open = rdb_e_open, .close = rdb_e_close,
          .put_range = rdb_e_put_range, .get_many = rdb_e_get_many, .scan = rdb_e_scan},
     };
+    const char *noreserve = getenv("BENCH_EMB_NORESERVE");
+    if (!noreserve || strcmp(noreserve, "1") != 0) lt_reserve_keys = n_puts > n_synced ? n_puts : n_synced;
     const char *only = getenv("BENCH_EMB_ENGINES");
     for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
         if (only && !strstr(only, engines[i].name)) continue;
