@@ -634,6 +634,7 @@ struct lt_cursor {
     size_t koff[64], klen[64];
     uint64_t khash[64];   /* keyspace hashes (from ks_view_get_batch) */
     const ks_entry *kent[64]; /* each key's version in the view, or NULL */
+    oindex_resume resume; /* where the last batch ended in the index */
     size_t bn, bpos;
     int boom;
 };
@@ -711,6 +712,10 @@ static int gap_set(lt_cursor *c, int mode, const char *key, size_t klen) {
  * (nothing that way), LT_NOMEM. */
 static int batch_fill(lt_cursor *c, int dir) {
     int mode;
+    /* The gap is right after the last key of a batch taken in this
+     * direction and consumed whole: the index can go on from there. */
+    oindex_resume *rs = c->bdir == dir && c->bn > 0 && c->bpos == c->bn ? &c->resume : NULL;
+    if (!rs) c->resume.valid = 0;
     c->bn = c->bpos = c->kused = 0;
     c->bdir = dir;
     c->boom = 0;
@@ -725,7 +730,7 @@ static int batch_fill(lt_cursor *c, int dir) {
                : c->gmode == GAP_AFTER ? OINDEX_BACK_LE
                                        : OINDEX_BACK_LT;
     }
-    oindex_collect(c->ox, mode, c->gkey, c->gklen, CURSOR_BATCH, batch_add, c);
+    oindex_collect(c->ox, mode, c->gkey, c->gklen, CURSOR_BATCH, batch_add, c, rs);
     if (c->boom) {
         c->bn = 0;
         c->bdir = 0;
