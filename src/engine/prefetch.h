@@ -43,7 +43,8 @@
  * at once (more than 16 when the lookups follow at once). */
 #define KS_VIEW_BATCH_MAX 64
 
-/* Inside txn, which holds the shard of every key (ASSERT): prefetches
+/* Inside txn, which holds the shard of every key (the lookups that
+ * follow ASSERT it): prefetches
  * keys[0..n), n <= KS_PREFETCH_MAX, and makes them txn's hash cache (a key
  * already cached is not hashed again; lookups of the same key bytes that
  * follow do not hash). Keys cached before and not in keys[] are forgotten
