@@ -12,9 +12,9 @@
  *               the disk here)
  *   put_batch   N_PUTS random puts in transactions / write batches of 1000
  *   put_sync    N_SYNCED puts, one per transaction, durable: LMDB's
- *               default synced commit, RocksDB WriteOptions.sync. The
- *               embedded Lightning engine has no file persistence, so its
- *               figure is its in-memory commit (bench.sh says so in the row)
+ *               default synced commit, RocksDB WriteOptions.sync,
+ *               Lightning a directory engine with LT_SYNC_ALWAYS (each
+ *               commit returns after the fsync of its log record)
  *   put_sync_8t N_SYNCED synced puts again, from 8 threads at once (each
  *               commit still returns only once it is durable: engines that
  *               group-commit share fsyncs between the threads)
