@@ -59,7 +59,7 @@ LIB_SO     = $(BUILD)/liblightning.so
 # The shared library's ABI version (soname liblightning.so.$(LIB_MAJOR)):
 # bump LIB_MAJOR when include/lightning.h changes incompatibly.
 LIB_MAJOR  = 1
-LIB_VERSION = $(LIB_MAJOR).0.0
+LIB_VERSION = $(LIB_MAJOR).1.0
 LIB_SO_REAL = $(LIB_SO).$(LIB_VERSION)
 # What the library needs besides libc (also the pkg-config Libs.private).
 LIB_LIBS   = -lzstd -llz4 -lm

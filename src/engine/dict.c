@@ -117,6 +117,11 @@ int dict_rehash(dict *d, unsigned n) {
         d->table[0][d->rehashidx] = NULL;
         d->rehashidx++;
     }
+    /* The next step (this op's next one, or the next op's) hashes the
+     * keys of the next bucket: start fetching its first entry now, so
+     * growing a big table does not pay a cache miss per key moved. */
+    if (d->used[0] != 0 && (uint64_t)d->rehashidx < size0 && d->table[0][d->rehashidx])
+        __builtin_prefetch(d->table[0][d->rehashidx]);
     rehash_finish_if_done(d);
     return dict_is_rehashing(d);
 }
@@ -162,6 +167,25 @@ void dict_unlink(dict *d, int table, ks_entry **link) {
     *link = e->next;
     e->next = NULL;
     d->used[table]--;
+}
+
+int dict_reserve(dict *d, uint64_t n) {
+    if (dict_is_rehashing(d)) return 0;
+    int e = exp_for(n);
+    if (d->table[0] && e <= d->exp[0]) return 0;
+    ks_entry **t = calloc((size_t)1 << e, sizeof(ks_entry *));
+    if (!t) return -1;
+    if (dict_size(d) == 0) { /* nothing to move */
+        free(d->table[0]);
+        d->table[0] = t;
+        d->exp[0] = (int8_t)e;
+        return 0;
+    }
+    d->table[1] = t;
+    d->exp[1] = (int8_t)e;
+    d->used[1] = 0;
+    d->rehashidx = 0;
+    return 0;
 }
 
 void dict_shrink_if_needed(dict *d) {

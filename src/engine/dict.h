@@ -61,6 +61,12 @@ static inline void dict_replace(ks_entry **link, ks_entry *e) {
     e->next = (*link)->next;
     *link = e;
 }
+/* Sizes the table for n entries (a hint: loading them then never grows
+ * it). Only grows: a first table is allocated at once; a table holding
+ * entries starts an incremental rehash to the new size. No-op while
+ * rehashing or when already large enough. Returns 0, or -1 when the
+ * allocation fails (d unchanged). */
+int dict_reserve(dict *d, uint64_t n);
 /* Starts a shrink when the table is mostly empty (after deletions). */
 void dict_shrink_if_needed(dict *d);
 /* Moves up to n buckets to the new table (skipping at most 10*n empty

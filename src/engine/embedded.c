@@ -147,6 +147,11 @@ void lt_db_stat(lt_db *db, lt_stat *st) {
     if (db && db->store) store_stat(db->store, st);
 }
 
+int lt_db_reserve(lt_db *db, unsigned dbid, uint64_t nkeys) {
+    if (!db || dbid >= db->ndb || nkeys > ((uint64_t)1 << 40)) return LT_INVAL;
+    return ks_db_reserve(db, dbid, nkeys);
+}
+
 int lt_db_checkpoint(lt_db *db) {
     if (!db || !db->store) return LT_INVAL;
     return store_checkpoint(db);
@@ -202,7 +207,8 @@ static void arena_free(arena_chunk *c) {
 typedef struct wop {
     unsigned dbid;
     int del;
-    uint64_t hash;
+    uint64_t hash; /* op_hash: the txn's own index */
+    uint64_t kh;   /* ks_hash: the keyspace's, for the commit */
     const char *key;
     size_t klen;
     const char *val;
@@ -269,8 +275,12 @@ static int wop_matches(const wop *o, unsigned dbid, const void *key,
     return o->dbid == dbid && o->klen == klen && memcmp(o->key, key, klen) == 0;
 }
 
+static uint64_t op_hash_of(uint64_t kh, unsigned dbid) {
+    return kh ^ ((uint64_t)dbid * 0x9e3779b97f4a7c15ULL);
+}
+
 static uint64_t op_hash(lt_db *db, unsigned dbid, const void *key, size_t klen) {
-    return ks_hash(db, key, klen) ^ ((uint64_t)dbid * 0x9e3779b97f4a7c15ULL);
+    return op_hash_of(ks_hash(db, key, klen), dbid);
 }
 
 static wop *find_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,
@@ -362,6 +372,10 @@ int lt_get(lt_txn *txn, unsigned dbid, const void *key, size_t klen,
     return entry_value(txn, e, val, vlen);
 }
 
+/* Keys lt_get_many and an ordered cursor look up per ks_view_get_batch. */
+#define LT_GET_BATCH 16
+_Static_assert(LT_GET_BATCH <= KS_VIEW_BATCH_MAX, "a batch fits ks_view_get_batch");
+
 int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
                 const size_t *klens, const void **vals, size_t *vlens, int *rcs) {
     if (!txn || dbid >= txn->db->ndb || (n && (!keys || !klens || !rcs))) return LT_INVAL;
@@ -376,17 +390,17 @@ int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
         }
         return LT_OK;
     }
-    for (size_t base = 0; base < n; base += KS_PREFETCH_MAX) {
-        size_t m = n - base < KS_PREFETCH_MAX ? n - base : KS_PREFETCH_MAX;
-        ks_key kk[KS_PREFETCH_MAX];
-        uint64_t hashes[KS_PREFETCH_MAX];
+    for (size_t base = 0; base < n; base += LT_GET_BATCH) {
+        size_t m = n - base < LT_GET_BATCH ? n - base : LT_GET_BATCH;
+        ks_key kk[LT_GET_BATCH];
+        uint64_t hashes[LT_GET_BATCH];
         for (size_t i = 0; i < m; i++)
             kk[i] = (ks_key){dbid, keys[base + i], klens[base + i]};
-        ks_prefetch(txn->db, kk, m, hashes);
+        const ks_entry *ents[LT_GET_BATCH];
+        ks_view_get_batch(&txn->view, kk, m, hashes, ents);
         for (size_t i = 0; i < m; i++) {
             size_t j = base + i;
-            const ks_entry *e =
-                ks_view_get_hashed(&txn->view, dbid, kk[i].key, kk[i].klen, hashes[i]);
+            const ks_entry *e = ents[i];
             rcs[j] = e ? entry_value(txn, e, vals ? &vals[j] : NULL, vlens ? &vlens[j] : NULL)
                        : LT_NOTFOUND;
             if (rcs[j] == LT_NOMEM) return LT_NOMEM;
@@ -397,7 +411,7 @@ int lt_get_many(lt_txn *txn, unsigned dbid, size_t n, const void *const *keys,
 
 static int add_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,
                   const void *val, size_t vlen, int del) {
-    uint64_t h = op_hash(t->db, dbid, key, klen);
+    uint64_t kh = ks_hash(t->db, key, klen), h = op_hash_of(kh, dbid);
     wop *o = find_op(t, dbid, key, klen, h);
     char *v = NULL;
     if (!del) {
@@ -424,7 +438,7 @@ static int add_op(lt_txn *t, unsigned dbid, const void *key, size_t klen,
     char *k = arena_alloc(&t->arena, klen);
     if (!k) return LT_NOMEM;
     if (klen) memcpy(k, key, klen);
-    t->ops[t->nops++] = (wop){.dbid = dbid, .del = del, .hash = h, .key = k,
+    t->ops[t->nops++] = (wop){.dbid = dbid, .del = del, .hash = h, .kh = kh, .key = k,
                               .klen = klen, .val = v, .vlen = del ? 0 : vlen};
     if (t->nops * 2 > t->index_cap) {
         if (index_rebuild(t, t->index_cap ? t->index_cap * 2 : 32) != LT_OK) {
@@ -472,15 +486,19 @@ int lt_del(lt_txn *txn, unsigned dbid, const void *key, size_t klen) {
 }
 
 /* Checks, under the commit's locks, that no key read or written changed
- * after the snapshot. */
-static int validate(lt_txn *t, ks_txn *k) {
+ * after the snapshot. keys/hashes: the commit's keys (writes first, then
+ * reads), looked up 16 at a time after a prefetch of the 16, so a big
+ * transaction pays a few miss times per 16 keys instead of one or two
+ * per key. */
+static int validate(lt_txn *t, ks_txn *k, const ks_key *keys, const uint64_t *hashes,
+                    size_t n) {
     uint64_t snap = t->view.ts;
-    for (size_t i = 0; i < t->nreads; i++)
-        if (ks_key_ts(k, t->reads[i].dbid, t->reads[i].key, t->reads[i].klen) > snap)
-            return LT_CONFLICT;
-    for (size_t i = 0; i < t->nops; i++)
-        if (ks_key_ts(k, t->ops[i].dbid, t->ops[i].key, t->ops[i].klen) > snap)
-            return LT_CONFLICT;
+    for (size_t w = 0; w < n; w += KS_PREFETCH_MAX) {
+        size_t m = n - w < KS_PREFETCH_MAX ? n - w : KS_PREFETCH_MAX;
+        if (n > 1) ks_txn_prefetch_hashed(k, keys + w, hashes + w, m);
+        for (size_t i = w; i < w + m; i++)
+            if (ks_key_ts(k, keys[i].dbid, keys[i].key, keys[i].klen) > snap) return LT_CONFLICT;
+    }
     return LT_OK;
 }
 
@@ -515,26 +533,41 @@ int lt_txn_commit_lsn(lt_txn *txn, uint64_t *lsn_out) {
     lt_db *db = txn->db;
     size_t n = txn->nreads + txn->nops;
     ks_key stackkeys[8];
-    ks_key *keys = n <= 8 ? stackkeys : malloc(n * sizeof(*keys));
-    if (!keys) {
-        txn_free(txn);
-        return LT_NOMEM;
+    uint64_t stackhashes[8];
+    ks_key *keys = stackkeys;
+    uint64_t *hashes = stackhashes;
+    if (n > 8) {
+        keys = malloc(n * (sizeof(*keys) + sizeof(*hashes)));
+        if (!keys) {
+            txn_free(txn);
+            return LT_NOMEM;
+        }
+        hashes = (uint64_t *)(void *)(keys + n);
     }
-    for (size_t i = 0; i < txn->nops; i++)
+    for (size_t i = 0; i < txn->nops; i++) {
         keys[i] = (ks_key){txn->ops[i].dbid, txn->ops[i].key, txn->ops[i].klen};
-    for (size_t i = 0; i < txn->nreads; i++)
-        keys[txn->nops + i] =
-            (ks_key){txn->reads[i].dbid, txn->reads[i].key, txn->reads[i].klen};
+        hashes[i] = txn->ops[i].kh;
+    }
+    for (size_t i = 0; i < txn->nreads; i++) {
+        const rkey *r = &txn->reads[i];
+        keys[txn->nops + i] = (ks_key){r->dbid, r->key, r->klen};
+        hashes[txn->nops + i] = ks_hash(db, r->key, r->klen);
+    }
     ks_txn k;
-    ks_txn_begin(&k, db, keys, n);
-    if (keys != stackkeys) free(keys);
-    int rc = validate(txn, &k);
+    ks_txn_begin_hashed(&k, db, keys, hashes, n);
+    int rc = validate(txn, &k, keys, hashes, n);
     if (rc == LT_OK && db->oidx) rc = oindex_add_puts(txn);
     uint64_t lsn = 0;
     size_t ndel = 0;
     if (rc == LT_OK) {
         for (size_t i = 0; i < txn->nops; i++) {
             const wop *o = &txn->ops[i];
+            /* The writes' lines, fetched by validate, may have left the
+             * cache in a big transaction: prefetched again 16 ahead. */
+            if (i % KS_PREFETCH_MAX == 0 && n > KS_PREFETCH_MAX)
+                ks_txn_prefetch_hashed(&k, keys + i, hashes + i,
+                                       txn->nops - i < KS_PREFETCH_MAX ? txn->nops - i
+                                                                       : KS_PREFETCH_MAX);
             if (o->del) {
                 if (ks_delete(&k, o->dbid, o->key, o->klen) == LT_OK && db->oidx) {
                     oindex_del(db->oidx[o->dbid], o->key, o->klen, ks_txn_ts(&k));
@@ -557,6 +590,7 @@ int lt_txn_commit_lsn(lt_txn *txn, uint64_t *lsn_out) {
         }
     }
     ks_txn_commit(&k);
+    if (keys != stackkeys) free(keys);
     if (db->oidx) {
         /* Deleted keys leave the index once no view is older than their
          * deletion: a bounded step per commit, a bit more than it adds. */
@@ -598,7 +632,9 @@ struct lt_cursor {
     char *kbuf;           /* batch key bytes */
     size_t kused, kcap;
     size_t koff[64], klen[64];
-    uint64_t khash[64];   /* keyspace hashes (from ks_prefetch) */
+    uint64_t khash[64];   /* keyspace hashes (from ks_view_get_batch) */
+    const ks_entry *kent[64]; /* each key's version in the view, or NULL */
+    oindex_resume resume; /* where the last batch ended in the index */
     size_t bn, bpos;
     int boom;
 };
@@ -676,6 +712,10 @@ static int gap_set(lt_cursor *c, int mode, const char *key, size_t klen) {
  * (nothing that way), LT_NOMEM. */
 static int batch_fill(lt_cursor *c, int dir) {
     int mode;
+    /* The gap is right after the last key of a batch taken in this
+     * direction and consumed whole: the index can go on from there. */
+    oindex_resume *rs = c->bdir == dir && c->bn > 0 && c->bpos == c->bn ? &c->resume : NULL;
+    if (!rs) c->resume.valid = 0;
     c->bn = c->bpos = c->kused = 0;
     c->bdir = dir;
     c->boom = 0;
@@ -690,7 +730,7 @@ static int batch_fill(lt_cursor *c, int dir) {
                : c->gmode == GAP_AFTER ? OINDEX_BACK_LE
                                        : OINDEX_BACK_LT;
     }
-    oindex_collect(c->ox, mode, c->gkey, c->gklen, CURSOR_BATCH, batch_add, c);
+    oindex_collect(c->ox, mode, c->gkey, c->gklen, CURSOR_BATCH, batch_add, c, rs);
     if (c->boom) {
         c->bn = 0;
         c->bdir = 0;
@@ -701,14 +741,15 @@ static int batch_fill(lt_cursor *c, int dir) {
         c->bdir = 0;
         return LT_NOTFOUND;
     }
-    /* The lookups that follow miss in a large keyspace: start the loads of
-     * 16 at a time before any is needed (and hash each key once). */
-    for (size_t base = 0; base < c->bn; base += KS_PREFETCH_MAX) {
-        size_t m = c->bn - base < KS_PREFETCH_MAX ? c->bn - base : KS_PREFETCH_MAX;
-        ks_key kk[KS_PREFETCH_MAX];
+    /* The lookups miss in a large keyspace: they are made here, 16 at a
+     * time after the loads of the 16 were started, each shard locked once
+     * per 16 (the entries stay valid while the view is open). */
+    for (size_t base = 0; base < c->bn; base += LT_GET_BATCH) {
+        size_t m = c->bn - base < LT_GET_BATCH ? c->bn - base : LT_GET_BATCH;
+        ks_key kk[LT_GET_BATCH];
         for (size_t i = 0; i < m; i++)
             kk[i] = (ks_key){c->dbid, c->kbuf + c->koff[base + i], c->klen[base + i]};
-        ks_prefetch(c->txn->db, kk, m, c->khash + base);
+        ks_view_get_batch(&c->txn->view, kk, m, c->khash + base, c->kent + base);
     }
     return LT_OK;
 }
@@ -729,12 +770,11 @@ static int ordered_step(lt_cursor *cur, int dir, const void **key, size_t *klen,
         }
         const char *k = cur->kbuf + cur->koff[cur->bpos];
         size_t kl = cur->klen[cur->bpos];
-        uint64_t h = cur->khash[cur->bpos++];
+        const ks_entry *e = cur->kent[cur->bpos++];
         if (gap_set(cur, dir > 0 ? GAP_AFTER : GAP_BEFORE, k, kl) != LT_OK) {
             cur->bpos--;
             return LT_NOMEM;
         }
-        const ks_entry *e = ks_view_get_hashed(&cur->txn->view, cur->dbid, k, kl, h);
         if (!e || e->type != KS_TYPE_STRING) continue;
         if (val || vlen) {
             int rc = entry_value(cur->txn, e, val, vlen);

@@ -224,5 +224,10 @@ uint64_t ks_db_expires(lt_db *db, unsigned dbid);
  * (a shard locked meanwhile, by anyone, is estimated from its counters),
  * so it may be called with shard locks held. */
 void ks_db_overhead(lt_db *db, unsigned dbid, uint64_t *main, uint64_t *expires);
+/* Sizes every shard table of dbid for nkeys keys in the database (with
+ * slack for the uneven spread of keys over shards), so loading that many
+ * never rehashes (dict_reserve). Locks each shard in turn. LT_OK, or
+ * LT_NOMEM (the shards sized so far stay sized). */
+int ks_db_reserve(lt_db *db, unsigned dbid, uint64_t nkeys);
 
 #endif

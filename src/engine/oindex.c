@@ -30,6 +30,7 @@ typedef struct oqnode {
 struct oindex {
     pthread_rwlock_t lock;
     bt_tree tree;
+    uint64_t mods; /* items added or removed (write lock): resume check */
     oqnode *qhead, *qtail;
 };
 
@@ -99,6 +100,7 @@ int oindex_put(oindex *x, const char *key, size_t klen) {
         o->z.len = (uint32_t)klen;
         if (klen) memcpy(o->z.member, key, klen);
         bt_insert(&x->tree, &o->z);
+        x->mods++;
     }
     pthread_rwlock_unlock(&x->lock);
     return rc;
@@ -141,6 +143,7 @@ void oindex_purge(oindex *x, uint64_t horizon, size_t budget) {
         if (o && o->del_ts && o->del_ts <= horizon) {
             zelem *e = bt_remove(&x->tree, 0, q->key, q->klen);
             free(OENTRY(e));
+            x->mods++;
         }
         free(q);
     }
@@ -148,28 +151,42 @@ void oindex_purge(oindex *x, uint64_t horizon, size_t budget) {
 }
 
 size_t oindex_collect(oindex *x, int mode, const char *k, size_t klen, size_t max,
-                      oindex_key_fn *fn, void *ctx) {
+                      oindex_key_fn *fn, void *ctx, oindex_resume *resume) {
     size_t n = 0;
     pthread_rwlock_rdlock(&x->lock);
     uint64_t count = x->tree.count, r;
     int fwd = mode == OINDEX_FIRST || mode == OINDEX_FWD_GE || mode == OINDEX_FWD_GT;
-    switch (mode) {
-    case OINDEX_FIRST: r = 0; break;
-    case OINDEX_LAST: r = count; break; /* one past: stepped back below */
-    case OINDEX_FWD_GE: r = rank_of(x, k, klen, 0); break;
-    case OINDEX_FWD_GT: r = rank_of(x, k, klen, 1); break;
-    case OINDEX_BACK_LE: r = rank_of(x, k, klen, 1); break;
-    default: r = rank_of(x, k, klen, 0); break; /* OINDEX_BACK_LT */
-    }
     bt_pos pos;
-    if (!fwd) {
-        if (r == 0) goto out;
-        r--;
+    if (resume && resume->valid && resume->mods == x->mods &&
+        (mode == OINDEX_FWD_GT || mode == OINDEX_BACK_LT)) {
+        /* The tree kept its shape: pos is still the item of key k. */
+        pos = resume->pos;
+        resume->valid = 0;
+        if (max == 0 || !(fwd ? bt_next(&pos) : bt_prev(&pos))) goto out;
+    } else {
+        if (resume) resume->valid = 0;
+        switch (mode) {
+        case OINDEX_FIRST: r = 0; break;
+        case OINDEX_LAST: r = count; break; /* one past: stepped back below */
+        case OINDEX_FWD_GE: r = rank_of(x, k, klen, 0); break;
+        case OINDEX_FWD_GT: r = rank_of(x, k, klen, 1); break;
+        case OINDEX_BACK_LE: r = rank_of(x, k, klen, 1); break;
+        default: r = rank_of(x, k, klen, 0); break; /* OINDEX_BACK_LT */
+        }
+        if (!fwd) {
+            if (r == 0) goto out;
+            r--;
+        }
+        if (max == 0 || !bt_seek(&x->tree, r, &pos)) goto out;
     }
-    if (max == 0 || !bt_seek(&x->tree, r, &pos)) goto out;
     for (;;) {
         zelem *e = bt_item(&pos);
         n++;
+        if (resume) {
+            resume->pos = pos;
+            resume->mods = x->mods;
+            resume->valid = 1;
+        }
         if (fn(ctx, e->member, e->len) || n == max) break;
         if (!(fwd ? bt_next(&pos) : bt_prev(&pos))) break;
     }

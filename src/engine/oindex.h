@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/btree.h"
+
 typedef struct oindex oindex;
 
 /* NULL when out of memory. */
@@ -58,8 +60,22 @@ enum {
  * Returns the number of keys passed; fn returning non-zero stops early
  * (that key counted). */
 typedef int oindex_key_fn(void *ctx, const char *key, size_t klen);
+/* Where the last batch ended, so the next one in the same direction
+ * starts there instead of descending the tree again (a full scan walks
+ * the leaves once). Caller-owned; valid only while the tree has not
+ * changed shape since (no key added or purged: a counter says so),
+ * otherwise ignored. Zero it (or set valid 0) to start afresh. */
+typedef struct oindex_resume {
+    bt_pos pos;    /* the last key passed to fn */
+    uint64_t mods; /* the tree's shape counter then */
+    int valid;
+} oindex_resume;
+/* resume (may be NULL): with OINDEX_FWD_GT / OINDEX_BACK_LT and k the
+ * last key of the previous batch (the caller's promise), the batch
+ * continues from resume->pos when the tree is unchanged; on return it
+ * holds where this batch ended (valid 0 when it passed no key). */
 size_t oindex_collect(oindex *x, int mode, const char *k, size_t klen, size_t max,
-                      oindex_key_fn *fn, void *ctx);
+                      oindex_key_fn *fn, void *ctx, oindex_resume *resume);
 
 /* Keys in the index (live and deleted-not-purged). */
 uint64_t oindex_count(oindex *x);

@@ -21,7 +21,8 @@
  *
  * Called by: the server's multi-key reads (MGET, EXISTS) inside their
  * transaction, and its pipeline runner for the keys of the commands it
- * has parsed ahead (client.c).
+ * has parsed ahead (client.c); the embedded API's lt_get_many and the
+ * validation and writes of a multi-key lt_txn_commit (embedded.c).
  */
 #ifndef LT_ENGINE_PREFETCH_H
 #define LT_ENGINE_PREFETCH_H
@@ -29,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/mvcc.h"
 #include "engine/txn.h"
 #include "lightning.h"
 
@@ -36,14 +38,23 @@
  * with independent work, few enough that the lines are still in cache
  * when their lookups come. */
 #define KS_PREFETCH_MAX 16
+/* Keys ks_view_get_batch looks up at most per call: it keeps no hash
+ * cache, so its batch is bound only by the misses worth having in flight
+ * at once (more than 16 when the lookups follow at once). */
+#define KS_VIEW_BATCH_MAX 64
 
-/* Inside txn, which holds the shard of every key (ASSERT): prefetches
+/* Inside txn, which holds the shard of every key (the lookups that
+ * follow ASSERT it): prefetches
  * keys[0..n), n <= KS_PREFETCH_MAX, and makes them txn's hash cache (a key
  * already cached is not hashed again; lookups of the same key bytes that
  * follow do not hash). Keys cached before and not in keys[] are forgotten
  * (looking them up stays correct, it hashes again). keys is read during
  * the call only; the key bytes must not change until txn commits. */
 void ks_txn_prefetch(ks_txn *txn, const ks_key *keys, size_t n);
+/* ks_txn_prefetch with hashes[i] the keyspace hash of keys[i] (as
+ * ks_prefetch or ks_hash gave it), so no key is hashed here. */
+void ks_txn_prefetch_hashed(ks_txn *txn, const ks_key *keys, const uint64_t *hashes,
+                            size_t n);
 
 /* Outside any transaction (not inside ks_txn_nest_enter): hashes
  * keys[0..n), n <= KS_PREFETCH_MAX, into hashes[0..n) and prefetches them,
@@ -51,5 +62,14 @@ void ks_txn_prefetch(ks_txn *txn, const ks_key *keys, size_t n);
  * the call only. hashes[i] is what ks_txn_begin_hashed expects for the same
  * key bytes. Blocks while other transactions hold those shards. */
 void ks_prefetch(lt_db *db, const ks_key *keys, size_t n, uint64_t *hashes);
+
+/* ks_prefetch, then, still under the same shard locks, the lookups
+ * themselves: out[i] is ks_view_get(v, keys[i]...)'s answer (NULL: not
+ * visible), hashes[i] the key's hash. One lock of each distinct shard per
+ * batch instead of two per key, and no key hashed twice. The entries stay
+ * valid until v is closed (mvcc.h). n <= KS_VIEW_BATCH_MAX; outside any
+ * transaction, as ks_prefetch. */
+void ks_view_get_batch(ks_view *v, const ks_key *keys, size_t n, uint64_t *hashes,
+                       const ks_entry **out);
 
 #endif

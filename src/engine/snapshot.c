@@ -941,6 +941,7 @@ int snap_load(lt_db *db, const char *path, int nthreads, snap_info *info, snap_p
 }
 
 /* ---- Manifest ------------------------------------------------------------------------ */
+#define MANIFEST_VERSION 1
 #define MANIFEST_HEAD "lightning-snapshot-manifest 1\n"
 
 int snap_manifest_write(const char *dir, const snap_manifest *m) {
@@ -979,6 +980,13 @@ int snap_manifest_read(const char *dir, snap_manifest *m) {
     char cur[64], prev[64];
     unsigned crc;
     int body = 0;
+    /* A well-formed head of another format version: a newer writer's
+     * manifest, which this code must not guess at. */
+    unsigned ver;
+    int head = 0;
+    if (sscanf(text, "lightning-snapshot-manifest %u\n%n", &ver, &head) == 1 && head > 0 &&
+        ver != MANIFEST_VERSION)
+        return LT_VERSION;
     if (sscanf(text, MANIFEST_HEAD "current %63s\nprevious %63s\n%n", cur, prev, &body) != 2 ||
         body <= 0 || sscanf(text + body, "crc %8x\n", &crc) != 1 ||
         crc != crc32c(0, text, (size_t)body))

@@ -131,7 +131,8 @@ typedef struct snap_manifest {
 /* LT_OK, LT_IOERR (errno). */
 int snap_manifest_write(const char *dir, const snap_manifest *m);
 /* LT_OK, LT_NOTFOUND (no manifest), LT_INVAL (malformed: ignored by
- * recovery, which then lists the snapshot files), LT_IOERR. */
+ * recovery, which then lists the snapshot files), LT_VERSION (a
+ * well-formed first line naming another format version than 1), LT_IOERR. */
 int snap_manifest_read(const char *dir, snap_manifest *m);
 
 /* Snapshot files of dir, newest (highest LSN) first: *lsns malloc'd (the

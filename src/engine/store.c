@@ -382,6 +382,10 @@ static int snapshot_order(store *s, const lt_config *cfg, uint64_t *order, int *
     } else if (mrc == LT_INVAL) {
         seterr(cfg, "%s/%s is malformed", s->dir, SNAP_MANIFEST_NAME);
         rc = LT_CORRUPT;
+    } else if (mrc == LT_VERSION) {
+        seterr(cfg, "%s/%s was written by an incompatible version", s->dir,
+               SNAP_MANIFEST_NAME);
+        rc = LT_VERSION;
     } else if (mrc == LT_IOERR) {
         seterr(cfg, "cannot read %s/%s: %s", s->dir, SNAP_MANIFEST_NAME, strerror(errno));
         rc = LT_IOERR;

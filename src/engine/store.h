@@ -29,7 +29,8 @@
  * library is stricter than the server about damage: only a torn or
  * zero-filled tail of the last segment is cut off silently; a damaged
  * snapshot or any other invalid record fails the open with LT_CORRUPT /
- * LT_VERSION unless LT_DB_REPAIR (then the server's fallbacks apply).
+ * LT_VERSION unless LT_DB_REPAIR (then the server's fallbacks apply); a
+ * manifest of another format version is LT_VERSION even then.
  *
  * Threads: store_log runs under the committing transaction's shard locks
  * on any thread; store_wait and the rest on any thread; open/close alone.

@@ -371,6 +371,91 @@ TEST(get_many_matches_get) {
     lt_db_close(db);
 }
 
+/* Commits of more keys than one prefetch window (16): a conflict on any
+ * key of any window, written or only read, refuses the whole commit and
+ * applies nothing; without one every write lands. */
+TEST(big_txn_conflicts) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    char k[32];
+    int expect = 0;
+    for (int victim = 0; victim < 3; victim++) {
+        int conflict_key = victim == 0 ? 0 : victim == 1 ? 37 : 99; /* window 0, 2, 6 */
+        lt_txn *big, *other;
+        REQUIRE(lt_txn_begin(db, 0, &big) == LT_OK);
+        REQUIRE(lt_txn_begin(db, 0, &other) == LT_OK);
+        /* 60 writes then 40 reads (keys 60..99, absent: the read set). */
+        for (int i = 0; i < 100; i++) {
+            snprintf(k, sizeof(k), "big%d-%d", victim, i);
+            if (i < 60) {
+                CHECK_EQ_INT(lt_put(big, 0, k, strlen(k), "v", 1), LT_OK);
+            } else {
+                const void *v;
+                size_t vl;
+                CHECK_EQ_INT(lt_get(big, 0, k, strlen(k), &v, &vl), LT_NOTFOUND);
+            }
+        }
+        snprintf(k, sizeof(k), "big%d-%d", victim, conflict_key);
+        CHECK_EQ_INT(lt_put(other, 0, k, strlen(k), "o", 1), LT_OK);
+        CHECK_EQ_INT(lt_txn_commit(other), LT_OK);
+        CHECK_EQ_INT(lt_txn_commit(big), LT_CONFLICT);
+        expect += 1; /* other's key only */
+        CHECK_EQ_INT((int)lt_db_count(db, 0), expect);
+        /* Retried after the other commit: every write lands. */
+        REQUIRE(lt_txn_begin(db, 0, &big) == LT_OK);
+        for (int i = 0; i < 60; i++) {
+            snprintf(k, sizeof(k), "big%d-%d", victim, i);
+            lt_put(big, 0, k, strlen(k), "v", 1);
+        }
+        CHECK_EQ_INT(lt_txn_commit(big), LT_OK);
+        expect += 60 - (conflict_key < 60);
+        CHECK_EQ_INT((int)lt_db_count(db, 0), expect);
+    }
+    lt_db_close(db);
+}
+
+/* lt_db_reserve: a hint that never changes contents, on an empty database,
+ * on a full one (it then grows incrementally while writes go on) and
+ * smaller than what is there (no-op); bad arguments refused. */
+TEST(reserve_keeps_contents) {
+    lt_db *db = open_default();
+    REQUIRE(db);
+    CHECK_EQ_INT(lt_db_reserve(NULL, 0, 10), LT_INVAL);
+    CHECK_EQ_INT(lt_db_reserve(db, 16, 10), LT_INVAL);
+    CHECK_EQ_INT(lt_db_reserve(db, 0, (uint64_t)1 << 41), LT_INVAL);
+    CHECK_EQ_INT(lt_db_reserve(db, 0, 0), LT_OK);
+    CHECK_EQ_INT(lt_db_reserve(db, 2, 5000), LT_OK);
+    char k[32], v[32];
+    int bad = 0;
+    for (int round = 0; round < 3; round++) {
+        lt_txn *t;
+        REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+        for (int i = round * 3000; i < (round + 1) * 3000; i++) {
+            snprintf(k, sizeof(k), "r%d", i);
+            snprintf(v, sizeof(v), "val%d", i);
+            lt_put(t, 2, k, strlen(k), v, strlen(v));
+        }
+        REQUIRE(lt_txn_commit(t) == LT_OK);
+        /* Round 0: within the reservation; 1: grows past it; 2: after a
+         * bigger reservation on a full table (incremental rehash). */
+        if (round == 1) CHECK_EQ_INT(lt_db_reserve(db, 2, 100000), LT_OK);
+        if (round == 2) CHECK_EQ_INT(lt_db_reserve(db, 2, 10), LT_OK);
+        REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &t) == LT_OK);
+        for (int i = 0; i < (round + 1) * 3000; i++) {
+            const void *p;
+            size_t n;
+            snprintf(k, sizeof(k), "r%d", i);
+            snprintf(v, sizeof(v), "val%d", i);
+            if (lt_get(t, 2, k, strlen(k), &p, &n) != LT_OK || n != strlen(v) || memcmp(p, v, n))
+                bad++;
+        }
+        lt_txn_abort(t);
+        CHECK_EQ_INT((int)lt_db_count(db, 2), (round + 1) * 3000);
+    }
+    CHECK_EQ_INT(bad, 0);
+    lt_db_close(db);
+}
+
 int main(void) {
     RUN(put_get_del);
     RUN(abort_discards);
@@ -380,5 +465,7 @@ int main(void) {
     RUN(errors);
     RUN(txn_too_old);
     RUN(get_many_matches_get);
+    RUN(big_txn_conflicts);
+    RUN(reserve_keeps_contents);
     return testlib_finish();
 }

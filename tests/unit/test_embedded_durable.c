@@ -2,7 +2,7 @@
  * recover, checkpoints, synced and async commits from many threads, a
  * writer process killed with -9 under LT_SYNC_ALWAYS, and bad directories
  * (locked, corrupt, torn, written by another version, unsupported log
- * commands) getting their LT_* error. */
+ * commands, seeded random damage to any file) getting their LT_* error. */
 #include "../testlib.h"
 
 #include <dirent.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/crc32c.h"
@@ -496,6 +497,178 @@ TEST(snapshot_damage_refused) {
     remove_dir();
 }
 
+/* A manifest of a newer format: LT_VERSION, even with LT_DB_REPAIR (which
+ * must not guess at a format it does not know), and nothing changed. */
+TEST(newer_manifest_version_refused) {
+    make_dir();
+    lt_db *db;
+    REQUIRE(open_dir(0, LT_SYNC_ALWAYS, &db) == LT_OK);
+    put1(db, 0, "k", "v");
+    REQUIRE(lt_db_checkpoint(db) == LT_OK);
+    lt_db_close(db);
+    char path[400], orig[512];
+    snprintf(path, sizeof(path), "%s/snapshot.manifest", g_dir);
+    FILE *f = fopen(path, "r");
+    REQUIRE(f != NULL);
+    size_t n = fread(orig, 1, sizeof(orig) - 1, f);
+    fclose(f);
+    orig[n] = 0;
+    REQUIRE(strncmp(orig, "lightning-snapshot-manifest 1\n", 30) == 0);
+    f = fopen(path, "w");
+    fputs("lightning-snapshot-manifest 2\nsomething new\n", f);
+    fclose(f);
+    CHECK_EQ_INT(open_dir(0, LT_SYNC_ALWAYS, &db), LT_VERSION);
+    CHECK(db == NULL);
+    CHECK(strstr(g_err, "snapshot.manifest") != NULL);
+    CHECK(strstr(g_err, "incompatible version") != NULL);
+    CHECK_EQ_INT(open_dir(LT_DB_REPAIR, LT_SYNC_ALWAYS, &db), LT_VERSION);
+    f = fopen(path, "w");
+    fputs(orig, f);
+    fclose(f);
+    REQUIRE(open_dir(0, LT_SYNC_ALWAYS, &db) == LT_OK);
+    char out[16];
+    CHECK_EQ_INT(get1(db, 0, "k", out, sizeof(out)), LT_OK);
+    CHECK_EQ_STR(out, "v");
+    lt_db_close(db);
+    remove_dir();
+}
+
+/* ---- Random damage ----------------------------------------------------------------- */
+
+static uint64_t g_rng;
+
+static uint64_t rnd(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return g_rng;
+}
+
+#define DAMAGE_KEYS 60
+
+static void damage_value(int i, char *out, size_t cap) {
+    snprintf(out, cap, "value-%d-%0*d", i, 10 + i % 40, i);
+}
+
+/* Every file of the directory (log segments, snapshot, manifest), *n of
+ * them, full paths. */
+static int list_files(char paths[][600], int cap) {
+    int n = 0;
+    const char *subs[2] = {"", "/appendonlydir"};
+    for (int s = 0; s < 2; s++) {
+        char d[300];
+        snprintf(d, sizeof(d), "%s%s", g_dir, subs[s]);
+        DIR *dir = opendir(d);
+        if (!dir) continue;
+        struct dirent *de;
+        while ((de = readdir(dir)) && n < cap) {
+            char p[600];
+            snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
+            struct stat st;
+            if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && strcmp(de->d_name, "lightning.lock"))
+                memcpy(paths[n++], p, sizeof(p));
+        }
+        closedir(dir);
+    }
+    return n;
+}
+
+/* The keys an opened damaged directory holds must be those of a prefix of
+ * the commits (k0..k[m-1]), each with its own value: damage may cost
+ * commits (a cut tail, a repair), never change one. Returns the number of
+ * violations. */
+static int check_prefix(lt_db *db) {
+    int bad = 0, m = 0;
+    while (m < DAMAGE_KEYS) {
+        char k[32], out[128];
+        snprintf(k, sizeof(k), "k%d", m);
+        if (get1(db, 0, k, out, sizeof(out)) != LT_OK) break;
+        char v[128];
+        damage_value(m, v, sizeof(v));
+        if (strcmp(out, v) != 0) bad++;
+        m++;
+    }
+    if (lt_db_count(db, 0) != (uint64_t)m) bad++;
+    return bad;
+}
+
+/* Seeded random damage (a flipped byte, a zeroed run, a cut, appended
+ * garbage) to one file of a directory holding a snapshot and log records
+ * after it: lt_db_open, plain and with LT_DB_REPAIR, returns LT_OK with a
+ * prefix of the commits or LT_CORRUPT / LT_VERSION with a message — never
+ * a crash, a hang or another state. LT_TEST_SEED repeats a run. */
+TEST(random_damage) {
+    const char *e = getenv("LT_TEST_SEED");
+    uint64_t seed = e ? strtoull(e, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    fprintf(stderr, "# seed %llu\n", (unsigned long long)seed);
+    g_rng = seed | 1;
+    int opened = 0, refused = 0, bad = 0;
+    for (int round = 0; round < 40; round++) {
+        make_dir();
+        lt_db *db;
+        REQUIRE(open_dir(0, LT_SYNC_NO, &db) == LT_OK); /* lt_db_close writes it all */
+        for (int i = 0; i < DAMAGE_KEYS; i++) {
+            char k[32], v[128];
+            snprintf(k, sizeof(k), "k%d", i);
+            damage_value(i, v, sizeof(v));
+            REQUIRE(put1(db, 0, k, v) == LT_OK);
+            if (i == DAMAGE_KEYS / 2) REQUIRE(lt_db_checkpoint(db) == LT_OK);
+        }
+        lt_db_close(db);
+        char files[16][600];
+        int nf = list_files(files, 16);
+        REQUIRE(nf >= 3);
+        const char *victim = files[rnd() % (uint64_t)nf];
+        off_t sz = file_size(victim);
+        REQUIRE(sz > 0);
+        off_t at = (off_t)(rnd() % (uint64_t)sz);
+        int kind = (int)(rnd() % 4);
+        if (kind == 0) {
+            int fd = open(victim, O_RDWR);
+            unsigned char b;
+            REQUIRE(fd >= 0 && pread(fd, &b, 1, at) == 1);
+            b ^= (unsigned char)(1 + rnd() % 255);
+            REQUIRE(pwrite(fd, &b, 1, at) == 1);
+            close(fd);
+        } else if (kind == 1) {
+            for (int j = 0; j < 16 && at + j < sz; j++) patch_byte(victim, at + j, 0);
+        } else if (kind == 2) {
+            REQUIRE(truncate(victim, at) == 0);
+        } else {
+            int fd = open(victim, O_WRONLY | O_APPEND);
+            REQUIRE(fd >= 0);
+            for (int j = 0; j < 24; j++) {
+                unsigned char b = (unsigned char)rnd();
+                REQUIRE(write(fd, &b, 1) == 1);
+            }
+            close(fd);
+        }
+        for (int repair = 0; repair < 2; repair++) {
+            int rc = open_dir(repair ? LT_DB_REPAIR : 0, LT_SYNC_ALWAYS, &db);
+            if (rc == LT_OK) {
+                opened++;
+                int b = check_prefix(db);
+                if (b)
+                    fprintf(stderr, "# round %d: %s kind %d at %lld (of %lld), repair %d: "
+                                    "opened with other contents\n",
+                            round, victim, kind, (long long)at, (long long)sz, repair);
+                bad += b;
+                lt_db_close(db);
+            } else if (rc == LT_CORRUPT || rc == LT_VERSION) {
+                refused++;
+                if (!g_err[0] || db != NULL) bad++;
+            } else {
+                fprintf(stderr, "# round %d: %s kind %d at %lld: %s (%s)\n", round, victim,
+                        kind, (long long)at, lt_strerror(rc), g_err);
+                bad++;
+            }
+        }
+        remove_dir();
+    }
+    fprintf(stderr, "# %d opens, %d refused\n", opened, refused);
+    CHECK_EQ_INT(bad, 0);
+}
+
 TEST(unsupported_log_command) {
     make_dir();
     char wd[300];
@@ -552,6 +725,8 @@ int main(void) {
     RUN(corrupt_log_refused);
     RUN(newer_log_version_refused);
     RUN(snapshot_damage_refused);
+    RUN(newer_manifest_version_refused);
+    RUN(random_damage);
     RUN(unsupported_log_command);
     RUN(errors);
     return testlib_finish();

@@ -342,10 +342,86 @@ TEST(durable_reopen_rebuilds_index) {
     CHECK(system(rm) == 0);
 }
 
+/* A cursor walks many index batches (64 keys each) while other commits
+ * change the index's shape between them — keys created after its
+ * snapshot, and keys deleted before it purged from the index (no older
+ * view holds them any more): every step still returns exactly the
+ * snapshot's next key, forward, backward and after turning around (the
+ * batch resumption of oindex_collect must notice the changes). */
+TEST(cursor_walk_across_index_changes) {
+    lt_config cfg;
+    lt_config_init(&cfg);
+    cfg.flags = LT_DB_ORDERED;
+    lt_db *db;
+    REQUIRE(lt_db_open(&cfg, &db) == LT_OK);
+    enum { N = 1000 };
+    char k[32];
+    lt_txn *t, *old, *snap;
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(k, sizeof(k), "k%05d", i * 2);
+        lt_put(t, 0, k, strlen(k), k, strlen(k));
+    }
+    REQUIRE(lt_txn_commit(t) == LT_OK);
+    /* Every 10th key deleted while an older view keeps it in the index. */
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &old) == LT_OK);
+    REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+    for (int i = 0; i < N; i += 10) {
+        snprintf(k, sizeof(k), "k%05d", i * 2);
+        lt_del(t, 0, k, strlen(k));
+    }
+    REQUIRE(lt_txn_commit(t) == LT_OK);
+    lt_txn_abort(old);
+    REQUIRE(lt_txn_begin(db, LT_TXN_RDONLY, &snap) == LT_OK);
+    lt_cursor *c;
+    REQUIRE(lt_cursor_open(snap, 0, &c) == LT_OK);
+    int vis[N], nvis = 0; /* the snapshot's keys, ascending */
+    for (int i = 0; i < N; i++)
+        if (i % 10) vis[nvis++] = i * 2;
+    int bad = 0, gap = 0, steps = 0, writes = 0;
+    const void *kp, *vp;
+    size_t kl, vl;
+    /* Forward to the end, backward to the start, forward a third of the
+     * way: a commit every 7 steps inserts an odd key somewhere (and
+     * purges some of the deleted keys as it goes). */
+    for (int phase = 0; phase < 3 && !bad; phase++) {
+        int fwd = phase != 1;
+        for (;;) {
+            int rc = fwd ? lt_cursor_next(c, &kp, &kl, &vp, &vl)
+                         : lt_cursor_prev(c, &kp, &kl, &vp, &vl);
+            if (fwd ? gap == nvis : gap == 0) {
+                if (rc != LT_NOTFOUND) bad++;
+                break;
+            }
+            if (rc != LT_OK) {
+                bad++;
+                break;
+            }
+            snprintf(k, sizeof(k), "k%05d", vis[fwd ? gap : gap - 1]);
+            gap += fwd ? 1 : -1;
+            if (kl != strlen(k) || memcmp(kp, k, kl) || vl != kl || memcmp(vp, k, vl)) bad++;
+            if (++steps % 7 == 0) {
+                REQUIRE(lt_txn_begin(db, 0, &t) == LT_OK);
+                snprintf(k, sizeof(k), "k%05d", (int)((steps * 7919u) % (2 * N)) | 1);
+                lt_put(t, 0, k, strlen(k), "new", 3);
+                REQUIRE(lt_txn_commit(t) == LT_OK);
+                writes++;
+            }
+            if (phase == 2 && gap == nvis / 3) break;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(writes > 200);
+    lt_cursor_close(c);
+    lt_txn_abort(snap);
+    lt_db_close(db);
+}
+
 int main(void) {
     RUN(differential_against_sorted_reference);
     RUN(seek_semantics);
     RUN(deleted_keys_purged_after_views);
     RUN(durable_reopen_rebuilds_index);
+    RUN(cursor_walk_across_index_changes);
     return testlib_finish();
 }

@@ -476,6 +476,10 @@ TEST(manifest_round_trip_and_damage) {
     write_all_file(path, img, len);
     CHECK_EQ_INT(snap_manifest_read(tmpdir, &r), LT_INVAL);
     free(img);
+    /* Another format version's head: LT_VERSION, not "malformed". */
+    const char *v2 = "lightning-snapshot-manifest 2\ncurrent x\n";
+    write_all_file(path, (const unsigned char *)v2, strlen(v2));
+    CHECK_EQ_INT(snap_manifest_read(tmpdir, &r), LT_VERSION);
     uint64_t lsn;
     CHECK(snap_parse_name("snapshot-00000000000000000042.snap", &lsn) && lsn == 42);
     CHECK(!snap_parse_name("snapshot-0000000000000000004x.snap", &lsn));

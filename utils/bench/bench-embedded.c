@@ -12,9 +12,9 @@
  *               the disk here)
  *   put_batch   N_PUTS random puts in transactions / write batches of 1000
  *   put_sync    N_SYNCED puts, one per transaction, durable: LMDB's
- *               default synced commit, RocksDB WriteOptions.sync. The
- *               embedded Lightning engine has no file persistence, so its
- *               figure is its in-memory commit (bench.sh says so in the row)
+ *               default synced commit, RocksDB WriteOptions.sync,
+ *               Lightning a directory engine with LT_SYNC_ALWAYS (each
+ *               commit returns after the fsync of its log record)
  *   put_sync_8t N_SYNCED synced puts again, from 8 threads at once (each
  *               commit still returns only once it is durable: engines that
  *               group-commit share fsyncs between the threads)
@@ -32,7 +32,16 @@
  * Keys are 16 bytes (the hex of a 64-bit bijective mix of the index, so
  * distinct and in random order), values 100 bytes.
  *
- * Prints one line per measurement: "<test> <engine> <ops_per_second>".
+ * Lightning's tables are sized for the keys first (lt_db_reserve) unless
+ * BENCH_EMB_NORESERVE=1.
+ * BENCH_EMB_ENGINES (environment, optional): the engines to run, a
+ * comma-separated subset of lightning,lmdb,rocksdb (default all), e.g. to
+ * profile one engine alone under perf.
+ *
+ * Prints one line per measurement: "<test> <engine> <ops_per_second>";
+ * the one-thread tests also as "<test>_cpu <engine> <ops per CPU second
+ * of the process>", and Lightning's 8-thread synced run its group-commit
+ * factor as "put_sync_8t_group lightning <commits per fsync>".
  * Exit status 0, or 1 with a message when an engine call fails.
  */
 #include <errno.h>
@@ -77,6 +86,8 @@ struct engine {
 };
 
 static const char value[VAL_BYTES] = "lightning-bench-value";
+/* Keys per CPU second of the last scan (set by each engine's scan). */
+static double scan_cpu_rate;
 
 static void fail(const char *engine_name, const char *what, const char *why) {
     fprintf(stderr, "bench-embedded: %s: %s: %s\n", engine_name, what, why);
@@ -89,6 +100,16 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds of the whole process (every thread, the engines' own
+ * background threads included): on a machine shared with other loads the
+ * wall-clock rate of a one-thread test measures the scheduler as much as
+ * the engine; ops per CPU second does not. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static uint64_t mix64(uint64_t x) { /* splitmix64 finaliser: a bijection */
     x += 0x9e3779b97f4a7c15ull;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -96,8 +117,13 @@ static uint64_t mix64(uint64_t x) { /* splitmix64 finaliser: a bijection */
     return x ^ (x >> 31);
 }
 
+/* The 16 hex digits of mix64(i), by hand: snprintf cost ~60 ns per key,
+ * a third of a 5M/s get budget, paid alike by every engine. */
 static void key_of(uint64_t i, char out[KEY_BYTES + 1]) {
-    snprintf(out, KEY_BYTES + 1, "%016" PRIx64, mix64(i));
+    static const char hex[] = "0123456789abcdef";
+    uint64_t x = mix64(i);
+    for (int d = KEY_BYTES - 1; d >= 0; d--, x >>= 4) out[d] = hex[x & 15];
+    out[KEY_BYTES] = 0;
 }
 
 static uint64_t rng_next(uint64_t *s) {
@@ -110,7 +136,12 @@ static uint64_t rng_next(uint64_t *s) {
 /* ---- Lightning ---------------------------------------------------------- */
 
 /* In memory, or (synced) durable in dir with LT_SYNC_ALWAYS: every commit
- * returns after its log record is fsynced. */
+ * returns after its log record is fsynced. The tables are sized for the
+ * keys to load with lt_db_reserve, as an application that knows its size
+ * would (LMDB is given its map size too); docs/BENCHMARKS.md has the
+ * rates without it. BENCH_EMB_NORESERVE=1 leaves it out. */
+static uint64_t lt_reserve_keys;
+
 static int lt_e_open(engine *e, const char *dir, int synced) {
     lt_config cfg;
     lt_config_init(&cfg);
@@ -118,7 +149,9 @@ static int lt_e_open(engine *e, const char *dir, int synced) {
         cfg.dir = dir;
         cfg.sync = LT_SYNC_ALWAYS;
     }
-    return lt_db_open(&cfg, &e->lt) == LT_OK ? 0 : -1;
+    if (lt_db_open(&cfg, &e->lt) != LT_OK) return -1;
+    if (lt_reserve_keys && lt_db_reserve(e->lt, 0, lt_reserve_keys) != LT_OK) return -1;
+    return 0;
 }
 
 static void lt_e_close(engine *e) {
@@ -185,8 +218,9 @@ static double lt_e_scan(engine *e, uint64_t nkeys) {
     cfg.flags = LT_DB_ORDERED;
     engine o = *e;
     if (lt_db_open(&cfg, &o.lt) != LT_OK) fail(e->name, "open", "ordered");
+    if (lt_reserve_keys && lt_db_reserve(o.lt, 0, nkeys) != LT_OK) fail(e->name, "reserve", "ordered");
     for (uint64_t i = 0; i < nkeys; i += BATCH) lt_e_put_range(&o, i, i + BATCH < nkeys ? i + BATCH : nkeys);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     lt_txn *t;
     lt_cursor *c;
     if (lt_txn_begin(o.lt, LT_TXN_RDONLY, &t) != LT_OK || lt_cursor_open(t, 0, &c) != LT_OK)
@@ -201,6 +235,7 @@ static double lt_e_scan(engine *e, uint64_t nkeys) {
     lt_cursor_close(c);
     lt_txn_abort(t);
     double rate = (double)n / (now_s() - t0);
+    scan_cpu_rate = (double)n / (cpu_s() - c0);
     lt_db_close(o.lt);
     if (n != nkeys) fail(e->name, "scan", "key count");
     return rate;
@@ -257,7 +292,7 @@ static void mdb_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
 static double mdb_e_scan(engine *e, uint64_t nkeys) {
     MDB_txn *t;
     MDB_cursor *c;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     if (mdb_txn_begin(e->env, NULL, MDB_RDONLY, &t) || mdb_cursor_open(t, e->dbi, &c))
         fail(e->name, "cursor", "open");
     MDB_val k, v;
@@ -271,6 +306,7 @@ static double mdb_e_scan(engine *e, uint64_t nkeys) {
     mdb_cursor_close(c);
     mdb_txn_abort(t);
     if (n != nkeys) fail(e->name, "scan", "key count");
+    scan_cpu_rate = (double)n / (cpu_s() - c0);
     return (double)n / (now_s() - t0);
 }
 
@@ -331,7 +367,7 @@ static void rdb_e_get_many(engine *e, uint64_t nkeys, long n, uint64_t *rng) {
 }
 
 static double rdb_e_scan(engine *e, uint64_t nkeys) {
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     rocksdb_iterator_t *it = rocksdb_create_iterator(e->rdb, e->rropt);
     uint64_t n = 0;
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
@@ -342,6 +378,7 @@ static double rdb_e_scan(engine *e, uint64_t nkeys) {
     }
     rocksdb_iter_destroy(it);
     if (n != nkeys) fail(e->name, "scan", "key count");
+    scan_cpu_rate = (double)n / (cpu_s() - c0);
     return (double)n / (now_s() - t0);
 }
 
@@ -410,25 +447,37 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     char path[4096];
     double t0;
 
+    double c0;
     subdir(path, sizeof(path), dir, e->name, "txn");
     if (e->open(e, path, 0)) fail(e->name, "open", path);
     t0 = now_s();
+    c0 = cpu_s();
     for (uint64_t i = 0; i < n_puts; i++) e->put_range(e, i, i + 1);
     printf("put_txn %s %.0f\n", e->name, (double)n_puts / (now_s() - t0));
+    printf("put_txn_cpu %s %.0f\n", e->name, (double)n_puts / (cpu_s() - c0));
     e->close(e);
 
     subdir(path, sizeof(path), dir, e->name, "batch");
     if (e->open(e, path, 0)) fail(e->name, "open", path);
     t0 = now_s();
+    c0 = cpu_s();
     for (uint64_t i = 0; i < n_puts; i += BATCH)
         e->put_range(e, i, i + BATCH < n_puts ? i + BATCH : n_puts);
     printf("put_batch %s %.0f\n", e->name, (double)n_puts / (now_s() - t0));
+    printf("put_batch_cpu %s %.0f\n", e->name, (double)n_puts / (cpu_s() - c0));
     fflush(stdout);
     /* The batch-loaded store serves the gets. */
+    c0 = cpu_s();
     printf("get_1t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 1));
+    printf("get_1t_cpu %s %.0f\n", e->name, (double)n_gets / (cpu_s() - c0));
     printf("get_2t %s %.0f\n", e->name, run_gets(e, n_puts, n_gets, 2));
     printf("scan %s %.0f\n", e->name, e->scan(e, n_puts));
-    if (e->lt) printf("get_many_1t %s %.0f\n", e->name, lt_get_many_run(e, n_puts, n_gets));
+    printf("scan_cpu %s %.0f\n", e->name, scan_cpu_rate);
+    if (e->lt) {
+        c0 = cpu_s();
+        printf("get_many_1t %s %.0f\n", e->name, lt_get_many_run(e, n_puts, n_gets));
+        printf("get_many_1t_cpu %s %.0f\n", e->name, (double)n_gets / (cpu_s() - c0));
+    }
     e->close(e);
 
     subdir(path, sizeof(path), dir, e->name, "sync");
@@ -436,7 +485,16 @@ static void bench_engine(engine *e, const char *dir, uint64_t n_puts, uint64_t n
     t0 = now_s();
     for (uint64_t i = 0; i < n_synced; i++) e->put_range(e, i, i + 1);
     printf("put_sync %s %.0f\n", e->name, (double)n_synced / (now_s() - t0));
+    lt_stat st0, st1;
+    if (e->lt) lt_db_stat(e->lt, &st0);
     printf("put_sync_8t %s %.0f\n", e->name, run_puts_threads(e, n_synced, n_synced));
+    if (e->lt) {
+        /* Group commit: commits per fsync in the 8-thread run (at most 8). */
+        lt_db_stat(e->lt, &st1);
+        uint64_t f = st1.log_fsyncs - st0.log_fsyncs;
+        printf("put_sync_8t_group %s %.2f\n", e->name,
+               f ? (double)(st1.log_records - st0.log_records) / (double)f : 0.0);
+    }
     e->close(e);
     fflush(stdout);
 }
@@ -462,7 +520,12 @@ int main(int argc, char **argv) {
         {.name = "rocksdb", .open = rdb_e_open, .close = rdb_e_close,
          .put_range = rdb_e_put_range, .get_many = rdb_e_get_many, .scan = rdb_e_scan},
     };
-    for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)
+    const char *noreserve = getenv("BENCH_EMB_NORESERVE");
+    if (!noreserve || strcmp(noreserve, "1") != 0) lt_reserve_keys = n_puts > n_synced ? n_puts : n_synced;
+    const char *only = getenv("BENCH_EMB_ENGINES");
+    for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+        if (only && !strstr(only, engines[i].name)) continue;
         bench_engine(&engines[i], dir, n_puts, n_synced, n_gets);
+    }
     return 0;
 }

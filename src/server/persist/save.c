@@ -575,9 +575,10 @@ int save_recover(uint64_t wal_start, uint64_t *replay_from, uint64_t *snap_ts) {
         if (m.previous[0] && snap_parse_name(m.previous, &lsn) && list_has(files, nfiles, lsn) &&
             !list_has(order, n, lsn))
             order[n++] = lsn;
-    } else if (mrc == LT_INVAL) {
-        serverLog(LL_WARNING, "%s is malformed: ignoring it, trying the snapshot files newest "
-                              "first", SNAP_MANIFEST_NAME);
+    } else if (mrc == LT_INVAL || mrc == LT_VERSION) {
+        serverLog(LL_WARNING, "%s is %s: ignoring it, trying the snapshot files newest "
+                              "first", SNAP_MANIFEST_NAME,
+                  mrc == LT_VERSION ? "of an incompatible version" : "malformed");
     }
     for (int i = 0; i < nfiles && n < 64; i++)
         if (!list_has(order, n, files[i])) order[n++] = files[i];
