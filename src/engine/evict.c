@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/xalloc.h"
+#include "engine/adaptive.h"
 #include "engine/dict.h"
 #include "engine/entry_int.h"
 #include "engine/keyspace_int.h"
@@ -31,6 +32,7 @@
 typedef struct evcand {
     uint64_t score;
     unsigned dbid;
+    unsigned lfu; /* counter when sampled (the adaptive policy's ghost) */
     size_t klen, cap;
     char *key; /* malloc'd, cap bytes */
 } evcand;
@@ -40,6 +42,7 @@ typedef struct ks_evpool {
     int n;
     evcand c[KS_EVPOOL_SIZE];
     unsigned next_db; /* random policies: databases in turn */
+    ks_adapt *adapt;  /* adaptive policies: made on first use, kept */
 } ks_evpool;
 
 static pthread_mutex_t pool_create_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,6 +65,8 @@ void ks_evpool_free(lt_db *db) {
     ks_evpool *p = db->evpool;
     if (!p) return;
     for (int i = 0; i < KS_EVPOOL_SIZE; i++) free(p->c[i].key);
+    atomic_store(&db->adapt_live, NULL);
+    if (p->adapt) ks_adapt_free(p->adapt);
     pthread_mutex_destroy(&p->lock);
     free(p);
     db->evpool = NULL;
@@ -71,14 +76,23 @@ int ks_evict_policy_is_lfu(int policy) {
     return policy == KS_EVICT_VOLATILE_LFU || policy == KS_EVICT_ALLKEYS_LFU;
 }
 
-static int policy_volatile(int policy) { return policy <= KS_EVICT_VOLATILE_TTL; }
+static int policy_volatile(int policy) {
+    return policy <= KS_EVICT_VOLATILE_TTL || policy == KS_EVICT_VOLATILE_ADAPTIVE;
+}
+
+static int policy_adaptive(int policy) {
+    return policy == KS_EVICT_VOLATILE_ADAPTIVE || policy == KS_EVICT_ALLKEYS_ADAPTIVE;
+}
 
 uint64_t ks_evicted_keys(lt_db *db) {
     return atomic_load_explicit(&db->stat_evicted_keys, memory_order_relaxed);
 }
 
-static uint64_t score_of(const ks_entry *e, int policy, int64_t now_ms) {
+static uint64_t score_of(const ks_evpool *p, const ks_entry *e, int policy, int64_t now_ms) {
     switch (policy) {
+    case KS_EVICT_VOLATILE_ADAPTIVE:
+    case KS_EVICT_ALLKEYS_ADAPTIVE:
+        return ks_adapt_score(p->adapt, e, now_ms);
     case KS_EVICT_VOLATILE_TTL:
         return UINT64_MAX - (uint64_t)entry_expblock(e)->when_ms;
     case KS_EVICT_VOLATILE_LFU:
@@ -92,7 +106,8 @@ static uint64_t score_of(const ks_entry *e, int policy, int64_t now_ms) {
 /* Redis's evictionPoolPopulate for one candidate: insert in score order;
  * when full, the worst is dropped (or the candidate, if worse than all).
  * Pool locked. */
-static void pool_insert(ks_evpool *p, unsigned dbid, const ks_entry *e, uint64_t score) {
+static void pool_insert(ks_evpool *p, unsigned dbid, const ks_entry *e, uint64_t score,
+                        unsigned lfu) {
     const char *key = entry_keyp(e);
     for (int i = 0; i < p->n; i++) /* already a candidate */
         if (p->c[i].dbid == dbid && p->c[i].klen == e->klen && !memcmp(p->c[i].key, key, e->klen))
@@ -119,6 +134,7 @@ static void pool_insert(ks_evpool *p, unsigned dbid, const ks_entry *e, uint64_t
     memcpy(spare.key, key, e->klen);
     spare.klen = e->klen;
     spare.dbid = dbid;
+    spare.lfu = lfu;
     spare.score = score;
     p->c[k] = spare;
 }
@@ -233,6 +249,17 @@ int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed) {
     if (policy == KS_EVICT_NOEVICTION) return 0;
     int vol = policy_volatile(policy);
     ks_evpool *p = pool_of(db);
+    /* The adaptive state exists from the first adaptive eviction on, and
+     * is live (new keys consult it) while the policy is adaptive. */
+    ks_adapt *live = NULL;
+    if (policy_adaptive(policy)) {
+        pthread_mutex_lock(&p->lock);
+        if (!p->adapt) p->adapt = ks_adapt_new();
+        live = p->adapt;
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (atomic_load_explicit(&db->adapt_live, memory_order_relaxed) != live)
+        atomic_store_explicit(&db->adapt_live, live, memory_order_release);
     if (policy == KS_EVICT_ALLKEYS_RANDOM || policy == KS_EVICT_VOLATILE_RANDOM)
         return evict_random(db, p, vol, freed);
     if (samples < 1) samples = 1;
@@ -249,7 +276,8 @@ int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed) {
             pthread_mutex_lock(&p->lock);
             for (int i = 0; i < samples; i++) {
                 ks_entry *e = sample_one(sh, vol);
-                if (e) pool_insert(p, dbid, e, score_of(e, policy, now));
+                if (e)
+                    pool_insert(p, dbid, e, score_of(p, e, policy, now), ks_entry_lfu(e, now));
             }
             pthread_mutex_unlock(&p->lock);
             pthread_mutex_unlock(&sh->lock);
@@ -270,6 +298,7 @@ int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed) {
             memcpy(key, c.key, c.klen);
             pthread_mutex_unlock(&p->lock);
             size_t f = evict_key(db, c.dbid, key, c.klen, vol);
+            if (f && live) ks_adapt_evicted(live, c.dbid, ks_hash(db, key, c.klen), c.lfu);
             if (key != stack) free(key);
             if (f) {
                 *freed = f;

@@ -24,9 +24,11 @@
 
 const char *const evict_policy_names[] = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-    "allkeys-lfu",  "allkeys-random", "noeviction",  NULL};
+    "allkeys-lfu",  "allkeys-random", "noeviction",  "volatile-adaptive", "allkeys-adaptive",
+    NULL};
 
-_Static_assert(KS_EVICT_NOEVICTION == 7, "policy names follow KS_EVICT_*");
+_Static_assert(KS_EVICT_NOEVICTION == 7 && KS_EVICT_ALLKEYS_ADAPTIVE == 9,
+               "policy names follow KS_EVICT_*");
 
 static uint64_t time_limit_us(void) {
     int t = server_cfg(maxmemory_eviction_tenacity);
