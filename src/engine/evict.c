@@ -88,6 +88,10 @@ uint64_t ks_evicted_keys(lt_db *db) {
     return atomic_load_explicit(&db->stat_evicted_keys, memory_order_relaxed);
 }
 
+void ks_evicted_keys_reset(lt_db *db) {
+    atomic_store_explicit(&db->stat_evicted_keys, 0, memory_order_relaxed);
+}
+
 static uint64_t score_of(const ks_evpool *p, const ks_entry *e, int policy, int64_t now_ms) {
     switch (policy) {
     case KS_EVICT_VOLATILE_ADAPTIVE:

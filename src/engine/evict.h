@@ -55,7 +55,9 @@ int ks_evict_policy_is_lfu(int policy);
  * candidate: an empty keyspace, no key with a TTL for volatile-*). */
 int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed);
 
-/* Keys evicted since db was opened (INFO evicted_keys). */
+/* Keys evicted since db was opened or the count was last reset (INFO
+ * evicted_keys; CONFIG RESETSTAT resets it, as Redis's). */
 uint64_t ks_evicted_keys(lt_db *db);
+void ks_evicted_keys_reset(lt_db *db);
 
 #endif
