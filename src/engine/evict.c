@@ -33,6 +33,7 @@ typedef struct evcand {
     uint64_t score;
     unsigned dbid;
     unsigned lfu; /* counter when sampled (the adaptive policy's ghost) */
+    const ks_entry *ent; /* the version sampled: identity only, never read */
     size_t klen, cap;
     char *key; /* malloc'd, cap bytes */
 } evcand;
@@ -43,7 +44,15 @@ typedef struct ks_evpool {
     evcand c[KS_EVPOOL_SIZE];
     unsigned next_db; /* random policies: databases in turn */
     ks_adapt *adapt;  /* adaptive policies: made on first use, kept */
+    /* Which databases have keys (with a TTL) — summing every shard's count
+     * for every database on every call cost more than the sampling — as
+     * of the last refresh; refreshed every COUNT_REFRESH_CALLS calls and
+     * whenever a call found nothing with them. */
+    unsigned calls;
+    uint8_t *has_keys, *has_ttl; /* ndb each, malloc'd */
 } ks_evpool;
+
+#define COUNT_REFRESH_CALLS 64
 
 static pthread_mutex_t pool_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -65,6 +74,8 @@ void ks_evpool_free(lt_db *db) {
     ks_evpool *p = db->evpool;
     if (!p) return;
     for (int i = 0; i < KS_EVPOOL_SIZE; i++) free(p->c[i].key);
+    free(p->has_keys);
+    free(p->has_ttl);
     atomic_store(&db->adapt_live, NULL);
     if (p->adapt) ks_adapt_free(p->adapt);
     pthread_mutex_destroy(&p->lock);
@@ -113,9 +124,12 @@ static uint64_t score_of(const ks_evpool *p, const ks_entry *e, int policy, int6
 static void pool_insert(ks_evpool *p, unsigned dbid, const ks_entry *e, uint64_t score,
                         unsigned lfu) {
     const char *key = entry_keyp(e);
-    for (int i = 0; i < p->n; i++) /* already a candidate */
-        if (p->c[i].dbid == dbid && p->c[i].klen == e->klen && !memcmp(p->c[i].key, key, e->klen))
-            return;
+    /* Already a candidate: the same version (compared by address, not by
+     * key — that memcmp was a tenth of an evicting SET's time; a reused
+     * address or a rewritten key can at worst skip or double a candidate,
+     * and a deletion re-checks the key). */
+    for (int i = 0; i < p->n; i++)
+        if (p->c[i].ent == e) return;
     int k = 0;
     while (k < p->n && p->c[k].score < score) k++;
     if (k == 0 && p->n == KS_EVPOOL_SIZE) return; /* worse than every one */
@@ -138,6 +152,7 @@ static void pool_insert(ks_evpool *p, unsigned dbid, const ks_entry *e, uint64_t
     memcpy(spare.key, key, e->klen);
     spare.klen = e->klen;
     spare.dbid = dbid;
+    spare.ent = e;
     spare.lfu = lfu;
     spare.score = score;
     p->c[k] = spare;
@@ -194,6 +209,38 @@ static ks_shard *random_shard(lt_db *db, unsigned dbid, int vol) {
     return NULL;
 }
 
+/* Up to n live entries of shard sh (volatile: with a TTL) into out[], as
+ * Redis's dictGetSomeKeys: from a random bucket on, consecutive buckets
+ * (one random memory access, then sequential ones), at most 8n + 32
+ * buckets visited; a volatile shard gives n consecutive entries of its
+ * expiry index from a random position. Shard locked. Returns how many. */
+static int sample_some(ks_shard *sh, int vol, ks_entry **out, int n) {
+    if (vol) {
+        uint32_t nexp = sh->data.nexp;
+        if (!nexp) return 0;
+        uint32_t start = (uint32_t)lt_random_below(nexp);
+        int k = 0;
+        for (uint32_t i = 0; i < nexp && k < n; i++) out[k++] = sh->data.exp[(start + i) % nexp];
+        return k;
+    }
+    dict *d = &sh->data.d;
+    if (dict_size(d) == 0) return 0;
+    int k = 0;
+    for (int t = 0; t < 2 && k < n; t++) {
+        uint64_t nb = dict_buckets(d, t);
+        if (!nb) continue;
+        uint64_t lo = (t == 0 && dict_is_rehashing(d)) ? (uint64_t)d->rehashidx : 0;
+        if (lo >= nb) continue;
+        uint64_t i = lo + lt_random_below(nb - lo);
+        for (uint64_t steps = 0; steps < 8 * (uint64_t)n + 32 && k < n; steps++) {
+            for (ks_entry *e = d->table[t][i]; e && k < n; e = e->next)
+                if (!entry_is_tomb(e)) out[k++] = e;
+            if (++i == nb) i = lo;
+        }
+    }
+    return k;
+}
+
 static uint64_t db_count(lt_db *db, unsigned dbid, int vol) {
     uint64_t n = 0;
     for (unsigned s = 0; s < db->nshards; s++) {
@@ -202,6 +249,19 @@ static uint64_t db_count(lt_db *db, unsigned dbid, int vol) {
                  : atomic_load_explicit(&sh->nkeys, memory_order_relaxed);
     }
     return n;
+}
+
+/* Recomputes which databases have keys (and keys with a TTL). Pool locked. */
+static void counts_refresh(lt_db *db, ks_evpool *p) {
+    if (!p->has_keys) {
+        p->has_keys = lt_xcalloc(db->ndb, 1);
+        p->has_ttl = lt_xcalloc(db->ndb, 1);
+    }
+    for (unsigned dbid = 0; dbid < db->ndb; dbid++) {
+        __atomic_store_n(&p->has_keys[dbid], db_count(db, dbid, 0) != 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->has_ttl[dbid], db_count(db, dbid, 1) != 0, __ATOMIC_RELAXED);
+    }
+    p->calls = 0;
 }
 
 /* Deletes dbid/key in a one-key transaction; returns freed bytes or 0. */
@@ -267,25 +327,41 @@ int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed) {
     if (policy == KS_EVICT_ALLKEYS_RANDOM || policy == KS_EVICT_VOLATILE_RANDOM)
         return evict_random(db, p, vol, freed);
     if (samples < 1) samples = 1;
+    if (samples > 64) samples = 64; /* maxmemory-samples has no upper bound */
     int64_t now = lt_mstime();
+    pthread_mutex_lock(&p->lock);
+    if (!p->has_keys || ++p->calls >= COUNT_REFRESH_CALLS) counts_refresh(db, p);
+    pthread_mutex_unlock(&p->lock);
     /* A few rounds: a round whose best candidates were all stale (deleted
      * or rewritten by others meanwhile) samples again. */
+    int refreshed = 0;
     for (int round = 0; round < 4; round++) {
         int any = 0;
         for (unsigned dbid = 0; dbid < db->ndb; dbid++) {
-            if (!db_count(db, dbid, vol)) continue;
+            /* Racy read of a hint: a stale one costs a skipped database
+             * (until the refresh below) or an empty draw. */
+            if (!__atomic_load_n(vol ? &p->has_ttl[dbid] : &p->has_keys[dbid], __ATOMIC_RELAXED))
+                continue;
             ks_shard *sh = random_shard(db, dbid, vol);
             if (!sh) continue;
+            ks_entry *got[64];
             pthread_mutex_lock(&sh->lock);
+            int k = sample_some(sh, vol, got, samples);
             pthread_mutex_lock(&p->lock);
-            for (int i = 0; i < samples; i++) {
-                ks_entry *e = sample_one(sh, vol);
-                if (e)
-                    pool_insert(p, dbid, e, score_of(p, e, policy, now), ks_entry_lfu(e, now));
-            }
+            for (int i = 0; i < k; i++)
+                pool_insert(p, dbid, got[i], score_of(p, got[i], policy, now),
+                            ks_entry_lfu(got[i], now));
             pthread_mutex_unlock(&p->lock);
             pthread_mutex_unlock(&sh->lock);
-            any = 1;
+            any |= k > 0;
+        }
+        if (!any && !refreshed) { /* the hints may be stale: once more, fresh */
+            pthread_mutex_lock(&p->lock);
+            counts_refresh(db, p);
+            pthread_mutex_unlock(&p->lock);
+            refreshed = 1;
+            round--;
+            continue;
         }
         if (!any) return 0;
         /* The best candidates first; each popped before it is tried. */
