@@ -29,7 +29,8 @@
  *    shrinks, so idle keys lose their counts faster (toward LRU). A key
  *    returning from B2 says frequency was undervalued: the period grows
  *    (toward LFU with history). As in ARC the step is weighted by the other
- *    list's relative size (|B2|/|B1| for a B1 hit, |B1|/|B2| for a B2 hit),
+ *    list's relative size (|B2|/|B1| for a B1 hit, |B1|/|B2| for a B2 hit,
+ *    the returning ghost no longer counted; at most 64 steps per hit),
  *    so the period settles where both kinds of ghosts return at the same
  *    rate per ghost. The period is 2^lp seconds, lp in [0, 12] moved by
  *    0.05 per (weighted) hit; it starts at 12 (about an hour: LFU with
