@@ -19,6 +19,9 @@
 size_t mem_used(void);
 /* Allocated bytes read now (and cached). */
 size_t mem_used_now(void);
+/* Takes bytes just freed off the cached figure (until the next refresh):
+ * cheaper than mem_used_now() after every evicting command. */
+void mem_used_sub(size_t bytes);
 /* 1 if the allocator reports its figures (jemalloc or a sanitizer). */
 int mem_have_stats(void);
 
