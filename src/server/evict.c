@@ -6,11 +6,10 @@
  * their MEMORY USAGE added up until that is covered; every 16 keys the
  * time spent is compared with the tenacity's limit (50 µs per step up to
  * 10, then 15% more per step, none at 100). After a run that evicted,
- * the freed bytes are taken off the cached used-memory figure (not read
- * again from the allocator: a jemalloc epoch per evicting write was a
- * measurable share of its cost), so the next command does not evict again
- * for memory already freed; the figure is re-read within MEM_REFRESH_US,
- * which bounds the drift of the estimate.
+ * the used-memory figure is brought up to date (mem_used_freed: re-read at
+ * most every MEM_FREED_REFRESH_US, the freed bytes taken off it in
+ * between), so the next command does not evict again for memory already
+ * freed.
  */
 #include "server/evict.h"
 
@@ -68,7 +67,7 @@ static int perform_evictions(void) {
             break;
         }
     }
-    if (keys) mem_used_sub(freed);
+    if (keys) mem_used_freed(freed);
     return result;
 }
 
