@@ -5,8 +5,15 @@
  * Owns: lt_db.evpool, KS_EVPOOL_SIZE candidates ordered by score ascending
  * (the best, to evict first, last), each with a copy of its key; under
  * pool->lock. Scores: idle seconds (LRU), 255 - decayed counter (LFU),
- * UINT64_MAX - expiry ms (TTL). A candidate may be stale (key gone,
- * rewritten, TTL removed): deletion re-checks the key and skips it.
+ * UINT64_MAX - expiry ms (TTL), adaptive.c's score (adaptive). A candidate
+ * may be stale (key gone, rewritten, TTL removed): deletion re-checks the
+ * key and skips it. Also owned: the adaptive policy's state (made on the
+ * first adaptive eviction, published in lt_db.adapt_live while the policy
+ * is adaptive) and a hint of which databases hold keys (refreshed every
+ * COUNT_REFRESH_CALLS calls, and at once when a call finds nothing).
+ * Sampling takes `samples` entries from consecutive buckets of one random
+ * shard per database (Redis's dictGetSomeKeys), not one random probe per
+ * key: the probes were most of an evicting write's cost.
  *
  * Lock order: the pool lock is never held while a shard lock is taken for
  * a deletion (sampling takes a shard lock, then the pool lock, as writers
