@@ -12,8 +12,9 @@
  * is adaptive) and a hint of which databases hold keys (refreshed every
  * COUNT_REFRESH_CALLS calls, and at once when a call finds nothing).
  * Sampling takes `samples` entries from consecutive buckets of one random
- * shard per database (Redis's dictGetSomeKeys), not one random probe per
- * key: the probes were most of an evicting write's cost.
+ * shard per database (Redis's dictGetSomeKeys, with its jump to a new
+ * random bucket after a run of empty ones), not one random probe per key:
+ * the probes were most of an evicting write's cost.
  *
  * Lock order: the pool lock is never held while a shard lock is taken for
  * a deletion (sampling takes a shard lock, then the pool lock, as writers
@@ -219,8 +220,17 @@ static ks_shard *random_shard(lt_db *db, unsigned dbid, int vol) {
 /* Up to n live entries of shard sh (volatile: with a TTL) into out[], as
  * Redis's dictGetSomeKeys: from a random bucket on, consecutive buckets
  * (one random memory access, then sequential ones), at most 8n + 32
- * buckets visited; a volatile shard gives n consecutive entries of its
- * expiry index from a random position. Shard locked. Returns how many. */
+ * buckets visited; a run of more than max(n, 4) buckets with no live entry
+ * jumps to another random bucket, as Redis's does. Without the jump,
+ * sampling is biased toward the keys just after empty runs: it evicts
+ * them, the runs grow, and after a large eviction (CONFIG SET maxmemory
+ * lower) a shard with a few hundred keys in thousands of buckets gave whole
+ * windows of nothing: -OOM with keys to evict, and the slow refresh path on
+ * every evicting write. If all that finds nothing in a non-empty table,
+ * the first live entry from a random bucket (bounded by the table), so a
+ * shard with keys always gives one. A volatile shard gives n consecutive
+ * entries of its expiry index from a random position. Shard locked.
+ * Returns how many. */
 static int sample_some(ks_shard *sh, int vol, ks_entry **out, int n) {
     if (vol) {
         uint32_t nexp = sh->data.nexp;
@@ -233,16 +243,42 @@ static int sample_some(ks_shard *sh, int vol, ks_entry **out, int n) {
     dict *d = &sh->data.d;
     if (dict_size(d) == 0) return 0;
     int k = 0;
+    unsigned maxempty = n > 4 ? (unsigned)n : 4;
     for (int t = 0; t < 2 && k < n; t++) {
         uint64_t nb = dict_buckets(d, t);
         if (!nb) continue;
         uint64_t lo = (t == 0 && dict_is_rehashing(d)) ? (uint64_t)d->rehashidx : 0;
         if (lo >= nb) continue;
         uint64_t i = lo + lt_random_below(nb - lo);
+        unsigned empty = 0;
         for (uint64_t steps = 0; steps < 8 * (uint64_t)n + 32 && k < n; steps++) {
+            int before = k;
             for (ks_entry *e = d->table[t][i]; e && k < n; e = e->next)
                 if (!entry_is_tomb(e)) out[k++] = e;
+            if (k > before) {
+                empty = 0;
+            } else if (++empty > maxempty) {
+                i = lo + lt_random_below(nb - lo);
+                empty = 0;
+                continue;
+            }
             if (++i == nb) i = lo;
+        }
+    }
+    if (k == 0) {
+        for (int t = 0; t < 2; t++) {
+            uint64_t nb = dict_buckets(d, t);
+            uint64_t lo = (t == 0 && dict_is_rehashing(d)) ? (uint64_t)d->rehashidx : 0;
+            if (!nb || lo >= nb) continue;
+            uint64_t start = lo + lt_random_below(nb - lo);
+            for (uint64_t j = 0; j < nb - lo; j++) {
+                uint64_t b = lo + (start - lo + j) % (nb - lo);
+                for (ks_entry *e = d->table[t][b]; e; e = e->next)
+                    if (!entry_is_tomb(e)) {
+                        out[0] = e;
+                        return 1;
+                    }
+            }
         }
     }
     return k;
