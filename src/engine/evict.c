@@ -60,7 +60,7 @@ typedef struct ks_evpool {
     uint8_t *has_keys, *has_ttl; /* ndb each, malloc'd */
 } ks_evpool;
 
-#define COUNT_REFRESH_CALLS 64
+#define COUNT_REFRESH_CALLS 1024
 
 static pthread_mutex_t pool_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
