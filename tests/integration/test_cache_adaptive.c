@@ -312,7 +312,7 @@ TEST(writes_after_a_deep_shrink_are_not_refused) {
         if (res.oom) testlib_fail(__FILE__, __LINE__, "%s: %d writes refused (%s)", policies[p], res.oom,
                                   res.first_err);
         CHECK(res.max_used <= limit + limit / 20);
-        redisFree(c);
+        harness_disconnect(c);
         harness_stop(s);
     }
 }
