@@ -49,6 +49,25 @@
  *       Opens CONNS connections (PING on each), reads INFO used_memory, then
  *       makes each SUBSCRIBE to CHANNELS_PER_CONN distinct channels and
  *       reads it again. Prints "bytes_per_sub=.. subs=..".
+ *   lt-load cache PORT KEYS REQS DATASIZE SCAN_KEYS SEED
+ *       The cache workload of the hit-ratio rows: REQS GETs of keys drawn
+ *       from KEYS keys with Zipf(0.99) popularity (rank r with probability
+ *       proportional to 1/r^0.99, the sequence fixed by SEED so every
+ *       server sees the same stream); a GET that misses is followed by a
+ *       SET of DATASIZE bytes (what an application in front of a database
+ *       does). After REQS/2 requests, SCAN_KEYS cold keys (never requested
+ *       before or after) are read once each, in one pass, the same way
+ *       (GET, miss, SET). GETs go in pipelined batches of 16, then the SETs
+ *       of that batch's misses. INFO memory is read every 64 batches.
+ *       Prints "hit_ratio=.. zipf_hit_ratio=.. after_scan_hit_ratio=..
+ *       gets=.. max_used_ratio=.. ms=..": hit_ratio over every GET,
+ *       zipf_hit_ratio over the Zipf GETs only, after_scan_hit_ratio over
+ *       the Zipf GETs of the REQS/4 requests that follow the scan (0 without
+ *       one), max_used_ratio the largest used_memory / maxmemory seen.
+ *   lt-load memwatch PORT STOPFILE TIMEOUT_MS
+ *       Reads INFO memory every 2 ms until the file STOPFILE exists (or
+ *       TIMEOUT_MS passed); prints "max_used_ratio=.." (largest
+ *       used_memory / maxmemory seen; 0 without a maxmemory).
  *   lt-load freeport
  *       Prints a TCP port of 127.0.0.1 that nobody listened on a moment ago
  *       (bound to port 0, then closed), for the servers the bench starts.
@@ -59,6 +78,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -109,6 +129,8 @@ static void die_usage(void) {
                     "       lt-load during PORT IDLE_OPS KEYSPACE DATASIZE TIMEOUT_MS CMD [ARGS...]\n"
                     "       lt-load pubsub PORT SUBS MSGS PAYLOAD TIMEOUT_MS\n"
                     "       lt-load submem PORT CONNS CHANNELS_PER_CONN\n"
+                    "       lt-load cache PORT KEYS REQS DATASIZE SCAN_KEYS SEED\n"
+                    "       lt-load memwatch PORT STOPFILE TIMEOUT_MS\n"
                     "       lt-load freeport\n");
     exit(2);
 }
@@ -736,6 +758,148 @@ static int cmd_freeport(void) {
     return 0;
 }
 
+/* ---- cache ---------------------------------------------------------------- */
+
+#define CACHE_BATCH 16
+
+/* used_memory / maxmemory from one INFO memory reply (0 without a limit). */
+static double used_ratio(conn *c) {
+    static char info[LOAD_BUF_BYTES];
+    const char *argv[2] = {"INFO", "memory"};
+    size_t lens[2] = {4, 6};
+    if (conn_call(c, 2, argv, lens, info, sizeof(info)) != '$') return 0;
+    long long used = info_field(info, "used_memory"), max = info_field(info, "maxmemory");
+    return max > 0 && used > 0 ? (double)used / (double)max : 0;
+}
+
+/* Rank 0..n-1 of a Zipf(0.99) draw: binary search of the cumulative
+ * distribution cdf[] (n entries, last 1.0). */
+static long zipf_draw(const double *cdf, long n) {
+    double u = (double)(rng_next() >> 11) * (1.0 / 9007199254740992.0);
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        long mid = lo + (hi - lo) / 2;
+        if (cdf[mid] < u) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static int cmd_cache(int argc, char **argv) {
+    if (argc < 6) die_usage();
+    int port = (int)parse_count(argv[0], 1, 65535);
+    long nkeys = parse_count(argv[1], 1, LOAD_MAX_OPS);
+    long reqs = parse_count(argv[2], 1, LOAD_MAX_OPS);
+    long dsize = parse_count(argv[3], 1, LOAD_MAX_DATASIZE);
+    long nscan = parse_count(argv[4], 0, LOAD_MAX_OPS);
+    rng_state = (uint64_t)parse_count(argv[5], 1, LOAD_MAX_OPS) * 0x9e3779b97f4a7c15ull;
+    double *cdf = malloc(sizeof(double) * (size_t)nkeys);
+    char *val = make_value(dsize);
+    char *out = malloc((size_t)CACHE_BATCH * ((size_t)dsize + 128));
+    if (!cdf || !out) return 1;
+    double sum = 0;
+    for (long i = 0; i < nkeys; i++) cdf[i] = (sum += 1.0 / pow((double)(i + 1), 0.99));
+    for (long i = 0; i < nkeys; i++) cdf[i] /= sum;
+    conn c;
+    if (conn_open(&c, port) < 0) conn_fail("connect");
+    long done = 0, scanned = 0, gets = 0, hits = 0, zgets = 0, zhits = 0, wgets = 0, whits = 0;
+    long scan_at = reqs / 2, window_end = -1, batches = 0;
+    double max_ratio = used_ratio(&c);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    while (done < reqs) {
+        char keys[CACHE_BATCH][40];
+        size_t klens[CACHE_BATCH], off = 0;
+        int is_scan[CACHE_BATCH], n = 0;
+        for (; n < CACHE_BATCH && done < reqs; n++) {
+            if (done >= scan_at && scanned < nscan) {
+                klens[n] = (size_t)sprintf(keys[n], "scan:%ld", scanned++);
+                is_scan[n] = 1;
+                if (scanned == nscan) window_end = done + reqs / 4;
+            } else {
+                klens[n] = (size_t)sprintf(keys[n], "ck:%ld", zipf_draw(cdf, nkeys));
+                is_scan[n] = 0;
+                done++;
+            }
+            const char *av[2] = {"GET", keys[n]};
+            size_t lens[2] = {3, klens[n]};
+            off += resp_format(out + off, 2, av, lens);
+        }
+        conn_write(&c, out, off);
+        int miss[CACHE_BATCH], nmiss = 0;
+        for (int i = 0; i < n; i++) {
+            /* A hit's payload lands in first[] (values are never empty);
+             * a miss ("$-1") leaves it empty. */
+            char first[2];
+            int t = conn_reply(&c, first, sizeof(first));
+            if (t < 0) conn_fail("read");
+            if (t == '-') {
+                fprintf(stderr, "lt-load: error reply to GET\n");
+                return 1;
+            }
+            int hit = first[0] != '\0';
+            gets++;
+            hits += hit;
+            if (!is_scan[i]) {
+                zgets++;
+                zhits += hit;
+                if (window_end >= 0 && done <= window_end) wgets++, whits += hit;
+            }
+            if (!hit) miss[nmiss++] = i;
+        }
+        off = 0;
+        for (int m = 0; m < nmiss; m++) {
+            const char *av[3] = {"SET", keys[miss[m]], val};
+            size_t lens[3] = {3, klens[miss[m]], (size_t)dsize};
+            off += resp_format(out + off, 3, av, lens);
+        }
+        if (off) conn_write(&c, out, off);
+        for (int m = 0; m < nmiss; m++) {
+            int t = conn_reply(&c, NULL, 0);
+            if (t < 0) conn_fail("read");
+            if (t == '-') {
+                fprintf(stderr, "lt-load: error reply to SET (a full cache without eviction?)\n");
+                return 1;
+            }
+        }
+        if (++batches % 64 == 0) {
+            double r = used_ratio(&c);
+            if (r > max_ratio) max_ratio = r;
+        }
+    }
+    double r = used_ratio(&c);
+    if (r > max_ratio) max_ratio = r;
+    uint64_t ms = (now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
+    printf("hit_ratio=%.4f zipf_hit_ratio=%.4f after_scan_hit_ratio=%.4f gets=%ld "
+           "max_used_ratio=%.4f ms=%llu\n",
+           gets ? (double)hits / (double)gets : 0, zgets ? (double)zhits / (double)zgets : 0,
+           wgets ? (double)whits / (double)wgets : 0, gets, max_ratio, (unsigned long long)ms);
+    conn_close(&c);
+    free(cdf);
+    free(val);
+    free(out);
+    return 0;
+}
+
+static int cmd_memwatch(int argc, char **argv) {
+    if (argc < 3) die_usage();
+    int port = (int)parse_count(argv[0], 1, 65535);
+    const char *stopfile = argv[1];
+    long timeout_ms = parse_count(argv[2], 1, 3600 * 1000L);
+    conn c;
+    if (conn_open(&c, port) < 0) conn_fail("connect");
+    double max_ratio = 0;
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    while (access(stopfile, F_OK) != 0 &&
+           now_ns(CLOCK_MONOTONIC) - t0 < (uint64_t)timeout_ms * 1000000ull) {
+        double r = used_ratio(&c);
+        if (r > max_ratio) max_ratio = r;
+        usleep(2000);
+    }
+    printf("max_used_ratio=%.4f\n", max_ratio);
+    conn_close(&c);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) die_usage();
     rng_state ^= (uint64_t)getpid() << 17; /* distinct key sequences per run */
@@ -746,6 +910,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "during")) return cmd_during(argc - 2, argv + 2);
     if (!strcmp(argv[1], "pubsub")) return cmd_pubsub(argc - 2, argv + 2);
     if (!strcmp(argv[1], "submem")) return cmd_submem(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "cache")) return cmd_cache(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "memwatch")) return cmd_memwatch(argc - 2, argv + 2);
     if (!strcmp(argv[1], "freeport")) return cmd_freeport();
     die_usage();
 }

@@ -21,7 +21,7 @@
 
 /* LFU as in Redis: log factor 10, decay one step per idle minute, new keys
  * start at 5 so they are not evicted right away. */
-#define LFU_INIT_VAL 5
+#define LFU_INIT_VAL KS_LFU_INIT_VAL
 #define LFU_LOG_FACTOR 10
 #define LRU_CLOCK_MASK 0xFFFFFFu /* 24-bit seconds clock */
 

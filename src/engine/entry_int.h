@@ -54,6 +54,9 @@ typedef struct ks_expblock {
 } ks_expblock;
 _Static_assert(sizeof(ks_expblock) == 16, "expiry block is 16 bytes");
 
+/* LFU counter of a new key (Redis's LFU_INIT_VAL). */
+#define KS_LFU_INIT_VAL 5
+
 /* Largest key or string value accepted (Redis's proto-max-bulk-len max). */
 #define KS_MAX_LEN ((size_t)512 * 1024 * 1024)
 

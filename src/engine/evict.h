@@ -7,7 +7,9 @@
  * them): *-lru evicts the key idle longest, *-lfu the least frequently used
  * (the 8-bit logarithmic counter of the entry header, decayed), *-random
  * any, volatile-ttl the one expiring soonest; volatile-* consider only keys
- * with a TTL. Per call, `samples` keys of every non-empty database (one
+ * with a TTL. *-adaptive (not in Redis) ranks by a counter that idle time
+ * wears down at a self-tuned rate, with a bounded history of evicted keys
+ * (adaptive.c). Per call, `samples` keys of every non-empty database (one
  * random shard each) enter a pool of the KS_EVPOOL_SIZE best candidates,
  * kept across calls and shared by all threads (one mutex), and the best
  * one still present is deleted — Redis's evictionPoolPopulate, so the
@@ -44,6 +46,8 @@ enum {
     KS_EVICT_ALLKEYS_LFU,
     KS_EVICT_ALLKEYS_RANDOM,
     KS_EVICT_NOEVICTION,
+    KS_EVICT_VOLATILE_ADAPTIVE, /* ours: adaptive.c */
+    KS_EVICT_ALLKEYS_ADAPTIVE,
 };
 
 #define KS_EVPOOL_SIZE 16
@@ -61,7 +65,9 @@ int ks_evict_policy_is_lfu(int policy);
  * the key stays, and evicting must wait). */
 int ks_evict_one(lt_db *db, int policy, int samples, size_t *freed);
 
-/* Keys evicted since db was opened (INFO evicted_keys). */
+/* Keys evicted since db was opened or the count was last reset (INFO
+ * evicted_keys; CONFIG RESETSTAT resets it, as Redis's). */
 uint64_t ks_evicted_keys(lt_db *db);
+void ks_evicted_keys_reset(lt_db *db);
 
 #endif

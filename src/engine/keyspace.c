@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/xalloc.h"
+#include "engine/adaptive.h"
 #include "engine/evict.h"
 #include "engine/expire_int.h"
 #include "engine/keyspace_int.h"
@@ -673,6 +674,10 @@ static ks_entry *set_generic(ks_txn *txn, unsigned dbid, const char *key,
     default: ASSERT_NOT_REACHED();
     }
     entry_init_access(e, txn->now_ms);
+    if (!cur) { /* a new key: the adaptive policy may remember it */
+        ks_adapt *a = atomic_load_explicit(&txn->db->adapt_live, memory_order_acquire);
+        if (a) ks_adapt_admit(a, dbid, h, e, txn->now_ms);
+    }
     int keep = link ? ks_keep_old(txn, sh, *link) : 0;
     ks_install(txn, sh, link, table, h, e, keep, 0);
     return e;

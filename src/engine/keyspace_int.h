@@ -119,6 +119,9 @@ struct lt_db {
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
     _Atomic uint64_t stat_evicted_keys;
     struct ks_evpool *evpool; /* evict.c: candidates shared by all threads */
+    /* evict.c: the adaptive policy's state while the last eviction ran
+     * under an adaptive policy (new keys consult its ghosts), else NULL. */
+    struct ks_adapt *_Atomic adapt_live;
     /* embedded.c: the data directory (store.h) and the ordered key index
      * per database (oindex.h); NULL when not configured. */
     struct store *store;

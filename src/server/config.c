@@ -117,6 +117,7 @@ typedef struct directive {
     long long min, max;          /* numbers */
     const char *const *enum_names; /* NULL-terminated */
     const int *enum_vals;          /* value of each name; NULL = its index */
+    int enum_listed;               /* names the error lists (Redis's; ours follow); 0 = all */
     /* Extra validation of a number already within min..max. */
     int (*check)(long long v, const char **err);
     /* Strings: checks (and may rewrite) the value; argv/argc are the
@@ -595,7 +596,8 @@ static const directive directives[] = {
     {.name = "maxmemory", .type = CFG_MEMORY, .field = &server.maxmemory, .def_num = 0,
      .min = 0, .max = LLONG_MAX, .apply = apply_maxmemory, .status = ST_EFFECTIVE},
     {.name = "maxmemory-policy", .type = CFG_ENUM, .field = &server.maxmemory_policy,
-     .def_num = KS_EVICT_NOEVICTION, .enum_names = evict_policy_names, .status = ST_EFFECTIVE},
+     .def_num = KS_EVICT_NOEVICTION, .enum_names = evict_policy_names, .enum_listed = 8,
+     .status = ST_EFFECTIVE " - Redis's eight policies, and Lightning's own allkeys-adaptive / volatile-adaptive (docs/ARCHITECTURE.md)"},
     {.name = "maxmemory-samples", .type = CFG_INT, .field = &server.maxmemory_samples,
      .def_num = 5, .min = 1, .max = INT_MAX, .status = ST_EFFECTIVE},
     {.name = "maxmemory-eviction-tenacity", .type = CFG_INT,
@@ -1178,7 +1180,9 @@ static int config_parse(const directive *d, const resp_arg *argv, int argc, conf
         {
             size_t off = (size_t)snprintf(errbuf, errlen,
                                           "argument(s) must be one of the following: ");
-            for (int i = 0; d->enum_names[i] && off < errlen; i++)
+            for (int i = 0; d->enum_names[i] && (!d->enum_listed || i < d->enum_listed) &&
+                            off < errlen;
+                 i++)
                 off += (size_t)snprintf(errbuf + off, errlen - off, "%s%s", i ? ", " : "",
                                         d->enum_names[i]);
         }

@@ -5,13 +5,16 @@
  * maxmemory; keys are deleted one at a time (engine ks_evict_one) and
  * their MEMORY USAGE added up until that is covered; every 16 keys the
  * time spent is compared with the tenacity's limit (50 µs per step up to
- * 10, then 15% more per step, none at 100). The used-memory figure is read
- * again (not the cached one) after a run that evicted, so the next
- * command does not evict again for memory already freed. With
- * lazyfree-lazy-eviction a big value is freed by the lazy-free thread: a
- * run that finds nothing more to evict waits for it a little (Redis's
- * bounded wait) before answering -OOM. An eviction whose DEL the WAL
- * cannot take (buffer full) does not happen: the run stops there.
+ * 10, then 15% more per step, none at 100). After a run that evicted,
+ * the used-memory figure is brought up to date (mem_used_freed: re-read at
+ * most every MEM_FREED_REFRESH_US, the freed bytes taken off it in
+ * between), so the next command does not evict again for memory already
+ * freed. With lazyfree-lazy-eviction a big value is freed by the
+ * lazy-free thread: a run that finds nothing more to evict waits for it a
+ * little (Redis's bounded wait) before answering -OOM. An eviction whose
+ * DEL the WAL cannot take (buffer full) does not happen: the run stops
+ * there. A run stops when CONFIG SET changes maxmemory under it
+ * (evict_settle).
  */
 #include "server/evict.h"
 
@@ -30,9 +33,11 @@
 
 const char *const evict_policy_names[] = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-    "allkeys-lfu",  "allkeys-random", "noeviction",  NULL};
+    "allkeys-lfu",  "allkeys-random", "noeviction",  "volatile-adaptive", "allkeys-adaptive",
+    NULL};
 
-_Static_assert(KS_EVICT_NOEVICTION == 7, "policy names follow KS_EVICT_*");
+_Static_assert(KS_EVICT_NOEVICTION == 7 && KS_EVICT_ALLKEYS_ADAPTIVE == 9,
+               "policy names follow KS_EVICT_*");
 
 static uint64_t time_limit_us(void) {
     int t = server_cfg(maxmemory_eviction_tenacity);
@@ -93,7 +98,7 @@ static int perform_evictions_once(void) {
             break;
         }
     }
-    if (keys) mem_used_now();
+    if (keys) mem_used_freed(freed);
     if (result == EVICT_FAIL && lazyfree_pending()) {
         /* Redis's wait for the lazy-free thread (lazyfree-lazy-eviction):
          * what it is freeing may be enough; bounded by the tenacity's time,

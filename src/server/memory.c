@@ -60,6 +60,20 @@ size_t mem_used_now(void) {
     return v;
 }
 
+void mem_used_freed(size_t bytes) {
+    int64_t now = monotonic_us();
+    int64_t at = __atomic_load_n(&cached_at_us, __ATOMIC_RELAXED);
+    if (now - at >= MEM_FREED_REFRESH_US &&
+        __atomic_compare_exchange_n(&cached_at_us, &at, now, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+        mem_used_now();
+        return;
+    }
+    size_t cur = __atomic_load_n(&cached, __ATOMIC_RELAXED), next;
+    do next = cur > bytes ? cur - bytes : 0;
+    while (!__atomic_compare_exchange_n(&cached, &cur, next, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
 static size_t used_within(int64_t max_age_us) {
     int64_t now = monotonic_us();
     int64_t at = __atomic_load_n(&cached_at_us, __ATOMIC_RELAXED);

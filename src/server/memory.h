@@ -36,6 +36,13 @@ size_t mem_used(void);
 void mem_peak_sample(void);
 /* Allocated bytes read now (and cached). */
 size_t mem_used_now(void);
+/* After bytes were freed (eviction): re-reads the figure if the cached one
+ * is MEM_FREED_REFRESH_US old or more, else takes the bytes off it — a
+ * jemalloc epoch after every evicting write is a measurable share of its
+ * cost, while a figure left stale for a whole MEM_REFRESH_US lets a
+ * pipelined burst overshoot the limit (hundreds of writes fit in 1 ms). */
+#define MEM_FREED_REFRESH_US 100
+void mem_used_freed(size_t bytes);
 /* 1 if the allocator reports its figures (jemalloc or a sanitizer). */
 int mem_have_stats(void);
 /* Records the memory in use now, less `exclude` bytes (what loading the

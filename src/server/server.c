@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/evict.h"
 #include "server/cmd/commands.h"
 #include "server/latency.h"
 #include "server/net/worker.h"
@@ -68,6 +69,7 @@ void server_reset_stats(void) {
     __atomic_store_n(&server.stat_numconnections, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&server.stat_rejected_conn, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&server.stat_evicted_clients, 0, __ATOMIC_RELAXED);
+    if (server.db) ks_evicted_keys_reset(server.db);
     for (int i = 0; i < server.nworkers; i++) {
         worker *w = server.workers[i];
         for (int id = 0; id < commands_total(); id++) {
