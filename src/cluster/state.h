@@ -151,6 +151,11 @@ struct cl_state {
     size_t sendcap;
     cbus_gossip *gossip_scratch;
     int gossip_cap;
+    /* The epochs nodes.conf last held when it was fsync'd (nodesconf.c):
+     * a save fsyncs only when they changed, as Redis fsyncs its config only
+     * after epoch changes (slot moves are re-learnt from the cluster). */
+    uint64_t synced_current_epoch, synced_last_vote_epoch, synced_config_epoch;
+    int synced_once;
 };
 
 /* Creates a state with a fresh random name for myself (a master with no
