@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 /* A TCP port free right now (for cluster-port: port + 10000 may not be). */
-static int cp_free_port(void) {
+static inline int cp_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
@@ -37,7 +37,7 @@ static int cp_free_port(void) {
 
 /* A cluster node (node timeout 5 s: two busy cores must not make a live
  * node look failed). */
-static harness_server *cp_start_node(harness_kind kind) {
+static inline harness_server *cp_start_node(harness_kind kind) {
     char cport[16];
     snprintf(cport, sizeof(cport), "%d", cp_free_port());
     const char *d[] = {"cluster-enabled", "yes", "cluster-port", cport,
@@ -48,8 +48,8 @@ static harness_server *cp_start_node(harness_kind kind) {
 
 /* Runs a shell command; returns its exit status, its output in *out
  * (malloc'd) when out is not NULL. */
-static int cp_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cp_run(char **out, const char *fmt, ...) {
+static inline int cp_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int cp_run(char **out, const char *fmt, ...) {
     char cmdline[4096];
     va_list ap;
     va_start(ap, fmt);
@@ -74,8 +74,8 @@ static int cp_run(char **out, const char *fmt, ...) {
 }
 
 /* Runs a redis-cli --cluster command; on failure prints its last output. */
-static int cp_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cp_cli(const char *fmt, ...) {
+static inline int cp_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int cp_cli(const char *fmt, ...) {
     char args[3000];
     va_list ap;
     va_start(ap, fmt);
@@ -95,7 +95,7 @@ static int cp_cli(const char *fmt, ...) {
 /* Polls (up to 60 s) until `redis-cli --cluster check` through port passes
  * (every node agrees about the slots: what the next --cluster command
  * requires). */
-static int cp_wait_check(int port) {
+static inline int cp_wait_check(int port) {
     for (int i = 0; i < 240; i++) {
         if (cp_run(NULL, "redis-cli --cluster check 127.0.0.1:%d >/dev/null 2>&1", port) == 0)
             return 1;
@@ -105,7 +105,7 @@ static int cp_wait_check(int port) {
 }
 
 /* Polls (up to 60 s) until the reply of c to argv contains want. */
-static int cp_wait_has(redisContext *c, const char *want, const char *const *argv) {
+static inline int cp_wait_has(redisContext *c, const char *want, const char *const *argv) {
     for (int i = 0; i < 1200; i++) {
         if (strstr(cmd_argv(c, argv), want)) return 1;
         usleep(50000);
@@ -115,7 +115,7 @@ static int cp_wait_has(redisContext *c, const char *want, const char *const *arg
 }
 #define CP_WAIT_HAS(c, want, ...) cp_wait_has((c), (want), (const char *const[]){__VA_ARGS__, NULL})
 
-static void cp_myid(redisContext *c, char out[64]) {
+static inline void cp_myid(redisContext *c, char out[64]) {
     redisReply *r = redisCommand(c, "CLUSTER MYID");
     snprintf(out, 64, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "?");
     freeReplyObject(r);
@@ -123,7 +123,7 @@ static void cp_myid(redisContext *c, char out[64]) {
 
 /* Redis's keyHashSlot, written out independently of the server's (CRC16
  * XMODEM of the key or of its {hash tag}). */
-static unsigned cp_key_slot(const char *key, size_t len) {
+static inline unsigned cp_key_slot(const char *key, size_t len) {
     size_t s = 0, e = len;
     for (size_t i = 0; i < len; i++)
         if (key[i] == '{') {
@@ -157,7 +157,7 @@ typedef struct cc_client {
     uint64_t moved, ask, tryagain, down;
 } cc_client;
 
-static redisContext *cc_conn(cc_client *cc, int port) {
+static inline redisContext *cc_conn(cc_client *cc, int port) {
     for (int i = 0; i < cc->nconns; i++)
         if (cc->ports[i] == port) {
             if (cc->conns[i] && !cc->conns[i]->err) return cc->conns[i];
@@ -173,7 +173,7 @@ static redisContext *cc_conn(cc_client *cc, int port) {
     return cc_conn(cc, port);
 }
 
-static void cc_free(cc_client *cc) {
+static inline void cc_free(cc_client *cc) {
     for (int i = 0; i < cc->nconns; i++)
         if (cc->conns[i]) redisFree(cc->conns[i]);
     cc->nconns = 0;
@@ -182,7 +182,7 @@ static void cc_free(cc_client *cc) {
 /* Runs one command whose keys are all in slot, following redirections (up
  * to 200 tries; TRYAGAIN and CLUSTERDOWN wait 20 ms). Returns the final
  * reply (the caller frees it), or NULL when every try failed. */
-static redisReply *cc_command(cc_client *cc, unsigned slot, int argc, const char **argv) {
+static inline redisReply *cc_command(cc_client *cc, unsigned slot, int argc, const char **argv) {
     int port = cc->slot_port[slot] ? cc->slot_port[slot] : cc->ports[0];
     int asking = 0;
     for (int tries = 0; tries < 200; tries++) {

@@ -19,6 +19,7 @@
 #include "engine/txn.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "server/cmd/pubsub.h"
 #include "server/log.h"
 #include "server/net/reply.h"
 #include "server/persist/persist.h"
@@ -138,6 +139,29 @@ static void delete_lost_keys(void) {
     }
 }
 
+/* ---- Pub/sub over the bus -------------------------------------------------------------- */
+
+/* A PUBLISH / PUBLISHSHARD from another node (bus thread, mutex held: the
+ * registry lock comes after the cluster mutex, and nothing takes them in
+ * the other order). */
+static void bus_publish(void *ctx, int shard, const unsigned char *ch, size_t clen,
+                        const unsigned char *msg, size_t mlen) {
+    (void)ctx;
+    pubsub_publish(shard, (const char *)ch, clen, (const char *)msg, mlen);
+}
+
+void cluster_propagate_publish(int shard, const char *channel, size_t clen, const char *msg,
+                               size_t mlen) {
+    if (!cl_st) return;
+    pthread_mutex_lock(&cl_mutex);
+    int rc = cl_send_publish(cl_st, shard, channel, clen, msg, mlen);
+    pthread_mutex_unlock(&cl_mutex);
+    if (rc != 0)
+        serverLog(LL_WARNING, "Message of %zu bytes not propagated over the cluster bus (larger "
+                              "than a bus message may be)", clen + mlen);
+    busio_wake(cl_bus);
+}
+
 /* ---- Settings ---------------------------------------------------------------------- */
 
 static void settings_fill(cl_settings *set) {
@@ -197,6 +221,7 @@ int cluster_init(void) {
     io.count_slot_keys = count_slot_keys;
     io.delete_slot_keys = mark_lost_slot;
     io.routing_changed = routing_rebuild;
+    io.publish = bus_publish;
     cl_settings set;
     settings_fill(&set);
     pthread_mutex_lock(&cl_mutex);
@@ -467,13 +492,28 @@ int cluster_redirect(client *c, const command *cmd) {
 
     int err = p.err;
     const char *target = p.owner;
+    /* SSUBSCRIBE / SUNSUBSCRIBE / SPUBLISH (their "keys" are shard
+     * channels): a channel is served by the slot's owner until SETSLOT NODE
+     * moves it, whatever keys exist (no ASK, no TRYAGAIN), and they run
+     * while the cluster is down with cluster-allow-pubsubshard-when-down. */
+    int pubsubshard = !is_exec && (cmd->flags & CMD_PUBSUB);
     if (err == REDIR_NONE && p.any_key) {
         exist_ctx ex = {0, 0};
-        if (p.migrating || p.importing) for_each_key(c, cmd, is_exec, count_existing, &ex);
-        if (!p.state_ok && !server.cluster_allow_reads_when_down) {
-            err = REDIR_DOWN_STATE;
-        } else if (!p.state_ok && (p.flags & CMD_WRITE)) {
-            err = REDIR_DOWN_RO_STATE;
+        if ((p.migrating || p.importing) && !pubsubshard)
+            for_each_key(c, cmd, is_exec, count_existing, &ex);
+        if (!p.state_ok) {
+            if (pubsubshard) {
+                if (!server.cluster_allow_pubsubshard_when_down) err = REDIR_DOWN_STATE;
+            } else if (!server.cluster_allow_reads_when_down) {
+                err = REDIR_DOWN_STATE;
+            } else if (p.flags & CMD_WRITE) {
+                err = REDIR_DOWN_RO_STATE;
+            }
+        }
+        if (err != REDIR_NONE) {
+            /* down: replied below */
+        } else if ((p.migrating || p.importing) && !is_exec && !strcmp(cmd->name, "migrate")) {
+            return 0; /* MIGRATE works locally while the slot is open, as Redis's */
         } else if (p.migrating && ex.missing) {
             err = ex.existing ? REDIR_UNSTABLE : REDIR_ASK;
             target = p.migrating_to;

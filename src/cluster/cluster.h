@@ -72,6 +72,11 @@ unsigned long cluster_connections_count(void);
 uint64_t cluster_links_limit_exceeded(void);
 /* CONFIG SET of a cluster-* directive: copies the settings in. */
 void cluster_apply_config(void);
+/* PUBLISH (shard 0) / SPUBLISH (shard 1) in cluster mode: the message goes
+ * over the bus to every other node (PUBLISH) or to the other nodes of this
+ * node's shard (SPUBLISH), whose subscribers get it. Any thread. */
+void cluster_propagate_publish(int shard, const char *channel, size_t clen, const char *msg,
+                               size_t mlen);
 /* What a MOVED/ASK names for node n: ip, hostname or "?" per
  * cluster-preferred-endpoint-type. */
 const char *cluster_endpoint(const cl_node *n);

@@ -113,6 +113,11 @@ typedef struct cl_io {
      * state or cluster state (the server refreshes its lock-free routing
      * table); may be NULL. */
     void (*routing_changed)(void *ctx);
+    /* A PUBLISH (shard 0) or PUBLISHSHARD (shard 1) message from a known
+     * node: deliver it to this node's subscribers; may be NULL. The bytes
+     * are valid during the call only. */
+    void (*publish)(void *ctx, int shard, const unsigned char *channel, size_t clen,
+                    const unsigned char *message, size_t mlen);
 } cl_io;
 
 /* Settings (the cluster-* directives), copied in by the owner. */
@@ -199,6 +204,12 @@ void cl_reset(cl_state *st, int hard);
 /* Sends a PONG to every connected node (after a slot changed hands here,
  * so the cluster learns it at once). */
 void cl_broadcast_pong(cl_state *st);
+/* Pub/sub over the bus (Redis's clusterPropagatePublish): shard 0 sends a
+ * PUBLISH message to every node with a link; shard 1 a PUBLISHSHARD to the
+ * other nodes of myself's shard (its master and replicas). A message whose
+ * frame would pass CBUS_MAX_MSG is not sent (returns -1, else 0). */
+int cl_send_publish(cl_state *st, int shard, const void *channel, size_t clen,
+                    const void *message, size_t mlen);
 /* Recomputes state (ok/fail) and size. */
 void cl_update_state(cl_state *st);
 /* Valid failure reports about n (expired ones dropped first). */
