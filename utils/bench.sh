@@ -522,6 +522,71 @@ bench_rdb() {
     rm -rf "$d"
 }
 
+# ---- replication (issue #20) ---------------------------------------------------
+
+# rss_kb PID: the process's resident set (kB).
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# A master holding the $BULK bulk-load keys gains a fresh replica: the time
+# from REPLICAOF until the replica reports the link up with every key, the
+# master's extra memory meanwhile (the larger of its sampled RSS growth and,
+# for Redis, the fork's copy-on-write it reports), and SET at pipeline 16
+# on the master with the replica attached. Both masters run with the WAL /
+# AOF off; Redis syncs diskless (its default) with no delay.
+bench_replication() {
+    local r s k m rp t0 t1 base peak cur cow n up
+    log "replication: full sync of $BULK keys, master memory, SET -P16 with a replica"
+    row repl-sync well "full sync of $BULK keys to a new replica (ms)"
+    row repl-mem mem "master's extra memory during that sync (kB)"
+    row repl-set well "SET, $CLIENTS clients, pipeline 16, one replica attached (req/s)"
+    [ -f "$TMP/bulk.resp" ] || "$LOAD" gen set "$BULK" "$VALUE_BYTES" >"$TMP/bulk.resp"
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            k=$(kind_of $s)
+            m=replm$s rp=replr$s
+            start_server $m "$k" "$TMP/$m-$r" --appendonly no --repl-diskless-sync-delay 0
+            start_server $rp "$k" "$TMP/$rp-$r" --appendonly no
+            wait_ready $m >/dev/null
+            wait_ready $rp >/dev/null
+            pipe_load $m "$TMP/bulk.resp" "$BULK" >/dev/null || exit 1
+            base=$(rss_kb "$(cat "$TMP/$m.pid")")
+            peak=$base
+            t0=$(now_ns)
+            cli $rp REPLICAOF 127.0.0.1 "$(port_of $m)" >/dev/null
+            up=0
+            n=0
+            while [ $n -lt $((WAIT_MS / 20)) ]; do
+                cur=$(rss_kb "$(cat "$TMP/$m.pid")")
+                [ "$cur" -gt "$peak" ] && peak=$cur
+                if [ "$(info_field $rp replication master_link_status)" = up ] &&
+                    [ "$(info_field $rp replication master_sync_in_progress)" = 0 ] &&
+                    [ "$(cli $rp DBSIZE)" = "$BULK" ]; then
+                    up=1
+                    break
+                fi
+                sleep 0.02
+                n=$((n + 1))
+            done
+            t1=$(now_ns)
+            if [ $up = 1 ]; then
+                put repl-sync $s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f\n", (b - a) / 1e6}')"
+                cow=0
+                [ $s = R ] && cow=$(($(info_field $m persistence rdb_last_cow_size) / 1024))
+                put repl-mem $s "$(awk -v a=$((peak - base)) -v b="$cow" 'BEGIN {v = a > b ? a : b; print (v > 0 ? v : 1)}')"
+                bench_cmd repl-set $s $m "$REQS_PIPE" 16 "$KEYS" -d $VALUE_BYTES -t set
+            else
+                for id in repl-sync repl-mem repl-set; do put $id $s "n/a: the replica did not sync"; done
+            fi
+            stop_server $rp
+            stop_server $m
+            rm -rf "$TMP/$m-$r" "$TMP/$rp-$r"
+        done
+        log "replication round $r done"
+        r=$((r + 1))
+    done
+}
+
 # ---- online backups ----------------------------------------------------------------
 
 # lightning-backup (docs/BACKUP.md) against a server holding the $BULK
@@ -737,7 +802,7 @@ machine() {
 }
 
 # BENCH_ONLY="pubsub scripts" runs only those sections (names as below).
-for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb backup collections embedded}; do
+for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb replication backup collections embedded}; do
     "bench_$section"
 done
 
@@ -825,6 +890,11 @@ if [ -n "$OUT" ]; then
         echo "  answers with every key; then \`redis-cli --rdb\` against it (Lightning: SYNC"
         echo "  from an MVCC view; Redis: diskless sync by a forked child, started with"
         echo "  repl-diskless-sync-delay 0 so its 5 s wait for more replicas is not counted)."
+        echo "* Replication: a master (WAL/AOF off) holding the $BULK bulk-load keys, a"
+        echo "  fresh replica sent \`REPLICAOF\`; ms until the replica's link is up with every"
+        echo "  key; the master's extra memory meanwhile (its sampled RSS growth, for Redis"
+        echo "  at least \`rdb_last_cow_size\`); \`redis-benchmark -t set -P 16\` on the"
+        echo "  master with the replica attached. Redis: diskless sync, no delay."
         echo "* Backup: a Lightning server with the $BULK bulk-load keys (WAL on, everysec);"
         echo "  \`lt-load during\` runs one client alternating GET and SET (p99 idle over"
         echo "  $BG_IDLE requests, then while \`lightning-backup create --full\` runs, sampling"

@@ -1241,25 +1241,6 @@ static void fcallGeneric(client *c, int ro) {
 static void fcallCommand(client *c) { fcallGeneric(c, 0); }
 static void fcallRoCommand(client *c) { fcallGeneric(c, 1); }
 
-/* FCALL's keys: argv[3 .. 3+numkeys). */
-static int fcallGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
-    long long n;
-    if (argc < 3 || !lt_string2ll(argv[2].ptr, argv[2].len, &n) || n < 0 || n > argc - 3)
-        return 0;
-    int k = 0;
-    for (long long i = 0; i < n && k < max; i++) keys[k++] = 3 + (int)i;
-    return k;
-}
-
-/* Inside EXEC a function holds every database (it may touch keys it did
- * not declare and cannot be re-run there). */
-static int fcallKeyset(struct cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
-    (void)argv;
-    (void)argc;
-    keyset_add_all(ks);
-    return db;
-}
-
 #define FCALL_FLAGS \
     (CMD_NOSCRIPT | CMD_STALE | CMD_SKIP_MONITOR | CMD_NO_MANDATORY_KEYS | CMD_MOVABLE_KEYS)
 
@@ -1314,12 +1295,12 @@ static command function_subcommands[] = {
 
 command function_commands[] = {
     {.name = "fcall", .proc = fcallCommand, .arity = -3, .flags = FCALL_FLAGS,
-     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = fcallGetKeys, .keyset = fcallKeyset,
+     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RW access update", .group = "scripting", .since = "7.0.0",
      .complexity = "Depends on the function that is executed.",
      .summary = "Runs a function atomically."},
     {.name = "fcall_ro", .proc = fcallRoCommand, .arity = -3, .flags = CMD_READONLY | FCALL_FLAGS,
-     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = fcallGetKeys, .keyset = fcallKeyset,
+     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RO access", .group = "scripting", .since = "7.0.0",
      .complexity = "Depends on the function that is executed.",
      .summary = "Runs a read-only function."},

@@ -903,7 +903,7 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
 
     ks_txn *exec_txn = ks_txn_nest_outer();
     if (exec_txn) {
-        /* Queued in MULTI: EXEC holds every database for it (evalKeyset)
+        /* Queued in MULTI: EXEC holds every database for it (script_keyset_all)
          * and collects its WAL record; the script's commands join it. */
         run.txn = exec_txn;
         run.all = 1;
@@ -1253,9 +1253,9 @@ static void scriptHelpCommand(client *c) {
     addReplyHelp(c, help);
 }
 
-/* EVAL's keys: argv[3 .. 3+numkeys) (none when numkeys is invalid: the
- * handler replies its error without touching the keyspace). */
-static int evalGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
+/* EVAL's and FCALL's keys: argv[3 .. 3+numkeys) (none when numkeys is
+ * invalid: the handler replies its error without touching the keyspace). */
+int script_getkeys_numkeys(const resp_arg *argv, int argc, int *keys, int max) {
     long long n;
     if (argc < 3 || !lt_string2ll(argv[2].ptr, argv[2].len, &n) || n < 0 || n > argc - 3)
         return 0;
@@ -1264,9 +1264,9 @@ static int evalGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
     return k;
 }
 
-/* What EXEC must lock for a queued script: everything (a script may touch
- * keys it does not declare, and inside EXEC it cannot re-run). */
-static int evalKeyset(struct cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
+/* What EXEC must lock for a queued script or function: everything (it may
+ * touch keys it does not declare, and inside EXEC it cannot re-run). */
+int script_keyset_all(struct cmd_keyset *ks, const resp_arg *argv, int argc, int db) {
     (void)argv;
     (void)argc;
     keyset_add_all(ks);
@@ -1309,23 +1309,23 @@ static command script_subcommands[] = {
 
 command script_commands[] = {
     {.name = "eval", .proc = evalCommand, .arity = -3, .flags = EVAL_FLAGS,
-     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = evalGetKeys, .keyset = evalKeyset,
+     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RW access update", .group = "scripting", .since = "2.6.0",
      .complexity = "Depends on the script that is executed.",
      .summary = "Runs a Lua script atomically."},
     {.name = "evalsha", .proc = evalshaCommand, .arity = -3, .flags = EVAL_FLAGS,
-     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = evalGetKeys, .keyset = evalKeyset,
+     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RW access update", .group = "scripting", .since = "2.6.0",
      .complexity = "Depends on the script that is executed.",
      .summary = "Runs a cached Lua script by its SHA1."},
     {.name = "eval_ro", .proc = evalRoCommand, .arity = -3, .flags = CMD_READONLY | EVAL_FLAGS,
-     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = evalGetKeys, .keyset = evalKeyset,
+     .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RO access", .group = "scripting", .since = "7.0.0",
      .complexity = "Depends on the script that is executed.",
      .summary = "Runs a read-only Lua script."},
     {.name = "evalsha_ro", .proc = evalshaRoCommand, .arity = -3,
      .flags = CMD_READONLY | EVAL_FLAGS, .acl = ACL_SLOW | ACL_SCRIPTING,
-     .getkeys = evalGetKeys, .keyset = evalKeyset, .key_flags = "RO access",
+     .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all, .key_flags = "RO access",
      .group = "scripting", .since = "7.0.0",
      .complexity = "Depends on the script that is executed.",
      .summary = "Runs a cached read-only Lua script by its SHA1."},

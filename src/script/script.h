@@ -127,6 +127,12 @@ void script_reply_running_function(client *c);
 int script_check_flags(client *c, uint64_t flags, int ro);
 
 /* INFO memory / scripting figures. */
+/* Command-table key callbacks shared by EVAL* and FCALL*: the keys are
+ * argv[3 .. 3+numkeys); inside EXEC the run holds every database. */
+struct cmd_keyset;
+int script_getkeys_numkeys(const resp_arg *argv, int argc, int *keys, int max);
+int script_keyset_all(struct cmd_keyset *ks, const resp_arg *argv, int argc, int db);
+
 size_t script_cache_bytes(void);
 size_t script_cache_count(void);
 size_t script_vm_bytes(int for_functions);

@@ -26,6 +26,51 @@ int arg_ll_or_reply(client *c, const resp_arg *a, long long *v, const char *msg)
     return -1;
 }
 
+int arg_range_ll_or_reply(client *c, const resp_arg *a, long long min, long long max,
+                          long long *v, const char *msg) {
+    if (arg_ll_or_reply(c, a, v, msg) < 0) return -1;
+    if (*v < min || *v > max) {
+        if (msg) addReplyError(c, msg);
+        else addReplyErrorFormat(c, "ERR value is out of range, value must between %lld and %lld",
+                                 min, max);
+        return -1;
+    }
+    return 0;
+}
+
+int arg_mpop_or_reply(client *c, int first, const char *end0, const char *end1, int *end,
+                      long long *numkeys, long long *count) {
+    if (arg_range_ll_or_reply(c, &c->argv[first], 1, LLONG_MAX, numkeys,
+                              "ERR numkeys should be greater than 0") < 0)
+        return -1;
+    if (*numkeys >= c->argc - first - 1) {
+        addReplyErrorSyntax(c);
+        return -1;
+    }
+    int end_idx = first + 1 + (int)*numkeys;
+    if (arg_is(&c->argv[end_idx], end0)) *end = 0;
+    else if (arg_is(&c->argv[end_idx], end1)) *end = 1;
+    else {
+        addReplyErrorSyntax(c);
+        return -1;
+    }
+    *count = -1;
+    for (int j = end_idx + 1; j < c->argc; j++) {
+        int moreargs = c->argc - 1 - j;
+        if (*count == -1 && arg_is(&c->argv[j], "count") && moreargs) {
+            j++;
+            if (arg_range_ll_or_reply(c, &c->argv[j], 1, LLONG_MAX, count,
+                                      "ERR count should be greater than 0") < 0)
+                return -1;
+        } else {
+            addReplyErrorSyntax(c);
+            return -1;
+        }
+    }
+    if (*count == -1) *count = 1;
+    return 0;
+}
+
 int arg_int_or_reply(client *c, const resp_arg *a, int *v, const char *msg) {
     long long ll;
     if (arg_ll_or_reply(c, a, &ll, msg) < 0) return -1;

@@ -62,17 +62,6 @@ static void addReplyListValue(client *c, const list_value *v) {
     else addReplyBulkLongLong(c, v->ll);
 }
 
-/* Redis's getRangeLongFromObjectOrReply with a message: a 64-bit integer
- * within [min, max], else msg (full "ERR ..." text) for both failures. */
-static int argRangeOrReply(client *c, const resp_arg *a, long long min, long long max,
-                           long long *v, const char *msg) {
-    if (arg_ll_or_reply(c, a, v, msg) < 0) return -1;
-    if (*v < min || *v > max) {
-        addReplyError(c, msg);
-        return -1;
-    }
-    return 0;
-}
 
 /* Redis's getListPositionFromObjectOrReply: LEFT / RIGHT. */
 static int listPositionOrReply(client *c, const resp_arg *a, int *where) {
@@ -240,7 +229,7 @@ static void popGenericCommand(client *c, int where) {
         addReplyErrorArity(c);
         return;
     }
-    if (hascount && argRangeOrReply(c, &c->argv[2], 0, LLONG_MAX, &count,
+    if (hascount && arg_range_ll_or_reply(c, &c->argv[2], 0, LLONG_MAX, &count,
                                     "ERR value is out of range, must be positive") < 0)
         return;
     ks_txn txn;
@@ -267,34 +256,12 @@ static void rpopCommand(client *c) {
     popGenericCommand(c, LIST_TAIL);
 }
 
-/* The arguments LMPOP and BLMPOP share, from argv[first] on: numkeys key
- * [key ...] LEFT|RIGHT [COUNT count], checked in Redis's order. Returns 0,
- * or -1 after replying the error. */
+/* LMPOP's and BLMPOP's arguments from argv[first] on (args.h). */
 static int lmpopArgsOrReply(client *c, int first, long long *numkeys, int *where,
                             long long *count) {
-    if (argRangeOrReply(c, &c->argv[first], 1, LLONG_MAX, numkeys,
-                        "ERR numkeys should be greater than 0") < 0)
-        return -1;
-    if (*numkeys >= c->argc - first - 1) {
-        addReplyErrorSyntax(c);
-        return -1;
-    }
-    int where_idx = first + 1 + (int)*numkeys;
-    if (listPositionOrReply(c, &c->argv[where_idx], where) < 0) return -1;
-    *count = -1;
-    for (int j = where_idx + 1; j < c->argc; j++) {
-        int moreargs = c->argc - 1 - j;
-        if (*count == -1 && arg_is(&c->argv[j], "count") && moreargs) {
-            j++;
-            if (argRangeOrReply(c, &c->argv[j], 1, LLONG_MAX, count,
-                                "ERR count should be greater than 0") < 0)
-                return -1;
-        } else {
-            addReplyErrorSyntax(c);
-            return -1;
-        }
-    }
-    if (*count == -1) *count = 1;
+    int end;
+    if (arg_mpop_or_reply(c, first, "left", "right", &end, numkeys, count) < 0) return -1;
+    *where = end == 0 ? LIST_HEAD : LIST_TAIL;
     return 0;
 }
 
@@ -396,12 +363,12 @@ static void lposCommand(client *c) {
             }
         } else if (arg_is(opt, "count") && moreargs) {
             j++;
-            if (argRangeOrReply(c, &c->argv[j], 0, LLONG_MAX, &count,
+            if (arg_range_ll_or_reply(c, &c->argv[j], 0, LLONG_MAX, &count,
                                 "ERR COUNT can't be negative") < 0)
                 return;
         } else if (arg_is(opt, "maxlen") && moreargs) {
             j++;
-            if (argRangeOrReply(c, &c->argv[j], 0, LLONG_MAX, &maxlen,
+            if (arg_range_ll_or_reply(c, &c->argv[j], 0, LLONG_MAX, &maxlen,
                                 "ERR MAXLEN can't be negative") < 0)
                 return;
         } else {

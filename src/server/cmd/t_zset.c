@@ -123,22 +123,10 @@ static int parseDoubleOrReply(client *c, const resp_arg *a, double *d, const cha
     return -1;
 }
 
-/* Redis's getRangeLongFromObjectOrReply. */
-static int rangeLongOrReply(client *c, const resp_arg *a, long long min, long long max,
-                            long long *v, const char *msg) {
-    if (arg_ll_or_reply(c, a, v, msg) < 0) return -1;
-    if (*v < min || *v > max) {
-        if (msg) addReplyError(c, msg);
-        else addReplyErrorFormat(c, "ERR value is out of range, value must between %lld and %lld",
-                                 min, max);
-        return -1;
-    }
-    return 0;
-}
 
 /* Redis's getPositiveLongFromObjectOrReply. */
 static int positiveLongOrReply(client *c, const resp_arg *a, long long *v, const char *msg) {
-    return rangeLongOrReply(c, a, 0, LLONG_MAX, v,
+    return arg_range_ll_or_reply(c, a, 0, LLONG_MAX, v,
                             msg ? msg : "ERR value is out of range, must be positive");
 }
 
@@ -792,39 +780,12 @@ static int zmpopGetKeys(const resp_arg *argv, int argc, int *keys, int max) {
     return n;
 }
 
-/* The arguments ZMPOP and BZMPOP share, from argv[first] on: numkeys key
- * [key ...] MIN|MAX [COUNT count], checked in Redis's order. Returns 0, or
- * -1 after replying the error. */
+/* ZMPOP's and BZMPOP's arguments from argv[first] on (args.h). */
 static int zmpopArgsOrReply(client *c, int first, long long *numkeys, int *where,
                             long long *count) {
-    if (rangeLongOrReply(c, &c->argv[first], 1, LLONG_MAX, numkeys,
-                         "ERR numkeys should be greater than 0") < 0)
-        return -1;
-    if (*numkeys >= c->argc - first - 1) {
-        addReplyErrorSyntax(c);
-        return -1;
-    }
-    int where_idx = first + 1 + (int)*numkeys;
-    if (arg_is(&c->argv[where_idx], "min")) *where = ZSET_MIN;
-    else if (arg_is(&c->argv[where_idx], "max")) *where = ZSET_MAX;
-    else {
-        addReplyErrorSyntax(c);
-        return -1;
-    }
-    *count = -1;
-    for (int j = where_idx + 1; j < c->argc; j++) {
-        int more = c->argc - 1 - j;
-        if (*count == -1 && arg_is(&c->argv[j], "count") && more) {
-            j++;
-            if (rangeLongOrReply(c, &c->argv[j], 1, LLONG_MAX, count,
-                                 "ERR count should be greater than 0") < 0)
-                return -1;
-        } else {
-            addReplyErrorSyntax(c);
-            return -1;
-        }
-    }
-    if (*count == -1) *count = 1;
+    int end;
+    if (arg_mpop_or_reply(c, first, "min", "max", &end, numkeys, count) < 0) return -1;
+    *where = end == 0 ? ZSET_MIN : ZSET_MAX;
     return 0;
 }
 
@@ -978,7 +939,7 @@ static void zrandmemberCommand(client *c) {
     if (c->argc >= 3) {
         long long l;
         int withscores = 0;
-        if (rangeLongOrReply(c, &c->argv[2], -LLONG_MAX, LLONG_MAX, &l, NULL) < 0) return;
+        if (arg_range_ll_or_reply(c, &c->argv[2], -LLONG_MAX, LLONG_MAX, &l, NULL) < 0) return;
         if (c->argc > 4 || (c->argc == 4 && !arg_is(&c->argv[3], "withscores"))) {
             addReplyErrorSyntax(c);
             return;
