@@ -17,6 +17,7 @@
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "engine/txn.h"
+#include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/cmd/pubsub.h"
@@ -39,18 +40,25 @@ unsigned cluster_engine_slot(const char *key, size_t klen) {
 
 /* ---- Routing table --------------------------------------------------------- */
 
+/* Also, when a slot stopped being served here (neither owned nor
+ * importing) or the cluster left state ok, has the blocked clients checked
+ * (cluster_redirect_blocked): Redis redirects them. */
 static void routing_rebuild(void *ctx) {
     (void)ctx;
     cl_state *st = cl_st;
     if (!st) return;
+    const uint8_t served = CLUSTER_ROUTE_MINE | CLUSTER_ROUTE_IMPORTING;
+    int lost = 0;
     for (int s = 0; s < CLUSTER_SLOTS; s++) {
         uint8_t v = 0;
         if (st->slots[s] == st->myself) v |= CLUSTER_ROUTE_MINE;
         if (st->migrating_to[s]) v |= CLUSTER_ROUTE_MIGRATING;
         if (st->importing_from[s]) v |= CLUSTER_ROUTE_IMPORTING;
-        atomic_store_explicit(&cluster_route[s], v, memory_order_relaxed);
+        uint8_t old = atomic_exchange_explicit(&cluster_route[s], v, memory_order_relaxed);
+        if ((old & served) && !(v & served)) lost = 1;
     }
-    atomic_store_explicit(&cluster_route_ok, st->state == CL_OK, memory_order_release);
+    int was_ok = atomic_exchange_explicit(&cluster_route_ok, st->state == CL_OK, memory_order_release);
+    if (lost || (was_ok && st->state != CL_OK)) blocking_recheck_routes();
 }
 
 /* ---- Keyspace callbacks --------------------------------------------------------- */
@@ -543,6 +551,41 @@ int cluster_redirect(client *c, const command *cmd) {
     default:
         addReplyErrorFormat(c, "%s %d %s", err == REDIR_ASK ? "ASK" : "MOVED", p.slot, target);
         break;
+    }
+    return 1;
+}
+
+/* Redis 7.0's clusterRedirectBlockedClientIfNeeded: the cluster down, or
+ * a key in a slot neither served nor being imported here, ends the wait
+ * with the error (no ASK: an open slot keeps its waiters). */
+int cluster_redirect_blocked(client *c, const command *cmd, int argc, const resp_arg *argv) {
+    if (!cl_st) return 0;
+    int stack[ROUTE_KEYS_STACK], *keys;
+    int n = call_keys(cmd, argv, argc, stack, &keys);
+    int err = REDIR_NONE;
+    unsigned slot = 0;
+    char target[CBUS_IPLEN + CBUS_HOSTNAME_MAX + 16];
+    pthread_mutex_lock(&cl_mutex);
+    cl_state *st = cl_st;
+    if (st->state != CL_OK) err = REDIR_DOWN_STATE;
+    for (int i = 0; i < n && err == REDIR_NONE; i++) {
+        slot = cluster_key_slot(argv[keys[i]].ptr, argv[keys[i]].len);
+        cl_node *node = st->slots[slot];
+        if (node == st->myself || st->importing_from[slot]) continue;
+        if (!node) {
+            err = REDIR_DOWN_UNBOUND;
+        } else {
+            err = REDIR_MOVED;
+            snprintf(target, sizeof(target), "%s:%d", cluster_endpoint(node), node->port);
+        }
+    }
+    pthread_mutex_unlock(&cl_mutex);
+    if (keys != stack) free(keys);
+    switch (err) {
+    case REDIR_NONE: return 0;
+    case REDIR_DOWN_STATE: addReplyError(c, "CLUSTERDOWN The cluster is down"); break;
+    case REDIR_DOWN_UNBOUND: addReplyError(c, "CLUSTERDOWN Hash slot not served"); break;
+    default: addReplyErrorFormat(c, "MOVED %u %s", slot, target); break;
     }
     return 1;
 }

@@ -54,6 +54,11 @@ unsigned cluster_engine_slot(const char *key, size_t klen);
  * (EXEC: discards the transaction) and returns 1. Before cluster_init (the
  * log replayed at start-up) every command runs. */
 int cluster_redirect(client *c, const struct command *cmd);
+/* A blocked client's worker, after blocking_recheck_routes(): whether its
+ * command (argv) may keep waiting here; if not, replies Redis's -MOVED or
+ * -CLUSTERDOWN and returns 1 (the caller unblocks it). */
+int cluster_redirect_blocked(client *c, const struct command *cmd, int argc,
+                             const resp_arg *argv);
 
 /* Whether cmd is ASKING (dispatch keeps CLIENT_ASKING across it;
  * cmd_cluster.c). */
