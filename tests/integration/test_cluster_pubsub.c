@@ -148,7 +148,7 @@ TEST(sharded_pubsub_routing) {
         snprintf(want, sizeof(want), "array[bulk:\"smessage\",bulk:\"%s\",bulk:\"payload\"]", ch);
         CHECK_EQ_STR(next_push(sub), want);
         /* Channels of two slots in one command. */
-        char ch2[64];
+        char ch2[96];
         for (int i = 0;; i++) {
             snprintf(ch2, sizeof(ch2), "%s-%d", ch, i);
             if (cp_key_slot(ch2, strlen(ch2)) != slot) break;
