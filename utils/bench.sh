@@ -147,7 +147,7 @@ stop_server() {
     PIDS=$rest
 }
 
-cli() { n=$1; shift; redis-cli -h 127.0.0.1 -p "$(port_of "$n")" "$@"; }
+cli() { local n=$1; shift; redis-cli -h 127.0.0.1 -p "$(port_of "$n")" "$@"; }
 
 info_field() { cli "$1" INFO "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f {print $2}'; }
 
@@ -889,11 +889,109 @@ bench_embedded() {
     done
 }
 
+# ---- cluster mode (issue #21) ------------------------------------------------------
+
+# cluster_up PREFIX KIND N: N cluster-enabled servers (appendonly everysec,
+# a free cluster-port each) made one cluster — N = 1: the node takes every
+# slot; else `redis-cli --cluster create` — and waits for cluster_state:ok.
+cluster_up() {
+    local pre=$1 kind=$2 n=$3 i addrs="" cport w
+    i=1
+    while [ $i -le "$n" ]; do
+        cport=$("$LOAD" freeport) || exit 1
+        start_server "$pre$i" "$kind" "$TMP/$pre$i" --appendonly yes --appendfsync everysec \
+            --cluster-enabled yes --cluster-port "$cport"
+        wait_ready "$pre$i" >/dev/null
+        addrs="$addrs 127.0.0.1:$(port_of "$pre$i")"
+        i=$((i + 1))
+    done
+    if [ "$n" = 1 ]; then
+        cli "${pre}1" CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+    else
+        # shellcheck disable=SC2086
+        redis-cli --cluster create $addrs --cluster-replicas 0 --cluster-yes >"$TMP/$pre.create" 2>&1 || {
+            log "$pre: redis-cli --cluster create failed"
+            tail -5 "$TMP/$pre.create" >&2
+            exit 1
+        }
+    fi
+    i=1
+    while [ $i -le "$n" ]; do
+        w=0
+        until cli "$pre$i" CLUSTER INFO | grep -q cluster_state:ok; do
+            w=$((w + 1))
+            [ $w -lt 600 ] || { log "$pre$i: cluster state not ok after 60 s"; exit 1; }
+            sleep 0.1
+        done
+        i=$((i + 1))
+    done
+    # Every node agrees (redis-benchmark --cluster reads one node's view).
+    w=0
+    until redis-cli --cluster check "127.0.0.1:$(port_of "${pre}1")" >/dev/null 2>&1; do
+        w=$((w + 1))
+        [ $w -lt 600 ] || { log "$pre: nodes do not agree after 60 s"; exit 1; }
+        sleep 0.1
+    done
+}
+
+cluster_down() {
+    local i=1
+    while [ $i -le "$2" ]; do stop_server "$1$i"; i=$((i + 1)); done
+}
+
+# Per-node cost of cluster mode: one Lightning node serving every slot
+# against a standalone Lightning (the "other engine" column), same load;
+# then three Lightning nodes against three Redis nodes, driven by
+# `redis-benchmark --cluster` (each request sent to its slot's owner).
+bench_cluster() {
+    local r s op p v n srv
+    log "cluster rows: $ROUNDS round(s)"
+    for p in 1 16; do
+        for op in GET SET; do
+            row "cl1-$op-$p" c95 "$op, one cluster node (all slots) vs standalone Lightning, $CLIENTS clients, pipeline $p (req/s)"
+        done
+    done
+    for op in GET SET; do
+        row "cl3-$op" net "$op, 3-node cluster, redis-benchmark --cluster, $CLIENTS clients, pipeline 16 (req/s)"
+    done
+    cluster_up cl1L lightning 1
+    start_server cl1R lightning "$TMP/cl1R" --appendonly yes --appendfsync everysec
+    wait_ready cl1R >/dev/null
+    cluster_up cl3L lightning 3
+    cluster_up cl3R redis 3
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            for p in 1 16; do
+                if [ $p = 1 ]; then n=$REQS; else n=$REQS_PIPE; fi
+                for op in GET SET; do
+                    if [ $s = L ]; then srv=cl1L1; else srv=cl1R; fi
+                    bench_cmd "cl1-$op-$p" $s $srv "$n" $p "$KEYS" -d $VALUE_BYTES \
+                        -t "$(echo $op | tr 'A-Z' 'a-z')"
+                done
+            done
+            for op in GET SET; do
+                v=$(redis-benchmark --cluster -h 127.0.0.1 -p "$(port_of "cl3${s}1")" -c $CLIENTS \
+                    -n "$REQS_PIPE" -P 16 -r "$KEYS" -d $VALUE_BYTES -t "$(echo $op | tr 'A-Z' 'a-z')" \
+                    --csv 2>/dev/null | awk -F'"' -v t="$op" '$2 == t {printf "%.0f\n", $4}')
+                put "cl3-$op" $s "${v:-n/a: redis-benchmark --cluster failed}"
+            done
+        done
+        log "cluster round $r done"
+        r=$((r + 1))
+    done
+    stop_server cl1R
+    cluster_down cl1L 1
+    cluster_down cl3L 3
+    cluster_down cl3R 3
+}
+
 # ---- table ------------------------------------------------------------------------
 
 # Targets: net (ratio >= 1), well (pipelined/durable: ratio >= 1.5), mem
 # (<= Redis: ratio >= 1), half (Lightning's value >= 0.5), spike
-# (Lightning's value <= 2), far (extra memory: ratio >= 4), info (none).
+# (Lightning's value <= 2), far (extra memory: ratio >= 4), c95 (ratio >=
+# 0.95: cluster mode against standalone), info (none).
 render() {
     awk -F'\t' -v rows="$ROWS" '
     function median(s,   a, n, i, j, t) {
@@ -931,6 +1029,7 @@ render() {
             met = ""
             if (tg == "net" || tg == "mem") met = num ? (ratio >= 1 ? "≥1.0×: met" : "≥1.0×: MISSED") : ""
             if (tg == "well") met = num ? (ratio >= 1.5 ? "≥1.5×: met" : (ratio >= 1 ? "≥1.5×: MISSED (≥1.0×)" : "≥1.5×: MISSED")) : ""
+            if (tg == "c95") met = num ? (ratio >= 0.95 ? "≥0.95×: met" : "≥0.95×: MISSED") : ""
             if (tg == "far") met = num ? (ratio >= 4 ? "≤¼ of Redis: met" : "≤¼ of Redis: MISSED") : ""
             if (tg == "half") met = v[1] !~ /^n\/a/ ? (v[1] >= 0.5 ? "≥0.50: met" : "≥0.50: MISSED") : ""
             if (tg == "spike12") met = v[1] !~ /^n\/a/ ? (v[1] <= 1.2 ? "≤1.2×: met" : "≤1.2×: MISSED") : ""
@@ -954,7 +1053,7 @@ machine() {
 }
 
 # BENCH_ONLY="pubsub scripts" runs only those sections (names as below).
-for section in ${BENCH_ONLY:-network tls scripts pubsub structures durable rdb replication backup collections embedded cache}; do
+for section in ${BENCH_ONLY:-network tls scripts pubsub structures durable rdb replication backup collections embedded cache cluster}; do
     "bench_$section"
 done
 
@@ -1060,6 +1159,12 @@ if [ -n "$OUT" ]; then
         echo "  $INCR_WRITES SETs and an incremental create (its"
         echo "  directory's size), and \`lightning-backup restore --latest\` plus a start on"
         echo "  the result until PING answers with every key. See docs/BACKUP.md."
+        echo "* Cluster: \`--cluster-enabled yes\`, appendonly everysec. Per-node rows: one"
+        echo "  Lightning node holding all 16384 slots against a standalone Lightning (the"
+        echo "  right column), the throughput rows' redis-benchmark load; target ≥0.95×."
+        echo "  3-node rows: three Lightning nodes against three Redis nodes, each made one"
+        echo "  cluster by \`redis-cli --cluster create\`, driven by \`redis-benchmark --cluster"
+        echo "  -c $CLIENTS -n $REQS_PIPE -P 16 -r $KEYS\` (no keys loaded: GET reads misses)."
         echo "* Embedded: \`utils/bench/bench-embedded\`, 16-byte keys, 100-byte values;"
         echo "  LMDB with MDB_NOSYNC and RocksDB without WAL sync except in the synced"
         echo "  row; gets in read transactions of 1000. Lightning's puts and gets run in"

@@ -19,8 +19,10 @@
 #include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "engine/txn.h"
+#include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "server/cmd/pubsub.h"
 #include "server/log.h"
 #include "server/net/reply.h"
 #include "server/persist/persist.h"
@@ -40,18 +42,25 @@ unsigned cluster_engine_slot(const char *key, size_t klen) {
 
 /* ---- Routing table --------------------------------------------------------- */
 
+/* Also, when a slot stopped being served here (neither owned nor
+ * importing) or the cluster left state ok, has the blocked clients checked
+ * (cluster_redirect_blocked): Redis redirects them. */
 static void routing_rebuild(void *ctx) {
     (void)ctx;
     cl_state *st = cl_st;
     if (!st) return;
+    const uint8_t served = CLUSTER_ROUTE_MINE | CLUSTER_ROUTE_IMPORTING;
+    int lost = 0;
     for (int s = 0; s < CLUSTER_SLOTS; s++) {
         uint8_t v = 0;
         if (st->slots[s] == st->myself) v |= CLUSTER_ROUTE_MINE;
         if (st->migrating_to[s]) v |= CLUSTER_ROUTE_MIGRATING;
         if (st->importing_from[s]) v |= CLUSTER_ROUTE_IMPORTING;
-        atomic_store_explicit(&cluster_route[s], v, memory_order_relaxed);
+        uint8_t old = atomic_exchange_explicit(&cluster_route[s], v, memory_order_relaxed);
+        if ((old & served) && !(v & served)) lost = 1;
     }
-    atomic_store_explicit(&cluster_route_ok, st->state == CL_OK, memory_order_release);
+    int was_ok = atomic_exchange_explicit(&cluster_route_ok, st->state == CL_OK, memory_order_release);
+    if (lost || (was_ok && st->state != CL_OK)) blocking_recheck_routes();
 }
 
 /* ---- Keyspace callbacks --------------------------------------------------------- */
@@ -147,6 +156,29 @@ static void after_bus_round(void) {
     cluster_replica_follow();
 }
 
+/* ---- Pub/sub over the bus -------------------------------------------------------------- */
+
+/* A PUBLISH / PUBLISHSHARD from another node (bus thread, mutex held: the
+ * registry lock comes after the cluster mutex, and nothing takes them in
+ * the other order). */
+static void bus_publish(void *ctx, int shard, const unsigned char *ch, size_t clen,
+                        const unsigned char *msg, size_t mlen) {
+    (void)ctx;
+    pubsub_publish(shard, (const char *)ch, clen, (const char *)msg, mlen);
+}
+
+void cluster_propagate_publish(int shard, const char *channel, size_t clen, const char *msg,
+                               size_t mlen) {
+    if (!cl_st) return;
+    pthread_mutex_lock(&cl_mutex);
+    int rc = cl_send_publish(cl_st, shard, channel, clen, msg, mlen);
+    pthread_mutex_unlock(&cl_mutex);
+    if (rc != 0)
+        serverLog(LL_WARNING, "Message of %zu bytes not propagated over the cluster bus (larger "
+                              "than a bus message may be)", clen + mlen);
+    busio_wake(cl_bus);
+}
+
 /* ---- Settings ---------------------------------------------------------------------- */
 
 static void settings_fill(cl_settings *set) {
@@ -222,6 +254,7 @@ int cluster_init(void) {
     io.delete_slot_keys = mark_lost_slot;
     io.routing_changed = routing_rebuild;
     cluster_replica_fill_io(&io);
+    io.publish = bus_publish;
     cl_settings set;
     settings_fill(&set);
     pthread_mutex_lock(&cl_mutex);
@@ -509,13 +542,28 @@ int cluster_redirect(client *c, const command *cmd) {
 
     int err = p.err;
     const char *target = p.owner;
+    /* SSUBSCRIBE / SUNSUBSCRIBE / SPUBLISH (their "keys" are shard
+     * channels): a channel is served by the slot's owner until SETSLOT NODE
+     * moves it, whatever keys exist (no ASK, no TRYAGAIN), and they run
+     * while the cluster is down with cluster-allow-pubsubshard-when-down. */
+    int pubsubshard = !is_exec && (cmd->flags & CMD_PUBSUB);
     if (err == REDIR_NONE && p.any_key) {
         exist_ctx ex = {0, 0};
-        if (p.migrating || p.importing) for_each_key(c, cmd, is_exec, count_existing, &ex);
-        if (!p.state_ok && !server.cluster_allow_reads_when_down) {
-            err = REDIR_DOWN_STATE;
-        } else if (!p.state_ok && (p.flags & CMD_WRITE)) {
-            err = REDIR_DOWN_RO_STATE;
+        if ((p.migrating || p.importing) && !pubsubshard)
+            for_each_key(c, cmd, is_exec, count_existing, &ex);
+        if (!p.state_ok) {
+            if (pubsubshard) {
+                if (!server.cluster_allow_pubsubshard_when_down) err = REDIR_DOWN_STATE;
+            } else if (!server.cluster_allow_reads_when_down) {
+                err = REDIR_DOWN_STATE;
+            } else if (p.flags & CMD_WRITE) {
+                err = REDIR_DOWN_RO_STATE;
+            }
+        }
+        if (err != REDIR_NONE) {
+            /* down: replied below */
+        } else if ((p.migrating || p.importing) && !is_exec && !strcmp(cmd->name, "migrate")) {
+            return 0; /* MIGRATE works locally while the slot is open, as Redis's */
         } else if (p.migrating && ex.missing) {
             err = ex.existing ? REDIR_UNSTABLE : REDIR_ASK;
             target = p.migrating_to;
@@ -547,6 +595,41 @@ int cluster_redirect(client *c, const command *cmd) {
     default:
         addReplyErrorFormat(c, "%s %d %s", err == REDIR_ASK ? "ASK" : "MOVED", p.slot, target);
         break;
+    }
+    return 1;
+}
+
+/* Redis 7.0's clusterRedirectBlockedClientIfNeeded: the cluster down, or
+ * a key in a slot neither served nor being imported here, ends the wait
+ * with the error (no ASK: an open slot keeps its waiters). */
+int cluster_redirect_blocked(client *c, const command *cmd, int argc, const resp_arg *argv) {
+    if (!cl_st) return 0;
+    int stack[ROUTE_KEYS_STACK], *keys;
+    int n = call_keys(cmd, argv, argc, stack, &keys);
+    int err = REDIR_NONE;
+    unsigned slot = 0;
+    char target[CBUS_IPLEN + CBUS_HOSTNAME_MAX + 16];
+    pthread_mutex_lock(&cl_mutex);
+    cl_state *st = cl_st;
+    if (st->state != CL_OK) err = REDIR_DOWN_STATE;
+    for (int i = 0; i < n && err == REDIR_NONE; i++) {
+        slot = cluster_key_slot(argv[keys[i]].ptr, argv[keys[i]].len);
+        cl_node *node = st->slots[slot];
+        if (node == st->myself || st->importing_from[slot]) continue;
+        if (!node) {
+            err = REDIR_DOWN_UNBOUND;
+        } else {
+            err = REDIR_MOVED;
+            snprintf(target, sizeof(target), "%s:%d", cluster_endpoint(node), node->port);
+        }
+    }
+    pthread_mutex_unlock(&cl_mutex);
+    if (keys != stack) free(keys);
+    switch (err) {
+    case REDIR_NONE: return 0;
+    case REDIR_DOWN_STATE: addReplyError(c, "CLUSTERDOWN The cluster is down"); break;
+    case REDIR_DOWN_UNBOUND: addReplyError(c, "CLUSTERDOWN Hash slot not served"); break;
+    default: addReplyErrorFormat(c, "MOVED %u %s", slot, target); break;
     }
     return 1;
 }

@@ -54,6 +54,11 @@ unsigned cluster_engine_slot(const char *key, size_t klen);
  * (EXEC: discards the transaction) and returns 1. Before cluster_init (the
  * log replayed at start-up) every command runs. */
 int cluster_redirect(client *c, const struct command *cmd);
+/* A blocked client's worker, after blocking_recheck_routes(): whether its
+ * command (argv) may keep waiting here; if not, replies Redis's -MOVED or
+ * -CLUSTERDOWN and returns 1 (the caller unblocks it). */
+int cluster_redirect_blocked(client *c, const struct command *cmd, int argc,
+                             const resp_arg *argv);
 
 /* Whether cmd is ASKING (dispatch keeps CLIENT_ASKING across it;
  * cmd_cluster.c). */
@@ -75,6 +80,11 @@ uint64_t cluster_links_limit_exceeded(void);
 size_t cluster_links_memory(void);
 /* CONFIG SET of a cluster-* directive: copies the settings in. */
 void cluster_apply_config(void);
+/* PUBLISH (shard 0) / SPUBLISH (shard 1) in cluster mode: the message goes
+ * over the bus to every other node (PUBLISH) or to the other nodes of this
+ * node's shard (SPUBLISH), whose subscribers get it. Any thread. */
+void cluster_propagate_publish(int shard, const char *channel, size_t clen, const char *msg,
+                               size_t mlen);
 /* What a MOVED/ASK names for node n: ip, hostname or "?" per
  * cluster-preferred-endpoint-type. */
 const char *cluster_endpoint(const cl_node *n);

@@ -10,9 +10,12 @@
  * noaddr, nofailover, or "noflags". nodes.conf has every node but those in
  * handshake, then "vars currentEpoch <n> lastVoteEpoch <n>".
  *
- * nodes.conf is written to "<file>.tmp-<pid>", fsync'd, renamed over the
- * file, and the directory fsync'd: a crash leaves the old or the new file,
- * whole. Loading rejects a file that does not parse (the server then refuses
+ * nodes.conf is written to "<file>.tmp-<pid>" and renamed over the file: a
+ * crash of the process leaves the old or the new file, whole. When the
+ * epochs (currentEpoch, lastVoteEpoch, myself's config epoch) changed since
+ * the last fsync'd save, the temp file and then the directory are fsync'd
+ * too, so those survive a power loss; other changes (slot moves, addresses)
+ * are not fsync'd, as Redis saves them, and are re-learnt from the cluster. Loading rejects a file that does not parse (the server then refuses
  * to start, as Redis does), and a file without a "myself" line.
  */
 #ifndef LT_CLUSTER_NODESCONF_H
@@ -41,7 +44,8 @@ void cl_describe_all(cl_state *st, cl_text *t, int for_conf);
 int cl_conf_parse(cl_state *st, const char *text, size_t len, char *err, size_t errcap);
 /* Loads path into st: 0 loaded, 1 no such file (st unchanged), -1 error. */
 int cl_conf_load(cl_state *st, const char *path, char *err, size_t errcap);
-/* Writes st to path (temp, fsync, rename, fsync dir). 0 or -1 (errno). */
+/* Writes st to path (temp, rename; fsync of both when the epochs changed
+ * since the last fsync'd save). 0 or -1 (errno). */
 int cl_conf_save(cl_state *st, const char *path);
 
 /* "myself,master" ... for n's flags, into out. */

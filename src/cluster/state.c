@@ -371,6 +371,34 @@ void cl_send_msg(cl_state *st, cl_link *l, const cbus_msg *m) { send_msg(st, l, 
 void cl_broadcast_msg(cl_state *st, const cbus_msg *m) { broadcast(st, m); }
 void cl_send_ping(cl_state *st, cl_link *l, int type) { send_ping(st, l, type); }
 
+int cl_send_publish(cl_state *st, int shard, const void *channel, size_t clen,
+                    const void *message, size_t mlen) {
+    st->now = st->io.now_ms(st->io.ctx);
+    if ((uint64_t)CBUS_HDR_LEN + 8 + clen + mlen > CBUS_MAX_MSG) return -1;
+    cbus_msg m;
+    build_header(st, &m, shard ? CBUS_PUBLISHSHARD : CBUS_PUBLISH);
+    m.channel = channel;
+    m.channel_len = (uint32_t)clen;
+    m.message = message;
+    m.message_len = (uint32_t)mlen;
+    if (!shard) {
+        broadcast(st, &m);
+        return 0;
+    }
+    /* The shard: its master and the master's replicas, myself excluded. */
+    cl_node *master = st->myself;
+    if (!cl_node_is_master(master)) {
+        master = cl_lookup(st, st->myself->slaveof, CBUS_NAMELEN);
+        if (!master) return 0;
+    }
+    for (int i = 0; i < st->nnodes; i++) {
+        cl_node *n = st->nodes[i];
+        if (n->flags & (CNODE_MYSELF | CNODE_HANDSHAKE)) continue;
+        if (n == master || !memcmp(n->slaveof, master->name, CBUS_NAMELEN)) send_msg(st, n->link, &m);
+    }
+    return 0;
+}
+
 static void broadcast_fail(cl_state *st, cl_node *n) {
     cbus_msg m;
     build_header(st, &m, CBUS_FAIL);
@@ -781,11 +809,15 @@ int cl_process(cl_state *st, cl_link *l, const unsigned char *buf, size_t len) {
                 update_slots_with(st, n, m->update_epoch, m->update_slots);
             }
         }
+    } else if (type == CBUS_PUBLISH || type == CBUS_PUBLISHSHARD) {
+        /* From a node we know only, as Redis (decode checked the lengths). */
+        if (sender && st->io.publish)
+            st->io.publish(st->io.ctx, type == CBUS_PUBLISHSHARD, m->channel, m->channel_len,
+                           m->message, m->message_len);
     }
     /* Votes, manual failover, the paused master's offset: failover.c. */
     if (sender) cl_failover_process(st, sender, l, m);
-    /* PUBLISH, PUBLISHSHARD and MODULE messages are counted and not acted
-     * on (docs/CLUSTER.md). */
+    /* MODULE messages are counted and not acted on (docs/CLUSTER.md). */
     if (st->state_dirty) cl_update_state(st);
     return 0;
 }

@@ -127,6 +127,11 @@ typedef struct cl_io {
     void (*pause_writes)(void *ctx, int64_t until_ms);
     /* A notice for the server log (elections, role changes); may be NULL. */
     void (*log)(void *ctx, const char *msg);
+    /* A PUBLISH (shard 0) or PUBLISHSHARD (shard 1) message from a known
+     * node: deliver it to this node's subscribers; may be NULL. The bytes
+     * are valid during the call only. */
+    void (*publish)(void *ctx, int shard, const unsigned char *channel, size_t clen,
+                    const unsigned char *message, size_t mlen);
 } cl_io;
 
 /* Settings (the cluster-* directives), copied in by the owner. */
@@ -184,6 +189,11 @@ struct cl_state {
     cbus_gossip *gossip_scratch;
     int gossip_cap;
     cl_failover fo;
+    /* The epochs nodes.conf last held when it was fsync'd (nodesconf.c):
+     * a save fsyncs only when they changed, as Redis fsyncs its config only
+     * after epoch changes (slot moves are re-learnt from the cluster). */
+    uint64_t synced_current_epoch, synced_last_vote_epoch, synced_config_epoch;
+    int synced_once;
 };
 
 /* Creates a state with a fresh random name for myself (a master with no
@@ -227,6 +237,12 @@ void cl_reset(cl_state *st, int hard);
 /* Sends a PONG to every connected node (after a slot changed hands here,
  * so the cluster learns it at once). */
 void cl_broadcast_pong(cl_state *st);
+/* Pub/sub over the bus (Redis's clusterPropagatePublish): shard 0 sends a
+ * PUBLISH message to every node with a link; shard 1 a PUBLISHSHARD to the
+ * other nodes of myself's shard (its master and replicas). A message whose
+ * frame would pass CBUS_MAX_MSG is not sent (returns -1, else 0). */
+int cl_send_publish(cl_state *st, int shard, const void *channel, size_t clen,
+                    const void *message, size_t mlen);
 /* Recomputes state (ok/fail) and size. */
 void cl_update_state(cl_state *st);
 /* Valid failure reports about n (expired ones dropped first). */

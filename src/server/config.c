@@ -865,7 +865,7 @@ static const directive directives[] = {
      .field = &server.cluster_allow_reads_when_down, .def_num = 0, .status = ST_EFFECTIVE},
     {.name = "cluster-allow-pubsubshard-when-down", .type = CFG_BOOL,
      .field = &server.cluster_allow_pubsubshard_when_down, .def_num = 1,
-     .status = "stored until sharded pub/sub"},
+     .status = ST_EFFECTIVE},
     {.name = "cluster-allow-replica-migration", .type = CFG_BOOL,
      .field = &server.cluster_allow_replica_migration, .def_num = 1, .apply = cluster_apply_config, .status = ST_EFFECTIVE},
     {.name = "cluster-announce-ip", .type = CFG_STRING, .flags = CFG_EMPTY_IS_NULL,

@@ -8,7 +8,9 @@
  * decodes, processed by one long-lived node (on a fresh inbound link) that
  * knows a few nodes and owns slots, so gossip, epochs, FAIL, UPDATE and
  * the handshake paths all run. Checks: no crash or sanitizer report; a
- * valid message's gossip and extensions lie inside the input; re-encoding
+ * valid message's gossip and extensions lie inside the input, and so do
+ * the channel and payload of a PUBLISH / PUBLISHSHARD handed on for
+ * delivery (only from a known sender); re-encoding
  * a decoded FAIL/UPDATE gives the same bytes; the state's invariants
  * (slots[] agrees with the bitmaps, myself present with one role, a
  * replica naming its master, the manual failover's replica alive) hold
@@ -70,12 +72,26 @@ static void f_delete(void *ctx, unsigned slot) {
     (void)slot;
 }
 
+/* The input being processed: what a delivered PUBLISH points into. */
+static const uint8_t *cur_data;
+static size_t cur_size;
+static uint64_t published;
+
+static void f_publish(void *ctx, int shard, const unsigned char *channel, size_t clen,
+                      const unsigned char *msg, size_t mlen) {
+    (void)ctx;
+    (void)shard;
+    ASSERT(channel >= cur_data + CBUS_HDR_LEN + 8 && channel + clen <= cur_data + cur_size);
+    ASSERT(msg == channel + clen && msg + mlen == cur_data + cur_size);
+    published++;
+}
+
 static cl_state *st;
 
 static void setup(void) {
     cl_io io = {.connect = f_connect, .send = f_send, .close = f_close, .local_ip = f_local_ip,
                 .now_ms = f_now, .random = f_random, .count_slot_keys = f_count,
-                .delete_slot_keys = f_delete};
+                .delete_slot_keys = f_delete, .publish = f_publish};
     cl_settings set = {.node_timeout_ms = 15000, .require_full_coverage = 1, .port = 7000,
                        .cport = 17000};
     st = cl_state_new(&io, &set);
@@ -145,6 +161,8 @@ static void try_decode(const uint8_t *data, size_t size, int process) {
         free(out);
     }
     if (!process) return;
+    cur_data = data;
+    cur_size = size;
     cl_link *l = cl_link_accepted(st, (void *)1, "127.0.0.9");
     /* -1: the state closed and freed the link itself. */
     if (cl_process(st, l, data, size) == 0) cl_link_closed(st, l);

@@ -32,6 +32,7 @@
 #include "common/random.h"
 #include "common/siphash.h"
 #include "engine/keyspace.h"
+#include "cluster/cluster.h"
 #include "server/cmd/commands.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -72,7 +73,8 @@ struct bstate {
     int64_t deadline_ms;  /* 0: forever */
     size_t heap_idx;      /* owner; SIZE_MAX when not in the heap */
     int queued;           /* on the worker's ready list */
-    int unblock;          /* CLIENT UNBLOCK: 0 none, 1 timeout, 2 error */
+    int unblock;          /* CLIENT UNBLOCK: 0 none, 1 timeout, 2 error; 3 cluster
+                           * routing changed: check (blocking_recheck_routes) */
     bstate *rnext;
     int rerun, reblocked; /* owner: re-running; the re-run blocked again */
     int broadcast;        /* a re-run that finds nothing passes the key on */
@@ -590,6 +592,34 @@ int blocking_request_unblock(client *target, int error) {
     return was;
 }
 
+void blocking_recheck_routes(void) {
+    if (!B.workers || !__atomic_load_n(&B.nblocked, __ATOMIC_RELAXED)) return;
+    wake_set ws = {.n = 0};
+    pthread_mutex_lock(&B.lock);
+    for (size_t i = 0; i < B.nbuckets; i++)
+        for (bkey *k = B.buckets[i]; k; k = k->hnext)
+            for (bwait *wt = k->head; wt; wt = wt->next) {
+                if (!wt->bs->unblock) wt->bs->unblock = 3;
+                wake_add(&ws, ready_push(wt->bs));
+            }
+    pthread_mutex_unlock(&B.lock);
+    wake_run(&ws);
+}
+
+static void rerun(client *c);
+
+/* Routing changed (unblock 3): a client whose keys are no longer served
+ * here gets the redirection and is unblocked; the others re-run (the
+ * entry may also have been queued for a ready key). */
+static void recheck(client *c) {
+    bstate *bs = c->bstate;
+    if (server.cluster_enabled && cluster_redirect_blocked(c, bs->cmd, bs->argc, bs->argv)) {
+        finish_and_resume(c);
+        return;
+    }
+    rerun(c);
+}
+
 /* Re-runs bs's command: served (or failed) unblocks, otherwise c stays. */
 static void rerun(client *c) {
     bstate *bs = c->bstate;
@@ -630,6 +660,7 @@ void blocking_worker_process(worker *w) {
             bs->queued = 0;
             bs->rnext = NULL;
             unblock = bs->unblock;
+            if (unblock == 3) bs->unblock = 0;
         }
         pthread_mutex_unlock(&B.lock);
         if (!bs) return;
@@ -640,6 +671,8 @@ void blocking_worker_process(worker *w) {
         } else if (unblock == 1) {
             addReplyNullArray(c);
             finish_and_resume(c);
+        } else if (unblock == 3) {
+            recheck(c);
         } else {
             rerun(c);
         }

@@ -21,12 +21,15 @@
  *
  * No polling: wake-ups go through the worker's ready list plus
  * ev_loop_wakeup(); timeouts sit in a per-worker min-heap checked on the
- * worker's tick. A blocked client costs no CPU.
+ * worker's tick. A blocked client costs no CPU. In cluster mode a change
+ * of slot ownership or cluster state re-checks every blocked client
+ * (blocking_recheck_routes): Redis redirects those whose slot left.
  *
  * Locking: one mutex (the registry: key FIFOs, batons, ready lists, the
  * blocked state's link to its client). Lock order: engine shard locks, then
- * server.clients_lock, then the registry; nothing is locked while holding
- * the registry. The timeout heap and re-runs are the owning worker's only.
+ * server.clients_lock, then the registry; the cluster mutex, then the
+ * registry (blocking_recheck_routes); nothing is locked while holding the
+ * registry. The timeout heap and re-runs are the owning worker's only.
  */
 #ifndef LIGHTNING_BLOCKING_H
 #define LIGHTNING_BLOCKING_H
@@ -98,6 +101,12 @@ void blocking_client_closed(client *c);
  * (the timeout reply, or error when error) and unblock it. Returns 1 if
  * target was blocked, else 0. */
 int blocking_request_unblock(client *target, int error);
+
+/* Cluster mode, any thread: slot ownership or the cluster state changed;
+ * every blocked client's worker checks it (cluster_redirect_blocked) and
+ * answers -MOVED / -CLUSTERDOWN to those whose keys are no longer served
+ * here, as Redis's clientsCron does. */
+void blocking_recheck_routes(void);
 
 /* Clients blocked by a command right now (INFO blocked_clients). */
 uint64_t blocking_clients(void);

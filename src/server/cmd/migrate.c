@@ -16,12 +16,17 @@
  * I/O is blocking with the command's timeout (poll), on the thread that
  * runs the command, as Redis blocks on it.
  *
- * Atomicity: the keys' shards are locked while their payloads are built,
- * and released during the network round trip (a MIGRATE to this server
- * itself must not deadlock). Without COPY a key acknowledged by the target
- * is then deleted unless it was written meanwhile (its version changed):
- * the newer value is kept rather than lost. What is logged is `DEL` of the
- * keys deleted, as Redis propagates it.
+ * Atomicity: without COPY the keys' shards stay locked from building the
+ * payloads until the keys the target acknowledged are deleted, so the move
+ * is atomic for the keys as Redis's (which blocks the server) — resharding
+ * under load neither loses a write nor leaves a stale copy on the target.
+ * Other commands on those shards wait for the round trip (at most the
+ * timeout). With COPY, or when the target is this server (its RESTORE
+ * would wait for these very locks), the locks are released during the
+ * round trip and a key written meanwhile (its version changed) is kept
+ * rather than deleted. What is logged is `DEL` of the keys deleted, as
+ * Redis propagates it. In cluster mode the keys go as RESTORE-ASKING (the
+ * target is importing their slot), as Redis sends them.
  *
  * Called by: dispatch (migrate_commands[]); migrate_cron by worker 0's cron.
  */
@@ -239,6 +244,29 @@ static void count(rdb_buf *b, int n) {
     rdb_buf_append(b, h, (size_t)k);
 }
 
+/* Whether host:port names this server (a MIGRATE to itself): the port is
+ * one of ours and the host resolves to a local address. */
+static int migrate_target_is_self(const char *host, const char *port) {
+    long p = strtol(port, NULL, 10);
+    if (p != server.port && (server.tls_port == 0 || p != server.tls_port)) return 0;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0) return 1; /* unsure: do not hold */
+    int self = 0;
+    for (struct addrinfo *a = res; a && !self; a = a->ai_next) {
+        int fd = socket(a->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        /* A local address can be bound; another host's cannot. */
+        struct sockaddr_storage ss;
+        memcpy(&ss, a->ai_addr, a->ai_addrlen);
+        if (a->ai_family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = 0;
+        else if (a->ai_family == AF_INET6) ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+        if (bind(fd, (struct sockaddr *)&ss, a->ai_addrlen) == 0) self = 1;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return self;
+}
+
 /* MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE]
  *         [AUTH password | AUTH2 username password] [KEYS key ...] */
 static void migrateCommand(client *c) {
@@ -299,11 +327,20 @@ static void migrateCommand(client *c) {
 
     int may_retry = 1;
     rdb_buf cmd = {0};
+    /* Moving keys (no COPY) keeps their shards locked until the target has
+     * answered and they are deleted, so no write lands between the payload
+     * and the deletion (Redis's MIGRATE is atomic: a write in that window
+     * would be lost, or leave a stale copy on the target that redis-cli's
+     * next MIGRATE of the key refuses with BUSYKEY). Not when the target is
+     * this server: its RESTORE would wait for these very locks. */
+    int hold = !copy && !migrate_target_is_self(host, port);
+    int txn_open = 0;
+    ks_txn txn;
 try_again:
     cmd.len = 0;
     /* Payloads, under the keys' locks. */
-    ks_txn txn;
     ks_txn_begin(&txn, server.db, keys, (size_t)num_keys);
+    txn_open = 1;
     int n = 0;
     for (int j = 0; j < num_keys; j++) {
         const ks_entry *e = ks_lookup(&txn, db, keys[j].key, keys[j].klen, 0);
@@ -323,14 +360,20 @@ try_again:
         vers[n] = ks_entry_ts(e);
         idx[n++] = j;
         count(&cmd, replace ? 5 : 4);
-        bulk(&cmd, "RESTORE", 7);
+        /* In cluster mode the target is importing the slot: RESTORE-ASKING
+         * is served there without a preceding ASKING (as Redis sends it). */
+        if (server.cluster_enabled) bulk(&cmd, "RESTORE-ASKING", 14);
+        else bulk(&cmd, "RESTORE", 7);
         bulk(&cmd, keys[j].key, keys[j].klen);
         bulk_ll(&cmd, ttl);
         bulk(&cmd, payload.p, payload.len);
         if (replace) bulk(&cmd, "REPLACE", 7);
         free(payload.p);
     }
-    ks_txn_commit(&txn);
+    if (!hold || n == 0) {
+        ks_txn_commit(&txn);
+        txn_open = 0;
+    }
     if (n == 0) {
         addReplyStatus(c, "NOKEY");
         goto done;
@@ -395,7 +438,8 @@ try_again:
         /* Delete what the target acknowledged, unless written meanwhile. */
         ks_key *dk = lt_xmalloc(sizeof(ks_key) * (size_t)ndel);
         for (int k = 0; k < ndel; k++) dk[k] = (ks_key){db, delv[1 + k].ptr, delv[1 + k].len};
-        ks_txn_begin(&txn, server.db, dk, (size_t)ndel);
+        if (!txn_open) ks_txn_begin(&txn, server.db, dk, (size_t)ndel);
+        txn_open = 1;
         int logged = 0;
         for (int k = 0, m = 0; k < n && m < ndel; k++) {
             const ks_key *kk = &keys[idx[k]];
@@ -409,8 +453,11 @@ try_again:
             delv[0] = (resp_arg){"DEL", 3};
             persist_rewrite(c, logged + 1, delv);
         }
-        ks_txn_commit(&txn);
         free(dk);
+    }
+    if (txn_open) {
+        ks_txn_commit(&txn);
+        txn_open = 0;
     }
     free(delv);
     if (socket_error) {
@@ -430,6 +477,10 @@ try_again:
     goto done;
 
 socket_err:
+    if (txn_open) {
+        ks_txn_commit(&txn);
+        txn_open = 0;
+    }
     if (fd >= 0) close(fd);
     if (errno != ETIMEDOUT && may_retry) {
         may_retry = 0;
@@ -438,6 +489,7 @@ socket_err:
     addReplyErrorFormat(c, "IOERR error or timeout %s to target instance",
                         write_error ? "writing" : "reading");
 done:
+    if (txn_open) ks_txn_commit(&txn);
     free(cmd.p);
     free(keys);
     free(vers);

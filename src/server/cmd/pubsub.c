@@ -33,6 +33,7 @@
 #include "common/assert.h"
 #include "common/random.h"
 #include "common/siphash.h"
+#include "cluster/cluster.h"
 #include "common/util.h"
 #include "server/cmd/commands.h"
 #include "server/log.h"
@@ -723,13 +724,21 @@ static void unsubscribeCommand(client *c) { unsubscribe_generic(c, PS_CHANNEL); 
 static void punsubscribeCommand(client *c) { unsubscribe_generic(c, PS_PATTERN); }
 static void sunsubscribeCommand(client *c) { unsubscribe_generic(c, PS_SHARD); }
 
+/* In cluster mode the message also goes over the cluster bus (the reply
+ * counts this node's receivers only, as Redis's). */
 static void publishCommand(client *c) {
     long n = pubsub_publish(0, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr, c->argv[2].len);
+    if (server.cluster_enabled)
+        cluster_propagate_publish(0, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr,
+                                  c->argv[2].len);
     addReplyLongLong(c, n);
 }
 
 static void spublishCommand(client *c) {
     long n = pubsub_publish(1, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr, c->argv[2].len);
+    if (server.cluster_enabled)
+        cluster_propagate_publish(1, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr,
+                                  c->argv[2].len);
     addReplyLongLong(c, n);
 }
 
