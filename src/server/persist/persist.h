@@ -196,6 +196,9 @@ int persist_stream_subscribe(persist_consumer *c, uint64_t *start_offset);
 int persist_stream_unsubscribe(persist_consumer *c);
 /* Stream bytes produced since start-up (master_repl_offset). */
 uint64_t persist_stream_offset(void);
+/* The next record starts with a SELECT of its database (a replica's full
+ * sync starts here: Redis re-selects when a replica attaches). */
+void persist_stream_reselect(void);
 
 /* INFO persistence. */
 typedef struct persist_info {
