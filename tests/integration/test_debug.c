@@ -300,6 +300,25 @@ TEST(lightning_internal_effects) {
     CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
 }
 
+/* SET-DISABLE-DENY-SCRIPTS: noscript commands (DEBUG) from scripts, with
+ * the script's frozen clock (a key set with PX 1 still exists after a
+ * DEBUG SLEEP inside the same script), then denied again. */
+TEST(disable_deny_scripts) {
+    REQUIRE(difftest_start("enable-debug-command", "yes", NULL));
+    const char *deny = C("EVAL", "return redis.call('debug', 'protocol', 'bignum')", "0");
+    CHECK(strstr(deny, "not allowed from script") != NULL);
+    EXPECT("status:\"OK\"", "DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1");
+    EXPECT("bulk:\"1234567999999999999999999999999999999\"", "EVAL",
+           "return redis.call('debug', 'protocol', 'bignum')", "0");
+    EXPECT("int:1", "EVAL",
+           "redis.call('set', KEYS[1], 'v', 'PX', '1'); redis.call('debug', 'sleep', '0.01');"
+           " return redis.call('exists', KEYS[1])",
+           "1", "k");
+    EXPECT("status:\"OK\"", "DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0");
+    deny = C("EVAL", "return redis.call('debug', 'protocol', 'bignum')", "0");
+    CHECK(strstr(deny, "not allowed from script") != NULL);
+}
+
 int main(void) {
     RUN(refused_by_default);
     RUN(local_allows_loopback);
@@ -310,5 +329,6 @@ int main(void) {
     RUN(packed_threshold_plain_nodes);
     RUN(reload_rechooses_encodings);
     RUN(lightning_internal_effects);
+    RUN(disable_deny_scripts);
     return testlib_finish();
 }

@@ -21,6 +21,8 @@
  *  DIGEST, DIGEST-VALUE Redis's algorithm (digest.h): equal digests for
  *                       equal data in Lightning and Redis.
  *  SET-ACTIVE-EXPIRE    stops / restarts the active expiry of every worker.
+ *  SET-DISABLE-DENY-SCRIPTS  1: scripts may call noscript commands (as
+ *                       Redis, for tests that run DEBUG inside a script).
  *  QUICKLIST-PACKED-THRESHOLD  elements above it get a list node of their
  *                       own (engine/objlimits.h).
  *  LISTPACK, QUICKLIST  print the value's layout on stdout.
@@ -583,6 +585,9 @@ static void debugHelp(client *c) {
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
         "    default.",
+        "SET-DISABLE-DENY-SCRIPTS <0|1>",
+        "    Setting it to 1 allows commands flagged noscript (DEBUG itself among them)",
+        "    to be called from scripts. Setting it to 0 denies them again (the default).",
         "QUICKLIST-PACKED-THRESHOLD <size>",
         "    Sets the threshold for elements to be inserted as plain vs packed nodes",
         "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
@@ -617,6 +622,11 @@ static void debugCommand(client *c) {
         char buf[32];
         __atomic_store_n(&server.active_expire_enabled, atoi(arg_cstr(&c->argv[2], buf, sizeof buf)),
                          __ATOMIC_RELAXED);
+        addReplyOK(c);
+    } else if (argc == 3 && arg_is(sub, "set-disable-deny-scripts")) {
+        char buf[32];
+        __atomic_store_n(&server.script_disable_deny_script,
+                         atoi(arg_cstr(&c->argv[2], buf, sizeof buf)), __ATOMIC_RELAXED);
         addReplyOK(c);
     } else if (argc == 3 && arg_is(sub, "quicklist-packed-threshold")) {
         debugQuicklistPackedThreshold(c);
