@@ -223,6 +223,33 @@ TEST(rewritten_commands) {
     detach(&ar);
 }
 
+/* Relative times become absolute (masked T here), SET's expiry as an
+ * uppercase PXAT; a PEXPIREAT is propagated as sent (case and options
+ * kept), as Redis does. */
+TEST(expire_forms) {
+    REQUIRE(difftest_start(NULL));
+    attach al, ar = {.fd = -1};
+    C("CONFIG", "SET", "repl-ping-replica-period", "3600");
+    REQUIRE(attach_stream(LS, &al));
+    if (RS) REQUIRE(attach_stream(RS, &ar));
+    C("set", "k", "v", "ex", "100");
+    C("set", "k", "v", "pxat", "4102444800000");
+    C("expire", "k", "100");
+    C("pexpireat", "k", "4102444800001", "gt");
+    C("expireat", "k", "4102444802");
+    C("expire", "k", "-1");
+    check_streams(&al, &ar,
+                  "array[bulk:\"SELECT\",bulk:\"0\"]\n"
+                  "array[bulk:\"SET\",bulk:\"k\",bulk:\"v\",bulk:\"PXAT\",bulk:\"T\"]\n"
+                  "array[bulk:\"SET\",bulk:\"k\",bulk:\"v\",bulk:\"PXAT\",bulk:\"T\"]\n"
+                  "array[bulk:\"PEXPIREAT\",bulk:\"k\",bulk:\"T\"]\n"
+                  "array[bulk:\"pexpireat\",bulk:\"k\",bulk:\"T\",bulk:\"gt\"]\n"
+                  "array[bulk:\"PEXPIREAT\",bulk:\"k\",bulk:\"T\"]\n"
+                  "array[bulk:\"DEL\",bulk:\"k\"]\n");
+    detach(&al);
+    detach(&ar);
+}
+
 /* SELECT inside MULTI or a script: the stream follows the database the
  * commands ran in and stays there afterwards. */
 TEST(select_inside_transactions_and_scripts) {
@@ -284,5 +311,6 @@ int main(void) {
     RUN(select_only_when_the_database_changes);
     RUN(rewritten_commands);
     RUN(select_inside_transactions_and_scripts);
+    RUN(expire_forms);
     return testlib_finish();
 }
