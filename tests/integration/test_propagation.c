@@ -250,6 +250,41 @@ TEST(expire_forms) {
     detach(&ar);
 }
 
+/* appendonly no: the stream still exists for its consumers and carries the
+ * same rewrites and MULTI/EXEC records as with a WAL. */
+TEST(rewrites_without_wal) {
+    REQUIRE(difftest_start("appendonly", "no", NULL));
+    attach al, ar = {.fd = -1};
+    C("CONFIG", "SET", "repl-ping-replica-period", "3600");
+    REQUIRE(attach_stream(LS, &al));
+    if (RS) REQUIRE(attach_stream(RS, &ar));
+    C("SELECT", "1");
+    C("RPUSH", "k", "hello");
+    C("PEXPIRE", "k", "100000");
+    C("SET", "s", "v", "EX", "100");
+    C("SET", "cnt", "1");
+    C("GETSET", "cnt", "2");
+    C("MULTI");
+    C("INCR", "cnt");
+    C("EXPIRE", "cnt", "100");
+    C("EXEC");
+    C("SELECT", "0");
+    check_streams(&al, &ar,
+                  "array[bulk:\"SELECT\",bulk:\"1\"]\n"
+                  "array[bulk:\"RPUSH\",bulk:\"k\",bulk:\"hello\"]\n"
+                  "array[bulk:\"PEXPIREAT\",bulk:\"k\",bulk:\"T\"]\n"
+                  "array[bulk:\"SET\",bulk:\"s\",bulk:\"v\",bulk:\"PXAT\",bulk:\"T\"]\n"
+                  "array[bulk:\"SET\",bulk:\"cnt\",bulk:\"1\"]\n"
+                  "array[bulk:\"SET\",bulk:\"cnt\",bulk:\"2\"]\n"
+                  "array[bulk:\"MULTI\"]\n"
+                  "array[bulk:\"INCR\",bulk:\"cnt\"]\n"
+                  "array[bulk:\"PEXPIREAT\",bulk:\"cnt\",bulk:\"T\"]\n"
+                  "array[bulk:\"EXEC\"]\n"
+                  "array[bulk:\"SELECT\",bulk:\"0\"]\n");
+    detach(&al);
+    detach(&ar);
+}
+
 /* SELECT inside MULTI or a script: the stream follows the database the
  * commands ran in and stays there afterwards. */
 TEST(select_inside_transactions_and_scripts) {
@@ -312,5 +347,6 @@ int main(void) {
     RUN(rewritten_commands);
     RUN(select_inside_transactions_and_scripts);
     RUN(expire_forms);
+    RUN(rewrites_without_wal);
     return testlib_finish();
 }

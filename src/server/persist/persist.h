@@ -23,7 +23,9 @@
  *     persist_rewrite_strs(c, argc, s[])  the same with C strings
  *
  * The args are copied at once (callers may pass stack buffers). Calls
- * outside a command, during recovery or with appendonly no are no-ops.
+ * outside a command, during recovery or when nothing is logged (appendonly
+ * no and no stream consumer) are no-ops; with appendonly no and a replica
+ * attached they apply to what the replica gets.
  * Rules already applied: SET/SETEX/PSETEX/GETEX with a relative or
  * absolute expiry -> `SET k v PXAT ms` / `PEXPIREAT k ms`, EXPIRE family ->
  * PEXPIREAT (a time already past -> DEL), INCRBYFLOAT -> `SET k result

@@ -342,8 +342,15 @@ static void hook_evicted(void *ctx, unsigned dbid, const ks_entry *e, uint64_t t
 
 /* ---- Rewrites ---------------------------------------------------------------- */
 
+/* Whether this command's writes are logged at all: to the WAL, or (with
+ * appendonly no) to the stream's consumers (replicas, SYNC clients). The
+ * rewrites and the EXEC record apply to both: a replica of a master without
+ * a WAL must get PEXPIREAT, SREM, MULTI/EXEC as Redis sends them. */
+static int logging(void) { return P.wal || persist_stream_active(); }
+
+
 void persist_rewrite(client *c, int argc, const resp_arg *argv) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     thread_register();
     cur.payload.len = 0;
     cur.rewritten = 1;
@@ -351,12 +358,12 @@ void persist_rewrite(client *c, int argc, const resp_arg *argv) {
 }
 
 void persist_skip_log(client *c) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     cur.logged = 1;
 }
 
 void persist_rewrite_add(client *c, int argc, const resp_arg *argv) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     thread_register();
     if (!cur.rewritten) {
         cur.payload.len = 0;
@@ -379,7 +386,7 @@ void persist_rewrite_strs(client *c, int argc, const char *const *argv) {
 /* ---- EXEC ---------------------------------------------------------------------- */
 
 void persist_exec_begin(client *c) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     thread_register();
     cur.exec = 1;
     cur.exec_db0 = cur.exec_db = c->db;
