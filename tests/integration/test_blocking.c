@@ -325,6 +325,46 @@ TEST(woken_by_key_moves) {
     BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_), "array[bulk:\"sw\",bulk:\"s\",bulk:\"4\"]"));
 }
 
+/* A stream deleted, overwritten, renamed away or flushed under blocked
+ * XREADGROUP clients unblocks them with an error (their group is gone);
+ * an XREAD waiter on the same key keeps waiting for a stream. */
+TEST(xreadgroup_stream_gone) {
+    REQUIRE(difftest_start(NULL));
+    int fl = raw_connect_server(LS), fr = raw_connect_server(RS);
+    int xl = raw_connect_server(LS), xr = raw_connect_server(RS);
+    const char *gone = "err:\"UNBLOCKED the stream key no longer exists\"";
+    const char *how[][3] = {{"DEL", "s", NULL}, {"SET", "s", "v"}, {"RENAME", "s", "s2"},
+                            {"FLUSHALL", NULL, NULL}};
+    for (int i = 0; i < 4; i++) {
+        C("DEL", "s", "s2");
+        EXPECT("bulk:\"1-1\"", "XADD", "s", "1-1", "f", "v");
+        EXPECT("status:\"OK\"", "XGROUP", "CREATE", "s", "g", "$");
+        BOTH(fl, fr, SEND(fd_, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"));
+        BOTH(xl, xr, SEND(fd_, "XREAD", "BLOCK", "0", "STREAMS", "s", "$"));
+        REQUIRE(wait_blocked(L, 2) && wait_blocked(R, 2));
+        if (how[i][1] && how[i][2]) C(how[i][0], how[i][1], how[i][2]);
+        else if (how[i][1]) C(how[i][0], how[i][1]);
+        else C(how[i][0]);
+        BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_), gone));
+        CHECK(still_blocked(xl, 100));
+        REQUIRE(wait_blocked(L, 1) && wait_blocked(R, 1));
+        C("DEL", "s");
+        EXPECT("bulk:\"2-1\"", "XADD", "s", "2-1", "f", "w");
+        BOTH(xl, xr, CHECK_EQ_STR(read_reply(fd_),
+                                  "array[array[bulk:\"s\",array[array[bulk:\"2-1\","
+                                  "array[bulk:\"f\",bulk:\"w\"]]]]]"));
+    }
+    /* The group gone but the stream kept: NOGROUP, as before. */
+    C("DEL", "s");
+    EXPECT("bulk:\"1-1\"", "XADD", "s", "1-1", "f", "v");
+    EXPECT("status:\"OK\"", "XGROUP", "CREATE", "s", "g", "$");
+    BOTH(fl, fr, SEND(fd_, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"));
+    REQUIRE(wait_blocked(L, 1) && wait_blocked(R, 1));
+    EXPECT("int:1", "XGROUP", "DESTROY", "s", "g");
+    BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_), "err:\"NOGROUP the consumer group this client "
+                                               "was blocked on no longer exists\""));
+}
+
 TEST(client_unblock) {
     REQUIRE(difftest_start(NULL));
     int fl = raw_connect_server(LS), fr = raw_connect_server(RS);
@@ -463,5 +503,6 @@ int main(void) {
     RUN(timeout_precision);
     RUN(blocked_clients_use_no_cpu);
     RUN(served_pop_is_durable);
+    RUN(xreadgroup_stream_gone);
     return testlib_finish();
 }

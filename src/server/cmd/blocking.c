@@ -356,7 +356,9 @@ static void pending_add(unsigned db, const char *key, size_t klen) {
 /* Engine install hook (shard lock held): notes keys somebody waits on. */
 static void on_installed(void *ctx, unsigned dbid, const char *key, size_t klen, int type) {
     (void)ctx;
-    if (key && type != KS_TYPE_LIST && type != KS_TYPE_ZSET && type != KS_TYPE_STREAM) return;
+    if (key && type != KS_TYPE_LIST && type != KS_TYPE_ZSET && type != KS_TYPE_STREAM &&
+        type != KS_HOOK_STREAM_GONE)
+        return;
     if (!__atomic_load_n(&B.nkeys_atomic, __ATOMIC_ACQUIRE)) return;
     pthread_mutex_lock(&B.lock);
     int wanted = !key || key_find(dbid, key, klen, key_hash(dbid, key, klen)) != NULL;
