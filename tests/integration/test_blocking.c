@@ -158,6 +158,9 @@ TEST(timeout_reply_shapes) {
             {"BZPOPMIN", "a", "0.05"},
             {"BZPOPMAX", "a", "b", "0.05"},
             {"BZMPOP", "0.05", "2", "a", "b", "MAX"},
+            /* Rounded up to whole ms: 1 ms, not 0 (forever). */
+            {"BLPOP", "a", "0.001"},
+            {"BRPOP", "a", "0.0001"},
         };
         for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
             CHECK_EQ_STR(RAW_COMPARE(fl, fr, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3],

@@ -444,9 +444,11 @@ int blocking_timeout_or_reply(client *c, const resp_arg *a, int64_t *deadline_ms
         addReplyError(c, "ERR timeout is not a float or out of range");
         return -1;
     }
-    /* Redis converts with a C cast: what does not fit a long long (inf,
-     * huge values) comes out as LLONG_MIN on its platforms. */
-    long double ms = v * 1000.0L;
+    /* Redis rounds up to whole ms (ceill: 0.001 is 1 ms, not 0 = forever,
+     * whatever the binary value of 0.001 * 1000) and converts with a C
+     * cast: what does not fit a long long (inf, huge values) comes out as
+     * LLONG_MIN on its platforms. */
+    long double ms = ceill(v * 1000.0L);
     long long tval = ms >= -9.2e18L && ms <= 9.2e18L ? (long long)ms : LLONG_MIN;
     if (tval < 0) {
         addReplyError(c, "ERR timeout is negative");
