@@ -594,8 +594,15 @@ int blocking_request_unblock(client *target, int error) {
     return was;
 }
 
+/* A blocked command that ends with an error (its re-run failed, CLIENT
+ * UNBLOCK ... ERROR) counts as a failed call of it, as Redis's
+ * updateStatsOnUnblock does; its call was counted when it blocked. */
+static void count_failed(worker *w, const command *cmd) {
+    __atomic_add_fetch(&w->cmdstats[cmd->id].failed, 1, __ATOMIC_RELAXED);
+}
+
 /* Re-runs bs's command: served (or failed) unblocks, otherwise c stays. */
-static void rerun(client *c) {
+static void rerun(worker *w, client *c) {
     bstate *bs = c->bstate;
     c->argc = bs->argc;
     c->argv = bs->argv;
@@ -611,6 +618,7 @@ static void rerun(client *c) {
     c->argv = NULL;
     blocking_signal_flush(); /* keys the re-run created (BLMOVE) */
     if (!bs->reblocked) {
+        if (c->error_in_reply) count_failed(w, bs->cmd);
         finish_and_resume(c);
         return;
     }
@@ -639,13 +647,14 @@ void blocking_worker_process(worker *w) {
         if (!bs) return;
         client *c = bs->c;
         if (unblock == 2) {
+            count_failed(w, bs->cmd);
             addReplyError(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
             finish_and_resume(c);
         } else if (unblock == 1) {
             addReplyNullArray(c);
             finish_and_resume(c);
         } else {
-            rerun(c);
+            rerun(w, c);
         }
     }
     /* More than a turn's share: the rest runs after this turn's I/O. */
