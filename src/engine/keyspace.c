@@ -379,6 +379,7 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
                 uint64_t hash, ks_entry *newe, int keep_old, int shallow) {
     ks_shard_data *sd = &sh->data;
     int replaced_live = 0;
+    int stream_gone = 0; /* a live stream removed or replaced by another type */
     newe->ts = ks_txn_ts(txn);
     if (!link) {
         ASSERT(!entry_is_tomb(newe));
@@ -388,6 +389,8 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
         ks_entry *cur = *link;
         if (!entry_is_tomb(cur)) {
             replaced_live = !entry_is_tomb(newe);
+            stream_gone = cur->type == KS_TYPE_STREAM &&
+                          (!replaced_live || newe->type != KS_TYPE_STREAM);
             nkeys_add(txn->db, sh, replaced_live ? NULL : cur, -1);
             if (is_indexed(cur)) expire_index_remove(sh, cur);
         }
@@ -402,6 +405,10 @@ void ks_install(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
             else entry_release(txn, cur);
         }
     }
+    if (stream_gone && txn->db->install_hook)
+        txn->db->install_hook(txn->db->install_ctx,
+                              (unsigned)((size_t)(sh - txn->db->shards) / txn->db->nshards),
+                              entry_keyp(newe), newe->klen, KS_HOOK_STREAM_GONE);
     if (entry_is_tomb(newe)) {
         mvcc_versions_add(&txn->db->mvcc, sh, 1);
     } else {
@@ -427,6 +434,10 @@ void ks_remove(ks_txn *txn, ks_shard *sh, ks_entry **link, int table,
     }
     nkeys_add(txn->db, sh, cur, -1);
     if (is_indexed(cur)) expire_index_remove(sh, cur);
+    if (cur->type == KS_TYPE_STREAM && txn->db->install_hook)
+        txn->db->install_hook(txn->db->install_ctx,
+                              (unsigned)((size_t)(sh - txn->db->shards) / txn->db->nshards),
+                              entry_keyp(cur), cur->klen, KS_HOOK_STREAM_GONE);
     dict_unlink(&sh->data.d, table, link);
     if (shallow) entry_free_shallow(cur);
     else entry_release(txn, cur);
@@ -894,6 +905,8 @@ void ks_flush_db(ks_txn *txn, unsigned dbid) {
         reset_shard_data(db, sh);
     }
     atomic_store_explicit(&db->dbstats[dbid].avg_ttl_ms, 0, memory_order_relaxed);
+    /* Streams may be gone: waiters look again (as after SWAPDB). */
+    if (db->install_hook) db->install_hook(db->install_ctx, dbid, NULL, 0, -1);
 }
 
 typedef struct collect_ctx {

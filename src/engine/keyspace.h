@@ -53,10 +53,15 @@ void ks_set_hooks(lt_db *db, const ks_hooks *hooks);
 
 /* Called under the shard lock (so it must not call into the engine) each
  * time a live value is installed under a key — created, replaced, renamed
- * or moved there, copied, or re-versioned — with the value's type; and with
- * key NULL (type -1) for a database whose whole contents changed (SWAPDB).
- * The server's blocked clients wait on it. Set once, before other threads
- * use db; separate from ks_hooks so either can be set alone. */
+ * or moved there, copied, or re-versioned — with the value's type; with
+ * type KS_HOOK_STREAM_GONE when a live stream is removed (deleted, expired,
+ * evicted, renamed away) or replaced by a value of another type; and with
+ * key NULL (type -1) for a database whose whole contents changed (SWAPDB,
+ * FLUSHDB/FLUSHALL). The server's blocked clients wait on it (XREADGROUP
+ * waiters are unblocked when their stream is gone, as in Redis). Set once,
+ * before other threads use db; separate from ks_hooks so either can be set
+ * alone. */
+#define KS_HOOK_STREAM_GONE (-2)
 typedef void ks_install_hook(void *ctx, unsigned dbid, const char *key, size_t klen,
                              int type);
 void ks_set_install_hook(lt_db *db, ks_install_hook *fn, void *ctx);

@@ -263,6 +263,9 @@ static void syncGeneric(client *c, int psync) {
     int rc = R.has_backlog ? attach_locked(r, off, RS_WAIT_BGSAVE) : -1;
     if (rc == 0) ks_view_open(server.db, sync_job_view(job));
     pthread_mutex_unlock(&R.lock);
+    /* The replica's stream names its database first (no commit meanwhile:
+     * every shard is locked). */
+    if (rc == 0 && !replica) persist_stream_reselect();
     if (replica) pthread_mutex_unlock(&repl_apply_lock);
     else ks_txn_commit(&all);
     if (rc < 0) {
@@ -485,6 +488,10 @@ void repl_wait_command(client *c) {
 void repl_master_cron(void) {
     static int64_t last_ping_ms;
     int64_t now = mstime();
+    /* Pings every period from start-up, as Redis's cron counts its loops:
+     * a replica attaching does not get one at once (Redis's tests read the
+     * stream right after SYNC with the period set to an hour). */
+    if (last_ping_ms == 0) last_ping_ms = now;
     pthread_mutex_lock(&R.lock);
     if (R.waiters > 0) repl_wake_waiters_locked(); /* WAIT timeouts */
     if (!R.is_replica && R.nreplicas > 0 && R.failover_state == FO_NONE &&

@@ -709,7 +709,8 @@ static int call_generic(lua_State *L, int raise) {
     if (!cmd) return call_error(L, "Unknown Redis command called from script", raise);
     if (!cmd->proc || !command_arity_ok(cmd, argc))
         return call_error(L, "Wrong number of args calling Redis command from script", raise);
-    if (cmd->flags & CMD_NOSCRIPT)
+    if ((cmd->flags & CMD_NOSCRIPT) &&
+        !__atomic_load_n(&server.script_disable_deny_script, __ATOMIC_RELAXED))
         return call_error(L, "This Redis command is not allowed from script", raise);
     if (run->caller) {
         switch (acl_check_script_call(run->caller, cmd, call_argv, argc)) {

@@ -218,6 +218,7 @@ struct server {
     char replid[41];               /* INFO master_replid; DEBUG CHANGE-REPL-ID
                                       rewrites it under config_lock */
     int active_expire_enabled;     /* DEBUG SET-ACTIVE-EXPIRE (atomic) */
+    int script_disable_deny_script; /* DEBUG SET-DISABLE-DENY-SCRIPTS (atomic) */
     int64_t start_time_ms;
     int64_t start_mono_us;
     struct lt_db *db;

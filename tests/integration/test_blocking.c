@@ -15,7 +15,9 @@
  */
 #include "../difftest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -158,6 +160,9 @@ TEST(timeout_reply_shapes) {
             {"BZPOPMIN", "a", "0.05"},
             {"BZPOPMAX", "a", "b", "0.05"},
             {"BZMPOP", "0.05", "2", "a", "b", "MAX"},
+            /* Rounded up to whole ms: 1 ms, not 0 (forever). */
+            {"BLPOP", "a", "0.001"},
+            {"BRPOP", "a", "0.0001"},
         };
         for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
             CHECK_EQ_STR(RAW_COMPARE(fl, fr, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3],
@@ -325,6 +330,102 @@ TEST(woken_by_key_moves) {
     BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_), "array[bulk:\"sw\",bulk:\"s\",bulk:\"4\"]"));
 }
 
+/* A stream deleted, overwritten, renamed away or flushed under blocked
+ * XREADGROUP clients unblocks them with an error (their group is gone);
+ * an XREAD waiter on the same key keeps waiting for a stream. */
+TEST(xreadgroup_stream_gone) {
+    REQUIRE(difftest_start(NULL));
+    int fl = raw_connect_server(LS), fr = raw_connect_server(RS);
+    int xl = raw_connect_server(LS), xr = raw_connect_server(RS);
+    const char *gone = "err:\"UNBLOCKED the stream key no longer exists\"";
+    const char *how[][3] = {{"DEL", "s", NULL}, {"SET", "s", "v"}, {"RENAME", "s", "s2"},
+                            {"FLUSHALL", NULL, NULL}};
+    for (int i = 0; i < 4; i++) {
+        C("DEL", "s", "s2");
+        EXPECT("bulk:\"1-1\"", "XADD", "s", "1-1", "f", "v");
+        EXPECT("status:\"OK\"", "XGROUP", "CREATE", "s", "g", "$");
+        BOTH(fl, fr, SEND(fd_, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"));
+        BOTH(xl, xr, SEND(fd_, "XREAD", "BLOCK", "0", "STREAMS", "s", "$"));
+        REQUIRE(wait_blocked(L, 2) && wait_blocked(R, 2));
+        if (how[i][1] && how[i][2]) C(how[i][0], how[i][1], how[i][2]);
+        else if (how[i][1]) C(how[i][0], how[i][1]);
+        else C(how[i][0]);
+        BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_), gone));
+        CHECK(still_blocked(xl, 100));
+        REQUIRE(wait_blocked(L, 1) && wait_blocked(R, 1));
+        C("DEL", "s");
+        EXPECT("bulk:\"2-1\"", "XADD", "s", "2-1", "f", "w");
+        BOTH(xl, xr, CHECK_EQ_STR(read_reply(fd_),
+                                  "array[array[bulk:\"s\",array[array[bulk:\"2-1\","
+                                  "array[bulk:\"f\",bulk:\"w\"]]]]]"));
+    }
+    /* The group gone but the stream kept: NOGROUP, as before. */
+    C("DEL", "s");
+    EXPECT("bulk:\"1-1\"", "XADD", "s", "1-1", "f", "v");
+    EXPECT("status:\"OK\"", "XGROUP", "CREATE", "s", "g", "$");
+    BOTH(fl, fr, SEND(fd_, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"));
+    REQUIRE(wait_blocked(L, 1) && wait_blocked(R, 1));
+    EXPECT("int:1", "XGROUP", "DESTROY", "s", "g");
+    BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_), "err:\"NOGROUP the consumer group this client "
+                                               "was blocked on no longer exists\""));
+}
+
+/* "calls=N,...,failed_calls=M" of cmdstat_<name> reduced to "calls=N
+ * failed=M" (usec varies), from INFO commandstats of c. */
+static const char *cmdstat(redisContext *c, const char *name) {
+    static char out[2][64];
+    static int next;
+    char *o = out[next++ % 2];
+    snprintf(o, sizeof(out[0]), "(none)");
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    if (!r || r->type != REDIS_REPLY_STRING) {
+        if (r) freeReplyObject(r);
+        return o;
+    }
+    char key[64];
+    snprintf(key, sizeof(key), "cmdstat_%s:calls=", name);
+    const char *p = strstr(r->str, key);
+    const char *f = p ? strstr(p, "failed_calls=") : NULL;
+    if (p && f)
+        snprintf(o, sizeof(out[0]), "calls=%lld failed=%lld", atoll(p + strlen(key)),
+                 atoll(f + strlen("failed_calls=")));
+    freeReplyObject(r);
+    return o;
+}
+
+/* A blocked command that ends with an error counts one failed call (its
+ * call was counted when it blocked): unblocked by its stream's deletion or
+ * by CLIENT UNBLOCK ... ERROR. */
+TEST(failed_calls_on_unblock_error) {
+    REQUIRE(difftest_start(NULL));
+    int fl = raw_connect_server(LS), fr = raw_connect_server(RS);
+    EXPECT("bulk:\"1-1\"", "XADD", "s", "1-1", "f", "v");
+    EXPECT("status:\"OK\"", "XGROUP", "CREATE", "s", "g", "$");
+    EXPECT("status:\"OK\"", "CONFIG", "RESETSTAT");
+    BOTH(fl, fr, SEND(fd_, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"));
+    REQUIRE(wait_blocked(L, 1) && wait_blocked(R, 1));
+    EXPECT("int:1", "DEL", "s");
+    BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_),
+                              "err:\"UNBLOCKED the stream key no longer exists\""));
+    CHECK_EQ_STR(cmdstat(L, "xreadgroup"), "calls=1 failed=1");
+    if (R) CHECK_EQ_STR(cmdstat(R, "xreadgroup"), "calls=1 failed=1");
+    BOTH(fl, fr, SEND(fd_, "CLIENT", "ID"));
+    long long idl = atoll(read_reply(fl) + 4), idr = fr >= 0 ? atoll(read_reply(fr) + 4) : 0;
+    BOTH(fl, fr, SEND(fd_, "BLPOP", "nolist", "0"));
+    REQUIRE(wait_blocked(L, 1) && wait_blocked(R, 1));
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", idl);
+    CHECK_EQ_STR(cmd(L, "CLIENT UNBLOCK %s ERROR", id), "int:1");
+    if (R) {
+        snprintf(id, sizeof(id), "%lld", idr);
+        CHECK_EQ_STR(cmd(R, "CLIENT UNBLOCK %s ERROR", id), "int:1");
+    }
+    BOTH(fl, fr, CHECK_EQ_STR(read_reply(fd_),
+                              "err:\"UNBLOCKED client unblocked via CLIENT UNBLOCK\""));
+    CHECK_EQ_STR(cmdstat(L, "blpop"), "calls=1 failed=1");
+    if (R) CHECK_EQ_STR(cmdstat(R, "blpop"), "calls=1 failed=1");
+}
+
 TEST(client_unblock) {
     REQUIRE(difftest_start(NULL));
     int fl = raw_connect_server(LS), fr = raw_connect_server(RS);
@@ -463,5 +564,7 @@ int main(void) {
     RUN(timeout_precision);
     RUN(blocked_clients_use_no_cpu);
     RUN(served_pop_is_durable);
+    RUN(xreadgroup_stream_gone);
+    RUN(failed_calls_on_unblock_error);
     return testlib_finish();
 }

@@ -300,6 +300,51 @@ TEST(lightning_internal_effects) {
     CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
 }
 
+/* SET-DISABLE-DENY-SCRIPTS: noscript commands (DEBUG) from scripts, with
+ * the script's frozen clock (a key set with PX 1 still exists after a
+ * DEBUG SLEEP inside the same script), then denied again. */
+TEST(disable_deny_scripts) {
+    REQUIRE(difftest_start("enable-debug-command", "yes", NULL));
+    const char *deny = C("EVAL", "return redis.call('debug', 'protocol', 'bignum')", "0");
+    CHECK(strstr(deny, "not allowed from script") != NULL);
+    EXPECT("status:\"OK\"", "DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1");
+    EXPECT("bulk:\"1234567999999999999999999999999999999\"", "EVAL",
+           "return redis.call('debug', 'protocol', 'bignum')", "0");
+    EXPECT("int:1", "EVAL",
+           "redis.call('set', KEYS[1], 'v', 'PX', '1'); redis.call('debug', 'sleep', '0.01');"
+           " return redis.call('exists', KEYS[1])",
+           "1", "k");
+    EXPECT("status:\"OK\"", "DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0");
+    deny = C("EVAL", "return redis.call('debug', 'protocol', 'bignum')", "0");
+    CHECK(strstr(deny, "not allowed from script") != NULL);
+}
+
+/* POPULATE: names, values (padded / cut to a size), existing keys kept,
+ * argument errors, the data set's digest equal to Redis's. */
+TEST(populate) {
+    REQUIRE(difftest_start("enable-debug-command", "yes", NULL));
+    EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "10");
+    EXPECT("int:10", "DBSIZE");
+    EXPECT("bulk:\"value:3\"", "GET", "key:3");
+    C("SET", "key:11", "mine");
+    EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "12");
+    EXPECT("bulk:\"mine\"", "GET", "key:11");
+    EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "3", "p", "3");
+    EXPECT("bulk:\"val\"", "GET", "p:2");
+    EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "2", "z", "10");
+    EXPECT("bulk:\"value:1\\x00\\x00\\x00\"", "GET", "z:1");
+    EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "0");
+    C("DEBUG", "POPULATE", "-1");
+    C("DEBUG", "POPULATE", "x");
+    C("DEBUG", "POPULATE", "1", "k", "-5");
+    C("DEBUG", "POPULATE", "1", "k", "1", "extra");
+    C("SELECT", "2");
+    EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "500", "db2");
+    C("SELECT", "0");
+    C("DBSIZE");
+    C("DEBUG", "DIGEST");
+}
+
 int main(void) {
     RUN(refused_by_default);
     RUN(local_allows_loopback);
@@ -310,5 +355,7 @@ int main(void) {
     RUN(packed_threshold_plain_nodes);
     RUN(reload_rechooses_encodings);
     RUN(lightning_internal_effects);
+    RUN(disable_deny_scripts);
+    RUN(populate);
     return testlib_finish();
 }

@@ -219,6 +219,30 @@ TEST(smove) {
     EXPECT("int:0", "SMOVE", "nokey", "dst", "b");
 }
 
+/* SMOVE of a member the destination already holds changes only the
+ * source: a WATCH on the destination still holds (EXEC runs). */
+TEST(smove_watch_unchanged_destination) {
+    REQUIRE(difftest_start(NULL));
+    redisContext *l2 = harness_connect(LS), *r2 = RS ? harness_connect(RS) : NULL;
+    REQUIRE(l2);
+    EXPECT("int:2", "SADD", "srcset{t}", "a", "b");
+    EXPECT("int:1", "SADD", "dstset{t}", "a");
+    EXPECT("status:\"OK\"", "WATCH", "dstset{t}");
+    EXPECT("status:\"OK\"", "MULTI");
+    EXPECT("status:\"QUEUED\"", "SADD", "dstset{t}", "c");
+    CHECK_EQ_STR(COMPARE(l2, r2, "SMOVE", "srcset{t}", "dstset{t}", "a"), "int:1");
+    EXPECT("array[int:1]", "EXEC");
+    EXPECT("int:2", "SCARD", "dstset{t}");
+    EXPECT("array[bulk:\"b\"]", "SMEMBERS", "srcset{t}");
+    /* A member it did not hold: the WATCH fails. */
+    EXPECT("status:\"OK\"", "WATCH", "dstset{t}");
+    EXPECT("status:\"OK\"", "MULTI");
+    EXPECT("status:\"QUEUED\"", "SADD", "dstset{t}", "d");
+    CHECK_EQ_STR(COMPARE(l2, r2, "SMOVE", "srcset{t}", "dstset{t}", "b"), "int:1");
+    EXPECT("nil", "EXEC");
+    EXPECT("int:3", "SCARD", "dstset{t}");
+}
+
 TEST(spop_srandmember_errors) {
     REQUIRE(difftest_start(NULL));
     EXPECT("int:3", "SADD", "s", "1", "2", "3");
@@ -448,6 +472,7 @@ int main(void) {
     RUN(encodings);
     RUN(algebra);
     RUN(smove);
+    RUN(smove_watch_unchanged_destination);
     RUN(spop_srandmember_errors);
     RUN(random_members_properties);
     RUN(sscan);

@@ -358,7 +358,9 @@ static void pending_add(unsigned db, const char *key, size_t klen) {
 /* Engine install hook (shard lock held): notes keys somebody waits on. */
 static void on_installed(void *ctx, unsigned dbid, const char *key, size_t klen, int type) {
     (void)ctx;
-    if (key && type != KS_TYPE_LIST && type != KS_TYPE_ZSET && type != KS_TYPE_STREAM) return;
+    if (key && type != KS_TYPE_LIST && type != KS_TYPE_ZSET && type != KS_TYPE_STREAM &&
+        type != KS_HOOK_STREAM_GONE)
+        return;
     if (!__atomic_load_n(&B.nkeys_atomic, __ATOMIC_ACQUIRE)) return;
     pthread_mutex_lock(&B.lock);
     int wanted = !key || key_find(dbid, key, klen, key_hash(dbid, key, klen)) != NULL;
@@ -444,9 +446,11 @@ int blocking_timeout_or_reply(client *c, const resp_arg *a, int64_t *deadline_ms
         addReplyError(c, "ERR timeout is not a float or out of range");
         return -1;
     }
-    /* Redis converts with a C cast: what does not fit a long long (inf,
-     * huge values) comes out as LLONG_MIN on its platforms. */
-    long double ms = v * 1000.0L;
+    /* Redis rounds up to whole ms (ceill: 0.001 is 1 ms, not 0 = forever,
+     * whatever the binary value of 0.001 * 1000) and converts with a C
+     * cast: what does not fit a long long (inf, huge values) comes out as
+     * LLONG_MIN on its platforms. */
+    long double ms = ceill(v * 1000.0L);
     long long tval = ms >= -9.2e18L && ms <= 9.2e18L ? (long long)ms : LLONG_MIN;
     if (tval < 0) {
         addReplyError(c, "ERR timeout is negative");
@@ -592,6 +596,13 @@ int blocking_request_unblock(client *target, int error) {
     return was;
 }
 
+/* A blocked command that ends with an error (its re-run failed, CLIENT
+ * UNBLOCK ... ERROR) counts as a failed call of it, as Redis's
+ * updateStatsOnUnblock does; its call was counted when it blocked. */
+static void count_failed(worker *w, const command *cmd) {
+    __atomic_add_fetch(&w->cmdstats[cmd->id].failed, 1, __ATOMIC_RELAXED);
+}
+
 void blocking_recheck_routes(void) {
     if (!B.workers || !__atomic_load_n(&B.nblocked, __ATOMIC_RELAXED)) return;
     wake_set ws = {.n = 0};
@@ -606,22 +617,22 @@ void blocking_recheck_routes(void) {
     wake_run(&ws);
 }
 
-static void rerun(client *c);
+static void rerun(worker *w, client *c);
 
 /* Routing changed (unblock 3): a client whose keys are no longer served
  * here gets the redirection and is unblocked; the others re-run (the
  * entry may also have been queued for a ready key). */
-static void recheck(client *c) {
+static void recheck(worker *w, client *c) {
     bstate *bs = c->bstate;
     if (server.cluster_enabled && cluster_redirect_blocked(c, bs->cmd, bs->argc, bs->argv)) {
         finish_and_resume(c);
         return;
     }
-    rerun(c);
+    rerun(w, c);
 }
 
 /* Re-runs bs's command: served (or failed) unblocks, otherwise c stays. */
-static void rerun(client *c) {
+static void rerun(worker *w, client *c) {
     bstate *bs = c->bstate;
     c->argc = bs->argc;
     c->argv = bs->argv;
@@ -637,6 +648,7 @@ static void rerun(client *c) {
     c->argv = NULL;
     blocking_signal_flush(); /* keys the re-run created (BLMOVE) */
     if (!bs->reblocked) {
+        if (c->error_in_reply) count_failed(w, bs->cmd);
         finish_and_resume(c);
         return;
     }
@@ -666,15 +678,16 @@ void blocking_worker_process(worker *w) {
         if (!bs) return;
         client *c = bs->c;
         if (unblock == 2) {
+            count_failed(w, bs->cmd);
             addReplyError(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
             finish_and_resume(c);
         } else if (unblock == 1) {
             addReplyNullArray(c);
             finish_and_resume(c);
         } else if (unblock == 3) {
-            recheck(c);
+            recheck(w, c);
         } else {
-            rerun(c);
+            rerun(w, c);
         }
     }
     /* More than a turn's share: the rest runs after this turn's I/O. */

@@ -48,7 +48,7 @@ void blocking_close(void);
 
 /* ---- Blocking handlers ----------------------------------------------------- */
 
-/* Redis's getTimeoutFromObjectOrReply in seconds (a float, ms precision):
+/* Redis's getTimeoutFromObjectOrReply in seconds (a float, rounded up to ms):
  * *deadline_ms is absolute Unix ms, 0 for "forever". Replies Redis's error
  * and returns -1 when a is not acceptable. */
 int blocking_timeout_or_reply(client *c, const resp_arg *a, int64_t *deadline_ms);

@@ -18,9 +18,13 @@
  *                       in the WAL (contents are unchanged). NOSAVE and
  *                       NOFLUSH (loading another file's contents over the
  *                       live data) are refused.
+ *  POPULATE count [prefix] [size]  as Redis (not logged, as Redis does not
+ *                       propagate it); size at most proto-max-bulk-len.
  *  DIGEST, DIGEST-VALUE Redis's algorithm (digest.h): equal digests for
  *                       equal data in Lightning and Redis.
  *  SET-ACTIVE-EXPIRE    stops / restarts the active expiry of every worker.
+ *  SET-DISABLE-DENY-SCRIPTS  1: scripts may call noscript commands (as
+ *                       Redis, for tests that run DEBUG inside a script).
  *  QUICKLIST-PACKED-THRESHOLD  elements above it get a list node of their
  *                       own (engine/objlimits.h).
  *  LISTPACK, QUICKLIST  print the value's layout on stdout.
@@ -350,6 +354,70 @@ static int reencode_key(client *c, unsigned dbid, const char *key, size_t klen, 
     return rc;
 }
 
+/* DEBUG POPULATE count [prefix] [size], as Redis's debug.c: keys
+ * prefix:0 .. prefix:count-1 (prefix up to its first NUL, the name cut at
+ * 127 bytes) that do not exist yet get the string "value:j" — with a size,
+ * exactly that many bytes: the text, cut or padded with zeros. Like Redis
+ * it is not propagated (not logged); a value over proto-max-bulk-len is
+ * refused. */
+static void debugPopulate(client *c) {
+    static const char range[] = "ERR value is out of range, must be positive";
+    long long keys, valsize = 0;
+    if (arg_ll_or_reply(c, &c->argv[2], &keys, range) < 0) return;
+    if (keys < 0) {
+        addReplyError(c, range);
+        return;
+    }
+    if (c->argc == 5) {
+        if (arg_ll_or_reply(c, &c->argv[4], &valsize, range) < 0) return;
+        if (valsize < 0) {
+            addReplyError(c, range);
+            return;
+        }
+        if ((unsigned long long)valsize > (unsigned long long)server.proto_max_bulk_len) {
+            addReplyError(c, "ERR DEBUG POPULATE value size is over proto-max-bulk-len");
+            return;
+        }
+    }
+    if (ks_txn_nest_outer()) {
+        addReplyError(c, "ERR DEBUG POPULATE is not supported inside MULTI by Lightning");
+        return;
+    }
+    const char *prefix = "key";
+    int plen = 3;
+    if (c->argc >= 4) {
+        const char *p = c->argv[3].ptr, *nul = memchr(p, '\0', c->argv[3].len);
+        prefix = p;
+        plen = (int)(nul ? (size_t)(nul - p) : c->argv[3].len);
+        if (plen > 127) plen = 127;
+    }
+    char *val = valsize ? lt_xcalloc(1, (size_t)valsize) : NULL;
+    for (long long j = 0; j < keys; j++) {
+        char key[128], text[48];
+        int klen = snprintf(key, sizeof key, "%.*s:%lld", plen, prefix, j);
+        if (klen >= (int)sizeof key) klen = (int)sizeof key - 1;
+        int tlen = snprintf(text, sizeof text, "value:%lld", j);
+        const char *v = text;
+        size_t vlen = (size_t)tlen;
+        if (valsize) {
+            size_t n = (size_t)tlen < (size_t)valsize ? (size_t)tlen : (size_t)valsize;
+            memcpy(val, text, n);
+            if (n < (size_t)valsize) memset(val + n, 0, (size_t)valsize - n);
+            v = val;
+            vlen = (size_t)valsize;
+        }
+        ks_txn txn;
+        ks_key k = {.dbid = (unsigned)c->db, .key = key, .klen = (size_t)klen};
+        ks_txn_begin(&txn, server.db, &k, 1);
+        if (!ks_lookup(&txn, k.dbid, key, (size_t)klen, KS_LOOKUP_NOTOUCH))
+            ks_set_str(&txn, k.dbid, key, (size_t)klen, v, vlen, KS_EXPIRE_NONE, KS_SET_NOINT);
+        persist_skip_log(c);
+        ks_txn_commit(&txn);
+    }
+    free(val);
+    addReplyOK(c);
+}
+
 static void debugReload(client *c) {
     for (int j = 2; j < c->argc; j++) {
         if (arg_is(&c->argv[j], "merge")) continue;
@@ -558,6 +626,11 @@ static void debugHelp(client *c) {
         "    Write <message> to the server log.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix. These are not propagated to",
+        "    replicas. Cluster slots are not respected so keys not belonging to the",
+        "    current node can be created in cluster mode.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -571,6 +644,9 @@ static void debugHelp(client *c) {
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
         "    default.",
+        "SET-DISABLE-DENY-SCRIPTS <0|1>",
+        "    Setting it to 1 allows commands flagged noscript (DEBUG itself among them)",
+        "    to be called from scripts. Setting it to 0 denies them again (the default).",
         "QUICKLIST-PACKED-THRESHOLD <size>",
         "    Sets the threshold for elements to be inserted as plain vs packed nodes",
         "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
@@ -598,6 +674,7 @@ static void debugCommand(client *c) {
     else if (argc == 3 && arg_is(sub, "object")) debugObject(c);
     else if (argc == 3 && arg_is(sub, "sleep")) debugSleep(c);
     else if (argc >= 2 && arg_is(sub, "reload")) debugReload(c);
+    else if (argc >= 3 && argc <= 5 && arg_is(sub, "populate")) debugPopulate(c);
     else if (argc == 2 && arg_is(sub, "digest")) debugDigest(c);
     else if (argc >= 2 && arg_is(sub, "digest-value")) debugDigestValue(c);
     else if (argc == 3 && arg_is(sub, "protocol")) debugProtocol(c);
@@ -605,6 +682,11 @@ static void debugCommand(client *c) {
         char buf[32];
         __atomic_store_n(&server.active_expire_enabled, atoi(arg_cstr(&c->argv[2], buf, sizeof buf)),
                          __ATOMIC_RELAXED);
+        addReplyOK(c);
+    } else if (argc == 3 && arg_is(sub, "set-disable-deny-scripts")) {
+        char buf[32];
+        __atomic_store_n(&server.script_disable_deny_script,
+                         atoi(arg_cstr(&c->argv[2], buf, sizeof buf)), __ATOMIC_RELAXED);
         addReplyOK(c);
     } else if (argc == 3 && arg_is(sub, "quicklist-packed-threshold")) {
         debugQuicklistPackedThreshold(c);

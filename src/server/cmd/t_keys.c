@@ -560,11 +560,14 @@ static void expireGenericCommand(client *c, int relative, long long unit_ms) {
         } else {
             ks_set_expire(&txn, db, key->ptr, key->len, when);
             notify_key(NOTIFY_GENERIC, "expire", key, c->db);
-            /* Logged as an absolute time, whatever form it came in. */
-            char num[LT_LLSTR_SIZE];
-            int n = snprintf(num, sizeof(num), "%lld", when);
-            resp_arg argv[3] = {{(char *)"PEXPIREAT", 9}, *key, {num, (size_t)n}};
-            persist_rewrite(c, 3, argv);
+            /* Logged as an absolute time, whatever form it came in; a
+             * PEXPIREAT as sent (options included), as Redis does. */
+            if (relative || unit_ms != 1) {
+                char num[LT_LLSTR_SIZE];
+                int n = snprintf(num, sizeof(num), "%lld", when);
+                resp_arg argv[3] = {{(char *)"PEXPIREAT", 9}, *key, {num, (size_t)n}};
+                persist_rewrite(c, 3, argv);
+            }
         }
     }
     ks_txn_commit(&txn);

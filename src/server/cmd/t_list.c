@@ -120,6 +120,14 @@ static void listPopGeneric(client *c, ks_txn *txn, const resp_arg *key, int wher
         listobj_del_range(l, idx, 1);
     } else {
         long long n = count > (long long)llen ? (long long)llen : count;
+        if (with_key) {
+            /* LMPOP / BLMPOP: logged as LPOP/RPOP key <count popped>, as
+             * Redis propagates them. */
+            char cnt[24];
+            resp_arg log[3] = {{(char *)(where == LIST_HEAD ? "LPOP" : "RPOP"), 4}, *key,
+                               {cnt, (size_t)snprintf(cnt, sizeof(cnt), "%lld", n)}};
+            persist_rewrite(c, 3, log);
+        }
         if (where == LIST_HEAD) addListRangeReply(c, l, 0, n - 1, 0);
         else addListRangeReply(c, l, -n, -1, 1);
         listobj_del_range(l, where == LIST_HEAD ? 0 : llen - (size_t)n, (size_t)n);
@@ -552,8 +560,7 @@ static void ltrimCommand(client *c) {
     ks_entry *e;
     if (lookupListOrReply(c, &txn, key, &e) < 0) goto done;
     if (e) {
-        listobj *l = listMutable(c, &txn, key);
-        long long llen = (long long)listobj_len(l), ltrim, rtrim;
+        long long llen = (long long)listobj_len(ks_entry_obj(e)), ltrim, rtrim;
         if (start < 0) start = llen + start;
         if (end < 0) end = llen + end;
         if (start < 0) start = 0;
@@ -565,10 +572,15 @@ static void ltrimCommand(client *c) {
             ltrim = start;
             rtrim = llen - end - 1;
         }
-        listobj_del_range(l, 0, (size_t)ltrim);
-        listobj_del_range(l, listobj_len(l) - (size_t)rtrim, (size_t)rtrim);
+        /* Nothing to remove: no write (Redis does not propagate it). */
+        listobj *l = NULL;
+        if (ltrim + rtrim > 0) {
+            l = listMutable(c, &txn, key);
+            listobj_del_range(l, 0, (size_t)ltrim);
+            listobj_del_range(l, listobj_len(l) - (size_t)rtrim, (size_t)rtrim);
+        }
         notify_key(NOTIFY_LIST, "ltrim", key, c->db);
-        listDeleteIfEmpty(c, &txn, key, l);
+        if (l) listDeleteIfEmpty(c, &txn, key, l);
     }
     addReplyOK(c);
 done:
@@ -621,7 +633,8 @@ static int blockingFirstList(client *c, ks_txn *txn, const resp_arg *keys, int n
 
 /* Redis's blockingPopGenericCommand: count -1 pops one element as
  * [key, element] (BLPOP, BRPOP, logged as LPOP/RPOP key), count > 0 up to
- * count as [key, [elements]] (BLMPOP, logged as LPOP/RPOP key count).
+ * count as [key, [elements]] (BLMPOP, logged by listPopGeneric as
+ * LPOP/RPOP key <count popped>).
  * Inside EXEC an empty wait replies a null array, as a timeout would. */
 static void blockingPopGeneric(client *c, const resp_arg *keys, int nkeys, int where,
                                long long count, int64_t deadline_ms) {
@@ -630,10 +643,10 @@ static void blockingPopGeneric(client *c, const resp_arg *keys, int nkeys, int w
     const resp_arg *key = NULL;
     int r = blockingFirstList(c, &txn, keys, nkeys, &key);
     if (r > 0) {
-        char cnt[24];
-        resp_arg log[3] = {{(char *)(where == LIST_HEAD ? "LPOP" : "RPOP"), 4}, *key,
-                           {cnt, (size_t)snprintf(cnt, sizeof(cnt), "%lld", count)}};
-        persist_rewrite(c, count == -1 ? 2 : 3, log);
+        if (count == -1) {
+            resp_arg log[2] = {{(char *)(where == LIST_HEAD ? "LPOP" : "RPOP"), 4}, *key};
+            persist_rewrite(c, 2, log);
+        }
         listPopGeneric(c, &txn, key, where, count == -1 ? 0 : count, 1);
     } else if (r == 0) {
         if (blocking_allowed(c)) blocking_block(c, keys, nkeys, deadline_ms);

@@ -179,6 +179,9 @@ static void smoveCommand(client *c) {
         return;
     }
     int dst_exists = de != NULL;
+    /* A member dst already holds leaves dst untouched (no new version), so
+     * a WATCH on dst still holds, as in Redis. */
+    int dst_has = dst_exists && setobj_contains(ks_entry_obj(de), m->ptr, m->len);
     s = ks_obj_mutable(&txn, db, src->ptr, src->len);
     setobj_remove(s, m->ptr, m->len);
     notify_key(NOTIFY_SET, "srem", src, c->db);
@@ -186,7 +189,9 @@ static void smoveCommand(client *c) {
         ks_delete(&txn, db, src->ptr, src->len);
         notify_key(NOTIFY_GENERIC, "del", src, c->db);
     }
-    if (dst_exists) {
+    if (dst_has) {
+        /* nothing to add */
+    } else if (dst_exists) {
         if (setobj_add(ks_obj_mutable(&txn, db, dst->ptr, dst->len), m->ptr, m->len))
             notify_key(NOTIFY_SET, "sadd", dst, c->db);
     } else {

@@ -913,10 +913,16 @@ static void xreadGeneric(client *c, int group_mode) {
         const resp_arg *ida = &c->argv[streams_arg + nstreams + i];
         stream *s;
         ks_entry *e = ks_lookup(&txn, (unsigned)c->db, key->ptr, key->len, 0);
+        if (rerun && group_mode && (!e || ks_entry_type(e) != KS_TYPE_STREAM)) {
+            /* The stream was deleted or overwritten while we waited:
+             * its group is gone with it (Redis unblocks at once). */
+            addReplyError(c, "UNBLOCKED the stream key no longer exists");
+            goto cleanup;
+        }
         if (e && ks_entry_type(e) != KS_TYPE_STREAM) {
             if (rerun) {
-                /* Not a stream now: keep waiting (Redis serves stream
-                 * waiters from streams only). */
+                /* Not a stream now: XREAD keeps waiting (Redis serves
+                 * stream waiters from streams only). */
                 if (blocking_allowed(c)) {
                     blocking_block_broadcast(c, &c->argv[streams_arg], nstreams, deadline);
                     goto cleanup;

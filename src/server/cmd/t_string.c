@@ -303,6 +303,9 @@ static void getsetCommand(client *c) {
                    c->argv[2].ptr, c->argv[2].len, KS_EXPIRE_NONE, 0);
         if (!found) notify_key(NOTIFY_NEW, "new", &c->argv[1], c->db);
         notify_key(NOTIFY_STRING, "set", &c->argv[1], c->db);
+        /* Propagated as SET, as Redis. */
+        resp_arg argv[3] = {{(char *)"SET", 3}, c->argv[1], c->argv[2]};
+        persist_rewrite(c, 3, argv);
     }
     ks_txn_commit(&txn);
 }
@@ -311,8 +314,13 @@ static void getdelCommand(client *c) {
     ks_txn txn;
     engine_begin_cmd(c, &txn);
     if (getGenericCommand(c, &txn) == 0 &&
-        ks_delete(&txn, (unsigned)c->db, c->argv[1].ptr, c->argv[1].len) == LT_OK)
+        ks_delete(&txn, (unsigned)c->db, c->argv[1].ptr, c->argv[1].len) == LT_OK) {
         notify_key(NOTIFY_GENERIC, "del", &c->argv[1], c->db);
+        /* Propagated as DEL (UNLINK under lazyfree-lazy-user-del), as Redis. */
+        int lazy = __atomic_load_n(&server.lazyfree_lazy_user_del, __ATOMIC_RELAXED);
+        resp_arg argv[2] = {{lazy ? (char *)"UNLINK" : (char *)"DEL", lazy ? 6u : 3u}, c->argv[1]};
+        persist_rewrite(c, 2, argv);
+    }
     ks_txn_commit(&txn);
 }
 

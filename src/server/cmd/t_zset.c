@@ -716,6 +716,12 @@ static void genericZpopCommand(client *c, ks_txn *txn, const resp_arg *keys, int
         addReplyArrayLen(c, n * 2 + 1);
         addReplyBulk(c, key->ptr, key->len);
     } else {
+        /* ZMPOP / BZMPOP: logged as ZPOPMIN/ZPOPMAX key <count popped>, as
+         * Redis propagates them. */
+        char cnt[24];
+        resp_arg log[3] = {{(char *)(where == ZSET_MIN ? "ZPOPMIN" : "ZPOPMAX"), 7}, *key,
+                           {cnt, (size_t)snprintf(cnt, sizeof(cnt), "%lld", n)}};
+        persist_rewrite(c, 3, log);
         addReplyArrayLen(c, 2);
         addReplyBulk(c, key->ptr, key->len);
         addReplyArrayLen(c, n);
@@ -804,7 +810,8 @@ static void zmpopCommand(client *c) {
 /* Redis's blockingGenericZpopCommand: pops from the first of keys holding
  * members — count -1 as [key, member, score] (BZPOPMIN/MAX, logged as
  * ZPOPMIN/MAX key), else up to count as [key, [[member, score] ...]]
- * (BZMPOP, logged as ZPOPMIN/MAX key count) — or blocks. A key of another
+ * (BZMPOP, logged by genericZpopCommand as ZPOPMIN/MAX key <count
+ * popped>) — or blocks. A key of another
  * type replies WRONGTYPE, except in a re-run (skipped: Redis 7.0 serves
  * zset waiters from zset keys only). Inside EXEC an empty wait replies a
  * null array. */
@@ -822,10 +829,10 @@ static void blockingZpopGeneric(client *c, const resp_arg *keys, int nkeys, int 
         goto done;
     }
     if (j < nkeys) {
-        char cnt[24];
-        resp_arg log[3] = {{(char *)(where == ZSET_MIN ? "ZPOPMIN" : "ZPOPMAX"), 7}, keys[j],
-                           {cnt, (size_t)snprintf(cnt, sizeof(cnt), "%lld", count)}};
-        persist_rewrite(c, count == -1 ? 2 : 3, log);
+        if (count == -1) {
+            resp_arg log[2] = {{(char *)(where == ZSET_MIN ? "ZPOPMIN" : "ZPOPMAX"), 7}, keys[j]};
+            persist_rewrite(c, 2, log);
+        }
         genericZpopCommand(c, &txn, &keys[j], 1, where, 1, count, count != -1, 0, NULL);
     } else if (blocking_allowed(c)) {
         blocking_block(c, keys, nkeys, deadline_ms);

@@ -23,7 +23,9 @@
  *     persist_rewrite_strs(c, argc, s[])  the same with C strings
  *
  * The args are copied at once (callers may pass stack buffers). Calls
- * outside a command, during recovery or with appendonly no are no-ops.
+ * outside a command, during recovery or when nothing is logged (appendonly
+ * no and no stream consumer) are no-ops; with appendonly no and a replica
+ * attached they apply to what the replica gets.
  * Rules already applied: SET/SETEX/PSETEX/GETEX with a relative or
  * absolute expiry -> `SET k v PXAT ms` / `PEXPIREAT k ms`, EXPIRE family ->
  * PEXPIREAT (a time already past -> DEL), INCRBYFLOAT -> `SET k result
@@ -196,6 +198,9 @@ int persist_stream_subscribe(persist_consumer *c, uint64_t *start_offset);
 int persist_stream_unsubscribe(persist_consumer *c);
 /* Stream bytes produced since start-up (master_repl_offset). */
 uint64_t persist_stream_offset(void);
+/* The next record starts with a SELECT of its database (a replica's full
+ * sync starts here: Redis re-selects when a replica attaches). */
+void persist_stream_reselect(void);
 
 /* INFO persistence. */
 typedef struct persist_info {

@@ -58,6 +58,9 @@ extern const ks_hooks persist_hooks;
 void persist_stream_tap(void *ctx, uint64_t lsn, uint32_t type, const struct iovec *iov,
                         int iovcnt);
 void persist_stream_emit_nowal(const struct iovec *iov, int iovcnt);
+/* The record this thread appends next ends in database db (INT_MIN: in
+ * the one it starts in); see stream.c. */
+void persist_stream_record_end_db(int db);
 int persist_stream_active(void);
 /* hold.c: holds c's output until its WAL LSN is durable. */
 void persist_hold(client *c);

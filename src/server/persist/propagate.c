@@ -20,6 +20,7 @@
 #include "server/persist/persist_int.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,7 @@ typedef struct persist_cmd {
     bytes aux;     /* expiry DELs (may happen inside a command) */
     /* EXEC: commands collected for its one record. */
     int exec;          /* inside persist_exec_begin/end */
-    int exec_db0;      /* database the record starts in */
+    int exec_db0;      /* database the record starts in (its first write's) */
     int exec_db;       /* database after the commands collected so far */
     int exec_cmd_done; /* the queued command logged its parts (a script) */
     uint32_t exec_ncmds;
@@ -155,8 +156,8 @@ void persist_set_record_suffix(const char *p, size_t n) {
     suffix_n = n;
 }
 
-static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t time_ms,
-                             int nowait) {
+static uint64_t log_commands(int db, int end_db, const bytes *payload, uint64_t ts,
+                             int64_t time_ms, int nowait) {
     char sel[64];
     struct iovec iov[3];
     int n = 0;
@@ -174,13 +175,16 @@ static uint64_t log_commands(int db, const bytes *payload, uint64_t ts, int64_t 
         iov[n].iov_base = (void *)suffix_p;
         iov[n++].iov_len = suffix_n;
     }
+    persist_stream_record_end_db(end_db == db ? INT_MIN : end_db);
     if (!P.wal) {
         /* appendonly no: only the stream's consumers read it. */
         persist_stream_emit_nowal(iov, n);
+        persist_stream_record_end_db(INT_MIN);
         return 0;
     }
     int rc = nowait ? wal_append_nowait(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end)
                     : wal_append(P.wal, ts, time_ms, WAL_REC_COMMANDS_DB0, iov, n, &end);
+    persist_stream_record_end_db(INT_MIN);
     if (rc != LT_OK) end = 0; /* no room (nowait), or over 2 GiB */
     return end;
 }
@@ -207,22 +211,21 @@ static void bytes_add_select(bytes *b, int db) {
     bytes_add_multibulk(b, 2, argv);
 }
 
-/* The record of an EXEC (see persist_exec_begin): the collected commands,
- * back to the starting database, wrapped in MULTI/EXEC when more than one.
- * Returns its end LSN, 0 if nothing was logged. */
+/* The record of an EXEC (see persist_exec_begin): the collected commands
+ * (with a SELECT where the database changed, as Redis's stream has them),
+ * wrapped in MULTI/EXEC when more than one besides those SELECTs. The
+ * record ends in the database the last command ran in (replay starts each
+ * record in database 0; the stream knows the end: log_commands). Returns
+ * its end LSN, 0 if nothing was logged. */
 static uint64_t log_exec(ks_txn *txn) {
     static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
     if (cur.exec_ncmds == 0) return 0;
-    if (cur.exec_db != cur.exec_db0) {
-        bytes_add_select(&cur.exec_payload, cur.exec_db0);
-        cur.exec_db = cur.exec_db0;
-        cur.exec_ncmds++;
-    }
     bytes rec = {0};
     if (cur.exec_ncmds > 1) bytes_add(&rec, multi, sizeof(multi) - 1);
     bytes_add(&rec, cur.exec_payload.p, cur.exec_payload.len);
     if (cur.exec_ncmds > 1) bytes_add(&rec, exec, sizeof(exec) - 1);
-    uint64_t end = log_commands(cur.exec_db0, &rec, ks_txn_ts(txn), txn->now_ms, 0);
+    uint64_t end =
+        log_commands(cur.exec_db0, cur.exec_db, &rec, ks_txn_ts(txn), txn->now_ms, 0);
     free(rec.p);
     return end;
 }
@@ -277,7 +280,7 @@ static void hook_commit(void *ctx, ks_txn *txn) {
         bytes_add_multibulk(&cur.payload, c->argc, c->argv);
     }
     cur.logged = 1;
-    uint64_t end = log_commands(c->db, &cur.payload, ks_txn_ts(txn), txn->now_ms, 0);
+    uint64_t end = log_commands(c->db, c->db, &cur.payload, ks_txn_ts(txn), txn->now_ms, 0);
     /* Readers of these shards learn the LSN their reply depends on. */
     if (end) ks_txn_stamp(txn, end);
     cur.lsn = end;
@@ -299,7 +302,7 @@ static uint64_t log_del(unsigned dbid, const char *key, size_t klen, uint64_t ts
     thread_register();
     cur.aux.len = 0;
     bytes_add_multibulk(&cur.aux, 2, argv);
-    uint64_t end = log_commands((int)dbid, &cur.aux, ts, lt_mstime(), 1);
+    uint64_t end = log_commands((int)dbid, (int)dbid, &cur.aux, ts, lt_mstime(), 1);
     bytes_trim(&cur.aux);
     if (!end && P.wal) return 0; /* no room: the caller decides */
     __atomic_add_fetch(&P.changes, 1, __ATOMIC_RELAXED);
@@ -353,8 +356,15 @@ static int hook_evicted(void *ctx, unsigned dbid, const ks_entry *e, uint64_t ts
 
 /* ---- Rewrites ---------------------------------------------------------------- */
 
+/* Whether this command's writes are logged at all: to the WAL, or (with
+ * appendonly no) to the stream's consumers (replicas, SYNC clients). The
+ * rewrites and the EXEC record apply to both: a replica of a master without
+ * a WAL must get PEXPIREAT, SREM, MULTI/EXEC as Redis sends them. */
+static int logging(void) { return P.wal || persist_stream_active(); }
+
+
 void persist_rewrite(client *c, int argc, const resp_arg *argv) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     thread_register();
     cur.payload.len = 0;
     cur.rewritten = 1;
@@ -362,12 +372,12 @@ void persist_rewrite(client *c, int argc, const resp_arg *argv) {
 }
 
 void persist_skip_log(client *c) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     cur.logged = 1;
 }
 
 void persist_rewrite_add(client *c, int argc, const resp_arg *argv) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     thread_register();
     if (!cur.rewritten) {
         cur.payload.len = 0;
@@ -390,7 +400,7 @@ void persist_rewrite_strs(client *c, int argc, const char *const *argv) {
 /* ---- EXEC ---------------------------------------------------------------------- */
 
 void persist_exec_begin(client *c) {
-    if (!P.wal || P.replaying || cur.c != c) return;
+    if (!logging() || P.replaying || cur.c != c) return;
     thread_register();
     cur.exec = 1;
     cur.exec_db0 = cur.exec_db = c->db;
@@ -411,10 +421,12 @@ void persist_exec_cmd_end(client *c, int wrote) {
         wrote = 0;
     }
     if (wrote) {
+        /* The record starts in the database of its first write (Redis
+         * propagates MULTI with the first command's database). */
+        if (cur.exec_ncmds == 0) cur.exec_db0 = cur.exec_db = c->db;
         if (c->db != cur.exec_db) {
             bytes_add_select(&cur.exec_payload, c->db);
             cur.exec_db = c->db;
-            cur.exec_ncmds++;
         }
         if (cur.rewritten) bytes_add(&cur.exec_payload, cur.payload.p, cur.payload.len);
         else bytes_add_multibulk(&cur.exec_payload, c->argc, c->argv);
@@ -460,7 +472,7 @@ void persist_log_command(client *c) {
     uint64_t ts = ks_txn_ts(&t);
     cur.payload.len = 0;
     bytes_add_multibulk(&cur.payload, c->argc, c->argv);
-    uint64_t end = log_commands(c->db, &cur.payload, ts, t.now_ms, 0);
+    uint64_t end = log_commands(c->db, c->db, &cur.payload, ts, t.now_ms, 0);
     ks_txn_commit(&t);
     cur.logged = 1;
     cur.lsn = end;
