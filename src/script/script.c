@@ -35,6 +35,7 @@
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
 #include "server/log.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
 #include "server/persist/persist.h"
@@ -313,7 +314,7 @@ static client *thread_fake(client *caller) {
     if (!tls.fake) tls.fake = lt_xcalloc(1, sizeof(client));
     client *f = tls.fake;
     f->owner = caller->owner;
-    f->flags = CLIENT_AUTHENTICATED | CLIENT_PENDING_WRITE | CLIENT_IN_EXEC;
+    f->flags = CLIENT_AUTHENTICATED | CLIENT_PENDING_WRITE | CLIENT_IN_EXEC | CLIENT_SCRIPT;
     f->db = caller->db;
     f->resp = 2;
     f->id = caller->id;
@@ -1116,6 +1117,7 @@ int script_check_flags(client *c, uint64_t flags, int ro) {
 }
 
 static void evalGeneric(client *c, int evalsha, int ro) {
+    if (monitor_active()) monitor_feed_always(c, c->lastcmd, c->argv, c->argc);
     /* Redis answers a sha of the wrong length before it reads numkeys. */
     if (evalsha && c->argv[1].len != 40) {
         addReplyError(c, "NOSCRIPT No matching script. Please use EVAL.");

@@ -1892,7 +1892,9 @@ static int write_file_atomically(const char *path, const char *content, size_t l
     return rc;
 }
 
-int config_rewrite(const char *path) {
+int config_rewrite(const char *path) { return config_rewrite_opts(path, 0); }
+
+int config_rewrite_opts(const char *path, int force_all) {
     rewrite_state st = {0};
     if (rewrite_read_old(path, &st) < 0) return -1;
     for (int i = 0; i < NDIRECTIVES; i++) {
@@ -1912,7 +1914,7 @@ int config_rewrite(const char *path) {
             }
             st.owner[l] = -1;
         }
-        if (keep && force) {
+        if (keep && (force || force_all)) {
             if (st.needs_signature) {
                 rewrite_add(&st, xstrndup(CONFIG_REWRITE_SIGNATURE,
                                           strlen(CONFIG_REWRITE_SIGNATURE)), -1);

@@ -38,6 +38,11 @@ static inline int monitor_active(void) {
 /* Feeds one executed command to every monitor (any thread). db is the
  * client's database after the command, as Redis shows it. */
 void monitor_feed(client *c, const struct command *cmd, const resp_arg *argv, int argc);
+/* The same without the flag check: EVAL, EVALSHA and FCALL (flagged
+ * skip_monitor) feed their own line when they start, before the commands
+ * their script runs, as Redis shows them (even when they then fail). A
+ * client with CLIENT_SCRIPT (a script's commands) shows as "lua". */
+void monitor_feed_always(client *c, const struct command *cmd, const resp_arg *argv, int argc);
 /* Owner thread: moves queued lines into its monitors' reply buffers. */
 void monitor_worker_drain(struct worker *w);
 /* client_close: unregisters c if it is a monitor (owner thread). */

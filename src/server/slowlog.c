@@ -40,6 +40,20 @@ int cmdlog_arg_redacted(const command *cmd, const resp_arg *argv, int argc, int 
             if (arg_is(&argv[j], "auth")) return i == j + 1 || i == j + 2;
         return 0;
     }
+    if (!strcmp(top->name, "migrate")) {
+        /* Options follow the five fixed arguments; KEYS ends them. */
+        for (int j = 6; j < argc; j++) {
+            if (arg_is(&argv[j], "keys")) break;
+            if (arg_is(&argv[j], "auth")) {
+                if (i == j + 1) return 1;
+                j++;
+            } else if (arg_is(&argv[j], "auth2")) {
+                if (i == j + 1 || i == j + 2) return 1;
+                j += 2;
+            }
+        }
+        return 0;
+    }
     if (cmd->parent && !strcmp(cmd->parent->name, "config") && !strcmp(cmd->name, "set"))
         return i >= 3 && (i % 2) == 1 && config_is_sensitive(argv[i - 1].ptr, argv[i - 1].len);
     return 0;
