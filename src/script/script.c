@@ -966,11 +966,13 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
             persist_exec_end(c);
             if (exclusive) __atomic_store_n(exclusive, 1, __ATOMIC_RELAXED);
             if (all) gate_leave();
+            monitor_script_end(0); /* the re-run shows its commands */
             all = 1;
             run.wrote = 0;
             __atomic_store_n(&run_slots[tls.slot].wrote, 0, __ATOMIC_RELAXED);
             continue;
         }
+        monitor_script_end(1);
         int script_resp = luavm_get(L)->resp;
         if (status == 0) {
             lua_remove(L, fidx); /* Redis's stack: handler, result */

@@ -103,6 +103,8 @@ typedef enum {
 #define CFG_HIDDEN        (1u << 7) /* CONFIG GET finds it by exact name only (Redis's
                                        test-only parameters) */
 #define CFG_PERCENT       (1u << 8) /* memory: "N%" also, stored as -N */
+#define CFG_SAME_ONLY     (1u << 9) /* CONFIG SET to its current value only (Redis can
+                                       change it at run time, Lightning cannot) */
 
 typedef struct directive {
     const char *name;
@@ -514,7 +516,7 @@ static const directive directives[] = {
      .min = CLIENT_REPLY_BUF, .max = LONG_MAX, .status = LT_OWN "pending output that pauses reading a client"},
     /* Durability (persist.c, engine/wal.c). appendonly is immutable until
      * snapshots exist: turning it on at run time needs a base image. */
-    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.appendonly,
+    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_SAME_ONLY, .field = &server.appendonly,
      .def_num = 1, .status = ST_EFFECTIVE " - the WAL; Lightning's default is yes and it cannot be changed at run time"},
     {.name = "appendfsync", .type = CFG_ENUM, .field = &server.appendfsync, .def_num = 1,
      .enum_names = appendfsync_names, .enum_vals = appendfsync_vals, .apply = persist_apply_config, .status = ST_EFFECTIVE},
@@ -1590,6 +1592,22 @@ static int load_line(resp_arg *argv, int argc, const char **msg, char *msgbuf, s
         int ok = config_parse(d, vals, nvals, &v, msg, msgbuf, msglen);
         free(split);
         if (!ok) return -1;
+        if (d->flags & CFG_SAVE_RULES) {
+            /* As Redis: the first save line replaces the default rules,
+             * later ones add theirs; save "" clears them all. */
+            static int save_loaded;
+            const char *cur = *(char **)d->field;
+            if (save_loaded && v.str && v.str[0] && cur && cur[0]) {
+                size_t a = strlen(cur), b = strlen(v.str);
+                char *both = lt_xmalloc(a + b + 2);
+                memcpy(both, cur, a);
+                both[a] = ' ';
+                memcpy(both + a + 1, v.str, b + 1);
+                free(v.str);
+                v.str = both;
+            }
+            save_loaded = 1;
+        }
         config_commit(d, &v);
         return 0;
     }
@@ -2060,6 +2078,7 @@ char *config_doc_markdown(void) {
             sb_appends(&b, "\"\"");
         }
         sb_appends(&b, (d->flags & CFG_IMMUTABLE)   ? " | immutable | "
+                       : (d->flags & CFG_SAME_ONLY) ? " | only to its current value | "
                        : (d->flags & CFG_PROTECTED) ? " | protected | "
                                                     : " | yes | ");
         sb_appends(&b, d->status ? d->status : "**undocumented**");
@@ -2133,6 +2152,16 @@ static int protected_config_allowed(const client *c) {
     return config_protected_action_allowed(enable_protected_configs, c);
 }
 
+/* CFG_SAME_ONLY: 1 if v names the directive's current value (CONFIG GET's
+ * text, case-insensitive: "YES" is yes). */
+static int config_value_is_current(const directive *d, const resp_arg *v) {
+    strbuf b = {0};
+    config_get(d, &b);
+    int same = b.len == v->len && (v->len == 0 || !strncasecmp(b.p, v->ptr, v->len));
+    free(b.p);
+    return same;
+}
+
 void configSetCommand(client *c) {
     if (c->argc & 1) {
         addReplyErrorSyntax(c);
@@ -2153,9 +2182,10 @@ void configSetCommand(client *c) {
         if (!d) {
             bad = name;
         } else if ((d->flags & CFG_IMMUTABLE) ||
+                   ((d->flags & CFG_SAME_ONLY) && !config_value_is_current(d, &c->argv[3 + 2 * i])) ||
                    ((d->flags & CFG_PROTECTED) && !protected_config_allowed(c))) {
-            errstr = (d->flags & CFG_IMMUTABLE) ? "can't set immutable config"
-                                                : "can't set protected config";
+            errstr = (d->flags & (CFG_IMMUTABLE | CFG_SAME_ONLY)) ? "can't set immutable config"
+                                                                  : "can't set protected config";
             errname = name;
         } else {
             /* As Redis: a name and its alias are two parameters. */

@@ -30,6 +30,14 @@ int monitor_count;
 static pthread_mutex_t mon_lock = PTHREAD_MUTEX_INITIALIZER;
 static monitor_q *mons; /* under mon_lock */
 
+/* The lines of the script this thread is running (monitor_script_end). */
+static __thread struct {
+    char *buf;
+    size_t len, cap;
+} script_held;
+
+static void deliver(const char *line, size_t n);
+
 size_t monitor_output_limit(void) { return MONITOR_OUTPUT_LIMIT_DEFAULT; }
 
 /* Appends s quoted as Redis's sdscatrepr does. */
@@ -78,6 +86,43 @@ void monitor_feed_always(client *c, const command *cmd, const resp_arg *argv, in
     }
     line[n++] = '\r';
     line[n++] = '\n';
+    if (c->flags & CLIENT_SCRIPT) {
+        /* Held until the script's run is final (monitor_script_end). */
+        if (script_held.len + n <= monitor_output_limit()) {
+            if (script_held.len + n > script_held.cap) {
+                size_t cap = script_held.cap ? script_held.cap : 4096;
+                while (cap < script_held.len + n) cap *= 2;
+                char *nb = realloc(script_held.buf, cap);
+                if (nb) {
+                    script_held.buf = nb;
+                    script_held.cap = cap;
+                }
+            }
+            if (script_held.len + n <= script_held.cap) {
+                memcpy(script_held.buf + script_held.len, line, n);
+                script_held.len += n;
+            }
+        }
+        free(line);
+        return;
+    }
+    deliver(line, n);
+    free(line);
+}
+
+void monitor_script_end(int keep) {
+    if (keep && script_held.len) deliver(script_held.buf, script_held.len);
+    script_held.len = 0;
+    if (script_held.cap > 64 * 1024) { /* a big script's lines: give it back */
+        free(script_held.buf);
+        script_held.buf = NULL;
+        script_held.cap = 0;
+    }
+}
+
+/* Appends n bytes of whole lines to every monitor's queue and wakes their
+ * workers. */
+static void deliver(const char *line, size_t n) {
     worker *wake[64];
     int nwake = 0;
     size_t limit = monitor_output_limit();
@@ -117,7 +162,6 @@ void monitor_feed_always(client *c, const command *cmd, const resp_arg *argv, in
         }
     }
     pthread_mutex_unlock(&mon_lock);
-    free(line);
     for (int i = 0; i < nwake; i++) ev_loop_wakeup(wake[i]->loop);
 }
 

@@ -43,6 +43,11 @@ void monitor_feed(client *c, const struct command *cmd, const resp_arg *argv, in
  * their script runs, as Redis shows them (even when they then fail). A
  * client with CLIENT_SCRIPT (a script's commands) shows as "lua". */
 void monitor_feed_always(client *c, const struct command *cmd, const resp_arg *argv, int argc);
+/* A script's commands (CLIENT_SCRIPT) are held on the running thread
+ * until its run is final: a run aborted to be re-run holding every key
+ * (script.c) shows nothing, so each command shows once. keep: deliver the
+ * held lines (the run completed); 0: drop them (aborted). */
+void monitor_script_end(int keep);
 /* Owner thread: moves queued lines into its monitors' reply buffers. */
 void monitor_worker_drain(struct worker *w);
 /* client_close: unregisters c if it is a monitor (owner thread). */
