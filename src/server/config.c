@@ -63,6 +63,7 @@
 #include "server/evict.h"
 #include "server/memory.h"
 #include "server/acl.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/proc.h"
@@ -103,6 +104,7 @@ typedef enum {
 #define CFG_HIDDEN        (1u << 7) /* CONFIG GET finds it by exact name only (Redis's
                                        test-only parameters) */
 #define CFG_PERCENT       (1u << 8) /* memory: "N%" also, stored as -N */
+#define CFG_DENY_LOADING  (1u << 10) /* CONFIG SET refused (-LOADING) during the start-up load */
 #define CFG_SAME_ONLY     (1u << 9) /* CONFIG SET to its current value only (Redis can
                                        change it at run time, Lightning cannot) */
 
@@ -494,7 +496,7 @@ static const directive directives[] = {
     /* Lightning's own: see lightning.conf. Applied at each worker's tick. */
     {.name = "io-spin-us", .type = CFG_INT, .field = &server.io_spin_us, .def_num = 50, .min = 0,
      .max = 1000000, .status = LT_OWN "busy-poll after a busy loop turn (docs/ARCHITECTURE.md)"},
-    {.name = "dir", .type = CFG_DIR, .flags = CFG_PROTECTED, .status = ST_EFFECTIVE},
+    {.name = "dir", .type = CFG_DIR, .flags = CFG_PROTECTED | CFG_DENY_LOADING, .status = ST_EFFECTIVE},
     {.name = "pidfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
      .field = &server.pidfile, .def_str = NULL, .status = ST_EFFECTIVE},
     {.name = "loglevel", .type = CFG_ENUM, .field = &server.loglevel, .def_num = LL_NOTICE,
@@ -516,7 +518,7 @@ static const directive directives[] = {
      .min = CLIENT_REPLY_BUF, .max = LONG_MAX, .status = LT_OWN "pending output that pauses reading a client"},
     /* Durability (persist.c, engine/wal.c). appendonly is immutable until
      * snapshots exist: turning it on at run time needs a base image. */
-    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_SAME_ONLY, .field = &server.appendonly,
+    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_SAME_ONLY | CFG_DENY_LOADING, .field = &server.appendonly,
      .def_num = 1, .status = ST_EFFECTIVE " - the WAL; Lightning's default is yes and it cannot be changed at run time"},
     {.name = "appendfsync", .type = CFG_ENUM, .field = &server.appendfsync, .def_num = 1,
      .enum_names = appendfsync_names, .enum_vals = appendfsync_vals, .apply = persist_apply_config, .status = ST_EFFECTIVE},
@@ -701,7 +703,7 @@ static const directive directives[] = {
      .field = &server.io_threads_do_reads, .def_num = 0,
      .status = NO_MEANING "every I/O thread always reads, parses and runs its own clients' commands"},
     /* files and persistence */
-    {.name = "dbfilename", .type = CFG_STRING, .flags = CFG_PROTECTED, .field = &server.dbfilename,
+    {.name = "dbfilename", .type = CFG_STRING, .flags = CFG_PROTECTED | CFG_DENY_LOADING, .field = &server.dbfilename,
      .def_str = "dump.rdb", .normalize = check_dbfilename,
      .status = ST_EFFECTIVE " - the Redis RDB file imported at start-up when dir holds no Lightning data (docs/RDB.md); Lightning's own snapshots are snapshot-<LSN>.snap files named by their WAL position"},
     {.name = "appendfilename", .type = CFG_STRING, .flags = CFG_IMMUTABLE,
@@ -945,7 +947,7 @@ static const directive directives[] = {
     /* Redis's hidden (test-only) parameters: CONFIG GET needs their exact name. */
     {.name = "key-load-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.key_load_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
-     .status = "stored until loading a dataset honours it (a test hook: delay per key loaded)"},
+     .status = "effective - a test hook: µs per key loaded at start-up (negative: ns), slept per batch of keys (loading.h)"},
     {.name = "rdb-key-save-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.rdb_key_save_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
      .status = ST_EFFECTIVE " - a test hook: microseconds of delay per key a snapshot writes"},
@@ -2176,6 +2178,7 @@ void configSetCommand(client *c) {
     const char *errstr = NULL;
 
     /* 1. Names: the first problem in argument order wins. */
+    int deny_loading = 0;
     for (int i = 0; i < n && !bad && !errname; i++) {
         const resp_arg *name = &c->argv[2 + 2 * i];
         const directive *d = config_lookup_alias(name->ptr, name->len, &via_alias[i]);
@@ -2195,9 +2198,13 @@ void configSetCommand(client *c) {
                     errname = name;
                 }
             set[i] = d;
+            /* As Redis: dir, dbfilename, appendonly wait for the load. */
+            if ((d->flags & CFG_DENY_LOADING) && loading_active()) deny_loading = 1;
         }
     }
-    if (bad) {
+    if (!bad && !errname && deny_loading) {
+        addReplyError(c, LOADING_ERR);
+    } else if (bad) {
         addReplyErrorFormat(c,
                             "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
                             (int)bad->len, bad->ptr);

@@ -13,6 +13,7 @@
 #include "engine/mvcc.h"
 #include "server/net/client.h"
 #include "server/latency.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/cmd/migrate.h"
 #include "server/persist/archive.h"
@@ -68,6 +69,9 @@ void cron_worker_tick(worker *w) {
      * threshold) would stall this thread in a shard lock, and with it the
      * clients that could SCRIPT KILL it: skip the keyspace jobs. */
     if (script_locks_held_long()) goto rest;
+    /* The start-up load owns the keyspace until it ends (loading.h): no
+     * expiry, eviction, saves or replication meanwhile. */
+    if (loading_active()) return;
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
     evict_cron(budget_us);
     /* DEBUG SET-ACTIVE-EXPIRE; a replica leaves expiry to its master's DELs

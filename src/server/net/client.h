@@ -62,6 +62,7 @@ struct tls_conn;
 #define CLIENT_ASKING            (1u << 17) /* cluster: ASKING for the next command */
 #define CLIENT_READONLY          (1u << 18) /* cluster: READONLY (replica reads) */
 #define CLIENT_SCRIPT            (1u << 19) /* a script's fake client (script.c) */
+#define CLIENT_LOADER            (1u << 20) /* the WAL replay's client: runs while loading */
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */

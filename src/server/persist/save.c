@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -28,6 +29,7 @@
 #include "engine/keyspace.h"
 #include "engine/mvcc.h"
 #include "engine/snapshot.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
@@ -557,6 +559,12 @@ static void flush_all(void) {
     }
 }
 
+/* Snapshot loader threads: INFO loading_* and the progress log. */
+static void snap_load_progress_cb(void *ctx, uint64_t bytes, uint64_t keys) {
+    (void)ctx;
+    loading_progress(bytes, keys);
+}
+
 int save_recover(uint64_t wal_start, uint64_t *replay_from, uint64_t *snap_ts) {
     *replay_from = 0;
     *snap_ts = 0;
@@ -600,7 +608,8 @@ int save_recover(uint64_t wal_start, uint64_t *replay_from, uint64_t *snap_ts) {
         snap_problem pb;
         int err = 0;
         int64_t t0 = monotonic_us();
-        int rc = snap_load(server.db, name, nthreads, &info, &pb, &err);
+        int rc = snap_load_progress(server.db, name, nthreads, snap_load_progress_cb, NULL, &info,
+                                    &pb, &err);
         int64_t dt = monotonic_us() - t0;
         if (rc == LT_OK) {
             loaded = i;
