@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/promhist.h"
 #include "lightning.h"
 
 typedef struct wal wal;
@@ -240,6 +241,9 @@ typedef struct wal_stats {
     uint64_t rewinds;       /* rewrites of [durable, written) after errors */
 } wal_stats;
 void wal_get_stats(wal *w, wal_stats *st);
+/* The latency of the WAL's data fsyncs (successful ones) since open, as a
+ * Prometheus histogram (bounds 100 µs .. 10 s), copied into out. */
+void wal_fsync_hist(wal *w, promhist *out);
 
 /* "00000000000000001234.log" for an LSN; out must hold 25 bytes. */
 void wal_segment_name(uint64_t lsn, char *out);

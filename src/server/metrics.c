@@ -14,6 +14,8 @@
 #include "server/net/event.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
+#include "server/persist/persist.h"
+#include "server/persist/save.h"
 #include "server/server.h"
 
 typedef struct mbuf {
@@ -194,6 +196,23 @@ static void emit_commands(mbuf *b, line_ref *cmds, int n) {
     }
 }
 
+/* A promhist as a Prometheus histogram in seconds: cumulative _bucket
+ * lines per bound and +Inf, _sum, _count (always, also when empty, so a
+ * dashboard's rate() has a series from the first scrape). */
+static void emit_promhist(mbuf *b, const char *name, const char *help, const promhist *h) {
+    emit_header(b, name, "histogram", help);
+    uint64_t cum = 0;
+    for (int i = 0; i < h->nbounds; i++) {
+        cum += h->count[i];
+        mb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)h->bounds_us[i] / 1e6,
+                  (unsigned long long)cum);
+    }
+    cum += h->count[h->nbounds];
+    mb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    mb_printf(b, "%s_sum %.6f\n", name, (double)h->sum_us / 1e6);
+    mb_printf(b, "%s_count %llu\n", name, (unsigned long long)cum);
+}
+
 /* redis_commands_latencies_usec: LATENCY HISTOGRAM's data as a Prometheus
  * histogram, buckets at powers of two microseconds. */
 static void emit_latency_histograms(mbuf *b) {
@@ -323,6 +342,14 @@ char *metrics_render(size_t *len) {
     free(lines);
     free(info);
     emit_latency_histograms(&b);
+    promhist h;
+    if (persist_wal_fsync_hist(&h) == 0)
+        emit_promhist(&b, "lightning_wal_fsync_duration_seconds",
+                      "Latency of the WAL's fsyncs (appendfsync always and everysec, segment "
+                      "rotation).", &h);
+    save_duration_hist(&h);
+    emit_promhist(&b, "lightning_snapshot_write_duration_seconds",
+                  "Time each snapshot (SAVE, BGSAVE, automatic) took to write.", &h);
     *len = b.len;
     return b.p;
 }

@@ -559,6 +559,51 @@ static int free_tcp_port(void) {
     return ntohs(a.sin_port);
 }
 
+
+/* The duration histograms: lightning_wal_fsync_duration_seconds (every
+ * fsync of the WAL) and lightning_snapshot_write_duration_seconds (every
+ * snapshot), Prometheus-shaped: cumulative buckets, +Inf == _count. */
+static void check_histogram(const char *body, const char *name, double min_count) {
+    char key[200], type[200];
+    snprintf(type, sizeof type, "# TYPE %s histogram\n", name);
+    CHECK(strstr(body, type) != NULL);
+    snprintf(key, sizeof key, "%s_count", name);
+    double count = metric(body, key);
+    CHECK(count >= min_count);
+    snprintf(key, sizeof key, "%s_bucket{le=\"+Inf\"}", name);
+    CHECK(metric(body, key) == count);
+    snprintf(key, sizeof key, "%s_sum", name);
+    CHECK(metric(body, key) >= 0);
+    /* Buckets never decrease. */
+    snprintf(key, sizeof key, "%s_bucket{le=\"", name);
+    double prev = 0;
+    int nb = 0;
+    for (const char *p = strstr(body, key); p; p = strstr(p + 1, key)) {
+        const char *sp = strchr(p, ' ');
+        double v = atof(sp + 1);
+        CHECK(v >= prev);
+        prev = v;
+        nb++;
+    }
+    CHECK(nb >= 5);
+}
+
+TEST(metrics_duration_histograms) {
+    harness_server *s = harness_start("appendfsync", "always", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    for (int i = 0; i < 5; i++) CHECK_EQ_STR(cmd(c, "SET k%d v", i), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SAVE"), "status:\"OK\"");
+    raw_buf b = http_get(s->port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    REQUIRE(b.data);
+    const char *body = strstr(b.data, "\r\n\r\n");
+    REQUIRE(body);
+    check_histogram(body, "lightning_wal_fsync_duration_seconds", 1);
+    check_histogram(body, "lightning_snapshot_write_duration_seconds", 1);
+    raw_buf_free(&b);
+}
+
 TEST(metrics_port) {
     int mport = free_tcp_port();
     REQUIRE(mport > 0);
@@ -740,6 +785,7 @@ int main(void) {
     RUN(monitor_across_io_threads);
     RUN(monitor_that_does_not_read_is_dropped);
     RUN(metrics_on_main_port);
+    RUN(metrics_duration_histograms);
     RUN(metrics_port);
     RUN(prometheus_scrapes_lightning);
     RUN(redis_exporter_against_lightning);
