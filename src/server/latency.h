@@ -8,9 +8,10 @@
  * latency-monitor-threshold is set and the latency reaches it, so the
  * table's mutex is taken only for slow events. Event names are Redis's
  * where the meaning is the same: "command", "fast-command", "expire-cycle"
- * (one worker's active expiry pass in a tick), and "aof-write" (an I/O
+ * (one worker's active expiry pass in a tick), "aof-write" (an I/O
  * thread's write(2) of its turn's WAL records under appendfsync
- * everysec/no, which its clients' replies wait for).
+ * everysec/no, which its clients' replies wait for) and "aof-fsync-always"
+ * (a WAL fsync under appendfsync always, from the WAL's thread).
  *
  * Latency tracking (latency-tracking, LATENCY HISTOGRAM, INFO
  * latencystats): every I/O thread owns one histogram (common/histogram.h,

@@ -238,6 +238,41 @@ TEST(latency_monitor_like_redis) {
            "latency-monitor-threshold");
 }
 
+/* aof-fsync-always: under appendfsync always a client's reply waits for
+ * the WAL's fsync, which the latency monitor reports as Redis does for its
+ * main thread's fsync. A slow disk is simulated (every fsync 20 ms). */
+TEST(latency_aof_fsync_always) {
+    harness_server *s = harness_start("appendfsync", "always", "latency-monitor-threshold", "5",
+                                      "enable-debug-command", "yes", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "LATENCY LATEST"), "array[]"); /* a fast disk: nothing */
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow-fsync"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET a 2"), "status:\"OK\"");
+    redisReply *r = redisCommand(c, "LATENCY LATEST");
+    REQUIRE(r && r->type == REDIS_REPLY_ARRAY);
+    int found = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 4 &&
+            !strcmp(e->element[0]->str, "aof-fsync-always")) {
+            found = 1;
+            CHECK(e->element[2]->integer >= 20); /* latest, ms */
+            CHECK(e->element[3]->integer >= 20); /* max */
+        }
+    }
+    freeReplyObject(r);
+    CHECK(found);
+    r = redisCommand(c, "LATENCY HISTORY aof-fsync-always");
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
+    if (r) freeReplyObject(r);
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL none"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow"),
+                 "err:\"ERR DEBUG WAL-FAIL mode must be none, write, fsync or slow-fsync\"");
+}
+
 /* LATENCY HISTOGRAM for one command: its name, calls, and the buckets. */
 static char *histogram_shape(redisContext *c, const char *name) {
     redisReply *r = RCMD(c, "LATENCY", "HISTOGRAM", name);
@@ -786,6 +821,7 @@ int main(void) {
     RUN(monitor_that_does_not_read_is_dropped);
     RUN(metrics_on_main_port);
     RUN(metrics_duration_histograms);
+    RUN(latency_aof_fsync_always);
     RUN(metrics_port);
     RUN(prometheus_scrapes_lightning);
     RUN(redis_exporter_against_lightning);

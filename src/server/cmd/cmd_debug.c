@@ -29,8 +29,9 @@
  *  CHANGE-REPL-ID, CONFIG-REWRITE-FORCE-ALL, LOG, PROTOCOL, ERROR,
  *  STRINGMATCH-TEST     as Redis.
  *  SEGFAULT             only with enable-debug-command yes (not "local").
- *  WAL-FAIL none|write|fsync   Lightning's own, for tests: the WAL
- *                       writer's write(2) / fsync(2) fail with ENOSPC.
+ *  WAL-FAIL none|write|fsync|slow-fsync   Lightning's own, for tests: the
+ *                       WAL writer's write(2) / fsync(2) fail with ENOSPC,
+ *                       or every fsync takes 20 ms longer (slow-fsync).
  *  HELP
  * Anything else gets Redis's "unknown subcommand" error.
  */
@@ -556,8 +557,8 @@ static void debugStringmatchTest(client *c) {
 }
 
 static void debugWalFail(client *c) {
-    static const char *const modes[] = {"none", "write", "fsync"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const modes[] = {"none", "write", "fsync", "slow-fsync"};
+    for (int i = 0; i < 4; i++) {
         if (arg_is(&c->argv[2], modes[i])) {
             pthread_mutex_lock(&server.config_lock);
             server.debug_wal_fail = i; /* WAL_FAULT_* order */
@@ -567,7 +568,7 @@ static void debugWalFail(client *c) {
             return;
         }
     }
-    addReplyError(c, "ERR DEBUG WAL-FAIL mode must be none, write or fsync");
+    addReplyError(c, "ERR DEBUG WAL-FAIL mode must be none, write, fsync or slow-fsync");
 }
 
 static void debugHelp(client *c) {
@@ -615,8 +616,9 @@ static void debugHelp(client *c) {
         "QUICKLIST <key> [<0|1>]",
         "    Show low level info about the quicklist encoding of <key>.",
         "    The optional argument (0 by default) sets the level of detail",
-        "WAL-FAIL <none|write|fsync>",
-        "    Lightning, for tests: make the WAL writer's write or fsync fail (ENOSPC).",
+        "WAL-FAIL <none|write|fsync|slow-fsync>",
+        "    Lightning, for tests: make the WAL writer's write or fsync fail (ENOSPC),",
+        "    or every fsync 20 ms slower (slow-fsync).",
         NULL,
     };
     addReplyHelp(c, help);

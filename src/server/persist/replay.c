@@ -326,6 +326,7 @@ int persist_open(void) {
         .replay_from = replay_from,
         .load_truncated = server.aof_load_truncated,
         .on_durable = persist_on_durable,
+        .on_fsync = persist_on_fsync,
     };
     wal_scan_result res;
     P.replaying = 1;
