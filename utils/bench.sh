@@ -45,13 +45,13 @@ if [ "$SHORT" = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-1}
     KEYS=2000 REQS=5000 REQS_PIPE=20000 LAT_OPS=2000 BULK=5000 ELEMS=5000
     BG_IDLE=500 EMB_PUTS=5000 EMB_SYNCED=20 EMB_GETS=5000 INCR_WRITES=1000
-    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000
+    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000 OBS_REQS=20000
     OUT=${BENCH_OUT:-}
 else
     ROUNDS=${BENCH_ROUNDS:-5}
     KEYS=100000 REQS=200000 REQS_PIPE=1000000 LAT_OPS=100000 BULK=1000000 ELEMS=1000000
     BG_IDLE=50000 EMB_PUTS=1000000 EMB_SYNCED=10000 EMB_GETS=1000000 INCR_WRITES=10000
-    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000
+    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000 OBS_REQS=3000000
     OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 fi
 CLIENTS=50
@@ -620,6 +620,66 @@ bench_backup() {
     done
 }
 
+# ---- observability overhead (issue #22) ------------------------------------------
+
+# Lightning against itself: one server ($KEYS keys, appendonly everysec),
+# redis-benchmark GET and SET (-P 16, $OBS_REQS requests each; the row is
+# their mean req/s) in two modes per row, the order alternating between
+# rounds. The "Lightning" column is the mode with the feature, the other
+# column the same server without it: /metrics fetched by curl every second
+# during the run vs not at all; latency-tracking yes vs no (CONFIG SET).
+obs_rate() {
+    redis-benchmark -h 127.0.0.1 -p "$(port_of obs)" -c $CLIENTS -n "$OBS_REQS" -P 16 \
+        -r "$KEYS" -d $VALUE_BYTES -t get,set --csv 2>/dev/null |
+        awk -F'"' 'NR > 1 && $4 + 0 > 0 {s += $4; n++} END {if (n == 2) printf "%.0f\n", s / n}'
+}
+
+# scraper PORT: GET /metrics every second until killed (by its PID).
+scraper() {
+    while :; do
+        curl -sf -o /dev/null "http://127.0.0.1:$1/metrics" || log "scrape of /metrics failed"
+        sleep 1
+    done
+}
+
+bench_observe() {
+    local r s v spid
+    log "observability overhead rows: $ROUNDS round(s)"
+    command -v curl >/dev/null || { log "curl not found (deps/install.sh)"; exit 2; }
+    row obs-scrape tol2 "GET/SET, $CLIENTS clients, pipeline 16, /metrics scraped every second (other column: the same server, not scraped) (req/s)"
+    row obs-track tol2 "GET/SET, $CLIENTS clients, pipeline 16, latency-tracking yes (other column: the same server, latency-tracking no) (req/s)"
+    "$LOAD" gen set "$KEYS" "$VALUE_BYTES" >"$TMP/obskeys.resp"
+    start_server obs lightning "$TMP/obs" --appendonly yes --appendfsync everysec
+    wait_ready obs >/dev/null
+    pipe_load obs "$TMP/obskeys.resp" "$KEYS" >/dev/null
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            if [ $s = L ]; then
+                scraper "$(port_of obs)" &
+                spid=$!
+                PIDS="$PIDS $spid"
+                v=$(obs_rate)
+                kill -TERM "$spid" 2>/dev/null
+                wait "$spid" 2>/dev/null
+            else
+                v=$(obs_rate)
+            fi
+            put obs-scrape $s "${v:-n/a: redis-benchmark failed}"
+        done
+        for s in $(sides $r); do
+            if [ $s = L ]; then t=yes; else t=no; fi
+            cli obs CONFIG SET latency-tracking $t >/dev/null
+            v=$(obs_rate)
+            put obs-track $s "${v:-n/a: redis-benchmark failed}"
+        done
+        cli obs CONFIG SET latency-tracking yes >/dev/null
+        log "observability round $r done"
+        r=$((r + 1))
+    done
+    stop_server obs
+}
+
 # ---- collection memory --------------------------------------------------------
 
 bench_collections() {
@@ -681,7 +741,8 @@ bench_embedded() {
 
 # Targets: net (ratio >= 1), well (pipelined/durable: ratio >= 1.5), mem
 # (<= Redis: ratio >= 1), half (Lightning's value >= 0.5), spike
-# (Lightning's value <= 2), far (extra memory: ratio >= 4), info (none).
+# (Lightning's value <= 2), far (extra memory: ratio >= 4), tol2 (a
+# feature's cost: Lightning with it / without it >= 0.98), info (none).
 render() {
     awk -F'\t' -v rows="$ROWS" '
     function median(s,   a, n, i, j, t) {
@@ -721,6 +782,7 @@ render() {
             if (tg == "far") met = num ? (ratio >= 4 ? "≤¼ of Redis: met" : "≤¼ of Redis: MISSED") : ""
             if (tg == "half") met = v[1] !~ /^n\/a/ ? (v[1] >= 0.5 ? "≥0.50: met" : "≥0.50: MISSED") : ""
             if (tg == "spike12") met = v[1] !~ /^n\/a/ ? (v[1] <= 1.2 ? "≤1.2×: met" : "≤1.2×: MISSED") : ""
+            if (tg == "tol2") met = num ? (ratio >= 0.98 ? "≥0.98× (≤2% slower): met" : "≥0.98× (≤2% slower): MISSED") : ""
             if (tg == "spike") met = v[1] !~ /^n\/a/ ? (v[1] <= 2 ? "≤2×: met" : "≤2×: MISSED") : ""
             if (v[1] ~ /^n\/a: not/ || v[2] ~ /^n\/a: not/) missing = missing " " id
             printf "| %s | %s | %s | %s | %s |\n", label, fmt(v[1]), fmt(v[2]),
@@ -737,7 +799,7 @@ machine() {
 }
 
 # BENCH_ONLY="pubsub scripts" runs only those sections (names as below).
-for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb backup collections embedded}; do
+for section in ${BENCH_ONLY:-network scripts pubsub structures durable rdb backup collections observe embedded}; do
     "bench_$section"
 done
 
@@ -833,6 +895,10 @@ if [ -n "$OUT" ]; then
         echo "  $INCR_WRITES SETs and an incremental create (its"
         echo "  directory's size), and \`lightning-backup restore --latest\` plus a start on"
         echo "  the result until PING answers with every key. See docs/BACKUP.md."
+        echo "* Observability overhead: one Lightning server ($KEYS keys, everysec) against"
+        echo "  itself, \`redis-benchmark -c $CLIENTS -n $OBS_REQS -P 16 -t get,set\` (mean of the two),"
+        echo "  with \`curl\` fetching /metrics every second during the run vs not, and with"
+        echo "  \`latency-tracking yes\` vs \`no\`; the other column is the run without the feature."
         echo "* Embedded: \`utils/bench/bench-embedded\`, 16-byte keys, 100-byte values;"
         echo "  LMDB with MDB_NOSYNC and RocksDB without WAL sync except in the synced"
         echo "  row; gets in read transactions of 1000. Lightning's puts and gets run in"
