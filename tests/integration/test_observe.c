@@ -662,6 +662,59 @@ TEST(metrics_port) {
     CHECK_EQ_STR(cmd(c, "CONFIG GET metrics-port"), want);
 }
 
+/* Oversized and slow HTTP requests are bounded like any client: on the
+ * main port a request line without its newline past 64 KiB gets Redis's
+ * inline-size error and the close (redis-server 7.0.15 answers the same),
+ * on metrics-port past METRICS_MAX_LINE a close; a half-sent request is
+ * closed by `timeout` on both ports; metrics-port connections count
+ * against maxclients. */
+TEST(http_requests_are_bounded) {
+    int mport = free_tcp_port();
+    REQUIRE(mport > 0);
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", mport);
+    harness_server *s = harness_start("metrics-port", ps, "timeout", "1", "maxclients", "4", NULL);
+    REQUIRE(s);
+    size_t big = 70000;
+    char *req = malloc(big + 1);
+    REQUIRE(req);
+    memcpy(req, "GET /metrics", 12);
+    memset(req + 12, 'a', big - 12);
+    req[big] = '\0';
+    raw_buf b = http_get(s->port, req);
+    CHECK(b.closed && b.data && !strcmp(b.data, "-ERR Protocol error: too big inline request\r\n"));
+    raw_buf_free(&b);
+    /* A request line longer than METRICS_MAX_LINE on metrics-port. */
+    req[9000] = '\0';
+    b = http_get(mport, req);
+    CHECK(b.closed && b.len == 0);
+    raw_buf_free(&b);
+    free(req);
+    /* Half a request line, then nothing: `timeout` closes both. */
+    int ports[2] = {s->port, mport};
+    for (int i = 0; i < 2; i++) {
+        int fd = raw_connect(ports[i]);
+        REQUIRE(fd >= 0);
+        raw_sendstr(fd, "GET /metr");
+        raw_buf r = raw_read_until(fd, 15000);
+        CHECK(r.closed && !r.timed_out && r.len == 0);
+        raw_buf_free(&r);
+        raw_close(fd);
+    }
+    /* maxclients 4: the fifth connection, on either port, is refused. */
+    int fds[4];
+    for (int i = 0; i < 4; i++) fds[i] = raw_connect(i % 2 ? mport : s->port);
+    for (int i = 0; i < 4; i++) CHECK(fds[i] >= 0);
+    raw_sendstr(fds[0], "PING\r\n");
+    raw_buf r;
+    CHECK(raw_read_reply(fds[0], 5000, &r) && !strcmp(r.data, "+PONG\r\n"));
+    raw_buf_free(&r);
+    b = http_get(mport, "GET /metrics HTTP/1.1\r\n\r\n");
+    CHECK(b.closed && b.data && !strcmp(b.data, "-ERR max number of clients reached\r\n"));
+    raw_buf_free(&b);
+    for (int i = 0; i < 4; i++) raw_close(fds[i]);
+}
+
 /* ---- real Prometheus and redis_exporter ---------------------------------- */
 
 static pid_t spawn(const char *const *argv, const char *logpath) {
@@ -823,6 +876,7 @@ int main(void) {
     RUN(metrics_duration_histograms);
     RUN(latency_aof_fsync_always);
     RUN(metrics_port);
+    RUN(http_requests_are_bounded);
     RUN(prometheus_scrapes_lightning);
     RUN(redis_exporter_against_lightning);
     return testlib_finish();
