@@ -71,6 +71,15 @@ void latency_apply_config(void);
 /* Events with samples (INFO lightning). */
 int latency_event_count(void);
 
+/* LATENCY LATEST's rows (the /metrics redis_latency_spike_* gauges):
+ * copies at most max into out, returns how many. */
+typedef struct latency_latest_row {
+    const char *event; /* a string constant */
+    int64_t time;      /* of the latest sample, seconds since the epoch */
+    uint32_t latency_ms, max_ms;
+} latency_latest_row;
+int latency_latest(latency_latest_row *out, int max);
+
 /* Merged histogram of one command (id) over all threads. */
 void latency_command_view(int cmd_id, hist_view *out);
 

@@ -196,6 +196,62 @@ static void emit_commands(mbuf *b, line_ref *cmds, int n) {
     }
 }
 
+/* redis_latency_percentiles_usec: INFO latencystats as redis_exporter
+ * exports it, a summary per command (quantile = the configured percentile
+ * as INFO prints it, "50", "99.9"), _sum and _count from commandstats
+ * (usec, calls). */
+static void emit_latency_percentiles(mbuf *b, line_ref *lines, int n) {
+    static const char prefix[] = "latency_percentiles_usec_";
+    const size_t pl = sizeof(prefix) - 1;
+    int hdr = 0;
+    for (int i = 0; i < n; i++) {
+        if (strncmp(lines[i].key, prefix, pl)) continue;
+        const char *name = lines[i].key + pl;
+        if (!hdr++)
+            emit_header(b, "redis_latency_percentiles_usec", "summary",
+                        "Latency percentiles per command (latency-tracking), microseconds.");
+        for (const char *p = lines[i].val; p && *p == 'p';) {
+            const char *eq = strchr(p, '=');
+            if (!eq) break;
+            mb_printf(b, "redis_latency_percentiles_usec{cmd=\"");
+            emit_label_value(b, name, strlen(name));
+            const char *comma = strchr(eq, ',');
+            int vlen = comma ? (int)(comma - eq - 1) : (int)strlen(eq + 1);
+            /* The value as INFO prints it (Redis's %.3f). */
+            mb_printf(b, "\",quantile=\"%.*s\"} %.*s\n", (int)(eq - p - 1), p + 1, vlen, eq + 1);
+            p = comma ? comma + 1 : NULL;
+        }
+        for (int j = 0; j < n; j++) {
+            if (strncmp(lines[j].key, "cmdstat_", 8) || strcmp(lines[j].key + 8, name)) continue;
+            mb_printf(b, "redis_latency_percentiles_usec_sum{cmd=\"");
+            emit_label_value(b, name, strlen(name));
+            mb_printf(b, "\"} %.17g\n", kv(lines[j].val, "usec"));
+            mb_printf(b, "redis_latency_percentiles_usec_count{cmd=\"");
+            emit_label_value(b, name, strlen(name));
+            mb_printf(b, "\"} %.17g\n", kv(lines[j].val, "calls"));
+            break;
+        }
+    }
+}
+
+/* redis_latency_spike_last / redis_latency_spike_duration_seconds per
+ * latency-monitor event: LATENCY LATEST, named as redis_exporter names it. */
+static void emit_latency_spikes(mbuf *b) {
+    latency_latest_row rows[LATENCY_EVENTS_MAX];
+    int n = latency_latest(rows, LATENCY_EVENTS_MAX);
+    if (!n) return;
+    emit_header(b, "redis_latency_spike_last", "gauge",
+                "When the latest latency spike of the event happened (unix time).");
+    for (int i = 0; i < n; i++)
+        mb_printf(b, "redis_latency_spike_last{event_name=\"%s\"} %lld\n", rows[i].event,
+                  (long long)rows[i].time);
+    emit_header(b, "redis_latency_spike_duration_seconds", "gauge",
+                "Length of the event's latest latency spike.");
+    for (int i = 0; i < n; i++)
+        mb_printf(b, "redis_latency_spike_duration_seconds{event_name=\"%s\"} %.6g\n",
+                  rows[i].event, rows[i].latency_ms / 1e3);
+}
+
 /* A promhist as a Prometheus histogram in seconds: cumulative _bucket
  * lines per bound and +Inf, _sum, _count (always, also when empty, so a
  * dashboard's rate() has a series from the first scrape). */
@@ -339,9 +395,11 @@ char *metrics_render(size_t *len) {
                       kv(lines[i].val, dbparts[k].key) * dbparts[k].scale);
         }
     }
+    emit_latency_percentiles(&b, lines, n);
     free(lines);
     free(info);
     emit_latency_histograms(&b);
+    emit_latency_spikes(&b);
     promhist h;
     if (persist_wal_fsync_hist(&h) == 0)
         emit_promhist(&b, "lightning_wal_fsync_duration_seconds",

@@ -238,41 +238,6 @@ TEST(latency_monitor_like_redis) {
            "latency-monitor-threshold");
 }
 
-/* aof-fsync-always: under appendfsync always a client's reply waits for
- * the WAL's fsync, which the latency monitor reports as Redis does for its
- * main thread's fsync. A slow disk is simulated (every fsync 20 ms). */
-TEST(latency_aof_fsync_always) {
-    harness_server *s = harness_start("appendfsync", "always", "latency-monitor-threshold", "5",
-                                      "enable-debug-command", "yes", NULL);
-    REQUIRE(s);
-    redisContext *c = harness_connect(s);
-    REQUIRE(c);
-    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(c, "LATENCY LATEST"), "array[]"); /* a fast disk: nothing */
-    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow-fsync"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(c, "SET a 2"), "status:\"OK\"");
-    redisReply *r = redisCommand(c, "LATENCY LATEST");
-    REQUIRE(r && r->type == REDIS_REPLY_ARRAY);
-    int found = 0;
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *e = r->element[i];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements == 4 &&
-            !strcmp(e->element[0]->str, "aof-fsync-always")) {
-            found = 1;
-            CHECK(e->element[2]->integer >= 20); /* latest, ms */
-            CHECK(e->element[3]->integer >= 20); /* max */
-        }
-    }
-    freeReplyObject(r);
-    CHECK(found);
-    r = redisCommand(c, "LATENCY HISTORY aof-fsync-always");
-    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
-    if (r) freeReplyObject(r);
-    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL none"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow"),
-                 "err:\"ERR DEBUG WAL-FAIL mode must be none, write, fsync or slow-fsync\"");
-}
-
 /* LATENCY HISTOGRAM for one command: its name, calls, and the buckets. */
 static char *histogram_shape(redisContext *c, const char *name) {
     redisReply *r = RCMD(c, "LATENCY", "HISTOGRAM", name);
@@ -543,6 +508,15 @@ TEST(metrics_on_main_port) {
     CHECK(metric(body, "redis_connected_clients") >= 1);
     CHECK(metric(body, "redis_memory_used_bytes") > 0);
     CHECK(metric(body, "redis_commands_latencies_usec_count{cmd=\"set\"}") == 3);
+    /* INFO latencystats as redis_exporter's summary. */
+    CHECK(strstr(body, "# TYPE redis_latency_percentiles_usec summary\n") != NULL);
+    double p50 = metric(body, "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"50\"}");
+    double p999 = metric(body, "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"99.9\"}");
+    CHECK(p50 > 0 && p999 >= p50);
+    CHECK_EQ_INT((long)metric(body, "redis_latency_percentiles_usec_count{cmd=\"set\"}"), 3);
+    CHECK(metric(body, "redis_latency_percentiles_usec_sum{cmd=\"set\"}") >= 0);
+    /* No latency-monitor event yet: no spike series. */
+    CHECK(strstr(body, "redis_latency_spike_") == NULL);
     CHECK(strstr(body, "# TYPE redis_commands_total counter\n") != NULL);
     CHECK(strstr(body, "# TYPE redis_commands_latencies_usec histogram\n") != NULL);
     /* Every sample line is "name[{labels}] number". */
@@ -637,6 +611,48 @@ TEST(metrics_duration_histograms) {
     check_histogram(body, "lightning_wal_fsync_duration_seconds", 1);
     check_histogram(body, "lightning_snapshot_write_duration_seconds", 1);
     raw_buf_free(&b);
+}
+
+/* aof-fsync-always: under appendfsync always a client's reply waits for
+ * the WAL's fsync, which the latency monitor reports as Redis does for its
+ * main thread's fsync. A slow disk is simulated (every fsync 20 ms). */
+TEST(latency_aof_fsync_always) {
+    harness_server *s = harness_start("appendfsync", "always", "latency-monitor-threshold", "5",
+                                      "enable-debug-command", "yes", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "LATENCY LATEST"), "array[]"); /* a fast disk: nothing */
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow-fsync"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET a 2"), "status:\"OK\"");
+    redisReply *r = redisCommand(c, "LATENCY LATEST");
+    REQUIRE(r && r->type == REDIS_REPLY_ARRAY);
+    int found = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 4 &&
+            !strcmp(e->element[0]->str, "aof-fsync-always")) {
+            found = 1;
+            CHECK(e->element[2]->integer >= 20); /* latest, ms */
+            CHECK(e->element[3]->integer >= 20); /* max */
+        }
+    }
+    freeReplyObject(r);
+    CHECK(found);
+    r = redisCommand(c, "LATENCY HISTORY aof-fsync-always");
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
+    if (r) freeReplyObject(r);
+    /* In /metrics as redis_exporter shows LATENCY LATEST. */
+    raw_buf b = http_get(s->port, "GET /metrics HTTP/1.1\r\n\r\n");
+    REQUIRE(b.data);
+    CHECK(metric(b.data, "redis_latency_spike_duration_seconds{event_name=\"aof-fsync-always\"}") >=
+          0.02);
+    CHECK(metric(b.data, "redis_latency_spike_last{event_name=\"aof-fsync-always\"}") > 1.6e9);
+    raw_buf_free(&b);
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL none"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow"),
+                 "err:\"ERR DEBUG WAL-FAIL mode must be none, write, fsync or slow-fsync\"");
 }
 
 TEST(metrics_port) {
@@ -847,6 +863,22 @@ static void exporter_body(void) {
     CHECK(metric(body, "redis_db_keys{db=\"db0\"}") == 1);
     CHECK(metric(body, "redis_memory_used_bytes") > 0);
     CHECK(metric(body, "redis_uptime_in_seconds") >= 0);
+    /* Lightning's own /metrics has these series under the exporter's names
+     * (so one dashboard fits both). */
+    static const char *const same[] = {
+        "redis_commands_total{cmd=\"set\"}", "redis_db_keys{db=\"db0\"}",
+        "redis_latency_percentiles_usec_count{cmd=\"set\"}",
+        "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"99.9\"}",
+        "redis_connected_clients", "redis_memory_used_bytes", "redis_keyspace_misses_total",
+        "redis_mem_fragmentation_ratio", "redis_slowlog_length"};
+    raw_buf own = http_get(s->port, "GET /metrics HTTP/1.0\r\n\r\n");
+    REQUIRE(own.data);
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        if (metric(body, same[i]) < 0 || metric(own.data, same[i]) < 0)
+            fprintf(stderr, "# not in both: %s\n", same[i]);
+        CHECK(metric(body, same[i]) >= 0 && metric(own.data, same[i]) >= 0);
+    }
+    raw_buf_free(&own);
     if (metric(body, "redis_up") != 1) {
         char tail[400];
         snprintf(tail, sizeof tail, "tail -5 '%s' >&2", log);
