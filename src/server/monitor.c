@@ -38,7 +38,15 @@ static __thread struct {
 
 static void deliver(const char *line, size_t n);
 
-size_t monitor_output_limit(void) { return MONITOR_OUTPUT_LIMIT_DEFAULT; }
+/* A monitor is a normal client for client-output-buffer-limit (as in
+ * Redis); with no normal hard limit (Redis's default) the queue is still
+ * bounded by the default. */
+size_t monitor_output_limit(void) {
+    long long h =
+        __atomic_load_n(&server.client_obuf_limits[CLIENT_CLASS_NORMAL].hard_bytes, __ATOMIC_RELAXED);
+    return h > 0 && (unsigned long long)h < MONITOR_OUTPUT_LIMIT_DEFAULT ? (size_t)h
+                                                                          : MONITOR_OUTPUT_LIMIT_DEFAULT;
+}
 
 /* Appends s quoted as Redis's sdscatrepr does. */
 static size_t repr(char *out, const char *s, size_t len) {

@@ -13,8 +13,9 @@
  * Bound: a monitor whose queued plus unsent output passes
  * monitor_output_limit() is disconnected (as Redis does to a client over
  * its output buffer limit): nothing more is queued for it and its worker
- * closes it. monitor_output_limit() is the one place a
- * client-output-buffer-limit setting plugs in.
+ * closes it. The limit is client-output-buffer-limit's normal-class hard
+ * limit (monitors are normal clients there, as in Redis), at most
+ * MONITOR_OUTPUT_LIMIT_DEFAULT, which also bounds it when that is 0.
  */
 #ifndef LIGHTNING_MONITOR_H
 #define LIGHTNING_MONITOR_H
@@ -26,7 +27,8 @@
 struct worker;
 struct command;
 
-/* Queued + unsent bytes past which a monitor is disconnected. */
+/* Queued + unsent bytes past which a monitor is disconnected (normal
+ * class hard limit, capped by the default). */
 #define MONITOR_OUTPUT_LIMIT_DEFAULT (64ull * 1024 * 1024)
 size_t monitor_output_limit(void);
 

@@ -426,6 +426,42 @@ TEST(monitor_across_io_threads) {
 /* A monitor that does not read is disconnected once its pending output
  * passes the limit (monitor_output_limit, 64 MiB); the server and the
  * writing client go on. */
+/* client-output-buffer-limit's normal class bounds a monitor (Redis counts
+ * monitors as normal clients there). */
+TEST(monitor_bounded_by_client_output_buffer_limit) {
+    harness_server *s = harness_start("client-output-buffer-limit", "normal 1mb 0 0", NULL);
+    REQUIRE(s);
+    int m = raw_connect_server(s);
+    REQUIRE(m >= 0);
+    CHECK_EQ_STR(RAW_CMD(m, "MONITOR"), "status:\"OK\"");
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    size_t n = 512 << 10;
+    char *val = malloc(n + 1);
+    REQUIRE(val);
+    memset(val, 'v', n);
+    val[n] = '\0';
+    long long monitors = 1;
+    /* Up to 64 MiB of lines: far past 1 MiB plus what the sockets hold,
+     * far below the 64 MiB default bound. */
+    for (int i = 0; i < 128 && monitors != 0; i++) {
+        const char *argv[] = {"SET", "big", val};
+        redisReply *r = redisCommandArgv(c, 3, argv, NULL);
+        CHECK(r && r->type == REDIS_REPLY_STATUS);
+        if (r) freeReplyObject(r);
+        monitors = harness_info_num(c, "lightning", "monitors");
+    }
+    free(val);
+    for (int i = 0; i < 100 && monitors != 0; i++) {
+        usleep(50000);
+        monitors = harness_info_num(c, "lightning", "monitors");
+    }
+    CHECK_EQ_INT(monitors, 0);
+    raw_buf b = raw_read_until(m, 10000);
+    CHECK(b.closed);
+    raw_buf_free(&b);
+}
+
 TEST(monitor_that_does_not_read_is_dropped) {
     harness_server *s = harness_start("io-threads", "2", NULL);
     REQUIRE(s);
@@ -904,6 +940,7 @@ int main(void) {
     RUN(monitor_like_redis);
     RUN(monitor_across_io_threads);
     RUN(monitor_that_does_not_read_is_dropped);
+    RUN(monitor_bounded_by_client_output_buffer_limit);
     RUN(metrics_on_main_port);
     RUN(metrics_duration_histograms);
     RUN(latency_aof_fsync_always);
