@@ -9,6 +9,7 @@
 #include "../difftest.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -649,6 +650,42 @@ TEST(metrics_duration_histograms) {
     raw_buf_free(&b);
 }
 
+/* INFO executable as Redis: argv[0] made absolute against the working
+ * directory, not resolved: started through a symbolic link, the link's
+ * path (not /proc/self/exe, which is the target, and says "(deleted)"
+ * once the binary is rebuilt). */
+TEST(info_executable_like_redis) {
+    char real[PATH_MAX], dir[] = "/tmp/lt-exe-XXXXXX", link[PATH_MAX];
+    REQUIRE(realpath(harness_bin(HARNESS_LIGHTNING), real));
+    REQUIRE(mkdtemp(dir));
+    snprintf(link, sizeof link, "%s/lt-link-server", dir);
+    REQUIRE(symlink(real, link) == 0);
+    const char *old = getenv("LIGHTNING_BIN");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("LIGHTNING_BIN", link, 1);
+    harness_server *s = harness_start(NULL);
+    if (saved) setenv("LIGHTNING_BIN", saved, 1);
+    else unsetenv("LIGHTNING_BIN");
+    free(saved);
+    if (s) {
+        redisContext *c = harness_connect(s);
+        redisReply *r = c ? redisCommand(c, "INFO server") : NULL;
+        const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "\r\nexecutable:") : NULL;
+        CHECK(p != NULL);
+        if (p) {
+            p += 13;
+            char exe[PATH_MAX];
+            snprintf(exe, sizeof exe, "%.*s", (int)strcspn(p, "\r"), p);
+            CHECK_EQ_STR(exe, link);
+        }
+        if (r) freeReplyObject(r);
+        harness_stop(s);
+    }
+    CHECK(s != NULL);
+    unlink(link);
+    rmdir(dir);
+}
+
 /* aof-fsync-always: under appendfsync always a client's reply waits for
  * the WAL's fsync, which the latency monitor reports as Redis does for its
  * main thread's fsync. A slow disk is simulated (every fsync 20 ms). */
@@ -943,6 +980,7 @@ int main(void) {
     RUN(monitor_bounded_by_client_output_buffer_limit);
     RUN(metrics_on_main_port);
     RUN(metrics_duration_histograms);
+    RUN(info_executable_like_redis);
     RUN(latency_aof_fsync_always);
     RUN(metrics_port);
     RUN(http_requests_are_bounded);

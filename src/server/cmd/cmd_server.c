@@ -24,6 +24,7 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
+#include "server/proc.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
 #include "engine/evict.h"
@@ -134,9 +135,7 @@ static void info_server(sbuf *b) {
     struct utsname un;
     uname(&un);
     int64_t uptime = (monotonic_us() - server.start_mono_us) / 1000000;
-    char exe[512] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) exe[n] = '\0';
+    const char *exe = proc_executable();
     sb_printf(b,
               "# Server\r\n"
               "redis_version:%s\r\n"
