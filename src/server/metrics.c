@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cluster/cluster.h"
+#include "cluster/state.h"
 #include "server/cmd/commands.h"
 #include "server/latency.h"
 #include "server/net/event.h"
@@ -121,6 +123,7 @@ static const metric_map info_metrics[] = {
     {"used_cpu_sys_children", "redis_cpu_sys_children_seconds_total", "counter", 1, "System CPU seconds of children."},
     {"used_cpu_user_children", "redis_cpu_user_children_seconds_total", "counter", 1, "User CPU seconds of children."},
     {"cluster_enabled", "redis_cluster_enabled", "gauge", 1, "Whether cluster mode is on."},
+    {"cluster_connections", "redis_cluster_connections", "gauge", 1, "Cluster bus links (two per other node)."},
     /* Lightning's own (INFO lightning and persistence). */
     {"wal_durable_offset", "lightning_wal_durable_offset_bytes", "gauge", 1, "WAL bytes known durable."},
     {"wal_written_offset", "lightning_wal_written_offset_bytes", "gauge", 1, "WAL bytes written."},
@@ -250,6 +253,48 @@ static void emit_latency_spikes(mbuf *b) {
     for (int i = 0; i < n; i++)
         mb_printf(b, "redis_latency_spike_duration_seconds{event_name=\"%s\"} %.6g\n",
                   rows[i].event, rows[i].latency_ms / 1e3);
+}
+
+/* CLUSTER INFO's figures under redis_exporter's names (it exports them when
+ * INFO says cluster_enabled:1), read from the cluster state under its lock:
+ * the same counts clusterInfoCommand makes. */
+static void emit_cluster(mbuf *b) {
+    if (!server.cluster_enabled) return;
+    cl_state *st = cluster_lock();
+    long long assigned = 0, ok = 0, pfail = 0, fail = 0, sent = 0, received = 0;
+    for (int s = 0; s < CLUSTER_SLOTS; s++) {
+        cl_node *n = st->slots[s];
+        if (!n) continue;
+        assigned++;
+        if (n->flags & CNODE_FAIL) fail++;
+        else if (n->flags & CNODE_PFAIL) pfail++;
+        else ok++;
+    }
+    for (int i = 0; i < CBUS_TYPE_COUNT; i++) {
+        sent += (long long)st->stats_sent[i];
+        received += (long long)st->stats_received[i];
+    }
+    const struct {
+        const char *name, *type, *help;
+        long long v;
+    } m[] = {
+        {"redis_cluster_state", "gauge", "1 when CLUSTER INFO says cluster_state:ok.", st->state == CL_OK},
+        {"redis_cluster_slots_assigned", "gauge", "Slots served by some node.", assigned},
+        {"redis_cluster_slots_ok", "gauge", "Slots served by a node not failing.", ok},
+        {"redis_cluster_slots_pfail", "gauge", "Slots served by a node in PFAIL.", pfail},
+        {"redis_cluster_slots_fail", "gauge", "Slots served by a node in FAIL.", fail},
+        {"redis_cluster_known_nodes", "gauge", "Nodes this node knows.", st->nnodes},
+        {"redis_cluster_size", "gauge", "Masters serving at least one slot.", st->size},
+        {"redis_cluster_current_epoch", "gauge", "The cluster's current epoch.", (long long)st->current_epoch},
+        {"redis_cluster_my_epoch", "gauge", "This node's config epoch.", (long long)st->myself->config_epoch},
+        {"redis_cluster_messages_sent_total", "counter", "Cluster bus messages sent.", sent},
+        {"redis_cluster_messages_received_total", "counter", "Cluster bus messages received.", received},
+    };
+    cluster_unlock();
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        emit_header(b, m[i].name, m[i].type, m[i].help);
+        mb_printf(b, "%s %lld\n", m[i].name, m[i].v);
+    }
 }
 
 /* A promhist as a Prometheus histogram in seconds: cumulative _bucket
@@ -400,6 +445,7 @@ char *metrics_render(size_t *len) {
     free(info);
     emit_latency_histograms(&b);
     emit_latency_spikes(&b);
+    emit_cluster(&b);
     promhist h;
     if (persist_wal_fsync_hist(&h) == 0)
         emit_promhist(&b, "lightning_wal_fsync_duration_seconds",
