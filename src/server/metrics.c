@@ -17,6 +17,7 @@
 #include "server/net/reply.h"
 #include "server/net/worker.h"
 #include "server/persist/persist.h"
+#include "server/slowlog.h"
 #include "server/persist/save.h"
 #include "server/server.h"
 
@@ -104,7 +105,7 @@ static const metric_map info_metrics[] = {
     {"instantaneous_output_kbps", "redis_instantaneous_output_kbps", "gauge", 1, "Output KiB/s (recent)."},
     {"rejected_connections", "redis_rejected_connections_total", "counter", 1, "Connections refused (maxclients)."},
     {"expired_keys", "redis_expired_keys_total", "counter", 1, "Keys expired."},
-    {"expired_stale_perc", "redis_expired_stale_perc", "gauge", 1, "Estimated share of expired keys not reclaimed yet."},
+    {"expired_stale_perc", "redis_expired_stale_percentage", "gauge", 1, "Estimated share of expired keys not reclaimed yet."},
     {"expired_time_cap_reached_count", "redis_expired_time_cap_reached_total", "counter", 1, "Expire cycles stopped by their time budget."},
     {"expire_cycle_cpu_milliseconds", "redis_expire_cycle_cpu_time_ms_total", "counter", 1, "CPU ms spent in active expiry."},
     {"evicted_keys", "redis_evicted_keys_total", "counter", 1, "Keys evicted."},
@@ -113,8 +114,8 @@ static const metric_map info_metrics[] = {
     {"pubsub_channels", "redis_pubsub_channels", "gauge", 1, "Channels with subscribers."},
     {"pubsub_patterns", "redis_pubsub_patterns", "gauge", 1, "Pattern subscriptions."},
     {"total_error_replies", "redis_total_error_replies", "counter", 1, "Error replies sent."},
-    {"total_reads_processed", "redis_net_reads_processed_total", "counter", 1, "Reads from clients."},
-    {"total_writes_processed", "redis_net_writes_processed_total", "counter", 1, "Writes to clients."},
+    {"total_reads_processed", "redis_total_reads_processed", "counter", 1, "Reads from clients."},
+    {"total_writes_processed", "redis_total_writes_processed", "counter", 1, "Writes to clients."},
     {"connected_slaves", "redis_connected_slaves", "gauge", 1, "Connected replicas."},
     {"master_repl_offset", "redis_master_repl_offset", "gauge", 1, "Replication offset."},
     {"repl_backlog_active", "redis_repl_backlog_is_active", "gauge", 1, "Whether a backlog exists."},
@@ -123,6 +124,54 @@ static const metric_map info_metrics[] = {
     {"used_cpu_sys_children", "redis_cpu_sys_children_seconds_total", "counter", 1, "System CPU seconds of children."},
     {"used_cpu_user_children", "redis_cpu_user_children_seconds_total", "counter", 1, "User CPU seconds of children."},
     {"cluster_enabled", "redis_cluster_enabled", "gauge", 1, "Whether cluster mode is on."},
+    /* The rest of what redis_exporter reads from INFO, under its names
+     * (several are 0 here: no forks, defrag or modules). */
+    {"maxclients", "redis_config_maxclients", "gauge", 1, "maxclients."},
+    /* The exporter turns INFO lightning's db_shards into this. */
+    {"db_shards", "redis_db_shards", "gauge", 1, "Engine shards per database (INFO lightning)."},
+    {"maxmemory", "redis_config_maxmemory", "gauge", 1, "maxmemory."},
+    {"used_memory_lua", "redis_memory_used_lua_bytes", "gauge", 1, "Memory of the Lua engine."},
+    {"used_memory_scripts", "redis_memory_used_scripts_bytes", "gauge", 1, "Memory of cached scripts."},
+    {"number_of_cached_scripts", "redis_number_of_cached_scripts", "gauge", 1, "Cached scripts."},
+    {"mem_not_counted_for_evict", "redis_mem_not_counted_for_eviction_bytes", "gauge", 1, "Memory left out of maxmemory (WAL buffers)."},
+    {"mem_clients_slaves", "redis_mem_clients_slaves", "gauge", 1, "Memory of replica clients."},
+    {"mem_clients_normal", "redis_mem_clients_normal", "gauge", 1, "Memory of normal clients."},
+    {"active_defrag_running", "redis_active_defrag_running", "gauge", 1, "Active defragmentation running."},
+    {"lazyfree_pending_objects", "redis_lazyfree_pending_objects", "gauge", 1, "Objects waiting to be freed."},
+    {"rdb_last_cow_size", "redis_rdb_last_cow_size_bytes", "gauge", 1, "Copy-on-write memory of the last snapshot's fork."},
+    {"aof_rewrite_scheduled", "redis_aof_rewrite_scheduled", "gauge", 1, "A rewrite waits to start."},
+    {"aof_last_rewrite_time_sec", "redis_aof_last_rewrite_duration_sec", "gauge", 1, "Duration of the last rewrite."},
+    {"aof_current_rewrite_time_sec", "redis_aof_current_rewrite_duration_sec", "gauge", 1, "Duration of the running rewrite."},
+    {"aof_last_cow_size", "redis_aof_last_cow_size_bytes", "gauge", 1, "Copy-on-write memory of the last rewrite's fork."},
+    {"module_fork_in_progress", "redis_module_fork_in_progress", "gauge", 1, "A module fork runs."},
+    {"module_fork_last_cow_size", "redis_module_fork_last_cow_size", "gauge", 1, "Copy-on-write memory of the last module fork."},
+    {"sync_full", "redis_replica_resyncs_full", "gauge", 1, "Full resynchronisations served."},
+    {"sync_partial_ok", "redis_replica_partial_resync_accepted", "gauge", 1, "Partial resynchronisations accepted."},
+    {"sync_partial_err", "redis_replica_partial_resync_denied", "gauge", 1, "Partial resynchronisations denied."},
+    {"latest_fork_usec", "redis_latest_fork_seconds", "gauge", 1e-6, "Duration of the latest fork."},
+    {"migrate_cached_sockets", "redis_migrate_cached_sockets_total", "gauge", 1, "Sockets MIGRATE keeps open."},
+    {"slave_expires_tracked_keys", "redis_slave_expires_tracked_keys", "gauge", 1, "Keys with a TTL a writable replica tracks."},
+    {"active_defrag_hits", "redis_defrag_hits", "gauge", 1, "Values moved by active defragmentation."},
+    {"active_defrag_misses", "redis_defrag_misses", "gauge", 1, "Values active defragmentation skipped."},
+    {"active_defrag_key_hits", "redis_defrag_key_hits", "gauge", 1, "Keys active defragmentation moved."},
+    {"active_defrag_key_misses", "redis_defrag_key_misses", "gauge", 1, "Keys active defragmentation skipped."},
+    {"tracking_total_keys", "redis_tracking_total_keys", "gauge", 1, "Keys tracked for client-side caching."},
+    {"tracking_total_items", "redis_tracking_total_items", "gauge", 1, "Tracked key-client pairs."},
+    {"tracking_total_prefixes", "redis_tracking_total_prefixes", "gauge", 1, "Tracked prefixes (BCAST)."},
+    {"unexpected_error_replies", "redis_unexpected_error_replies", "counter", 1, "Errors of an unexpected kind (AOF load, replication)."},
+    {"dump_payload_sanitizations", "redis_dump_payload_sanitizations", "counter", 1, "Deep sanitizations of RESTORE payloads."},
+    {"io_threaded_reads_processed", "redis_io_threaded_reads_processed", "counter", 1, "Reads done by Redis's I/O threads (0: Lightning's threads are counted in total_reads_processed)."},
+    {"io_threaded_writes_processed", "redis_io_threaded_writes_processed", "counter", 1, "Writes done by Redis's I/O threads (0, as above)."},
+    {"second_repl_offset", "redis_second_repl_offset", "gauge", 1, "Offset up to which the previous replication ID is valid."},
+    {"repl_backlog_size", "redis_replication_backlog_bytes", "gauge", 1, "Replication backlog size."},
+    {"repl_backlog_first_byte_offset", "redis_repl_backlog_first_byte_offset", "gauge", 1, "Replication offset of the backlog's first byte."},
+    {"repl_backlog_histlen", "redis_repl_backlog_history_bytes", "gauge", 1, "Bytes in the replication backlog."},
+    {"used_cpu_sys_main_thread", "redis_cpu_sys_main_thread_seconds_total", "counter", 1, "System CPU of the thread answering the scrape."},
+    {"used_cpu_user_main_thread", "redis_cpu_user_main_thread_seconds_total", "counter", 1, "User CPU of the thread answering the scrape."},
+    {"master_last_io_seconds_ago", "redis_master_last_io_seconds_ago", "gauge", 1, "Seconds since the master last sent something (replicas)."},
+    {"master_sync_in_progress", "redis_master_sync_in_progress", "gauge", 1, "A full sync from the master runs (replicas)."},
+    {"slave_repl_offset", "redis_slave_repl_offset", "gauge", 1, "Replication offset processed (replicas)."},
+    {"slave_priority", "redis_slave_priority", "gauge", 1, "replica-priority (replicas)."},
     {"cluster_connections", "redis_cluster_connections", "gauge", 1, "Cluster bus links (two per other node)."},
     /* Lightning's own (INFO lightning and persistence). */
     {"wal_durable_offset", "lightning_wal_durable_offset_bytes", "gauge", 1, "WAL bytes known durable."},
@@ -402,6 +451,12 @@ char *metrics_render(size_t *len) {
         if (!strcmp(lines[i].key, "rdb_last_bgsave_status")) {
             emit_header(&b, "redis_rdb_last_bgsave_status", "gauge", "1 when the last snapshot succeeded.");
             mb_printf(&b, "redis_rdb_last_bgsave_status %d\n", !strcmp(lines[i].val, "ok"));
+        } else if (!strcmp(lines[i].key, "aof_last_bgrewrite_status")) {
+            emit_header(&b, "redis_aof_last_bgrewrite_status", "gauge", "1 when the last rewrite succeeded.");
+            mb_printf(&b, "redis_aof_last_bgrewrite_status %d\n", !strcmp(lines[i].val, "ok"));
+        } else if (!strcmp(lines[i].key, "master_link_status")) {
+            emit_header(&b, "redis_master_link_up", "gauge", "1 when the link to the master is up (replicas).");
+            mb_printf(&b, "redis_master_link_up %d\n", !strcmp(lines[i].val, "up"));
         } else if (!strcmp(lines[i].key, "aof_last_write_status")) {
             emit_header(&b, "redis_aof_last_write_status", "gauge", "1 when the last WAL write succeeded.");
             mb_printf(&b, "redis_aof_last_write_status %d\n", !strcmp(lines[i].val, "ok"));
@@ -446,6 +501,13 @@ char *metrics_render(size_t *len) {
     emit_latency_histograms(&b);
     emit_latency_spikes(&b);
     emit_cluster(&b);
+    /* What redis_exporter reads with SLOWLOG GET 1 and CONFIG GET. */
+    emit_header(&b, "redis_last_slow_execution_duration_seconds", "gauge",
+                "Duration of the newest slow log entry (0 when the log is empty).");
+    mb_printf(&b, "redis_last_slow_execution_duration_seconds %.6f\n",
+              (double)slowlog_last_duration_us() / 1e6);
+    emit_header(&b, "redis_config_io_threads", "gauge", "io-threads as configured (0 = automatic).");
+    mb_printf(&b, "redis_config_io_threads %d\n", server_cfg(io_threads));
     promhist h;
     if (persist_wal_fsync_hist(&h) == 0)
         emit_promhist(&b, "lightning_wal_fsync_duration_seconds",

@@ -140,6 +140,13 @@ void slowlog_stats(long *len, long long *last_id) {
     pthread_mutex_unlock(&sl_lock);
 }
 
+int64_t slowlog_last_duration_us(void) {
+    pthread_mutex_lock(&sl_lock);
+    int64_t d = sl_head ? sl_head->duration : 0;
+    pthread_mutex_unlock(&sl_lock);
+    return d;
+}
+
 void slowlog_apply_config(void) {
     pthread_mutex_lock(&sl_lock);
     trim_locked(server.slowlog_max_len);

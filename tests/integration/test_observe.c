@@ -1011,6 +1011,24 @@ static void exporter_body(void) {
             fprintf(stderr, "# not in both: %s\n", same[i]);
         CHECK(metric(body, same[i]) >= 0 && metric(own.data, same[i]) >= 0);
     }
+    /* Every metric name the exporter derives from Lightning's replies is in
+     * /metrics too (not its own redis_exporter_* / scrape bookkeeping). */
+    for (const char *p = body; p && (p = strstr(p, "\nredis_")); p++) {
+        char name[160], line[176];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(p + 1, " {\n"), p + 1);
+        if (!strncmp(name, "redis_exporter_", 15) || !strncmp(name, "redis_target_scrape", 19) ||
+            !strncmp(name, "redis_last_key_groups", 21))
+            continue;
+        snprintf(line, sizeof line, "\n%s", name);
+        const char *q = strstr(own.data, line);
+        int found = 0;
+        for (; q && !found; q = strstr(q + 1, line)) {
+            char after = q[strlen(line)];
+            found = after == ' ' || after == '{';
+        }
+        if (!found) fprintf(stderr, "# not in /metrics: %s\n", name);
+        CHECK(found);
+    }
     raw_buf_free(&own);
     if (metric(body, "redis_up") != 1) {
         char tail[400];
