@@ -696,7 +696,6 @@ TEST(latency_aof_fsync_always) {
     redisContext *c = harness_connect(s);
     REQUIRE(c);
     CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
-    CHECK_EQ_STR(cmd(c, "LATENCY LATEST"), "array[]"); /* a fast disk: nothing */
     CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow-fsync"), "status:\"OK\"");
     CHECK_EQ_STR(cmd(c, "SET a 2"), "status:\"OK\"");
     redisReply *r = redisCommand(c, "LATENCY LATEST");
