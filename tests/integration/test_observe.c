@@ -507,6 +507,24 @@ static raw_buf http_get(int port, const char *request) {
     return b;
 }
 
+/* http_get for a child (prometheus, the exporter) that may not listen
+ * yet: a refused connection is an empty result, not a test failure. */
+static raw_buf http_get_child(int port, const char *request) {
+    raw_buf b = {0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0) return b;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+        close(fd);
+        return b;
+    }
+    b = raw_read_until(fd, 5000);
+    close(fd);
+    return b;
+}
+
 /* Value of a sample line "name value" or "name{labels} value"; -1 if absent. */
 static double metric(const char *text, const char *name_labels) {
     size_t n = strlen(name_labels);
@@ -869,31 +887,40 @@ static void prometheus_scrapes_body(void) {
     child_pid = spawn(argv, log);
     REQUIRE(child_pid > 0);
     /* Poll the query API (bounded): up{job="lightning"} and a Lightning series. */
-    int up = 0, series = 0;
-    for (int i = 0; i < 120 && !(up && series); i++) {
+    int up = 0, series = 0, hist = 0;
+    for (int i = 0; i < 120 && !(up && series && hist); i++) {
         usleep(250000);
         char req[256];
         if (!up) {
             snprintf(req, sizeof req, "GET /api/v1/query?query=up HTTP/1.0\r\n\r\n");
-            raw_buf b = http_get(pport, req);
+            raw_buf b = http_get_child(pport, req);
             if (b.data && strstr(b.data, "\"job\":\"lightning\"") && strstr(b.data, ",\"1\"]"))
                 up = 1;
             raw_buf_free(&b);
-        } else {
+        } else if (!series) {
             snprintf(req, sizeof req,
                      "GET /api/v1/query?query=redis_commands_total HTTP/1.0\r\n\r\n");
-            raw_buf b = http_get(pport, req);
+            raw_buf b = http_get_child(pport, req);
             if (b.data && strstr(b.data, "\"cmd\":\"ping\"")) series = 1;
+            raw_buf_free(&b);
+        } else {
+            /* The duration histogram parsed as one: its +Inf bucket. */
+            snprintf(req, sizeof req,
+                     "GET /api/v1/query?query=lightning_snapshot_write_duration_seconds_bucket "
+                     "HTTP/1.0\r\n\r\n");
+            raw_buf b = http_get_child(pport, req);
+            if (b.data && strstr(b.data, "\"le\":\"+Inf\"")) hist = 1;
             raw_buf_free(&b);
         }
     }
-    if (!up || !series) {
+    if (!up || !series || !hist) {
         char tail[400];
         snprintf(tail, sizeof tail, "tail -5 '%s' >&2", log);
         if (system(tail) != 0) { /* best effort */ }
     }
     CHECK(up);
     CHECK(series);
+    CHECK(hist);
 }
 
 TEST(prometheus_scrapes_lightning) {
@@ -922,7 +949,7 @@ static char *exporter_scrape(int port) {
     char *body = NULL;
     for (int i = 0; i < 80 && !body; i++) {
         usleep(250000);
-        raw_buf b = http_get(eport, "GET /metrics HTTP/1.0\r\n\r\n");
+        raw_buf b = http_get_child(eport, "GET /metrics HTTP/1.0\r\n\r\n");
         if (b.data && strstr(b.data, "\nredis_up ")) body = strdup(b.data);
         raw_buf_free(&b);
     }
