@@ -146,6 +146,8 @@ typedef struct client {
      * (seconds), 0 when it is under it (client-output-buffer-limit). */
     int64_t obuf_soft_since_s;
     int error_in_reply;        /* the current command replied an error */
+    uint64_t errors_replied;   /* error replies ever made to this client
+                                * (the WAL replay's check; owner thread) */
 
     /* The ACL user (acl.h): a reference; changed by its owner under
      * server.clients_lock; NULL for internal clients (no restriction). */
