@@ -7,7 +7,7 @@ set -e
 PKGS="build-essential pkg-config liburing-dev libjemalloc-dev libzstd-dev liblz4-dev \
 libhiredis-dev redis-server redis-sentinel redis-tools clang tmux liblmdb-dev librocksdb-dev python3-redis \
 prometheus prometheus-redis-exporter liblua5.1-0-dev lua-cjson lua-bitop \
-libssl-dev openssl"
+libssl-dev openssl curl"
 
 missing=""
 for p in $PKGS; do

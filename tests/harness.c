@@ -461,11 +461,38 @@ static int pid_listens_on(pid_t pid, int port) {
     return found;
 }
 
+/* Whether s's process logged "Ready to accept connections" (as Redis and
+ * Lightning do once the dataset is loaded): 1 yes, 0 not yet, -1 cannot
+ * tell (no line of this process in its log or console file). Lightning
+ * answers while it loads: a PING refused for another reason than -LOADING
+ * (NOAUTH) does not mean the load is over. */
+static int log_says_ready(const harness_server *s) {
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof prefix, "%d:", (int)s->pid);
+    int seen = 0;
+    const char *files[2] = {s->logfile, s->console};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) continue;
+        char line[1024];
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, prefix, (size_t)plen) != 0) continue;
+            seen = 1;
+            if (strstr(line, "Ready to accept connections")) {
+                fclose(f);
+                return 1;
+            }
+        }
+        fclose(f);
+    }
+    return seen ? 0 : -1;
+}
+
 static int wait_ready(harness_server *s) {
     long long end = now_ms() + HARNESS_READY_TIMEOUT_MS, first_ok = 0;
     for (;;) {
         if (reap(s, 0)) return -1; /* died */
-        if (ping_ready(s->port)) {
+        if (ping_ready(s->port) && log_says_ready(s) != 0) {
             if (pid_listens_on(s->pid, s->port)) return 0;
             /* Answered but the socket is not visibly ours (io_uring fixed
              * files hide it): if ours cannot bind it will die meanwhile. */

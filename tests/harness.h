@@ -88,8 +88,10 @@ typedef struct harness_opts {
     /* If non-NULL, written to dir/server.conf which is passed as the first
      * argument (for CONFIG REWRITE tests). */
     const char *config_text;
-    /* 0: wait until the server answers PING (the default). 1: return right
-     * after fork/exec (for tests expecting startup to fail). */
+    /* 0: wait until the server answers PING with anything but -LOADING and
+     * has logged "Ready to accept connections" (the default: Lightning,
+     * like Redis, accepts clients while it loads its data). 1: return right
+     * after fork/exec (tests of failing start-ups, or of the load). */
     int no_wait;
 } harness_opts;
 

@@ -46,14 +46,14 @@ if [ "$SHORT" = 1 ]; then
     ROUNDS=${BENCH_ROUNDS:-1}
     KEYS=2000 REQS=5000 REQS_PIPE=20000 LAT_OPS=2000 BULK=5000 ELEMS=5000
     BG_IDLE=500 EMB_PUTS=5000 EMB_SYNCED=20 EMB_GETS=5000 INCR_WRITES=1000
-    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000 TLS_CONNS=500
+    REQS_SHORT=5000 REQS_GEO=1000 PS_MSGS=2000 GEO_POINTS=2000 TLS_CONNS=500 OBS_REQS=20000
     CACHE_KEYS=50000 CACHE_REQS=100000 CACHE_SCAN=15000 CACHE_MAXMEM=16mb CACHE_SETS=50000
     OUT=${BENCH_OUT:-}
 else
     ROUNDS=${BENCH_ROUNDS:-5}
     KEYS=100000 REQS=200000 REQS_PIPE=1000000 LAT_OPS=100000 BULK=1000000 ELEMS=1000000
     BG_IDLE=50000 EMB_PUTS=1000000 EMB_SYNCED=10000 EMB_GETS=1000000 INCR_WRITES=10000
-    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000 TLS_CONNS=3000
+    REQS_SHORT=300000 REQS_GEO=50000 PS_MSGS=200000 GEO_POINTS=100000 TLS_CONNS=3000 OBS_REQS=3000000
     CACHE_KEYS=1000000 CACHE_REQS=2000000 CACHE_SCAN=300000 CACHE_MAXMEM=64mb CACHE_SETS=500000
     OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 fi
@@ -748,6 +748,90 @@ bench_backup() {
     done
 }
 
+# ---- observability overhead (issue #22) ------------------------------------------
+
+# Lightning against itself: one server ($KEYS keys, appendonly everysec,
+# io-spin-us 0 so that its CPU time is work, not polling), redis-benchmark
+# GET and SET (-P 16, $OBS_REQS requests each; the row is their mean req/s)
+# in two modes per row, the order alternating between rounds. The
+# "Lightning" column is the mode with the feature, the other column the
+# same server without it: /metrics fetched by curl every second during the
+# run vs not at all; latency-tracking yes vs no (CONFIG SET). Throughput on
+# a shared machine moves by more than 2% between runs, so two rows measure
+# the cost as the server's own CPU time (INFO used_cpu_user + used_cpu_sys),
+# which other processes do not inflate: per /metrics scrape (100 scrapes
+# back to back), and per request with latency-tracking yes vs no.
+cpu_s() {
+    cli obs INFO cpu | tr -d '\r' |
+        awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" {s += $2} END {printf "%.6f\n", s}'
+}
+obs_rate() {
+    redis-benchmark -h 127.0.0.1 -p "$(port_of obs)" -c $CLIENTS -n "$OBS_REQS" -P 16 \
+        -r "$KEYS" -d $VALUE_BYTES -t get,set --csv 2>/dev/null |
+        awk -F'"' 'NR > 1 && $4 + 0 > 0 {s += $4; n++} END {if (n == 2) printf "%.0f\n", s / n}'
+}
+
+# scraper PORT: GET /metrics every second until killed (by its PID).
+scraper() {
+    while :; do
+        curl -sf -o /dev/null "http://127.0.0.1:$1/metrics" || log "scrape of /metrics failed"
+        sleep 1
+    done
+}
+
+bench_observe() {
+    local r s v spid
+    log "observability overhead rows: $ROUNDS round(s)"
+    command -v curl >/dev/null || { log "curl not found (deps/install.sh)"; exit 2; }
+    row obs-scrape tol2 "GET/SET, $CLIENTS clients, pipeline 16, /metrics scraped every second (other column: the same server, not scraped) (req/s)"
+    row obs-track tol2 "GET/SET, $CLIENTS clients, pipeline 16, latency-tracking yes (other column: the same server, latency-tracking no) (req/s)"
+    row obs-scrape-cpu cpu2 "server CPU time per /metrics scrape (ms; at one scrape a second, ≤20 ms is ≤2% of one I/O thread)"
+    row obs-track-cpu tol2 "server CPU time per GET/SET request, latency-tracking yes (other column: no) (µs)"
+    "$LOAD" gen set "$KEYS" "$VALUE_BYTES" >"$TMP/obskeys.resp"
+    start_server obs lightning "$TMP/obs" --appendonly yes --appendfsync everysec --io-spin-us 0
+    wait_ready obs >/dev/null
+    pipe_load obs "$TMP/obskeys.resp" "$KEYS" >/dev/null
+    r=1
+    while [ $r -le "$ROUNDS" ]; do
+        for s in $(sides $r); do
+            if [ $s = L ]; then
+                scraper "$(port_of obs)" &
+                spid=$!
+                PIDS="$PIDS $spid"
+                v=$(obs_rate)
+                kill -TERM "$spid" 2>/dev/null
+                wait "$spid" 2>/dev/null
+            else
+                v=$(obs_rate)
+            fi
+            put obs-scrape $s "${v:-n/a: redis-benchmark failed}"
+        done
+        for s in $(sides $r); do
+            if [ $s = L ]; then t=yes; else t=no; fi
+            cli obs CONFIG SET latency-tracking $t >/dev/null
+            c0=$(cpu_s)
+            v=$(obs_rate)
+            c1=$(cpu_s)
+            put obs-track $s "${v:-n/a: redis-benchmark failed}"
+            put obs-track-cpu $s "$(awk -v a="$c0" -v b="$c1" -v n="$OBS_REQS" \
+                'BEGIN {printf "%.4f\n", (b - a) * 1e6 / (2 * n)}')"
+        done
+        c0=$(cpu_s)
+        i=0
+        while [ $i -lt 100 ]; do
+            curl -sf -o /dev/null "http://127.0.0.1:$(port_of obs)/metrics" || log "scrape of /metrics failed"
+            i=$((i + 1))
+        done
+        c1=$(cpu_s)
+        put obs-scrape-cpu L "$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.3f\n", (b - a) * 1e3 / 100}')"
+        put obs-scrape-cpu R "$NO_REDIS"
+        cli obs CONFIG SET latency-tracking yes >/dev/null
+        log "observability round $r done"
+        r=$((r + 1))
+    done
+    stop_server obs
+}
+
 # ---- collection memory --------------------------------------------------------
 
 bench_collections() {
@@ -991,7 +1075,8 @@ bench_cluster() {
 # Targets: net (ratio >= 1), well (pipelined/durable: ratio >= 1.5), mem
 # (<= Redis: ratio >= 1), half (Lightning's value >= 0.5), spike
 # (Lightning's value <= 2), far (extra memory: ratio >= 4), c95 (ratio >=
-# 0.95: cluster mode against standalone), info (none).
+# 0.95: cluster mode against standalone), tol2 (a feature's cost: Lightning
+# with it / without it >= 0.98), cpu2 (Lightning's value <= 20), info (none).
 render() {
     awk -F'\t' -v rows="$ROWS" '
     function median(s,   a, n, i, j, t) {
@@ -1033,6 +1118,8 @@ render() {
             if (tg == "far") met = num ? (ratio >= 4 ? "≤¼ of Redis: met" : "≤¼ of Redis: MISSED") : ""
             if (tg == "half") met = v[1] !~ /^n\/a/ ? (v[1] >= 0.5 ? "≥0.50: met" : "≥0.50: MISSED") : ""
             if (tg == "spike12") met = v[1] !~ /^n\/a/ ? (v[1] <= 1.2 ? "≤1.2×: met" : "≤1.2×: MISSED") : ""
+            if (tg == "cpu2") met = v[1] !~ /^n\/a/ ? (v[1] <= 20 ? "≤20 ms: met" : "≤20 ms: MISSED") : ""
+            if (tg == "tol2") met = num ? (ratio >= 0.98 ? "≥0.98× (≤2% slower): met" : "≥0.98× (≤2% slower): MISSED") : ""
             if (tg == "spike") met = v[1] !~ /^n\/a/ ? (v[1] <= 2 ? "≤2×: met" : "≤2×: MISSED") : ""
             if (v[1] ~ /^n\/a: not/ || v[2] ~ /^n\/a: not/) missing = missing " " id
             if (tg == "pt1") met = num ? (v[1] - v[2] <= 0.01 && v[2] - v[1] <= 0.01 ? "±1 point: met" : "±1 point: MISSED") : ""
@@ -1053,7 +1140,7 @@ machine() {
 }
 
 # BENCH_ONLY="pubsub scripts" runs only those sections (names as below).
-for section in ${BENCH_ONLY:-network tls scripts pubsub structures durable rdb replication backup collections embedded cache cluster}; do
+for section in ${BENCH_ONLY:-network tls scripts pubsub structures durable rdb replication backup collections observe embedded cache cluster}; do
     "bench_$section"
 done
 
@@ -1165,6 +1252,12 @@ if [ -n "$OUT" ]; then
         echo "  3-node rows: three Lightning nodes against three Redis nodes, each made one"
         echo "  cluster by \`redis-cli --cluster create\`, driven by \`redis-benchmark --cluster"
         echo "  -c $CLIENTS -n $REQS_PIPE -P 16 -r $KEYS\` (no keys loaded: GET reads misses)."
+        echo "* Observability overhead: one Lightning server ($KEYS keys, everysec) against"
+        echo "  itself, \`redis-benchmark -c $CLIENTS -n $OBS_REQS -P 16 -t get,set\` (mean of the two),"
+        echo "  with \`curl\` fetching /metrics every second during the run vs not, and with"
+        echo "  \`latency-tracking yes\` vs \`no\`; the other column is the run without the feature"
+        echo "  (io-spin-us 0). CPU rows: the server's INFO used_cpu_user + used_cpu_sys over 100"
+        echo "  back-to-back scrapes, and over each latency-tracking run / its requests."
         echo "* Embedded: \`utils/bench/bench-embedded\`, 16-byte keys, 100-byte values;"
         echo "  LMDB with MDB_NOSYNC and RocksDB without WAL sync except in the synced"
         echo "  row; gets in read transactions of 1000. Lightning's puts and gets run in"

@@ -850,6 +850,8 @@ typedef struct loader {
     snap_problem *pb;
     int failed;             /* atomic */
     int nomem;
+    snap_progress_fn progress;
+    void *progress_ctx;
 } loader;
 
 static int insert_record(void *ctx, snap_rec *r) {
@@ -901,6 +903,7 @@ static void *loader_main(void *arg) {
             __atomic_store_n(&L->failed, 1, __ATOMIC_RELAXED);
             break;
         }
+        if (L->progress) L->progress(L->progress_ctx, BLOCK_HEADER_SIZE + b->stored_len, b->nrec);
     }
     free(tmp);
     return NULL;
@@ -908,6 +911,11 @@ static void *loader_main(void *arg) {
 
 int snap_load(lt_db *db, const char *path, int nthreads, snap_info *info, snap_problem *pb,
               int *sys_errno) {
+    return snap_load_progress(db, path, nthreads, NULL, NULL, info, pb, sys_errno);
+}
+
+int snap_load_progress(lt_db *db, const char *path, int nthreads, snap_progress_fn progress,
+                       void *ctx, snap_info *info, snap_problem *pb, int *sys_errno) {
     memset(pb, 0, sizeof(*pb));
     snprintf(pb->file, sizeof(pb->file), "%s", path);
     const unsigned char *p;
@@ -922,7 +930,7 @@ int snap_load(lt_db *db, const char *path, int nthreads, snap_info *info, snap_p
         if (nthreads > MAX_LOAD_THREADS) nthreads = MAX_LOAD_THREADS;
         if ((uint64_t)nthreads > out.nblocks) nthreads = out.nblocks ? (int)out.nblocks : 1;
         loader L = {.db = db, .image = p, .blocks = out.blocks, .nblocks = out.nblocks,
-                    .ndb = ndb, .pb = pb};
+                    .ndb = ndb, .pb = pb, .progress = progress, .progress_ctx = ctx};
         pthread_mutex_init(&L.lock, NULL);
         pthread_t th[MAX_LOAD_THREADS];
         int started = 0;

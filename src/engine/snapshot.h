@@ -109,6 +109,12 @@ int snap_verify(const char *path, unsigned ndb, snap_info *info, snap_problem *p
  * caller empties db. LT_OK with *info, LT_INVAL with *pb, LT_IOERR, LT_NOMEM. */
 int snap_load(lt_db *db, const char *path, int nthreads, snap_info *info, snap_problem *pb,
               int *sys_errno);
+/* The same, calling progress(ctx, file bytes, keys) after each block is
+ * inserted, from the loader threads (concurrently: progress must be
+ * thread-safe; it may sleep, which slows the load). NULL: no reports. */
+typedef void (*snap_progress_fn)(void *ctx, uint64_t bytes, uint64_t keys);
+int snap_load_progress(lt_db *db, const char *path, int nthreads, snap_progress_fn progress,
+                       void *ctx, snap_info *info, snap_problem *pb, int *sys_errno);
 
 /* The same checks as snap_verify on a file image in memory (fuzzers,
  * tests). max_block_raw bounds a block's declared uncompressed size (0:

@@ -65,6 +65,7 @@
 #include "common/assert.h"
 #include "common/clock.h"
 #include "common/crc32c.h"
+#include "common/promhist.h"
 
 #define WAL_MAGIC 0x314C574Cu
 #define READ_CHUNK (1u << 20)
@@ -504,6 +505,7 @@ struct wal {
     pthread_cond_t space_cond; /* appenders wait here */
     pthread_mutex_t cb_lock;   /* held while on_durable runs */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);
+    void (*on_fsync)(void *ctx, uint64_t us); /* set at open, read-only after */
     void *cb_ctx;
     wal_tap_fn *tap;           /* under lock */
     void *tap_ctx;
@@ -523,6 +525,7 @@ struct wal {
     uint64_t segment_bytes;
     uint64_t unsynced_records;
     wal_stats stats;
+    promhist fsync_hist; /* data fsyncs (do_fsync), any thread */
     /* Rotated-away segments not yet fsynced, oldest first: I/O threads
      * append, only the writer removes (from the front). */
     int retired[MAX_RETIRED];
@@ -573,10 +576,32 @@ static int do_pwrite(wal *w, int fd, const void *p, size_t n, uint64_t off) {
     return 0;
 }
 
+/* Upper bounds of the fsync latency histogram (wal_fsync_hist), µs. */
+static const uint64_t fsync_bounds_us[] = {100,   250,    500,    1000,   2500,    5000,
+                                           10000, 25000,  50000,  100000, 250000,  500000,
+                                           1000000, 2500000, 5000000, 10000000};
+
 static int do_fsync(wal *w, int fd) {
-    if (__atomic_load_n(&w->fault, __ATOMIC_RELAXED) == WAL_FAULT_FSYNC) return -ENOSPC;
-    return fdatasync(fd) < 0 ? -errno : 0;
+    int fault = __atomic_load_n(&w->fault, __ATOMIC_RELAXED);
+    if (fault == WAL_FAULT_FSYNC) return -ENOSPC;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (fault == WAL_FAULT_SLOW_FSYNC) {
+        struct timespec d = {0, WAL_FAULT_SLOW_MS * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    int r = fdatasync(fd) < 0 ? -errno : 0;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    if (r == 0) {
+        uint64_t u = us > 0 ? (uint64_t)us : 0;
+        promhist_record(&w->fsync_hist, u);
+        if (w->on_fsync) w->on_fsync(w->cb_ctx, u);
+    }
+    return r;
 }
+
+void wal_fsync_hist(wal *w, promhist *out) { promhist_copy(out, &w->fsync_hist); }
 
 /* Creates the segment starting at lsn (io_lock held). Its directory entry
  * is fsynced by the next sync, before any LSN in it is reported durable. */
@@ -1240,6 +1265,8 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     wal *w = calloc(1, sizeof(*w));
     if (!w) return LT_NOMEM;
     snprintf(w->dir, sizeof(w->dir), "%s", cfg->dir);
+    promhist_init(&w->fsync_hist, fsync_bounds_us,
+                  (int)(sizeof(fsync_bounds_us) / sizeof(fsync_bounds_us[0])));
     w->buf_bytes = cfg->buffer_bytes ? cfg->buffer_bytes : WAL_DEFAULT_BUFFER_BYTES;
     if (w->buf_bytes < 4096) w->buf_bytes = 4096;
     w->active.p = malloc(w->buf_bytes);
@@ -1257,6 +1284,7 @@ int wal_open(const wal_config *cfg, wal_record_fn *replay, void *ctx, wal_scan_r
     if (w->segment_bytes < WAL_MIN_SEGMENT_BYTES) w->segment_bytes = WAL_MIN_SEGMENT_BYTES;
     w->policy = cfg->fsync_policy;
     w->on_durable = cfg->on_durable;
+    w->on_fsync = cfg->on_fsync;
     w->cb_ctx = cfg->cb_ctx;
     /* An empty log continues where a snapshot left it (replay_from). */
     if (res->segments == 0) res->start_lsn = res->end_lsn = cfg->replay_from;

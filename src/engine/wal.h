@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/promhist.h"
 #include "lightning.h"
 
 typedef struct wal wal;
@@ -53,8 +54,10 @@ typedef struct wal wal;
 /* appendfsync, in the order Redis names them (config enum index). */
 enum { WAL_FSYNC_ALWAYS = 0, WAL_FSYNC_EVERYSEC = 1, WAL_FSYNC_NO = 2 };
 /* Test-only fault injection (DEBUG WAL-FAIL): the writer's write(2) or
- * fsync(2) fails with ENOSPC until cleared. */
-enum { WAL_FAULT_NONE = 0, WAL_FAULT_WRITE = 1, WAL_FAULT_FSYNC = 2 };
+ * fsync(2) fails with ENOSPC until cleared; SLOW_FSYNC makes every data
+ * fsync take WAL_FAULT_SLOW_MS longer (a slow disk, for latency events). */
+enum { WAL_FAULT_NONE = 0, WAL_FAULT_WRITE = 1, WAL_FAULT_FSYNC = 2, WAL_FAULT_SLOW_FSYNC = 3 };
+#define WAL_FAULT_SLOW_MS 20
 
 #define WAL_HEADER_SIZE 40
 #define WAL_MAX_PAYLOAD 0x7fffffffu      /* larger appends: LT_INVAL */
@@ -154,6 +157,12 @@ typedef struct wal_config {
     /* Called from the writer thread whenever the durable LSN advances
      * (never under a WAL lock; may call wal_durable_lsn etc.). */
     void (*on_durable)(void *ctx, uint64_t durable_lsn);
+    /* Called after each successful data fsync with its duration in µs, by
+     * the thread that ran it (the writer, or an appender that holds the
+     * WAL's I/O lock while it syncs a segment itself): it must be quick and
+     * must not call into the WAL. May be NULL. For latency events (the
+     * server's aof-fsync-always). */
+    void (*on_fsync)(void *ctx, uint64_t us);
     void *cb_ctx;
 } wal_config;
 
@@ -240,6 +249,9 @@ typedef struct wal_stats {
     uint64_t rewinds;       /* rewrites of [durable, written) after errors */
 } wal_stats;
 void wal_get_stats(wal *w, wal_stats *st);
+/* The latency of the WAL's data fsyncs (successful ones) since open, as a
+ * Prometheus histogram (bounds 100 µs .. 10 s), copied into out. */
+void wal_fsync_hist(wal *w, promhist *out);
 
 /* "00000000000000001234.log" for an LSN; out must hold 25 bytes. */
 void wal_segment_name(uint64_t lsn, char *out);

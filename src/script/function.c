@@ -52,6 +52,7 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/keyset.h"
 #include "server/log.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/persist/persist.h"
 #include "server/server.h"
@@ -1173,6 +1174,7 @@ static lua_State *thread_fn_vm(void) {
 }
 
 static void fcallGeneric(client *c, int ro) {
+    if (monitor_active()) monitor_feed_always(c, c->lastcmd, c->argv, c->argc);
     char fname[256];
     uint64_t flags = 0;
     pthread_mutex_lock(&reg.lock);

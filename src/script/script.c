@@ -36,6 +36,7 @@
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
 #include "server/log.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
 #include "server/persist/persist.h"
@@ -314,7 +315,7 @@ static client *thread_fake(client *caller) {
     if (!tls.fake) tls.fake = lt_xcalloc(1, sizeof(client));
     client *f = tls.fake;
     f->owner = caller->owner;
-    f->flags = CLIENT_AUTHENTICATED | CLIENT_PENDING_WRITE | CLIENT_IN_EXEC;
+    f->flags = CLIENT_AUTHENTICATED | CLIENT_PENDING_WRITE | CLIENT_IN_EXEC | CLIENT_SCRIPT;
     f->db = caller->db;
     f->resp = 2;
     f->id = caller->id;
@@ -997,11 +998,13 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
             persist_exec_end(c);
             if (exclusive) __atomic_store_n(exclusive, 1, __ATOMIC_RELAXED);
             if (all) gate_leave();
+            monitor_script_end(0); /* the re-run shows its commands */
             all = 1;
             run.wrote = 0;
             __atomic_store_n(&run_slots[tls.slot].wrote, 0, __ATOMIC_RELAXED);
             continue;
         }
+        monitor_script_end(1);
         int script_resp = luavm_get(L)->resp;
         if (status == 0) {
             lua_remove(L, fidx); /* Redis's stack: handler, result */
@@ -1148,6 +1151,7 @@ int script_check_flags(client *c, uint64_t flags, int ro) {
 }
 
 static void evalGeneric(client *c, int evalsha, int ro) {
+    if (monitor_active()) monitor_feed_always(c, c->lastcmd, c->argv, c->argc);
     /* Redis answers a sha of the wrong length before it reads numkeys. */
     if (evalsha && c->argv[1].len != 40) {
         addReplyError(c, "NOSCRIPT No matching script. Please use EVAL.");

@@ -64,6 +64,7 @@
 #include "server/evict.h"
 #include "server/memory.h"
 #include "server/acl.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/persist/persist.h"
 #include "server/proc.h"
@@ -105,6 +106,9 @@ typedef enum {
 #define CFG_HIDDEN        (1u << 7) /* CONFIG GET finds it by exact name only (Redis's
                                        test-only parameters) */
 #define CFG_PERCENT       (1u << 8) /* memory: "N%" also, stored as -N */
+#define CFG_DENY_LOADING  (1u << 10) /* CONFIG SET refused (-LOADING) during the start-up load */
+#define CFG_SAME_ONLY     (1u << 9) /* CONFIG SET to its current value only (Redis can
+                                       change it at run time, Lightning cannot) */
 
 typedef struct directive {
     const char *name;
@@ -482,7 +486,7 @@ static const directive directives[] = {
     /* Lightning's own: see lightning.conf. Applied at each worker's tick. */
     {.name = "io-spin-us", .type = CFG_INT, .field = &server.io_spin_us, .def_num = 50, .min = 0,
      .max = 1000000, .status = LT_OWN "busy-poll after a busy loop turn (docs/ARCHITECTURE.md)"},
-    {.name = "dir", .type = CFG_DIR, .flags = CFG_PROTECTED, .status = ST_EFFECTIVE},
+    {.name = "dir", .type = CFG_DIR, .flags = CFG_PROTECTED | CFG_DENY_LOADING, .status = ST_EFFECTIVE},
     {.name = "pidfile", .type = CFG_STRING, .flags = CFG_IMMUTABLE | CFG_EMPTY_IS_NULL,
      .field = &server.pidfile, .def_str = NULL, .status = ST_EFFECTIVE},
     {.name = "loglevel", .type = CFG_ENUM, .field = &server.loglevel, .def_num = LL_NOTICE,
@@ -504,7 +508,7 @@ static const directive directives[] = {
      .min = CLIENT_REPLY_BUF, .max = LONG_MAX, .status = LT_OWN "pending output that pauses reading a client"},
     /* Durability (persist.c, engine/wal.c). appendonly is immutable until
      * snapshots exist: turning it on at run time needs a base image. */
-    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_IMMUTABLE, .field = &server.appendonly,
+    {.name = "appendonly", .type = CFG_BOOL, .flags = CFG_SAME_ONLY | CFG_DENY_LOADING, .field = &server.appendonly,
      .def_num = 1, .status = ST_EFFECTIVE " - the WAL; Lightning's default is yes and it cannot be changed at run time"},
     {.name = "appendfsync", .type = CFG_ENUM, .field = &server.appendfsync, .def_num = 1,
      .enum_names = appendfsync_names, .enum_vals = appendfsync_vals, .apply = persist_apply_config, .status = ST_EFFECTIVE},
@@ -689,7 +693,7 @@ static const directive directives[] = {
      .field = &server.io_threads_do_reads, .def_num = 0,
      .status = NO_MEANING "every I/O thread always reads, parses and runs its own clients' commands"},
     /* files and persistence */
-    {.name = "dbfilename", .type = CFG_STRING, .flags = CFG_PROTECTED, .field = &server.dbfilename,
+    {.name = "dbfilename", .type = CFG_STRING, .flags = CFG_PROTECTED | CFG_DENY_LOADING, .field = &server.dbfilename,
      .def_str = "dump.rdb", .normalize = check_dbfilename,
      .status = ST_EFFECTIVE " - the Redis RDB file imported at start-up when dir holds no Lightning data (docs/RDB.md); Lightning's own snapshots are snapshot-<LSN>.snap files named by their WAL position"},
     {.name = "appendfilename", .type = CFG_STRING, .flags = CFG_IMMUTABLE,
@@ -935,7 +939,7 @@ static const directive directives[] = {
     /* Redis's hidden (test-only) parameters: CONFIG GET needs their exact name. */
     {.name = "key-load-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.key_load_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
-     .status = "stored until loading a dataset honours it (a test hook: delay per key loaded)"},
+     .status = "effective - a test hook: µs per key loaded at start-up (negative: ns), slept per batch of keys (loading.h)"},
     {.name = "rdb-key-save-delay", .type = CFG_INT, .flags = CFG_HIDDEN,
      .field = &server.rdb_key_save_delay, .def_num = 0, .min = INT_MIN, .max = INT_MAX,
      .status = ST_EFFECTIVE " - a test hook: microseconds of delay per key a snapshot writes"},
@@ -1609,6 +1613,22 @@ static int load_line(resp_arg *argv, int argc, const char **msg, char *msgbuf, s
         int ok = config_parse(d, vals, nvals, &v, msg, msgbuf, msglen);
         free(split);
         if (!ok) return -1;
+        if (d->flags & CFG_SAVE_RULES) {
+            /* As Redis: the first save line replaces the default rules,
+             * later ones add theirs; save "" clears them all. */
+            static int save_loaded;
+            const char *cur = *(char **)d->field;
+            if (save_loaded && v.str && v.str[0] && cur && cur[0]) {
+                size_t a = strlen(cur), b = strlen(v.str);
+                char *both = lt_xmalloc(a + b + 2);
+                memcpy(both, cur, a);
+                both[a] = ' ';
+                memcpy(both + a + 1, v.str, b + 1);
+                free(v.str);
+                v.str = both;
+            }
+            save_loaded = 1;
+        }
         config_commit(d, &v);
         return 0;
     }
@@ -1911,7 +1931,9 @@ static int write_file_atomically(const char *path, const char *content, size_t l
     return rc;
 }
 
-int config_rewrite(const char *path) {
+int config_rewrite(const char *path) { return config_rewrite_opts(path, 0); }
+
+int config_rewrite_opts(const char *path, int force_all) {
     rewrite_state st = {0};
     if (rewrite_read_old(path, &st) < 0) return -1;
     for (int i = 0; i < NDIRECTIVES; i++) {
@@ -1931,7 +1953,7 @@ int config_rewrite(const char *path) {
             }
             st.owner[l] = -1;
         }
-        if (keep && force) {
+        if (keep && (force || force_all)) {
             if (st.needs_signature) {
                 rewrite_add(&st, xstrndup(CONFIG_REWRITE_SIGNATURE,
                                           strlen(CONFIG_REWRITE_SIGNATURE)), -1);
@@ -2077,6 +2099,7 @@ char *config_doc_markdown(void) {
             lt_strbuf_appends(&b, "\"\"");
         }
         lt_strbuf_appends(&b, (d->flags & CFG_IMMUTABLE)   ? " | immutable | "
+                              : (d->flags & CFG_SAME_ONLY) ? " | only to its current value | "
                               : (d->flags & CFG_PROTECTED) ? " | protected | "
                                                            : " | yes | ");
         lt_strbuf_appends(&b, d->status ? d->status : "**undocumented**");
@@ -2150,6 +2173,16 @@ static int protected_config_allowed(const client *c) {
     return config_protected_action_allowed(enable_protected_configs, c);
 }
 
+/* CFG_SAME_ONLY: 1 if v names the directive's current value (CONFIG GET's
+ * text, case-insensitive: "YES" is yes). */
+static int config_value_is_current(const directive *d, const resp_arg *v) {
+    lt_strbuf b = {0};
+    config_get(d, &b);
+    int same = b.len == v->len && (v->len == 0 || !strncasecmp(b.p, v->ptr, v->len));
+    free(b.p);
+    return same;
+}
+
 void configSetCommand(client *c) {
     if (c->argc & 1) {
         addReplyErrorSyntax(c);
@@ -2164,15 +2197,17 @@ void configSetCommand(client *c) {
     const char *errstr = NULL;
 
     /* 1. Names: the first problem in argument order wins. */
+    int deny_loading = 0;
     for (int i = 0; i < n && !bad && !errname; i++) {
         const resp_arg *name = &c->argv[2 + 2 * i];
         const directive *d = config_lookup_alias(name->ptr, name->len, &via_alias[i]);
         if (!d) {
             bad = name;
         } else if ((d->flags & CFG_IMMUTABLE) ||
+                   ((d->flags & CFG_SAME_ONLY) && !config_value_is_current(d, &c->argv[3 + 2 * i])) ||
                    ((d->flags & CFG_PROTECTED) && !protected_config_allowed(c))) {
-            errstr = (d->flags & CFG_IMMUTABLE) ? "can't set immutable config"
-                                                : "can't set protected config";
+            errstr = (d->flags & (CFG_IMMUTABLE | CFG_SAME_ONLY)) ? "can't set immutable config"
+                                                                  : "can't set protected config";
             errname = name;
         } else {
             /* As Redis: a name and its alias are two parameters. */
@@ -2182,9 +2217,13 @@ void configSetCommand(client *c) {
                     errname = name;
                 }
             set[i] = d;
+            /* As Redis: dir, dbfilename, appendonly wait for the load. */
+            if ((d->flags & CFG_DENY_LOADING) && loading_active()) deny_loading = 1;
         }
     }
-    if (bad) {
+    if (!bad && !errname && deny_loading) {
+        addReplyError(c, LOADING_ERR);
+    } else if (bad) {
         addReplyErrorFormat(c,
                             "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
                             (int)bad->len, bad->ptr);

@@ -74,6 +74,9 @@ int config_protected_action_allowed(int setting, const client *c);
  * renamed over path). Caller holds server.config_lock (or runs before the
  * workers start). Returns 0, or -1 with errno set. */
 int config_rewrite(const char *path);
+/* The same; force_all also writes directives at their default (DEBUG
+ * CONFIG-REWRITE-FORCE-ALL, as Redis's rewriteConfig(path, 1)). */
+int config_rewrite_opts(const char *path, int force_all);
 
 /* docs/CONFIG.md: every directive of the table with its alias, default,
  * whether CONFIG SET may change it and its status in Lightning. Returns a

@@ -14,6 +14,7 @@
 #include "server/net/client.h"
 #include "server/net/tls.h"
 #include "server/latency.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/memory.h"
 #include "server/cmd/migrate.h"
@@ -89,6 +90,9 @@ void cron_worker_tick(worker *w) {
      * threshold) would stall this thread in a shard lock, and with it the
      * clients that could SCRIPT KILL it: skip the keyspace jobs. */
     if (script_locks_held_long()) goto rest;
+    /* The start-up load owns the keyspace until it ends (loading.h): no
+     * expiry, eviction, saves or replication meanwhile. */
+    if (loading_active()) return;
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
     evict_cron(budget_us);
     /* DEBUG SET-ACTIVE-EXPIRE; a replica leaves expiry to its master's DELs

@@ -222,6 +222,19 @@ void latency_apply_config(void) {
 
 /* ---- LATENCY command ------------------------------------------------------ */
 
+int latency_latest(latency_latest_row *out, int max) {
+    int n = 0;
+    pthread_mutex_lock(&lat_lock);
+    for (int i = 0; i < LATENCY_EVENTS_MAX && n < max; i++) {
+        lat_series *ts = &events[i];
+        if (!ts->name) continue;
+        lat_sample *last = &ts->samples[(ts->idx + LATENCY_TS_LEN - 1) % LATENCY_TS_LEN];
+        out[n++] = (latency_latest_row){ts->name, last->time, last->latency, ts->max};
+    }
+    pthread_mutex_unlock(&lat_lock);
+    return n;
+}
+
 void latencyLatestCommand(client *c) {
     pthread_mutex_lock(&lat_lock);
     int n = 0;

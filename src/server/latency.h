@@ -8,9 +8,10 @@
  * latency-monitor-threshold is set and the latency reaches it, so the
  * table's mutex is taken only for slow events. Event names are Redis's
  * where the meaning is the same: "command", "fast-command", "expire-cycle"
- * (one worker's active expiry pass in a tick), and "aof-write" (an I/O
+ * (one worker's active expiry pass in a tick), "aof-write" (an I/O
  * thread's write(2) of its turn's WAL records under appendfsync
- * everysec/no, which its clients' replies wait for).
+ * everysec/no, which its clients' replies wait for) and "aof-fsync-always"
+ * (a WAL fsync under appendfsync always, from the WAL's thread).
  *
  * Latency tracking (latency-tracking, LATENCY HISTOGRAM, INFO
  * latencystats): every I/O thread owns one histogram (common/histogram.h,
@@ -69,6 +70,15 @@ void latency_apply_config(void);
 
 /* Events with samples (INFO lightning). */
 int latency_event_count(void);
+
+/* LATENCY LATEST's rows (the /metrics redis_latency_spike_* gauges):
+ * copies at most max into out, returns how many. */
+typedef struct latency_latest_row {
+    const char *event; /* a string constant */
+    int64_t time;      /* of the latest sample, seconds since the epoch */
+    uint32_t latency_ms, max_ms;
+} latency_latest_row;
+int latency_latest(latency_latest_row *out, int max);
 
 /* Merged histogram of one command (id) over all threads. */
 void latency_command_view(int cmd_id, hist_view *out);

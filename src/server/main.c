@@ -4,7 +4,9 @@
  *   lightning-server [config-file] [--directive value ...]
  *
  * Order: configuration, logging, engine, listening sockets (a port in use
- * fails here, before any thread runs), I/O threads; then the main thread
+ * fails here), I/O threads, then the dataset load (clients are answered
+ * meanwhile, -LOADING for most commands: loading.h), replication and the
+ * cluster; then the main thread
  * waits for SIGTERM/SIGINT (or SIGUSR1 from SHUTDOWN), stops the workers and
  * exits. Every thread blocks these signals, so only main() handles them.
  */
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "server/latency.h"
+#include "server/loading.h"
 #include "server/memory.h"
 #include "server/metrics.h"
 #include "script/function.h"
@@ -55,6 +58,25 @@ static void make_runid(char *out) {
         out[i * 2 + 1] = hex[raw[i] & 15];
     }
     out[40] = '\0';
+}
+
+/* The listening sockets and the I/O threads. 0, or -1 (logged). */
+static int start_serving(void) {
+    if (listen_open() < 0) return -1;
+    if (workers_start() < 0) {
+        serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
+        return -1;
+    }
+    proc_pidfile_write();
+    return 0;
+}
+
+/* Start-up failed (logged) while the I/O threads run: exit without
+ * running exit handlers under them. */
+static int exit_serving_failed(void) {
+    fflush(NULL);
+    proc_pidfile_remove();
+    _exit(1);
 }
 
 /* always-show-logo, or a terminal on stdout: the banner; else one line. */
@@ -154,29 +176,30 @@ int main(int argc, char **argv) {
     if (engine_open() < 0) return 1;
     info_init(); /* the empty engine counts as start-up memory */
     if (function_load_at_start() < 0) return 1;
-    size_t mem_before_load = mem_used_now();
-    if (persist_open() < 0) return 1;
-    /* The WAL's buffers (reported as aof.buffer) and the data replayed are
-     * not start-up memory; the I/O threads' buffers are. */
-    size_t mem_loaded = mem_used_now() - mem_before_load;
-    if (backup_init() < 0) return 1;
-    if (repl_init() < 0) return 1;
     if (blocking_init() < 0) return 1;
     if (pubsub_init() < 0) return 1;
     if (tls_init(err, sizeof(err)) < 0) {
         serverLog(LL_WARNING, "%s", err);
         return 1;
     }
-    if (server.cluster_enabled && cluster_init() < 0) return 1;
-    if (listen_open() < 0) return 1;
-    if (workers_start() < 0) {
-        serverLog(LL_WARNING, "Failed to start the I/O threads, exiting.");
-        return 1;
-    }
+    /* As Redis, clients are accepted while the dataset loads: commands
+     * without the `loading` flag get -LOADING (loading.h). A cluster node
+     * listens after the load: its routing (cluster_init) needs the data. */
+    int listen_early = !server.cluster_enabled;
+    loading_begin(persist_load_bytes());
+    if (listen_early && start_serving() < 0) return 1;
+    /* The WAL's buffers (reported as aof.buffer) and the data replayed are
+     * not start-up memory; the I/O threads' buffers are. */
+    size_t mem_before_load = mem_used_now();
+    if (persist_open() < 0) return listen_early ? exit_serving_failed() : 1;
+    size_t mem_loaded = mem_used_now() - mem_before_load;
+    if (backup_init() < 0 || repl_init() < 0 || (server.cluster_enabled && cluster_init() < 0))
+        return listen_early ? exit_serving_failed() : 1;
+    if (!listen_early && start_serving() < 0) return 1;
+    loading_end();
     persist_workers_started();
     repl_workers_started();
     mem_record_startup(mem_loaded);
-    proc_pidfile_write();
     serverLog(LL_NOTICE,
               "Lightning %s (Redis %s compatible) started: pid=%d port=%d io-threads=%d backend=%s",
               LIGHTNING_VERSION, REDIS_VERSION, (int)getpid(), server.port, server.nworkers,

@@ -9,11 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cluster/cluster.h"
+#include "cluster/state.h"
 #include "server/cmd/commands.h"
 #include "server/latency.h"
 #include "server/net/event.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
+#include "server/persist/persist.h"
+#include "server/slowlog.h"
+#include "server/persist/save.h"
 #include "server/server.h"
 
 typedef struct mbuf {
@@ -100,7 +105,7 @@ static const metric_map info_metrics[] = {
     {"instantaneous_output_kbps", "redis_instantaneous_output_kbps", "gauge", 1, "Output KiB/s (recent)."},
     {"rejected_connections", "redis_rejected_connections_total", "counter", 1, "Connections refused (maxclients)."},
     {"expired_keys", "redis_expired_keys_total", "counter", 1, "Keys expired."},
-    {"expired_stale_perc", "redis_expired_stale_perc", "gauge", 1, "Estimated share of expired keys not reclaimed yet."},
+    {"expired_stale_perc", "redis_expired_stale_percentage", "gauge", 1, "Estimated share of expired keys not reclaimed yet."},
     {"expired_time_cap_reached_count", "redis_expired_time_cap_reached_total", "counter", 1, "Expire cycles stopped by their time budget."},
     {"expire_cycle_cpu_milliseconds", "redis_expire_cycle_cpu_time_ms_total", "counter", 1, "CPU ms spent in active expiry."},
     {"evicted_keys", "redis_evicted_keys_total", "counter", 1, "Keys evicted."},
@@ -109,8 +114,8 @@ static const metric_map info_metrics[] = {
     {"pubsub_channels", "redis_pubsub_channels", "gauge", 1, "Channels with subscribers."},
     {"pubsub_patterns", "redis_pubsub_patterns", "gauge", 1, "Pattern subscriptions."},
     {"total_error_replies", "redis_total_error_replies", "counter", 1, "Error replies sent."},
-    {"total_reads_processed", "redis_net_reads_processed_total", "counter", 1, "Reads from clients."},
-    {"total_writes_processed", "redis_net_writes_processed_total", "counter", 1, "Writes to clients."},
+    {"total_reads_processed", "redis_total_reads_processed", "counter", 1, "Reads from clients."},
+    {"total_writes_processed", "redis_total_writes_processed", "counter", 1, "Writes to clients."},
     {"connected_slaves", "redis_connected_slaves", "gauge", 1, "Connected replicas."},
     {"master_repl_offset", "redis_master_repl_offset", "gauge", 1, "Replication offset."},
     {"repl_backlog_active", "redis_repl_backlog_is_active", "gauge", 1, "Whether a backlog exists."},
@@ -119,6 +124,55 @@ static const metric_map info_metrics[] = {
     {"used_cpu_sys_children", "redis_cpu_sys_children_seconds_total", "counter", 1, "System CPU seconds of children."},
     {"used_cpu_user_children", "redis_cpu_user_children_seconds_total", "counter", 1, "User CPU seconds of children."},
     {"cluster_enabled", "redis_cluster_enabled", "gauge", 1, "Whether cluster mode is on."},
+    /* The rest of what redis_exporter reads from INFO, under its names
+     * (several are 0 here: no forks, defrag or modules). */
+    {"maxclients", "redis_config_maxclients", "gauge", 1, "maxclients."},
+    /* The exporter turns INFO lightning's db_shards into this. */
+    {"db_shards", "redis_db_shards", "gauge", 1, "Engine shards per database (INFO lightning)."},
+    {"maxmemory", "redis_config_maxmemory", "gauge", 1, "maxmemory."},
+    {"used_memory_lua", "redis_memory_used_lua_bytes", "gauge", 1, "Memory of the Lua engine."},
+    {"used_memory_scripts", "redis_memory_used_scripts_bytes", "gauge", 1, "Memory of cached scripts."},
+    {"number_of_cached_scripts", "redis_number_of_cached_scripts", "gauge", 1, "Cached scripts."},
+    {"mem_not_counted_for_evict", "redis_mem_not_counted_for_eviction_bytes", "gauge", 1, "Memory left out of maxmemory (WAL buffers)."},
+    {"mem_clients_slaves", "redis_mem_clients_slaves", "gauge", 1, "Memory of replica clients."},
+    {"mem_clients_normal", "redis_mem_clients_normal", "gauge", 1, "Memory of normal clients."},
+    {"active_defrag_running", "redis_active_defrag_running", "gauge", 1, "Active defragmentation running."},
+    {"lazyfree_pending_objects", "redis_lazyfree_pending_objects", "gauge", 1, "Objects waiting to be freed."},
+    {"rdb_last_cow_size", "redis_rdb_last_cow_size_bytes", "gauge", 1, "Copy-on-write memory of the last snapshot's fork."},
+    {"aof_rewrite_scheduled", "redis_aof_rewrite_scheduled", "gauge", 1, "A rewrite waits to start."},
+    {"aof_last_rewrite_time_sec", "redis_aof_last_rewrite_duration_sec", "gauge", 1, "Duration of the last rewrite."},
+    {"aof_current_rewrite_time_sec", "redis_aof_current_rewrite_duration_sec", "gauge", 1, "Duration of the running rewrite."},
+    {"aof_last_cow_size", "redis_aof_last_cow_size_bytes", "gauge", 1, "Copy-on-write memory of the last rewrite's fork."},
+    {"module_fork_in_progress", "redis_module_fork_in_progress", "gauge", 1, "A module fork runs."},
+    {"module_fork_last_cow_size", "redis_module_fork_last_cow_size", "gauge", 1, "Copy-on-write memory of the last module fork."},
+    {"sync_full", "redis_replica_resyncs_full", "gauge", 1, "Full resynchronisations served."},
+    {"sync_partial_ok", "redis_replica_partial_resync_accepted", "gauge", 1, "Partial resynchronisations accepted."},
+    {"sync_partial_err", "redis_replica_partial_resync_denied", "gauge", 1, "Partial resynchronisations denied."},
+    {"latest_fork_usec", "redis_latest_fork_seconds", "gauge", 1e-6, "Duration of the latest fork."},
+    {"migrate_cached_sockets", "redis_migrate_cached_sockets_total", "gauge", 1, "Sockets MIGRATE keeps open."},
+    {"slave_expires_tracked_keys", "redis_slave_expires_tracked_keys", "gauge", 1, "Keys with a TTL a writable replica tracks."},
+    {"active_defrag_hits", "redis_defrag_hits", "gauge", 1, "Values moved by active defragmentation."},
+    {"active_defrag_misses", "redis_defrag_misses", "gauge", 1, "Values active defragmentation skipped."},
+    {"active_defrag_key_hits", "redis_defrag_key_hits", "gauge", 1, "Keys active defragmentation moved."},
+    {"active_defrag_key_misses", "redis_defrag_key_misses", "gauge", 1, "Keys active defragmentation skipped."},
+    {"tracking_total_keys", "redis_tracking_total_keys", "gauge", 1, "Keys tracked for client-side caching."},
+    {"tracking_total_items", "redis_tracking_total_items", "gauge", 1, "Tracked key-client pairs."},
+    {"tracking_total_prefixes", "redis_tracking_total_prefixes", "gauge", 1, "Tracked prefixes (BCAST)."},
+    {"unexpected_error_replies", "redis_unexpected_error_replies", "counter", 1, "Errors of an unexpected kind (AOF load, replication)."},
+    {"dump_payload_sanitizations", "redis_dump_payload_sanitizations", "counter", 1, "Deep sanitizations of RESTORE payloads."},
+    {"io_threaded_reads_processed", "redis_io_threaded_reads_processed", "counter", 1, "Reads done by Redis's I/O threads (0: Lightning's threads are counted in total_reads_processed)."},
+    {"io_threaded_writes_processed", "redis_io_threaded_writes_processed", "counter", 1, "Writes done by Redis's I/O threads (0, as above)."},
+    {"second_repl_offset", "redis_second_repl_offset", "gauge", 1, "Offset up to which the previous replication ID is valid."},
+    {"repl_backlog_size", "redis_replication_backlog_bytes", "gauge", 1, "Replication backlog size."},
+    {"repl_backlog_first_byte_offset", "redis_repl_backlog_first_byte_offset", "gauge", 1, "Replication offset of the backlog's first byte."},
+    {"repl_backlog_histlen", "redis_repl_backlog_history_bytes", "gauge", 1, "Bytes in the replication backlog."},
+    {"used_cpu_sys_main_thread", "redis_cpu_sys_main_thread_seconds_total", "counter", 1, "System CPU of the thread answering the scrape."},
+    {"used_cpu_user_main_thread", "redis_cpu_user_main_thread_seconds_total", "counter", 1, "User CPU of the thread answering the scrape."},
+    {"master_last_io_seconds_ago", "redis_master_last_io_seconds_ago", "gauge", 1, "Seconds since the master last sent something (replicas)."},
+    {"master_sync_in_progress", "redis_master_sync_in_progress", "gauge", 1, "A full sync from the master runs (replicas)."},
+    {"slave_repl_offset", "redis_slave_repl_offset", "gauge", 1, "Replication offset processed (replicas)."},
+    {"slave_priority", "redis_slave_priority", "gauge", 1, "replica-priority (replicas)."},
+    {"cluster_connections", "redis_cluster_connections", "gauge", 1, "Cluster bus links (two per other node)."},
     /* Lightning's own (INFO lightning and persistence). */
     {"wal_durable_offset", "lightning_wal_durable_offset_bytes", "gauge", 1, "WAL bytes known durable."},
     {"wal_written_offset", "lightning_wal_written_offset_bytes", "gauge", 1, "WAL bytes written."},
@@ -192,6 +246,121 @@ static void emit_commands(mbuf *b, line_ref *cmds, int n) {
             mb_printf(b, "\"} %.17g\n", kv(cmds[i].val, parts[k].key) * parts[k].scale);
         }
     }
+}
+
+/* redis_latency_percentiles_usec: INFO latencystats as redis_exporter
+ * exports it, a summary per command (quantile = the configured percentile
+ * as INFO prints it, "50", "99.9"), _sum and _count from commandstats
+ * (usec, calls). */
+static void emit_latency_percentiles(mbuf *b, line_ref *lines, int n) {
+    static const char prefix[] = "latency_percentiles_usec_";
+    const size_t pl = sizeof(prefix) - 1;
+    int hdr = 0;
+    for (int i = 0; i < n; i++) {
+        if (strncmp(lines[i].key, prefix, pl)) continue;
+        const char *name = lines[i].key + pl;
+        if (!hdr++)
+            emit_header(b, "redis_latency_percentiles_usec", "summary",
+                        "Latency percentiles per command (latency-tracking), microseconds.");
+        for (const char *p = lines[i].val; p && *p == 'p';) {
+            const char *eq = strchr(p, '=');
+            if (!eq) break;
+            mb_printf(b, "redis_latency_percentiles_usec{cmd=\"");
+            emit_label_value(b, name, strlen(name));
+            const char *comma = strchr(eq, ',');
+            int vlen = comma ? (int)(comma - eq - 1) : (int)strlen(eq + 1);
+            /* The value as INFO prints it (Redis's %.3f). */
+            mb_printf(b, "\",quantile=\"%.*s\"} %.*s\n", (int)(eq - p - 1), p + 1, vlen, eq + 1);
+            p = comma ? comma + 1 : NULL;
+        }
+        for (int j = 0; j < n; j++) {
+            if (strncmp(lines[j].key, "cmdstat_", 8) || strcmp(lines[j].key + 8, name)) continue;
+            mb_printf(b, "redis_latency_percentiles_usec_sum{cmd=\"");
+            emit_label_value(b, name, strlen(name));
+            mb_printf(b, "\"} %.17g\n", kv(lines[j].val, "usec"));
+            mb_printf(b, "redis_latency_percentiles_usec_count{cmd=\"");
+            emit_label_value(b, name, strlen(name));
+            mb_printf(b, "\"} %.17g\n", kv(lines[j].val, "calls"));
+            break;
+        }
+    }
+}
+
+/* redis_latency_spike_last / redis_latency_spike_duration_seconds per
+ * latency-monitor event: LATENCY LATEST, named as redis_exporter names it. */
+static void emit_latency_spikes(mbuf *b) {
+    latency_latest_row rows[LATENCY_EVENTS_MAX];
+    int n = latency_latest(rows, LATENCY_EVENTS_MAX);
+    if (!n) return;
+    emit_header(b, "redis_latency_spike_last", "gauge",
+                "When the latest latency spike of the event happened (unix time).");
+    for (int i = 0; i < n; i++)
+        mb_printf(b, "redis_latency_spike_last{event_name=\"%s\"} %lld\n", rows[i].event,
+                  (long long)rows[i].time);
+    emit_header(b, "redis_latency_spike_duration_seconds", "gauge",
+                "Length of the event's latest latency spike.");
+    for (int i = 0; i < n; i++)
+        mb_printf(b, "redis_latency_spike_duration_seconds{event_name=\"%s\"} %.6g\n",
+                  rows[i].event, rows[i].latency_ms / 1e3);
+}
+
+/* CLUSTER INFO's figures under redis_exporter's names (it exports them when
+ * INFO says cluster_enabled:1), read from the cluster state under its lock:
+ * the same counts clusterInfoCommand makes. */
+static void emit_cluster(mbuf *b) {
+    if (!server.cluster_enabled) return;
+    cl_state *st = cluster_lock();
+    long long assigned = 0, ok = 0, pfail = 0, fail = 0, sent = 0, received = 0;
+    for (int s = 0; s < CLUSTER_SLOTS; s++) {
+        cl_node *n = st->slots[s];
+        if (!n) continue;
+        assigned++;
+        if (n->flags & CNODE_FAIL) fail++;
+        else if (n->flags & CNODE_PFAIL) pfail++;
+        else ok++;
+    }
+    for (int i = 0; i < CBUS_TYPE_COUNT; i++) {
+        sent += (long long)st->stats_sent[i];
+        received += (long long)st->stats_received[i];
+    }
+    const struct {
+        const char *name, *type, *help;
+        long long v;
+    } m[] = {
+        {"redis_cluster_state", "gauge", "1 when CLUSTER INFO says cluster_state:ok.", st->state == CL_OK},
+        {"redis_cluster_slots_assigned", "gauge", "Slots served by some node.", assigned},
+        {"redis_cluster_slots_ok", "gauge", "Slots served by a node not failing.", ok},
+        {"redis_cluster_slots_pfail", "gauge", "Slots served by a node in PFAIL.", pfail},
+        {"redis_cluster_slots_fail", "gauge", "Slots served by a node in FAIL.", fail},
+        {"redis_cluster_known_nodes", "gauge", "Nodes this node knows.", st->nnodes},
+        {"redis_cluster_size", "gauge", "Masters serving at least one slot.", st->size},
+        {"redis_cluster_current_epoch", "gauge", "The cluster's current epoch.", (long long)st->current_epoch},
+        {"redis_cluster_my_epoch", "gauge", "This node's config epoch.", (long long)st->myself->config_epoch},
+        {"redis_cluster_messages_sent_total", "counter", "Cluster bus messages sent.", sent},
+        {"redis_cluster_messages_received_total", "counter", "Cluster bus messages received.", received},
+    };
+    cluster_unlock();
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        emit_header(b, m[i].name, m[i].type, m[i].help);
+        mb_printf(b, "%s %lld\n", m[i].name, m[i].v);
+    }
+}
+
+/* A promhist as a Prometheus histogram in seconds: cumulative _bucket
+ * lines per bound and +Inf, _sum, _count (always, also when empty, so a
+ * dashboard's rate() has a series from the first scrape). */
+static void emit_promhist(mbuf *b, const char *name, const char *help, const promhist *h) {
+    emit_header(b, name, "histogram", help);
+    uint64_t cum = 0;
+    for (int i = 0; i < h->nbounds; i++) {
+        cum += h->count[i];
+        mb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)h->bounds_us[i] / 1e6,
+                  (unsigned long long)cum);
+    }
+    cum += h->count[h->nbounds];
+    mb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    mb_printf(b, "%s_sum %.6f\n", name, (double)h->sum_us / 1e6);
+    mb_printf(b, "%s_count %llu\n", name, (unsigned long long)cum);
 }
 
 /* redis_commands_latencies_usec: LATENCY HISTOGRAM's data as a Prometheus
@@ -282,6 +451,12 @@ char *metrics_render(size_t *len) {
         if (!strcmp(lines[i].key, "rdb_last_bgsave_status")) {
             emit_header(&b, "redis_rdb_last_bgsave_status", "gauge", "1 when the last snapshot succeeded.");
             mb_printf(&b, "redis_rdb_last_bgsave_status %d\n", !strcmp(lines[i].val, "ok"));
+        } else if (!strcmp(lines[i].key, "aof_last_bgrewrite_status")) {
+            emit_header(&b, "redis_aof_last_bgrewrite_status", "gauge", "1 when the last rewrite succeeded.");
+            mb_printf(&b, "redis_aof_last_bgrewrite_status %d\n", !strcmp(lines[i].val, "ok"));
+        } else if (!strcmp(lines[i].key, "master_link_status")) {
+            emit_header(&b, "redis_master_link_up", "gauge", "1 when the link to the master is up (replicas).");
+            mb_printf(&b, "redis_master_link_up %d\n", !strcmp(lines[i].val, "up"));
         } else if (!strcmp(lines[i].key, "aof_last_write_status")) {
             emit_header(&b, "redis_aof_last_write_status", "gauge", "1 when the last WAL write succeeded.");
             mb_printf(&b, "redis_aof_last_write_status %d\n", !strcmp(lines[i].val, "ok"));
@@ -320,9 +495,27 @@ char *metrics_render(size_t *len) {
                       kv(lines[i].val, dbparts[k].key) * dbparts[k].scale);
         }
     }
+    emit_latency_percentiles(&b, lines, n);
     free(lines);
     free(info);
     emit_latency_histograms(&b);
+    emit_latency_spikes(&b);
+    emit_cluster(&b);
+    /* What redis_exporter reads with SLOWLOG GET 1 and CONFIG GET. */
+    emit_header(&b, "redis_last_slow_execution_duration_seconds", "gauge",
+                "Duration of the newest slow log entry (0 when the log is empty).");
+    mb_printf(&b, "redis_last_slow_execution_duration_seconds %.6f\n",
+              (double)slowlog_last_duration_us() / 1e6);
+    emit_header(&b, "redis_config_io_threads", "gauge", "io-threads as configured (0 = automatic).");
+    mb_printf(&b, "redis_config_io_threads %d\n", server_cfg(io_threads));
+    promhist h;
+    if (persist_wal_fsync_hist(&h) == 0)
+        emit_promhist(&b, "lightning_wal_fsync_duration_seconds",
+                      "Latency of the WAL's fsyncs (appendfsync always and everysec, segment "
+                      "rotation).", &h);
+    save_duration_hist(&h);
+    emit_promhist(&b, "lightning_snapshot_write_duration_seconds",
+                  "Time each snapshot (SAVE, BGSAVE, automatic) took to write.", &h);
     *len = b.len;
     return b.p;
 }

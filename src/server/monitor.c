@@ -30,7 +30,23 @@ int monitor_count;
 static pthread_mutex_t mon_lock = PTHREAD_MUTEX_INITIALIZER;
 static monitor_q *mons; /* under mon_lock */
 
-size_t monitor_output_limit(void) { return MONITOR_OUTPUT_LIMIT_DEFAULT; }
+/* The lines of the script this thread is running (monitor_script_end). */
+static __thread struct {
+    char *buf;
+    size_t len, cap;
+} script_held;
+
+static void deliver(const char *line, size_t n);
+
+/* A monitor is a normal client for client-output-buffer-limit (as in
+ * Redis); with no normal hard limit (Redis's default) the queue is still
+ * bounded by the default. */
+size_t monitor_output_limit(void) {
+    long long h =
+        __atomic_load_n(&server.client_obuf_limits[CLIENT_CLASS_NORMAL].hard_bytes, __ATOMIC_RELAXED);
+    return h > 0 && (unsigned long long)h < MONITOR_OUTPUT_LIMIT_DEFAULT ? (size_t)h
+                                                                          : MONITOR_OUTPUT_LIMIT_DEFAULT;
+}
 
 /* Appends s quoted as Redis's sdscatrepr does. */
 static size_t repr(char *out, const char *s, size_t len) {
@@ -57,14 +73,20 @@ static size_t repr(char *out, const char *s, size_t len) {
 
 void monitor_feed(client *c, const command *cmd, const resp_arg *argv, int argc) {
     if (cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN)) return;
-    size_t need = 96 + strlen(c->addr);
+    monitor_feed_always(c, cmd, argv, argc);
+}
+
+void monitor_feed_always(client *c, const command *cmd, const resp_arg *argv, int argc) {
+    /* A script's commands show "lua" where the address goes, as Redis's. */
+    const char *addr = (c->flags & CLIENT_SCRIPT) ? "lua" : c->addr;
+    size_t need = 96 + strlen(addr);
     for (int i = 0; i < argc; i++) need += 4 * argv[i].len + 3;
     char *line = malloc(need);
     if (!line) return;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     size_t n = (size_t)sprintf(line, "+%ld.%06ld [%d %s] ", (long)tv.tv_sec, (long)tv.tv_usec,
-                               __atomic_load_n(&c->db, __ATOMIC_RELAXED), c->addr);
+                               __atomic_load_n(&c->db, __ATOMIC_RELAXED), addr);
     for (int i = 0; i < argc; i++) {
         if (cmdlog_arg_redacted(cmd, argv, argc, i)) n += repr(line + n, "(redacted)", 10);
         else n += repr(line + n, argv[i].ptr, argv[i].len);
@@ -72,6 +94,43 @@ void monitor_feed(client *c, const command *cmd, const resp_arg *argv, int argc)
     }
     line[n++] = '\r';
     line[n++] = '\n';
+    if (c->flags & CLIENT_SCRIPT) {
+        /* Held until the script's run is final (monitor_script_end). */
+        if (script_held.len + n <= monitor_output_limit()) {
+            if (script_held.len + n > script_held.cap) {
+                size_t cap = script_held.cap ? script_held.cap : 4096;
+                while (cap < script_held.len + n) cap *= 2;
+                char *nb = realloc(script_held.buf, cap);
+                if (nb) {
+                    script_held.buf = nb;
+                    script_held.cap = cap;
+                }
+            }
+            if (script_held.len + n <= script_held.cap) {
+                memcpy(script_held.buf + script_held.len, line, n);
+                script_held.len += n;
+            }
+        }
+        free(line);
+        return;
+    }
+    deliver(line, n);
+    free(line);
+}
+
+void monitor_script_end(int keep) {
+    if (keep && script_held.len) deliver(script_held.buf, script_held.len);
+    script_held.len = 0;
+    if (script_held.cap > 64 * 1024) { /* a big script's lines: give it back */
+        free(script_held.buf);
+        script_held.buf = NULL;
+        script_held.cap = 0;
+    }
+}
+
+/* Appends n bytes of whole lines to every monitor's queue and wakes their
+ * workers. */
+static void deliver(const char *line, size_t n) {
     worker *wake[64];
     int nwake = 0;
     size_t limit = monitor_output_limit();
@@ -111,7 +170,6 @@ void monitor_feed(client *c, const command *cmd, const resp_arg *argv, int argc)
         }
     }
     pthread_mutex_unlock(&mon_lock);
-    free(line);
     for (int i = 0; i < nwake; i++) ev_loop_wakeup(wake[i]->loop);
 }
 

@@ -13,8 +13,9 @@
  * Bound: a monitor whose queued plus unsent output passes
  * monitor_output_limit() is disconnected (as Redis does to a client over
  * its output buffer limit): nothing more is queued for it and its worker
- * closes it. monitor_output_limit() is the one place a
- * client-output-buffer-limit setting plugs in.
+ * closes it. The limit is client-output-buffer-limit's normal-class hard
+ * limit (monitors are normal clients there, as in Redis), at most
+ * MONITOR_OUTPUT_LIMIT_DEFAULT, which also bounds it when that is 0.
  */
 #ifndef LIGHTNING_MONITOR_H
 #define LIGHTNING_MONITOR_H
@@ -26,7 +27,8 @@
 struct worker;
 struct command;
 
-/* Queued + unsent bytes past which a monitor is disconnected. */
+/* Queued + unsent bytes past which a monitor is disconnected (normal
+ * class hard limit, capped by the default). */
 #define MONITOR_OUTPUT_LIMIT_DEFAULT (64ull * 1024 * 1024)
 size_t monitor_output_limit(void);
 
@@ -38,6 +40,16 @@ static inline int monitor_active(void) {
 /* Feeds one executed command to every monitor (any thread). db is the
  * client's database after the command, as Redis shows it. */
 void monitor_feed(client *c, const struct command *cmd, const resp_arg *argv, int argc);
+/* The same without the flag check: EVAL, EVALSHA and FCALL (flagged
+ * skip_monitor) feed their own line when they start, before the commands
+ * their script runs, as Redis shows them (even when they then fail). A
+ * client with CLIENT_SCRIPT (a script's commands) shows as "lua". */
+void monitor_feed_always(client *c, const struct command *cmd, const resp_arg *argv, int argc);
+/* A script's commands (CLIENT_SCRIPT) are held on the running thread
+ * until its run is final: a run aborted to be re-run holding every key
+ * (script.c) shows nothing, so each command shows once. keep: deliver the
+ * held lines (the run completed); 0: drop them (aborted). */
+void monitor_script_end(int keep);
 /* Owner thread: moves queued lines into its monitors' reply buffers. */
 void monitor_worker_drain(struct worker *w);
 /* client_close: unregisters c if it is a monitor (owner thread). */

@@ -45,7 +45,37 @@ static char *dupstr(const char *s) {
     return p;
 }
 
+static char executable[4096];
+
+const char *proc_executable(void) { return executable; }
+
+/* Redis's getAbsolutePath(argv[0]). */
+static void set_executable(const char *argv0) {
+    while (*argv0 == ' ' || *argv0 == '\t' || *argv0 == '\r' || *argv0 == '\n') argv0++;
+    size_t rl = strlen(argv0);
+    while (rl && strchr(" \t\r\n", argv0[rl - 1])) rl--;
+    if (argv0[0] == '/') {
+        snprintf(executable, sizeof(executable), "%.*s", (int)rl, argv0);
+        return;
+    }
+    char cwd[1024];
+    if (!getcwd(cwd, sizeof(cwd))) return;
+    size_t cl = strlen(cwd);
+    if (cl && cwd[cl - 1] != '/' && cl + 1 < sizeof(cwd)) cwd[cl++] = '/', cwd[cl] = '\0';
+    while (rl >= 3 && argv0[0] == '.' && argv0[1] == '.' && argv0[2] == '/') {
+        argv0 += 3;
+        rl -= 3;
+        if (cl > 1) { /* drop the last element of cwd, keeping its '/' */
+            cl--;
+            while (cl > 0 && cwd[cl - 1] != '/') cl--;
+            cwd[cl] = '\0';
+        }
+    }
+    snprintf(executable, sizeof(executable), "%s%.*s", cwd, (int)rl, argv0);
+}
+
 void proc_title_init(int argc, char **argv) {
+    if (argc >= 1 && argv[0] && !executable[0]) set_executable(argv[0]);
     if (argc < 1 || !argv[0] || title_area) return;
     char *end = argv[0] + strlen(argv[0]) + 1;
     for (int i = 1; i < argc; i++)

@@ -25,6 +25,11 @@
  * Call first in main(); argv[] then points at copies (same strings). */
 void proc_title_init(int argc, char **argv);
 
+/* INFO executable: argv[0] made absolute against the working directory at
+ * proc_title_init (Redis's getAbsolutePath: leading "../" folded into the
+ * directory, nothing resolved), "" before. */
+const char *proc_executable(void);
+
 /* 1 if template expands (Redis's sdstemplate rules: {var}, "{{" for '{')
  * with only known variables ({title} {listen-addr} {server-mode} {port}
  * {tls-port} {unixsocket} {config-file}) to a non-blank title. */

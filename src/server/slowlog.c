@@ -40,6 +40,20 @@ int cmdlog_arg_redacted(const command *cmd, const resp_arg *argv, int argc, int 
             if (arg_is(&argv[j], "auth")) return i == j + 1 || i == j + 2;
         return 0;
     }
+    if (!strcmp(top->name, "migrate")) {
+        /* Options follow the five fixed arguments; KEYS ends them. */
+        for (int j = 6; j < argc; j++) {
+            if (arg_is(&argv[j], "keys")) break;
+            if (arg_is(&argv[j], "auth")) {
+                if (i == j + 1) return 1;
+                j++;
+            } else if (arg_is(&argv[j], "auth2")) {
+                if (i == j + 1 || i == j + 2) return 1;
+                j += 2;
+            }
+        }
+        return 0;
+    }
     if (cmd->parent && !strcmp(cmd->parent->name, "config") && !strcmp(cmd->name, "set"))
         return i >= 3 && (i % 2) == 1 && config_is_sensitive(argv[i - 1].ptr, argv[i - 1].len);
     return 0;
@@ -124,6 +138,13 @@ void slowlog_stats(long *len, long long *last_id) {
     *len = sl_len;
     *last_id = (long long)sl_next_id - 1;
     pthread_mutex_unlock(&sl_lock);
+}
+
+int64_t slowlog_last_duration_us(void) {
+    pthread_mutex_lock(&sl_lock);
+    int64_t d = sl_head ? sl_head->duration : 0;
+    pthread_mutex_unlock(&sl_lock);
+    return d;
 }
 
 void slowlog_apply_config(void) {

@@ -30,6 +30,10 @@ void slowlog_push_if_needed(client *c, const struct command *cmd, const resp_arg
                             int argc, int64_t duration_us);
 /* Entries and the newest entry's id (-1 when none ever logged). */
 void slowlog_stats(long *len, long long *last_id);
+/* The newest entry's duration in µs, 0 when the log is empty (/metrics
+ * redis_last_slow_execution_duration_seconds, as redis_exporter reads
+ * SLOWLOG GET 1). */
+int64_t slowlog_last_duration_us(void);
 /* CONFIG SET slowlog-max-len: trims to the new length. */
 void slowlog_apply_config(void);
 

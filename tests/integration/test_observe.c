@@ -9,6 +9,7 @@
 #include "../difftest.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -426,6 +427,42 @@ TEST(monitor_across_io_threads) {
 /* A monitor that does not read is disconnected once its pending output
  * passes the limit (monitor_output_limit, 64 MiB); the server and the
  * writing client go on. */
+/* client-output-buffer-limit's normal class bounds a monitor (Redis counts
+ * monitors as normal clients there). */
+TEST(monitor_bounded_by_client_output_buffer_limit) {
+    harness_server *s = harness_start("client-output-buffer-limit", "normal 1mb 0 0", NULL);
+    REQUIRE(s);
+    int m = raw_connect_server(s);
+    REQUIRE(m >= 0);
+    CHECK_EQ_STR(RAW_CMD(m, "MONITOR"), "status:\"OK\"");
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    size_t n = 512 << 10;
+    char *val = malloc(n + 1);
+    REQUIRE(val);
+    memset(val, 'v', n);
+    val[n] = '\0';
+    long long monitors = 1;
+    /* Up to 64 MiB of lines: far past 1 MiB plus what the sockets hold,
+     * far below the 64 MiB default bound. */
+    for (int i = 0; i < 128 && monitors != 0; i++) {
+        const char *argv[] = {"SET", "big", val};
+        redisReply *r = redisCommandArgv(c, 3, argv, NULL);
+        CHECK(r && r->type == REDIS_REPLY_STATUS);
+        if (r) freeReplyObject(r);
+        monitors = harness_info_num(c, "lightning", "monitors");
+    }
+    free(val);
+    for (int i = 0; i < 100 && monitors != 0; i++) {
+        usleep(50000);
+        monitors = harness_info_num(c, "lightning", "monitors");
+    }
+    CHECK_EQ_INT(monitors, 0);
+    raw_buf b = raw_read_until(m, 10000);
+    CHECK(b.closed);
+    raw_buf_free(&b);
+}
+
 TEST(monitor_that_does_not_read_is_dropped) {
     harness_server *s = harness_start("io-threads", "2", NULL);
     REQUIRE(s);
@@ -470,6 +507,24 @@ static raw_buf http_get(int port, const char *request) {
     return b;
 }
 
+/* http_get for a child (prometheus, the exporter) that may not listen
+ * yet: a refused connection is an empty result, not a test failure. */
+static raw_buf http_get_child(int port, const char *request) {
+    raw_buf b = {0};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0) return b;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+        close(fd);
+        return b;
+    }
+    b = raw_read_until(fd, 5000);
+    close(fd);
+    return b;
+}
+
 /* Value of a sample line "name value" or "name{labels} value"; -1 if absent. */
 static double metric(const char *text, const char *name_labels) {
     size_t n = strlen(name_labels);
@@ -508,6 +563,15 @@ TEST(metrics_on_main_port) {
     CHECK(metric(body, "redis_connected_clients") >= 1);
     CHECK(metric(body, "redis_memory_used_bytes") > 0);
     CHECK(metric(body, "redis_commands_latencies_usec_count{cmd=\"set\"}") == 3);
+    /* INFO latencystats as redis_exporter's summary. */
+    CHECK(strstr(body, "# TYPE redis_latency_percentiles_usec summary\n") != NULL);
+    double p50 = metric(body, "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"50\"}");
+    double p999 = metric(body, "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"99.9\"}");
+    CHECK(p50 > 0 && p999 >= p50);
+    CHECK_EQ_INT((long)metric(body, "redis_latency_percentiles_usec_count{cmd=\"set\"}"), 3);
+    CHECK(metric(body, "redis_latency_percentiles_usec_sum{cmd=\"set\"}") >= 0);
+    /* No latency-monitor event yet: no spike series. */
+    CHECK(strstr(body, "redis_latency_spike_") == NULL);
     CHECK(strstr(body, "# TYPE redis_commands_total counter\n") != NULL);
     CHECK(strstr(body, "# TYPE redis_commands_latencies_usec histogram\n") != NULL);
     /* Every sample line is "name[{labels}] number". */
@@ -559,6 +623,128 @@ static int free_tcp_port(void) {
     return ntohs(a.sin_port);
 }
 
+
+/* The duration histograms: lightning_wal_fsync_duration_seconds (every
+ * fsync of the WAL) and lightning_snapshot_write_duration_seconds (every
+ * snapshot), Prometheus-shaped: cumulative buckets, +Inf == _count. */
+static void check_histogram(const char *body, const char *name, double min_count) {
+    char key[200], type[200];
+    snprintf(type, sizeof type, "# TYPE %s histogram\n", name);
+    CHECK(strstr(body, type) != NULL);
+    snprintf(key, sizeof key, "%s_count", name);
+    double count = metric(body, key);
+    CHECK(count >= min_count);
+    snprintf(key, sizeof key, "%s_bucket{le=\"+Inf\"}", name);
+    CHECK(metric(body, key) == count);
+    snprintf(key, sizeof key, "%s_sum", name);
+    CHECK(metric(body, key) >= 0);
+    /* Buckets never decrease. */
+    snprintf(key, sizeof key, "%s_bucket{le=\"", name);
+    double prev = 0;
+    int nb = 0;
+    for (const char *p = strstr(body, key); p; p = strstr(p + 1, key)) {
+        const char *sp = strchr(p, ' ');
+        double v = atof(sp + 1);
+        CHECK(v >= prev);
+        prev = v;
+        nb++;
+    }
+    CHECK(nb >= 5);
+}
+
+TEST(metrics_duration_histograms) {
+    harness_server *s = harness_start("appendfsync", "always", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    for (int i = 0; i < 5; i++) CHECK_EQ_STR(cmd(c, "SET k%d v", i), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SAVE"), "status:\"OK\"");
+    raw_buf b = http_get(s->port, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    REQUIRE(b.data);
+    const char *body = strstr(b.data, "\r\n\r\n");
+    REQUIRE(body);
+    check_histogram(body, "lightning_wal_fsync_duration_seconds", 1);
+    check_histogram(body, "lightning_snapshot_write_duration_seconds", 1);
+    raw_buf_free(&b);
+}
+
+/* INFO executable as Redis: argv[0] made absolute against the working
+ * directory, not resolved: started through a symbolic link, the link's
+ * path (not /proc/self/exe, which is the target, and says "(deleted)"
+ * once the binary is rebuilt). */
+TEST(info_executable_like_redis) {
+    char real[PATH_MAX], dir[] = "/tmp/lt-exe-XXXXXX", link[PATH_MAX];
+    REQUIRE(realpath(harness_bin(HARNESS_LIGHTNING), real));
+    REQUIRE(mkdtemp(dir));
+    snprintf(link, sizeof link, "%s/lt-link-server", dir);
+    REQUIRE(symlink(real, link) == 0);
+    const char *old = getenv("LIGHTNING_BIN");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("LIGHTNING_BIN", link, 1);
+    harness_server *s = harness_start(NULL);
+    if (saved) setenv("LIGHTNING_BIN", saved, 1);
+    else unsetenv("LIGHTNING_BIN");
+    free(saved);
+    if (s) {
+        redisContext *c = harness_connect(s);
+        redisReply *r = c ? redisCommand(c, "INFO server") : NULL;
+        const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "\r\nexecutable:") : NULL;
+        CHECK(p != NULL);
+        if (p) {
+            p += 13;
+            char exe[PATH_MAX];
+            snprintf(exe, sizeof exe, "%.*s", (int)strcspn(p, "\r"), p);
+            CHECK_EQ_STR(exe, link);
+        }
+        if (r) freeReplyObject(r);
+        harness_stop(s);
+    }
+    CHECK(s != NULL);
+    unlink(link);
+    rmdir(dir);
+}
+
+/* aof-fsync-always: under appendfsync always a client's reply waits for
+ * the WAL's fsync, which the latency monitor reports as Redis does for its
+ * main thread's fsync. A slow disk is simulated (every fsync 20 ms). */
+TEST(latency_aof_fsync_always) {
+    harness_server *s = harness_start("appendfsync", "always", "latency-monitor-threshold", "5",
+                                      "enable-debug-command", "yes", NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "SET a 1"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow-fsync"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "SET a 2"), "status:\"OK\"");
+    redisReply *r = redisCommand(c, "LATENCY LATEST");
+    REQUIRE(r && r->type == REDIS_REPLY_ARRAY);
+    int found = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 4 &&
+            !strcmp(e->element[0]->str, "aof-fsync-always")) {
+            found = 1;
+            CHECK(e->element[2]->integer >= 20); /* latest, ms */
+            CHECK(e->element[3]->integer >= 20); /* max */
+        }
+    }
+    freeReplyObject(r);
+    CHECK(found);
+    r = redisCommand(c, "LATENCY HISTORY aof-fsync-always");
+    CHECK(r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
+    if (r) freeReplyObject(r);
+    /* In /metrics as redis_exporter shows LATENCY LATEST. */
+    raw_buf b = http_get(s->port, "GET /metrics HTTP/1.1\r\n\r\n");
+    REQUIRE(b.data);
+    CHECK(metric(b.data, "redis_latency_spike_duration_seconds{event_name=\"aof-fsync-always\"}") >=
+          0.02);
+    CHECK(metric(b.data, "redis_latency_spike_last{event_name=\"aof-fsync-always\"}") > 1.6e9);
+    raw_buf_free(&b);
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL none"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(c, "DEBUG WAL-FAIL slow"),
+                 "err:\"ERR DEBUG WAL-FAIL mode must be none, write, fsync or slow-fsync\"");
+}
+
 TEST(metrics_port) {
     int mport = free_tcp_port();
     REQUIRE(mport > 0);
@@ -580,6 +766,59 @@ TEST(metrics_port) {
     char want[64];
     snprintf(want, sizeof want, "array[bulk:\"metrics-port\",bulk:\"%d\"]", mport);
     CHECK_EQ_STR(cmd(c, "CONFIG GET metrics-port"), want);
+}
+
+/* Oversized and slow HTTP requests are bounded like any client: on the
+ * main port a request line without its newline past 64 KiB gets Redis's
+ * inline-size error and the close (redis-server 7.0.15 answers the same),
+ * on metrics-port past METRICS_MAX_LINE a close; a half-sent request is
+ * closed by `timeout` on both ports; metrics-port connections count
+ * against maxclients. */
+TEST(http_requests_are_bounded) {
+    int mport = free_tcp_port();
+    REQUIRE(mport > 0);
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", mport);
+    harness_server *s = harness_start("metrics-port", ps, "timeout", "1", "maxclients", "4", NULL);
+    REQUIRE(s);
+    size_t big = 70000;
+    char *req = malloc(big + 1);
+    REQUIRE(req);
+    memcpy(req, "GET /metrics", 12);
+    memset(req + 12, 'a', big - 12);
+    req[big] = '\0';
+    raw_buf b = http_get(s->port, req);
+    CHECK(b.closed && b.data && !strcmp(b.data, "-ERR Protocol error: too big inline request\r\n"));
+    raw_buf_free(&b);
+    /* A request line longer than METRICS_MAX_LINE on metrics-port. */
+    req[9000] = '\0';
+    b = http_get(mport, req);
+    CHECK(b.closed && b.len == 0);
+    raw_buf_free(&b);
+    free(req);
+    /* Half a request line, then nothing: `timeout` closes both. */
+    int ports[2] = {s->port, mport};
+    for (int i = 0; i < 2; i++) {
+        int fd = raw_connect(ports[i]);
+        REQUIRE(fd >= 0);
+        raw_sendstr(fd, "GET /metr");
+        raw_buf r = raw_read_until(fd, 15000);
+        CHECK(r.closed && !r.timed_out && r.len == 0);
+        raw_buf_free(&r);
+        raw_close(fd);
+    }
+    /* maxclients 4: the fifth connection, on either port, is refused. */
+    int fds[4];
+    for (int i = 0; i < 4; i++) fds[i] = raw_connect(i % 2 ? mport : s->port);
+    for (int i = 0; i < 4; i++) CHECK(fds[i] >= 0);
+    raw_sendstr(fds[0], "PING\r\n");
+    raw_buf r;
+    CHECK(raw_read_reply(fds[0], 5000, &r) && !strcmp(r.data, "+PONG\r\n"));
+    raw_buf_free(&r);
+    b = http_get(mport, "GET /metrics HTTP/1.1\r\n\r\n");
+    CHECK(b.closed && b.data && !strcmp(b.data, "-ERR max number of clients reached\r\n"));
+    raw_buf_free(&b);
+    for (int i = 0; i < 4; i++) raw_close(fds[i]);
 }
 
 /* ---- real Prometheus and redis_exporter ---------------------------------- */
@@ -648,31 +887,40 @@ static void prometheus_scrapes_body(void) {
     child_pid = spawn(argv, log);
     REQUIRE(child_pid > 0);
     /* Poll the query API (bounded): up{job="lightning"} and a Lightning series. */
-    int up = 0, series = 0;
-    for (int i = 0; i < 120 && !(up && series); i++) {
+    int up = 0, series = 0, hist = 0;
+    for (int i = 0; i < 120 && !(up && series && hist); i++) {
         usleep(250000);
         char req[256];
         if (!up) {
             snprintf(req, sizeof req, "GET /api/v1/query?query=up HTTP/1.0\r\n\r\n");
-            raw_buf b = http_get(pport, req);
+            raw_buf b = http_get_child(pport, req);
             if (b.data && strstr(b.data, "\"job\":\"lightning\"") && strstr(b.data, ",\"1\"]"))
                 up = 1;
             raw_buf_free(&b);
-        } else {
+        } else if (!series) {
             snprintf(req, sizeof req,
                      "GET /api/v1/query?query=redis_commands_total HTTP/1.0\r\n\r\n");
-            raw_buf b = http_get(pport, req);
+            raw_buf b = http_get_child(pport, req);
             if (b.data && strstr(b.data, "\"cmd\":\"ping\"")) series = 1;
+            raw_buf_free(&b);
+        } else {
+            /* The duration histogram parsed as one: its +Inf bucket. */
+            snprintf(req, sizeof req,
+                     "GET /api/v1/query?query=lightning_snapshot_write_duration_seconds_bucket "
+                     "HTTP/1.0\r\n\r\n");
+            raw_buf b = http_get_child(pport, req);
+            if (b.data && strstr(b.data, "\"le\":\"+Inf\"")) hist = 1;
             raw_buf_free(&b);
         }
     }
-    if (!up || !series) {
+    if (!up || !series || !hist) {
         char tail[400];
         snprintf(tail, sizeof tail, "tail -5 '%s' >&2", log);
         if (system(tail) != 0) { /* best effort */ }
     }
     CHECK(up);
     CHECK(series);
+    CHECK(hist);
 }
 
 TEST(prometheus_scrapes_lightning) {
@@ -684,28 +932,88 @@ TEST(prometheus_scrapes_lightning) {
     child_cleanup();
 }
 
+/* Starts prometheus-redis-exporter against port and returns its /metrics
+ * (malloc'd) once it has scraped, or NULL (a failure). */
+static char *exporter_scrape(int port) {
+    int eport = free_tcp_port();
+    if (eport <= 0) return NULL;
+    snprintf(child_dir, sizeof child_dir, "/tmp/lt-exporter-XXXXXX");
+    if (!mkdtemp(child_dir)) return NULL;
+    char log[300], addr[64], listen[64];
+    snprintf(log, sizeof log, "%s/exporter.log", child_dir);
+    snprintf(addr, sizeof addr, "--redis.addr=redis://127.0.0.1:%d", port);
+    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", eport);
+    const char *argv[] = {"/usr/bin/prometheus-redis-exporter", addr, listen, NULL};
+    child_pid = spawn(argv, log);
+    if (child_pid <= 0) return NULL;
+    char *body = NULL;
+    for (int i = 0; i < 80 && !body; i++) {
+        usleep(250000);
+        raw_buf b = http_get_child(eport, "GET /metrics HTTP/1.0\r\n\r\n");
+        if (b.data && strstr(b.data, "\nredis_up ")) body = strdup(b.data);
+        raw_buf_free(&b);
+    }
+    return body;
+}
+
+/* In cluster mode /metrics has CLUSTER INFO's figures under the names
+ * redis_exporter gives them (it adds them when INFO says cluster_enabled:1),
+ * with the values CLUSTER INFO reports. */
+TEST(cluster_metrics) {
+    char cport[16];
+    snprintf(cport, sizeof cport, "%d", free_tcp_port());
+    harness_server *s = harness_start("cluster-enabled", "yes", "cluster-port", cport, NULL);
+    REQUIRE(s);
+    redisContext *c = harness_connect(s);
+    REQUIRE(c);
+    CHECK_EQ_STR(cmd(c, "CLUSTER ADDSLOTSRANGE 0 99"), "status:\"OK\"");
+    redisReply *r = redisCommand(c, "CLUSTER INFO");
+    REQUIRE(r && r->type == REDIS_REPLY_STRING);
+    char *info = strdup(r->str);
+    freeReplyObject(r);
+    raw_buf b = http_get(s->port, "GET /metrics HTTP/1.1\r\n\r\n");
+    REQUIRE(b.data);
+    static const char *const fields[] = {"slots_assigned", "slots_ok", "slots_pfail", "slots_fail",
+                                         "known_nodes", "size", "current_epoch", "my_epoch"};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        char key[64], name[80];
+        snprintf(key, sizeof key, "\ncluster_%s:", fields[i]);
+        snprintf(name, sizeof name, "redis_cluster_%s", fields[i]);
+        const char *p = strstr(info, key);
+        CHECK(p != NULL);
+        if (p) CHECK_EQ_INT((long)metric(b.data, name), atol(p + strlen(key)));
+    }
+    CHECK_EQ_INT((long)metric(b.data, "redis_cluster_slots_assigned"), 100);
+    CHECK_EQ_INT((long)metric(b.data, "redis_cluster_state"), strstr(info, "cluster_state:ok") != NULL);
+    CHECK(metric(b.data, "redis_cluster_messages_sent_total") >= 0);
+    CHECK_EQ_INT((long)metric(b.data, "redis_cluster_enabled"), 1);
+    if (access("/usr/bin/prometheus-redis-exporter", X_OK) == 0) {
+        char *body = exporter_scrape(s->port);
+        CHECK(body != NULL);
+        /* Every redis_cluster_* series the exporter shows, /metrics shows. */
+        for (const char *p = body; p && (p = strstr(p, "\nredis_cluster_")); p++) {
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(p + 1, " {\n"), p + 1);
+            if (metric(b.data, name) < 0) fprintf(stderr, "# missing: %s\n", name);
+            CHECK(metric(b.data, name) >= 0);
+        }
+        free(body);
+        child_cleanup();
+    }
+    raw_buf_free(&b);
+    free(info);
+}
+
 static void exporter_body(void) {
     harness_server *s = harness_start(NULL);
     REQUIRE(s);
     redisContext *c = harness_connect(s);
     cmd(c, "SET k v");
-    int eport = free_tcp_port();
-    REQUIRE(eport > 0);
-    snprintf(child_dir, sizeof child_dir, "/tmp/lt-exporter-XXXXXX");
-    REQUIRE(mkdtemp(child_dir));
-    char log[300], addr[64], listen[64];
-    snprintf(log, sizeof log, "%s/exporter.log", child_dir);
-    snprintf(addr, sizeof addr, "--redis.addr=redis://127.0.0.1:%d", s->port);
-    snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", eport);
-    const char *argv[] = {"/usr/bin/prometheus-redis-exporter", addr, listen, NULL};
-    child_pid = spawn(argv, log);
-    REQUIRE(child_pid > 0);
-    char *body = NULL;
-    for (int i = 0; i < 80 && !body; i++) {
-        usleep(250000);
-        raw_buf b = http_get(eport, "GET /metrics HTTP/1.0\r\n\r\n");
-        if (b.data && strstr(b.data, "\nredis_up ")) body = strdup(b.data);
-        raw_buf_free(&b);
+    char *body = exporter_scrape(s->port);
+    if (!body && child_dir[0]) {
+        char tail[400];
+        snprintf(tail, sizeof tail, "tail -5 '%s/exporter.log' >&2", child_dir);
+        if (system(tail) != 0) { /* best effort */ }
     }
     REQUIRE(body);
     CHECK_EQ_INT((long)metric(body, "redis_up"), 1);
@@ -714,9 +1022,43 @@ static void exporter_body(void) {
     CHECK(metric(body, "redis_db_keys{db=\"db0\"}") == 1);
     CHECK(metric(body, "redis_memory_used_bytes") > 0);
     CHECK(metric(body, "redis_uptime_in_seconds") >= 0);
+    /* Lightning's own /metrics has these series under the exporter's names
+     * (so one dashboard fits both). */
+    static const char *const same[] = {
+        "redis_commands_total{cmd=\"set\"}", "redis_db_keys{db=\"db0\"}",
+        "redis_latency_percentiles_usec_count{cmd=\"set\"}",
+        "redis_latency_percentiles_usec{cmd=\"set\",quantile=\"99.9\"}",
+        "redis_connected_clients", "redis_memory_used_bytes", "redis_keyspace_misses_total",
+        "redis_mem_fragmentation_ratio", "redis_slowlog_length"};
+    raw_buf own = http_get(s->port, "GET /metrics HTTP/1.0\r\n\r\n");
+    REQUIRE(own.data);
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        if (metric(body, same[i]) < 0 || metric(own.data, same[i]) < 0)
+            fprintf(stderr, "# not in both: %s\n", same[i]);
+        CHECK(metric(body, same[i]) >= 0 && metric(own.data, same[i]) >= 0);
+    }
+    /* Every metric name the exporter derives from Lightning's replies is in
+     * /metrics too (not its own redis_exporter_* / scrape bookkeeping). */
+    for (const char *p = body; p && (p = strstr(p, "\nredis_")); p++) {
+        char name[160], line[176];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(p + 1, " {\n"), p + 1);
+        if (!strncmp(name, "redis_exporter_", 15) || !strncmp(name, "redis_target_scrape", 19) ||
+            !strncmp(name, "redis_last_key_groups", 21))
+            continue;
+        snprintf(line, sizeof line, "\n%s", name);
+        const char *q = strstr(own.data, line);
+        int found = 0;
+        for (; q && !found; q = strstr(q + 1, line)) {
+            char after = q[strlen(line)];
+            found = after == ' ' || after == '{';
+        }
+        if (!found) fprintf(stderr, "# not in /metrics: %s\n", name);
+        CHECK(found);
+    }
+    raw_buf_free(&own);
     if (metric(body, "redis_up") != 1) {
         char tail[400];
-        snprintf(tail, sizeof tail, "tail -5 '%s' >&2", log);
+        snprintf(tail, sizeof tail, "tail -5 '%s/exporter.log' >&2", child_dir);
         if (system(tail) != 0) { /* best effort */ }
     }
     free(body);
@@ -739,9 +1081,15 @@ int main(void) {
     RUN(monitor_like_redis);
     RUN(monitor_across_io_threads);
     RUN(monitor_that_does_not_read_is_dropped);
+    RUN(monitor_bounded_by_client_output_buffer_limit);
     RUN(metrics_on_main_port);
+    RUN(metrics_duration_histograms);
+    RUN(info_executable_like_redis);
+    RUN(latency_aof_fsync_always);
     RUN(metrics_port);
+    RUN(http_requests_are_bounded);
     RUN(prometheus_scrapes_lightning);
     RUN(redis_exporter_against_lightning);
+    RUN(cluster_metrics);
     return testlib_finish();
 }

@@ -2,7 +2,8 @@
  * redis-cli against Lightning (issue #2): the real client, run as a child,
  * must print exactly what it prints against redis-server, in raw mode (its
  * default when stdout is not a tty) and --no-raw, with -3 (RESP3), -n, -a;
- * `redis-cli --stat` must run and print its table.
+ * `redis-cli --stat` must run and print its table, `--latency-history` its
+ * samples and ranges.
  */
 #include "../harness.h"
 
@@ -202,6 +203,40 @@ TEST(stat_mode) {
     free(out);
 }
 
+/* `redis-cli --latency-history -i 1`: PINGs the server every 10 ms and
+ * prints min/max/avg/samples per sample (raw mode: "min max avg n"),
+ * starting a new range each second (" -- 1.00 seconds range"). */
+TEST(latency_history_mode) {
+    SKIP_WITHOUT_CLI();
+    harness_server *l = harness_start(NULL);
+    REQUIRE(l);
+    char port[16];
+    snprintf(port, sizeof port, "%d", l->port);
+    const char *argv[] = {"stdbuf", "-oL", "redis-cli", "-h", "127.0.0.1", "-p", port,
+                          "--latency-history", "-i", "1", NULL};
+    char *out;
+    int to;
+    harness_run_capture(argv, 2600, &out, &to);
+    CHECK(to);
+    CHECK(strstr(out, "seconds range") != NULL);
+    int samples = 0, bad = 0;
+    for (const char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        long mn, mx, n;
+        double avg;
+        if (sscanf(p, "%ld %ld %lf %ld", &mn, &mx, &avg, &n) == 4) {
+            if (mn < 0 || mx < mn || avg < 0 || n < 1) bad++;
+            samples++;
+        } else if (strncmp(p, " -- ", 4) != 0 && *p != '\n') {
+            bad++;
+        }
+    }
+    CHECK(samples >= 10);
+    CHECK(bad == 0);
+    CHECK(strstr(out, "ERR") == NULL && strstr(out, "Could not connect") == NULL);
+    if (testlib_current_failed) fprintf(stderr, "# output:\n%s\n", out);
+    free(out);
+}
+
 /* Loads the same keys into both servers through redis-cli --pipe. */
 static void load_keys(harness_server *s, int n) {
     char path[512];
@@ -333,5 +368,6 @@ int main(void) {
     RUN(resp3_hello);
     RUN(auth_option);
     RUN(stat_mode);
+    RUN(latency_history_mode);
     return testlib_finish();
 }

@@ -30,10 +30,12 @@
  *  LISTPACK, QUICKLIST  print the value's layout on stdout.
  *  OBJECT on a list     ql_listpack_max / ql_compressed are the fill and
  *                       compress depth the list was created with.
- *  CHANGE-REPL-ID, LOG, PROTOCOL, ERROR, STRINGMATCH-TEST  as Redis.
+ *  CHANGE-REPL-ID, CONFIG-REWRITE-FORCE-ALL, LOG, PROTOCOL, ERROR,
+ *  STRINGMATCH-TEST     as Redis.
  *  SEGFAULT             only with enable-debug-command yes (not "local").
- *  WAL-FAIL none|write|fsync   Lightning's own, for tests: the WAL
- *                       writer's write(2) / fsync(2) fail with ENOSPC.
+ *  WAL-FAIL none|write|fsync|slow-fsync   Lightning's own, for tests: the
+ *                       WAL writer's write(2) / fsync(2) fail with ENOSPC,
+ *                       or every fsync takes 20 ms longer (slow-fsync).
  *  HELP
  * Anything else gets Redis's "unknown subcommand" error.
  */
@@ -542,6 +544,21 @@ static void debugSleep(client *c) {
     addReplyOK(c);
 }
 
+/* DEBUG CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE writing every directive,
+ * defaults included, as Redis's. */
+static void debugConfigRewriteForceAll(client *c) {
+    if (!server.configfile) {
+        addReplyError(c, "ERR The server is running without a config file");
+        return;
+    }
+    pthread_mutex_lock(&server.config_lock);
+    int rc = config_rewrite_opts(server.configfile, 1);
+    int saved = errno;
+    pthread_mutex_unlock(&server.config_lock);
+    if (rc == -1) addReplyErrorFormat(c, "ERR CONFIG-REWRITE-FORCE-ALL failed: %s", strerror(saved));
+    else addReplyOK(c);
+}
+
 static void debugChangeReplId(client *c) {
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[20];
@@ -596,8 +613,8 @@ static void debugStringmatchTest(client *c) {
 }
 
 static void debugWalFail(client *c) {
-    static const char *const modes[] = {"none", "write", "fsync"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const modes[] = {"none", "write", "fsync", "slow-fsync"};
+    for (int i = 0; i < 4; i++) {
         if (arg_is(&c->argv[2], modes[i])) {
             pthread_mutex_lock(&server.config_lock);
             server.debug_wal_fail = i; /* WAL_FAULT_* order */
@@ -607,7 +624,7 @@ static void debugWalFail(client *c) {
             return;
         }
     }
-    addReplyError(c, "ERR DEBUG WAL-FAIL mode must be none, write or fsync");
+    addReplyError(c, "ERR DEBUG WAL-FAIL mode must be none, write, fsync or slow-fsync");
 }
 
 static void debugHelp(client *c) {
@@ -615,6 +632,9 @@ static void debugHelp(client *c) {
         "CHANGE-REPL-ID",
         "    Change the replication IDs of the instance.",
         "    Dangerous: should be used only for testing the replication subsystem.",
+        "CONFIG-REWRITE-FORCE-ALL",
+        "    Like CONFIG REWRITE but writes all configuration options, including",
+        "    keywords not listed in original configuration file or default values.",
         "DIGEST",
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
@@ -660,8 +680,9 @@ static void debugHelp(client *c) {
         "QUICKLIST <key> [<0|1>]",
         "    Show low level info about the quicklist encoding of <key>.",
         "    The optional argument (0 by default) sets the level of detail",
-        "WAL-FAIL <none|write|fsync>",
-        "    Lightning, for tests: make the WAL writer's write or fsync fail (ENOSPC).",
+        "WAL-FAIL <none|write|fsync|slow-fsync>",
+        "    Lightning, for tests: make the WAL writer's write or fsync fail (ENOSPC),",
+        "    or every fsync 20 ms slower (slow-fsync).",
         NULL,
     };
     addReplyHelp(c, help);
@@ -693,6 +714,7 @@ static void debugCommand(client *c) {
     } else if (argc == 3 && arg_is(sub, "listpack")) debugListpack(c);
     else if ((argc == 3 || argc == 4) && arg_is(sub, "quicklist")) debugQuicklist(c);
     else if (argc == 2 && arg_is(sub, "change-repl-id")) debugChangeReplId(c);
+    else if (argc == 2 && arg_is(sub, "config-rewrite-force-all")) debugConfigRewriteForceAll(c);
     else if (argc == 3 && arg_is(sub, "log")) {
         serverLog(LL_WARNING, "DEBUG LOG: %.*s", (int)c->argv[2].len, c->argv[2].ptr);
         addReplyOK(c);

@@ -24,6 +24,7 @@
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
 #include "server/cron.h"
+#include "server/proc.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
 #include "engine/evict.h"
@@ -31,6 +32,7 @@
 #include "server/evict.h"
 #include "server/engine_glue.h"
 #include "server/latency.h"
+#include "server/loading.h"
 #include "server/memory.h"
 #include "server/metrics.h"
 #include "server/monitor.h"
@@ -100,9 +102,7 @@ static void info_server(sbuf *b) {
     struct utsname un;
     uname(&un);
     int64_t uptime = (monotonic_us() - server.start_mono_us) / 1000000;
-    char exe[512] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) exe[n] = '\0';
+    const char *exe = proc_executable();
     sb_printf(b,
               "# Server\r\n"
               "redis_version:%s\r\n"
@@ -269,7 +269,7 @@ static void info_persistence(sbuf *b) {
     save_get_info(&si);
     sb_printf(b,
               "# Persistence\r\n"
-              "loading:0\r\n"
+              "loading:%d\r\n"
               "async_loading:0\r\n"
               "current_cow_peak:0\r\n"
               "current_cow_size:0\r\n"
@@ -310,7 +310,7 @@ static void info_persistence(sbuf *b) {
               "snapshot_cow_bytes:%llu\r\n"
               "snapshot_load_keys:%llu\r\n"
               "snapshot_load_ms:%lld\r\n",
-              (unsigned long long)si.changes_since_save, si.bgsave_in_progress,
+              loading_active(), (unsigned long long)si.changes_since_save, si.bgsave_in_progress,
               (long long)si.lastsave_s, si.last_bgsave_ok ? "ok" : "err",
               (long long)si.last_bgsave_time_sec, (long long)si.current_bgsave_time_sec,
               (unsigned long long)si.saves, (unsigned long long)si.load_keys, pi.enabled,
@@ -335,6 +335,8 @@ static void info_persistence(sbuf *b) {
                   (unsigned long long)pi.written, (unsigned long long)pi.fsyncs,
                   pi.records_per_fsync);
     char extra[1024];
+    loading_info(extra, sizeof(extra)); /* Redis's loading_* while loading */
+    sb_printf(b, "%s", extra);
     archive_info(extra, sizeof(extra));
     sb_printf(b, "%s", extra);
     backup_info(extra, sizeof(extra));
@@ -683,6 +685,8 @@ void shutdownCommand(client *c) {
         addReplyError(c, "ERR No shutdown in progress.");
         return;
     }
+    /* As Redis: never a save of a partly loaded dataset. */
+    if (loading_active()) nosave = 1, save = 0;
     if (!nosave && script_reply_if_busy(c)) return;
     /* Redis 7 refuses to exit when it cannot persist; so does a failing
      * WAL (disk full...), unless NOSAVE or FORCE. */

@@ -29,6 +29,7 @@
 #include "server/slowlog.h"
 #include "script/script.h"
 #include "server/log.h"
+#include "server/loading.h"
 #include "server/cmd/pubsub.h"
 #include "server/cmd/tracking.h"
 #include "server/persist/persist.h"
@@ -120,6 +121,17 @@ static void stats_flush(void) {
     if (pend.misses)
         __atomic_add_fetch(&w->stat_keyspace_misses, pend.misses, __ATOMIC_RELAXED);
     pend.cmd = NULL;
+}
+
+/* DEBUG subcommands that change or reload data wait for the load. */
+static int loading_denies_debug(client *c, const command *cmd) {
+    const command *top = cmd->parent ? cmd->parent : cmd;
+    if (strcmp(top->name, "debug") != 0 || c->argc < 2) return 0;
+    static const char *const ok[] = {"help", "sleep", "log", "set-active-expire", NULL};
+    for (int i = 0; ok[i]; i++)
+        if (strlen(ok[i]) == c->argv[1].len && !strncasecmp(ok[i], c->argv[1].ptr, c->argv[1].len))
+            return 0;
+    return 1;
 }
 
 void dispatch_batch_begin(void) {
@@ -362,6 +374,14 @@ static int dispatch_resolved(client *c, const command *cmd) {
     }
     if (pubsub_reject_command(c, cmd)) {
         count_rejected(c, cmd);
+        return 0;
+    }
+    /* The start-up load (loading.h): only `loading` commands, as Redis;
+     * DEBUG only to look (SLEEP, LOG, HELP...), never to change data. */
+    if (loading_active() && !(c->flags & CLIENT_LOADER) &&
+        (!(cmd->flags & CMD_LOADING) || loading_denies_debug(c, cmd))) {
+        count_rejected(c, cmd);
+        if (!multi_exec_rejected(c, cmd, LOADING_ERR)) addReplyError(c, LOADING_ERR);
         return 0;
     }
     if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {

@@ -350,7 +350,8 @@ void client_publish(client *c) {
     if (c->flags & CLIENT_CLOSED) return; /* its memory left clients_mem */
     __atomic_store_n(&c->pub.oll, c->reply_nchunks, __ATOMIC_RELAXED);
     clients_mem_update(c, client_memory(c));
-    __atomic_store_n(&c->pub.qbuf, c->qlen, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->pub.qbuf, c->qlen > c->qbuf_inflight ? c->qlen : c->qbuf_inflight,
+                     __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.qbuf_free, c->qcap - c->qlen, __ATOMIC_RELAXED);
     __atomic_store_n(&c->pub.obl, c->bufpos, __ATOMIC_RELAXED);
     /* rbp: the most of the reply buffer this client has used. */
@@ -944,8 +945,12 @@ static void client_on_recv_plain(client *c, char *data, ssize_t len) {
 
     size_t n = (size_t)len;
     if (c->qlen == 0 && !client_must_wait(c)) {
-        /* Fast path: parse straight from the receive buffer. */
+        /* Fast path: parse straight from the receive buffer. While it
+         * runs, qbuf shows the bytes being processed, as Redis's query
+         * buffer holds the command it runs (CLIENT INFO shows qbuf=26). */
+        c->qbuf_inflight = n;
         size_t done = process_input(c, data, n);
+        c->qbuf_inflight = 0;
         if (c->flags & CLIENT_CLOSED) return;
         if (done < n && !(c->flags & CLIENT_PROTOCOL_ERROR)) {
             size_t rest = n - done;
@@ -1002,10 +1007,12 @@ static void cat_printf(char **out, size_t *len, size_t *cap, const char *fmt, ..
 }
 
 /* One CLIENT LIST / CLIENT INFO line, Redis 7.0's fields in its order.
- * Measured: age, idle, flags, db, multi, qbuf/qbuf-free (Lightning's own
- * query buffer: the bytes of an incomplete command kept between reads;
+ * Measured: age, idle, flags, db, multi, qbuf (while a read's commands
+ * run: the bytes of that read still being processed, the running command
+ * included, as Redis; between reads: the bytes of an incomplete command
+ * kept in Lightning's query buffer), qbuf-free (that buffer's free bytes;
  * complete commands are parsed from the receive buffer, so it is 0 where
- * Redis shows the command being run), argv-mem (the running or blocked
+ * no command was split across reads), argv-mem (the running or blocked
  * command's argument bytes, as Redis's argv_len_sum), multi-mem, rbp, obl,
  * omem, oll, tot-mem, cmd, user, resp, lib-name/lib-ver, sub/psub/ssub,
  * redir. Fixed, documented in docs/ARCHITECTURE.md "Introspection":

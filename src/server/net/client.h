@@ -61,6 +61,8 @@ struct tls_conn;
 #define CLIENT_METRICS_ONLY      (1u << 16) /* accepted on metrics-port (metrics.h) */
 #define CLIENT_ASKING            (1u << 17) /* cluster: ASKING for the next command */
 #define CLIENT_READONLY          (1u << 18) /* cluster: READONLY (replica reads) */
+#define CLIENT_SCRIPT            (1u << 19) /* a script's fake client (script.c) */
+#define CLIENT_LOADER            (1u << 20) /* the WAL replay's client: runs while loading */
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */
@@ -114,6 +116,7 @@ typedef struct client {
     resp_parser parser;
     char *qbuf;                /* unconsumed bytes, starting at a command */
     size_t qlen, qcap;
+    size_t qbuf_inflight; /* bytes of the read being processed (CLIENT LIST qbuf) */
     int argc;
     resp_arg *argv;            /* the command being executed */
     /* The engine hash of one key of the command being executed, when its
@@ -143,6 +146,8 @@ typedef struct client {
      * (seconds), 0 when it is under it (client-output-buffer-limit). */
     int64_t obuf_soft_since_s;
     int error_in_reply;        /* the current command replied an error */
+    uint64_t errors_replied;   /* error replies ever made to this client
+                                * (the WAL replay's check; owner thread) */
 
     /* The ACL user (acl.h): a reference; changed by its owner under
      * server.clients_lock; NULL for internal clients (no restriction). */

@@ -22,6 +22,8 @@
 static int listen_fds[MAX_LISTEN_FDS];
 static int nlisten;
 
+#define LISTEN_BUSY_RETRY_MS 1000
+
 static int bind_one(const char *addr, int port) {
     char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", port);
@@ -44,8 +46,17 @@ static int bind_one(const char *addr, int port) {
     int yes = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     if (res->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof(yes));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-        listen(fd, server.tcp_backlog) < 0) {
+    /* A port just released by an exiting process (its io_uring instance
+     * is torn down by the kernel after the exit, holding the listening
+     * socket meanwhile) can stay busy for a moment: retry for up to
+     * LISTEN_BUSY_RETRY_MS before calling it in use. */
+    int r = bind(fd, res->ai_addr, res->ai_addrlen);
+    for (int waited = 0; r < 0 && errno == EADDRINUSE && waited < LISTEN_BUSY_RETRY_MS;
+         waited += 50) {
+        usleep(50 * 1000);
+        r = bind(fd, res->ai_addr, res->ai_addrlen);
+    }
+    if (r < 0 || listen(fd, server.tcp_backlog) < 0) {
         err = -errno;
         close(fd);
         goto out;

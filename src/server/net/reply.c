@@ -126,6 +126,7 @@ void addReplyErrorLen(client *c, const char *err, size_t len) {
     if (has_code) server_count_error(err, codelen);
     else server_count_error("ERR", 3);
     c->error_in_reply = 1;
+    c->errors_replied++;
     if (reply_suppressed(c)) return;
     append_bytes(c, "-", 1);
     if (!has_code) append_bytes(c, "ERR ", 4);

@@ -91,6 +91,12 @@ void persist_on_wakeup(worker *w) {
     if (w->wal_held) release_held(w);
 }
 
+void persist_on_fsync(void *ctx, uint64_t us) {
+    (void)ctx;
+    if (__atomic_load_n(&server.appendfsync, __ATOMIC_RELAXED) == WAL_FSYNC_ALWAYS)
+        latency_add_sample_if_needed("aof-fsync-always", (int64_t)(us / 1000));
+}
+
 /* WAL writer thread: durable LSN advanced. */
 void persist_on_durable(void *ctx, uint64_t durable) {
     (void)ctx;

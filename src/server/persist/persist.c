@@ -139,3 +139,9 @@ void persist_get_info(persist_info *out) {
 }
 
 size_t persist_buffer_bytes(void) { return P.wal ? wal_buffer_bytes(P.wal) : 0; }
+
+int persist_wal_fsync_hist(promhist *out) {
+    if (!P.wal) return -1;
+    wal_fsync_hist(P.wal, out);
+    return 0;
+}

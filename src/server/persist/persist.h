@@ -62,6 +62,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/promhist.h"
 #include "server/net/client.h"
 
 struct worker;
@@ -71,6 +72,13 @@ struct worker;
  * to it first), replays it through the command table, installs the engine
  * hooks. Returns 0, or -1 with a message logged. */
 int persist_open(void);
+/* Before persist_open (dir is the working directory): the bytes it will
+ * load, about — the newest snapshot and the WAL after it (INFO
+ * loading_total_bytes; an imported dump.rdb adds its size itself). */
+uint64_t persist_load_bytes(void);
+/* The WAL's fsync latencies (engine/wal.h wal_fsync_hist) into out: 0, or
+ * -1 without a WAL (appendonly no). Any thread. */
+int persist_wal_fsync_hist(promhist *out);
 /* After workers_start(): lets the WAL writer wake workers. */
 void persist_workers_started(void);
 /* Before the workers stop: no more wakeups (returns after any running

@@ -66,5 +66,8 @@ int persist_stream_active(void);
 void persist_hold(client *c);
 /* hold.c: the WAL writer's callback when the durable LSN advances. */
 void persist_on_durable(void *ctx, uint64_t durable);
+/* WAL fsync done (any WAL thread): the latency monitor's aof-fsync-always
+ * under appendfsync always, whose clients' replies wait for that fsync. */
+void persist_on_fsync(void *ctx, uint64_t us);
 
 #endif

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/xalloc.h"
 #include "engine/rdb.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -48,13 +49,21 @@ static void on_aux(void *ctx, const char *k, size_t klen, const char *v, size_t 
     (void)ctx;
     if (klen == 9 && memcmp(k, "redis-ver", 9) == 0)
         serverLog(LL_NOTICE, "RDB file was written by Redis version %.*s", (int)vlen, v);
+    if (klen == 8 && memcmp(k, "used-mem", 8) == 0 && vlen < 32) {
+        char num[32];
+        memcpy(num, v, vlen);
+        num[vlen] = '\0';
+        loading_set_rdb_used_mem(strtoull(num, NULL, 10));
+    }
 }
 
+/* Cumulative keys and input offset, as loading.h's deltas (INFO loading_*,
+ * the progress log, key-load-delay). */
 static void on_progress(void *ctx, uint64_t keys, uint64_t offset) {
-    const uint64_t *total = ctx;
-    if (keys % (1024 * 1024) == 0)
-        serverLog(LL_NOTICE, "Loading RDB: %" PRIu64 " keys, %" PRIu64 "%% of the file", keys,
-                  *total ? offset * 100 / *total : 0);
+    uint64_t *last = ctx; /* [keys, offset] reported so far */
+    loading_progress(offset > last[1] ? offset - last[1] : 0, keys > last[0] ? keys - last[0] : 0);
+    if (keys > last[0]) last[0] = keys;
+    if (offset > last[1]) last[1] = offset;
 }
 
 int rdb_import_at_startup(int lightning_data) {
@@ -71,19 +80,22 @@ int rdb_import_at_startup(int lightning_data) {
         if (fseek(f, 0, SEEK_END) == 0) total = (uint64_t)ftell(f);
         fclose(f);
     }
+    loading_add_total(total);
+    uint64_t last[2] = {0, 0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     rdb_load_opts o = {.databases = (unsigned)server.databases,
                        .threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu,
                        .on_function = keep_function,
                        .on_aux = on_aux,
                        .progress = on_progress,
-                       .ctx = &total};
+                       .ctx = last};
     rdb_load_info info;
     rdb_problem pb;
     int err = 0;
     uint64_t t0 = lt_monotonic_us();
     int rc = rdb_load_file(server.db, name, &o, &info, &pb, &err);
     double secs = (double)(lt_monotonic_us() - t0) / 1e6;
+    if (rc == LT_OK) loading_progress(total > last[1] ? total - last[1] : 0, info.keys - last[0]);
     if (rc == LT_IOERR) {
         serverLog(LL_WARNING, "Cannot read %s/%s: %s. Not starting.", server.dir, name,
                   strerror(err));

@@ -24,6 +24,7 @@
 #include "engine/wal.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/net/reply.h"
 #include "server/net/resp.h"
@@ -99,10 +100,12 @@ static int replay_one(replay_state *st, const replay_rec *r, const char *key, ui
              (c->parser.argv[0].len == 6 && !strncasecmp(c->parser.argv[0].ptr, "select", 6)))) {
             c->argc = c->parser.argc;
             c->argv = c->parser.argv;
-            uint64_t errs = __atomic_load_n(&server.stat_total_error_replies, __ATOMIC_RELAXED);
+            /* The replay client's own errors: other clients get -LOADING
+             * meanwhile (loading.h), so the server's total is no guide. */
+            uint64_t errs = c->errors_replied;
             dispatch_command(c);
             st->commands++;
-            if (__atomic_load_n(&server.stat_total_error_replies, __ATOMIC_RELAXED) != errs)
+            if (c->errors_replied != errs)
                 replay_fail(st, r->lsn, "command '%.*s' replied an error", c->argv[0].ptr,
                             c->argv[0].len);
             c->argc = 0;
@@ -160,6 +163,7 @@ static int replay_flush(replay_state *st) {
 
 static int replay_record(void *ctx, const wal_record *r) {
     replay_state *st = ctx;
+    loading_progress(r->end_lsn - r->lsn, 1);
     if (r->commit_ts > P.max_ts) P.max_ts = r->commit_ts;
     /* Committed before the snapshot's view: already in it. */
     int in_snapshot = r->commit_ts <= P.snap_ts;
@@ -180,7 +184,7 @@ static int replay_client_init(replay_state *st) {
     if (!st->w->cmdstats) return -1;
     st->w->now_ms = mstime();
     st->c->owner = st->w;
-    st->c->flags = CLIENT_AUTHENTICATED | CLIENT_REPLY_OFF;
+    st->c->flags = CLIENT_AUTHENTICATED | CLIENT_REPLY_OFF | CLIENT_LOADER;
     st->c->resp = 2;
     st->c->conn.fd = -1;
     resp_parser_init(&st->c->parser, server.proto_max_bulk_len);
@@ -259,6 +263,38 @@ static uint64_t recovered_snapshot_lsn;
 
 uint64_t persist_recovered_snapshot_lsn(void) { return recovered_snapshot_lsn; }
 
+uint64_t persist_load_bytes(void) {
+    uint64_t *snaps = NULL, from = 0, end = 0, snap_bytes = 0;
+    int nsnaps = 0;
+    snap_list(".", &snaps, &nsnaps);
+    for (int i = 0; i < nsnaps; i++)
+        if (snaps[i] >= from) {
+            from = snaps[i];
+            char name[SNAP_NAME_SIZE];
+            struct stat sst;
+            snap_file_name(from, name);
+            snap_bytes = stat(name, &sst) == 0 ? (uint64_t)sst.st_size : 0;
+        }
+    free(snaps);
+    if (!server.appendonly) return snap_bytes;
+    DIR *d = opendir(PERSIST_WAL_DIR);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (strlen(n) != 24 || strcmp(n + 20, ".log") != 0 || strspn(n, "0123456789") != 20)
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", PERSIST_WAL_DIR, n);
+        if (stat(path, &st) == 0 && st.st_size > WAL_HEADER_SIZE) {
+            uint64_t e = strtoull(n, NULL, 10) + (uint64_t)st.st_size - WAL_HEADER_SIZE;
+            if (e > end) end = e;
+        }
+    }
+    if (d) closedir(d);
+    return snap_bytes + (end > from ? end - from : 0);
+}
+
 int persist_open(void) {
     uint64_t replay_from = 0;
     if (adopt_legacy_wal_dir() < 0) return -1;
@@ -292,6 +328,7 @@ int persist_open(void) {
         .replay_from = replay_from,
         .load_truncated = server.aof_load_truncated,
         .on_durable = persist_on_durable,
+        .on_fsync = persist_on_fsync,
     };
     wal_scan_result res;
     P.replaying = 1;

@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/promhist.h"
+
 #include "server/net/client.h"
 
 /* Start-up, before the WAL replay: loads the newest valid snapshot into
@@ -109,6 +111,8 @@ typedef struct save_info {
     int64_t load_ms;
 } save_info;
 void save_get_info(save_info *out);
+/* Durations of the snapshots written since start (a Prometheus histogram). */
+void save_duration_hist(promhist *out);
 
 /* SAVE, BGSAVE, LASTSAVE, BGREWRITEAOF handlers: declared in commands.h. */
 
