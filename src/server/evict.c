@@ -25,6 +25,7 @@
 #include "engine/lazyfree.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
+#include "server/loading.h"
 #include "server/log.h"
 #include "server/memory.h"
 #include "server/net/reply.h"
@@ -65,6 +66,9 @@ static int perform_evictions(void) {
 static int perform_evictions_once(void) {
     size_t limit = (size_t)server_cfg(maxmemory);
     if (!limit) return EVICT_OK;
+    /* Redis's isSafeToPerformEvictions: nothing is evicted while the data
+     * set loads (the WAL replay's own writes would evict what it loaded). */
+    if (loading_active()) return EVICT_OK;
     size_t used = mem_used(), not_counted = persist_buffer_bytes();
     used = used > not_counted ? used - not_counted : 0;
     if (used <= limit) return EVICT_OK;
