@@ -61,6 +61,9 @@ struct tls_conn;
 #define CLIENT_METRICS_ONLY      (1u << 16) /* accepted on metrics-port (metrics.h) */
 #define CLIENT_ASKING            (1u << 17) /* cluster: ASKING for the next command */
 #define CLIENT_READONLY          (1u << 18) /* cluster: READONLY (replica reads) */
+/* Writing a push (pub/sub message or confirmation, tracking invalidation):
+ * CLIENT REPLY OFF / SKIP do not silence it, as in Redis (reply.c). */
+#define CLIENT_PUSHING           (1u << 19)
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */
