@@ -153,6 +153,13 @@ TEST(error_texts) {
         "return getmetatable(_G)", "return getmetatable('').__index",
         "local s = 0 for i=1,100 do s = s + i end return s",
         "return string.rep('x', 3)", "return coroutine.wrap(function() return 5 end)()",
+        /* Sandbox tricks: read-only globals and refused binary chunks. */
+        "setmetatable(_G, {})", "_G = {}", "local g = getmetatable(_G) g.__index = {}",
+        "return type(_G)", "return _G.redis.call('ping')",
+        "local t = setmetatable({}, {__metatable=1}) return setmetatable(t, {})",
+        "return getmetatable(setmetatable({}, {a=1})).a", "setmetatable(1, {})",
+        "setmetatable({}, 1)", "return loadstring(string.dump(function() return 1 end))()",
+        "return loadstring('return 5')()", "return {loadstring('return +')}",
         NULL,
     };
     for (int i = 0; scripts[i]; i++) EV(scripts[i]);
