@@ -653,6 +653,10 @@ TEST(functions_differential) {
     C("SET", "notnum", "x");
     C("FCALL", "fcallerr", "0");
     C("FCALL", "nosuch", "0");
+    /* Function names are case-insensitive across libraries. */
+    C("FCALL", "F1", "0");
+    C("FCALL_RO", "F2", "0", "hi");
+    C("FUNCTION", "LOAD", "#!lua name=caselib\nredis.register_function('F1', function() return 1 end)");
     C("FCALL", "f1", "x");
     C("FCALL", "f1", "5", "a");
     C("FCALL", "f1", "-1");
