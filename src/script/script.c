@@ -313,7 +313,7 @@ static client *thread_fake(client *caller) {
     if (!tls.fake) tls.fake = lt_xcalloc(1, sizeof(client));
     client *f = tls.fake;
     f->owner = caller->owner;
-    f->flags = CLIENT_AUTHENTICATED | CLIENT_PENDING_WRITE | CLIENT_IN_EXEC;
+    f->flags = CLIENT_AUTHENTICATED | CLIENT_PENDING_WRITE | CLIENT_IN_EXEC | CLIENT_SCRIPT;
     f->db = caller->db;
     f->resp = 2;
     f->id = caller->id;

@@ -160,6 +160,10 @@ TEST(error_texts) {
         "return getmetatable(setmetatable({}, {a=1})).a", "setmetatable(1, {})",
         "setmetatable({}, 1)", "return loadstring(string.dump(function() return 1 end))()",
         "return loadstring('return 5')()", "return {loadstring('return +')}",
+        /* Blocking stream reads are refused in scripts (argv[0] as written). */
+        "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')",
+        "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s','>')",
+        "return redis.pcall('xread','COUNT',1,'STREAMS','s','0')",
         NULL,
     };
     for (int i = 0; scripts[i]; i++) EV(scripts[i]);

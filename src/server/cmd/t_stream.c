@@ -847,6 +847,12 @@ static void xreadGeneric(client *c, int group_mode) {
         int more = c->argc - i - 1;
         const resp_arg *o = &c->argv[i];
         if (arg_is(o, "block") && more) {
+            if (c->flags & CLIENT_SCRIPT) {
+                /* Redis refuses BLOCK in scripts outright (not a non-blocking read). */
+                addReplyErrorFormat(c, "ERR %.*s command is not allowed with BLOCK option from scripts",
+                                    (int)c->argv[0].len, c->argv[0].ptr);
+                return;
+            }
             i++;
             if (arg_ll_or_reply(c, &c->argv[i], &timeout,
                                 "ERR timeout is not an integer or out of range") < 0)

@@ -64,6 +64,8 @@ struct tls_conn;
 /* Writing a push (pub/sub message or confirmation, tracking invalidation):
  * CLIENT REPLY OFF / SKIP do not silence it, as in Redis (reply.c). */
 #define CLIENT_PUSHING           (1u << 19)
+/* A script's fake client (script.c): commands it runs come from Lua. */
+#define CLIENT_SCRIPT            (1u << 20)
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */
