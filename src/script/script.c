@@ -31,6 +31,7 @@
 #include "engine/txn.h"
 #include "script/luaconv.h"
 #include "script/luavm.h"
+#include "server/acl.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
@@ -317,6 +318,7 @@ static client *thread_fake(client *caller) {
     f->db = caller->db;
     f->resp = 2;
     f->id = caller->id;
+    f->user = caller->user; /* the script's commands run as its caller */
     memcpy(f->addr, caller->addr, sizeof(f->addr));
     return f;
 }
@@ -711,9 +713,43 @@ static int call_generic(lua_State *L, int raise) {
     if ((cmd->flags & CMD_NOSCRIPT) &&
         !__atomic_load_n(&server.script_disable_deny_script, __ATOMIC_RELAXED))
         return call_error(L, "This Redis command is not allowed from script", raise);
+    client *f = run->fake;
+    /* ACL: the caller's user, Redis's scriptVerifyACL texts; logged with
+     * context "lua". */
+    int acl_pos, acl_r = acl_check_command(f, cmd, call_argv, argc, &acl_pos);
+    if (acl_r != ACL_OK) {
+        /* The entry names the script's command and arguments, and the
+         * caller's client (its info shows cmd=eval/fcall), as Redis's. */
+        client *cl = run->caller;
+        resp_arg *sv_argv = cl->argv;
+        int sv_argc = cl->argc;
+        const command *sv_cmd = cl->cmd;
+        cl->argv = call_argv;
+        cl->argc = argc;
+        cl->cmd = cmd;
+        acl_log_denied(cl, acl_r, ACL_LOG_CTX_LUA, acl_pos, NULL, 0);
+        cl->argv = sv_argv;
+        cl->argc = sv_argc;
+        cl->cmd = sv_cmd;
+        const char *m;
+        switch (acl_r) {
+        case ACL_DENIED_CMD:
+            m = "The user executing the script can't run this command or subcommand";
+            break;
+        case ACL_DENIED_KEY:
+            m = "The user executing the script can't access at least one of the keys mentioned "
+                "in the command arguments";
+            break;
+        case ACL_DENIED_CHANNEL:
+            m = "The user executing the script can't publish to the channel mentioned in the "
+                "command";
+            break;
+        default: m = "The user executing the script lacking the permissions for the command";
+        }
+        return call_error(L, m, raise);
+    }
     if (run->ro && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return call_error(L, "Write commands are not allowed from read-only scripts.", raise);
-    client *f = run->fake;
     if (!run->all) {
         cmd_keyset ks;
         keyset_init(&ks);
@@ -763,8 +799,8 @@ static int call_generic(lua_State *L, int raise) {
 int script_lua_call(lua_State *L) { return call_generic(L, 1); }
 int script_lua_pcall(lua_State *L) { return call_generic(L, 0); }
 
-/* redis.acl_check_cmd: Lightning has only the default user, who may run
- * every command; unknown commands are an error as in Redis. */
+/* redis.acl_check_cmd: whether the script's caller's user may run the
+ * command with these arguments; unknown commands are an error as in Redis. */
 int script_lua_acl_check(lua_State *L) {
     int argc = lua_gettop(L);
     if (argc == 0) {
@@ -790,7 +826,21 @@ int script_lua_acl_check(lua_State *L) {
         luavm_push_error(L, m, strlen(m));
         return lua_error(L);
     }
-    lua_pushboolean(L, 1);
+    run_ctx *run = cur_run;
+    int ok = 1;
+    if (run) {
+        resp_arg stack[16];
+        resp_arg *argv = argc <= 16 ? stack : lt_xmalloc((size_t)argc * sizeof(*argv));
+        for (int j = 1; j <= argc; j++) {
+            size_t l;
+            argv[j - 1].ptr = (char *)lua_tolstring(L, j, &l);
+            argv[j - 1].len = l;
+        }
+        int pos;
+        ok = acl_check_user_command(run->caller->user, cmd, argv, argc, &pos) == ACL_OK;
+        if (argv != stack) free(argv);
+    }
+    lua_pushboolean(L, ok);
     return 1;
 }
 
