@@ -499,16 +499,26 @@ TEST(busy_and_kill) {
     harness_server *s = harness_start("io-threads", "2", "busy-reply-threshold", "50", NULL);
     REQUIRE(s);
     redisContext *runner = harness_connect(s), *other = harness_connect(s);
-    REQUIRE(runner && other);
+    /* spare lands on runner's thread, tx on other's. */
+    redisContext *spare = harness_connect(s), *tx = harness_connect(s);
+    REQUIRE(runner && other && spare && tx);
+    CHECK_EQ_STR(cmd(tx, "MULTI"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(tx, "INCR x"), "status:\"QUEUED\"");
     eval_arg ea = {.c = runner, .script = "local i = 0 while true do i = i + 1 end"};
     pthread_t th;
     pthread_create(&th, NULL, eval_thread, &ea);
     CHECK(wait_busy(other));
+    /* EXEC refused while busy discards the transaction (Redis's
+     * execCommandAbort): none of it runs, and the client leaves MULTI. */
+    CHECK_EQ_STR(cmd(tx, "EXEC"),
+                 "err:\"EXECABORT Transaction discarded because of: BUSY Redis is busy running a "
+                 "script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\"");
     CHECK_EQ_STR(cmd(other, "SCRIPT KILL"), "status:\"OK\"");
     pthread_join(th, NULL);
     CHECK(strstr(ea.reply, "Script killed by user with SCRIPT KILL...") != NULL);
     CHECK(strstr(ea.reply, "on @user_script:1.") != NULL);
     CHECK_EQ_STR(cmd(other, "GET x"), "nil");
+    CHECK_EQ_STR(cmd(tx, "PING"), "status:\"PONG\"");
     CHECK_EQ_STR(cmd(other, "SCRIPT KILL"), "err:\"NOTBUSY No scripts in execution right now.\"");
 
     /* One that wrote (and so runs holding every database: it declared no
