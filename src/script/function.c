@@ -53,6 +53,7 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/keyset.h"
 #include "server/log.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/persist/persist.h"
 #include "server/server.h"
@@ -1176,6 +1177,8 @@ static lua_State *thread_fn_vm(void) {
 }
 
 static void fcallGeneric(client *c, int ro) {
+    /* Shown before the script's own commands (Redis feeds it first). */
+    if (monitor_active()) monitor_feed_now(c, c->cmd, c->argv, c->argc);
     char fname[256];
     uint64_t flags = 0;
     pthread_mutex_lock(&reg.lock);

@@ -37,6 +37,7 @@
 #include "server/cmd/keyset.h"
 #include "server/cmd/multi.h"
 #include "server/log.h"
+#include "server/monitor.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
 #include "server/persist/persist.h"
@@ -1178,6 +1179,8 @@ int script_check_flags(client *c, uint64_t flags, int ro) {
 }
 
 static void evalGeneric(client *c, int evalsha, int ro) {
+    /* Shown before the script's own commands (Redis feeds it first). */
+    if (monitor_active()) monitor_feed_now(c, c->cmd, c->argv, c->argc);
     /* Redis answers a sha of the wrong length before it reads numkeys. */
     if (evalsha && c->argv[1].len != 40) {
         addReplyError(c, "NOSCRIPT No matching script. Please use EVAL.");

@@ -57,14 +57,19 @@ static size_t repr(char *out, const char *s, size_t len) {
 
 void monitor_feed(client *c, const command *cmd, const resp_arg *argv, int argc) {
     if (cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN)) return;
-    size_t need = 96 + strlen(c->addr);
+    monitor_feed_now(c, cmd, argv, argc);
+}
+
+void monitor_feed_now(client *c, const command *cmd, const resp_arg *argv, int argc) {
+    const char *addr = (c->flags & CLIENT_SCRIPT) ? "lua" : c->addr;
+    size_t need = 96 + strlen(addr);
     for (int i = 0; i < argc; i++) need += 4 * argv[i].len + 3;
     char *line = malloc(need);
     if (!line) return;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     size_t n = (size_t)sprintf(line, "+%ld.%06ld [%d %s] ", (long)tv.tv_sec, (long)tv.tv_usec,
-                               __atomic_load_n(&c->db, __ATOMIC_RELAXED), c->addr);
+                               __atomic_load_n(&c->db, __ATOMIC_RELAXED), addr);
     for (int i = 0; i < argc; i++) {
         if (cmdlog_arg_redacted(cmd, argv, argc, i)) n += repr(line + n, "(redacted)", 10);
         else n += repr(line + n, argv[i].ptr, argv[i].len);

@@ -38,6 +38,10 @@ static inline int monitor_active(void) {
 /* Feeds one executed command to every monitor (any thread). db is the
  * client's database after the command, as Redis shows it. */
 void monitor_feed(client *c, const struct command *cmd, const resp_arg *argv, int argc);
+/* The same for a command flagged skip-monitor that shows itself before it
+ * runs (EVAL*, FCALL*: their script's commands follow it, as in Redis). A
+ * script's commands show "lua" as their address. */
+void monitor_feed_now(client *c, const struct command *cmd, const resp_arg *argv, int argc);
 /* Owner thread: moves queued lines into its monitors' reply buffers. */
 void monitor_worker_drain(struct worker *w);
 /* client_close: unregisters c if it is a monitor (owner thread). */
