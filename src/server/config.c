@@ -2034,7 +2034,9 @@ char *config_doc_markdown(void) {
                "  and the reason it can never matter is given.\n\n"
                "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
                "(only when `enable-protected-configs` allows it). A *hidden* directive\n"
-               "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n\n"
+               "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n"
+               "`port`, `bind` and `appendonly` (settable in Redis) may be set to the value\n"
+               "they have: a no-op that succeeds, as in Redis.\n\n"
                "| Directive | Alias | Default | CONFIG SET | Status |\n"
                "|---|---|---|---|---|\n");
     for (int i = 0; i < NDIRECTIVES; i++) {
@@ -2131,11 +2133,58 @@ static int protected_config_allowed(const client *c) {
     return config_protected_action_allowed(enable_protected_configs, c);
 }
 
+/* Immutable here but settable in Redis 7.0 (Lightning cannot rebind or
+ * switch persistence at run time yet): setting one to the value it has is
+ * a no-op that succeeds, as in Redis, whose own no-op skips the apply. */
+static int immutable_same_value(const directive *d, const resp_arg *val) {
+    static const char *const redis_mutable[] = {"port", "bind", "appendonly", NULL};
+    if (!(d->flags & CFG_IMMUTABLE)) return 0;
+    int mutable_in_redis = 0;
+    for (int i = 0; redis_mutable[i]; i++) mutable_in_redis |= !strcmp(d->name, redis_mutable[i]);
+    if (!mutable_in_redis) return 0;
+    strbuf cur = {0};
+    pthread_mutex_lock(&server.config_lock);
+    config_get(d, &cur);
+    pthread_mutex_unlock(&server.config_lock);
+    int same = cur.len == val->len && (!cur.len || !strncasecmp(cur.p, val->ptr, cur.len));
+    free(cur.p);
+    return same;
+}
+
+static void config_set_pairs(client *c);
+
 void configSetCommand(client *c) {
     if (c->argc & 1) {
         addReplyErrorSyntax(c);
         return;
     }
+    /* Drop the no-op pairs of immutable_same_value(), then set the rest. */
+    int keep = 2;
+    resp_arg *argv = lt_xcalloc((size_t)c->argc, sizeof(*argv));
+    argv[0] = c->argv[0];
+    argv[1] = c->argv[1];
+    for (int i = 2; i + 1 < c->argc; i += 2) {
+        int is_alias;
+        const directive *d = config_lookup_alias(c->argv[i].ptr, c->argv[i].len, &is_alias);
+        if (d && immutable_same_value(d, &c->argv[i + 1])) continue;
+        argv[keep++] = c->argv[i];
+        argv[keep++] = c->argv[i + 1];
+    }
+    if (keep == 2) {
+        addReplyOK(c);
+    } else {
+        resp_arg *sv_argv = c->argv;
+        int sv_argc = c->argc;
+        c->argv = argv;
+        c->argc = keep;
+        config_set_pairs(c);
+        c->argv = sv_argv;
+        c->argc = sv_argc;
+    }
+    free(argv);
+}
+
+static void config_set_pairs(client *c) {
     int n = (c->argc - 2) / 2;
     const directive **set = lt_xcalloc((size_t)n, sizeof(*set));
     int *via_alias = lt_xcalloc((size_t)n, sizeof(*via_alias));
