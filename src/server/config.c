@@ -2035,8 +2035,8 @@ char *config_doc_markdown(void) {
                "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
                "(only when `enable-protected-configs` allows it). A *hidden* directive\n"
                "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n"
-               "`port`, `bind` and `appendonly` (settable in Redis) may be set to the value\n"
-               "they have: a no-op that succeeds, as in Redis.\n\n"
+               "`port`, `bind`, `appendonly` (settable in Redis), `io-backend`, `db-shards`\n"
+               "and `metrics-port` may be set to the value they have: a no-op that succeeds.\n\n"
                "| Directive | Alias | Default | CONFIG SET | Status |\n"
                "|---|---|---|---|---|\n");
     for (int i = 0; i < NDIRECTIVES; i++) {
@@ -2134,10 +2134,13 @@ static int protected_config_allowed(const client *c) {
 }
 
 /* Immutable here but settable in Redis 7.0 (Lightning cannot rebind or
- * switch persistence at run time yet): setting one to the value it has is
- * a no-op that succeeds, as in Redis, whose own no-op skips the apply. */
+ * switch persistence at run time yet), or Lightning's own start-up
+ * directives: setting one to the value it has is a no-op that succeeds, as
+ * in Redis, whose own no-op skips the apply (its CONFIG sanity test sets
+ * every parameter CONFIG GET * lists to its own value). */
 static int immutable_same_value(const directive *d, const resp_arg *val) {
-    static const char *const redis_mutable[] = {"port", "bind", "appendonly", NULL};
+    static const char *const redis_mutable[] = {"port",      "bind",    "appendonly", "io-backend",
+                                                "db-shards", "metrics-port", NULL};
     if (!(d->flags & CFG_IMMUTABLE)) return 0;
     int mutable_in_redis = 0;
     for (int i = 0; redis_mutable[i]; i++) mutable_in_redis |= !strcmp(d->name, redis_mutable[i]);

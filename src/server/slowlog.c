@@ -40,6 +40,22 @@ int cmdlog_arg_redacted(const command *cmd, const resp_arg *argv, int argc, int 
             if (arg_is(&argv[j], "auth")) return i == j + 1 || i == j + 2;
         return 0;
     }
+    if (!strcmp(top->name, "migrate")) {
+        /* MIGRATE host port key db timeout [COPY] [REPLACE] [AUTH pw]
+         * [AUTH2 user pw] [KEYS ...]: the credentials, as Redis parses them. */
+        for (int j = 6; j < argc; j++) {
+            if (arg_is(&argv[j], "auth") && j + 1 < argc) {
+                if (i == j + 1) return 1;
+                j++;
+            } else if (arg_is(&argv[j], "auth2") && j + 2 < argc) {
+                if (i == j + 1 || i == j + 2) return 1;
+                j += 2;
+            } else if (arg_is(&argv[j], "keys")) {
+                break;
+            }
+        }
+        return 0;
+    }
     if (cmd->parent && !strcmp(cmd->parent->name, "config") && !strcmp(cmd->name, "set"))
         return i >= 3 && (i % 2) == 1 && config_is_sensitive(argv[i - 1].ptr, argv[i - 1].len);
     return 0;

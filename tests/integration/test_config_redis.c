@@ -171,6 +171,10 @@ TEST(config_set_errors_match_redis) {
                                                         find(&pr, same[i]), NULL}),
                      "status:\"OK\"");
     }
+    /* Lightning's own start-up directive, likewise. */
+    CHECK_EQ_STR(cmd_argv(cl, (const char *const[]){"CONFIG", "SET", "io-backend",
+                                                    find(&pl, "io-backend"), NULL}),
+                 "status:\"OK\"");
     COMPARE(cl, cr, "CONFIG", "SET", "appendonly", find(&pl, "appendonly"), "hz", "abc");
     COMPARE(cl, cr, "CONFIG", "GET", "hz");
     COMPARE(cl, cr, "CONFIG", "SET", "hz", "5", "HZ", "6");
