@@ -111,6 +111,7 @@ int lazyfree_garbage(struct ks_garbage *g, uint64_t keys) {
 
 uint64_t lazyfree_pending(void) { return __atomic_load_n(&pending, __ATOMIC_RELAXED); }
 uint64_t lazyfree_freed(void) { return __atomic_load_n(&freed, __ATOMIC_RELAXED); }
+void lazyfree_reset_stats(void) { __atomic_store_n(&freed, 0, __ATOMIC_RELAXED); }
 
 void lazyfree_drain(void) {
     pthread_mutex_lock(&Q.lock);

@@ -65,6 +65,8 @@ int lazyfree_garbage(struct ks_garbage *g, uint64_t keys);
  * the thread since start. */
 uint64_t lazyfree_pending(void);
 uint64_t lazyfree_freed(void);
+/* CONFIG RESETSTAT: lazyfreed_objects starts again from 0. */
+void lazyfree_reset_stats(void);
 /* Waits until everything queued so far is freed (tests, shutdown). */
 void lazyfree_drain(void);
 

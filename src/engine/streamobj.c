@@ -1014,6 +1014,14 @@ static const char *ops_encoding(const void *obj) {
     (void)obj;
     return "stream";
 }
+/* Redis's free effort of a stream: its nodes, plus per group one and the
+ * size of the first group's PEL (an estimate for all of them). */
+static size_t ops_free_effort(const void *obj) {
+    const stream *s = obj;
+    size_t effort = s->nnodes;
+    if (s->ngroups) effort += s->ngroups * (1 + s->groups[0]->pel.n);
+    return effort;
+}
 static int ops_encode(const void *obj, ks_emit_fn *emit, void *ctx) {
     return stream_encode(obj, emit, ctx);
 }
@@ -1027,4 +1035,5 @@ const ks_type_ops stream_type_ops = {
     .encoding = ops_encoding,
     .encode = ops_encode,
     .decode = ops_decode,
+    .free_effort = ops_free_effort,
 };

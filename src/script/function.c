@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -120,7 +121,9 @@ static fn_lib *reg_find_fn(const char *name, size_t len, fn_info **out) {
     for (int i = 0; i < reg.nlibs; i++)
         for (int j = 0; j < reg.libs[i]->nfns; j++) {
             fn_info *f = &reg.libs[i]->fns[j];
-            if (strlen(f->name) == len && memcmp(f->name, name, len) == 0) {
+            /* Function names are case-insensitive across libraries, as in
+             * Redis's functions dict (FCALL TEST finds test). */
+            if (strlen(f->name) == len && strncasecmp(f->name, name, len) == 0) {
                 if (out) *out = f;
                 return reg.libs[i];
             }
@@ -481,7 +484,7 @@ static int reg_join(fn_lib **libs, int n, int replace, int quote, char **err) {
         for (int k = 0; k < i; k++)
             for (int j = 0; j < libs[i]->nfns; j++)
                 for (int m = 0; m < libs[k]->nfns; m++)
-                    if (!strcmp(libs[i]->fns[j].name, libs[k]->fns[m].name)) {
+                    if (!strcasecmp(libs[i]->fns[j].name, libs[k]->fns[m].name)) {
                         snprintf(buf, sizeof(buf), "Function %s already exists",
                                  libs[i]->fns[j].name);
                         *err = fn_strdup(buf);

@@ -126,6 +126,12 @@ int luavm_readonly_error(lua_State *L) {
  * or, while a function library loads, only the load globals (field
  * "load" of upvalue 2) — or Redis's error for a name it does not have. */
 static int global_index(lua_State *L) {
+    /* _G is the environment itself, never a raw field: assigning it goes
+     * through __newindex and fails as Redis's read-only globals do. */
+    if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_G") == 0) {
+        lua_pushvalue(L, 1);
+        return 1;
+    }
     lua_pushliteral(L, "load");
     lua_rawget(L, lua_upvalueindex(2));
     int t = lua_istable(L, -1) ? lua_gettop(L) : lua_upvalueindex(1);
@@ -373,6 +379,46 @@ static void set_num(lua_State *L, const char *name, lua_Number v) {
     lua_rawset(L, -3);
 }
 
+/* Lua 5.1's setmetatable, except that a table whose metatable is one of
+ * our read-only proxies' (__newindex is luavm_readonly_error) gets Redis's
+ * read-only error (raised without a position, as Redis's Lua raises it
+ * inside setmetatable), not "cannot change a protected metatable". */
+static int guarded_setmetatable(lua_State *L) {
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argcheck(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table expected");
+    if (lua_getmetatable(L, 1)) {
+        lua_pushliteral(L, "__newindex");
+        lua_rawget(L, -2);
+        int ours = lua_tocfunction(L, -1) == luavm_readonly_error;
+        lua_pop(L, 2);
+        if (ours) {
+            lua_pushliteral(L, "Attempt to modify a readonly table");
+            return lua_error(L);
+        }
+    }
+    if (luaL_getmetafield(L, 1, "__metatable")) return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* loadstring over Lua's (upvalue 1) that refuses precompiled chunks, as
+ * Redis 7.0.15's Lua does: returns nil and the reason. */
+static int text_loadstring(lua_State *L) {
+    size_t len;
+    const char *code = luaL_checklstring(L, 1, &len);
+    if (len && code[0] == LUA_SIGNATURE[0]) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "binary chunks are not allowed");
+        return 2;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 /* Redis 7.0's globals (everything else the libraries define is dropped). */
 static const char *const allowed_globals[] = {
     "assert", "collectgarbage", "coroutine", "error", "gcinfo", "getmetatable", "ipairs",
@@ -389,6 +435,11 @@ static int build(lua_State *L) {
     lua_CFunction acl = (lua_CFunction)lua_touserdata(L, 3);
     lua_settop(L, 0);
     open_lib(L, "", luaopen_base);
+    lua_pushcfunction(L, guarded_setmetatable);
+    lua_setglobal(L, "setmetatable");
+    lua_getglobal(L, "loadstring");
+    lua_pushcclosure(L, text_loadstring, 1);
+    lua_setglobal(L, "loadstring");
     open_lib(L, LUA_TABLIBNAME, luaopen_table);
     open_lib(L, LUA_STRLIBNAME, luaopen_string);
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
@@ -494,10 +545,7 @@ static int build(lua_State *L) {
     lua_rawset(L, 2);
     lua_pushvalue(L, 2);
     lua_setfield(L, LUA_REGISTRYINDEX, "lightning_env_mt");
-    lua_newtable(L); /* new globals */
-    lua_pushliteral(L, "_G");
-    lua_pushvalue(L, -2);
-    lua_rawset(L, -3);
+    lua_newtable(L); /* new globals (_G comes from global_index) */
     lua_pushvalue(L, 2);
     lua_setmetatable(L, -2);
     lua_replace(L, LUA_GLOBALSINDEX);
@@ -561,9 +609,6 @@ void luavm_push_env(lua_State *L, int fidx, const char *const *keys, const size_
         lua_pushlstring(L, args[i], alens[i]);
         lua_rawseti(L, -2, i + 1);
     }
-    lua_rawset(L, -3);
-    lua_pushliteral(L, "_G");
-    lua_pushvalue(L, -2);
     lua_rawset(L, -3);
     lua_getfield(L, LUA_REGISTRYINDEX, "lightning_env_mt");
     lua_setmetatable(L, -2);

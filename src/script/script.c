@@ -35,6 +35,7 @@
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
+#include "server/cmd/multi.h"
 #include "server/log.h"
 #include "server/monitor.h"
 #include "server/net/reply.h"
@@ -319,6 +320,7 @@ static client *thread_fake(client *caller) {
     f->db = caller->db;
     f->resp = 2;
     f->id = caller->id;
+    f->user = caller->user; /* the script's commands run as its caller */
     memcpy(f->addr, caller->addr, sizeof(f->addr));
     return f;
 }
@@ -491,16 +493,22 @@ int script_locks_held_long(void) {
            __atomic_load_n(&busy_count, __ATOMIC_ACQUIRE);
 }
 
-int script_reply_if_busy(client *c) {
-    if (!__atomic_load_n(&busy_count, __ATOMIC_ACQUIRE)) return 0;
-    /* Redis names the kill command of the kind of script running. */
+/* Redis's BUSY error while a script is busy (it names the kill command of
+ * the kind of script running), NULL when none is. */
+static const char *busy_error(void) {
+    if (!__atomic_load_n(&busy_count, __ATOMIC_ACQUIRE)) return NULL;
     if (__atomic_load_n(&busy_fn_count, __ATOMIC_ACQUIRE) ==
         __atomic_load_n(&busy_count, __ATOMIC_ACQUIRE))
-        addReplyError(c, "BUSY Redis is busy running a script. You can only call FUNCTION KILL "
-                         "or SHUTDOWN NOSAVE.");
-    else
-        addReplyError(c, "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-                         "SHUTDOWN NOSAVE.");
+        return "BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+               "SHUTDOWN NOSAVE.";
+    return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+           "SHUTDOWN NOSAVE.";
+}
+
+int script_reply_if_busy(client *c) {
+    const char *err = busy_error();
+    if (!err) return 0;
+    addReplyError(c, err);
     return 1;
 }
 
@@ -513,7 +521,11 @@ int script_reject_busy(client *c, const command *cmd) {
             pthread_cond_wait(&gate_cond, &gate_lock);
         pthread_mutex_unlock(&gate_lock);
     }
-    return script_reply_if_busy(c);
+    const char *err = busy_error();
+    if (!err) return 0;
+    /* EXEC refused: the transaction is discarded (Redis's execCommandAbort). */
+    if (!multi_exec_rejected(c, cmd, err)) addReplyError(c, err);
+    return 1;
 }
 
 void script_kill(client *c, int functions) {

@@ -2183,11 +2183,59 @@ static int config_value_is_current(const directive *d, const resp_arg *v) {
     return same;
 }
 
+static void config_set_pairs(client *c);
+
+/* Immutable here but settable in Redis 7.0 (Lightning cannot rebind or
+ * resize its shards at run time), or Lightning's own start-up directives:
+ * setting one to the value it has is a no-op that succeeds, as in Redis,
+ * whose own no-op skips the apply (its CONFIG sanity test sets every
+ * parameter CONFIG GET * lists to its own value). appendonly is
+ * CFG_SAME_ONLY instead. */
+static int immutable_same_value(const directive *d, const resp_arg *val) {
+    static const char *const redis_mutable[] = {"port", "bind", "io-backend", "db-shards",
+                                                "metrics-port", NULL};
+    if (!(d->flags & CFG_IMMUTABLE)) return 0;
+    int mutable_in_redis = 0;
+    for (int i = 0; redis_mutable[i]; i++) mutable_in_redis |= !strcmp(d->name, redis_mutable[i]);
+    if (!mutable_in_redis) return 0;
+    pthread_mutex_lock(&server.config_lock);
+    int same = config_value_is_current(d, val);
+    pthread_mutex_unlock(&server.config_lock);
+    return same;
+}
+
 void configSetCommand(client *c) {
     if (c->argc & 1) {
         addReplyErrorSyntax(c);
         return;
     }
+    /* Drop the no-op pairs of immutable_same_value(), then set the rest. */
+    int keep = 2;
+    resp_arg *argv = lt_xcalloc((size_t)c->argc, sizeof(*argv));
+    argv[0] = c->argv[0];
+    argv[1] = c->argv[1];
+    for (int i = 2; i + 1 < c->argc; i += 2) {
+        int is_alias;
+        const directive *d = config_lookup_alias(c->argv[i].ptr, c->argv[i].len, &is_alias);
+        if (d && immutable_same_value(d, &c->argv[i + 1])) continue;
+        argv[keep++] = c->argv[i];
+        argv[keep++] = c->argv[i + 1];
+    }
+    if (keep == 2) {
+        addReplyOK(c);
+    } else {
+        resp_arg *sv_argv = c->argv;
+        int sv_argc = c->argc;
+        c->argv = argv;
+        c->argc = keep;
+        config_set_pairs(c);
+        c->argv = sv_argv;
+        c->argc = sv_argc;
+    }
+    free(argv);
+}
+
+static void config_set_pairs(client *c) {
     int n = (c->argc - 2) / 2;
     const directive **set = lt_xcalloc((size_t)n, sizeof(*set));
     int *via_alias = lt_xcalloc((size_t)n, sizeof(*via_alias));

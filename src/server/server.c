@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/evict.h"
+#include "engine/lazyfree.h"
 #include "server/cmd/commands.h"
 #include "server/latency.h"
 #include "server/net/worker.h"
@@ -58,6 +59,7 @@ void server_count_error(const char *code, size_t len) {
 
 void server_reset_stats(void) {
     latency_tracking_reset();
+    lazyfree_reset_stats();
     pthread_mutex_lock(&server.errors_lock);
     while (server.errors) {
         error_stat *e = server.errors;

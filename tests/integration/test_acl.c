@@ -571,6 +571,34 @@ TEST(scripts_as_caller) {
     free(rs);
 }
 
+/* Scripts: redis.call runs as the caller's user (Redis's error texts, ACL
+ * LOG context lua); redis.acl_check_cmd answers for that user. */
+TEST(scripts) {
+    REQUIRE(difftest_start(NULL));
+    C("ACL", "SETUSER", "bob", "on", ">123", "+@scripting", "+set", "~x*", "&ch*",
+      "+acl|whoami", "+publish");
+    redisContext *lu = harness_connect(LS), *ru = RS ? harness_connect(RS) : NULL;
+    REQUIRE(lu);
+    COMPARE(lu, ru, "AUTH", "bob", "123");
+    CHECK_EQ_STR(COMPARE(lu, ru, "EVAL", "return redis.acl_check_cmd('set','xx',1)", "1", "xx"),
+                 "int:1");
+    CHECK_EQ_STR(COMPARE(lu, ru, "EVAL", "return redis.acl_check_cmd('hset','xx','f',1)", "1",
+                         "xx"),
+                 "nil");
+    CHECK_EQ_STR(COMPARE(lu, ru, "EVAL", "return redis.acl_check_cmd('set','yy',1)", "0"), "nil");
+    COMPARE(lu, ru, "EVAL", "return redis.acl_check_cmd('invalid-cmd','arg')", "0");
+    COMPARE(lu, ru, "EVAL", "return redis.call('set','xa','1')", "1", "xa");
+    COMPARE(lu, ru, "EVAL", "return redis.call('hset','xb','f','1')", "1", "xb");
+    COMPARE(lu, ru, "EVAL", "return redis.pcall('set','yy','1')", "0");
+    COMPARE(lu, ru, "EVAL", "return redis.pcall('publish','other','m')", "0");
+    COMPARE(lu, ru, "EVAL", "return redis.call('acl','whoami')", "0");
+    char *ls = log_summary(L), *rs = R ? log_summary(R) : NULL;
+    if (rs) CHECK_EQ_STR(ls, rs);
+    CHECK(strstr(ls, "context=lua object=hset"));
+    free(ls);
+    free(rs);
+}
+
 /* ACL SETUSER that takes a channel away closes the user's connections
  * subscribed to it (channels, patterns, shard channels); the others stay. */
 TEST(revoked_channels_close_subscribers) {
@@ -854,6 +882,7 @@ int main(void) {
     RUN(multi_exec);
     RUN(scripts_as_caller);
     RUN(revoked_channels_close_subscribers);
+    RUN(scripts);
     RUN(auth_and_clients);
     RUN(requirepass_default_user);
     RUN(config_user_lines);

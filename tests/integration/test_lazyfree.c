@@ -4,7 +4,8 @@
  * and data, and INFO's lazyfreed_objects, which counts what went to the
  * background thread — only values of more than 64 allocations (Redis's
  * rule), one per value, one per key of a flushed database — and
- * lazyfree_pending_objects, back to 0 once the thread is done. Counters
+ * lazyfree_pending_objects, back to 0 once the thread is done (streams
+ * included; CONFIG RESETSTAT zeroes the count). Counters
  * settle asynchronously: each check waits (bounded) for the expected value.
  */
 #include "../difftest.h"
@@ -100,6 +101,24 @@ TEST(unlink_and_del) {
     C("SET", "h5", "now a string");
     check_freed(6);
     C("GET", "h5");
+    /* Streams: one allocation per node, per group and per pending entry of
+     * the first group; CONFIG RESETSTAT starts the count again. */
+    EXPECT("status:\"OK\"", "CONFIG", "RESETSTAT");
+    check_freed(0);
+    C("CONFIG", "SET", "stream-node-max-entries", "5");
+    for (int i = 1; i <= 400; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d-1", i);
+        C("XADD", "st", id, "f", "v");
+        if (i <= 60) C("XADD", "st2", id, "f", "v");
+        if (i <= 60) C("XADD", "st3", id, "f", "v");
+    }
+    C("XGROUP", "CREATE", "st2", "g", "0");
+    /* st: 80 nodes; st2: 12 nodes + 1 group with 60 pending (73 > 64);
+     * st3: 12 nodes, freed inline. */
+    C("XREADGROUP", "GROUP", "g", "c", "COUNT", "60", "STREAMS", "st2", ">");
+    EXPECT("int:3", "UNLINK", "st", "st2", "st3");
+    check_freed(2);
 }
 
 TEST(flush_async) {

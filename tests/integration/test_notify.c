@@ -1,7 +1,8 @@
 /*
  * Keyspace notifications: `notify-keyspace-events` parsing and CONFIG GET
  * form, and the events every command family emits, compared with a real
- * redis-server. A subscriber (PSUBSCRIBE __key*__:*) collects the events of
+ * redis-server (strings, keys, hashes, lists, sets, zsets, bitmaps, streams,
+ * expiry). A subscriber (PSUBSCRIBE __key*__:*) collects the events of
  * each command; after the command the same connection PUBLISHes a marker,
  * which arrives after all of that command's events (one publisher's
  * messages keep their order), so the events between two markers are
@@ -179,6 +180,36 @@ TEST(hashes) {
     EV("HDEL", "h", "a");
 }
 
+/* Streams: entries, trimming, IDs, groups and consumers (created by
+ * XGROUP CREATECONSUMER, XREADGROUP and XCLAIM/XAUTOCLAIM alike). */
+TEST(streams) {
+    REQUIRE(start("KEA"));
+    EV("XADD", "s", "1-1", "a", "1");
+    EV("XADD", "s", "MAXLEN", "1", "2-1", "a", "2");
+    EV("XADD", "s", "MAXLEN", "5", "3-1", "a", "3");
+    EV("XADD", "s", "4-1", "a", "4");
+    EV("XTRIM", "s", "MAXLEN", "10");
+    EV("XTRIM", "s", "MAXLEN", "2");
+    EV("XDEL", "s", "9-9");
+    EV("XDEL", "s", "3-1", "9-9");
+    EV("XSETID", "s", "10-1");
+    EV("XGROUP", "CREATE", "s", "g", "0");
+    EV("XGROUP", "CREATE", "s", "g", "0");
+    EV("XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM");
+    EV("XGROUP", "CREATECONSUMER", "s", "g", "Bob");
+    EV("XGROUP", "CREATECONSUMER", "s", "g", "Bob");
+    EV("XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "s", ">");
+    EV("XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "s", ">");
+    EV("XCLAIM", "s", "g", "Mike", "0", "4-1");
+    EV("XAUTOCLAIM", "s", "g", "Bob", "0", "0");
+    EV("XAUTOCLAIM", "s", "g", "Zed", "0", "0");
+    EV("XGROUP", "DELCONSUMER", "s", "g", "Lee");
+    EV("XGROUP", "DELCONSUMER", "s", "g", "Bob");
+    EV("XGROUP", "SETID", "s", "g", "0");
+    EV("XGROUP", "DESTROY", "s", "nope");
+    EV("XGROUP", "DESTROY", "s", "g");
+}
+
 TEST(lists) {
     REQUIRE(start("KEA"));
     EV("LPUSH", "l", "a", "b", "c");
@@ -310,6 +341,7 @@ int main(void) {
     RUN(lists);
     RUN(sets);
     RUN(zsets);
+    RUN(streams);
     RUN(bitmaps);
     RUN(expired_active);
     return testlib_finish();

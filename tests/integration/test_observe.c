@@ -340,8 +340,10 @@ static char *monitor_lines(int fd, int want) {
             break;
         }
         const char *br = strchr(b.data, '[');
-        const char *colon = br ? strchr(br, ':') : NULL;
-        const char *close = colon ? strchr(colon, ']') : NULL;
+        const char *close = br ? strchr(br, ']') : NULL;
+        /* "[db ip:port]" loses the port; "[db lua]" (a script's) stays. */
+        const char *colon = close ? memchr(br, ':', (size_t)(close - br)) : NULL;
+        if (close && !colon) colon = close;
         if (b.data[0] != '+' || !close) {
             fprintf(f, "(bad line %s)\n", harness_escape(b.data, b.len));
         } else {
@@ -366,6 +368,10 @@ static void monitor_workload(redisContext *c) {
     freeReplyObject(RCMD(c, "EXEC"));
     freeReplyObject(RCMD(c, "CONFIG", "SET", "maxclients", "10000")); /* admin: not shown */
     freeReplyObject(RCMD(c, "GET", "n"));
+    /* MIGRATE's credentials are redacted (no such key: nothing is sent). */
+    freeReplyObject(RCMD(c, "MIGRATE", "127.0.0.1", "1", "nokey", "0", "10", "AUTH", "pw"));
+    freeReplyObject(
+        RCMD(c, "MIGRATE", "127.0.0.1", "1", "nokey", "0", "10", "COPY", "AUTH2", "u", "pw"));
 }
 
 TEST(monitor_like_redis) {
@@ -375,14 +381,39 @@ TEST(monitor_like_redis) {
     CHECK_EQ_STR(RAW_COMPARE(ml, mr, "MONITOR"), "status:\"OK\"");
     monitor_workload(L);
     monitor_workload(R);
-    char *l = monitor_lines(ml, 8);
+    char *l = monitor_lines(ml, 10);
     CHECK(strstr(l, "[0 127.0.0.1] \"SET\" \"k y\" \"v\\\"a\\nl\\x01\"\n") != NULL);
+    CHECK(strstr(l, "\"10\" \"COPY\" \"AUTH2\" \"(redacted)\" \"(redacted)\"\n") != NULL);
     CHECK(strstr(l, "\"AUTH\" \"(redacted)\"\n") != NULL);
     CHECK(strstr(l, "\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\"\n") != NULL);
     CHECK(strstr(l, "[3 127.0.0.1] \"INCR\" \"n\"\n") != NULL);
     CHECK(strstr(l, "CONFIG") == NULL); /* admin commands are not shown */
     if (mr >= 0) {
-        char *r = monitor_lines(mr, 8);
+        char *r = monitor_lines(mr, 10);
+        CHECK_EQ_STR(l, r);
+        free(r);
+    }
+    free(l);
+}
+
+/* EVAL and FCALL show before their script's commands, which show "lua". */
+TEST(monitor_scripts) {
+    REQUIRE(difftest_start(NULL));
+    int ml = raw_connect_server(LS), mr = raw_connect_server(RS);
+    REQUIRE(ml >= 0);
+    C("FUNCTION", "LOAD", "#!lua name=mlib\nredis.register_function('mf', function() "
+                          "return redis.call('set', 'foo', 'bar') end)");
+    CHECK_EQ_STR(RAW_COMPARE(ml, mr, "MONITOR"), "status:\"OK\"");
+    C("EVAL", "redis.call('set',KEYS[1],ARGV[1])", "1", "foo", "bar");
+    C("FCALL", "mf", "0");
+    C("GET", "foo");
+    char *l = monitor_lines(ml, 5);
+    CHECK_EQ_STR(l, "[0 127.0.0.1] \"EVAL\" \"redis.call('set',KEYS[1],ARGV[1])\" \"1\" "
+                    "\"foo\" \"bar\"\n[0 lua] \"set\" \"foo\" \"bar\"\n"
+                    "[0 127.0.0.1] \"FCALL\" \"mf\" \"0\"\n[0 lua] \"set\" \"foo\" \"bar\"\n"
+                    "[0 127.0.0.1] \"GET\" \"foo\"\n");
+    if (mr >= 0) {
+        char *r = monitor_lines(mr, 5);
         CHECK_EQ_STR(l, r);
         free(r);
     }
@@ -1079,6 +1110,7 @@ int main(void) {
     RUN(latency_monitor_like_redis);
     RUN(latency_tracking_like_redis);
     RUN(monitor_like_redis);
+    RUN(monitor_scripts);
     RUN(monitor_across_io_threads);
     RUN(monitor_that_does_not_read_is_dropped);
     RUN(monitor_bounded_by_client_output_buffer_limit);

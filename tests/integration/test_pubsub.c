@@ -2,7 +2,8 @@
  * Pub/Sub: SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE and their UNSUBSCRIBEs,
  * PUBLISH / SPUBLISH, PUBSUB ..., RESP2 subscribed mode and RESP3 pushes,
  * compared byte for byte with a real redis-server over raw sockets; CLIENT
- * LIST's sub/psub/ssub counts; delivery across I/O threads (many
+ * LIST's sub/psub/ssub counts; pushes that CLIENT REPLY OFF/SKIP do not
+ * silence; delivery across I/O threads (many
  * subscribers, several publishers: every message arrives once and in each
  * publisher's order); a subscriber that never reads is cut off at the
  * output limit while another keeps receiving everything.
@@ -200,6 +201,46 @@ TEST(resp3_publish_to_self) {
     CMD2(sl, sr, "GET", "k");
     CMD2(sl, sr, "PING");
 }
+
+/* CLIENT REPLY OFF / SKIP silence replies but never pushes: subscribe
+ * confirmations and messages arrive (RESP2 and RESP3), as in Redis. */
+static void reply_off_pushes(int resp) {
+    REQUIRE(difftest_start_servers(NULL));
+    int sl, sr, pl, pr;
+    REQUIRE(difftest_raw_connect(resp, &sl, &sr));
+    REQUIRE(difftest_raw_connect(2, &pl, &pr));
+    const char *sub = resp == 3 ? "push" : "array";
+    char want[256];
+    SEND2(sl, sr, "CLIENT", "REPLY", "OFF");
+    SEND2(sl, sr, "SUBSCRIBE", "ch");
+    snprintf(want, sizeof(want), "%s[bulk:\"subscribe\",bulk:\"ch\",int:1]", sub);
+    CHECK_EQ_STR(READ2(sl, sr), want);
+    SEND2(sl, sr, "PSUBSCRIBE", "c*");
+    snprintf(want, sizeof(want), "%s[bulk:\"psubscribe\",bulk:\"c*\",int:2]", sub);
+    CHECK_EQ_STR(READ2(sl, sr), want);
+    CHECK_EQ_STR(CMD2(pl, pr, "PUBLISH", "ch", "hello"), "int:2");
+    snprintf(want, sizeof(want), "%s[bulk:\"message\",bulk:\"ch\",bulk:\"hello\"]", sub);
+    CHECK_EQ_STR(READ2(sl, sr), want);
+    READ2(sl, sr);
+    /* PING's reply stays silenced; the unsubscribe confirmations do not. */
+    SEND2(sl, sr, "PING");
+    SEND2(sl, sr, "UNSUBSCRIBE", "ch");
+    snprintf(want, sizeof(want), "%s[bulk:\"unsubscribe\",bulk:\"ch\",int:1]", sub);
+    CHECK_EQ_STR(READ2(sl, sr), want);
+    SEND2(sl, sr, "PUNSUBSCRIBE", "c*");
+    snprintf(want, sizeof(want), "%s[bulk:\"punsubscribe\",bulk:\"c*\",int:0]", sub);
+    CHECK_EQ_STR(READ2(sl, sr), want);
+    SEND2(sl, sr, "CLIENT", "REPLY", "ON");
+    CHECK_EQ_STR(READ2(sl, sr), "status:\"OK\"");
+    /* SKIP: only the next command's own reply is dropped. */
+    SEND2(sl, sr, "CLIENT", "REPLY", "SKIP");
+    SEND2(sl, sr, "SUBSCRIBE", "x");
+    snprintf(want, sizeof(want), "%s[bulk:\"subscribe\",bulk:\"x\",int:1]", sub);
+    CHECK_EQ_STR(READ2(sl, sr), want);
+}
+
+TEST(resp2_reply_off_keeps_pushes) { reply_off_pushes(2); }
+TEST(resp3_reply_off_keeps_pushes) { reply_off_pushes(3); }
 
 /* Field `name=` of a CLIENT LIST line for the client named `who`. */
 static void client_field(const char *list, const char *who, const char *field, char *out,
@@ -489,6 +530,8 @@ int main(void) {
     RUN(resp2_subscribed_mode);
     RUN(resp3_pushes_between_replies);
     RUN(resp3_publish_to_self);
+    RUN(resp2_reply_off_keeps_pushes);
+    RUN(resp3_reply_off_keeps_pushes);
     RUN(client_list_counts);
     RUN(closing_subscriber_leaves);
     RUN(fanout_complete_and_ordered);

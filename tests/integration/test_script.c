@@ -153,6 +153,17 @@ TEST(error_texts) {
         "return getmetatable(_G)", "return getmetatable('').__index",
         "local s = 0 for i=1,100 do s = s + i end return s",
         "return string.rep('x', 3)", "return coroutine.wrap(function() return 5 end)()",
+        /* Sandbox tricks: read-only globals and refused binary chunks. */
+        "setmetatable(_G, {})", "_G = {}", "local g = getmetatable(_G) g.__index = {}",
+        "return type(_G)", "return _G.redis.call('ping')",
+        "local t = setmetatable({}, {__metatable=1}) return setmetatable(t, {})",
+        "return getmetatable(setmetatable({}, {a=1})).a", "setmetatable(1, {})",
+        "setmetatable({}, 1)", "return loadstring(string.dump(function() return 1 end))()",
+        "return loadstring('return 5')()", "return {loadstring('return +')}",
+        /* Blocking stream reads are refused in scripts (argv[0] as written). */
+        "return redis.pcall('xread','BLOCK',0,'STREAMS','s','$')",
+        "return redis.pcall('XREADGROUP','GROUP','g','c','BLOCK',0,'STREAMS','s','>')",
+        "return redis.pcall('xread','COUNT',1,'STREAMS','s','0')",
         NULL,
     };
     for (int i = 0; scripts[i]; i++) EV(scripts[i]);
@@ -488,16 +499,26 @@ TEST(busy_and_kill) {
     harness_server *s = harness_start("io-threads", "2", "busy-reply-threshold", "50", NULL);
     REQUIRE(s);
     redisContext *runner = harness_connect(s), *other = harness_connect(s);
-    REQUIRE(runner && other);
+    /* spare lands on runner's thread, tx on other's. */
+    redisContext *spare = harness_connect(s), *tx = harness_connect(s);
+    REQUIRE(runner && other && spare && tx);
+    CHECK_EQ_STR(cmd(tx, "MULTI"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(tx, "INCR x"), "status:\"QUEUED\"");
     eval_arg ea = {.c = runner, .script = "local i = 0 while true do i = i + 1 end"};
     pthread_t th;
     pthread_create(&th, NULL, eval_thread, &ea);
     CHECK(wait_busy(other));
+    /* EXEC refused while busy discards the transaction (Redis's
+     * execCommandAbort): none of it runs, and the client leaves MULTI. */
+    CHECK_EQ_STR(cmd(tx, "EXEC"),
+                 "err:\"EXECABORT Transaction discarded because of: BUSY Redis is busy running a "
+                 "script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\"");
     CHECK_EQ_STR(cmd(other, "SCRIPT KILL"), "status:\"OK\"");
     pthread_join(th, NULL);
     CHECK(strstr(ea.reply, "Script killed by user with SCRIPT KILL...") != NULL);
     CHECK(strstr(ea.reply, "on @user_script:1.") != NULL);
     CHECK_EQ_STR(cmd(other, "GET x"), "nil");
+    CHECK_EQ_STR(cmd(tx, "PING"), "status:\"PONG\"");
     CHECK_EQ_STR(cmd(other, "SCRIPT KILL"), "err:\"NOTBUSY No scripts in execution right now.\"");
 
     /* One that wrote (and so runs holding every database: it declared no
@@ -646,6 +667,10 @@ TEST(functions_differential) {
     C("SET", "notnum", "x");
     C("FCALL", "fcallerr", "0");
     C("FCALL", "nosuch", "0");
+    /* Function names are case-insensitive across libraries. */
+    C("FCALL", "F1", "0");
+    C("FCALL_RO", "F2", "0", "hi");
+    C("FUNCTION", "LOAD", "#!lua name=caselib\nredis.register_function('F1', function() return 1 end)");
     C("FCALL", "f1", "x");
     C("FCALL", "f1", "5", "a");
     C("FCALL", "f1", "-1");

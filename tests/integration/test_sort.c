@@ -73,7 +73,10 @@ TEST(by_get_limit) {
     C("SORT", "s", "BY", "nosort", "GET", "#", "STORE", "dst");
     C("LRANGE", "dst", "0", "-1");
     const char *limits[][2] = {{"0", "0"}, {"0", "-1"}, {"-5", "2"}, {"2", "100"}, {"5", "1"},
-                               {"6", "1"}, {"100", "5"}, {"1", "-3"}};
+                               {"6", "1"}, {"100", "5"}, {"1", "-3"},
+                               /* start + count would overflow unless clamped */
+                               {"2", "9223372036854775807"}, {"-5", "9223372036854775807"},
+                               {"9223372036854775807", "9223372036854775807"}};
     for (size_t i = 0; i < NELEM(limits); i++) {
         C("SORT", "l", "LIMIT", limits[i][0], limits[i][1]);
         C("SORT", "l", "BY", "nosort", "LIMIT", limits[i][0], limits[i][1]);

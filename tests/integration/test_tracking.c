@@ -127,6 +127,36 @@ TEST(default_mode_resp3) {
     CMD2(tl, tr, "CLIENT", "TRACKINGINFO");
 }
 
+/* Scripts: the keys a script command declares are tracked when (and only
+ * when) the script runs a read-only command; EVAL_RO/FCALL_RO are not
+ * tracked by themselves. A script's own write invalidates its caller. */
+TEST(scripts_track_declared_keys) {
+    REQUIRE(difftest_start_servers("io-threads", "2", NULL));
+    int tl, tr, wl, wr;
+    REQUIRE(difftest_raw_connect(3, &tl, &tr));
+    REQUIRE(difftest_raw_connect(2, &wl, &wr));
+    CHECK_EQ_STR(CMD2(tl, tr, "CLIENT", "TRACKING", "on"), "status:\"OK\"");
+    CMD2(tl, tr, "EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2");
+    CMD2(wl, wr, "MSET", "k2", "1", "k1", "1");
+    CMD2(tl, tr, "EVAL", "redis.call('get', 'k3')", "2", "k1", "k2");
+    CMD2(wl, wr, "MSET", "k2", "2", "k1", "2");
+    CHECK_EQ_STR(READ2(tl, tr), INV("k2"));
+    CHECK_EQ_STR(READ2(tl, tr), INV("k1"));
+    CMD2(tl, tr, "EVAL_RO", "redis.call('ping')", "2", "k1", "k2");
+    CMD2(wl, wr, "MSET", "k2", "3", "k1", "3");
+    CMD2(tl, tr, "EVAL_RO", "redis.call('get', 'k1')", "2", "k1", "k2");
+    CMD2(wl, wr, "MSET", "k2", "4", "k1", "4");
+    CHECK_EQ_STR(READ2(tl, tr), INV("k2"));
+    CHECK_EQ_STR(READ2(tl, tr), INV("k1"));
+    /* The script reads a declared key, then writes it: the caller's own
+     * invalidation follows the reply. */
+    SEND2(tl, tr, "EVAL", "redis.call('get', KEYS[1]) return redis.call('incr', KEYS[1])", "1",
+          "k1");
+    CHECK_EQ_STR(READ2(tl, tr), "int:5");
+    CHECK_EQ_STR(READ2(tl, tr), INV("k1"));
+    CHECK_EQ_STR(CMD2(tl, tr, "PING"), "status:\"PONG\"");
+}
+
 TEST(options_and_errors) {
     REQUIRE(difftest_start_servers(NULL));
     int tl, tr;
@@ -413,6 +443,7 @@ TEST(table_bounded) {
 
 int main(void) {
     RUN(default_mode_resp3);
+    RUN(scripts_track_declared_keys);
     RUN(options_and_errors);
     RUN(optin_optout);
     RUN(bcast_prefixes_noloop);

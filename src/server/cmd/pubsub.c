@@ -385,6 +385,15 @@ static size_t published_output(const client *c) {
            __atomic_load_n(&c->pub.obl, __ATOMIC_RELAXED);
 }
 
+/* Owner thread: appends an encoded push (message, invalidation) to c's
+ * replies; CLIENT REPLY OFF/SKIP do not silence pushes (CLIENT_PUSHING). */
+static void push_proto(client *c, const char *p, size_t len) {
+    uint32_t was = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING;
+    addReplyProto(c, p, len);
+    if (!was) c->flags &= ~CLIENT_PUSHING;
+}
+
 /* Delivers m to s (registry read lock held). */
 static void deliver(ps_sub *s, const ps_msg *m, worker *self) {
     client *c = s->c;
@@ -400,7 +409,7 @@ static void deliver(ps_sub *s, const ps_msg *m, worker *self) {
         char *buf = need <= sizeof(stack) ? stack : malloc(need);
         if (!buf) abort();
         msg_write(buf, m, resp);
-        addReplyProto(c, buf, need);
+        push_proto(c, buf, need);
         if (buf != stack) free(buf);
         if (hard && client_output_bytes(c) > hard) {
             pthread_mutex_lock(&s->mu);
@@ -439,7 +448,7 @@ static void deliver(ps_sub *s, const ps_msg *m, worker *self) {
 
 void pubsub_send_raw(client *c, const char *p, size_t len) {
     if (c->owner == worker_current()) {
-        if (!(c->flags & CLIENT_CLOSED)) addReplyProto(c, p, len);
+        if (!(c->flags & CLIENT_CLOSED)) push_proto(c, p, len);
         return;
     }
     ps_sub *s = sub_get(c);
@@ -516,7 +525,7 @@ static int sub_drain(ps_sub *s) {
     pthread_mutex_lock(&s->mu);
     int over = s->over;
     if (!over && s->qlen) {
-        addReplyProto(c, s->q, s->qlen);
+        push_proto(c, s->q, s->qlen);
         s->qlen = 0;
         if (s->qcap > PS_QUEUE_KEEP) {
             free(s->q);
@@ -636,11 +645,14 @@ static const struct {
 
 /* ["subscribe", name, count] as a push (RESP3) or an array (RESP2). */
 static void reply_confirm(client *c, const char *word, const char *name, size_t len, long n) {
+    uint32_t was = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING;
     addReplyPushLen(c, 3);
     addReplyBulkCString(c, word);
     if (name) addReplyBulk(c, name, len);
     else addReplyNull(c);
     addReplyLongLong(c, n);
+    if (!was) c->flags &= ~CLIENT_PUSHING;
 }
 
 static void update_mode(client *c) {

@@ -249,9 +249,11 @@ static void sortGenericCommand(client *c, int readonly) {
         else vectorlen = zset_len(obj);
     }
 
-    /* LIMIT sanity, as Redis computes it (signed). */
+    /* LIMIT sanity, as Redis 7.0.15 computes it (signed), the inputs first
+     * clamped to the object's size so that start + count cannot overflow. */
     long long vlen = (long long)vectorlen;
-    long long start = limit_start < 0 ? 0 : limit_start;
+    long long start = limit_start < 0 ? 0 : limit_start > vlen ? vlen : limit_start;
+    if (limit_count > vlen) limit_count = vlen;
     long long end = limit_count < 0 ? vlen - 1 : start + limit_count - 1;
     if (start >= vlen) {
         start = vlen - 1;

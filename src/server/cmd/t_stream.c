@@ -42,6 +42,7 @@
  */
 #include "server/cmd/args.h"
 #include "server/cmd/commands.h"
+#include "server/cmd/notify.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -496,10 +497,13 @@ static void xaddCommand(client *c) {
                   (uint64_t)server.stream_node_max_entries);
     free(f);
     free(l);
-    if (!cur)
+    if (!cur) {
         ks_set_obj(&txn, (unsigned)c->db, key->ptr, key->len, KS_TYPE_STREAM, s, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+    }
     addReplyStreamID(c, &id);
-    if (a.strategy != TRIM_NONE) doTrim(s, &a);
+    notify_key(NOTIFY_STREAM, "xadd", key, c->db);
+    if (a.strategy != TRIM_NONE && doTrim(s, &a)) notify_key(NOTIFY_STREAM, "xtrim", key, c->db);
     if (!a.id_given || !a.seq_given || a.approx) {
         /* XADD key [trim = exact] id fields... */
         resp_arg *argv = lt_xmalloc((size_t)(c->argc + 6) * sizeof(*argv));
@@ -556,6 +560,7 @@ static void xtrimCommand(client *c) {
     }
     stream *s = streamMutable(c, &txn, key);
     uint64_t removed = doTrim(s, &a);
+    if (removed) notify_key(NOTIFY_STREAM, "xtrim", key, c->db);
     if (a.approx) {
         resp_arg argv[5];
         char tb[STREAM_ID_STR_SIZE];
@@ -647,6 +652,7 @@ static void xdelCommand(client *c) {
     if (any) {
         stream *s = streamMutable(c, &txn, key);
         for (int j = 0; j < n; j++) deleted += stream_delete(s, &ids[j]);
+        if (deleted) notify_key(NOTIFY_STREAM, "xdel", key, c->db);
     }
     addReplyLongLong(c, deleted);
 done:
@@ -714,6 +720,7 @@ static void xsetidCommand(client *c) {
     s->last_id = id;
     if (added != -1) s->entries_added = (uint64_t)added;
     if (maxdel.ms || maxdel.seq) s->max_deleted_id = maxdel;
+    notify_key(NOTIFY_STREAM, "xsetid", key, c->db);
     addReplyOK(c);
 done:
     ks_txn_commit(&txn);
@@ -840,6 +847,12 @@ static void xreadGeneric(client *c, int group_mode) {
         int more = c->argc - i - 1;
         const resp_arg *o = &c->argv[i];
         if (arg_is(o, "block") && more) {
+            if (c->flags & CLIENT_SCRIPT) {
+                /* Redis refuses BLOCK in scripts outright (not a non-blocking read). */
+                addReplyErrorFormat(c, "ERR %.*s command is not allowed with BLOCK option from scripts",
+                                    (int)c->argv[0].len, c->argv[0].ptr);
+                return;
+            }
             i++;
             if (arg_ll_or_reply(c, &c->argv[i], &timeout,
                                 "ERR timeout is not an integer or out of range") < 0)
@@ -1008,6 +1021,7 @@ static void xreadGeneric(client *c, int group_mode) {
                 if (!cons) {
                     cons = stream_consumer_create(cg, cname->ptr, cname->len, now);
                     logCreateConsumer(&l, key, cg, cons);
+                    notify_key(NOTIFY_STREAM, "xgroup-createconsumer", key, c->db);
                 }
             }
             cons->seen_ms = now;
@@ -1140,8 +1154,11 @@ static void xgroupCreateCommand(client *c) {
     }
     stream *s = cur ? streamMutable(c, &txn, key) : stream_new();
     stream_cg_create(s, g->ptr, g->len, &id, er);
-    if (!cur)
+    if (!cur) {
         ks_set_obj(&txn, (unsigned)c->db, key->ptr, key->len, KS_TYPE_STREAM, s, KS_EXPIRE_NONE);
+        notify_key(NOTIFY_NEW, "new", key, c->db);
+    }
+    notify_key(NOTIFY_STREAM, "xgroup-create", key, c->db);
     /* `$` resolved: the log names the ID. */
     char idb[STREAM_ID_STR_SIZE];
     resp_arg argv[9];
@@ -1179,6 +1196,7 @@ static void xgroupSetidCommand(client *c) {
     cg->entries_read = er;
     logctx l = {c, 0};
     logSetId(&l, key, cg);
+    notify_key(NOTIFY_STREAM, "xgroup-setid", key, c->db);
     addReplyOK(c);
 done:
     ks_txn_commit(&txn);
@@ -1196,6 +1214,7 @@ static void xgroupDestroyCommand(client *c) {
     }
     stream *s = streamMutable(c, &txn, key);
     stream_cg_destroy(s, g->ptr, g->len);
+    notify_key(NOTIFY_STREAM, "xgroup-destroy", key, c->db);
     /* Blocked XREADGROUP readers of the group get NOGROUP. */
     blocking_signal_key((unsigned)c->db, key->ptr, key->len);
     addReplyLongLong(c, 1);
@@ -1223,10 +1242,12 @@ static void xgroupConsumerGeneric(client *c, int create) {
     cg = stream_cg_find(s, g->ptr, g->len);
     if (create) {
         stream_consumer_create(cg, cn->ptr, cn->len, txn.now_ms);
+        notify_key(NOTIFY_STREAM, "xgroup-createconsumer", key, c->db);
         addReplyLongLong(c, 1);
     } else {
         cons = stream_consumer_find(cg, cn->ptr, cn->len);
         addReplyLongLong(c, (long long)stream_consumer_delete(cg, cons));
+        notify_key(NOTIFY_STREAM, "xgroup-delconsumer", key, c->db);
     }
 done:
     ks_txn_commit(&txn);
@@ -1497,7 +1518,10 @@ static void xclaimCommand(client *c) {
         if (!created && minidle && now - nk->delivery_ms < minidle) continue;
         if (!cons) {
             cons = stream_consumer_find(cg, cn->ptr, cn->len);
-            if (!cons) cons = stream_consumer_create(cg, cn->ptr, cn->len, now);
+            if (!cons) {
+                cons = stream_consumer_create(cg, cn->ptr, cn->len, now);
+                notify_key(NOTIFY_STREAM, "xgroup-createconsumer", key, c->db);
+            }
             cons->seen_ms = now;
         }
         if (created) nk = stream_cg_add_nack(cg, cons, &id, deliverytime, 1);
@@ -1606,7 +1630,10 @@ static void xautoclaimCommand(client *c) {
         if (minidle && now - nk->delivery_ms < minidle) continue;
         if (!cons) {
             cons = stream_consumer_find(cg, cn->ptr, cn->len);
-            if (!cons) cons = stream_consumer_create(cg, cn->ptr, cn->len, now);
+            if (!cons) {
+                cons = stream_consumer_create(cg, cn->ptr, cn->len, now);
+                notify_key(NOTIFY_STREAM, "xgroup-createconsumer", key, c->db);
+            }
             cons->seen_ms = now;
         }
         stream_nack_move(nk, cons);

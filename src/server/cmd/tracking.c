@@ -365,7 +365,23 @@ void tracking_invalidate_all(void) {
 }
 
 void tracking_command_begin(client *c) {
-    if (__atomic_load_n(&tracking_clients, __ATOMIC_RELAXED)) cur = c;
+    int on = __atomic_load_n(&tracking_clients, __ATOMIC_RELAXED) != 0;
+    /* A command run by a script (or EXEC) keeps the outer client as cur:
+     * it is the one that tracks and gets self-invalidations. An outer
+     * command always sets cur, so it never names a finished command's
+     * client. */
+    if (c->flags & CLIENT_IN_EXEC) {
+        if (on && !cur) cur = c;
+        return;
+    }
+    cur = on ? c : NULL;
+}
+
+/* EVAL_RO / EVALSHA_RO / FCALL_RO: not tracked themselves (their keys are,
+ * when the script runs a read-only command), as in Redis. */
+static int ro_script_command(const command *cmd) {
+    return !strcmp(cmd->name, "eval_ro") || !strcmp(cmd->name, "evalsha_ro") ||
+           !strcmp(cmd->name, "fcall_ro");
 }
 
 /* Redis's trackingRememberKeys. */
@@ -387,7 +403,16 @@ static void remember_keys(client *c, const command *cmd) {
 
 void tracking_command_end(client *c, const command *cmd, int in_exec) {
     uint32_t f = c->tracking.flags;
-    if ((f & TRK_ON) && !(f & TRK_BCAST) && (cmd->flags & CMD_READONLY)) remember_keys(c, cmd);
+    if ((cmd->flags & CMD_READONLY) && !ro_script_command(cmd)) {
+        if (in_exec && cur && cur != c && cur->id == c->id && cur->cmd) {
+            /* A script's read-only command: the caller remembers the keys
+             * its script command declared (Redis's script_caller). */
+            uint32_t cf = cur->tracking.flags;
+            if ((cf & TRK_ON) && !(cf & TRK_BCAST)) remember_keys(cur, cur->cmd);
+        } else if ((f & TRK_ON) && !(f & TRK_BCAST)) {
+            remember_keys(c, cmd);
+        }
+    }
     if (in_exec) return;
     /* CLIENT CACHING holds for the next command only (not CLIENT's, not
      * the ones queued by MULTI). */

@@ -63,6 +63,9 @@ struct tls_conn;
 #define CLIENT_READONLY          (1u << 18) /* cluster: READONLY (replica reads) */
 #define CLIENT_SCRIPT            (1u << 19) /* a script's fake client (script.c) */
 #define CLIENT_LOADER            (1u << 20) /* the WAL replay's client: runs while loading */
+/* Writing a push (pub/sub message or confirmation, tracking invalidation):
+ * CLIENT REPLY OFF / SKIP do not silence it, as in Redis (reply.c). */
+#define CLIENT_PUSHING           (1u << 22)
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */

@@ -45,7 +45,8 @@ static void chunk_append(client *c, reply_chunk *ch) {
 static int reply_suppressed(client *c) {
     if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSED))
         return 1;
-    return (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0;
+    return (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0 &&
+           !(c->flags & CLIENT_PUSHING);
 }
 
 /* Appends to buf, then to the chunk list; every growth of the list is
