@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/strbuf.h"
 #include "server/cmd/commands.h"
 #include "server/net/reply.h"
 #include "server/net/worker.h"
@@ -292,32 +293,6 @@ void latencyResetCommand(client *c) {
     addReplyLongLong(c, resets);
 }
 
-typedef struct tbuf {
-    char *p;
-    size_t len, cap;
-} tbuf;
-
-static void tb_printf(tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tb_printf(tbuf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->p && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) abort();
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
 /* LATENCY GRAPH: Redis's layout — a title line, a rule of 80 dashes, then
  * the samples oldest first as columns of '#' 4 rows high (scaled between
  * the lowest and highest sample), each labelled below with how long ago it
@@ -343,12 +318,12 @@ void latencyGraphCommand(client *c) {
         if (!n || x->latency > hi) hi = x->latency;
         s[n++] = *x;
     }
-    tbuf b = {0};
-    tb_printf(&b, "%s - high %lu ms, low %lu ms (all time high %lu ms)\n", ts->name,
-              (unsigned long)hi, (unsigned long)lo, (unsigned long)ts->max);
+    lt_strbuf b = {0};
+    lt_strbuf_printf(&b, "%s - high %lu ms, low %lu ms (all time high %lu ms)\n", ts->name,
+                     (unsigned long)hi, (unsigned long)lo, (unsigned long)ts->max);
     pthread_mutex_unlock(&lat_lock);
-    for (int i = 0; i < GRAPH_COLS; i++) tb_printf(&b, "-");
-    tb_printf(&b, "\n");
+    for (int i = 0; i < GRAPH_COLS; i++) lt_strbuf_printf(&b, "-");
+    lt_strbuf_printf(&b, "\n");
     int64_t now = time(NULL);
     for (int start = 0; start < n; start += GRAPH_COLS) {
         int cols = n - start < GRAPH_COLS ? n - start : GRAPH_COLS;
@@ -356,9 +331,9 @@ void latencyGraphCommand(client *c) {
             for (int k = 0; k < cols; k++) {
                 uint32_t v = s[start + k].latency;
                 int h = hi == lo ? GRAPH_ROWS : 1 + (int)((v - lo) * (GRAPH_ROWS - 1) / (hi - lo));
-                tb_printf(&b, "%c", h >= row ? '#' : (h == row - 1 ? '_' : ' '));
+                lt_strbuf_printf(&b, "%c", h >= row ? '#' : (h == row - 1 ? '_' : ' '));
             }
-            tb_printf(&b, "\n");
+            lt_strbuf_printf(&b, "\n");
         }
         char labels[GRAPH_COLS][24];
         int maxl = 0;
@@ -373,8 +348,8 @@ void latencyGraphCommand(client *c) {
         }
         for (int r = 0; r < maxl; r++) {
             for (int k = 0; k < cols; k++)
-                tb_printf(&b, "%c", r < (int)strlen(labels[k]) ? labels[k][r] : ' ');
-            tb_printf(&b, "\n");
+                lt_strbuf_printf(&b, "%c", r < (int)strlen(labels[k]) ? labels[k][r] : ' ');
+            lt_strbuf_printf(&b, "\n");
         }
     }
     addReplyVerbatim(c, b.p, b.len, "txt");
@@ -385,18 +360,18 @@ void latencyGraphCommand(client *c) {
  * line per event with its spike count, average, mean deviation, period and
  * worst time, then advice for the kinds of events seen. */
 void latencyDoctorCommand(client *c) {
-    tbuf b = {0};
+    lt_strbuf b = {0};
     int threshold = __atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED);
     pthread_mutex_lock(&lat_lock);
     int nev = 0;
     for (int i = 0; i < LATENCY_EVENTS_MAX; i++) nev += events[i].name != NULL;
     if (nev == 0 && threshold == 0) {
         pthread_mutex_unlock(&lat_lock);
-        tb_printf(&b, "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this "
-                      "Redis instance. You may use \"CONFIG SET latency-monitor-threshold "
-                      "<milliseconds>.\" in order to enable it. If we weren't in a deep space "
-                      "mission I'd suggest to take a look at "
-                      "https://redis.io/topics/latency-monitor.\n");
+        lt_strbuf_printf(&b, "I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this "
+                             "Redis instance. You may use \"CONFIG SET latency-monitor-threshold "
+                             "<milliseconds>.\" in order to enable it. If we weren't in a deep space "
+                             "mission I'd suggest to take a look at "
+                             "https://redis.io/topics/latency-monitor.\n");
         addReplyVerbatim(c, b.p, b.len, "txt");
         free(b.p);
         return;
@@ -407,8 +382,8 @@ void latencyDoctorCommand(client *c) {
         lat_series *ts = &events[i];
         if (!ts->name) continue;
         if (++num == 1)
-            tb_printf(&b, "Dave, I have observed latency spikes in this Redis instance. You "
-                          "don't mind talking about it, do you Dave?\n\n");
+            lt_strbuf_printf(&b, "Dave, I have observed latency spikes in this Redis instance. You "
+                                 "don't mind talking about it, do you Dave?\n\n");
         uint64_t sum = 0;
         int samples = 0;
         int64_t oldest = 0;
@@ -427,11 +402,11 @@ void latencyDoctorCommand(client *c) {
         if (samples) mad /= (uint64_t)samples;
         int64_t period = samples ? now - oldest : 0;
         if (samples && period == 0) period = 1;
-        tb_printf(&b,
-                  "%d. %s: %d latency spikes (average %lums, mean deviation %lums, period "
-                  "%.2f sec). Worst all time event %lums.\n",
-                  num, ts->name, samples, (unsigned long)avg, (unsigned long)mad,
-                  samples ? (double)period / samples : 0.0, (unsigned long)ts->max);
+        lt_strbuf_printf(&b,
+                         "%d. %s: %d latency spikes (average %lums, mean deviation %lums, period "
+                         "%.2f sec). Worst all time event %lums.\n",
+                         num, ts->name, samples, (unsigned long)avg, (unsigned long)mad,
+                         samples ? (double)period / samples : 0.0, (unsigned long)ts->max);
         if (!strcmp(ts->name, "command")) adv_cmd = 1;
         if (!strcmp(ts->name, "fast-command")) adv_fast = 1;
         if (!strcmp(ts->name, "aof-write") || !strcmp(ts->name, "snapshot")) adv_disk = 1;
@@ -440,53 +415,53 @@ void latencyDoctorCommand(client *c) {
     }
     pthread_mutex_unlock(&lat_lock);
     if (num == 0) {
-        tb_printf(&b, "Dave, no latency spike was observed during the lifetime of this Redis "
-                      "instance, not in the slightest bit. I honestly think you ought to sit "
-                      "down calmly, take a stress pill, and think things over.\n");
+        lt_strbuf_printf(&b, "Dave, no latency spike was observed during the lifetime of this Redis "
+                             "instance, not in the slightest bit. I honestly think you ought to sit "
+                             "down calmly, take a stress pill, and think things over.\n");
     } else if (!(adv_cmd || adv_fast || adv_disk || adv_always || adv_expire)) {
-        tb_printf(&b, "\nWhile there are latency events logged, I'm not able to suggest any "
-                      "easy fix. Please use the Redis community to get some help, providing "
-                      "this report in your help request.\n");
+        lt_strbuf_printf(&b, "\nWhile there are latency events logged, I'm not able to suggest any "
+                             "easy fix. Please use the Redis community to get some help, providing "
+                             "this report in your help request.\n");
     } else {
-        tb_printf(&b, "\nI have a few advices for you:\n\n");
+        lt_strbuf_printf(&b, "\nI have a few advices for you:\n\n");
         int slower = __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED);
         if (adv_cmd && slower < 0)
-            tb_printf(&b, "- There are latency issues with potentially slow commands you are "
-                          "using. Try to enable the Slow Log Redis feature using the command "
-                          "'CONFIG SET slowlog-log-slower-than %llu'. If the Slow log is "
-                          "disabled Redis is not able to log slow commands execution for you.\n",
-                      (unsigned long long)threshold * 1000);
+            lt_strbuf_printf(&b, "- There are latency issues with potentially slow commands you are "
+                                 "using. Try to enable the Slow Log Redis feature using the command "
+                                 "'CONFIG SET slowlog-log-slower-than %llu'. If the Slow log is "
+                                 "disabled Redis is not able to log slow commands execution for you.\n",
+                             (unsigned long long)threshold * 1000);
         else if (adv_cmd && slower / 1000 > threshold)
-            tb_printf(&b, "- Your current Slow Log configuration only logs events that are "
-                          "slower than your configured latency monitor threshold. Please use "
-                          "'CONFIG SET slowlog-log-slower-than %llu'.\n",
-                      (unsigned long long)threshold * 1000);
+            lt_strbuf_printf(&b, "- Your current Slow Log configuration only logs events that are "
+                                 "slower than your configured latency monitor threshold. Please use "
+                                 "'CONFIG SET slowlog-log-slower-than %llu'.\n",
+                             (unsigned long long)threshold * 1000);
         if (adv_cmd)
-            tb_printf(&b, "- Check your Slow Log to understand what are the commands you are "
-                          "running which are too slow to execute. Please check "
-                          "https://redis.io/commands/slowlog for more information.\n");
+            lt_strbuf_printf(&b, "- Check your Slow Log to understand what are the commands you are "
+                                 "running which are too slow to execute. Please check "
+                                 "https://redis.io/commands/slowlog for more information.\n");
         if (adv_fast)
-            tb_printf(&b, "- The system is slow to execute code paths not containing system "
-                          "calls: the machine may not give the server CPU time for long "
-                          "periods. Lower the system load, check for noisy neighbours, and "
-                          "measure with 'redis-cli --intrinsic-latency 100'.\n");
+            lt_strbuf_printf(&b, "- The system is slow to execute code paths not containing system "
+                                 "calls: the machine may not give the server CPU time for long "
+                                 "periods. Lower the system load, check for noisy neighbours, and "
+                                 "measure with 'redis-cli --intrinsic-latency 100'.\n");
         if (adv_disk)
-            tb_printf(&b, "- Writing the WAL or a snapshot was slow: use local disks (SSDs "
-                          "if the write load is high) and lower the disk contention of other "
-                          "processes.\n");
+            lt_strbuf_printf(&b, "- Writing the WAL or a snapshot was slow: use local disks (SSDs "
+                                 "if the write load is high) and lower the disk contention of other "
+                                 "processes.\n");
         if (adv_always && server.appendfsync == 0)
-            tb_printf(&b, "- Your fsync policy is set to 'always'. It is very hard to get good "
-                          "performances with such a setup, if possible try to relax the fsync "
-                          "policy to 'onesec'.\n");
+            lt_strbuf_printf(&b, "- Your fsync policy is set to 'always'. It is very hard to get good "
+                                 "performances with such a setup, if possible try to relax the fsync "
+                                 "policy to 'onesec'.\n");
         if (adv_expire && server.hz < 100)
-            tb_printf(&b, "- In order to make the Redis keys expiring process more "
-                          "incremental, try to set the 'hz' configuration parameter to 100 "
-                          "using 'CONFIG SET hz 100'.\n");
+            lt_strbuf_printf(&b, "- In order to make the Redis keys expiring process more "
+                                 "incremental, try to set the 'hz' configuration parameter to 100 "
+                                 "using 'CONFIG SET hz 100'.\n");
         if (adv_cmd || adv_expire)
-            tb_printf(&b, "- Deleting, expiring or evicting (because of maxmemory policy) "
-                          "large objects is a blocking operation. If you have very large "
-                          "objects that are often deleted, expired, or evicted, try to "
-                          "fragment those objects into multiple smaller objects.\n");
+            lt_strbuf_printf(&b, "- Deleting, expiring or evicting (because of maxmemory policy) "
+                                 "large objects is a blocking operation. If you have very large "
+                                 "objects that are often deleted, expired, or evicted, try to "
+                                 "fragment those objects into multiple smaller objects.\n");
     }
     addReplyVerbatim(c, b.p, b.len, "txt");
     free(b.p);

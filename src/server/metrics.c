@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/strbuf.h"
 #include "cluster/cluster.h"
 #include "cluster/state.h"
 #include "server/cmd/commands.h"
@@ -20,32 +21,6 @@
 #include "server/slowlog.h"
 #include "server/persist/save.h"
 #include "server/server.h"
-
-typedef struct mbuf {
-    char *p;
-    size_t len, cap;
-} mbuf;
-
-static void mb_printf(mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mb_printf(mbuf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->p && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 16384;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) abort();
-        b->p = np;
-        b->cap = cap;
-    }
-}
 
 /* INFO field -> metric. scale multiplies the value (ms -> s ...). */
 typedef struct metric_map {
@@ -199,16 +174,16 @@ static const metric_map info_metrics[] = {
 
 #define NMETRICS (sizeof(info_metrics) / sizeof(info_metrics[0]))
 
-static void emit_header(mbuf *b, const char *name, const char *type, const char *help) {
-    mb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+static void emit_header(lt_strbuf *b, const char *name, const char *type, const char *help) {
+    lt_strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* Label values: backslash, quote and newline escaped. */
-static void emit_label_value(mbuf *b, const char *s, size_t n) {
+static void emit_label_value(lt_strbuf *b, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' || s[i] == '"') mb_printf(b, "\\%c", s[i]);
-        else if (s[i] == '\n') mb_printf(b, "\\n");
-        else mb_printf(b, "%c", s[i]);
+        if (s[i] == '\\' || s[i] == '"') lt_strbuf_printf(b, "\\%c", s[i]);
+        else if (s[i] == '\n') lt_strbuf_printf(b, "\\n");
+        else lt_strbuf_printf(b, "%c", s[i]);
     }
 }
 
@@ -227,7 +202,7 @@ typedef struct line_ref {
     const char *key, *val;
 } line_ref;
 
-static void emit_commands(mbuf *b, line_ref *cmds, int n) {
+static void emit_commands(lt_strbuf *b, line_ref *cmds, int n) {
     static const struct {
         const char *key, *name, *help;
         double scale;
@@ -241,9 +216,9 @@ static void emit_commands(mbuf *b, line_ref *cmds, int n) {
         if (n == 0) break;
         emit_header(b, parts[k].name, "counter", parts[k].help);
         for (int i = 0; i < n; i++) {
-            mb_printf(b, "%s{cmd=\"", parts[k].name);
+            lt_strbuf_printf(b, "%s{cmd=\"", parts[k].name);
             emit_label_value(b, cmds[i].key + 8, strlen(cmds[i].key + 8));
-            mb_printf(b, "\"} %.17g\n", kv(cmds[i].val, parts[k].key) * parts[k].scale);
+            lt_strbuf_printf(b, "\"} %.17g\n", kv(cmds[i].val, parts[k].key) * parts[k].scale);
         }
     }
 }
@@ -252,7 +227,7 @@ static void emit_commands(mbuf *b, line_ref *cmds, int n) {
  * exports it, a summary per command (quantile = the configured percentile
  * as INFO prints it, "50", "99.9"), _sum and _count from commandstats
  * (usec, calls). */
-static void emit_latency_percentiles(mbuf *b, line_ref *lines, int n) {
+static void emit_latency_percentiles(lt_strbuf *b, line_ref *lines, int n) {
     static const char prefix[] = "latency_percentiles_usec_";
     const size_t pl = sizeof(prefix) - 1;
     int hdr = 0;
@@ -265,22 +240,22 @@ static void emit_latency_percentiles(mbuf *b, line_ref *lines, int n) {
         for (const char *p = lines[i].val; p && *p == 'p';) {
             const char *eq = strchr(p, '=');
             if (!eq) break;
-            mb_printf(b, "redis_latency_percentiles_usec{cmd=\"");
+            lt_strbuf_printf(b, "redis_latency_percentiles_usec{cmd=\"");
             emit_label_value(b, name, strlen(name));
             const char *comma = strchr(eq, ',');
             int vlen = comma ? (int)(comma - eq - 1) : (int)strlen(eq + 1);
             /* The value as INFO prints it (Redis's %.3f). */
-            mb_printf(b, "\",quantile=\"%.*s\"} %.*s\n", (int)(eq - p - 1), p + 1, vlen, eq + 1);
+            lt_strbuf_printf(b, "\",quantile=\"%.*s\"} %.*s\n", (int)(eq - p - 1), p + 1, vlen, eq + 1);
             p = comma ? comma + 1 : NULL;
         }
         for (int j = 0; j < n; j++) {
             if (strncmp(lines[j].key, "cmdstat_", 8) || strcmp(lines[j].key + 8, name)) continue;
-            mb_printf(b, "redis_latency_percentiles_usec_sum{cmd=\"");
+            lt_strbuf_printf(b, "redis_latency_percentiles_usec_sum{cmd=\"");
             emit_label_value(b, name, strlen(name));
-            mb_printf(b, "\"} %.17g\n", kv(lines[j].val, "usec"));
-            mb_printf(b, "redis_latency_percentiles_usec_count{cmd=\"");
+            lt_strbuf_printf(b, "\"} %.17g\n", kv(lines[j].val, "usec"));
+            lt_strbuf_printf(b, "redis_latency_percentiles_usec_count{cmd=\"");
             emit_label_value(b, name, strlen(name));
-            mb_printf(b, "\"} %.17g\n", kv(lines[j].val, "calls"));
+            lt_strbuf_printf(b, "\"} %.17g\n", kv(lines[j].val, "calls"));
             break;
         }
     }
@@ -288,26 +263,26 @@ static void emit_latency_percentiles(mbuf *b, line_ref *lines, int n) {
 
 /* redis_latency_spike_last / redis_latency_spike_duration_seconds per
  * latency-monitor event: LATENCY LATEST, named as redis_exporter names it. */
-static void emit_latency_spikes(mbuf *b) {
+static void emit_latency_spikes(lt_strbuf *b) {
     latency_latest_row rows[LATENCY_EVENTS_MAX];
     int n = latency_latest(rows, LATENCY_EVENTS_MAX);
     if (!n) return;
     emit_header(b, "redis_latency_spike_last", "gauge",
                 "When the latest latency spike of the event happened (unix time).");
     for (int i = 0; i < n; i++)
-        mb_printf(b, "redis_latency_spike_last{event_name=\"%s\"} %lld\n", rows[i].event,
-                  (long long)rows[i].time);
+        lt_strbuf_printf(b, "redis_latency_spike_last{event_name=\"%s\"} %lld\n", rows[i].event,
+                         (long long)rows[i].time);
     emit_header(b, "redis_latency_spike_duration_seconds", "gauge",
                 "Length of the event's latest latency spike.");
     for (int i = 0; i < n; i++)
-        mb_printf(b, "redis_latency_spike_duration_seconds{event_name=\"%s\"} %.6g\n",
-                  rows[i].event, rows[i].latency_ms / 1e3);
+        lt_strbuf_printf(b, "redis_latency_spike_duration_seconds{event_name=\"%s\"} %.6g\n",
+                         rows[i].event, rows[i].latency_ms / 1e3);
 }
 
 /* CLUSTER INFO's figures under redis_exporter's names (it exports them when
  * INFO says cluster_enabled:1), read from the cluster state under its lock:
  * the same counts clusterInfoCommand makes. */
-static void emit_cluster(mbuf *b) {
+static void emit_cluster(lt_strbuf *b) {
     if (!server.cluster_enabled) return;
     cl_state *st = cluster_lock();
     long long assigned = 0, ok = 0, pfail = 0, fail = 0, sent = 0, received = 0;
@@ -342,30 +317,30 @@ static void emit_cluster(mbuf *b) {
     cluster_unlock();
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
         emit_header(b, m[i].name, m[i].type, m[i].help);
-        mb_printf(b, "%s %lld\n", m[i].name, m[i].v);
+        lt_strbuf_printf(b, "%s %lld\n", m[i].name, m[i].v);
     }
 }
 
 /* A promhist as a Prometheus histogram in seconds: cumulative _bucket
  * lines per bound and +Inf, _sum, _count (always, also when empty, so a
  * dashboard's rate() has a series from the first scrape). */
-static void emit_promhist(mbuf *b, const char *name, const char *help, const promhist *h) {
+static void emit_promhist(lt_strbuf *b, const char *name, const char *help, const promhist *h) {
     emit_header(b, name, "histogram", help);
     uint64_t cum = 0;
     for (int i = 0; i < h->nbounds; i++) {
         cum += h->count[i];
-        mb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)h->bounds_us[i] / 1e6,
-                  (unsigned long long)cum);
+        lt_strbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)h->bounds_us[i] / 1e6,
+                         (unsigned long long)cum);
     }
     cum += h->count[h->nbounds];
-    mb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
-    mb_printf(b, "%s_sum %.6f\n", name, (double)h->sum_us / 1e6);
-    mb_printf(b, "%s_count %llu\n", name, (unsigned long long)cum);
+    lt_strbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    lt_strbuf_printf(b, "%s_sum %.6f\n", name, (double)h->sum_us / 1e6);
+    lt_strbuf_printf(b, "%s_count %llu\n", name, (unsigned long long)cum);
 }
 
 /* redis_commands_latencies_usec: LATENCY HISTOGRAM's data as a Prometheus
  * histogram, buckets at powers of two microseconds. */
-static void emit_latency_histograms(mbuf *b) {
+static void emit_latency_histograms(lt_strbuf *b) {
     hist_view *v = malloc(sizeof(*v));
     if (!v) return;
     int header = 0;
@@ -383,15 +358,15 @@ static void emit_latency_histograms(mbuf *b) {
             sum += (double)v->count[k] * (double)(hist_bucket_low(k) + hist_bucket_high(k)) / 2;
         for (int e = 0; e <= 25; e++) {
             uint64_t le = 1ull << e;
-            mb_printf(b, "redis_commands_latencies_usec_bucket{cmd=\"%s\",le=\"%llu\"} %llu\n",
-                      name, (unsigned long long)le,
-                      (unsigned long long)hist_view_count_le(v, le));
+            lt_strbuf_printf(b, "redis_commands_latencies_usec_bucket{cmd=\"%s\",le=\"%llu\"} %llu\n",
+                             name, (unsigned long long)le,
+                             (unsigned long long)hist_view_count_le(v, le));
         }
-        mb_printf(b, "redis_commands_latencies_usec_bucket{cmd=\"%s\",le=\"+Inf\"} %llu\n", name,
-                  (unsigned long long)v->total);
-        mb_printf(b, "redis_commands_latencies_usec_sum{cmd=\"%s\"} %.17g\n", name, sum);
-        mb_printf(b, "redis_commands_latencies_usec_count{cmd=\"%s\"} %llu\n", name,
-                  (unsigned long long)v->total);
+        lt_strbuf_printf(b, "redis_commands_latencies_usec_bucket{cmd=\"%s\",le=\"+Inf\"} %llu\n", name,
+                         (unsigned long long)v->total);
+        lt_strbuf_printf(b, "redis_commands_latencies_usec_sum{cmd=\"%s\"} %.17g\n", name, sum);
+        lt_strbuf_printf(b, "redis_commands_latencies_usec_count{cmd=\"%s\"} %llu\n", name,
+                         (unsigned long long)v->total);
     }
     free(v);
 }
@@ -400,9 +375,9 @@ char *metrics_render(size_t *len) {
     static const resp_arg everything = {.ptr = "everything", .len = 10};
     size_t ilen;
     char *info = info_render(&everything, 1, &ilen);
-    mbuf b = {0};
+    lt_strbuf b = {0};
     emit_header(&b, "redis_up", "gauge", "Whether the server answers (always 1 when scraped).");
-    mb_printf(&b, "redis_up 1\n");
+    lt_strbuf_printf(&b, "redis_up 1\n");
     /* Split INFO into key/value lines. */
     int cap = 256, n = 0;
     line_ref *lines = malloc(sizeof(*lines) * (size_t)cap);
@@ -426,15 +401,15 @@ char *metrics_render(size_t *len) {
         lines[n++] = (line_ref){l, colon + 1};
     }
     emit_header(&b, "redis_instance_info", "gauge", "Server facts as labels.");
-    mb_printf(&b,
-              "redis_instance_info{redis_version=\"%s\",lightning_version=\"%s\","
-              "redis_mode=\"%s\",os=\"",
-              version, LIGHTNING_VERSION, mode);
+    lt_strbuf_printf(&b,
+                     "redis_instance_info{redis_version=\"%s\",lightning_version=\"%s\","
+                     "redis_mode=\"%s\",os=\"",
+                     version, LIGHTNING_VERSION, mode);
     emit_label_value(&b, os, strlen(os));
-    mb_printf(&b, "\",role=\"%s\",run_id=\"%s\",tcp_port=\"%d\"} 1\n", role, server.runid,
-              server.port);
+    lt_strbuf_printf(&b, "\",role=\"%s\",run_id=\"%s\",tcp_port=\"%d\"} 1\n", role, server.runid,
+                     server.port);
     emit_header(&b, "redis_start_time_seconds", "gauge", "Start time, seconds since the epoch.");
-    mb_printf(&b, "redis_start_time_seconds %lld\n", (long long)(server.start_time_ms / 1000));
+    lt_strbuf_printf(&b, "redis_start_time_seconds %lld\n", (long long)(server.start_time_ms / 1000));
     for (size_t m = 0; m < NMETRICS; m++) {
         for (int i = 0; i < n; i++) {
             if (strcmp(lines[i].key, info_metrics[m].field)) continue;
@@ -442,7 +417,7 @@ char *metrics_render(size_t *len) {
             double v = strtod(lines[i].val, &end);
             if (end == lines[i].val) break;
             emit_header(&b, info_metrics[m].name, info_metrics[m].type, info_metrics[m].help);
-            mb_printf(&b, "%s %.17g\n", info_metrics[m].name, v * info_metrics[m].scale);
+            lt_strbuf_printf(&b, "%s %.17g\n", info_metrics[m].name, v * info_metrics[m].scale);
             break;
         }
     }
@@ -450,16 +425,16 @@ char *metrics_render(size_t *len) {
     for (int i = 0; i < n; i++) {
         if (!strcmp(lines[i].key, "rdb_last_bgsave_status")) {
             emit_header(&b, "redis_rdb_last_bgsave_status", "gauge", "1 when the last snapshot succeeded.");
-            mb_printf(&b, "redis_rdb_last_bgsave_status %d\n", !strcmp(lines[i].val, "ok"));
+            lt_strbuf_printf(&b, "redis_rdb_last_bgsave_status %d\n", !strcmp(lines[i].val, "ok"));
         } else if (!strcmp(lines[i].key, "aof_last_bgrewrite_status")) {
             emit_header(&b, "redis_aof_last_bgrewrite_status", "gauge", "1 when the last rewrite succeeded.");
-            mb_printf(&b, "redis_aof_last_bgrewrite_status %d\n", !strcmp(lines[i].val, "ok"));
+            lt_strbuf_printf(&b, "redis_aof_last_bgrewrite_status %d\n", !strcmp(lines[i].val, "ok"));
         } else if (!strcmp(lines[i].key, "master_link_status")) {
             emit_header(&b, "redis_master_link_up", "gauge", "1 when the link to the master is up (replicas).");
-            mb_printf(&b, "redis_master_link_up %d\n", !strcmp(lines[i].val, "up"));
+            lt_strbuf_printf(&b, "redis_master_link_up %d\n", !strcmp(lines[i].val, "up"));
         } else if (!strcmp(lines[i].key, "aof_last_write_status")) {
             emit_header(&b, "redis_aof_last_write_status", "gauge", "1 when the last WAL write succeeded.");
-            mb_printf(&b, "redis_aof_last_write_status %d\n", !strcmp(lines[i].val, "ok"));
+            lt_strbuf_printf(&b, "redis_aof_last_write_status %d\n", !strcmp(lines[i].val, "ok"));
         }
     }
     /* Per command, per error, per database. */
@@ -474,9 +449,9 @@ char *metrics_render(size_t *len) {
     for (int i = 0; i < n; i++) {
         if (strncmp(lines[i].key, "errorstat_", 10)) continue;
         if (!hdr++) emit_header(&b, "redis_errors_total", "counter", "Error replies by error code.");
-        mb_printf(&b, "redis_errors_total{err=\"");
+        lt_strbuf_printf(&b, "redis_errors_total{err=\"");
         emit_label_value(&b, lines[i].key + 10, strlen(lines[i].key + 10));
-        mb_printf(&b, "\"} %.17g\n", kv(lines[i].val, "count"));
+        lt_strbuf_printf(&b, "\"} %.17g\n", kv(lines[i].val, "count"));
     }
     static const struct {
         const char *key, *name, *help;
@@ -491,8 +466,8 @@ char *metrics_render(size_t *len) {
         for (int i = 0; i < n; i++) {
             if (strncmp(lines[i].key, "db", 2) || !strchr(lines[i].val, '=')) continue;
             if (!hdr++) emit_header(&b, dbparts[k].name, "gauge", dbparts[k].help);
-            mb_printf(&b, "%s{db=\"%s\"} %.17g\n", dbparts[k].name, lines[i].key,
-                      kv(lines[i].val, dbparts[k].key) * dbparts[k].scale);
+            lt_strbuf_printf(&b, "%s{db=\"%s\"} %.17g\n", dbparts[k].name, lines[i].key,
+                             kv(lines[i].val, dbparts[k].key) * dbparts[k].scale);
         }
     }
     emit_latency_percentiles(&b, lines, n);
@@ -504,10 +479,10 @@ char *metrics_render(size_t *len) {
     /* What redis_exporter reads with SLOWLOG GET 1 and CONFIG GET. */
     emit_header(&b, "redis_last_slow_execution_duration_seconds", "gauge",
                 "Duration of the newest slow log entry (0 when the log is empty).");
-    mb_printf(&b, "redis_last_slow_execution_duration_seconds %.6f\n",
-              (double)slowlog_last_duration_us() / 1e6);
+    lt_strbuf_printf(&b, "redis_last_slow_execution_duration_seconds %.6f\n",
+                     (double)slowlog_last_duration_us() / 1e6);
     emit_header(&b, "redis_config_io_threads", "gauge", "io-threads as configured (0 = automatic).");
-    mb_printf(&b, "redis_config_io_threads %d\n", server_cfg(io_threads));
+    lt_strbuf_printf(&b, "redis_config_io_threads %d\n", server_cfg(io_threads));
     promhist h;
     if (persist_wal_fsync_hist(&h) == 0)
         emit_promhist(&b, "lightning_wal_fsync_duration_seconds",
