@@ -137,45 +137,45 @@ static void clusterInfoCommand(client *c) {
         else if (n->flags & CNODE_PFAIL) pfail++;
         else ok++;
     }
-    cl_text t = {0};
-    cl_text_printf(&t,
-                   "cluster_state:%s\r\ncluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n"
-                   "cluster_slots_pfail:%d\r\ncluster_slots_fail:%d\r\ncluster_known_nodes:%d\r\n"
-                   "cluster_size:%d\r\ncluster_current_epoch:%llu\r\ncluster_my_epoch:%llu\r\n",
-                   st->state == CL_OK ? "ok" : "fail", assigned, ok, pfail, fail, st->nnodes,
-                   st->size, (unsigned long long)st->current_epoch,
-                   (unsigned long long)st->myself->config_epoch);
+    lt_strbuf t = {0};
+    lt_strbuf_printf(&t,
+                     "cluster_state:%s\r\ncluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n"
+                     "cluster_slots_pfail:%d\r\ncluster_slots_fail:%d\r\ncluster_known_nodes:%d\r\n"
+                     "cluster_size:%d\r\ncluster_current_epoch:%llu\r\ncluster_my_epoch:%llu\r\n",
+                     st->state == CL_OK ? "ok" : "fail", assigned, ok, pfail, fail, st->nnodes,
+                     st->size, (unsigned long long)st->current_epoch,
+                     (unsigned long long)st->myself->config_epoch);
     uint64_t tot = 0;
     for (int i = 0; i < CBUS_TYPE_COUNT; i++) {
         if (!st->stats_sent[i]) continue;
         tot += st->stats_sent[i];
-        cl_text_printf(&t, "cluster_stats_messages_%s_sent:%llu\r\n", msg_type_names[i],
-                       (unsigned long long)st->stats_sent[i]);
+        lt_strbuf_printf(&t, "cluster_stats_messages_%s_sent:%llu\r\n", msg_type_names[i],
+                         (unsigned long long)st->stats_sent[i]);
     }
-    cl_text_printf(&t, "cluster_stats_messages_sent:%llu\r\n", (unsigned long long)tot);
+    lt_strbuf_printf(&t, "cluster_stats_messages_sent:%llu\r\n", (unsigned long long)tot);
     tot = 0;
     for (int i = 0; i < CBUS_TYPE_COUNT; i++) {
         if (!st->stats_received[i]) continue;
         tot += st->stats_received[i];
-        cl_text_printf(&t, "cluster_stats_messages_%s_received:%llu\r\n", msg_type_names[i],
-                       (unsigned long long)st->stats_received[i]);
+        lt_strbuf_printf(&t, "cluster_stats_messages_%s_received:%llu\r\n", msg_type_names[i],
+                         (unsigned long long)st->stats_received[i]);
     }
-    cl_text_printf(&t, "cluster_stats_messages_received:%llu\r\n", (unsigned long long)tot);
-    cl_text_printf(&t, "total_cluster_links_buffer_limit_exceeded:%llu\r\n",
-                   (unsigned long long)cluster_links_limit_exceeded());
+    lt_strbuf_printf(&t, "cluster_stats_messages_received:%llu\r\n", (unsigned long long)tot);
+    lt_strbuf_printf(&t, "total_cluster_links_buffer_limit_exceeded:%llu\r\n",
+                     (unsigned long long)cluster_links_limit_exceeded());
     cluster_unlock();
     addReplyVerbatim(c, t.p, t.len, "txt");
-    cl_text_free(&t);
+    lt_strbuf_free(&t);
 }
 
 static void clusterNodesCommand(client *c) {
     if (!cluster_enabled_or_reply(c)) return;
     cl_state *st = cluster_lock();
-    cl_text t = {0};
+    lt_strbuf t = {0};
     cl_describe_all(st, &t, 0);
     cluster_unlock();
     addReplyVerbatim(c, t.p ? t.p : "", t.len, "txt");
-    cl_text_free(&t);
+    lt_strbuf_free(&t);
 }
 
 static void clusterMyidCommand(client *c) {
@@ -431,10 +431,10 @@ static void clusterReplicasCommand(client *c) {
     addReplyArrayLen(c, cnt);
     for (int i = 0; i < st->nnodes; i++) {
         if (!is_replica_of(st->nodes[i], n)) continue;
-        cl_text t = {0};
+        lt_strbuf t = {0};
         cl_describe_node(st, st->nodes[i], &t);
         addReplyBulk(c, t.p, t.len - 1); /* without the newline */
-        cl_text_free(&t);
+        lt_strbuf_free(&t);
     }
     cluster_unlock();
 }

@@ -14,29 +14,6 @@
 #include "common/util.h"
 #include "common/xalloc.h"
 
-void cl_text_printf(cl_text *t, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = t->cap - t->len;
-        int n = vsnprintf(t->p ? t->p + t->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = (t->cap + (size_t)n + 1) * 2;
-        t->p = lt_xrealloc(t->p, t->cap);
-    }
-}
-
-void cl_text_free(cl_text *t) {
-    free(t->p);
-    t->p = NULL;
-    t->len = t->cap = 0;
-}
-
 static const struct {
     int flag;
     const char *name;
@@ -57,26 +34,26 @@ void cl_flags_string(int flags, char *out, size_t cap) {
     if (len == 0) snprintf(out, cap, "noflags");
 }
 
-void cl_describe_node(cl_state *st, cl_node *n, cl_text *t) {
+void cl_describe_node(cl_state *st, cl_node *n, lt_strbuf *t) {
     char flags[128];
     cl_flags_string(n->flags, flags, sizeof(flags));
     static const char zero[CBUS_NAMELEN];
-    cl_text_printf(t, "%.40s %s:%d@%d", n->name, n->ip, n->port, n->cport);
-    if (n->hostname[0]) cl_text_printf(t, ",%s", n->hostname);
-    cl_text_printf(t, " %s ", flags);
-    if (memcmp(n->slaveof, zero, CBUS_NAMELEN)) cl_text_printf(t, "%.40s", n->slaveof);
-    else cl_text_printf(t, "-");
-    cl_text_printf(t, " %lld %lld %llu %s", (long long)n->ping_sent,
-                   (long long)n->pong_received, (unsigned long long)n->config_epoch,
-                   (n->link || (n->flags & CNODE_MYSELF)) ? "connected" : "disconnected");
+    lt_strbuf_printf(t, "%.40s %s:%d@%d", n->name, n->ip, n->port, n->cport);
+    if (n->hostname[0]) lt_strbuf_printf(t, ",%s", n->hostname);
+    lt_strbuf_printf(t, " %s ", flags);
+    if (memcmp(n->slaveof, zero, CBUS_NAMELEN)) lt_strbuf_printf(t, "%.40s", n->slaveof);
+    else lt_strbuf_printf(t, "-");
+    lt_strbuf_printf(t, " %lld %lld %llu %s", (long long)n->ping_sent,
+                     (long long)n->pong_received, (unsigned long long)n->config_epoch,
+                     (n->link || (n->flags & CNODE_MYSELF)) ? "connected" : "disconnected");
     if (n->numslots) {
         int start = -1;
         for (int s = 0; s <= CLUSTER_SLOTS; s++) {
             int has = s < CLUSTER_SLOTS && slot_bitmap_test(n->slots, (unsigned)s);
             if (has && start < 0) start = s;
             if (!has && start >= 0) {
-                if (start == s - 1) cl_text_printf(t, " %d", start);
-                else cl_text_printf(t, " %d-%d", start, s - 1);
+                if (start == s - 1) lt_strbuf_printf(t, " %d", start);
+                else lt_strbuf_printf(t, " %d-%d", start, s - 1);
                 start = -1;
             }
         }
@@ -84,24 +61,24 @@ void cl_describe_node(cl_state *st, cl_node *n, cl_text *t) {
     if (n->flags & CNODE_MYSELF) {
         for (int s = 0; s < CLUSTER_SLOTS; s++) {
             if (st->migrating_to[s])
-                cl_text_printf(t, " [%d->-%.40s]", s, st->migrating_to[s]->name);
+                lt_strbuf_printf(t, " [%d->-%.40s]", s, st->migrating_to[s]->name);
             else if (st->importing_from[s])
-                cl_text_printf(t, " [%d-<-%.40s]", s, st->importing_from[s]->name);
+                lt_strbuf_printf(t, " [%d-<-%.40s]", s, st->importing_from[s]->name);
         }
     }
-    cl_text_printf(t, "\n");
+    lt_strbuf_printf(t, "\n");
 }
 
-void cl_describe_all(cl_state *st, cl_text *t, int for_conf) {
+void cl_describe_all(cl_state *st, lt_strbuf *t, int for_conf) {
     for (int i = 0; i < st->nnodes; i++) {
         cl_node *n = st->nodes[i];
         if (for_conf && (n->flags & CNODE_HANDSHAKE)) continue;
         cl_describe_node(st, n, t);
     }
     if (for_conf)
-        cl_text_printf(t, "vars currentEpoch %llu lastVoteEpoch %llu\n",
-                       (unsigned long long)st->current_epoch,
-                       (unsigned long long)st->last_vote_epoch);
+        lt_strbuf_printf(t, "vars currentEpoch %llu lastVoteEpoch %llu\n",
+                         (unsigned long long)st->current_epoch,
+                         (unsigned long long)st->last_vote_epoch);
 }
 
 /* ---- Loading ------------------------------------------------------------------ */
@@ -289,43 +266,43 @@ int cl_conf_load(cl_state *st, const char *path, char *err, size_t errcap) {
         snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    cl_text t = {0};
+    lt_strbuf t = {0};
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
         if (t.len + n > (64u << 20)) {
             fclose(f);
-            cl_text_free(&t);
+            lt_strbuf_free(&t);
             snprintf(err, errcap, "%s is too large", path);
             return -1;
         }
-        cl_text_printf(&t, "%.*s", (int)n, buf);
+        lt_strbuf_printf(&t, "%.*s", (int)n, buf);
     }
     int rerr = ferror(f);
     fclose(f);
     if (rerr) {
-        cl_text_free(&t);
+        lt_strbuf_free(&t);
         snprintf(err, errcap, "cannot read %s", path);
         return -1;
     }
     if (t.len == 0) {
         /* An empty file is a fresh node, as Redis treats it. */
-        cl_text_free(&t);
+        lt_strbuf_free(&t);
         return 1;
     }
     int rc = cl_conf_parse(st, t.p, t.len, err, errcap);
-    cl_text_free(&t);
+    lt_strbuf_free(&t);
     return rc;
 }
 
 int cl_conf_save(cl_state *st, const char *path) {
-    cl_text t = {0};
+    lt_strbuf t = {0};
     cl_describe_all(st, &t, 1);
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        cl_text_free(&t);
+        lt_strbuf_free(&t);
         return -1;
     }
     size_t off = 0;
@@ -349,7 +326,7 @@ int cl_conf_save(cl_state *st, const char *path) {
     int ok = off == t.len && (!do_sync || fsync(fd) == 0);
     int saved = errno;
     close(fd);
-    cl_text_free(&t);
+    lt_strbuf_free(&t);
     if (!ok || rename(tmp, path) != 0) {
         if (ok) saved = errno;
         unlink(tmp);

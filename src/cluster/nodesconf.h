@@ -24,20 +24,13 @@
 #include <stddef.h>
 
 #include "cluster/state.h"
-
-/* A growable text buffer (free with cl_text_free). */
-typedef struct cl_text {
-    char *p;
-    size_t len, cap;
-} cl_text;
-void cl_text_printf(cl_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cl_text_free(cl_text *t);
+#include "common/strbuf.h"
 
 /* Appends n's line (with '\n'). for_conf: the nodes.conf form (same line). */
-void cl_describe_node(cl_state *st, cl_node *n, cl_text *t);
+void cl_describe_node(cl_state *st, cl_node *n, lt_strbuf *t);
 /* CLUSTER NODES (every node), or nodes.conf (handshake nodes left out,
  * vars line added). */
-void cl_describe_all(cl_state *st, cl_text *t, int for_conf);
+void cl_describe_all(cl_state *st, lt_strbuf *t, int for_conf);
 
 /* Replaces st's nodes and slots with the ones text describes (st must be
  * fresh: only myself). 0, or -1 with a message in err. */

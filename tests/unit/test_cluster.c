@@ -227,16 +227,16 @@ TEST(nodes_conf_round_trip) {
     CHECK_EQ_STR(b->ip, "::1");
     CHECK_EQ_STR(b->hostname, "host-b");
     CHECK(st->slots[300] == b && st->migrating_to[300] == b && st->importing_from[400] == b);
-    cl_text t = {0};
+    lt_strbuf t = {0};
     cl_describe_all(st, &t, 1);
     /* Parsing our own output gives the same text back. */
     cl_state *st2 = bare_state();
     REQUIRE(cl_conf_parse(st2, t.p, t.len, err, sizeof(err)) == 0);
-    cl_text t2 = {0};
+    lt_strbuf t2 = {0};
     cl_describe_all(st2, &t2, 1);
     CHECK_EQ_STR(t.p, t2.p);
-    cl_text_free(&t);
-    cl_text_free(&t2);
+    lt_strbuf_free(&t);
+    lt_strbuf_free(&t2);
     cl_state_free(st);
     cl_state_free(st2);
     /* Bad files are refused with a reason. */

@@ -265,7 +265,7 @@ static void myself_addr(cl_state *st) {
 
 static void save_if_needed(sim_node *nd) {
     if (!nd->up || !nd->st->todo_save) return;
-    cl_text t = {0};
+    lt_strbuf t = {0};
     cl_describe_all(nd->st, &t, 1);
     free(nd->conf);
     nd->conf = t.p;
