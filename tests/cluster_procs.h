@@ -1,8 +1,8 @@
 /*
  * cluster_procs.h — helpers for tests that run clusters of real processes
  * (Lightning and redis-server nodes) and drive them with redis-cli
- * --cluster: a free port for the bus, node start-up, shell commands with
- * their output, bounded polls, and a small cluster client (cc_*) that
+ * --cluster (through harness_popen; bus ports from harness_free_port):
+ * node start-up, bounded polls, and a small cluster client (cc_*) that
  * follows MOVED, ASK (with ASKING), TRYAGAIN and CLUSTERDOWN the way
  * cluster-aware client libraries do, used by writer threads that load a
  * cluster while its slots move.
@@ -21,56 +21,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A TCP port free right now (for cluster-port: port + 10000 may not be). */
-static inline int cp_free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* A cluster node (node timeout 5 s: two busy cores must not make a live
  * node look failed). */
 static inline harness_server *cp_start_node(harness_kind kind) {
     char cport[16];
-    snprintf(cport, sizeof(cport), "%d", cp_free_port());
+    snprintf(cport, sizeof(cport), "%d", harness_free_port());
     const char *d[] = {"cluster-enabled", "yes", "cluster-port", cport,
                        "cluster-node-timeout", "5000", NULL};
     harness_opts o = {.kind = kind, .directives = d};
     return harness_start_opts(&o);
-}
-
-/* Runs a shell command; returns its exit status, its output in *out
- * (malloc'd) when out is not NULL. */
-static inline int cp_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static inline int cp_run(char **out, const char *fmt, ...) {
-    char cmdline[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmdline, sizeof(cmdline), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmdline, "r");
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    buf[0] = '\0';
-    if (p) {
-        size_t n;
-        while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-            len += n;
-            if (cap - len < 4096) buf = realloc(buf, cap *= 2);
-        }
-        buf[len] = '\0';
-    }
-    int st = p ? pclose(p) : -1;
-    if (out) *out = buf;
-    else free(buf);
-    return st;
 }
 
 /* Runs a redis-cli --cluster command; on failure prints its last output. */
@@ -82,7 +41,7 @@ static inline int cp_cli(const char *fmt, ...) {
     vsnprintf(args, sizeof(args), fmt, ap);
     va_end(ap);
     char *out;
-    int st = cp_run(&out, "redis-cli --cluster %s 2>&1", args);
+    int st = harness_popen(&out, "redis-cli --cluster %s 2>&1", args);
     if (st != 0) {
         size_t n = strlen(out);
         fprintf(stderr, "# redis-cli --cluster %s -> %d\n# ...%s\n", args, st,
@@ -97,7 +56,7 @@ static inline int cp_cli(const char *fmt, ...) {
  * requires). */
 static inline int cp_wait_check(int port) {
     for (int i = 0; i < 240; i++) {
-        if (cp_run(NULL, "redis-cli --cluster check 127.0.0.1:%d >/dev/null 2>&1", port) == 0)
+        if (harness_popen(NULL, "redis-cli --cluster check 127.0.0.1:%d >/dev/null 2>&1", port) == 0)
             return 1;
         usleep(250000);
     }

@@ -1480,7 +1480,7 @@ out:
 }
 
 int harness_popen(char **out, const char *fmt, ...) {
-    char cmdline[2048];
+    char cmdline[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmdline, sizeof(cmdline), fmt, ap);

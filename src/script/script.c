@@ -680,6 +680,28 @@ static void undo_free(run_ctx *run) {
 
 /* ---- redis.call ---------------------------------------------------------------------------- */
 
+/* Lua arguments 1..argc as command arguments in argv, numbers turned into
+ * their string form in place on the stack (Redis's luaArgsToRedisArgv);
+ * the bytes stay owned by the Lua stack. -1 when one is neither a string
+ * nor a number. */
+static int lua_args_to_argv(lua_State *L, int argc, resp_arg *argv) {
+    for (int j = 1; j <= argc; j++) {
+        int t = lua_type(L, j);
+        if (t == LUA_TNUMBER) {
+            char buf[32];
+            int n = luavm_fmt_number(lua_tonumber(L, j), buf);
+            lua_pushlstring(L, buf, (size_t)n);
+            lua_replace(L, j);
+        } else if (t != LUA_TSTRING) {
+            return -1;
+        }
+        size_t len;
+        argv[j - 1].ptr = (char *)lua_tolstring(L, j, &len);
+        argv[j - 1].len = len;
+    }
+    return 0;
+}
+
 /* Pushes the error table for msg and returns it (pcall) or raises it. */
 static int call_error(lua_State *L, const char *msg, int raise) {
     luavm_push_error(L, msg, strlen(msg));
@@ -701,21 +723,8 @@ static int call_generic(lua_State *L, int raise) {
         call_argv = a;
         call_cap = cap;
     }
-    for (int j = 1; j <= argc; j++) {
-        int t = lua_type(L, j);
-        if (t == LUA_TNUMBER) {
-            char buf[32];
-            int n = luavm_fmt_number(lua_tonumber(L, j), buf);
-            lua_pushlstring(L, buf, (size_t)n);
-            lua_replace(L, j);
-        } else if (t != LUA_TSTRING) {
-            return call_error(L, "Lua redis lib command arguments must be strings or integers",
-                              raise);
-        }
-        size_t len;
-        call_argv[j - 1].ptr = (char *)lua_tolstring(L, j, &len);
-        call_argv[j - 1].len = len;
-    }
+    if (lua_args_to_argv(L, argc, call_argv) < 0)
+        return call_error(L, "Lua redis lib command arguments must be strings or integers", raise);
     const command *cmd = command_lookup(call_argv[0].ptr, call_argv[0].len);
     if (cmd && cmd->subcommands && argc >= 2)
         cmd = command_lookup_sub(cmd, call_argv[1].ptr, call_argv[1].len);
@@ -805,22 +814,11 @@ int script_lua_acl_check(lua_State *L) {
         return lua_error(L);
     }
     resp_arg *argv = lt_xmalloc((size_t)argc * sizeof(*argv));
-    for (int j = 1; j <= argc; j++) {
-        int t = lua_type(L, j);
-        if (t == LUA_TNUMBER) {
-            char buf[32];
-            int n = luavm_fmt_number(lua_tonumber(L, j), buf);
-            lua_pushlstring(L, buf, (size_t)n);
-            lua_replace(L, j);
-        } else if (t != LUA_TSTRING) {
-            free(argv);
-            const char *m = "Lua redis lib command arguments must be strings or integers";
-            luavm_push_error(L, m, strlen(m));
-            return lua_error(L);
-        }
-        size_t len;
-        argv[j - 1].ptr = (char *)lua_tolstring(L, j, &len);
-        argv[j - 1].len = len;
+    if (lua_args_to_argv(L, argc, argv) < 0) {
+        free(argv);
+        const char *m = "Lua redis lib command arguments must be strings or integers";
+        luavm_push_error(L, m, strlen(m));
+        return lua_error(L);
     }
     const command *cmd = command_lookup(argv[0].ptr, argv[0].len);
     if (cmd && cmd->subcommands && argc >= 2) cmd = command_lookup_sub(cmd, argv[1].ptr, argv[1].len);
