@@ -2075,7 +2075,9 @@ char *config_doc_markdown(void) {
                       "  and the reason it can never matter is given.\n\n"
                       "*CONFIG SET*: `yes`, `immutable` (start-up only) or `protected`\n"
                       "(only when `enable-protected-configs` allows it). A *hidden* directive\n"
-                      "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n\n"
+                      "(Redis's test-only ones) is found by `CONFIG GET` under its exact name only.\n"
+                      "`port`, `bind`, `io-backend`, `db-shards` and `metrics-port` (immutable here)\n"
+                      "may be set to the value they have: a no-op that succeeds, as in Redis.\n\n"
                       "| Directive | Alias | Default | CONFIG SET | Status |\n"
                       "|---|---|---|---|---|\n");
     for (int i = 0; i < NDIRECTIVES; i++) {

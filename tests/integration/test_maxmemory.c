@@ -184,9 +184,12 @@ TEST(allkeys_lru_holds_the_limit_and_the_hot_keys) {
     harness_sleep_ms(2100);
     long long max_seen = 0;
     for (int round = 0; round < 10; round++) {
-        /* Read the hot keys (they become the most recent): all there.
-         * (EXISTS would not do: like Redis, it does not touch.) */
-        CHECK_EQ_INT(read_count(c, "hot:", 1000), 1000);
+        /* Read the hot keys (they become the most recent): nearly all
+         * there — the LRU clock counts seconds, so a hot key read in the
+         * second new keys are written is as idle as they are, and sampling
+         * may take it, as in Redis. (EXISTS would not do: like Redis, it
+         * does not touch.) */
+        CHECK(read_count(c, "hot:", 1000) >= 980);
         CHECK_EQ_INT(fill(c, "new:", round * 5000, 5000, 200, 0), 0);
         long long m = counted(c);
         if (m > max_seen) max_seen = m;
