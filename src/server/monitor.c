@@ -120,12 +120,13 @@ void monitor_feed_always(client *c, const command *cmd, const resp_arg *argv, in
 
 void monitor_script_end(int keep) {
     if (keep && script_held.len) deliver(script_held.buf, script_held.len);
+    /* Given back every time: the buffer exists only while a monitor
+     * watches a script, and a thread-local one kept would be lost when its
+     * I/O thread exits. */
     script_held.len = 0;
-    if (script_held.cap > 64 * 1024) { /* a big script's lines: give it back */
-        free(script_held.buf);
-        script_held.buf = NULL;
-        script_held.cap = 0;
-    }
+    free(script_held.buf);
+    script_held.buf = NULL;
+    script_held.cap = 0;
 }
 
 /* Appends n bytes of whole lines to every monitor's queue and wakes their

@@ -84,7 +84,7 @@ TEST(slowlog_entries_like_redis) {
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     const char *many[44] = {"RPUSH", "list"};
-    char nums[40][8];
+    char nums[40][12];
     for (int i = 0; i < 40; i++) {
         snprintf(nums[i], sizeof nums[i], "%d", i);
         many[2 + i] = nums[i];
