@@ -62,7 +62,10 @@ static void release_held(worker *w) {
 }
 
 void persist_before_wait(worker *w) {
-    if (!P.wal) return;
+    /* Workers run while start-up opens the WAL (clients are accepted
+     * during the load): P.wal is published with a release store. */
+    wal *wl = __atomic_load_n(&P.wal, __ATOMIC_ACQUIRE);
+    if (!wl) return;
     if (w->wal_turn_max > w->wal_requested) {
         w->wal_requested = w->wal_turn_max;
         /* Under always the writer writes and fsyncs while the replies wait
@@ -70,12 +73,12 @@ void persist_before_wait(worker *w) {
          * out, as Redis does: a process crash then loses no acknowledged
          * write, only a machine crash loses up to a second. On a write
          * error the writer keeps retrying and writes are refused. */
-        if (server.appendfsync == WAL_FSYNC_ALWAYS) wal_request_write(P.wal, w->wal_turn_max);
+        if (server.appendfsync == WAL_FSYNC_ALWAYS) wal_request_write(wl, w->wal_turn_max);
         else if (!__atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED))
-            wal_write(P.wal, w->wal_turn_max);
+            wal_write(wl, w->wal_turn_max);
         else {
             int64_t t0 = monotonic_us();
-            wal_write(P.wal, w->wal_turn_max);
+            wal_write(wl, w->wal_turn_max);
             latency_add_sample_if_needed("aof-write", (monotonic_us() - t0) / 1000);
         }
     }

@@ -32,8 +32,9 @@
 #include "server/net/worker.h"
 
 int persist_reject_writes(client *c) {
-    if (!P.wal) return 0;
-    int err = wal_error(P.wal);
+    wal *wl = __atomic_load_n(&P.wal, __ATOMIC_ACQUIRE); /* see persist_before_wait */
+    if (!wl) return 0;
+    int err = wal_error(wl);
     if (!err) return 0;
     addReplyErrorFormat(c, "MISCONF Errors writing to the AOF file: %s", strerror(err));
     return 1;
@@ -50,8 +51,9 @@ int persist_reject(client *c, const command *cmd) {
                          "Please check the Redis logs for details about the RDB error.");
         return 1;
     }
-    if (!P.wal) return 0;
-    int err = wal_error(P.wal);
+    wal *wl = __atomic_load_n(&P.wal, __ATOMIC_ACQUIRE); /* see persist_before_wait */
+    if (!wl) return 0;
+    int err = wal_error(wl);
     if (!err) return 0;
     addReplyErrorFormat(c, "MISCONF Errors writing to the AOF file: %s", strerror(err));
     return 1;

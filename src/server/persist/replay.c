@@ -333,7 +333,10 @@ int persist_open(void) {
     wal_scan_result res;
     P.replaying = 1;
     int64_t t0 = monotonic_us();
-    int rc = wal_open(&cfg, replay_record, &st, &res, &P.wal);
+    /* Published whole (workers already serve clients during the load). */
+    wal *opened = NULL;
+    int rc = wal_open(&cfg, replay_record, &st, &res, &opened);
+    __atomic_store_n(&P.wal, opened, __ATOMIC_RELEASE);
     if (rc == LT_OK && replay_flush(&st) < 0) rc = 1; /* the last batch */
     int64_t dt = monotonic_us() - t0;
     P.replaying = 0;
@@ -350,8 +353,8 @@ int persist_open(void) {
                   "log; everything before the record is intact).",
                   server.dir, path, (unsigned long long)off, (unsigned long long)st.fail_lsn,
                   st.fail_why, server.dir, PERSIST_WAL_DIR);
-        if (P.wal) wal_close(P.wal);
-        P.wal = NULL;
+        __atomic_store_n(&P.wal, NULL, __ATOMIC_RELEASE);
+        if (opened) wal_close(opened);
         return -1;
     }
     if (rc == LT_INVAL && res.problem.found) {
