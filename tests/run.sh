@@ -37,8 +37,10 @@ for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/integration/test_* \
         case "$name" in *"$TESTS_FILTER"*) ;; *) continue ;; esac
     fi
     out="$tmp/$name.out"
+    started=$(date +%s)
     timeout -k 10 "$TIMEOUT" "$bin" >"$out" 2>&1
     rc=$?
+    secs=$(($(date +%s) - started))
     p=$(grep -c '^ok ' "$out")
     f=$(grep -c '^not ok ' "$out")
     k=$(grep -c '^skip ' "$out")
@@ -63,11 +65,12 @@ $names"
 $name ($why, no 'not ok' line)"
     fi
     if [ "$f" -gt 0 ] || [ -n "$why" ]; then
-        echo "=== $name: FAILED ($p ok, $f not ok${why:+, $why}) ==="
+        echo "=== $name: FAILED ($p ok, $f not ok${why:+, $why}; ${secs}s) ==="
         cat "$out"
         echo "=== end of $name ==="
     else
-        if [ "$k" -gt 0 ]; then echo "$name: $p ok, $k skipped"; else echo "$name: $p ok"; fi
+        if [ "$k" -gt 0 ]; then echo "$name: $p ok, $k skipped (${secs}s)"
+        else echo "$name: $p ok (${secs}s)"; fi
     fi
 done
 
