@@ -10,9 +10,12 @@
 #   make config-doc regenerate docs/CONFIG.md from the directive table
 #
 # BUILD selects the output folder so sanitizer builds never mix objects with
-# the normal one.
+# the normal one. Builds run JOBS compilers at once (default: one per core;
+# make -jN on the command line also works).
 
 BUILD   ?= build
+JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
+MAKEFLAGS += -j$(JOBS)
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
@@ -69,7 +72,7 @@ DESTDIR ?=
 # Keep test objects: they are intermediate files make would delete.
 .SECONDARY:
 
-.PHONY: install all deps run test test-asan test-tsan bench bench-short clean tests fuzz fuzz-build fuzz-ci compat config-doc
+.PHONY: install all deps run test test-asan test-tsan bench bench-short clean tests tests-concurrency fuzz fuzz-build fuzz-ci compat config-doc
 
 all: deps $(SERVER_BIN) $(LIB_A) $(LIB_SO) utils-bins
 
@@ -78,11 +81,12 @@ deps:
 
 $(BUILD)/src/script/%.o: CFLAGS += $(LUA_CFLAGS)
 
-$(BUILD)/%.o: %.c
+# Every compile waits for deps (the headers it installs), never races it.
+$(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/pic/%.o: %.c
+$(BUILD)/pic/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
 
@@ -152,8 +156,13 @@ test: tests
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
+# Only the concurrency tests run under TSan: only they (and the server they
+# start) are built.
+CONCURRENCY_BIN = $(filter %_concurrency,$(UNIT_BIN) $(INTEG_BIN))
+tests-concurrency: all $(CONCURRENCY_BIN)
+
 test-tsan:
-	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" tests
+	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" tests-concurrency
 	@BUILD=build-tsan TESTS_FILTER=concurrency sh tests/run.sh
 
 # Fuzzers (libFuzzer, clang): every tests/fuzz/fuzz_<name>.c runs for
@@ -167,7 +176,7 @@ FUZZ_LIB_SRC = $(SERVER_SRC) $(LIB_SRC)
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=address,undefined -D_GNU_SOURCE -Iinclude -Isrc \
               $(LUA_CFLAGS) -pthread
 FUZZ_OBJ = $(FUZZ_LIB_SRC:%.c=build-fuzz/obj/%.o)
-build-fuzz/obj/%.o: %.c
+build-fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)

@@ -37,8 +37,10 @@ void cl_describe_all(cl_state *st, lt_strbuf *t, int for_conf);
 int cl_conf_parse(cl_state *st, const char *text, size_t len, char *err, size_t errcap);
 /* Loads path into st: 0 loaded, 1 no such file (st unchanged), -1 error. */
 int cl_conf_load(cl_state *st, const char *path, char *err, size_t errcap);
-/* Writes st to path (temp, rename; fsync of both when the epochs changed
- * since the last fsync'd save). 0 or -1 (errno). */
+/* Writes st to path: when the epochs changed since the last synced save,
+ * a temp file fsync'd and renamed over it (then the directory fsync'd);
+ * otherwise rewritten in place without fsync, padded so that it loads at
+ * every point. 0 or -1 (errno). */
 int cl_conf_save(cl_state *st, const char *path);
 
 /* "myself,master" ... for n's flags, into out. */
