@@ -150,8 +150,11 @@ $(COMPAT_BIN): $(COMPAT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/harness.o $(BUILD)/
 
 tests: all $(UNIT_BIN) $(INTEG_BIN) $(if $(COMPAT_SRC),$(COMPAT_BIN))
 
+# Test binaries run TEST_JOBS at once (default: one per core); each starts
+# its own servers on free ports.
+TEST_JOBS ?= $(JOBS)
 test: tests
-	@BUILD=$(BUILD) sh tests/run.sh
+	@BUILD=$(BUILD) TEST_JOBS=$(TEST_JOBS) sh tests/run.sh
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
@@ -163,7 +166,7 @@ tests-concurrency: all $(CONCURRENCY_BIN)
 
 test-tsan:
 	$(MAKE) BUILD=build-tsan OPT=-O1 SAN="-fsanitize=thread" tests-concurrency
-	@BUILD=build-tsan TESTS_FILTER=concurrency sh tests/run.sh
+	@BUILD=build-tsan TESTS_FILTER=concurrency TEST_JOBS=$(TEST_JOBS) sh tests/run.sh
 
 # Fuzzers (libFuzzer, clang): every tests/fuzz/fuzz_<name>.c runs for
 # FUZZ_SECONDS from its seed corpus tests/fuzz/corpus/<name>/.
