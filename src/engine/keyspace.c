@@ -535,13 +535,18 @@ static __thread ks_lookup_stats lookup_stats;
 
 const ks_lookup_stats *ks_thread_lookup_stats(void) { return &lookup_stats; }
 
+void ks_hold_expiry(lt_db *db, int64_t until_ms) {
+    atomic_store_explicit(&db->expire_hold_until_ms, until_ms, memory_order_relaxed);
+}
+
 ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
                     int flags) {
     uint64_t h = ks_txn_hash(txn, key, klen);
     ks_shard *sh = txn_shard(txn, dbid, h);
     int table;
-    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table,
-                               flags & KS_LOOKUP_NOEXPIRE);
+    int keep_expired = (flags & KS_LOOKUP_NOEXPIRE) ||
+        txn->now_ms < atomic_load_explicit(&txn->db->expire_hold_until_ms, memory_order_relaxed);
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, keep_expired);
     ks_entry *e = live_at(link);
     if (e && entry_expired(e, txn->now_ms)) e = NULL; /* NOEXPIRE */
     if (!e) {

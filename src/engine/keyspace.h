@@ -118,6 +118,12 @@ const ks_lookup_stats *ks_thread_lookup_stats(void);
 ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
                     int flags);
 
+/* Until until_ms (wall clock; 0 ends it at once), ks_lookup() reports
+ * expired keys as absent without deleting them, as with
+ * KS_LOOKUP_NOEXPIRE (the server's CLIENT PAUSE: Redis deletes no expired
+ * key while clients are paused). Writes still delete what they meet. */
+void ks_hold_expiry(lt_db *db, int64_t until_ms);
+
 /* Commit ts of the key's current version, a deletion included (0 if the key
  * is not in the table). Changes whenever the key is written, deleted or
  * expired, so comparing it with an earlier value (or a view's ts) detects

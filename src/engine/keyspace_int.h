@@ -115,6 +115,7 @@ struct lt_db {
     _Atomic uint32_t *slot_keys;
     void *install_ctx;
     _Atomic uint64_t stat_expired_keys;
+    _Atomic int64_t expire_hold_until_ms; /* ks_hold_expiry */
     _Atomic uint64_t stat_expired_stale_permille; /* est. % of stale TTL keys */
     _Atomic uint64_t stat_expire_cycle_us;        /* total active-expiry time */
     _Atomic uint64_t stat_evicted_keys;

@@ -1176,6 +1176,14 @@ static lua_State *thread_fn_vm(void) {
     return L;
 }
 
+int function_declared_no_writes(const char *name, size_t len) {
+    pthread_mutex_lock(&reg.lock);
+    fn_info *fi = NULL;
+    int no_writes = reg_find_fn(name, len, &fi) && (fi->flags & SCRIPT_FLAG_NO_WRITES);
+    pthread_mutex_unlock(&reg.lock);
+    return no_writes;
+}
+
 static void fcallGeneric(client *c, int ro) {
     if (monitor_active()) monitor_feed_always(c, c->lastcmd, c->argv, c->argc);
     char fname[256];
@@ -1299,7 +1307,7 @@ static command function_subcommands[] = {
 };
 
 command function_commands[] = {
-    {.name = "fcall", .proc = fcallCommand, .arity = -3, .flags = FCALL_FLAGS,
+    {.name = "fcall", .proc = fcallCommand, .arity = -3, .flags = FCALL_FLAGS | CMD_MAY_REPLICATE,
      .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RW access update", .group = "scripting", .since = "7.0.0",
      .complexity = "Depends on the function that is executed.",

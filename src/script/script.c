@@ -1148,6 +1148,27 @@ static int parse_numkeys(client *c, long long *n) {
     return 0;
 }
 
+int script_declared_no_writes(const resp_arg *body_or_sha, int evalsha) {
+    uint64_t flags = SCRIPT_FLAG_EVAL_COMPAT;
+    if (evalsha) {
+        if (body_or_sha->len != 40) return 0;
+        char sha[LT_SHA1_HEX_SIZE];
+        for (int i = 0; i < 40; i++) sha[i] = (char)tolower((unsigned char)body_or_sha->ptr[i]);
+        sha[40] = '\0';
+        pthread_mutex_lock(&cache.lock);
+        script_entry *e = cache_find(sha);
+        if (e) flags = e->flags;
+        pthread_mutex_unlock(&cache.lock);
+    } else {
+        size_t shebang_len;
+        char err[128];
+        if (script_parse_shebang(body_or_sha->ptr, body_or_sha->len, &flags, &shebang_len, err,
+                                 sizeof(err)) < 0)
+            return 0;
+    }
+    return !(flags & SCRIPT_FLAG_EVAL_COMPAT) && (flags & SCRIPT_FLAG_NO_WRITES);
+}
+
 int script_check_flags(client *c, uint64_t flags, int ro) {
     if (flags & SCRIPT_FLAG_EVAL_COMPAT) return 0;
     if (!(flags & SCRIPT_FLAG_NO_WRITES)) {
@@ -1354,12 +1375,12 @@ static command script_subcommands[] = {
 };
 
 command script_commands[] = {
-    {.name = "eval", .proc = evalCommand, .arity = -3, .flags = EVAL_FLAGS,
+    {.name = "eval", .proc = evalCommand, .arity = -3, .flags = EVAL_FLAGS | CMD_MAY_REPLICATE,
      .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RW access update", .group = "scripting", .since = "2.6.0",
      .complexity = "Depends on the script that is executed.",
      .summary = "Runs a Lua script atomically."},
-    {.name = "evalsha", .proc = evalshaCommand, .arity = -3, .flags = EVAL_FLAGS,
+    {.name = "evalsha", .proc = evalshaCommand, .arity = -3, .flags = EVAL_FLAGS | CMD_MAY_REPLICATE,
      .acl = ACL_SLOW | ACL_SCRIPTING, .getkeys = script_getkeys_numkeys, .keyset = script_keyset_all,
      .key_flags = "RW access update", .group = "scripting", .since = "2.6.0",
      .complexity = "Depends on the script that is executed.",

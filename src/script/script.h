@@ -125,6 +125,10 @@ void script_reply_running_function(client *c);
 /* Shebang checks before a run (Redis's scriptPrepareForRun): 0, or -1
  * with the error replied. */
 int script_check_flags(client *c, uint64_t flags, int ro);
+/* Whether the script EVAL's body (or EVALSHA's cached sha) declares
+ * no-writes in its shebang: such a script is not held by CLIENT PAUSE
+ * WRITE (Redis's evalGetCommandFlags). */
+int script_declared_no_writes(const resp_arg *body_or_sha, int evalsha);
 
 /* INFO memory / scripting figures. */
 /* Command-table key callbacks shared by EVAL* and FCALL*: the keys are

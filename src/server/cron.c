@@ -6,6 +6,7 @@
 #include "server/cron.h"
 
 #include "script/script.h"
+#include "server/cmd/dispatch.h"
 #include "server/evict.h"
 
 #include "repl/repl.h"
@@ -96,8 +97,10 @@ void cron_worker_tick(worker *w) {
     uint64_t budget_us = (uint64_t)ev_loop_tick_ms(w->loop) * 1000 * EXPIRE_BUDGET_PERCENT / 100;
     evict_cron(budget_us);
     /* DEBUG SET-ACTIVE-EXPIRE; a replica leaves expiry to its master's DELs
-     * (its reads hide expired keys meanwhile), as Redis. */
-    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED) && !repl_is_replica()) {
+     * (its reads hide expired keys meanwhile), as Redis; nothing expires
+     * while CLIENT PAUSE holds clients. */
+    if (__atomic_load_n(&server.active_expire_enabled, __ATOMIC_RELAXED) && !repl_is_replica() &&
+        !dispatch_pause_in_force()) {
         int monitor = __atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED) != 0;
         int64_t t0 = monitor ? monotonic_us() : 0;
         ks_expire_cycle(server.db, (unsigned)w->id, (unsigned)server.nworkers, budget_us);

@@ -36,7 +36,7 @@ static const metric_map info_metrics[] = {
     {"process_id", "redis_process_id", "gauge", 1, "Process id."},
     {"io_threads_active", "redis_io_threads_active", "gauge", 1, "Whether more than one I/O thread runs."},
     {"connected_clients", "redis_connected_clients", "gauge", 1, "Connected clients."},
-    {"blocked_clients", "redis_blocked_clients", "gauge", 1, "Clients in a blocking command."},
+    {"blocked_clients", "redis_blocked_clients", "gauge", 1, "Clients in a blocking command or held by CLIENT PAUSE."},
     {"tracking_clients", "redis_tracking_clients", "gauge", 1, "Clients with tracking on."},
     {"clients_in_timeout_table", "redis_clients_in_timeout_table", "gauge", 1, "Blocked clients with a timeout."},
     {"maxclients", "redis_max_clients", "gauge", 1, "maxclients setting."},

@@ -35,6 +35,8 @@ static uint64_t sl_next_id;
 int cmdlog_arg_redacted(const command *cmd, const resp_arg *argv, int argc, int i) {
     const command *top = cmd->parent ? cmd->parent : cmd;
     if (!strcmp(top->name, "auth")) return i >= 1;
+    /* Redis redacts all of ACL SETUSER's arguments, even when it fails. */
+    if (cmd->parent && !strcmp(top->name, "acl") && !strcmp(cmd->name, "setuser")) return i >= 2;
     if (!strcmp(top->name, "hello")) {
         for (int j = 2; j + 2 < argc; j++)
             if (arg_is(&argv[j], "auth")) return i == j + 1 || i == j + 2;

@@ -661,6 +661,91 @@ TEST(client_pause) {
     CHECK_EQ_STR(cmd(reader, "GET k"), "bulk:\"after\"");
 }
 
+/* An INFO field as a number (-1 when absent). */
+static long long info_num(redisContext *c, const char *field) {
+    redisReply *r = redisCommand(c, "INFO");
+    long long v = -1;
+    char want[128];
+    snprintf(want, sizeof(want), "\r\n%s:", field);
+    const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, want) : NULL;
+    if (p) v = atoll(p + strlen(want));
+    freeReplyObject(r);
+    return v;
+}
+
+static int wait_info_num(redisContext *c, const char *field, long long want) {
+    for (int i = 0; i < 100; i++) {
+        if (info_num(c, field) == want) return 1;
+        harness_sleep_ms(50);
+    }
+    return 0;
+}
+
+/* What CLIENT PAUSE WRITE holds, on one server: may-replicate commands
+ * (PFCOUNT, PUBLISH, a script without a no-writes shebang), a transaction
+ * with a write; not a no-writes script nor a read-only transaction. Held
+ * clients count in blocked_clients; no key expires meanwhile. */
+static void pause_scenario(harness_server *s) {
+    redisContext *admin = harness_connect(s);
+    REQUIRE(admin);
+    CHECK_EQ_STR(cmd(admin, "PFADD h a"), "int:1");
+    int held[4], free_ro = raw_connect(s->port), ro_multi = raw_connect(s->port);
+    for (int i = 0; i < 4; i++) held[i] = raw_connect(s->port);
+    REQUIRE(free_ro >= 0 && ro_multi >= 0 && held[3] >= 0);
+    raw_buf b;
+    raw_sendstr(held[3], "MULTI\r\nSET x 1\r\n");
+    b = raw_read_until(held[3], 300); /* +OK +QUEUED */
+    raw_buf_free(&b);
+    long long expired = info_num(admin, "expired_keys");
+    CHECK_EQ_STR(cmd(admin, "SET e v PX 100"), "status:\"OK\"");
+    CHECK_EQ_STR(cmd(admin, "CLIENT PAUSE 30000 WRITE"), "status:\"OK\"");
+    raw_sendstr(held[0], "PFCOUNT h\r\n");
+    raw_sendstr(held[1], "PUBLISH ch m\r\n");
+    raw_sendstr(held[2], "*3\r\n$4\r\nEVAL\r\n$8\r\nreturn 2\r\n$1\r\n0\r\n");
+    raw_sendstr(held[3], "EXEC\r\n");
+    CHECK(wait_info_num(admin, "blocked_clients", 4));
+    const char *ro = "#!lua flags=no-writes\nreturn 1";
+    char req[256];
+    snprintf(req, sizeof(req), "*3\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n0\r\n", strlen(ro), ro);
+    raw_sendstr(free_ro, req);
+    raw_read_reply(free_ro, READ_MS, &b);
+    CHECK_EQ_STR(b.data, ":1\r\n");
+    raw_buf_free(&b);
+    raw_sendstr(ro_multi, "MULTI\r\nGET e\r\nEXEC\r\n");
+    b = raw_read_until(ro_multi, 500);
+    CHECK(b.data && strstr(b.data, "*1\r\n"));
+    raw_buf_free(&b);
+    /* e's 100 ms are over: it reads as gone but is not deleted. */
+    harness_sleep_ms(200);
+    CHECK_EQ_STR(cmd(admin, "GET e"), "nil");
+    CHECK_EQ_INT(info_num(admin, "expired_keys"), expired);
+    CHECK_EQ_STR(cmd(admin, "CLIENT UNPAUSE"), "status:\"OK\"");
+    const char *want[4] = {":1\r\n", ":0\r\n", ":2\r\n", "*1\r\n+OK\r\n"};
+    for (int i = 0; i < 4; i++) {
+        raw_read_reply(held[i], READ_MS, &b);
+        CHECK_EQ_STR(b.data, want[i]);
+        raw_buf_free(&b);
+        raw_close(held[i]);
+    }
+    CHECK_EQ_STR(cmd(admin, "GET e"), "nil");
+    CHECK_EQ_INT(info_num(admin, "expired_keys"), expired + 1);
+    CHECK_EQ_INT(info_num(admin, "blocked_clients"), 0);
+    raw_close(free_ro);
+    raw_close(ro_multi);
+    harness_disconnect(admin);
+}
+
+TEST(client_pause_holds_like_redis) {
+    harness_server *l = harness_start(NULL);
+    REQUIRE(l);
+    pause_scenario(l);
+    if (!harness_have_redis()) return;
+    harness_opts o = {.kind = HARNESS_REDIS};
+    harness_server *r = harness_start_opts(&o);
+    REQUIRE(r);
+    pause_scenario(r);
+}
+
 /* The maxclients scenario on one server; returns the bytes the extra client
  * got (malloc'd). */
 static char *maxclients_scenario(harness_server *s) {
@@ -835,6 +920,7 @@ int main(void) {
     RUN(client_reply);
     RUN(client_misc_subcommands);
     RUN(client_pause);
+    RUN(client_pause_holds_like_redis);
     RUN(maxclients);
     RUN(idle_timeout);
     RUN(client_fields_truthful);

@@ -37,6 +37,7 @@
 #include "server/persist/persist.h"
 #include "server/net/reply.h"
 #include "server/server.h"
+#include "server/slowlog.h"
 #include "server/net/worker.h"
 
 /* Clients re-run per worker per call before the rest waits for the next
@@ -79,6 +80,7 @@ struct bstate {
     int rerun, reblocked; /* owner: re-running; the re-run blocked again */
     int broadcast;        /* a re-run that finds nothing passes the key on */
     int nwaits;
+    int64_t duration_us;  /* owner: time spent running it (first run, re-runs) */
     bwait waits[];
 };
 
@@ -569,8 +571,18 @@ static void finish(client *c) {
     __atomic_sub_fetch(&B.nblocked, 1, __ATOMIC_RELAXED);
 }
 
-/* c was answered while blocked: its output goes out, its pipeline goes on. */
+void blocking_add_duration(client *c, int64_t us) {
+    if (c->bstate) c->bstate->duration_us += us;
+}
+
+/* c was answered while blocked: its output goes out, its pipeline goes on.
+ * The slow log gets the command now, with the time it ran (not the time
+ * it waited), as Redis's updateStatsOnUnblock. */
 static void finish_and_resume(client *c) {
+    bstate *bs = c->bstate;
+    long long slower = __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED);
+    if (slower >= 0 && bs->duration_us >= slower)
+        slowlog_push_if_needed(c, bs->cmd, bs->argv, bs->argc, bs->duration_us);
     finish(c);
     client_queue_write(c);
     client_publish(c);
@@ -640,9 +652,12 @@ static void rerun(worker *w, client *c) {
     c->error_in_reply = 0;
     bs->rerun = 1;
     bs->reblocked = 0;
+    int64_t start = ustime();
     persist_command_begin(c);
     bs->cmd->proc(c);
     persist_command_end(c);
+    int64_t end = ustime();
+    if (end > start) bs->duration_us += end - start;
     bs->rerun = 0;
     c->argc = 0;
     c->argv = NULL;

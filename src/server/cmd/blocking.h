@@ -95,6 +95,9 @@ void blocking_worker_process(struct worker *w);
 void blocking_worker_tick(struct worker *w);
 /* Owner thread: c is closing or being freed; forgets its blocked state. */
 void blocking_client_closed(client *c);
+/* The command that just blocked c ran for us: counted in its slow log
+ * entry, written when it is answered (Redis logs a blocked command then). */
+void blocking_add_duration(client *c, int64_t us);
 
 /* CLIENT UNBLOCK, from any thread, with server.clients_lock held (so target
  * is alive): if target is blocked by a command, makes its worker reply

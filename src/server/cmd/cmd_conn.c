@@ -16,6 +16,7 @@
 #include "server/cmd/args.h"
 #include "server/cmd/blocking.h"
 #include "server/cmd/commands.h"
+#include "engine/keyspace.h"
 #include "server/cmd/dispatch.h"
 #include "server/cmd/keyset.h"
 #include "server/cmd/multi.h"
@@ -496,6 +497,8 @@ void clientPauseCommand(client *c) {
     if (end > cur_end) cur_end = end;
     __atomic_store_n(&server.pause_end_ms, cur_end, __ATOMIC_RELEASE);
     __atomic_store_n(&server.pause_type, cur, __ATOMIC_RELEASE);
+    /* No key expires (lazily or actively) while clients are paused. */
+    ks_hold_expiry(server.db, cur_end);
     pthread_mutex_unlock(&server.config_lock);
     addReplyOK(c);
 }
@@ -503,6 +506,7 @@ void clientPauseCommand(client *c) {
 void clientUnpauseCommand(client *c) {
     __atomic_store_n(&server.pause_type, PAUSE_OFF, __ATOMIC_RELEASE);
     __atomic_store_n(&server.pause_end_ms, 0, __ATOMIC_RELEASE);
+    ks_hold_expiry(server.db, 0);
     worker_notify_all();
     addReplyOK(c);
 }

@@ -27,6 +27,7 @@
 #include "server/memory.h"
 #include "server/monitor.h"
 #include "server/slowlog.h"
+#include "script/function.h"
 #include "script/script.h"
 #include "server/log.h"
 #include "server/loading.h"
@@ -79,12 +80,40 @@ static int protected_allowed(const client *c, const command *cmd) {
                                            c);
 }
 
-int dispatch_pause_applies(const command *cmd) {
-    int type = __atomic_load_n(&server.pause_type, __ATOMIC_ACQUIRE);
-    if (type == PAUSE_OFF) return 0;
-    if (mstime() >= __atomic_load_n(&server.pause_end_ms, __ATOMIC_ACQUIRE)) return 0;
-    if (type == PAUSE_ALL) return 1;
-    return (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+int dispatch_pause_in_force(void) {
+    return __atomic_load_n(&server.pause_type, __ATOMIC_ACQUIRE) != PAUSE_OFF &&
+           mstime() < __atomic_load_n(&server.pause_end_ms, __ATOMIC_ACQUIRE);
+}
+
+static int pause_applies(const command *cmd, const resp_arg *argv, int argc);
+
+int dispatch_pause_applies(client *c, const command *cmd, const resp_arg *argv, int argc) {
+    if (!dispatch_pause_in_force()) return 0;
+    /* EXEC is held when a command it would run is (Redis: the flags of a
+     * transaction are those of its commands). */
+    if (multi_is_exec(cmd) && (c->flags & CLIENT_MULTI)) {
+        const command *q;
+        int qargc;
+        const resp_arg *qargv;
+        for (int i = 0; multi_queued_at(c, i, &q, &qargc, &qargv); i++)
+            if (pause_applies(q, qargv, qargc)) return 1;
+        return 0;
+    }
+    return pause_applies(cmd, argv, argc);
+}
+
+static int pause_applies(const command *cmd, const resp_arg *argv, int argc) {
+    if (__atomic_load_n(&server.pause_type, __ATOMIC_ACQUIRE) == PAUSE_ALL) return 1;
+    if (!(cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE))) return 0;
+    /* A script or function that declares no-writes is a read (Redis
+     * takes EVAL's and FCALL's flags from the script). */
+    if ((cmd->flags & CMD_MAY_REPLICATE) && argc >= 2) {
+        if (!strcmp(cmd->name, "eval")) return !script_declared_no_writes(&argv[1], 0);
+        if (!strcmp(cmd->name, "evalsha")) return !script_declared_no_writes(&argv[1], 1);
+        if (!strcmp(cmd->name, "fcall"))
+            return !function_declared_no_writes(argv[1].ptr, argv[1].len);
+    }
+    return 1;
 }
 
 /* A rejected command also fails the transaction being queued, if any. */
@@ -189,9 +218,12 @@ void dispatch_call(client *c, const command *cmd) {
     if (!in_exec && batch_on) batch_end_us = end;
     int64_t dur = end > start ? end - start : 0;
     /* Observability, from the same duration (slowlog.h, latency.h,
-     * monitor.h): each costs one relaxed load and a compare unless on. */
-    if (dur >= __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED) &&
-        __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED) >= 0)
+     * monitor.h): each costs one relaxed load and a compare unless on. A
+     * command that blocked is logged when it is answered (blocking.c). */
+    if (c->flags & CLIENT_BLOCKED)
+        blocking_add_duration(c, dur);
+    else if (dur >= __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED) &&
+             __atomic_load_n(&server.slowlog_log_slower_than, __ATOMIC_RELAXED) >= 0)
         slowlog_push_if_needed(c, cmd, c->argv, c->argc, dur);
     if (__atomic_load_n(&server.latency_monitor_threshold, __ATOMIC_RELAXED))
         latency_add_sample_if_needed((cmd->flags & CMD_FAST) ? "fast-command" : "command",
@@ -390,10 +422,11 @@ static int dispatch_resolved(client *c, const command *cmd) {
         return 0;
     }
     if (multi_queue(c, cmd)) return 0;
-    if (dispatch_pause_applies(cmd) && !(c->flags & CLIENT_MASTER)) {
+    if (dispatch_pause_applies(c, cmd, c->argv, c->argc) && !(c->flags & CLIENT_MASTER)) {
         c->flags |= CLIENT_BLOCKED_PAUSE;
         c->pnext = w->paused;
         w->paused = c;
+        __atomic_add_fetch(&w->npaused, 1, __ATOMIC_RELAXED);
         return 1;
     }
 

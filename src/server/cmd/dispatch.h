@@ -33,7 +33,9 @@ void dispatch_call(client *c, const struct command *cmd);
 void dispatch_batch_begin(void);
 void dispatch_batch_end(void);
 
-/* Is a CLIENT PAUSE in force for this command right now? */
-int dispatch_pause_applies(const struct command *cmd);
+/* Is a CLIENT PAUSE (WRITE or ALL) in force right now? */
+int dispatch_pause_in_force(void);
+/* Is a CLIENT PAUSE in force for this command of c right now? */
+int dispatch_pause_applies(client *c, const struct command *cmd, const resp_arg *argv, int argc);
 
 #endif

@@ -893,7 +893,7 @@ command pubsub_commands[] = {
                    "client).",
      .summary = "Stops listening to patterns (all of them without arguments)."},
     {.name = "publish", .proc = publishCommand, .arity = 3,
-     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, .acl = ACL_PUBSUB | ACL_FAST,
+     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MAY_REPLICATE, .acl = ACL_PUBSUB | ACL_FAST,
      .group = "pubsub", .since = "2.0.0",
      .complexity = "O(N+M) where N is the number of clients subscribed to the receiving "
                    "channel and M is the total number of subscribed patterns (by any client).",
@@ -912,7 +912,7 @@ command pubsub_commands[] = {
      .complexity = "O(N) where N is the number of clients already subscribed to a shard channel.",
      .summary = "Stops listening to shard channels (all of them without arguments)."},
     {.name = "spublish", .proc = spublishCommand, .arity = 3,
-     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, .acl = ACL_PUBSUB | ACL_FAST,
+     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MAY_REPLICATE, .acl = ACL_PUBSUB | ACL_FAST,
      .key_first = 1, .key_last = 1, .key_step = 1, .key_flags = "not_key", .group = "pubsub",
      .since = "7.0.0",
      .complexity = "O(N) where N is the number of clients subscribed to the receiving shard "

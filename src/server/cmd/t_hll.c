@@ -348,7 +348,7 @@ command hll_commands[] = {
      .key_first = 1, .key_last = 1, .key_step = 1, .key_flags = "RW insert",
      .group = "hyperloglog", .since = "2.8.9", .complexity = "O(1) to add every element.",
      .summary = "Adds elements to a HyperLogLog, creating it when absent."},
-    {.name = "pfcount", .proc = pfcountCommand, .arity = -2, .flags = CMD_READONLY,
+    {.name = "pfcount", .proc = pfcountCommand, .arity = -2, .flags = CMD_READONLY | CMD_MAY_REPLICATE,
      .acl = ACL_READ | ACL_HYPERLOGLOG | ACL_SLOW, HLL_KEYS_ALL, .key_flags = "RW access",
      .group = "hyperloglog", .since = "2.8.9",
      .complexity = "O(1) with a very small average constant time when called with a single "

@@ -229,6 +229,7 @@ static void unlink_from_lists(client *c) {
     for (client **pp = &w->paused; *pp; pp = &(*pp)->pnext)
         if (*pp == c) {
             *pp = c->pnext;
+            __atomic_sub_fetch(&w->npaused, 1, __ATOMIC_RELAXED);
             break;
         }
     if (c->flags & CLIENT_WAL_HOLD)

@@ -116,12 +116,13 @@ static void process_unpause(worker *w) {
         client *c = list;
         list = c->pnext;
         c->pnext = NULL;
-        if (c->cmd && dispatch_pause_applies(c->cmd)) {
+        if (c->cmd && dispatch_pause_applies(c, c->cmd, c->waiting_argv, c->waiting_argc)) {
             c->pnext = w->paused;
             w->paused = c;
             continue;
         }
         c->flags &= ~CLIENT_BLOCKED_PAUSE;
+        __atomic_sub_fetch(&w->npaused, 1, __ATOMIC_RELAXED);
         client_resume(c);
     }
 }

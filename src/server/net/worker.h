@@ -43,6 +43,7 @@ typedef struct worker {
     client *clients;            /* owned clients (wl_prev/wl_next links) */
     client *pending_writes;     /* clients with output to send (wnext) */
     client *paused;             /* clients waiting on CLIENT PAUSE (pnext) */
+    uint64_t npaused;           /* atomic: length of paused (INFO blocked_clients) */
     client *wal_held;           /* output held until WAL durable (hnext) */
     uint64_t wal_turn_max;      /* highest WAL LSN appended by this thread */
     uint64_t wal_requested;     /* highest LSN asked of the WAL writer */
