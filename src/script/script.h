@@ -110,6 +110,12 @@ int script_parse_shebang(const char *body, size_t len, uint64_t *flags, size_t *
  * locked), a command of another client waits here, not in a shard lock,
  * so it can still be answered -BUSY when the script becomes busy. */
 int script_reject_busy(client *c, const struct command *cmd);
+/* ... or, from a busy script's nested poll on its own thread (the script
+ * is then not "running" for the other clients served), SCRIPT_BUSY_WAIT:
+ * cmd is allowed while busy but not safe there (WATCH, REPLCONF...); it
+ * must wait until the script is over. Allowed and safe there: SCRIPT
+ * KILL, FUNCTION KILL, FUNCTION STATS, SHUTDOWN, MULTI, DISCARD, UNWATCH. */
+#define SCRIPT_BUSY_WAIT 2
 /* cron: 1 while a script holds every database or is busy (background
  * keyspace jobs wait for the next tick instead of a shard lock). */
 int script_locks_held_long(void);
