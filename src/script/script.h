@@ -52,9 +52,11 @@
  * retry on BUSY behave the same). SCRIPT KILL / FUNCTION KILL stop running
  * scripts (busy or not) that did not write (-UNKILLABLE otherwise);
  * SHUTDOWN NOSAVE
- * stops any script (its WAL record is dropped). A kill must come from a
- * connection served by another I/O thread than the script's (each thread
- * runs one thing at a time; see docs/SCRIPTING.md).
+ * stops any script (its WAL record is dropped). Once busy, every hook call
+ * also serves the other clients of the script's own I/O thread
+ * (worker_poll_nested, Redis's processEventsWhileBlocked), so a kill may
+ * come from any connection; the script's caller is left alone until its
+ * command ends (docs/SCRIPTING.md "Which clients are blocked").
  */
 #ifndef LIGHTNING_SCRIPT_H
 #define LIGHTNING_SCRIPT_H

@@ -493,8 +493,7 @@ static int wait_busy(redisContext *other) {
 /* A client on another thread sees BUSY once the script passes the
  * threshold; SCRIPT KILL stops a script that did not write. Each pair of
  * connections is opened back to back, so round-robin puts them on the two
- * different I/O threads (a thread runs one thing at a time: a kill must
- * come from another thread than the script's). */
+ * different I/O threads (the script's own thread: test_script_busy.c). */
 TEST(busy_and_kill) {
     harness_server *s = harness_start("io-threads", "2", "busy-reply-threshold", "50", NULL);
     REQUIRE(s);

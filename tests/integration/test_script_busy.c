@@ -53,13 +53,17 @@ typedef struct busy_srv {
     int threads;
 } busy_srv;
 
+/* The event backend of the Lightning servers started (io-backend). */
+static const char *backend = "auto";
+
 static int busy_start(busy_srv *b, int threads, int redis) {
     char n[8];
     snprintf(n, sizeof(n), "%d", threads);
     memset(b, 0, sizeof(*b));
     b->threads = threads;
     b->s = redis ? harness_start_redis("busy-reply-threshold", "50", NULL)
-                 : harness_start("io-threads", n, "busy-reply-threshold", "50", NULL);
+                 : harness_start("io-threads", n, "busy-reply-threshold", "50", "io-backend",
+                                 backend, NULL);
     if (!b->s) return 0;
     b->runner = harness_connect(b->s);
     for (int i = 1; i < threads; i++) harness_connect(b->s); /* other threads */
@@ -257,6 +261,38 @@ static void watch_waits(int threads) {
 TEST(watch_waits_1) { watch_waits(1); }
 TEST(watch_waits_2) { watch_waits(2); }
 
+/* A pipeline from the script's thread while the script holds the shard
+ * of its declared key: each command is answered -BUSY (no batch prefetch,
+ * which would lock that shard). */
+static void pipelined_busy(int threads) {
+    busy_srv b;
+    REQUIRE(busy_start(&b, threads, 0));
+    run_arg a = {.c = b.runner, .fmt = "EVAL %s 1 k", .arg = "while true do end"};
+    pthread_t th;
+    pthread_create(&th, NULL, run_thread, &a);
+    CHECK(wait_busy(b.same));
+    int fd = -1;
+    for (int i = 0; i < threads; i++) fd = raw_connect(b.s->port);
+    REQUIRE(fd >= 0);
+    const char *get = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+    char req[256];
+    snprintf(req, sizeof(req), "%s%s%s", get, get, get);
+    CHECK_EQ_INT(raw_sendstr(fd, req), 0);
+    for (int i = 0; i < 3; i++) {
+        raw_buf r;
+        CHECK(raw_read_reply(fd, 10000, &r));
+        CHECK_EQ_STR(r.data ? r.data : "", "-BUSY Redis is busy running a script. You can only "
+                                           "call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+        raw_buf_free(&r);
+    }
+    CHECK_EQ_STR(cmd(b.same, "SCRIPT KILL"), "status:\"OK\"");
+    pthread_join(th, NULL);
+    CHECK(strstr(a.reply, "Script killed by user") != NULL);
+}
+
+TEST(pipelined_busy_1) { pipelined_busy(1); }
+TEST(pipelined_busy_2) { pipelined_busy(2); }
+
 /* SHUTDOWN NOSAVE from the script's thread stops the server even while
  * an unkillable script runs. */
 static void shutdown_nosave(int threads) {
@@ -279,6 +315,15 @@ static void shutdown_nosave(int threads) {
 TEST(shutdown_nosave_1) { shutdown_nosave(1); }
 TEST(shutdown_nosave_2) { shutdown_nosave(2); }
 
+/* The epoll backend's nested poll (its own receive buffer). */
+TEST(epoll_backend) {
+    backend = "epoll";
+    kill_same_thread(1);
+    pipeline_after(1);
+    watch_waits(2);
+    backend = "auto";
+}
+
 int main(void) {
     RUN(kill_same_thread_1);
     RUN(kill_same_thread_2);
@@ -290,7 +335,10 @@ int main(void) {
     RUN(unkillable_2);
     RUN(watch_waits_1);
     RUN(watch_waits_2);
+    RUN(pipelined_busy_1);
+    RUN(pipelined_busy_2);
     RUN(shutdown_nosave_1);
     RUN(shutdown_nosave_2);
+    RUN(epoll_backend);
     return testlib_finish();
 }

@@ -1012,8 +1012,10 @@ static size_t process_input(client *c, char *buf, size_t len) {
             repl_master_cmd_end(c, buf + pos - used, used);
             continue;
         }
+        /* No batch from a busy script's nested poll: prefetching locks
+         * shards the script may hold (and the commands get -BUSY). */
         if (pos < len && buf[pos] == '*' && batch_extends(c, cmd) &&
-            c->parser.argc <= PIPE_BATCH_ARGS) {
+            c->parser.argc <= PIPE_BATCH_ARGS && !c->owner->nested) {
             pos = run_batch(c, cmd, buf, pos, len);
             continue;
         }
