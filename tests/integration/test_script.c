@@ -27,7 +27,7 @@ TEST(conversions_resp2) {
         "return redis.error_reply('FOO bar')", "return redis.error_reply('nocode')",
         "return redis.error_reply('-X y')", "return redis.status_reply('PONG')",
         "return {double=3.14}", "return {big_number='123456789012345678901234567890'}",
-        "return {map={a=1}}", "return {set={a=true}}",
+        "return {map={a=1}}", "return {set={a=true}}", "return {big_number='123\\r\\n123'}",
         "return {verbatim_string={format='txt', string='hello'}}",
         "return {1, {err='inner'}, {ok='s'}}", "return {true, false, 1}",
         "return redis.call('ping')", "return redis.pcall('ping')",
@@ -76,7 +76,8 @@ TEST(conversions_resp3) {
     REQUIRE(difftest_raw_connect(3, &fl, &fr));
     static const char *scripts[] = {
         "return true", "return false", "return nil", "return {double=3.5}",
-        "return {big_number='1234567890123456789012'}", "return {map={a=1}}",
+        "return {big_number='1234567890123456789012'}", "return {big_number='1\\r\\n2'}",
+        "return {map={a=1}}",
         "return {set={x=true}}", "return {verbatim_string={format='txt', string='hi'}}",
         "redis.setresp(3) return true", "redis.setresp(3) return false",
         "redis.setresp(3) return redis.call('hgetall','nosuch')",
