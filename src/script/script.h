@@ -116,7 +116,9 @@ int script_reject_busy(client *c, const struct command *cmd);
  * is then not "running" for the other clients served), SCRIPT_BUSY_WAIT:
  * cmd is allowed while busy but not safe there (WATCH, REPLCONF...); it
  * must wait until the script is over. Allowed and safe there: SCRIPT
- * KILL, FUNCTION KILL, FUNCTION STATS, SHUTDOWN, MULTI, DISCARD, UNWATCH. */
+ * KILL, FUNCTION KILL, FUNCTION STATS, SHUTDOWN, MULTI, DISCARD, UNWATCH
+ * (dispatch makes EXEC / DISCARD / UNWATCH of a client that WATCHes keys
+ * wait before any check: unwatching locks their shards). */
 #define SCRIPT_BUSY_WAIT 2
 /* cron: 1 while a script holds every database or is busy (background
  * keyspace jobs wait for the next tick instead of a shard lock). */

@@ -231,31 +231,63 @@ static void unkillable(int threads) {
 TEST(unkillable_1) { unkillable(1); }
 TEST(unkillable_2) { unkillable(2); }
 
+/* A raw connection on the script's thread (the last of one per thread). */
+static int same_thread_fd(busy_srv *b) {
+    int fd = -1;
+    for (int i = 0; i < b->threads; i++) fd = raw_connect(b->s->port);
+    return fd;
+}
+
+/* Reads one reply from fd and compares it with want (raw RESP). */
+static void expect_raw(int fd, const char *want) {
+    raw_buf r;
+    CHECK(raw_read_reply(fd, 10000, &r));
+    CHECK_EQ_STR(r.data ? r.data : "", want);
+    raw_buf_free(&r);
+}
+
 /* WATCH (allowed while busy, but it reads the keyspace the script holds)
- * from the script's thread is answered once the script is over. */
+ * from the script's thread is answered once the script is over. A client
+ * that WATCHes keys is served (-BUSY), but what would unwatch them waits
+ * for the script: its EXEC (which then runs: the script did not touch the
+ * key; Redis would abort it with -BUSY), its disconnection. */
 static void watch_waits(int threads) {
     busy_srv b;
     REQUIRE(busy_start(&b, threads, 0));
+    int tx = same_thread_fd(&b), gone = same_thread_fd(&b);
+    REQUIRE(tx >= 0 && gone >= 0);
+    CHECK_EQ_INT(raw_sendstr(tx, "*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n*1\r\n$5\r\nMULTI\r\n"
+                                 "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n1\r\n"), 0);
+    expect_raw(tx, "+OK\r\n");
+    expect_raw(tx, "+OK\r\n");
+    expect_raw(tx, "+QUEUED\r\n");
+    CHECK_EQ_INT(raw_sendstr(gone, "*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n"), 0);
+    expect_raw(gone, "+OK\r\n");
+
     run_arg a = {.c = b.runner, .fmt = "EVAL %s 0", .arg = "local i = 0 while true do i = i + 1 end"};
     pthread_t th;
     pthread_create(&th, NULL, run_thread, &a);
     CHECK(wait_busy(b.same));
-    /* One more connection per thread: w lands on the script's thread. */
-    int fd = -1;
-    for (int i = 0; i < threads; i++) fd = raw_connect(b.s->port);
+    int fd = same_thread_fd(&b);
     REQUIRE(fd >= 0);
     CHECK_EQ_INT(raw_sendstr(fd, "*2\r\n$5\r\nWATCH\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n"), 0);
+    CHECK_EQ_INT(raw_sendstr(tx, "*2\r\n$4\r\nECHO\r\n$1\r\ne\r\n*1\r\n$4\r\nEXEC\r\n"), 0);
+    expect_raw(tx, "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                   "SHUTDOWN NOSAVE.\r\n");
+    raw_close(gone); /* unwatched once the script is over */
     raw_buf r;
     CHECK(!raw_read_reply(fd, 200, &r)); /* not yet: the script runs */
     raw_buf_free(&r);
+    CHECK(!raw_read_reply(tx, 10, &r));
+    raw_buf_free(&r);
     CHECK_EQ_STR(cmd(b.same, "SCRIPT KILL"), "status:\"OK\"");
     pthread_join(th, NULL);
-    CHECK(raw_read_reply(fd, 10000, &r));
-    CHECK_EQ_STR(r.data ? r.data : "", "+OK\r\n");
-    raw_buf_free(&r);
-    CHECK(raw_read_reply(fd, 10000, &r));
-    CHECK_EQ_STR(r.data ? r.data : "", "+PONG\r\n");
-    raw_buf_free(&r);
+    expect_raw(fd, "+OK\r\n");
+    expect_raw(fd, "+PONG\r\n");
+    /* ECHO was refused inside MULTI: the transaction is discarded. */
+    expect_raw(tx, "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    CHECK_EQ_STR(cmd(b.same, "GET k"), "nil");
+    CHECK_EQ_STR(cmd(b.same, "PING"), "status:\"PONG\"");
 }
 
 TEST(watch_waits_1) { watch_waits(1); }

@@ -293,6 +293,18 @@ int dispatch_command_resolved(client *c, const command *cmd) {
     return rc;
 }
 
+/* c's command waits for the end of the busy script that polls nested on
+ * its thread: it runs again through the paused list (worker.c runs it at
+ * the next before_wait, when no script runs). */
+static int dispatch_wait_script(client *c) {
+    worker *w = c->owner;
+    c->flags |= CLIENT_BLOCKED_PAUSE;
+    c->pnext = w->paused;
+    w->paused = c;
+    w->nested_waiters = 1;
+    return 1;
+}
+
 static int dispatch_resolved(client *c, const command *cmd) {
     /* One command at a time per client: arguments set, not inside another
      * command's EXEC, not closed, not blocked (its pipeline waits). */
@@ -328,6 +340,13 @@ static int dispatch_resolved(client *c, const command *cmd) {
         cmd = sub;
         c->cmd = cmd;
     }
+    /* A busy script's nested poll: what would unwatch c's keys (EXEC,
+     * also when refused, DISCARD, UNWATCH) locks shards the script may
+     * hold, so it waits for the script's end on the paused list. */
+    if (w->nested && multi_watching(c) &&
+        (multi_is_exec(cmd) || !strcmp(cmd->fullname, "discard") ||
+         !strcmp(cmd->fullname, "unwatch")))
+        return dispatch_wait_script(c);
     if (!command_arity_ok(cmd, c->argc)) {
         count_rejected(c, cmd);
         if (!multi_exec_rejected(c, cmd, "wrong number of arguments for 'exec' command"))
@@ -397,16 +416,7 @@ static int dispatch_resolved(client *c, const command *cmd) {
         return 0;
     }
     int busy = script_reject_busy(c, cmd);
-    if (busy == SCRIPT_BUSY_WAIT) {
-        /* Allowed while busy but not from inside the script's thread
-         * (WATCH locks shards): it runs once the script is over, through
-         * the paused list (worker.c runs it at the next before_wait). */
-        c->flags |= CLIENT_BLOCKED_PAUSE;
-        c->pnext = w->paused;
-        w->paused = c;
-        w->nested_waiters = 1;
-        return 1;
-    }
+    if (busy == SCRIPT_BUSY_WAIT) return dispatch_wait_script(c);
     if (busy) {
         count_rejected(c, cmd);
         return 0;

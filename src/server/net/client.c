@@ -583,14 +583,14 @@ void client_flush_writes(worker *w) {
  * processing them could disturb the command in progress or touch the
  * engine, whose locks the script holds: the client running a command (the
  * script's caller: Redis's protectClient), a replication link (its stream
- * writes, its producer reads snapshots), a metrics scrape, a client with
- * WATCHed keys (closing it unwatches them), and one with events held
- * already (their order). */
+ * writes, its producer reads snapshots), a metrics scrape, and one with
+ * events held already (their order). (A client with WATCHed keys is
+ * served, but what would unwatch them waits: client_close here, EXEC /
+ * DISCARD / UNWATCH in script_reject_busy.) */
 static int client_nested_protected(const client *c) {
     return c->argv != NULL || c->producer != NULL ||
            (c->flags & (CLIENT_DEFERRED | CLIENT_REPLICA | CLIENT_MASTER |
-                        CLIENT_METRICS_ONLY)) ||
-           multi_watching(c);
+                        CLIENT_METRICS_ONLY));
 }
 
 void client_flush_writes_nested(worker *w) {
