@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 
 #include "common/util.h"
+#include "common/xalloc.h"
 #include "script/luavm.h"
 #include "server/net/reply.h"
 #include "server/server.h"
@@ -278,14 +279,17 @@ void luaconv_reply(client *c, lua_State *L, int script_resp) {
         if (raw_field(L, "big_number") == LUA_TSTRING) {
             size_t len;
             const char *s = lua_tolstring(L, -1, &len);
+            /* Redis maps CR and LF to spaces in both protocols. */
+            char *m = lt_xmalloc(len ? len : 1);
+            for (size_t i = 0; i < len; i++) m[i] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
             if (c->resp == 2) {
-                addReplyBulk(c, s, len);
+                addReplyBulk(c, m, len);
             } else {
                 addReplyProto(c, "(", 1);
-                for (size_t i = 0; i < len; i++)
-                    addReplyProto(c, (s[i] == '\r' || s[i] == '\n') ? " " : s + i, 1);
+                addReplyProto(c, m, len);
                 addReplyProto(c, "\r\n", 2);
             }
+            free(m);
             lua_pop(L, 1);
             break;
         }

@@ -512,8 +512,28 @@ int script_reply_if_busy(client *c) {
     return 1;
 }
 
+/* What a busy script's nested poll may run for the other clients of its
+ * thread: commands that touch neither the keyspace nor the thread's
+ * per-command state (dispatch_call_nested). */
+static int nested_safe(const command *cmd) {
+    static const char *const ok[] = {"script|kill", "function|kill", "function|stats",
+                                     "shutdown", "multi", "discard", "unwatch", NULL};
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(cmd->fullname, ok[i])) return 1;
+    return 0;
+}
+
 int script_reject_busy(client *c, const command *cmd) {
-    if ((cmd->flags & CMD_ALLOW_BUSY) || cur_run) return 0;
+    if (cur_run) return 0; /* the script's own redis.call */
+    if (c->owner && c->owner->nested) {
+        /* Only a busy script polls nested (script_poll_nested). */
+        if (cmd->flags & CMD_ALLOW_BUSY) return nested_safe(cmd) ? 0 : SCRIPT_BUSY_WAIT;
+        const char *err = busy_error();
+        ASSERT(err != NULL);
+        if (!multi_exec_rejected(c, cmd, err)) addReplyError(c, err);
+        return 1;
+    }
+    if (cmd->flags & CMD_ALLOW_BUSY) return 0;
     if (__atomic_load_n(&gate_exclusive, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&gate_lock);
         while (__atomic_load_n(&gate_exclusive, __ATOMIC_ACQUIRE) &&
@@ -571,6 +591,20 @@ static int abort_hook_raise(lua_State *L, run_ctx *run) {
     return lua_error(L);
 }
 
+/* Once busy, every hook call serves the other clients of the script's
+ * thread (Redis's processEventsWhileBlocked): a kill, SHUTDOWN NOSAVE or
+ * a -BUSY reply never waits for the script. Meanwhile the thread is not
+ * "inside the script" for them (cur_run NULL: their commands are not the
+ * script's redis.call); the caller's own input waits (worker.h). */
+static void script_poll_nested(run_ctx *run) {
+    worker *w = worker_current();
+    client *c = run->caller;
+    if (!w || !c || c->owner != w || (c->flags & CLIENT_SCRIPT)) return;
+    cur_run = NULL;
+    worker_poll_nested(w);
+    cur_run = run;
+}
+
 /* Count hook: the clock, kill requests, shutdown, and aborts. */
 static void run_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
@@ -592,6 +626,7 @@ static void run_hook(lua_State *L, lua_Debug *ar) {
                   (long long)elapsed, run->is_function ? "FUNCTION KILL" : "SCRIPT KILL",
                   run->name);
     }
+    if (run->busy) script_poll_nested(run);
     int slot = tls.slot;
     int shutdown = __atomic_load_n(&server.shutdown_requested, __ATOMIC_ACQUIRE) != 0;
     /* A kill is honoured busy or not: on another thread a running script

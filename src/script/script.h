@@ -52,9 +52,11 @@
  * retry on BUSY behave the same). SCRIPT KILL / FUNCTION KILL stop running
  * scripts (busy or not) that did not write (-UNKILLABLE otherwise);
  * SHUTDOWN NOSAVE
- * stops any script (its WAL record is dropped). A kill must come from a
- * connection served by another I/O thread than the script's (each thread
- * runs one thing at a time; see docs/SCRIPTING.md).
+ * stops any script (its WAL record is dropped). Once busy, every hook call
+ * also serves the other clients of the script's own I/O thread
+ * (worker_poll_nested, Redis's processEventsWhileBlocked), so a kill may
+ * come from any connection; the script's caller is left alone until its
+ * command ends (docs/SCRIPTING.md "Which clients are blocked").
  */
 #ifndef LIGHTNING_SCRIPT_H
 #define LIGHTNING_SCRIPT_H
@@ -110,6 +112,14 @@ int script_parse_shebang(const char *body, size_t len, uint64_t *flags, size_t *
  * locked), a command of another client waits here, not in a shard lock,
  * so it can still be answered -BUSY when the script becomes busy. */
 int script_reject_busy(client *c, const struct command *cmd);
+/* ... or, from a busy script's nested poll on its own thread (the script
+ * is then not "running" for the other clients served), SCRIPT_BUSY_WAIT:
+ * cmd is allowed while busy but not safe there (WATCH, REPLCONF...); it
+ * must wait until the script is over. Allowed and safe there: SCRIPT
+ * KILL, FUNCTION KILL, FUNCTION STATS, SHUTDOWN, MULTI, DISCARD, UNWATCH
+ * (dispatch makes EXEC / DISCARD / UNWATCH of a client that WATCHes keys
+ * wait before any check: unwatching locks their shards). */
+#define SCRIPT_BUSY_WAIT 2
 /* cron: 1 while a script holds every database or is busy (background
  * keyspace jobs wait for the next tick instead of a shard lock). */
 int script_locks_held_long(void);

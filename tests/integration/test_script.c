@@ -27,7 +27,7 @@ TEST(conversions_resp2) {
         "return redis.error_reply('FOO bar')", "return redis.error_reply('nocode')",
         "return redis.error_reply('-X y')", "return redis.status_reply('PONG')",
         "return {double=3.14}", "return {big_number='123456789012345678901234567890'}",
-        "return {map={a=1}}", "return {set={a=true}}",
+        "return {map={a=1}}", "return {set={a=true}}", "return {big_number='123\\r\\n123'}",
         "return {verbatim_string={format='txt', string='hello'}}",
         "return {1, {err='inner'}, {ok='s'}}", "return {true, false, 1}",
         "return redis.call('ping')", "return redis.pcall('ping')",
@@ -76,7 +76,8 @@ TEST(conversions_resp3) {
     REQUIRE(difftest_raw_connect(3, &fl, &fr));
     static const char *scripts[] = {
         "return true", "return false", "return nil", "return {double=3.5}",
-        "return {big_number='1234567890123456789012'}", "return {map={a=1}}",
+        "return {big_number='1234567890123456789012'}", "return {big_number='1\\r\\n2'}",
+        "return {map={a=1}}",
         "return {set={x=true}}", "return {verbatim_string={format='txt', string='hi'}}",
         "redis.setresp(3) return true", "redis.setresp(3) return false",
         "redis.setresp(3) return redis.call('hgetall','nosuch')",
@@ -493,8 +494,7 @@ static int wait_busy(redisContext *other) {
 /* A client on another thread sees BUSY once the script passes the
  * threshold; SCRIPT KILL stops a script that did not write. Each pair of
  * connections is opened back to back, so round-robin puts them on the two
- * different I/O threads (a thread runs one thing at a time: a kill must
- * come from another thread than the script's). */
+ * different I/O threads (the script's own thread: test_script_busy.c). */
 TEST(busy_and_kill) {
     harness_server *s = harness_start("io-threads", "2", "busy-reply-threshold", "50", NULL);
     REQUIRE(s);

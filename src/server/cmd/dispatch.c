@@ -173,12 +173,37 @@ void dispatch_batch_end(void) {
     batch_on = 0;
 }
 
+/* A command run from a busy script's nested poll (script_reject_busy let
+ * only SCRIPT/FUNCTION KILL, FUNCTION STATS, SHUTDOWN, MULTI, DISCARD and
+ * UNWATCH through, none of which reads the keyspace): the thread is in
+ * the middle of the script's command, whose per-command state (WAL
+ * record, tracking, command clock, batch statistics) must not be
+ * disturbed, so only the handler, MONITOR and the command's statistics. */
+static void dispatch_call_nested(client *c, const command *cmd) {
+    worker *w = c->owner;
+    __atomic_store_n(&c->lastcmd, cmd, __ATOMIC_RELAXED);
+    int64_t start = ustime();
+    cmd->proc(c);
+    int64_t end = ustime();
+    uint64_t dur = end > start ? (uint64_t)(end - start) : 0;
+    if (monitor_active() && !(c->flags & CLIENT_CLOSED)) monitor_feed(c, cmd, c->argv, c->argc);
+    cmd_stat *st = &w->cmdstats[cmd->id];
+    __atomic_add_fetch(&st->calls, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->usec, dur, __ATOMIC_RELAXED);
+    if (c->error_in_reply) __atomic_add_fetch(&st->failed, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&w->stat_commands, 1, __ATOMIC_RELAXED);
+}
+
 void dispatch_call(client *c, const command *cmd) {
     /* A resolved command with a handler, on an open connection; inside
      * EXEC, within EXEC's transaction. */
     ASSERT(cmd && cmd->proc);
     ASSERT(!(c->flags & CLIENT_CLOSED));
     worker *w = c->owner;
+    if (w->nested) {
+        dispatch_call_nested(c, cmd);
+        return;
+    }
     /* Inside EXEC, persist.c collects the WAL record and blocked clients
      * are signalled after the one commit (multi.c); EXEC's own call set
      * the clock its transaction (and so every queued command) uses. */
@@ -300,6 +325,18 @@ int dispatch_command_resolved(client *c, const command *cmd) {
     return rc;
 }
 
+/* c's command waits for the end of the busy script that polls nested on
+ * its thread: it runs again through the paused list (worker.c runs it at
+ * the next before_wait, when no script runs). */
+static int dispatch_wait_script(client *c) {
+    worker *w = c->owner;
+    c->flags |= CLIENT_BLOCKED_PAUSE;
+    c->pnext = w->paused;
+    w->paused = c;
+    w->nested_waiters = 1;
+    return 1;
+}
+
 static int dispatch_resolved(client *c, const command *cmd) {
     /* One command at a time per client: arguments set, not inside another
      * command's EXEC, not closed, not blocked (its pipeline waits). */
@@ -335,6 +372,13 @@ static int dispatch_resolved(client *c, const command *cmd) {
         cmd = sub;
         c->cmd = cmd;
     }
+    /* A busy script's nested poll: what would unwatch c's keys (EXEC,
+     * also when refused, DISCARD, UNWATCH) locks shards the script may
+     * hold, so it waits for the script's end on the paused list. */
+    if (w->nested && multi_watching(c) &&
+        (multi_is_exec(cmd) || !strcmp(cmd->fullname, "discard") ||
+         !strcmp(cmd->fullname, "unwatch")))
+        return dispatch_wait_script(c);
     if (!command_arity_ok(cmd, c->argc)) {
         count_rejected(c, cmd);
         if (!multi_exec_rejected(c, cmd, "wrong number of arguments for 'exec' command"))
@@ -384,7 +428,10 @@ static int dispatch_resolved(client *c, const command *cmd) {
     /* Cluster mode: a command with keys (or EXEC) runs only where its slot
      * is served (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN otherwise),
      * also while queued in MULTI, as Redis checks before queueing. */
-    if (server.cluster_enabled && cluster_redirect(c, cmd)) {
+    /* A busy script's nested poll (worker_poll_nested) answers -BUSY
+     * without the checks that read the keyspace, whose locks the script
+     * may hold (Redis skips the OOM check while busy too). */
+    if (server.cluster_enabled && !w->nested && cluster_redirect(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }
@@ -396,11 +443,13 @@ static int dispatch_resolved(client *c, const command *cmd) {
         count_rejected(c, cmd);
         return 0;
     }
-    if (server_cfg(maxmemory) && evict_reject(c, cmd)) {
+    if (server_cfg(maxmemory) && !w->nested && evict_reject(c, cmd)) {
         count_rejected(c, cmd);
         return 0;
     }
-    if (script_reject_busy(c, cmd)) {
+    int busy = script_reject_busy(c, cmd);
+    if (busy == SCRIPT_BUSY_WAIT) return dispatch_wait_script(c);
+    if (busy) {
         count_rejected(c, cmd);
         return 0;
     }

@@ -194,6 +194,8 @@ void multi_reset(client *c) {
 
 void multi_client_close(client *c) { multi_reset(c); }
 
+int multi_watching(const client *c) { return c->mstate && c->mstate->nwatched > 0; }
+
 void multi_client_free(client *c) {
     multi_state *ms = c->mstate;
     if (!ms) return;

@@ -73,6 +73,9 @@ int multi_queued_at(client *c, int i, const struct command **cmd, int *argc,
 void multi_reset(client *c);
 /* client_close: the same, for a connection going away (engine still open). */
 void multi_client_close(client *c);
+/* Does c WATCH keys? (Unwatching them locks their shards: a busy script's
+ * nested poll defers it, see client_close and script_reject_busy.) */
+int multi_watching(const client *c);
 /* Frees what is left of c's state without touching the engine (the
  * client's memory is being freed; at exit the engine frees its side). */
 void multi_client_free(client *c);

@@ -14,6 +14,12 @@
  * Output: client_queue_write() puts the client on its worker's list; at the
  * end of the loop turn client_flush_writes() hands each one's queued bytes
  * to the kernel in one send. on_sent() releases what was written.
+ *
+ * Nested polls (worker_poll_nested, from a busy script's hook): the other
+ * clients of the thread are served as in a normal turn, except the
+ * protected ones (see client_nested_protected): their received bytes,
+ * end of input and send follow-ups are held in c->held and replayed in
+ * order by client_replay_deferred at the next before_wait.
  */
 #include "server/net/client.h"
 
@@ -238,10 +244,34 @@ static void unlink_from_lists(client *c) {
                 *pp = c->hnext;
                 break;
             }
+    if (c->flags & CLIENT_DEFERRED)
+        for (client **pp = &w->deferred; *pp; pp = &(*pp)->dnext)
+            if (*pp == c) {
+                *pp = c->dnext;
+                break;
+            }
+}
+
+static void defer_client(client *c) {
+    if (c->flags & CLIENT_DEFERRED) return;
+    c->flags |= CLIENT_DEFERRED;
+    c->dnext = c->owner->deferred;
+    c->owner->deferred = c;
 }
 
 void client_close(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
+    if (c->owner->nested && multi_watching(c)) {
+        /* Unwatching locks the keys' shards, which the script running on
+         * this thread may hold: closed on replay (output dropped now). */
+        c->flags |= CLIENT_CLOSE_ASAP;
+        if (!c->held.end) {
+            c->held.end = 1;
+            c->held.end_res = 0;
+        }
+        defer_client(c);
+        return;
+    }
     c->flags |= CLIENT_CLOSED;
     clients_mem_update(c, 0);
     blocking_client_closed(c);
@@ -311,6 +341,7 @@ void client_on_closed(ev_conn *conn) {
     resp_parser_free(&c->parser);
     free_reply_chunks(c);
     free(c->qbuf);
+    free(c->held.buf);
     free(c->waiting_argv);
     free(c->name);
     free(c->lib_name);
@@ -547,6 +578,112 @@ void client_flush_writes(worker *w) {
     }
 }
 
+/* ---- Nested polls ---------------------------------------------------------------
+ * While a busy script's hook serves its thread (worker_poll_nested), a
+ * client is protected — its events are held, not processed — when
+ * processing them could disturb the command in progress or touch the
+ * engine, whose locks the script holds: the client running a command (the
+ * script's caller: Redis's protectClient), a replication link (its stream
+ * writes, its producer reads snapshots), a metrics scrape, and one with
+ * events held already (their order). (A client with WATCHed keys is
+ * served, but what would unwatch them waits: client_close here, EXEC /
+ * DISCARD / UNWATCH in script_reject_busy.) */
+static int client_nested_protected(const client *c) {
+    return c->argv != NULL || c->producer != NULL ||
+           (c->flags & (CLIENT_DEFERRED | CLIENT_REPLICA | CLIENT_MASTER |
+                        CLIENT_METRICS_ONLY));
+}
+
+void client_flush_writes_nested(worker *w) {
+    client *keep = NULL, **tail = &keep;
+    while (w->pending_writes) {
+        client *c = w->pending_writes;
+        w->pending_writes = c->wnext;
+        if (client_nested_protected(c)) { /* sent by the normal turn */
+            c->wnext = NULL;
+            *tail = c;
+            tail = &c->wnext;
+            continue;
+        }
+        c->flags &= ~CLIENT_PENDING_WRITE;
+        client_send(c);
+    }
+    w->pending_writes = keep;
+}
+
+/* Holds a receive event of c if c is protected or has held events (so
+ * later bytes stay behind earlier ones). Returns 1 if held. Reading is
+ * paused meanwhile: what is in flight is all that can arrive. */
+static int client_hold_recv(client *c, const char *data, ssize_t len) {
+    if (!(c->flags & CLIENT_DEFERRED) && !client_nested_protected(c)) return 0;
+    defer_client(c);
+    ev_conn_pause_recv(c->owner->loop, &c->conn);
+    if (len <= 0) {
+        if (!c->held.end) {
+            c->held.end = 1;
+            c->held.end_res = len;
+        }
+        return 1;
+    }
+    if (c->held.end || c->held.overflow) return 1;
+    size_t n = (size_t)len;
+    if (c->held.len + n > (size_t)server.client_query_buffer_limit) {
+        c->held.overflow = 1; /* closed on replay, as check_qbuf_limit would */
+        free(c->held.buf);
+        c->held.buf = NULL;
+        c->held.len = c->held.cap = 0;
+        return 1;
+    }
+    if (c->held.len + n > c->held.cap) {
+        size_t cap = c->held.cap ? c->held.cap : QBUF_MIN;
+        while (cap < c->held.len + n) cap *= 2;
+        char *nb = realloc(c->held.buf, cap);
+        if (!nb) abort();
+        c->held.buf = nb;
+        c->held.cap = cap;
+    }
+    memcpy(c->held.buf + c->held.len, data, n);
+    c->held.len += n;
+    return 1;
+}
+
+static void sent_follow_up(client *c);
+
+void client_replay_deferred(worker *w) {
+    ASSERT(!w->nested);
+    client *list = w->deferred;
+    w->deferred = NULL;
+    while (list) {
+        client *c = list;
+        list = c->dnext;
+        c->dnext = NULL;
+        c->flags &= ~CLIENT_DEFERRED;
+        /* Closed meanwhile: still allocated until the turn ends. */
+        if (c->flags & CLIENT_CLOSED) continue;
+        char *buf = c->held.buf;
+        size_t len = c->held.len;
+        int overflow = c->held.overflow, end = c->held.end, sent = c->held.sent;
+        ssize_t end_res = c->held.end_res;
+        memset(&c->held, 0, sizeof(c->held));
+        if (sent) sent_follow_up(c);
+        if (len && !(c->flags & CLIENT_CLOSED)) client_on_recv(&c->conn, buf, (ssize_t)len);
+        free(buf);
+        if (c->flags & CLIENT_CLOSED) continue;
+        if (overflow) {
+            serverLog(LL_WARNING,
+                      "Closing client that reached max query buffer length: id=%llu addr=%s "
+                      "qbuf=%lld",
+                      (unsigned long long)c->id, c->addr, server.client_query_buffer_limit);
+            client_close(c);
+        } else if (end) {
+            client_on_recv(&c->conn, NULL, end_res <= 0 ? end_res : 0);
+        } else if (!(c->flags & (CLIENT_READ_PAUSED | CLIENT_CLOSE_AFTER_REPLY |
+                                 CLIENT_CLOSE_ASAP | CLIENT_PROTOCOL_ERROR))) {
+            ev_conn_resume_recv(w->loop, &c->conn);
+        }
+    }
+}
+
 /* Releases n written bytes from the head of the output: buf first, then
  * the chunks in order. Called only when no send is in flight. */
 static void consume_output(client *c, size_t n) {
@@ -577,8 +714,15 @@ static void consume_output(client *c, size_t n) {
 
 void client_on_sent(ev_conn *conn, ssize_t res) {
     client *c = conn->udata;
+    int hold = c->owner->nested && client_nested_protected(c);
     if (res < 0) {
-        client_close(c);
+        if (!hold) {
+            client_close(c);
+        } else if (!c->held.end) { /* closed on replay */
+            defer_client(c);
+            c->held.end = 1;
+            c->held.end_res = res;
+        }
         return;
     }
     __atomic_add_fetch(&c->owner->stat_net_output_bytes, (uint64_t)res,
@@ -586,6 +730,20 @@ void client_on_sent(ev_conn *conn, ssize_t res) {
     __atomic_add_fetch(&c->owner->stat_writes, 1, __ATOMIC_RELAXED);
     if (c->tls) tls_conn_consumed(c->tls, (size_t)res); /* replies went at encryption */
     else consume_output(c, (size_t)res);
+    if (hold) {
+        /* Its pipeline, producer or close wait for the replay; the rest
+         * of its output goes with the normal turn's writes. */
+        defer_client(c);
+        c->held.sent = 1;
+        if (client_output_bytes(c) > 0) client_queue_write(c);
+        return;
+    }
+    sent_follow_up(c);
+}
+
+/* What a completed send lets c do next: produce more, send the rest,
+ * close after the last reply, read and run its pipeline again. */
+static void sent_follow_up(client *c) {
     if (c->producer) producer_run(c, 1);
     if (client_output_bytes(c) > 0) {
         client_queue_write(c);
@@ -817,8 +975,9 @@ static size_t run_batch(client *c, const command *cmd, char *buf, size_t pos, si
 static size_t process_input(client *c, char *buf, size_t len) {
     size_t pos = 0;
     while (pos < len && !client_must_wait(c)) {
-        /* Prometheus's scrape (metrics.h): an HTTP request line. */
-        if (buf[pos] == 'G' || (c->flags & CLIENT_METRICS_ONLY)) {
+        /* Prometheus's scrape (metrics.h): an HTTP request line (not
+         * rendered from a busy script's nested poll: it reads the engine). */
+        if ((buf[pos] == 'G' || (c->flags & CLIENT_METRICS_ONLY)) && !c->owner->nested) {
             int h = metrics_http_input(c, buf + pos, len - pos);
             if (h > 0) return len;
             if (h < 0) break;
@@ -854,8 +1013,10 @@ static size_t process_input(client *c, char *buf, size_t len) {
             repl_master_cmd_end(c, buf + pos - used, used);
             continue;
         }
+        /* No batch from a busy script's nested poll: prefetching locks
+         * shards the script may hold (and the commands get -BUSY). */
         if (pos < len && buf[pos] == '*' && batch_extends(c, cmd) &&
-            c->parser.argc <= PIPE_BATCH_ARGS) {
+            c->parser.argc <= PIPE_BATCH_ARGS && !c->owner->nested) {
             pos = run_batch(c, cmd, buf, pos, len);
             continue;
         }
@@ -922,6 +1083,9 @@ static void client_on_recv_tls(client *c, char *data, ssize_t len) {
 
 void client_on_recv(ev_conn *conn, char *data, ssize_t len) {
     client *c = conn->udata;
+    if (__builtin_expect((c->flags & CLIENT_DEFERRED) || c->owner->nested, 0) &&
+        client_hold_recv(c, data, len))
+        return;
     if (c->tls) client_on_recv_tls(c, data, len);
     else client_on_recv_plain(c, data, len);
 }

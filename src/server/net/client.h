@@ -66,6 +66,9 @@ struct tls_conn;
 /* Writing a push (pub/sub message or confirmation, tracking invalidation):
  * CLIENT REPLY OFF / SKIP do not silence it, as in Redis (reply.c). */
 #define CLIENT_PUSHING           (1u << 22)
+/* Has events held back during a busy script's nested poll (on the
+ * worker's deferred list; client_replay_deferred runs them). */
+#define CLIENT_DEFERRED          (1u << 23)
 #define CLIENT_BLOCKED           (1u << 24) /* in a blocking command (blocking.h) */
 /* Running the commands queued by MULTI: blocking commands do not block
  * (set and cleared by EXEC). */
@@ -210,6 +213,20 @@ typedef struct client {
     void (*producer_free)(void *ctx);
     /* Replication state of a replica's connection (src/repl), NULL if none. */
     struct repl_replica *repl;
+    /* Events held while its thread served a busy script's nested poll and
+     * this client was protected (client_nested_protected): received bytes
+     * in order (at most client-query-buffer-limit; past it the client is
+     * closed on replay), the end of its input, a completed send whose
+     * follow-up (pipeline, producer) waits. Owner thread only. */
+    struct {
+        char *buf;
+        size_t len, cap;
+        int overflow;     /* bytes were dropped: close on replay */
+        int end;          /* the peer closed (end_res 0) or failed (-errno) */
+        ssize_t end_res;
+        int sent;
+    } held;
+    struct client *dnext;               /* worker's deferred list */
 } client;
 
 /* Called by the worker for each accepted socket, with the id given to it
@@ -274,6 +291,14 @@ size_t client_output_bytes(const client *c);
 /* One line of CLIENT LIST / CLIENT INFO for c, appended to out (malloc'd,
  * grown as needed); caller holds server.clients_lock. */
 void client_info_line(client *c, char **out, size_t *len, size_t *cap);
+
+/* Nested polls (worker_poll_nested): queues the replies of the clients
+ * served, leaving the protected ones (the script's caller...) for the
+ * normal turn. */
+void client_flush_writes_nested(struct worker *w);
+/* Runs the events held for w's deferred clients, in order, now that no
+ * script runs (worker's before_wait). */
+void client_replay_deferred(struct worker *w);
 
 /* ev_callbacks hooks (wired by worker.c) */
 void client_on_recv(ev_conn *conn, char *data, ssize_t len);

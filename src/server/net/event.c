@@ -74,6 +74,14 @@ void ev_loop_stop(ev_loop *loop) {
 }
 
 void ev_loop_wakeup(ev_loop *loop) { loop->ops->wakeup(loop); }
+
+int ev_loop_poll_nested(ev_loop *loop) {
+    if (loop->nested) return 0;
+    loop->nested = 1;
+    int n = loop->ops->poll_nested(loop);
+    loop->nested = 0;
+    return n;
+}
 int ev_listen_add(ev_loop *loop, int fd) { return loop->ops->listen_add(loop, fd); }
 
 int ev_conn_add(ev_loop *loop, ev_conn *conn, int fd, void *udata) {

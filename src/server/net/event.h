@@ -21,6 +21,12 @@
  *    free it. No other callback fires for a conn after ev_conn_close().
  *  - Callbacks may call any ev_* function for any conn, including closing
  *    the conn being reported.
+ *  - ev_loop_poll_nested() may be called from inside a callback (a busy
+ *    script's hook): it handles the events ready now and returns without
+ *    waiting. Every event is reported once, whichever level handles it;
+ *    conns closed meanwhile get on_closed only at the end of the outer
+ *    turn (never while a callback of the outer turn is on the stack), and
+ *    the data of the outer on_recv stays valid and unchanged.
  */
 #ifndef LIGHTNING_EVENT_H
 #define LIGHTNING_EVENT_H
@@ -63,6 +69,10 @@ typedef struct ev_callbacks {
     /* Once per loop turn, after completions were handled and before the
      * loop waits: where the caller flushes replies and batches work. */
     void (*before_wait)(ev_loop *loop);
+    /* At the end of ev_loop_poll_nested(), after its events: where the
+     * caller queues the replies they produced; the backend hands them to
+     * the kernel before returning. May be NULL. */
+    void (*after_nested)(ev_loop *loop);
 } ev_callbacks;
 
 typedef enum { EV_BACKEND_AUTO, EV_BACKEND_URING, EV_BACKEND_EPOLL } ev_backend;
@@ -85,6 +95,13 @@ void ev_loop_set_tick_ms(ev_loop *loop, int tick_ms);
 /* Runs until ev_loop_stop(). Returns 0, or -errno on a fatal error. */
 int ev_loop_run(ev_loop *loop);
 void ev_loop_stop(ev_loop *loop);
+/* From a callback of the running loop (loop thread only): hands the queued
+ * operations to the kernel, handles the events that are ready now (a
+ * bounded batch, no waiting), calls after_nested and submits again.
+ * Returns how many events were handled; 0 when called from inside another
+ * ev_loop_poll_nested (nested polls do not stack). The caller decides in
+ * its callbacks what may run nested (see worker.c). */
+int ev_loop_poll_nested(ev_loop *loop);
 /* Thread-safe: makes the loop call on_wakeup() soon. */
 void ev_loop_wakeup(ev_loop *loop);
 

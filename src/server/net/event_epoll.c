@@ -32,6 +32,7 @@ typedef struct epoll_loop {
     int epfd;
     int efd;
     char *buf;
+    char *nbuf; /* nested polls read here: buf may be the outer on_recv's */
     int listeners[MAX_LISTENERS];
     int nlisteners;
     ev_conn **sendq; /* conns with a queued send, in order */
@@ -100,15 +101,15 @@ static void flush_sendq(epoll_loop *l) {
     }
 }
 
-static void handle_conn(epoll_loop *l, ev_conn *c, uint32_t events) {
+static void handle_conn(epoll_loop *l, ev_conn *c, uint32_t events, char *buf) {
     if (c->state & EVC_CLOSING) return;
     if ((events & EPOLLOUT) && (c->state & EVC_WANT_OUT)) try_send(l, c);
     if (c->state & EVC_CLOSING) return;
     if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
         !(c->state & (EVC_RECV_PAUSED | EVC_EOF))) {
-        ssize_t n = read(c->fd, l->buf, RECV_BUF_SIZE);
+        ssize_t n = read(c->fd, buf, RECV_BUF_SIZE);
         if (n > 0) {
-            l->base.cb.on_recv(c, l->buf, n);
+            l->base.cb.on_recv(c, buf, n);
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
             c->state |= EVC_EOF;
             update_interest(l, c);
@@ -140,6 +141,40 @@ static void schedule_tick(epoll_loop *l) {
     l->next_tick.tv_nsec %= 1000000000L;
 }
 
+/* Level-triggered: an event the outer turn still holds in its array but
+ * a nested poll already served finds nothing to read (EAGAIN), and one for
+ * a conn closed meanwhile is skipped (EVC_CLOSING; freed only at the end
+ * of the outer turn). */
+static void handle_events(epoll_loop *l, struct epoll_event *evs, int n, char *buf) {
+    for (int i = 0; i < n; i++) {
+        uint64_t ud = evs[i].data.u64;
+        int tag = (int)(ud & 3);
+        void *p = (void *)(uintptr_t)(ud & ~(uint64_t)3);
+        if (tag == TAG_CONN) {
+            handle_conn(l, p, evs[i].events, buf);
+        } else if (tag == TAG_LISTEN) {
+            handle_listen(l, (int)(ud >> 2));
+        } else {
+            uint64_t v;
+            if (read(l->efd, &v, sizeof(v)) < 0) { /* already drained */ }
+            l->base.cb.on_wakeup(&l->base);
+        }
+    }
+}
+
+/* ev_loop_poll_nested: the sends queued so far, the events ready now (no
+ * ticks: those wait for the outer loop), the sends they queued. */
+static int epoll_poll_nested(ev_loop *base) {
+    epoll_loop *l = (epoll_loop *)base;
+    struct epoll_event evs[MAX_EVENTS];
+    flush_sendq(l);
+    int n = epoll_wait(l->epfd, evs, MAX_EVENTS, 0);
+    if (n > 0) handle_events(l, evs, n, l->nbuf);
+    if (base->cb.after_nested) base->cb.after_nested(base);
+    flush_sendq(l);
+    return n > 0 ? n : 0;
+}
+
 static int epoll_run(ev_loop *base) {
     epoll_loop *l = (epoll_loop *)base;
     struct epoll_event evs[MAX_EVENTS];
@@ -160,20 +195,7 @@ static int epoll_run(ev_loop *base) {
         if (n == 0) n = epoll_wait(l->epfd, evs, MAX_EVENTS, ms_until(&l->next_tick));
         ev_spin_end(&sp);
         if (n < 0 && errno != EINTR) return -errno;
-        for (int i = 0; i < n; i++) {
-            uint64_t ud = evs[i].data.u64;
-            int tag = (int)(ud & 3);
-            void *p = (void *)(uintptr_t)(ud & ~(uint64_t)3);
-            if (tag == TAG_CONN) {
-                handle_conn(l, p, evs[i].events);
-            } else if (tag == TAG_LISTEN) {
-                handle_listen(l, (int)(ud >> 2));
-            } else {
-                uint64_t v;
-                if (read(l->efd, &v, sizeof(v)) < 0) { /* already drained */ }
-                base->cb.on_wakeup(base);
-            }
-        }
+        handle_events(l, evs, n, l->buf);
         if (ms_until(&l->next_tick) == 0) {
             schedule_tick(l);
             base->cb.on_tick(base);
@@ -243,6 +265,7 @@ static void epoll_destroy(ev_loop *base) {
     close(l->epfd);
     close(l->efd);
     free(l->buf);
+    free(l->nbuf);
     free(l->sendq);
     free(l);
 }
@@ -257,6 +280,7 @@ static const ev_ops epoll_ops = {
     .resume_recv = epoll_pause_resume,
     .send = epoll_send,
     .close = epoll_close,
+    .poll_nested = epoll_poll_nested,
 };
 
 int ev_epoll_create(const ev_callbacks *cb, void *udata, int tick_ms,
@@ -266,11 +290,13 @@ int ev_epoll_create(const ev_callbacks *cb, void *udata, int tick_ms,
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     l->buf = malloc(RECV_BUF_SIZE);
-    if (l->epfd < 0 || l->efd < 0 || !l->buf) {
+    l->nbuf = malloc(RECV_BUF_SIZE);
+    if (l->epfd < 0 || l->efd < 0 || !l->buf || !l->nbuf) {
         int err = errno ? -errno : -ENOMEM;
         if (l->epfd >= 0) close(l->epfd);
         if (l->efd >= 0) close(l->efd);
         free(l->buf);
+        free(l->nbuf);
         free(l);
         return err;
     }

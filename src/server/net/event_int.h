@@ -27,6 +27,7 @@ typedef struct ev_ops {
     void (*resume_recv)(ev_loop *loop, ev_conn *conn);
     int (*send)(ev_loop *loop, ev_conn *conn);
     void (*close)(ev_loop *loop, ev_conn *conn);
+    int (*poll_nested)(ev_loop *loop);
 } ev_ops;
 
 struct ev_loop {
@@ -37,6 +38,7 @@ struct ev_loop {
     int tick_ms;
     int spin_us;           /* busy-poll this long for new events before sleeping */
     volatile int stop;
+    int nested;            /* inside ev_loop_poll_nested */
     ev_conn *closed_ready; /* closing conns with nothing in flight */
     ev_conn *closing;      /* closing conns the kernel still holds ops of */
 };

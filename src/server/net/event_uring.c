@@ -34,6 +34,7 @@
 #define RECV_BUF_SIZE (16 * 1024)
 #define BUF_GROUP 0
 #define MAX_LISTENERS 16
+#define NESTED_CQES_MAX 1024 /* completions one nested poll handles at most */
 
 enum {
     TAG_ACCEPT = 1,
@@ -213,6 +214,36 @@ static void spin_for_events(uring_loop *l, int spin_us, uint64_t start) {
     }
 }
 
+/* The oldest unconsumed completion, NULL when none is posted. The head
+ * is read again each time: a nested poll may have consumed some. */
+static inline struct io_uring_cqe *next_cqe(struct io_uring *r) {
+    unsigned head = *r->cq.khead;
+    if (head == io_uring_smp_load_acquire(r->cq.ktail)) return NULL;
+    return &r->cq.cqes[io_uring_cqe_index(r, head, r->cq.ring_mask)];
+}
+
+/* ev_loop_poll_nested: submit (DEFER_TASKRUN: and have the kernel post
+ * what is complete), handle what is posted now, bounded, without waiting.
+ * The outer turn's CQE being handled was consumed already, and its recv
+ * buffer is returned only after its callback, so the ring never hands it
+ * out meanwhile. */
+static int uring_poll_nested(ev_loop *base) {
+    uring_loop *l = (uring_loop *)base;
+    io_uring_submit_and_get_events(&l->ring);
+    unsigned n = io_uring_cq_ready(&l->ring), done = 0;
+    if (n > NESTED_CQES_MAX) n = NESTED_CQES_MAX;
+    struct io_uring_cqe *cqe;
+    while (done < n && (cqe = next_cqe(&l->ring)) != NULL) {
+        struct io_uring_cqe copy = *cqe;
+        io_uring_cq_advance(&l->ring, 1);
+        handle_cqe(l, &copy);
+        done++;
+    }
+    if (base->cb.after_nested) base->cb.after_nested(base);
+    io_uring_submit(&l->ring);
+    return (int)done;
+}
+
 static int uring_run(ev_loop *base) {
     uring_loop *l = (uring_loop *)base;
     arm_wake(l);
@@ -231,12 +262,13 @@ static int uring_run(ev_loop *base) {
             ret != -ETIME)
             return ret;
         struct io_uring_cqe *cqe;
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&l->ring, head, cqe) {
-            handle_cqe(l, cqe);
-            n++;
+        while ((cqe = next_cqe(&l->ring)) != NULL) {
+            /* Consumed before it is handled: a nested poll from inside the
+             * callback (ev_loop_poll_nested) must not see it again. */
+            struct io_uring_cqe copy = *cqe;
+            io_uring_cq_advance(&l->ring, 1);
+            handle_cqe(l, &copy);
         }
-        io_uring_cq_advance(&l->ring, n);
         ev_loop_finish_closed(base);
     }
     return 0;
@@ -311,6 +343,7 @@ static const ev_ops uring_ops = {
     .resume_recv = uring_resume_recv,
     .send = uring_send,
     .close = uring_close,
+    .poll_nested = uring_poll_nested,
 };
 
 static int setup_ring(struct io_uring *ring) {

@@ -39,6 +39,7 @@ static void on_accept(ev_loop *loop, int fd);
 static void on_wakeup(ev_loop *loop);
 static void on_tick(ev_loop *loop);
 static void before_wait(ev_loop *loop);
+static void after_nested(ev_loop *loop);
 
 static const ev_callbacks worker_callbacks = {
     .on_accept = on_accept,
@@ -48,6 +49,7 @@ static const ev_callbacks worker_callbacks = {
     .on_wakeup = on_wakeup,
     .on_tick = on_tick,
     .before_wait = before_wait,
+    .after_nested = after_nested,
 };
 
 /* Redis accepts the connection, says why it cannot serve it, and closes. */
@@ -139,8 +141,18 @@ static void on_wakeup(ev_loop *loop) {
             server_request_shutdown(1);
         }
     }
-    /* Take the whole inbox at once, then serve it in accept order. */
+    /* Take the whole inbox at once, then serve it in accept order. A
+     * nested poll leaves a master link's adoption (its stream writes) to
+     * the normal turn, and the rest of this function. */
     pthread_mutex_lock(&w->inbox_lock);
+    if (w->nested) {
+        w->nested_wakeup = 1;
+        for (int i = 0; i < w->inbox_len; i++)
+            if (w->inbox[i].master) {
+                pthread_mutex_unlock(&w->inbox_lock);
+                return;
+            }
+    }
     struct accepted *list = w->inbox;
     int n = w->inbox_len;
     w->inbox = NULL;
@@ -156,6 +168,7 @@ static void on_wakeup(ev_loop *loop) {
         client_create(w, list[i].fd, list[i].id);
     }
     free(list);
+    if (w->nested) return;
     process_kills(w);
     process_unpause(w);
     if (__atomic_exchange_n(&w->producer_kick, 0, __ATOMIC_ACQ_REL)) {
@@ -181,6 +194,10 @@ static int spin_us_setting(void) {
 static void on_tick(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
     w->now_ms = mstime();
+    if (w->nested) { /* cron, kills, expiry...: after the script */
+        w->nested_tick = 1;
+        return;
+    }
     /* CONFIG SET hz (and dynamic-hz) take effect from the next tick. */
     ev_loop_set_tick_ms(loop, 1000 / cron_hz());
     process_kills(w);
@@ -192,6 +209,20 @@ static void on_tick(ev_loop *loop) {
 
 static void before_wait(ev_loop *loop) {
     worker *w = ev_loop_udata(loop);
+    /* What nested polls (a busy script's hook) left for the normal turn. */
+    if (w->nested_tick) {
+        w->nested_tick = 0;
+        on_tick(loop);
+    }
+    if (w->nested_wakeup) {
+        w->nested_wakeup = 0;
+        on_wakeup(loop);
+    }
+    if (w->nested_waiters) {
+        w->nested_waiters = 0;
+        process_unpause(w);
+    }
+    if (w->deferred) client_replay_deferred(w);
     /* Blocked clients whose keys became ready (or that CLIENT UNBLOCK
      * released) are answered in this turn's writes and WAL group. */
     blocking_worker_process(w);
@@ -206,6 +237,22 @@ static void before_wait(ev_loop *loop) {
     w->now_ms = mstime();
     /* Spin or not from this wait on (CONFIG SET, a BGSAVE starting). */
     ev_loop_set_spin_us(loop, spin_us_setting());
+    /* A script run above (a replayed EVAL) left nested work: no sleep. */
+    if (w->deferred || w->nested_tick || w->nested_wakeup || w->nested_waiters)
+        ev_loop_wakeup(loop);
+}
+
+static void after_nested(ev_loop *loop) {
+    worker *w = ev_loop_udata(loop);
+    client_flush_writes_nested(w);
+}
+
+void worker_poll_nested(worker *w) {
+    if (w->nested || !w->loop) return;
+    w->nested = 1;
+    w->now_ms = mstime();
+    ev_loop_poll_nested(w->loop);
+    w->nested = 0;
 }
 
 static void *worker_main(void *arg) {

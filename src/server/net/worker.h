@@ -56,6 +56,17 @@ typedef struct worker {
     int kill_pending;           /* atomic: some owned client has a kill flag */
     int producer_kick;          /* atomic: run the clients' output producers */
 
+    /* Nested polls (worker_poll_nested: a busy script's hook serves the
+     * thread's other clients). While nested is set, what is not safe in
+     * the middle of a command is deferred to the next before_wait: input
+     * of protected clients (client.c), the rest of on_wakeup / on_tick
+     * (flags below), commands that must wait for the script (paused). */
+    int nested;
+    int nested_wakeup;          /* an on_wakeup's deferred part is due */
+    int nested_tick;            /* an on_tick is due */
+    int nested_waiters;         /* commands wait on the paused list */
+    client *deferred;           /* clients with held events (dnext) */
+
     unsigned next_target;       /* worker 0: round-robin position */
     int listen_requested;       /* atomic: worker 0 should start accepting */
 
@@ -91,6 +102,13 @@ void worker_kick_producers(worker *w);
 void worker_adopt_master(worker *w, int fd, struct tls_conn *tls, char *pending,
                          size_t npending);
 void worker_notify_all(void);
+/* From a busy script's hook on w's thread (script.c): serves the events
+ * of w's loop that are ready now — accepts, new clients, other clients'
+ * commands (answered -BUSY unless allowed, see script_reject_busy),
+ * their replies — without waiting (ev_loop_poll_nested). The client
+ * running the script is left untouched until its command ends. Returns
+ * at once when already nested. */
+void worker_poll_nested(worker *w);
 /* Sums a command's statistics over all workers. */
 void workers_sum_cmdstat(int id, cmd_stat *out);
 uint64_t workers_sum_u64(size_t field_offset);
