@@ -333,6 +333,7 @@ static int dispatch_wait_script(client *c) {
     c->flags |= CLIENT_BLOCKED_PAUSE;
     c->pnext = w->paused;
     w->paused = c;
+    __atomic_add_fetch(&w->npaused, 1, __ATOMIC_RELAXED); /* one list, one count */
     w->nested_waiters = 1;
     return 1;
 }

@@ -262,7 +262,10 @@ static int uring_run(ev_loop *base) {
             ret != -ETIME)
             return ret;
         struct io_uring_cqe *cqe;
-        while ((cqe = next_cqe(&l->ring)) != NULL) {
+        /* At most what was posted when the turn began (completions posted
+         * meanwhile wait for the next turn, after before_wait). */
+        unsigned budget = io_uring_cq_ready(&l->ring);
+        while (budget-- > 0 && (cqe = next_cqe(&l->ring)) != NULL) {
             /* Consumed before it is handled: a nested poll from inside the
              * callback (ev_loop_poll_nested) must not see it again. */
             struct io_uring_cqe copy = *cqe;
