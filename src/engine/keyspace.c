@@ -544,11 +544,11 @@ ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
     uint64_t h = ks_txn_hash(txn, key, klen);
     ks_shard *sh = txn_shard(txn, dbid, h);
     int table;
-    int keep_expired = (flags & KS_LOOKUP_NOEXPIRE) ||
+    int keep_expired = (flags & (KS_LOOKUP_NOEXPIRE | KS_LOOKUP_EXPIRED)) ||
         txn->now_ms < atomic_load_explicit(&txn->db->expire_hold_until_ms, memory_order_relaxed);
     ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, keep_expired);
     ks_entry *e = live_at(link);
-    if (e && entry_expired(e, txn->now_ms)) e = NULL; /* NOEXPIRE */
+    if (e && !(flags & KS_LOOKUP_EXPIRED) && entry_expired(e, txn->now_ms)) e = NULL;
     if (!e) {
         lookup_stats.misses++;
         return NULL;

@@ -103,6 +103,8 @@ unsigned ks_shards_per_db(const lt_db *db);
 #define KS_LOOKUP_NOTOUCH 0x1  /* do not update LRU/LFU (OBJECT, TTL, ...) */
 #define KS_LOOKUP_NOEXPIRE 0x2 /* report an expired key as absent but keep
                                   it (replicas; the master sends the DEL) */
+#define KS_LOOKUP_EXPIRED 0x4  /* return a key even if expired, and keep it
+                                  (DEBUG OBJECT looks at what is stored) */
 
 /* Counts of ks_lookup() calls on the calling thread that found / did not
  * find a live key. The server adds the counts its read commands caused to

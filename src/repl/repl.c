@@ -28,6 +28,7 @@
 #include "common/random.h"
 #include "common/strbuf.h"
 #include "engine/txn.h"
+#include "script/script.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/log.h"
@@ -163,9 +164,34 @@ static int reject_with(client *c, const struct command *cmd, const char *err) {
     return 1;
 }
 
+int repl_running_stale(void) {
+    return repl_is_replica() && !server.repl_serve_stale_data && !repl_link_up();
+}
+
 int repl_reject(client *c, const struct command *cmd) {
-    int is_write = (cmd->flags & CMD_WRITE) != 0;
     if (c->flags & CLIENT_MASTER) return 0;
+    int gated = repl_is_replica() ||
+                (server.min_replicas_to_write > 0 && server.min_replicas_max_lag > 0);
+    if (!gated) return 0;
+    /* A script that declares its flags is a write unless no-writes, and
+     * stale-safe only with allow-stale (script_command_flags). */
+    uint64_t flags = c->argv ? script_command_flags(cmd, c->argv, c->argc) : cmd->flags;
+    int is_write = (flags & CMD_WRITE) != 0;
+    int deny_stale = !(flags & CMD_STALE);
+    /* EXEC is a write when a queued command is, and refused on a stale
+     * replica when a queued command would be (Redis's processCommand: the
+     * state may have changed since they were queued). */
+    if (multi_is_exec(cmd) && (c->flags & CLIENT_MULTI)) {
+        const struct command *q;
+        int qargc;
+        const resp_arg *qargv;
+        deny_stale = 0;
+        for (int i = 0; multi_queued_at(c, i, &q, &qargc, &qargv); i++) {
+            uint64_t qf = script_command_flags(q, qargv, qargc);
+            if (qf & CMD_WRITE) is_write = 1;
+            if (!(qf & CMD_STALE)) deny_stale = 1;
+        }
+    }
     if (!repl_is_replica()) {
         if (is_write && server.min_replicas_to_write > 0 && server.min_replicas_max_lag > 0) {
             pthread_mutex_lock(&R.lock);
@@ -178,7 +204,7 @@ int repl_reject(client *c, const struct command *cmd) {
     }
     if (is_write && server.repl_slave_ro)
         return reject_with(c, cmd, "READONLY You can't write against a read only replica.");
-    if (!server.repl_serve_stale_data && !repl_link_up() && !(cmd->flags & CMD_STALE))
+    if (!server.repl_serve_stale_data && !repl_link_up() && deny_stale)
         return reject_with(c, cmd,
                            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data "
                            "is set to 'no'.");

@@ -43,6 +43,8 @@ void repl_cron(struct worker *w);
  * (-READONLY on a read-only replica, -MASTERDOWN while the link is down with
  * replica-serve-stale-data no, -NOREPLICAS under min-replicas-to-write). */
 int repl_reject(client *c, const struct command *cmd);
+/* A replica whose link is down with replica-serve-stale-data no. */
+int repl_running_stale(void);
 
 /* client.c: c closes (replica or master client). */
 void repl_client_closed(client *c);

@@ -1176,12 +1176,12 @@ static lua_State *thread_fn_vm(void) {
     return L;
 }
 
-int function_declared_no_writes(const char *name, size_t len) {
+uint64_t function_declared_flags(const char *name, size_t len) {
     pthread_mutex_lock(&reg.lock);
     fn_info *fi = NULL;
-    int no_writes = reg_find_fn(name, len, &fi) && (fi->flags & SCRIPT_FLAG_NO_WRITES);
+    uint64_t flags = reg_find_fn(name, len, &fi) ? fi->flags : SCRIPT_FLAG_EVAL_COMPAT;
     pthread_mutex_unlock(&reg.lock);
-    return no_writes;
+    return flags;
 }
 
 static void fcallGeneric(client *c, int ro) {

@@ -18,8 +18,8 @@ size_t function_count(void);
 size_t function_library_count(void);
 size_t function_bytes(void);
 
-/* Whether the function named name (len bytes) is flagged no-writes: FCALL
- * of it is not held by CLIENT PAUSE WRITE (Redis's fcallGetCommandFlags). */
-int function_declared_no_writes(const char *name, size_t len);
+/* The SCRIPT_FLAG_* flags of the function named name (len bytes);
+ * SCRIPT_FLAG_EVAL_COMPAT (nothing declared) when there is none. */
+uint64_t function_declared_flags(const char *name, size_t len);
 
 #endif

@@ -30,7 +30,9 @@
 #include "engine/keyspace.h"
 #include "engine/txn.h"
 #include "script/luaconv.h"
+#include "script/function.h"
 #include "script/luavm.h"
+#include "repl/repl.h"
 #include "server/acl.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/dispatch.h"
@@ -41,6 +43,7 @@
 #include "server/net/reply.h"
 #include "server/net/worker.h"
 #include "server/persist/persist.h"
+#include "server/evict.h"
 #include "server/server.h"
 
 /* Lua heap of one interpreter. */
@@ -384,6 +387,7 @@ typedef struct run_ctx {
     ks_txn *txn;
     int all;          /* holds every database */
     int ro;
+    int oom;          /* deny-oom commands refused until it writes (Redis) */
     int is_function;
     const char *name;
     int abort;        /* touched what it does not hold: undo, re-run */
@@ -788,6 +792,8 @@ static int call_generic(lua_State *L, int raise) {
     }
     if (run->ro && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
         return call_error(L, "Write commands are not allowed from read-only scripts.", raise);
+    if (run->oom && !run->wrote && (cmd->flags & CMD_DENYOOM))
+        return call_error(L, "-OOM command not allowed when used memory > 'maxmemory'.", raise);
     client *f = run->fake;
     if (!run->all) {
         cmd_keyset ks;
@@ -811,9 +817,13 @@ static int call_generic(lua_State *L, int raise) {
     f->error_in_reply = 0;
     uint32_t nwrites = run->txn->nwrites;
     int wrote = 0;
-    /* A write while the WAL cannot take writes: Redis's MISCONF error,
-     * replied into the fake client like any command error. */
-    if (!(cmd->flags & CMD_WRITE) || !persist_reject(f, cmd)) {
+    /* A write while the WAL cannot take writes (MISCONF), on a read-only
+     * replica (READONLY) or without min-replicas-to-write good replicas
+     * (NOREPLICAS), a command a stale replica refuses (MASTERDOWN): Redis's
+     * errors, replied into the fake client like any command error. */
+    if (repl_running_stale() && !(cmd->flags & CMD_STALE)) {
+        addReplyError(f, "ERR Can not execute the command on a stale replica");
+    } else if (!((cmd->flags & CMD_WRITE) && persist_reject(f, cmd)) && !repl_reject(f, cmd)) {
         persist_exec_cmd_begin(f);
         dispatch_call(f, cmd);
         wrote = run->txn->nwrites != nwrites;
@@ -967,6 +977,11 @@ void script_run(client *c, lua_State *L, const char *name, int is_function, uint
     run.caller = c;
     run.L = L;
     run.ro = ro || (flags & SCRIPT_FLAG_NO_WRITES);
+    /* The memory limit was not met when the script's command started: its
+     * first write may not be a deny-oom command, unless allow-oom (a
+     * master's or the WAL's script runs whatever it holds). */
+    run.oom = !(flags & SCRIPT_FLAG_ALLOW_OOM) && !(c->flags & (CLIENT_MASTER | CLIENT_LOADER)) &&
+              evict_oom_before_command();
     run.is_function = is_function;
     run.name = name;
     run.start_ms = mstime();
@@ -1183,29 +1198,57 @@ static int parse_numkeys(client *c, long long *n) {
     return 0;
 }
 
-int script_declared_no_writes(const resp_arg *body_or_sha, int evalsha) {
+uint64_t script_command_flags(const command *cmd, const resp_arg *argv, int argc) {
+    if (!(cmd->flags & CMD_NO_MANDATORY_KEYS)) return cmd->flags; /* not a script's */
+    uint64_t sf = script_declared_flags(cmd, argv, argc);
+    if (sf & SCRIPT_FLAG_EVAL_COMPAT) return cmd->flags;
+    uint64_t f = cmd->flags & ~(uint64_t)(CMD_STALE | CMD_DENYOOM | CMD_WRITE | CMD_MAY_REPLICATE);
+    if (!(sf & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES))) f |= CMD_DENYOOM;
+    if (!(sf & SCRIPT_FLAG_NO_WRITES)) f |= CMD_WRITE;
+    if (sf & SCRIPT_FLAG_ALLOW_STALE) f |= CMD_STALE;
+    return f;
+}
+
+uint64_t script_declared_flags(const command *cmd, const resp_arg *argv, int argc) {
     uint64_t flags = SCRIPT_FLAG_EVAL_COMPAT;
-    if (evalsha) {
-        if (body_or_sha->len != 40) return 0;
+    if (argc < 2) return flags;
+    const resp_arg *a = &argv[1];
+    if (!strcmp(cmd->name, "eval") || !strcmp(cmd->name, "eval_ro")) {
+        size_t shebang_len;
+        char err[128];
+        if (script_parse_shebang(a->ptr, a->len, &flags, &shebang_len, err, sizeof(err)) < 0)
+            flags = SCRIPT_FLAG_EVAL_COMPAT;
+    } else if (!strcmp(cmd->name, "evalsha") || !strcmp(cmd->name, "evalsha_ro")) {
+        if (a->len != 40) return flags;
         char sha[LT_SHA1_HEX_SIZE];
-        for (int i = 0; i < 40; i++) sha[i] = (char)tolower((unsigned char)body_or_sha->ptr[i]);
+        for (int i = 0; i < 40; i++) sha[i] = (char)tolower((unsigned char)a->ptr[i]);
         sha[40] = '\0';
         pthread_mutex_lock(&cache.lock);
         script_entry *e = cache_find(sha);
         if (e) flags = e->flags;
         pthread_mutex_unlock(&cache.lock);
-    } else {
-        size_t shebang_len;
-        char err[128];
-        if (script_parse_shebang(body_or_sha->ptr, body_or_sha->len, &flags, &shebang_len, err,
-                                 sizeof(err)) < 0)
-            return 0;
+    } else if (!strcmp(cmd->name, "fcall") || !strcmp(cmd->name, "fcall_ro")) {
+        flags = function_declared_flags(a->ptr, a->len);
     }
-    return !(flags & SCRIPT_FLAG_EVAL_COMPAT) && (flags & SCRIPT_FLAG_NO_WRITES);
+    return flags;
 }
 
 int script_check_flags(client *c, uint64_t flags, int ro) {
-    if (flags & SCRIPT_FLAG_EVAL_COMPAT) return 0;
+    if (flags & SCRIPT_FLAG_EVAL_COMPAT) {
+        /* EVAL without a shebang runs on a stale replica only to fail. */
+        if (repl_running_stale() && !(c->flags & CLIENT_MASTER)) {
+            addReplyError(c, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is "
+                             "set to 'no'.");
+            return -1;
+        }
+        return 0;
+    }
+    if (!(flags & (SCRIPT_FLAG_NO_WRITES | SCRIPT_FLAG_ALLOW_OOM)) &&
+        !(c->flags & (CLIENT_MASTER | CLIENT_LOADER)) && evict_oom_before_command()) {
+        addReplyError(c, "OOM allow-oom flag is not set on the script, can not run it when used "
+                         "memory > 'maxmemory'");
+        return -1;
+    }
     if (!(flags & SCRIPT_FLAG_NO_WRITES)) {
         if (persist_reject_writes(c)) return -1;
         if (ro) {

@@ -135,10 +135,18 @@ void script_reply_running_function(client *c);
 /* Shebang checks before a run (Redis's scriptPrepareForRun): 0, or -1
  * with the error replied. */
 int script_check_flags(client *c, uint64_t flags, int ro);
-/* Whether the script EVAL's body (or EVALSHA's cached sha) declares
- * no-writes in its shebang: such a script is not held by CLIENT PAUSE
- * WRITE (Redis's evalGetCommandFlags). */
-int script_declared_no_writes(const resp_arg *body_or_sha, int evalsha);
+/* The flags (SCRIPT_FLAG_*) the script a command of argv runs declares:
+ * EVAL's shebang, EVALSHA's cached script, FCALL's function;
+ * SCRIPT_FLAG_EVAL_COMPAT (no declaration) for any other command or an
+ * unknown script. What Redis's evalGetCommandFlags / fcallGetCommandFlags
+ * turn into command flags: without no-writes it is held by CLIENT PAUSE
+ * WRITE, without no-writes or allow-oom (and declared) it is deny-oom. */
+uint64_t script_declared_flags(const struct command *cmd, const resp_arg *argv, int argc);
+/* cmd's flags for this call: for EVAL/EVALSHA/FCALL (and _RO) of a script
+ * that declares flags, Redis's scriptFlagsToCmdFlags (write unless
+ * no-writes, deny-oom unless no-writes or allow-oom, stale with
+ * allow-stale, never may-replicate); cmd->flags otherwise. */
+uint64_t script_command_flags(const struct command *cmd, const resp_arg *argv, int argc);
 
 /* INFO memory / scripting figures. */
 /* Command-table key callbacks shared by EVAL* and FCALL*: the keys are

@@ -23,6 +23,7 @@
 
 #include "engine/evict.h"
 #include "engine/lazyfree.h"
+#include "script/script.h"
 #include "server/cmd/commands.h"
 #include "server/cmd/multi.h"
 #include "server/loading.h"
@@ -117,10 +118,17 @@ static int perform_evictions_once(void) {
     return result;
 }
 
+static __thread int oom_before_command;
+
+int evict_oom_before_command(void) { return server_cfg(maxmemory) && oom_before_command; }
+
 int evict_reject(client *c, const command *cmd) {
     if (!server_cfg(maxmemory)) return 0;
-    if (perform_evictions() != EVICT_FAIL) return 0;
-    int denyoom = (cmd->flags & CMD_DENYOOM) || multi_exec_denyoom(c, cmd);
+    oom_before_command = perform_evictions() == EVICT_FAIL;
+    if (!oom_before_command) return 0;
+    /* A script declaring neither no-writes nor allow-oom is deny-oom. */
+    int denyoom = (script_command_flags(cmd, c->argv, c->argc) & CMD_DENYOOM) ||
+                  multi_exec_denyoom(c, cmd);
     if (!denyoom) return 0;
     static const char oom[] = "OOM command not allowed when used memory > 'maxmemory'.";
     if (!multi_exec_rejected(c, cmd, oom)) addReplyError(c, oom);

@@ -24,6 +24,10 @@ struct command;
 /* Before cmd runs for c: evicts if needed; returns 1 when cmd must be
  * refused (the OOM error was sent, or EXECABORT for EXEC), else 0. */
 int evict_reject(client *c, const struct command *cmd);
+/* Whether the memory limit could not be met when the running command of
+ * this thread started (evict_reject's last verdict; 0 without maxmemory):
+ * Redis's pre_command_oom_state, which scripts consult. */
+int evict_oom_before_command(void);
 /* A worker's tick: evicts while over the limit (CONFIG SET maxmemory lower
  * than the memory in use, no commands arriving) for about budget_us. */
 void evict_cron(uint64_t budget_us);

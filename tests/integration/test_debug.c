@@ -321,6 +321,22 @@ TEST(disable_deny_scripts) {
 
 /* POPULATE: names, values (padded / cut to a size), existing keys kept,
  * argument errors, the data set's digest equal to Redis's. */
+/* DEBUG OBJECT shows an expired key still stored (Redis reads its dict
+ * directly) and keeps it; the next real access expires it (scripting
+ * unit "Script delete the expired key"). */
+TEST(object_of_expired_key) {
+    REQUIRE(difftest_start("enable-debug-command", "yes", NULL));
+    EXPECT("status:\"OK\"", "DEBUG", "SET-ACTIVE-EXPIRE", "0");
+    EXPECT("status:\"OK\"", "SET", "key", "value", "PX", "1");
+    harness_sleep_ms(20);
+    redisReply *r = redisCommand(L, "DEBUG OBJECT key");
+    CHECK(r && r->type == REDIS_REPLY_STATUS && !strncmp(r->str, "Value at:", 9));
+    freeReplyObject(r);
+    EXPECT("int:0", "EVAL", "return redis.call('EXISTS', 'key')", "0");
+    EXPECT("int:0", "EXISTS", "key");
+    EXPECT("err:\"ERR no such key\"", "DEBUG", "OBJECT", "key");
+}
+
 TEST(populate) {
     REQUIRE(difftest_start("enable-debug-command", "yes", NULL));
     EXPECT("status:\"OK\"", "DEBUG", "POPULATE", "10");
@@ -356,6 +372,7 @@ int main(void) {
     RUN(reload_rechooses_encodings);
     RUN(lightning_internal_effects);
     RUN(disable_deny_scripts);
+    RUN(object_of_expired_key);
     RUN(populate);
     return testlib_finish();
 }

@@ -170,6 +170,42 @@ TEST(errors_and_queueing) {
     CHECK_EQ_STR(COMPARE(c2l, c2r, "EXISTS", "r"), "int:0");
 }
 
+/* EXEC checks again what its queued commands would be refused for now:
+ * NOREPLICAS when a write is queued and min-replicas-to-write can no
+ * longer be met, MASTERDOWN on a replica gone stale (Redis's multi unit). */
+TEST(exec_rechecks_replication_state) {
+    REQUIRE(difftest_start(NULL));
+    redisContext *other_l = harness_connect(LS), *other_r = RS ? harness_connect(RS) : NULL;
+    REQUIRE(other_l);
+#define OTHER(...)                                                          \
+    do {                                                                    \
+        freeReplyObject(redisCommand(other_l, __VA_ARGS__));                \
+        if (other_r) freeReplyObject(redisCommand(other_r, __VA_ARGS__));   \
+    } while (0)
+    EXPECT("status:\"OK\"", "SET", "xx", "1");
+    C("MULTI");
+    C("INCR", "xx");
+    OTHER("CONFIG SET min-replicas-to-write 2");
+    EXPECT("err:\"EXECABORT Transaction discarded because of: NOREPLICAS Not enough good "
+           "replicas to write.\"",
+           "EXEC");
+    EXPECT("bulk:\"1\"", "GET", "xx");
+    OTHER("CONFIG SET min-replicas-to-write 0");
+    C("CONFIG", "SET", "replica-serve-stale-data", "no");
+    const char *queued[] = {"GET", "PING"};
+    for (int i = 0; i < 2; i++) {
+        C("MULTI");
+        if (i == 0) C("GET", "xx");
+        else C(queued[i]);
+        OTHER("REPLICAOF localhsot 0");
+        C("EXEC");
+        OTHER("REPLICAOF NO ONE");
+    }
+#undef OTHER
+    harness_disconnect(other_l);
+    if (other_r) harness_disconnect(other_r);
+}
+
 TEST(client_list_shows_multi) {
     harness_server *l = harness_start(NULL);
     REQUIRE(l);
@@ -634,6 +670,7 @@ TEST(every_command_inside_exec) {
 
 int main(void) {
     RUN(errors_and_queueing);
+    RUN(exec_rechecks_replication_state);
     RUN(client_list_shows_multi);
     RUN(watch_abort_cases);
     RUN(watch_expired_before_watch);

@@ -228,6 +228,74 @@ TEST(shebang_and_ro) {
     C("GET", "k");
 }
 
+/* Over maxmemory (Redis's scripting unit "disallow write on OOM"): a
+ * script without flags runs, but its first deny-oom command fails with
+ * OOM; a declared script is deny-oom unless no-writes or allow-oom; the
+ * same for functions; PUBLISH and PFCOUNT are refused in read-only
+ * scripts (may-replicate). */
+TEST(scripts_under_oom) {
+    REQUIRE(difftest_start(NULL));
+    C("SET", "x", "0");
+    C("PFADD", "h", "a");
+    C("FUNCTION", "LOAD",
+      "#!lua name=oomlib\n"
+      "redis.register_function('plain', function() return redis.call('set', 'x', 3) end)\n"
+      "redis.register_function{function_name='ro', callback=function() "
+      "return redis.call('get', 'x') end, flags={'no-writes'}}\n"
+      "redis.register_function{function_name='big', callback=function() "
+      "return redis.call('set', 'x', 4) end, flags={'allow-oom'}}");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory", "1");
+    static const char *bodies[] = {
+        "redis.call('set', 'x', 1)",
+        "return redis.pcall('set', 'x', 1)",
+        "return redis.call('get', 'x')",
+        "#!lua\nreturn redis.call('get', 'x')",
+        "#!lua flags=no-writes\nreturn redis.call('get', 'x')",
+        "#!lua flags=allow-oom\nreturn redis.call('set', 'x', 2)",
+        NULL,
+    };
+    for (int i = 0; bodies[i]; i++) C("EVAL", bodies[i], "0");
+    C("FCALL", "plain", "0");
+    C("FCALL", "ro", "0");
+    C("FCALL", "big", "0");
+    EXPECT("status:\"OK\"", "CONFIG", "SET", "maxmemory", "0");
+    C("GET", "x");
+    C("EVAL_RO", "return redis.call('publish', 'ch', 'm')", "0");
+    C("EVAL_RO", "return redis.call('pfcount', 'h')", "0");
+}
+
+/* min-replicas-to-write, read-only and stale replicas (Redis's scripting
+ * unit "not enough good replicas"): a declared script is a write unless
+ * no-writes and runs stale only with allow-stale; a script without flags
+ * runs, and its commands meet the same gates inside. */
+TEST(scripts_and_replication_gates) {
+    REQUIRE(difftest_start(NULL));
+    EXPECT("status:\"OK\"", "SET", "x", "some value");
+    const char *get_nw = "#!lua flags=no-writes\nreturn redis.call('get','x')";
+    const char *get_compat = "return redis.call('get','x')";
+    const char *get_declared = "#!lua\nreturn redis.call('get','x')";
+    const char *set_compat = "return redis.call('set','x', 1)";
+    const char *pset_compat = "return redis.pcall('set','x', 1)";
+    C("CONFIG", "SET", "min-replicas-to-write", "1");
+    C("EVAL", get_nw, "1", "x");
+    C("EVAL", get_compat, "1", "x");
+    C("EVAL", get_declared, "1", "x");
+    C("EVAL", set_compat, "1", "x");
+    C("EVAL", pset_compat, "1", "x");
+    C("CONFIG", "SET", "min-replicas-to-write", "0");
+    C("REPLICAOF", "localhost", "1");
+    C("EVAL", "#!lua\nreturn 1", "0");
+    C("EVAL", set_compat, "1", "x");
+    C("EVAL", get_nw, "1", "x");
+    C("CONFIG", "SET", "replica-serve-stale-data", "no");
+    C("EVAL", get_nw, "1", "x");
+    C("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('get','x')", "1", "x");
+    C("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('ping')", "0");
+    C("EVAL", get_compat, "1", "x");
+    C("REPLICAOF", "NO", "ONE");
+    C("GET", "x");
+}
+
 /* Scripts inside MULTI/EXEC run within EXEC's transaction. */
 TEST(inside_multi) {
     REQUIRE(difftest_start(NULL));
@@ -946,6 +1014,8 @@ int main(void) {
     RUN(error_texts);
     RUN(script_cache);
     RUN(shebang_and_ro);
+    RUN(scripts_under_oom);
+    RUN(scripts_and_replication_gates);
     RUN(inside_multi);
     RUN(undeclared_keys_atomic);
     RUN(disk_error_misconf);

@@ -145,7 +145,8 @@ static void debugObject(client *c) {
     ks_txn txn;
     ks_key k = {.dbid = (unsigned)c->db, .key = c->argv[2].ptr, .klen = c->argv[2].len};
     ks_txn_begin(&txn, server.db, &k, 1);
-    ks_entry *e = ks_lookup(&txn, k.dbid, k.key, k.klen, KS_LOOKUP_NOTOUCH);
+    /* Redis's dictFind: an expired key not yet deleted is shown, and kept. */
+    ks_entry *e = ks_lookup(&txn, k.dbid, k.key, k.klen, KS_LOOKUP_NOTOUCH | KS_LOOKUP_EXPIRED);
     if (!e) {
         ks_txn_commit(&txn);
         addReplyError(c, "ERR no such key");

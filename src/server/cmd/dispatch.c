@@ -107,13 +107,7 @@ static int pause_applies(const command *cmd, const resp_arg *argv, int argc) {
     if (!(cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE))) return 0;
     /* A script or function that declares no-writes is a read (Redis
      * takes EVAL's and FCALL's flags from the script). */
-    if ((cmd->flags & CMD_MAY_REPLICATE) && argc >= 2) {
-        if (!strcmp(cmd->name, "eval")) return !script_declared_no_writes(&argv[1], 0);
-        if (!strcmp(cmd->name, "evalsha")) return !script_declared_no_writes(&argv[1], 1);
-        if (!strcmp(cmd->name, "fcall"))
-            return !function_declared_no_writes(argv[1].ptr, argv[1].len);
-    }
-    return 1;
+    return (script_command_flags(cmd, argv, argc) & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
 /* A rejected command also fails the transaction being queued, if any. */

@@ -236,9 +236,9 @@ static void sortGenericCommand(client *c, int readonly) {
         }
         obj = ks_entry_obj(e);
     }
-    /* An unsorted set is sorted anyway when stored, for a deterministic
-     * result (Redis does the same for replication). */
-    if (dontsort && type == KS_TYPE_SET && storekey) {
+    /* An unsorted set is sorted anyway when stored or returned to a
+     * script, for a deterministic result (as Redis, for replication). */
+    if (dontsort && type == KS_TYPE_SET && (storekey || (c->flags & CLIENT_SCRIPT))) {
         dontsort = 0;
         alpha = 1;
         sortby = NULL;
