@@ -748,6 +748,28 @@ static int call_error(lua_State *L, const char *msg, int raise) {
     return lua_error(L);
 }
 
+/* A command refused before it runs (Redis's scriptCall error path): the
+ * error is counted now, in errorstats and as a rejected call of cmd (if
+ * known), and the Lua error says so, so that the script's own error reply
+ * does not count it again. */
+static int call_refused(lua_State *L, const command *cmd, const char *msg, int raise) {
+    const char *code = "ERR";
+    size_t codelen = 3;
+    if (msg[0] == '-') {
+        code = msg + 1;
+        codelen = strcspn(code, " ");
+    }
+    server_count_error(code, codelen);
+    worker *w = worker_current();
+    if (cmd && w) __atomic_add_fetch(&w->cmdstats[cmd->id].rejected, 1, __ATOMIC_RELAXED);
+    luavm_push_error(L, msg, strlen(msg));
+    lua_pushliteral(L, "ignore_error_stats_update");
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    if (!raise) return 1;
+    return lua_error(L);
+}
+
 static int call_generic(lua_State *L, int raise) {
     run_ctx *run = cur_run;
     if (!run) return call_error(L, "redis.call can only be called inside a script invocation", 1);
@@ -767,33 +789,33 @@ static int call_generic(lua_State *L, int raise) {
     const command *cmd = command_lookup(call_argv[0].ptr, call_argv[0].len);
     if (cmd && cmd->subcommands && argc >= 2)
         cmd = command_lookup_sub(cmd, call_argv[1].ptr, call_argv[1].len);
-    if (!cmd) return call_error(L, "Unknown Redis command called from script", raise);
+    if (!cmd) return call_refused(L, NULL, "Unknown Redis command called from script", raise);
     if (!cmd->proc || !command_arity_ok(cmd, argc))
-        return call_error(L, "Wrong number of args calling Redis command from script", raise);
+        return call_refused(L, cmd, "Wrong number of args calling Redis command from script", raise);
     if ((cmd->flags & CMD_NOSCRIPT) &&
         !__atomic_load_n(&server.script_disable_deny_script, __ATOMIC_RELAXED))
-        return call_error(L, "This Redis command is not allowed from script", raise);
+        return call_refused(L, cmd, "This Redis command is not allowed from script", raise);
     if (run->caller) {
         switch (acl_check_script_call(run->caller, cmd, call_argv, argc)) {
         case ACL_OK: break;
         case ACL_DENIED_CMD:
-            return call_error(L, "The user executing the script can't run this command or subcommand",
+            return call_refused(L, cmd, "The user executing the script can't run this command or subcommand",
                               raise);
         case ACL_DENIED_KEY:
-            return call_error(L, "The user executing the script can't access at least one of the "
+            return call_refused(L, cmd, "The user executing the script can't access at least one of the "
                                  "keys mentioned in the command arguments", raise);
         case ACL_DENIED_CHANNEL:
-            return call_error(L, "The user executing the script can't publish to the channel "
+            return call_refused(L, cmd, "The user executing the script can't publish to the channel "
                                  "mentioned in the command", raise);
         default:
-            return call_error(L, "The user executing the script is lacking the permissions for "
+            return call_refused(L, cmd, "The user executing the script is lacking the permissions for "
                                  "the command", raise);
         }
     }
     if (run->ro && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
-        return call_error(L, "Write commands are not allowed from read-only scripts.", raise);
+        return call_refused(L, cmd, "Write commands are not allowed from read-only scripts.", raise);
     if (run->oom && !run->wrote && (cmd->flags & CMD_DENYOOM))
-        return call_error(L, "-OOM command not allowed when used memory > 'maxmemory'.", raise);
+        return call_refused(L, cmd, "-OOM command not allowed when used memory > 'maxmemory'.", raise);
     client *f = run->fake;
     if (!run->all) {
         cmd_keyset ks;
@@ -821,13 +843,19 @@ static int call_generic(lua_State *L, int raise) {
      * replica (READONLY) or without min-replicas-to-write good replicas
      * (NOREPLICAS), a command a stale replica refuses (MASTERDOWN): Redis's
      * errors, replied into the fake client like any command error. */
+    int refused = 1;
     if (repl_running_stale() && !(cmd->flags & CMD_STALE)) {
         addReplyError(f, "ERR Can not execute the command on a stale replica");
     } else if (!((cmd->flags & CMD_WRITE) && persist_reject(f, cmd)) && !repl_reject(f, cmd)) {
+        refused = 0;
         persist_exec_cmd_begin(f);
         dispatch_call(f, cmd);
         wrote = run->txn->nwrites != nwrites;
         persist_exec_cmd_end(f, wrote && (luavm_get(L)->repl & LUAVM_REPL_AOF));
+    }
+    if (refused) {
+        worker *w = worker_current();
+        if (w) __atomic_add_fetch(&w->cmdstats[cmd->id].rejected, 1, __ATOMIC_RELAXED);
     }
     if (wrote && !run->wrote) {
         run->wrote = 1;

@@ -296,6 +296,66 @@ TEST(scripts_and_replication_gates) {
     C("GET", "x");
 }
 
+/* The line of INFO <section> starting with prefix, usec fields dropped;
+ * malloc'd ("" when absent). */
+static char *info_line(redisContext *c, const char *section, const char *prefix) {
+    redisReply *r = redisCommand(c, "INFO %s", section);
+    char *out = strdup("");
+    const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, prefix) : NULL;
+    if (p) {
+        free(out);
+        out = strndup(p, strcspn(p, "\r\n"));
+        char *u = strstr(out, "usec=");
+        char *calls_end = u ? strstr(u, "rejected_calls=") : NULL;
+        if (u && calls_end) memmove(u, calls_end, strlen(calls_end) + 1);
+    }
+    freeReplyObject(r);
+    return out;
+}
+
+static void check_stats_like_redis(const char *const *lines) {
+    for (int i = 0; lines[i]; i += 2) {
+        char *l = info_line(L, lines[i], lines[i + 1]);
+        if (R) {
+            char *r = info_line(R, lines[i], lines[i + 1]);
+            CHECK_EQ_STR(l, r);
+            free(r);
+        }
+        free(l);
+    }
+}
+
+/* Errors of commands refused inside a script count once, as a rejected
+ * call of the command (Redis's "Consistent eval error reporting"). */
+TEST(script_error_stats) {
+    REQUIRE(difftest_start(NULL));
+    static const char *const stats[] = {
+        "errorstats", "errorstat_OOM", "errorstats", "errorstat_ERR", "stats", "total_error_replies",
+        "commandstats", "cmdstat_set:", "commandstats", "cmdstat_eval:", "commandstats",
+        "cmdstat_select:", "commandstats", "cmdstat_get:", "commandstats", "cmdstat_ping:", NULL};
+    static const char *const oom_scripts[] = {
+        "return redis.call('set','x','y')",
+        "local t = redis.pcall('set','x','y') return t['err']",
+        "return redis.pcall('set','x','y')",
+        NULL,
+    };
+    for (int i = 0; oom_scripts[i]; i++) {
+        C("CONFIG", "RESETSTAT");
+        C("CONFIG", "SET", "maxmemory", "1");
+        C("EVAL", oom_scripts[i], "1", "x");
+        C("CONFIG", "SET", "maxmemory", "0");
+        check_stats_like_redis(stats);
+    }
+    C("CONFIG", "RESETSTAT");
+    C("EVAL", "return redis.call('select',99)", "0");
+    C("EVAL", "local t = redis.pcall('select',99) return t['err']", "0");
+    C("EVAL", "return redis.call('nosuch')", "0");
+    C("EVAL", "return redis.pcall('nosuch')", "0");
+    C("EVAL", "return redis.call('get')", "0");
+    C("EVAL", "return redis.call('ping', 'a', 'b')", "0");
+    check_stats_like_redis(stats);
+}
+
 /* Scripts inside MULTI/EXEC run within EXEC's transaction. */
 TEST(inside_multi) {
     REQUIRE(difftest_start(NULL));
@@ -1016,6 +1076,7 @@ int main(void) {
     RUN(shebang_and_ro);
     RUN(scripts_under_oom);
     RUN(scripts_and_replication_gates);
+    RUN(script_error_stats);
     RUN(inside_multi);
     RUN(undeclared_keys_atomic);
     RUN(disk_error_misconf);
