@@ -250,6 +250,40 @@ TEST(expire_forms) {
     detach(&ar);
 }
 
+/* RESTORE is propagated with its own arguments, a relative TTL made
+ * absolute and ABSTTL appended (Redis's expire unit "All TTL in commands
+ * are propagated as absolute timestamp"). */
+TEST(restore_ttl_forms) {
+    REQUIRE(difftest_start(NULL));
+    attach al, ar = {.fd = -1};
+    C("CONFIG", "SET", "repl-ping-replica-period", "3600");
+    EXPECT("status:\"OK\"", "SET", "k", "bar");
+    redisReply *d = redisCommand(L, "DUMP k");
+    REQUIRE(d && d->type == REDIS_REPLY_STRING);
+    REQUIRE(attach_stream(LS, &al));
+    if (RS) REQUIRE(attach_stream(RS, &ar));
+    redisContext *ctx[2] = {L, R};
+    for (int i = 0; i < 2 && ctx[i]; i++) {
+        freeReplyObject(redisCommand(ctx[i], "RESTORE r1 100000 %b", d->str, d->len));
+        freeReplyObject(redisCommand(ctx[i], "RESTORE r2 4102444800000 %b ABSTTL", d->str, d->len));
+        freeReplyObject(redisCommand(ctx[i], "RESTORE r3 0 %b", d->str, d->len));
+        freeReplyObject(redisCommand(ctx[i], "RESTORE r3 100000 %b REPLACE", d->str, d->len));
+    }
+    freeReplyObject(d);
+    C("SET", "__marker__", "1");
+    char *sl = read_stream(&al);
+    CHECK(strstr(sl, "bulk:\"RESTORE\",bulk:\"r1\",bulk:\"T\","));
+    CHECK(strstr(sl, "bulk:\"REPLACE\",bulk:\"ABSTTL\"]"));
+    if (ar.fd >= 0) {
+        char *sr = read_stream(&ar);
+        CHECK_EQ_STR(sl, sr);
+        free(sr);
+    }
+    free(sl);
+    detach(&al);
+    detach(&ar);
+}
+
 /* appendonly no: the stream still exists for its consumers and carries the
  * same rewrites and MULTI/EXEC records as with a WAL. */
 TEST(rewrites_without_wal) {
@@ -346,6 +380,7 @@ int main(void) {
     RUN(select_only_when_the_database_changes);
     RUN(rewritten_commands);
     RUN(select_inside_transactions_and_scripts);
+    RUN(restore_ttl_forms);
     RUN(expire_forms);
     RUN(rewrites_without_wal);
     return testlib_finish();

@@ -10,10 +10,10 @@
  * footer ("DUMP payload version or checksum are wrong"), then its contents
  * ("Bad data format").
  *
- * Logging: RESTORE with a relative TTL logs `RESTORE key <absolute ms>
- * payload ABSTTL REPLACE ...` so a replay restores the same expiry; a
- * RESTORE whose TTL has already passed logs the DEL of the key it replaced
- * (or nothing).
+ * Logging: RESTORE with a relative TTL logs its arguments with the TTL
+ * made absolute and ABSTTL appended (as Redis propagates it), so a replay
+ * restores the same expiry; a RESTORE whose TTL has already passed logs
+ * the DEL of the key it replaced (or nothing).
  *
  * Called by: dispatch (through dump_commands[]).
  */
@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "common/util.h"
+#include "common/xalloc.h"
 #include "engine/keyspace.h"
 #include "engine/rdb.h"
 #include "server/cmd/t_dump.h"
@@ -135,20 +136,17 @@ static void restoreGenericCommand(client *c) {
     }
     ks_entry *e = rdb_value_install(&txn, db, key->ptr, key->len, &v, ttl ? ttl : KS_EXPIRE_NONE);
     if (lru_idle >= 0 || lfu_freq >= 0) ks_entry_restore_access(e, txn.now_ms, lru_idle, (int)lfu_freq);
-    /* Log the absolute form so a replay restores the same expiry. */
-    char ttlbuf[LT_LLSTR_SIZE], numbuf[LT_LLSTR_SIZE];
-    resp_arg argv[9] = {{"RESTORE", 7}, *key, {ttlbuf, 0}, *payload, {"REPLACE", 7}};
-    argv[2].len = lt_ll2string(ttlbuf, sizeof(ttlbuf), ttl);
-    int argc = 5;
-    if (ttl) argv[argc++] = (resp_arg){"ABSTTL", 6};
-    if (lru_idle >= 0) {
-        argv[argc++] = (resp_arg){"IDLETIME", 8};
-        argv[argc++] = (resp_arg){numbuf, lt_ll2string(numbuf, sizeof(numbuf), lru_idle)};
-    } else if (lfu_freq >= 0) {
-        argv[argc++] = (resp_arg){"FREQ", 4};
-        argv[argc++] = (resp_arg){numbuf, lt_ll2string(numbuf, sizeof(numbuf), lfu_freq)};
+    /* A relative TTL is logged absolute, as Redis propagates it: the same
+     * arguments with the TTL replaced and ABSTTL appended. */
+    if (ttl && !absttl) {
+        char ttlbuf[LT_LLSTR_SIZE];
+        resp_arg *argv = lt_xmalloc(sizeof(*argv) * (size_t)(c->argc + 1));
+        memcpy(argv, c->argv, sizeof(*argv) * (size_t)c->argc);
+        argv[2] = (resp_arg){ttlbuf, (size_t)lt_ll2string(ttlbuf, sizeof(ttlbuf), ttl)};
+        argv[c->argc] = (resp_arg){"ABSTTL", 6};
+        persist_rewrite(c, c->argc + 1, argv);
+        free(argv);
     }
-    persist_rewrite(c, argc, argv);
     ks_txn_commit(&txn);
     addReplyOK(c);
 }
