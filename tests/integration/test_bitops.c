@@ -59,6 +59,28 @@ TEST(setbit_getbit) {
     }
 }
 
+/* A SETBIT that changes nothing is no write: a WATCH of the key holds,
+ * the change counter does not move (Redis's bitops unit "SETBIT/BITFIELD
+ * only increase dirty when the value changed"). */
+TEST(setbit_unchanged_is_no_write) {
+    REQUIRE(difftest_start(NULL));
+    C("SETBIT", "k", "7", "1");
+    redisContext *other_l = harness_connect(LS), *other_r = RS ? harness_connect(RS) : NULL;
+    REQUIRE(other_l);
+    C("WATCH", "k");
+    freeReplyObject(redisCommand(other_l, "SETBIT k 7 1"));
+    freeReplyObject(redisCommand(other_l, "SETBIT k 3 0"));
+    if (other_r) {
+        freeReplyObject(redisCommand(other_r, "SETBIT k 7 1"));
+        freeReplyObject(redisCommand(other_r, "SETBIT k 3 0"));
+    }
+    C("MULTI");
+    C("GET", "k");
+    EXPECT("array[bulk:\"\\x01\"]", "EXEC");
+    harness_disconnect(other_l);
+    if (other_r) harness_disconnect(other_r);
+}
+
 TEST(bit_offset_limit_config) {
     REQUIRE(difftest_start(NULL));
     EXPECT("status:\"OK\"", "CONFIG", "SET", "proto-max-bulk-len", "1mb");
@@ -428,6 +450,7 @@ TEST(random_differential) {
 
 int main(void) {
     RUN(setbit_getbit);
+    RUN(setbit_unchanged_is_no_write);
     RUN(bit_offset_limit_config);
     RUN(bitfield_past_engine_limit);
     RUN(bitcount);

@@ -127,6 +127,24 @@ static void setbitCommand(client *c) {
     }
     ks_txn txn;
     engine_begin_cmd(c, &txn);
+    /* A bit already set as asked, inside the value: nothing is written
+     * (Redis neither propagates it nor touches WATCH then). */
+    ks_entry *e;
+    if (lookupStringOrReply(c, &txn, &c->argv[1], &e) < 0) {
+        ks_txn_commit(&txn);
+        return;
+    }
+    if (e) {
+        char buf[LT_LLSTR_SIZE];
+        size_t slen;
+        const unsigned char *s = (const unsigned char *)ks_entry_str(e, buf, &slen);
+        size_t byte = (size_t)(bitoffset >> 3);
+        if (byte < slen && ((s[byte] >> (7 - (bitoffset & 7))) & 1) == on) {
+            addReplyLongLong(c, on);
+            ks_txn_commit(&txn);
+            return;
+        }
+    }
     size_t len;
     int dirty = 0;
     unsigned char *p = lookupStringForBitCommand(c, &txn, bitoffset, &len, &dirty);
