@@ -127,14 +127,15 @@ static void setbitCommand(client *c) {
     }
     ks_txn txn;
     engine_begin_cmd(c, &txn);
-    /* A bit already set as asked, inside the value: nothing is written
-     * (Redis neither propagates it nor touches WATCH then). */
+    /* A bit already set as asked, inside a raw value: nothing is written
+     * (Redis neither propagates it nor touches WATCH then; an int or
+     * embstr value still becomes raw, as Redis makes it writable first). */
     ks_entry *e;
     if (lookupStringOrReply(c, &txn, &c->argv[1], &e) < 0) {
         ks_txn_commit(&txn);
         return;
     }
-    if (e) {
+    if (e && !strcmp(ks_entry_encoding_name(e), "raw")) {
         char buf[LT_LLSTR_SIZE];
         size_t slen;
         const unsigned char *s = (const unsigned char *)ks_entry_str(e, buf, &slen);
