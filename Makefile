@@ -16,6 +16,10 @@
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
 MAKEFLAGS += -j$(JOBS)
+# `make clean all` (or clean with anything else) runs its goals in order.
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
 CC      ?= cc
 OPT     ?= -O2
 SAN     ?=
