@@ -501,9 +501,13 @@ static inline int entry_expired(const ks_entry *e, int64_t now_ms) {
     return xb && now_ms > xb->when_ms;
 }
 
+/* key_slot's noexpire: delete an expired entry (0), keep it (1), keep it
+ * while ks_hold_expiry holds (reads). */
+#define SLOT_KEEP_IF_HELD 2
+
 /* The key's slot: NULL if absent, else a link to its current entry, which
  * is live or a tombstone. A live entry found expired is deleted first
- * (unless noexpire, then it is returned as is). */
+ * (unless noexpire says to keep it, then it is returned as is). */
 static ks_entry **key_slot(ks_txn *txn, ks_shard *sh, unsigned dbid,
                            uint64_t h, const char *key, size_t klen,
                            int *table, int noexpire) {
@@ -513,7 +517,11 @@ static ks_entry **key_slot(ks_txn *txn, ks_shard *sh, unsigned dbid,
     if (((*link)->old || entry_is_tomb(*link)) &&
         mvcc_prune(m, sh, link, *table) == NULL)
         return NULL;
-    if (!noexpire && !entry_is_tomb(*link) && entry_expired(*link, txn->now_ms)) {
+    if (noexpire != 1 && !entry_is_tomb(*link) && entry_expired(*link, txn->now_ms) &&
+        /* Read only for an expired key: the line is shared with counters. */
+        !(noexpire == SLOT_KEEP_IF_HELD &&
+          txn->now_ms < atomic_load_explicit(&txn->db->expire_hold_until_ms,
+                                             memory_order_relaxed))) {
         ks_expire_entry(txn, sh, dbid, link, *table);
         link = dict_find(&sh->data.d, h, key, klen, table);
     }
@@ -544,9 +552,8 @@ ks_entry *ks_lookup(ks_txn *txn, unsigned dbid, const char *key, size_t klen,
     uint64_t h = ks_txn_hash(txn, key, klen);
     ks_shard *sh = txn_shard(txn, dbid, h);
     int table;
-    int keep_expired = (flags & (KS_LOOKUP_NOEXPIRE | KS_LOOKUP_EXPIRED)) ||
-        txn->now_ms < atomic_load_explicit(&txn->db->expire_hold_until_ms, memory_order_relaxed);
-    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, keep_expired);
+    int keep = (flags & (KS_LOOKUP_NOEXPIRE | KS_LOOKUP_EXPIRED)) ? 1 : SLOT_KEEP_IF_HELD;
+    ks_entry **link = key_slot(txn, sh, dbid, h, key, klen, &table, keep);
     ks_entry *e = live_at(link);
     if (e && !(flags & KS_LOOKUP_EXPIRED) && entry_expired(e, txn->now_ms)) e = NULL;
     if (!e) {

@@ -85,6 +85,12 @@ static script_entry *cache_find(const char *sha) {
     return NULL;
 }
 
+/* A 40-character sha argument as the cache's key (lower case). */
+static void sha_of_arg(const resp_arg *a, char sha[LT_SHA1_HEX_SIZE]) {
+    for (int i = 0; i < 40; i++) sha[i] = (char)tolower((unsigned char)a->ptr[i]);
+    sha[40] = '\0';
+}
+
 /* Under cache.lock: adds body unless present. */
 static void cache_add(const char *sha, const char *body, size_t len, uint64_t flags) {
     if (cache_find(sha)) return;
@@ -843,10 +849,14 @@ static int call_generic(lua_State *L, int raise) {
      * replica (READONLY) or without min-replicas-to-write good replicas
      * (NOREPLICAS), a command a stale replica refuses (MASTERDOWN): Redis's
      * errors, replied into the fake client like any command error. */
+    /* A script of the master link or of the WAL's replay runs whatever it
+     * holds (Redis's mustObeyClient). */
+    int obey = run->caller && (run->caller->flags & (CLIENT_MASTER | CLIENT_LOADER));
     int refused = 1;
-    if (repl_running_stale() && !(cmd->flags & CMD_STALE)) {
+    if (!obey && repl_running_stale() && !(cmd->flags & CMD_STALE)) {
         addReplyError(f, "ERR Can not execute the command on a stale replica");
-    } else if (!((cmd->flags & CMD_WRITE) && persist_reject(f, cmd)) && !repl_reject(f, cmd)) {
+    } else if (!((cmd->flags & CMD_WRITE) && persist_reject(f, cmd)) &&
+               (obey || !repl_reject(f, cmd))) {
         refused = 0;
         persist_exec_cmd_begin(f);
         dispatch_call(f, cmd);
@@ -1249,8 +1259,7 @@ uint64_t script_declared_flags(const command *cmd, const resp_arg *argv, int arg
     } else if (!strcmp(cmd->name, "evalsha") || !strcmp(cmd->name, "evalsha_ro")) {
         if (a->len != 40) return flags;
         char sha[LT_SHA1_HEX_SIZE];
-        for (int i = 0; i < 40; i++) sha[i] = (char)tolower((unsigned char)a->ptr[i]);
-        sha[40] = '\0';
+        sha_of_arg(a, sha);
         pthread_mutex_lock(&cache.lock);
         script_entry *e = cache_find(sha);
         if (e) flags = e->flags;
@@ -1308,8 +1317,7 @@ static void evalGeneric(client *c, int evalsha, int ro) {
             addReplyError(c, "NOSCRIPT No matching script. Please use EVAL.");
             return;
         }
-        for (int i = 0; i < 40; i++) sha[i] = (char)tolower((unsigned char)a1->ptr[i]);
-        sha[40] = '\0';
+        sha_of_arg(a1, sha);
     } else {
         lt_sha1_hex(a1->ptr, a1->len, sha);
     }
@@ -1361,8 +1369,7 @@ static void scriptExistsCommand(client *c) {
         int found = 0;
         if (c->argv[i].len == 40) {
             char sha[LT_SHA1_HEX_SIZE];
-            for (int j = 0; j < 40; j++) sha[j] = (char)tolower((unsigned char)c->argv[i].ptr[j]);
-            sha[40] = '\0';
+            sha_of_arg(&c->argv[i], sha);
             pthread_mutex_lock(&cache.lock);
             found = cache_find(sha) != NULL;
             pthread_mutex_unlock(&cache.lock);
